@@ -1,0 +1,11 @@
+//! Floorwalker's platform-free core.
+//!
+//! Everything that decides something lives here so that plain `cargo test` on the host exercises it.
+//! The widget (wasm in the browser) and the edge worker (wasm in workerd) are thin adapters that
+//! share these types: one definition of each type crosses every boundary.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod event;
+pub mod ids;

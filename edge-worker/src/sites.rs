@@ -1,0 +1,84 @@
+//! Site configs in D1.
+
+use floorwalker_core::api::{ApiError, ErrorCode};
+use floorwalker_core::config::SiteConfig;
+use floorwalker_core::ids::validate_site_id;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, Env, Request, Response};
+
+use crate::http::{self, internal};
+
+pub fn db(env: &Env) -> Result<D1Database, ApiError> {
+    env.d1("DB").map_err(|e| internal("opening D1", e))
+}
+
+/// The stored config of `site`, or `None` when there is no such site.
+pub async fn load(env: &Env, site: &str) -> Result<Option<SiteConfig>, ApiError> {
+    validate_site_id(site)?;
+    let statement = db(env)?
+        .prepare("SELECT config FROM sites WHERE id = ?1")
+        .bind(&[JsValue::from_str(site)])
+        .map_err(|e| internal("querying the site", e))?;
+    let stored: Option<String> = statement.first(Some("config")).await.map_err(|e| internal("querying the site", e))?;
+    stored
+        .map(|json| serde_json::from_str(&json).map_err(|e| internal("decoding a stored config", e)))
+        .transpose()
+}
+
+/// The config of `site`, or `unknown_site`.
+pub async fn require(env: &Env, site: &str) -> Result<SiteConfig, ApiError> {
+    load(env, site).await?.ok_or_else(|| ApiError::new(ErrorCode::UnknownSite, format!("there is no site {site:?}")))
+}
+
+pub async fn any_site_allows(env: &Env, origin: &str) -> Result<bool, ApiError> {
+    let Some(origin) = floorwalker_core::config::normalize_origin(origin) else {
+        return Ok(false);
+    };
+    let statement = db(env)?
+        .prepare("SELECT site FROM site_origins WHERE origin = ?1 LIMIT 1")
+        .bind(&[JsValue::from_str(&origin)])
+        .map_err(|e| internal("querying origins", e))?;
+    let site: Option<String> = statement.first(Some("site")).await.map_err(|e| internal("querying origins", e))?;
+    Ok(site.is_some())
+}
+
+/// Stores a config that has already been validated, replacing the site's previous one.
+pub async fn store(env: &Env, config: &SiteConfig, now_ms: u64) -> Result<(), ApiError> {
+    let db = db(env)?;
+    let json = serde_json::to_string(config).map_err(|e| internal("encoding the config", e))?;
+    let site = JsValue::from_str(&config.site);
+    let mut statements = vec![
+        db.prepare("INSERT INTO sites (id, config, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at")
+            .bind(&[site.clone(), JsValue::from_str(&json), JsValue::from_f64(now_ms as f64)]),
+        db.prepare("DELETE FROM site_origins WHERE site = ?1").bind(&[site.clone()]),
+    ];
+    for origin in &config.origins {
+        statements.push(
+            db.prepare("INSERT INTO site_origins (origin, site) VALUES (?1, ?2)")
+                .bind(&[JsValue::from_str(origin), site.clone()]),
+        );
+    }
+    let statements = statements.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| internal("storing the config", e))?;
+    db.batch(statements).await.map_err(|e| internal("storing the config", e))?;
+    Ok(())
+}
+
+/// `GET /v1/sites/:site/config`: the public part of the config, readable only by allowed origins.
+pub async fn serve_public_config(req: &Request, env: &Env, site: &str) -> Result<Response, ApiError> {
+    let config = require(env, site).await?;
+    let origin = http::header(req, "origin");
+    if let Some(origin) = &origin {
+        if !config.allows_origin(origin) {
+            return Err(ApiError::new(
+                ErrorCode::OriginNotAllowed,
+                format!("origin {origin} is not allowed for site {site:?}; add it to the site's origins"),
+            ));
+        }
+    }
+    let mut response = http::json(&config.public(), 200)?;
+    http::set(response.headers_mut(), "cache-control", "public, max-age=60")?;
+    if let Some(origin) = &origin {
+        http::allow_origin(&mut response, origin)?;
+    }
+    Ok(response)
+}

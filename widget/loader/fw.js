@@ -1,0 +1,50 @@
+/*! Floorwalker loader. Keeps floorwalker(...) calls made before load, waits for the page to be
+ * idle, fetches the site config and starts the wasm widget. Any failure leaves the page untouched
+ * and logs one warning. The build replaces __FW_GLUE__ and __FW_WASM__ with hashed file names. */
+(function (w, d) {
+  'use strict';
+  var script = d.currentScript;
+  if (!script || w.__floorwalker) return;
+  w.__floorwalker = 1;
+  var site = script.getAttribute('data-site');
+  var base = new URL(script.src, d.baseURI).origin;
+  var queue = w.floorwalker;
+  if (typeof queue !== 'function') {
+    queue = w.floorwalker = function () { queue.q.push(arguments); };
+  }
+  queue.q = queue.q || [];
+
+  function fail(e) {
+    if (w.console) console.warn('[floorwalker] widget not loaded: ' + ((e && e.message) || e));
+  }
+
+  function start() {
+    if (typeof WebAssembly !== 'object' || !w.fetch || !w.Promise) return fail('unsupported browser');
+    if (!site) return fail('the script tag has no data-site');
+    var config;
+    fetch(base + '/v1/sites/' + encodeURIComponent(site) + '/config', { credentials: 'omit' })
+      .then(function (r) {
+        if (!r.ok) throw new Error('config HTTP ' + r.status);
+        return r.json();
+      })
+      .then(function (c) {
+        config = c;
+        return import(base + '/w/__FW_GLUE__');
+      })
+      .then(function (m) {
+        return m.default({ module_or_path: base + '/w/__FW_WASM__' }).then(function () {
+          var widget = m.start(base, config);
+          var pending = queue.q;
+          w.floorwalker = function () { widget.command(arguments); };
+          for (var i = 0; i < pending.length; i++) widget.command(pending[i]);
+        });
+      })
+      .catch(fail);
+  }
+
+  function whenIdle() {
+    (w.requestIdleCallback || function (f) { setTimeout(f, 200); })(start, { timeout: 4000 });
+  }
+  if (d.readyState === 'complete') whenIdle();
+  else w.addEventListener('load', whenIdle);
+})(window, document);

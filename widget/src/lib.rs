@@ -1,0 +1,50 @@
+//! The Floorwalker widget: a thin browser adapter around `floorwalker-core`.
+//!
+//! The loader (`loader/fw.js`) fetches the site config, imports this module and calls [`start`].
+//! Everything the widget draws lives in a shadow root so the host page's styles and ours never mix.
+
+mod browser;
+mod mount;
+mod transport;
+mod ui;
+
+use std::rc::Rc;
+
+use floorwalker_core::config::PublicSiteConfig;
+use wasm_bindgen::prelude::*;
+
+pub use mount::HOST_ELEMENT_ID;
+
+/// A running widget. The loader keeps it and forwards `floorwalker(...)` calls to [`Widget::command`].
+#[wasm_bindgen]
+pub struct Widget {
+    mounted: mount::Mounted,
+}
+
+#[wasm_bindgen]
+impl Widget {
+    /// Runs one host-page command, given as the `arguments` of a `floorwalker(name, ...)` call.
+    pub fn command(&self, args: JsValue) {
+        let args = js_sys::Array::from(&args);
+        let name = args.get(0).as_string().unwrap_or_default();
+        match name.as_str() {
+            "open" => self.mounted.state.set_open(true),
+            "close" => self.mounted.state.set_open(false),
+            _ => browser::warn(&format!("floorwalker: unknown command {name:?}")),
+        }
+    }
+
+    /// Removes the widget from the page.
+    pub fn destroy(self) {}
+}
+
+/// Mounts the widget for `config` (the JSON served by `GET /v1/sites/:site/config`), talking to
+/// the worker at `api_base` (its origin, e.g. `https://edge.example`).
+#[wasm_bindgen]
+pub fn start(api_base: String, config: JsValue) -> Result<Widget, JsValue> {
+    let config: PublicSiteConfig = serde_wasm_bindgen::from_value(config)?;
+    let context = Rc::new(browser::Context::new(api_base, config)?);
+    let mounted = mount::mount(context.clone())?;
+    transport::send_page_view(&context);
+    Ok(Widget { mounted })
+}
