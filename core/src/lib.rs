@@ -7,5 +7,6 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod crypto;
 pub mod event;
 pub mod ids;
