@@ -1,0 +1,140 @@
+//! The visitor's context as everyone downstream sees it: operators in the console, the CRM in a
+//! lead, the promised email. One summary, built from the session, so no one asks twice.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Locale;
+
+/// A price in minor units (kopecks, cents) so that sums and comparisons are exact.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Money {
+    pub minor: i64,
+    /// ISO 4217 code, uppercase (`RUB`).
+    pub currency: Currency,
+}
+
+/// An ISO 4217 currency code stored inline (three ASCII uppercase letters).
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    pub const RUB: Currency = Currency(*b"RUB");
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("XXX")
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = String;
+
+    fn try_from(code: String) -> Result<Self, Self::Error> {
+        let upper = code.trim().to_ascii_uppercase();
+        match upper.as_bytes() {
+            [a, b, c] if upper.bytes().all(|x| x.is_ascii_uppercase()) => Ok(Currency([*a, *b, *c])),
+            _ => Err(format!("{code:?} is not an ISO 4217 currency code")),
+        }
+    }
+}
+
+impl From<Currency> for String {
+    fn from(currency: Currency) -> String {
+        currency.as_str().to_owned()
+    }
+}
+
+/// A product as the widget detected it on a page (JSON-LD, microdata, OpenGraph, data attributes
+/// or the JS API).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Product {
+    /// SKU or other stable id; the same product seen twice has the same id.
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Money>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+}
+
+/// Where a visit came from: one "touch" (first or last).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+pub struct Touch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_campaign: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_term: Option<String>,
+    /// Google Ads click id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gclid: Option<String>,
+    /// Yandex Direct click id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub yclid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
+    pub landing_page: String,
+    /// Milliseconds since the Unix epoch.
+    pub at: u64,
+}
+
+/// A product the visitor looked at, with how often and when last.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct ViewedProduct {
+    pub product: Product,
+    pub views: u32,
+    pub last_viewed_at: u64,
+}
+
+/// The answer to a question prompt (e.g. "How old is your child?").
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub question: String,
+    pub answer: String,
+}
+
+/// What a lead, a chat and a CRM record carry about the visitor.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct VisitorContext {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_touch: Option<Touch>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_touch: Option<Touch>,
+    pub pages_viewed: u32,
+    /// Most recent last, bounded.
+    #[serde(default)]
+    pub recent_pages: Vec<String>,
+    /// Distinct products, most recently viewed last.
+    #[serde(default)]
+    pub products: Vec<ViewedProduct>,
+    pub active_seconds: u32,
+    #[serde(default)]
+    pub answers: Vec<Answer>,
+    pub returning: bool,
+    pub locale: Locale,
+    /// The page the visitor is on now.
+    pub page_url: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn currency_codes() {
+        assert_eq!(Currency::try_from("rub".to_owned()).unwrap(), Currency::RUB);
+        assert!(Currency::try_from("RUBL".to_owned()).is_err());
+        assert!(Currency::try_from("R1B".to_owned()).is_err());
+        let money = Money { minor: 2_499_000, currency: Currency::RUB };
+        assert_eq!(serde_json::to_string(&money).unwrap(), r#"{"minor":2499000,"currency":"RUB"}"#);
+    }
+}
