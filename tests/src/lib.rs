@@ -1,1 +1,48 @@
+//! The end-to-end harness: real parts only. The worker runs under `wrangler dev` (workerd, local D1)
+//! on a free port with its own fresh state; Chromium is driven through chromedriver; a separate
+//! "shop" server plays a site owner's site that embeds the widget from the worker's origin.
 
+pub mod browser;
+pub mod shop;
+pub mod worker;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The repository root (the harness runs from `tests/`).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("no free port on 127.0.0.1")
+}
+
+/// Polls `probe` until it returns `Some`, or panics with `what` after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+/// Panics with a clear message when the build outputs the tests need are missing.
+pub fn require_build() {
+    let root = repo_root();
+    for needed in ["dist/public/fw.js", "edge-worker/build/index.js", "node_modules/.bin/wrangler"] {
+        assert!(root.join(needed).exists(), "{needed} is missing: run `make build` (or `make test`) first");
+    }
+}

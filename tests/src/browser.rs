@@ -1,0 +1,79 @@
+//! Headless Chromium driven through chromedriver (WebDriver), one browser per test.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder};
+use serde_json::{json, Value};
+
+use crate::{eventually, free_port};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+}
+
+impl Browser {
+    pub async fn start() -> Browser {
+        let port = free_port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting /usr/bin/chromedriver (apt-get install chromium-driver)");
+        let webdriver = format!("http://127.0.0.1:{port}");
+        let capabilities = json!({
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--no-first-run", "--disable-quic", "--window-size=1280,900"
+                ]
+            }
+        });
+        let Value::Object(capabilities) = capabilities else { unreachable!("a JSON object literal") };
+        let client = eventually("chromedriver to start a session", Duration::from_secs(30), || {
+            let (webdriver, capabilities) = (webdriver.clone(), capabilities.clone());
+            async move {
+                ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                    .capabilities(capabilities)
+                    .connect(&webdriver)
+                    .await
+                    .ok()
+            }
+        })
+        .await;
+        Browser { client, driver }
+    }
+
+    /// Runs `script` (a function body; `arguments` holds `args`) in the page and returns its value.
+    pub async fn eval(&self, script: &str, args: Vec<Value>) -> Value {
+        self.client.execute(script, args).await.unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// Waits until `script` returns something other than null/false, and returns it.
+    pub async fn wait_for(&self, what: &str, script: &str) -> Value {
+        eventually(what, Duration::from_secs(20), || async {
+            let value = self.client.execute(script, vec![]).await.ok()?;
+            (!value.is_null() && value != Value::Bool(false)).then_some(value)
+        })
+        .await
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}

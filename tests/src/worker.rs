@@ -1,0 +1,164 @@
+//! The real worker under `wrangler dev`, with local D1 state in a directory of its own.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use floorwalker_core::config::SiteConfig;
+use floorwalker_core::event::StoredEvent;
+
+use crate::{eventually, free_port, repo_root};
+
+pub struct Worker {
+    pub port: u16,
+    pub admin_token: String,
+    state_dir: PathBuf,
+    child: Option<Child>,
+    http: reqwest::Client,
+}
+
+impl Worker {
+    /// Applies the D1 migrations to fresh state and starts `wrangler dev` on a free port.
+    pub async fn start(name: &str) -> Worker {
+        crate::require_build();
+        let state_dir = repo_root()
+            .join("target/e2e")
+            .join(format!("{name}-{}-{}", std::process::id(), free_port()));
+        std::fs::create_dir_all(&state_dir).expect("creating the worker state dir");
+        let mut worker = Worker {
+            port: free_port(),
+            admin_token: format!("e2e-admin-{}", free_port()) + "-token-0123456789",
+            state_dir,
+            child: None,
+            http: reqwest::Client::new(),
+        };
+        worker.migrate();
+        worker.spawn().await;
+        worker
+    }
+
+    pub fn origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.origin())
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    fn wrangler(&self, log_name: &str) -> Command {
+        let root = repo_root();
+        let mut command = Command::new(root.join("node_modules/.bin/wrangler"));
+        let log = File::create(self.state_dir.join(log_name)).expect("creating a log file");
+        command
+            .current_dir(&root)
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("CI", "true")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("cloning a log handle"))
+            .stderr(log);
+        command
+    }
+
+    fn migrate(&self) {
+        let status = self
+            .wrangler("migrate.log")
+            .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
+            .arg(&self.state_dir)
+            .status()
+            .expect("running wrangler d1 migrations apply");
+        assert!(status.success(), "migrations failed, see {}", self.state_dir.join("migrate.log").display());
+    }
+
+    async fn spawn(&mut self) {
+        use std::os::unix::process::CommandExt;
+        let child = self
+            .wrangler("wrangler.log")
+            .args(["dev", "--ip", "127.0.0.1", "--show-interactive-dev-session=false"])
+            .args(["--port", &self.port.to_string(), "--inspector-port", &free_port().to_string()])
+            .arg("--persist-to")
+            .arg(&self.state_dir)
+            .args(["--var", &format!("ADMIN_TOKEN:{}", self.admin_token)])
+            // Its own process group, so stopping it also stops the workerd it spawns.
+            .process_group(0)
+            .spawn()
+            .expect("starting wrangler dev");
+        self.child = Some(child);
+        let health = self.url("/v1/health");
+        let http = self.http.clone();
+        let log = self.state_dir.join("wrangler.log");
+        eventually(&format!("wrangler dev to answer (log: {})", log.display()), Duration::from_secs(90), || {
+            let (http, health) = (http.clone(), health.clone());
+            async move { http.get(&health).send().await.ok().filter(|r| r.status().is_success()).map(|_| ()) }
+        })
+        .await;
+    }
+
+    /// Stops the worker process (and its workerd) as a crash or deploy would.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let group = format!("-{}", child.id());
+            let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+            let _ = child.wait();
+            let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
+        }
+    }
+
+    /// Starts the worker again on the same port with the same local state.
+    pub async fn restart(&mut self) {
+        self.stop();
+        self.spawn().await;
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    /// Stores the demo site's config (demo-site/site.json), allowing the worker's own origin and
+    /// `extra_origins` too, through the admin API, which validates it with core.
+    pub async fn seed_demo_site(&self, extra_origins: &[String]) -> SiteConfig {
+        let path = repo_root().join("demo-site/site.json");
+        let json = std::fs::read_to_string(&path).expect("reading demo-site/site.json");
+        let mut config: SiteConfig = serde_json::from_str(&json).expect("demo-site/site.json is a valid SiteConfig");
+        config.origins.push(self.origin());
+        config.origins.extend(extra_origins.iter().cloned());
+        self.put_site(&config).await;
+        config
+    }
+
+    pub async fn put_site(&self, config: &SiteConfig) {
+        let response = self
+            .http
+            .put(self.url(&format!("/v1/admin/sites/{}", config.site)))
+            .bearer_auth(&self.admin_token)
+            .json(config)
+            .send()
+            .await
+            .expect("PUT site config");
+        let status = response.status();
+        assert!(status.is_success(), "seeding the site failed: {status} {}", response.text().await.unwrap_or_default());
+    }
+
+    /// Events of `visitor` on `site`, read back from D1 through the admin API.
+    pub async fn events(&self, site: &str, visitor: &str) -> Vec<StoredEvent> {
+        let response = self
+            .http
+            .get(self.url(&format!("/v1/admin/sites/{site}/events?visitor={visitor}")))
+            .bearer_auth(&self.admin_token)
+            .send()
+            .await
+            .expect("GET events");
+        assert!(response.status().is_success(), "listing events: {}", response.status());
+        response.json().await.expect("events JSON")
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
