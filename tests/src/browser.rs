@@ -18,8 +18,12 @@ pub struct Browser {
 
 impl Browser {
     pub async fn start() -> Browser {
+        use std::os::unix::process::CommandExt;
         let port = free_port();
         let driver = Command::new(CHROMEDRIVER)
+            // Its own process group, so a failing test that never reaches close() still takes
+            // Chromium down with the driver (see Drop).
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -65,15 +69,15 @@ impl Browser {
         .await
     }
 
-    pub async fn close(mut self) {
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
+        let _ = self.driver.wait();
     }
 }
