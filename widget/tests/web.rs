@@ -1,0 +1,76 @@
+//! The widget's mount, in headless Chromium (wasm-bindgen-test).
+
+use floorwalker_core::config::{Locale, PublicSiteConfig, WidgetConfig};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn document() -> web_sys::Document {
+    web_sys::window().and_then(|w| w.document()).expect("a document")
+}
+
+fn config(consent_required: bool) -> wasm_bindgen::JsValue {
+    let mut widget = WidgetConfig::default();
+    widget.theme.brand_color = "#ffd400".into();
+    widget.default_locale = Locale::En;
+    if consent_required {
+        widget.consent = floorwalker_core::config::ConsentMode::Required;
+    }
+    let config = PublicSiteConfig { site: "test-shop".into(), name: "Test <Shop>".into(), widget };
+    serde_wasm_bindgen::to_value(&config).expect("config to JS")
+}
+
+async fn next_tick() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window().expect("window").set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 20).expect("timer");
+    });
+    wasm_bindgen_futures::JsFuture::from(promise).await.expect("timer fired");
+}
+
+#[wasm_bindgen_test]
+async fn mounts_in_an_isolated_shadow_root_and_obeys_commands() {
+    // Append, never replace: the test runner reports through elements of its own in the body.
+    let own_button = document().create_element("button").expect("button");
+    own_button.set_class_name("launcher");
+    document().body().expect("body").append_child(&own_button).expect("appended");
+    // The API base points nowhere: a failing event send must not disturb the page.
+    let widget = floorwalker_widget::start("http://127.0.0.1:9".into(), config(true)).expect("widget starts");
+
+    let host = document().get_element_by_id(floorwalker_widget::HOST_ELEMENT_ID).expect("host element");
+    let shadow = host.shadow_root().expect("an open shadow root");
+    let launcher = shadow.query_selector("button.launcher").expect("query").expect("launcher in the shadow root");
+    assert_eq!(document().query_selector_all("button.launcher").expect("query").length(), 1, "host DOM untouched but for its own button");
+
+    let style = web_sys::window().expect("window").get_computed_style(&launcher).expect("style").expect("style");
+    assert_eq!(style.get_property_value("background-color").expect("bg"), "rgb(255, 212, 0)");
+    assert_eq!(style.get_property_value("color").expect("fg"), "rgb(17, 17, 17)", "dark text on a light brand colour");
+    assert_eq!(launcher.get_attribute("aria-label").as_deref(), Some("Open assistant"));
+
+    // Visitor-supplied names are text, never markup.
+    launcher.unchecked_ref::<web_sys::HtmlElement>().click();
+    next_tick().await;
+    let panel = shadow.query_selector(".panel strong").expect("query").expect("panel open");
+    assert_eq!(panel.text_content().as_deref(), Some("Test <Shop>"));
+    assert_eq!(launcher.get_attribute("aria-expanded").as_deref(), Some("true"));
+
+    let close = js_sys::Array::of1(&"close".into());
+    widget.command(close.into());
+    next_tick().await;
+    assert!(shadow.query_selector(".panel").expect("query").is_none(), "floorwalker('close') closes the panel");
+
+    // Under `consent: required` nothing is stored before the visitor agrees.
+    let storage = web_sys::window().expect("window").local_storage().expect("storage").expect("storage");
+    assert_eq!(storage.get_item("fw:test-shop:visitor").expect("get"), None);
+
+    widget.destroy();
+    assert!(document().get_element_by_id(floorwalker_widget::HOST_ELEMENT_ID).is_none(), "destroy removes the widget");
+}
+
+#[wasm_bindgen_test]
+fn refuses_a_malformed_config_without_touching_the_page() {
+    let before = document().body().expect("body").child_element_count();
+    let bad = js_sys::JSON::parse(r#"{"site":"x","widget":{}}"#).expect("JSON");
+    assert!(floorwalker_widget::start("http://127.0.0.1:9".into(), bad).is_err());
+    assert_eq!(document().body().expect("body").child_element_count(), before);
+}
