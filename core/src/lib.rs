@@ -11,3 +11,4 @@ pub mod context;
 pub mod crypto;
 pub mod event;
 pub mod ids;
+pub mod url;
