@@ -11,4 +11,5 @@ pub mod context;
 pub mod crypto;
 pub mod event;
 pub mod ids;
+pub mod session;
 pub mod url;
