@@ -48,6 +48,8 @@ pub struct Session {
     pub last_event_at: u64,
     /// Page views across all visits.
     pub pages_viewed: u32,
+    /// Page views in the current visit: what prompt conditions use.
+    pub visit_pages_viewed: u32,
     /// Most recent last.
     pub recent_pages: Vec<String>,
     /// The page of the current visit's last page view (without fragment), to ignore SPA
@@ -232,6 +234,7 @@ impl Session {
             self.visits = self.visits.saturating_add(1);
             self.visit_started_at = at;
             self.visit_active_seconds = 0;
+            self.visit_pages_viewed = 0;
             self.visit_prompts.clear();
             self.visible_prompt = None;
             self.current_page = None;
@@ -246,6 +249,7 @@ impl Session {
         }
         self.current_page = Some(page.clone());
         self.pages_viewed = self.pages_viewed.saturating_add(1);
+        self.visit_pages_viewed = self.visit_pages_viewed.saturating_add(1);
         self.recent_pages.push(page);
         keep_last(&mut self.recent_pages, MAX_RECENT_PAGES);
         // A prompt card does not follow the visitor to the next page: moving on is an answer too.
@@ -508,8 +512,9 @@ mod tests {
         assert_eq!(session.pages_viewed, 3);
         assert_eq!(session.recent_pages, ["https://shop.ru/a", "https://shop.ru/b", "https://shop.ru/a"]);
         // The same page in a new visit is a new page view.
+        assert_eq!(session.visit_pages_viewed, 3);
         session.apply(&page(T0 + 40 + VISIT_TIMEOUT_MS + 1, "https://shop.ru/a", None));
-        assert_eq!(session.pages_viewed, 4);
+        assert_eq!((session.pages_viewed, session.visit_pages_viewed), (4, 1));
     }
 
     #[test]
