@@ -1,9 +1,12 @@
 //! Visitor events: what the widget observed, in the versioned shape it sends to `POST /v1/events`.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::api::{ApiError, ErrorCode};
-use crate::ids::{validate_client_id, validate_site_id};
+use crate::context::Product;
+use crate::ids::{is_valid_prompt_id, validate_client_id, validate_site_id, MAX_PROMPT_ID_LEN};
 
 /// The batch format version this build reads and writes. A batch with another `v` is refused with
 /// `unsupported_version`, so an old widget cached somewhere never has its data misread.
@@ -16,6 +19,25 @@ pub const MAX_BATCH_BYTES: usize = 64 * 1024;
 pub const MAX_URL_LEN: usize = 2048;
 /// Longest page title kept.
 pub const MAX_TITLE_LEN: usize = 512;
+/// Longest product id (SKU) kept.
+pub const MAX_PRODUCT_ID_LEN: usize = 128;
+/// Longest product name kept.
+pub const MAX_PRODUCT_NAME_LEN: usize = 256;
+/// Longest product category kept.
+pub const MAX_CATEGORY_LEN: usize = 64;
+/// Most active seconds one event may add: the widget reports at least every few minutes, so a
+/// larger number means a stuck timer or a forged event, and would let one event unlock every prompt.
+pub const MAX_ACTIVE_SECONDS_PER_EVENT: u32 = 600;
+/// Longest question text and answer value kept.
+pub const MAX_QUESTION_LEN: usize = 256;
+pub const MAX_ANSWER_LEN: usize = 128;
+/// Bounds of a custom `track` event: a short name and a small flat map.
+pub const MAX_TRACK_NAME_LEN: usize = 64;
+pub const MAX_TRACK_PROPS: usize = 20;
+pub const MAX_TRACK_KEY_LEN: usize = 64;
+pub const MAX_TRACK_VALUE_LEN: usize = 256;
+/// Bounds of the `identify` fields.
+pub const MAX_IDENTITY_FIELD_LEN: usize = 254;
 
 /// What the widget sends: a batch of events from one visitor's session on one site.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -46,6 +68,20 @@ pub struct Event {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventData {
     PageView(PageView),
+    ProductView(ProductView),
+    /// Seconds the visitor was actually present (tab visible, recent input) since the last report.
+    ActiveTime(ActiveTime),
+    ExitIntent(ExitIntent),
+    PromptShown(PromptRef),
+    PromptAccepted(PromptRef),
+    PromptDismissed(PromptRef),
+    QuestionAnswered(QuestionAnswered),
+    /// A custom event from the host page: `floorwalker('track', name, props)`.
+    Track(Track),
+    /// The host page tells who the visitor is: `floorwalker('identify', {...})`.
+    Identify(Identify),
+    Consent(Consent),
+    ChatOpened,
 }
 
 impl EventData {
@@ -53,6 +89,17 @@ impl EventData {
     pub fn kind(&self) -> &'static str {
         match self {
             EventData::PageView(_) => "page_view",
+            EventData::ProductView(_) => "product_view",
+            EventData::ActiveTime(_) => "active_time",
+            EventData::ExitIntent(_) => "exit_intent",
+            EventData::PromptShown(_) => "prompt_shown",
+            EventData::PromptAccepted(_) => "prompt_accepted",
+            EventData::PromptDismissed(_) => "prompt_dismissed",
+            EventData::QuestionAnswered(_) => "question_answered",
+            EventData::Track(_) => "track",
+            EventData::Identify(_) => "identify",
+            EventData::Consent(_) => "consent",
+            EventData::ChatOpened => "chat_opened",
         }
     }
 }
@@ -64,6 +111,75 @@ pub struct PageView {
     pub title: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub referrer: Option<String>,
+}
+
+/// Wrapped rather than flattened: a product's `id` would collide with the event's own `id`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct ProductView {
+    pub product: Product,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActiveTime {
+    pub seconds: u32,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitIntent {
+    pub trigger: ExitTrigger,
+}
+
+/// How the widget concluded the visitor is about to leave.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitTrigger {
+    /// The pointer left through the top edge, towards the tabs or the address bar (desktop).
+    PointerTop,
+    /// A quick scroll up, the mobile gesture before reaching for the address bar.
+    FastScrollUp,
+    BackNavigation,
+    TabHidden,
+}
+
+/// Which configured prompt an event is about.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct PromptRef {
+    pub prompt: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct QuestionAnswered {
+    pub prompt: String,
+    /// The question as it was shown, in the visitor's language.
+    pub question: String,
+    /// The chosen value (the choice's stable `value`, not its translated label).
+    pub answer: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Track {
+    pub name: String,
+    /// Flat and ordered, so that stored events compare and hash the same everywhere.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub props: BTreeMap<String, String>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+pub struct Identify {
+    /// The host site's own id for the visitor (its customer id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Consent {
+    pub granted: bool,
 }
 
 /// An event as the admin API returns it: the event with who sent it and when it arrived.
@@ -116,8 +232,92 @@ impl Event {
                 }
                 check_len("title", &view.title, MAX_TITLE_LEN)
             }
+            EventData::ProductView(ProductView { product }) => validate_product(product),
+            EventData::ActiveTime(ActiveTime { seconds }) => {
+                if (1..=MAX_ACTIVE_SECONDS_PER_EVENT).contains(seconds) {
+                    Ok(())
+                } else {
+                    Err(invalid(format!("seconds must be 1-{MAX_ACTIVE_SECONDS_PER_EVENT}, got {seconds}")))
+                }
+            }
+            EventData::ExitIntent(_) | EventData::Consent(_) | EventData::ChatOpened => Ok(()),
+            EventData::PromptShown(PromptRef { prompt })
+            | EventData::PromptAccepted(PromptRef { prompt })
+            | EventData::PromptDismissed(PromptRef { prompt }) => check_prompt_id(prompt),
+            EventData::QuestionAnswered(answered) => {
+                check_prompt_id(&answered.prompt)?;
+                check_len("question", &answered.question, MAX_QUESTION_LEN)?;
+                check_non_empty("answer", &answered.answer)?;
+                check_len("answer", &answered.answer, MAX_ANSWER_LEN)
+            }
+            EventData::Track(track) => {
+                check_non_empty("name", &track.name)?;
+                check_len("name", &track.name, MAX_TRACK_NAME_LEN)?;
+                if track.props.len() > MAX_TRACK_PROPS {
+                    return Err(invalid(format!("props holds at most {MAX_TRACK_PROPS} entries")));
+                }
+                for (key, value) in &track.props {
+                    check_non_empty("props key", key)?;
+                    check_len("props key", key, MAX_TRACK_KEY_LEN)?;
+                    check_len(&format!("props.{key}"), value, MAX_TRACK_VALUE_LEN)?;
+                }
+                Ok(())
+            }
+            EventData::Identify(identify) => {
+                let fields = [
+                    ("user_id", &identify.user_id),
+                    ("email", &identify.email),
+                    ("phone", &identify.phone),
+                    ("name", &identify.name),
+                ];
+                if fields.iter().all(|(_, value)| value.is_none()) {
+                    return Err(invalid("identify needs at least one of user_id, email, phone, name"));
+                }
+                for (field, value) in fields {
+                    if let Some(value) = value {
+                        check_non_empty(field, value)?;
+                        check_len(field, value, MAX_IDENTITY_FIELD_LEN)?;
+                    }
+                }
+                Ok(())
+            }
         }
     }
+}
+
+fn validate_product(product: &Product) -> Result<(), ApiError> {
+    check_non_empty("product.id", &product.id)?;
+    check_len("product.id", &product.id, MAX_PRODUCT_ID_LEN)?;
+    check_non_empty("product.name", &product.name)?;
+    check_len("product.name", &product.name, MAX_PRODUCT_NAME_LEN)?;
+    if let Some(category) = &product.category {
+        check_len("product.category", category, MAX_CATEGORY_LEN)?;
+    }
+    if let Some(url) = &product.url {
+        validate_http_url("product.url", url)?;
+    }
+    if let Some(image) = &product.image {
+        validate_http_url("product.image", image)?;
+    }
+    if product.price.is_some_and(|price| price.minor < 0) {
+        return Err(invalid("product.price must not be negative"));
+    }
+    Ok(())
+}
+
+fn check_prompt_id(prompt: &str) -> Result<(), ApiError> {
+    if is_valid_prompt_id(prompt) {
+        Ok(())
+    } else {
+        Err(invalid(format!("prompt must be 1-{MAX_PROMPT_ID_LEN} characters of [a-z0-9_-]")))
+    }
+}
+
+fn check_non_empty(field: &str, value: &str) -> Result<(), ApiError> {
+    if value.trim().is_empty() {
+        return Err(invalid(format!("{field} must not be empty")));
+    }
+    Ok(())
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -205,5 +405,132 @@ mod tests {
     fn error_names_the_offending_event() {
         let err = batch(vec![page_view("https://a.b/"), page_view("ftp://a.b/")]).validate().unwrap_err();
         assert!(err.message.starts_with("events[1]:"), "{}", err.message);
+    }
+
+    fn event(data: EventData) -> Event {
+        Event { id: "evt00000001".into(), at: 1_790_000_000_000, data }
+    }
+
+    fn product(id: &str) -> Product {
+        Product {
+            id: id.into(),
+            name: "Коляска Nordika City Lite".into(),
+            price: Some(crate::context::Money { minor: 3_490_000, currency: crate::context::Currency::RUB }),
+            image: None,
+            url: Some("https://shop.example/product/nordika-city-lite/".into()),
+            category: Some("strollers".into()),
+        }
+    }
+
+    #[test]
+    fn visitor_events_have_snake_case_tags_and_round_trip() {
+        let cases = [
+            (EventData::ProductView(ProductView { product: product("sku-1") }), "product_view"),
+            (EventData::ActiveTime(ActiveTime { seconds: 15 }), "active_time"),
+            (EventData::ExitIntent(ExitIntent { trigger: ExitTrigger::FastScrollUp }), "exit_intent"),
+            (EventData::PromptShown(PromptRef { prompt: "callback".into() }), "prompt_shown"),
+            (EventData::PromptAccepted(PromptRef { prompt: "callback".into() }), "prompt_accepted"),
+            (EventData::PromptDismissed(PromptRef { prompt: "callback".into() }), "prompt_dismissed"),
+            (
+                EventData::QuestionAnswered(QuestionAnswered {
+                    prompt: "child_age".into(),
+                    question: "Сколько лет ребёнку?".into(),
+                    answer: "0-1".into(),
+                }),
+                "question_answered",
+            ),
+            (
+                EventData::Track(Track {
+                    name: "add_to_cart".into(),
+                    props: BTreeMap::from([("sku".into(), "sku-1".into())]),
+                }),
+                "track",
+            ),
+            (EventData::Identify(Identify { email: Some("a@b.ru".into()), ..Identify::default() }), "identify"),
+            (EventData::Consent(Consent { granted: true }), "consent"),
+            (EventData::ChatOpened, "chat_opened"),
+        ];
+        for (data, tag) in cases {
+            assert_eq!(data.kind(), tag);
+            let event = event(data);
+            let json = serde_json::to_value(&event).unwrap();
+            assert_eq!(json["type"], tag);
+            assert_eq!(json["id"], "evt00000001");
+            let back: Event = serde_json::from_value(json).unwrap();
+            assert_eq!(back, event);
+            event.validate().unwrap();
+        }
+    }
+
+    #[test]
+    fn exact_wire_shapes() {
+        let json = serde_json::to_value(event(EventData::ExitIntent(ExitIntent { trigger: ExitTrigger::PointerTop })))
+            .unwrap();
+        assert_eq!(json, serde_json::json!({"id":"evt00000001","at":1_790_000_000_000u64,"type":"exit_intent","trigger":"pointer_top"}));
+        let parsed: Event = serde_json::from_str(
+            r#"{"id":"evt00000001","at":5,"type":"product_view","product":{"id":"sku-1","name":"Кресло","price":{"minor":100,"currency":"rub"}}}"#,
+        )
+        .unwrap();
+        let EventData::ProductView(view) = parsed.data else { panic!("not a product view") };
+        assert_eq!(view.product.price.unwrap().currency.as_str(), "RUB");
+        let chat: Event = serde_json::from_str(r#"{"id":"evt00000001","at":5,"type":"chat_opened"}"#).unwrap();
+        assert_eq!(chat.data, EventData::ChatOpened);
+    }
+
+    #[test]
+    fn refuses_bad_visitor_events() {
+        let long = |n: usize| "x".repeat(n + 1);
+        let bad = [
+            EventData::ActiveTime(ActiveTime { seconds: 0 }),
+            EventData::ActiveTime(ActiveTime { seconds: MAX_ACTIVE_SECONDS_PER_EVENT + 1 }),
+            EventData::ProductView(ProductView { product: Product { id: String::new(), ..product("x") } }),
+            EventData::ProductView(ProductView { product: Product { id: long(MAX_PRODUCT_ID_LEN), ..product("x") } }),
+            EventData::ProductView(ProductView { product: Product { name: long(MAX_PRODUCT_NAME_LEN), ..product("x") } }),
+            EventData::ProductView(ProductView {
+                product: Product { url: Some("javascript:alert(1)".into()), ..product("x") },
+            }),
+            EventData::ProductView(ProductView { product: Product { image: Some("/img.jpg".into()), ..product("x") } }),
+            EventData::ProductView(ProductView {
+                product: Product { category: Some(long(MAX_CATEGORY_LEN)), ..product("x") },
+            }),
+            EventData::ProductView(ProductView {
+                product: Product {
+                    price: Some(crate::context::Money { minor: -1, currency: crate::context::Currency::RUB }),
+                    ..product("x")
+                },
+            }),
+            EventData::PromptShown(PromptRef { prompt: "Bad Id".into() }),
+            EventData::PromptDismissed(PromptRef { prompt: String::new() }),
+            EventData::QuestionAnswered(QuestionAnswered {
+                prompt: "child_age".into(),
+                question: "q".into(),
+                answer: " ".into(),
+            }),
+            EventData::QuestionAnswered(QuestionAnswered {
+                prompt: "child_age".into(),
+                question: long(MAX_QUESTION_LEN),
+                answer: "0-1".into(),
+            }),
+            EventData::Track(Track { name: String::new(), props: BTreeMap::new() }),
+            EventData::Track(Track { name: long(MAX_TRACK_NAME_LEN), props: BTreeMap::new() }),
+            EventData::Track(Track {
+                name: "t".into(),
+                props: (0..=MAX_TRACK_PROPS).map(|i| (format!("k{i}"), "v".into())).collect(),
+            }),
+            EventData::Track(Track { name: "t".into(), props: BTreeMap::from([("k".into(), long(MAX_TRACK_VALUE_LEN))]) }),
+            EventData::Track(Track { name: "t".into(), props: BTreeMap::from([(long(MAX_TRACK_KEY_LEN), "v".into())]) }),
+            EventData::Identify(Identify::default()),
+            EventData::Identify(Identify { email: Some(long(MAX_IDENTITY_FIELD_LEN)), ..Identify::default() }),
+        ];
+        for data in bad {
+            let err = event(data.clone()).validate().expect_err(&format!("{data:?} must be refused"));
+            assert_eq!(err.code, ErrorCode::InvalidEvent);
+        }
+    }
+
+    #[test]
+    fn unknown_exit_trigger_does_not_parse() {
+        let err = serde_json::from_str::<Event>(r#"{"id":"evt00000001","at":1,"type":"exit_intent","trigger":"telepathy"}"#);
+        assert!(err.is_err());
     }
 }

@@ -37,6 +37,17 @@ pub fn validate_client_id(field: &str, id: &str) -> Result<(), ApiError> {
     }
 }
 
+/// Longest prompt id: prompt ids are chosen by the site owner and appear in events and storage.
+pub const MAX_PROMPT_ID_LEN: usize = 64;
+
+/// A prompt id from the site config (`compare_by_email`, `child_age`): 1–64 chars of `[a-z0-9_-]`,
+/// so that it is safe as a storage key and readable in a CRM.
+pub fn is_valid_prompt_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_PROMPT_ID_LEN
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
 /// Formats random bytes as a client id (lowercase hex), the form `validate_client_id` accepts.
 pub fn client_id_from_bytes(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -69,6 +80,15 @@ mod tests {
         assert!(validate_client_id("visitor", "short").is_err());
         assert!(validate_client_id("visitor", "has space 1234").is_err());
         assert!(validate_client_id("visitor", &"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn prompt_ids() {
+        assert!(is_valid_prompt_id("child_age"));
+        assert!(is_valid_prompt_id("callback-2"));
+        assert!(!is_valid_prompt_id(""));
+        assert!(!is_valid_prompt_id("Child"));
+        assert!(!is_valid_prompt_id(&"a".repeat(MAX_PROMPT_ID_LEN + 1)));
     }
 
     #[test]

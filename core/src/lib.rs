@@ -11,3 +11,7 @@ pub mod context;
 pub mod crypto;
 pub mod event;
 pub mod ids;
+pub mod playbooks;
+pub mod rules;
+pub mod session;
+pub mod url;
