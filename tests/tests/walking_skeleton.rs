@@ -34,6 +34,7 @@ async fn page_views_of(worker: &Worker, visitor: &str) -> Vec<String> {
         .into_iter()
         .filter_map(|stored| match stored.event.data {
             EventData::PageView(view) => Some(view.url),
+            _ => None,
         })
         .collect()
 }
