@@ -21,21 +21,25 @@ pub struct Worker {
 impl Worker {
     /// Applies the D1 migrations to fresh state and starts `wrangler dev` on a free port.
     pub async fn start(name: &str) -> Worker {
-        crate::require_build();
         let state_dir = repo_root()
             .join("target/e2e")
             .join(format!("{name}-{}-{}", std::process::id(), free_port()));
+        Worker::start_with(free_port(), state_dir, random_token()).await
+    }
+
+    /// Starts `wrangler dev` on `port` with local state kept in `state_dir` (migrated first).
+    pub async fn start_with(port: u16, state_dir: PathBuf, admin_token: String) -> Worker {
+        crate::require_build();
         std::fs::create_dir_all(&state_dir).expect("creating the worker state dir");
-        let mut worker = Worker {
-            port: free_port(),
-            admin_token: format!("e2e-admin-{}", free_port()) + "-token-0123456789",
-            state_dir,
-            child: None,
-            http: reqwest::Client::new(),
-        };
+        let mut worker = Worker { port, admin_token, state_dir, child: None, http: reqwest::Client::new() };
         worker.migrate();
         worker.spawn().await;
         worker
+    }
+
+    /// Whether the worker process has exited by itself.
+    pub fn has_exited(&mut self) -> bool {
+        self.child.as_mut().is_none_or(|child| !matches!(child.try_wait(), Ok(None)))
     }
 
     pub fn origin(&self) -> String {
@@ -155,6 +159,14 @@ impl Worker {
         assert!(response.status().is_success(), "listing events: {}", response.status());
         response.json().await.expect("events JSON")
     }
+}
+
+/// 32 hex characters from the kernel's random source.
+pub fn random_token() -> String {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).expect("reading /dev/urandom");
+    floorwalker_core::ids::client_id_from_bytes(&bytes)
 }
 
 impl Drop for Worker {

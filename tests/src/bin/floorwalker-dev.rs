@@ -1,1 +1,47 @@
-fn main() {}
+//! `make demo`: runs the worker under `wrangler dev` with the demo shop, seeds the demo site's
+//! config through the admin API, and prints what to open. Ctrl-C stops everything.
+
+use floorwalker_e2e::repo_root;
+use floorwalker_e2e::worker::{random_token, Worker};
+
+#[tokio::main]
+async fn main() {
+    let port: u16 = match std::env::var("PORT") {
+        Ok(port) => port.parse().unwrap_or_else(|_| panic!("PORT must be a port number, got {port:?}")),
+        Err(_) => 8787,
+    };
+    // Demo data survives restarts of `make demo`; delete the folder for a fresh start.
+    let state_dir = repo_root().join(".wrangler/demo-state");
+    let admin_token = std::env::var("ADMIN_TOKEN").unwrap_or_else(|_| random_token());
+    let mut worker = Worker::start_with(port, state_dir.clone(), admin_token).await;
+    let localhost = format!("http://localhost:{port}");
+    worker.seed_demo_site(&[localhost]).await;
+    let origin = worker.origin();
+    println!(
+        "\nFloorwalker demo is running.\n\
+         \n  Demo shop (RU):   {origin}/\
+         \n  Demo shop (EN):   {origin}/en/\
+         \n  A product page:   {origin}/product/orsa-360-isofix/\
+         \n  Loader:           {origin}/fw.js\
+         \n  Site config:      {origin}/v1/sites/demo/config\
+         \n  Admin API token:  {token}\
+         \n    e.g. curl -H 'authorization: Bearer {token}' {origin}/v1/admin/sites/demo/events\
+         \n  Worker log:       {log}\
+         \n\nPress Ctrl-C to stop.",
+        token = worker.admin_token,
+        log = state_dir.join("wrangler.log").display(),
+    );
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {
+                if worker.has_exited() {
+                    eprintln!("wrangler dev exited; see the worker log above");
+                    std::process::exit(1);
+                }
+            }
+        }
+    }
+    // Dropping the worker stops wrangler and workerd (their own process group).
+    drop(worker);
+}
