@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod chat;
 pub mod config;
 pub mod context;
 pub mod crypto;
