@@ -9,6 +9,8 @@ pub mod auth;
 pub mod chat;
 pub mod config;
 pub mod context;
+pub mod conversation;
 pub mod crypto;
 pub mod event;
+pub mod hub;
 pub mod ids;
