@@ -155,6 +155,7 @@ pub fn identify(claims: VisitorClaims, identity_secret: &[u8], user_id: &str, ha
 /// 10 ms, which is why the edge should use WebCrypto for the same computation. The stored string
 /// records the count, so it can rise later ([`password_needs_rehash`]).
 pub const DEFAULT_PASSWORD_ITERATIONS: u32 = 100_000;
+const _: () = assert!(DEFAULT_PASSWORD_ITERATIONS <= 100_000, "Workers' WebCrypto PBKDF2 refuses more");
 /// Refuses stored hashes that would take minutes to check (a corrupted or planted row).
 pub const MAX_PASSWORD_ITERATIONS: u32 = 10_000_000;
 const PASSWORD_SCHEME: &str = "pbkdf2-sha256";
@@ -574,7 +575,6 @@ mod tests {
 
     #[test]
     fn default_iterations_fit_the_edge() {
-        assert!(DEFAULT_PASSWORD_ITERATIONS <= 100_000, "Workers' WebCrypto PBKDF2 refuses more");
         let stored = hash_password("operator password", &[1u8; 16], DEFAULT_PASSWORD_ITERATIONS);
         assert!(verify_password("operator password", &stored));
         assert!(!password_needs_rehash(&stored, DEFAULT_PASSWORD_ITERATIONS));
