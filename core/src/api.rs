@@ -20,6 +20,16 @@ pub enum ErrorCode {
     MethodNotAllowed,
     UnsupportedMediaType,
     RateLimited,
+    /// A chat frame that is not valid JSON, has an unknown `type`, or breaks a field rule.
+    BadFrame,
+    /// A chat message longer than `chat::MAX_MESSAGE_CHARS` after normalisation.
+    MessageTooLong,
+    /// A chat message with nothing left after trimming and stripping control characters.
+    EmptyMessage,
+    /// Authenticated, but this party may not do that (a visitor closing a conversation).
+    Forbidden,
+    /// The conversation was closed; the widget starts a new one instead.
+    ConversationClosed,
     /// A fault on our side (storage unavailable, ...), never caused by the request's content.
     Internal,
 }
@@ -32,11 +42,15 @@ impl ErrorCode {
             | ErrorCode::InvalidSite
             | ErrorCode::InvalidEvent
             | ErrorCode::InvalidConfig
-            | ErrorCode::UnsupportedVersion => 400,
+            | ErrorCode::UnsupportedVersion
+            | ErrorCode::BadFrame
+            | ErrorCode::MessageTooLong
+            | ErrorCode::EmptyMessage => 400,
             ErrorCode::Unauthorized => 401,
-            ErrorCode::OriginNotAllowed => 403,
+            ErrorCode::OriginNotAllowed | ErrorCode::Forbidden => 403,
             ErrorCode::NotFound | ErrorCode::UnknownSite => 404,
             ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::ConversationClosed => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::RateLimited => 429,
@@ -96,6 +110,11 @@ mod tests {
             ErrorCode::MethodNotAllowed,
             ErrorCode::UnsupportedMediaType,
             ErrorCode::RateLimited,
+            ErrorCode::BadFrame,
+            ErrorCode::MessageTooLong,
+            ErrorCode::EmptyMessage,
+            ErrorCode::Forbidden,
+            ErrorCode::ConversationClosed,
         ] {
             assert!((400..500).contains(&code.http_status()), "{code:?}");
         }

@@ -6,10 +6,13 @@
 
 pub mod api;
 pub mod auth;
+pub mod chat;
 pub mod config;
 pub mod context;
+pub mod conversation;
 pub mod crypto;
 pub mod event;
+pub mod hub;
 pub mod ids;
 pub mod playbooks;
 pub mod rules;
