@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod consent;
 pub mod contact;
 pub mod context;
 pub mod crypto;
