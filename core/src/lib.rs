@@ -13,3 +13,4 @@ pub mod context;
 pub mod crypto;
 pub mod event;
 pub mod ids;
+pub mod lead;
