@@ -14,3 +14,4 @@ pub mod crypto;
 pub mod event;
 pub mod ids;
 pub mod lead;
+pub mod webhook;
