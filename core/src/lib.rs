@@ -11,6 +11,7 @@ pub mod consent;
 pub mod contact;
 pub mod context;
 pub mod crypto;
+pub mod endpoint;
 pub mod event;
 pub mod ids;
 pub mod lead;
