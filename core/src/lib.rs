@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod consent;
 pub mod contact;
+pub mod crm;
 pub mod context;
 pub mod crypto;
 pub mod endpoint;
