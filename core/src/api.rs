@@ -30,6 +30,32 @@ pub enum ErrorCode {
     Forbidden,
     /// The conversation was closed; the widget starts a new one instead.
     ConversationClosed,
+    /// An email address that is not a deliverable-looking `local@domain.tld`.
+    InvalidEmail,
+    /// A phone number that cannot be normalised to E.164.
+    InvalidPhone,
+    /// A text field longer than its limit.
+    FieldTooLong,
+    /// A field the kind of form requires is absent or empty.
+    MissingField,
+    /// Text with control or direction-override characters.
+    InvalidText,
+    /// A lead request that is malformed beyond a single field (ids, kinds, fields the form never collects).
+    InvalidLead,
+    /// Consent absent, for another purpose than the form's promise, or marketing not given separately.
+    InvalidConsent,
+    /// The honeypot field was filled: a bot, refused without storing anything.
+    SpamSuspected,
+    /// Submitted faster than a person can fill the form.
+    SubmittedTooFast,
+    /// A signed link token that is malformed, forged or for another site.
+    InvalidToken,
+    /// A signed link token that was genuine but is too old.
+    TokenExpired,
+    /// A webhook endpoint URL pointing at a private, loopback, link-local or metadata address.
+    EndpointNotAllowed,
+    /// A webhook whose signature or timestamp does not verify.
+    InvalidSignature,
     /// A fault on our side (storage unavailable, ...), never caused by the request's content.
     Internal,
 }
@@ -45,8 +71,21 @@ impl ErrorCode {
             | ErrorCode::UnsupportedVersion
             | ErrorCode::BadFrame
             | ErrorCode::MessageTooLong
-            | ErrorCode::EmptyMessage => 400,
-            ErrorCode::Unauthorized => 401,
+            | ErrorCode::EmptyMessage
+            | ErrorCode::InvalidEmail
+            | ErrorCode::InvalidPhone
+            | ErrorCode::FieldTooLong
+            | ErrorCode::MissingField
+            | ErrorCode::InvalidText
+            | ErrorCode::InvalidLead
+            | ErrorCode::InvalidConsent
+            | ErrorCode::InvalidToken
+            | ErrorCode::EndpointNotAllowed => 400,
+            ErrorCode::Unauthorized | ErrorCode::InvalidSignature => 401,
+            // Gone: the link was real once; asking again will not help.
+            ErrorCode::TokenExpired => 410,
+            // Understood but refused on its merits, so the widget can tell it from a malformed request.
+            ErrorCode::SpamSuspected | ErrorCode::SubmittedTooFast => 422,
             ErrorCode::OriginNotAllowed | ErrorCode::Forbidden => 403,
             ErrorCode::NotFound | ErrorCode::UnknownSite => 404,
             ErrorCode::MethodNotAllowed => 405,
@@ -115,6 +154,19 @@ mod tests {
             ErrorCode::EmptyMessage,
             ErrorCode::Forbidden,
             ErrorCode::ConversationClosed,
+            ErrorCode::InvalidEmail,
+            ErrorCode::InvalidPhone,
+            ErrorCode::FieldTooLong,
+            ErrorCode::MissingField,
+            ErrorCode::InvalidText,
+            ErrorCode::InvalidLead,
+            ErrorCode::InvalidConsent,
+            ErrorCode::SpamSuspected,
+            ErrorCode::SubmittedTooFast,
+            ErrorCode::InvalidToken,
+            ErrorCode::TokenExpired,
+            ErrorCode::EndpointNotAllowed,
+            ErrorCode::InvalidSignature,
         ] {
             assert!((400..500).contains(&code.http_status()), "{code:?}");
         }
@@ -125,5 +177,14 @@ mod tests {
         let body = ErrorBody { error: ApiError::new(ErrorCode::UnknownSite, "no such site") };
         let json = serde_json::to_string(&body).unwrap();
         assert_eq!(json, r#"{"error":{"code":"unknown_site","message":"no such site"}}"#);
+    }
+
+    #[test]
+    fn contact_codes_on_the_wire() {
+        assert_eq!(serde_json::to_string(&ErrorCode::FieldTooLong).unwrap(), r#""field_too_long""#);
+        assert_eq!(serde_json::to_string(&ErrorCode::SubmittedTooFast).unwrap(), r#""submitted_too_fast""#);
+        assert_eq!(ErrorCode::TokenExpired.http_status(), 410);
+        assert_eq!(ErrorCode::SpamSuspected.http_status(), 422);
+        assert_eq!(ErrorCode::InvalidSignature.http_status(), 401);
     }
 }
