@@ -37,7 +37,12 @@ edge-worker/build/index.js: $(WORKER_SRC)
 demo: build
 	cargo run -q -p floorwalker-e2e --bin floorwalker-dev
 
-test: build test-unit test-widget test-e2e
+# Runs the three suites, then prints one closing line that sums them all.
+test: build
+	@mkdir -p target; $(MAKE) --no-print-directory test-unit test-widget test-e2e 2>&1 | tee target/test.log; \
+	status=$${PIPESTATUS[0]}; \
+	awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "\nmake test: %d passed, %d failed\n", passed, failed }' target/test.log; \
+	exit $$status
 
 test-unit: setup
 	cargo test -p floorwalker-core -p floorwalker-demo-site
