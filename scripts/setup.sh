@@ -20,7 +20,11 @@ apt_install() {
 }
 
 # 1. The wasm32 target: rustup's where it can be had, otherwise Debian's rustc-web with build-std.
-if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+#    FLOORWALKER_WASM_ROUTE=build-std forces the fallback (to test it where rustup works).
+if [ "${FLOORWALKER_WASM_ROUTE:-}" = build-std ]; then
+  apt_packages+=(rustc-web cargo-web rust-web-src lld-22)
+  echo build-std > target/.wasm-route
+elif rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   echo rustup > target/.wasm-route
 elif [ "$(cat target/.wasm-route 2>/dev/null)" != build-std ] && timeout 120 rustup target add wasm32-unknown-unknown; then
   echo rustup > target/.wasm-route
