@@ -49,6 +49,8 @@ impl Drop for ShopServer {
 
 fn respond(root: &Path, url: &str, edge_origin: &str) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
     let path = url.split(['?', '#']).next().unwrap_or("/");
+    // `?fw=off` serves the page without the widget's tag, for with/without comparisons.
+    let without_tag = url.contains("fw=off");
     let Some(file) = resolve(root, path) else {
         return tiny_http::Response::from_string("not found").with_status_code(404);
     };
@@ -57,7 +59,12 @@ fn respond(root: &Path, url: &str, edge_origin: &str) -> tiny_http::Response<std
     };
     let content_type = match file.extension().and_then(|e| e.to_str()) {
         Some("html") => {
-            let html = String::from_utf8_lossy(&body).replace("src=\"/fw.js\"", &format!("src=\"{edge_origin}/fw.js\""));
+            let html = String::from_utf8_lossy(&body).into_owned();
+            let html = if without_tag {
+                html.replace(r#"<script async src="/fw.js" data-site="demo"></script>"#, "")
+            } else {
+                html.replace("src=\"/fw.js\"", &format!("src=\"{edge_origin}/fw.js\""))
+            };
             body = html.into_bytes();
             "text/html; charset=utf-8"
         }
