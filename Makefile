@@ -3,6 +3,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export WRANGLER_SEND_METRICS := false
 export CHROMEDRIVER := /usr/bin/chromedriver
+# Cargo-installed tools (wasm-bindgen, worker-build) must be found even where ~/.cargo/bin is not on PATH.
+export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
 
 CORE_SRC := $(shell find core -type f -not -path '*/target/*') Cargo.toml Cargo.lock
 WIDGET_SRC := $(CORE_SRC) $(shell find widget/src widget/loader -type f) widget/Cargo.toml scripts/build-widget.sh
