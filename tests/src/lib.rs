@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 /// The repository root (the harness runs from `tests/`).
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    root.canonicalize().unwrap_or(root)
 }
 
 /// A port that was free a moment ago on 127.0.0.1.

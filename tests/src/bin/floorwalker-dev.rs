@@ -31,9 +31,12 @@ async fn main() {
         token = worker.admin_token,
         log = state_dir.join("wrangler.log").display(),
     );
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler");
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
+            _ = terminate.recv() => break,
             _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {
                 if worker.has_exited() {
                     eprintln!("wrangler dev exited; see the worker log above");
