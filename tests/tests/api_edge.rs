@@ -36,7 +36,9 @@ async fn events_endpoint_refuses_bad_input_with_clear_4xx_and_stores_nothing_par
     };
     let good_view = page_view("evt-good-0001", "http://127.0.0.1/p/1");
 
-    let cases: Vec<(&str, String, &str, Option<String>, u16, ErrorCode)> = vec![
+    /// (case, body, content type, Origin header, expected status, expected code)
+    type Case = (&'static str, String, &'static str, Option<String>, u16, ErrorCode);
+    let cases: Vec<Case> = vec![
         ("garbage JSON", "{nope".into(), "text/plain", Some(origin.clone()), 400, ErrorCode::InvalidJson),
         ("JSON of the wrong shape", "[1,2,3]".into(), "application/json", Some(origin.clone()), 400, ErrorCode::InvalidJson),
         ("unknown event type",
