@@ -3,7 +3,8 @@
  * and logs one warning. The build replaces __FW_GLUE__ and __FW_WASM__ with hashed file names. */
 (function (w, d) {
   'use strict';
-  var script = d.currentScript;
+  // currentScript is null when the tag is run by some tag managers; find the tag by its attributes then.
+  var script = d.currentScript || d.querySelector('script[data-site][src*="fw.js"]');
   if (!script || w.__floorwalker) return;
   w.__floorwalker = 1;
   var site = script.getAttribute('data-site');
