@@ -87,6 +87,9 @@ impl Worker {
             .arg("--persist-to")
             .arg(&self.state_dir)
             .args(["--var", &format!("ADMIN_TOKEN:{}", self.admin_token)])
+            // Chat secrets, derived from the admin token so a restart keeps tokens and sessions valid.
+            .args(["--var", &format!("VISITOR_TOKEN_SECRET:{}-visitor", self.admin_token)])
+            .args(["--var", &format!("OPERATOR_SESSION_SECRET:{}-operator", self.admin_token)])
             // Its own process group, so stopping it also stops the workerd it spawns.
             .process_group(0)
             .spawn()
