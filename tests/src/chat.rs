@@ -25,12 +25,26 @@ pub struct VisitorSession {
     pub operator_online: bool,
 }
 
+/// POSTs JSON as the widget does (`text/plain`, no preflight). A request that fails at the
+/// connection level (a pooled keep-alive connection closed under load) is tried again; the chat
+/// endpoints used this way are idempotent.
 pub async fn post_json(worker: &Worker, path: &str, origin: Option<&str>, body: &Value) -> (u16, Value) {
-    let mut request = worker.http().post(worker.url(path)).header("content-type", "text/plain;charset=UTF-8").body(body.to_string());
-    if let Some(origin) = origin {
-        request = request.header("origin", origin);
-    }
-    let response = request.send().await.expect("POST to the worker");
+    let mut attempt = 0;
+    let response = loop {
+        let mut request = worker.http().post(worker.url(path)).header("content-type", "text/plain;charset=UTF-8").body(body.to_string());
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        match request.send().await {
+            Ok(response) => break response,
+            Err(error) if attempt < 3 => {
+                attempt += 1;
+                eprintln!("retrying POST {path}: {error}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(error) => panic!("POST {path}: {error}"),
+        }
+    };
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }

@@ -88,7 +88,9 @@ pub struct Presence {
     pub operator_online: bool,
 }
 
-const RETRY_OUTBOX_MS: u64 = 5_000;
+/// Events wait this long in the object's own outbox before being moved to D1 in one batch: the
+/// rows are already durable, so this only trades a second of delay for far fewer D1 writes.
+const FLUSH_DELAY_MS: u64 = 1_000;
 
 #[durable_object]
 pub struct Conversation {
@@ -461,9 +463,6 @@ impl Conversation {
                 }
             }
         }
-        if events {
-            self.flush_outbox().await;
-        }
         if outcome.alarm_at.is_some() || events {
             self.schedule(outcome.alarm_at).await;
         }
@@ -478,7 +477,7 @@ impl Conversation {
     }
 
     /// Sets the alarm to the earliest of: the reply check (`reply_at`, kept in storage so a later
-    /// outbox retry does not lose it) and an outbox retry if rows are still waiting.
+    /// outbox flush does not lose it) and an outbox flush (or retry) if rows are still waiting.
     async fn schedule(&self, reply_at: Option<u64>) {
         let Some(store) = self.settings().and_then(|s| self.sql_store(&s.conversation_id).ok()) else { return };
         if let Some(at) = reply_at {
@@ -486,7 +485,12 @@ impl Conversation {
             let _ = store.put("reply_at", &keep);
         }
         let reply = store.get::<u64>("reply_at").ok().flatten();
-        let retry = store.pending_events(1).ok().filter(|rows| !rows.is_empty()).map(|_| now_ms() + RETRY_OUTBOX_MS);
+        // Pending events: flush soon; if the alarm is already due sooner (an earlier batch), keep it.
+        let current = self.state.storage().get_alarm().await.ok().flatten().map(|at| at as u64);
+        let retry = store.pending_events(1).ok().filter(|rows| !rows.is_empty()).map(|_| {
+            let soon = now_ms() + FLUSH_DELAY_MS;
+            current.filter(|at| *at > now_ms()).map_or(soon, |at| at.min(soon))
+        });
         let at = match (reply, retry) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
