@@ -8,15 +8,18 @@ export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
 
 CORE_SRC := $(shell find core -type f -not -path '*/target/*') Cargo.toml Cargo.lock
 WIDGET_SRC := $(CORE_SRC) $(shell find widget/src widget/loader -type f) widget/Cargo.toml scripts/build-widget.sh
+CONSOLE_SRC := $(CORE_SRC) $(shell find console/src -type f) console/Cargo.toml console/index.html console/console.css scripts/build-console.sh
 WORKER_SRC := $(CORE_SRC) $(shell find edge-worker/src -type f) edge-worker/Cargo.toml scripts/build-worker.sh
 SITE_SRC := $(shell find demo-site -type f)
 
-.PHONY: help setup build demo test test-unit test-widget test-e2e bench deploy-check clean
+.PHONY: help setup build demo test test-unit test-widget test-e2e bench bench-chat operator deploy-check clean
 
 help:
 	@echo "make demo          build everything and run the demo shop, widget and worker on http://127.0.0.1:$${PORT:-8787}"
 	@echo "make test          run every test (unit, widget in headless Chromium, end to end)"
 	@echo "make bench         measure widget transfer size and main-thread cost"
+	@echo "make bench-chat    chat latency p50/p99 with 1, 100, 500 conversations; workerd RSS and CPU"
+	@echo "make operator      create a console operator on a running worker (see the Makefile)"
 	@echo "make deploy-check  bundle the worker as 'wrangler deploy' would, offline"
 
 setup: target/.setup-done
@@ -24,13 +27,17 @@ target/.setup-done: scripts/setup.sh package.json package-lock.json Cargo.lock
 	@bash scripts/setup.sh
 	@touch $@
 
-build: setup dist/public/index.html target/.widget-built edge-worker/build/index.js
+build: setup dist/public/index.html target/.widget-built target/.console-built edge-worker/build/index.js
 
 dist/public/index.html: $(SITE_SRC)
 	cargo run -q -p floorwalker-demo-site -- dist/public
 
 target/.widget-built: $(WIDGET_SRC) dist/public/index.html
 	bash scripts/build-widget.sh
+	@touch $@
+
+target/.console-built: $(CONSOLE_SRC) dist/public/index.html
+	bash scripts/build-console.sh
 	@touch $@
 
 edge-worker/build/index.js: $(WORKER_SRC)
@@ -58,8 +65,20 @@ test-e2e: build
 bench: build
 	bash scripts/bench.sh
 
+# Chat latency (p50/p99) with 1, 100 and 500 concurrent conversations, and workerd's RSS/CPU.
+bench-chat: build
+	cargo run -q -p floorwalker-e2e --bin floorwalker-bench-chat -- $(or $(SIZES),1 100 500)
+
+# Creates an operator on a running worker (e.g. `make demo`):
+#   make operator EMAIL=anna@shop.example NAME=Anna PASSWORD='long password' ADMIN_TOKEN=... [URL=http://127.0.0.1:8787] [SITE=demo]
+operator:
+	@test -n "$(EMAIL)" -a -n "$(NAME)" -a -n "$(PASSWORD)" -a -n "$(ADMIN_TOKEN)" || { echo "usage: make operator EMAIL=... NAME=... PASSWORD=... ADMIN_TOKEN=... [URL=...] [SITE=demo]"; exit 2; }
+	@curl -sS --fail-with-body -X POST -H "authorization: Bearer $(ADMIN_TOKEN)" -H 'content-type: application/json' \
+	  --data "$$(printf '{"email":"%s","name":"%s","password":"%s"}' '$(EMAIL)' '$(NAME)' '$(PASSWORD)')" \
+	  $(or $(URL),http://127.0.0.1:8787)/v1/admin/sites/$(or $(SITE),demo)/operators && echo
+
 deploy-check: build
 	node_modules/.bin/wrangler deploy --dry-run --outdir target/deploy-check
 
 clean:
-	rm -rf dist target/widget-pkg target/e2e edge-worker/build target/.widget-built target/.setup-done
+	rm -rf dist target/widget-pkg target/console-pkg target/e2e edge-worker/build target/.widget-built target/.console-built target/.setup-done

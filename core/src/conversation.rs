@@ -676,5 +676,7 @@ fn closed() -> ApiError {
     ApiError::new(ErrorCode::ConversationClosed, "this conversation is closed; start a new one")
 }
 
+pub mod contract;
+
 #[cfg(test)]
 mod tests;

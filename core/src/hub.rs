@@ -89,6 +89,18 @@ pub enum HubNotification {
     CallbackRequested { entry: ConversationEntry },
     ConversationUpdated { entry: ConversationEntry },
     OperatorPresence(OperatorPresence),
+    /// An operator marked a callback request as handled; every console drops it from its queue.
+    CallbackDone { conversation_id: String, by: String },
+    Pong,
+}
+
+/// Console → hub frames.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ConsoleFrame {
+    /// The presence toggle: online (taking chats) or away.
+    Status { status: ConnectionStatus },
+    Ping,
 }
 
 /// What a hub call produced.

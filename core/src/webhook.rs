@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::{ApiError, ErrorCode};
 use crate::auth::constant_time_eq;
+use crate::chat_events::{ConversationClosed, MessageCreated};
 use crate::consent::ConsentUpdated;
 use crate::crypto::{base64_decode, base64_encode, hmac_sha256, sha256};
 use crate::ids::client_id_from_bytes;
@@ -50,8 +51,7 @@ impl EventType {
 
 /// An event to deliver, with its data. On the wire: `{"type": "...", "data": {...}}`.
 ///
-/// Chat events (`message.created`, `conversation.closed`) get their variants when the chat
-/// protocol types exist, so that their data is the chat module's own type and not a copy.
+/// Chat events carry the chat's own types (`chat_events`), not copies.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(tag = "type", content = "data")]
 pub enum WebhookEvent {
@@ -61,6 +61,10 @@ pub enum WebhookEvent {
     CallbackRequested(Lead),
     #[serde(rename = "consent.updated")]
     ConsentUpdated(ConsentUpdated),
+    #[serde(rename = "message.created")]
+    MessageCreated(MessageCreated),
+    #[serde(rename = "conversation.closed")]
+    ConversationClosed(ConversationClosed),
 }
 
 impl WebhookEvent {
@@ -78,6 +82,8 @@ impl WebhookEvent {
             WebhookEvent::LeadCreated(_) => EventType::LeadCreated,
             WebhookEvent::CallbackRequested(_) => EventType::CallbackRequested,
             WebhookEvent::ConsentUpdated(_) => EventType::ConsentUpdated,
+            WebhookEvent::MessageCreated(_) => EventType::MessageCreated,
+            WebhookEvent::ConversationClosed(_) => EventType::ConversationClosed,
         }
     }
 
@@ -86,6 +92,8 @@ impl WebhookEvent {
         match self {
             WebhookEvent::LeadCreated(lead) | WebhookEvent::CallbackRequested(lead) => lead.created_at,
             WebhookEvent::ConsentUpdated(update) => update.at,
+            WebhookEvent::MessageCreated(created) => created.message.at,
+            WebhookEvent::ConversationClosed(closed) => closed.transcript.closed_at,
         }
     }
 
@@ -95,6 +103,9 @@ impl WebhookEvent {
         let subject = match self {
             WebhookEvent::LeadCreated(lead) | WebhookEvent::CallbackRequested(lead) => lead.id.clone(),
             WebhookEvent::ConsentUpdated(u) => format!("{}\n{:?}\n{}\n{}", u.lead, u.purpose, u.granted, u.at),
+            // Message ids are `<conversation>-<seq>`, unique across conversations.
+            WebhookEvent::MessageCreated(created) => created.message.id.clone(),
+            WebhookEvent::ConversationClosed(closed) => closed.transcript.conversation_id.clone(),
         };
         let digest = sha256(format!("floorwalker.webhook\n{}\n{subject}", self.event_type().as_str()).as_bytes());
         format!("msg_{}", client_id_from_bytes(&digest[..16]))

@@ -24,7 +24,7 @@ pub async fn route(mut req: Request, env: &Env, method: Method, path: &[&str]) -
     }
 }
 
-fn authorize(req: &Request, env: &Env) -> Result<(), ApiError> {
+pub fn authorize(req: &Request, env: &Env) -> Result<(), ApiError> {
     let expected = env
         .secret("ADMIN_TOKEN")
         .map(|s| s.to_string())

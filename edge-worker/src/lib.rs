@@ -4,6 +4,7 @@
 //! a 503 with code `internal`, never an unexplained 500.
 
 mod admin;
+mod chat;
 mod events;
 mod http;
 mod sites;
@@ -31,7 +32,12 @@ async fn route(req: Request, env: &Env) -> std::result::Result<Response, ApiErro
         (Method::Get, ["v1", "health"]) => http::json(&serde_json::json!({"ok": true}), 200),
         (Method::Get, ["v1", "sites", site, "config"]) => sites::serve_public_config(&req, env, site).await,
         (Method::Post, ["v1", "events"]) => events::ingest(req, env).await,
+        (method, ["v1", "admin", rest @ ..]) if chat::admin::handles(rest) => {
+            admin::authorize(&req, env)?;
+            chat::admin::route(req, env, method, rest).await
+        }
         (method, ["v1", "admin", rest @ ..]) => admin::route(req, env, method, rest).await,
+        (method, ["v1", "chat" | "console" | "conversations", ..]) => chat::route(req, env, method, &segments[1..]).await,
         (_, ["v1", ..]) => Err(ApiError::new(ErrorCode::NotFound, format!("no route for {path}"))),
         _ => Err(ApiError::new(ErrorCode::NotFound, format!("{path} is not served by the API"))),
     }

@@ -3,6 +3,7 @@
 //! "shop" server plays a site owner's site that embeds the widget from the worker's origin.
 
 pub mod browser;
+pub mod chat;
 pub mod shop;
 pub mod worker;
 

@@ -42,6 +42,11 @@ impl Worker {
         self.child.as_mut().is_none_or(|child| !matches!(child.try_wait(), Ok(None)))
     }
 
+    /// The process id of `wrangler dev`, which leads the process group its workerd runs in.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn origin(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
@@ -87,6 +92,9 @@ impl Worker {
             .arg("--persist-to")
             .arg(&self.state_dir)
             .args(["--var", &format!("ADMIN_TOKEN:{}", self.admin_token)])
+            // Chat secrets, derived from the admin token so a restart keeps tokens and sessions valid.
+            .args(["--var", &format!("VISITOR_TOKEN_SECRET:{}-visitor", self.admin_token)])
+            .args(["--var", &format!("OPERATOR_SESSION_SECRET:{}-operator", self.admin_token)])
             // Its own process group, so stopping it also stops the workerd it spawns.
             .process_group(0)
             .spawn()

@@ -1,0 +1,111 @@
+//! Same-origin HTTP (the session cookie rides along) and WebSocket helpers.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+pub struct HttpError {
+    pub message: String,
+}
+
+async fn fetch(method: &str, path: &str, body: Option<String>) -> Result<(u16, String), HttpError> {
+    let fail = |e: JsValue| HttpError { message: e.as_string().unwrap_or_else(|| "network error".into()) };
+    let window = web_sys::window().ok_or_else(|| fail("no window".into()))?;
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(web_sys::RequestCredentials::SameOrigin);
+    if let Some(body) = body {
+        let headers = web_sys::Headers::new().map_err(fail)?;
+        headers.set("content-type", "application/json").map_err(fail)?;
+        init.set_headers(&headers);
+        init.set_body(&JsValue::from_str(&body));
+    }
+    let request = web_sys::Request::new_with_str_and_init(path, &init).map_err(fail)?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request)).await.map_err(fail)?.unchecked_into();
+    let text = JsFuture::from(response.text().map_err(fail)?).await.map_err(fail)?.as_string().unwrap_or_default();
+    Ok((response.status(), text))
+}
+
+fn decode<T: DeserializeOwned>(status: u16, text: &str) -> Result<T, HttpError> {
+    if status >= 400 {
+        let message = serde_json::from_str::<floorwalker_core::api::ErrorBody>(text)
+            .map(|b| b.error.message)
+            .unwrap_or_else(|_| format!("HTTP {status}"));
+        return Err(HttpError { message });
+    }
+    serde_json::from_str(text).map_err(|e| HttpError { message: e.to_string() })
+}
+
+pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, HttpError> {
+    let (status, text) = fetch("GET", path, None).await?;
+    decode(status, &text)
+}
+
+pub async fn post<T: DeserializeOwned>(path: &str, body: &impl Serialize) -> Result<T, HttpError> {
+    let body = serde_json::to_string(body).map_err(|e| HttpError { message: e.to_string() })?;
+    let (status, text) = fetch("POST", path, Some(body)).await?;
+    decode(status, &text)
+}
+
+/// `ws://` or `wss://` on the console's own host.
+pub fn ws_url(path: &str) -> String {
+    let location = web_sys::window().map(|w| w.location());
+    let host = location.as_ref().and_then(|l| l.host().ok()).unwrap_or_default();
+    let secure = location.and_then(|l| l.protocol().ok()).is_some_and(|p| p == "https:");
+    format!("{}://{host}{path}", if secure { "wss" } else { "ws" })
+}
+
+pub fn send_json(ws: &web_sys::WebSocket, value: &impl Serialize) {
+    if ws.ready_state() == web_sys::WebSocket::OPEN {
+        if let Ok(text) = serde_json::to_string(value) {
+            let _ = ws.send_with_str(&text);
+        }
+    }
+}
+
+/// Opens a socket whose frames (parsed as `T`) go to `on_frame`, and which calls `on_close`.
+pub fn open<T: DeserializeOwned + 'static>(
+    path: &str,
+    on_open: impl FnMut() + 'static,
+    mut on_frame: impl FnMut(T) + 'static,
+    on_close: impl FnMut() + 'static,
+) -> Option<web_sys::WebSocket> {
+    let ws = web_sys::WebSocket::new(&ws_url(path)).ok()?;
+    let mut on_open = on_open;
+    let opened = Closure::<dyn FnMut()>::new(move || on_open());
+    ws.set_onopen(Some(opened.as_ref().unchecked_ref()));
+    opened.forget();
+    let message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+        if let Some(text) = event.data().as_string() {
+            match serde_json::from_str::<T>(&text) {
+                Ok(frame) => on_frame(frame),
+                Err(error) => web_sys::console::warn_1(&format!("unreadable frame: {error}").into()),
+            }
+        }
+    });
+    ws.set_onmessage(Some(message.as_ref().unchecked_ref()));
+    message.forget();
+    let mut on_close = on_close;
+    let closed = Closure::<dyn FnMut()>::new(move || on_close());
+    ws.set_onclose(Some(closed.as_ref().unchecked_ref()));
+    closed.forget();
+    Some(ws)
+}
+
+pub fn later(ms: i32, f: impl FnOnce() + 'static) {
+    let callback = Closure::once_into_js(f);
+    if let Some(window) = web_sys::window() {
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms);
+    }
+}
+
+pub fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// A random idempotency key for a message.
+pub fn random_id() -> String {
+    (0..4).map(|_| format!("{:08x}", (js_sys::Math::random() * 4_294_967_296.0) as u32)).collect()
+}

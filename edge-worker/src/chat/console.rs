@@ -1,0 +1,312 @@
+//! `/v1/console/*`: the operator console's API. Login sets an HttpOnly, Secure, SameSite=Strict
+//! `__Host-` cookie holding a signed session (core::auth) whose row in D1 can be revoked; every
+//! other route checks it. State-changing requests and WebSockets must come from the worker's own
+//! origin (the console is served from it), which with SameSite=Strict closes CSRF.
+
+use floorwalker_core::api::{ApiError, ErrorCode};
+use floorwalker_core::auth::{
+    clear_session_cookie, cookie_value, hash_password, issue_operator_session, session_cookie, verify_operator_session, verify_password,
+    OperatorSession, DEFAULT_PASSWORD_ITERATIONS, OPERATOR_SESSION_COOKIE,
+};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsValue;
+use worker::{Env, Method, Request, Response};
+
+use super::hub::ConsoleOperator;
+use super::{Who, OPERATOR_SESSION_TTL_MS};
+use crate::http::{self, internal, now_ms};
+use crate::sites;
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct Operator {
+    pub id: String,
+    pub site: String,
+    pub email: String,
+    pub name: String,
+}
+
+pub async fn route(req: Request, env: &Env, method: Method, path: &[&str]) -> Result<Response, ApiError> {
+    match (method, path) {
+        (Method::Post, ["login"]) => login(req, env).await,
+        (Method::Post, ["logout"]) => logout(req, env).await,
+        (Method::Get, ["me"]) => {
+            let operator = authenticate(&req, env).await?;
+            http::json(&operator, 200)
+        }
+        (Method::Get, ["ws"]) => hub_socket(req, env).await,
+        (Method::Get, ["conversations", id]) => conversation(req, env, id).await,
+        (Method::Get, ["conversations", id, "ws"]) => conversation_socket(req, env, id).await,
+        (Method::Get, ["callbacks"]) => callbacks(req, env).await,
+        (Method::Post, ["callbacks", id, "done"]) => callback_done(req, env, id).await,
+        (method, _) => Err(ApiError::new(ErrorCode::NotFound, format!("no console route for {method:?} {}", path.join("/")))),
+    }
+}
+
+fn session_secret(env: &Env) -> Result<Vec<u8>, ApiError> {
+    super::secret(env, "OPERATOR_SESSION_SECRET")
+}
+
+/// Requests that change something, and WebSockets, must come from the console itself.
+fn require_own_origin(req: &Request) -> Result<(), ApiError> {
+    let own = super::own_origin(req)?;
+    match http::header(req, "origin") {
+        Some(origin) if origin == own => Ok(()),
+        Some(origin) => Err(ApiError::new(ErrorCode::OriginNotAllowed, format!("the console API answers only {own}, not {origin}"))),
+        None => Err(ApiError::new(ErrorCode::OriginNotAllowed, "the console API needs an Origin header")),
+    }
+}
+
+#[derive(Deserialize)]
+struct OperatorRow {
+    id: String,
+    site: String,
+    email: String,
+    name: String,
+    password_hash: String,
+}
+
+/// The operator behind the request's session cookie, or `unauthorized`.
+pub async fn authenticate(req: &Request, env: &Env) -> Result<Operator, ApiError> {
+    let unauthorized = || ApiError::new(ErrorCode::Unauthorized, "log in to the console first");
+    let cookies = http::header(req, "cookie").unwrap_or_default();
+    let token = cookie_value(&cookies, OPERATOR_SESSION_COOKIE).filter(|t| !t.is_empty()).ok_or_else(unauthorized)?;
+    let session = verify_operator_session(&session_secret(env)?, token, now_ms())?;
+    let row: Option<OperatorRow> = sites::db(env)?
+        .prepare(
+            "SELECT o.id, o.site, o.email, o.name, o.password_hash FROM operator_sessions s JOIN operators o ON o.id = s.operator_id \
+             WHERE s.id = ?1 AND s.operator_id = ?2 AND s.revoked_at IS NULL AND o.disabled_at IS NULL",
+        )
+        .bind(&[JsValue::from_str(&session.session_id), JsValue::from_str(&session.operator_id)])
+        .map_err(|e| internal("checking the session", e))?
+        .first(None)
+        .await
+        .map_err(|e| internal("checking the session", e))?;
+    let row = row.ok_or_else(unauthorized)?;
+    Ok(Operator { id: row.id, site: row.site, email: row.email, name: row.name })
+}
+
+#[derive(Deserialize)]
+struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+/// A hash nobody's password matches, checked when the email is unknown so that a login for a
+/// missing account takes as long as one with a wrong password.
+fn dummy_hash() -> String {
+    hash_password("not a password", &[0u8; 16], DEFAULT_PASSWORD_ITERATIONS)
+}
+
+async fn login(mut req: Request, env: &Env) -> Result<Response, ApiError> {
+    require_own_origin(&req)?;
+    let body: LoginRequest = http::read_json(&mut req, 4096).await?;
+    let email = body.email.trim().to_lowercase();
+    let row: Option<OperatorRow> = sites::db(env)?
+        .prepare("SELECT id, site, email, name, password_hash FROM operators WHERE email = ?1 AND disabled_at IS NULL")
+        .bind(&[JsValue::from_str(&email)])
+        .map_err(|e| internal("logging in", e))?
+        .first(None)
+        .await
+        .map_err(|e| internal("logging in", e))?;
+    let stored = row.as_ref().map_or_else(dummy_hash, |r| r.password_hash.clone());
+    let matches = verify_password(&body.password, &stored);
+    let row = match row {
+        Some(row) if matches => row,
+        _ => return Err(ApiError::new(ErrorCode::Unauthorized, "wrong email or password")),
+    };
+    let now = now_ms();
+    let session = OperatorSession { session_id: super::random_id(), operator_id: row.id.clone(), expires_at: now + OPERATOR_SESSION_TTL_MS };
+    let token = issue_operator_session(&session_secret(env)?, &session)?;
+    sites::db(env)?
+        .prepare("INSERT INTO operator_sessions (id, operator_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")
+        .bind(&[
+            JsValue::from_str(&session.session_id),
+            JsValue::from_str(&row.id),
+            JsValue::from_f64(now as f64),
+            JsValue::from_f64(session.expires_at as f64),
+        ])
+        .map_err(|e| internal("storing the session", e))?
+        .run()
+        .await
+        .map_err(|e| internal("storing the session", e))?;
+    let operator = Operator { id: row.id, site: row.site, email: row.email, name: row.name };
+    let mut response = http::json(&operator, 200)?;
+    http::set(response.headers_mut(), "set-cookie", &session_cookie(&token, OPERATOR_SESSION_TTL_MS / 1000))?;
+    Ok(response)
+}
+
+async fn logout(req: Request, env: &Env) -> Result<Response, ApiError> {
+    require_own_origin(&req)?;
+    let cookies = http::header(&req, "cookie").unwrap_or_default();
+    if let Some(token) = cookie_value(&cookies, OPERATOR_SESSION_COOKIE) {
+        if let Ok(session) = verify_operator_session(&session_secret(env)?, token, now_ms()) {
+            sites::db(env)?
+                .prepare("UPDATE operator_sessions SET revoked_at = ?2 WHERE id = ?1")
+                .bind(&[JsValue::from_str(&session.session_id), JsValue::from_f64(now_ms() as f64)])
+                .map_err(|e| internal("logging out", e))?
+                .run()
+                .await
+                .map_err(|e| internal("logging out", e))?;
+        }
+    }
+    let mut response = http::json(&serde_json::json!({"ok": true}), 200)?;
+    http::set(response.headers_mut(), "set-cookie", &clear_session_cookie())?;
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct StatusQuery {
+    #[serde(default)]
+    status: Option<String>,
+}
+
+/// `GET /v1/console/ws[?status=away]`: the operator's live list and presence (the SiteHub).
+async fn hub_socket(req: Request, env: &Env) -> Result<Response, ApiError> {
+    super::require_websocket(&req)?;
+    require_own_origin(&req)?;
+    let operator = authenticate(&req, env).await?;
+    let query: StatusQuery = req.query().unwrap_or(StatusQuery { status: None });
+    let status = match query.status.as_deref() {
+        Some("away") => floorwalker_core::hub::ConnectionStatus::Away,
+        _ => floorwalker_core::hub::ConnectionStatus::Online,
+    };
+    let stub = super::hub_stub(env, &operator.site)?;
+    super::forward_socket(&stub, None, &ConsoleOperator { operator_id: operator.id, name: operator.name, status }).await
+}
+
+#[derive(Deserialize, Serialize)]
+pub struct ConversationRow {
+    pub id: String,
+    pub site: String,
+    pub visitor_id: String,
+    pub user_id: Option<String>,
+    pub status: String,
+    pub opened_at: f64,
+    pub closed_at: Option<f64>,
+    pub visitor_label: Option<String>,
+    #[serde(skip_serializing)]
+    pub context: Option<String>,
+}
+
+pub async fn conversation_row(env: &Env, id: &str) -> Result<Option<ConversationRow>, ApiError> {
+    sites::db(env)?
+        .prepare("SELECT id, site, visitor_id, user_id, status, opened_at, closed_at, visitor_label, context FROM chat_conversations WHERE id = ?1")
+        .bind(&[JsValue::from_str(id)])
+        .map_err(|e| internal("reading the conversation", e))?
+        .first(None)
+        .await
+        .map_err(|e| internal("reading the conversation", e))
+}
+
+async fn own_conversation(env: &Env, operator: &Operator, id: &str) -> Result<ConversationRow, ApiError> {
+    floorwalker_core::ids::validate_client_id("conversation", id)?;
+    conversation_row(env, id)
+        .await?
+        .filter(|row| row.site == operator.site)
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "there is no such conversation on your site"))
+}
+
+/// `GET /v1/console/conversations/:id`: the visitor context panel — the conversation, what the
+/// visitor had shown when it started, their earlier conversations and callback requests.
+async fn conversation(req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
+    let operator = authenticate(&req, env).await?;
+    let row = own_conversation(env, &operator, id).await?;
+    let context: Option<serde_json::Value> = row.context.as_deref().and_then(|c| serde_json::from_str(c).ok());
+    let previous = sites::db(env)?
+        .prepare(
+            "SELECT id, site, visitor_id, user_id, status, opened_at, closed_at, visitor_label FROM chat_conversations \
+             WHERE site = ?1 AND id != ?2 AND (visitor_id = ?3 OR (?4 IS NOT NULL AND user_id = ?4)) ORDER BY opened_at DESC LIMIT 20",
+        )
+        .bind(&[
+            JsValue::from_str(&row.site),
+            JsValue::from_str(&row.id),
+            JsValue::from_str(&row.visitor_id),
+            row.user_id.as_deref().map_or(JsValue::NULL, JsValue::from_str),
+        ])
+        .map_err(|e| internal("reading earlier conversations", e))?
+        .all()
+        .await
+        .map_err(|e| internal("reading earlier conversations", e))?
+        .results::<serde_json::Value>()
+        .map_err(|e| internal("reading earlier conversations", e))?;
+    let callback: Option<serde_json::Value> = sites::db(env)?
+        .prepare("SELECT contact, requested_at, done_at, done_by FROM chat_callbacks WHERE conversation_id = ?1")
+        .bind(&[JsValue::from_str(&row.id)])
+        .map_err(|e| internal("reading the callback", e))?
+        .first(None)
+        .await
+        .map_err(|e| internal("reading the callback", e))?;
+    // Leads live in the leads branch's table; until it is merged the query fails and the panel
+    // simply shows none.
+    let leads = leads_of(env, &row.site, &row.visitor_id).await;
+    http::json(
+        &serde_json::json!({
+            "conversation": row,
+            "context": context,
+            "previous": previous,
+            "callback": callback,
+            "leads": leads,
+        }),
+        200,
+    )
+}
+
+async fn leads_of(env: &Env, site: &str, visitor: &str) -> Vec<serde_json::Value> {
+    let Ok(db) = sites::db(env) else { return vec![] };
+    let Ok(statement) = db
+        .prepare("SELECT * FROM leads WHERE site = ?1 AND visitor = ?2 ORDER BY created_at DESC LIMIT 20")
+        .bind(&[JsValue::from_str(site), JsValue::from_str(visitor)])
+    else {
+        return vec![];
+    };
+    match statement.all().await {
+        Ok(result) => result.results::<serde_json::Value>().unwrap_or_default(),
+        Err(_) => vec![],
+    }
+}
+
+/// `GET /v1/console/conversations/:id/ws`: the operator's socket into one conversation.
+async fn conversation_socket(req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
+    super::require_websocket(&req)?;
+    require_own_origin(&req)?;
+    let operator = authenticate(&req, env).await?;
+    own_conversation(env, &operator, id).await?;
+    let stub = super::conversation_stub(env, id)?;
+    super::forward_socket(&stub, Some(id), &Who::Operator { operator_id: operator.id, name: operator.name }).await
+}
+
+/// `GET /v1/console/callbacks`: callback requests still to handle, oldest first.
+async fn callbacks(req: Request, env: &Env) -> Result<Response, ApiError> {
+    let operator = authenticate(&req, env).await?;
+    let rows = sites::db(env)?
+        .prepare(
+            "SELECT b.conversation_id, b.contact, b.requested_at, c.visitor_label FROM chat_callbacks b \
+             LEFT JOIN chat_conversations c ON c.id = b.conversation_id WHERE b.site = ?1 AND b.done_at IS NULL ORDER BY b.requested_at",
+        )
+        .bind(&[JsValue::from_str(&operator.site)])
+        .map_err(|e| internal("listing callbacks", e))?
+        .all()
+        .await
+        .map_err(|e| internal("listing callbacks", e))?
+        .results::<serde_json::Value>()
+        .map_err(|e| internal("listing callbacks", e))?;
+    http::json(&rows, 200)
+}
+
+/// `POST /v1/console/callbacks/:id/done`: an operator handled the callback; every console hears.
+async fn callback_done(req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
+    require_own_origin(&req)?;
+    let operator = authenticate(&req, env).await?;
+    own_conversation(env, &operator, id).await?;
+    sites::db(env)?
+        .prepare("UPDATE chat_callbacks SET done_at = ?2, done_by = ?3 WHERE conversation_id = ?1 AND done_at IS NULL")
+        .bind(&[JsValue::from_str(id), JsValue::from_f64(now_ms() as f64), JsValue::from_str(&operator.name)])
+        .map_err(|e| internal("marking the callback done", e))?
+        .run()
+        .await
+        .map_err(|e| internal("marking the callback done", e))?;
+    let notification = floorwalker_core::hub::HubNotification::CallbackDone { conversation_id: id.to_owned(), by: operator.name.clone() };
+    let stub = super::hub_stub(env, &operator.site)?;
+    let _: serde_json::Value = super::call(&stub, Method::Post, "/broadcast", &[], serde_json::to_string(&notification).ok()).await?;
+    http::json(&serde_json::json!({"ok": true}), 200)
+}

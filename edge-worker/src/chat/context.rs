@@ -1,0 +1,65 @@
+//! The visitor context an operator sees: what the widget sent when the chat started, or else
+//! core's session folded over the visitor's stored events (the same fold the widget runs).
+
+use floorwalker_core::api::ApiError;
+use floorwalker_core::config::Locale;
+use floorwalker_core::context::VisitorContext;
+use floorwalker_core::event::{Event, EventData};
+use floorwalker_core::session::Session;
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::Env;
+
+use crate::http::internal;
+use crate::sites;
+
+/// Most events folded into a context (the newest are what matter; the session bounds itself).
+const MAX_EVENTS: u32 = 2000;
+
+#[derive(Deserialize)]
+struct Row {
+    id: String,
+    at: f64,
+    data: String,
+}
+
+pub async fn from_events(env: &Env, site: &str, visitor: &str, locale: Locale) -> Result<VisitorContext, ApiError> {
+    let result = sites::db(env)?
+        .prepare(
+            "SELECT id, at, data FROM (SELECT id, at, data FROM events WHERE site = ?1 AND visitor = ?2 ORDER BY at DESC LIMIT ?3) \
+             ORDER BY at, id",
+        )
+        .bind(&[JsValue::from_str(site), JsValue::from_str(visitor), JsValue::from_f64(f64::from(MAX_EVENTS))])
+        .map_err(|e| internal("reading the visitor's events", e))?
+        .all()
+        .await
+        .map_err(|e| internal("reading the visitor's events", e))?;
+    let rows: Vec<Row> = result.results().map_err(|e| internal("reading the visitor's events", e))?;
+    let mut session = Session::new();
+    let mut page_url = String::new();
+    for row in rows {
+        let Ok(data) = serde_json::from_str::<EventData>(&row.data) else { continue };
+        if let EventData::PageView(view) = &data {
+            page_url = view.url.clone();
+        }
+        session.apply(&Event { id: row.id, at: row.at as u64, data });
+    }
+    Ok(session.context(locale, &page_url))
+}
+
+/// How operators see a visitor in the list: a verified id, or a short id and where they came from.
+pub fn visitor_label(visitor_id: &str, user_id: Option<&str>, context: Option<&VisitorContext>) -> String {
+    if let Some(user) = user_id {
+        return user.chars().take(60).collect();
+    }
+    let short: String = visitor_id.chars().take(6).collect();
+    let source = context.and_then(|c| c.first_touch.as_ref()).and_then(|t| {
+        t.utm_source.clone().or_else(|| {
+            t.referrer.as_deref().and_then(|r| r.split("//").nth(1)).and_then(|r| r.split('/').next()).map(str::to_owned)
+        })
+    });
+    match source {
+        Some(source) => format!("Visitor {short} · {}", source.chars().take(40).collect::<String>()),
+        None => format!("Visitor {short}"),
+    }
+}

@@ -1,0 +1,183 @@
+//! Live chat: visitor sessions, the `Conversation` and `SiteHub` Durable Objects, the operator
+//! console's API and the CRM's reply endpoint. Every decision is core's (`conversation`, `hub`,
+//! `auth`, `chat`); this module moves frames and rows around.
+//!
+//! Routes (see README.md for the table): `/v1/chat/*` for the widget, `/v1/console/*` for the
+//! console (cookie session), `/v1/conversations/:id/messages` for CRMs (API key) and a few
+//! `/v1/admin/*` additions (operators, API keys, identity secret, outbox, store self-check).
+
+pub mod admin;
+mod api;
+mod console;
+mod context;
+mod conversation;
+mod hub;
+pub mod outbox;
+mod store;
+mod visitor;
+
+use floorwalker_core::api::{ApiError, ErrorCode};
+use serde::{Deserialize, Serialize};
+use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
+
+use crate::http::internal;
+
+/// How long a visitor token is good for; the widget asks for a new one before it runs out.
+pub const VISITOR_TOKEN_TTL_MS: u64 = 7 * 24 * 3600 * 1000;
+/// How long an operator stays logged in.
+pub const OPERATOR_SESSION_TTL_MS: u64 = 12 * 3600 * 1000;
+
+/// `/v1/chat/*`, `/v1/console/*` and `/v1/conversations/*`.
+pub async fn route(req: Request, env: &Env, method: Method, path: &[&str]) -> Result<Response, ApiError> {
+    match (method, path) {
+        (Method::Post, ["chat", "session"]) => visitor::session(req, env).await,
+        (Method::Post, ["chat", "conversations"]) => visitor::start(req, env).await,
+        (Method::Get, ["chat", "conversations", id, "ws"]) => visitor::socket(req, env, id).await,
+        (Method::Post, ["chat", "conversations", id, "callback"]) => visitor::callback(req, env, id).await,
+        (Method::Post, ["chat", "conversations", id, "transcript"]) => visitor::transcript(req, env, id).await,
+        (method, ["console", rest @ ..]) => console::route(req, env, method, rest).await,
+        (Method::Post, ["conversations", id, "messages"]) => api::post_message(req, env, id).await,
+        (method, _) => Err(ApiError::new(ErrorCode::NotFound, format!("no chat route for {method:?} /v1/{}", path.join("/")))),
+    }
+}
+
+/// Who a connection or request to a Conversation object speaks for. Only the worker builds it
+/// (after checking a token, a session or an API key) and passes it in an internal header.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(tag = "role", rename_all = "snake_case")]
+pub enum Who {
+    Visitor { site: String, visitor_id: String, #[serde(default)] user_id: Option<String>, issued_at: u64 },
+    Operator { operator_id: String, name: String },
+}
+
+impl Who {
+    pub fn claims(&self) -> Option<floorwalker_core::auth::VisitorClaims> {
+        match self {
+            Who::Visitor { site, visitor_id, user_id, issued_at } => Some(floorwalker_core::auth::VisitorClaims {
+                site: site.clone(),
+                visitor_id: visitor_id.clone(),
+                issued_at: *issued_at,
+                user_id: user_id.clone(),
+            }),
+            Who::Operator { .. } => None,
+        }
+    }
+}
+
+pub const WHO_HEADER: &str = "x-fw-who";
+pub const CONVERSATION_HEADER: &str = "x-fw-conversation";
+
+/// A secret from the environment (`wrangler secret put`, or `--var` locally). Short ones are
+/// refused: a guessable key would make every token forgeable.
+pub fn secret(env: &Env, name: &str) -> Result<Vec<u8>, ApiError> {
+    let value = env
+        .secret(name)
+        .map(|s| s.to_string())
+        .map_err(|_| ApiError::new(ErrorCode::Internal, format!("chat is disabled: set the {name} secret")))?;
+    if value.len() < 16 {
+        return Err(ApiError::new(ErrorCode::Internal, format!("the {name} secret must be at least 16 characters")));
+    }
+    Ok(value.into_bytes())
+}
+
+/// `N` bytes from the platform's CSPRNG (`crypto.getRandomValues`).
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    use worker::js_sys::{Function, Reflect, Uint8Array};
+    use worker::wasm_bindgen::{JsCast, JsValue};
+    let array = Uint8Array::new_with_length(N as u32);
+    let crypto = Reflect::get(&worker::js_sys::global(), &JsValue::from_str("crypto")).unwrap_or(JsValue::UNDEFINED);
+    let filled = Reflect::get(&crypto, &JsValue::from_str("getRandomValues"))
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok())
+        .is_some_and(|f| f.call1(&crypto, &array).is_ok());
+    // workerd always has Web Crypto; refusing to continue beats predictable ids.
+    assert!(filled, "crypto.getRandomValues is unavailable");
+    let mut out = [0u8; N];
+    array.copy_to(&mut out);
+    out
+}
+
+/// 128 random bits as 32 hex characters (a valid client id).
+pub fn random_id() -> String {
+    floorwalker_core::ids::client_id_from_bytes(&random_bytes::<16>())
+}
+
+pub fn conversation_stub(env: &Env, conversation_id: &str) -> Result<Stub, ApiError> {
+    env.durable_object("CONVERSATIONS")
+        .and_then(|ns| ns.id_from_name(conversation_id).and_then(|id| id.get_stub()))
+        .map_err(|e| internal("reaching the conversation", e))
+}
+
+pub fn hub_stub(env: &Env, site: &str) -> Result<Stub, ApiError> {
+    env.durable_object("SITE_HUBS")
+        .and_then(|ns| ns.id_from_name(site).and_then(|id| id.get_stub()))
+        .map_err(|e| internal("reaching the site hub", e))
+}
+
+/// An internal request to a Durable Object. The host is never resolved; only the path matters.
+pub fn internal_request(method: Method, path: &str, headers: &[(&str, &str)], body: Option<String>) -> Result<Request, ApiError> {
+    let h = Headers::new();
+    for (name, value) in headers {
+        h.set(name, value).map_err(|e| internal("building an internal request", e))?;
+    }
+    if body.is_some() {
+        h.set("content-type", "application/json").map_err(|e| internal("building an internal request", e))?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(method).with_headers(h);
+    if let Some(body) = body {
+        init.with_body(Some(body.into()));
+    }
+    Request::new_with_init(&format!("https://do.internal{path}"), &init).map_err(|e| internal("building an internal request", e))
+}
+
+/// Calls a Durable Object with a JSON body and decodes its JSON answer; its `ApiError`s pass through.
+pub async fn call<T: serde::de::DeserializeOwned>(stub: &Stub, method: Method, path: &str, headers: &[(&str, &str)], body: Option<String>) -> Result<T, ApiError> {
+    let request = internal_request(method, path, headers, body)?;
+    let mut response = stub.fetch_with_request(request).await.map_err(|e| internal("calling a durable object", e))?;
+    let text = response.text().await.map_err(|e| internal("reading a durable object's answer", e))?;
+    if response.status_code() >= 400 {
+        let body: floorwalker_core::api::ErrorBody =
+            serde_json::from_str(&text).map_err(|e| internal(&format!("durable object answered {}: {text}", response.status_code()), e))?;
+        return Err(body.error);
+    }
+    serde_json::from_str(&text).map_err(|e| internal("decoding a durable object's answer", e))
+}
+
+/// The worker's own origin (what the console is served from), for Origin checks.
+pub fn own_origin(req: &Request) -> Result<String, ApiError> {
+    let url = req.url().map_err(|e| internal("reading the URL", e))?;
+    Ok(url.origin().ascii_serialization())
+}
+
+pub fn require_websocket(req: &Request) -> Result<(), ApiError> {
+    let upgrade = crate::http::header(req, "upgrade").unwrap_or_default();
+    if !upgrade.eq_ignore_ascii_case("websocket") {
+        return Err(ApiError::new(ErrorCode::BadFrame, "this endpoint speaks WebSocket only (Upgrade: websocket)"));
+    }
+    Ok(())
+}
+
+/// Forwards a WebSocket upgrade to a Durable Object, telling it who is connecting.
+pub async fn forward_socket(stub: &Stub, conversation_id: Option<&str>, who: &impl Serialize) -> Result<Response, ApiError> {
+    let who = serde_json::to_string(who).map_err(|e| internal("encoding the caller", e))?;
+    let mut headers = vec![("upgrade", "websocket"), (WHO_HEADER, who.as_str())];
+    if let Some(id) = conversation_id {
+        headers.push((CONVERSATION_HEADER, id));
+    }
+    let request = internal_request(Method::Get, "/ws", &headers, None)?;
+    let response = stub.fetch_with_request(request).await.map_err(|e| internal("opening the socket", e))?;
+    if response.status_code() != 101 {
+        let mut response = response;
+        let text = response.text().await.unwrap_or_default();
+        return Err(serde_json::from_str::<floorwalker_core::api::ErrorBody>(&text)
+            .map(|b| b.error)
+            .unwrap_or_else(|_| internal("opening the socket", text)));
+    }
+    Ok(response)
+}
+
+/// An `ApiError` as a Durable Object's HTTP answer (the worker turns it back into the same error).
+pub fn error_json(error: &ApiError) -> worker::Result<Response> {
+    crate::http::error_response(error, None)
+}

@@ -1,0 +1,248 @@
+//! [`ConversationStore`] over a Durable Object's SQLite database (`state.storage().sql()`).
+//!
+//! Schema (per Conversation object; `prefix` lets the self-check keep scratch copies apart):
+//!
+//! ```sql
+//! messages (seq INTEGER PRIMARY KEY, side TEXT, author TEXT NOT NULL, text TEXT NOT NULL,
+//!           at INTEGER NOT NULL, client_msg_id TEXT, action TEXT)
+//!   UNIQUE (side, client_msg_id) WHERE client_msg_id IS NOT NULL;  INDEX (side, seq)
+//! state (key TEXT PRIMARY KEY, value TEXT NOT NULL)   -- JSON values: meta, read markers, settings,
+//!                                                     -- the rate-limit bucket, presence, alarms
+//! outbox (id TEXT PRIMARY KEY, type TEXT NOT NULL, payload TEXT NOT NULL, created_at INTEGER NOT NULL)
+//! ```
+//!
+//! The seq is the row id: SQLite's `INTEGER PRIMARY KEY` plus "the next seq is last + 1" computed
+//! in the same synchronous call, so seqs are gapless by construction (core re-checks it anyway).
+
+use floorwalker_core::api::ApiError;
+use floorwalker_core::chat::{message_id, Author, ChatMessage, MessageAction, Side};
+use floorwalker_core::conversation::{ConversationMeta, ConversationStore, NewMessage};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use worker::{SqlStorage, SqlStorageValue};
+
+use crate::http::internal;
+
+pub struct SqlStore {
+    sql: SqlStorage,
+    conversation_id: String,
+    prefix: &'static str,
+}
+
+#[derive(Deserialize)]
+struct MessageRow {
+    seq: f64,
+    author: String,
+    text: String,
+    at: f64,
+    client_msg_id: Option<String>,
+    action: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ValueRow {
+    value: String,
+}
+
+#[derive(Deserialize)]
+struct CountRow {
+    n: f64,
+}
+
+fn side_name(side: Side) -> &'static str {
+    match side {
+        Side::Visitor => "visitor",
+        Side::Operator => "operator",
+    }
+}
+
+impl SqlStore {
+    /// Opens the store; the tables must exist (see [`SqlStore::create_tables`]).
+    pub fn open(sql: SqlStorage, conversation_id: &str, prefix: &'static str) -> SqlStore {
+        SqlStore { sql, conversation_id: conversation_id.to_owned(), prefix }
+    }
+
+    /// Creates the tables if they are missing (once per object start; cheap when they exist).
+    pub fn create_tables(sql: SqlStorage, prefix: &'static str) -> Result<(), ApiError> {
+        let store = SqlStore::open(sql, "", prefix);
+        let p = prefix;
+        for statement in [
+            format!(
+                "CREATE TABLE IF NOT EXISTS {p}messages (seq INTEGER PRIMARY KEY, side TEXT, author TEXT NOT NULL, \
+                 text TEXT NOT NULL, at INTEGER NOT NULL, client_msg_id TEXT, action TEXT)"
+            ),
+            format!("CREATE UNIQUE INDEX IF NOT EXISTS {p}messages_key ON {p}messages (side, client_msg_id) WHERE client_msg_id IS NOT NULL"),
+            format!("CREATE INDEX IF NOT EXISTS {p}messages_side ON {p}messages (side, seq)"),
+            format!("CREATE TABLE IF NOT EXISTS {p}state (key TEXT PRIMARY KEY, value TEXT NOT NULL)"),
+            format!("CREATE TABLE IF NOT EXISTS {p}outbox (id TEXT PRIMARY KEY, type TEXT NOT NULL, payload TEXT NOT NULL, created_at INTEGER NOT NULL)"),
+        ] {
+            store.exec(&statement, vec![])?;
+        }
+        Ok(())
+    }
+
+    pub fn conversation_id(&self) -> &str {
+        &self.conversation_id
+    }
+
+    fn exec(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<worker::SqlCursor, ApiError> {
+        self.sql.exec(query, bindings).map_err(|e| internal("conversation storage", e))
+    }
+
+    fn rows<T: DeserializeOwned>(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<Vec<T>, ApiError> {
+        self.exec(query, bindings)?.to_array().map_err(|e| internal("reading conversation storage", e))
+    }
+
+    /// A JSON value from the `state` table.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ApiError> {
+        let p = self.prefix;
+        let rows: Vec<ValueRow> = self.rows(&format!("SELECT value FROM {p}state WHERE key = ?"), vec![key.into()])?;
+        rows.into_iter()
+            .next()
+            .map(|row| serde_json::from_str(&row.value).map_err(|e| internal("decoding conversation state", e)))
+            .transpose()
+    }
+
+    pub fn put<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<(), ApiError> {
+        let p = self.prefix;
+        let json = serde_json::to_string(value).map_err(|e| internal("encoding conversation state", e))?;
+        self.exec(
+            &format!("INSERT INTO {p}state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+            vec![key.into(), json.into()],
+        )?;
+        Ok(())
+    }
+
+    pub fn delete(&self, key: &str) -> Result<(), ApiError> {
+        let p = self.prefix;
+        self.exec(&format!("DELETE FROM {p}state WHERE key = ?"), vec![key.into()])?;
+        Ok(())
+    }
+
+    /// Records an event for the CRM in the same storage as the message, so neither exists without
+    /// the other; `outbox::flush` moves it to D1.
+    pub fn enqueue(&self, id: &str, kind: &str, payload: &str, now: u64) -> Result<(), ApiError> {
+        let p = self.prefix;
+        self.exec(
+            &format!("INSERT OR IGNORE INTO {p}outbox (id, type, payload, created_at) VALUES (?, ?, ?, ?)"),
+            vec![id.into(), kind.into(), payload.into(), (now as i64).into()],
+        )?;
+        Ok(())
+    }
+
+    pub fn pending_events(&self, limit: u32) -> Result<Vec<(String, String, String, u64)>, ApiError> {
+        #[derive(Deserialize)]
+        struct Row {
+            id: String,
+            r#type: String,
+            payload: String,
+            created_at: f64,
+        }
+        let p = self.prefix;
+        let rows: Vec<Row> = self.rows(
+            &format!("SELECT id, type, payload, created_at FROM {p}outbox ORDER BY created_at, id LIMIT ?"),
+            vec![i64::from(limit).into()],
+        )?;
+        Ok(rows.into_iter().map(|r| (r.id, r.r#type, r.payload, r.created_at as u64)).collect())
+    }
+
+    pub fn forget_events(&self, ids: &[String]) -> Result<(), ApiError> {
+        let p = self.prefix;
+        for id in ids {
+            self.exec(&format!("DELETE FROM {p}outbox WHERE id = ?"), vec![id.as_str().into()])?;
+        }
+        Ok(())
+    }
+
+    fn decode(&self, row: MessageRow) -> Result<ChatMessage, ApiError> {
+        let author: Author = serde_json::from_str(&row.author).map_err(|e| internal("decoding a message author", e))?;
+        let action: Option<MessageAction> = row
+            .action
+            .map(|a| serde_json::from_str(&a).map_err(|e| internal("decoding a message action", e)))
+            .transpose()?;
+        let seq = row.seq as u64;
+        Ok(ChatMessage {
+            seq,
+            id: message_id(&self.conversation_id, seq),
+            author,
+            text: row.text,
+            at: row.at as u64,
+            client_msg_id: row.client_msg_id,
+            action,
+        })
+    }
+
+    fn select(&self, tail: &str, bindings: Vec<SqlStorageValue>) -> Result<Vec<ChatMessage>, ApiError> {
+        let p = self.prefix;
+        let rows: Vec<MessageRow> =
+            self.rows(&format!("SELECT seq, author, text, at, client_msg_id, action FROM {p}messages {tail}"), bindings)?;
+        rows.into_iter().map(|row| self.decode(row)).collect()
+    }
+}
+
+impl ConversationStore for SqlStore {
+    fn meta(&self) -> Result<ConversationMeta, ApiError> {
+        self.get("meta")?.ok_or_else(|| internal("reading the conversation", "not initialised"))
+    }
+
+    fn set_meta(&mut self, meta: &ConversationMeta) -> Result<(), ApiError> {
+        self.put("meta", meta)
+    }
+
+    fn append(&mut self, message: NewMessage) -> Result<ChatMessage, ApiError> {
+        let seq = self.last_message()?.map_or(0, |m| m.seq) + 1;
+        let author = serde_json::to_string(&message.author).map_err(|e| internal("encoding a message", e))?;
+        let action = message.action.map(|a| serde_json::to_string(&a)).transpose().map_err(|e| internal("encoding a message", e))?;
+        let p = self.prefix;
+        self.exec(
+            &format!("INSERT INTO {p}messages (seq, side, author, text, at, client_msg_id, action) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+            vec![
+                (seq as i64).into(),
+                message.author.side().map(side_name).into(),
+                author.into(),
+                message.text.as_str().into(),
+                (message.at as i64).into(),
+                message.client_msg_id.clone().into(),
+                action.into(),
+            ],
+        )?;
+        Ok(ChatMessage {
+            seq,
+            id: message_id(&self.conversation_id, seq),
+            author: message.author,
+            text: message.text,
+            at: message.at,
+            client_msg_id: message.client_msg_id,
+            action: message.action,
+        })
+    }
+
+    fn find_by_client_msg_id(&self, side: Side, client_msg_id: &str) -> Result<Option<ChatMessage>, ApiError> {
+        Ok(self.select("WHERE side = ? AND client_msg_id = ?", vec![side_name(side).into(), client_msg_id.into()])?.pop())
+    }
+
+    fn messages_after(&self, after_seq: u64) -> Result<Vec<ChatMessage>, ApiError> {
+        self.select("WHERE seq > ? ORDER BY seq", vec![(after_seq.min(i64::MAX as u64) as i64).into()])
+    }
+
+    fn last_message(&self) -> Result<Option<ChatMessage>, ApiError> {
+        Ok(self.select("ORDER BY seq DESC LIMIT 1", vec![])?.pop())
+    }
+
+    fn read_marker(&self, side: Side) -> Result<u64, ApiError> {
+        Ok(self.get(&format!("read:{}", side_name(side)))?.unwrap_or(0))
+    }
+
+    fn set_read_marker(&mut self, side: Side, up_to_seq: u64) -> Result<(), ApiError> {
+        self.put(&format!("read:{}", side_name(side)), &up_to_seq)
+    }
+
+    fn count_by_after(&self, author: Side, after_seq: u64) -> Result<u64, ApiError> {
+        let p = self.prefix;
+        let rows: Vec<CountRow> = self.rows(
+            &format!("SELECT COUNT(*) AS n FROM {p}messages WHERE side = ? AND seq > ?"),
+            vec![side_name(author).into(), (after_seq.min(i64::MAX as u64) as i64).into()],
+        )?;
+        Ok(rows.first().map_or(0, |r| r.n as u64))
+    }
+}

@@ -1,0 +1,280 @@
+//! The widget's side of the chat: a signed visitor token (`POST /v1/chat/session`), starting a
+//! conversation (`POST /v1/chat/conversations`), its WebSocket, and two requests a visitor can
+//! make (callback, transcript by email). Bodies are JSON sent as `text/plain`, tokens travel in the
+//! body or the query (a browser WebSocket cannot set headers), so nothing needs a CORS preflight.
+
+use floorwalker_core::api::{ApiError, ErrorCode};
+use floorwalker_core::auth::{identify, verify_visitor_token, VisitorClaims};
+use floorwalker_core::config::SiteConfig;
+use floorwalker_core::context::VisitorContext;
+use floorwalker_core::contact::normalize_email;
+use floorwalker_core::conversation::ConversationOwner;
+use floorwalker_core::ids::validate_client_id;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsValue;
+use worker::{Env, Method, Request, Response};
+
+use super::conversation::{InitRequest, Presence};
+use super::{context, Who, VISITOR_TOKEN_TTL_MS};
+use crate::http::{self, internal, now_ms};
+use crate::sites;
+
+const MAX_SESSION_BODY: usize = 4 * 1024;
+const MAX_START_BODY: usize = 64 * 1024;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionRequest {
+    site: String,
+    visitor: String,
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
+    user_hash: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SessionResponse {
+    token: String,
+    expires_at: u64,
+    /// The visitor's open conversation, to resume; `None` until they write.
+    conversation_id: Option<String>,
+    operator_online: bool,
+}
+
+/// The site config after checking the request comes from one of the site's pages.
+async fn site_for_origin(env: &Env, req: &Request, site: &str) -> Result<(SiteConfig, String), ApiError> {
+    let origin = http::header(req, "origin")
+        .ok_or_else(|| ApiError::new(ErrorCode::OriginNotAllowed, "chat is available only from a browser page (Origin header)"))?;
+    let config = sites::require(env, site).await?;
+    if !config.allows_origin(&origin) {
+        return Err(ApiError::new(ErrorCode::OriginNotAllowed, format!("origin {origin} is not allowed for site {site:?}")));
+    }
+    Ok((config, origin))
+}
+
+fn visitor_secret(env: &Env) -> Result<Vec<u8>, ApiError> {
+    super::secret(env, "VISITOR_TOKEN_SECRET")
+}
+
+pub fn verify_token(env: &Env, token: &str) -> Result<VisitorClaims, ApiError> {
+    verify_visitor_token(&visitor_secret(env)?, token, now_ms(), VISITOR_TOKEN_TTL_MS)
+}
+
+fn who(claims: &VisitorClaims) -> Who {
+    Who::Visitor {
+        site: claims.site.clone(),
+        visitor_id: claims.visitor_id.clone(),
+        user_id: claims.user_id.clone(),
+        issued_at: claims.issued_at,
+    }
+}
+
+async fn identity_secret(env: &Env, site: &str) -> Result<Option<String>, ApiError> {
+    let statement = sites::db(env)?
+        .prepare("SELECT secret FROM chat_identity_secrets WHERE site = ?1")
+        .bind(&[JsValue::from_str(site)])
+        .map_err(|e| internal("reading the identity secret", e))?;
+    statement.first(Some("secret")).await.map_err(|e| internal("reading the identity secret", e))
+}
+
+/// The visitor's (or the verified person's) newest open conversation on the site.
+async fn open_conversation(env: &Env, claims: &VisitorClaims) -> Result<Option<String>, ApiError> {
+    let user = claims.user_id.as_deref().map_or(JsValue::NULL, JsValue::from_str);
+    let statement = sites::db(env)?
+        .prepare(
+            "SELECT id FROM chat_conversations WHERE site = ?1 AND status = 'open' \
+             AND (visitor_id = ?2 OR (?3 IS NOT NULL AND user_id = ?3)) ORDER BY opened_at DESC LIMIT 1",
+        )
+        .bind(&[JsValue::from_str(&claims.site), JsValue::from_str(&claims.visitor_id), user])
+        .map_err(|e| internal("finding the open conversation", e))?;
+    statement.first(Some("id")).await.map_err(|e| internal("finding the open conversation", e))
+}
+
+pub async fn operator_online(env: &Env, site: &str) -> bool {
+    let asked: Result<Presence, ApiError> = match super::hub_stub(env, site) {
+        Ok(stub) => super::call(&stub, Method::Get, "/online", &[], None).await,
+        Err(e) => Err(e),
+    };
+    asked.map(|p| p.operator_online).unwrap_or(false)
+}
+
+fn with_cors(mut response: Response, origin: &str) -> Result<Response, ApiError> {
+    http::allow_origin(&mut response, origin)?;
+    Ok(response)
+}
+
+/// `POST /v1/chat/session`: `{site, visitor, user_id?, user_hash?}` → a visitor token.
+pub async fn session(mut req: Request, env: &Env) -> Result<Response, ApiError> {
+    let body: SessionRequest = http::read_json(&mut req, MAX_SESSION_BODY).await?;
+    validate_client_id("visitor", &body.visitor)?;
+    let (_config, origin) = site_for_origin(env, &req, &body.site).await?;
+    let now = now_ms();
+    let mut claims = VisitorClaims { site: body.site.clone(), visitor_id: body.visitor, issued_at: now, user_id: None };
+    match (body.user_id, body.user_hash) {
+        (Some(user_id), Some(hash)) => {
+            let secret = identity_secret(env, &body.site)
+                .await?
+                .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "identity verification is not set up for this site"))?;
+            claims = identify(claims, secret.as_bytes(), &user_id, &hash, now)?;
+        }
+        (None, None) => {}
+        _ => return Err(ApiError::new(ErrorCode::Unauthorized, "user_id and user_hash go together")),
+    }
+    let token = claims.sign(&visitor_secret(env)?);
+    let conversation_id = open_conversation(env, &claims).await?;
+    let response = SessionResponse {
+        token,
+        expires_at: now + VISITOR_TOKEN_TTL_MS,
+        conversation_id,
+        operator_online: operator_online(env, &body.site).await,
+    };
+    with_cors(http::json(&response, 200)?, &origin)
+}
+
+#[derive(Deserialize)]
+struct StartRequest {
+    token: String,
+    #[serde(default)]
+    context: Option<VisitorContext>,
+}
+
+/// `POST /v1/chat/conversations`: `{token, context?}` → the visitor's open conversation, created
+/// if there is none. The context is the widget's; without it the server folds stored events.
+pub async fn start(mut req: Request, env: &Env) -> Result<Response, ApiError> {
+    let body: StartRequest = http::read_json(&mut req, MAX_START_BODY).await?;
+    let claims = verify_token(env, &body.token)?;
+    let (config, origin) = site_for_origin(env, &req, &claims.site).await?;
+    if let Some(id) = open_conversation(env, &claims).await? {
+        return with_cors(http::json(&serde_json::json!({"conversation_id": id, "created": false}), 200)?, &origin);
+    }
+    let locale = body.context.as_ref().map_or(config.widget.default_locale, |c| c.locale);
+    let context = match body.context {
+        Some(context) => context,
+        None => context::from_events(env, &claims.site, &claims.visitor_id, locale).await?,
+    };
+    let id = format!("c{}", super::random_id());
+    let now = now_ms();
+    let label = context::visitor_label(&claims.visitor_id, claims.user_id.as_deref(), Some(&context));
+    let context_json = serde_json::to_string(&context).map_err(|e| internal("encoding the context", e))?;
+    sites::db(env)?
+        .prepare(
+            "INSERT INTO chat_conversations (id, site, visitor_id, user_id, status, opened_at, visitor_label, context) \
+             VALUES (?1, ?2, ?3, ?4, 'open', ?5, ?6, ?7)",
+        )
+        .bind(&[
+            JsValue::from_str(&id),
+            JsValue::from_str(&claims.site),
+            JsValue::from_str(&claims.visitor_id),
+            claims.user_id.as_deref().map_or(JsValue::NULL, JsValue::from_str),
+            JsValue::from_f64(now as f64),
+            JsValue::from_str(&label),
+            JsValue::from_str(&context_json),
+        ])
+        .map_err(|e| internal("storing the conversation", e))?
+        .run()
+        .await
+        .map_err(|e| internal("storing the conversation", e))?;
+    let init = InitRequest {
+        conversation_id: id.clone(),
+        owner: ConversationOwner { site: claims.site.clone(), visitor_id: claims.visitor_id.clone(), user_id: claims.user_id.clone() },
+        visitor_label: label,
+        locale,
+        reply_wait_ms: reply_wait_ms(env),
+        context: Some(context),
+    };
+    let stub = super::conversation_stub(env, &id)?;
+    let _: serde_json::Value = super::call(&stub, Method::Post, "/init", &[], serde_json::to_string(&init).ok()).await?;
+    with_cors(http::json(&serde_json::json!({"conversation_id": id, "created": true}), 201)?, &origin)
+}
+
+/// How long a visitor waits for an operator before the callback offer: `CHAT_REPLY_WAIT_SECONDS`
+/// (tests shorten it), else core's default.
+fn reply_wait_ms(env: &Env) -> u64 {
+    env.var("CHAT_REPLY_WAIT_SECONDS")
+        .ok()
+        .and_then(|v| v.to_string().parse::<u64>().ok())
+        .map_or(floorwalker_core::conversation::ChatPolicy::default().reply_wait_ms, |s| s * 1000)
+}
+
+#[derive(Deserialize)]
+struct SocketQuery {
+    token: String,
+}
+
+/// `GET /v1/chat/conversations/:id/ws?token=...`: the visitor's WebSocket.
+pub async fn socket(req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
+    super::require_websocket(&req)?;
+    validate_client_id("conversation", id)?;
+    let query: SocketQuery = req.query().map_err(|_| ApiError::new(ErrorCode::Unauthorized, "a visitor token is required (?token=)"))?;
+    let claims = verify_token(env, &query.token)?;
+    site_for_origin(env, &req, &claims.site).await?;
+    let stub = super::conversation_stub(env, id)?;
+    super::forward_socket(&stub, Some(id), &who(&claims)).await
+}
+
+#[derive(Deserialize)]
+struct CallbackBody {
+    token: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+}
+
+/// `POST /v1/chat/conversations/:id/callback`: the visitor left a contact in the chat's offline
+/// form. Flags the conversation for operators (the lead itself goes to `POST /v1/leads`).
+pub async fn callback(mut req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
+    validate_client_id("conversation", id)?;
+    let body: CallbackBody = http::read_json(&mut req, MAX_SESSION_BODY).await?;
+    let claims = verify_token(env, &body.token)?;
+    let (config, origin) = site_for_origin(env, &req, &claims.site).await?;
+    let contact = match (&body.email, &body.phone) {
+        (Some(email), _) if !email.trim().is_empty() => normalize_email(email)?,
+        (_, Some(phone)) if !phone.trim().is_empty() => {
+            let region = serde_json::from_value(serde_json::Value::String(config.widget.default_region.clone()))
+                .unwrap_or(floorwalker_core::contact::PhoneRegion::Ru);
+            floorwalker_core::contact::normalize_phone(phone, region)?
+        }
+        _ => return Err(ApiError::new(ErrorCode::MissingField, "leave an email or a phone number")),
+    };
+    let locale = config.widget.default_locale;
+    let notice = match locale {
+        floorwalker_core::config::Locale::Ru => format!("Спасибо! Мы свяжемся с вами: {contact}"),
+        floorwalker_core::config::Locale::En => format!("Thank you! We will get back to you at {contact}"),
+    };
+    let now = now_ms();
+    sites::db(env)?
+        .prepare(
+            "INSERT INTO chat_callbacks (conversation_id, site, contact, requested_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (conversation_id) DO UPDATE SET contact = excluded.contact, requested_at = excluded.requested_at, done_at = NULL, done_by = NULL",
+        )
+        .bind(&[JsValue::from_str(id), JsValue::from_str(&claims.site), JsValue::from_str(&contact), JsValue::from_f64(now as f64)])
+        .map_err(|e| internal("storing the callback request", e))?
+        .run()
+        .await
+        .map_err(|e| internal("storing the callback request", e))?;
+    let stub = super::conversation_stub(env, id)?;
+    let body = serde_json::json!({"who": who(&claims), "notice": notice}).to_string();
+    let _: serde_json::Value = super::call(&stub, Method::Post, "/callback", &[], Some(body)).await?;
+    with_cors(http::json(&serde_json::json!({"ok": true, "contact": contact}), 200)?, &origin)
+}
+
+#[derive(Deserialize)]
+struct TranscriptBody {
+    token: String,
+    email: String,
+}
+
+/// `POST /v1/chat/conversations/:id/transcript`: email me this conversation.
+pub async fn transcript(mut req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
+    validate_client_id("conversation", id)?;
+    let body: TranscriptBody = http::read_json(&mut req, MAX_SESSION_BODY).await?;
+    let claims = verify_token(env, &body.token)?;
+    let (_config, origin) = site_for_origin(env, &req, &claims.site).await?;
+    let email = normalize_email(&body.email)?;
+    let stub = super::conversation_stub(env, id)?;
+    let body = serde_json::json!({"who": who(&claims), "email": email}).to_string();
+    let answer: serde_json::Value = super::call(&stub, Method::Post, "/transcript", &[], Some(body)).await?;
+    with_cors(http::json(&answer, 202)?, &origin)
+}

@@ -1,0 +1,154 @@
+//! `make bench-chat`: visitor → operator message latency over the real worker (wrangler dev on
+//! loopback) with 1, 100 and 500 concurrent conversations, and the workerd process's RSS and CPU
+//! during each run. Bounded: every conversation sends `MESSAGES` messages, then the run stops.
+//!
+//! Each conversation has a visitor socket and an operator socket; the visitor sends a message,
+//! the clock stops when the operator's socket receives it, and the next follows after a short
+//! pause. All conversations run at once.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use floorwalker_core::chat::ServerFrame;
+use floorwalker_e2e::chat::*;
+use floorwalker_e2e::worker::Worker;
+use tokio::sync::Semaphore;
+
+const SHOP: &str = "http://shop.example";
+const MESSAGES: usize = 5;
+const PAUSE: Duration = Duration::from_millis(200);
+
+/// workerd processes in wrangler's process group: (pid, rss kB, cpu ticks).
+fn workerd(pgid: u32) -> Vec<(u32, u64, u64)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        let Some((head, tail)) = stat.rsplit_once(") ") else { continue };
+        if !head.contains("workerd") {
+            continue;
+        }
+        let fields: Vec<&str> = tail.split_whitespace().collect();
+        // After "comm) ": state ppid pgrp ... utime(14th field overall → index 11) stime(12).
+        let (Some(pgrp), Some(utime), Some(stime)) = (fields.get(2), fields.get(11), fields.get(12)) else { continue };
+        if pgrp.parse::<u32>().ok() != Some(pgid) {
+            continue;
+        }
+        let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+            .unwrap_or(0);
+        found.push((pid, rss, utime.parse::<u64>().unwrap_or(0) + stime.parse::<u64>().unwrap_or(0)));
+    }
+    found
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+async fn run(worker: &Arc<Worker>, cookie: &Arc<String>, conversations: usize, round: usize) {
+    // Set up every conversation first (sessions, starts, both sockets), a few at a time.
+    let setup = Arc::new(Semaphore::new(16));
+    let mut pairs = Vec::new();
+    for i in 0..conversations {
+        let (worker, cookie, setup) = (worker.clone(), cookie.clone(), setup.clone());
+        pairs.push(tokio::spawn(async move {
+            let _permit = setup.acquire().await.expect("semaphore");
+            let visitor = visitor_session(&worker, SHOP, &format!("bench-r{round}-v{i:05}")).await;
+            let conv = start_conversation(&worker, SHOP, &visitor.token).await;
+            let mut v = ChatSocket::visitor(&worker, SHOP, &conv, &visitor.token).await;
+            v.hello(0).await;
+            let mut op = ChatSocket::operator(&worker, &conv, &cookie).await;
+            op.hello(0).await;
+            (v, op)
+        }));
+    }
+    let mut ready = Vec::new();
+    for pair in pairs {
+        ready.push(pair.await.expect("setting up a conversation"));
+    }
+    let pgid = worker.pid().expect("wrangler is running");
+    let before = workerd(pgid);
+    let started = Instant::now();
+    let mut runs = Vec::new();
+    for (i, (mut v, mut op)) in ready.into_iter().enumerate() {
+        runs.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(MESSAGES);
+            for m in 0..MESSAGES {
+                let id = format!("b{round}-{i:05}-{m:03}");
+                let sent = Instant::now();
+                v.say(&id, &format!("message {m} of conversation {i}")).await;
+                let want = id.clone();
+                op.until("the visitor's message", |f| match f {
+                    ServerFrame::Message(msg) if msg.client_msg_id.as_deref() == Some(want.as_str()) => Some(()),
+                    _ => None,
+                })
+                .await;
+                latencies.push(sent.elapsed());
+                tokio::time::sleep(PAUSE).await;
+            }
+            v.close().await;
+            op.close().await;
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for run in runs {
+        all.extend(run.await.expect("a conversation's run"));
+    }
+    let wall = started.elapsed();
+    let after = workerd(pgid);
+    all.sort();
+    let ticks_per_s = 100.0; // USER_HZ on Linux
+    let cpu: u64 = after.iter().map(|a| a.2).sum::<u64>().saturating_sub(before.iter().map(|b| b.2).sum::<u64>());
+    let rss: u64 = after.iter().map(|a| a.1).sum();
+    println!(
+        "{conversations:>5} conversations  {:>5} messages  p50 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms  wall {:>5.1} s  workerd RSS {:>4} MB  CPU {:>5.1} s ({:>3.0}% of one core)",
+        all.len(),
+        percentile(&all, 50.0).as_secs_f64() * 1000.0,
+        percentile(&all, 99.0).as_secs_f64() * 1000.0,
+        all.last().copied().unwrap_or_default().as_secs_f64() * 1000.0,
+        wall.as_secs_f64(),
+        rss / 1024,
+        cpu as f64 / ticks_per_s,
+        cpu as f64 / ticks_per_s / wall.as_secs_f64() * 100.0,
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let sizes = if sizes.is_empty() { vec![1, 100, 500] } else { sizes };
+    // BENCH_STATE_DIR=/dev/shm/... keeps workerd's SQLite files in memory, separating the chat's
+    // own cost from the disk's fsync latency (local Durable Object storage commits every write).
+    let worker = match std::env::var("BENCH_STATE_DIR") {
+        Ok(dir) => Worker::start_with(floorwalker_e2e::free_port(), dir.into(), floorwalker_e2e::worker::random_token()).await,
+        Err(_) => Worker::start("bench-chat").await,
+    };
+    worker.seed_demo_site(&[SHOP.to_owned()]).await;
+    create_operator(&worker, "bench@demo.example", "Bench", "bench password 123").await;
+    let cookie = login(&worker, "bench@demo.example", "bench password 123").await;
+    // An operator online, so no conversation turns into a callback offer; its list updates are
+    // read (and dropped) as a console would.
+    let mut console = ConsoleSocket::open(&worker, &cookie).await;
+    tokio::spawn(async move {
+        use futures_util::StreamExt;
+        while console.ws.next().await.is_some() {}
+    });
+    let worker = Arc::new(worker);
+    let cookie = Arc::new(cookie);
+    let idle = workerd(worker.pid().expect("wrangler is running"));
+    println!(
+        "chat latency, visitor socket → worker → Conversation DO → operator socket, loopback; {MESSAGES} messages per conversation, {} ms apart",
+        PAUSE.as_millis()
+    );
+    println!("workerd processes {:?}, idle RSS {} MB", idle.iter().map(|p| p.0).collect::<Vec<_>>(), idle.iter().map(|p| p.1).sum::<u64>() / 1024);
+    for (round, n) in sizes.into_iter().enumerate() {
+        run(&worker, &cookie, n, round).await;
+    }
+}

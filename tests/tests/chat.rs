@@ -1,0 +1,343 @@
+//! Live chat end to end against the real worker (wrangler dev: Durable Objects with SQLite,
+//! hibernating WebSockets, alarms, D1), with a Rust WebSocket client speaking core's protocol.
+
+use std::time::Duration;
+
+use floorwalker_core::api::ErrorCode;
+use floorwalker_core::chat::{Author, ClientFrame, MessageAction, ServerFrame, Side, MAX_FRAME_BYTES, MAX_MESSAGE_CHARS};
+use floorwalker_core::hub::HubNotification;
+use floorwalker_e2e::chat::*;
+use floorwalker_e2e::worker::Worker;
+use floorwalker_e2e::eventually;
+use serde_json::json;
+
+/// The shop's origin as the site config lists it (no server needed: the API checks the header).
+const SHOP: &str = "http://shop.example";
+const PASSWORD: &str = "correct horse battery";
+
+async fn worker(name: &str) -> Worker {
+    let worker = Worker::start(name).await;
+    worker.seed_demo_site(&[SHOP.to_owned()]).await;
+    worker
+}
+
+fn error_code(frame: &ServerFrame) -> Option<(ErrorCode, Option<String>)> {
+    match frame {
+        ServerFrame::Error { error, client_msg_id } => Some((error.code, client_msg_id.clone())),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn visitors_reach_only_their_own_conversations_and_the_console_needs_a_session() {
+    let worker = worker("chat-access").await;
+    let a = visitor_session(&worker, SHOP, "visitor-aaaa-0001").await;
+    let b = visitor_session(&worker, SHOP, "visitor-bbbb-0002").await;
+    assert_eq!(a.conversation_id, None, "no conversation before the first start");
+    assert!(!a.operator_online);
+    let conv_a = start_conversation(&worker, SHOP, &a.token).await;
+    let conv_b = start_conversation(&worker, SHOP, &b.token).await;
+    assert_ne!(conv_a, conv_b);
+    assert_eq!(start_conversation(&worker, SHOP, &a.token).await, conv_a, "one open conversation per visitor");
+    assert_eq!(visitor_session(&worker, SHOP, "visitor-aaaa-0001").await.conversation_id.as_deref(), Some(conv_a.as_str()));
+
+    // A's token on B's conversation: refused at the handshake, for reading and for writing.
+    let ws = |conv: &str, token: &str| ws_url(&worker, &format!("/v1/chat/conversations/{conv}/ws?token={token}"));
+    assert_eq!(refused_status(&ws(&conv_b, &a.token), Some(SHOP), None).await, 403);
+    let (status, body) = post_json(&worker, &format!("/v1/chat/conversations/{conv_b}/transcript"), Some(SHOP), &json!({"token": a.token, "email": "a@example.com"})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("forbidden")), "{body}");
+    let (status, _) = post_json(&worker, &format!("/v1/chat/conversations/{conv_b}/callback"), Some(SHOP), &json!({"token": a.token, "email": "a@example.com"})).await;
+    assert_eq!(status, 403);
+    // No token, a forged token, a foreign Origin, no Origin, an unknown conversation.
+    assert_eq!(refused_status(&ws_url(&worker, &format!("/v1/chat/conversations/{conv_a}/ws")), Some(SHOP), None).await, 401);
+    let forged = format!("{}x", &a.token[..a.token.len() - 1]);
+    assert_eq!(refused_status(&ws(&conv_a, &forged), Some(SHOP), None).await, 401);
+    assert_eq!(refused_status(&ws(&conv_a, &a.token), Some("https://evil.example"), None).await, 403);
+    assert_eq!(refused_status(&ws(&conv_a, &a.token), None, None).await, 403);
+    assert_eq!(refused_status(&ws("cunknown00000000", &a.token), Some(SHOP), None).await, 404);
+    let (status, _) = post_json(&worker, "/v1/chat/session", Some("https://evil.example"), &json!({"site": "demo", "visitor": "visitor-cccc-0003"})).await;
+    assert_eq!(status, 403, "a session only for the site's own pages");
+
+    // A's own socket works; B's, with B's token, sees nothing of A's.
+    let mut sock_a = ChatSocket::visitor(&worker, SHOP, &conv_a, &a.token).await;
+    let welcome = sock_a.hello(0).await;
+    assert_eq!(welcome.conversation_id, conv_a);
+    sock_a.say("a-msg-000001", "A's secret").await;
+    sock_a.until("A's ack", |f| matches!(f, ServerFrame::Ack { seq: 1, .. }).then_some(())).await;
+    let mut sock_b = ChatSocket::visitor(&worker, SHOP, &conv_b, &b.token).await;
+    assert!(sock_b.hello(0).await.history.is_empty());
+
+    // Limits, each with a clear error frame.
+    sock_a.send_text(format!(r#"{{"type":"send","client_msg_id":"a-msg-000002","text":"{}"}}"#, "a".repeat(MAX_FRAME_BYTES))).await;
+    let (code, _) = sock_a.until("the oversized frame's error", error_code).await.0;
+    assert_eq!(code, ErrorCode::PayloadTooLarge);
+    sock_a.say("a-msg-000003", &"я".repeat(MAX_MESSAGE_CHARS + 1)).await;
+    assert_eq!(sock_a.until("too long", error_code).await.0, (ErrorCode::MessageTooLong, Some("a-msg-000003".into())));
+    sock_a.send_text("{not json".into()).await;
+    assert_eq!(sock_a.until("bad frame", error_code).await.0 .0, ErrorCode::BadFrame);
+    sock_a.send(&ClientFrame::Close).await;
+    assert_eq!(sock_a.until("a visitor may not close", error_code).await.0 .0, ErrorCode::Forbidden);
+    // Flooding: the burst (10) minus the one already sent, then rate_limited.
+    for i in 0..15 {
+        sock_a.say(&format!("a-flood-{i:04}"), &format!("flood {i}")).await;
+    }
+    let (limited, _) = sock_a
+        .until("a rate_limited error", |f| match error_code(f) {
+            Some((ErrorCode::RateLimited, Some(id))) => Some(id),
+            _ => None,
+        })
+        .await;
+    assert!(limited.starts_with("a-flood-"), "{limited}");
+
+    // The console refuses everything without a session, and sockets from other origins.
+    for path in ["/v1/console/me", "/v1/console/callbacks", &format!("/v1/console/conversations/{conv_a}")] {
+        let status = worker.http().get(worker.url(path)).send().await.expect("GET").status().as_u16();
+        assert_eq!(status, 401, "{path}");
+    }
+    assert_eq!(refused_status(&ws_url(&worker, "/v1/console/ws"), Some(&worker.origin()), None).await, 401);
+    assert_eq!(refused_status(&ws_url(&worker, &format!("/v1/console/conversations/{conv_a}/ws")), Some(&worker.origin()), None).await, 401);
+    assert_eq!(refused_status(&ws_url(&worker, "/v1/console/ws"), Some(&worker.origin()), Some("__Host-fw_op=forged.session.1.abc")).await, 401);
+    create_operator(&worker, "anna@demo.example", "Anna", PASSWORD).await;
+    let (status, _) = post_json(&worker, "/v1/console/login", Some(&worker.origin()), &json!({"email": "anna@demo.example", "password": "wrong password"})).await;
+    assert_eq!(status, 401);
+    let (status, _) = post_json(&worker, "/v1/console/login", Some(SHOP), &json!({"email": "anna@demo.example", "password": PASSWORD})).await;
+    assert_eq!(status, 403, "login only from the console's own origin");
+    let cookie = login(&worker, "anna@demo.example", PASSWORD).await;
+    assert_eq!(refused_status(&ws_url(&worker, "/v1/console/ws"), Some(SHOP), Some(&cookie)).await, 403);
+    let me = worker.http().get(worker.url("/v1/console/me")).header("cookie", &cookie).send().await.expect("GET me");
+    assert_eq!(me.status().as_u16(), 200);
+
+    // A CRM answers with a per-site API key; a wrong key is refused.
+    let key = worker
+        .http()
+        .post(worker.url("/v1/admin/sites/demo/api-keys"))
+        .bearer_auth(&worker.admin_token)
+        .json(&json!({"name": "Helpdesk"}))
+        .send()
+        .await
+        .expect("creating an API key")
+        .json::<serde_json::Value>()
+        .await
+        .expect("key JSON")["key"]
+        .as_str()
+        .expect("a key")
+        .to_owned();
+    let post = |key: String| {
+        let worker = &worker;
+        let conv = conv_a.clone();
+        async move {
+            worker
+                .http()
+                .post(worker.url(&format!("/v1/conversations/{conv}/messages")))
+                .bearer_auth(key)
+                .json(&json!({"text": "Answer from the helpdesk", "client_msg_id": "crm-000001"}))
+                .send()
+                .await
+                .expect("POST message")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(post("fwk_wrong".into()).await, 401);
+    assert_eq!(post(key.clone()).await, 201);
+    assert_eq!(post(key).await, 201, "a retry with the same client_msg_id is acknowledged, not duplicated");
+    let (from_crm, _) = sock_a
+        .until("the CRM's answer", |f| match f {
+            ServerFrame::Message(m) if m.text == "Answer from the helpdesk" => Some(m.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(from_crm.author, Author::Operator { name: "Helpdesk".into() });
+    assert!(sock_b.try_next(Duration::from_millis(500)).await.is_none(), "B hears nothing of A's conversation");
+
+    // Core's store contract holds for the Durable Object's real SQLite storage.
+    let check: serde_json::Value = worker
+        .http()
+        .post(worker.url("/v1/admin/chat/store-check"))
+        .bearer_auth(&worker.admin_token)
+        .send()
+        .await
+        .expect("store check")
+        .json()
+        .await
+        .expect("store check JSON");
+    assert_eq!(check["ok"], true, "{check}");
+    sock_a.close().await;
+    sock_b.close().await;
+}
+
+#[tokio::test]
+async fn reconnects_resume_exactly_once_and_survive_a_worker_restart() {
+    let mut worker = worker("chat-resume").await;
+    create_operator(&worker, "anna@demo.example", "Anna", PASSWORD).await;
+    let cookie = login(&worker, "anna@demo.example", PASSWORD).await;
+    let mut console = ConsoleSocket::open(&worker, &cookie).await;
+    console.until("the snapshot", |n| matches!(n, HubNotification::Snapshot { .. }).then_some(())).await;
+
+    let visitor = visitor_session(&worker, SHOP, "visitor-resume-01").await;
+    assert!(visitor.operator_online, "Anna's console is open");
+    let conv = start_conversation(&worker, SHOP, &visitor.token).await;
+    let mut v = ChatSocket::visitor(&worker, SHOP, &conv, &visitor.token).await;
+    let welcome = v.hello(0).await;
+    assert!(welcome.operator_online);
+    v.say("v-msg-000001", "Hello, is the Orsa in stock?").await;
+    let entry = console
+        .until("the new conversation in the list", |n| match n {
+            HubNotification::ConversationOpened { entry } if entry.conversation_id == conv => Some(entry.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(entry.unread_by_operator, 1);
+
+    let mut op = ChatSocket::operator(&worker, &conv, &cookie).await;
+    let welcome = op.hello(0).await;
+    assert_eq!(welcome.history.len(), 1);
+    assert_eq!(welcome.unread, 1);
+    // Typing and read receipts cross over.
+    v.send(&ClientFrame::Typing { on: true }).await;
+    op.until("the visitor typing", |f| matches!(f, ServerFrame::Typing { author: Author::Visitor, on: true }).then_some(())).await;
+    op.send(&ClientFrame::Read { up_to_seq: 1 }).await;
+    v.until("the seen tick", |f| matches!(f, ServerFrame::Read { by: Side::Operator, up_to_seq: 1 }).then_some(())).await;
+    op.send(&ClientFrame::Typing { on: true }).await;
+    v.until("the operator typing", |f| matches!(f, ServerFrame::Typing { author: Author::Operator { .. }, on: true }).then_some(())).await;
+
+    // The visitor's connection drops; the operator writes meanwhile.
+    v.close().await;
+    for (i, text) in ["Yes, it is!", "Two colours.", "Shall I reserve one?"].iter().enumerate() {
+        op.say(&format!("op-msg-00000{i}"), text).await;
+        op.until("the operator's ack", |f| matches!(f, ServerFrame::Ack { .. }).then_some(())).await;
+    }
+    let mut v = ChatSocket::visitor(&worker, SHOP, &conv, &visitor.token).await;
+    let welcome = v.hello(1).await;
+    let seqs: Vec<u64> = welcome.history.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, vec![2, 3, 4], "exactly what was missed");
+    assert_eq!(welcome.unread, 3);
+    assert_eq!(welcome.other_read_up_to, 4, "writing means the operator read everything");
+    // A re-send of the first message (the client was unsure it arrived) is acked, not stored again.
+    v.say("v-msg-000001", "Hello, is the Orsa in stock?").await;
+    let (ack, _) = v.until("the original ack", |f| match f {
+        ServerFrame::Ack { seq, .. } => Some(*seq),
+        _ => None,
+    }).await;
+    assert_eq!(ack, 1);
+    assert!(v.try_next(Duration::from_millis(400)).await.is_none(), "no duplicate message frame");
+    v.send(&ClientFrame::Read { up_to_seq: 4 }).await;
+    op.until("the visitor's seen tick", |f| matches!(f, ServerFrame::Read { by: Side::Visitor, up_to_seq: 4 }).then_some(())).await;
+    v.close().await;
+    op.close().await;
+    drop(console);
+
+    // The whole worker restarts (same local state): nothing is lost, sessions still hold.
+    worker.restart().await;
+    let mut v = ChatSocket::visitor(&worker, SHOP, &conv, &visitor.token).await;
+    let welcome = v.hello(0).await;
+    let texts: Vec<&str> = welcome.history.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, vec!["Hello, is the Orsa in stock?", "Yes, it is!", "Two colours.", "Shall I reserve one?"]);
+    assert_eq!(v.hello(4).await.history, vec![], "resume from the end: nothing to send");
+    v.say("v-msg-000002", "Yes please").await;
+    let (seq, _) = v.until("the ack after restart", |f| match f {
+        ServerFrame::Ack { seq, .. } => Some(*seq),
+        _ => None,
+    }).await;
+    assert_eq!(seq, 5);
+    // No console is open since the restart, so nobody is online: the visitor is offered a callback
+    // at once (seq 6) instead of waiting for nobody.
+    let (offer, _) = v.until("the callback offer", |f| match f {
+        ServerFrame::Message(m) if m.action == Some(MessageAction::OfferCallback) => Some(m.seq),
+        _ => None,
+    }).await;
+    assert_eq!(offer, 6);
+    let mut op = ChatSocket::operator(&worker, &conv, &cookie).await;
+    let missed: Vec<u64> = op.hello(4).await.history.iter().map(|m| m.seq).collect();
+    assert_eq!(missed, vec![5, 6], "the operator's cookie survives the restart too");
+    op.send(&ClientFrame::Close).await;
+    v.until("closed", |f| matches!(f, ServerFrame::Closed { .. }).then_some(())).await;
+    v.say("v-msg-000003", "one more thing").await;
+    assert_eq!(v.until("closed refusal", error_code).await.0 .0, ErrorCode::ConversationClosed);
+
+    // Every message and the close are in the outbox for the CRM, once each.
+    let rows = eventually("six message.created and one conversation.closed", Duration::from_secs(15), || async {
+        let messages = outbox(&worker, Some("message.created")).await;
+        let closed = outbox(&worker, Some("conversation.closed")).await;
+        (messages.len() == 6 && closed.len() == 1).then_some((messages, closed))
+    })
+    .await;
+    let payload: serde_json::Value = serde_json::from_str(rows.1[0]["payload"].as_str().expect("payload")).expect("JSON");
+    assert_eq!(payload["type"], "conversation.closed");
+    assert_eq!(payload["data"]["transcript"]["messages"].as_array().map(Vec::len), Some(6));
+    assert!(payload["data"]["context"].is_object(), "the visitor context goes with the transcript");
+    let seqs: Vec<i64> = rows
+        .0
+        .iter()
+        .map(|r| serde_json::from_str::<serde_json::Value>(r["payload"].as_str().unwrap_or_default()).unwrap_or_default()["data"]["message"]["seq"].as_i64().unwrap_or(0))
+        .collect();
+    let mut seqs = seqs;
+    seqs.sort_unstable();
+    assert_eq!(seqs, vec![1, 2, 3, 4, 5, 6]);
+    // A new start after the close opens a new conversation.
+    assert_ne!(start_conversation(&worker, SHOP, &visitor.token).await, conv);
+}
+
+#[tokio::test]
+async fn with_nobody_online_the_visitor_is_offered_a_callback_and_operators_get_the_request() {
+    let worker = worker("chat-offline").await;
+    let visitor = visitor_session(&worker, SHOP, "visitor-offline-1").await;
+    assert!(!visitor.operator_online);
+    let conv = start_conversation(&worker, SHOP, &visitor.token).await;
+    let mut v = ChatSocket::visitor(&worker, SHOP, &conv, &visitor.token).await;
+    assert!(!v.hello(0).await.operator_online);
+    v.say("v-msg-000001", "Anyone there?").await;
+    let (offer, _) = v
+        .until("the callback offer", |f| match f {
+            ServerFrame::Message(m) if m.action == Some(MessageAction::OfferCallback) => Some(m.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(offer.author, Author::System);
+    let (status, body) =
+        post_json(&worker, &format!("/v1/chat/conversations/{conv}/callback"), Some(SHOP), &json!({"token": visitor.token, "phone": "8 (912) 345-67-89"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["contact"], "+79123456789");
+    v.until("the callback notice", |f| match f {
+        ServerFrame::Message(m) if m.action == Some(MessageAction::CallbackRequested) => Some(()),
+        _ => None,
+    })
+    .await;
+    let (status, body) = post_json(&worker, &format!("/v1/chat/conversations/{conv}/transcript"), Some(SHOP), &json!({"token": visitor.token, "email": "Me@Example.com"})).await;
+    assert_eq!(status, 202, "{body}");
+
+    // An operator comes online: the conversation is in the list, flagged, and in the callback queue.
+    create_operator(&worker, "boris@demo.example", "Boris", PASSWORD).await;
+    let cookie = login(&worker, "boris@demo.example", PASSWORD).await;
+    let mut console = ConsoleSocket::open(&worker, &cookie).await;
+    let listed = console
+        .until("the snapshot", |n| match n {
+            HubNotification::Snapshot { conversations, .. } => Some(conversations.clone()),
+            _ => None,
+        })
+        .await;
+    let entry = listed.iter().find(|e| e.conversation_id == conv).expect("the conversation is listed");
+    assert!(entry.callback_requested);
+    let queue: Vec<serde_json::Value> =
+        worker.http().get(worker.url("/v1/console/callbacks")).header("cookie", &cookie).send().await.expect("callbacks").json().await.expect("JSON");
+    assert_eq!(queue.len(), 1);
+    assert_eq!(queue[0]["contact"], "+79123456789");
+    let done = worker
+        .http()
+        .post(worker.url(&format!("/v1/console/callbacks/{conv}/done")))
+        .header("cookie", &cookie)
+        .header("origin", worker.origin())
+        .send()
+        .await
+        .expect("marking done");
+    assert_eq!(done.status().as_u16(), 200);
+    console.until("the callback done notice", |n| matches!(n, HubNotification::CallbackDone { .. }).then_some(())).await;
+    let queue: Vec<serde_json::Value> =
+        worker.http().get(worker.url("/v1/console/callbacks")).header("cookie", &cookie).send().await.expect("callbacks").json().await.expect("JSON");
+    assert!(queue.is_empty());
+    // The visitor is told someone is there now.
+    v.until("presence", |f| matches!(f, ServerFrame::Presence { operator_online: true }).then_some(())).await;
+    let requested = outbox(&worker, Some("transcript.requested")).await;
+    assert_eq!(requested.len(), 1);
+    assert!(requested[0]["payload"].as_str().unwrap_or_default().contains("@example.com"), "{}", requested[0]);
+}
