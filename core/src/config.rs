@@ -75,7 +75,24 @@ pub struct WidgetConfig {
     /// built-in playbooks; `[]` means no prompts at all.
     #[serde(default = "builtin_playbooks")]
     pub prompts: Vec<PromptDefinition>,
+    /// Shortened timing for end-to-end tests. Not a site owner's setting: the worker refuses a
+    /// config carrying it (and never serves it) unless its deployment sets
+    /// `FLOORWALKER_TEST_TIMING=1`, which only the test harness does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_timing: Option<TestTiming>,
 }
+
+/// How much faster than real time the engine and the widget's heuristics run under test.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TestTiming {
+    /// Every time floor and time condition is divided by this (rounded up, at least 1 s):
+    /// `20` turns the 30 s dwell into 2 s and the 300 s callback floor into 15 s.
+    pub time_scale: u32,
+}
+
+/// The largest `test_timing.time_scale` accepted.
+pub const MAX_TIME_SCALE: u32 = 300;
 
 impl WidgetConfig {
     fn default_timezone() -> String {
@@ -136,6 +153,11 @@ impl WidgetConfig {
             glob::check(pattern).map_err(|e| format!("exclude_paths[{index}]: {e}"))?;
         }
         self.guardrails.check().map_err(|e| format!("guardrails.{e}"))?;
+        if let Some(timing) = self.test_timing {
+            if !(1..=MAX_TIME_SCALE).contains(&timing.time_scale) {
+                return Err(format!("test_timing.time_scale: must be 1-{MAX_TIME_SCALE}"));
+            }
+        }
         if self.prompts.len() > MAX_PROMPTS {
             return Err(format!("prompts: at most {MAX_PROMPTS} prompts"));
         }
@@ -162,6 +184,7 @@ impl Default for WidgetConfig {
             exclude_paths: Vec::new(),
             guardrails: Guardrails::default(),
             prompts: builtin_playbooks(),
+            test_timing: None,
         }
     }
 }
@@ -676,6 +699,12 @@ impl SiteConfig {
             }
         }
         self.widget.check().map_err(|e| invalid(format!("widget.{e}")))
+    }
+
+    /// Whether the config asks for shortened test timing, which only a test deployment may accept
+    /// or serve (see [`WidgetConfig::test_timing`]).
+    pub fn uses_test_timing(&self) -> bool {
+        self.widget.test_timing.is_some()
     }
 
     /// Whether a request's `Origin` header value may use this site's widget.
