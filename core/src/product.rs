@@ -44,7 +44,7 @@ impl Ld {
     fn text(&self) -> Option<String> {
         match self {
             Ld::String(s) => Some(s.clone()),
-            Ld::Number(n) if n.is_finite() => Some(format_number(*n)),
+            Ld::Number(n) => integer_text(*n),
             Ld::Array(items) => items.first().and_then(Ld::text),
             _ => None,
         }
@@ -77,12 +77,10 @@ impl Ld {
     }
 }
 
-fn format_number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
-    }
+/// A whole number as text (a numeric SKU); fractions are no id or name, and formatting them
+/// would pull float formatting into the widget.
+fn integer_text(n: f64) -> Option<String> {
+    (n.is_finite() && n.fract() == 0.0 && n.abs() < 1e15).then(|| (n as i64).to_string())
 }
 
 /// A price as found: schema.org says text with a `.` decimal point, but pages also put numbers in

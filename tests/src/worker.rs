@@ -8,7 +8,7 @@ use std::time::Duration;
 use floorwalker_core::config::SiteConfig;
 use floorwalker_core::event::StoredEvent;
 
-use crate::{eventually, free_port, repo_root};
+use crate::{free_port, repo_root};
 
 pub struct Worker {
     pub port: u16,
@@ -96,8 +96,24 @@ impl Worker {
     }
 
     async fn spawn(&mut self) {
+        // workerd binds internal ports of its own; with several workers starting at once on a busy
+        // machine one of them is sometimes taken ("Address already in use"). That start is
+        // abandoned and retried, rather than failing a test over a port race.
+        for attempt in 1..=3 {
+            if self.try_spawn(attempt).await {
+                return;
+            }
+            self.stop();
+        }
+        let log = self.state_dir.join("wrangler.log");
+        panic!("wrangler dev did not start after 3 attempts (log: {})", log.display());
+    }
+
+    /// Starts `wrangler dev` once; `false` if it failed to start (the caller retries).
+    async fn try_spawn(&mut self, attempt: u32) -> bool {
         use std::os::unix::process::CommandExt;
-        let mut command = self.wrangler("wrangler.log");
+        let log_name = format!("wrangler-{attempt}.log");
+        let mut command = self.wrangler(if attempt == 1 { "wrangler.log" } else { &log_name });
         command
             .args(["dev", "--ip", "127.0.0.1", "--show-interactive-dev-session=false"])
             .args(["--port", &self.port.to_string(), "--inspector-port", &free_port().to_string()])
@@ -114,13 +130,24 @@ impl Worker {
             .expect("starting wrangler dev");
         self.child = Some(child);
         let health = self.url("/v1/health");
-        let http = self.http.clone();
-        let log = self.state_dir.join("wrangler.log");
-        eventually(&format!("wrangler dev to answer (log: {})", log.display()), Duration::from_secs(90), || {
-            let (http, health) = (http.clone(), health.clone());
-            async move { http.get(&health).send().await.ok().filter(|r| r.status().is_success()).map(|_| ()) }
-        })
-        .await;
+        let log = self.state_dir.join(if attempt == 1 { "wrangler.log".to_owned() } else { log_name });
+        let deadline = std::time::Instant::now() + Duration::from_secs(90);
+        loop {
+            let healthy = self.http.get(&health).send().await.ok().is_some_and(|r| r.status().is_success());
+            if healthy {
+                return true;
+            }
+            let failed = std::fs::read_to_string(&log).is_ok_and(|text| text.contains("failed to start"));
+            if failed || self.has_exited() {
+                return false;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out after 90s waiting for wrangler dev to answer (log: {})",
+                log.display()
+            );
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
     }
 
     /// Stops the worker process (and its workerd) as a crash or deploy would.
