@@ -160,9 +160,14 @@ pub fn normalize(raw: &RawProduct, page_url: &str) -> Option<Product> {
 /// The page's product from everything detected, best source first: the first that normalises
 /// wins, and its missing price, image, URL or category are filled in from other sources that
 /// describe the same product (same id or same name). `None` when nothing usable was found.
-pub fn page_product(mut candidates: Vec<(Source, RawProduct)>, page_url: &str) -> Option<Product> {
-    candidates.sort_by_key(|(source, _)| *source);
-    let products: Vec<Product> = candidates.iter().filter_map(|(_, raw)| normalize(raw, page_url)).collect();
+pub fn page_product(candidates: Vec<(Source, RawProduct)>, page_url: &str) -> Option<Product> {
+    // Ordered by source without a sort: a general sort costs the widget kilobytes for five items.
+    const ORDER: [Source; 5] = [Source::JsApi, Source::DataAttributes, Source::JsonLd, Source::Microdata, Source::OpenGraph];
+    let products: Vec<Product> = ORDER
+        .iter()
+        .flat_map(|wanted| candidates.iter().filter(move |(source, _)| source == wanted))
+        .filter_map(|(_, raw)| normalize(raw, page_url))
+        .collect();
     let (first, rest) = products.split_first()?;
     let mut product = first.clone();
     for other in rest.iter().filter(|o| o.id == product.id || o.name.eq_ignore_ascii_case(&product.name)) {

@@ -490,12 +490,26 @@ impl App {
             return;
         }
         let target = self.shadow.borrow().as_ref().and_then(|root| {
-            root.query_selector(".prompt input:not([tabindex='-1']), .prompt select, .prompt button.primary, .prompt button")
+            // The first control of the card's body in document order (not the × before it).
+            root.query_selector(".prompt .body input:not([tabindex='-1']), .prompt .body select, .prompt .body button")
                 .ok()
                 .flatten()
         });
         if let Some(target) = target.and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok()) {
             let _ = target.focus();
+        }
+    }
+
+    /// After a card's form is done its fields are gone; focus goes to the card's close button
+    /// rather than being dropped on the page.
+    pub fn focus_close(&self) {
+        let root = self.shadow.borrow().clone();
+        let Some(root) = root else { return };
+        if root.active_element().is_none() {
+            return;
+        }
+        if let Some(close) = root.query_selector(".prompt .x").ok().flatten().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = close.focus();
         }
     }
 

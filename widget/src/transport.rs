@@ -1,7 +1,8 @@
 //! Talking to the worker. Bodies go as `text/plain` JSON so the browser needs no CORS preflight,
 //! with `keepalive` (or `sendBeacon` when the page goes away) so a batch survives the page closing.
 
-use floorwalker_core::api::{ErrorBody, ErrorCode};
+use floorwalker_core::api::ErrorCode;
+use floorwalker_core::contact;
 use floorwalker_core::event::{Event, EventBatch, EVENT_BATCH_VERSION};
 use floorwalker_core::lead::LeadRequest;
 use wasm_bindgen::prelude::*;
@@ -47,6 +48,18 @@ pub enum LeadError {
     Unavailable,
 }
 
+/// Error codes with a message for visitors (`contact::message`).
+const VISITOR_CODES: [ErrorCode; 8] = [
+    ErrorCode::InvalidEmail,
+    ErrorCode::InvalidPhone,
+    ErrorCode::FieldTooLong,
+    ErrorCode::MissingField,
+    ErrorCode::InvalidText,
+    ErrorCode::InvalidConsent,
+    ErrorCode::SpamSuspected,
+    ErrorCode::SubmittedTooFast,
+];
+
 /// `POST {api_base}/v1/leads` with a [`LeadRequest`].
 pub async fn submit_lead(cx_api_base: &str, request: &LeadRequest) -> Result<(), LeadError> {
     let window = web_sys::window().ok_or(LeadError::Unavailable)?;
@@ -61,10 +74,19 @@ pub async fn submit_lead(cx_api_base: &str, request: &LeadRequest) -> Result<(),
         .ok()
         .and_then(|t| t.as_string())
         .unwrap_or_default();
-    match browser::from_json::<ErrorBody>(&text) {
-        // A 404 before the leads route exists is "not available", not the visitor's mistake.
-        Some(body) if body.error.code != ErrorCode::NotFound => Err(LeadError::Refused(body.error.code)),
-        _ => Err(LeadError::Unavailable),
+    // Only the codes a visitor can act on matter here; reading just `error.code` spares the widget
+    // a deserializer for every error code. A 404 before the leads route exists is "not available",
+    // not the visitor's mistake.
+    let code = js_sys::JSON::parse(&text)
+        .ok()
+        .and_then(|body| js_sys::Reflect::get(&body, &"error".into()).ok())
+        .and_then(|error| js_sys::Reflect::get(&error, &"code".into()).ok())
+        .and_then(|code| code.as_string())
+        .unwrap_or_default();
+    let key = format!("error.{code}");
+    match VISITOR_CODES.iter().find(|known| contact::message_key(**known) == Some(key.as_str())) {
+        Some(known) => Err(LeadError::Refused(*known)),
+        None => Err(LeadError::Unavailable),
     }
 }
 

@@ -1,7 +1,6 @@
 //! What the visitor sees: the launcher, the panel and prompt cards. Styles live inside the shadow
 //! root; every string from the config or the page is a text node or an attribute, never markup.
 
-use floorwalker_core::api::ErrorCode;
 use floorwalker_core::config::{readable_text_on, CallSlot, Locale, Position, PromptKind, RenderedCopy, Weekday};
 use floorwalker_core::consent::ConsentText;
 use floorwalker_core::contact::{self, normalize_email, normalize_phone, PhoneRegion};
@@ -170,7 +169,16 @@ fn card_data(shown: &Shown, locale: Locale) -> Option<Card> {
     app::with(|app| {
         let config = &app.cx.config;
         let definition = config.widget.prompt(&shown.id)?;
-        let region = browser::from_json::<PhoneRegion>(&format!("\"{}\"", config.widget.default_region)).unwrap_or(PhoneRegion::Ru);
+        let region = match config.widget.default_region.as_str() {
+            "KZ" => PhoneRegion::Kz,
+            "BY" => PhoneRegion::By,
+            "UA" => PhoneRegion::Ua,
+            "US" => PhoneRegion::Us,
+            "CA" => PhoneRegion::Ca,
+            "DE" => PhoneRegion::De,
+            "GB" => PhoneRegion::Gb,
+            _ => PhoneRegion::Ru,
+        };
         Some(Card {
             kind: definition.kind.clone(),
             copy: config.widget.render_copy(definition, locale, shown.variant),
@@ -349,13 +357,12 @@ fn contact_form(shown: &Shown, card: &Card, locale: Locale, status: RwSignal<Sta
                 Ok(()) => {
                     status.set(Status::Done(success_text(locale, lead_kind, &normalized, minutes, chosen_slot.as_deref())));
                     app::with(|app| {
-                        app.ui.announce.set(String::new());
+                        app.focus_close();
                         app.emit("lead_submitted", &prompt);
                     });
                 }
                 Err(LeadError::Refused(code)) => {
-                    let message = contact::message(code, locale).filter(|_| code != ErrorCode::Internal);
-                    status.set(Status::Failed(message.unwrap_or(text.unavailable).to_owned()));
+                    status.set(Status::Failed(contact::message(code, locale).unwrap_or(text.unavailable).to_owned()));
                 }
                 Err(LeadError::Unavailable) => status.set(Status::Failed(text.unavailable.to_owned())),
             }
