@@ -90,6 +90,9 @@ struct Page {
     product: Option<String>,
 }
 
+/// Last scroll position and time, and where the current upward run started (position, time).
+type ScrollState = (f64, f64, Option<(f64, f64)>);
+
 type Listener = (web_sys::EventTarget, &'static str, bool, Closure<dyn FnMut(web_sys::Event)>);
 
 pub struct App {
@@ -110,8 +113,7 @@ pub struct App {
     pending_exit: Cell<bool>,
     typing: Cell<bool>,
     coarse_pointer: bool,
-    /// Last scroll position and time, and where the current upward run started.
-    scroll: Cell<(f64, f64, Option<(f64, f64)>)>,
+    scroll: Cell<ScrollState>,
     deepest_scroll: Cell<f64>,
     restore_focus: RefCell<Option<web_sys::HtmlElement>>,
     pub shadow: RefCell<Option<web_sys::ShadowRoot>>,
@@ -332,7 +334,7 @@ impl App {
         }
         let ticks = self.ticks.get().wrapping_add(1);
         self.ticks.set(ticks);
-        if ticks % FLUSH_EVERY_TICKS == 0 {
+        if ticks.is_multiple_of(FLUSH_EVERY_TICKS) {
             self.flush(false);
         }
         if visible {
