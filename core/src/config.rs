@@ -75,7 +75,24 @@ pub struct WidgetConfig {
     /// built-in playbooks; `[]` means no prompts at all.
     #[serde(default = "builtin_playbooks")]
     pub prompts: Vec<PromptDefinition>,
+    /// Shortened timing for end-to-end tests. Not a site owner's setting: the worker refuses a
+    /// config carrying it (and never serves it) unless its deployment sets
+    /// `FLOORWALKER_TEST_TIMING=1`, which only the test harness does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_timing: Option<TestTiming>,
 }
+
+/// How much faster than real time the engine and the widget's heuristics run under test.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TestTiming {
+    /// Every time floor and time condition is divided by this (rounded up, at least 1 s):
+    /// `20` turns the 30 s dwell into 2 s and the 300 s callback floor into 15 s.
+    pub time_scale: u32,
+}
+
+/// The largest `test_timing.time_scale` accepted.
+pub const MAX_TIME_SCALE: u32 = 300;
 
 impl WidgetConfig {
     fn default_timezone() -> String {
@@ -136,6 +153,11 @@ impl WidgetConfig {
             glob::check(pattern).map_err(|e| format!("exclude_paths[{index}]: {e}"))?;
         }
         self.guardrails.check().map_err(|e| format!("guardrails.{e}"))?;
+        if let Some(timing) = self.test_timing {
+            if !(1..=MAX_TIME_SCALE).contains(&timing.time_scale) {
+                return Err(format!("test_timing.time_scale: must be 1-{MAX_TIME_SCALE}"));
+            }
+        }
         if self.prompts.len() > MAX_PROMPTS {
             return Err(format!("prompts: at most {MAX_PROMPTS} prompts"));
         }
@@ -162,6 +184,7 @@ impl Default for WidgetConfig {
             exclude_paths: Vec::new(),
             guardrails: Guardrails::default(),
             prompts: builtin_playbooks(),
+            test_timing: None,
         }
     }
 }
@@ -245,6 +268,33 @@ impl BusinessHours {
         self.on(day).is_some_and(|hours| hours.open <= minute_of_day && minute_of_day < hours.close)
     }
 
+    /// Call-back slots to offer when nobody can call now: the next open day's hours (today's, if
+    /// the shop opens later today) in windows of `slot_minutes`, at most `max` of them. Empty when
+    /// the shop has no hours at all.
+    pub fn next_slots(&self, today: Weekday, minute_of_day: u16, slot_minutes: u16, max: usize) -> Vec<CallSlot> {
+        const WEEK: [Weekday; 7] =
+            [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
+        let start = WEEK.iter().position(|d| *d == today).unwrap_or(0);
+        let slot_minutes = slot_minutes.max(15);
+        for offset in 0..8 {
+            let day = WEEK[(start + offset) % 7];
+            let Some(hours) = self.on(day) else { continue };
+            // Today only counts if it has not opened yet: slots already under way are not offered.
+            if offset == 0 && minute_of_day >= hours.open {
+                continue;
+            }
+            let mut slots = Vec::new();
+            let mut from = hours.open;
+            while from < hours.close && slots.len() < max {
+                let to = from.saturating_add(slot_minutes).min(hours.close);
+                slots.push(CallSlot { day, from, to, today: offset == 0 });
+                from = to;
+            }
+            return slots;
+        }
+        Vec::new()
+    }
+
     fn check(&self) -> Result<(), String> {
         let days = [
             ("mon", self.mon),
@@ -268,12 +318,30 @@ impl BusinessHours {
     }
 }
 
+impl BusinessHours {
+    /// Closed every day.
+    pub fn none() -> Self {
+        BusinessHours { mon: None, tue: None, wed: None, thu: None, fri: None, sat: None, sun: None }
+    }
+}
+
 impl Default for BusinessHours {
     /// Mon–Sat 09:00–21:00, the demo shop's hours.
     fn default() -> Self {
         let day = Some(OpeningHours { open: 9 * 60, close: 21 * 60 });
         BusinessHours { mon: day, tue: day, wed: day, thu: day, fri: day, sat: day, sun: None }
     }
+}
+
+/// A window on one site-local day in which the shop can call back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallSlot {
+    pub day: Weekday,
+    /// Minutes after local midnight.
+    pub from: u16,
+    pub to: u16,
+    /// Later today, rather than on a following day.
+    pub today: bool,
 }
 
 /// Limits on how often the widget speaks up. The engine also applies hard floors and ceilings of
@@ -678,6 +746,12 @@ impl SiteConfig {
         self.widget.check().map_err(|e| invalid(format!("widget.{e}")))
     }
 
+    /// Whether the config asks for shortened test timing, which only a test deployment may accept
+    /// or serve (see [`WidgetConfig::test_timing`]).
+    pub fn uses_test_timing(&self) -> bool {
+        self.widget.test_timing.is_some()
+    }
+
     /// Whether a request's `Origin` header value may use this site's widget.
     pub fn allows_origin(&self, origin: &str) -> bool {
         normalize_origin(origin).is_some_and(|origin| self.origins.contains(&origin))
@@ -933,6 +1007,31 @@ pub fn readable_text_on(background: &str) -> &'static str {
     let contrast_with_white = 1.05 / (luminance + 0.05);
     let contrast_with_dark = (luminance + 0.05) / (0.0065 + 0.05); // #111111 has luminance ≈ 0.0065
     if contrast_with_white >= contrast_with_dark { "#ffffff" } else { "#111111" }
+}
+
+#[cfg(test)]
+mod slot_tests {
+    use super::*;
+
+    #[test]
+    fn slots_fall_on_the_next_open_day() {
+        let hours = BusinessHours::default(); // Mon–Sat 09:00–21:00
+        let slot = |day, from, to, today| CallSlot { day, from, to, today };
+        // Tuesday 22:00: Wednesday's opening hours.
+        assert_eq!(
+            hours.next_slots(Weekday::Tue, 22 * 60, 180, 3),
+            vec![slot(Weekday::Wed, 540, 720, false), slot(Weekday::Wed, 720, 900, false), slot(Weekday::Wed, 900, 1080, false)]
+        );
+        // Saturday night skips the closed Sunday.
+        assert_eq!(hours.next_slots(Weekday::Sat, 23 * 60, 180, 1), vec![slot(Weekday::Mon, 540, 720, false)]);
+        // Early on Monday: later today.
+        assert_eq!(hours.next_slots(Weekday::Mon, 7 * 60, 240, 5).len(), 3);
+        assert!(hours.next_slots(Weekday::Mon, 7 * 60, 240, 5)[0].today);
+        // The last window is cut at closing time.
+        let short = BusinessHours { mon: Some(OpeningHours { open: 600, close: 700 }), ..BusinessHours::none() };
+        assert_eq!(short.next_slots(Weekday::Sun, 0, 60, 5), vec![slot(Weekday::Mon, 600, 660, false), slot(Weekday::Mon, 660, 700, false)]);
+        assert!(BusinessHours::none().next_slots(Weekday::Mon, 0, 60, 5).is_empty());
+    }
 }
 
 #[cfg(test)]

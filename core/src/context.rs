@@ -13,6 +13,51 @@ pub struct Money {
     pub currency: Currency,
 }
 
+impl Money {
+    /// The price as a visitor reads it: `24 990 ₽` in Russian, `RUB 24,990` in English; kopecks
+    /// and cents only when there are any. Grouping uses a no-break space so a price never wraps.
+    pub fn display(&self, locale: Locale) -> String {
+        let exponent = crate::product::minor_exponent(self.currency);
+        let scale = 10i64.pow(exponent);
+        let (major, minor) = (self.minor / scale, (self.minor % scale).abs());
+        let digits = major.abs().to_string();
+        let (group, decimal) = match locale {
+            Locale::Ru => ('\u{a0}', ','),
+            Locale::En => (',', '.'),
+        };
+        let mut amount = String::new();
+        if major < 0 {
+            amount.push('-');
+        }
+        for (i, digit) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                amount.push(group);
+            }
+            amount.push(digit);
+        }
+        if minor != 0 {
+            amount.push(decimal);
+            let fraction = minor.to_string();
+            for _ in fraction.len()..exponent as usize {
+                amount.push('0');
+            }
+            amount.push_str(&fraction);
+        }
+        let symbol = match self.currency.as_str() {
+            "RUB" => "₽",
+            "USD" => "$",
+            "EUR" => "€",
+            "GBP" => "£",
+            other => other,
+        };
+        match (locale, symbol.chars().count()) {
+            (Locale::Ru, _) => format!("{amount}\u{a0}{symbol}"),
+            (Locale::En, 3) => format!("{symbol}\u{a0}{amount}"),
+            (Locale::En, _) => format!("{symbol}{amount}"),
+        }
+    }
+}
+
 /// An ISO 4217 currency code stored inline (three ASCII uppercase letters).
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[serde(try_from = "String", into = "String")]
@@ -136,5 +181,19 @@ mod tests {
         assert!(Currency::try_from("R1B".to_owned()).is_err());
         let money = Money { minor: 2_499_000, currency: Currency::RUB };
         assert_eq!(serde_json::to_string(&money).unwrap(), r#"{"minor":2499000,"currency":"RUB"}"#);
+    }
+
+    #[test]
+    fn money_as_visitors_read_it() {
+        let rub = |minor| Money { minor, currency: Currency::RUB };
+        assert_eq!(rub(2_499_000).display(Locale::Ru), "24\u{a0}990\u{a0}₽");
+        assert_eq!(rub(2_499_050).display(Locale::Ru), "24\u{a0}990,50\u{a0}₽");
+        assert_eq!(rub(2_499_000).display(Locale::En), "₽24,990");
+        assert_eq!(rub(5).display(Locale::En), "₽0.05");
+        assert_eq!(rub(123_456_789_00).display(Locale::En), "₽123,456,789");
+        let kzt = Money { minor: 100_000, currency: Currency::try_from("KZT".to_owned()).unwrap() };
+        assert_eq!(kzt.display(Locale::En), "KZT\u{a0}1,000");
+        let jpy = Money { minor: 1500, currency: Currency::try_from("JPY".to_owned()).unwrap() };
+        assert_eq!(jpy.display(Locale::Ru), "1\u{a0}500\u{a0}JPY");
     }
 }

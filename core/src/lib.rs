@@ -21,6 +21,7 @@ pub mod hub;
 pub mod ids;
 pub mod lead;
 pub mod playbooks;
+pub mod product;
 pub mod rules;
 pub mod session;
 pub mod url;

@@ -188,7 +188,23 @@ pub fn evaluate(condition: &Condition, config: &WidgetConfig, session: &Session,
 
 /// The dwell a config effectively gets, in seconds.
 pub fn effective_min_dwell_seconds(config: &WidgetConfig) -> u32 {
-    config.guardrails.min_dwell_seconds.max(MIN_DWELL_FLOOR_SECONDS)
+    scaled(config, config.guardrails.min_dwell_seconds.max(MIN_DWELL_FLOOR_SECONDS))
+}
+
+/// The active time a callback offer effectively needs, in seconds.
+pub fn effective_callback_min_active_seconds(config: &WidgetConfig) -> u32 {
+    scaled(config, CALLBACK_MIN_ACTIVE_SECONDS)
+}
+
+/// How much faster than real time this config runs: 1 unless it carries `test_timing`, which only
+/// a test deployment of the worker accepts and serves.
+pub fn time_scale(config: &WidgetConfig) -> u32 {
+    config.test_timing.map_or(1, |timing| timing.time_scale.clamp(1, crate::config::MAX_TIME_SCALE))
+}
+
+/// `seconds` of real time under the config's time scale, rounded up.
+pub fn scaled(config: &WidgetConfig, seconds: u32) -> u32 {
+    seconds.div_ceil(time_scale(config))
 }
 
 pub fn effective_max_prompts_per_visit(config: &WidgetConfig) -> u32 {
@@ -250,7 +266,7 @@ fn verdict(prompt: &PromptDefinition, facts: &Facts<'_>) -> PromptVerdict {
         return PromptVerdict::ShownThisVisit;
     }
     match prompt.kind {
-        PromptKind::Callback if session.visit_active_seconds < CALLBACK_MIN_ACTIVE_SECONDS => {
+        PromptKind::Callback if session.visit_active_seconds < effective_callback_min_active_seconds(facts.config) => {
             return PromptVerdict::CallbackTooEarly;
         }
         PromptKind::ComparisonEmail if session.products.len() < COMPARISON_MIN_DISTINCT_PRODUCTS => {
@@ -307,7 +323,7 @@ impl<'a> Facts<'a> {
                         && range.max.is_none_or(|max| price.minor <= max)
                 })
             }),
-            Condition::ActiveSecondsAtLeast(n) => session.visit_active_seconds >= *n,
+            Condition::ActiveSecondsAtLeast(n) => session.visit_active_seconds >= scaled(self.config, *n),
             Condition::PagesAtLeast(n) => session.visit_pages_viewed >= *n,
             Condition::ExitIntent => self.input.exit_intent,
             Condition::UrlMatches(pattern) => glob::matches(pattern, path_of(&self.input.page_url)),
@@ -669,6 +685,29 @@ mod tests {
         assert_eq!(serde_json::from_value::<Condition>(json).unwrap(), condition);
         assert!(serde_json::from_str::<Condition>(r#"{"price_between":{"minimum":1}}"#).is_err());
         assert!(serde_json::from_str::<Condition>(r#""mind_reading""#).is_err());
+    }
+}
+
+#[cfg(test)]
+mod test_timing {
+    use super::*;
+    use crate::config::TestTiming;
+
+    #[test]
+    fn floors_are_real_unless_a_test_deployment_scales_them() {
+        let strict = WidgetConfig::default();
+        assert_eq!(strict.test_timing, None, "no config has test timing by default");
+        assert_eq!(effective_min_dwell_seconds(&strict), MIN_DWELL_FLOOR_SECONDS);
+        assert_eq!(effective_callback_min_active_seconds(&strict), CALLBACK_MIN_ACTIVE_SECONDS);
+        let fast = WidgetConfig { test_timing: Some(TestTiming { time_scale: 20 }), ..WidgetConfig::default() };
+        assert_eq!(effective_min_dwell_seconds(&fast), 2);
+        assert_eq!(effective_callback_min_active_seconds(&fast), 15);
+        assert_eq!(scaled(&fast, 1), 1, "never below one second");
+        fast.validate().unwrap();
+        for bad in [0, crate::config::MAX_TIME_SCALE + 1] {
+            let config = WidgetConfig { test_timing: Some(TestTiming { time_scale: bad }), ..WidgetConfig::default() };
+            assert!(config.validate().is_err(), "time_scale {bad}");
+        }
     }
 }
 

@@ -45,6 +45,12 @@ async fn put_site(req: &mut Request, env: &Env, site: &str) -> Result<Response, 
         return Err(ApiError::new(ErrorCode::InvalidConfig, format!("the body is for site {:?}, the URL for {site:?}", config.site)));
     }
     config.validate()?;
+    if config.uses_test_timing() && !sites::test_timing_enabled(env) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidConfig,
+            "widget.test_timing: accepted only by a test deployment (FLOORWALKER_TEST_TIMING=1)",
+        ));
+    }
     sites::store(env, &config, http::now_ms()).await?;
     http::json(&config, 200)
 }

@@ -63,6 +63,12 @@ pub async fn store(env: &Env, config: &SiteConfig, now_ms: u64) -> Result<(), Ap
     Ok(())
 }
 
+/// Whether this deployment runs the end-to-end tests: only then may a config shorten the prompt
+/// engine's time floors (`widget.test_timing`). A deploy-level switch, so no site owner can.
+pub fn test_timing_enabled(env: &Env) -> bool {
+    env.var("FLOORWALKER_TEST_TIMING").is_ok_and(|value| value.to_string() == "1")
+}
+
 /// `GET /v1/sites/:site/config`: the public part of the config, readable only by allowed origins.
 pub async fn serve_public_config(req: &Request, env: &Env, site: &str) -> Result<Response, ApiError> {
     let config = require(env, site).await?;
@@ -75,7 +81,12 @@ pub async fn serve_public_config(req: &Request, env: &Env, site: &str) -> Result
             ));
         }
     }
-    let mut response = http::json(&config.public(), 200)?;
+    let mut public = config.public();
+    if !test_timing_enabled(env) {
+        // Stored while the switch was on; without it the engine keeps its real floors.
+        public.widget.test_timing = None;
+    }
+    let mut response = http::json(&public, 200)?;
     http::set(response.headers_mut(), "cache-control", "public, max-age=60")?;
     if let Some(origin) = &origin {
         http::allow_origin(&mut response, origin)?;

@@ -8,11 +8,14 @@ use std::time::Duration;
 use floorwalker_core::config::SiteConfig;
 use floorwalker_core::event::StoredEvent;
 
-use crate::{eventually, free_port, repo_root};
+use crate::{free_port, repo_root};
 
 pub struct Worker {
     pub port: u16,
     pub admin_token: String,
+    /// Whether `wrangler dev` runs with `FLOORWALKER_TEST_TIMING=1`, the deploy-level switch that
+    /// lets a site config shorten the prompt engine's time floors (`widget.test_timing`).
+    test_timing: bool,
     state_dir: PathBuf,
     child: Option<Child>,
     http: reqwest::Client,
@@ -27,11 +30,25 @@ impl Worker {
         Worker::start_with(free_port(), state_dir, random_token()).await
     }
 
+    /// Like [`Worker::start`], with the test-timing switch on: configs may then carry
+    /// `widget.test_timing` so prompt tests need not wait out the real 30 s and 300 s floors.
+    pub async fn start_with_test_timing(name: &str) -> Worker {
+        let state_dir = repo_root()
+            .join("target/e2e")
+            .join(format!("{name}-{}-{}", std::process::id(), free_port()));
+        Worker::launch(free_port(), state_dir, random_token(), true).await
+    }
+
     /// Starts `wrangler dev` on `port` with local state kept in `state_dir` (migrated first).
     pub async fn start_with(port: u16, state_dir: PathBuf, admin_token: String) -> Worker {
+        Worker::launch(port, state_dir, admin_token, false).await
+    }
+
+    async fn launch(port: u16, state_dir: PathBuf, admin_token: String, test_timing: bool) -> Worker {
         crate::require_build();
         std::fs::create_dir_all(&state_dir).expect("creating the worker state dir");
-        let mut worker = Worker { port, admin_token, state_dir, child: None, http: reqwest::Client::new() };
+        let mut worker =
+            Worker { port, admin_token, test_timing, state_dir, child: None, http: reqwest::Client::new() };
         worker.migrate();
         worker.spawn().await;
         worker
@@ -84,9 +101,25 @@ impl Worker {
     }
 
     async fn spawn(&mut self) {
+        // workerd binds internal ports of its own; with several workers starting at once on a busy
+        // machine one of them is sometimes taken ("Address already in use"). That start is
+        // abandoned and retried, rather than failing a test over a port race.
+        for attempt in 1..=3 {
+            if self.try_spawn(attempt).await {
+                return;
+            }
+            self.stop();
+        }
+        let log = self.state_dir.join("wrangler.log");
+        panic!("wrangler dev did not start after 3 attempts (log: {})", log.display());
+    }
+
+    /// Starts `wrangler dev` once; `false` if it failed to start (the caller retries).
+    async fn try_spawn(&mut self, attempt: u32) -> bool {
         use std::os::unix::process::CommandExt;
-        let child = self
-            .wrangler("wrangler.log")
+        let log_name = format!("wrangler-{attempt}.log");
+        let mut command = self.wrangler(if attempt == 1 { "wrangler.log" } else { &log_name });
+        command
             .args(["dev", "--ip", "127.0.0.1", "--show-interactive-dev-session=false"])
             .args(["--port", &self.port.to_string(), "--inspector-port", &free_port().to_string()])
             .arg("--persist-to")
@@ -94,20 +127,35 @@ impl Worker {
             .args(["--var", &format!("ADMIN_TOKEN:{}", self.admin_token)])
             // Chat secrets, derived from the admin token so a restart keeps tokens and sessions valid.
             .args(["--var", &format!("VISITOR_TOKEN_SECRET:{}-visitor", self.admin_token)])
-            .args(["--var", &format!("OPERATOR_SESSION_SECRET:{}-operator", self.admin_token)])
+            .args(["--var", &format!("OPERATOR_SESSION_SECRET:{}-operator", self.admin_token)]);
+        if self.test_timing {
+            command.args(["--var", "FLOORWALKER_TEST_TIMING:1"]);
+        }
+        let child = command
             // Its own process group, so stopping it also stops the workerd it spawns.
             .process_group(0)
             .spawn()
             .expect("starting wrangler dev");
         self.child = Some(child);
         let health = self.url("/v1/health");
-        let http = self.http.clone();
-        let log = self.state_dir.join("wrangler.log");
-        eventually(&format!("wrangler dev to answer (log: {})", log.display()), Duration::from_secs(90), || {
-            let (http, health) = (http.clone(), health.clone());
-            async move { http.get(&health).send().await.ok().filter(|r| r.status().is_success()).map(|_| ()) }
-        })
-        .await;
+        let log = self.state_dir.join(if attempt == 1 { "wrangler.log".to_owned() } else { log_name });
+        let deadline = std::time::Instant::now() + Duration::from_secs(90);
+        loop {
+            let healthy = self.http.get(&health).send().await.ok().is_some_and(|r| r.status().is_success());
+            if healthy {
+                return true;
+            }
+            let failed = std::fs::read_to_string(&log).is_ok_and(|text| text.contains("failed to start"));
+            if failed || self.has_exited() {
+                return false;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out after 90s waiting for wrangler dev to answer (log: {})",
+                log.display()
+            );
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
     }
 
     /// Stops the worker process (and its workerd) as a crash or deploy would.
@@ -133,26 +181,37 @@ impl Worker {
     /// Stores the demo site's config (demo-site/site.json), allowing the worker's own origin and
     /// `extra_origins` too, through the admin API, which validates it with core.
     pub async fn seed_demo_site(&self, extra_origins: &[String]) -> SiteConfig {
+        let config = self.demo_site_config(extra_origins);
+        self.put_site(&config).await;
+        config
+    }
+
+    /// The demo site's config (demo-site/site.json) with the worker's own origin and
+    /// `extra_origins` allowed, for a test to adjust before [`Worker::put_site`].
+    pub fn demo_site_config(&self, extra_origins: &[String]) -> SiteConfig {
         let path = repo_root().join("demo-site/site.json");
         let json = std::fs::read_to_string(&path).expect("reading demo-site/site.json");
         let mut config: SiteConfig = serde_json::from_str(&json).expect("demo-site/site.json is a valid SiteConfig");
         config.origins.push(self.origin());
         config.origins.extend(extra_origins.iter().cloned());
-        self.put_site(&config).await;
         config
     }
 
     pub async fn put_site(&self, config: &SiteConfig) {
-        let response = self
-            .http
+        let response = self.try_put_site(config).await;
+        let status = response.status();
+        assert!(status.is_success(), "seeding the site failed: {status} {}", response.text().await.unwrap_or_default());
+    }
+
+    /// PUTs a site config and returns the response, whatever its status.
+    pub async fn try_put_site(&self, config: &SiteConfig) -> reqwest::Response {
+        self.http
             .put(self.url(&format!("/v1/admin/sites/{}", config.site)))
             .bearer_auth(&self.admin_token)
             .json(config)
             .send()
             .await
-            .expect("PUT site config");
-        let status = response.status();
-        assert!(status.is_success(), "seeding the site failed: {status} {}", response.text().await.unwrap_or_default());
+            .expect("PUT site config")
     }
 
     /// Events of `visitor` on `site`, read back from D1 through the admin API.

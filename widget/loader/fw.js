@@ -39,11 +39,27 @@
           var widget = m.start(base, config);
           if (perf && perf.measure) perf.measure('floorwalker:mount', { start: t0, end: perf.now() });
           var pending = queue.q;
-          w.floorwalker = function () { widget.command(arguments); };
-          for (var i = 0; i < pending.length; i++) widget.command(pending[i]);
+          // A widget fault must never surface in the page's own call.
+          var run = function (args) { try { widget.command(args); } catch (e) { fail(e); } };
+          w.floorwalker = function () { run(arguments); };
+          for (var i = 0; i < pending.length; i++) run(pending[i]);
+          hook('pushState');
+          hook('replaceState');
         });
       })
       .catch(fail);
+  }
+
+  // SPA navigation: tell the widget after the page's own history call has returned. Plain JS, so
+  // that the page's call keeps working whatever state the wasm is in.
+  function hook(name) {
+    var h = w.history, original = h && h[name];
+    if (typeof original !== 'function') return;
+    h[name] = function () {
+      var result = original.apply(this, arguments);
+      try { w.dispatchEvent(new Event('floorwalker:navigate')); } catch (e) { /* never the page's problem */ }
+      return result;
+    };
   }
 
   function whenIdle() {

@@ -1,8 +1,12 @@
 //! Small wrappers over the browser APIs the widget needs, each failing softly: the widget must
 //! never break the host page because storage is disabled or a property is missing.
 
-use floorwalker_core::config::{ConsentMode, Locale, PublicSiteConfig};
+use std::cell::Cell;
+
+use floorwalker_core::config::{ConsentMode, Locale, PublicSiteConfig, Weekday};
 use floorwalker_core::ids::client_id_from_bytes;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 /// What every part of the widget needs to know about where it runs.
@@ -13,6 +17,8 @@ pub struct Context {
     pub visitor: String,
     pub session: String,
     pub window: web_sys::Window,
+    /// Whether the visitor agreed (or the site needs no agreement) to storage and sending.
+    consent: Cell<bool>,
 }
 
 impl Context {
@@ -22,18 +28,82 @@ impl Context {
         let page_lang = document.document_element().and_then(|html| html.get_attribute("lang")).unwrap_or_default();
         let locale = Locale::from_language_tag(&page_lang).unwrap_or(config.widget.default_locale);
         // Under `consent: required` nothing may be stored before the visitor agrees, so the ids stay
-        // in memory only for now.
-        let may_store = config.widget.consent == ConsentMode::Implied;
-        let visitor_key = format!("fw:{}:visitor", config.site);
-        let session_key = format!("fw:{}:session", config.site);
-        let visitor = stored_id(may_store.then(|| window.local_storage().ok().flatten()).flatten(), &visitor_key);
-        let session = stored_id(may_store.then(|| window.session_storage().ok().flatten()).flatten(), &session_key);
-        Ok(Context { api_base, config, locale, visitor, session, window })
+        // in memory only for now (and are written if they agree).
+        let consent = config.widget.consent == ConsentMode::Implied;
+        let visitor_key = key(&config.site, "visitor");
+        let session_key = key(&config.site, "session");
+        let visitor = stored_id(consent.then(|| local(&window)).flatten(), &visitor_key);
+        let session = stored_id(consent.then(|| session_storage(&window)).flatten(), &session_key);
+        Ok(Context { api_base, config, locale, visitor, session, window, consent: Cell::new(consent) })
     }
 
+    /// Whether anything may be stored or sent now.
     pub fn may_send(&self) -> bool {
-        self.config.widget.consent == ConsentMode::Implied
+        self.consent.get()
     }
+
+    /// Records the visitor's choice; on agreement the in-memory ids are stored, on refusal
+    /// everything the widget stored for this site is removed.
+    pub fn set_consent(&self, granted: bool) {
+        self.consent.set(granted);
+        let site = &self.config.site;
+        if granted {
+            if let Some(storage) = local(&self.window) {
+                let _ = storage.set_item(&key(site, "visitor"), &self.visitor);
+            }
+            if let Some(storage) = session_storage(&self.window) {
+                let _ = storage.set_item(&key(site, "session"), &self.session);
+            }
+        } else {
+            for name in ["visitor", "state"] {
+                if let Some(storage) = local(&self.window) {
+                    let _ = storage.remove_item(&key(site, name));
+                }
+            }
+            if let Some(storage) = session_storage(&self.window) {
+                let _ = storage.remove_item(&key(site, "session"));
+            }
+        }
+    }
+
+    /// The stored value under this site's `name`, if storage is allowed and works.
+    pub fn load(&self, name: &str) -> Option<String> {
+        if !self.may_send() {
+            return None;
+        }
+        local(&self.window)?.get_item(&key(&self.config.site, name)).ok().flatten()
+    }
+
+    pub fn store(&self, name: &str, value: &str) {
+        if self.may_send() {
+            if let Some(storage) = local(&self.window) {
+                let _ = storage.set_item(&key(&self.config.site, name), value);
+            }
+        }
+    }
+
+    pub fn document(&self) -> Option<web_sys::Document> {
+        self.window.document()
+    }
+
+    /// The page's URL now.
+    pub fn href(&self) -> String {
+        self.window.location().href().unwrap_or_default()
+    }
+}
+
+/// Storage keys are scoped to the site, so two Floorwalker sites on one origin never mix.
+fn key(site: &str, name: &str) -> String {
+    format!("fw:{site}:{name}")
+}
+
+// Reading `localStorage` throws when cookies are blocked; that is "no storage", not an error.
+fn local(window: &web_sys::Window) -> Option<web_sys::Storage> {
+    window.local_storage().ok().flatten()
+}
+
+fn session_storage(window: &web_sys::Window) -> Option<web_sys::Storage> {
+    window.session_storage().ok().flatten()
 }
 
 /// The id kept under `key`, or a new random one (stored when storage works).
@@ -70,6 +140,64 @@ pub fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
 
+/// A number as JavaScript writes it (`19.99`), formatted by the browser so that the wasm carries
+/// no float formatting code.
+pub fn number_text(n: f64) -> Option<String> {
+    js_sys::Number::from(n).to_string_with_radix(10).ok().map(String::from)
+}
+
 pub fn warn(message: &str) {
     web_sys::console::warn_1(&JsValue::from_str(message));
+}
+
+/// JSON text of `value`, made by the browser's `JSON.stringify` (no JSON encoder in the wasm).
+pub fn to_json(value: &impl Serialize) -> Option<String> {
+    let js = value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).ok()?;
+    js_sys::JSON::stringify(&js).ok()?.as_string()
+}
+
+/// `text` parsed by the browser's `JSON.parse` into `T`; `None` for anything malformed.
+pub fn from_json<T: DeserializeOwned>(text: &str) -> Option<T> {
+    serde_wasm_bindgen::from_value(js_sys::JSON::parse(text).ok()?).ok()
+}
+
+/// Site-local weekday and minute of the day in `timezone`, computed by the browser's `Intl` (core
+/// carries no time-zone database). Falls back to UTC when the zone is unknown to this browser.
+pub fn site_local_time(timezone: &str, at_ms: f64) -> (Weekday, u16) {
+    let date = js_sys::Date::new(&JsValue::from_f64(at_ms));
+    let utc = || {
+        let day = Weekday::from_js_day(date.get_utc_day()).unwrap_or(Weekday::Mon);
+        (day, (date.get_utc_hours() * 60 + date.get_utc_minutes()) as u16)
+    };
+    intl_parts(timezone, &date).unwrap_or_else(utc)
+}
+
+fn intl_parts(timezone: &str, date: &js_sys::Date) -> Option<(Weekday, u16)> {
+    let options = js_sys::Object::new();
+    for (name, value) in
+        [("timeZone", timezone), ("weekday", "short"), ("hour", "2-digit"), ("minute", "2-digit"), ("hourCycle", "h23")]
+    {
+        js_sys::Reflect::set(&options, &name.into(), &value.into()).ok()?;
+    }
+    let intl = js_sys::Reflect::get(&js_sys::global(), &"Intl".into()).ok()?;
+    let constructor: js_sys::Function = js_sys::Reflect::get(&intl, &"DateTimeFormat".into()).ok()?.dyn_into().ok()?;
+    // Constructed through Reflect so that an unknown zone is a caught RangeError, not a trap.
+    let format = js_sys::Reflect::construct(&constructor, &js_sys::Array::of2(&"en-US".into(), &options)).ok()?;
+    let format_to_parts: js_sys::Function = js_sys::Reflect::get(&format, &"formatToParts".into()).ok()?.dyn_into().ok()?;
+    let parts: js_sys::Array = format_to_parts.call1(&format, date).ok()?.dyn_into().ok()?;
+    let (mut weekday, mut hour, mut minute) = (None, None, None);
+    for part in parts.iter() {
+        let kind = js_sys::Reflect::get(&part, &"type".into()).ok()?.as_string()?;
+        let value = js_sys::Reflect::get(&part, &"value".into()).ok()?.as_string()?;
+        match kind.as_str() {
+            "weekday" => {
+                const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+                weekday = DAYS.iter().position(|d| *d == value).and_then(|i| Weekday::from_js_day(i as u32));
+            }
+            "hour" => hour = value.parse::<u16>().ok(),
+            "minute" => minute = value.parse::<u16>().ok(),
+            _ => {}
+        }
+    }
+    Some((weekday?, (hour? % 24) * 60 + minute?))
 }

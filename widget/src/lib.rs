@@ -2,13 +2,14 @@
 //!
 //! The loader (`loader/fw.js`) fetches the site config, imports this module and calls [`start`].
 //! Everything the widget draws lives in a shadow root so the host page's styles and ours never mix.
+//! What it observes and how it decides to speak up is described in docs/behaviour.md.
 
+mod app;
 mod browser;
+pub mod detect;
 mod mount;
 mod transport;
 mod ui;
-
-use std::rc::Rc;
 
 use floorwalker_core::config::PublicSiteConfig;
 use wasm_bindgen::prelude::*;
@@ -25,16 +26,10 @@ pub struct Widget {
 impl Widget {
     /// Runs one host-page command, given as the `arguments` of a `floorwalker(name, ...)` call.
     pub fn command(&self, args: JsValue) {
-        let args = js_sys::Array::from(&args);
-        let name = args.get(0).as_string().unwrap_or_default();
-        match name.as_str() {
-            "open" => self.mounted.state.set_open(true),
-            "close" => self.mounted.state.set_open(false),
-            _ => browser::warn(&format!("floorwalker: unknown command {name:?}")),
-        }
+        self.mounted.app.command(&js_sys::Array::from(&args));
     }
 
-    /// Removes the widget from the page.
+    /// Removes the widget from the page: listeners, timers and its element.
     pub fn destroy(self) {}
 }
 
@@ -43,8 +38,7 @@ impl Widget {
 #[wasm_bindgen]
 pub fn start(api_base: String, config: JsValue) -> Result<Widget, JsValue> {
     let config: PublicSiteConfig = serde_wasm_bindgen::from_value(config)?;
-    let context = Rc::new(browser::Context::new(api_base, config)?);
-    let mounted = mount::mount(context.clone())?;
-    transport::send_page_view(&context);
+    let context = browser::Context::new(api_base, config)?;
+    let mounted = mount::mount(context)?;
     Ok(Widget { mounted })
 }

@@ -1,65 +1,110 @@
-//! Sending events to the worker. Bodies go as `text/plain` so the browser needs no CORS preflight,
-//! and with `keepalive` so a batch survives the page being closed.
+//! Talking to the worker. Bodies go as `text/plain` JSON so the browser needs no CORS preflight,
+//! with `keepalive` (or `sendBeacon` when the page goes away) so a batch survives the page closing.
 
-use floorwalker_core::event::{Event, EventBatch, EventData, PageView, EVENT_BATCH_VERSION};
-use serde::Serialize;
+use floorwalker_core::api::ErrorCode;
+use floorwalker_core::contact;
+use floorwalker_core::event::{Event, EventBatch, EVENT_BATCH_VERSION};
+use floorwalker_core::lead::LeadRequest;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::browser::{self, Context};
 
-pub fn send_page_view(context: &Context) {
-    let document = context.window.document();
-    let referrer = document.as_ref().map(|d| d.referrer()).filter(|r| !r.is_empty());
-    let view = PageView {
-        url: context.window.location().href().unwrap_or_default(),
-        title: document.map(|d| d.title()).unwrap_or_default(),
-        referrer,
-    };
-    send(context, vec![new_event(EventData::PageView(view))]);
-}
-
-fn new_event(data: EventData) -> Event {
-    Event { id: browser::random_id(), at: browser::now_ms(), data }
-}
-
-/// Sends the events in the background; a failure is logged once and never reaches the host page.
-pub fn send(context: &Context, events: Vec<Event>) {
-    if !context.may_send() {
-        return;
-    }
+/// Sends a batch in the background; a failure is logged and never reaches the host page.
+pub fn send_events(cx: &Context, events: Vec<Event>, leaving: bool) {
     let batch = EventBatch {
         v: EVENT_BATCH_VERSION,
-        site: context.config.site.clone(),
-        visitor: context.visitor.clone(),
-        session: context.session.clone(),
+        site: cx.config.site.clone(),
+        visitor: cx.visitor.clone(),
+        session: cx.session.clone(),
         events,
     };
-    let url = format!("{}/v1/events", context.api_base);
-    let window = context.window.clone();
-    wasm_bindgen_futures::spawn_local(async move {
-        if let Err(error) = post_json(&window, &url, &batch).await {
-            browser::warn(&format!("floorwalker: events not sent: {}", describe(&error)));
+    let url = format!("{}/v1/events", cx.api_base);
+    let Some(json) = browser::to_json(&batch) else { return };
+    if leaving {
+        // A string body goes as text/plain, which the worker accepts without a preflight.
+        let queued = cx.window.navigator().send_beacon_with_opt_str(&url, Some(&json)).unwrap_or(false);
+        if queued {
+            return;
         }
+    }
+    let window = cx.window.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let failure = match post(&window, &url, &json).await {
+            Ok(response) if response.ok() => return,
+            Ok(response) => format!("HTTP {}", response.status()),
+            Err(error) => describe(&error),
+        };
+        browser::warn(&format!("floorwalker: events not sent: {failure}"));
     });
 }
 
-async fn post_json(window: &web_sys::Window, url: &str, body: &impl Serialize) -> Result<(), JsValue> {
-    let value = body.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?;
-    let json = js_sys::JSON::stringify(&value)?;
+/// Why a lead did not go through, as the form shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeadError {
+    /// The server refused it with this code (a localized message may exist for it).
+    Refused(ErrorCode),
+    /// No answer, or an answer that is not ours (the route not deployed yet, a proxy error page).
+    Unavailable,
+}
+
+/// Error codes with a message for visitors (`contact::message`).
+const VISITOR_CODES: [ErrorCode; 8] = [
+    ErrorCode::InvalidEmail,
+    ErrorCode::InvalidPhone,
+    ErrorCode::FieldTooLong,
+    ErrorCode::MissingField,
+    ErrorCode::InvalidText,
+    ErrorCode::InvalidConsent,
+    ErrorCode::SpamSuspected,
+    ErrorCode::SubmittedTooFast,
+];
+
+/// `POST {api_base}/v1/leads` with a [`LeadRequest`].
+pub async fn submit_lead(cx_api_base: &str, request: &LeadRequest) -> Result<(), LeadError> {
+    let window = web_sys::window().ok_or(LeadError::Unavailable)?;
+    let json = browser::to_json(request).ok_or(LeadError::Unavailable)?;
+    let url = format!("{cx_api_base}/v1/leads");
+    let response = post(&window, &url, &json).await.map_err(|_| LeadError::Unavailable)?;
+    if response.ok() {
+        return Ok(());
+    }
+    let text = JsFuture::from(response.text().map_err(|_| LeadError::Unavailable)?)
+        .await
+        .ok()
+        .and_then(|t| t.as_string())
+        .unwrap_or_default();
+    // Only the codes a visitor can act on matter here; reading just `error.code` spares the widget
+    // a deserializer for every error code. A 404 before the leads route exists is "not available",
+    // not the visitor's mistake.
+    let code = js_sys::JSON::parse(&text)
+        .ok()
+        .and_then(|body| js_sys::Reflect::get(&body, &"error".into()).ok())
+        .and_then(|error| js_sys::Reflect::get(&error, &"code".into()).ok())
+        .and_then(|code| code.as_string())
+        .unwrap_or_default();
+    let key = format!("error.{code}");
+    match VISITOR_CODES.iter().find(|known| contact::message_key(**known) == Some(key.as_str())) {
+        Some(known) => Err(LeadError::Refused(*known)),
+        None => Err(LeadError::Unavailable),
+    }
+}
+
+/// POSTs `json` as text/plain and returns the response, whatever its status.
+async fn post(window: &web_sys::Window, url: &str, json: &str) -> Result<web_sys::Response, JsValue> {
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     init.set_mode(web_sys::RequestMode::Cors);
     init.set_credentials(web_sys::RequestCredentials::Omit);
     // `keepalive` is missing from web-sys's RequestInit; it lets the request outlive the page.
     js_sys::Reflect::set(&init, &JsValue::from_str("keepalive"), &JsValue::TRUE)?;
-    init.set_body(&json);
+    init.set_body(&JsValue::from_str(json));
     let headers = web_sys::Headers::new()?;
     headers.set("content-type", "text/plain;charset=UTF-8")?;
     init.set_headers(&headers);
     let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(url, &init)).await?.dyn_into()?;
-    if response.ok() {
-        Ok(())
+    if response.ok() || response.status() >= 400 {
+        Ok(response)
     } else {
         Err(JsValue::from_str(&format!("HTTP {}", response.status())))
     }

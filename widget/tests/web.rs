@@ -47,6 +47,11 @@ async fn mounts_in_an_isolated_shadow_root_and_obeys_commands() {
     assert_eq!(style.get_property_value("color").expect("fg"), "rgb(17, 17, 17)", "dark text on a light brand colour");
     assert_eq!(launcher.get_attribute("aria-label").as_deref(), Some("Open assistant"));
 
+    // Under `consent: required` nothing is stored before the visitor agrees...
+    let storage = web_sys::window().expect("window").local_storage().expect("storage").expect("storage");
+    assert_eq!(storage.get_item("fw:test-shop:visitor").expect("get"), None);
+    assert_eq!(storage.get_item("fw:test-shop:state").expect("get"), None);
+
     // Visitor-supplied names are text, never markup.
     launcher.unchecked_ref::<web_sys::HtmlElement>().click();
     next_tick().await;
@@ -59,9 +64,14 @@ async fn mounts_in_an_isolated_shadow_root_and_obeys_commands() {
     next_tick().await;
     assert!(shadow.query_selector(".panel").expect("query").is_none(), "floorwalker('close') closes the panel");
 
-    // Under `consent: required` nothing is stored before the visitor agrees.
-    let storage = web_sys::window().expect("window").local_storage().expect("storage").expect("storage");
+    // ...and interacting with the widget is agreement: the visit is now kept.
+    assert!(storage.get_item("fw:test-shop:visitor").expect("get").is_some());
+    assert!(storage.get_item("fw:test-shop:state").expect("get").is_some());
+
+    // Withdrawing removes what was kept.
+    widget.command(js_sys::Array::of2(&"consent".into(), &false.into()).into());
     assert_eq!(storage.get_item("fw:test-shop:visitor").expect("get"), None);
+    assert_eq!(storage.get_item("fw:test-shop:state").expect("get"), None);
 
     widget.destroy();
     assert!(document().get_element_by_id(floorwalker_widget::HOST_ELEMENT_ID).is_none(), "destroy removes the widget");
@@ -73,4 +83,43 @@ fn refuses_a_malformed_config_without_touching_the_page() {
     let bad = js_sys::JSON::parse(r#"{"site":"x","widget":{}}"#).expect("JSON");
     assert!(floorwalker_widget::start("http://127.0.0.1:9".into(), bad).is_err());
     assert_eq!(document().body().expect("body").child_element_count(), before);
+}
+
+#[wasm_bindgen_test]
+async fn host_commands_are_safe_with_any_arguments() {
+    let widget = floorwalker_widget::start("http://127.0.0.1:9".into(), config(false)).expect("widget starts");
+    let run = |json: &str| {
+        let args = js_sys::JSON::parse(json).expect("JSON args");
+        widget.command(args);
+    };
+    // Throwing and re-entrant host callbacks must not break the widget.
+    let thrower = js_sys::Function::new_no_args("throw new Error('host bug')");
+    widget.command(js_sys::Array::of3(&"on".into(), &"prompt_shown".into(), &thrower).into());
+    for args in [
+        r#"["track","added_to_cart",{"sku":"x","qty":2,"gift":true,"nested":{"a":1}}]"#,
+        r#"["track",""]"#,
+        r#"["track"]"#,
+        r#"["identify",{"email":"a@b.ru","user_id":42}]"#,
+        r#"["identify",{}]"#,
+        r#"["identify","nope"]"#,
+        r#"["product",{"sku":"s1","name":"Коляска","price":"24 990","currency":"RUB"}]"#,
+        r#"["product",{"name":""}]"#,
+        r#"["product",null]"#,
+        r#"["on","prompt_shown"]"#,
+        r#"["no_such_command",1,2,3]"#,
+        r#"[]"#,
+        r#"["open"]"#,
+        r#"["close"]"#,
+        r#"["consent",true]"#,
+    ] {
+        run(args);
+    }
+    next_tick().await;
+    let storage = web_sys::window().expect("window").local_storage().expect("storage").expect("storage");
+    let state = storage.get_item("fw:test-shop:state").expect("get").expect("the session is stored (consent implied)");
+    let state: serde_json::Value = serde_json::from_str(&state).expect("JSON");
+    assert_eq!(state["products"][0]["product"]["id"], "s1", "the JS API product is recorded: {state}");
+    assert_eq!(state["products"][0]["product"]["price"]["minor"], 2_499_000);
+    assert_eq!(state["products"].as_array().map(Vec::len), Some(1), "an unnamed product is ignored");
+    widget.destroy();
 }

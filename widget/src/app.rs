@@ -1,0 +1,755 @@
+//! The running widget: browser events in, core events and decisions out.
+//!
+//! Everything here turns something the browser reports (a navigation, a second of attention, the
+//! pointer leaving through the top) into a `floorwalker_core::event::Event`, folds it into the
+//! `Session`, queues it for `POST /v1/events`, and asks `rules::decide` whether to speak up.
+//! The heuristics are documented in docs/behaviour.md.
+//!
+//! One `App` per page lives in a thread-local, so that DOM callbacks and Leptos views reach it
+//! without owning it. No `RefCell` borrow is held across a call into the browser that could call
+//! back synchronously (focus, host callbacks), so re-entrancy never panics.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use floorwalker_core::config::{CallSlot, PromptKind};
+use floorwalker_core::context::Product;
+use floorwalker_core::event::{
+    ActiveTime, Consent, Event, EventBatch, EventData, ExitIntent, ExitTrigger, Identify, PageView, ProductView,
+    PromptRef, QuestionAnswered, Track, EVENT_BATCH_VERSION, MAX_EVENTS_PER_BATCH, MAX_IDENTITY_FIELD_LEN,
+    MAX_TRACK_KEY_LEN, MAX_TRACK_NAME_LEN, MAX_TRACK_PROPS, MAX_TRACK_VALUE_LEN,
+};
+use floorwalker_core::product::RawProduct;
+use floorwalker_core::rules::{self, CopyVariant, Decision, EvalInput};
+use floorwalker_core::session::Session;
+use floorwalker_core::url::{truncate_chars, without_fragment};
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+
+use crate::browser::{self, Context};
+use crate::{detect, transport};
+
+/// Input within this long counts the visitor as present.
+const ACTIVE_WINDOW_MS: f64 = 30_000.0;
+/// Seconds of active time folded into one `active_time` event (real time; test timing shortens it).
+const REPORT_EVERY_SECONDS: u32 = 5;
+/// Flush the queue at this many events, or every `FLUSH_EVERY_TICKS` seconds.
+const FLUSH_AT_EVENTS: usize = 10;
+const FLUSH_EVERY_TICKS: u32 = 5;
+/// Events kept while nothing may be sent (consent pending, network down).
+const MAX_QUEUED: usize = 100;
+/// Exit intent is ignored this soon after a page (or route) opened, and this soon after the last.
+const EXIT_MIN_PAGE_DWELL_S: u32 = 5;
+const EXIT_REPEAT_S: u32 = 10;
+/// Mobile fast scroll-up: this far up, at least this fast, after having read this far down.
+const FAST_SCROLL_MIN_PX: f64 = 200.0;
+const FAST_SCROLL_MIN_PX_PER_MS: f64 = 1.0;
+const FAST_SCROLL_AFTER_PX: f64 = 400.0;
+/// Hidden for less than this is a flicker (a notification shade), not leaving.
+const HIDDEN_MIN_MS: f64 = 2_000.0;
+/// Products a comparison card shows.
+const MAX_COMPARED: usize = 4;
+
+thread_local! {
+    static APP: RefCell<Option<Rc<App>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with the widget of this page, if it runs.
+pub fn with<R>(f: impl FnOnce(&Rc<App>) -> R) -> Option<R> {
+    let app = APP.with(|slot| slot.try_borrow().ok().and_then(|app| app.clone()));
+    app.map(|app| f(&app))
+}
+
+/// The signals the view renders. `Copy`, so view closures hold them without holding the app.
+#[derive(Clone, Copy)]
+pub struct Ui {
+    pub open: RwSignal<bool>,
+    pub prompt: RwSignal<Option<Shown>>,
+    /// Text for the polite live region: what just changed, for screen readers.
+    pub announce: RwSignal<String>,
+}
+
+/// A prompt on screen, with what it needs to render.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Shown {
+    pub id: String,
+    pub variant: CopyVariant,
+    /// For a comparison: the products to compare, oldest first.
+    pub products: Vec<Product>,
+    /// For an after-hours callback: the slots to offer.
+    pub slots: Vec<CallSlot>,
+    pub shown_at: u64,
+}
+
+struct Page {
+    /// Without fragment: what "a route" is.
+    url: String,
+    /// The route this document was loaded at; going back to it means the next back leaves.
+    first_url: String,
+    opened_at: f64,
+    product: Option<String>,
+}
+
+/// Last scroll position and time, and where the current upward run started (position, time).
+type ScrollState = (f64, f64, Option<(f64, f64)>);
+
+type Listener = (web_sys::EventTarget, &'static str, bool, Closure<dyn FnMut(web_sys::Event)>);
+
+pub struct App {
+    pub cx: Context,
+    pub ui: Ui,
+    session: RefCell<Session>,
+    queue: RefCell<Vec<Event>>,
+    page: RefCell<Page>,
+    api_product: RefCell<Option<RawProduct>>,
+    callbacks: RefCell<Vec<(String, js_sys::Function)>>,
+    listeners: RefCell<Vec<Listener>>,
+    interval: Cell<Option<i32>>,
+    last_input: Cell<f64>,
+    unreported: Cell<u32>,
+    ticks: Cell<u32>,
+    last_exit: Cell<f64>,
+    hidden_at: Cell<Option<f64>>,
+    pending_exit: Cell<bool>,
+    typing: Cell<bool>,
+    coarse_pointer: bool,
+    scroll: Cell<ScrollState>,
+    deepest_scroll: Cell<f64>,
+    restore_focus: RefCell<Option<web_sys::HtmlElement>>,
+    pub shadow: RefCell<Option<web_sys::ShadowRoot>>,
+}
+
+impl App {
+    /// Creates the page's widget state, restores the stored session and starts observing.
+    pub fn start(cx: Context, ui: Ui) -> Rc<App> {
+        let now = js_sys::Date::now();
+        let mut session =
+            cx.load("state").and_then(|json| browser::from_json::<Session>(&json)).map(Session::from_storage).unwrap_or_default();
+        // A card never follows the visitor to a new page load, so none is on screen now.
+        session.visible_prompt = None;
+        let coarse_pointer =
+            cx.window.match_media("(pointer: coarse)").ok().flatten().is_some_and(|query| query.matches());
+        let url = without_fragment(&cx.href()).to_owned();
+        let app = Rc::new(App {
+            cx,
+            ui,
+            session: RefCell::new(session),
+            queue: RefCell::new(Vec::new()),
+            page: RefCell::new(Page { url: url.clone(), first_url: url, opened_at: now, product: None }),
+            api_product: RefCell::new(None),
+            callbacks: RefCell::new(Vec::new()),
+            listeners: RefCell::new(Vec::new()),
+            interval: Cell::new(None),
+            // Arriving on a page is the visitor acting.
+            last_input: Cell::new(now),
+            unreported: Cell::new(0),
+            ticks: Cell::new(0),
+            last_exit: Cell::new(0.0),
+            hidden_at: Cell::new(None),
+            pending_exit: Cell::new(false),
+            typing: Cell::new(false),
+            coarse_pointer,
+            scroll: Cell::new((0.0, now, None)),
+            deepest_scroll: Cell::new(0.0),
+            restore_focus: RefCell::new(None),
+            shadow: RefCell::new(None),
+        });
+        APP.with(|slot| {
+            if let Ok(mut slot) = slot.try_borrow_mut() {
+                *slot = Some(app.clone());
+            }
+        });
+        let document = app.cx.document();
+        let referrer = document.as_ref().map(|d| d.referrer()).filter(|r| !r.is_empty());
+        app.record(EventData::PageView(PageView { url: app.cx.href(), title: title(&app.cx), referrer }));
+        app.observe();
+        // After the commands queued before load ran (a `product` call wins over markup).
+        later(0, || {
+            with(|app| app.detect_product());
+        });
+        app
+    }
+
+    /// Stops observing and forgets the page's widget.
+    pub fn stop(&self) {
+        self.flush(true);
+        if let Some(id) = self.interval.take() {
+            self.cx.window.clear_interval_with_handle(id);
+        }
+        for (target, kind, capture, closure) in self.listeners.take() {
+            let _ = target.remove_event_listener_with_callback_and_bool(kind, closure.as_ref().unchecked_ref(), capture);
+        }
+        APP.with(|slot| {
+            if let Ok(mut slot) = slot.try_borrow_mut() {
+                *slot = None;
+            }
+        });
+    }
+
+    fn time_scale(&self) -> u32 {
+        rules::time_scale(&self.cx.config.widget)
+    }
+
+    /// Real-time seconds under the config's (test) time scale, in milliseconds.
+    fn scaled_ms(&self, seconds: u32) -> f64 {
+        f64::from(rules::scaled(&self.cx.config.widget, seconds)) * 1000.0
+    }
+
+    // ---- events -------------------------------------------------------------------------------
+
+    /// Folds an observation into the session, queues it for the server, stores the session.
+    pub fn record(&self, data: EventData) {
+        let event = Event { id: browser::random_id(), at: browser::now_ms(), data };
+        if let Ok(mut session) = self.session.try_borrow_mut() {
+            session.apply(&event);
+        }
+        self.enqueue(event);
+        self.save();
+    }
+
+    fn enqueue(&self, event: Event) {
+        // One bad event (a file:// URL, an oversized prop) would make the server refuse the whole
+        // batch, so each is checked alone before it joins one.
+        let alone = EventBatch {
+            v: EVENT_BATCH_VERSION,
+            site: self.cx.config.site.clone(),
+            visitor: self.cx.visitor.clone(),
+            session: self.cx.session.clone(),
+            events: vec![event],
+        };
+        if let Err(error) = alone.validate() {
+            browser::warn(&format!("floorwalker: event dropped: {}", error.message));
+            return;
+        }
+        let full = {
+            let Ok(mut queue) = self.queue.try_borrow_mut() else { return };
+            queue.extend(alone.events);
+            if queue.len() > MAX_QUEUED {
+                let excess = queue.len() - MAX_QUEUED;
+                queue.drain(..excess);
+            }
+            queue.len() >= FLUSH_AT_EVENTS
+        };
+        if full {
+            self.flush(false);
+        }
+    }
+
+    fn save(&self) {
+        let json = self.session.try_borrow().ok().and_then(|session| browser::to_json(&*session));
+        if let Some(json) = json {
+            self.cx.store("state", &json);
+        }
+    }
+
+    /// Sends what is queued: `fetch` with keepalive normally, `sendBeacon` when the page goes away.
+    pub fn flush(&self, leaving: bool) {
+        if !self.cx.may_send() {
+            return;
+        }
+        if leaving {
+            self.report_active_time();
+        }
+        loop {
+            let events: Vec<Event> = {
+                let Ok(mut queue) = self.queue.try_borrow_mut() else { return };
+                let take = queue.len().min(MAX_EVENTS_PER_BATCH);
+                queue.drain(..take).collect()
+            };
+            if events.is_empty() {
+                return;
+            }
+            transport::send_events(&self.cx, events, leaving);
+        }
+    }
+
+    fn report_active_time(&self) {
+        let seconds = self.unreported.replace(0);
+        if seconds > 0 {
+            // Already folded into the session second by second; this tells the server.
+            self.enqueue(Event {
+                id: browser::random_id(),
+                at: browser::now_ms(),
+                data: EventData::ActiveTime(ActiveTime { seconds }),
+            });
+            self.save();
+        }
+    }
+
+    // ---- the page -----------------------------------------------------------------------------
+
+    fn detect_product(&self) {
+        let Some(document) = self.cx.document() else { return };
+        let api = self.api_product.borrow().clone();
+        let Some(product) = detect::page_product(&document, &self.cx.href(), api.as_ref()) else { return };
+        {
+            let Ok(mut page) = self.page.try_borrow_mut() else { return };
+            if page.product.as_deref() == Some(product.id.as_str()) {
+                return;
+            }
+            page.product = Some(product.id.clone());
+        }
+        self.record(EventData::ProductView(ProductView { product }));
+        self.evaluate(false);
+    }
+
+    /// A route change in a single-page app (pushState/replaceState via the loader's hook, popstate).
+    fn route_changed(&self) {
+        let href = self.cx.href();
+        let url = without_fragment(&href).to_owned();
+        let previous = {
+            let Ok(mut page) = self.page.try_borrow_mut() else { return };
+            if page.url == url {
+                return;
+            }
+            page.opened_at = js_sys::Date::now();
+            page.product = None;
+            std::mem::replace(&mut page.url, url)
+        };
+        self.api_product.replace(None);
+        // The card does not follow the visitor to the next route; the session drops it too.
+        self.ui.prompt.set(None);
+        self.record(EventData::PageView(PageView { url: href, title: title(&self.cx), referrer: Some(previous) }));
+        // Give the app a moment to render the new route's markup.
+        later(300, || {
+            with(|app| app.detect_product());
+        });
+    }
+
+    // ---- time and attention -------------------------------------------------------------------
+
+    fn tick(&self) {
+        let now = js_sys::Date::now();
+        let visible = self.cx.document().is_some_and(|d| !d.hidden());
+        if visible && now - self.last_input.get() <= ACTIVE_WINDOW_MS {
+            let event = Event { id: String::new(), at: now as u64, data: EventData::ActiveTime(ActiveTime { seconds: 1 }) };
+            if let Ok(mut session) = self.session.try_borrow_mut() {
+                session.apply(&event);
+            }
+            let unreported = self.unreported.get() + 1;
+            self.unreported.set(unreported);
+            if unreported >= (REPORT_EVERY_SECONDS / self.time_scale()).max(1) {
+                self.report_active_time();
+            }
+        }
+        let ticks = self.ticks.get().wrapping_add(1);
+        self.ticks.set(ticks);
+        if ticks.is_multiple_of(FLUSH_EVERY_TICKS) {
+            self.flush(false);
+        }
+        if visible {
+            self.evaluate(false);
+        }
+    }
+
+    fn exit_intent(&self, trigger: ExitTrigger) {
+        let now = js_sys::Date::now();
+        let opened_at = self.page.try_borrow().map(|page| page.opened_at).unwrap_or(now);
+        if now - opened_at < self.scaled_ms(EXIT_MIN_PAGE_DWELL_S)
+            || now - self.last_exit.get() < self.scaled_ms(EXIT_REPEAT_S)
+        {
+            return;
+        }
+        self.last_exit.set(now);
+        self.record(EventData::ExitIntent(ExitIntent { trigger }));
+        if trigger == ExitTrigger::TabHidden {
+            // Nobody sees a card in a hidden tab: the reaction waits for their return.
+            self.pending_exit.set(true);
+        } else {
+            self.evaluate(true);
+        }
+    }
+
+    // ---- the prompt engine --------------------------------------------------------------------
+
+    /// Asks the engine whether to speak up now, and shows what it picks.
+    pub fn evaluate(&self, exit_intent: bool) {
+        if self.ui.prompt.with_untracked(Option::is_some) {
+            return;
+        }
+        let config = &self.cx.config.widget;
+        let now = browser::now_ms();
+        let (weekday, minute_of_day) = browser::site_local_time(&config.timezone, now as f64);
+        let input = EvalInput {
+            now,
+            weekday,
+            minute_of_day,
+            page_url: self.cx.href(),
+            locale: self.cx.locale,
+            // Operator presence arrives with the chat (a separate issue); until then nobody is online.
+            operator_online: false,
+            exit_intent,
+        };
+        let decision = {
+            let Ok(mut session) = self.session.try_borrow_mut() else { return };
+            session.set_chat_open(self.ui.open.get_untracked());
+            session.set_typing_in_form(self.typing.get());
+            rules::decide(config, &session, &input)
+        };
+        let Decision::Show { prompt, variant } = decision else { return };
+        let Some(definition) = config.prompt(&prompt) else { return };
+        let products = match definition.kind {
+            PromptKind::ComparisonEmail => self.session.try_borrow().map_or_else(
+                |_| Vec::new(),
+                |session| {
+                    let skip = session.products.len().saturating_sub(MAX_COMPARED);
+                    session.products[skip..].iter().map(|viewed| viewed.product.clone()).collect()
+                },
+            ),
+            _ => Vec::new(),
+        };
+        let slots = match (&definition.kind, variant) {
+            (PromptKind::Callback, CopyVariant::AfterHours) => config.business_hours.next_slots(weekday, minute_of_day, 180, 4),
+            _ => Vec::new(),
+        };
+        let title = config.render_copy(definition, self.cx.locale, variant).title;
+        self.record(EventData::PromptShown(PromptRef { prompt: prompt.clone() }));
+        self.remember_focus();
+        self.ui.prompt.set(Some(Shown { id: prompt.clone(), variant, products, slots, shown_at: now }));
+        self.ui.announce.set(title);
+        self.emit("prompt_shown", &prompt);
+        later(0, || {
+            with(|app| app.focus_prompt());
+        });
+    }
+
+    /// The visitor said no (button, ×, Escape).
+    pub fn dismiss(&self, prompt: &str) {
+        self.grant_consent();
+        self.record(EventData::PromptDismissed(PromptRef { prompt: prompt.to_owned() }));
+        self.close_prompt();
+        self.emit("prompt_dismissed", prompt);
+    }
+
+    /// The visitor said yes: submitted the form, answered, or accepted the chat invitation.
+    pub fn accept(&self, prompt: &str) {
+        self.grant_consent();
+        self.record(EventData::PromptAccepted(PromptRef { prompt: prompt.to_owned() }));
+        self.emit("prompt_accepted", prompt);
+    }
+
+    pub fn answer(&self, prompt: &str, question: &str, answer: &str) {
+        self.accept(prompt);
+        self.record(EventData::QuestionAnswered(QuestionAnswered {
+            prompt: prompt.to_owned(),
+            question: question.to_owned(),
+            answer: answer.to_owned(),
+        }));
+    }
+
+    pub fn close_prompt(&self) {
+        self.ui.prompt.set(None);
+        self.return_focus();
+    }
+
+    pub fn set_open(&self, open: bool) {
+        if open && !self.ui.open.get_untracked() {
+            self.record(EventData::ChatOpened);
+        }
+        self.ui.open.set(open);
+    }
+
+    /// The visitor touched the widget, which under `consent: required` counts as agreement.
+    pub fn grant_consent(&self) {
+        if !self.cx.may_send() {
+            self.set_consent(true);
+        }
+    }
+
+    pub fn set_consent(&self, granted: bool) {
+        if granted {
+            self.cx.set_consent(true);
+            self.record(EventData::Consent(Consent { granted: true }));
+            self.flush(false);
+        } else {
+            // The withdrawal itself is the last thing sent; then nothing is kept or sent.
+            self.record(EventData::Consent(Consent { granted: false }));
+            self.flush(true);
+            self.cx.set_consent(false);
+            self.queue.replace(Vec::new());
+        }
+    }
+
+    /// The session's summary for a lead, as of now.
+    pub fn visitor_context(&self) -> Option<floorwalker_core::context::VisitorContext> {
+        self.session.try_borrow().ok().map(|session| session.context(self.cx.locale, &self.cx.href()))
+    }
+
+    // ---- focus --------------------------------------------------------------------------------
+
+    fn remember_focus(&self) {
+        let active = self.cx.document().and_then(|d| d.active_element()).and_then(|e| e.dyn_into().ok());
+        self.restore_focus.replace(active);
+    }
+
+    /// Moves focus into a new card, unless the visitor is busy with something on the page.
+    fn focus_prompt(&self) {
+        let document = self.cx.document();
+        let page_focus = document.as_ref().and_then(|d| d.active_element());
+        let body = document.as_ref().and_then(|d| d.body()).map(web_sys::Element::from);
+        let idle = page_focus.is_none() || page_focus == body;
+        if self.typing.get() || !idle {
+            return;
+        }
+        let target = self.shadow.borrow().as_ref().and_then(|root| {
+            // The first control of the card's body in document order (not the × before it).
+            root.query_selector(".prompt .body input:not([tabindex='-1']), .prompt .body select, .prompt .body button")
+                .ok()
+                .flatten()
+        });
+        if let Some(target) = target.and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = target.focus();
+        }
+    }
+
+    /// After a card's form is done its fields are gone; focus goes to the card's close button
+    /// rather than being dropped on the page.
+    pub fn focus_close(&self) {
+        let root = self.shadow.borrow().clone();
+        let Some(root) = root else { return };
+        if root.active_element().is_none() {
+            return;
+        }
+        if let Some(close) = root.query_selector(".prompt .x").ok().flatten().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = close.focus();
+        }
+    }
+
+    fn return_focus(&self) {
+        let inside = self.shadow.borrow().as_ref().and_then(|root| root.active_element());
+        let Some(inside) = inside.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) else { return };
+        match self.restore_focus.take().filter(|e| e.is_connected()) {
+            Some(previous) => {
+                let _ = previous.focus();
+            }
+            None => {
+                let _ = inside.blur();
+            }
+        }
+    }
+
+    // ---- the host page's API ------------------------------------------------------------------
+
+    /// `floorwalker(name, ...args)`.
+    pub fn command(&self, args: &js_sys::Array) {
+        let name = args.get(0).as_string().unwrap_or_default();
+        let arg = args.get(1);
+        match name.as_str() {
+            "open" => self.set_open(true),
+            "close" => self.set_open(false),
+            "consent" => self.set_consent(arg.is_truthy()),
+            "product" if arg.is_object() => {
+                self.api_product.replace(Some(detect::raw_from_js(&arg)));
+                if let Ok(mut page) = self.page.try_borrow_mut() {
+                    page.product = None;
+                }
+                self.detect_product();
+            }
+            "track" => {
+                let Some(name) = arg.as_string().filter(|n| !n.trim().is_empty()) else { return };
+                let mut props = std::collections::BTreeMap::new();
+                let given = args.get(2);
+                if given.is_object() {
+                    for key in js_sys::Object::keys(given.unchecked_ref::<js_sys::Object>()).iter().take(MAX_TRACK_PROPS) {
+                        let Some(key) = key.as_string().filter(|k| !k.trim().is_empty()) else { continue };
+                        let value = js_sys::Reflect::get(&given, &JsValue::from_str(&key)).unwrap_or_default();
+                        let value = value
+                            .as_string()
+                            .or_else(|| value.as_f64().and_then(browser::number_text))
+                            .or_else(|| value.as_bool().map(|b| b.to_string()));
+                        if let Some(value) = value {
+                            props.insert(truncate_chars(&key, MAX_TRACK_KEY_LEN), truncate_chars(&value, MAX_TRACK_VALUE_LEN));
+                        }
+                    }
+                }
+                self.record(EventData::Track(Track { name: truncate_chars(&name, MAX_TRACK_NAME_LEN), props }));
+            }
+            "identify" if arg.is_object() => {
+                let field = |key: &str| {
+                    js_sys::Reflect::get(&arg, &JsValue::from_str(key))
+                        .ok()
+                        .and_then(|v| v.as_string().or_else(|| v.as_f64().and_then(browser::number_text)))
+                        .filter(|v| !v.trim().is_empty())
+                        .map(|v| truncate_chars(&v, MAX_IDENTITY_FIELD_LEN))
+                };
+                let identify =
+                    Identify { user_id: field("user_id"), email: field("email"), phone: field("phone"), name: field("name") };
+                if identify != Identify::default() {
+                    self.record(EventData::Identify(identify));
+                }
+            }
+            "on" => {
+                let (Some(event), Ok(callback)) = (arg.as_string(), args.get(2).dyn_into::<js_sys::Function>()) else {
+                    browser::warn("floorwalker('on', event, callback) needs an event name and a function");
+                    return;
+                };
+                if let Ok(mut callbacks) = self.callbacks.try_borrow_mut() {
+                    callbacks.push((event, callback));
+                }
+            }
+            _ => browser::warn(&format!("floorwalker: unknown command {name}")),
+        }
+    }
+
+    /// Calls the host page's `on` callbacks for `event`, later and each in its own try: a throwing
+    /// or re-entrant callback cannot break the widget or the caller.
+    pub fn emit(&self, event: &str, prompt: &str) {
+        let callbacks: Vec<js_sys::Function> = self
+            .callbacks
+            .try_borrow()
+            .map(|list| list.iter().filter(|(name, _)| name == event).map(|(_, f)| f.clone()).collect())
+            .unwrap_or_default();
+        if callbacks.is_empty() {
+            return;
+        }
+        let detail = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&detail, &"type".into(), &event.into());
+        let _ = js_sys::Reflect::set(&detail, &"prompt".into(), &prompt.into());
+        wasm_bindgen_futures::spawn_local(async move {
+            for callback in callbacks {
+                if let Err(error) = callback.call1(&JsValue::NULL, &detail) {
+                    web_sys::console::warn_2(&"floorwalker: an 'on' callback threw".into(), &error);
+                }
+            }
+        });
+    }
+
+    // ---- wiring -------------------------------------------------------------------------------
+
+    fn observe(&self) {
+        let window: web_sys::EventTarget = self.cx.window.clone().into();
+        let Some(document) = self.cx.document() else { return };
+        let document: web_sys::EventTarget = document.into();
+        for kind in ["pointerdown", "keydown", "wheel", "touchstart", "mousemove"] {
+            self.listen(&document, kind, true, |app, _| app.last_input.set(js_sys::Date::now()));
+        }
+        self.listen(&window, "scroll", false, |app, _| app.on_scroll());
+        self.listen(&document, "mouseout", false, |app, event| {
+            let Some(event) = event.dyn_ref::<web_sys::MouseEvent>() else { return };
+            // Leaving the window through its top edge, towards the tabs and the address bar.
+            if event.related_target().is_none() && event.client_y() <= 0 && !app.coarse_pointer {
+                app.exit_intent(ExitTrigger::PointerTop);
+            }
+        });
+        self.listen(&document, "visibilitychange", false, |app, _| app.on_visibility());
+        self.listen(&window, "pagehide", false, |app, _| {
+            app.flush(true);
+            app.save();
+        });
+        self.listen(&window, "popstate", false, |app, _| {
+            app.route_changed();
+            let back_to_start = app.page.try_borrow().is_ok_and(|page| page.url == page.first_url);
+            if app.coarse_pointer && back_to_start {
+                app.exit_intent(ExitTrigger::BackNavigation);
+            }
+        });
+        // Dispatched by the loader's pushState/replaceState hook, after the page's own call returned.
+        self.listen(&window, "floorwalker:navigate", false, |_, _| {
+            later(0, || {
+                with(|app| app.route_changed());
+            });
+        });
+        self.listen(&document, "focusin", true, |app, event| {
+            app.typing.set(event.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).is_some_and(|e| is_typing_field(&e)));
+        });
+        self.listen(&document, "focusout", true, |app, _| app.typing.set(false));
+
+        let tick = Closure::<dyn FnMut()>::new(|| {
+            with(|app| app.tick());
+        });
+        let id = self
+            .cx
+            .window
+            .set_interval_with_callback_and_timeout_and_arguments_0(tick.as_ref().unchecked_ref(), 1000)
+            .ok();
+        self.interval.set(id);
+        // Lives as long as the page: the interval is cleared in `stop`, the closure is tiny.
+        tick.forget();
+    }
+
+    fn listen(&self, target: &web_sys::EventTarget, kind: &'static str, capture: bool, handler: fn(&App, &web_sys::Event)) {
+        let closure = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+            with(|app| handler(app, &event));
+        });
+        let options = web_sys::AddEventListenerOptions::new();
+        options.set_passive(true);
+        options.set_capture(capture);
+        if target
+            .add_event_listener_with_callback_and_add_event_listener_options(kind, closure.as_ref().unchecked_ref(), &options)
+            .is_ok()
+        {
+            if let Ok(mut listeners) = self.listeners.try_borrow_mut() {
+                listeners.push((target.clone(), kind, capture, closure));
+            }
+        }
+    }
+
+    fn on_scroll(&self) {
+        let now = js_sys::Date::now();
+        self.last_input.set(now);
+        if !self.coarse_pointer {
+            return;
+        }
+        let y = self.cx.window.scroll_y().unwrap_or(0.0);
+        let (last_y, last_t, run) = self.scroll.get();
+        if y >= last_y {
+            self.deepest_scroll.set(self.deepest_scroll.get().max(y));
+            self.scroll.set((y, now, None));
+            return;
+        }
+        let (start_y, start_t) = run.unwrap_or((last_y, last_t));
+        let distance = start_y - y;
+        let elapsed = (now - start_t).max(1.0);
+        self.scroll.set((y, now, Some((start_y, start_t))));
+        if distance >= FAST_SCROLL_MIN_PX
+            && distance / elapsed >= FAST_SCROLL_MIN_PX_PER_MS
+            && self.deepest_scroll.get() >= FAST_SCROLL_AFTER_PX
+        {
+            self.scroll.set((y, now, None));
+            self.exit_intent(ExitTrigger::FastScrollUp);
+        }
+    }
+
+    fn on_visibility(&self) {
+        let hidden = self.cx.document().is_some_and(|d| d.hidden());
+        let now = js_sys::Date::now();
+        if hidden {
+            self.hidden_at.set(Some(now));
+            self.flush(true);
+            self.save();
+            if self.coarse_pointer {
+                self.exit_intent(ExitTrigger::TabHidden);
+            }
+        } else {
+            let away = self.hidden_at.take().map_or(0.0, |at| now - at);
+            self.last_input.set(now);
+            if self.pending_exit.replace(false) && away >= HIDDEN_MIN_MS {
+                self.evaluate(true);
+            }
+        }
+    }
+}
+
+/// A host-page field the visitor types into: text inputs, textareas, contenteditable.
+fn is_typing_field(element: &web_sys::Element) -> bool {
+    match element.tag_name().to_ascii_lowercase().as_str() {
+        "textarea" => true,
+        "input" => !matches!(
+            element.get_attribute("type").unwrap_or_default().to_ascii_lowercase().as_str(),
+            "button" | "submit" | "reset" | "checkbox" | "radio" | "range" | "color" | "file" | "image" | "hidden"
+        ),
+        _ => element.dyn_ref::<web_sys::HtmlElement>().is_some_and(|e| e.is_content_editable()),
+    }
+}
+
+fn title(cx: &Context) -> String {
+    cx.document().map(|d| truncate_chars(&d.title(), floorwalker_core::event::MAX_TITLE_LEN)).unwrap_or_default()
+}
+
+/// Runs `f` once after `ms` milliseconds.
+pub fn later(ms: i32, f: impl FnOnce() + 'static) {
+    if let Some(window) = web_sys::window() {
+        let callback = Closure::once_into_js(f);
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms);
+    }
+}
