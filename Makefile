@@ -9,12 +9,13 @@ WIDGET_SRC := $(CORE_SRC) $(shell find widget/src widget/loader -type f) widget/
 WORKER_SRC := $(CORE_SRC) $(shell find edge-worker/src -type f) edge-worker/Cargo.toml scripts/build-worker.sh
 SITE_SRC := $(shell find demo-site -type f)
 
-.PHONY: help setup build demo test test-unit test-widget test-e2e bench deploy-check clean
+.PHONY: help setup build demo test test-unit test-widget test-e2e bench bench-webhooks deploy-check clean
 
 help:
 	@echo "make demo          build everything and run the demo shop, widget and worker on http://127.0.0.1:$${PORT:-8787}"
 	@echo "make test          run every test (unit, widget in headless Chromium, end to end)"
 	@echo "make bench         measure widget transfer size and main-thread cost"
+	@echo "make bench-webhooks  lead -> CRM delivery latency, throughput and losses through the real worker"
 	@echo "make deploy-check  bundle the worker as 'wrangler deploy' would, offline"
 
 setup: target/.setup-done
@@ -55,6 +56,10 @@ test-e2e: build
 
 bench: build
 	bash scripts/bench.sh
+
+# LEADS, CONCURRENCY and OUTAGE_LEADS tune the run (see tests/src/bin/floorwalker-bench-webhooks.rs).
+bench-webhooks: build
+	cargo run -q -p floorwalker-e2e --bin floorwalker-bench-webhooks
 
 deploy-check: build
 	node_modules/.bin/wrangler deploy --dry-run --outdir target/deploy-check

@@ -3,6 +3,8 @@
 //! "shop" server plays a site owner's site that embeds the widget from the worker's origin.
 
 pub mod browser;
+pub mod leads;
+pub mod receiver;
 pub mod shop;
 pub mod worker;
 

@@ -13,6 +13,10 @@ use crate::{eventually, free_port, repo_root};
 pub struct Worker {
     pub port: u16,
     pub admin_token: String,
+    /// Signs the one-click links in emails (the `LINK_SECRET` secret in production).
+    pub link_secret: String,
+    /// `FLOORWALKER_TEST_TIMING=1`: the delivery schedule runs an hour per second.
+    pub test_timing: bool,
     state_dir: PathBuf,
     child: Option<Child>,
     http: reqwest::Client,
@@ -24,14 +28,27 @@ impl Worker {
         let state_dir = repo_root()
             .join("target/e2e")
             .join(format!("{name}-{}-{}", std::process::id(), free_port()));
-        Worker::start_with(free_port(), state_dir, random_token()).await
+        Worker::start_with_timing(free_port(), state_dir, random_token(), true).await
     }
 
-    /// Starts `wrangler dev` on `port` with local state kept in `state_dir` (migrated first).
+    /// Starts `wrangler dev` on `port` with local state kept in `state_dir` (migrated first), on
+    /// the real delivery schedule.
     pub async fn start_with(port: u16, state_dir: PathBuf, admin_token: String) -> Worker {
+        Worker::start_with_timing(port, state_dir, admin_token, false).await
+    }
+
+    pub async fn start_with_timing(port: u16, state_dir: PathBuf, admin_token: String, test_timing: bool) -> Worker {
         crate::require_build();
         std::fs::create_dir_all(&state_dir).expect("creating the worker state dir");
-        let mut worker = Worker { port, admin_token, state_dir, child: None, http: reqwest::Client::new() };
+        // Kept with the state, so links in emails sent before a restart keep working.
+        let secret_file = state_dir.join("link-secret");
+        let link_secret = std::fs::read_to_string(&secret_file).ok().filter(|s| s.len() >= 32).unwrap_or_else(|| {
+            let secret = format!("{}{}", random_token(), random_token());
+            std::fs::write(&secret_file, &secret).expect("writing the link secret");
+            secret
+        });
+        let mut worker =
+            Worker { port, admin_token, link_secret, test_timing, state_dir, child: None, http: reqwest::Client::new() };
         worker.migrate();
         worker.spawn().await;
         worker
@@ -87,6 +104,10 @@ impl Worker {
             .arg("--persist-to")
             .arg(&self.state_dir)
             .args(["--var", &format!("ADMIN_TOKEN:{}", self.admin_token)])
+            .args(["--var", &format!("LINK_SECRET:{}", self.link_secret)])
+            .args(["--var", &format!("FLOORWALKER_TEST_TIMING:{}", u8::from(self.test_timing))])
+            // Cron does not fire locally; GET /__scheduled runs the sweeper (`Worker::sweep`).
+            .arg("--test-scheduled")
             // Its own process group, so stopping it also stops the workerd it spawns.
             .process_group(0)
             .spawn()
@@ -116,6 +137,32 @@ impl Worker {
     pub async fn restart(&mut self) {
         self.stop();
         self.spawn().await;
+    }
+
+    /// Runs the cron sweeper once, as the cron trigger would in production.
+    pub async fn sweep(&self) {
+        let response = self.http.get(self.url("/__scheduled?cron=*/5+*+*+*+*")).send().await.expect("GET /__scheduled");
+        assert!(response.status().is_success(), "the scheduled handler failed: {}", response.status());
+    }
+
+    /// `GET /v1/admin{path}` as JSON.
+    pub async fn admin_get<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let response = self.http.get(self.url(&format!("/v1/admin{path}"))).bearer_auth(&self.admin_token).send().await.expect("admin GET");
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        assert!(status.is_success(), "GET /v1/admin{path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET /v1/admin{path}: {e}: {text}"))
+    }
+
+    /// `{method} /v1/admin{path}` with a JSON body; returns the status and the JSON answer.
+    pub async fn admin_send(&self, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
+        let mut request = self.http.request(method, self.url(&format!("/v1/admin{path}"))).bearer_auth(&self.admin_token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("admin request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(serde_json::Value::Null))
     }
 
     pub fn state_dir(&self) -> &Path {
