@@ -78,22 +78,20 @@ impl DeliveryState {
     }
 }
 
-/// The body of a queue message: the delivery id, and its target key as the lane it is sent in.
-/// D1 holds the state, so a message that is duplicated, replayed or re-enqueued by the sweeper is
-/// harmless.
+/// The body of a queue message: the delivery id and, for logs and the dead-letter queue, its lane
+/// (the target key, or `parked` for the copies the consumer files there itself). D1 holds the
+/// state, so a message that is duplicated, replayed or re-enqueued by the sweeper is harmless.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct QueueMessage {
     pub delivery: String,
-    /// Deliveries in one lane (one endpoint, or email) are sent one after another, lanes side by
-    /// side: requests beyond a worker's few simultaneous connections wait in the runtime, and a
-    /// wait would count against their timeout. So one hanging receiver delays only its own lane.
     #[serde(default)]
     pub lane: String,
 }
 
-/// Lanes sent side by side in one consumer invocation: under the Workers limit of six
-/// simultaneous open connections per invocation.
-pub const MAX_PARALLEL_LANES: usize = 4;
+/// Attempts in flight at once in one consumer invocation: under the Workers limit of six
+/// simultaneous open connections per invocation. A request beyond it waits for a connection in the
+/// runtime while its timeout runs (seen locally: a hanging receiver made queued 200s "time out").
+pub const MAX_IN_FLIGHT: usize = 5;
 
 /// Cloudflare Queues accept retry delays up to 12 hours.
 pub const MAX_QUEUE_DELAY_S: u32 = 12 * 3600;

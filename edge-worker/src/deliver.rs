@@ -2,13 +2,12 @@
 //! `retry_with_options(delay)`. Never returns `Err` (that panics in the glue): every failure of
 //! ours becomes a retry of the message, every failure of the receiver an attempt record.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use floorwalker_core::api::ApiError;
 use floorwalker_core::consent::{sign_link, LinkAction, LinkClaims};
 use floorwalker_core::crm::{map_event, Mapped};
-use floorwalker_core::delivery::{Next, QueueMessage, Target, MAX_PARALLEL_LANES};
+use floorwalker_core::delivery::{Next, QueueMessage, Target, MAX_IN_FLIGHT};
 use floorwalker_core::email::{provider_request, render_comparison, ComparisonLinks, EmailMessage, EmailProvider};
 use floorwalker_core::webhook::{AttemptRecord, AttemptResult, AttemptStatus, WebhookEvent};
 use futures_util::future::{select, Either};
@@ -57,22 +56,9 @@ pub async fn consume(batch: MessageBatch<QueueMessage>, env: Env) {
         }
         return;
     }
-    // One lane (endpoint) at a time per lane, lanes side by side: a hanging receiver holds up only
-    // its own deliveries, and no request waits for a free connection while its timeout runs.
-    let mut lanes: BTreeMap<&str, Vec<&Message<QueueMessage>>> = BTreeMap::new();
-    for message in &messages {
-        lanes.entry(message.body().lane.as_str()).or_default().push(message);
-    }
-    futures_util::stream::iter(lanes.into_values())
-        .for_each_concurrent(MAX_PARALLEL_LANES, |lane| {
-            let env = &env;
-            async move {
-                for message in lane {
-                    handle(env, message).await;
-                }
-            }
-        })
-        .await;
+    // Side by side, but never more requests in flight than the runtime lets one invocation open
+    // connections (6): a request waiting for a free connection would have its timeout running.
+    futures_util::stream::iter(messages.iter()).for_each_concurrent(MAX_IN_FLIGHT, |message| handle(&env, message)).await;
 }
 
 async fn handle(env: &Env, message: &Message<QueueMessage>) {
@@ -105,12 +91,12 @@ struct Attempts {
 #[derive(Deserialize)]
 struct Claimed {
     site: String,
-    event: String,
     target: String,
     attempts: f64,
     cycle_attempts: f64,
     first_attempt_at: Option<f64>,
     extra: Option<String>,
+    event_data: Option<String>,
 }
 
 fn d1(context: &'static str) -> impl Fn(worker::Error) -> ApiError {
@@ -127,7 +113,8 @@ async fn attempt(env: &Env, id: &str) -> Result<Outcome, ApiError> {
         .prepare(
             "UPDATE deliveries SET lease_until = ?2, updated_at = ?3 \
              WHERE id = ?1 AND state = 'pending' AND lease_until < ?3 AND next_attempt_at <= ?4 \
-             RETURNING site, event, target, attempts, cycle_attempts, first_attempt_at, extra",
+             RETURNING site, target, attempts, cycle_attempts, first_attempt_at, extra, \
+             (SELECT data FROM outbox_events WHERE outbox_events.id = deliveries.event) AS event_data",
         )
         .bind(&[
             JsValue::from_str(id),
@@ -144,16 +131,11 @@ async fn attempt(env: &Env, id: &str) -> Result<Outcome, ApiError> {
         // duplicate of one that is (or was) being handled.
         return Ok(Outcome::Ack);
     };
-    let event_json: Option<String> = db
-        .prepare("SELECT data FROM outbox_events WHERE id = ?1")
-        .bind(&[JsValue::from_str(&claimed.event)])
-        .map_err(d1("loading an event"))?
-        .first(Some("data"))
-        .await
-        .map_err(d1("loading an event"))?;
-    let event: WebhookEvent = event_json
+    let event: WebhookEvent = claimed
+        .event_data
+        .as_deref()
         .ok_or_else(|| internal("loading an event", "missing outbox event"))
-        .and_then(|json| serde_json::from_str(&json).map_err(|e| internal("decoding an event", e)))?;
+        .and_then(|json| serde_json::from_str(json).map_err(|e| internal("decoding an event", e)))?;
     // `attempts` numbers the records; `cycle` (since the last replay) is the schedule's position.
     let attempts = Attempts { total: claimed.attempts as u32 + 1, cycle: claimed.cycle_attempts as u32 + 1 };
     let first_attempt_at = claimed.first_attempt_at.map_or(now, |at| at as u64);
