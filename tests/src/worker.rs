@@ -17,6 +17,8 @@ pub struct Worker {
     pub link_secret: String,
     /// `FLOORWALKER_TEST_TIMING=1`: the delivery schedule runs an hour per second.
     pub test_timing: bool,
+    /// More `--var NAME:VALUE` pairs (an email provider pointed at a test double, ...).
+    vars: Vec<(String, String)>,
     state_dir: PathBuf,
     child: Option<Child>,
     http: reqwest::Client,
@@ -25,10 +27,17 @@ pub struct Worker {
 impl Worker {
     /// Applies the D1 migrations to fresh state and starts `wrangler dev` on a free port.
     pub async fn start(name: &str) -> Worker {
-        let state_dir = repo_root()
-            .join("target/e2e")
-            .join(format!("{name}-{}-{}", std::process::id(), free_port()));
-        Worker::start_with_timing(free_port(), state_dir, random_token(), true).await
+        Worker::start_with_vars(name, &[]).await
+    }
+
+    /// Like [`Worker::start`], with more vars (which override `wrangler.toml`'s).
+    pub async fn start_with_vars(name: &str, vars: &[(&str, &str)]) -> Worker {
+        let state_dir = repo_root().join("target/e2e").join(format!("{name}-{}-{}", std::process::id(), free_port()));
+        let mut worker = Worker::prepare(free_port(), state_dir, random_token(), true);
+        worker.vars = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        worker.migrate();
+        worker.spawn().await;
+        worker
     }
 
     /// Starts `wrangler dev` on `port` with local state kept in `state_dir` (migrated first), on
@@ -38,6 +47,13 @@ impl Worker {
     }
 
     pub async fn start_with_timing(port: u16, state_dir: PathBuf, admin_token: String, test_timing: bool) -> Worker {
+        let mut worker = Worker::prepare(port, state_dir, admin_token, test_timing);
+        worker.migrate();
+        worker.spawn().await;
+        worker
+    }
+
+    fn prepare(port: u16, state_dir: PathBuf, admin_token: String, test_timing: bool) -> Worker {
         crate::require_build();
         std::fs::create_dir_all(&state_dir).expect("creating the worker state dir");
         // Kept with the state, so links in emails sent before a restart keep working.
@@ -47,11 +63,7 @@ impl Worker {
             std::fs::write(&secret_file, &secret).expect("writing the link secret");
             secret
         });
-        let mut worker =
-            Worker { port, admin_token, link_secret, test_timing, state_dir, child: None, http: reqwest::Client::new() };
-        worker.migrate();
-        worker.spawn().await;
-        worker
+        Worker { port, admin_token, link_secret, test_timing, vars: Vec::new(), state_dir, child: None, http: reqwest::Client::new() }
     }
 
     /// Whether the worker process has exited by itself.
@@ -97,8 +109,11 @@ impl Worker {
 
     async fn spawn(&mut self) {
         use std::os::unix::process::CommandExt;
-        let child = self
-            .wrangler("wrangler.log")
+        let mut command = self.wrangler("wrangler.log");
+        for (name, value) in &self.vars {
+            command.args(["--var", &format!("{name}:{value}")]);
+        }
+        let child = command
             .args(["dev", "--ip", "127.0.0.1", "--show-interactive-dev-session=false"])
             .args(["--port", &self.port.to_string(), "--inspector-port", &free_port().to_string()])
             .arg("--persist-to")

@@ -419,3 +419,47 @@ async fn bad_leads_get_clear_4xx_and_nothing_partial_is_stored() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["code"], "endpoint_not_allowed");
 }
+
+#[tokio::test]
+async fn the_promised_email_goes_out_through_postmark_and_survives_its_outage() {
+    let receiver = Receiver::start();
+    let base = receiver.url("/postmark");
+    let worker = Worker::start_with_vars(
+        "leads-postmark",
+        &[
+            ("EMAIL_PROVIDER", "postmark"),
+            ("POSTMARK_SERVER_TOKEN", "pm-test-token"),
+            ("EMAIL_API_BASE", base.as_str()),
+            ("EMAIL_FROM", "Кроха <shop@kroha.example>"),
+        ],
+    )
+    .await;
+    worker.seed_demo_site(&[]).await;
+    // The provider's first answer is an outage: the email is retried, not lost.
+    receiver.script([Reply::Status(500)]);
+    let lead = submit(&worker, LeadKind::ComparisonEmail, "visitor-postmark-1", "postmark1").await;
+    let sent = eventually("the email at Postmark", Duration::from_secs(30), || async {
+        receiver.received_at("/postmark/").into_iter().find(|r| r.delivered())
+    })
+    .await;
+    assert_eq!(sent.path, "/postmark/email");
+    assert_eq!(sent.header("x-postmark-server-token"), Some("pm-test-token"));
+    assert_eq!(sent.header("accept"), Some("application/json"));
+    let body = sent.json();
+    let keys: Vec<&str> = body.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+    assert_eq!(keys.len(), 6, "{keys:?}");
+    assert_eq!(body["From"], "Кроха <shop@kroha.example>");
+    assert_eq!(body["To"], "anna@example.com");
+    assert_eq!(body["MessageStream"], "outbound");
+    assert!(body["Subject"].as_str().unwrap_or_default().contains("Кроха"));
+    assert!(body["HtmlBody"].as_str().unwrap_or_default().contains("Автокресло Lumo Fix"));
+    assert!(body["TextBody"].as_str().unwrap_or_default().contains(&format!("{}/v1/consent/", worker.origin())));
+    assert_eq!(receiver.received_at("/postmark/").len(), 2, "one failed attempt, one delivered");
+    let log = deliveries(&worker).await;
+    let email = log.iter().find(|d| d.target == "email").expect("the email delivery");
+    assert_eq!(email.state, DeliveryState::Delivered);
+    assert_eq!(email.attempts.iter().map(|a| a.response_code).collect::<Vec<_>>(), [Some(500), Some(200)]);
+    let mailbox = worker.http().get(worker.url("/v1/mailbox")).send().await.unwrap();
+    assert_eq!(mailbox.status().as_u16(), 404, "no local mailbox with a real provider");
+    assert!(!lead.duplicate);
+}
