@@ -69,9 +69,10 @@ async fn handle(env: &Env, message: &Message<QueueMessage>) {
             message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay_s).build());
         }
         Err(e) => {
-            // Our side failed (D1 unavailable...): the delivery stays pending; try again soon.
+            // Our side failed (D1 unavailable...): the delivery stays pending and may still be
+            // leased to this attempt; come back once the lease has run out.
             worker::console_error!("delivery {id}: {e}");
-            let delay = if delivery_timing(env).is_test() { 1 } else { 30 };
+            let delay = u32::try_from(delivery_timing(env).lease_ms().div_ceil(1000) + 1).unwrap_or(60);
             message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay).build());
         }
     }
