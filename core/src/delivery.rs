@@ -93,7 +93,7 @@ pub struct QueueMessage {
 /// runtime while its timeout runs (seen locally: a hanging receiver made queued 200s "time out").
 pub const MAX_IN_FLIGHT: usize = 5;
 
-/// Cloudflare Queues accept retry delays up to 12 hours.
+/// The longest retry delay asked of the queue: the schedule's 12-hour tail (Queues accept up to 24 h).
 pub const MAX_QUEUE_DELAY_S: u32 = 12 * 3600;
 /// A sweep re-enqueues pending deliveries whose next attempt is this overdue: the queue should have
 /// had them by then, so their message was lost (a crash between the D1 write and the enqueue).
