@@ -12,7 +12,7 @@ CONSOLE_SRC := $(CORE_SRC) $(shell find console/src -type f) console/Cargo.toml 
 WORKER_SRC := $(CORE_SRC) $(shell find edge-worker/src -type f) edge-worker/Cargo.toml scripts/build-worker.sh
 SITE_SRC := $(shell find demo-site -type f)
 
-.PHONY: help setup build demo test test-unit test-widget test-e2e bench bench-chat operator deploy-check clean
+.PHONY: help setup build demo test test-unit test-widget test-e2e bench bench-chat bench-webhooks operator deploy-check clean
 
 help:
 	@echo "make demo          build everything and run the demo shop, widget and worker on http://127.0.0.1:$${PORT:-8787}"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench         measure widget transfer size and main-thread cost"
 	@echo "make bench-chat    chat latency p50/p99 with 1, 100, 500 conversations; workerd RSS and CPU"
 	@echo "make operator      create a console operator on a running worker (see the Makefile)"
+	@echo "make bench-webhooks  lead -> CRM delivery latency, throughput and losses through the real worker"
 	@echo "make deploy-check  bundle the worker as 'wrangler deploy' would, offline"
 
 setup: target/.setup-done
@@ -76,6 +77,9 @@ operator:
 	@curl -sS --fail-with-body -X POST -H "authorization: Bearer $(ADMIN_TOKEN)" -H 'content-type: application/json' \
 	  --data "$$(printf '{"email":"%s","name":"%s","password":"%s"}' '$(EMAIL)' '$(NAME)' '$(PASSWORD)')" \
 	  $(or $(URL),http://127.0.0.1:8787)/v1/admin/sites/$(or $(SITE),demo)/operators && echo
+# LEADS, CONCURRENCY and OUTAGE_LEADS tune the run (see tests/src/bin/floorwalker-bench-webhooks.rs).
+bench-webhooks: build
+	cargo run -q -p floorwalker-e2e --bin floorwalker-bench-webhooks
 
 deploy-check: build
 	node_modules/.bin/wrangler deploy --dry-run --outdir target/deploy-check

@@ -182,6 +182,25 @@ pub fn verify_link(secret: &[u8], site: &str, token: &str, now_ms: u64) -> Resul
     Ok(claims)
 }
 
+/// The site a token claims to be for, read WITHOUT verifying it: only to find which site's config
+/// to load before [`verify_link`] checks the token for that site.
+pub fn claimed_site(token: &str) -> Option<String> {
+    if token.len() > MAX_TOKEN_LEN {
+        return None;
+    }
+    let payload = base64url_decode(token.split_once('.')?.0)?;
+    let claims = LinkClaims::parse(std::str::from_utf8(&payload).ok()?)?;
+    validate_site_id(&claims.site).ok()?;
+    Some(claims.site)
+}
+
+/// The id of a consent change, stable for "this lead's purpose moved to `granted` after `prior`
+/// earlier changes": two clicks racing on the same link record one change, not two.
+pub fn change_id(lead: &str, purpose: ConsentPurpose, granted: bool, prior: usize) -> String {
+    let digest = crate::crypto::sha256(format!("floorwalker.consent\n{lead}\n{purpose:?}\n{granted}\n{prior}").as_bytes());
+    format!("cns_{}", crate::ids::client_id_from_bytes(&digest[..12]))
+}
+
 /// Where a consent change came from.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -366,6 +385,18 @@ mod tests {
         assert_eq!(json["record"]["locale"], "en");
         let back: ConsentUpdated = serde_json::from_value(json).unwrap();
         assert_eq!(back, update);
+    }
+
+    #[test]
+    fn claimed_site_peeks_without_trusting() {
+        let token = sign_link(SECRET, &claims(LinkAction::Unsubscribe)).unwrap();
+        assert_eq!(claimed_site(&token).as_deref(), Some("demo"));
+        assert_eq!(claimed_site("garbage"), None);
+        assert_eq!(claimed_site(&format!("{}.x", base64url_encode(b"Bad Site|l|unsubscribe|1"))), None);
+        let a = change_id("lead_1", ConsentPurpose::Marketing, true, 0);
+        assert_eq!(a, change_id("lead_1", ConsentPurpose::Marketing, true, 0));
+        assert_ne!(a, change_id("lead_1", ConsentPurpose::Marketing, true, 1));
+        assert_ne!(a, change_id("lead_1", ConsentPurpose::Marketing, false, 0));
     }
 
     #[test]

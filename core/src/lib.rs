@@ -15,6 +15,8 @@ pub mod context;
 pub mod conversation;
 pub mod crm;
 pub mod crypto;
+pub mod delivery;
+pub mod email;
 pub mod endpoint;
 pub mod event;
 pub mod hub;

@@ -4,15 +4,18 @@ use floorwalker_core::api::{ApiError, ErrorCode};
 use floorwalker_core::auth::constant_time_eq;
 use floorwalker_core::config::{SiteConfig, MAX_CONFIG_BYTES};
 use floorwalker_core::event::{Event, StoredEvent};
+use floorwalker_core::delivery::SiteDelivery;
 use floorwalker_core::ids::validate_client_id;
+use floorwalker_core::lead::Lead;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{Env, Method, Request, Response};
 
 use crate::http::{self, internal};
-use crate::sites;
+use crate::{endpoints, mailbox, outbox, records, settings, sites};
 
 const MAX_EVENTS_LISTED: u32 = 500;
+const MAX_LEADS_LISTED: u32 = 500;
 
 pub async fn route(mut req: Request, env: &Env, method: Method, path: &[&str]) -> Result<Response, ApiError> {
     authorize(&req, env)?;
@@ -20,6 +23,22 @@ pub async fn route(mut req: Request, env: &Env, method: Method, path: &[&str]) -
         (Method::Put, ["sites", site]) => put_site(&mut req, env, site).await,
         (Method::Get, ["sites", site]) => http::json(&sites::require(env, site).await?, 200),
         (Method::Get, ["sites", site, "events"]) => list_events(&req, env, site).await,
+        (Method::Get, ["sites", site, "delivery"]) => http::json(&settings::load(env, site).await?, 200),
+        (Method::Put, ["sites", site, "delivery"]) => put_delivery(&mut req, env, site).await,
+        (Method::Get, ["sites", site, "endpoints"]) => endpoints::list(env, site).await,
+        (Method::Post, ["sites", site, "endpoints"]) => endpoints::create(&mut req, env, site).await,
+        (Method::Put, ["sites", site, "endpoints", id]) => endpoints::update(&mut req, env, site, id).await,
+        (Method::Delete, ["sites", site, "endpoints", id]) => endpoints::delete(env, site, id).await,
+        (Method::Post, ["sites", site, "endpoints", id, "rotate"]) => endpoints::rotate(env, site, id).await,
+        (Method::Post, ["sites", site, "endpoints", id, "retire"]) => endpoints::retire(env, site, id).await,
+        (Method::Get, ["sites", site, "leads"]) => list_leads(&req, env, site).await,
+        (Method::Get, ["sites", site, "deliveries"]) => records::list_deliveries(&req, env, site).await,
+        (Method::Post, ["sites", site, "deliveries", id, "replay"]) => records::replay(env, site, id).await,
+        (Method::Get, ["mailbox"]) => {
+            let lead = req.url().ok().and_then(|u| u.query_pairs().find(|(k, _)| k == "lead").map(|(_, v)| v.into_owned()));
+            http::json(&mailbox::stored(env, lead.as_deref(), None).await?, 200)
+        }
+        (Method::Post, ["sweep"]) => http::json(&serde_json::json!({"enqueued": outbox::sweep(env, http::now_ms()).await?}), 200),
         (method, _) => Err(ApiError::new(ErrorCode::NotFound, format!("no admin route for {method:?} {}", path.join("/")))),
     }
 }
@@ -107,3 +126,47 @@ async fn list_events(req: &Request, env: &Env, site: &str) -> Result<Response, A
     http::json(&events, 200)
 }
 
+
+async fn put_delivery(req: &mut Request, env: &Env, site: &str) -> Result<Response, ApiError> {
+    sites::require(env, site).await?;
+    let delivery: SiteDelivery = http::read_json(req, 4096)
+        .await
+        .map_err(|e| if e.code == ErrorCode::InvalidJson { ApiError::new(ErrorCode::InvalidConfig, e.message) } else { e })?;
+    delivery.validate()?;
+    settings::store(env, site, &delivery, http::now_ms()).await?;
+    http::json(&delivery, 200)
+}
+
+#[derive(Deserialize)]
+struct LeadRow {
+    data: String,
+}
+
+/// `GET /v1/admin/sites/:site/leads?limit=`: newest first, each with its consent and context.
+async fn list_leads(req: &Request, env: &Env, site: &str) -> Result<Response, ApiError> {
+    sites::require(env, site).await?;
+    let limit = query_limit(req, MAX_LEADS_LISTED);
+    let rows: Vec<LeadRow> = sites::db(env)?
+        .prepare("SELECT data FROM leads WHERE site = ?1 ORDER BY created_at DESC, id LIMIT ?2")
+        .bind(&[JsValue::from_str(site), JsValue::from_f64(f64::from(limit))])
+        .map_err(|e| internal("listing leads", e))?
+        .all()
+        .await
+        .map_err(|e| internal("listing leads", e))?
+        .results()
+        .map_err(|e| internal("listing leads", e))?;
+    let leads = rows
+        .iter()
+        .map(|row| serde_json::from_str::<Lead>(&row.data).map_err(|e| internal("decoding a lead", e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    http::json(&leads, 200)
+}
+
+/// `?limit=` clamped to `max` (default 100).
+pub fn query_limit(req: &Request, max: u32) -> u32 {
+    req.url()
+        .ok()
+        .and_then(|u| u.query_pairs().find(|(k, _)| k == "limit").and_then(|(_, v)| v.parse::<u32>().ok()))
+        .unwrap_or(100)
+        .clamp(1, max)
+}

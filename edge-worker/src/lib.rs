@@ -5,12 +5,22 @@
 
 mod admin;
 mod chat;
+mod consent_links;
+mod deliver;
+mod endpoints;
 mod events;
 mod http;
+mod leads;
+mod mailbox;
+mod outbox;
+mod records;
+mod settings;
 mod sites;
+pub mod timing;
 
 use floorwalker_core::api::{ApiError, ErrorCode};
-use worker::{event, Context, Env, Method, Request, Response, Result};
+use floorwalker_core::delivery::QueueMessage;
+use worker::{event, Context, Env, MessageBatch, Method, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 use crate::http::{error_response, preflight};
 
@@ -36,9 +46,31 @@ async fn route(req: Request, env: &Env) -> std::result::Result<Response, ApiErro
             admin::authorize(&req, env)?;
             chat::admin::route(req, env, method, rest).await
         }
+        (Method::Post, ["v1", "leads"]) => leads::submit(req, env).await,
+        (Method::Get | Method::Post, ["v1", "consent", token]) => consent_links::follow(&req, env, token).await,
+        (Method::Get, ["v1", "mailbox"]) => mailbox::list(&req, env).await,
+        (Method::Get, ["v1", "mailbox", id]) => mailbox::show(&req, env, id).await,
         (method, ["v1", "admin", rest @ ..]) => admin::route(req, env, method, rest).await,
         (method, ["v1", "chat" | "console" | "conversations", ..]) => chat::route(req, env, method, &segments[1..]).await,
         (_, ["v1", ..]) => Err(ApiError::new(ErrorCode::NotFound, format!("no route for {path}"))),
         _ => Err(ApiError::new(ErrorCode::NotFound, format!("{path} is not served by the API"))),
+    }
+}
+
+/// The delivery queue and its dead-letter queue. Never returns `Err` (that panics in the glue):
+/// each message is acked or retried by `deliver::consume`.
+#[event(queue)]
+pub async fn queue(batch: MessageBatch<QueueMessage>, env: Env, _ctx: Context) -> Result<()> {
+    deliver::consume(batch, env).await;
+    Ok(())
+}
+
+/// The cron sweeper: re-enqueues outbox rows whose queue message was lost.
+#[event(scheduled)]
+pub async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    match outbox::sweep(&env, http::now_ms()).await {
+        Ok(0) => {}
+        Ok(n) => worker::console_log!("sweeper re-enqueued {n} deliveries"),
+        Err(e) => worker::console_error!("sweeper: {e}"),
     }
 }

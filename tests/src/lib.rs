@@ -4,6 +4,8 @@
 
 pub mod browser;
 pub mod chat;
+pub mod leads;
+pub mod receiver;
 pub mod shop;
 pub mod worker;
 

@@ -13,45 +13,68 @@ use crate::{free_port, repo_root};
 pub struct Worker {
     pub port: u16,
     pub admin_token: String,
-    /// Whether `wrangler dev` runs with `FLOORWALKER_TEST_TIMING=1`, the deploy-level switch that
-    /// lets a site config shorten the prompt engine's time floors (`widget.test_timing`).
-    test_timing: bool,
+    /// Signs the one-click links in emails (the `LINK_SECRET` secret in production).
+    pub link_secret: String,
+    /// `FLOORWALKER_TEST_TIMING=1`, the deploy-level switch of the tests: the delivery schedule
+    /// runs an hour per second, and site configs may shorten the prompt engine's time floors
+    /// (`widget.test_timing`). Never set in production.
+    pub test_timing: bool,
+    /// More `--var NAME:VALUE` pairs (an email provider pointed at a test double, ...).
+    vars: Vec<(String, String)>,
     state_dir: PathBuf,
     child: Option<Child>,
     http: reqwest::Client,
 }
 
 impl Worker {
-    /// Applies the D1 migrations to fresh state and starts `wrangler dev` on a free port.
+    /// Applies the D1 migrations to fresh state and starts `wrangler dev` on a free port, with the
+    /// test-timing switch on.
     pub async fn start(name: &str) -> Worker {
-        let state_dir = repo_root()
-            .join("target/e2e")
-            .join(format!("{name}-{}-{}", std::process::id(), free_port()));
-        Worker::start_with(free_port(), state_dir, random_token()).await
+        Worker::start_with_vars(name, &[]).await
     }
 
-    /// Like [`Worker::start`], with the test-timing switch on: configs may then carry
-    /// `widget.test_timing` so prompt tests need not wait out the real 30 s and 300 s floors.
-    pub async fn start_with_test_timing(name: &str) -> Worker {
-        let state_dir = repo_root()
-            .join("target/e2e")
-            .join(format!("{name}-{}-{}", std::process::id(), free_port()));
-        Worker::launch(free_port(), state_dir, random_token(), true).await
-    }
-
-    /// Starts `wrangler dev` on `port` with local state kept in `state_dir` (migrated first).
-    pub async fn start_with(port: u16, state_dir: PathBuf, admin_token: String) -> Worker {
-        Worker::launch(port, state_dir, admin_token, false).await
-    }
-
-    async fn launch(port: u16, state_dir: PathBuf, admin_token: String, test_timing: bool) -> Worker {
-        crate::require_build();
-        std::fs::create_dir_all(&state_dir).expect("creating the worker state dir");
-        let mut worker =
-            Worker { port, admin_token, test_timing, state_dir, child: None, http: reqwest::Client::new() };
+    /// Like [`Worker::start`], with more vars (which override `wrangler.toml`'s).
+    pub async fn start_with_vars(name: &str, vars: &[(&str, &str)]) -> Worker {
+        let mut worker = Worker::prepare(free_port(), Worker::fresh_state_dir(name), random_token(), true);
+        worker.vars = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         worker.migrate();
         worker.spawn().await;
         worker
+    }
+
+    /// Like [`Worker::start`], but on production timing (the switch off).
+    pub async fn start_with_real_timing(name: &str) -> Worker {
+        Worker::start_with_timing(free_port(), Worker::fresh_state_dir(name), random_token(), false).await
+    }
+
+    /// Starts `wrangler dev` on `port` with local state kept in `state_dir` (migrated first), on
+    /// production timing.
+    pub async fn start_with(port: u16, state_dir: PathBuf, admin_token: String) -> Worker {
+        Worker::start_with_timing(port, state_dir, admin_token, false).await
+    }
+
+    pub async fn start_with_timing(port: u16, state_dir: PathBuf, admin_token: String, test_timing: bool) -> Worker {
+        let mut worker = Worker::prepare(port, state_dir, admin_token, test_timing);
+        worker.migrate();
+        worker.spawn().await;
+        worker
+    }
+
+    fn fresh_state_dir(name: &str) -> PathBuf {
+        repo_root().join("target/e2e").join(format!("{name}-{}-{}", std::process::id(), free_port()))
+    }
+
+    fn prepare(port: u16, state_dir: PathBuf, admin_token: String, test_timing: bool) -> Worker {
+        crate::require_build();
+        std::fs::create_dir_all(&state_dir).expect("creating the worker state dir");
+        // Kept with the state, so links in emails sent before a restart keep working.
+        let secret_file = state_dir.join("link-secret");
+        let link_secret = std::fs::read_to_string(&secret_file).ok().filter(|s| s.len() >= 32).unwrap_or_else(|| {
+            let secret = format!("{}{}", random_token(), random_token());
+            std::fs::write(&secret_file, &secret).expect("writing the link secret");
+            secret
+        });
+        Worker { port, admin_token, link_secret, test_timing, vars: Vec::new(), state_dir, child: None, http: reqwest::Client::new() }
     }
 
     /// Whether the worker process has exited by itself.
@@ -119,6 +142,9 @@ impl Worker {
         use std::os::unix::process::CommandExt;
         let log_name = format!("wrangler-{attempt}.log");
         let mut command = self.wrangler(if attempt == 1 { "wrangler.log" } else { &log_name });
+        for (name, value) in &self.vars {
+            command.args(["--var", &format!("{name}:{value}")]);
+        }
         command
             .args(["dev", "--ip", "127.0.0.1", "--show-interactive-dev-session=false"])
             .args(["--port", &self.port.to_string(), "--inspector-port", &free_port().to_string()])
@@ -127,10 +153,11 @@ impl Worker {
             .args(["--var", &format!("ADMIN_TOKEN:{}", self.admin_token)])
             // Chat secrets, derived from the admin token so a restart keeps tokens and sessions valid.
             .args(["--var", &format!("VISITOR_TOKEN_SECRET:{}-visitor", self.admin_token)])
-            .args(["--var", &format!("OPERATOR_SESSION_SECRET:{}-operator", self.admin_token)]);
-        if self.test_timing {
-            command.args(["--var", "FLOORWALKER_TEST_TIMING:1"]);
-        }
+            .args(["--var", &format!("OPERATOR_SESSION_SECRET:{}-operator", self.admin_token)])
+            .args(["--var", &format!("LINK_SECRET:{}", self.link_secret)])
+            .args(["--var", &format!("FLOORWALKER_TEST_TIMING:{}", u8::from(self.test_timing))])
+            // Cron does not fire locally; GET /__scheduled runs the sweeper (`Worker::sweep`).
+            .arg("--test-scheduled");
         let child = command
             // Its own process group, so stopping it also stops the workerd it spawns.
             .process_group(0)
@@ -172,6 +199,32 @@ impl Worker {
     pub async fn restart(&mut self) {
         self.stop();
         self.spawn().await;
+    }
+
+    /// Runs the cron sweeper once, as the cron trigger would in production.
+    pub async fn sweep(&self) {
+        let response = self.http.get(self.url("/__scheduled?cron=*/5+*+*+*+*")).send().await.expect("GET /__scheduled");
+        assert!(response.status().is_success(), "the scheduled handler failed: {}", response.status());
+    }
+
+    /// `GET /v1/admin{path}` as JSON.
+    pub async fn admin_get<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let response = self.http.get(self.url(&format!("/v1/admin{path}"))).bearer_auth(&self.admin_token).send().await.expect("admin GET");
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        assert!(status.is_success(), "GET /v1/admin{path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET /v1/admin{path}: {e}: {text}"))
+    }
+
+    /// `{method} /v1/admin{path}` with a JSON body; returns the status and the JSON answer.
+    pub async fn admin_send(&self, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
+        let mut request = self.http.request(method, self.url(&format!("/v1/admin{path}"))).bearer_auth(&self.admin_token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("admin request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(serde_json::Value::Null))
     }
 
     pub fn state_dir(&self) -> &Path {

@@ -21,7 +21,7 @@ const TIME_SCALE: u32 = 60;
 
 /// A worker with the switch on, and the demo site with only `prompts` of the built-in playbooks.
 async fn shop(name: &str, prompts: &[&str], adjust: impl FnOnce(&mut SiteConfig)) -> Worker {
-    let worker = Worker::start_with_test_timing(name).await;
+    let worker = Worker::start(name).await;
     let mut config = worker.demo_site_config(&[]);
     config.widget.test_timing = Some(TestTiming { time_scale: TIME_SCALE });
     config.widget.prompts.retain(|prompt| prompts.contains(&prompt.id.as_str()));
@@ -362,7 +362,7 @@ async fn a_dismissed_prompt_does_not_come_back_on_the_next_page() {
 
 #[tokio::test]
 async fn without_the_deploy_switch_test_timing_is_refused() {
-    let worker = Worker::start("prompt-strict").await;
+    let worker = Worker::start_with_real_timing("prompt-strict").await;
     let mut config = worker.demo_site_config(&[]);
     config.widget.test_timing = Some(TestTiming { time_scale: TIME_SCALE });
     let response = worker.try_put_site(&config).await;

@@ -1,0 +1,441 @@
+//! The queue consumer: one attempt per message, judged by core, recorded in D1, then ack or
+//! `retry_with_options(delay)`. Never returns `Err` (that panics in the glue): every failure of
+//! ours becomes a retry of the message, every failure of the receiver an attempt record.
+
+use std::time::Duration;
+
+use floorwalker_core::api::ApiError;
+use floorwalker_core::consent::{sign_link, LinkAction, LinkClaims};
+use floorwalker_core::crm::{map_event, Mapped};
+use floorwalker_core::delivery::{Next, QueueMessage, Target, MAX_IN_FLIGHT};
+use floorwalker_core::email::{provider_request, render_comparison, ComparisonLinks, EmailMessage, EmailProvider};
+use floorwalker_core::webhook::{AttemptRecord, AttemptResult, AttemptStatus, WebhookEvent};
+use futures_util::future::{select, Either};
+use futures_util::StreamExt as _;
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::{
+    AbortController, Delay, Env, Fetch, Headers, Message, MessageBatch, MessageExt, Method, QueueRetryOptionsBuilder, Request,
+    RequestInit, RequestRedirect,
+};
+
+use crate::http::{internal, now_ms};
+use crate::outbox::DEAD_LETTERS;
+use crate::timing::{delivery_timing, jitter_permille, secret, var};
+use crate::{endpoints, settings, sites};
+
+/// The lane of the copies we put in the dead-letter queue ourselves.
+const PARKED_LANE: &str = "parked";
+/// A message that arrives this much before its delivery's scheduled attempt is a stale duplicate.
+const EARLY_SLACK_MS: u64 = 500;
+
+pub async fn consume(batch: MessageBatch<QueueMessage>, env: Env) {
+    let messages = match batch.messages() {
+        Ok(messages) => messages,
+        Err(e) => {
+            worker::console_error!("unreadable queue batch, retrying it: {e}");
+            batch.retry_all();
+            return;
+        }
+    };
+    if batch.queue().ends_with("-dlq") {
+        for message in messages {
+            if message.body().lane == PARKED_LANE {
+                // Our own record of a delivery already marked failed in D1; acting on it could
+                // undo a replay that happened since.
+                message.ack();
+                continue;
+            }
+            match park(&env, &message.body().delivery).await {
+                Ok(()) => message.ack(),
+                Err(e) => {
+                    worker::console_error!("dead letter {}: {e}", message.body().delivery);
+                    message.retry();
+                }
+            }
+        }
+        return;
+    }
+    // Side by side, but never more requests in flight than the runtime lets one invocation open
+    // connections (6): a request waiting for a free connection would have its timeout running.
+    futures_util::stream::iter(messages.iter()).for_each_concurrent(MAX_IN_FLIGHT, |message| handle(&env, message)).await;
+}
+
+async fn handle(env: &Env, message: &Message<QueueMessage>) {
+    let id = &message.body().delivery;
+    match attempt(env, id).await {
+        Ok(Outcome::Ack) => message.ack(),
+        Ok(Outcome::RetryIn(delay_s)) => {
+            message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay_s).build());
+        }
+        Err(e) => {
+            // Our side failed (D1 unavailable...): the delivery stays pending and may still be
+            // leased to this attempt; come back once the lease has run out.
+            worker::console_error!("delivery {id}: {e}");
+            let delay = u32::try_from(delivery_timing(env).lease_ms().div_ceil(1000) + 1).unwrap_or(60);
+            message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay).build());
+        }
+    }
+}
+
+enum Outcome {
+    Ack,
+    RetryIn(u32),
+}
+
+#[derive(Clone, Copy)]
+struct Attempts {
+    total: u32,
+    cycle: u32,
+}
+
+#[derive(Deserialize)]
+struct Claimed {
+    site: String,
+    target: String,
+    attempts: f64,
+    cycle_attempts: f64,
+    first_attempt_at: Option<f64>,
+    extra: Option<String>,
+    event_data: Option<String>,
+}
+
+fn d1(context: &'static str) -> impl Fn(worker::Error) -> ApiError {
+    move |e| internal(context, e)
+}
+
+async fn attempt(env: &Env, id: &str) -> Result<Outcome, ApiError> {
+    let timing = delivery_timing(env);
+    let db = sites::db(env)?;
+    let now = now_ms();
+    // The claim: only a pending delivery that is due and not held by another consumer. A delivered
+    // one is never claimed again, whatever messages still name it.
+    let claimed: Option<Claimed> = db
+        .prepare(
+            "UPDATE deliveries SET lease_until = ?2, updated_at = ?3 \
+             WHERE id = ?1 AND state = 'pending' AND lease_until < ?3 AND next_attempt_at <= ?4 \
+             RETURNING site, target, attempts, cycle_attempts, first_attempt_at, extra, \
+             (SELECT data FROM outbox_events WHERE outbox_events.id = deliveries.event) AS event_data",
+        )
+        .bind(&[
+            JsValue::from_str(id),
+            JsValue::from_f64((now + timing.lease_ms()) as f64),
+            JsValue::from_f64(now as f64),
+            JsValue::from_f64((now + EARLY_SLACK_MS) as f64),
+        ])
+        .map_err(d1("claiming a delivery"))?
+        .first(None)
+        .await
+        .map_err(d1("claiming a delivery"))?;
+    let Some(claimed) = claimed else {
+        // Delivered, failed, unknown, held by another consumer or not yet due: this message is a
+        // duplicate of one that is (or was) being handled.
+        return Ok(Outcome::Ack);
+    };
+    let event: WebhookEvent = claimed
+        .event_data
+        .as_deref()
+        .ok_or_else(|| internal("loading an event", "missing outbox event"))
+        .and_then(|json| serde_json::from_str(json).map_err(|e| internal("decoding an event", e)))?;
+    // `attempts` numbers the records; `cycle` (since the last replay) is the schedule's position.
+    let attempts = Attempts { total: claimed.attempts as u32 + 1, cycle: claimed.cycle_attempts as u32 + 1 };
+    let first_attempt_at = claimed.first_attempt_at.map_or(now, |at| at as u64);
+
+    let prepared = match Target::parse(&claimed.target) {
+        Some(Target::Endpoint(endpoint_id)) => prepare_webhook(env, &claimed.site, &endpoint_id, &event).await?,
+        Some(Target::Email) => prepare_email(env, id, &claimed, &event).await?,
+        None => Prepared::Park(format!("unknown target {:?}", claimed.target)),
+    };
+    let started = now_ms();
+    let result = match prepared {
+        Prepared::Http(request) => send(request, timing.attempt_timeout_ms()).await,
+        Prepared::Local(message) => store_locally(env, id, &claimed.site, &event, &message, started).await?,
+        Prepared::Skip(why) => return finish(env, id, None, Next::Done, attempts, first_attempt_at, Some(why)).await,
+        Prepared::Park(why) => return finish(env, id, None, Next::DeadLetter, attempts, first_attempt_at, Some(why)).await,
+    };
+    let done = now_ms();
+    let mut record = AttemptRecord::new(started, done.saturating_sub(started), &result);
+    if result == AttemptResult::Timeout {
+        // Core words it for the production timeout; say what this deployment waited.
+        record.error = Some(format!("no response within {} s", timing.attempt_timeout_ms() / 1000));
+    }
+    let next = timing.next(&result, attempts.cycle, first_attempt_at, done, jitter_permille());
+    let error = match record.status {
+        AttemptStatus::Delivered => None,
+        _ => Some(record.error.clone().unwrap_or_else(|| format!("HTTP {}", record.response_code.unwrap_or(0)))),
+    };
+    let disable = match (next, Target::parse(&claimed.target)) {
+        (Next::DisableEndpoint, Some(Target::Endpoint(endpoint_id))) => Some((claimed.site.clone(), endpoint_id)),
+        _ => None,
+    };
+    if let Some((site, endpoint_id)) = &disable {
+        disable_endpoint(env, site, endpoint_id, done).await?;
+    }
+    finish(env, id, Some(record), next, attempts, first_attempt_at, error).await
+}
+
+/// What one attempt will do.
+enum Prepared {
+    Http(HttpRequest),
+    /// The local email provider: store in the mailbox.
+    Local(EmailMessage),
+    /// Nothing to send (the endpoint no longer takes this event): done.
+    Skip(String),
+    /// Cannot be sent as configured (endpoint disabled or refused by the SSRF guard): parked as
+    /// failed, replayable after the configuration is fixed.
+    Park(String),
+}
+
+struct HttpRequest {
+    url: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+async fn prepare_webhook(env: &Env, site: &str, endpoint_id: &str, event: &WebhookEvent) -> Result<Prepared, ApiError> {
+    let Some((endpoint, reason)) = endpoints::load(env, site, endpoint_id).await? else {
+        return Ok(Prepared::Park(format!("endpoint {endpoint_id:?} was deleted")));
+    };
+    if !endpoint.enabled {
+        return Ok(Prepared::Park(format!("endpoint {endpoint_id:?} is disabled{}", reason.map(|r| format!(": {r}")).unwrap_or_default())));
+    }
+    let settings = settings::load(env, site).await?;
+    // Checked again at send time: the site's private-address allowance may have been withdrawn.
+    if let Err(e) = endpoint.validate(settings.allow_private_endpoints) {
+        return Ok(Prepared::Park(e.message));
+    }
+    let lookup = |name: &str| secret(env, name);
+    let request = match map_event(&endpoint, event, settings.owner_locale, &lookup) {
+        Ok(Mapped::Send(request)) => request,
+        Ok(Mapped::Skip) => return Ok(Prepared::Skip(format!("endpoint {endpoint_id:?} does not take {}", event.event_type().as_str()))),
+        Err(e) => return Ok(Prepared::Park(e.message)),
+    };
+    let body = serde_json::to_string(&request.body).map_err(|e| internal("encoding a webhook", e))?;
+    let headers = request.headers_for(body.as_bytes(), now_ms() / 1000);
+    Ok(Prepared::Http(HttpRequest { url: request.url, headers, body }))
+}
+
+#[derive(Deserialize)]
+struct ShopName {
+    name: String,
+}
+
+async fn prepare_email(env: &Env, id: &str, claimed: &Claimed, event: &WebhookEvent) -> Result<Prepared, ApiError> {
+    let WebhookEvent::LeadCreated(lead) = event else {
+        return Ok(Prepared::Park("only lead.created carries an email".into()));
+    };
+    let config: Option<String> = sites::db(env)?
+        .prepare("SELECT config FROM sites WHERE id = ?1")
+        .bind(&[JsValue::from_str(&claimed.site)])
+        .map_err(d1("loading the site"))?
+        .first(Some("config"))
+        .await
+        .map_err(d1("loading the site"))?;
+    let shop = config
+        .and_then(|json| serde_json::from_str::<ShopName>(&json).ok())
+        .map_or_else(|| claimed.site.clone(), |c| c.name);
+    let link_secret = secret(env, "LINK_SECRET").unwrap_or_default();
+    let base = claimed.extra.clone().unwrap_or_default();
+    // Issued at the lead's time, so every attempt renders the same email.
+    let link = |action| {
+        let claims = LinkClaims { site: lead.site.clone(), lead: lead.id.clone(), action, issued_at: lead.created_at };
+        sign_link(link_secret.as_bytes(), &claims).map(|token| format!("{}/v1/consent/{token}", base.trim_end_matches('/')))
+    };
+    let links = match (link(LinkAction::MarketingOptIn), link(LinkAction::Unsubscribe)) {
+        (Ok(more_like_this), Ok(unsubscribe)) => ComparisonLinks { more_like_this, unsubscribe },
+        (Err(e), _) | (_, Err(e)) => return Ok(Prepared::Park(format!("LINK_SECRET: {}", e.message))),
+    };
+    let settings = settings::load(env, &claimed.site).await?;
+    let from = settings.email_from.or_else(|| var(env, "EMAIL_FROM")).unwrap_or_default();
+    let message = match render_comparison(lead, &shop, &from, &links) {
+        Ok(message) => message,
+        Err(e) => return Ok(Prepared::Park(e.message)),
+    };
+    let provider = var(env, "EMAIL_PROVIDER").as_deref().and_then(EmailProvider::parse);
+    let (provider, key) = match provider {
+        Some(EmailProvider::Local) => return Ok(Prepared::Local(message)),
+        Some(EmailProvider::Resend) => (EmailProvider::Resend, secret(env, "RESEND_API_KEY")),
+        Some(EmailProvider::Postmark) => (EmailProvider::Postmark, secret(env, "POSTMARK_SERVER_TOKEN")),
+        None => return Ok(Prepared::Park("EMAIL_PROVIDER must be local, resend or postmark".into())),
+    };
+    let stream = var(env, "POSTMARK_MESSAGE_STREAM").unwrap_or_else(|| "outbound".into());
+    let base = var(env, "EMAIL_API_BASE");
+    let request = match provider_request(provider, base.as_deref(), &key.unwrap_or_default(), &stream, id, &message) {
+        Ok(request) => request,
+        Err(e) => return Ok(Prepared::Park(e.message)),
+    };
+    let body = serde_json::to_string(&request.body).map_err(|e| internal("encoding an email", e))?;
+    Ok(Prepared::Http(HttpRequest { url: request.url, headers: request.headers, body }))
+}
+
+/// The local provider's "send": the mailbox row, keyed by the delivery id so a retry stores it once.
+async fn store_locally(
+    env: &Env,
+    id: &str,
+    site: &str,
+    event: &WebhookEvent,
+    message: &EmailMessage,
+    now: u64,
+) -> Result<AttemptResult, ApiError> {
+    let lead = match event {
+        WebhookEvent::LeadCreated(lead) => lead.id.clone(),
+        _ => String::new(),
+    };
+    let data = serde_json::to_string(message).map_err(|e| internal("encoding an email", e))?;
+    sites::db(env)?
+        .prepare("INSERT OR IGNORE INTO mailbox (id, site, lead, to_addr, subject, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+        .bind(&[
+            JsValue::from_str(id),
+            JsValue::from_str(site),
+            JsValue::from_str(&lead),
+            JsValue::from_str(&message.to),
+            JsValue::from_str(&message.subject),
+            JsValue::from_str(&data),
+            JsValue::from_f64(now as f64),
+        ])
+        .map_err(d1("storing an email"))?
+        .run()
+        .await
+        .map_err(d1("storing an email"))?;
+    Ok(AttemptResult::Response { status: 202, retry_after: None, body: b"stored in the local mailbox".to_vec() })
+}
+
+/// One POST, raced against the timeout. Redirects are not followed (`manual`): a 3xx is a failure,
+/// since the new location never passed the SSRF guard.
+async fn send(request: HttpRequest, timeout_ms: u64) -> AttemptResult {
+    let headers = Headers::new();
+    for (name, value) in &request.headers {
+        if let Err(e) = headers.set(name, value) {
+            return AttemptResult::ConnectionError(format!("invalid header {name}: {e}"));
+        }
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_redirect(RequestRedirect::Manual)
+        .with_body(Some(JsValue::from_str(&request.body)));
+    let outgoing = match Request::new_with_init(&request.url, &init) {
+        Ok(outgoing) => outgoing,
+        Err(e) => return AttemptResult::ConnectionError(format!("invalid request: {e}")),
+    };
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let exchange = async {
+        let mut response = Fetch::Request(outgoing).send_with_signal(&signal).await?;
+        let status = response.status_code();
+        let retry_after = response.headers().get("retry-after").ok().flatten();
+        let body = response.bytes().await.unwrap_or_default();
+        Ok::<_, worker::Error>((status, retry_after, body))
+    };
+    let timeout = Delay::from(Duration::from_millis(timeout_ms));
+    futures_util::pin_mut!(exchange);
+    match select(exchange, timeout).await {
+        Either::Left((Ok((status, retry_after, body)), _)) => AttemptResult::Response { status, retry_after, body },
+        Either::Left((Err(e), _)) => AttemptResult::ConnectionError(e.to_string()),
+        Either::Right(((), _)) => {
+            controller.abort();
+            AttemptResult::Timeout
+        }
+    }
+}
+
+/// Records the attempt and the delivery's new state in one batch, and tells the queue what next.
+async fn finish(
+    env: &Env,
+    id: &str,
+    record: Option<AttemptRecord>,
+    next: Next,
+    attempts: Attempts,
+    first_attempt_at: u64,
+    error: Option<String>,
+) -> Result<Outcome, ApiError> {
+    let db = sites::db(env)?;
+    let now = now_ms();
+    let mut statements = Vec::new();
+    if let Some(record) = &record {
+        let data = serde_json::to_string(record).map_err(|e| internal("encoding an attempt", e))?;
+        let status = serde_json::to_value(record.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        statements.push(
+            db.prepare(
+                "INSERT OR REPLACE INTO delivery_attempts (delivery, n, at, status, latency_ms, response_code, data) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .bind(&[
+                JsValue::from_str(id),
+                JsValue::from_f64(f64::from(attempts.total)),
+                JsValue::from_f64(record.at as f64),
+                JsValue::from_str(&status),
+                JsValue::from_f64(record.latency_ms as f64),
+                record.response_code.map_or(JsValue::NULL, |c| JsValue::from_f64(f64::from(c))),
+                JsValue::from_str(&data),
+            ])
+            .map_err(d1("recording an attempt"))?,
+        );
+    }
+    // A skipped or parked delivery made no attempt.
+    let made = u32::from(record.is_some());
+    let (total, cycle) = (attempts.total - 1 + made, attempts.cycle - 1 + made);
+    let (state, next_at, outcome) = match next {
+        Next::Done => ("delivered", now, Outcome::Ack),
+        Next::RetryIn { delay_s } => ("pending", now + u64::from(delay_s) * 1000, Outcome::RetryIn(delay_s)),
+        Next::DeadLetter | Next::DisableEndpoint => ("failed", now, Outcome::Ack),
+    };
+    statements.push(
+        db.prepare(
+            "UPDATE deliveries SET state = ?2, attempts = ?3, cycle_attempts = ?8, first_attempt_at = COALESCE(first_attempt_at, ?4), \
+             next_attempt_at = ?5, lease_until = 0, last_error = ?6, \
+             delivered_at = CASE WHEN ?2 = 'delivered' THEN ?7 ELSE delivered_at END, updated_at = ?7 WHERE id = ?1",
+        )
+        .bind(&[
+            JsValue::from_str(id),
+            JsValue::from_str(state),
+            JsValue::from_f64(f64::from(total)),
+            JsValue::from_f64(first_attempt_at as f64),
+            JsValue::from_f64(next_at as f64),
+            error.as_deref().map_or(JsValue::NULL, JsValue::from_str),
+            JsValue::from_f64(now as f64),
+            JsValue::from_f64(f64::from(cycle)),
+        ])
+        .map_err(d1("updating a delivery"))?,
+    );
+    db.batch(statements).await.map_err(d1("updating a delivery"))?;
+    if state == "failed" {
+        // The dead-letter queue is the audit trail of what ran out of retries; D1 already says
+        // "failed", which is what the admin API lists and replays.
+        let sent = match env.queue(DEAD_LETTERS) {
+            Ok(queue) => queue.send(QueueMessage { delivery: id.to_owned(), lane: PARKED_LANE.to_owned() }).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
+            worker::console_error!("dead-lettering {id}: {e} (it is marked failed in D1)");
+        }
+    }
+    Ok(outcome)
+}
+
+/// A message that reached the dead-letter queue by exhausting `max_retries` (its consumer kept
+/// failing): its delivery is failed, unless it was delivered meanwhile.
+async fn park(env: &Env, id: &str) -> Result<(), ApiError> {
+    sites::db(env)?
+        .prepare(
+            "UPDATE deliveries SET state = 'failed', lease_until = 0, last_error = COALESCE(last_error, 'dead-lettered'), \
+             updated_at = ?2 WHERE id = ?1 AND state = 'pending'",
+        )
+        .bind(&[JsValue::from_str(id), JsValue::from_f64(now_ms() as f64)])
+        .map_err(d1("parking a delivery"))?
+        .run()
+        .await
+        .map_err(d1("parking a delivery"))?;
+    Ok(())
+}
+
+/// 410 Gone: the receiver asked us to stop. The endpoint is disabled; its other pending deliveries
+/// are parked as failed when their turn comes, so nothing is dropped and all can be replayed.
+async fn disable_endpoint(env: &Env, site: &str, endpoint_id: &str, now: u64) -> Result<(), ApiError> {
+    if let Some((mut endpoint, _)) = endpoints::load(env, site, endpoint_id).await? {
+        endpoint.enabled = false;
+        let reason = format!("the receiver answered 410 Gone at {}", floorwalker_core::webhook::rfc3339(now));
+        endpoints::store(env, site, &endpoint, Some(&reason), now).await?;
+    }
+    Ok(())
+}

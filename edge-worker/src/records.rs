@@ -1,0 +1,125 @@
+//! The delivery log for site owners: deliveries with every attempt, and replay of failed ones.
+
+use std::collections::HashMap;
+
+use floorwalker_core::api::{ApiError, ErrorCode};
+use floorwalker_core::delivery::{DeliveryState, DeliveryView, QueueMessage};
+use floorwalker_core::webhook::{AttemptRecord, EventType};
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::{Env, Request, Response};
+
+use crate::admin::query_limit;
+use crate::http::{self, internal};
+use crate::{outbox, sites};
+
+const MAX_DELIVERIES_LISTED: u32 = 1000;
+
+#[derive(Deserialize)]
+struct DeliveryRow {
+    id: String,
+    event: String,
+    #[serde(rename = "type")]
+    event_type: String,
+    target: String,
+    state: String,
+    created_at: f64,
+    delivered_at: Option<f64>,
+    last_error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AttemptRow {
+    delivery: String,
+    data: String,
+}
+
+/// `GET /v1/admin/sites/:site/deliveries?state=failed&limit=`: newest first.
+pub async fn list_deliveries(req: &Request, env: &Env, site: &str) -> Result<Response, ApiError> {
+    sites::require(env, site).await?;
+    let state = req.url().ok().and_then(|u| u.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()));
+    if let Some(state) = &state {
+        if DeliveryState::parse(state).is_none() {
+            return Err(ApiError::new(ErrorCode::NotFound, "state must be pending, delivered or failed"));
+        }
+    }
+    let limit = query_limit(req, MAX_DELIVERIES_LISTED);
+    let db = sites::db(env)?;
+    let rows: Vec<DeliveryRow> = db
+        .prepare(
+            "SELECT d.id, d.event, e.type, d.target, d.state, d.created_at, d.delivered_at, d.last_error \
+             FROM deliveries d JOIN outbox_events e ON e.id = d.event \
+             WHERE d.site = ?1 AND (?2 IS NULL OR d.state = ?2) ORDER BY d.created_at DESC, d.id LIMIT ?3",
+        )
+        .bind(&[JsValue::from_str(site), state.as_deref().map_or(JsValue::NULL, JsValue::from_str), JsValue::from_f64(f64::from(limit))])
+        .map_err(|e| internal("listing deliveries", e))?
+        .all()
+        .await
+        .map_err(|e| internal("listing deliveries", e))?
+        .results()
+        .map_err(|e| internal("listing deliveries", e))?;
+    // One query for the attempts of every listed delivery.
+    let attempts: Vec<AttemptRow> = db
+        .prepare(
+            "SELECT a.delivery, a.data FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery \
+             WHERE d.site = ?1 AND (?2 IS NULL OR d.state = ?2) ORDER BY a.delivery, a.n",
+        )
+        .bind(&[JsValue::from_str(site), state.as_deref().map_or(JsValue::NULL, JsValue::from_str)])
+        .map_err(|e| internal("listing attempts", e))?
+        .all()
+        .await
+        .map_err(|e| internal("listing attempts", e))?
+        .results()
+        .map_err(|e| internal("listing attempts", e))?;
+    let mut by_delivery: HashMap<String, Vec<AttemptRecord>> = HashMap::new();
+    for row in attempts {
+        let record = serde_json::from_str(&row.data).map_err(|e| internal("decoding an attempt", e))?;
+        by_delivery.entry(row.delivery).or_default().push(record);
+    }
+    let views = rows
+        .into_iter()
+        .map(|row| {
+            let event_type: EventType =
+                serde_json::from_value(serde_json::Value::String(row.event_type)).map_err(|e| internal("decoding an event type", e))?;
+            Ok(DeliveryView {
+                attempts: by_delivery.remove(&row.id).unwrap_or_default(),
+                id: row.id,
+                event_id: row.event,
+                event_type,
+                target: row.target,
+                state: DeliveryState::parse(&row.state).ok_or_else(|| internal("decoding a delivery", "unknown state"))?,
+                created_at: row.created_at as u64,
+                delivered_at: row.delivered_at.map(|at| at as u64),
+                last_error: row.last_error,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    http::json(&views, 200)
+}
+
+#[derive(Deserialize)]
+struct Replayed {
+    id: String,
+    target: String,
+}
+
+/// `POST /v1/admin/sites/:site/deliveries/:id/replay`: a failed delivery starts over (a new retry
+/// window, the same webhook-id) and is enqueued. Delivered ones are never sent again.
+pub async fn replay(env: &Env, site: &str, id: &str) -> Result<Response, ApiError> {
+    let now = http::now_ms();
+    let replayed: Option<Replayed> = sites::db(env)?
+        .prepare(
+            "UPDATE deliveries SET state = 'pending', first_attempt_at = NULL, cycle_attempts = 0, next_attempt_at = ?3, lease_until = 0, \
+             updated_at = ?3 WHERE id = ?1 AND site = ?2 AND state = 'failed' RETURNING id, target",
+        )
+        .bind(&[JsValue::from_str(id), JsValue::from_str(site), JsValue::from_f64(now as f64)])
+        .map_err(|e| internal("replaying a delivery", e))?
+        .first(None)
+        .await
+        .map_err(|e| internal("replaying a delivery", e))?;
+    let Some(replayed) = replayed else {
+        return Err(ApiError::new(ErrorCode::NotFound, format!("site {site:?} has no failed delivery {id:?}")));
+    };
+    outbox::enqueue(env, &[QueueMessage { delivery: replayed.id.clone(), lane: replayed.target }]).await;
+    http::json(&serde_json::json!({"replayed": replayed.id}), 202)
+}

@@ -1,0 +1,255 @@
+//! A real webhook receiver on 127.0.0.1: records every request, checks Standard Webhooks
+//! signatures with a verifier written here from the specification (not core's), and answers as
+//! scripted: 2xx, an error status, a hang past the sender's timeout, or 410 Gone.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::free_port;
+
+/// How the receiver answers one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply {
+    /// 200 with a small JSON body.
+    Ok,
+    Status(u16),
+    /// A status with `Retry-After: <seconds>`.
+    RetryAfter(u16, u32),
+    /// Holds the connection this long, then answers 503 (too late for the sender).
+    Hang(Duration),
+}
+
+/// One request as received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub at: Instant,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The status the receiver answered (for a hang: what it tried to answer afterwards).
+    pub answered: u16,
+    /// `Some(true)` when a signature verified against one of the configured secrets.
+    pub signature_valid: Option<bool>,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+
+    pub fn delivered(&self) -> bool {
+        (200..300).contains(&self.answered)
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// Fixed answers for paths starting with a prefix (one receiver, several endpoints).
+    by_path: Vec<(String, Reply)>,
+    script: VecDeque<Reply>,
+    default: Option<Reply>,
+    secrets: Vec<String>,
+    received: Vec<Received>,
+}
+
+pub struct Receiver {
+    pub port: u16,
+    state: Arc<Mutex<State>>,
+    server: Arc<tiny_http::Server>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Receiver {
+    pub fn start() -> Receiver {
+        let port = free_port();
+        let server = Arc::new(tiny_http::Server::http(("127.0.0.1", port)).expect("binding the receiver"));
+        let state = Arc::new(Mutex::new(State::default()));
+        let (serving, shared) = (server.clone(), state.clone());
+        let thread = std::thread::spawn(move || {
+            for request in serving.incoming_requests() {
+                let shared = shared.clone();
+                // A thread per request: a hanging answer must not hold up the others.
+                std::thread::spawn(move || handle(request, &shared));
+            }
+        });
+        Receiver { port, state, server, thread: Some(thread) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The answer to every request not covered by a script (initially `Reply::Ok`).
+    pub fn set_reply(&self, reply: Reply) {
+        lock(&self.state).default = Some(reply);
+    }
+
+    /// The answers to the next requests, in order; then the default again.
+    pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
+        lock(&self.state).script.extend(replies);
+    }
+
+    /// Requests whose path starts with `prefix` always get `reply` (not scripted).
+    pub fn set_reply_for(&self, prefix: &str, reply: Reply) {
+        let mut state = lock(&self.state);
+        state.by_path.retain(|(p, _)| p != prefix);
+        state.by_path.push((prefix.to_owned(), reply));
+    }
+
+    /// Requests to paths starting with `prefix`, in arrival order.
+    pub fn received_at(&self, prefix: &str) -> Vec<Received> {
+        self.received().into_iter().filter(|r| r.path.starts_with(prefix)).collect()
+    }
+
+    /// The `whsec_` secrets signatures are checked against.
+    pub fn set_secrets(&self, secrets: Vec<String>) {
+        lock(&self.state).secrets = secrets;
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        lock(&self.state).received.clone()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn handle(mut request: tiny_http::Request, shared: &Mutex<State>) {
+    let mut body = Vec::new();
+    let _ = std::io::Read::read_to_end(request.as_reader(), &mut body);
+    let headers: Vec<(String, String)> =
+        request.headers().iter().map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_owned())).collect();
+    let (reply, secrets) = {
+        let mut state = lock(shared);
+        let fixed = state.by_path.iter().find(|(prefix, _)| request.url().starts_with(prefix.as_str())).map(|(_, r)| *r);
+        let reply = match fixed {
+            Some(reply) => reply,
+            None => state.script.pop_front().or(state.default).unwrap_or(Reply::Ok),
+        };
+        (reply, state.secrets.clone())
+    };
+    let find = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let signature_valid = match (find("webhook-id"), find("webhook-timestamp"), find("webhook-signature")) {
+        (Some(id), Some(ts), Some(sig)) if !secrets.is_empty() => Some(verify_standard_webhook(&secrets, &id, &ts, &sig, &body, now_s())),
+        (Some(_), _, _) => Some(false),
+        _ => None,
+    };
+    let answered = match reply {
+        Reply::Ok => 200,
+        Reply::Status(status) | Reply::RetryAfter(status, _) => status,
+        Reply::Hang(_) => 503,
+    };
+    // Recorded before answering, so a test that sees the record can rely on the answer.
+    lock(shared).received.push(Received {
+        at: Instant::now(),
+        path: request.url().to_owned(),
+        headers,
+        body,
+        answered,
+        signature_valid,
+    });
+    if let Reply::Hang(duration) = reply {
+        std::thread::sleep(duration);
+    }
+    let mut response = tiny_http::Response::from_string(if answered == 200 { "{\"ok\":true}" } else { "{\"ok\":false}" })
+        .with_status_code(answered);
+    // One request per connection: tiny_http answers pipelined requests of a connection in order,
+    // so a hung answer would hold back the next request's answer on a reused connection.
+    if let Ok(header) = tiny_http::Header::from_bytes("connection", "close") {
+        response = response.with_header(header);
+    }
+    if let Reply::RetryAfter(_, seconds) = reply {
+        if let Ok(header) = tiny_http::Header::from_bytes("retry-after", seconds.to_string()) {
+            response = response.with_header(header);
+        }
+    }
+    let _ = request.respond(response);
+}
+
+fn now_s() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Standard Webhooks verification as the specification describes it
+/// (<https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md>):
+/// the secret is base64 after `whsec_`; the signed content is `{id}.{timestamp}.{body}`; the
+/// signature is base64 HMAC-SHA256, `v1,`-prefixed, several separated by spaces; the timestamp must
+/// be within 5 minutes.
+pub fn verify_standard_webhook(secrets: &[String], id: &str, timestamp: &str, signatures: &str, body: &[u8], now_s: u64) -> bool {
+    let Ok(ts) = timestamp.parse::<u64>() else { return false };
+    if ts.abs_diff(now_s) > 300 {
+        return false;
+    }
+    let engine = base64::engine::general_purpose::STANDARD;
+    let mut content = format!("{id}.{timestamp}.").into_bytes();
+    content.extend_from_slice(body);
+    secrets.iter().any(|secret| {
+        let Some(key) = secret.strip_prefix("whsec_").and_then(|b64| engine.decode(b64).ok()) else { return false };
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else { return false };
+        mac.update(&content);
+        let expected = engine.encode(mac.finalize().into_bytes());
+        signatures.split(' ').filter_map(|s| s.strip_prefix("v1,")).any(|given| given == expected)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The specification's published example.
+    #[test]
+    fn spec_test_vector() {
+        let secret = vec!["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned()];
+        let body = br#"{"test": 2432232314}"#;
+        let sig = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+        assert!(verify_standard_webhook(&secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", sig, body, 1_614_265_330));
+        assert!(verify_standard_webhook(&secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", &format!("v1,bm9wZQ== {sig}"), body, 1_614_265_330));
+        assert!(!verify_standard_webhook(&secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", sig, b"{}", 1_614_265_330));
+        assert!(!verify_standard_webhook(&secret, "msg_other", "1614265330", sig, body, 1_614_265_330));
+        assert!(!verify_standard_webhook(&secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", sig, body, 1_614_265_330 + 301));
+    }
+}
+
+#[cfg(test)]
+mod concurrency {
+    use super::*;
+
+    /// A hung answer holds up nothing else: each request has its own connection and thread.
+    #[tokio::test]
+    async fn a_hang_does_not_block_other_requests() {
+        let receiver = Receiver::start();
+        receiver.script([Reply::Hang(Duration::from_secs(3))]);
+        let client = reqwest::Client::new();
+        let url = receiver.url("/a");
+        let hung = tokio::spawn({
+            let (client, url) = (client.clone(), url.clone());
+            async move { client.post(url).body("1").send().await.map(|r| r.status().as_u16()) }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let started = Instant::now();
+        let status = client.post(&url).body("2").send().await.expect("second request").status().as_u16();
+        assert_eq!(status, 200);
+        assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+        assert_eq!(hung.await.expect("task").expect("first request"), 503);
+    }
+}
