@@ -61,7 +61,7 @@ test-widget: setup
 	source scripts/wasm-env.sh && cd widget && cargo test --target wasm32-unknown-unknown
 
 test-e2e: build
-	cargo test -p floorwalker-e2e
+	cargo test --no-fail-fast -p floorwalker-e2e
 
 bench: build
 	bash scripts/bench.sh

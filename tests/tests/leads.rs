@@ -185,10 +185,13 @@ async fn comparison_lead_is_stored_emailed_and_signed_to_every_subscribed_endpoi
     })
     .await;
     assert_eq!(updates.len(), 2, "the second click recorded nothing");
-    assert_eq!(updates[0]["data"]["granted"], true);
-    assert_eq!(updates[0]["data"]["purpose"], "marketing");
-    assert_eq!(updates[0]["data"]["record"]["text"], "Присылайте мне похожие подборки от «Кроха»");
-    assert_eq!(updates[1]["data"]["granted"], false);
+    // Separate events are delivered independently (as Standard Webhooks allows), so their arrival
+    // order is not asserted; each carries its own timestamp for the CRM to order by.
+    let granted: Vec<&Value> = updates.iter().filter(|u| u["data"]["granted"] == true).collect();
+    assert_eq!(granted.len(), 1, "{updates:?}");
+    assert_eq!(granted[0]["data"]["purpose"], "marketing");
+    assert_eq!(granted[0]["data"]["record"]["text"], "Присылайте мне похожие подборки от «Кроха»");
+    assert_eq!(updates.iter().filter(|u| u["data"]["granted"] == false).count(), 1, "the unsubscribe, once");
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ use floorwalker_core::context::{Currency, Money};
 use floorwalker_core::event::EventData;
 use floorwalker_core::lead::{LeadKind, LeadRequest};
 use floorwalker_e2e::browser::Browser;
+use floorwalker_e2e::receiver::Receiver;
 use floorwalker_e2e::eventually;
 use floorwalker_e2e::worker::Worker;
 use serde_json::Value;
@@ -179,10 +180,26 @@ async fn exit_intent_after_two_products_offers_their_comparison_and_the_form_pos
     browser.close().await;
 }
 
+/// The whole promise, in a real browser: two products, the exit-intent prompt, an email typed and
+/// sent → the lead in D1 with those products → the promised email in the local mailbox with exactly
+/// those products → `lead.created` at a real receiver, signed (verified by the receiver's own code).
 #[tokio::test]
-#[ignore = "needs POST /v1/leads from the leads branch"]
-async fn a_submitted_comparison_lead_is_stored_in_d1_with_the_products() {
+async fn a_submitted_comparison_lead_is_stored_emailed_and_signed_to_the_crm() {
     let worker = shop("prompt-lead", &["compare_by_email"], |_| {}).await;
+    let receiver = Receiver::start();
+    let (status, body) = worker
+        .admin_send(reqwest::Method::PUT, "/sites/demo/delivery", Some(serde_json::json!({"allow_private_endpoints": true})))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, endpoint) = worker
+        .admin_send(
+            reqwest::Method::POST,
+            "/sites/demo/endpoints",
+            Some(serde_json::json!({"id": "crm", "url": receiver.url("/hooks/crm"), "preset": {"kind": "generic"}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{endpoint}");
+    receiver.set_secrets(vec![endpoint["secret"].as_str().expect("the endpoint's whsec_ secret").to_owned()]);
     let browser = Browser::start().await;
     for (n, path) in [STROLLER, CAR_SEAT].into_iter().enumerate() {
         open(&browser, &worker.url(path)).await;
@@ -235,6 +252,32 @@ async fn a_submitted_comparison_lead_is_stored_in_d1_with_the_products() {
         .collect();
     assert_eq!(products.len(), 2, "{products:?}");
     assert_eq!(leads[0]["contact"]["email"], "anna@example.ru");
+    let lead_id = leads[0]["id"].as_str().expect("lead id").to_owned();
+    let names: Vec<String> = leads[0]["context"]["products"]
+        .as_array()
+        .expect("products")
+        .iter()
+        .filter_map(|viewed| viewed["product"]["name"].as_str().map(str::to_owned))
+        .collect();
+
+    let emails: Vec<Value> = eventually("the promised email in the mailbox", Duration::from_secs(20), || async {
+        let emails: Vec<Value> = worker.admin_get(&format!("/mailbox?lead={lead_id}")).await;
+        (!emails.is_empty()).then_some(emails)
+    })
+    .await;
+    assert_eq!(emails.len(), 1, "one promise, one email");
+    let email = &emails[0]["message"];
+    assert_eq!(email["to"], "anna@example.ru");
+    for name in &names {
+        assert!(email["html"].as_str().unwrap_or_default().contains(name.as_str()), "the email lists {name}");
+    }
+
+    let delivered = eventually("lead.created at the CRM", Duration::from_secs(20), || async {
+        receiver.received().into_iter().find(|r| r.delivered() && r.json()["type"] == "lead.created")
+    })
+    .await;
+    assert_eq!(delivered.signature_valid, Some(true), "the receiver verified the Standard Webhooks signature");
+    assert_eq!(delivered.json()["data"]["id"], lead_id.as_str(), "{}", delivered.json());
     browser.close().await;
 }
 
