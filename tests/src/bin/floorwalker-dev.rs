@@ -24,6 +24,7 @@ async fn main() {
          \n  A product page:   {origin}/product/orsa-360-isofix/\
          \n  Loader:           {origin}/fw.js\
          \n  Site config:      {origin}/v1/sites/demo/config\
+         \n  Operator console: {origin}/console/  (create an operator: make operator EMAIL=… NAME=… PASSWORD=… ADMIN_TOKEN={token} URL={origin})\
          \n  Local mailbox:    {origin}/v1/mailbox  (the promised emails; EMAIL_PROVIDER=local)\
          \n  Admin API token:  {token}\
          \n    e.g. curl -H 'authorization: Bearer {token}' {origin}/v1/admin/sites/demo/events\
