@@ -22,8 +22,6 @@ pub const MIN_FILL_MS: u64 = 1500;
 /// Largest request body the worker should accept for a lead, in bytes.
 pub const MAX_LEAD_BYTES: usize = 32 * 1024;
 pub const MAX_RECENT_PAGES: usize = 20;
-pub const MAX_PRODUCTS: usize = 20;
-pub const MAX_ANSWERS: usize = 10;
 pub const MAX_URL_LEN: usize = crate::event::MAX_URL_LEN;
 const MAX_PRODUCT_ID_LEN: usize = 128;
 const MAX_PRODUCT_NAME_LEN: usize = 300;
@@ -350,8 +348,9 @@ fn validate_context(context: &VisitorContext) -> Result<(), ApiError> {
         Ok(())
     };
     list("context.recent_pages", context.recent_pages.len(), MAX_RECENT_PAGES)?;
-    list("context.products", context.products.len(), MAX_PRODUCTS)?;
-    list("context.answers", context.answers.len(), MAX_ANSWERS)?;
+    // The same bounds the session builds contexts with, so a context the widget made is never refused.
+    list("context.products", context.products.len(), crate::session::MAX_CONTEXT_PRODUCTS)?;
+    list("context.answers", context.answers.len(), crate::session::MAX_CONTEXT_ANSWERS)?;
     check_len("context.page_url", &context.page_url, MAX_URL_LEN)?;
     for page in &context.recent_pages {
         check_len("context.recent_pages[]", page, MAX_URL_LEN)?;

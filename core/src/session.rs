@@ -29,6 +29,8 @@ pub const MAX_VISIT_PROMPTS: usize = 16;
 /// Products and pages handed on in a [`VisitorContext`]: enough for an operator or a CRM card.
 pub const MAX_CONTEXT_PRODUCTS: usize = 20;
 pub const MAX_CONTEXT_PAGES: usize = 10;
+/// Answers handed on in a [`VisitorContext`], the most recent; a lead accepts no more than this.
+pub const MAX_CONTEXT_ANSWERS: usize = 10;
 /// Longest attribution value kept (a utm tag, a click id).
 pub const MAX_TOUCH_VALUE_LEN: usize = 256;
 /// The storage format written by this build; a different one is discarded by [`Session::from_storage`].
@@ -215,6 +217,7 @@ impl Session {
     pub fn context(&self, locale: Locale, page_url: &str) -> VisitorContext {
         let skip_pages = self.recent_pages.len().saturating_sub(MAX_CONTEXT_PAGES);
         let skip_products = self.products.len().saturating_sub(MAX_CONTEXT_PRODUCTS);
+        let skip_answers = self.answers.len().saturating_sub(MAX_CONTEXT_ANSWERS);
         VisitorContext {
             first_touch: self.first_touch.clone(),
             last_touch: self.last_touch.clone(),
@@ -222,7 +225,7 @@ impl Session {
             recent_pages: self.recent_pages[skip_pages..].to_vec(),
             products: self.products[skip_products..].to_vec(),
             active_seconds: self.active_seconds,
-            answers: self.answers.iter().map(|answer| answer.answer.clone()).collect(),
+            answers: self.answers[skip_answers..].iter().map(|answer| answer.answer.clone()).collect(),
             returning: self.is_returning(),
             locale,
             page_url: truncate_chars(page_url, MAX_URL_LEN),
@@ -639,6 +642,7 @@ mod tests {
         let context = session.context(Locale::Ru, "https://shop.ru/p/499");
         assert_eq!(context.recent_pages.len(), MAX_CONTEXT_PAGES);
         assert_eq!(context.products.len(), MAX_CONTEXT_PRODUCTS);
+        assert_eq!(context.answers.len(), MAX_CONTEXT_ANSWERS);
         assert_eq!(context.products.last().map(|p| p.product.id.as_str()), Some("sku-499"));
         assert_eq!(context.pages_viewed, 500);
     }
