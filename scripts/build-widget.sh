@@ -9,9 +9,8 @@ out=dist/public
 pkg=target/widget-pkg
 rm -rf "$pkg" && mkdir -p "$pkg" "$out/w"
 
-cargo build --release --target wasm32-unknown-unknown -p floorwalker-widget
-wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name fw-widget \
-  target/wasm32-unknown-unknown/release/floorwalker_widget.wasm
+wasm=$(wasm_size_build floorwalker-widget)
+wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name fw-widget "$wasm"
 node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals --enable-reference-types \
   "$pkg/fw-widget_bg.wasm" -o "$pkg/fw-widget.opt.wasm"

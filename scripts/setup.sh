@@ -34,6 +34,12 @@ else
   echo build-std > target/.wasm-route
 fi
 
+# The widget's size build (scripts/build-widget.sh) rebuilds std for wasm without panic machinery;
+# on the rustup route that needs std's source. Optional: without it the widget builds as usual.
+if [ "$(cat target/.wasm-route)" = rustup ] && ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
+  timeout 180 rustup component add rust-src || log "rust-src not available; the widget will be built without build-std (larger)"
+fi
+
 # 2. Debian packages: the browser and its driver for the tests, brotli for the size figures.
 apt_install "${apt_packages[@]}"
 if [ "$(cat target/.wasm-route)" = build-std ]; then
