@@ -135,6 +135,13 @@ pub enum ConversationStatus {
     Closed,
 }
 
+/// Whether any operator of a site is online: `GET /v1/sites/:site/presence` for the widget's
+/// rules, and the SiteHub's answer inside the worker.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Presence {
+    pub operator_online: bool,
+}
+
 /// The answer to `hello`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct Welcome {

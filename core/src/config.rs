@@ -111,6 +111,12 @@ impl WidgetConfig {
         self.prompts.iter().find(|prompt| prompt.id == id)
     }
 
+    /// Whether any prompt's rule depends on operator presence: only then does the widget ask the
+    /// worker who is online (one small request per page), so other sites pay nothing for it.
+    pub fn needs_operator_presence(&self) -> bool {
+        self.prompts.iter().any(|prompt| prompt.when.mentions(&|c| *c == Condition::OperatorOnline))
+    }
+
     /// The text a prompt shows in `locale`, with the after-hours variant and `{minutes}` applied.
     pub fn render_copy(&self, prompt: &PromptDefinition, locale: Locale, variant: CopyVariant) -> RenderedCopy {
         let copy = prompt.copy.get(locale);
@@ -791,6 +797,16 @@ mod tests {
             origins: vec!["https://shop.example".into(), "http://127.0.0.1:8787".into()],
             widget: WidgetConfig::default(),
         }
+    }
+
+    #[test]
+    fn presence_is_fetched_only_for_sites_whose_rules_read_it() {
+        let mut widget = WidgetConfig::default();
+        assert!(widget.needs_operator_presence(), "the built-in chat invitation waits for an operator");
+        widget.prompts.retain(|prompt| prompt.kind != PromptKind::ChatInvitation);
+        assert!(!widget.needs_operator_presence());
+        widget.prompts[0].when = Condition::Not(Box::new(Condition::OperatorOnline));
+        assert!(widget.needs_operator_presence(), "an offer for when nobody is online reads it too");
     }
 
     #[test]

@@ -70,6 +70,18 @@ pub enum Condition {
     Answer(AnswerIs),
 }
 
+impl Condition {
+    /// Whether the condition reads anything for which `pred` holds, at any depth.
+    pub fn mentions(&self, pred: &impl Fn(&Condition) -> bool) -> bool {
+        pred(self)
+            || match self {
+                Condition::All(parts) | Condition::Any(parts) => parts.iter().any(|part| part.mentions(pred)),
+                Condition::Not(inner) => inner.mentions(pred),
+                _ => false,
+            }
+    }
+}
+
 /// Inclusive bounds in minor units (kopecks). Products without a price never match; with a
 /// `currency`, only products priced in it do.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -339,6 +351,19 @@ impl<'a> Facts<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_condition_knows_what_it_reads_at_any_depth() {
+        let online = |c: &Condition| *c == Condition::OperatorOnline;
+        assert!(!Condition::ExitIntent.mentions(&online));
+        assert!(Condition::OperatorOnline.mentions(&online));
+        let nested = Condition::All(vec![
+            Condition::PagesAtLeast(2),
+            Condition::Any(vec![Condition::ExitIntent, Condition::Not(Box::new(Condition::OperatorOnline))]),
+        ]);
+        assert!(nested.mentions(&online));
+        assert!(!Condition::All(vec![Condition::PagesAtLeast(2), Condition::ExitIntent]).mentions(&online));
+    }
     use crate::context::{Money, Product};
     use crate::event::{ActiveTime, Event, EventData, PageView, ProductView, PromptRef, QuestionAnswered};
 
@@ -645,8 +670,7 @@ mod tests {
 
     #[test]
     fn chat_typing_and_excluded_paths_silence_everything() {
-        let mut config = WidgetConfig::default();
-        config.exclude_paths = vec!["/checkout/**".into()];
+        let config = WidgetConfig { exclude_paths: vec!["/checkout/**".into()], ..WidgetConfig::default() };
         let mut visit = browsing();
         visit.session.set_chat_open(true);
         assert_eq!(decide(&config, &visit.session, &visit.exit()), Decision::Hold(HoldReason::ChatOpen));

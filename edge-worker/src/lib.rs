@@ -41,6 +41,7 @@ async fn route(req: Request, env: &Env) -> std::result::Result<Response, ApiErro
         (Method::Options, ["v1", ..]) => preflight(&req, env).await,
         (Method::Get, ["v1", "health"]) => http::json(&serde_json::json!({"ok": true}), 200),
         (Method::Get, ["v1", "sites", site, "config"]) => sites::serve_public_config(&req, env, site).await,
+        (Method::Get, ["v1", "sites", site, "presence"]) => sites::serve_presence(&req, env, site).await,
         (Method::Post, ["v1", "events"]) => events::ingest(req, env).await,
         (method, ["v1", "admin", rest @ ..]) if chat::admin::handles(rest) => {
             admin::authorize(&req, env)?;

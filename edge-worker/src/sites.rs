@@ -50,7 +50,7 @@ pub async fn store(env: &Env, config: &SiteConfig, now_ms: u64) -> Result<(), Ap
     let mut statements = vec![
         db.prepare("INSERT INTO sites (id, config, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at")
             .bind(&[site.clone(), JsValue::from_str(&json), JsValue::from_f64(now_ms as f64)]),
-        db.prepare("DELETE FROM site_origins WHERE site = ?1").bind(&[site.clone()]),
+        db.prepare("DELETE FROM site_origins WHERE site = ?1").bind(std::slice::from_ref(&site)),
     ];
     for origin in &config.origins {
         statements.push(
@@ -71,6 +71,26 @@ pub fn test_timing_enabled(env: &Env) -> bool {
 
 /// `GET /v1/sites/:site/config`: the public part of the config, readable only by allowed origins.
 pub async fn serve_public_config(req: &Request, env: &Env, site: &str) -> Result<Response, ApiError> {
+    let (config, origin) = require_for_origin(req, env, site).await?;
+    let mut public = config.public();
+    if !test_timing_enabled(env) {
+        // Stored while the switch was on; without it the engine keeps its real floors.
+        public.widget.test_timing = None;
+    }
+    public_response(&public, 60, origin.as_deref())
+}
+
+/// `GET /v1/sites/:site/presence`: whether an operator is online, for widgets whose rules ask
+/// (the chat invitation). Cached briefly: a visitor learning of an operator 15 s late costs
+/// nothing, and a busy site's page views do not each wake the site's hub.
+pub async fn serve_presence(req: &Request, env: &Env, site: &str) -> Result<Response, ApiError> {
+    let (_, origin) = require_for_origin(req, env, site).await?;
+    let presence = floorwalker_core::chat::Presence { operator_online: crate::chat::operator_online(env, site).await };
+    public_response(&presence, 15, origin.as_deref())
+}
+
+/// The site's config, when the request's page (if a browser sent it) is one of the site's origins.
+async fn require_for_origin(req: &Request, env: &Env, site: &str) -> Result<(SiteConfig, Option<String>), ApiError> {
     let config = require(env, site).await?;
     let origin = http::header(req, "origin");
     if let Some(origin) = &origin {
@@ -81,14 +101,13 @@ pub async fn serve_public_config(req: &Request, env: &Env, site: &str) -> Result
             ));
         }
     }
-    let mut public = config.public();
-    if !test_timing_enabled(env) {
-        // Stored while the switch was on; without it the engine keeps its real floors.
-        public.widget.test_timing = None;
-    }
-    let mut response = http::json(&public, 200)?;
-    http::set(response.headers_mut(), "cache-control", "public, max-age=60")?;
-    if let Some(origin) = &origin {
+    Ok((config, origin))
+}
+
+fn public_response(body: &impl serde::Serialize, max_age_s: u32, origin: Option<&str>) -> Result<Response, ApiError> {
+    let mut response = http::json(body, 200)?;
+    http::set(response.headers_mut(), "cache-control", &format!("public, max-age={max_age_s}"))?;
+    if let Some(origin) = origin {
         http::allow_origin(&mut response, origin)?;
     }
     Ok(response)

@@ -83,10 +83,7 @@ struct TranscriptRequest {
     email: String,
 }
 
-#[derive(Serialize, Deserialize)]
-pub struct Presence {
-    pub operator_online: bool,
-}
+pub use floorwalker_core::chat::Presence;
 
 /// Events wait this long in the object's own outbox before being moved to D1 in one batch: the
 /// rows are already durable, so this only trades a second of delay for far fewer D1 writes.

@@ -16,6 +16,8 @@ pub mod outbox;
 mod store;
 mod visitor;
 
+pub use visitor::operator_online;
+
 use floorwalker_core::api::{ApiError, ErrorCode};
 use serde::{Deserialize, Serialize};
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
