@@ -17,7 +17,22 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// A desktop browser: a fine pointer and a 1280×900 window.
     pub async fn start() -> Browser {
+        Browser::launch(None).await
+    }
+
+    /// A phone: Chromium's device emulation at 360×740 with touch, so `(pointer: coarse)` matches
+    /// and the page sees a mobile user agent, as on a real Android phone.
+    pub async fn start_mobile() -> Browser {
+        Browser::launch(Some(json!({
+            "deviceMetrics": { "width": 360, "height": 740, "pixelRatio": 3.0, "touch": true },
+            "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Mobile Safari/537.36"
+        })))
+        .await
+    }
+
+    async fn launch(mobile_emulation: Option<Value>) -> Browser {
         use std::os::unix::process::CommandExt;
         let port = free_port();
         let driver = Command::new(CHROMEDRIVER)
@@ -30,7 +45,7 @@ impl Browser {
             .spawn()
             .expect("starting /usr/bin/chromedriver (apt-get install chromium-driver)");
         let webdriver = format!("http://127.0.0.1:{port}");
-        let capabilities = json!({
+        let mut capabilities = json!({
             "goog:chromeOptions": {
                 "binary": CHROMIUM,
                 "args": [
@@ -40,6 +55,9 @@ impl Browser {
                 ]
             }
         });
+        if let Some(emulation) = mobile_emulation {
+            capabilities["goog:chromeOptions"]["mobileEmulation"] = emulation;
+        }
         let Value::Object(capabilities) = capabilities else { unreachable!("a JSON object literal") };
         let client = eventually("chromedriver to start a session", Duration::from_secs(30), || {
             let (webdriver, capabilities) = (webdriver.clone(), capabilities.clone());

@@ -8,7 +8,7 @@ use std::time::Duration;
 use floorwalker_core::config::{BusinessHours, Locale, OpeningHours, SiteConfig, TestTiming};
 use floorwalker_core::consent::ConsentPurpose;
 use floorwalker_core::context::{Currency, Money};
-use floorwalker_core::event::EventData;
+use floorwalker_core::event::{EventData, ExitTrigger};
 use floorwalker_core::lead::{LeadKind, LeadRequest};
 use floorwalker_e2e::browser::Browser;
 use floorwalker_e2e::receiver::Receiver;
@@ -412,4 +412,215 @@ async fn without_the_deploy_switch_test_timing_is_refused() {
     assert_eq!(response.status().as_u16(), 400);
     let body: Value = response.json().await.expect("an error body");
     assert_eq!(body["error"]["code"], "invalid_config", "{body}");
+}
+
+// ---- exit intent on a phone -------------------------------------------------------------------
+// A phone has no pointer to leave through the top of the window, so the widget reads the gestures
+// that come before leaving: a fast scroll up, going back to where the visit began, and switching
+// away from the tab. These run in Chromium's device emulation (360×740, touch, coarse pointer).
+
+/// The comparison card's product names, or null while there is none.
+const COMPARISON_NAMES: &str = "const card = root.querySelector('.prompt[data-prompt=compare_by_email]');
+     return card ? [...card.querySelectorAll('.products li .name')].map(n => n.textContent) : null;";
+
+/// A phone visitor who viewed both products; returns the browser, their id and the names seen.
+async fn phone_visitor_after_two_products(worker: &Worker) -> (Browser, String, Vec<String>) {
+    let browser = Browser::start_mobile().await;
+    let mut names = Vec::new();
+    for (n, path) in [STROLLER, CAR_SEAT].into_iter().enumerate() {
+        open(&browser, &worker.url(path)).await;
+        names.push(shop_product(&browser).await.0);
+        products_seen(&browser, n + 1).await;
+    }
+    let coarse = browser.eval("return matchMedia('(pointer: coarse)').matches && innerWidth === 360;", vec![]).await;
+    assert_eq!(coarse, Value::Bool(true), "the emulated phone has a coarse pointer and a 360 px viewport");
+    let visitor = visitor(&browser).await;
+    (browser, visitor, names)
+}
+
+/// Waits for an `exit_intent` event with `trigger` in D1.
+async fn exit_intent_stored(worker: &Worker, visitor: &str, trigger: ExitTrigger) {
+    eventually(&format!("a {trigger:?} exit intent in D1"), Duration::from_secs(20), || async {
+        worker
+            .events("demo", visitor)
+            .await
+            .iter()
+            .any(|stored| matches!(&stored.event.data, EventData::ExitIntent(intent) if intent.trigger == trigger))
+            .then_some(())
+    })
+    .await;
+}
+
+/// The card is inside the 360 px viewport, not cut off at either side.
+async fn assert_card_fits_the_phone(browser: &Browser) {
+    let fits = browser
+        .eval(
+            &format!(
+                "{SHADOW} const r = root.querySelector('.prompt').getBoundingClientRect();
+                 return r.left >= 0 && r.right <= innerWidth && r.width > 200;"
+            ),
+            vec![],
+        )
+        .await;
+    assert_eq!(fits, Value::Bool(true), "the card fits a 360 px phone");
+}
+
+#[tokio::test]
+async fn on_a_phone_a_fast_scroll_up_offers_the_comparison_but_a_slow_one_does_not() {
+    let worker = shop("prompt-phone-scroll", &["compare_by_email"], |_| {}).await;
+    let (browser, visitor, names) = phone_visitor_after_two_products(&worker).await;
+    let tall = browser.eval("return document.documentElement.scrollHeight - innerHeight;", vec![]).await;
+    assert!(tall.as_f64().unwrap_or(0.0) >= 600.0, "the product page must scroll on a phone: {tall}");
+
+    // The desktop signal means nothing on a phone (a touch can synthesise odd mouse events).
+    // Reading slowly back up, 40 px a frame, is reading, not leaving.
+    browser
+        .client
+        .execute_async(
+            "document.dispatchEvent(new MouseEvent('mouseout', { clientX: 100, clientY: -3, relatedTarget: null, bubbles: true }));
+             const done = arguments[arguments.length - 1];
+             window.scrollTo(0, 900);
+             let y = 900;
+             const step = () => { y -= 40; window.scrollTo(0, Math.max(y, 0)); if (y > 0) setTimeout(step, 60); else done(null); };
+             setTimeout(step, 60);",
+            vec![],
+        )
+        .await
+        .expect("a slow scroll up");
+    let card = browser.eval(&format!("{SHADOW} {COMPARISON_NAMES}"), vec![]).await;
+    assert_eq!(card, Value::Null, "no card after a slow scroll up or a mouseout on a phone");
+
+    // A flick back to the top: 900 px within a couple of frames.
+    let listed = browser
+        .wait_for(
+            "the comparison prompt after a fast scroll up",
+            &format!(
+                "{SHADOW}
+                 const names = (() => {{ {COMPARISON_NAMES} }})();
+                 if (names) return names;
+                 window.scrollTo(0, 900);
+                 requestAnimationFrame(() => requestAnimationFrame(() => window.scrollTo(0, 0)));
+                 return null;"
+            ),
+        )
+        .await;
+    assert_eq!(listed, Value::from(names), "exactly the two products viewed");
+    assert_card_fits_the_phone(&browser).await;
+    exit_intent_stored(&worker, &visitor, ExitTrigger::FastScrollUp).await;
+    let events = worker.events("demo", &visitor).await;
+    assert!(
+        !events.iter().any(|s| matches!(&s.event.data, EventData::ExitIntent(i) if i.trigger == ExitTrigger::PointerTop)),
+        "no pointer-top exit intent from a phone"
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn on_a_phone_going_back_to_where_the_visit_began_offers_the_comparison() {
+    let worker = shop("prompt-phone-back", &["compare_by_email"], |_| {}).await;
+    let (browser, visitor, names) = phone_visitor_after_two_products(&worker).await;
+    open(&browser, &worker.url("/guide/")).await;
+    // Moving forward inside the page is browsing.
+    browser.eval("document.getElementById('tab-toddler').click(); return null;", vec![]).await;
+    let card = browser.eval(&format!("{SHADOW} {COMPARISON_NAMES}"), vec![]).await;
+    assert_eq!(card, Value::Null, "no card for a forward route change");
+    // Back to the page the visitor arrived on, once the route's dwell (5 s, 1 s under the test
+    // time scale) has passed: the next back would leave the shop.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    browser.eval("history.back(); return null;", vec![]).await;
+    let listed = browser
+        .wait_for("the comparison prompt after going back", &format!("{SHADOW} return location.pathname === '/guide/' && (() => {{ {COMPARISON_NAMES} }})();"))
+        .await;
+    assert_eq!(listed, Value::from(names));
+    exit_intent_stored(&worker, &visitor, ExitTrigger::BackNavigation).await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn on_a_phone_switching_away_shows_the_comparison_on_return_not_while_hidden() {
+    let worker = shop("prompt-phone-hidden", &["compare_by_email"], |_| {}).await;
+    let (browser, visitor, names) = phone_visitor_after_two_products(&worker).await;
+    // Past the page dwell before leaving, so the switch counts.
+    browser
+        .wait_for("a few active seconds", "const s = JSON.parse(localStorage.getItem('fw:demo:state')); return s.visit_active_seconds >= 3;")
+        .await;
+    let shop_tab = browser.client.window().await.expect("the current tab");
+    let other = browser.client.new_window(true).await.expect("a second tab");
+    browser.client.switch_to_window(other.handle).await.expect("switching to the second tab");
+    browser.client.goto("about:blank").await.expect("a blank page");
+    // Away longer than a notification-shade flicker (2 s).
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    browser.client.switch_to_window(shop_tab).await.expect("back to the shop");
+    let hidden_seen = browser.eval("return document.visibilityState;", vec![]).await;
+    assert_eq!(hidden_seen, "visible", "the shop tab is in front again");
+    exit_intent_stored(&worker, &visitor, ExitTrigger::TabHidden).await;
+    let listed = browser.wait_for("the comparison prompt on return", &format!("{SHADOW} {COMPARISON_NAMES}")).await;
+    assert_eq!(listed, Value::from(names));
+    browser.close().await;
+}
+
+// ---- the chat invitation ------------------------------------------------------------------------
+
+/// Three pages and (shortened) active time: what the built-in invitation asks of a visitor.
+async fn browse_three_pages(worker: &Worker, browser: &Browser) {
+    for path in ["/", STROLLER, "/catalog/strollers/"] {
+        open(browser, &worker.url(path)).await;
+    }
+    browser
+        .wait_for("three active seconds", "const s = JSON.parse(localStorage.getItem('fw:demo:state')); return s.visit_active_seconds >= 3;")
+        .await;
+}
+
+const INVITATION: &str = "return !!root.querySelector('.prompt[data-prompt=chat_invitation]');";
+
+#[tokio::test]
+async fn the_chat_invitation_comes_only_while_an_operator_is_online_and_opens_the_chat() {
+    use floorwalker_e2e::chat::{create_operator, login, ConsoleSocket};
+    use floorwalker_core::hub::HubNotification;
+
+    let worker = shop("prompt-invite", &["chat_invitation"], |_| {}).await;
+    let presence = |origin: String| {
+        let request = worker.http().get(worker.url("/v1/sites/demo/presence")).header("origin", origin);
+        async move {
+            let response = request.send().await.expect("GET presence");
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap_or_default())
+        }
+    };
+    let (status, body) = presence("https://evil.example".into()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("origin_not_allowed")), "{body}");
+
+    // Nobody online: the same visit brings no invitation.
+    assert_eq!(presence(worker.origin()).await.1["operator_online"], Value::Bool(false));
+    let browser = Browser::start().await;
+    browse_three_pages(&worker, &browser).await;
+    let shown = browser.eval(&format!("{SHADOW} {INVITATION}"), vec![]).await;
+    assert_eq!(shown, Value::Bool(false), "no invitation while nobody can answer");
+    browser.close().await;
+
+    // Anna opens her console: the next visitor is invited, and accepting opens the chat.
+    create_operator(&worker, "anna@demo.example", "Anna", "correct horse battery").await;
+    let cookie = login(&worker, "anna@demo.example", "correct horse battery").await;
+    let mut console = ConsoleSocket::open(&worker, &cookie).await;
+    console.until("the snapshot", |n| matches!(n, HubNotification::Snapshot { .. }).then_some(())).await;
+    eventually("presence to say online", Duration::from_secs(20), || async {
+        (presence(worker.origin()).await.1["operator_online"] == Value::Bool(true)).then_some(())
+    })
+    .await;
+    let browser = Browser::start().await;
+    browse_three_pages(&worker, &browser).await;
+    browser.wait_for("the chat invitation", &format!("{SHADOW} {INVITATION}")).await;
+    browser
+        .eval(&format!("{SHADOW} root.querySelector('.prompt[data-prompt=chat_invitation] button.primary').click(); return null;"), vec![])
+        .await;
+    browser
+        .wait_for(
+            "the chat to open",
+            &format!("{SHADOW} return root.querySelector('button.launcher').getAttribute('aria-expanded') === 'true';"),
+        )
+        .await;
+    let session = browser.eval(SESSION, vec![]).await;
+    let record = session["prompt_history"].as_array().and_then(|h| h.iter().find(|r| r["prompt"] == "chat_invitation")).cloned();
+    assert!(record.is_some_and(|r| r["accepted_at"].is_u64()), "the invitation is recorded as accepted: {session}");
+    browser.close().await;
 }

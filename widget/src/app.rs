@@ -47,6 +47,8 @@ const FAST_SCROLL_MIN_PX_PER_MS: f64 = 1.0;
 const FAST_SCROLL_AFTER_PX: f64 = 400.0;
 /// Hidden for less than this is a flicker (a notification shade), not leaving.
 const HIDDEN_MIN_MS: f64 = 2_000.0;
+/// Operator presence is asked again this often (ticks = seconds) while the tab is visible.
+const PRESENCE_EVERY_TICKS: u32 = 60;
 /// Products a comparison card shows.
 const MAX_COMPARED: usize = 4;
 
@@ -112,6 +114,7 @@ pub struct App {
     hidden_at: Cell<Option<f64>>,
     pending_exit: Cell<bool>,
     typing: Cell<bool>,
+    operator_online: Cell<bool>,
     coarse_pointer: bool,
     scroll: Cell<ScrollState>,
     deepest_scroll: Cell<f64>,
@@ -148,6 +151,7 @@ impl App {
             hidden_at: Cell::new(None),
             pending_exit: Cell::new(false),
             typing: Cell::new(false),
+            operator_online: Cell::new(false),
             coarse_pointer,
             scroll: Cell::new((0.0, now, None)),
             deepest_scroll: Cell::new(0.0),
@@ -163,6 +167,7 @@ impl App {
         let referrer = document.as_ref().map(|d| d.referrer()).filter(|r| !r.is_empty());
         app.record(EventData::PageView(PageView { url: app.cx.href(), title: title(&app.cx), referrer }));
         app.observe();
+        app.refresh_presence();
         // After the commands queued before load ran (a `product` call wins over markup).
         later(0, || {
             with(|app| app.detect_product());
@@ -337,14 +342,35 @@ impl App {
         if ticks.is_multiple_of(FLUSH_EVERY_TICKS) {
             self.flush(false);
         }
+        if visible && ticks.is_multiple_of(PRESENCE_EVERY_TICKS) {
+            self.refresh_presence();
+        }
         if visible {
             self.evaluate(false);
         }
     }
 
+    /// Learns whether an operator is online, for sites whose rules ask (the chat invitation).
+    fn refresh_presence(&self) {
+        if !self.cx.config.widget.needs_operator_presence() {
+            return;
+        }
+        let (api_base, site) = (self.cx.api_base.clone(), self.cx.config.site.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            let online = crate::transport::operator_online(&api_base, &site).await.unwrap_or(false);
+            with(|app| app.operator_online.set(online));
+        });
+    }
+
     fn exit_intent(&self, trigger: ExitTrigger) {
+        let opened_at = self.page.try_borrow().map_or_else(|_| js_sys::Date::now(), |page| page.opened_at);
+        self.exit_intent_after_dwell_from(trigger, opened_at);
+    }
+
+    /// `opened_at` is when the route being left was opened: for a back navigation that is the
+    /// route before the popstate, not the one it lands on (which opened just now).
+    fn exit_intent_after_dwell_from(&self, trigger: ExitTrigger, opened_at: f64) {
         let now = js_sys::Date::now();
-        let opened_at = self.page.try_borrow().map(|page| page.opened_at).unwrap_or(now);
         if now - opened_at < self.scaled_ms(EXIT_MIN_PAGE_DWELL_S)
             || now - self.last_exit.get() < self.scaled_ms(EXIT_REPEAT_S)
         {
@@ -376,8 +402,7 @@ impl App {
             minute_of_day,
             page_url: self.cx.href(),
             locale: self.cx.locale,
-            // Operator presence arrives with the chat (a separate issue); until then nobody is online.
-            operator_online: false,
+            operator_online: self.operator_online.get(),
             exit_intent,
         };
         let decision = {
@@ -637,10 +662,11 @@ impl App {
             app.save();
         });
         self.listen(&window, "popstate", false, |app, _| {
+            let left_route_opened_at = app.page.try_borrow().map_or_else(|_| js_sys::Date::now(), |page| page.opened_at);
             app.route_changed();
             let back_to_start = app.page.try_borrow().is_ok_and(|page| page.url == page.first_url);
             if app.coarse_pointer && back_to_start {
-                app.exit_intent(ExitTrigger::BackNavigation);
+                app.exit_intent_after_dwell_from(ExitTrigger::BackNavigation, left_route_opened_at);
             }
         });
         // Dispatched by the loader's pushState/replaceState hook, after the page's own call returned.

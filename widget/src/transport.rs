@@ -2,6 +2,7 @@
 //! with `keepalive` (or `sendBeacon` when the page goes away) so a batch survives the page closing.
 
 use floorwalker_core::api::ErrorCode;
+use floorwalker_core::chat::Presence;
 use floorwalker_core::contact;
 use floorwalker_core::event::{Event, EventBatch, EVENT_BATCH_VERSION};
 use floorwalker_core::lead::LeadRequest;
@@ -88,6 +89,23 @@ pub async fn submit_lead(cx_api_base: &str, request: &LeadRequest) -> Result<(),
         Some(known) => Err(LeadError::Refused(*known)),
         None => Err(LeadError::Unavailable),
     }
+}
+
+/// `GET {api_base}/v1/sites/:site/presence`; `None` when it cannot be had (nobody is then
+/// assumed online, so no chat invitation promises an answer that will not come).
+pub async fn operator_online(api_base: &str, site: &str) -> Option<bool> {
+    let window = web_sys::window()?;
+    let init = web_sys::RequestInit::new();
+    init.set_mode(web_sys::RequestMode::Cors);
+    init.set_credentials(web_sys::RequestCredentials::Omit);
+    let url = format!("{api_base}/v1/sites/{site}/presence");
+    let response: web_sys::Response =
+        JsFuture::from(window.fetch_with_str_and_init(&url, &init)).await.ok()?.dyn_into().ok()?;
+    if !response.ok() {
+        return None;
+    }
+    let text = JsFuture::from(response.text().ok()?).await.ok()?.as_string()?;
+    browser::from_json::<Presence>(&text).map(|presence| presence.operator_online)
 }
 
 /// POSTs `json` as text/plain and returns the response, whatever its status.
