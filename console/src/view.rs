@@ -75,7 +75,7 @@ fn upsert(entries: RwSignal<Vec<ConversationEntry>>, entry: ConversationEntry) {
             Some(existing) => *existing = entry,
             None => list.push(entry),
         }
-        list.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+        list.sort_by_key(|e| std::cmp::Reverse(e.updated_at));
     });
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use floorwalker_core::chat::{Author, ClientFrame, ServerFrame, Side};
 use floorwalker_core::config::Locale;
 use floorwalker_core::context::{Currency, Money};
+use floorwalker_core::lead::LeadKind;
 use floorwalker_e2e::chat::*;
 use floorwalker_e2e::console::{js, now_ms, post_events, Console};
 use floorwalker_e2e::worker::Worker;
@@ -191,6 +192,10 @@ async fn an_operator_answers_a_visitor_live_with_the_visitor_context_at_hand() {
     // A visitor who browsed first starts a conversation and writes.
     let visitor = "visitor-live-0001";
     let products = browsing_visitor(&worker, visitor).await;
+    // They also asked for a callback through a prompt earlier: a real lead.
+    let lead = floorwalker_e2e::leads::request(LeadKind::Callback, visitor, "live-lead-1", SHOP);
+    let posted = floorwalker_e2e::leads::post(&worker, SHOP, &serde_json::to_string(&lead).expect("a lead")).await;
+    assert_eq!(posted.status().as_u16(), 201, "lead: {}", posted.text().await.unwrap_or_default());
     let session = visitor_session(&worker, SHOP, visitor).await;
     assert!(session.operator_online);
     let conv = start_conversation(&worker, SHOP, &session.token).await;
@@ -226,6 +231,9 @@ async fn an_operator_answers_a_visitor_live_with_the_visitor_context_at_hand() {
     console.wait_text("[data-test=context] [data-test=landing]", "utm_source=yandex").await;
     console.wait_text("[data-test=context] [data-test=active-time]", "1:35").await;
     console.wait_text("[data-test=context] [data-test=prompts]", "compare_by_email").await;
+    let lead_line = console.wait_text("[data-test=context] [data-test=lead]", "+79161234567").await;
+    assert!(lead_line.contains(LeadKind::Callback.label(locale)) && lead_line.contains("после 18:00"), "{lead_line}");
+    assert_eq!(console.text("[data-test=context] [data-test=previous-conversation]").await, None, "a first conversation");
     // Reading it cleared the unread count.
     console.wait("the unread badge to go", &format!("return !document.querySelector('{} [data-test=unread]');", row(&conv))).await;
     v.until("the operator's read marker", |f| matches!(f, ServerFrame::Read { by: Side::Operator, up_to_seq: 2 }).then_some(())).await;
@@ -261,6 +269,17 @@ async fn an_operator_answers_a_visitor_live_with_the_visitor_context_at_hand() {
     console.wait_text("[data-test=closed-label]", "Closed").await;
     console.wait("the reply box to be disabled", "return document.querySelector('[data-test=reply]').disabled;").await;
     console.wait(&format!("{} to be marked closed", row(&conv)), &format!("return !!document.querySelector('{} [data-test=closed]');", row(&conv))).await;
+    v.close().await;
+
+    // The visitor comes back: a new conversation, whose panel lists the closed one.
+    let again = start_conversation(&worker, SHOP, &session.token).await;
+    assert_ne!(again, conv);
+    let mut v = ChatSocket::visitor(&worker, SHOP, &again, &session.token).await;
+    v.hello(0).await;
+    v.say("v-live-000004", "Me again").await;
+    console.click(&format!("{} button", row(&again))).await;
+    console.wait_text(&chat(&again), "Me again").await;
+    console.wait_text("[data-test=context] [data-test=previous-conversation]", "closed").await;
     v.close().await;
     console.close().await;
 }
