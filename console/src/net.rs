@@ -73,8 +73,7 @@ pub fn open<T: DeserializeOwned + 'static>(
     on_close: impl FnMut() + 'static,
 ) -> Option<web_sys::WebSocket> {
     let ws = web_sys::WebSocket::new(&ws_url(path)).ok()?;
-    let mut on_open = on_open;
-    let opened = Closure::<dyn FnMut()>::new(move || on_open());
+    let opened = Closure::<dyn FnMut()>::new(on_open);
     ws.set_onopen(Some(opened.as_ref().unchecked_ref()));
     opened.forget();
     let message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
@@ -87,8 +86,7 @@ pub fn open<T: DeserializeOwned + 'static>(
     });
     ws.set_onmessage(Some(message.as_ref().unchecked_ref()));
     message.forget();
-    let mut on_close = on_close;
-    let closed = Closure::<dyn FnMut()>::new(move || on_close());
+    let closed = Closure::<dyn FnMut()>::new(on_close);
     ws.set_onclose(Some(closed.as_ref().unchecked_ref()));
     closed.forget();
     Some(ws)

@@ -209,16 +209,20 @@ impl SiteHub {
         if previous.is_some_and(|p| p.revision >= entry.revision) {
             return HubOutcome::default();
         }
-        let notification = match previous {
+        let was_requested = previous.is_some_and(|p| p.callback_requested);
+        let mut to_consoles = vec![match previous {
             None => HubNotification::ConversationOpened { entry: entry.clone() },
-            Some(p) if entry.callback_requested && !p.callback_requested => {
-                HubNotification::CallbackRequested { entry: entry.clone() }
-            }
+            Some(_) if entry.callback_requested && !was_requested => HubNotification::CallbackRequested { entry: entry.clone() },
             Some(_) => HubNotification::ConversationUpdated { entry: entry.clone() },
-        };
+        }];
+        // A visitor may leave a callback request before writing anything: the list learns of the
+        // conversation and the callback queue of the request, in that order.
+        if previous.is_none() && entry.callback_requested {
+            to_consoles.push(HubNotification::CallbackRequested { entry: entry.clone() });
+        }
         self.conversations.insert(entry.conversation_id.clone(), entry);
         self.evict();
-        HubOutcome { to_consoles: vec![notification], operator_online: None }
+        HubOutcome { to_consoles, operator_online: None }
     }
 
     /// The list as the console shows it: most recent activity first.
@@ -400,6 +404,13 @@ mod tests {
         assert!(matches!(&hub.upsert(flagged.clone()).to_consoles[..], [HubNotification::CallbackRequested { .. }]));
         flagged.revision = 3;
         assert!(matches!(&hub.upsert(flagged).to_consoles[..], [HubNotification::ConversationUpdated { .. }]));
+        // A request in a conversation the list has not seen yet: opened, then requested.
+        let mut first = entry("b", 120, 1);
+        first.callback_requested = true;
+        assert!(matches!(
+            &hub.upsert(first).to_consoles[..],
+            [HubNotification::ConversationOpened { .. }, HubNotification::CallbackRequested { .. }]
+        ));
     }
 
     #[test]

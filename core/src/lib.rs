@@ -10,6 +10,7 @@ pub mod chat;
 pub mod chat_events;
 pub mod config;
 pub mod consent;
+pub mod console;
 pub mod contact;
 pub mod context;
 pub mod conversation;

@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod chat;
+pub mod console;
 pub mod leads;
 pub mod receiver;
 pub mod shop;

@@ -8,6 +8,11 @@ use floorwalker_core::auth::{
     clear_session_cookie, cookie_value, hash_password, issue_operator_session, session_cookie, verify_operator_session, verify_password,
     OperatorSession, DEFAULT_PASSWORD_ITERATIONS, OPERATOR_SESSION_COOKIE,
 };
+use floorwalker_core::chat::ConversationStatus;
+use floorwalker_core::console::{
+    prompt_summary, CallbackEntry, CallbackState, ConversationDetails, ConversationSummary, LeadSummary, OperatorProfile,
+};
+use floorwalker_core::lead::Lead;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 use worker::{Env, Method, Request, Response};
@@ -17,13 +22,8 @@ use super::{Who, OPERATOR_SESSION_TTL_MS};
 use crate::http::{self, internal, now_ms};
 use crate::sites;
 
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct Operator {
-    pub id: String,
-    pub site: String,
-    pub email: String,
-    pub name: String,
-}
+/// The logged-in operator: core's type, the one the console reads.
+pub type Operator = OperatorProfile;
 
 pub async fn route(req: Request, env: &Env, method: Method, path: &[&str]) -> Result<Response, ApiError> {
     match (method, path) {
@@ -206,13 +206,42 @@ async fn own_conversation(env: &Env, operator: &Operator, id: &str) -> Result<Co
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "there is no such conversation on your site"))
 }
 
+impl ConversationRow {
+    fn summary(&self) -> ConversationSummary {
+        ConversationSummary {
+            id: self.id.clone(),
+            status: if self.status == "closed" { ConversationStatus::Closed } else { ConversationStatus::Open },
+            opened_at: self.opened_at as u64,
+            closed_at: self.closed_at.map(|at| at as u64),
+            visitor_label: self.visitor_label.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CallbackRow {
+    #[serde(default)]
+    conversation_id: Option<String>,
+    contact: String,
+    #[serde(default)]
+    time_slot: Option<String>,
+    requested_at: f64,
+    #[serde(default)]
+    done_at: Option<f64>,
+    #[serde(default)]
+    done_by: Option<String>,
+    #[serde(default)]
+    visitor_label: Option<String>,
+}
+
 /// `GET /v1/console/conversations/:id`: the visitor context panel — the conversation, what the
-/// visitor had shown when it started, their earlier conversations and callback requests.
+/// visitor had shown when it started, the prompts they saw, their leads, earlier conversations
+/// and callback request (core's `ConversationDetails`).
 async fn conversation(req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
     let operator = authenticate(&req, env).await?;
     let row = own_conversation(env, &operator, id).await?;
-    let context: Option<serde_json::Value> = row.context.as_deref().and_then(|c| serde_json::from_str(c).ok());
-    let previous = sites::db(env)?
+    let context = row.context.as_deref().and_then(|c| serde_json::from_str(c).ok());
+    let previous: Vec<ConversationRow> = sites::db(env)?
         .prepare(
             "SELECT id, site, visitor_id, user_id, status, opened_at, closed_at, visitor_label FROM chat_conversations \
              WHERE site = ?1 AND id != ?2 AND (visitor_id = ?3 OR (?4 IS NOT NULL AND user_id = ?4)) ORDER BY opened_at DESC LIMIT 20",
@@ -227,42 +256,53 @@ async fn conversation(req: Request, env: &Env, id: &str) -> Result<Response, Api
         .all()
         .await
         .map_err(|e| internal("reading earlier conversations", e))?
-        .results::<serde_json::Value>()
+        .results()
         .map_err(|e| internal("reading earlier conversations", e))?;
-    let callback: Option<serde_json::Value> = sites::db(env)?
-        .prepare("SELECT contact, requested_at, done_at, done_by FROM chat_callbacks WHERE conversation_id = ?1")
+    let callback: Option<CallbackRow> = sites::db(env)?
+        .prepare("SELECT contact, time_slot, requested_at, done_at, done_by FROM chat_callbacks WHERE conversation_id = ?1")
         .bind(&[JsValue::from_str(&row.id)])
         .map_err(|e| internal("reading the callback", e))?
         .first(None)
         .await
         .map_err(|e| internal("reading the callback", e))?;
-    // Leads live in the leads branch's table; until it is merged the query fails and the panel
-    // simply shows none.
-    let leads = leads_of(env, &row.site, &row.visitor_id).await;
-    http::json(
-        &serde_json::json!({
-            "conversation": row,
-            "context": context,
-            "previous": previous,
-            "callback": callback,
-            "leads": leads,
+    let leads = leads_of(env, &row.site, &row.visitor_id).await?;
+    // The prompts come from the stored events (the context the widget sent has answers, not
+    // what it was shown); the visitor's locale does not matter for them.
+    let (session, _) = super::context::session_from_events(env, &row.site, &row.visitor_id).await?;
+    let details = ConversationDetails {
+        conversation: row.summary(),
+        context,
+        previous: previous.iter().map(ConversationRow::summary).collect(),
+        callback: callback.map(|c| CallbackState {
+            contact: c.contact,
+            time_slot: c.time_slot,
+            requested_at: c.requested_at as u64,
+            done_at: c.done_at.map(|at| at as u64),
+            done_by: c.done_by,
         }),
-        200,
-    )
+        leads,
+        prompts: prompt_summary(&session),
+    };
+    http::json(&details, 200)
 }
 
-async fn leads_of(env: &Env, site: &str, visitor: &str) -> Vec<serde_json::Value> {
-    let Ok(db) = sites::db(env) else { return vec![] };
-    let Ok(statement) = db
-        .prepare("SELECT * FROM leads WHERE site = ?1 AND visitor = ?2 ORDER BY created_at DESC LIMIT 20")
+#[derive(Deserialize)]
+struct LeadRow {
+    data: String,
+}
+
+/// The visitor's leads, newest first (rows that no longer parse as core's `Lead` are skipped).
+async fn leads_of(env: &Env, site: &str, visitor: &str) -> Result<Vec<LeadSummary>, ApiError> {
+    let rows: Vec<LeadRow> = sites::db(env)?
+        .prepare("SELECT data FROM leads WHERE site = ?1 AND visitor = ?2 ORDER BY created_at DESC LIMIT 20")
         .bind(&[JsValue::from_str(site), JsValue::from_str(visitor)])
-    else {
-        return vec![];
-    };
-    match statement.all().await {
-        Ok(result) => result.results::<serde_json::Value>().unwrap_or_default(),
-        Err(_) => vec![],
-    }
+        .map_err(|e| internal("reading the visitor's leads", e))?
+        .all()
+        .await
+        .map_err(|e| internal("reading the visitor's leads", e))?
+        .results()
+        .map_err(|e| internal("reading the visitor's leads", e))?;
+    Ok(rows.iter().filter_map(|r| serde_json::from_str::<Lead>(&r.data).ok()).map(|lead| LeadSummary::from(&lead)).collect())
 }
 
 /// `GET /v1/console/conversations/:id/ws`: the operator's socket into one conversation.
@@ -278,9 +318,9 @@ async fn conversation_socket(req: Request, env: &Env, id: &str) -> Result<Respon
 /// `GET /v1/console/callbacks`: callback requests still to handle, oldest first.
 async fn callbacks(req: Request, env: &Env) -> Result<Response, ApiError> {
     let operator = authenticate(&req, env).await?;
-    let rows = sites::db(env)?
+    let rows: Vec<CallbackRow> = sites::db(env)?
         .prepare(
-            "SELECT b.conversation_id, b.contact, b.requested_at, c.visitor_label FROM chat_callbacks b \
+            "SELECT b.conversation_id, b.contact, b.time_slot, b.requested_at, c.visitor_label FROM chat_callbacks b \
              LEFT JOIN chat_conversations c ON c.id = b.conversation_id WHERE b.site = ?1 AND b.done_at IS NULL ORDER BY b.requested_at",
         )
         .bind(&[JsValue::from_str(&operator.site)])
@@ -288,9 +328,21 @@ async fn callbacks(req: Request, env: &Env) -> Result<Response, ApiError> {
         .all()
         .await
         .map_err(|e| internal("listing callbacks", e))?
-        .results::<serde_json::Value>()
+        .results()
         .map_err(|e| internal("listing callbacks", e))?;
-    http::json(&rows, 200)
+    let queue: Vec<CallbackEntry> = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(CallbackEntry {
+                conversation_id: r.conversation_id?,
+                contact: r.contact,
+                time_slot: r.time_slot,
+                requested_at: r.requested_at as u64,
+                visitor_label: r.visitor_label,
+            })
+        })
+        .collect();
+    http::json(&queue, 200)
 }
 
 /// `POST /v1/console/callbacks/:id/done`: an operator handled the callback; every console hears.

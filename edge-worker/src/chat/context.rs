@@ -23,7 +23,8 @@ struct Row {
     data: String,
 }
 
-pub async fn from_events(env: &Env, site: &str, visitor: &str, locale: Locale) -> Result<VisitorContext, ApiError> {
+/// Core's session folded over the visitor's stored events, and the last page they viewed.
+pub async fn session_from_events(env: &Env, site: &str, visitor: &str) -> Result<(Session, String), ApiError> {
     let result = sites::db(env)?
         .prepare(
             "SELECT id, at, data FROM (SELECT id, at, data FROM events WHERE site = ?1 AND visitor = ?2 ORDER BY at DESC LIMIT ?3) \
@@ -44,6 +45,11 @@ pub async fn from_events(env: &Env, site: &str, visitor: &str, locale: Locale) -
         }
         session.apply(&Event { id: row.id, at: row.at as u64, data });
     }
+    Ok((session, page_url))
+}
+
+pub async fn from_events(env: &Env, site: &str, visitor: &str, locale: Locale) -> Result<VisitorContext, ApiError> {
+    let (session, page_url) = session_from_events(env, site, visitor).await?;
     Ok(session.context(locale, &page_url))
 }
 

@@ -7,6 +7,7 @@ use floorwalker_core::api::{ApiError, ErrorCode};
 use floorwalker_core::auth::{identify, verify_visitor_token, VisitorClaims};
 use floorwalker_core::config::SiteConfig;
 use floorwalker_core::context::VisitorContext;
+use floorwalker_core::console::{callback_contact, CallbackContact};
 use floorwalker_core::contact::normalize_email;
 use floorwalker_core::conversation::ConversationOwner;
 use floorwalker_core::ids::validate_client_id;
@@ -220,24 +221,23 @@ struct CallbackBody {
     email: Option<String>,
     #[serde(default)]
     phone: Option<String>,
+    /// When to call, in the visitor's words ("tomorrow after 18:00").
+    #[serde(default)]
+    time_slot: Option<String>,
 }
 
-/// `POST /v1/chat/conversations/:id/callback`: the visitor left a contact in the chat's offline
-/// form. Flags the conversation for operators (the lead itself goes to `POST /v1/leads`).
+/// `POST /v1/chat/conversations/:id/callback`: the visitor left a contact (and when to call) in
+/// the chat's offline form. Flags the conversation and queues the request for operators (the lead
+/// itself goes to `POST /v1/leads`).
 pub async fn callback(mut req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
     validate_client_id("conversation", id)?;
     let body: CallbackBody = http::read_json(&mut req, MAX_SESSION_BODY).await?;
     let claims = verify_token(env, &body.token)?;
     let (config, origin) = site_for_origin(env, &req, &claims.site).await?;
-    let contact = match (&body.email, &body.phone) {
-        (Some(email), _) if !email.trim().is_empty() => normalize_email(email)?,
-        (_, Some(phone)) if !phone.trim().is_empty() => {
-            let region = serde_json::from_value(serde_json::Value::String(config.widget.default_region.clone()))
-                .unwrap_or(floorwalker_core::contact::PhoneRegion::Ru);
-            floorwalker_core::contact::normalize_phone(phone, region)?
-        }
-        _ => return Err(ApiError::new(ErrorCode::MissingField, "leave an email or a phone number")),
-    };
+    let region = serde_json::from_value(serde_json::Value::String(config.widget.default_region.clone()))
+        .unwrap_or(floorwalker_core::contact::PhoneRegion::Ru);
+    let CallbackContact { contact, time_slot } =
+        callback_contact(body.email.as_deref(), body.phone.as_deref(), body.time_slot.as_deref(), region)?;
     let locale = config.widget.default_locale;
     let notice = match locale {
         floorwalker_core::config::Locale::Ru => format!("Спасибо! Мы свяжемся с вами: {contact}"),
@@ -246,10 +246,17 @@ pub async fn callback(mut req: Request, env: &Env, id: &str) -> Result<Response,
     let now = now_ms();
     sites::db(env)?
         .prepare(
-            "INSERT INTO chat_callbacks (conversation_id, site, contact, requested_at) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (conversation_id) DO UPDATE SET contact = excluded.contact, requested_at = excluded.requested_at, done_at = NULL, done_by = NULL",
+            "INSERT INTO chat_callbacks (conversation_id, site, contact, time_slot, requested_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (conversation_id) DO UPDATE SET contact = excluded.contact, time_slot = excluded.time_slot, \
+             requested_at = excluded.requested_at, done_at = NULL, done_by = NULL",
         )
-        .bind(&[JsValue::from_str(id), JsValue::from_str(&claims.site), JsValue::from_str(&contact), JsValue::from_f64(now as f64)])
+        .bind(&[
+            JsValue::from_str(id),
+            JsValue::from_str(&claims.site),
+            JsValue::from_str(&contact),
+            time_slot.as_deref().map_or(JsValue::NULL, JsValue::from_str),
+            JsValue::from_f64(now as f64),
+        ])
         .map_err(|e| internal("storing the callback request", e))?
         .run()
         .await
@@ -257,7 +264,7 @@ pub async fn callback(mut req: Request, env: &Env, id: &str) -> Result<Response,
     let stub = super::conversation_stub(env, id)?;
     let body = serde_json::json!({"who": who(&claims), "notice": notice}).to_string();
     let _: serde_json::Value = super::call(&stub, Method::Post, "/callback", &[], Some(body)).await?;
-    with_cors(http::json(&serde_json::json!({"ok": true, "contact": contact}), 200)?, &origin)
+    with_cors(http::json(&serde_json::json!({"ok": true, "contact": contact, "time_slot": time_slot}), 200)?, &origin)
 }
 
 #[derive(Deserialize)]

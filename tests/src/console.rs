@@ -1,0 +1,108 @@
+//! The operator console (`/console`) driven in headless Chromium: log in through its form, and
+//! read and act on the page through its `data-test` hooks.
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use serde_json::{json, Value};
+
+use crate::browser::Browser;
+use crate::eventually;
+use crate::worker::Worker;
+
+/// One operator's console in a browser of its own (its own cookie jar).
+pub struct Console {
+    pub browser: Browser,
+}
+
+impl Console {
+    pub async fn open(worker: &Worker) -> Console {
+        let browser = Browser::start().await;
+        browser.client.goto(&worker.url("/console")).await.expect("opening /console");
+        Console { browser }
+    }
+
+    /// Types into an element (real key events, so the page's `input` handlers run).
+    pub async fn type_into(&self, selector: &str, text: &str) {
+        let element = self.browser.client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("{selector}: {e}"));
+        element.send_keys(text).await.unwrap_or_else(|e| panic!("typing into {selector}: {e}"));
+    }
+
+    pub async fn click(&self, selector: &str) {
+        self.wait(&format!("{selector} to be clickable"), &format!("const e = document.querySelector({}); return !!e && !e.disabled;", js(selector))).await;
+        let element = self.browser.client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("{selector}: {e}"));
+        element.click().await.unwrap_or_else(|e| panic!("clicking {selector}: {e}"));
+    }
+
+    /// Fills the login form and submits it.
+    pub async fn submit_login(&self, email: &str, password: &str) {
+        self.wait("the login form", "return !!document.querySelector('[data-test=login] #email');").await;
+        self.browser.eval("document.querySelector('#email').value = ''; document.querySelector('#password').value = '';", vec![]).await;
+        self.type_into("#email", email).await;
+        self.type_into("#password", password).await;
+        self.click("[data-test=login] button[type=submit]").await;
+    }
+
+    /// Logs in and waits until the console is connected to the site hub (which needs the session
+    /// cookie on the WebSocket upgrade).
+    pub async fn login(&self, email: &str, password: &str) {
+        self.submit_login(email, password).await;
+        self.wait("the console to connect", "return document.querySelector('[data-test=connection]')?.dataset.connected === 'true';").await;
+    }
+
+    pub async fn wait(&self, what: &str, script: &str) -> Value {
+        self.browser.wait_for(what, script).await
+    }
+
+    /// Waits until `selector` exists and its text contains `needle`; returns the text.
+    pub async fn wait_text(&self, selector: &str, needle: &str) -> String {
+        let script = format!(
+            "const e = document.querySelector({}); return e && e.textContent.includes({}) ? e.textContent : null;",
+            js(selector),
+            js(needle)
+        );
+        self.wait(&format!("{selector} to show {needle:?}"), &script).await.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// The text of `selector`, or `None` when it is not on the page.
+    pub async fn text(&self, selector: &str) -> Option<String> {
+        let value = self.browser.eval(&format!("const e = document.querySelector({}); return e ? e.textContent : null;", js(selector)), vec![]).await;
+        value.as_str().map(str::to_owned)
+    }
+
+    pub async fn close(self) {
+        self.browser.close().await;
+    }
+}
+
+/// A JavaScript string literal.
+pub fn js(text: &str) -> String {
+    Value::from(text).to_string()
+}
+
+/// Sends the visitor's events as the widget would (`POST /v1/events` from the shop's page).
+pub async fn post_events(worker: &Worker, origin: &str, visitor: &str, events: Vec<Value>) {
+    let batch = json!({"v": 1, "site": "demo", "visitor": visitor, "session": format!("s-{visitor}"), "events": events});
+    let response = worker
+        .http()
+        .post(worker.url("/v1/events"))
+        .header("content-type", "text/plain;charset=UTF-8")
+        .header("origin", origin)
+        .body(batch.to_string())
+        .send()
+        .await
+        .expect("POST /v1/events");
+    let status = response.status();
+    assert_eq!(status.as_u16(), 202, "events: {}", response.text().await.unwrap_or_default());
+    let stored = eventually("the events in D1", Duration::from_secs(10), || async {
+        let n = worker.events("demo", visitor).await.len();
+        (n >= batch["events"].as_array().map_or(0, Vec::len)).then_some(n)
+    })
+    .await;
+    assert!(stored > 0);
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
