@@ -364,13 +364,16 @@ impl Conversation {
         let request: TranscriptRequest = req.json().await.map_err(|e| internal("reading /transcript", e))?;
         self.check_access(&request.who)?;
         let now = now_ms();
+        let locale = self.settings().map(|s| s.locale).unwrap_or_default();
         let transcript = self.with_logic(|logic| logic.transcript())?;
         let site = transcript.owner.site.clone();
-        let requested = TranscriptRequested { site, email: request.email, requested_at: now, transcript };
-        let payload = serde_json::to_string(&requested).map_err(|e| internal("encoding a transcript request", e))?;
-        let id = format!("tr_{}", super::random_id());
-        self.with_logic(|logic| logic.store().enqueue(&id, outbox::TRANSCRIPT_REQUESTED, &payload, now))?;
+        // An email-only outbox event: the flush gives it the email target, the consumer renders it.
+        let event = WebhookEvent::TranscriptRequested(TranscriptRequested { site, email: request.email, requested_at: now, transcript, locale });
+        let id = event.message_id();
+        self.with_logic(|logic| outbox::enqueue_webhook(logic.store(), &event, now))?;
         self.flush_outbox().await;
+        // Whatever the flush could not hand over is retried by the alarm.
+        self.schedule(None).await;
         crate::http::json(&serde_json::json!({"ok": true, "id": id}), 202)
     }
 
@@ -445,6 +448,8 @@ impl Conversation {
                         site: owner.site.clone(),
                         transcript: transcript.clone(),
                         context,
+                        // Filled in by the flush, which reads D1 anyway.
+                        lead_ids: Vec::new(),
                     });
                     outbox::enqueue_webhook(logic.store(), &event, now)?;
                 }
