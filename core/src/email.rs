@@ -309,7 +309,7 @@ pub fn render_transcript(request: &TranscriptRequested, shop_name: &str, from: &
             Author::Operator { .. } => "#ffffff",
             Author::System => "#f6f6f6",
         };
-        let body = message.text.lines().map(|line| e(line)).collect::<Vec<_>>().join("<br>");
+        let body = message.text.lines().map(html_escape).collect::<Vec<_>>().join("<br>");
         rows.push_str(&format!(
             r#"<tr><td style="padding:8px 12px;border-bottom:1px solid #eeeeee;background:{background};font-family:Arial,sans-serif"><div style="font-size:12px;color:#666666" data-seq="{seq}"><b style="color:#1a1a1a">{who}</b> &middot; {when}</div><div style="font-size:15px;color:#1a1a1a;padding-top:4px">{body}</div></td></tr>"#,
             seq = message.seq,
