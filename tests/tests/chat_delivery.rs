@@ -119,6 +119,37 @@ fn assert_exactly_once(received: &[Received]) -> HashMap<String, Vec<Received>> 
     by_id
 }
 
+/// Like [`assert_exactly_once`] for a run with timeouts. Delivery is at least once: an attempt
+/// the worker gave up on after its timeout may still have reached the receiver (locally a request
+/// can wait for a connection behind a hung one while its timeout runs; see "Known limits" in
+/// docs/leads-and-webhooks.md), and the retry then arrives with the same webhook-id and body for
+/// the receiver to drop. So: one delivered attempt in the worker's log per event, nothing sent
+/// after it, and any extra 2xx at the receiver matched by an attempt the worker logged as a
+/// timeout. Prints how many such repeats happened.
+fn assert_once_per_recorded_attempt(received: &[Received], log: &[DeliveryView]) -> HashMap<String, Vec<Received>> {
+    let mut by_id: HashMap<String, Vec<Received>> = HashMap::new();
+    for r in received {
+        assert_eq!(r.signature_valid, Some(true), "every attempt is signed: {:?}", r.path);
+        by_id.entry(r.header("webhook-id").unwrap_or_default().to_owned()).or_default().push(r.clone());
+    }
+    let mut repeats = 0;
+    for (id, attempts) in &by_id {
+        let answers: Vec<u16> = attempts.iter().map(|r| r.answered).collect();
+        let view = log.iter().find(|d| &d.event_id == id).unwrap_or_else(|| panic!("{id} in the delivery log"));
+        let statuses: Vec<AttemptStatus> = view.attempts.iter().map(|a| a.status).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == AttemptStatus::Delivered).count(), 1, "{id}: {statuses:?}");
+        assert_eq!(statuses.last(), Some(&AttemptStatus::Delivered), "{id}: nothing attempted after the 2xx: {statuses:?}");
+        assert!(attempts.last().is_some_and(Received::delivered), "{id}: nothing sent after the 2xx: {answers:?}");
+        let ok = attempts.iter().filter(|r| r.delivered()).count();
+        let timeouts = statuses.iter().filter(|s| **s == AttemptStatus::Timeout).count();
+        assert!(ok >= 1 && ok <= 1 + timeouts, "{id}: {ok} 2xx at the receiver, {timeouts} timeouts logged: {answers:?} / {statuses:?}");
+        repeats += ok - 1;
+        assert_eq!(attempts.iter().map(|r| &r.body).collect::<HashSet<_>>().len(), 1, "{id}: the same body on every attempt");
+    }
+    eprintln!("{} events, {repeats} repeated after a late 2xx (same webhook-id)", by_id.len());
+    by_id
+}
+
 #[tokio::test]
 async fn messages_and_the_close_reach_the_crm_signed_exactly_once_with_the_transcript_and_context() {
     let worker = worker("chat-crm").await;
@@ -253,7 +284,8 @@ async fn a_crm_outage_delays_chat_events_but_loses_and_duplicates_nothing() {
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let received = receiver.received_at("/hooks/crm");
-    let by_id = assert_exactly_once(&received);
+    let log = deliveries(&worker).await;
+    let by_id = assert_once_per_recorded_attempt(&received, &log);
     assert_eq!(by_id.len(), expected);
     assert!(received.iter().any(|r| r.answered == 500) && received.iter().any(|r| r.answered == 429), "the outage happened");
     let mut seqs: Vec<u64> = received
@@ -262,11 +294,11 @@ async fn a_crm_outage_delays_chat_events_but_loses_and_duplicates_nothing() {
         .filter_map(|r| r.json()["data"]["message"]["seq"].as_u64())
         .collect();
     seqs.sort_unstable();
-    assert_eq!(seqs, [1, 2, 3, 4, 5, 6], "every message, once");
+    seqs.dedup();
+    assert_eq!(seqs, [1, 2, 3, 4, 5, 6], "every message (one webhook-id each, checked above)");
     let closed = received.iter().find(|r| r.delivered() && r.json()["type"] == "conversation.closed").expect("the close");
     assert_eq!(closed.json()["data"]["transcript"]["messages"].as_array().map(Vec::len), Some(6));
 
-    let log = deliveries(&worker).await;
     assert_eq!(log.len(), expected);
     assert!(log.iter().all(|d| d.state == DeliveryState::Delivered), "{log:#?}");
     let statuses: Vec<AttemptStatus> = log.iter().flat_map(|d| d.attempts.iter().map(|a| a.status)).collect();
