@@ -7,11 +7,19 @@
 use serde::{Deserialize, Serialize};
 
 use crate::chat::ChatMessage;
+use crate::config::Locale;
 use crate::context::VisitorContext;
 use crate::conversation::{ConversationOwner, Transcript};
 
 /// `message.created`: one stored chat message, from either side (system notices included, so a
 /// CRM timeline shows "we offered a callback").
+///
+/// On the wire (`data` of the envelope): `site`, `conversation_id`, `visitor_id`, `user_id` (when
+/// verified), `lead_ids` (the visitor's leads on the site, when there are any), and `message`:
+/// `seq` (1, 2, 3… within the conversation), `id` (`<conversation>-<seq>`), `author`
+/// (`{"kind":"visitor"}`, `{"kind":"operator","name":"Anna"}` or `{"kind":"system"}`), `text`
+/// (plain text, never HTML), `at` (ms since the epoch; the envelope's `timestamp` is the same
+/// instant in RFC 3339).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct MessageCreated {
     pub site: String,
@@ -20,6 +28,11 @@ pub struct MessageCreated {
     /// The site's own id for the person, when identity verification vouched for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Leads the same visitor left on the site (a callback form, the comparison email), so a CRM
+    /// can attach the message to the record it already has. Filled in when the event leaves the
+    /// conversation for the outbox.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lead_ids: Vec<String>,
     pub message: ChatMessage,
 }
 
@@ -30,22 +43,29 @@ impl MessageCreated {
             conversation_id: conversation_id.to_owned(),
             visitor_id: owner.visitor_id.clone(),
             user_id: owner.user_id.clone(),
+            lead_ids: Vec::new(),
             message,
         }
     }
 }
 
-/// `conversation.closed`: the full transcript and what the visitor had shown before writing.
+/// `conversation.closed`: the full transcript (every message in seq order, with the owner: site,
+/// visitor id, user id) and what the visitor had shown before writing (`context`: products viewed,
+/// pages, attribution, answers).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct ConversationClosed {
     pub site: String,
     pub transcript: Transcript,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<VisitorContext>,
+    /// As in [`MessageCreated::lead_ids`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lead_ids: Vec<String>,
 }
 
-/// A visitor asked for the conversation by email. Not a webhook of its own: the email pipeline
-/// sends it to `email`, with the transcript as it stood when asked.
+/// A visitor asked for the conversation by email. Not a webhook: it rides the outbox as the
+/// email-only `transcript.requested` event, sent to `email` with the transcript as it stood when
+/// asked.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct TranscriptRequested {
     pub site: String,
@@ -53,6 +73,20 @@ pub struct TranscriptRequested {
     pub email: String,
     pub requested_at: u64,
     pub transcript: Transcript,
+    /// The language of the conversation (the email is written in it).
+    #[serde(default)]
+    pub locale: Locale,
+}
+
+/// Attaches the visitor's lead ids to a chat event on its way to the outbox (no-op for others).
+/// The webhook id does not depend on them, so a retried flush lands on the same row.
+pub fn attach_lead_ids(event: &mut crate::webhook::WebhookEvent, lead_ids: &[String]) {
+    use crate::webhook::WebhookEvent;
+    match event {
+        WebhookEvent::MessageCreated(created) => created.lead_ids = lead_ids.to_vec(),
+        WebhookEvent::ConversationClosed(closed) => closed.lead_ids = lead_ids.to_vec(),
+        _ => {}
+    }
 }
 
 #[cfg(test)]
@@ -98,10 +132,120 @@ mod tests {
             closed_at: 1_700_000_060_000,
             messages: vec![message(1)],
         };
-        let closed = WebhookEvent::ConversationClosed(ConversationClosed { site: "demo".into(), transcript, context: None });
+        let closed =
+            WebhookEvent::ConversationClosed(ConversationClosed { site: "demo".into(), transcript, context: None, lead_ids: vec![] });
         assert_eq!(closed.event_type(), EventType::ConversationClosed);
         assert_eq!(closed.occurred_at(), 1_700_000_060_000);
         let back: WebhookEvent = serde_json::from_value(serde_json::to_value(&closed).unwrap()).unwrap();
         assert_eq!(back, closed);
+    }
+    #[test]
+    fn message_created_carries_what_a_crm_needs() {
+        let owner = ConversationOwner { site: "demo".into(), visitor_id: "visitor-0001".into(), user_id: Some("user-42".into()) };
+        let mut operator = message(2);
+        operator.author = Author::Operator { name: "Anna".into() };
+        operator.client_msg_id = None;
+        let mut event = WebhookEvent::MessageCreated(MessageCreated::new(&owner, "conv-0001", operator));
+        let id = event.message_id();
+        attach_lead_ids(&mut event, &["lead_1".to_owned()]);
+        assert_eq!(event.message_id(), id, "lead ids do not change the webhook id");
+        let json = serde_json::to_value(event.envelope()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "type": "message.created",
+                "timestamp": "2023-11-14T22:13:20.002Z",
+                "data": {
+                    "site": "demo",
+                    "conversation_id": "conv-0001",
+                    "visitor_id": "visitor-0001",
+                    "user_id": "user-42",
+                    "lead_ids": ["lead_1"],
+                    "message": {
+                        "seq": 2,
+                        "id": "conv-0001-2",
+                        "author": {"kind": "operator", "name": "Anna"},
+                        "text": "Is it in stock?",
+                        "at": 1_700_000_000_002u64
+                    }
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn conversation_closed_carries_the_transcript_in_order_and_the_context() {
+        let transcript = Transcript {
+            conversation_id: "conv-0001".into(),
+            owner: owner(),
+            visitor_label: "Visitor".into(),
+            opened_at: 1_700_000_000_000,
+            closed_at: 1_700_000_060_000,
+            messages: vec![message(1), message(2), message(3)],
+        };
+        let context: VisitorContext = serde_json::from_value(serde_json::json!({
+            "pages_viewed": 3, "active_seconds": 40, "returning": false, "locale": "en", "page_url": "https://shop.example/p/1"
+        }))
+        .unwrap();
+        let mut event = WebhookEvent::ConversationClosed(ConversationClosed {
+            site: "demo".into(),
+            transcript,
+            context: Some(context),
+            lead_ids: vec![],
+        });
+        attach_lead_ids(&mut event, &["lead_1".to_owned(), "lead_2".to_owned()]);
+        let json = serde_json::to_value(event.envelope()).unwrap();
+        let data = &json["data"];
+        let seqs: Vec<u64> = data["transcript"]["messages"].as_array().unwrap().iter().map(|m| m["seq"].as_u64().unwrap()).collect();
+        assert_eq!(seqs, [1, 2, 3]);
+        assert_eq!(data["transcript"]["owner"]["visitor_id"], "visitor-0001");
+        assert_eq!(data["transcript"]["opened_at"], 1_700_000_000_000u64);
+        assert_eq!(data["context"]["pages_viewed"], 3);
+        assert_eq!(data["lead_ids"], serde_json::json!(["lead_1", "lead_2"]));
+        assert_eq!(json["timestamp"], "2023-11-14T22:14:20.000Z");
+    }
+
+    #[test]
+    fn transcript_requests_are_email_only_events_with_stable_ids() {
+        let transcript = Transcript {
+            conversation_id: "conv-0001".into(),
+            owner: owner(),
+            visitor_label: "Visitor".into(),
+            opened_at: 1_700_000_000_000,
+            closed_at: 1_700_000_000_001,
+            messages: vec![message(1)],
+        };
+        let request = |email: &str, at: u64| {
+            WebhookEvent::TranscriptRequested(TranscriptRequested {
+                site: "demo".into(),
+                email: email.into(),
+                requested_at: at,
+                transcript: transcript.clone(),
+                locale: Locale::En,
+            })
+        };
+        let event = request("anna@example.com", 5);
+        assert_eq!(event.event_type(), EventType::TranscriptRequested);
+        assert!(!event.event_type().is_webhook());
+        assert!(!EventType::ALL.contains(&EventType::TranscriptRequested));
+        assert_eq!(event.occurred_at(), 5);
+        assert_eq!(event.message_id(), request("anna@example.com", 5).message_id());
+        assert_ne!(event.message_id(), request("anna@example.com", 6).message_id(), "asking again is another email");
+        assert_ne!(event.message_id(), request("boris@example.com", 5).message_id());
+        let back: WebhookEvent = serde_json::from_str(&serde_json::to_string(&event).unwrap()).unwrap();
+        assert_eq!(back, event);
+        // Written before `locale` existed: the default language.
+        let mut old = serde_json::to_value(&event).unwrap();
+        old["data"].as_object_mut().unwrap().remove("locale");
+        assert!(matches!(serde_json::from_value(old).unwrap(), WebhookEvent::TranscriptRequested(r) if r.locale == Locale::Ru));
+    }
+
+    /// The Conversation object's outbox held envelopes (`type`, `timestamp`, `data`) before the
+    /// delivery pipeline was wired; such rows still decode as events.
+    #[test]
+    fn events_decode_from_their_envelope() {
+        let event = WebhookEvent::MessageCreated(MessageCreated::new(&owner(), "conv-0001", message(1)));
+        let envelope = serde_json::to_string(&event.envelope()).unwrap();
+        assert_eq!(serde_json::from_str::<WebhookEvent>(&envelope).unwrap(), event);
     }
 }

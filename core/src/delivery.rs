@@ -47,9 +47,9 @@ pub fn delivery_id(msg_id: &str, target: &Target) -> String {
     format!("dlv_{}", client_id_from_bytes(&digest[..12]))
 }
 
-/// The endpoints of a site that take events of this type.
+/// The endpoints of a site that take events of this type (subscribed, and shaped by their preset).
 pub fn subscribed<'a>(endpoints: &'a [Endpoint], event: EventType) -> impl Iterator<Item = &'a Endpoint> + 'a {
-    endpoints.iter().filter(move |e| e.wants(event))
+    endpoints.iter().filter(move |e| e.takes(event))
 }
 
 /// A delivery's state in D1.

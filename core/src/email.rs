@@ -7,6 +7,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::api::{ApiError, ErrorCode};
+use crate::chat::Author;
+use crate::chat_events::TranscriptRequested;
 use crate::config::Locale;
 use crate::consent::{ConsentPurpose, ConsentText};
 use crate::context::Product;
@@ -240,6 +242,102 @@ pub fn render_comparison(lead: &Lead, shop_name: &str, from: &str, links: &Compa
         )),
     );
     Ok(EmailMessage { from: from.to_owned(), to, subject, html, text })
+}
+
+/// `2026-09-21 14:05 UTC` from milliseconds since the Unix epoch. The visitor's time zone is not
+/// known to the server, so the email says which one it uses.
+fn date_time(ms: u64) -> String {
+    let stamp = rfc3339(ms);
+    format!("{} {} UTC", stamp.get(..10).unwrap_or_default(), stamp.get(11..16).unwrap_or_default())
+}
+
+/// Renders the chat transcript a visitor asked for (`POST /v1/chat/conversations/:id/transcript`).
+/// Every message, in order, with who wrote it and when; message text is the visitor's and the
+/// operators' own, so the HTML part escapes it and keeps its line breaks. `from` as in
+/// [`render_comparison`].
+pub fn render_transcript(request: &TranscriptRequested, shop_name: &str, from: &str) -> Result<EmailMessage, ApiError> {
+    if request.email.trim().is_empty() {
+        return Err(ApiError::new(ErrorCode::MissingField, "email: the transcript needs an address"));
+    }
+    let l = request.locale;
+    let transcript = &request.transcript;
+    let subject = match l {
+        Locale::Ru => format!("Ваша переписка с «{shop_name}»"),
+        Locale::En => format!("Your conversation with {shop_name}"),
+    };
+    let what = match l {
+        Locale::Ru => format!("Вы попросили прислать переписку в чате «{shop_name}». Вот она."),
+        Locale::En => format!("You asked {shop_name} to email you your chat conversation. Here it is."),
+    };
+    let why = match l {
+        Locale::Ru => format!(
+            "Это письмо отправлено один раз, по вашей просьбе в чате ({}). Других писем не будет, если вы сами не попросите.",
+            date_time(request.requested_at)
+        ),
+        Locale::En => format!(
+            "This one email was sent because you asked for it in the chat ({}). You will get no others unless you ask.",
+            date_time(request.requested_at)
+        ),
+    };
+    let you = t(l, "Вы", "You");
+    let author = |author: &Author| match author {
+        Author::Visitor => you.to_owned(),
+        Author::Operator { name } => name.clone(),
+        Author::System => shop_name.to_owned(),
+    };
+    let empty = t(l, "В переписке пока нет сообщений.", "There are no messages yet.");
+
+    let mut text = vec![t(l, "Здравствуйте!", "Hello!").to_owned(), String::new(), what.clone(), String::new()];
+    for message in &transcript.messages {
+        text.push(format!("[{}] {}:", date_time(message.at), author(&message.author)));
+        text.extend(message.text.lines().map(|line| format!("  {line}")));
+        text.push(String::new());
+    }
+    if transcript.messages.is_empty() {
+        text.push(empty.to_owned());
+        text.push(String::new());
+    }
+    text.push(why.clone());
+    let text = text.join("\n");
+
+    // HTML: every message, name and the shop's name go through `html_escape`.
+    let e = |s: &str| html_escape(s);
+    let mut rows = String::new();
+    for message in &transcript.messages {
+        let background = match message.author {
+            Author::Visitor => "#eef4ff",
+            Author::Operator { .. } => "#ffffff",
+            Author::System => "#f6f6f6",
+        };
+        let body = message.text.lines().map(html_escape).collect::<Vec<_>>().join("<br>");
+        rows.push_str(&format!(
+            r#"<tr><td style="padding:8px 12px;border-bottom:1px solid #eeeeee;background:{background};font-family:Arial,sans-serif"><div style="font-size:12px;color:#666666" data-seq="{seq}"><b style="color:#1a1a1a">{who}</b> &middot; {when}</div><div style="font-size:15px;color:#1a1a1a;padding-top:4px">{body}</div></td></tr>"#,
+            seq = message.seq,
+            who = e(&author(&message.author)),
+            when = e(&date_time(message.at)),
+        ));
+    }
+    if transcript.messages.is_empty() {
+        rows.push_str(&format!(r#"<tr><td style="padding:8px 12px;font-family:Arial,sans-serif">{}</td></tr>"#, e(empty)));
+    }
+    let html = format!(
+        concat!(
+            r#"<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>{subject}</title></head>"#,
+            r#"<body style="margin:0;padding:0;background:#f4f4f4">"#,
+            r#"<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background:#f4f4f4"><tr><td align="center" style="padding:16px">"#,
+            r#"<table role="presentation" width="600" cellpadding="0" cellspacing="0" border="0" style="width:600px;max-width:100%;background:#ffffff;border-radius:8px">"#,
+            r#"<tr><td style="padding:24px 24px 8px 24px"><p style="margin:0 0 12px 0;font-family:Arial,sans-serif;font-size:15px;color:#1a1a1a">{what}</p></td></tr>"#,
+            r#"<tr><td style="padding:0 16px"><table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0">{rows}</table></td></tr>"#,
+            r#"<tr><td style="padding:16px 24px 24px 24px"><p style="margin:0;font-family:Arial,sans-serif;font-size:12px;color:#666666">{why}</p></td></tr>"#,
+            r#"</table></td></tr></table></body></html>"#
+        ),
+        lang = t(l, "ru", "en"),
+        subject = e(&subject),
+        what = e(&what),
+        rows = rows,
+        why = e(&why),
+    );
+    Ok(EmailMessage { from: from.to_owned(), to: request.email.clone(), subject, html, text })
 }
 
 /// Where emails go. Keys are worker secrets, never config.
@@ -524,5 +622,74 @@ mod tests {
         assert!(provider_request(EmailProvider::Local, None, "k", "outbound", "d", &message()).is_err());
         assert_eq!(EmailProvider::parse(" Resend "), Some(EmailProvider::Resend));
         assert_eq!(EmailProvider::parse("smtp"), None);
+    }
+
+    fn transcript_request(locale: Locale) -> TranscriptRequested {
+        use crate::chat::{message_id, ChatMessage};
+        use crate::conversation::{ConversationOwner, Transcript};
+        let message = |seq: u64, author: Author, text: &str| ChatMessage {
+            seq,
+            id: message_id("conv-0001", seq),
+            author,
+            text: text.into(),
+            at: 1_790_000_000_000 + seq * 60_000,
+            client_msg_id: None,
+            action: None,
+        };
+        TranscriptRequested {
+            site: "demo".into(),
+            email: "anna@example.com".into(),
+            requested_at: 1_790_000_600_000,
+            transcript: Transcript {
+                conversation_id: "conv-0001".into(),
+                owner: ConversationOwner { site: "demo".into(), visitor_id: "visitor-0001".into(), user_id: None },
+                visitor_label: "Visitor".into(),
+                opened_at: 1_790_000_000_000,
+                closed_at: 1_790_000_600_000,
+                messages: vec![
+                    message(1, Author::Visitor, "Is <b>Orsa</b> in stock? \"Grey\" & black\nSecond line"),
+                    message(2, Author::Operator { name: "Анна <admin>".into() }, "Yes, both."),
+                    message(3, Author::System, "<script>alert(1)</script>"),
+                ],
+            },
+            locale,
+        }
+    }
+
+    #[test]
+    fn transcript_email_has_every_message_in_order_and_escapes_html() {
+        let email = render_transcript(&transcript_request(Locale::En), "Kroha & Co", "Kroha <shop@kroha.example>").unwrap();
+        assert_eq!(email.to, "anna@example.com");
+        assert_eq!(email.from, "Kroha <shop@kroha.example>");
+        assert_eq!(email.subject, "Your conversation with Kroha & Co");
+        // Plain text: as written, in order, with authors and times.
+        let first = email.text.find("Is <b>Orsa</b> in stock?").expect("first message");
+        let second = email.text.find("Yes, both.").expect("second message");
+        let third = email.text.find("<script>alert(1)</script>").expect("the notice");
+        assert!(first < second && second < third, "{}", email.text);
+        assert!(email.text.contains("[2026-09-21 14:14 UTC] You:"), "{}", email.text);
+        assert!(email.text.contains("] Анна <admin>:"));
+        assert!(email.text.contains("  Second line"));
+        // HTML: no markup from messages, names or the shop survives unescaped.
+        assert!(!email.html.contains("<script>") && !email.html.contains("<b>Orsa") && !email.html.contains("<admin>"));
+        assert!(email.html.contains("Is &lt;b&gt;Orsa&lt;/b&gt; in stock? &quot;Grey&quot; &amp; black<br>Second line"));
+        assert!(email.html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(email.html.contains("Анна &lt;admin&gt;"));
+        assert!(email.html.contains("<title>Your conversation with Kroha &amp; Co</title>"));
+        let seqs: Vec<usize> = (1..=3).map(|n| email.html.find(&format!("data-seq=\"{n}\"")).expect("a row per message")).collect();
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn transcript_email_in_russian_and_for_an_empty_chat() {
+        let mut request = transcript_request(Locale::Ru);
+        let email = render_transcript(&request, "Кроха", "").unwrap();
+        assert_eq!(email.subject, "Ваша переписка с «Кроха»");
+        assert!(email.text.contains("] Вы:") && email.html.contains("lang=\"ru\""));
+        request.transcript.messages.clear();
+        let empty = render_transcript(&request, "Кроха", "").unwrap();
+        assert!(empty.text.contains("В переписке пока нет сообщений."));
+        request.email = " ".into();
+        assert_eq!(render_transcript(&request, "Кроха", "").unwrap_err().code, ErrorCode::MissingField);
     }
 }

@@ -61,7 +61,15 @@ pub const TELEGRAM_API: &str = "https://api.telegram.org";
 
 impl Endpoint {
     pub fn wants(&self, event: EventType) -> bool {
-        self.enabled && self.events.as_ref().is_none_or(|events| events.contains(&event))
+        self.enabled && event.is_webhook() && self.events.as_ref().is_none_or(|events| events.contains(&event))
+    }
+
+    /// Whether a delivery of `event` here would send anything: subscribed, and the preset has a
+    /// shape for it (CRM presets take leads only; `crm::map_event` skips the rest). The outbox
+    /// writes deliveries only for these, so a Bitrix24 endpoint does not collect a skipped row per
+    /// chat message.
+    pub fn takes(&self, event: EventType) -> bool {
+        self.wants(event) && (self.preset == Preset::Generic || event == EventType::LeadCreated)
     }
 
     /// The base URL requests go to (trailing `/` removed).
@@ -103,6 +111,9 @@ impl Endpoint {
         self.signing_secrets().map_err(|e| invalid(e.message))?;
         if self.events.as_ref().is_some_and(Vec::is_empty) {
             return Err(invalid("events: list at least one event type, or omit it for all".into()));
+        }
+        if let Some(internal) = self.events.iter().flatten().find(|e| !e.is_webhook()) {
+            return Err(invalid(format!("events: {} is not a webhook event", internal.as_str())));
         }
         match &self.preset {
             Preset::Generic | Preset::Bitrix24 => {}
@@ -456,6 +467,7 @@ mod tests {
             Endpoint { secrets: vec!["whsec_short".into()], ..endpoint(Preset::Generic) },
             Endpoint { secrets: vec![WebhookSecret::generate([1; 32]); 4], ..endpoint(Preset::Generic) },
             Endpoint { events: Some(vec![]), ..endpoint(Preset::Generic) },
+            Endpoint { events: Some(vec![EventType::LeadCreated, EventType::TranscriptRequested]), ..endpoint(Preset::Generic) },
             endpoint(Preset::Amocrm { token_secret: "eyJhbGciOiJSUzI1NiJ9.actual.token".into() }),
             endpoint(Preset::Amocrm { token_secret: String::new() }),
             endpoint(Preset::Hubspot { portal_id: "12ab".into(), form_guid: "0a1b2c3d-0000-4a4a-8b8b-0123456789ab".into() }),
@@ -476,6 +488,17 @@ mod tests {
         assert!(only.wants(EventType::LeadCreated) && !only.wants(EventType::ConsentUpdated));
         let disabled = Endpoint { enabled: false, ..endpoint(Preset::Generic) };
         assert!(!disabled.wants(EventType::LeadCreated));
+        // Email-only outbox events never go to an endpoint, whatever it lists.
+        assert!(!all.wants(EventType::TranscriptRequested) && !all.takes(EventType::TranscriptRequested));
+        let listed = Endpoint { events: Some(vec![EventType::TranscriptRequested]), ..endpoint(Preset::Generic) };
+        assert!(!listed.wants(EventType::TranscriptRequested));
+        // Generic endpoints take every webhook; CRM presets only leads (the rest would be skipped).
+        assert!(EventType::ALL.iter().all(|&t| all.takes(t)));
+        let b24 = endpoint(Preset::Bitrix24);
+        assert!(b24.takes(EventType::LeadCreated));
+        for t in [EventType::MessageCreated, EventType::ConversationClosed, EventType::ConsentUpdated, EventType::CallbackRequested] {
+            assert!(b24.wants(t) && !b24.takes(t), "{t:?}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::{ApiError, ErrorCode};
 use crate::auth::constant_time_eq;
-use crate::chat_events::{ConversationClosed, MessageCreated};
+use crate::chat_events::{ConversationClosed, MessageCreated, TranscriptRequested};
 use crate::consent::ConsentUpdated;
 use crate::crypto::{base64_decode, base64_encode, hmac_sha256, sha256};
 use crate::ids::client_id_from_bytes;
@@ -27,9 +27,15 @@ pub enum EventType {
     MessageCreated,
     #[serde(rename = "conversation.closed")]
     ConversationClosed,
+    /// A visitor asked for the chat transcript by email. Not a webhook: it goes through the same
+    /// outbox (so retries, dead letters and the delivery log apply) but only ever to the email
+    /// target. No endpoint can subscribe to it (see [`EventType::is_webhook`]).
+    #[serde(rename = "transcript.requested")]
+    TranscriptRequested,
 }
 
 impl EventType {
+    /// Every type a receiver can subscribe to (the webhooks).
     pub const ALL: [EventType; 5] = [
         EventType::LeadCreated,
         EventType::CallbackRequested,
@@ -45,7 +51,13 @@ impl EventType {
             EventType::ConsentUpdated => "consent.updated",
             EventType::MessageCreated => "message.created",
             EventType::ConversationClosed => "conversation.closed",
+            EventType::TranscriptRequested => "transcript.requested",
         }
+    }
+
+    /// Whether endpoints can receive this type; the others are outbox-internal (emails).
+    pub fn is_webhook(self) -> bool {
+        self != EventType::TranscriptRequested
     }
 }
 
@@ -65,6 +77,9 @@ pub enum WebhookEvent {
     MessageCreated(MessageCreated),
     #[serde(rename = "conversation.closed")]
     ConversationClosed(ConversationClosed),
+    /// Email-only (see [`EventType::TranscriptRequested`]).
+    #[serde(rename = "transcript.requested")]
+    TranscriptRequested(TranscriptRequested),
 }
 
 impl WebhookEvent {
@@ -84,6 +99,7 @@ impl WebhookEvent {
             WebhookEvent::ConsentUpdated(_) => EventType::ConsentUpdated,
             WebhookEvent::MessageCreated(_) => EventType::MessageCreated,
             WebhookEvent::ConversationClosed(_) => EventType::ConversationClosed,
+            WebhookEvent::TranscriptRequested(_) => EventType::TranscriptRequested,
         }
     }
 
@@ -94,6 +110,7 @@ impl WebhookEvent {
             WebhookEvent::ConsentUpdated(update) => update.at,
             WebhookEvent::MessageCreated(created) => created.message.at,
             WebhookEvent::ConversationClosed(closed) => closed.transcript.closed_at,
+            WebhookEvent::TranscriptRequested(requested) => requested.requested_at,
         }
     }
 
@@ -106,6 +123,8 @@ impl WebhookEvent {
             // Message ids are `<conversation>-<seq>`, unique across conversations.
             WebhookEvent::MessageCreated(created) => created.message.id.clone(),
             WebhookEvent::ConversationClosed(closed) => closed.transcript.conversation_id.clone(),
+            // One request = one email; the same address asking again later is another request.
+            WebhookEvent::TranscriptRequested(r) => format!("{}\n{}\n{}", r.transcript.conversation_id, r.email, r.requested_at),
         };
         let digest = sha256(format!("floorwalker.webhook\n{}\n{subject}", self.event_type().as_str()).as_bytes());
         format!("msg_{}", client_id_from_bytes(&digest[..16]))

@@ -8,7 +8,7 @@ use floorwalker_core::api::ApiError;
 use floorwalker_core::consent::{sign_link, LinkAction, LinkClaims};
 use floorwalker_core::crm::{map_event, Mapped};
 use floorwalker_core::delivery::{Next, QueueMessage, Target, MAX_IN_FLIGHT};
-use floorwalker_core::email::{provider_request, render_comparison, ComparisonLinks, EmailMessage, EmailProvider};
+use floorwalker_core::email::{provider_request, render_comparison, render_transcript, ComparisonLinks, EmailMessage, EmailProvider};
 use floorwalker_core::webhook::{AttemptRecord, AttemptResult, AttemptStatus, WebhookEvent};
 use futures_util::future::{select, Either};
 use futures_util::StreamExt as _;
@@ -221,9 +221,6 @@ struct ShopName {
 }
 
 async fn prepare_email(env: &Env, id: &str, claimed: &Claimed, event: &WebhookEvent) -> Result<Prepared, ApiError> {
-    let WebhookEvent::LeadCreated(lead) = event else {
-        return Ok(Prepared::Park("only lead.created carries an email".into()));
-    };
     let config: Option<String> = sites::db(env)?
         .prepare("SELECT config FROM sites WHERE id = ?1")
         .bind(&[JsValue::from_str(&claimed.site)])
@@ -234,20 +231,29 @@ async fn prepare_email(env: &Env, id: &str, claimed: &Claimed, event: &WebhookEv
     let shop = config
         .and_then(|json| serde_json::from_str::<ShopName>(&json).ok())
         .map_or_else(|| claimed.site.clone(), |c| c.name);
-    let link_secret = secret(env, "LINK_SECRET").unwrap_or_default();
-    let base = claimed.extra.clone().unwrap_or_default();
-    // Issued at the lead's time, so every attempt renders the same email.
-    let link = |action| {
-        let claims = LinkClaims { site: lead.site.clone(), lead: lead.id.clone(), action, issued_at: lead.created_at };
-        sign_link(link_secret.as_bytes(), &claims).map(|token| format!("{}/v1/consent/{token}", base.trim_end_matches('/')))
-    };
-    let links = match (link(LinkAction::MarketingOptIn), link(LinkAction::Unsubscribe)) {
-        (Ok(more_like_this), Ok(unsubscribe)) => ComparisonLinks { more_like_this, unsubscribe },
-        (Err(e), _) | (_, Err(e)) => return Ok(Prepared::Park(format!("LINK_SECRET: {}", e.message))),
-    };
     let settings = settings::load(env, &claimed.site).await?;
     let from = settings.email_from.or_else(|| var(env, "EMAIL_FROM")).unwrap_or_default();
-    let message = match render_comparison(lead, &shop, &from, &links) {
+    let rendered = match event {
+        WebhookEvent::LeadCreated(lead) => {
+            let link_secret = secret(env, "LINK_SECRET").unwrap_or_default();
+            let base = claimed.extra.clone().unwrap_or_default();
+            // Issued at the lead's time, so every attempt renders the same email.
+            let link = |action| {
+                let claims = LinkClaims { site: lead.site.clone(), lead: lead.id.clone(), action, issued_at: lead.created_at };
+                sign_link(link_secret.as_bytes(), &claims).map(|token| format!("{}/v1/consent/{token}", base.trim_end_matches('/')))
+            };
+            let links = match (link(LinkAction::MarketingOptIn), link(LinkAction::Unsubscribe)) {
+                (Ok(more_like_this), Ok(unsubscribe)) => ComparisonLinks { more_like_this, unsubscribe },
+                (Err(e), _) | (_, Err(e)) => return Ok(Prepared::Park(format!("LINK_SECRET: {}", e.message))),
+            };
+            render_comparison(lead, &shop, &from, &links)
+        }
+        // The visitor asked for it in the chat: the transcript as it stood then (stored in the
+        // event, so every attempt renders the same email).
+        WebhookEvent::TranscriptRequested(request) => render_transcript(request, &shop, &from),
+        _ => return Ok(Prepared::Park(format!("{} carries no email", event.event_type().as_str()))),
+    };
+    let message = match rendered {
         Ok(message) => message,
         Err(e) => return Ok(Prepared::Park(e.message)),
     };
@@ -277,8 +283,10 @@ async fn store_locally(
     message: &EmailMessage,
     now: u64,
 ) -> Result<AttemptResult, ApiError> {
+    // The mailbox's `lead` column: the lead, or for a chat transcript the conversation.
     let lead = match event {
         WebhookEvent::LeadCreated(lead) => lead.id.clone(),
+        WebhookEvent::TranscriptRequested(request) => request.transcript.conversation_id.clone(),
         _ => String::new(),
     };
     let data = serde_json::to_string(message).map_err(|e| internal("encoding an email", e))?;

@@ -1,5 +1,7 @@
 //! The durable outbox: events and their deliveries are written to D1 in the same batch as the
-//! thing that caused them (a lead, a consent change); only then is each delivery's id enqueued.
+//! thing that caused them (a lead, a consent change) — or, for chat events, which the Conversation
+//! object already stored with the message, in the batch its flush writes (`chat::outbox`); only
+//! then is each delivery's id enqueued.
 //! If the enqueue fails or the worker dies before it, the rows are still there and the sweeper
 //! (cron) enqueues them again. The consumer reads the state from D1, so a delivery enqueued twice
 //! is attempted once at a time and never again after a 2xx.

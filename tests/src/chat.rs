@@ -217,7 +217,8 @@ impl ConsoleSocket {
     }
 }
 
-/// Rows of the chat outbox (`chat_outbox` in D1) for the demo site, through the admin API.
+/// The demo site's chat events in the delivery outbox (`outbox_events`), through the admin API:
+/// `payload` is the event (`{"type", "data"}`), `deliveries` / `delivered` count its deliveries.
 pub async fn outbox(worker: &Worker, kind: Option<&str>) -> Vec<Value> {
     let mut url = worker.url("/v1/admin/chat/outbox?site=demo");
     if let Some(kind) = kind {

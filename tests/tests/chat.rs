@@ -169,6 +169,20 @@ async fn visitors_reach_only_their_own_conversations_and_the_console_needs_a_ses
 #[tokio::test]
 async fn reconnects_resume_exactly_once_and_survive_a_worker_restart() {
     let mut worker = worker("chat-resume").await;
+    // A CRM endpoint for the chat events, so they are written to the delivery outbox (a site
+    // without one gets no rows: nothing would deliver them).
+    let receiver = floorwalker_e2e::receiver::Receiver::start();
+    let (status, body) =
+        worker.admin_send(reqwest::Method::PUT, "/sites/demo/delivery", Some(json!({"allow_private_endpoints": true}))).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = worker
+        .admin_send(
+            reqwest::Method::POST,
+            "/sites/demo/endpoints",
+            Some(json!({"id": "crm", "url": receiver.url("/hooks"), "preset": {"kind": "generic"}, "events": ["message.created", "conversation.closed"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
     create_operator(&worker, "anna@demo.example", "Anna", PASSWORD).await;
     let cookie = login(&worker, "anna@demo.example", PASSWORD).await;
     let mut console = ConsoleSocket::open(&worker, &cookie).await;
@@ -255,7 +269,7 @@ async fn reconnects_resume_exactly_once_and_survive_a_worker_restart() {
     v.say("v-msg-000003", "one more thing").await;
     assert_eq!(v.until("closed refusal", error_code).await.0 .0, ErrorCode::ConversationClosed);
 
-    // Every message and the close are in the outbox for the CRM, once each.
+    // Every message and the close are in the delivery outbox for the CRM, once each.
     let rows = eventually("six message.created and one conversation.closed", Duration::from_secs(15), || async {
         let messages = outbox(&worker, Some("message.created")).await;
         let closed = outbox(&worker, Some("conversation.closed")).await;

@@ -3,7 +3,8 @@
 //! - `POST /v1/admin/sites/:site/operators` `{email, name, password}` → an operator account
 //! - `POST /v1/admin/sites/:site/api-keys` `{name}` → `{id, key}` (the key is shown once)
 //! - `PUT  /v1/admin/sites/:site/identity-secret` `{secret}` → enables `user_hash` verification
-//! - `GET  /v1/admin/chat/outbox?site=&type=` → recorded chat events, oldest first
+//! - `GET  /v1/admin/chat/outbox?site=&type=` → the site's chat events in the delivery outbox
+//!   (`outbox_events`), oldest first, with how many deliveries each has and how many are done
 //! - `POST /v1/admin/chat/store-check` → core's store contract run against real DO SQLite
 
 use floorwalker_core::api::{ApiError, ErrorCode};
@@ -145,10 +146,15 @@ struct OutboxQuery {
 async fn outbox(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let query: OutboxQuery = req.query().map_err(|e| ApiError::new(ErrorCode::NotFound, format!("bad query: {e}")))?;
     let kind = query.r#type.as_deref().map_or(JsValue::NULL, JsValue::from_str);
+    // `payload` is the event as the consumer sends it (`{"type", "data"}`).
     let rows = sites::db(env)?
         .prepare(
-            "SELECT id, site, type, conversation_id, payload, created_at, delivered_at FROM chat_outbox \
-             WHERE site = ?1 AND (?2 IS NULL OR type = ?2) ORDER BY created_at, id LIMIT 1000",
+            "SELECT e.id, e.site, e.type, e.created_at, e.data AS payload, \
+             COALESCE(json_extract(e.data, '$.data.conversation_id'), json_extract(e.data, '$.data.transcript.conversation_id')) AS conversation_id, \
+             (SELECT COUNT(*) FROM deliveries d WHERE d.event = e.id) AS deliveries, \
+             (SELECT COUNT(*) FROM deliveries d WHERE d.event = e.id AND d.state = 'delivered') AS delivered \
+             FROM outbox_events e WHERE e.site = ?1 AND e.type IN ('message.created', 'conversation.closed', 'transcript.requested') \
+             AND (?2 IS NULL OR e.type = ?2) ORDER BY e.created_at, e.id LIMIT 1000",
         )
         .bind(&[JsValue::from_str(&query.site), kind])
         .map_err(|e| internal("listing the outbox", e))?

@@ -168,6 +168,10 @@ impl DurableObject for Conversation {
 
     async fn alarm(&self) -> Result<Response> {
         let now = now_ms();
+        if let Ok(store) = self.sql_store("") {
+            // This is the flush `arm_flush` asked for; what it leaves is re-armed by `schedule`.
+            let _ = store.delete("flush_at");
+        }
         self.flush_outbox().await;
         let store_state = self.store_value::<u64>("reply_at");
         if store_state.is_some_and(|at| at <= now) {
@@ -361,13 +365,17 @@ impl Conversation {
         let request: TranscriptRequest = req.json().await.map_err(|e| internal("reading /transcript", e))?;
         self.check_access(&request.who)?;
         let now = now_ms();
+        let locale = self.settings().map(|s| s.locale).unwrap_or_default();
         let transcript = self.with_logic(|logic| logic.transcript())?;
         let site = transcript.owner.site.clone();
-        let requested = TranscriptRequested { site, email: request.email, requested_at: now, transcript };
-        let payload = serde_json::to_string(&requested).map_err(|e| internal("encoding a transcript request", e))?;
-        let id = format!("tr_{}", super::random_id());
-        self.with_logic(|logic| logic.store().enqueue(&id, outbox::TRANSCRIPT_REQUESTED, &payload, now))?;
+        // An email-only outbox event: the flush gives it the email target, the consumer renders it.
+        let event = WebhookEvent::TranscriptRequested(TranscriptRequested { site, email: request.email, requested_at: now, transcript, locale });
+        let id = event.message_id();
+        self.with_logic(|logic| outbox::enqueue_webhook(logic.store(), &event, now))?;
+        self.arm_flush().await;
         self.flush_outbox().await;
+        // Whatever the flush could not hand over is retried by the alarm.
+        self.schedule(None).await;
         crate::http::json(&serde_json::json!({"ok": true, "id": id}), 202)
     }
 
@@ -442,12 +450,18 @@ impl Conversation {
                         site: owner.site.clone(),
                         transcript: transcript.clone(),
                         context,
+                        // Filled in by the flush, which reads D1 anyway.
+                        lead_ids: Vec::new(),
                     });
                     outbox::enqueue_webhook(logic.store(), &event, now)?;
                 }
                 Ok(())
             });
             events = true;
+            // Before anything else is awaited: the alarm that flushes these events is set in the
+            // same step as they were written, so a worker that stops right after the ack still
+            // has them flushed.
+            self.arm_flush().await;
         }
         if let Some(entry) = &outcome.entry {
             if let Some(settings) = self.settings() {
@@ -470,6 +484,29 @@ impl Conversation {
         let Some(store) = self.settings().and_then(|s| self.sql_store(&s.conversation_id).ok()) else { return };
         if let Err(error) = outbox::flush(&self.env, &store).await {
             worker::console_error!("flushing the chat outbox: {error}");
+        }
+    }
+
+    /// Sets the alarm for a flush of events just written, with no await before the runtime call,
+    /// so it is part of the same step as the writes (not after a call to the hub, where a stopped
+    /// worker would leave events in the object with no alarm to flush them). The flush time is
+    /// kept in storage and only moved by the alarm itself, so a stream of messages cannot keep
+    /// postponing it; a pending reply check that is due sooner wins.
+    async fn arm_flush(&self) {
+        let Ok(store) = self.sql_store("") else { return };
+        let now = now_ms();
+        let flush_at = match store.get::<u64>("flush_at").ok().flatten().filter(|at| *at > now) {
+            Some(at) => at,
+            None => {
+                let at = now + FLUSH_DELAY_MS;
+                let _ = store.put("flush_at", &at);
+                at
+            }
+        };
+        let at = store.get::<u64>("reply_at").ok().flatten().map_or(flush_at, |reply| reply.min(flush_at));
+        let date = worker::js_sys::Date::new(&worker::wasm_bindgen::JsValue::from_f64(at as f64));
+        if let Err(error) = self.state.storage().set_alarm(worker::ScheduledTime::new(date)).await {
+            worker::console_error!("setting the flush alarm: {error}");
         }
     }
 

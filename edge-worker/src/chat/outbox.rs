@@ -1,101 +1,172 @@
-//! The chat's outbox: every `message.created` / `conversation.closed` (and every transcript
-//! request) is written first into the Conversation object's own SQLite, in the same synchronous
-//! step as the message itself, then moved to D1's `chat_outbox` table by [`flush`] (retried by the
-//! object's alarm until it succeeds). Nothing is lost if the object stops between the two.
+//! The chat's side of the durable outbox. Every `message.created` / `conversation.closed` (and
+//! every transcript-by-email request) is written first into the Conversation object's own SQLite,
+//! in the same synchronous step as the message itself; [`flush`] then hands it to the delivery
+//! pipeline every other event uses: `outbox_events` + one `deliveries` row per target, written in
+//! ONE D1 batch with `crate::outbox::event_statements`, then enqueued with `crate::outbox::enqueue`.
+//! From there signing, retries, dead letters, the sweeper and the admin delivery log apply as
+//! they do to leads.
 //!
-//! `chat_outbox` is where the delivery pipeline (the queue consumer that signs and POSTs webhooks,
-//! and the email sender) picks events up. Until that pipeline is merged, rows simply accumulate
-//! with `delivered_at` NULL; wiring it means reading `chat_outbox` (or replacing the body of
-//! [`flush`] with a queue send) — this is the single place to change.
+//! Idempotent end to end: the object's rows are keyed by the webhook id, the D1 rows by the same
+//! id and the stable delivery id (`INSERT OR IGNORE`), and the object forgets a row only after
+//! the batch and the enqueue. A flush that dies halfway is retried by the object's alarm:
+//! - before the batch: nothing was written, the retry writes it;
+//! - after the batch, before the enqueue: the retry's inserts are no-ops and it enqueues (and if
+//!   the enqueue itself fails, the sweeper finds the pending rows);
+//! - after the enqueue, before forgetting: the retry enqueues again; the consumer claims only
+//!   pending, due, unleased deliveries, so the second message is acked without a send.
+//!
+//! There is no D1 staging table any more (`chat_outbox` was dropped by migration 0011): the
+//! object's own outbox is the staging area, `outbox_events`/`deliveries` the one record.
+//!
+//! Events with no target (a site without a subscribed endpoint) are not written to D1 at all:
+//! nothing would ever read or prune them.
+
+use std::collections::HashMap;
 
 use floorwalker_core::api::ApiError;
+use floorwalker_core::chat_events::{attach_lead_ids, TranscriptRequested};
+use floorwalker_core::delivery::{QueueMessage, Target};
+use floorwalker_core::endpoint::Endpoint;
 use floorwalker_core::webhook::WebhookEvent;
+use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::Env;
+use worker::{D1Database, Env};
 
 use super::store::SqlStore;
-use crate::http::internal;
+use crate::http::{internal, now_ms};
+use crate::outbox;
 
-/// The outbox type of a transcript-by-email request (not a webhook; the email pipeline's).
-pub const TRANSCRIPT_REQUESTED: &str = "transcript.requested";
+/// The outbox type of a transcript-by-email request as the object recorded it before the
+/// pipeline was wired (a bare `TranscriptRequested`, not an event); still decoded.
+const TRANSCRIPT_REQUESTED: &str = "transcript.requested";
+/// Events taken from the object per flush.
+const FLUSH_BATCH: u32 = 100;
+/// Statements per D1 batch, well under the per-invocation query limit (1000 on the paid plan,
+/// each statement of a batch counting): 100 events to 3 endpoints need 400. What does not fit
+/// stays in the object for the next alarm, a second later.
+const MAX_STATEMENTS: usize = 500;
+/// Lead ids attached to a chat event.
+const MAX_LEAD_IDS: u32 = 20;
 
-/// Records a webhook event in the object's outbox, keyed by its stable webhook id.
+/// Records an event in the object's outbox, keyed by its stable webhook id (the payload is the
+/// event as `outbox_events.data` stores it).
 pub fn enqueue_webhook(store: &SqlStore, event: &WebhookEvent, now: u64) -> Result<(), ApiError> {
-    let payload = serde_json::to_string(&event.envelope()).map_err(|e| internal("encoding a chat event", e))?;
+    let payload = serde_json::to_string(event).map_err(|e| internal("encoding a chat event", e))?;
     store.enqueue(&event.message_id(), event.event_type().as_str(), &payload, now)
 }
 
-#[derive(serde::Deserialize)]
-struct Peek {
-    #[serde(default)]
-    data: Option<PeekData>,
+/// An object outbox row as an event. Also reads rows written before the pipeline was wired:
+/// envelopes (they decode as events) and bare transcript requests.
+fn decode(kind: &str, payload: &str) -> Option<WebhookEvent> {
+    serde_json::from_str::<WebhookEvent>(payload).ok().or_else(|| {
+        (kind == TRANSCRIPT_REQUESTED)
+            .then(|| serde_json::from_str::<TranscriptRequested>(payload).ok().map(WebhookEvent::TranscriptRequested))
+            .flatten()
+    })
 }
 
-#[derive(serde::Deserialize)]
-struct PeekData {
-    #[serde(default)]
-    site: Option<String>,
-    #[serde(default)]
-    conversation_id: Option<String>,
-    #[serde(default)]
-    transcript: Option<PeekTranscript>,
+/// The site and the visitor an event belongs to.
+fn owner(event: &WebhookEvent) -> Option<(&str, &str)> {
+    match event {
+        WebhookEvent::MessageCreated(created) => Some((&created.site, &created.visitor_id)),
+        WebhookEvent::ConversationClosed(closed) => Some((&closed.site, &closed.transcript.owner.visitor_id)),
+        WebhookEvent::TranscriptRequested(requested) => Some((&requested.site, &requested.transcript.owner.visitor_id)),
+        _ => None,
+    }
 }
 
-#[derive(serde::Deserialize)]
-struct PeekTranscript {
-    conversation_id: String,
-    closed_at: u64,
+#[derive(Deserialize)]
+struct EndpointRow {
+    config: String,
 }
 
-/// Copies the object's pending events to D1 (idempotent by id), then forgets them locally. A
-/// closed conversation's D1 row is marked closed in the same batch as its `conversation.closed`.
+#[derive(Deserialize)]
+struct LeadRow {
+    id: String,
+}
+
+/// What a flush needs to know about a (site, visitor): the site's active endpoints and the
+/// visitor's lead ids, in ONE D1 round trip (a batch of two reads).
+async fn lookup(db: &D1Database, site: &str, visitor: &str) -> Result<(Vec<Endpoint>, Vec<String>), ApiError> {
+    let fail = |e| internal("reading endpoints and leads for chat events", e);
+    let statements = vec![
+        db.prepare("SELECT config FROM endpoints WHERE site = ?1 ORDER BY id").bind(&[JsValue::from_str(site)]).map_err(fail)?,
+        db.prepare("SELECT id FROM leads WHERE site = ?1 AND visitor = ?2 ORDER BY created_at, id LIMIT ?3")
+            .bind(&[JsValue::from_str(site), JsValue::from_str(visitor), JsValue::from_f64(f64::from(MAX_LEAD_IDS))])
+            .map_err(fail)?,
+    ];
+    let results = db.batch(statements).await.map_err(fail)?;
+    let mut results = results.into_iter();
+    let endpoints: Vec<EndpointRow> = results.next().map(|r| r.results()).transpose().map_err(fail)?.unwrap_or_default();
+    let leads: Vec<LeadRow> = results.next().map(|r| r.results()).transpose().map_err(fail)?.unwrap_or_default();
+    let endpoints = endpoints
+        .into_iter()
+        .filter_map(|row| serde_json::from_str::<Endpoint>(&row.config).ok())
+        .filter(|endpoint| endpoint.enabled)
+        .collect();
+    Ok((endpoints, leads.into_iter().map(|row| row.id).collect()))
+}
+
+/// Hands the object's pending events to the delivery pipeline (see the module docs), then forgets
+/// them locally. A closed conversation's D1 row is marked closed in the same batch as its
+/// `conversation.closed`. Returns how many of the object's rows were handled.
 pub async fn flush(env: &Env, store: &SqlStore) -> Result<usize, ApiError> {
-    let pending = store.pending_events(100)?;
+    let pending = store.pending_events(FLUSH_BATCH)?;
     if pending.is_empty() {
         return Ok(0);
     }
     let db = crate::sites::db(env)?;
+    let now = now_ms();
+    // Normally one (site, visitor) per object: one lookup per flush, not per event.
+    let mut known: HashMap<(String, String), (Vec<Endpoint>, Vec<String>)> = HashMap::new();
     let mut statements = Vec::new();
-    for (id, kind, payload, created_at) in &pending {
-        let (site, conversation, closed) = match serde_json::from_str::<Peek>(payload).ok().and_then(|p| p.data) {
-            Some(data) => {
-                let closed = data.transcript.map(|t| (t.conversation_id, t.closed_at));
-                let conversation = data.conversation_id.or_else(|| closed.as_ref().map(|c| c.0.clone()));
-                (data.site, conversation, closed)
-            }
-            None => {
-                // transcript.requested has no envelope: its fields are at the top level.
-                let value: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
-                let site = value["site"].as_str().map(str::to_owned);
-                let conversation = value["transcript"]["conversation_id"].as_str().map(str::to_owned);
-                (site, conversation, None)
-            }
+    let mut messages: Vec<QueueMessage> = Vec::new();
+    let mut handled: Vec<String> = Vec::new();
+    for (id, kind, payload, _created_at) in &pending {
+        let Some(mut event) = decode(kind, payload) else {
+            // Unreadable: it can never be delivered, and keeping it would retry forever.
+            worker::console_error!("chat outbox row {id} ({kind}) cannot be decoded and is dropped: {payload}");
+            handled.push(id.clone());
+            continue;
         };
-        let conversation = conversation.unwrap_or_else(|| store.conversation_id().to_owned());
-        statements.push(
-            db.prepare(
-                "INSERT OR IGNORE INTO chat_outbox (id, site, type, conversation_id, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .bind(&[
-                JsValue::from_str(id),
-                JsValue::from_str(site.as_deref().unwrap_or_default()),
-                JsValue::from_str(kind),
-                JsValue::from_str(&conversation),
-                JsValue::from_str(payload),
-                JsValue::from_f64(*created_at as f64),
-            ])
-            .map_err(|e| internal("queueing chat events", e))?,
-        );
-        if let Some((conversation_id, closed_at)) = closed {
-            statements.push(
+        let Some((site, visitor)) = owner(&event).map(|(s, v)| (s.to_owned(), v.to_owned())) else {
+            worker::console_error!("chat outbox row {id} is not a chat event ({kind}); dropped");
+            handled.push(id.clone());
+            continue;
+        };
+        let key = (site.clone(), visitor.clone());
+        if !known.contains_key(&key) {
+            let found = lookup(&db, &site, &visitor).await?;
+            known.insert(key.clone(), found);
+        }
+        let (endpoints, lead_ids) = &known[&key];
+        let targets = match &event {
+            WebhookEvent::TranscriptRequested(_) => vec![Target::Email],
+            _ => outbox::endpoint_targets(endpoints, &event),
+        };
+        let (mut more, mut queued) = (Vec::new(), Vec::new());
+        if !targets.is_empty() {
+            attach_lead_ids(&mut event, lead_ids);
+            (more, queued) = outbox::event_statements(&db, &site, &event, &targets, None, now)?;
+        }
+        if let WebhookEvent::ConversationClosed(closed) = &event {
+            more.push(
                 db.prepare("UPDATE chat_conversations SET status = 'closed', closed_at = ?2 WHERE id = ?1")
-                    .bind(&[JsValue::from_str(&conversation_id), JsValue::from_f64(closed_at as f64)])
+                    .bind(&[JsValue::from_str(&closed.transcript.conversation_id), JsValue::from_f64(closed.transcript.closed_at as f64)])
                     .map_err(|e| internal("closing the conversation row", e))?,
             );
         }
+        if !statements.is_empty() && statements.len() + more.len() > MAX_STATEMENTS {
+            break;
+        }
+        statements.extend(more);
+        messages.append(&mut queued);
+        handled.push(id.clone());
     }
-    db.batch(statements).await.map_err(|e| internal("queueing chat events", e))?;
-    let ids: Vec<String> = pending.iter().map(|p| p.0.clone()).collect();
-    store.forget_events(&ids)?;
-    Ok(ids.len())
+    if !statements.is_empty() {
+        db.batch(statements).await.map_err(|e| internal("writing chat events to the outbox", e))?;
+    }
+    outbox::enqueue(env, &messages).await;
+    store.forget_events(&handled)?;
+    Ok(handled.len())
 }

@@ -81,10 +81,6 @@ impl SqlStore {
         Ok(())
     }
 
-    pub fn conversation_id(&self) -> &str {
-        &self.conversation_id
-    }
-
     fn exec(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<worker::SqlCursor, ApiError> {
         self.sql.exec(query, bindings).map_err(|e| internal("conversation storage", e))
     }

@@ -1,0 +1,434 @@
+//! Chat events to the CRM and the transcript by email, end to end with real parts only: the worker
+//! under wrangler dev (Durable Objects, D1, Queues), visitor and operator over real WebSockets, a
+//! real webhook receiver on 127.0.0.1 that verifies Standard Webhooks signatures with its own
+//! verifier, and the local mailbox. Test timing: an hour of the retry schedule per second.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use floorwalker_core::chat::{ClientFrame, ServerFrame};
+use floorwalker_core::delivery::{DeliveryState, DeliveryView, EndpointSecret};
+use floorwalker_core::email::StoredEmail;
+use floorwalker_core::hub::HubNotification;
+use floorwalker_core::lead::LeadKind;
+use floorwalker_core::webhook::{AttemptStatus, EventType};
+use floorwalker_e2e::chat::*;
+use floorwalker_e2e::eventually;
+use floorwalker_e2e::receiver::{Received, Receiver, Reply};
+use floorwalker_e2e::worker::Worker;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// The shop's origin as the site config lists it.
+const SHOP: &str = "http://shop.example";
+const PASSWORD: &str = "correct horse battery";
+const CHAT_EVENTS: [&str; 2] = ["message.created", "conversation.closed"];
+
+/// A worker with the demo site (SHOP allowed) and private endpoints allowed (the receiver is on
+/// loopback).
+async fn worker(name: &str) -> Worker {
+    let worker = Worker::start(name).await;
+    worker.seed_demo_site(&[SHOP.to_owned()]).await;
+    let (status, body) = worker.admin_send(Method::PUT, "/sites/demo/delivery", Some(json!({"allow_private_endpoints": true}))).await;
+    assert_eq!(status, 200, "{body}");
+    worker
+}
+
+async fn add_endpoint(worker: &Worker, body: Value) -> EndpointSecret {
+    let (status, answer) = worker.admin_send(Method::POST, "/sites/demo/endpoints", Some(body)).await;
+    assert_eq!(status, 201, "{answer}");
+    serde_json::from_value(answer).expect("endpoint and secret")
+}
+
+/// A generic endpoint for the chat events at `/hooks/crm`, its secret given to the receiver.
+async fn crm_endpoint(worker: &Worker, receiver: &Receiver) {
+    let endpoint = add_endpoint(
+        worker,
+        json!({"id": "crm", "url": receiver.url("/hooks/crm"), "preset": {"kind": "generic"}, "events": CHAT_EVENTS}),
+    )
+    .await;
+    receiver.set_secrets(vec![endpoint.secret]);
+}
+
+async fn deliveries(worker: &Worker) -> Vec<DeliveryView> {
+    worker.admin_get("/sites/demo/deliveries?limit=1000").await
+}
+
+/// An operator (online through the console, so nobody is offered a callback) and a visitor in a
+/// new conversation started with `context`, both sockets joined.
+struct Chat {
+    conversation: String,
+    visitor: VisitorSession,
+    v: ChatSocket,
+    op: ChatSocket,
+    cookie: String,
+    _console: ConsoleSocket,
+}
+
+async fn open_chat(worker: &Worker, visitor_id: &str, context: Option<Value>) -> Chat {
+    create_operator(worker, "anna@demo.example", "Anna", PASSWORD).await;
+    let cookie = login(worker, "anna@demo.example", PASSWORD).await;
+    let mut console = ConsoleSocket::open(worker, &cookie).await;
+    console.until("the snapshot", |n| matches!(n, HubNotification::Snapshot { .. }).then_some(())).await;
+    let visitor = visitor_session(worker, SHOP, visitor_id).await;
+    let mut body = json!({"token": visitor.token});
+    if let Some(context) = context {
+        body["context"] = context;
+    }
+    let (status, answer) = post_json(worker, "/v1/chat/conversations", Some(SHOP), &body).await;
+    assert_eq!(status, 201, "{answer}");
+    let conversation = answer["conversation_id"].as_str().expect("a conversation id").to_owned();
+    let mut v = ChatSocket::visitor(worker, SHOP, &conversation, &visitor.token).await;
+    assert!(v.hello(0).await.operator_online);
+    let mut op = ChatSocket::operator(worker, &conversation, &cookie).await;
+    op.hello(0).await;
+    Chat { conversation, visitor, v, op, cookie, _console: console }
+}
+
+/// Sends a message and waits for its ack; returns its seq.
+async fn say(socket: &mut ChatSocket, client_msg_id: &str, text: &str) -> u64 {
+    socket.say(client_msg_id, text).await;
+    socket
+        .until("the ack", |f| match f {
+            ServerFrame::Ack { seq, client_msg_id: id, .. } if id == client_msg_id => Some(*seq),
+            _ => None,
+        })
+        .await
+        .0
+}
+
+/// Delivered requests at `prefix` of one event type, by webhook-id.
+fn delivered_of(receiver: &Receiver, prefix: &str, kind: &str) -> Vec<Received> {
+    receiver.received_at(prefix).into_iter().filter(|r| r.delivered() && r.json()["type"] == kind).collect()
+}
+
+/// Every request the receiver got, grouped by webhook-id: each must be signed, delivered exactly
+/// once, never retried after its 2xx, and carry the same body on every attempt.
+fn assert_exactly_once(received: &[Received]) -> HashMap<String, Vec<Received>> {
+    let mut by_id: HashMap<String, Vec<Received>> = HashMap::new();
+    for r in received {
+        assert_eq!(r.signature_valid, Some(true), "every attempt is signed: {:?}", r.path);
+        by_id.entry(r.header("webhook-id").unwrap_or_default().to_owned()).or_default().push(r.clone());
+    }
+    for (id, attempts) in &by_id {
+        let answers: Vec<u16> = attempts.iter().map(|r| r.answered).collect();
+        assert_eq!(attempts.iter().filter(|r| r.delivered()).count(), 1, "{id} delivered exactly once: {answers:?}");
+        assert!(attempts.last().is_some_and(Received::delivered), "{id}: nothing sent after the 2xx: {answers:?}");
+        assert_eq!(attempts.iter().map(|r| &r.body).collect::<HashSet<_>>().len(), 1, "{id}: the same body on every attempt");
+    }
+    by_id
+}
+
+/// Like [`assert_exactly_once`] for a run with timeouts. Delivery is at least once: an attempt
+/// the worker gave up on after its timeout may still have reached the receiver (locally a request
+/// can wait for a connection behind a hung one while its timeout runs; see "Known limits" in
+/// docs/leads-and-webhooks.md), and the retry then arrives with the same webhook-id and body for
+/// the receiver to drop. So: one delivered attempt in the worker's log per event, nothing sent
+/// after it, and any extra 2xx at the receiver matched by an attempt the worker logged as a
+/// timeout. Prints how many such repeats happened.
+fn assert_once_per_recorded_attempt(received: &[Received], log: &[DeliveryView]) -> HashMap<String, Vec<Received>> {
+    let mut by_id: HashMap<String, Vec<Received>> = HashMap::new();
+    for r in received {
+        assert_eq!(r.signature_valid, Some(true), "every attempt is signed: {:?}", r.path);
+        by_id.entry(r.header("webhook-id").unwrap_or_default().to_owned()).or_default().push(r.clone());
+    }
+    let mut repeats = 0;
+    for (id, attempts) in &by_id {
+        let answers: Vec<u16> = attempts.iter().map(|r| r.answered).collect();
+        let view = log.iter().find(|d| &d.event_id == id).unwrap_or_else(|| panic!("{id} in the delivery log"));
+        let statuses: Vec<AttemptStatus> = view.attempts.iter().map(|a| a.status).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == AttemptStatus::Delivered).count(), 1, "{id}: {statuses:?}");
+        assert_eq!(statuses.last(), Some(&AttemptStatus::Delivered), "{id}: nothing attempted after the 2xx: {statuses:?}");
+        assert!(attempts.last().is_some_and(Received::delivered), "{id}: nothing sent after the 2xx: {answers:?}");
+        let ok = attempts.iter().filter(|r| r.delivered()).count();
+        let timeouts = statuses.iter().filter(|s| **s == AttemptStatus::Timeout).count();
+        assert!(ok >= 1 && ok <= 1 + timeouts, "{id}: {ok} 2xx at the receiver, {timeouts} timeouts logged: {answers:?} / {statuses:?}");
+        repeats += ok - 1;
+        assert_eq!(attempts.iter().map(|r| &r.body).collect::<HashSet<_>>().len(), 1, "{id}: the same body on every attempt");
+    }
+    eprintln!("{} events, {repeats} repeated after a late 2xx (same webhook-id)", by_id.len());
+    by_id
+}
+
+#[tokio::test]
+async fn messages_and_the_close_reach_the_crm_signed_exactly_once_with_the_transcript_and_context() {
+    let worker = worker("chat-crm").await;
+    let receiver = Receiver::start();
+    crm_endpoint(&worker, &receiver).await;
+    // Endpoints that must get nothing from the chat: one subscribed to leads only, and a Bitrix24
+    // one subscribed to everything (its preset has no shape for chat events).
+    add_endpoint(&worker, json!({"id": "leads", "url": receiver.url("/hooks/leads"), "preset": {"kind": "generic"}, "events": ["lead.created"]})).await;
+    add_endpoint(&worker, json!({"id": "b24", "url": receiver.url("/rest/1/code/"), "preset": {"kind": "bitrix24"}})).await;
+
+    // The visitor left a callback lead before writing: the chat events name it.
+    let visitor_id = "visitor-crm-0001";
+    let lead_request = floorwalker_e2e::leads::request(LeadKind::Callback, visitor_id, "crm1", SHOP);
+    let response = floorwalker_e2e::leads::post(&worker, SHOP, &serde_json::to_string(&lead_request).unwrap()).await;
+    assert_eq!(response.status().as_u16(), 201);
+    let lead_id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let context = serde_json::to_value(&lead_request.context).unwrap();
+
+    let mut chat = open_chat(&worker, visitor_id, Some(context)).await;
+    let script = [
+        (true, "Hello! Is the Orsa 360 in stock?"),
+        (false, "Hello, yes: grey and black."),
+        (true, "Grey please. <b>Fast</b> delivery & \"gift wrap\"?"),
+        (false, "Done — it ships tomorrow."),
+    ];
+    let mut sent_at = HashMap::new();
+    for (n, (visitor, text)) in script.iter().enumerate() {
+        let socket = if *visitor { &mut chat.v } else { &mut chat.op };
+        let started = Instant::now();
+        let seq = say(socket, &format!("msg-crm-{n:04}"), text).await;
+        assert_eq!(seq, n as u64 + 1);
+        sent_at.insert(seq, started);
+    }
+
+    // One signed message.created per message, as each happens.
+    let messages = eventually("four message.created at the CRM", Duration::from_secs(30), || async {
+        let delivered = delivered_of(&receiver, "/hooks/crm", "message.created");
+        (delivered.len() >= 4).then_some(delivered)
+    })
+    .await;
+    let mut latencies: Vec<u128> = Vec::new();
+    for hook in &messages {
+        let body = hook.json();
+        let data = &body["data"];
+        let seq = data["message"]["seq"].as_u64().expect("a seq");
+        let (visitor, text) = script[seq as usize - 1];
+        assert_eq!(data["site"], "demo");
+        assert_eq!(data["conversation_id"], chat.conversation.as_str());
+        assert_eq!(data["visitor_id"], visitor_id);
+        assert_eq!(data["lead_ids"], json!([lead_id]), "the visitor's lead is named");
+        assert_eq!(data["message"]["id"], format!("{}-{seq}", chat.conversation));
+        assert_eq!(data["message"]["text"], text);
+        let author = if visitor { json!({"kind": "visitor"}) } else { json!({"kind": "operator", "name": "Anna"}) };
+        assert_eq!(data["message"]["author"], author);
+        let at = data["message"]["at"].as_u64().expect("at");
+        assert!(at > 1_700_000_000_000);
+        assert_eq!(body["timestamp"].as_str().map(|t| t.len()), Some(24), "RFC 3339 with ms: {}", body["timestamp"]);
+        latencies.push(hook.at.duration_since(sent_at[&seq]).as_millis());
+    }
+    latencies.sort_unstable();
+    eprintln!("message.created latency (ack sent → received), ms: {latencies:?}");
+
+    // The operator closes: one conversation.closed with the whole transcript in order and the
+    // context the visitor came with.
+    chat.op.send(&ClientFrame::Close).await;
+    chat.v.until("closed", |f| matches!(f, ServerFrame::Closed { .. }).then_some(())).await;
+    let closed = eventually("conversation.closed at the CRM", Duration::from_secs(30), || async {
+        delivered_of(&receiver, "/hooks/crm", "conversation.closed").into_iter().next()
+    })
+    .await;
+    let data = &closed.json()["data"];
+    assert_eq!(data["site"], "demo");
+    assert_eq!(data["transcript"]["conversation_id"], chat.conversation.as_str());
+    assert_eq!(data["transcript"]["owner"]["visitor_id"], visitor_id);
+    let texts: Vec<&str> = data["transcript"]["messages"].as_array().expect("messages").iter().filter_map(|m| m["text"].as_str()).collect();
+    assert_eq!(texts, script.iter().map(|(_, t)| *t).collect::<Vec<_>>(), "the full transcript, in order");
+    let seqs: Vec<u64> = data["transcript"]["messages"].as_array().unwrap().iter().filter_map(|m| m["seq"].as_u64()).collect();
+    assert_eq!(seqs, [1, 2, 3, 4]);
+    assert_eq!(data["context"]["products"].as_array().map(Vec::len), Some(2), "the visitor context: {}", data["context"]);
+    assert_eq!(data["context"]["first_touch"]["utm_source"], "yandex");
+    assert_eq!(data["lead_ids"], json!([lead_id]));
+
+    // Nothing more arrives; every webhook-id was delivered exactly once.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let by_id = assert_exactly_once(&receiver.received_at("/hooks/crm"));
+    assert_eq!(by_id.len(), 5, "4 messages + 1 close");
+    let at_leads: Vec<Value> = receiver.received_at("/hooks/leads").iter().map(|r| r.json()["type"].clone()).collect();
+    assert_eq!(at_leads, [json!("lead.created")], "the leads-only endpoint got its lead and no chat event");
+    // The Bitrix24 endpoint got the lead (crm.lead.add) and nothing else.
+    let b24: Vec<String> = receiver.received_at("/rest/1/code/").into_iter().map(|r| r.path).collect();
+    assert_eq!(b24, ["/rest/1/code/crm.lead.add.json"]);
+
+    // The delivery log: one row per chat event, for `crm` only, all delivered.
+    let log = deliveries(&worker).await;
+    let chat_rows: Vec<&DeliveryView> =
+        log.iter().filter(|d| matches!(d.event_type, EventType::MessageCreated | EventType::ConversationClosed)).collect();
+    assert_eq!(chat_rows.len(), 5, "{chat_rows:#?}");
+    assert!(chat_rows.iter().all(|d| d.target == "endpoint:crm" && d.state == DeliveryState::Delivered));
+    // The conversation is closed in D1 too: a new start opens a new one.
+    assert_ne!(start_conversation(&worker, SHOP, &chat.visitor.token).await, chat.conversation);
+    let _ = chat.cookie;
+}
+
+#[tokio::test]
+async fn a_crm_outage_delays_chat_events_but_loses_and_duplicates_nothing() {
+    let worker = worker("chat-outage").await;
+    let receiver = Receiver::start();
+    crm_endpoint(&worker, &receiver).await;
+    // Errors, then hangs past the 5 s test timeout, then a throttle, then recovery.
+    receiver.script(std::iter::repeat_n(Reply::Status(500), 6));
+    receiver.script(std::iter::repeat_n(Reply::Hang(Duration::from_secs(7)), 2));
+    receiver.script([Reply::RetryAfter(429, 2)]);
+
+    let mut chat = open_chat(&worker, "visitor-outage-01", None).await;
+    for n in 0..3 {
+        say(&mut chat.v, &format!("v-outage-{n:04}"), &format!("visitor message {n}")).await;
+        say(&mut chat.op, &format!("op-outage-{n:04}"), &format!("operator answer {n}")).await;
+    }
+    chat.op.send(&ClientFrame::Close).await;
+    chat.v.until("closed", |f| matches!(f, ServerFrame::Closed { .. }).then_some(())).await;
+
+    let expected = 7;
+    eventually("every chat event delivered after the outage", Duration::from_secs(120), || async {
+        let ids: HashSet<String> = receiver
+            .received_at("/hooks/crm")
+            .iter()
+            .filter(|r| r.delivered())
+            .filter_map(|r| r.header("webhook-id").map(str::to_owned))
+            .collect();
+        (ids.len() >= expected).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let received = receiver.received_at("/hooks/crm");
+    let log = deliveries(&worker).await;
+    let by_id = assert_once_per_recorded_attempt(&received, &log);
+    assert_eq!(by_id.len(), expected);
+    assert!(received.iter().any(|r| r.answered == 500) && received.iter().any(|r| r.answered == 429), "the outage happened");
+    let mut seqs: Vec<u64> = received
+        .iter()
+        .filter(|r| r.delivered() && r.json()["type"] == "message.created")
+        .filter_map(|r| r.json()["data"]["message"]["seq"].as_u64())
+        .collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert_eq!(seqs, [1, 2, 3, 4, 5, 6], "every message (one webhook-id each, checked above)");
+    let closed = received.iter().find(|r| r.delivered() && r.json()["type"] == "conversation.closed").expect("the close");
+    assert_eq!(closed.json()["data"]["transcript"]["messages"].as_array().map(Vec::len), Some(6));
+
+    assert_eq!(log.len(), expected);
+    assert!(log.iter().all(|d| d.state == DeliveryState::Delivered), "{log:#?}");
+    let statuses: Vec<AttemptStatus> = log.iter().flat_map(|d| d.attempts.iter().map(|a| a.status)).collect();
+    for status in [AttemptStatus::Failed, AttemptStatus::Timeout, AttemptStatus::Delivered] {
+        assert!(statuses.contains(&status), "{status:?} in the attempt log: {statuses:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_worker_restart_between_message_and_delivery_loses_nothing() {
+    let mut worker = worker("chat-restart").await;
+    let receiver = Receiver::start();
+    crm_endpoint(&worker, &receiver).await;
+    receiver.set_reply(Reply::Status(503));
+    let mut chat = open_chat(&worker, "visitor-restart-1", None).await;
+    say(&mut chat.v, "v-restart-0001", "before the restart").await;
+    // The event reached the queue and its first attempt failed; the retry is in the (in-memory,
+    // local) queue when the worker goes down.
+    eventually("the first attempt to fail", Duration::from_secs(20), || async {
+        (!receiver.received_at("/hooks/crm").is_empty()).then_some(())
+    })
+    .await;
+    worker.restart().await;
+    receiver.set_reply(Reply::Ok);
+
+    // A message acked just before a restart: it is in the conversation's own outbox only, its
+    // flush (the object's alarm, a second later) not yet run.
+    let cookie = chat.cookie.clone();
+    drop(chat);
+    let mut op = ChatSocket::operator(&worker, &conversation_of(&worker, "visitor-restart-1").await, &cookie).await;
+    op.hello(0).await;
+    say(&mut op, "op-restart-0001", "right before the second restart").await;
+    worker.restart().await;
+
+    // The sweeper (cron) re-enqueues what the queue lost; the object's alarm flushes its outbox.
+    // (With the console gone nobody is online, so a system callback offer may be among them.)
+    let wanted = ["before the restart", "right before the second restart"];
+    eventually("both messages delivered after the restarts", Duration::from_secs(60), || async {
+        worker.sweep().await;
+        let texts: Vec<String> = delivered_of(&receiver, "/hooks/crm", "message.created")
+            .iter()
+            .filter_map(|r| r.json()["data"]["message"]["text"].as_str().map(str::to_owned))
+            .collect();
+        wanted.iter().all(|w| texts.iter().any(|t| t == w)).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let received = receiver.received_at("/hooks/crm");
+    assert_exactly_once(&received);
+    for text in wanted {
+        let copies = received.iter().filter(|r| r.delivered() && r.json()["data"]["message"]["text"] == text).count();
+        assert_eq!(copies, 1, "{text:?} delivered once");
+    }
+}
+
+/// The visitor's open conversation, as the session reports it.
+async fn conversation_of(worker: &Worker, visitor: &str) -> String {
+    visitor_session(worker, SHOP, visitor).await.conversation_id.expect("an open conversation")
+}
+
+#[tokio::test]
+async fn the_transcript_by_email_reaches_the_mailbox_and_sites_without_chat_endpoints_get_no_rows() {
+    let worker = worker("chat-transcript").await;
+    let receiver = Receiver::start();
+    // Subscribed to leads only: the chat must leave no delivery rows for it.
+    let endpoint = add_endpoint(
+        &worker,
+        json!({"id": "crm", "url": receiver.url("/hooks/crm"), "preset": {"kind": "generic"}, "events": ["lead.created"]}),
+    )
+    .await;
+    receiver.set_secrets(vec![endpoint.secret]);
+    let mut chat = open_chat(&worker, "visitor-mail-0001", None).await;
+    let script = [
+        (true, "Do you have <script>alert('x')</script> seats?"),
+        (false, "We have car seats & strollers.\nWhich one?"),
+        (true, "The \"Orsa\" one."),
+    ];
+    for (n, (visitor, text)) in script.iter().enumerate() {
+        let socket = if *visitor { &mut chat.v } else { &mut chat.op };
+        say(socket, &format!("msg-mail-{n:04}"), text).await;
+    }
+    let (status, body) = post_json(
+        &worker,
+        &format!("/v1/chat/conversations/{}/transcript", chat.conversation),
+        Some(SHOP),
+        &json!({"token": chat.visitor.token, "email": "Visitor.Mail@Example.com"}),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+
+    let email = eventually("the transcript in the local mailbox", Duration::from_secs(30), || async {
+        let emails: Vec<StoredEmail> = worker.admin_get("/mailbox").await;
+        emails.into_iter().find(|e| e.message.to == "Visitor.Mail@example.com")
+    })
+    .await;
+    assert_eq!(email.lead, chat.conversation, "filed under the conversation");
+    let message = &email.message;
+    assert!(message.subject.contains("Кроха"), "{}", message.subject);
+    // Plain text: every message as written, in order.
+    let positions: Vec<usize> = ["Do you have <script>alert('x')</script> seats?", "We have car seats & strollers.", "Which one?", "The \"Orsa\" one."]
+        .iter()
+        .map(|t| message.text.find(t).unwrap_or_else(|| panic!("{t:?} in {}", message.text)))
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "in order: {}", message.text);
+    assert!(message.text.contains("Anna:"), "the operator by name");
+    // HTML: the messages are there, escaped; nothing of theirs is markup.
+    assert!(!message.html.contains("<script"), "{}", message.html);
+    assert!(message.html.contains("Do you have &lt;script&gt;alert('x')&lt;/script&gt; seats?"));
+    assert!(message.html.contains("We have car seats &amp; strollers.<br>Which one?"));
+    assert!(message.html.contains("The &quot;Orsa&quot; one."));
+    // The local mailbox page shows it.
+    let page = worker.http().get(worker.url("/v1/mailbox")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Visitor.Mail@example.com"), "the address as normalised (the domain lowercased)");
+
+    // The delivery log: the email, delivered; and no row for the chat events, since no endpoint
+    // takes them. The transcript request was flushed after the messages (the object's outbox is
+    // ordered), so their absence is not a matter of waiting longer.
+    let log = deliveries(&worker).await;
+    assert_eq!(log.len(), 1, "{log:#?}");
+    assert_eq!((log[0].event_type, log[0].target.as_str(), log[0].state), (EventType::TranscriptRequested, "email", DeliveryState::Delivered));
+    assert!(outbox(&worker, Some("message.created")).await.is_empty(), "no outbox rows nothing would deliver");
+    assert_eq!(outbox(&worker, Some("transcript.requested")).await.len(), 1);
+    // Closing sends nothing either, and still closes the conversation's D1 row.
+    chat.op.send(&ClientFrame::Close).await;
+    chat.v.until("closed", |f| matches!(f, ServerFrame::Closed { .. }).then_some(())).await;
+    eventually("the conversation closed in D1", Duration::from_secs(15), || async {
+        (visitor_session(&worker, SHOP, "visitor-mail-0001").await.conversation_id.is_none()).then_some(())
+    })
+    .await;
+    assert!(outbox(&worker, Some("conversation.closed")).await.is_empty());
+    assert_eq!(deliveries(&worker).await.len(), 1);
+    assert!(receiver.received().is_empty(), "the CRM heard nothing of the chat");
+}
