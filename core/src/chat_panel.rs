@@ -72,9 +72,12 @@ pub enum PanelMode {
 }
 
 /// Nobody online and no conversation under way: the form; a conversation already under way stays
-/// a chat (the server answers it with a callback offer if nobody replies).
-pub fn panel_mode(availability: Availability, has_open_conversation: bool) -> PanelMode {
-    match availability {
+/// a chat (the server answers it with a callback offer if nobody replies). Until presence is known
+/// (`None`, the first request still under way) the panel is a chat: the visitor may start typing,
+/// and a form flashing up for a moment would be a false alarm.
+pub fn panel_mode(operator_online: Option<bool>, within_business_hours: bool, has_open_conversation: bool) -> PanelMode {
+    let Some(online) = operator_online else { return PanelMode::Chat };
+    match availability(online, within_business_hours) {
         Availability::Online => PanelMode::Chat,
         _ if has_open_conversation => PanelMode::Chat,
         other => PanelMode::Offline(other),
@@ -113,8 +116,12 @@ pub fn read_to_send(messages: &[ChatMessage], read_up_to: u64, open_and_visible:
 }
 
 /// The visitor's own message that carries the "seen" mark: the newest one the operator has read.
+/// Writing counts as reading everything before (the server moves the writer's marker without a
+/// `read` frame), so an operator's message also moves the mark.
 pub fn seen_marker(messages: &[ChatMessage], operator_read_up_to: u64) -> Option<u64> {
-    messages.iter().rev().find(|m| m.author == Author::Visitor && m.seq <= operator_read_up_to).map(|m| m.seq)
+    let wrote = messages.iter().rev().find(|m| matches!(m.author, Author::Operator { .. })).map_or(0, |m| m.seq);
+    let read = operator_read_up_to.max(wrote);
+    messages.iter().rev().find(|m| m.author == Author::Visitor && m.seq <= read).map(|m| m.seq)
 }
 
 /// The launcher's badge: nothing at zero, "9+" beyond nine.
@@ -358,10 +365,11 @@ mod tests {
         assert_eq!(availability(true, false), Availability::Online);
         assert_eq!(availability(false, true), Availability::NobodyOnline);
         assert_eq!(availability(false, false), Availability::AfterHours);
-        assert_eq!(panel_mode(Availability::Online, false), PanelMode::Chat);
-        assert_eq!(panel_mode(Availability::NobodyOnline, false), PanelMode::Offline(Availability::NobodyOnline));
-        assert_eq!(panel_mode(Availability::AfterHours, false), PanelMode::Offline(Availability::AfterHours));
-        assert_eq!(panel_mode(Availability::AfterHours, true), PanelMode::Chat);
+        assert_eq!(panel_mode(Some(true), false, false), PanelMode::Chat);
+        assert_eq!(panel_mode(Some(false), true, false), PanelMode::Offline(Availability::NobodyOnline));
+        assert_eq!(panel_mode(Some(false), false, false), PanelMode::Offline(Availability::AfterHours));
+        assert_eq!(panel_mode(Some(false), false, true), PanelMode::Chat);
+        assert_eq!(panel_mode(None, false, false), PanelMode::Chat, "no form before presence is known");
     }
 
     #[test]
@@ -381,11 +389,15 @@ mod tests {
 
     #[test]
     fn seen_mark_sits_on_the_newest_own_message_read() {
-        let messages = vec![msg(1, Author::Visitor), msg(2, Author::Visitor), msg(3, op()), msg(4, Author::Visitor)];
+        let messages = vec![msg(1, Author::Visitor), msg(2, Author::Visitor), msg(3, Author::System), msg(4, Author::Visitor)];
         assert_eq!(seen_marker(&messages, 0), None);
         assert_eq!(seen_marker(&messages, 1), Some(1));
         assert_eq!(seen_marker(&messages, 3), Some(2));
         assert_eq!(seen_marker(&messages, 4), Some(4));
+        // An operator's answer at 5 means 1..4 were read, whatever the last `read` said.
+        let answered = [messages.clone(), vec![msg(5, op()), msg(6, Author::Visitor)]].concat();
+        assert_eq!(seen_marker(&answered, 0), Some(4));
+        assert_eq!(seen_marker(&answered, 6), Some(6));
     }
 
     #[test]

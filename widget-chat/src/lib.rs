@@ -47,7 +47,8 @@ pub(crate) struct Ui {
     /// Messages the server refused for good: (client_msg_id, text, reason).
     pub failed: RwSignal<Vec<(String, String, String)>>,
     pub link: RwSignal<Link>,
-    pub operator_online: RwSignal<bool>,
+    /// `None` until the session or a welcome says.
+    pub operator_online: RwSignal<Option<bool>>,
     pub status: RwSignal<ConversationStatus>,
     pub has_conversation: RwSignal<bool>,
     /// The operator typing now, by name.
@@ -151,7 +152,7 @@ pub fn mount_chat(container: web_sys::HtmlElement, options: JsValue, on_event: j
         pending: RwSignal::new(client.pending().to_vec()),
         failed: RwSignal::new(Vec::new()),
         link: RwSignal::new(Link::Idle),
-        operator_online: RwSignal::new(get(&options, "operator_online").as_bool().unwrap_or(false)),
+        operator_online: RwSignal::new(None),
         status: RwSignal::new(stored.status),
         has_conversation: RwSignal::new(stored.conversation_id.is_some()),
         typing: RwSignal::new(None),
@@ -212,11 +213,14 @@ impl Chat {
         self.sync();
     }
 
-    fn focus_input(&self) {
+    pub fn focus_input(&self) {
+        if !self.ui.open.get_untracked() {
+            return;
+        }
         let Some(root) = net::document().and_then(|d| d.get_element_by_id("floorwalker-root")).and_then(|h| h.shadow_root()) else {
             return;
         };
-        let field = root.query_selector("#fwc-input, #fwc-message, #fwc-contact").ok().flatten();
+        let field = root.query_selector("#fwc-input, #fwc-off-message, #fwc-offer-contact").ok().flatten();
         if let Some(field) = field.and_then(|f| f.dyn_into::<web_sys::HtmlElement>().ok()) {
             let _ = field.focus();
         }
@@ -410,18 +414,23 @@ impl Chat {
 
     /// The session's answer: a token, presence and the conversation the server has open.
     pub(crate) fn took_session(&self, session: net::Session) {
-        self.ui.operator_online.set(session.operator_online);
-        let mut stored = self.stored.borrow_mut();
-        stored.token = Some(session.token);
-        stored.token_expires_at = session.expires_at;
-        match (stored.conversation_id.clone(), session.conversation_id) {
+        self.ui.operator_online.set(Some(session.operator_online));
+        let mine = {
+            let mut stored = self.stored.borrow_mut();
+            stored.token = Some(session.token);
+            stored.token_expires_at = session.expires_at;
+            stored.conversation_id.clone()
+        };
+        match (mine, session.conversation_id) {
             (Some(mine), Some(theirs)) if mine == theirs => {}
             (_, Some(theirs)) => {
                 // Another device of the same person, or storage from before: follow the server.
-                stored.conversation_id = Some(theirs);
-                stored.read_up_to = 0;
-                stored.status = ConversationStatus::Open;
-                drop(stored);
+                {
+                    let mut stored = self.stored.borrow_mut();
+                    stored.conversation_id = Some(theirs);
+                    stored.read_up_to = 0;
+                    stored.status = ConversationStatus::Open;
+                }
                 let pending = self.client.borrow().pending().to_vec();
                 self.client.replace(ChatClient::new(Vec::new(), pending));
                 self.ui.has_conversation.set(true);
@@ -429,8 +438,7 @@ impl Chat {
             }
             (Some(_), None) => {
                 // Ours was closed meanwhile: keep showing it; writing again starts a new one.
-                stored.status = ConversationStatus::Closed;
-                drop(stored);
+                self.stored.borrow_mut().status = ConversationStatus::Closed;
                 self.ui.status.set(ConversationStatus::Closed);
             }
             (None, None) => {}
@@ -588,7 +596,7 @@ impl Chat {
             ClientEvent::Frame(ServerFrame::Welcome(welcome)) => {
                 self.attempt.set(0);
                 self.ui.link.set(Link::Connected);
-                self.ui.operator_online.set(welcome.operator_online);
+                self.ui.operator_online.set(Some(welcome.operator_online));
                 self.ui.operator_read.set(welcome.other_read_up_to);
                 self.ui.status.set(welcome.status);
                 {
@@ -608,7 +616,7 @@ impl Chat {
             ClientEvent::Frame(ServerFrame::Read { by: floorwalker_core::chat::Side::Operator, up_to_seq }) => {
                 self.ui.operator_read.set(up_to_seq);
             }
-            ClientEvent::Frame(ServerFrame::Presence { operator_online }) => self.ui.operator_online.set(operator_online),
+            ClientEvent::Frame(ServerFrame::Presence { operator_online }) => self.ui.operator_online.set(Some(operator_online)),
             ClientEvent::Frame(ServerFrame::Closed { .. }) => {
                 self.stored.borrow_mut().status = ConversationStatus::Closed;
                 self.ui.status.set(ConversationStatus::Closed);

@@ -2,7 +2,7 @@
 
 use floorwalker_core::api::ErrorCode;
 use floorwalker_core::chat::{Author, ChatMessage, ConversationStatus, MessageAction, PendingMessage};
-use floorwalker_core::chat_panel::{self, availability, copy, panel_mode, Availability, ContactForm, Link, PanelMode};
+use floorwalker_core::chat_panel::{self, copy, panel_mode, Availability, ContactForm, Link, PanelMode};
 use floorwalker_core::config::Locale;
 use floorwalker_core::consent::ConsentText;
 use floorwalker_core::contact::{self, normalize_email, normalize_phone};
@@ -20,7 +20,17 @@ pub fn panel(ui: Ui, locale: Locale) -> impl IntoView {
     let within_hours = with(|chat| chat.opts.within_hours).unwrap_or(true);
     let mode = Memo::new(move |_| {
         let under_way = ui.has_conversation.get() && ui.status.get() == ConversationStatus::Open;
-        panel_mode(availability(ui.operator_online.get(), within_hours), under_way)
+        panel_mode(ui.operator_online.get(), within_hours, under_way)
+    });
+    // The field changes with the mode (composer or form): focus follows it while the panel is open.
+    Effect::new(move |previous: Option<PanelMode>| {
+        let now = mode.get();
+        if previous.is_some_and(|p| p != now) {
+            net::later(0, || {
+                with(|chat| chat.focus_input());
+            });
+        }
+        now
     });
     let draft = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
