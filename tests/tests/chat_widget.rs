@@ -195,12 +195,12 @@ async fn a_visitor_chats_from_the_launcher_with_typing_seen_and_an_unread_badge(
     let title = browser.eval("return document.title;", vec![]).await;
     browser.eval(&format!("{SHADOW} root.querySelector('.panel .close').click();"), vec![]).await;
     operator.say("op-reply-00000002", "Можем привезти завтра.").await;
-    let badge = wait(&browser, "the unread badge", "const b = root.querySelector('.launcher .badge'); return b && b.textContent;", 20).await;
+    let badge = wait(&browser, "the unread badge", "const b = root.querySelector('.launcher .badge'); return b && !b.hidden && b.textContent;", 20).await;
     assert_eq!(badge, Value::from("1"));
     let notified = browser.eval("return document.title;", vec![]).await;
     assert_eq!(notified.as_str().map(|t| t.starts_with("(1) ")), Some(true), "{notified}");
     click_launcher(&browser).await;
-    wait(&browser, "the badge to go", "return !root.querySelector('.launcher .badge');", 20).await;
+    wait(&browser, "the badge to go", "return root.querySelector('.launcher .badge').hidden;", 20).await;
     assert_eq!(browser.eval("return document.title;", vec![]).await, title, "the page's title is back");
     operator
         .until("the read marker after reopening", |f| matches!(f, ServerFrame::Read { by: Side::Visitor, up_to_seq: 4 }).then_some(()))
@@ -335,7 +335,7 @@ async fn the_chat_module_is_fetched_only_on_first_open_and_a_failed_load_stays_i
             vec![],
         )
         .await;
-    let alert = wait(&browser, "the load failure in the panel", "const a = root.querySelector('.panel [role=alert]'); return a && a.textContent;", 20).await;
+    let alert = wait(&browser, "the load failure in the panel", "const a = root.querySelector('.panel .chat-state[role=alert]'); return a && !a.hidden && a.textContent;", 20).await;
     assert!(alert.as_str().is_some_and(|t| t.contains("недоступен")), "{alert}");
     assert_eq!(browser.eval("return window.__errors;", vec![]).await, Value::from(0), "nothing thrown into the host page");
     browser.eval("floorwalker('close'); window.fetch = window.__fetch;", vec![]).await;

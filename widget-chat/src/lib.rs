@@ -4,10 +4,11 @@
 //! The interface is deliberately small and made of plain JS values:
 //! `mount_chat(container, options, on_event)` → a [`ChatHandle`] with `open()`, `close()`,
 //! `destroy()`. `options` carries `api_base`, `config` (the public site config as served),
-//! `locale` (`"ru"`/`"en"`), `visitor`, `may_store` (consent), `within_hours` and `context` (a
-//! function returning the visitor context as JSON text). `on_event(name, detail)` reports
-//! `"unread"` (a count, for the launcher's badge) and `"interact"` (the visitor wrote: under
-//! `consent: required` that is agreement).
+//! `locale` (`"ru"`/`"en"`), `visitor`, `may_store` (consent) and `within_hours`.
+//! `on_event(name, detail)` reports `"unread"` (a count, for the launcher's badge),
+//! `"interact"` (the visitor wrote: under `consent: required` that is agreement) and `"close"`
+//! (Escape), and answers
+//! `"context"` with the visitor context as JSON text (for a new conversation or a lead).
 //!
 //! Every decision (backoff, unread, seen, offline mode, stored state, copy) is core's
 //! (`floorwalker_core::chat_panel`, `floorwalker_core::chat::ChatClient`); this crate moves frames
@@ -66,7 +67,6 @@ pub(crate) struct Options {
     pub visitor: String,
     pub within_hours: bool,
     pub region: PhoneRegion,
-    context: Option<js_sys::Function>,
 }
 
 pub(crate) struct Chat {
@@ -139,7 +139,6 @@ pub fn mount_chat(container: web_sys::HtmlElement, options: JsValue, on_event: j
         api_base: get(&options, "api_base").as_string().ok_or("options.api_base is required")?,
         visitor: get(&options, "visitor").as_string().ok_or("options.visitor is required")?,
         within_hours: get(&options, "within_hours").as_bool().unwrap_or(true),
-        context: get(&options, "context").dyn_into().ok(),
         config,
         locale,
         region,
@@ -192,10 +191,11 @@ pub fn mount_chat(container: web_sys::HtmlElement, options: JsValue, on_event: j
 }
 
 impl Chat {
-    fn emit(&self, name: &str, detail: &JsValue) {
-        if let Err(error) = self.on_event.call2(&JsValue::NULL, &JsValue::from_str(name), detail) {
+    fn emit(&self, name: &str, detail: &JsValue) -> JsValue {
+        self.on_event.call2(&JsValue::NULL, &JsValue::from_str(name), detail).unwrap_or_else(|error| {
             web_sys::console::warn_2(&"floorwalker chat: on_event threw".into(), &error);
-        }
+            JsValue::NULL
+        })
     }
 
     pub fn set_open(&self, open: bool) {
@@ -345,6 +345,11 @@ impl Chat {
         Ok(())
     }
 
+    /// Escape in the panel: the main widget closes it (and puts focus back on the launcher).
+    pub fn request_close(&self) {
+        self.emit("close", &JsValue::NULL);
+    }
+
     /// The visitor wrote something: under `consent: required` that is agreement, so the main
     /// widget records it, and from now on the chat may keep its state in storage.
     pub fn interacted(&self) {
@@ -373,7 +378,7 @@ impl Chat {
 
     /// The visitor's context as the main widget knows it now (for a new conversation and a lead).
     pub fn context(&self) -> Option<floorwalker_core::context::VisitorContext> {
-        let json = self.opts.context.as_ref()?.call0(&JsValue::NULL).ok()?.as_string()?;
+        let json = self.emit("context", &JsValue::NULL).as_string()?;
         serde_wasm_bindgen::from_value(js_sys::JSON::parse(&json).ok()?).ok()
     }
 

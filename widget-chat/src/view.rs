@@ -45,7 +45,11 @@ pub fn panel(ui: Ui, locale: Locale) -> impl IntoView {
     });
     view! {
         <style>{STYLE}</style>
-        <div class="fwc">
+        <div class="fwc" on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+            if ev.key() == "Escape" {
+                with(|chat| chat.request_close());
+            }
+        }>
             <p class="link" role="status">
                 {move || chat_panel::link_notice(ui.link.get(), locale)}
                 <Show when=move || ui.link.get() == Link::Reconnecting>

@@ -536,9 +536,6 @@ impl App {
         let config = &self.cx.config.widget;
         let (weekday, minute) = browser::site_local_time(&config.timezone, js_sys::Date::now());
         let options = js_sys::Object::new();
-        let context = Closure::<dyn Fn() -> JsValue>::new(|| {
-            with(|app| app.visitor_context().and_then(|c| browser::to_json(&c))).flatten().map_or(JsValue::NULL, JsValue::from)
-        });
         let locale = match self.cx.locale {
             floorwalker_core::config::Locale::Ru => "ru",
             floorwalker_core::config::Locale::En => "en",
@@ -550,16 +547,30 @@ impl App {
             ("visitor", JsValue::from_str(&self.cx.visitor)),
             ("may_store", self.cx.may_send().into()),
             ("within_hours", config.business_hours.is_open(weekday, minute).into()),
-            ("context", context.into_js_value()),
         ] {
             js_sys::Reflect::set(&options, &key.into(), &value)?;
         }
-        let on_event = Closure::<dyn Fn(String, JsValue)>::new(|name: String, detail: JsValue| {
-            with(|app| match name.as_str() {
-                "unread" => app.ui.unread.set(detail.as_f64().unwrap_or(0.0) as u32),
-                "interact" => app.grant_consent(),
-                _ => {}
-            });
+        // One callback both ways: the chat reports ("unread", "interact", "close": Escape) and asks
+        // ("context": the visitor context as JSON text, fresh for a new conversation or a lead).
+        let on_event = Closure::<dyn Fn(JsValue, JsValue) -> JsValue>::new(|name: JsValue, detail: JsValue| {
+            with(|app| match name.as_string().as_deref() {
+                Some("unread") => {
+                    app.ui.unread.set(detail.as_f64().unwrap_or(0.0) as u32);
+                    None
+                }
+                Some("interact") => {
+                    app.grant_consent();
+                    None
+                }
+                Some("close") => {
+                    app.set_open(false);
+                    None
+                }
+                Some("context") => app.visitor_context().and_then(|c| browser::to_json(&c)),
+                _ => None,
+            })
+            .flatten()
+            .map_or(JsValue::NULL, JsValue::from)
         });
         let mount: js_sys::Function = js_sys::Reflect::get(module, &"mount_chat".into())?.dyn_into()?;
         mount.call3(&JsValue::NULL, &container, &options, &on_event.into_js_value())

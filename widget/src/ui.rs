@@ -125,12 +125,7 @@ pub fn widget(ui: Ui, locale: Locale, brand_color: String, position: Position, s
             <div class="sr" role="status" aria-live="polite">{move || ui.announce.get()}</div>
             {move || ui.prompt.get().map(|shown| prompt_card(shown, locale))}
             // Always in the DOM (hidden when closed), so the chat module mounted inside keeps its state.
-            <section class="panel" role="dialog" aria-label=shop_name.clone() hidden=move || !open.get()
-                on:keydown=move |event: leptos::ev::KeyboardEvent| {
-                    if event.key() == "Escape" {
-                        app::with(|app| app.set_open(false));
-                    }
-                }>
+            <section class="panel" role="dialog" aria-label=shop_name.clone() hidden=move || !open.get()>
                 <header class="brand">
                     <strong>{shop_name.clone()}</strong>
                     <button class="close" aria-label=text.close_label on:click=move |_| {
@@ -138,11 +133,10 @@ pub fn widget(ui: Ui, locale: Locale, brand_color: String, position: Position, s
                     }>"×"</button>
                 </header>
                 <div class="chat"></div>
-                {move || match ui.chat.get() {
-                    ChatLoad::Ready => None,
-                    ChatLoad::Failed => Some(view! { <p role="alert">{text.chat_failed}</p> }.into_any()),
-                    _ => Some(view! { <p role="status">{text.chat_loading}</p> }.into_any()),
-                }}
+                <p class="chat-state" hidden=move || ui.chat.get() == ChatLoad::Ready
+                    role=move || if ui.chat.get() == ChatLoad::Failed { "alert" } else { "status" }.to_owned()>
+                    {move || if ui.chat.get() == ChatLoad::Failed { text.chat_failed } else { text.chat_loading }.to_owned()}
+                </p>
             </section>
             <button
                 class="launcher brand"
@@ -153,9 +147,9 @@ pub fn widget(ui: Ui, locale: Locale, brand_color: String, position: Position, s
                 aria-expanded=move || open.get().to_string()
                 on:click=toggle
             >
-                {move || (!open.get()).then(|| badge(u64::from(ui.unread.get()))).flatten().map(|count| view! {
-                    <span class="badge" aria-hidden="true">{count}</span>
-                })}
+                <span class="badge" aria-hidden="true" hidden=move || open.get() || ui.unread.get() == 0>
+                    {move || badge(u64::from(ui.unread.get())).unwrap_or_default()}
+                </span>
                 <svg viewBox="0 0 24 24" width="26" height="26" aria-hidden="true">
                     <path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/>
                 </svg>
