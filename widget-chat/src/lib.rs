@@ -69,6 +69,9 @@ pub(crate) struct Options {
     pub region: PhoneRegion,
 }
 
+/// A DOM callback kept alive as long as its target.
+type Listener = Closure<dyn FnMut(JsValue)>;
+
 pub(crate) struct Chat {
     pub opts: Options,
     pub ui: Ui,
@@ -77,7 +80,7 @@ pub(crate) struct Chat {
     stored: RefCell<StoredChat>,
     may_store: Cell<bool>,
     client_id: String,
-    ws: RefCell<Option<(web_sys::WebSocket, Vec<Closure<dyn FnMut(JsValue)>>)>>,
+    ws: RefCell<Option<(web_sys::WebSocket, Vec<Listener>)>>,
     attempt: Cell<u32>,
     /// Whether a session/conversation/connect step is under way (so retries never overlap).
     busy: Cell<bool>,
@@ -87,7 +90,7 @@ pub(crate) struct Chat {
     last_unread: Cell<Option<u64>>,
     page_title: RefCell<Option<String>>,
     destroyed: Cell<bool>,
-    visibility: RefCell<Option<Closure<dyn FnMut(JsValue)>>>,
+    visibility: RefCell<Option<Listener>>,
 }
 
 /// The running chat panel, as the main widget holds it.

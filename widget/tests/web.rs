@@ -58,6 +58,9 @@ async fn mounts_in_an_isolated_shadow_root_and_obeys_commands() {
     let panel = shadow.query_selector(".panel strong").expect("query").expect("panel open");
     assert_eq!(panel.text_content().as_deref(), Some("Test <Shop>"));
     assert_eq!(launcher.get_attribute("aria-expanded").as_deref(), Some("true"));
+    // No chat module to load (no loader here): the panel says so instead of failing silently.
+    let state = shadow.query_selector(".panel .chat-state[role=alert]").expect("query").expect("an honest chat state");
+    assert!(!state.unchecked_ref::<web_sys::HtmlElement>().hidden(), "the chat state is shown");
 
     let close = js_sys::Array::of1(&"close".into());
     widget.command(close.into());
