@@ -18,6 +18,18 @@ for part in loader:$loader glue:$glue wasm:$wasm; do
 done
 printf '%-10s %10s %10s %10d  (budget 92160 = 90 KB; loader budget 3072)\n' total '' '' "$total_br"
 
+# The chat panel is a second module, fetched only when the visitor first opens the chat.
+chat_glue=$(ls dist/public/w/fw-chat-*.js)
+chat_wasm=$(ls dist/public/w/fw-chat-*.wasm)
+printf '\nchat module, loaded on first open (bytes)\n%-10s %10s %10s %10s\n' part raw gzip brotli
+chat_br=0
+for part in glue:$chat_glue wasm:$chat_wasm; do
+  name=${part%%:*} file=${part#*:}
+  br=$(size "$file"); chat_br=$((chat_br + br))
+  printf '%-10s %10d %10d %10d\n' "$name" "$(stat -c %s "$file")" "$(gz "$file")" "$br"
+done
+printf '%-10s %10s %10s %10d\n' total '' '' "$chat_br"
+
 worker_wasm=edge-worker/build/index_bg.wasm
 printf '\nworker bundle: index.js %d bytes, wasm %d bytes raw / %d gzip\n' \
   "$(stat -c %s edge-worker/build/index.js)" "$(stat -c %s $worker_wasm)" "$(gz $worker_wasm)"

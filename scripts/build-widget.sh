@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the widget into dist/public: the wasm and its glue under content-hashed names (cached
-# forever), and the loader fw.js that names them (cached briefly).
+# Builds the widget into dist/public: two wasm modules with their glue under content-hashed names
+# (cached forever) — the widget itself and the chat panel it loads on the chat's first opening —
+# and the loader fw.js that names them (cached briefly).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/wasm-env.sh
@@ -8,24 +9,32 @@ source scripts/wasm-env.sh
 out=dist/public
 pkg=target/widget-pkg
 rm -rf "$pkg" && mkdir -p "$pkg" "$out/w"
-
-wasm=$(wasm_size_build floorwalker-widget)
-wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name fw-widget "$wasm"
-node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-  --enable-sign-ext --enable-mutable-globals --enable-reference-types \
-  "$pkg/fw-widget_bg.wasm" -o "$pkg/fw-widget.opt.wasm"
-node_modules/.bin/esbuild "$pkg/fw-widget.js" --minify --format=esm --log-level=warning --outfile="$pkg/fw-widget.min.js"
-
-wasm_hash=$(sha256sum "$pkg/fw-widget.opt.wasm" | cut -c1-16)
-glue_hash=$(sha256sum "$pkg/fw-widget.min.js" | cut -c1-16)
-wasm_name="fw-widget-$wasm_hash.wasm"
-glue_name="fw-widget-$glue_hash.js"
 # Old hashed files stay out of the bundle.
-rm -f "$out"/w/fw-widget-*
-cp "$pkg/fw-widget.opt.wasm" "$out/w/$wasm_name"
-cp "$pkg/fw-widget.min.js" "$out/w/$glue_name"
+rm -f "$out"/w/fw-widget-* "$out"/w/fw-chat-*
 
-sed -e "s/__FW_GLUE__/$glue_name/" -e "s/__FW_WASM__/$wasm_name/" widget/loader/fw.js > "$pkg/fw.js"
+# build_module PACKAGE NAME: the size build (wasm-env.sh), wasm-bindgen, wasm-opt -Oz and esbuild
+# for one module; copies it to $out/w/NAME-<hash>.{js,wasm} and sets glue_name and wasm_name.
+build_module() {
+  local package=$1 name=$2 wasm
+  wasm=$(wasm_size_build "$package")
+  wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name "$name" "$wasm"
+  node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types \
+    "$pkg/${name}_bg.wasm" -o "$pkg/$name.opt.wasm"
+  node_modules/.bin/esbuild "$pkg/$name.js" --minify --format=esm --log-level=warning --outfile="$pkg/$name.min.js"
+  wasm_name="$name-$(sha256sum "$pkg/$name.opt.wasm" | cut -c1-16).wasm"
+  glue_name="$name-$(sha256sum "$pkg/$name.min.js" | cut -c1-16).js"
+  cp "$pkg/$name.opt.wasm" "$out/w/$wasm_name"
+  cp "$pkg/$name.min.js" "$out/w/$glue_name"
+}
+
+build_module floorwalker-widget fw-widget
+widget_glue=$glue_name widget_wasm=$wasm_name
+build_module floorwalker-widget-chat fw-chat
+chat_glue=$glue_name chat_wasm=$wasm_name
+
+sed -e "s/__FW_GLUE__/$widget_glue/" -e "s/__FW_WASM__/$widget_wasm/" \
+    -e "s/__FW_CHAT_GLUE__/$chat_glue/" -e "s/__FW_CHAT_WASM__/$chat_wasm/" widget/loader/fw.js > "$pkg/fw.js"
 node_modules/.bin/esbuild "$pkg/fw.js" --minify --legal-comments=none --log-level=warning --outfile="$out/fw.js"
 cp widget/loader/_headers "$out/_headers"
-echo "widget: $out/fw.js -> w/$glue_name + w/$wasm_name"
+echo "widget: $out/fw.js -> w/$widget_glue + w/$widget_wasm; chat (on first open): w/$chat_glue + w/$chat_wasm"

@@ -291,12 +291,14 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
-/// A message the client wrote that the server has not confirmed yet.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A message the client wrote that the server has not confirmed yet. Serializable so a widget can
+/// keep it across a page load and re-send it with the same id.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct PendingMessage {
     pub client_msg_id: String,
     pub text: String,
     /// The server stored it (an `ack` came) but its `message` frame has not arrived yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acked_seq: Option<u64>,
 }
 

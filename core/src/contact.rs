@@ -246,6 +246,25 @@ fn check_characters(field: &str, value: &str, multi_line: bool) -> Result<(), Ap
     Ok(())
 }
 
+/// Error codes a form can tell a visitor about (each has a [`message`]).
+pub const VISITOR_CODES: [ErrorCode; 8] = [
+    ErrorCode::InvalidEmail,
+    ErrorCode::InvalidPhone,
+    ErrorCode::FieldTooLong,
+    ErrorCode::MissingField,
+    ErrorCode::InvalidText,
+    ErrorCode::InvalidConsent,
+    ErrorCode::SpamSuspected,
+    ErrorCode::SubmittedTooFast,
+];
+
+/// The visitor-facing code named `wire` in an error body (`{"error":{"code":"invalid_email"}}`);
+/// `None` for codes a visitor cannot act on. Lets a widget read one field instead of carrying a
+/// deserializer for every error code.
+pub fn visitor_code(wire: &str) -> Option<ErrorCode> {
+    VISITOR_CODES.into_iter().find(|known| message_key(*known).and_then(|k| k.strip_prefix("error.")) == Some(wire))
+}
+
 /// The translation key for a validation error code, for widgets that keep their own string tables.
 /// The key is stable: it is the code's wire name under `error.`.
 pub fn message_key(code: ErrorCode) -> Option<&'static str> {
@@ -290,6 +309,15 @@ pub fn message(code: ErrorCode, locale: Locale) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn visitor_codes_by_wire_name() {
+        assert_eq!(visitor_code("invalid_email"), Some(ErrorCode::InvalidEmail));
+        assert_eq!(visitor_code("submitted_too_fast"), Some(ErrorCode::SubmittedTooFast));
+        assert_eq!(visitor_code("internal"), None);
+        assert_eq!(visitor_code("invalid_token"), None, "not a form's error");
+        assert!(VISITOR_CODES.iter().all(|c| message(*c, Locale::En).is_some()));
+    }
 
     #[test]
     fn emails_are_trimmed_and_domain_lowercased() {

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod chat;
+pub mod chat_panel;
 pub mod chat_events;
 pub mod config;
 pub mod consent;

@@ -69,6 +69,18 @@ pub struct Ui {
     pub prompt: RwSignal<Option<Shown>>,
     /// Text for the polite live region: what just changed, for screen readers.
     pub announce: RwSignal<String>,
+    /// The chat module's state; it is loaded on the chat's first opening.
+    pub chat: RwSignal<ChatLoad>,
+    /// Operator messages the visitor has not seen (the chat module reports them), for the badge.
+    pub unread: RwSignal<u32>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ChatLoad {
+    NotLoaded,
+    Loading,
+    Ready,
+    Failed,
 }
 
 /// A prompt on screen, with what it needs to render.
@@ -120,6 +132,8 @@ pub struct App {
     deepest_scroll: Cell<f64>,
     restore_focus: RefCell<Option<web_sys::HtmlElement>>,
     pub shadow: RefCell<Option<web_sys::ShadowRoot>>,
+    /// The chat module's handle (`open()`, `close()`, `destroy()`), once mounted.
+    chat: RefCell<Option<JsValue>>,
 }
 
 impl App {
@@ -157,6 +171,7 @@ impl App {
             deepest_scroll: Cell::new(0.0),
             restore_focus: RefCell::new(None),
             shadow: RefCell::new(None),
+            chat: RefCell::new(None),
         });
         APP.with(|slot| {
             if let Ok(mut slot) = slot.try_borrow_mut() {
@@ -172,11 +187,19 @@ impl App {
         later(0, || {
             with(|app| app.detect_product());
         });
+        // A visitor who chatted before gets the chat back at once (unread badge, title), without
+        // waiting for them to open it.
+        if app.cx.load("chat").is_some() {
+            later(1000, || {
+                with(|app| app.load_chat());
+            });
+        }
         app
     }
 
     /// Stops observing and forgets the page's widget.
     pub fn stop(&self) {
+        self.chat_call("destroy");
         self.flush(true);
         if let Some(id) = self.interval.take() {
             self.cx.window.clear_interval_with_handle(id);
@@ -468,10 +491,114 @@ impl App {
     }
 
     pub fn set_open(&self, open: bool) {
-        if open && !self.ui.open.get_untracked() {
+        let was_open = self.ui.open.get_untracked();
+        if open && !was_open {
             self.record(EventData::ChatOpened);
         }
         self.ui.open.set(open);
+        if open {
+            self.load_chat();
+            self.chat_call("open");
+        } else {
+            self.chat_call("close");
+            // Focus left in a closed panel would be lost: it goes back to the launcher.
+            let root = self.shadow.borrow().clone();
+            if was_open && root.as_ref().and_then(|r| r.active_element()).is_some() {
+                let launcher = root.and_then(|r| r.query_selector(".launcher").ok().flatten());
+                if let Some(launcher) = launcher.and_then(|l| l.dyn_into::<web_sys::HtmlElement>().ok()) {
+                    let _ = launcher.focus();
+                }
+            }
+        }
+    }
+
+    // ---- the chat module ----------------------------------------------------------------------
+
+    fn chat_call(&self, method: &str) {
+        let handle = self.chat.borrow().clone();
+        let Some(handle) = handle else { return };
+        let call = js_sys::Reflect::get(&handle, &method.into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        if let Some(Err(error)) = call.map(|f| f.call0(&handle)) {
+            web_sys::console::warn_2(&"floorwalker: chat".into(), &error);
+        }
+    }
+
+    /// Imports the chat module (once) through the loader and mounts it into the panel. A failure
+    /// is shown in the panel and never reaches the host page; the next opening tries again.
+    fn load_chat(&self) {
+        if matches!(self.ui.chat.get_untracked(), ChatLoad::Loading | ChatLoad::Ready) {
+            return;
+        }
+        let Some(load) = self.cx.load_chat.clone() else {
+            self.ui.chat.set(ChatLoad::Failed);
+            return;
+        };
+        self.ui.chat.set(ChatLoad::Loading);
+        wasm_bindgen_futures::spawn_local(async move {
+            let module = match load.call0(&JsValue::NULL).map(|p| wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(p))) {
+                Ok(future) => future.await,
+                Err(error) => Err(error),
+            };
+            let mounted = module.and_then(|module| with(|app| app.mount_chat(&module)).unwrap_or(Err(JsValue::NULL)));
+            with(|app| match mounted {
+                Ok(handle) => {
+                    app.chat.replace(Some(handle));
+                    app.ui.chat.set(ChatLoad::Ready);
+                    if app.ui.open.get_untracked() {
+                        app.chat_call("open");
+                    }
+                }
+                Err(error) => {
+                    web_sys::console::warn_2(&"floorwalker: the chat did not load".into(), &error);
+                    app.ui.chat.set(ChatLoad::Failed);
+                }
+            });
+        });
+    }
+
+    fn mount_chat(&self, module: &JsValue) -> Result<JsValue, JsValue> {
+        let container = self.shadow.borrow().as_ref().and_then(|r| r.query_selector(".panel .chat").ok().flatten()).ok_or("no panel")?;
+        let config = &self.cx.config.widget;
+        let (weekday, minute) = browser::site_local_time(&config.timezone, js_sys::Date::now());
+        let options = js_sys::Object::new();
+        let locale = match self.cx.locale {
+            floorwalker_core::config::Locale::Ru => "ru",
+            floorwalker_core::config::Locale::En => "en",
+        };
+        for (key, value) in [
+            ("api_base", JsValue::from_str(&self.cx.api_base)),
+            ("config", self.cx.raw_config.clone()),
+            ("locale", locale.into()),
+            ("visitor", JsValue::from_str(&self.cx.visitor)),
+            ("may_store", self.cx.may_send().into()),
+            ("within_hours", config.business_hours.is_open(weekday, minute).into()),
+        ] {
+            js_sys::Reflect::set(&options, &key.into(), &value)?;
+        }
+        // One callback both ways: the chat reports ("unread", "interact", "close": Escape) and asks
+        // ("context": the visitor context as JSON text, fresh for a new conversation or a lead).
+        let on_event = Closure::<dyn Fn(JsValue, JsValue) -> JsValue>::new(|name: JsValue, detail: JsValue| {
+            with(|app| match name.as_string().as_deref() {
+                Some("unread") => {
+                    app.ui.unread.set(detail.as_f64().unwrap_or(0.0) as u32);
+                    None
+                }
+                Some("interact") => {
+                    app.grant_consent();
+                    None
+                }
+                Some("close") => {
+                    app.set_open(false);
+                    None
+                }
+                Some("context") => app.visitor_context().and_then(|c| browser::to_json(&c)),
+                _ => None,
+            })
+            .flatten()
+            .map_or(JsValue::NULL, JsValue::from)
+        });
+        let mount: js_sys::Function = js_sys::Reflect::get(module, &"mount_chat".into())?.dyn_into()?;
+        mount.call3(&JsValue::NULL, &container, &options, &on_event.into_js_value())
     }
 
     /// The visitor touched the widget, which under `consent: required` counts as agreement.

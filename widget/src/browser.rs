@@ -19,6 +19,10 @@ pub struct Context {
     pub window: web_sys::Window,
     /// Whether the visitor agreed (or the site needs no agreement) to storage and sending.
     consent: Cell<bool>,
+    /// The config as the loader fetched it, handed on to the chat module unparsed.
+    pub raw_config: JsValue,
+    /// The loader's `loadChat()`: a Promise of the chat module.
+    pub load_chat: Option<js_sys::Function>,
 }
 
 impl Context {
@@ -34,7 +38,17 @@ impl Context {
         let session_key = key(&config.site, "session");
         let visitor = stored_id(consent.then(|| local(&window)).flatten(), &visitor_key);
         let session = stored_id(consent.then(|| session_storage(&window)).flatten(), &session_key);
-        Ok(Context { api_base, config, locale, visitor, session, window, consent: Cell::new(consent) })
+        Ok(Context {
+            api_base,
+            config,
+            locale,
+            visitor,
+            session,
+            window,
+            consent: Cell::new(consent),
+            raw_config: JsValue::UNDEFINED,
+            load_chat: None,
+        })
     }
 
     /// Whether anything may be stored or sent now.
@@ -55,7 +69,7 @@ impl Context {
                 let _ = storage.set_item(&key(site, "session"), &self.session);
             }
         } else {
-            for name in ["visitor", "state"] {
+            for name in ["visitor", "state", "chat"] {
                 if let Some(storage) = local(&self.window) {
                     let _ = storage.remove_item(&key(site, name));
                 }

@@ -34,11 +34,15 @@ impl Widget {
 }
 
 /// Mounts the widget for `config` (the JSON served by `GET /v1/sites/:site/config`), talking to
-/// the worker at `api_base` (its origin, e.g. `https://edge.example`).
+/// the worker at `api_base` (its origin, e.g. `https://edge.example`). `load_chat` (from the
+/// loader) returns a Promise of the initialised chat module; it is called on the chat's first
+/// opening, so the chat's code is never downloaded by visitors who do not chat.
 #[wasm_bindgen]
-pub fn start(api_base: String, config: JsValue) -> Result<Widget, JsValue> {
-    let config: PublicSiteConfig = serde_wasm_bindgen::from_value(config)?;
-    let context = browser::Context::new(api_base, config)?;
+pub fn start(api_base: String, config: JsValue, load_chat: Option<js_sys::Function>) -> Result<Widget, JsValue> {
+    let parsed: PublicSiteConfig = serde_wasm_bindgen::from_value(config.clone())?;
+    let mut context = browser::Context::new(api_base, parsed)?;
+    context.raw_config = config;
+    context.load_chat = load_chat;
     let mounted = mount::mount(context)?;
     Ok(Widget { mounted })
 }

@@ -5,7 +5,7 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
-use crate::app::{App, Ui};
+use crate::app::{App, ChatLoad, Ui};
 use crate::browser::Context;
 use crate::ui;
 
@@ -33,7 +33,13 @@ pub fn mount(context: Context) -> Result<Mounted, JsValue> {
     host.set_id(HOST_ELEMENT_ID);
     let shadow = host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))?;
     document.body().ok_or("no body")?.append_child(&host)?;
-    let ui = Ui { open: RwSignal::new(false), prompt: RwSignal::new(None), announce: RwSignal::new(String::new()) };
+    let ui = Ui {
+        open: RwSignal::new(false),
+        prompt: RwSignal::new(None),
+        announce: RwSignal::new(String::new()),
+        chat: RwSignal::new(ChatLoad::NotLoaded),
+        unread: RwSignal::new(0),
+    };
     let widget = &context.config.widget;
     let (locale, brand, position, name) =
         (context.locale, widget.theme.brand_color.clone(), widget.theme.position, context.config.name.clone());

@@ -49,18 +49,6 @@ pub enum LeadError {
     Unavailable,
 }
 
-/// Error codes with a message for visitors (`contact::message`).
-const VISITOR_CODES: [ErrorCode; 8] = [
-    ErrorCode::InvalidEmail,
-    ErrorCode::InvalidPhone,
-    ErrorCode::FieldTooLong,
-    ErrorCode::MissingField,
-    ErrorCode::InvalidText,
-    ErrorCode::InvalidConsent,
-    ErrorCode::SpamSuspected,
-    ErrorCode::SubmittedTooFast,
-];
-
 /// `POST {api_base}/v1/leads` with a [`LeadRequest`].
 pub async fn submit_lead(cx_api_base: &str, request: &LeadRequest) -> Result<(), LeadError> {
     let window = web_sys::window().ok_or(LeadError::Unavailable)?;
@@ -84,9 +72,8 @@ pub async fn submit_lead(cx_api_base: &str, request: &LeadRequest) -> Result<(),
         .and_then(|error| js_sys::Reflect::get(&error, &"code".into()).ok())
         .and_then(|code| code.as_string())
         .unwrap_or_default();
-    let key = format!("error.{code}");
-    match VISITOR_CODES.iter().find(|known| contact::message_key(**known) == Some(key.as_str())) {
-        Some(known) => Err(LeadError::Refused(*known)),
+    match contact::visitor_code(&code) {
+        Some(known) => Err(LeadError::Refused(known)),
         None => Err(LeadError::Unavailable),
     }
 }

@@ -2,13 +2,14 @@
 //! root; every string from the config or the page is a text node or an attribute, never markup.
 
 use floorwalker_core::config::{readable_text_on, CallSlot, Locale, Position, PromptKind, RenderedCopy, Weekday};
+use floorwalker_core::chat_panel::badge;
 use floorwalker_core::consent::ConsentText;
 use floorwalker_core::contact::{self, normalize_email, normalize_phone, PhoneRegion};
 use floorwalker_core::context::Product;
 use floorwalker_core::lead::{Contact, LeadKind, LeadRequest};
 use leptos::prelude::*;
 
-use crate::app::{self, Shown, Ui};
+use crate::app::{self, ChatLoad, Shown, Ui};
 use crate::browser;
 use crate::transport::{self, LeadError};
 
@@ -18,7 +19,9 @@ const STYLE: &str = include_str!("widget.css");
 struct Copy {
     open_label: &'static str,
     close_label: &'static str,
-    greeting: &'static str,
+    chat_loading: &'static str,
+    chat_failed: &'static str,
+    unread: &'static str,
     email_label: &'static str,
     phone_label: &'static str,
     slot_label: &'static str,
@@ -33,7 +36,9 @@ fn copy(locale: Locale) -> Copy {
         Locale::Ru => Copy {
             open_label: "Открыть помощника",
             close_label: "Закрыть",
-            greeting: "Здравствуйте! Если нужна помощь с выбором — мы рядом.",
+            chat_loading: "Загружаем чат…",
+            chat_failed: "Чат сейчас недоступен. Попробуйте открыть его ещё раз чуть позже.",
+            unread: "новых сообщений",
             email_label: "Ваша почта",
             phone_label: "Ваш телефон",
             slot_label: "Когда позвонить",
@@ -45,7 +50,9 @@ fn copy(locale: Locale) -> Copy {
         Locale::En => Copy {
             open_label: "Open assistant",
             close_label: "Close",
-            greeting: "Hello! If you need a hand choosing, we are here.",
+            chat_loading: "Loading the chat…",
+            chat_failed: "The chat is not available right now. Please try opening it again in a moment.",
+            unread: "new messages",
             email_label: "Your email",
             phone_label: "Your phone number",
             slot_label: "When to call",
@@ -117,23 +124,32 @@ pub fn widget(ui: Ui, locale: Locale, brand_color: String, position: Position, s
         <div class=side lang=lang style=vars>
             <div class="sr" role="status" aria-live="polite">{move || ui.announce.get()}</div>
             {move || ui.prompt.get().map(|shown| prompt_card(shown, locale))}
-            <Show when=move || open.get()>
-                <section class="panel" role="dialog" aria-label=shop_name.clone()>
-                    <header class="brand">
-                        <strong>{shop_name.clone()}</strong>
-                        <button class="close" aria-label=text.close_label on:click=move |_| {
-                            app::with(|app| app.set_open(false));
-                        }>"×"</button>
-                    </header>
-                    <p>{text.greeting}</p>
-                </section>
-            </Show>
+            // Always in the DOM (hidden when closed), so the chat module mounted inside keeps its state.
+            <section class="panel" role="dialog" aria-label=shop_name.clone() hidden=move || !open.get()>
+                <header class="brand">
+                    <strong>{shop_name.clone()}</strong>
+                    <button class="close" aria-label=text.close_label on:click=move |_| {
+                        app::with(|app| app.set_open(false));
+                    }>"×"</button>
+                </header>
+                <div class="chat"></div>
+                <p class="chat-state" hidden=move || ui.chat.get() == ChatLoad::Ready
+                    role=move || if ui.chat.get() == ChatLoad::Failed { "alert" } else { "status" }.to_owned()>
+                    {move || if ui.chat.get() == ChatLoad::Failed { text.chat_failed } else { text.chat_loading }.to_owned()}
+                </p>
+            </section>
             <button
                 class="launcher brand"
-                aria-label=text.open_label
+                aria-label=move || match badge(u64::from(ui.unread.get())) {
+                    Some(count) => format!("{} ({count} {})", text.open_label, text.unread),
+                    None => text.open_label.to_owned(),
+                }
                 aria-expanded=move || open.get().to_string()
                 on:click=toggle
             >
+                <span class="badge" aria-hidden="true" hidden=move || open.get() || ui.unread.get() == 0>
+                    {move || badge(u64::from(ui.unread.get())).unwrap_or_default()}
+                </span>
                 <svg viewBox="0 0 24 24" width="26" height="26" aria-hidden="true">
                     <path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/>
                 </svg>

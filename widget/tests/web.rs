@@ -35,7 +35,7 @@ async fn mounts_in_an_isolated_shadow_root_and_obeys_commands() {
     own_button.set_class_name("launcher");
     document().body().expect("body").append_child(&own_button).expect("appended");
     // The API base points nowhere: a failing event send must not disturb the page.
-    let widget = floorwalker_widget::start("http://127.0.0.1:9".into(), config(true)).expect("widget starts");
+    let widget = floorwalker_widget::start("http://127.0.0.1:9".into(), config(true), None).expect("widget starts");
 
     let host = document().get_element_by_id(floorwalker_widget::HOST_ELEMENT_ID).expect("host element");
     let shadow = host.shadow_root().expect("an open shadow root");
@@ -58,11 +58,14 @@ async fn mounts_in_an_isolated_shadow_root_and_obeys_commands() {
     let panel = shadow.query_selector(".panel strong").expect("query").expect("panel open");
     assert_eq!(panel.text_content().as_deref(), Some("Test <Shop>"));
     assert_eq!(launcher.get_attribute("aria-expanded").as_deref(), Some("true"));
+    // No chat module to load (no loader here): the panel says so instead of failing silently.
+    let state = shadow.query_selector(".panel .chat-state[role=alert]").expect("query").expect("an honest chat state");
+    assert!(!state.unchecked_ref::<web_sys::HtmlElement>().hidden(), "the chat state is shown");
 
     let close = js_sys::Array::of1(&"close".into());
     widget.command(close.into());
     next_tick().await;
-    assert!(shadow.query_selector(".panel").expect("query").is_none(), "floorwalker('close') closes the panel");
+    assert!(shadow.query_selector(".panel:not([hidden])").expect("query").is_none(), "floorwalker('close') closes the panel");
 
     // ...and interacting with the widget is agreement: the visit is now kept.
     assert!(storage.get_item("fw:test-shop:visitor").expect("get").is_some());
@@ -81,13 +84,13 @@ async fn mounts_in_an_isolated_shadow_root_and_obeys_commands() {
 fn refuses_a_malformed_config_without_touching_the_page() {
     let before = document().body().expect("body").child_element_count();
     let bad = js_sys::JSON::parse(r#"{"site":"x","widget":{}}"#).expect("JSON");
-    assert!(floorwalker_widget::start("http://127.0.0.1:9".into(), bad).is_err());
+    assert!(floorwalker_widget::start("http://127.0.0.1:9".into(), bad, None).is_err());
     assert_eq!(document().body().expect("body").child_element_count(), before);
 }
 
 #[wasm_bindgen_test]
 async fn host_commands_are_safe_with_any_arguments() {
-    let widget = floorwalker_widget::start("http://127.0.0.1:9".into(), config(false)).expect("widget starts");
+    let widget = floorwalker_widget::start("http://127.0.0.1:9".into(), config(false), None).expect("widget starts");
     let run = |json: &str| {
         let args = js_sys::JSON::parse(json).expect("JSON args");
         widget.command(args);

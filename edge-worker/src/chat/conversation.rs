@@ -462,6 +462,12 @@ impl Conversation {
             // same step as they were written, so a worker that stops right after the ack still
             // has them flushed.
             self.arm_flush().await;
+            if outcome.transcript.is_some() {
+                // A close is flushed at once: D1's row is what `POST /v1/chat/conversations` reads
+                // to find the visitor's open conversation, and a visitor who writes right after
+                // the close must get a new one, not the closed one. What fails is left to the alarm.
+                self.flush_outbox().await;
+            }
         }
         if let Some(entry) = &outcome.entry {
             if let Some(settings) = self.settings() {

@@ -1,0 +1,429 @@
+//! The visitor's chat panel end to end: the demo shop served by the real worker under
+//! `wrangler dev`, the widget and its lazily loaded chat module in headless Chromium, and an
+//! operator speaking core's protocol over a real WebSocket (the console's routes and cookie).
+
+use std::time::Duration;
+
+use floorwalker_core::chat::{Author, ClientFrame, ServerFrame, Side};
+use floorwalker_core::consent::ConsentPurpose;
+use floorwalker_core::lead::{Lead, LeadKind};
+use floorwalker_e2e::browser::Browser;
+use floorwalker_e2e::chat::{create_operator, login, ChatSocket, ConsoleSocket};
+use floorwalker_e2e::worker::Worker;
+use serde_json::Value;
+
+const STROLLER: &str = "/product/puffin-trio-3in1/";
+const PASSWORD: &str = "correct horse battery";
+const SHADOW: &str = "const root = document.getElementById('floorwalker-root')?.shadowRoot;";
+
+/// The demo site without prompts, so that nothing but the chat appears.
+async fn shop(name: &str) -> Worker {
+    let worker = Worker::start(name).await;
+    let mut config = worker.demo_site_config(&[]);
+    config.widget.prompts.clear();
+    worker.put_site(&config).await;
+    worker
+}
+
+/// An operator of the demo site, logged in and online (its console socket is open).
+async fn operator_online(worker: &Worker) -> (String, ConsoleSocket) {
+    create_operator(worker, "anna@demo.example", "Anna", PASSWORD).await;
+    let cookie = login(worker, "anna@demo.example", PASSWORD).await;
+    let console = ConsoleSocket::open(worker, &cookie).await;
+    (cookie, console)
+}
+
+async fn open_page(browser: &Browser, url: &str) {
+    browser.client.goto(url).await.unwrap_or_else(|e| panic!("opening {url}: {e}"));
+    browser
+        .wait_for("the widget to mount", &format!("{SHADOW} return !!root && !!root.querySelector('button.launcher');"))
+        .await;
+    // The widget's warnings, for the failure messages.
+    browser
+        .eval(
+            "window.__warnings = [];
+             const warn = console.warn;
+             console.warn = function () { window.__warnings.push([...arguments].map(String).join(' ')); return warn.apply(this, arguments); };",
+            vec![],
+        )
+        .await;
+}
+
+/// Waits until `script` (run with `root`, the widget's shadow root) returns something other than
+/// null/false; on a timeout the panic shows the panel's markup.
+async fn wait(browser: &Browser, what: &str, script: &str, seconds: u64) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    loop {
+        let value = browser.client.execute(&format!("{SHADOW} if (!root) return null; {script}"), vec![]).await.ok();
+        if let Some(value) = value.filter(|v| !v.is_null() && *v != Value::Bool(false)) {
+            return value;
+        }
+        if std::time::Instant::now() > deadline {
+            let panel = browser.client.execute(&format!("{SHADOW} return root && root.querySelector('.panel').outerHTML;"), vec![]).await;
+            let warnings = browser.client.execute("return window.__warnings;", vec![]).await;
+            panic!("timed out after {seconds}s waiting for {what}; the panel: {panel:?}; console warnings: {warnings:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+async fn click_launcher(browser: &Browser) {
+    browser.eval(&format!("{SHADOW} root.querySelector('button.launcher').click();"), vec![]).await;
+}
+
+/// Types `text` into the composer and presses Enter, as a visitor would.
+async fn type_and_send(browser: &Browser, text: &str) {
+    wait(browser, "the composer", "return !!root.querySelector('#fwc-input');", 20).await;
+    browser
+        .eval(
+            &format!(
+                "{SHADOW}
+                 const input = root.querySelector('#fwc-input');
+                 input.focus();
+                 input.value = arguments[0];
+                 input.dispatchEvent(new Event('input', {{ bubbles: true }}));
+                 input.dispatchEvent(new KeyboardEvent('keydown', {{ key: 'Enter', bubbles: true, cancelable: true }}));"
+            ),
+            vec![Value::from(text)],
+        )
+        .await;
+}
+
+/// The texts of the panel's stored messages, in order.
+const TEXTS: &str = "return [...root.querySelectorAll('.msgs li[data-seq] .t')].map(p => p.textContent);";
+
+fn texts(value: &Value) -> Vec<String> {
+    value.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+}
+
+async fn conversation_id(browser: &Browser) -> String {
+    let id = wait(
+        browser,
+        "the conversation id in storage",
+        "const s = JSON.parse(localStorage.getItem('fw:demo:chat') || 'null'); return s && s.conversation_id;",
+        20,
+    )
+    .await;
+    id.as_str().expect("a conversation id").to_owned()
+}
+
+/// Frames until a message with `text` arrives (it may already be in the welcome's history).
+async fn operator_sees(socket: &mut ChatSocket, text: &str) -> u64 {
+    let (seq, _) = socket
+        .until(&format!("the visitor's {text:?}"), |frame| match frame {
+            ServerFrame::Message(m) if m.text == text && m.author == Author::Visitor => Some(m.seq),
+            _ => None,
+        })
+        .await;
+    seq
+}
+
+#[tokio::test]
+async fn a_visitor_chats_from_the_launcher_with_typing_seen_and_an_unread_badge() {
+    let worker = shop("chat-widget-live").await;
+    let (cookie, _console) = operator_online(&worker).await;
+    let browser = Browser::start().await;
+    open_page(&browser, &worker.url(STROLLER)).await;
+    browser
+        .wait_for(
+            "the product view in the session",
+            "const s = JSON.parse(localStorage.getItem('fw:demo:state') || 'null'); return !!s && s.products.length === 1;",
+        )
+        .await;
+
+    click_launcher(&browser).await;
+    // Someone is online: the composer, not the offline form; focus is in the message field.
+    wait(&browser, "the composer to have focus", "return root.activeElement && root.activeElement.id === 'fwc-input';", 20).await;
+    let offline = browser.eval(&format!("{SHADOW} return !!root.querySelector('#fwc-off-message');"), vec![]).await;
+    assert_eq!(offline, Value::Bool(false), "an operator is online: no offline form");
+    let label = browser.eval(&format!("{SHADOW} return root.querySelector('label[for=fwc-input]').textContent;"), vec![]).await;
+    assert_eq!(label, Value::from("Ваше сообщение"), "a labelled field, in the page's language");
+
+    type_and_send(&browser, "Здравствуйте! Есть ли эта коляска в сером цвете?").await;
+    let conversation = conversation_id(&browser).await;
+    let mut operator = ChatSocket::operator(&worker, &conversation, &cookie).await;
+    let welcome = operator.hello(0).await;
+    let first = match welcome.history.iter().find(|m| m.author == Author::Visitor) {
+        Some(m) => m.seq,
+        None => operator_sees(&mut operator, "Здравствуйте! Есть ли эта коляска в сером цвете?").await,
+    };
+    assert_eq!(first, 1);
+    wait(&browser, "the message confirmed (no longer pending)", "return !root.querySelector('.pending') && root.querySelectorAll('.msgs li[data-seq]').length === 1;", 20).await;
+
+    // The visitor types: the operator sees it.
+    browser
+        .eval(
+            &format!(
+                "{SHADOW} const input = root.querySelector('#fwc-input'); input.value = 'И ещё'; input.dispatchEvent(new Event('input', {{ bubbles: true }}));"
+            ),
+            vec![],
+        )
+        .await;
+    operator
+        .until("the visitor's typing", |f| matches!(f, ServerFrame::Typing { author: Author::Visitor, on: true }).then_some(()))
+        .await;
+
+    // The operator types, then answers; the answer is text, never markup.
+    operator.send(&ClientFrame::Typing { on: true }).await;
+    wait(&browser, "the operator's typing indicator", "return root.querySelector('.typing').textContent.includes('Anna');", 20).await;
+    let reply = "<b>Да</b>, серая есть на складе.";
+    operator.say("op-reply-00000001", reply).await;
+    let shown = wait(&browser, "the reply in the panel", "const t = root.querySelector('.m.theirs .t'); return t && t.textContent;", 20).await;
+    assert_eq!(shown, Value::from(reply));
+    let markup = browser.eval(&format!("{SHADOW} return root.querySelectorAll('.msgs b').length;"), vec![]).await;
+    assert_eq!(markup, Value::from(0), "message text is never parsed as HTML");
+    let typing = browser.eval(&format!("{SHADOW} return root.querySelector('.typing').textContent;"), vec![]).await;
+    assert_eq!(typing, Value::from(""), "the indicator goes when the answer arrives");
+    // The panel is open and visible: the visitor's side reads the answer.
+    operator
+        .until("the visitor's read marker", |f| matches!(f, ServerFrame::Read { by: Side::Visitor, up_to_seq: 2 }).then_some(()))
+        .await;
+
+    // The answer means the operator read the question: "seen" under it.
+    let seen = wait(&browser, "the seen mark", "const s = root.querySelector('li[data-seq=\"1\"] .seen'); return s && s.textContent;", 20).await;
+    assert_eq!(seen, Value::from("Прочитано"));
+    // A second question is not seen until the operator's `read` says so.
+    type_and_send(&browser, "Спасибо! А доставка сколько?").await;
+    operator_sees(&mut operator, "Спасибо! А доставка сколько?").await;
+    wait(&browser, "the second question confirmed", "return !root.querySelector('.pending') && !!root.querySelector('li[data-seq=\"3\"]');", 20).await;
+    let seen = browser.eval(&format!("{SHADOW} return [...root.querySelectorAll('.seen')].map(s => s.closest('li').dataset.seq);"), vec![]).await;
+    assert_eq!(seen, serde_json::json!(["1"]), "one mark, on the newest message read");
+    operator.send(&ClientFrame::Read { up_to_seq: 3 }).await;
+    wait(&browser, "the seen mark to move", "const s = [...root.querySelectorAll('.seen')]; return s.length === 1 && s[0].closest('li').dataset.seq === '3';", 20).await;
+
+    // Closed panel: a new answer shows as a badge on the launcher and in the title.
+    let title = browser.eval("return document.title;", vec![]).await;
+    browser.eval(&format!("{SHADOW} root.querySelector('.panel .close').click();"), vec![]).await;
+    operator.say("op-reply-00000002", "Можем привезти завтра.").await;
+    let badge = wait(&browser, "the unread badge", "const b = root.querySelector('.launcher .badge'); return b && !b.hidden && b.textContent;", 20).await;
+    assert_eq!(badge, Value::from("1"));
+    let notified = browser.eval("return document.title;", vec![]).await;
+    assert_eq!(notified.as_str().map(|t| t.starts_with("(1) ")), Some(true), "{notified}");
+    click_launcher(&browser).await;
+    wait(&browser, "the badge to go", "return root.querySelector('.launcher .badge').hidden;", 20).await;
+    assert_eq!(browser.eval("return document.title;", vec![]).await, title, "the page's title is back");
+    operator
+        .until("the read marker after reopening", |f| matches!(f, ServerFrame::Read { by: Side::Visitor, up_to_seq: 4 }).then_some(()))
+        .await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn after_a_dropped_connection_and_a_reload_the_history_is_whole_and_nothing_is_doubled() {
+    let mut worker = shop("chat-widget-reconnect").await;
+    let (cookie, console) = operator_online(&worker).await;
+    let browser = Browser::start().await;
+    open_page(&browser, &worker.url(STROLLER)).await;
+    click_launcher(&browser).await;
+    type_and_send(&browser, "Первый вопрос").await;
+    let conversation = conversation_id(&browser).await;
+    let mut operator = ChatSocket::operator(&worker, &conversation, &cookie).await;
+    if !operator.hello(0).await.history.iter().any(|m| m.text == "Первый вопрос") {
+        operator_sees(&mut operator, "Первый вопрос").await;
+    }
+    operator.say("op-answer-00000001", "Первый ответ").await;
+    wait(&browser, "the first answer shown", "return [...root.querySelectorAll('.m.theirs .t')].some(t => t.textContent === 'Первый ответ');", 20).await;
+
+    // The worker goes away (a crash, a deploy): the panel says so, and a message written now waits.
+    drop(console);
+    operator.close().await;
+    worker.stop();
+    let notice = wait(&browser, "the reconnecting notice", "const l = root.querySelector('.fwc .link'); return l && l.textContent;", 30).await;
+    assert!(notice.as_str().is_some_and(|t| t.contains("Переподключаемся")), "{notice}");
+    type_and_send(&browser, "Написано без связи").await;
+    wait(&browser, "the pending bubble", "return !!root.querySelector('.pending');", 10).await;
+
+    // Back again; the operator answers before the visitor's widget has reconnected (its backoff).
+    worker.restart().await;
+    let _console = ConsoleSocket::open(&worker, &cookie).await;
+    let mut operator = ChatSocket::operator(&worker, &conversation, &cookie).await;
+    operator.hello(2).await;
+    operator.say("op-meanwhile-000001", "Ответ, пока вас не было").await;
+    let all = wait(
+        &browser,
+        "the reconnected panel with every message",
+        "const t = [...root.querySelectorAll('.msgs li[data-seq] .t')].map(p => p.textContent);
+         return !root.querySelector('.pending') && !root.querySelector('.fwc .link').textContent
+             && t.includes('Написано без связи') && t.includes('Ответ, пока вас не было') && t;",
+        90,
+    )
+    .await;
+    assert_eq!(texts(&all).len(), 4, "{all}");
+
+    // A reload: the same history from storage and the server, in order, each message once.
+    browser.client.refresh().await.expect("reload");
+    wait(&browser, "the widget after the reload", "return !!root.querySelector('button.launcher');", 20).await;
+    click_launcher(&browser).await;
+    wait(&browser, "the reconnected panel after the reload", "return root.querySelector('.fwc') && !root.querySelector('.fwc .link').textContent && !root.querySelector('.fwc .link').hidden;", 30).await;
+    let after = texts(&browser.eval(&format!("{SHADOW} {TEXTS}"), vec![]).await);
+    let mut fresh = ChatSocket::operator(&worker, &conversation, &cookie).await;
+    let server: Vec<String> = fresh.hello(0).await.history.into_iter().map(|m| m.text).collect();
+    assert_eq!(after, server, "the panel shows the server's history, in order");
+    assert_eq!(after.len(), 4, "{after:?}");
+    for text in ["Первый вопрос", "Первый ответ", "Написано без связи", "Ответ, пока вас не было"] {
+        assert_eq!(after.iter().filter(|t| *t == text).count(), 1, "{text:?} exactly once in {after:?}");
+    }
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn with_nobody_online_the_panel_says_so_and_takes_a_message_as_a_lead() {
+    let worker = shop("chat-widget-offline").await;
+    let browser = Browser::start().await;
+    open_page(&browser, &worker.url(STROLLER)).await;
+    click_launcher(&browser).await;
+    let note = wait(&browser, "the offline form", "return root.querySelector('#fwc-off-message') && root.querySelector('#fwc-offline').textContent;", 20).await;
+    assert!(note.as_str().is_some_and(|t| t.contains("Оставьте сообщение")), "an honest notice: {note}");
+    let composer = browser.eval(&format!("{SHADOW} return !!root.querySelector('#fwc-input');"), vec![]).await;
+    assert_eq!(composer, Value::Bool(false), "no chat composer while nobody can answer");
+
+    let fill = |contact: &'static str| {
+        format!(
+            "{SHADOW}
+             const set = (id, value) => {{ const el = root.querySelector(id); el.value = value; el.dispatchEvent(new Event('input', {{ bubbles: true }})); }};
+             set('#fwc-off-message', 'Есть ли серая в наличии?');
+             set('#fwc-off-contact', '{contact}');
+             root.querySelector('form.lead button[type=submit]').click();"
+        )
+    };
+    browser.eval(&fill("not a contact"), vec![]).await;
+    let invalid = wait(&browser, "the validation message", "return root.querySelector('#fwc-off-error').textContent || null;", 10).await;
+    assert!(invalid.as_str().is_some_and(|t| !t.is_empty()), "{invalid}");
+    // A person needs a moment; the server refuses forms sent faster than 1.5 s.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    browser.eval(&fill("anna@example.ru"), vec![]).await;
+    let done = wait(&browser, "the confirmation", "const d = root.querySelector('.done'); return d && d.textContent;", 20).await;
+    assert!(done.as_str().is_some_and(|t| t.contains("Спасибо")), "{done}");
+
+    let leads: Vec<Lead> = worker.admin_get("/sites/demo/leads").await;
+    assert_eq!(leads.len(), 1, "{leads:?}");
+    let lead = &leads[0];
+    assert_eq!(lead.kind, LeadKind::OfflineMessage);
+    assert_eq!(lead.contact.email.as_deref(), Some("anna@example.ru"));
+    assert_eq!(lead.contact.message.as_deref(), Some("Есть ли серая в наличии?"));
+    assert_eq!(lead.consent.given.purpose, ConsentPurpose::OfflineMessage);
+    assert!(lead.page_url.ends_with(STROLLER), "{}", lead.page_url);
+    assert_eq!(lead.context.products.len(), 1, "the visitor's context goes with the message");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_chat_module_is_fetched_only_on_first_open_and_a_failed_load_stays_in_the_panel() {
+    let worker = shop("chat-widget-lazy").await;
+    let browser = Browser::start().await;
+    open_page(&browser, &worker.url("/")).await;
+    let fetched = "return performance.getEntriesByType('resource').filter(e => e.name.includes('/w/fw-chat-')).map(e => e.name);";
+    let widget_loaded = browser
+        .eval("return performance.getEntriesByType('resource').some(e => e.name.includes('/w/fw-widget-'));", vec![])
+        .await;
+    assert_eq!(widget_loaded, Value::Bool(true));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(browser.eval(fetched, vec![]).await, Value::Array(vec![]), "no chat code before the chat is opened");
+
+    // A failing chat download: an honest message in the panel, nothing thrown into the page.
+    browser
+        .eval(
+            "window.__errors = 0;
+             window.addEventListener('error', () => window.__errors++);
+             window.addEventListener('unhandledrejection', () => window.__errors++);
+             window.__fetch = window.fetch;
+             window.fetch = function (url) {
+                 if (String(url).includes('/w/fw-chat-')) return Promise.reject(new TypeError('offline'));
+                 return window.__fetch.apply(this, arguments);
+             };
+             floorwalker('open');",
+            vec![],
+        )
+        .await;
+    let alert = wait(&browser, "the load failure in the panel", "const a = root.querySelector('.panel .chat-state[role=alert]'); return a && !a.hidden && a.textContent;", 20).await;
+    assert!(alert.as_str().is_some_and(|t| t.contains("недоступен")), "{alert}");
+    assert_eq!(browser.eval("return window.__errors;", vec![]).await, Value::from(0), "nothing thrown into the host page");
+    browser.eval("floorwalker('close'); window.fetch = window.__fetch;", vec![]).await;
+    wait(&browser, "the panel to close", "return root.querySelector('.panel').hidden;", 10).await;
+
+    // Opened again (by the page's own call): the chat loads and shows.
+    browser.eval("floorwalker('open');", vec![]).await;
+    wait(&browser, "the chat panel", "return !root.querySelector('.panel').hidden && !!root.querySelector('.fwc');", 20).await;
+    let files = browser.eval(fetched, vec![]).await;
+    let files = texts(&files);
+    assert!(files.iter().any(|f| f.ends_with(".js")) && files.iter().any(|f| f.ends_with(".wasm")), "{files:?}");
+    assert_eq!(browser.eval("return window.__errors;", vec![]).await, Value::from(0));
+    browser.close().await;
+}
+
+/// The issue's two-browser scenario: a visitor in the widget on the demo shop and an operator in
+/// the console, each in their own headless Chromium, with nothing in between but the real worker.
+#[tokio::test]
+async fn a_visitor_in_the_widget_and_an_operator_in_the_console_talk_both_ways() {
+    use floorwalker_e2e::console::{js, Console};
+
+    let worker = shop("chat-two-browsers").await;
+    create_operator(&worker, "anna@demo.example", "Anna", PASSWORD).await;
+    let console = Console::open(&worker).await;
+    console.login("anna@demo.example", PASSWORD).await;
+    console.wait_text("[data-test=presence]", "Online").await;
+
+    // 1. The visitor views two products, then opens the chat and writes.
+    let visitor = Browser::start().await;
+    let mut viewed = Vec::new();
+    for path in [STROLLER, "/product/orsa-360-isofix/"] {
+        open_page(&visitor, &worker.url(path)).await;
+        let name = visitor
+            .eval("return JSON.parse(document.querySelector('script[type=\"application/ld+json\"]').textContent).name;", vec![])
+            .await;
+        viewed.push(name.as_str().expect("a product name").to_owned());
+        wait(&visitor, "the product in the session", &format!(
+            "const s = JSON.parse(localStorage.getItem('fw:demo:state') || 'null'); return !!s && s.products.length === {};", viewed.len()), 20).await;
+    }
+    click_launcher(&visitor).await;
+    type_and_send(&visitor, "Здравствуйте! Какая из двух легче?").await;
+    wait(&visitor, "the message confirmed", "return !root.querySelector('.pending') && root.querySelectorAll('.msgs li[data-seq]').length === 1;", 20).await;
+
+    // 2. The operator sees the conversation appear, with those products in the visitor panel.
+    let row = "[data-test=conversation]";
+    console.wait_text(&format!("{row} [data-test=preview]"), "Какая из двух легче?").await;
+    console.wait_text(&format!("{row} [data-test=unread]"), "1").await;
+    console.click(&format!("{row} button")).await;
+    console.wait_text("[data-test=chat]", "Здравствуйте! Какая из двух легче?").await;
+    for name in &viewed {
+        console
+            .wait(
+                &format!("{name} in the visitor panel"),
+                &format!(
+                    "return [...document.querySelectorAll('[data-test=context] [data-test=product-name]')].some(n => n.textContent === {});",
+                    js(name)
+                ),
+            )
+            .await;
+    }
+    // Opening it read the message: the visitor sees "seen" under their own.
+    wait(&visitor, "the seen mark on the visitor's message", "const s = root.querySelector('li[data-seq=\"1\"] .seen'); return s && s.textContent;", 20).await;
+
+    // 3 and 4. The operator types (the visitor sees it) and answers; the visitor reads it.
+    console.type_into("[data-test=reply]", "Orsa легче на 2 кг.").await;
+    wait(&visitor, "the operator typing", "return root.querySelector('.typing').textContent.includes('Anna');", 20).await;
+    console.click("[data-test=send]").await;
+    let answer = wait(&visitor, "the answer in the panel", "const t = root.querySelector('.m.theirs .t'); return t && t.textContent;", 20).await;
+    assert_eq!(answer, "Orsa легче на 2 кг.");
+    console.wait_text("[data-test=seen]", "Seen").await;
+
+    // The visitor types back (the operator sees it), then writes.
+    visitor
+        .eval(
+            &format!("{SHADOW} const input = root.querySelector('#fwc-input'); input.value = 'Спасибо'; input.dispatchEvent(new Event('input', {{ bubbles: true }}));"),
+            vec![],
+        )
+        .await;
+    console.wait_text("[data-test=typing]", "typing").await;
+    type_and_send(&visitor, "Спасибо, беру Orsa").await;
+    console.wait_text("[data-test=chat]", "Спасибо, беру Orsa").await;
+    console.wait("the typing line to clear", "return (document.querySelector('[data-test=typing]')?.textContent || '') === '';").await;
+    let texts = visitor.eval(&format!("{SHADOW} {TEXTS}"), vec![]).await;
+    assert_eq!(
+        texts,
+        Value::from(vec!["Здравствуйте! Какая из двух легче?", "Orsa легче на 2 кг.", "Спасибо, беру Orsa"]),
+        "the visitor's panel holds the whole conversation, in order, once"
+    );
+    visitor.close().await;
+    console.close().await;
+}

@@ -1,0 +1,198 @@
+//! The chat's I/O: the worker's HTTP routes (`text/plain` JSON, no preflight), first-party
+//! storage, timers. JSON goes through the browser's `JSON` object, as in the main widget.
+
+use floorwalker_core::api::ErrorCode;
+use floorwalker_core::chat_panel::StoredChat;
+use floorwalker_core::contact;
+use floorwalker_core::lead::LeadRequest;
+use leptos::prelude::Set;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::with;
+
+pub fn window() -> web_sys::Window {
+    // The chat only runs on a page; a missing window would have failed the mount already.
+    web_sys::window().unwrap_or_else(|| wasm_bindgen::throw_str("no window"))
+}
+
+pub fn document() -> Option<web_sys::Document> {
+    web_sys::window()?.document()
+}
+
+/// Runs `f` once after `ms` milliseconds; the timer's id.
+pub fn later(ms: i32, f: impl FnOnce() + 'static) -> Option<i32> {
+    let callback = Closure::once_into_js(f);
+    window().set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms).ok()
+}
+
+pub fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+pub fn warn(message: &str) {
+    web_sys::console::warn_1(&JsValue::from_str(message));
+}
+
+/// 128 random bits as hex (a valid client id).
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    let filled = window().crypto().ok().and_then(|c| c.get_random_values_with_u8_array(&mut bytes).ok()).is_some();
+    if !filled {
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = (js_sys::Math::random() * 256.0) as u8 ^ (i as u8);
+        }
+    }
+    floorwalker_core::ids::client_id_from_bytes(&bytes)
+}
+
+pub fn to_json(value: &impl Serialize) -> Option<String> {
+    let js = value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).ok()?;
+    js_sys::JSON::stringify(&js).ok()?.as_string()
+}
+
+pub fn from_json<T: DeserializeOwned>(text: &str) -> Option<T> {
+    serde_wasm_bindgen::from_value(js_sys::JSON::parse(text).ok()?).ok()
+}
+
+fn key(site: &str) -> String {
+    format!("fw:{site}:chat")
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    window().local_storage().ok().flatten()
+}
+
+pub fn load(site: &str) -> Option<StoredChat> {
+    from_json(&storage()?.get_item(&key(site)).ok()??)
+}
+
+pub fn store(site: &str, stored: &StoredChat) {
+    if let (Some(storage), Some(json)) = (storage(), to_json(stored)) {
+        let _ = storage.set_item(&key(site), &json);
+    }
+}
+
+/// The answer of `POST /v1/chat/session`.
+#[derive(Deserialize)]
+pub struct Session {
+    pub token: String,
+    pub expires_at: u64,
+    #[serde(default)]
+    pub conversation_id: Option<String>,
+    #[serde(default)]
+    pub operator_online: bool,
+}
+
+#[derive(Deserialize)]
+struct Started {
+    conversation_id: String,
+}
+
+/// The next step of the link (see `Chat::resume`).
+pub async fn resume() -> Result<(), String> {
+    let (api_base, site, visitor, need_token) =
+        with(|chat| (chat.opts.api_base.clone(), chat.opts.config.site.clone(), chat.opts.visitor.clone(), !chat.token_usable()))
+            .ok_or("the chat is gone")?;
+    if need_token {
+        let body = SessionBody { site: &site, visitor: &visitor };
+        let session: Session = post_json(&format!("{api_base}/v1/chat/session"), &body).await?;
+        with(|chat| chat.took_session(session));
+    }
+    let (has_conversation, has_pending) =
+        with(|chat| (chat.conversation_id().is_some(), chat.has_pending())).ok_or("the chat is gone")?;
+    if !has_conversation {
+        if !has_pending {
+            // Nothing to say yet: no conversation is created until the visitor writes.
+            with(|chat| chat.ui.link.set(floorwalker_core::chat_panel::Link::Idle));
+            return Ok(());
+        }
+        let (token, context) = with(|chat| (chat.token(), chat.context())).ok_or("the chat is gone")?;
+        let token = token.ok_or("no token")?;
+        let body = StartBody { token, context };
+        let started: Started = post_json(&format!("{api_base}/v1/chat/conversations"), &body).await?;
+        with(|chat| chat.started_conversation(started.conversation_id));
+    }
+    with(|chat| chat.connect()).ok_or("the chat is gone")?
+}
+
+#[derive(Serialize)]
+struct StartBody {
+    token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context: Option<floorwalker_core::context::VisitorContext>,
+}
+
+#[derive(Serialize)]
+struct SessionBody<'a> {
+    site: &'a str,
+    visitor: &'a str,
+}
+
+async fn post_json<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Result<T, String> {
+    let json = to_json(body).ok_or("encoding a request")?;
+    let response = post(url, &json).await.map_err(|e| format!("{url}: {e:?}"))?;
+    if !response.ok() {
+        return Err(format!("{url}: HTTP {}", response.status()));
+    }
+    let value = JsFuture::from(response.json().map_err(|e| format!("{e:?}"))?).await.map_err(|e| format!("{e:?}"))?;
+    serde_wasm_bindgen::from_value(value).map_err(|e| format!("{url}: {e}"))
+}
+
+/// POSTs `json` as text/plain (no CORS preflight) and returns the response, whatever its status.
+async fn post(url: &str, json: &str) -> Result<web_sys::Response, JsValue> {
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_mode(web_sys::RequestMode::Cors);
+    init.set_credentials(web_sys::RequestCredentials::Omit);
+    init.set_body(&JsValue::from_str(json));
+    let headers = web_sys::Headers::new()?;
+    headers.set("content-type", "text/plain;charset=UTF-8")?;
+    init.set_headers(&headers);
+    JsFuture::from(window().fetch_with_str_and_init(url, &init)).await?.dyn_into()
+}
+
+/// Why a form did not go through.
+pub enum FormError {
+    /// A code the visitor can act on (`contact::message` has words for it).
+    Refused(ErrorCode),
+    Unavailable,
+}
+
+/// `POST /v1/leads`; the error is read from `error.code` only.
+pub async fn submit_lead(api_base: &str, request: &LeadRequest) -> Result<(), FormError> {
+    let json = to_json(request).ok_or(FormError::Unavailable)?;
+    let response = post(&format!("{api_base}/v1/leads"), &json).await.map_err(|_| FormError::Unavailable)?;
+    if response.ok() {
+        return Ok(());
+    }
+    let text = match response.text() {
+        Ok(promise) => JsFuture::from(promise).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let code = js_sys::JSON::parse(&text)
+        .ok()
+        .and_then(|body| js_sys::Reflect::get(&body, &"error".into()).ok())
+        .and_then(|error| js_sys::Reflect::get(&error, &"code".into()).ok())
+        .and_then(|code| code.as_string())
+        .unwrap_or_default();
+    contact::visitor_code(&code).map_or(Err(FormError::Unavailable), |code| Err(FormError::Refused(code)))
+}
+
+#[derive(Serialize)]
+struct CallbackBody {
+    token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone: Option<String>,
+}
+
+/// `POST /v1/chat/conversations/:id/callback`: flags the conversation for operators.
+pub async fn request_callback(api_base: &str, conversation: &str, token: String, email: Option<String>, phone: Option<String>) -> bool {
+    let Some(json) = to_json(&CallbackBody { token, email, phone }) else { return false };
+    let url = format!("{api_base}/v1/chat/conversations/{}/callback", js_sys::encode_uri_component(conversation));
+    post(&url, &json).await.is_ok_and(|r| r.ok())
+}

@@ -1,0 +1,334 @@
+//! The panel's DOM. Every message is a text node (`{text}` in a view), never markup.
+
+use floorwalker_core::api::ErrorCode;
+use floorwalker_core::chat::{Author, ChatMessage, ConversationStatus, MessageAction, PendingMessage};
+use floorwalker_core::chat_panel::{self, copy, panel_mode, Availability, ContactForm, Link, PanelMode};
+use floorwalker_core::config::Locale;
+use floorwalker_core::consent::ConsentText;
+use floorwalker_core::contact::{self, normalize_email, normalize_phone};
+use floorwalker_core::context::VisitorContext;
+use floorwalker_core::lead::LeadRequest;
+use leptos::prelude::*;
+
+use crate::net::{self, FormError};
+use crate::{with, Ui};
+
+const STYLE: &str = include_str!("chat.css");
+
+pub fn panel(ui: Ui, locale: Locale) -> impl IntoView {
+    let text = copy(locale);
+    let within_hours = with(|chat| chat.opts.within_hours).unwrap_or(true);
+    let mode = Memo::new(move |_| {
+        let under_way = ui.has_conversation.get() && ui.status.get() == ConversationStatus::Open;
+        panel_mode(ui.operator_online.get(), within_hours, under_way)
+    });
+    // The field changes with the mode (composer or form): focus follows it while the panel is open.
+    Effect::new(move |previous: Option<PanelMode>| {
+        let now = mode.get();
+        if previous.is_some_and(|p| p != now) {
+            net::later(0, || {
+                with(|chat| chat.focus_input());
+            });
+        }
+        now
+    });
+    let draft = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let list = NodeRef::<leptos::html::Ol>::new();
+    Effect::new(move |_| {
+        ui.messages.track();
+        ui.pending.track();
+        ui.failed.track();
+        if let Some(list) = list.get() {
+            list.set_scroll_top(list.scroll_height());
+        }
+    });
+    view! {
+        <style>{STYLE}</style>
+        <div class="fwc" on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+            if ev.key() == "Escape" {
+                with(|chat| chat.request_close());
+            }
+        }>
+            <p class="link" role="status">
+                {move || chat_panel::link_notice(ui.link.get(), locale)}
+                <Show when=move || ui.link.get() == Link::Reconnecting>
+                    " "
+                    <button type="button" class="retry" on:click=move |_| {
+                        with(|chat| chat.retry_now());
+                    }>{text.retry_now}</button>
+                </Show>
+            </p>
+            <ol class="msgs" node_ref=list role="log" aria-live="polite" aria-relevant="additions" aria-label=text.title tabindex="0">
+                <Show when=move || ui.messages.with(Vec::is_empty) && ui.pending.with(Vec::is_empty)>
+                    <li class="m sys">{text.empty}</li>
+                </Show>
+                <For each=move || ui.messages.get() key=|m: &ChatMessage| m.seq children=move |m| message(m, ui, locale)/>
+                <For each=move || ui.pending.get() key=|p: &PendingMessage| p.client_msg_id.clone() children=move |p: PendingMessage| view! {
+                    <li class="m mine pending" data-pending=p.client_msg_id.clone()>
+                        <p class="t">{p.text}</p>
+                        <span class="meta">{text.sending}</span>
+                    </li>
+                }/>
+                <For each=move || ui.failed.get() key=|f: &(String, String, String)| f.0.clone() children=move |f: (String, String, String)| view! {
+                    <li class="m mine failed">
+                        <p class="t">{f.1}</p>
+                        <span class="meta">{text.failed}": "{f.2}</span>
+                    </li>
+                }/>
+            </ol>
+            <p class="typing">{move || ui.typing.get().map(|name| format!("{name} {}", text.typing))}</p>
+            <Show when=move || ui.status.get() == ConversationStatus::Closed>
+                <p class="note closed">{text.closed}</p>
+            </Show>
+            <Show when=move || ui.offer_form.get() && mode.get() == PanelMode::Chat>
+                <div class="offline offer">{contact_form(ContactForm::CallbackOffer, locale)}</div>
+            </Show>
+            {move || match mode.get() {
+                PanelMode::Chat => composer(locale, draft, error).into_any(),
+                PanelMode::Offline(why) => {
+                    let note = match why {
+                        Availability::AfterHours => text.after_hours,
+                        _ => text.nobody_online,
+                    };
+                    view! {
+                        <div class="offline">
+                            <p class="note" id="fwc-offline">{note}</p>
+                            {contact_form(ContactForm::OfflineMessage, locale)}
+                        </div>
+                    }
+                    .into_any()
+                }
+            }}
+        </div>
+    }
+}
+
+fn message(m: ChatMessage, ui: Ui, locale: Locale) -> impl IntoView {
+    let text = copy(locale);
+    let seq = m.seq;
+    let mine = m.author == Author::Visitor;
+    let (class, who, who_class) = match &m.author {
+        Author::Visitor => ("m mine", text.you.to_owned(), "who sr"),
+        Author::Operator { name } => ("m theirs", name.clone(), "who"),
+        Author::System => ("m sys", String::new(), "who sr"),
+    };
+    let seen = move || mine && ui.messages.with(|all| chat_panel::seen_marker(all, ui.operator_read.get())) == Some(seq);
+    let offer = (m.action == Some(MessageAction::OfferCallback)).then(|| {
+        view! {
+            <button type="button" class="secondary" on:click=move |_| ui.offer_form.set(true)>{text.leave_contact}</button>
+        }
+    });
+    view! {
+        <li class=class data-seq=seq>
+            <span class=who_class>{who}</span>
+            <p class="t">{m.text}</p>
+            {offer}
+            <Show when=seen>
+                <span class="meta seen">{text.seen}</span>
+            </Show>
+        </li>
+    }
+}
+
+fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<Option<String>>) -> impl IntoView {
+    let text = copy(locale);
+    let submit = move || {
+        let typed = draft.get_untracked();
+        match with(|chat| chat.send_text(&typed)) {
+            Some(Ok(())) => {
+                draft.set(String::new());
+                error.set(None);
+            }
+            Some(Err(ErrorCode::EmptyMessage)) | None => {}
+            Some(Err(code)) => {
+                let code = if code == ErrorCode::MessageTooLong { ErrorCode::FieldTooLong } else { code };
+                error.set(contact::message(code, locale).map(str::to_owned));
+            }
+        }
+    };
+    view! {
+        <form class="composer" on:submit=move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            submit();
+        }>
+            <label for="fwc-input" class="sr">{text.input_label}</label>
+            <textarea id="fwc-input" rows="2" placeholder=text.placeholder aria-describedby="fwc-hint fwc-error"
+                prop:value=move || draft.get()
+                on:input=move |ev| {
+                    draft.set(event_target_value(&ev));
+                    with(|chat| chat.typing(true));
+                }
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                        ev.prevent_default();
+                        submit();
+                    }
+                }></textarea>
+            <button type="submit" class="send brand">{text.send}</button>
+            <p id="fwc-hint" class="hint">{text.hint}</p>
+            <p id="fwc-error" class="error" role="alert">{move || error.get()}</p>
+        </form>
+    }
+}
+
+#[derive(Clone, PartialEq)]
+enum Status {
+    Editing,
+    Invalid(String),
+    Sending,
+    Failed(String),
+    Done(String),
+}
+
+/// The leave-a-message form (nobody online) or the contact form after the server's callback
+/// offer. Both go to `POST /v1/leads` with their own consent text; the offer also flags the
+/// conversation for operators.
+fn contact_form(form: ContactForm, locale: Locale) -> impl IntoView {
+    let text = copy(locale);
+    let offline = form == ContactForm::OfflineMessage;
+    let message = RwSignal::new(String::new());
+    let contact_value = RwSignal::new(String::new());
+    let honeypot = RwSignal::new(String::new());
+    let status = RwSignal::new(Status::Editing);
+    let shown_at = net::now_ms();
+    // Reused while the visitor retries the same input, so a retry never makes a second lead.
+    let attempt = StoredValue::new((net::random_id(), String::new()));
+    let consent: ConsentText = form.consent(locale);
+    let consent_text = consent.text.clone();
+    let prefix = if offline { "fwc-off" } else { "fwc-offer" };
+    let (contact_id, message_id, error_id, consent_id) =
+        (format!("{prefix}-contact"), format!("{prefix}-message"), format!("{prefix}-error"), format!("{prefix}-consent"));
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if status.get_untracked() == Status::Sending {
+            return;
+        }
+        let Some((api_base, site, visitor, region, context, token, conversation)) = with(|chat| {
+            (
+                chat.opts.api_base.clone(),
+                chat.opts.config.site.clone(),
+                chat.opts.visitor.clone(),
+                chat.opts.region,
+                chat.context(),
+                chat.token(),
+                chat.conversation_id(),
+            )
+        }) else {
+            return;
+        };
+        let typed = contact_value.get_untracked();
+        let said = message.get_untracked();
+        let invalid = |code: ErrorCode| status.set(Status::Invalid(contact::message(code, locale).unwrap_or_default().to_owned()));
+        if typed.trim().is_empty() || (offline && said.trim().is_empty()) {
+            return invalid(ErrorCode::MissingField);
+        }
+        let checked = if typed.contains('@') { normalize_email(&typed) } else { normalize_phone(&typed, region) };
+        if let Err(error) = checked {
+            return invalid(error.code);
+        }
+        with(|chat| chat.interacted());
+        let fingerprint = format!("{typed}|{said}");
+        let key = attempt.with_value(|(key, last)| (last == &fingerprint).then(|| key.clone())).unwrap_or_else(|| {
+            let key = net::random_id();
+            attempt.set_value((key.clone(), fingerprint));
+            key
+        });
+        let page_url = net::window().location().href().unwrap_or_default();
+        let context = context.unwrap_or_else(|| VisitorContext {
+            first_touch: None,
+            last_touch: None,
+            pages_viewed: 1,
+            recent_pages: Vec::new(),
+            products: Vec::new(),
+            active_seconds: 0,
+            answers: Vec::new(),
+            returning: false,
+            locale,
+            page_url: page_url.clone(),
+        });
+        let lead_contact = form.contact(&typed, &said);
+        let (email, phone) = (lead_contact.email.clone(), lead_contact.phone.clone());
+        let request = LeadRequest {
+            site,
+            visitor,
+            kind: form.lead_kind(),
+            prompt: None,
+            contact: lead_contact,
+            honeypot: honeypot.get_untracked(),
+            form_shown_at: shown_at,
+            submitted_at: net::now_ms(),
+            idempotency_key: key,
+            consent: form.consent(locale),
+            marketing_consent: None,
+            context,
+            locale,
+            page_url,
+        };
+        status.set(Status::Sending);
+        wasm_bindgen_futures::spawn_local(async move {
+            match net::submit_lead(&api_base, &request).await {
+                Ok(()) => {
+                    if let (false, Some(conversation), Some(token)) = (offline, conversation, token) {
+                        if !net::request_callback(&api_base, &conversation, token, email, phone).await {
+                            net::warn("floorwalker chat: the conversation was not flagged for a callback");
+                        }
+                    }
+                    status.set(Status::Done(if offline { text.offline_done } else { text.contact_done }.to_owned()));
+                }
+                Err(FormError::Refused(code)) => {
+                    status.set(Status::Failed(contact::message(code, locale).unwrap_or(text.load_failed).to_owned()))
+                }
+                Err(FormError::Unavailable) => status.set(Status::Failed(copy(locale).load_failed.to_owned())),
+            }
+        });
+    };
+    let error = move || match status.get() {
+        Status::Invalid(message) | Status::Failed(message) => Some(message),
+        _ => None,
+    };
+    let described = format!("{consent_id} {error_id}");
+    let message_field = offline.then(|| {
+        let (id, described) = (message_id.clone(), described.clone());
+        view! {
+            <label for=id.clone()>{text.message_label}</label>
+            <textarea id=id rows="3" aria-describedby=described required
+                prop:value=move || message.get() on:input=move |ev| message.set(event_target_value(&ev))></textarea>
+        }
+    });
+    view! {
+        <Show when=move || matches!(status.get(), Status::Done(_))>
+            <p class="done" role="status">{move || match status.get() { Status::Done(m) => m, _ => String::new() }}</p>
+        </Show>
+        <form novalidate class="lead" hidden=move || matches!(status.get(), Status::Done(_)) on:submit=submit>
+            {message_field}
+            <label for=contact_id.clone()>{text.contact_label}</label>
+            <input id=contact_id type="text" autocomplete="email" inputmode="email" required aria-describedby=described
+                aria-invalid=move || matches!(status.get(), Status::Invalid(_)).to_string()
+                prop:value=move || contact_value.get()
+                on:input=move |ev| {
+                    contact_value.set(event_target_value(&ev));
+                    if matches!(status.get_untracked(), Status::Invalid(_)) {
+                        status.set(Status::Editing);
+                    }
+                }/>
+            <div class="hp" aria-hidden="true">
+                <label>"website"
+                    <input name="website" tabindex="-1" autocomplete="off"
+                        prop:value=move || honeypot.get() on:input=move |ev| honeypot.set(event_target_value(&ev))/>
+                </label>
+            </div>
+            <p id=consent_id class="consent">{consent_text}</p>
+            <p id=error_id class="error" role="alert">{error}</p>
+            <button type="submit" class="primary brand" aria-busy=move || (status.get() == Status::Sending).to_string()>
+                {move || if status.get() == Status::Sending {
+                    text.sending.to_owned()
+                } else if offline {
+                    text.leave_message.to_owned()
+                } else {
+                    text.leave_contact.to_owned()
+                }}
+            </button>
+        </form>
+    }
+}
