@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::chat::{Author, ChatMessage, ConversationStatus, PendingMessage};
 use crate::config::Locale;
+use crate::api::ErrorCode;
 use crate::consent::{ConsentPurpose, ConsentText};
 use crate::lead::{Contact, LeadKind};
 
@@ -256,6 +257,13 @@ pub struct ChatCopy {
     pub closed: &'static str,
     pub load_failed: &'static str,
     pub new_message: &'static str,
+    /// The action under a conversation that reveals the transcript-by-email field.
+    pub transcript_action: &'static str,
+    pub transcript_label: &'static str,
+    pub transcript_send: &'static str,
+    /// Why the address is asked for, next to the field (it is used for nothing else: no lead).
+    pub transcript_purpose: &'static str,
+    pub transcript_failed: &'static str,
 }
 
 pub fn copy(locale: Locale) -> ChatCopy {
@@ -287,6 +295,11 @@ pub fn copy(locale: Locale) -> ChatCopy {
             closed: "Разговор завершён. Напишите, если появится новый вопрос.",
             load_failed: "Чат сейчас не загрузился. Попробуйте открыть его позже.",
             new_message: "Новое сообщение",
+            transcript_action: "Прислать переписку на почту",
+            transcript_label: "Ваша почта",
+            transcript_send: "Прислать",
+            transcript_purpose: "Адрес нужен только для того, чтобы прислать эту переписку.",
+            transcript_failed: "Не получилось отправить переписку, попробуйте позже.",
         },
         Locale::En => ChatCopy {
             title: "Chat with the shop",
@@ -315,7 +328,34 @@ pub fn copy(locale: Locale) -> ChatCopy {
             closed: "This conversation has ended. Write again if you have a new question.",
             load_failed: "The chat didn't load. Please try again later.",
             new_message: "New message",
+            transcript_action: "Email me this conversation",
+            transcript_label: "Your email",
+            transcript_send: "Send",
+            transcript_purpose: "We use this address only to send you this conversation.",
+            transcript_failed: "The conversation could not be sent, please try again later.",
         },
+    }
+}
+
+/// The transcript-by-email action is offered once there is a conversation with something in it.
+pub fn offers_transcript(has_conversation: bool, message_count: usize) -> bool {
+    has_conversation && message_count > 0
+}
+
+/// The address typed into the transcript field, checked and normalised as the server will
+/// (`contact::normalize_email`); the error is a code `contact::message` has words for.
+pub fn transcript_email(typed: &str) -> Result<String, ErrorCode> {
+    if typed.trim().is_empty() {
+        return Err(ErrorCode::MissingField);
+    }
+    crate::contact::normalize_email(typed).map_err(|e| e.code)
+}
+
+/// The status once the transcript is on its way: "Sent to a@b.c".
+pub fn transcript_sent(email: &str, locale: Locale) -> String {
+    match locale {
+        Locale::Ru => format!("Отправили на {email}"),
+        Locale::En => format!("Sent to {email}"),
     }
 }
 
@@ -463,6 +503,24 @@ mod tests {
         }
         let no_message = ContactForm::OfflineMessage.contact("anna@example.com", "  ");
         assert_eq!(no_message.message, None, "the server then refuses it with missing_field");
+    }
+
+    #[test]
+    fn transcript_is_offered_for_a_conversation_with_messages_and_takes_a_valid_email() {
+        assert!(!offers_transcript(false, 0));
+        assert!(!offers_transcript(true, 0), "a conversation with nothing in it yet");
+        assert!(!offers_transcript(false, 3), "messages kept from a conversation that is gone");
+        assert!(offers_transcript(true, 1));
+        assert_eq!(transcript_email("  Anna@Example.RU "), Ok("Anna@example.ru".to_owned()));
+        assert_eq!(transcript_email("   "), Err(ErrorCode::MissingField));
+        for bad in ["anna@", "anna", "+7 916 123-45-67", "a b@c.d"] {
+            assert_eq!(transcript_email(bad), Err(ErrorCode::InvalidEmail), "{bad:?}");
+        }
+        for code in [ErrorCode::MissingField, ErrorCode::InvalidEmail] {
+            assert!(crate::contact::message(code, Locale::Ru).is_some());
+        }
+        assert_eq!(transcript_sent("a@b.co", Locale::En), "Sent to a@b.co");
+        assert_eq!(transcript_sent("a@b.co", Locale::Ru), "Отправили на a@b.co");
     }
 
     #[test]
