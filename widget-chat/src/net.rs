@@ -168,6 +168,11 @@ pub async fn submit_lead(api_base: &str, request: &LeadRequest) -> Result<(), Fo
     if response.ok() {
         return Ok(());
     }
+    Err(refusal(response).await)
+}
+
+/// A refused form's error, read from the body's `error.code` only.
+async fn refusal(response: web_sys::Response) -> FormError {
     let text = match response.text() {
         Ok(promise) => JsFuture::from(promise).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
         Err(_) => String::new(),
@@ -178,7 +183,7 @@ pub async fn submit_lead(api_base: &str, request: &LeadRequest) -> Result<(), Fo
         .and_then(|error| js_sys::Reflect::get(&error, &"code".into()).ok())
         .and_then(|code| code.as_string())
         .unwrap_or_default();
-    contact::visitor_code(&code).map_or(Err(FormError::Unavailable), |code| Err(FormError::Refused(code)))
+    contact::visitor_code(&code).map_or(FormError::Unavailable, FormError::Refused)
 }
 
 #[derive(Serialize)]
@@ -195,4 +200,22 @@ pub async fn request_callback(api_base: &str, conversation: &str, token: String,
     let Some(json) = to_json(&CallbackBody { token, email, phone }) else { return false };
     let url = format!("{api_base}/v1/chat/conversations/{}/callback", js_sys::encode_uri_component(conversation));
     post(&url, &json).await.is_ok_and(|r| r.ok())
+}
+
+#[derive(Serialize)]
+struct TranscriptBody {
+    token: String,
+    email: String,
+}
+
+/// `POST /v1/chat/conversations/:id/transcript`: the conversation by email to `email` (used for
+/// nothing else: the route takes no more than the token and the address, so no lead is made).
+pub async fn request_transcript(api_base: &str, conversation: &str, token: String, email: String) -> Result<(), FormError> {
+    let json = to_json(&TranscriptBody { token, email }).ok_or(FormError::Unavailable)?;
+    let url = format!("{api_base}/v1/chat/conversations/{}/transcript", js_sys::encode_uri_component(conversation));
+    let response = post(&url, &json).await.map_err(|_| FormError::Unavailable)?;
+    if response.ok() {
+        return Ok(());
+    }
+    Err(refusal(response).await)
 }

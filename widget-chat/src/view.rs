@@ -81,6 +81,9 @@ pub fn panel(ui: Ui, locale: Locale) -> impl IntoView {
             <Show when=move || ui.status.get() == ConversationStatus::Closed>
                 <p class="note closed">{text.closed}</p>
             </Show>
+            <Show when=move || chat_panel::offers_transcript(ui.has_conversation.get(), ui.messages.with(Vec::len))>
+                {transcript(locale)}
+            </Show>
             <Show when=move || ui.offer_form.get() && mode.get() == PanelMode::Chat>
                 <div class="offline offer">{contact_form(ContactForm::CallbackOffer, locale)}</div>
             </Show>
@@ -330,5 +333,94 @@ fn contact_form(form: ContactForm, locale: Locale) -> impl IntoView {
                 }}
             </button>
         </form>
+    }
+}
+
+/// "Email me this conversation": a toggle that reveals an email field. The address goes only to
+/// `POST /v1/chat/conversations/:id/transcript` (token and address: no lead is made of it).
+fn transcript(locale: Locale) -> impl IntoView {
+    let text = copy(locale);
+    let expanded = RwSignal::new(false);
+    let email = RwSignal::new(String::new());
+    let status = RwSignal::new(Status::Editing);
+    let field = NodeRef::<leptos::html::Input>::new();
+    let toggle = NodeRef::<leptos::html::Button>::new();
+    let on_toggle = move |_| {
+        let open = !expanded.get_untracked();
+        expanded.set(open);
+        if open {
+            status.set(Status::Editing);
+            net::later(0, move || {
+                if let Some(field) = field.get_untracked() {
+                    let _ = field.focus();
+                }
+            });
+        }
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if status.get_untracked() == Status::Sending {
+            return;
+        }
+        let failed = move |code: Option<ErrorCode>| code.and_then(|c| contact::message(c, locale)).unwrap_or(text.transcript_failed).to_owned();
+        let address = match chat_panel::transcript_email(&email.get_untracked()) {
+            Ok(address) => address,
+            Err(code) => return status.set(Status::Invalid(failed(Some(code)))),
+        };
+        let Some((api_base, conversation, token)) = with(|chat| (chat.opts.api_base.clone(), chat.conversation_id(), chat.token())) else {
+            return;
+        };
+        let (Some(conversation), Some(token)) = (conversation, token) else {
+            return status.set(Status::Failed(failed(None)));
+        };
+        status.set(Status::Sending);
+        wasm_bindgen_futures::spawn_local(async move {
+            match net::request_transcript(&api_base, &conversation, token, address.clone()).await {
+                Ok(()) => {
+                    status.set(Status::Done(chat_panel::transcript_sent(&address, locale)));
+                    expanded.set(false);
+                    email.set(String::new());
+                    // The field and its button are hidden now: focus goes back to the action.
+                    if let Some(toggle) = toggle.get_untracked() {
+                        let _ = toggle.focus();
+                    }
+                }
+                Err(FormError::Refused(code)) => status.set(Status::Failed(failed(Some(code)))),
+                Err(FormError::Unavailable) => status.set(Status::Failed(failed(None))),
+            }
+        });
+    };
+    let error = move || match status.get() {
+        Status::Invalid(message) | Status::Failed(message) => Some(message),
+        _ => None,
+    };
+    view! {
+        <div class="transcript">
+            <button type="button" class="secondary" node_ref=toggle aria-controls="fwc-tr-form"
+                aria-expanded=move || expanded.get().to_string() on:click=on_toggle>{text.transcript_action}</button>
+            <p id="fwc-tr-status" class="done" role="status">
+                {move || match status.get() { Status::Done(m) => m, _ => String::new() }}
+            </p>
+            <form id="fwc-tr-form" novalidate hidden=move || !expanded.get() on:submit=submit>
+                <label for="fwc-tr-email">{text.transcript_label}</label>
+                <div class="tr-row">
+                    <input id="fwc-tr-email" type="email" autocomplete="email" inputmode="email" required node_ref=field
+                        aria-describedby="fwc-tr-purpose fwc-tr-error"
+                        aria-invalid=move || matches!(status.get(), Status::Invalid(_)).to_string()
+                        prop:value=move || email.get()
+                        on:input=move |ev| {
+                            email.set(event_target_value(&ev));
+                            if matches!(status.get_untracked(), Status::Invalid(_)) {
+                                status.set(Status::Editing);
+                            }
+                        }/>
+                    <button type="submit" class="send brand" aria-busy=move || (status.get() == Status::Sending).to_string()>
+                        {move || if status.get() == Status::Sending { text.sending } else { text.transcript_send }}
+                    </button>
+                </div>
+                <p id="fwc-tr-purpose" class="consent">{text.transcript_purpose}</p>
+                <p id="fwc-tr-error" class="error" role="alert">{error}</p>
+            </form>
+        </div>
     }
 }
