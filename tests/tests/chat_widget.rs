@@ -427,3 +427,107 @@ async fn a_visitor_in_the_widget_and_an_operator_in_the_console_talk_both_ways()
     visitor.close().await;
     console.close().await;
 }
+
+/// The issue's "a visitor can ask for the transcript by email": from the panel, after a refused
+/// address, to the local mailbox; the visitor's words arrive as text, never as markup.
+#[tokio::test]
+async fn a_visitor_asks_for_the_transcript_by_email_and_it_reaches_the_mailbox() {
+    use floorwalker_core::email::StoredEmail;
+    use floorwalker_e2e::eventually;
+
+    let worker = shop("chat-widget-transcript").await;
+    let (cookie, _console) = operator_online(&worker).await;
+    let browser = Browser::start().await;
+    open_page(&browser, &worker.url(STROLLER)).await;
+    click_launcher(&browser).await;
+    wait(&browser, "the composer", "return !!root.querySelector('#fwc-input');", 20).await;
+    let none = browser.eval(&format!("{SHADOW} return !!root.querySelector('.transcript');"), vec![]).await;
+    assert_eq!(none, Value::Bool(false), "nothing to send before the visitor has written");
+
+    let asked = "Есть <b>серая</b> коляска?";
+    type_and_send(&browser, asked).await;
+    let conversation = conversation_id(&browser).await;
+    let mut operator = ChatSocket::operator(&worker, &conversation, &cookie).await;
+    if !operator.hello(0).await.history.iter().any(|m| m.text == asked) {
+        operator_sees(&mut operator, asked).await;
+    }
+    let reply = "Да, серая есть & приедет завтра.";
+    operator.say("op-transcript-00001", reply).await;
+    wait(&browser, "the reply in the panel", "return !!root.querySelector('.m.theirs .t');", 20).await;
+
+    // The action is a real button that says what it reveals; the field is labelled and focused.
+    let action = wait(
+        &browser,
+        "the transcript action",
+        "const b = root.querySelector('.transcript button.secondary'); return b && b.getAttribute('aria-expanded') === 'false' && b.textContent;",
+        20,
+    )
+    .await;
+    assert_eq!(action, Value::from("Прислать переписку на почту"));
+    browser.eval(&format!("{SHADOW} root.querySelector('.transcript button.secondary').click();"), vec![]).await;
+    wait(&browser, "the email field to have focus", "return root.activeElement && root.activeElement.id === 'fwc-tr-email';", 10).await;
+    let words = browser
+        .eval(
+            &format!(
+                "{SHADOW} return [root.querySelector('label[for=fwc-tr-email]').textContent, root.querySelector('#fwc-tr-purpose').textContent,
+                   root.querySelector('.transcript button.secondary').getAttribute('aria-expanded')];"
+            ),
+            vec![],
+        )
+        .await;
+    assert_eq!(words[0], "Ваша почта");
+    assert!(words[1].as_str().is_some_and(|t| t.contains("только")), "the purpose next to the field: {words}");
+    assert_eq!(words[2], "true");
+
+    let send = |email: &str| {
+        format!(
+            "{SHADOW}
+             const input = root.querySelector('#fwc-tr-email');
+             input.value = {email:?};
+             input.dispatchEvent(new Event('input', {{ bubbles: true }}));
+             root.querySelector('#fwc-tr-form button[type=submit]').click();"
+        )
+    };
+    // A broken address: core's check in the visitor's language, and nothing goes out.
+    browser.eval(&send("anna@"), vec![]).await;
+    let invalid = wait(&browser, "the validation message", "return root.querySelector('#fwc-tr-error').textContent || null;", 10).await;
+    assert_eq!(invalid, Value::from("Проверьте адрес почты: например, name@example.ru"));
+    let marked = browser.eval(&format!("{SHADOW} return root.querySelector('#fwc-tr-email').getAttribute('aria-invalid');"), vec![]).await;
+    assert_eq!(marked, Value::from("true"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let requests = browser
+        .eval("return performance.getEntriesByType('resource').filter(e => e.name.includes('/transcript')).length;", vec![])
+        .await;
+    assert_eq!(requests, Value::from(0), "an invalid address is not sent");
+
+    browser.eval(&send(" Anna@Example.RU "), vec![]).await;
+    let status = wait(&browser, "the sent status", "return root.querySelector('#fwc-tr-status[role=status]').textContent || null;", 20).await;
+    assert_eq!(status, Value::from("Отправили на Anna@example.ru"));
+    let after = browser
+        .eval(
+            &format!(
+                "{SHADOW} return [root.querySelector('#fwc-tr-form').hidden, root.querySelector('#fwc-tr-error').textContent,
+                   root.activeElement && root.activeElement.classList.contains('secondary')];"
+            ),
+            vec![],
+        )
+        .await;
+    assert_eq!(after, serde_json::json!([true, "", true]), "the field closes and focus goes back to the action");
+
+    let email = eventually("the transcript in the local mailbox", Duration::from_secs(30), || async {
+        let emails: Vec<StoredEmail> = worker.admin_get("/mailbox").await;
+        emails.into_iter().find(|e| e.message.to == "Anna@example.ru")
+    })
+    .await;
+    assert_eq!(email.lead, conversation, "filed under the conversation");
+    let message = &email.message;
+    for text in [asked, reply] {
+        assert!(message.text.contains(text), "{text:?} in {}", message.text);
+    }
+    assert!(message.html.contains("Есть &lt;b&gt;серая&lt;/b&gt; коляска?"), "{}", message.html);
+    assert!(!message.html.contains("<b>серая"), "the visitor's text is never markup: {}", message.html);
+    assert!(message.html.contains("Да, серая есть &amp; приедет завтра."), "{}", message.html);
+    let leads: Vec<Lead> = worker.admin_get("/sites/demo/leads").await;
+    assert!(leads.is_empty(), "the address is for this email only, no lead: {leads:?}");
+    browser.close().await;
+}
