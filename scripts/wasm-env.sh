@@ -16,18 +16,20 @@ export PATH="$PATH:$PWD/node_modules/.bin"
 # message formatting, no locations). A trap surfaces as an exception at the wasm boundary, which
 # the loader and the widget's JS entry points already catch. Build-std is unstable, hence
 # RUSTC_BOOTSTRAP; its own target dir keeps these flags from invalidating the other wasm builds.
-# Usage: wasm_size_build <package> — prints the path of the built .wasm; falls back to the
-# ordinary release build (same output, ~9 % larger) when the toolchain cannot do this.
+# Usage: wasm_size_build <package> — prints the path of the built .wasm.
 wasm_size_build() {
   local crate=${1//-/_} size_dir=target/wasm-size
-  if RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$size_dir \
-    RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" \
-    cargo build --release --target wasm32-unknown-unknown -p "$1" \
-      -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size >&2; then
+  # Build-std needs std's source; without it (rustup without rust-src) the ordinary build is used.
+  # A failing size build is a failure: a compile error would fail the ordinary build just the same.
+  if [ -d "$(rustc --print sysroot)/lib/rustlib/src/rust/library/std" ]; then
+    RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$size_dir \
+      RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" \
+      cargo build --release --target wasm32-unknown-unknown -p "$1" \
+        -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size >&2 || return 1
     echo "$size_dir/wasm32-unknown-unknown/release/$crate.wasm"
   else
-    echo "warning: the size build of $1 failed; building it the ordinary way (larger)" >&2
-    cargo build --release --target wasm32-unknown-unknown -p "$1" >&2
+    echo "warning: no std source for build-std; building $1 the ordinary way (~9 % larger)" >&2
+    cargo build --release --target wasm32-unknown-unknown -p "$1" >&2 || return 1
     echo "target/wasm32-unknown-unknown/release/$crate.wasm"
   fi
 }
