@@ -531,3 +531,48 @@ async fn a_visitor_asks_for_the_transcript_by_email_and_it_reaches_the_mailbox()
     assert!(leads.is_empty(), "the address is for this email only, no lead: {leads:?}");
     browser.close().await;
 }
+
+/// A phone (360 px, touch) on a site that asks for consent first: nothing is stored before the
+/// visitor acts; opening the chat is acting; the panel fits the screen and the chat works.
+#[tokio::test]
+async fn on_a_phone_with_consent_required_the_chat_fits_and_storage_starts_with_the_visitor() {
+    use floorwalker_core::config::ConsentMode;
+
+    let worker = Worker::start("chat-widget-phone").await;
+    let mut config = worker.demo_site_config(&[]);
+    config.widget.prompts.clear();
+    config.widget.consent = ConsentMode::Required;
+    worker.put_site(&config).await;
+    let (cookie, _console) = operator_online(&worker).await;
+    let browser = Browser::start_mobile().await;
+    open_page(&browser, &worker.url(STROLLER)).await;
+    // Give the widget a few ticks to (not) store anything.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let stored = browser.eval("return Object.keys(localStorage).filter(k => k.startsWith('fw:'));", vec![]).await;
+    assert_eq!(stored, Value::Array(vec![]), "nothing stored before the visitor acts");
+
+    click_launcher(&browser).await;
+    wait(&browser, "the composer", "return !!root.querySelector('#fwc-input');", 20).await;
+    let fits = browser
+        .eval(
+            &format!(
+                "{SHADOW} const r = root.querySelector('.panel').getBoundingClientRect();
+                 const i = root.querySelector('#fwc-input').getBoundingClientRect();
+                 return [r.left >= 0, r.right <= innerWidth, r.width >= 280, i.width > 150, i.bottom <= innerHeight];"
+            ),
+            vec![],
+        )
+        .await;
+    assert_eq!(fits, Value::from(vec![true; 5]), "the panel and its field fit a 360 px phone screen");
+
+    type_and_send(&browser, "Пишу с телефона").await;
+    let conversation = conversation_id(&browser).await;
+    let mut operator = ChatSocket::operator(&worker, &conversation, &cookie).await;
+    let welcome = operator.hello(0).await;
+    if !welcome.history.iter().any(|m| m.text == "Пишу с телефона") {
+        operator_sees(&mut operator, "Пишу с телефона").await;
+    }
+    let stored = browser.eval("return Object.keys(localStorage).filter(k => k.startsWith('fw:')).length;", vec![]).await;
+    assert!(stored.as_u64().unwrap_or(0) > 0, "opening the chat gave consent: the session is stored now");
+    browser.close().await;
+}
