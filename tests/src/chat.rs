@@ -17,6 +17,19 @@ use crate::worker::Worker;
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// The shop origin the chat suites write from, as the site config lists it (no server needed: the
+/// API checks the Origin header); [`chat_worker`] allows it.
+pub const SHOP: &str = "http://shop.example";
+/// The password every test operator gets.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A worker with the demo site, [`SHOP`] among its origins.
+pub async fn chat_worker(name: &str) -> Worker {
+    let worker = Worker::start(name).await;
+    worker.seed_demo_site(&[SHOP.to_owned()]).await;
+    worker
+}
+
 /// A visitor token and the visitor's open conversation, from `POST /v1/chat/session`.
 pub struct VisitorSession {
     pub visitor: String,

@@ -227,6 +227,20 @@ impl Worker {
         (status, response.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// Lets the demo site's endpoints point at loopback, where the test receiver listens.
+    pub async fn allow_private_endpoints(&self) {
+        let body = serde_json::json!({"allow_private_endpoints": true});
+        let (status, answer) = self.admin_send(reqwest::Method::PUT, "/sites/demo/delivery", Some(body)).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+
+    /// Adds a webhook endpoint to the demo site; returns it with its signing secret.
+    pub async fn add_endpoint(&self, body: serde_json::Value) -> floorwalker_core::delivery::EndpointSecret {
+        let (status, answer) = self.admin_send(reqwest::Method::POST, "/sites/demo/endpoints", Some(body)).await;
+        assert_eq!(status, 201, "{answer}");
+        serde_json::from_value(answer).expect("endpoint and secret")
+    }
+
     pub fn state_dir(&self) -> &Path {
         &self.state_dir
     }

@@ -7,19 +7,8 @@ use floorwalker_core::api::ErrorCode;
 use floorwalker_core::chat::{Author, ClientFrame, MessageAction, ServerFrame, Side, MAX_FRAME_BYTES, MAX_MESSAGE_CHARS};
 use floorwalker_core::hub::HubNotification;
 use floorwalker_e2e::chat::*;
-use floorwalker_e2e::worker::Worker;
 use floorwalker_e2e::eventually;
 use serde_json::json;
-
-/// The shop's origin as the site config lists it (no server needed: the API checks the header).
-const SHOP: &str = "http://shop.example";
-const PASSWORD: &str = "correct horse battery";
-
-async fn worker(name: &str) -> Worker {
-    let worker = Worker::start(name).await;
-    worker.seed_demo_site(&[SHOP.to_owned()]).await;
-    worker
-}
 
 fn error_code(frame: &ServerFrame) -> Option<(ErrorCode, Option<String>)> {
     match frame {
@@ -30,7 +19,7 @@ fn error_code(frame: &ServerFrame) -> Option<(ErrorCode, Option<String>)> {
 
 #[tokio::test]
 async fn visitors_reach_only_their_own_conversations_and_the_console_needs_a_session() {
-    let worker = worker("chat-access").await;
+    let worker = chat_worker("chat-access").await;
     let a = visitor_session(&worker, SHOP, "visitor-aaaa-0001").await;
     let b = visitor_session(&worker, SHOP, "visitor-bbbb-0002").await;
     assert_eq!(a.conversation_id, None, "no conversation before the first start");
@@ -168,21 +157,14 @@ async fn visitors_reach_only_their_own_conversations_and_the_console_needs_a_ses
 
 #[tokio::test]
 async fn reconnects_resume_exactly_once_and_survive_a_worker_restart() {
-    let mut worker = worker("chat-resume").await;
+    let mut worker = chat_worker("chat-resume").await;
     // A CRM endpoint for the chat events, so they are written to the delivery outbox (a site
     // without one gets no rows: nothing would deliver them).
     let receiver = floorwalker_e2e::receiver::Receiver::start();
-    let (status, body) =
-        worker.admin_send(reqwest::Method::PUT, "/sites/demo/delivery", Some(json!({"allow_private_endpoints": true}))).await;
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = worker
-        .admin_send(
-            reqwest::Method::POST,
-            "/sites/demo/endpoints",
-            Some(json!({"id": "crm", "url": receiver.url("/hooks"), "preset": {"kind": "generic"}, "events": ["message.created", "conversation.closed"]})),
-        )
+    worker.allow_private_endpoints().await;
+    worker
+        .add_endpoint(json!({"id": "crm", "url": receiver.url("/hooks"), "preset": {"kind": "generic"}, "events": ["message.created", "conversation.closed"]}))
         .await;
-    assert_eq!(status, 201, "{body}");
     create_operator(&worker, "anna@demo.example", "Anna", PASSWORD).await;
     let cookie = login(&worker, "anna@demo.example", PASSWORD).await;
     let mut console = ConsoleSocket::open(&worker, &cookie).await;
@@ -294,7 +276,7 @@ async fn reconnects_resume_exactly_once_and_survive_a_worker_restart() {
 
 #[tokio::test]
 async fn with_nobody_online_the_visitor_is_offered_a_callback_and_operators_get_the_request() {
-    let worker = worker("chat-offline").await;
+    let worker = chat_worker("chat-offline").await;
     let visitor = visitor_session(&worker, SHOP, "visitor-offline-1").await;
     assert!(!visitor.operator_online);
     let conv = start_conversation(&worker, SHOP, &visitor.token).await;

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use floorwalker_core::chat::{ClientFrame, ServerFrame};
-use floorwalker_core::delivery::{DeliveryState, DeliveryView, EndpointSecret};
+use floorwalker_core::delivery::{DeliveryState, DeliveryView};
 use floorwalker_core::email::StoredEmail;
 use floorwalker_core::hub::HubNotification;
 use floorwalker_core::lead::LeadKind;
@@ -16,37 +16,24 @@ use floorwalker_e2e::chat::*;
 use floorwalker_e2e::eventually;
 use floorwalker_e2e::receiver::{Received, Receiver, Reply};
 use floorwalker_e2e::worker::Worker;
-use reqwest::Method;
 use serde_json::{json, Value};
 
 /// The shop's origin as the site config lists it.
-const SHOP: &str = "http://shop.example";
-const PASSWORD: &str = "correct horse battery";
 const CHAT_EVENTS: [&str; 2] = ["message.created", "conversation.closed"];
 
 /// A worker with the demo site (SHOP allowed) and private endpoints allowed (the receiver is on
 /// loopback).
 async fn worker(name: &str) -> Worker {
-    let worker = Worker::start(name).await;
-    worker.seed_demo_site(&[SHOP.to_owned()]).await;
-    let (status, body) = worker.admin_send(Method::PUT, "/sites/demo/delivery", Some(json!({"allow_private_endpoints": true}))).await;
-    assert_eq!(status, 200, "{body}");
+    let worker = chat_worker(name).await;
+    worker.allow_private_endpoints().await;
     worker
-}
-
-async fn add_endpoint(worker: &Worker, body: Value) -> EndpointSecret {
-    let (status, answer) = worker.admin_send(Method::POST, "/sites/demo/endpoints", Some(body)).await;
-    assert_eq!(status, 201, "{answer}");
-    serde_json::from_value(answer).expect("endpoint and secret")
 }
 
 /// A generic endpoint for the chat events at `/hooks/crm`, its secret given to the receiver.
 async fn crm_endpoint(worker: &Worker, receiver: &Receiver) {
-    let endpoint = add_endpoint(
-        worker,
-        json!({"id": "crm", "url": receiver.url("/hooks/crm"), "preset": {"kind": "generic"}, "events": CHAT_EVENTS}),
-    )
-    .await;
+    let endpoint = worker
+        .add_endpoint(json!({"id": "crm", "url": receiver.url("/hooks/crm"), "preset": {"kind": "generic"}, "events": CHAT_EVENTS}))
+        .await;
     receiver.set_secrets(vec![endpoint.secret]);
 }
 
@@ -157,8 +144,8 @@ async fn messages_and_the_close_reach_the_crm_signed_exactly_once_with_the_trans
     crm_endpoint(&worker, &receiver).await;
     // Endpoints that must get nothing from the chat: one subscribed to leads only, and a Bitrix24
     // one subscribed to everything (its preset has no shape for chat events).
-    add_endpoint(&worker, json!({"id": "leads", "url": receiver.url("/hooks/leads"), "preset": {"kind": "generic"}, "events": ["lead.created"]})).await;
-    add_endpoint(&worker, json!({"id": "b24", "url": receiver.url("/rest/1/code/"), "preset": {"kind": "bitrix24"}})).await;
+    worker.add_endpoint(json!({"id": "leads", "url": receiver.url("/hooks/leads"), "preset": {"kind": "generic"}, "events": ["lead.created"]})).await;
+    worker.add_endpoint(json!({"id": "b24", "url": receiver.url("/rest/1/code/"), "preset": {"kind": "bitrix24"}})).await;
 
     // The visitor left a callback lead before writing: the chat events name it.
     let visitor_id = "visitor-crm-0001";
@@ -364,9 +351,7 @@ async fn the_transcript_by_email_reaches_the_mailbox_and_sites_without_chat_endp
     let worker = worker("chat-transcript").await;
     let receiver = Receiver::start();
     // Subscribed to leads only: the chat must leave no delivery rows for it.
-    let endpoint = add_endpoint(
-        &worker,
-        json!({"id": "crm", "url": receiver.url("/hooks/crm"), "preset": {"kind": "generic"}, "events": ["lead.created"]}),
+    let endpoint = worker.add_endpoint(json!({"id": "crm", "url": receiver.url("/hooks/crm"), "preset": {"kind": "generic"}, "events": ["lead.created"]}),
     )
     .await;
     receiver.set_secrets(vec![endpoint.secret]);

@@ -8,12 +8,11 @@ use floorwalker_core::chat::{Author, ClientFrame, ServerFrame, Side};
 use floorwalker_core::consent::ConsentPurpose;
 use floorwalker_core::lead::{Lead, LeadKind};
 use floorwalker_e2e::browser::Browser;
-use floorwalker_e2e::chat::{create_operator, login, ChatSocket, ConsoleSocket};
+use floorwalker_e2e::chat::{create_operator, login, ChatSocket, ConsoleSocket, PASSWORD};
 use floorwalker_e2e::worker::Worker;
 use serde_json::Value;
 
 const STROLLER: &str = "/product/puffin-trio-3in1/";
-const PASSWORD: &str = "correct horse battery";
 const SHADOW: &str = "const root = document.getElementById('floorwalker-root')?.shadowRoot;";
 
 /// The demo site without prompts, so that nothing but the chat appears.

@@ -14,15 +14,6 @@ use floorwalker_e2e::worker::Worker;
 use floorwalker_e2e::eventually;
 use serde_json::{json, Value};
 
-const SHOP: &str = "http://shop.example";
-const PASSWORD: &str = "correct horse battery";
-
-async fn worker(name: &str) -> Worker {
-    let worker = Worker::start(name).await;
-    worker.seed_demo_site(&[SHOP.to_owned()]).await;
-    worker
-}
-
 fn chat(id: &str) -> String {
     format!("[data-test=chat][data-conversation={id}]")
 }
@@ -65,7 +56,7 @@ async fn browsing_visitor(worker: &Worker, visitor: &str) -> Vec<(String, Money)
 
 #[tokio::test]
 async fn console_login_session_cookie_origin_checks_and_logout() {
-    let worker = worker("console-auth").await;
+    let worker = chat_worker("console-auth").await;
     create_operator(&worker, "anna@demo.example", "Anna", PASSWORD).await;
 
     // Without a session the page shows the login form, and nothing of the console.
@@ -168,7 +159,7 @@ async fn console_login_session_cookie_origin_checks_and_logout() {
 
 #[tokio::test]
 async fn an_operator_answers_a_visitor_live_with_the_visitor_context_at_hand() {
-    let worker = worker("console-live").await;
+    let worker = chat_worker("console-live").await;
     create_operator(&worker, "anna@demo.example", "Anna", PASSWORD).await;
     let console = Console::open(&worker).await;
     console.login("anna@demo.example", PASSWORD).await;
@@ -286,7 +277,7 @@ async fn an_operator_answers_a_visitor_live_with_the_visitor_context_at_hand() {
 
 #[tokio::test]
 async fn two_operators_see_the_same_conversation_update_live() {
-    let worker = worker("console-two").await;
+    let worker = chat_worker("console-two").await;
     create_operator(&worker, "anna@demo.example", "Anna", PASSWORD).await;
     create_operator(&worker, "boris@demo.example", "Boris", PASSWORD).await;
     let anna = Console::open(&worker).await;
@@ -353,7 +344,7 @@ async fn two_operators_see_the_same_conversation_update_live() {
 
 #[tokio::test]
 async fn callback_requests_queue_up_with_phone_and_time_and_leave_every_console_when_done() {
-    let worker = worker("console-callbacks").await;
+    let worker = chat_worker("console-callbacks").await;
     create_operator(&worker, "anna@demo.example", "Anna", PASSWORD).await;
     create_operator(&worker, "boris@demo.example", "Boris", PASSWORD).await;
     let anna = Console::open(&worker).await;
@@ -400,7 +391,7 @@ async fn callback_requests_queue_up_with_phone_and_time_and_leave_every_console_
 
 #[tokio::test]
 async fn what_visitors_write_is_shown_as_text_never_as_markup() {
-    let worker = worker("console-escape").await;
+    let worker = chat_worker("console-escape").await;
     create_operator(&worker, "anna@demo.example", "Anna", PASSWORD).await;
     let console = Console::open(&worker).await;
     console.login("anna@demo.example", PASSWORD).await;

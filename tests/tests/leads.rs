@@ -22,16 +22,8 @@ use serde_json::{json, Value};
 async fn worker(name: &str) -> Worker {
     let worker = Worker::start(name).await;
     worker.seed_demo_site(&[]).await;
-    let (status, body) =
-        worker.admin_send(Method::PUT, "/sites/demo/delivery", Some(json!({"allow_private_endpoints": true}))).await;
-    assert_eq!(status, 200, "{body}");
+    worker.allow_private_endpoints().await;
     worker
-}
-
-async fn add_endpoint(worker: &Worker, body: Value) -> EndpointSecret {
-    let (status, answer) = worker.admin_send(Method::POST, "/sites/demo/endpoints", Some(body)).await;
-    assert_eq!(status, 201, "{answer}");
-    serde_json::from_value(answer).expect("endpoint and secret")
 }
 
 async fn deliveries(worker: &Worker) -> Vec<DeliveryView> {
@@ -54,16 +46,14 @@ fn link_after(text: &str, label: &str) -> String {
 async fn comparison_lead_is_stored_emailed_and_signed_to_every_subscribed_endpoint() {
     let worker = worker("leads-happy").await;
     let receiver = Receiver::start();
-    let generic = add_endpoint(&worker, json!({"id": "crm", "url": receiver.url("/hooks/crm"), "preset": {"kind": "generic"}})).await;
+    let generic = worker.add_endpoint(json!({"id": "crm", "url": receiver.url("/hooks/crm"), "preset": {"kind": "generic"}})).await;
     assert!(generic.secret.starts_with("whsec_"));
     receiver.set_secrets(vec![generic.secret.clone()]);
     // Several endpoints per site, each with its filter and preset.
-    add_endpoint(
-        &worker,
-        json!({"id": "b24", "url": receiver.url("/rest/1/s3cr3t/"), "preset": {"kind": "bitrix24"}, "events": ["lead.created"]}),
+    worker.add_endpoint(json!({"id": "b24", "url": receiver.url("/rest/1/s3cr3t/"), "preset": {"kind": "bitrix24"}, "events": ["lead.created"]}),
     )
     .await;
-    add_endpoint(&worker, json!({"id": "gone", "url": receiver.url("/gone"), "preset": {"kind": "generic"}})).await;
+    worker.add_endpoint(json!({"id": "gone", "url": receiver.url("/gone"), "preset": {"kind": "generic"}})).await;
     receiver.set_reply_for("/gone", Reply::Status(410));
     let listed: Vec<EndpointView> = worker.admin_get("/sites/demo/endpoints").await;
     assert_eq!(listed.len(), 3);
@@ -198,7 +188,7 @@ async fn comparison_lead_is_stored_emailed_and_signed_to_every_subscribed_endpoi
 async fn crm_outage_loses_nothing_and_never_redelivers_after_a_2xx() {
     let worker = worker("leads-outage").await;
     let receiver = Receiver::start();
-    let endpoint = add_endpoint(&worker, json!({"id": "crm", "url": receiver.url("/hooks"), "preset": {"kind": "generic"}})).await;
+    let endpoint = worker.add_endpoint(json!({"id": "crm", "url": receiver.url("/hooks"), "preset": {"kind": "generic"}})).await;
     receiver.set_secrets(vec![endpoint.secret]);
     // The outage: errors, then hangs past the 5 s test timeout, then a throttle, then recovery.
     receiver.script(std::iter::repeat_n(Reply::Status(500), 8));
@@ -266,7 +256,7 @@ async fn crm_outage_loses_nothing_and_never_redelivers_after_a_2xx() {
 async fn a_crash_before_enqueue_or_a_restart_with_deliveries_pending_loses_nothing() {
     let mut worker = worker("leads-restart").await;
     let receiver = Receiver::start();
-    let endpoint = add_endpoint(&worker, json!({"id": "crm", "url": receiver.url("/hooks"), "preset": {"kind": "generic"}})).await;
+    let endpoint = worker.add_endpoint(json!({"id": "crm", "url": receiver.url("/hooks"), "preset": {"kind": "generic"}})).await;
     receiver.set_secrets(vec![endpoint.secret]);
     receiver.set_reply(Reply::Status(503));
 
@@ -319,9 +309,7 @@ async fn a_crash_before_enqueue_or_a_restart_with_deliveries_pending_loses_nothi
 async fn retries_run_out_into_the_dead_letter_queue_and_replay_delivers() {
     let worker = worker("leads-dlq").await;
     let receiver = Receiver::start();
-    let endpoint = add_endpoint(
-        &worker,
-        json!({"id": "crm", "url": receiver.url("/hooks"), "preset": {"kind": "generic"}, "events": ["lead.created"]}),
+    let endpoint = worker.add_endpoint(json!({"id": "crm", "url": receiver.url("/hooks"), "preset": {"kind": "generic"}, "events": ["lead.created"]}),
     )
     .await;
     receiver.set_secrets(vec![endpoint.secret]);

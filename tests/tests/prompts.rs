@@ -187,19 +187,11 @@ async fn exit_intent_after_two_products_offers_their_comparison_and_the_form_pos
 async fn a_submitted_comparison_lead_is_stored_emailed_and_signed_to_the_crm() {
     let worker = shop("prompt-lead", &["compare_by_email"], |_| {}).await;
     let receiver = Receiver::start();
-    let (status, body) = worker
-        .admin_send(reqwest::Method::PUT, "/sites/demo/delivery", Some(serde_json::json!({"allow_private_endpoints": true})))
+    worker.allow_private_endpoints().await;
+    let endpoint = worker
+        .add_endpoint(serde_json::json!({"id": "crm", "url": receiver.url("/hooks/crm"), "preset": {"kind": "generic"}}))
         .await;
-    assert_eq!(status, 200, "{body}");
-    let (status, endpoint) = worker
-        .admin_send(
-            reqwest::Method::POST,
-            "/sites/demo/endpoints",
-            Some(serde_json::json!({"id": "crm", "url": receiver.url("/hooks/crm"), "preset": {"kind": "generic"}})),
-        )
-        .await;
-    assert_eq!(status, 201, "{endpoint}");
-    receiver.set_secrets(vec![endpoint["secret"].as_str().expect("the endpoint's whsec_ secret").to_owned()]);
+    receiver.set_secrets(vec![endpoint.secret]);
     let browser = Browser::start().await;
     for (n, path) in [STROLLER, CAR_SEAT].into_iter().enumerate() {
         open(&browser, &worker.url(path)).await;
@@ -575,7 +567,7 @@ const INVITATION: &str = "return !!root.querySelector('.prompt[data-prompt=chat_
 
 #[tokio::test]
 async fn the_chat_invitation_comes_only_while_an_operator_is_online_and_opens_the_chat() {
-    use floorwalker_e2e::chat::{create_operator, login, ConsoleSocket};
+    use floorwalker_e2e::chat::{create_operator, login, ConsoleSocket, PASSWORD};
     use floorwalker_core::hub::HubNotification;
 
     let worker = shop("prompt-invite", &["chat_invitation"], |_| {}).await;
@@ -599,8 +591,8 @@ async fn the_chat_invitation_comes_only_while_an_operator_is_online_and_opens_th
     browser.close().await;
 
     // Anna opens her console: the next visitor is invited, and accepting opens the chat.
-    create_operator(&worker, "anna@demo.example", "Anna", "correct horse battery").await;
-    let cookie = login(&worker, "anna@demo.example", "correct horse battery").await;
+    create_operator(&worker, "anna@demo.example", "Anna", PASSWORD).await;
+    let cookie = login(&worker, "anna@demo.example", PASSWORD).await;
     let mut console = ConsoleSocket::open(&worker, &cookie).await;
     console.until("the snapshot", |n| matches!(n, HubNotification::Snapshot { .. }).then_some(())).await;
     eventually("presence to say online", Duration::from_secs(20), || async {

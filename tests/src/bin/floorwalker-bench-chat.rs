@@ -14,7 +14,6 @@ use floorwalker_e2e::chat::*;
 use floorwalker_e2e::worker::Worker;
 use tokio::sync::Semaphore;
 
-const SHOP: &str = "http://shop.example";
 const MESSAGES: usize = 5;
 const PAUSE: Duration = Duration::from_millis(200);
 

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use floorwalker_core::delivery::{EndpointSecret, LeadReceipt};
+use floorwalker_core::delivery::LeadReceipt;
 use floorwalker_core::lead::LeadKind;
 use floorwalker_e2e::leads::request;
 use floorwalker_e2e::receiver::{Receiver, Reply};
@@ -111,15 +111,7 @@ async fn main() {
     let (status, body) = worker.admin_send(Method::PUT, "/sites/demo/delivery", Some(settings)).await;
     assert_eq!(status, 200, "{body}");
     let receiver = Receiver::start();
-    let (status, body) = worker
-        .admin_send(
-            Method::POST,
-            "/sites/demo/endpoints",
-            Some(json!({"id": "crm", "url": receiver.url("/hooks"), "preset": {"kind": "generic"}})),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let endpoint: EndpointSecret = serde_json::from_value(body).expect("endpoint");
+    let endpoint = worker.add_endpoint(json!({"id": "crm", "url": receiver.url("/hooks"), "preset": {"kind": "generic"}})).await;
     receiver.set_secrets(vec![endpoint.secret]);
 
     // Warm-up: the first requests compile and instantiate the worker.
