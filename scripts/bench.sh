@@ -18,10 +18,11 @@ for part in loader:$loader glue:$glue wasm:$wasm; do
 done
 printf '%-10s %10s %10s %10d  (budget 92160 = 90 KB; loader budget 3072)\n' total '' '' "$total_br"
 
-# The chat panel is a second module, fetched only when the visitor first opens the chat.
-chat_glue=$(ls dist/public/w/fw-chat-*.js)
-chat_wasm=$(ls dist/public/w/fw-chat-*.wasm)
-printf '\nchat module, loaded on first open (bytes)\n%-10s %10s %10s %10s\n' part raw gzip brotli
+# The UI module (prompt cards and the chat panel), fetched only when a card is near (two thirds of
+# the minimum dwell) or the visitor opens the chat.
+chat_glue=$(ls dist/public/w/fw-ui-*.js)
+chat_wasm=$(ls dist/public/w/fw-ui-*.wasm)
+printf '\nUI module (cards and chat), loaded on demand (bytes)\n%-10s %10s %10s %10s\n' part raw gzip brotli
 chat_br=0
 for part in glue:$chat_glue wasm:$chat_wasm; do
   name=${part%%:*} file=${part#*:}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the widget into dist/public: two wasm modules with their glue under content-hashed names
-# (cached forever) — the widget itself and the chat panel it loads on the chat's first opening —
-# and the loader fw.js that names them (cached briefly).
+# (cached forever) — the widget's first load, and the UI module (prompt cards and the chat panel)
+# it loads when a card is near or the chat opens — and the loader fw.js that names them (cached
+# briefly).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/wasm-env.sh
@@ -10,7 +11,7 @@ out=dist/public
 pkg=target/widget-pkg
 rm -rf "$pkg" && mkdir -p "$pkg" "$out/w"
 # Old hashed files stay out of the bundle.
-rm -f "$out"/w/fw-widget-* "$out"/w/fw-chat-*
+rm -f "$out"/w/fw-widget-* "$out"/w/fw-chat-* "$out"/w/fw-ui-*
 
 # build_module PACKAGE NAME: the size build (wasm-env.sh), wasm-bindgen, wasm-opt -Oz and esbuild
 # for one module; copies it to $out/w/NAME-<hash>.{js,wasm} and sets glue_name and wasm_name.
@@ -18,7 +19,7 @@ build_module() {
   local package=$1 name=$2 wasm
   wasm=$(wasm_size_build "$package")
   wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name "$name" "$wasm"
-  node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+  node_modules/.bin/wasm-opt -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-mutable-globals --enable-reference-types \
     "$pkg/${name}_bg.wasm" -o "$pkg/$name.opt.wasm"
   node_modules/.bin/esbuild "$pkg/$name.js" --minify --format=esm --log-level=warning --outfile="$pkg/$name.min.js"
@@ -30,11 +31,11 @@ build_module() {
 
 build_module floorwalker-widget fw-widget
 widget_glue=$glue_name widget_wasm=$wasm_name
-build_module floorwalker-widget-chat fw-chat
-chat_glue=$glue_name chat_wasm=$wasm_name
+build_module floorwalker-widget-chat fw-ui
+ui_glue=$glue_name ui_wasm=$wasm_name
 
 sed -e "s/__FW_GLUE__/$widget_glue/" -e "s/__FW_WASM__/$widget_wasm/" \
-    -e "s/__FW_CHAT_GLUE__/$chat_glue/" -e "s/__FW_CHAT_WASM__/$chat_wasm/" widget/loader/fw.js > "$pkg/fw.js"
+    -e "s/__FW_UI_GLUE__/$ui_glue/" -e "s/__FW_UI_WASM__/$ui_wasm/" widget/loader/fw.js > "$pkg/fw.js"
 node_modules/.bin/esbuild "$pkg/fw.js" --minify --legal-comments=none --log-level=warning --outfile="$out/fw.js"
 cp widget/loader/_headers "$out/_headers"
-echo "widget: $out/fw.js -> w/$widget_glue + w/$widget_wasm; chat (on first open): w/$chat_glue + w/$chat_wasm"
+echo "widget: $out/fw.js -> w/$widget_glue + w/$widget_wasm; UI module (cards, chat; on demand): w/$ui_glue + w/$ui_wasm"

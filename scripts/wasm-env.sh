@@ -23,7 +23,7 @@ wasm_size_build() {
   # A failing size build is a failure: a compile error would fail the ordinary build just the same.
   if [ -d "$(rustc --print sysroot)/lib/rustlib/src/rust/library/std" ]; then
     RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$size_dir \
-      RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" \
+      RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none" \
       cargo build --release --target wasm32-unknown-unknown -p "$1" \
         -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size >&2 || return 1
     echo "$size_dir/wasm32-unknown-unknown/release/$crate.wasm"

@@ -6,8 +6,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::api::{ApiError, ErrorCode};
+use crate::contact::PhoneRegion;
 use crate::ids::{is_valid_prompt_id, validate_site_id};
-use crate::rules::{AnswerIs, Condition, CopyVariant};
+use crate::rules::{AnswerIs, Condition};
+#[cfg(feature = "prompt-copy")]
+use crate::rules::CopyVariant;
+#[cfg(feature = "prompt-copy")]
 use crate::playbooks::builtin_playbooks;
 use crate::url::glob;
 
@@ -32,6 +36,7 @@ const MAX_PROMPTS: usize = 16;
 const MAX_EXCLUDE_PATHS: usize = 32;
 const MAX_COPY_LEN: usize = 600;
 const MAX_LABEL_LEN: usize = 60;
+#[cfg(feature = "prompt-copy")]
 const MAX_CONSENT_VERSION_LEN: usize = 32;
 const MAX_CHOICES: usize = 8;
 const MAX_CONDITION_DEPTH: usize = 8;
@@ -73,7 +78,8 @@ pub struct WidgetConfig {
     pub guardrails: Guardrails,
     /// In priority order: when several are eligible, the first one is shown. Absent means the
     /// built-in playbooks; `[]` means no prompts at all.
-    #[serde(default = "builtin_playbooks")]
+    #[cfg_attr(feature = "prompt-copy", serde(default = "builtin_playbooks"))]
+    #[cfg_attr(not(feature = "prompt-copy"), serde(default))]
     pub prompts: Vec<PromptDefinition>,
     /// Shortened timing for end-to-end tests. Not a site owner's setting: the worker refuses a
     /// config carrying it (and never serves it) unless its deployment sets
@@ -107,6 +113,12 @@ impl WidgetConfig {
         "RU".into()
     }
 
+    /// The dialling rules for numbers typed without `+`. A region without known rules falls back
+    /// to Russia's, the market the product starts in; numbers typed with `+` work everywhere.
+    pub fn phone_region(&self) -> PhoneRegion {
+        PhoneRegion::from_code(&self.default_region).unwrap_or(PhoneRegion::Ru)
+    }
+
     pub fn prompt(&self, id: &str) -> Option<&PromptDefinition> {
         self.prompts.iter().find(|prompt| prompt.id == id)
     }
@@ -118,6 +130,7 @@ impl WidgetConfig {
     }
 
     /// The text a prompt shows in `locale`, with the after-hours variant and `{minutes}` applied.
+    #[cfg(feature = "prompt-copy")]
     pub fn render_copy(&self, prompt: &PromptDefinition, locale: Locale, variant: CopyVariant) -> RenderedCopy {
         let copy = prompt.copy.get(locale);
         let after_hours = copy.after_hours.as_ref().filter(|_| variant == CopyVariant::AfterHours);
@@ -189,7 +202,10 @@ impl Default for WidgetConfig {
             default_region: WidgetConfig::default_region(),
             exclude_paths: Vec::new(),
             guardrails: Guardrails::default(),
+            #[cfg(feature = "prompt-copy")]
             prompts: builtin_playbooks(),
+            #[cfg(not(feature = "prompt-copy"))]
+            prompts: Vec::new(),
             test_timing: None,
         }
     }
@@ -340,7 +356,7 @@ impl Default for BusinessHours {
 }
 
 /// A window on one site-local day in which the shop can call back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallSlot {
     pub day: Weekday,
     /// Minutes after local midnight.
@@ -403,11 +419,13 @@ impl Default for Guardrails {
 
 /// One thing the widget may say, when, and in which words.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-#[serde(deny_unknown_fields)]
+// Without `prompt-copy` the `copy` field is read past, not refused.
+#[cfg_attr(feature = "prompt-copy", serde(deny_unknown_fields))]
 pub struct PromptDefinition {
     /// Stable id (`[a-z0-9_-]`), used in events, history and `answer` conditions.
     pub id: String,
     pub kind: PromptKind,
+    #[cfg(feature = "prompt-copy")]
     pub copy: Localized<PromptCopy>,
     /// Days a dismissed prompt stays away; `guardrails.default_cooldown_days` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -506,6 +524,7 @@ impl PromptDefinition {
         if let PromptKind::Question(question) = &self.kind {
             question.check().map_err(|e| format!("kind.question.{e}"))?;
         }
+        #[cfg(feature = "prompt-copy")]
         for (locale, copy) in [("ru", &self.copy.ru), ("en", &self.copy.en)] {
             copy.check(&self.kind).map_err(|e| format!("copy.{locale}.{e}"))?;
         }
@@ -539,6 +558,7 @@ impl Question {
     }
 }
 
+#[cfg(feature = "prompt-copy")]
 impl PromptCopy {
     fn check(&self, kind: &PromptKind) -> Result<(), String> {
         check_text("title", &self.title, MAX_COPY_LEN)?;

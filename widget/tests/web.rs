@@ -10,7 +10,7 @@ fn document() -> web_sys::Document {
     web_sys::window().and_then(|w| w.document()).expect("a document")
 }
 
-fn config(consent_required: bool) -> wasm_bindgen::JsValue {
+fn config(consent_required: bool) -> String {
     let mut widget = WidgetConfig::default();
     widget.theme.brand_color = "#ffd400".into();
     widget.default_locale = Locale::En;
@@ -18,7 +18,7 @@ fn config(consent_required: bool) -> wasm_bindgen::JsValue {
         widget.consent = floorwalker_core::config::ConsentMode::Required;
     }
     let config = PublicSiteConfig { site: "test-shop".into(), name: "Test <Shop>".into(), widget };
-    serde_wasm_bindgen::to_value(&config).expect("config to JS")
+    serde_json::to_string(&config).expect("config as JSON")
 }
 
 async fn next_tick() {
@@ -35,7 +35,7 @@ async fn mounts_in_an_isolated_shadow_root_and_obeys_commands() {
     own_button.set_class_name("launcher");
     document().body().expect("body").append_child(&own_button).expect("appended");
     // The API base points nowhere: a failing event send must not disturb the page.
-    let widget = floorwalker_widget::start("http://127.0.0.1:9".into(), config(true), None).expect("widget starts");
+    let widget = floorwalker_widget::start("http://127.0.0.1:9".into(), &config(true), None).expect("widget starts");
 
     let host = document().get_element_by_id(floorwalker_widget::HOST_ELEMENT_ID).expect("host element");
     let shadow = host.shadow_root().expect("an open shadow root");
@@ -83,14 +83,15 @@ async fn mounts_in_an_isolated_shadow_root_and_obeys_commands() {
 #[wasm_bindgen_test]
 fn refuses_a_malformed_config_without_touching_the_page() {
     let before = document().body().expect("body").child_element_count();
-    let bad = js_sys::JSON::parse(r#"{"site":"x","widget":{}}"#).expect("JSON");
-    assert!(floorwalker_widget::start("http://127.0.0.1:9".into(), bad, None).is_err());
+    for bad in [r#"{"site":"x","widget":{}}"#, "not json", ""] {
+        assert!(floorwalker_widget::start("http://127.0.0.1:9".into(), bad, None).is_err(), "{bad:?}");
+    }
     assert_eq!(document().body().expect("body").child_element_count(), before);
 }
 
 #[wasm_bindgen_test]
 async fn host_commands_are_safe_with_any_arguments() {
-    let widget = floorwalker_widget::start("http://127.0.0.1:9".into(), config(false), None).expect("widget starts");
+    let widget = floorwalker_widget::start("http://127.0.0.1:9".into(), &config(false), None).expect("widget starts");
     let run = |json: &str| {
         let args = js_sys::JSON::parse(json).expect("JSON args");
         widget.command(args);

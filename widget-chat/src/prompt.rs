@@ -1,0 +1,353 @@
+//! Prompt cards: the comparison and callback forms, the question and the chat invitation.
+//!
+//! The first-load widget decides when a card appears and hands it over as a
+//! [`PromptCard`](floorwalker_core::prompt_card::PromptCard) (JSON text) with the site config (as
+//! served, for the prompt's words); this module only draws it and submits its form. `on_event(name, detail)` tells the widget what the visitor did:
+//! `"accept"`, `"dismiss"`, `"close"` (the finished card closed), `"chat"` (the invitation
+//! accepted), `"answer"` (detail: `[question, answer]`), `"lead"` (a lead went in); and asks
+//! `"context"`, answered with the visitor context as JSON text, for the lead.
+
+use floorwalker_core::config::{PromptKind, PublicSiteConfig, RenderedCopy};
+use floorwalker_core::consent::ConsentText;
+use floorwalker_core::contact::{self, normalize_email, normalize_phone};
+use floorwalker_core::context::{Product, VisitorContext};
+use floorwalker_core::lead::{Contact, LeadKind, LeadRequest};
+use floorwalker_core::prompt_card::{card_copy, slot_label, success_text, PromptCard};
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+
+use crate::net::{self, FormError};
+
+/// The card's own rules; the fields and buttons are styled by the widget's stylesheet, as the
+/// chat's forms are.
+const STYLE: &str = include_str!("prompt.css");
+
+/// A card on screen, as the widget holds it; `destroy()` removes it.
+#[wasm_bindgen]
+pub struct PromptHandle {
+    mounted: Option<leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>>,
+    title: String,
+}
+
+#[wasm_bindgen]
+impl PromptHandle {
+    pub fn destroy(&mut self) {
+        self.mounted.take();
+    }
+
+    /// The card's title, for the widget's live region.
+    #[wasm_bindgen(getter)]
+    pub fn title(&self) -> String {
+        self.title.clone()
+    }
+}
+
+/// Draws `card` (a `PromptCard` as JSON text) into `container`, an element of the widget's shadow
+/// root, in the words `config` (the public site config as served) gives its prompt. See the module
+/// docs for `on_event`.
+#[wasm_bindgen]
+pub fn mount_prompt(
+    container: web_sys::HtmlElement,
+    card: &str,
+    config: JsValue,
+    on_event: js_sys::Function,
+) -> Result<PromptHandle, JsValue> {
+    let card: PromptCard = net::from_json(card).ok_or("mount_prompt: not a prompt card")?;
+    let config: PublicSiteConfig = serde_wasm_bindgen::from_value(config)?;
+    let definition = config.widget.prompt(&card.prompt).ok_or("mount_prompt: the prompt is not in the config")?;
+    let copy = config.widget.render_copy(definition, card.locale, card.variant);
+    let title = copy.title.clone();
+    let events = Events(on_event);
+    let mounted = leptos::mount::mount_to(container, move || {
+        view! {
+            <style>{STYLE}</style>
+            {card_view(card, copy, events)}
+        }
+        .into_any()
+    });
+    Ok(PromptHandle { mounted: Some(mounted), title })
+}
+
+/// The widget's `on_event`, shared by the card's closures.
+#[derive(Clone)]
+struct Events(js_sys::Function);
+
+impl Events {
+    fn send(&self, name: &str, detail: &JsValue) -> JsValue {
+        self.0.call2(&JsValue::NULL, &JsValue::from_str(name), detail).unwrap_or_else(|error| {
+            web_sys::console::warn_2(&"floorwalker prompt: on_event threw".into(), &error);
+            JsValue::NULL
+        })
+    }
+
+    fn tell(&self, name: &str, prompt: &str) {
+        self.send(name, &JsValue::from_str(prompt));
+    }
+
+    fn visitor_context(&self) -> Option<VisitorContext> {
+        self.send("context", &JsValue::NULL).as_string().and_then(|json| net::from_json(&json))
+    }
+}
+
+/// A form's progress.
+#[derive(Clone, PartialEq)]
+enum Status {
+    Editing,
+    /// The input does not pass the client-side check; the message says why.
+    Invalid(String),
+    Sending,
+    /// The server refused or was unreachable; the message says so, the input stays.
+    Failed(String),
+    Done(String),
+}
+
+fn card_view(card: PromptCard, copy: RenderedCopy, events: Events) -> impl IntoView {
+    let text = card_copy(card.locale);
+    let status = RwSignal::new(Status::Editing);
+    let id = card.prompt.clone();
+    let close = {
+        let (id, events) = (id.clone(), events.clone());
+        move || {
+            let done = matches!(status.get_untracked(), Status::Done(_));
+            events.tell(if done { "close" } else { "dismiss" }, &id);
+        }
+    };
+    let close_button = close.clone();
+    let close_ref = NodeRef::<leptos::html::Button>::new();
+    let on_key = move |event: leptos::ev::KeyboardEvent| {
+        if event.key() == "Escape" {
+            close();
+        }
+    };
+    let body = match &card.kind {
+        PromptKind::ComparisonEmail | PromptKind::Callback => contact_form(&card, &copy, status, events.clone(), close_ref).into_any(),
+        PromptKind::Question(question) => {
+            let asked = question.question.get(card.locale).clone();
+            let choices = question
+                .choices
+                .iter()
+                .map(|choice| {
+                    let (value, label, asked) = (choice.value.clone(), choice.label.get(card.locale).clone(), asked.clone());
+                    let events = events.clone();
+                    view! {
+                        <button type="button" class="choice" on:click=move |_| {
+                            let answer = js_sys::Array::of2(&JsValue::from_str(&asked), &JsValue::from_str(&value));
+                            events.send("answer", &answer);
+                            status.set(Status::Done(text.answered.to_owned()));
+                        }>{label}</button>
+                    }
+                })
+                .collect_view();
+            view! {
+                <fieldset class="choices">
+                    <legend>{asked.clone()}</legend>
+                    {choices}
+                </fieldset>
+            }
+            .into_any()
+        }
+        PromptKind::ChatInvitation => {
+            let (accept, id, events) = (copy.accept.clone(), id.clone(), events.clone());
+            view! {
+                <button type="button" class="primary brand" on:click=move |_| events.tell("chat", &id)>{accept}</button>
+            }
+            .into_any()
+        }
+    };
+    let dismiss = {
+        let (id, events) = (id.clone(), events.clone());
+        move |_| events.tell("dismiss", &id)
+    };
+    view! {
+        <section class="prompt" role="dialog" aria-modal="false" aria-labelledby="fw-title" aria-describedby="fw-body"
+            data-prompt=id on:keydown=on_key>
+            <button type="button" class="close x" aria-label=text.close node_ref=close_ref on:click=move |_| close_button()>"×"</button>
+            <h2 id="fw-title">{copy.title.clone()}</h2>
+            {move || match status.get() {
+                Status::Done(message) => view! { <p class="done" role="status">{message}</p> }.into_any(),
+                _ => ().into_any(),
+            }}
+            <div class="body" hidden=move || matches!(status.get(), Status::Done(_))>
+                <p id="fw-body">{copy.body.clone()}</p>
+                {body}
+                <button type="button" class="secondary" on:click=dismiss>{copy.dismiss.clone()}</button>
+            </div>
+        </section>
+    }
+}
+
+/// The email (comparison) or phone (callback) form, with its one consent text.
+fn contact_form(
+    card: &PromptCard,
+    copy: &RenderedCopy,
+    status: RwSignal<Status>,
+    events: Events,
+    close: NodeRef<leptos::html::Button>,
+) -> impl IntoView {
+    let locale = card.locale;
+    let text = card_copy(locale);
+    let lead_kind = card.lead_kind().unwrap_or(LeadKind::ComparisonEmail);
+    let value = RwSignal::new(String::new());
+    let honeypot = RwSignal::new(String::new());
+    let slots: Vec<String> = card.slots.iter().map(|slot| slot_label(locale, slot)).collect();
+    let slot = RwSignal::new(slots.first().cloned().unwrap_or_default());
+    // Reused while the visitor retries the same input, so a retry never makes a second lead.
+    let attempt = StoredValue::new((net::random_id(), String::new()));
+    let accepted = StoredValue::new(false);
+    let consent = copy.consent.clone();
+    let consent_text = consent.as_ref().map(|c| c.text.clone()).unwrap_or_default();
+    let (prompt, shown_at, region, minutes) = (card.prompt.clone(), card.shown_at, card.region, card.callback_minutes);
+    let (api_base, site, visitor) = (card.api_base.clone(), card.site.clone(), card.visitor.clone());
+    let accept_label = copy.accept.clone();
+
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        if status.get_untracked() == Status::Sending {
+            return;
+        }
+        let typed = value.get_untracked();
+        let normalized = match lead_kind {
+            LeadKind::Callback => normalize_phone(&typed, region),
+            _ => normalize_email(&typed),
+        };
+        let normalized = match normalized {
+            Ok(normalized) => normalized,
+            Err(error) => {
+                let message = contact::message(error.code, locale).unwrap_or(text.unavailable);
+                status.set(Status::Invalid(message.to_owned()));
+                return;
+            }
+        };
+        let chosen_slot = Some(slot.get_untracked()).filter(|s| !s.is_empty());
+        let fingerprint = format!("{normalized}|{}", chosen_slot.clone().unwrap_or_default());
+        let key = attempt.with_value(|(key, last)| (last == &fingerprint).then(|| key.clone()));
+        let key = key.unwrap_or_else(|| {
+            let key = net::random_id();
+            attempt.set_value((key.clone(), fingerprint));
+            key
+        });
+        let Some(consent) = consent.clone() else { return };
+        let Some(context) = events.visitor_context() else {
+            status.set(Status::Failed(text.unavailable.to_owned()));
+            return;
+        };
+        if !accepted.get_value() {
+            accepted.set_value(true);
+            events.tell("accept", &prompt);
+        }
+        let page_url = context.page_url.clone();
+        let contact = match lead_kind {
+            LeadKind::Callback => Contact { phone: Some(typed), time_slot: chosen_slot.clone(), ..Contact::default() },
+            _ => Contact { email: Some(typed), ..Contact::default() },
+        };
+        let request = LeadRequest {
+            site: site.clone(),
+            visitor: visitor.clone(),
+            kind: lead_kind,
+            prompt: Some(prompt.clone()),
+            contact,
+            honeypot: honeypot.get_untracked(),
+            form_shown_at: shown_at,
+            submitted_at: net::now_ms(),
+            idempotency_key: key,
+            consent: ConsentText { purpose: lead_kind.consent_purpose(), text: consent.text, text_version: consent.consent_version },
+            marketing_consent: None,
+            context,
+            locale,
+            page_url,
+        };
+        status.set(Status::Sending);
+        let (api_base, prompt, events) = (api_base.clone(), prompt.clone(), events.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            match net::submit_lead(&api_base, &request).await {
+                Ok(()) => {
+                    status.set(Status::Done(success_text(locale, lead_kind, &normalized, minutes, chosen_slot.as_deref())));
+                    focus_if_inside(close);
+                    events.tell("lead", &prompt);
+                }
+                Err(FormError::Refused(code)) => {
+                    status.set(Status::Failed(contact::message(code, locale).unwrap_or(text.unavailable).to_owned()));
+                }
+                Err(FormError::Unavailable) => status.set(Status::Failed(text.unavailable.to_owned())),
+            }
+        });
+    };
+
+    let (label, input_type, autocomplete, input_mode) = match lead_kind {
+        LeadKind::Callback => (text.phone_label, "tel", "tel", "tel"),
+        _ => (text.email_label, "email", "email", "email"),
+    };
+    let error = move || match status.get() {
+        Status::Invalid(message) | Status::Failed(message) => Some(message),
+        _ => None,
+    };
+    let slot_field = (!slots.is_empty()).then(|| {
+        let options = slots.into_iter().map(|label| view! { <option value=label.clone()>{label.clone()}</option> }).collect_view();
+        view! {
+            <label for="fw-slot">{text.slot_label}</label>
+            <select id="fw-slot" on:change=move |ev| slot.set(event_target_value(&ev)) prop:value=move || slot.get()>
+                {options}
+            </select>
+        }
+    });
+    let products = card.products.clone();
+    view! {
+        {(!products.is_empty()).then(|| product_list(products, locale))}
+        <form novalidate on:submit=submit>
+            {slot_field}
+            <label for="fw-contact">{label}</label>
+            <input id="fw-contact" type=input_type autocomplete=autocomplete inputmode=input_mode required
+                aria-describedby="fw-consent fw-error"
+                aria-invalid=move || matches!(status.get(), Status::Invalid(_)).to_string()
+                prop:value=move || value.get()
+                on:input=move |ev| {
+                    value.set(event_target_value(&ev));
+                    if matches!(status.get_untracked(), Status::Invalid(_)) {
+                        status.set(Status::Editing);
+                    }
+                }/>
+            <div class="hp" aria-hidden="true">
+                <label>{text.honeypot}
+                    <input name="website" tabindex="-1" autocomplete="off"
+                        prop:value=move || honeypot.get() on:input=move |ev| honeypot.set(event_target_value(&ev))/>
+                </label>
+            </div>
+            <p id="fw-consent" class="consent">{consent_text}</p>
+            <p id="fw-error" class="error" role="alert">{error}</p>
+            <button type="submit" class="primary brand" aria-busy=move || (status.get() == Status::Sending).to_string()>
+                {move || match status.get() {
+                    Status::Sending => text.sending.to_owned(),
+                    Status::Failed(_) => text.retry.to_owned(),
+                    _ => accept_label.clone(),
+                }}
+            </button>
+        </form>
+    }
+}
+
+/// After a card's form is done its fields are hidden; focus goes to the card's close button rather
+/// than being dropped on the page, if it was inside the widget at all.
+fn focus_if_inside(close: NodeRef<leptos::html::Button>) {
+    let Some(button) = close.get_untracked() else { return };
+    let root = button.get_root_node();
+    if root.dyn_ref::<web_sys::ShadowRoot>().and_then(web_sys::ShadowRoot::active_element).is_some() {
+        let _ = button.focus();
+    }
+}
+
+fn product_list(products: Vec<Product>, locale: floorwalker_core::config::Locale) -> impl IntoView {
+    let items = products
+        .into_iter()
+        .map(|product| {
+            let price = product.price.map(|price| price.display(locale)).unwrap_or_default();
+            view! {
+                <li>
+                    {product.image.map(|src| view! { <img src=src alt="" width="44" height="44" loading="lazy"/> })}
+                    <span class="name">{product.name}</span>
+                    <span class="price">{price}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    view! { <ul class="products">{items}</ul> }
+}

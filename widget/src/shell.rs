@@ -1,0 +1,171 @@
+//! What every visitor gets on the first load: the host element with its shadow root, the launcher,
+//! the (empty) chat panel and the places where the UI module draws a prompt card or the chat.
+//!
+//! Built with plain DOM calls rather than Leptos so that the first load carries no UI framework:
+//! the cards and the chat (Leptos) come with the UI module, loaded only when needed. The skeleton
+//! is a constant; every string from the config goes in as a text node or an attribute.
+
+use floorwalker_core::chat_panel::badge;
+use floorwalker_core::config::{readable_text_on, Locale, Position};
+use wasm_bindgen::prelude::*;
+
+/// The id of the element the widget adds to the host page; everything else is in its shadow root.
+pub const HOST_ELEMENT_ID: &str = "floorwalker-root";
+
+const STYLE: &str = include_str!("widget.css");
+
+const SKELETON: &str = concat!(
+    r#"<div class="sr" role="status" aria-live="polite"></div>"#,
+    r#"<div class="cards"></div>"#,
+    // Always in the DOM (hidden when closed), so the chat mounted inside keeps its state.
+    r#"<section class="panel" role="dialog" hidden><header class="brand"><strong></strong>"#,
+    r#"<button type="button" class="close">×</button></header><div class="chat"></div>"#,
+    r#"<p class="chat-state" role="status"></p></section>"#,
+    r#"<button type="button" class="launcher brand" aria-expanded="false">"#,
+    r#"<span class="badge" aria-hidden="true" hidden></span>"#,
+    r#"<svg viewBox="0 0 24 24" width="26" height="26" aria-hidden="true"><path fill="currentColor" "#,
+    r#"d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg></button>"#,
+);
+
+/// The widget's own words on the first load.
+struct Copy {
+    open: &'static str,
+    close: &'static str,
+    chat_loading: &'static str,
+    chat_failed: &'static str,
+    unread: &'static str,
+}
+
+fn copy(locale: Locale) -> Copy {
+    match locale {
+        Locale::Ru => Copy {
+            open: "Открыть помощника",
+            close: "Закрыть",
+            chat_loading: "Загружаем чат…",
+            chat_failed: "Чат сейчас недоступен. Попробуйте открыть его ещё раз чуть позже.",
+            unread: "новых сообщений",
+        },
+        Locale::En => Copy {
+            open: "Open assistant",
+            close: "Close",
+            chat_loading: "Loading the chat…",
+            chat_failed: "The chat is not available right now. Please try opening it again in a moment.",
+            unread: "new messages",
+        },
+    }
+}
+
+/// Where the chat panel's module is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ChatLoad {
+    NotLoaded,
+    Loading,
+    Ready,
+    Failed,
+}
+
+pub struct Shell {
+    pub host: web_sys::Element,
+    pub root: web_sys::ShadowRoot,
+    live: web_sys::Element,
+    /// Where the UI module draws a prompt card.
+    pub cards: web_sys::Element,
+    pub panel: web_sys::Element,
+    /// Where the UI module draws the chat.
+    pub chat: web_sys::Element,
+    chat_state: web_sys::Element,
+    pub launcher: web_sys::HtmlElement,
+    pub close: web_sys::Element,
+    badge: web_sys::Element,
+    copy: Copy,
+}
+
+impl Shell {
+    /// Adds the host element to the page's body and draws the closed widget in its shadow root.
+    pub fn mount(
+        document: &web_sys::Document,
+        locale: Locale,
+        brand_color: &str,
+        position: Position,
+        shop_name: &str,
+    ) -> Result<Shell, JsValue> {
+        if document.get_element_by_id(HOST_ELEMENT_ID).is_some() {
+            return Err("the widget is already on this page".into());
+        }
+        let host = document.create_element("div")?;
+        host.set_id(HOST_ELEMENT_ID);
+        let root = host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))?;
+        let style = document.create_element("style")?;
+        style.set_text_content(Some(STYLE));
+        root.append_child(&style)?;
+        let frame = document.create_element("div")?;
+        frame.set_class_name(match position {
+            Position::BottomRight => "fw right",
+            Position::BottomLeft => "fw left",
+        });
+        frame.set_attribute("lang", if locale == Locale::En { "en" } else { "ru" })?;
+        frame.set_attribute("style", &format!("--fw-brand:{brand_color};--fw-on-brand:{}", readable_text_on(brand_color)))?;
+        // Constant markup only; nothing from the config or the page is in it.
+        frame.set_inner_html(SKELETON);
+        root.append_child(&frame)?;
+        let find = |selector: &str| -> Result<web_sys::Element, JsValue> {
+            frame.query_selector(selector)?.ok_or_else(|| JsValue::from_str("widget skeleton"))
+        };
+        let copy = copy(locale);
+        let shell = Shell {
+            live: find(".sr")?,
+            cards: find(".cards")?,
+            panel: find(".panel")?,
+            chat: find(".chat")?,
+            chat_state: find(".chat-state")?,
+            launcher: find(".launcher")?.dyn_into()?,
+            close: find(".close")?,
+            badge: find(".badge")?,
+            host,
+            root,
+            copy,
+        };
+        shell.panel.set_attribute("aria-label", shop_name)?;
+        find(".panel strong")?.set_text_content(Some(shop_name));
+        shell.close.set_attribute("aria-label", shell.copy.close)?;
+        shell.set_unread(0);
+        shell.set_chat_state(ChatLoad::NotLoaded);
+        document.body().ok_or("no body")?.append_child(&shell.host)?;
+        Ok(shell)
+    }
+
+    pub fn set_open(&self, open: bool) {
+        let _ = self.panel.toggle_attribute_with_force("hidden", !open);
+        let _ = self.launcher.set_attribute("aria-expanded", if open { "true" } else { "false" });
+        let unread = self.badge.text_content().is_some_and(|t| !t.is_empty());
+        let _ = self.badge.toggle_attribute_with_force("hidden", open || !unread);
+    }
+
+    pub fn is_open(&self) -> bool {
+        !self.panel.has_attribute("hidden")
+    }
+
+    /// Operator messages the visitor has not seen: the badge and the launcher's accessible name.
+    pub fn set_unread(&self, count: u32) {
+        let shown = badge(u64::from(count));
+        let label = match &shown {
+            Some(count) => format!("{} ({count} {})", self.copy.open, self.copy.unread),
+            None => self.copy.open.to_owned(),
+        };
+        let _ = self.launcher.set_attribute("aria-label", &label);
+        self.badge.set_text_content(shown.as_deref());
+        let _ = self.badge.toggle_attribute_with_force("hidden", shown.is_none() || self.is_open());
+    }
+
+    pub fn set_chat_state(&self, state: ChatLoad) {
+        let failed = state == ChatLoad::Failed;
+        let _ = self.chat_state.toggle_attribute_with_force("hidden", state == ChatLoad::Ready);
+        let _ = self.chat_state.set_attribute("role", if failed { "alert" } else { "status" });
+        self.chat_state.set_text_content(Some(if failed { self.copy.chat_failed } else { self.copy.chat_loading }));
+    }
+
+    /// Tells screen readers what just changed (a card appeared), through the polite live region.
+    pub fn announce(&self, text: &str) {
+        self.live.set_text_content(Some(text));
+    }
+}
