@@ -72,6 +72,52 @@ async fn visitor(browser: &Browser) -> String {
 }
 
 #[tokio::test]
+async fn the_card_code_arrives_ahead_of_the_first_card_and_not_for_a_short_visit() {
+    // 900 s of dwell is 15 s under the test scale: no card before, and the UI module due at 10 s.
+    let worker = shop("prompt-preload", &["compare_by_email"], |c| c.widget.guardrails.min_dwell_seconds = 900).await;
+    let browser = Browser::start().await;
+    let fetched = |module: &str| format!("return performance.getEntriesByType('resource').some(e => e.name.includes('/w/{module}-'));");
+    open(&browser, &worker.url(STROLLER)).await;
+    assert_eq!(browser.eval(&fetched("fw-widget"), vec![]).await, Value::Bool(true));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(browser.eval(&fetched("fw-ui"), vec![]).await, Value::Bool(false), "a visitor who leaves within seconds downloads no card code");
+
+    // The visit goes on: the module comes before the dwell is over, while no card is on screen.
+    let early = browser
+        .wait_for(
+            "the UI module ahead of any card",
+            &format!(
+                "{SHADOW}
+                 const ui = performance.getEntriesByType('resource').some(e => e.name.includes('/w/fw-ui-'));
+                 return ui ? !root.querySelector('.prompt') : null;"
+            ),
+        )
+        .await;
+    assert_eq!(early, Value::Bool(true), "fetched before any card could appear");
+
+    // A second product and the pointer leaving: the card, drawn by the module, lists both.
+    open(&browser, &worker.url(CAR_SEAT)).await;
+    products_seen(&browser, 2).await;
+    let names = browser
+        .wait_for(
+            "the comparison card",
+            &format!(
+                "{SHADOW}
+                 document.dispatchEvent(new MouseEvent('mouseout', {{ clientX: 400, clientY: -3, relatedTarget: null, bubbles: true }}));
+                 const card = root.querySelector('.prompt[data-prompt=compare_by_email]');
+                 return card && card.querySelectorAll('.products li').length;"
+            ),
+        )
+        .await;
+    assert_eq!(names, Value::from(2));
+    let announced = browser.eval(&format!("{SHADOW} return root.querySelector('.sr[aria-live=polite]').textContent;"), vec![]).await;
+    let title = browser.eval(&format!("{SHADOW} return root.querySelector('.prompt h2').textContent;"), vec![]).await;
+    assert_eq!(announced, title, "the new card is announced by its title");
+    assert!(title.as_str().is_some_and(|t| !t.is_empty()), "the title comes from the site config: {title}");
+    browser.close().await;
+}
+
+#[tokio::test]
 async fn exit_intent_after_two_products_offers_their_comparison_and_the_form_posts_a_lead() {
     let worker = shop("prompt-compare", &["compare_by_email"], |_| {}).await;
     let browser = Browser::start().await;

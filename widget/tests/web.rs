@@ -62,6 +62,23 @@ async fn mounts_in_an_isolated_shadow_root_and_obeys_commands() {
     let state = shadow.query_selector(".panel .chat-state[role=alert]").expect("query").expect("an honest chat state");
     assert!(!state.unchecked_ref::<web_sys::HtmlElement>().hidden(), "the chat state is shown");
 
+    // Escape closes the panel even though no UI module ever loaded, and focus returns to the launcher.
+    let close_button = shadow.query_selector(".panel .close").expect("query").expect("a close button");
+    assert_eq!(close_button.get_attribute("aria-label").as_deref(), Some("Close"));
+    close_button.unchecked_ref::<web_sys::HtmlElement>().focus().expect("focus");
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key("Escape");
+    init.set_bubbles(true);
+    let escape = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).expect("event");
+    close_button.dispatch_event(&escape).expect("dispatched");
+    next_tick().await;
+    assert!(shadow.query_selector(".panel:not([hidden])").expect("query").is_none(), "Escape closes the panel");
+    assert_eq!(launcher.get_attribute("aria-expanded").as_deref(), Some("false"));
+    assert_eq!(shadow.active_element().as_ref(), Some(&launcher), "focus goes back to the launcher");
+
+    widget.command(js_sys::Array::of1(&"open".into()).into());
+    next_tick().await;
+    assert!(shadow.query_selector(".panel:not([hidden])").expect("query").is_some(), "floorwalker('open') opens it");
     let close = js_sys::Array::of1(&"close".into());
     widget.command(close.into());
     next_tick().await;
