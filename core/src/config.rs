@@ -71,6 +71,13 @@ pub struct WidgetConfig {
     pub exclude_paths: Vec<String>,
     #[serde(default)]
     pub guardrails: Guardrails,
+    /// A short, quiet tone when an operator's reply arrives while the chat panel is closed or the
+    /// tab hidden. Off unless the site owner turns it on: a page that beeps unasked is exactly
+    /// what a good salesperson would not do. The widget plays it only after the visitor has opened
+    /// the chat or written (browsers refuse audio before a gesture anyway), at most once per
+    /// `chat_panel::CHIME_MIN_INTERVAL_MS`.
+    #[serde(default)]
+    pub chat_sound: bool,
     /// In priority order: when several are eligible, the first one is shown. Absent means the
     /// built-in playbooks; `[]` means no prompts at all.
     #[serde(default = "builtin_playbooks")]
@@ -189,6 +196,7 @@ impl Default for WidgetConfig {
             default_region: WidgetConfig::default_region(),
             exclude_paths: Vec::new(),
             guardrails: Guardrails::default(),
+            chat_sound: false,
             prompts: builtin_playbooks(),
             test_timing: None,
         }
@@ -859,6 +867,23 @@ mod tests {
         assert!(!config.allows_origin("https://evilshop.example"));
         assert!(!config.allows_origin("null"));
         assert!(!config.allows_origin(""));
+    }
+
+    #[test]
+    fn chat_sound_is_off_unless_asked_for_and_reaches_the_widget() {
+        let parsed: SiteConfig =
+            serde_json::from_str(r#"{"site":"demo","name":"Кроха","origins":["https://shop.example"]}"#).unwrap();
+        assert!(!parsed.widget.chat_sound, "off by default");
+        let on: SiteConfig =
+            serde_json::from_str(r#"{"site":"demo","name":"x","origins":["https://a.b"],"widget":{"chat_sound":true}}"#).unwrap();
+        assert!(on.widget.chat_sound);
+        on.validate().unwrap();
+        // The widget reads it from the public config.
+        assert_eq!(serde_json::to_value(on.public()).unwrap()["widget"]["chat_sound"], true);
+        for bad in [r#""yes""#, "1", "null"] {
+            let json = format!(r#"{{"site":"demo","name":"x","origins":["https://a.b"],"widget":{{"chat_sound":{bad}}}}}"#);
+            assert!(serde_json::from_str::<SiteConfig>(&json).is_err(), "{bad} is not a boolean");
+        }
     }
 
     #[test]

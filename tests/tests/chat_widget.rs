@@ -575,3 +575,112 @@ async fn on_a_phone_with_consent_required_the_chat_fits_and_storage_starts_with_
     assert!(stored.as_u64().unwrap_or(0) > 0, "opening the chat gave consent: the session is stored now");
     browser.close().await;
 }
+
+/// Clicks an element of the widget's shadow root through WebDriver, as a person would: a trusted
+/// click that gives the page user activation (a script's `el.click()` does not), which is what
+/// browsers require before a page may start audio.
+async fn real_click(browser: &Browser, css: &str) {
+    use fantoccini::Locator;
+    let host = browser.client.find(Locator::Id("floorwalker-root")).await.expect("the widget's host element");
+    let root = host.shadow_root().await.expect("its open shadow root");
+    let element = root.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css} in the widget: {e}"));
+    element.click().await.unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+}
+
+/// How many reply tones the panel played (`performance.mark("floorwalker:sound")` each).
+async fn tones(browser: &Browser) -> u64 {
+    let script = format!("return performance.getEntriesByName({:?}, 'mark').length;", floorwalker_core::chat_panel::CHIME_MARK);
+    browser.eval(&script, vec![]).await.as_u64().expect("a count")
+}
+
+/// The launcher's badge once it shows `count`.
+async fn badge_shows(browser: &Browser, count: u64) {
+    wait(
+        browser,
+        &format!("the unread badge to show {count}"),
+        &format!("const b = root.querySelector('.launcher .badge'); return !!b && !b.hidden && b.textContent === '{count}';"),
+        20,
+    )
+    .await;
+}
+
+/// The visitor opens the chat with a real click, writes, and the operator's socket joins.
+async fn visitor_writes_and_operator_joins(worker: &Worker, browser: &Browser, cookie: &str, text: &str) -> ChatSocket {
+    open_page(browser, &worker.url(STROLLER)).await;
+    real_click(browser, "button.launcher").await;
+    wait(browser, "the composer to have focus", "return root.activeElement && root.activeElement.id === 'fwc-input';", 20).await;
+    type_and_send(browser, text).await;
+    let conversation = conversation_id(browser).await;
+    let mut operator = ChatSocket::operator(worker, &conversation, cookie).await;
+    if !operator.hello(0).await.history.iter().any(|m| m.text == text) {
+        operator_sees(&mut operator, text).await;
+    }
+    operator
+}
+
+/// `widget.chat_sound: true`: one quiet tone per burst of replies while the panel is closed,
+/// none while the visitor is looking at the panel.
+#[tokio::test]
+async fn with_chat_sound_on_a_reply_to_a_closed_panel_plays_one_tone_per_burst() {
+    use floorwalker_core::chat_panel::CHIME_MIN_INTERVAL_MS;
+
+    let worker = Worker::start("chat-widget-sound").await;
+    let mut config = worker.demo_site_config(&[]);
+    config.widget.prompts.clear();
+    config.widget.chat_sound = true;
+    worker.put_site(&config).await;
+    let (cookie, _console) = operator_online(&worker).await;
+    let browser = Browser::start().await;
+    let mut operator = visitor_writes_and_operator_joins(&worker, &browser, &cookie, "Есть ли доставка в Казань?").await;
+
+    // The panel is open and visible: the answer is read, not rung.
+    operator.say("op-sound-000000001", "Да, за два дня.").await;
+    wait(&browser, "the answer in the open panel", "return [...root.querySelectorAll('.m.theirs .t')].some(t => t.textContent === 'Да, за два дня.');", 20).await;
+    operator
+        .until("the visitor's read marker", |f| matches!(f, ServerFrame::Read { by: Side::Visitor, up_to_seq: 2 }).then_some(()))
+        .await;
+    assert_eq!(tones(&browser).await, 0, "no tone while the visitor looks at the panel");
+
+    // Closed: a burst of three replies is one tone.
+    browser.eval(&format!("{SHADOW} root.querySelector('.panel .close').click();"), vec![]).await;
+    wait(&browser, "the panel to close", "return root.querySelector('.panel').hidden;", 10).await;
+    for (i, text) in ["Доставка бесплатная.", "Курьер позвонит заранее.", "Оплата при получении."].iter().enumerate() {
+        operator.say(&format!("op-sound-burst-{i:04}"), text).await;
+    }
+    badge_shows(&browser, 3).await;
+    assert_eq!(tones(&browser).await, 1, "one tone for the burst");
+
+    // After the quiet interval, the next reply rings again.
+    tokio::time::sleep(Duration::from_millis(CHIME_MIN_INTERVAL_MS + 300)).await;
+    operator.say("op-sound-000000005", "Ещё вопросы?").await;
+    badge_shows(&browser, 4).await;
+    assert_eq!(tones(&browser).await, 2, "a later reply gets its own tone");
+
+    // Reopened: reading is silent, and so is a reply the visitor sees arrive.
+    real_click(&browser, "button.launcher").await;
+    wait(&browser, "the badge to go", "return root.querySelector('.launcher .badge').hidden;", 20).await;
+    tokio::time::sleep(Duration::from_millis(CHIME_MIN_INTERVAL_MS + 300)).await;
+    operator.say("op-sound-000000006", "Хорошего дня!").await;
+    wait(&browser, "the last answer in the open panel", "return [...root.querySelectorAll('.m.theirs .t')].some(t => t.textContent === 'Хорошего дня!');", 20).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(tones(&browser).await, 2, "no tone for a reply to the open panel");
+    browser.close().await;
+}
+
+/// The default config: the same closed-panel reply shows the badge and the title, and is silent.
+#[tokio::test]
+async fn by_default_a_reply_to_a_closed_panel_makes_no_sound() {
+    let worker = shop("chat-widget-silent").await;
+    let (cookie, _console) = operator_online(&worker).await;
+    let browser = Browser::start().await;
+    let mut operator = visitor_writes_and_operator_joins(&worker, &browser, &cookie, "Здравствуйте!").await;
+    browser.eval(&format!("{SHADOW} root.querySelector('.panel .close').click();"), vec![]).await;
+    wait(&browser, "the panel to close", "return root.querySelector('.panel').hidden;", 10).await;
+    operator.say("op-silent-00000001", "Добрый день! Чем помочь?").await;
+    badge_shows(&browser, 1).await;
+    let title = browser.eval("return document.title;", vec![]).await;
+    assert!(title.as_str().is_some_and(|t| t.starts_with("(1) ")), "the title still says so: {title}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(tones(&browser).await, 0, "sound is off unless the site turns it on");
+    browser.close().await;
+}

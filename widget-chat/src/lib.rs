@@ -15,6 +15,7 @@
 //! and draws.
 
 mod net;
+mod sound;
 mod view;
 
 use std::cell::{Cell, RefCell};
@@ -91,6 +92,9 @@ pub(crate) struct Chat {
     page_title: RefCell<Option<String>>,
     destroyed: Cell<bool>,
     visibility: RefCell<Option<Listener>>,
+    /// The reply tone, when the site turned it on (`widget.chat_sound`).
+    chime: RefCell<sound::Chime>,
+    last_chime_at: Cell<Option<u64>>,
 }
 
 /// The running chat panel, as the main widget holds it.
@@ -180,6 +184,8 @@ pub fn mount_chat(container: web_sys::HtmlElement, options: JsValue, on_event: j
         page_title: RefCell::new(None),
         destroyed: Cell::new(false),
         visibility: RefCell::new(None),
+        chime: RefCell::new(sound::Chime::default()),
+        last_chime_at: Cell::new(None),
     });
     CHAT.with(|slot| {
         if let Ok(mut slot) = slot.try_borrow_mut() {
@@ -204,6 +210,7 @@ impl Chat {
     pub fn set_open(&self, open: bool) {
         self.ui.open.set(open);
         if open {
+            self.prime_sound();
             self.mark_read();
             // A dropped link is retried at once when the visitor looks at it again.
             if self.ui.link.get_untracked() == Link::Reconnecting {
@@ -235,6 +242,9 @@ impl Chat {
         let window = net::window();
         for timer in [self.retry_timer.take(), self.typing_timer.take()].into_iter().flatten() {
             window.clear_timeout_with_handle(timer);
+        }
+        if let Ok(mut chime) = self.chime.try_borrow_mut() {
+            chime.close();
         }
         if let (Some(document), Some(closure)) = (net::document(), self.visibility.take()) {
             let _ = document.remove_event_listener_with_callback("visibilitychange", closure.as_ref().unchecked_ref());
@@ -271,8 +281,15 @@ impl Chat {
         }
         let read_up_to = self.stored.borrow().read_up_to;
         let unread = if self.ui.open.get_untracked() && visible() { 0 } else { chat_panel::unread(&messages, read_up_to) };
-        if self.last_unread.replace(Some(unread)) != Some(unread) {
+        let before = self.last_unread.replace(Some(unread));
+        if before != Some(unread) {
             self.emit("unread", &JsValue::from_f64(unread as f64));
+        }
+        let now = net::now_ms();
+        if chat_panel::chime_due(self.opts.config.widget.chat_sound, before, unread, self.last_chime_at.get(), now)
+            && self.chime.try_borrow().is_ok_and(|chime| chime.play())
+        {
+            self.last_chime_at.set(Some(now));
         }
         self.set_title(if self.ui.open.get_untracked() { 0 } else { unread });
         self.save(messages, pending);
@@ -323,6 +340,7 @@ impl Chat {
     pub fn send_text(&self, text: &str) -> Result<(), ErrorCode> {
         let text = floorwalker_core::chat::normalize_message_text(text).map_err(|e| e.code)?;
         self.interacted();
+        self.prime_sound();
         if self.ui.status.get_untracked() == ConversationStatus::Closed {
             // A closed conversation is final; writing again starts a new one.
             let pending = self.client.borrow().pending().to_vec();
@@ -346,6 +364,16 @@ impl Chat {
             self.resume();
         }
         Ok(())
+    }
+
+    /// A visitor's action in the panel (opening it, sending): the moment the browser lets the
+    /// reply tone's audio start, if the site wants it.
+    pub fn prime_sound(&self) {
+        if self.opts.config.widget.chat_sound {
+            if let Ok(mut chime) = self.chime.try_borrow_mut() {
+                chime.prime();
+            }
+        }
     }
 
     /// Escape in the panel: the main widget closes it (and puts focus back on the launcher).
