@@ -528,6 +528,22 @@ async fn a_visitor_asks_for_the_transcript_by_email_and_it_reaches_the_mailbox()
     assert!(message.html.contains("Да, серая есть &amp; приедет завтра."), "{}", message.html);
     let leads: Vec<Lead> = worker.admin_get("/sites/demo/leads").await;
     assert!(leads.is_empty(), "the address is for this email only, no lead: {leads:?}");
+
+    // Asked again for the same address with nothing new said: the server refuses (429) and the
+    // panel says why, in the visitor's language, with the field still there to change.
+    browser.eval(&format!("{SHADOW} root.querySelector('.transcript button.secondary').click();"), vec![]).await;
+    wait(&browser, "the email field again", "return !root.querySelector('#fwc-tr-form').hidden;", 10).await;
+    browser.eval(&send("anna@example.ru"), vec![]).await;
+    let refused = wait(&browser, "the refusal in the panel", "return root.querySelector('#fwc-tr-error').textContent || null;", 20).await;
+    let expected = floorwalker_core::contact::message(floorwalker_core::api::ErrorCode::TranscriptAlreadySent, floorwalker_core::config::Locale::Ru);
+    assert_eq!(refused.as_str(), expected, "core's words for the refusal");
+    let form = browser
+        .eval(&format!("{SHADOW} return [root.querySelector('#fwc-tr-form').hidden, root.querySelector('#fwc-tr-status').textContent];"), vec![])
+        .await;
+    assert_eq!(form, serde_json::json!([false, ""]), "the form stays open; no 'sent' status");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let emails: Vec<StoredEmail> = worker.admin_get("/mailbox").await;
+    assert_eq!(emails.len(), 1, "no second email");
     browser.close().await;
 }
 
