@@ -942,3 +942,69 @@ async fn the_panel_s_text_meets_wcag_aa_contrast_on_a_light_and_a_dark_brand() {
         browser.close().await;
     }
 }
+
+/// Business hours are re-evaluated while the panel is open: a shop that closes a minute or two
+/// from now (in UTC, its configured zone) turns "nobody online" into "we're closed" in the open
+/// panel, without a reload, and keeps what the visitor was typing into the form.
+#[tokio::test]
+async fn an_open_panel_notices_closing_time_without_a_reload() {
+    use floorwalker_core::chat_panel::copy;
+    use floorwalker_core::config::{BusinessHours, Locale, OpeningHours};
+
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs();
+    let minute = ((now / 60) % (24 * 60)) as u16;
+    // 1970-01-01 was a Thursday.
+    let weekday = (now / 86_400 + 4) % 7;
+    let today = Some(OpeningHours { open: 0, close: (minute + 2).min(24 * 60) });
+    let mut hours = BusinessHours::none();
+    match weekday {
+        0 => hours.sun = today,
+        1 => hours.mon = today,
+        2 => hours.tue = today,
+        3 => hours.wed = today,
+        4 => hours.thu = today,
+        5 => hours.fri = today,
+        _ => hours.sat = today,
+    }
+    let worker = Worker::start("chat-widget-hours").await;
+    let mut config = worker.demo_site_config(&[]);
+    config.widget.prompts.clear();
+    config.widget.timezone = "UTC".into();
+    config.widget.business_hours = hours;
+    worker.put_site(&config).await;
+
+    let en = copy(Locale::En);
+    let browser = Browser::start().await;
+    open_page(&browser, &worker.url(EN_STROLLER)).await;
+    click_launcher(&browser).await;
+    let note = wait(&browser, "the offline notice", "const n = root.querySelector('#fwc-offline'); return n && n.textContent;", 20).await;
+    assert_eq!(note, Value::from(en.nobody_online), "open now, nobody online");
+    browser
+        .eval(
+            &format!(
+                "{SHADOW} window.__samePage = true;
+                 const m = root.querySelector('#fwc-off-message');
+                 m.__kept = true;
+                 m.value = 'Do you deliver on Sundays?';
+                 m.dispatchEvent(new Event('input', {{ bubbles: true }}));"
+            ),
+            vec![],
+        )
+        .await;
+    let after = wait(
+        &browser,
+        "the closed notice after closing time",
+        &format!("const n = root.querySelector('#fwc-offline'); return n && n.textContent === {:?} && n.textContent;", en.after_hours),
+        150,
+    )
+    .await;
+    assert_eq!(after, Value::from(en.after_hours));
+    let kept = browser
+        .eval(
+            &format!("{SHADOW} const m = root.querySelector('#fwc-off-message'); return [window.__samePage === true, m.__kept === true, m.value];"),
+            vec![],
+        )
+        .await;
+    assert_eq!(kept, serde_json::json!([true, true, "Do you deliver on Sundays?"]), "same page, same form, the text kept");
+    browser.close().await;
+}

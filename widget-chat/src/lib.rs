@@ -4,7 +4,8 @@
 //! The interface is deliberately small and made of plain JS values:
 //! `mount_chat(container, options, on_event)` → a [`ChatHandle`] with `open()`, `close()`,
 //! `destroy()`. `options` carries `api_base`, `config` (the public site config as served),
-//! `locale` (`"ru"`/`"en"`), `visitor`, `may_store` (consent) and `within_hours`.
+//! `locale` (`"ru"`/`"en"`), `visitor`, `may_store` (consent) and `within_hours` (the first
+//! answer; the panel re-evaluates business hours itself while it is open).
 //! `on_event(name, detail)` reports `"unread"` (a count, for the launcher's badge),
 //! `"interact"` (the visitor wrote: under `consent: required` that is agreement) and `"close"`
 //! (Escape), and answers
@@ -59,6 +60,9 @@ pub(crate) struct Ui {
     pub open: RwSignal<bool>,
     /// The callback-offer form, after the visitor chose it under a system message.
     pub offer_form: RwSignal<bool>,
+    /// Whether it is within the shop's business hours now: given at mount, then re-evaluated
+    /// every minute while the panel is open (see [`Chat::check_hours`]).
+    pub within_hours: RwSignal<bool>,
 }
 
 pub(crate) struct Options {
@@ -92,6 +96,8 @@ pub(crate) struct Chat {
     page_title: RefCell<Option<String>>,
     destroyed: Cell<bool>,
     visibility: RefCell<Option<Listener>>,
+    /// The next business-hours check while the panel is open.
+    hours_timer: Cell<Option<i32>>,
     /// The reply tone, when the site turned it on (`widget.chat_sound`).
     chime: RefCell<sound::Chime>,
     last_chime_at: Cell<Option<u64>>,
@@ -165,6 +171,7 @@ pub fn mount_chat(container: web_sys::HtmlElement, options: JsValue, on_event: j
         operator_read: RwSignal::new(0),
         open: RwSignal::new(false),
         offer_form: RwSignal::new(false),
+        within_hours: RwSignal::new(opts.within_hours),
     };
     let chat = Rc::new(Chat {
         opts,
@@ -184,6 +191,7 @@ pub fn mount_chat(container: web_sys::HtmlElement, options: JsValue, on_event: j
         page_title: RefCell::new(None),
         destroyed: Cell::new(false),
         visibility: RefCell::new(None),
+        hours_timer: Cell::new(None),
         chime: RefCell::new(sound::Chime::default()),
         last_chime_at: Cell::new(None),
     });
@@ -209,7 +217,11 @@ impl Chat {
 
     pub fn set_open(&self, open: bool) {
         self.ui.open.set(open);
+        if let Some(timer) = self.hours_timer.take() {
+            net::window().clear_timeout_with_handle(timer);
+        }
         if open {
+            self.check_hours();
             self.prime_sound();
             self.mark_read();
             // A dropped link is retried at once when the visitor looks at it again.
@@ -221,6 +233,30 @@ impl Chat {
             });
         }
         self.sync();
+    }
+
+    /// Re-evaluates business hours (core's `BusinessHours::is_open` at the shop's local time, which
+    /// the browser's `Intl` gives for the site's time zone), so a panel left open across opening or
+    /// closing time says the right thing; then again at the start of the next minute, while open.
+    fn check_hours(&self) {
+        let widget = &self.opts.config.widget;
+        let now = js_sys::Date::now();
+        let (day, minute) = net::site_local_time(&widget.timezone, now);
+        let open = widget.business_hours.is_open(day, minute);
+        if self.ui.within_hours.get_untracked() != open {
+            self.ui.within_hours.set(open);
+        }
+        if self.ui.open.get_untracked() && !self.destroyed.get() {
+            // A few milliseconds past the minute, so the check lands after the boundary.
+            let delay = 60_000 - (now as i64).rem_euclid(60_000) + 50;
+            let id = net::later(delay as i32, || {
+                with(|chat| {
+                    chat.hours_timer.set(None);
+                    chat.check_hours();
+                });
+            });
+            self.hours_timer.set(id);
+        }
     }
 
     pub fn focus_input(&self) {
@@ -240,7 +276,7 @@ impl Chat {
         self.destroyed.set(true);
         self.drop_socket();
         let window = net::window();
-        for timer in [self.retry_timer.take(), self.typing_timer.take()].into_iter().flatten() {
+        for timer in [self.retry_timer.take(), self.typing_timer.take(), self.hours_timer.take()].into_iter().flatten() {
             window.clear_timeout_with_handle(timer);
         }
         if let Ok(mut chime) = self.chime.try_borrow_mut() {
