@@ -56,6 +56,9 @@ pub enum ErrorCode {
     EndpointNotAllowed,
     /// A webhook whose signature or timestamp does not verify.
     InvalidSignature,
+    /// The same conversation was emailed to the same address a few minutes ago and nothing new
+    /// was said since (`chat_events::TranscriptLog`).
+    TranscriptAlreadySent,
     /// A fault on our side (storage unavailable, ...), never caused by the request's content.
     Internal,
 }
@@ -92,7 +95,7 @@ impl ErrorCode {
             ErrorCode::ConversationClosed => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
-            ErrorCode::RateLimited => 429,
+            ErrorCode::RateLimited | ErrorCode::TranscriptAlreadySent => 429,
             ErrorCode::Internal => 503,
         }
     }
@@ -167,6 +170,7 @@ mod tests {
             ErrorCode::TokenExpired,
             ErrorCode::EndpointNotAllowed,
             ErrorCode::InvalidSignature,
+            ErrorCode::TranscriptAlreadySent,
         ] {
             assert!((400..500).contains(&code.http_status()), "{code:?}");
         }

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::api::{ApiError, ErrorCode};
 use crate::chat::ChatMessage;
 use crate::config::Locale;
 use crate::context::VisitorContext;
@@ -76,6 +77,66 @@ pub struct TranscriptRequested {
     /// The language of the conversation (the email is written in it).
     #[serde(default)]
     pub locale: Locale,
+}
+
+/// A repeat of the same transcript to the same address is refused for this long, unless new
+/// messages arrived since: one email per reason to send it, not a button that mails on every click
+/// (a visitor double-clicking, or someone using the form to flood an inbox).
+pub const TRANSCRIPT_REPEAT_WINDOW_MS: u64 = 10 * 60 * 1000;
+/// Addresses remembered per conversation (the oldest are forgotten first).
+const MAX_TRANSCRIPT_LOG: usize = 20;
+
+/// One transcript email sent: to whom, when, and how far the conversation went then.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptSent {
+    /// As normalised by `contact::normalize_email`.
+    pub email: String,
+    pub at: u64,
+    /// The last message seq the email contained.
+    pub last_seq: u64,
+}
+
+/// The transcript emails a conversation has sent recently, kept in the conversation's storage.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+pub struct TranscriptLog {
+    #[serde(default)]
+    pub sent: Vec<TranscriptSent>,
+}
+
+impl TranscriptLog {
+    /// Whether the conversation as it stands (`last_seq`) may be emailed to `email` at `now`:
+    /// refused with [`ErrorCode::TranscriptAlreadySent`] (429) when the same address got the same
+    /// messages less than [`TRANSCRIPT_REPEAT_WINDOW_MS`] ago. Addresses compare without case: one
+    /// mailbox, however it is typed.
+    pub fn check(&self, email: &str, last_seq: u64, now: u64) -> Result<(), ApiError> {
+        let repeat = self.sent.iter().rev().find(|sent| {
+            sent.email.eq_ignore_ascii_case(email)
+                && sent.last_seq >= last_seq
+                && now.saturating_sub(sent.at) < TRANSCRIPT_REPEAT_WINDOW_MS
+        });
+        match repeat {
+            None => Ok(()),
+            Some(sent) => {
+                let wait_minutes = (sent.at + TRANSCRIPT_REPEAT_WINDOW_MS).saturating_sub(now).div_ceil(60_000).max(1);
+                Err(ApiError::new(
+                    ErrorCode::TranscriptAlreadySent,
+                    format!(
+                        "this conversation was already emailed to this address and nothing new was said since; \
+                         ask again in {wait_minutes} min or after new messages"
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// Records a sent transcript, forgetting what is older than the window and, past
+    /// [`MAX_TRANSCRIPT_LOG`] addresses, the oldest.
+    pub fn record(&mut self, email: &str, last_seq: u64, now: u64) {
+        self.sent.retain(|sent| now.saturating_sub(sent.at) < TRANSCRIPT_REPEAT_WINDOW_MS && !sent.email.eq_ignore_ascii_case(email));
+        self.sent.push(TranscriptSent { email: email.to_owned(), at: now, last_seq });
+        let excess = self.sent.len().saturating_sub(MAX_TRANSCRIPT_LOG);
+        self.sent.drain(..excess);
+    }
 }
 
 /// Attaches the visitor's lead ids to a chat event on its way to the outbox (no-op for others).
@@ -247,5 +308,34 @@ mod tests {
         let event = WebhookEvent::MessageCreated(MessageCreated::new(&owner(), "conv-0001", message(1)));
         let envelope = serde_json::to_string(&event.envelope()).unwrap();
         assert_eq!(serde_json::from_str::<WebhookEvent>(&envelope).unwrap(), event);
+    }
+
+    #[test]
+    fn a_transcript_repeat_to_the_same_address_waits_for_the_window_or_new_messages() {
+        let t = 1_790_000_000_000;
+        let mut log = TranscriptLog::default();
+        assert_eq!(log.check("anna@example.ru", 2, t), Ok(()), "the first request");
+        log.record("anna@example.ru", 2, t);
+        let refused = log.check("Anna@Example.ru", 2, t + 60_000).expect_err("the same mailbox, nothing new");
+        assert_eq!(refused.code, ErrorCode::TranscriptAlreadySent);
+        assert_eq!(refused.http_status(), 429, "a 4xx the widget can explain, never a 5xx");
+        assert!(refused.message.contains("9 min"), "{}", refused.message);
+        assert_eq!(log.check("boris@example.ru", 2, t + 60_000), Ok(()), "another address");
+        assert_eq!(log.check("anna@example.ru", 3, t + 60_000), Ok(()), "a new message since");
+        assert!(log.check("anna@example.ru", 2, t + TRANSCRIPT_REPEAT_WINDOW_MS - 1).is_err());
+        assert_eq!(log.check("anna@example.ru", 2, t + TRANSCRIPT_REPEAT_WINDOW_MS), Ok(()), "the window has passed");
+        // A new send restarts the window for that address and keeps one entry per address.
+        log.record("anna@example.ru", 3, t + 120_000);
+        assert_eq!(log.sent.len(), 1);
+        assert!(log.check("anna@example.ru", 3, t + 130_000).is_err());
+        // Old entries are forgotten; the log stays small.
+        for i in 0..30u64 {
+            log.record(&format!("v{i}@example.ru"), 3, t + 200_000 + i);
+        }
+        assert_eq!(log.sent.len(), MAX_TRANSCRIPT_LOG);
+        log.record("late@example.ru", 3, t + 200_000 + TRANSCRIPT_REPEAT_WINDOW_MS + 100);
+        assert_eq!(log.sent.len(), 1);
+        let json = serde_json::to_string(&log).unwrap();
+        assert_eq!(serde_json::from_str::<TranscriptLog>(&json).unwrap(), log);
     }
 }

@@ -145,6 +145,33 @@ pub fn notify_title(page_title: &str, unread: u64, locale: Locale) -> String {
     format!("({count}) {words} · {page_title}")
 }
 
+/// At most one reply tone this often: a burst of operator messages is one tone, not a drum roll.
+pub const CHIME_MIN_INTERVAL_MS: u64 = 4_000;
+
+/// The reply tone, as the panel plays it with Web Audio (one sine, no file): a soft "ding" —
+/// pitch, peak gain (quiet: a tenth of full scale), attack and decay.
+pub const CHIME_HZ: f64 = 880.0;
+pub const CHIME_PEAK_GAIN: f64 = 0.1;
+pub const CHIME_ATTACK_S: f64 = 0.015;
+pub const CHIME_DECAY_S: f64 = 0.25;
+// Short and quiet, checked when core compiles.
+const _: () = assert!(CHIME_PEAK_GAIN <= 0.2 && CHIME_ATTACK_S + CHIME_DECAY_S < 0.5);
+
+/// The name of the `performance.mark` the panel sets each time it plays the tone, so a site (or a
+/// test) can observe it without any hook.
+pub const CHIME_MARK: &str = "floorwalker:sound";
+
+/// Whether a reply tone is due now: the site turned sound on (`widget.chat_sound`), the unread
+/// count just grew (an operator wrote and the visitor is not looking: the panel is closed or the
+/// tab hidden — the unread count stays 0 while both are open and visible), and no tone was played
+/// in the last [`CHIME_MIN_INTERVAL_MS`]. `unread_before` is `None` until the panel has counted
+/// once, so messages already waiting when the page loads never ring.
+pub fn chime_due(sound_on: bool, unread_before: Option<u64>, unread_now: u64, last_chime_at: Option<u64>, now: u64) -> bool {
+    let grew = unread_before.is_some_and(|before| unread_now > before);
+    let quiet_long_enough = last_chime_at.is_none_or(|at| now.saturating_sub(at) >= CHIME_MIN_INTERVAL_MS);
+    sound_on && grew && quiet_long_enough
+}
+
 /// What the chat keeps in first-party storage (`fw:<site>:chat`), so a page load resumes where the
 /// last one stopped: the same conversation, its messages and the visitor's unconfirmed ones.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
@@ -448,6 +475,23 @@ mod tests {
         assert_eq!(notify_title("Кроха", 0, Locale::Ru), "Кроха");
         assert_eq!(notify_title("Кроха", 2, Locale::Ru), "(2) Новое сообщение · Кроха");
         assert_eq!(notify_title("Shop", 1, Locale::En), "(1) New message · Shop");
+    }
+
+    #[test]
+    fn a_reply_rings_once_per_burst_only_when_sound_is_on_and_the_visitor_is_not_looking() {
+        let t = 1_790_000_000_000;
+        assert!(chime_due(true, Some(0), 1, None, t), "a new unread reply");
+        assert!(!chime_due(false, Some(0), 1, None, t), "sound is off by default");
+        assert!(!chime_due(true, None, 3, None, t), "replies already waiting at page load");
+        assert!(!chime_due(true, Some(0), 0, None, t), "panel open and visible: nothing unread");
+        assert!(!chime_due(true, Some(2), 2, None, t), "no new message (the title or a resync)");
+        assert!(!chime_due(true, Some(2), 0, None, t), "read");
+        // A burst: the second and third arrive within the interval.
+        assert!(!chime_due(true, Some(1), 2, Some(t), t + 300));
+        assert!(!chime_due(true, Some(2), 3, Some(t), t + CHIME_MIN_INTERVAL_MS - 1));
+        assert!(chime_due(true, Some(3), 4, Some(t), t + CHIME_MIN_INTERVAL_MS));
+        // A clock that went backwards never rings twice at once.
+        assert!(!chime_due(true, Some(1), 2, Some(t), t - 5_000));
     }
 
     #[test]

@@ -253,7 +253,7 @@ fn check_characters(field: &str, value: &str, multi_line: bool) -> Result<(), Ap
 }
 
 /// Error codes a form can tell a visitor about (each has a [`message`]).
-pub const VISITOR_CODES: [ErrorCode; 8] = [
+pub const VISITOR_CODES: [ErrorCode; 9] = [
     ErrorCode::InvalidEmail,
     ErrorCode::InvalidPhone,
     ErrorCode::FieldTooLong,
@@ -262,6 +262,7 @@ pub const VISITOR_CODES: [ErrorCode; 8] = [
     ErrorCode::InvalidConsent,
     ErrorCode::SpamSuspected,
     ErrorCode::SubmittedTooFast,
+    ErrorCode::TranscriptAlreadySent,
 ];
 
 /// The visitor-facing code named `wire` in an error body (`{"error":{"code":"invalid_email"}}`);
@@ -285,6 +286,7 @@ pub fn message_key(code: ErrorCode) -> Option<&'static str> {
         ErrorCode::SubmittedTooFast => "error.submitted_too_fast",
         ErrorCode::InvalidToken => "error.invalid_token",
         ErrorCode::TokenExpired => "error.token_expired",
+        ErrorCode::TranscriptAlreadySent => "error.transcript_already_sent",
         _ => return None,
     })
 }
@@ -304,6 +306,10 @@ pub fn message(code: ErrorCode, locale: Locale) -> Option<&'static str> {
         ErrorCode::SubmittedTooFast => ("Слишком быстро — проверьте данные и отправьте ещё раз", "That was too quick: check the form and send it again"),
         ErrorCode::InvalidToken => ("Ссылка недействительна", "This link is not valid"),
         ErrorCode::TokenExpired => ("Срок действия ссылки истёк", "This link has expired"),
+        ErrorCode::TranscriptAlreadySent => (
+            "Мы уже отправили эту переписку на этот адрес. Повторить можно через несколько минут или после новых сообщений.",
+            "We've already sent this conversation to this address. You can ask again in a few minutes or after new messages.",
+        ),
         _ => return None,
     };
     Some(match locale {

@@ -417,3 +417,66 @@ async fn the_transcript_by_email_reaches_the_mailbox_and_sites_without_chat_endp
     assert_eq!(deliveries(&worker).await.len(), 1);
     assert!(receiver.received().is_empty(), "the CRM heard nothing of the chat");
 }
+
+/// Asking again for the same transcript to the same address is refused (429, a message the widget
+/// can show, never a 5xx) until new messages arrive or the window passes; another address is
+/// served. Exactly the emails that were accepted reach the mailbox.
+#[tokio::test]
+async fn a_repeated_transcript_request_is_refused_until_something_new_was_said() {
+    let worker = worker("chat-transcript-repeat").await;
+    let mut chat = open_chat(&worker, "visitor-repeat-0001", None).await;
+    say(&mut chat.v, "msg-repeat-0001", "Is the Orsa in stock?").await;
+    say(&mut chat.op, "msg-repeat-0002", "Yes, two left.").await;
+    let path = format!("/v1/chat/conversations/{}/transcript", chat.conversation);
+    let ask = |email: &'static str| {
+        let (worker, path, token) = (&worker, path.clone(), chat.visitor.token.clone());
+        async move { post_json(worker, &path, Some(SHOP), &json!({"token": token, "email": email})).await }
+    };
+
+    let (status, body) = ask("anna@example.com").await;
+    assert_eq!(status, 202, "the first request: {body}");
+    // The same mailbox, typed differently, a moment later: refused, with a reason.
+    let (status, body) = ask(" Anna@EXAMPLE.com ").await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"]["code"], "transcript_already_sent", "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("already emailed") && m.contains("min")), "{body}");
+    // The refusal is readable by the shop's page (CORS), so the panel can say why.
+    let response = worker
+        .http()
+        .post(worker.url(&path))
+        .header("origin", SHOP)
+        .header("content-type", "text/plain;charset=UTF-8")
+        .body(json!({"token": chat.visitor.token, "email": "anna@example.com"}).to_string())
+        .send()
+        .await
+        .expect("POST transcript");
+    assert_eq!(response.status().as_u16(), 429);
+    assert_eq!(response.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()), Some(SHOP));
+
+    // Another address is another request.
+    let (status, body) = ask("boris@example.com").await;
+    assert_eq!(status, 202, "{body}");
+    // Something new was said: the first address may have the longer conversation.
+    say(&mut chat.op, "msg-repeat-0003", "Shall I reserve one?").await;
+    let (status, body) = ask("anna@example.com").await;
+    assert_eq!(status, 202, "after a new message: {body}");
+    let (status, body) = ask("anna@example.com").await;
+    assert_eq!(status, 429, "and again nothing new: {body}");
+
+    // The mailbox holds exactly the three accepted emails: two for Anna (the second with the new
+    // message), one for Boris.
+    eventually("three transcripts in the mailbox", Duration::from_secs(30), || async {
+        let emails: Vec<StoredEmail> = worker.admin_get("/mailbox").await;
+        (emails.len() >= 3).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let emails: Vec<StoredEmail> = worker.admin_get("/mailbox").await;
+    assert_eq!(emails.len(), 3, "{:?}", emails.iter().map(|e| &e.message.to).collect::<Vec<_>>());
+    let to_anna: Vec<&StoredEmail> = emails.iter().filter(|e| e.message.to == "anna@example.com").collect();
+    assert_eq!(to_anna.len(), 2);
+    assert_eq!(to_anna.iter().filter(|e| e.message.text.contains("Shall I reserve one?")).count(), 1, "one of them with the new message");
+    assert_eq!(emails.iter().filter(|e| e.message.to == "boris@example.com").count(), 1);
+    let log = deliveries(&worker).await;
+    assert_eq!(log.iter().filter(|d| d.event_type == EventType::TranscriptRequested).count(), 3, "{log:#?}");
+}

@@ -528,6 +528,22 @@ async fn a_visitor_asks_for_the_transcript_by_email_and_it_reaches_the_mailbox()
     assert!(message.html.contains("Да, серая есть &amp; приедет завтра."), "{}", message.html);
     let leads: Vec<Lead> = worker.admin_get("/sites/demo/leads").await;
     assert!(leads.is_empty(), "the address is for this email only, no lead: {leads:?}");
+
+    // Asked again for the same address with nothing new said: the server refuses (429) and the
+    // panel says why, in the visitor's language, with the field still there to change.
+    browser.eval(&format!("{SHADOW} root.querySelector('.transcript button.secondary').click();"), vec![]).await;
+    wait(&browser, "the email field again", "return !root.querySelector('#fwc-tr-form').hidden;", 10).await;
+    browser.eval(&send("anna@example.ru"), vec![]).await;
+    let refused = wait(&browser, "the refusal in the panel", "return root.querySelector('#fwc-tr-error').textContent || null;", 20).await;
+    let expected = floorwalker_core::contact::message(floorwalker_core::api::ErrorCode::TranscriptAlreadySent, floorwalker_core::config::Locale::Ru);
+    assert_eq!(refused.as_str(), expected, "core's words for the refusal");
+    let form = browser
+        .eval(&format!("{SHADOW} return [root.querySelector('#fwc-tr-form').hidden, root.querySelector('#fwc-tr-status').textContent];"), vec![])
+        .await;
+    assert_eq!(form, serde_json::json!([false, ""]), "the form stays open; no 'sent' status");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let emails: Vec<StoredEmail> = worker.admin_get("/mailbox").await;
+    assert_eq!(emails.len(), 1, "no second email");
     browser.close().await;
 }
 
@@ -573,5 +589,422 @@ async fn on_a_phone_with_consent_required_the_chat_fits_and_storage_starts_with_
     }
     let stored = browser.eval("return Object.keys(localStorage).filter(k => k.startsWith('fw:')).length;", vec![]).await;
     assert!(stored.as_u64().unwrap_or(0) > 0, "opening the chat gave consent: the session is stored now");
+    browser.close().await;
+}
+
+/// Clicks an element of the widget's shadow root through WebDriver, as a person would: a trusted
+/// click that gives the page user activation (a script's `el.click()` does not), which is what
+/// browsers require before a page may start audio.
+async fn real_click(browser: &Browser, css: &str) {
+    use fantoccini::Locator;
+    let host = browser.client.find(Locator::Id("floorwalker-root")).await.expect("the widget's host element");
+    let root = host.shadow_root().await.expect("its open shadow root");
+    let element = root.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css} in the widget: {e}"));
+    element.click().await.unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+}
+
+/// How many reply tones the panel played (`performance.mark("floorwalker:sound")` each).
+async fn tones(browser: &Browser) -> u64 {
+    let script = format!("return performance.getEntriesByName({:?}, 'mark').length;", floorwalker_core::chat_panel::CHIME_MARK);
+    browser.eval(&script, vec![]).await.as_u64().expect("a count")
+}
+
+/// The launcher's badge once it shows `count`.
+async fn badge_shows(browser: &Browser, count: u64) {
+    wait(
+        browser,
+        &format!("the unread badge to show {count}"),
+        &format!("const b = root.querySelector('.launcher .badge'); return !!b && !b.hidden && b.textContent === '{count}';"),
+        20,
+    )
+    .await;
+}
+
+/// The visitor opens the chat with a real click, writes, and the operator's socket joins.
+async fn visitor_writes_and_operator_joins(worker: &Worker, browser: &Browser, cookie: &str, text: &str) -> ChatSocket {
+    open_page(browser, &worker.url(STROLLER)).await;
+    real_click(browser, "button.launcher").await;
+    wait(browser, "the composer to have focus", "return root.activeElement && root.activeElement.id === 'fwc-input';", 20).await;
+    type_and_send(browser, text).await;
+    let conversation = conversation_id(browser).await;
+    let mut operator = ChatSocket::operator(worker, &conversation, cookie).await;
+    if !operator.hello(0).await.history.iter().any(|m| m.text == text) {
+        operator_sees(&mut operator, text).await;
+    }
+    operator
+}
+
+/// `widget.chat_sound: true`: one quiet tone per burst of replies while the panel is closed,
+/// none while the visitor is looking at the panel.
+#[tokio::test]
+async fn with_chat_sound_on_a_reply_to_a_closed_panel_plays_one_tone_per_burst() {
+    use floorwalker_core::chat_panel::CHIME_MIN_INTERVAL_MS;
+
+    let worker = Worker::start("chat-widget-sound").await;
+    let mut config = worker.demo_site_config(&[]);
+    config.widget.prompts.clear();
+    config.widget.chat_sound = true;
+    worker.put_site(&config).await;
+    let (cookie, _console) = operator_online(&worker).await;
+    let browser = Browser::start().await;
+    let mut operator = visitor_writes_and_operator_joins(&worker, &browser, &cookie, "Есть ли доставка в Казань?").await;
+
+    // The panel is open and visible: the answer is read, not rung.
+    operator.say("op-sound-000000001", "Да, за два дня.").await;
+    wait(&browser, "the answer in the open panel", "return [...root.querySelectorAll('.m.theirs .t')].some(t => t.textContent === 'Да, за два дня.');", 20).await;
+    operator
+        .until("the visitor's read marker", |f| matches!(f, ServerFrame::Read { by: Side::Visitor, up_to_seq: 2 }).then_some(()))
+        .await;
+    assert_eq!(tones(&browser).await, 0, "no tone while the visitor looks at the panel");
+
+    // Closed: a burst of three replies is one tone.
+    browser.eval(&format!("{SHADOW} root.querySelector('.panel .close').click();"), vec![]).await;
+    wait(&browser, "the panel to close", "return root.querySelector('.panel').hidden;", 10).await;
+    for (i, text) in ["Доставка бесплатная.", "Курьер позвонит заранее.", "Оплата при получении."].iter().enumerate() {
+        operator.say(&format!("op-sound-burst-{i:04}"), text).await;
+    }
+    badge_shows(&browser, 3).await;
+    assert_eq!(tones(&browser).await, 1, "one tone for the burst");
+
+    // After the quiet interval, the next reply rings again.
+    tokio::time::sleep(Duration::from_millis(CHIME_MIN_INTERVAL_MS + 300)).await;
+    operator.say("op-sound-000000005", "Ещё вопросы?").await;
+    badge_shows(&browser, 4).await;
+    assert_eq!(tones(&browser).await, 2, "a later reply gets its own tone");
+
+    // Reopened: reading is silent, and so is a reply the visitor sees arrive.
+    real_click(&browser, "button.launcher").await;
+    wait(&browser, "the badge to go", "return root.querySelector('.launcher .badge').hidden;", 20).await;
+    tokio::time::sleep(Duration::from_millis(CHIME_MIN_INTERVAL_MS + 300)).await;
+    operator.say("op-sound-000000006", "Хорошего дня!").await;
+    wait(&browser, "the last answer in the open panel", "return [...root.querySelectorAll('.m.theirs .t')].some(t => t.textContent === 'Хорошего дня!');", 20).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(tones(&browser).await, 2, "no tone for a reply to the open panel");
+    browser.close().await;
+}
+
+/// The default config: the same closed-panel reply shows the badge and the title, and is silent.
+#[tokio::test]
+async fn by_default_a_reply_to_a_closed_panel_makes_no_sound() {
+    let worker = shop("chat-widget-silent").await;
+    let (cookie, _console) = operator_online(&worker).await;
+    let browser = Browser::start().await;
+    let mut operator = visitor_writes_and_operator_joins(&worker, &browser, &cookie, "Здравствуйте!").await;
+    browser.eval(&format!("{SHADOW} root.querySelector('.panel .close').click();"), vec![]).await;
+    wait(&browser, "the panel to close", "return root.querySelector('.panel').hidden;", 10).await;
+    operator.say("op-silent-00000001", "Добрый день! Чем помочь?").await;
+    badge_shows(&browser, 1).await;
+    let title = browser.eval("return document.title;", vec![]).await;
+    assert!(title.as_str().is_some_and(|t| t.starts_with("(1) ")), "the title still says so: {title}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(tones(&browser).await, 0, "sound is off unless the site turns it on");
+    browser.close().await;
+}
+
+const EN_STROLLER: &str = "/en/product/puffin-trio-3in1/";
+
+fn always_open() -> floorwalker_core::config::BusinessHours {
+    use floorwalker_core::config::{BusinessHours, OpeningHours};
+    let day = Some(OpeningHours { open: 0, close: 24 * 60 });
+    BusinessHours { mon: day, tue: day, wed: day, thu: day, fri: day, sat: day, sun: day }
+}
+
+/// Visible text of the chat module's part of the panel.
+const PANEL_TEXT: &str = "return root.querySelector('.fwc').innerText;";
+
+fn has_cyrillic(text: &str) -> bool {
+    text.chars().any(|c| ('\u{0400}'..='\u{04ff}').contains(&c))
+}
+
+/// An English page (`<html lang="en">` on the demo shop's /en/ pages, which is how the widget picks
+/// its language): the panel speaks core's English copy, offline and online, and nothing Russian.
+#[tokio::test]
+async fn on_an_english_page_the_panel_speaks_core_s_english_copy() {
+    use floorwalker_core::chat_panel::{copy, ContactForm};
+    use floorwalker_core::config::Locale;
+
+    let en = copy(Locale::En);
+    let worker = Worker::start("chat-widget-english").await;
+    let mut config = worker.demo_site_config(&[]);
+    config.widget.prompts.clear();
+    // Open around the clock, so the notice is "nobody online" whatever day the test runs.
+    config.widget.business_hours = always_open();
+    worker.put_site(&config).await;
+    let browser = Browser::start().await;
+    open_page(&browser, &worker.url(EN_STROLLER)).await;
+    assert_eq!(browser.eval("return document.documentElement.lang;", vec![]).await, "en");
+    click_launcher(&browser).await;
+
+    // Nobody online: the honest notice and the leave-a-message form.
+    wait(&browser, "the offline form", "return !!root.querySelector('#fwc-off-message');", 20).await;
+    let offline = browser
+        .eval(
+            &format!(
+                "{SHADOW} const t = s => root.querySelector(s).textContent;
+                 return [t('#fwc-offline'), t('label[for=fwc-off-message]'), t('label[for=fwc-off-contact]'),
+                         t('#fwc-off-consent'), t('form.lead button[type=submit]')];"
+            ),
+            vec![],
+        )
+        .await;
+    let consent = ContactForm::OfflineMessage.consent(Locale::En).text;
+    assert_eq!(
+        offline,
+        serde_json::json!([en.nobody_online, en.message_label, en.contact_label, consent, en.leave_message]),
+        "the offline form in English"
+    );
+    let text = browser.eval(&format!("{SHADOW} {PANEL_TEXT}"), vec![]).await;
+    assert!(!has_cyrillic(text.as_str().unwrap_or_default()), "no Russian in the offline panel: {text}");
+
+    // An operator comes online; on the next page the chat itself, in English.
+    let (cookie, _console) = operator_online(&worker).await;
+    open_page(&browser, &worker.url(EN_STROLLER)).await;
+    click_launcher(&browser).await;
+    wait(&browser, "the composer", "return !!root.querySelector('#fwc-input');", 20).await;
+    let composer = browser
+        .eval(
+            &format!(
+                "{SHADOW} const t = s => root.querySelector(s).textContent;
+                 return [t('label[for=fwc-input]'), root.querySelector('#fwc-input').placeholder, t('.composer button.send'),
+                         t('#fwc-hint'), t('.msgs .m.sys'), root.querySelector('.msgs').getAttribute('aria-label')];"
+            ),
+            vec![],
+        )
+        .await;
+    assert_eq!(composer, serde_json::json!([en.input_label, en.placeholder, en.send, en.hint, en.empty, en.title]));
+
+    type_and_send(&browser, "Is the grey one in stock?").await;
+    let conversation = conversation_id(&browser).await;
+    let mut operator = ChatSocket::operator(&worker, &conversation, &cookie).await;
+    if !operator.hello(0).await.history.iter().any(|m| m.text == "Is the grey one in stock?") {
+        operator_sees(&mut operator, "Is the grey one in stock?").await;
+    }
+    operator.send(&ClientFrame::Typing { on: true }).await;
+    let typing = wait(&browser, "the typing line", "const t = root.querySelector('.typing').textContent; return t.length > 0 && t;", 20).await;
+    assert_eq!(typing, Value::from(format!("Anna {}", en.typing)));
+    operator.say("op-english-0000001", "Yes, it ships tomorrow.").await;
+    let seen = wait(&browser, "the seen mark", "const s = root.querySelector('li[data-seq=\"1\"] .seen'); return s && s.textContent;", 20).await;
+    assert_eq!(seen, Value::from(en.seen));
+    let action = wait(&browser, "the transcript action", "const b = root.querySelector('.transcript button.secondary'); return b && b.textContent;", 20).await;
+    assert_eq!(action, Value::from(en.transcript_action));
+    let you = browser.eval(&format!("{SHADOW} return root.querySelector('.m.mine .who').textContent;"), vec![]).await;
+    assert_eq!(you, Value::from(en.you));
+    operator.send(&ClientFrame::Close).await;
+    let closed = wait(&browser, "the closed notice", "const c = root.querySelector('.note.closed'); return c && c.textContent;", 20).await;
+    assert_eq!(closed, Value::from(en.closed));
+    // Everything the chat module shows, except what the two people wrote, is English.
+    let text = browser.eval(&format!("{SHADOW} {PANEL_TEXT}"), vec![]).await;
+    assert!(!has_cyrillic(text.as_str().unwrap_or_default()), "no Russian in the panel: {text}");
+    browser.close().await;
+}
+
+/// `rgb(r, g, b)` / `rgba(r, g, b, a)` as `getComputedStyle` gives them.
+fn parse_rgb(css: &str) -> Option<(u8, u8, u8, f64)> {
+    let inner = css.trim().strip_prefix("rgba(").or_else(|| css.trim().strip_prefix("rgb("))?.strip_suffix(')')?;
+    let parts: Vec<f64> = inner.split([',', ' ', '/']).filter(|p| !p.is_empty()).map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let channel = |i: usize| parts.get(i).map(|v| v.round().clamp(0.0, 255.0) as u8);
+    Some((channel(0)?, channel(1)?, channel(2)?, parts.get(3).copied().unwrap_or(1.0)))
+}
+
+/// The colour as seen: `(r, g, b)` drawn with `opacity` over the white panel.
+fn over_white(r: u8, g: u8, b: u8, opacity: f64) -> (u8, u8, u8) {
+    let mix = |c: u8| (f64::from(c) * opacity + 255.0 * (1.0 - opacity)).round() as u8;
+    (mix(r), mix(g), mix(b))
+}
+
+/// For each named element of the panel that is present: its text colour, the first opaque
+/// background behind it (walking up through the shadow root to the host) and the opacity it is
+/// drawn with. `::placeholder` entries read the pseudo-element's colour.
+const COLOURS: &str = "
+    const opaque = c => !/^rgba\\(.*,\\s*0\\)$/.test(c) && c !== 'transparent';
+    const up = e => e.parentElement || (e.getRootNode() && e.getRootNode().host) || null;
+    const out = [];
+    for (const [name, selector, pseudo] of arguments[0]) {
+        const el = root.querySelector(selector);
+        if (!el) continue;
+        let bg = 'rgb(255, 255, 255)', opacity = 1;
+        for (let e = el; e; e = up(e)) {
+            opacity *= parseFloat(getComputedStyle(e).opacity);
+        }
+        for (let e = el; e; e = up(e)) {
+            const c = getComputedStyle(e).backgroundColor;
+            if (opaque(c)) { bg = c; break; }
+        }
+        out.push([name, getComputedStyle(el, pseudo || null).color, bg, opacity]);
+    }
+    return out;";
+
+/// Measures the listed elements and asserts WCAG AA (4.5:1) for each; returns the names measured.
+async fn assert_contrast(browser: &Browser, brand: &str, elements: &[(&str, &str, &str)]) -> Vec<String> {
+    use floorwalker_core::config::{contrast_ratio, luminance_of, WCAG_AA_TEXT};
+    let list: Vec<Value> = elements.iter().map(|(n, s, p)| serde_json::json!([n, s, p])).collect();
+    let measured = browser.eval(&format!("{SHADOW} {COLOURS}"), vec![Value::Array(list)]).await;
+    let mut names = Vec::new();
+    let mut failures = Vec::new();
+    for row in measured.as_array().expect("rows") {
+        let name = row[0].as_str().unwrap_or_default().to_owned();
+        let (fg, bg) = (row[1].as_str().unwrap_or_default(), row[2].as_str().unwrap_or_default());
+        let opacity = row[3].as_f64().unwrap_or(1.0);
+        let (fr, fg_g, fb, fa) = parse_rgb(fg).unwrap_or_else(|| panic!("{name}: colour {fg:?}"));
+        let (br, bg_g, bb, _) = parse_rgb(bg).unwrap_or_else(|| panic!("{name}: background {bg:?}"));
+        // Text with its own alpha is drawn over its background; the element's opacity over white.
+        let blend = |f: u8, b: u8| (f64::from(f) * fa + f64::from(b) * (1.0 - fa)).round() as u8;
+        let (fr, fg_g, fb) = over_white(blend(fr, br), blend(fg_g, bg_g), blend(fb, bb), opacity);
+        let (br, bg_g, bb) = over_white(br, bg_g, bb, opacity);
+        let ratio = contrast_ratio(luminance_of(fr, fg_g, fb), luminance_of(br, bg_g, bb));
+        eprintln!("{brand} {name}: {fg} on {bg} (opacity {opacity}) = {ratio:.2}:1");
+        if ratio < WCAG_AA_TEXT {
+            failures.push(format!("{name}: {fg} on {bg} (opacity {opacity}) is {ratio:.2}:1"));
+        }
+        names.push(name);
+    }
+    assert!(failures.is_empty(), "brand {brand}: below WCAG AA 4.5:1: {failures:?}");
+    names
+}
+
+/// The panel's text against its backgrounds, computed from the browser's own styles, for a light
+/// and a dark brand colour: the header and buttons on the brand colour, the bubbles, the field,
+/// the notices, offline and online.
+#[tokio::test]
+async fn the_panel_s_text_meets_wcag_aa_contrast_on_a_light_and_a_dark_brand() {
+    for brand in ["#ffd400", "#1a237e"] {
+        let worker = Worker::start(&format!("chat-widget-contrast-{}", &brand[1..])).await;
+        let mut config = worker.demo_site_config(&[]);
+        config.widget.prompts.clear();
+        config.widget.theme.brand_color = brand.to_owned();
+        worker.put_site(&config).await;
+        let browser = Browser::start().await;
+        open_page(&browser, &worker.url(EN_STROLLER)).await;
+        click_launcher(&browser).await;
+        wait(&browser, "the offline form", "return !!root.querySelector('#fwc-off-message');", 20).await;
+        // A refused address, so the error line shows too.
+        browser
+            .eval(&format!("{SHADOW} root.querySelector('form.lead button[type=submit]').click();"), vec![])
+            .await;
+        wait(&browser, "the validation message", "return root.querySelector('#fwc-off-error').textContent || null;", 10).await;
+        let offline = assert_contrast(
+            &browser,
+            brand,
+            &[
+                ("header", ".panel header.brand strong", ""),
+                ("close button", ".panel header .close", ""),
+                ("welcome notice", ".msgs .m.sys", ""),
+                ("offline notice", "#fwc-offline", ""),
+                ("form label", "label[for=fwc-off-message]", ""),
+                ("message field", "#fwc-off-message", ""),
+                ("contact field", "#fwc-off-contact", ""),
+                ("consent", "#fwc-off-consent", ""),
+                ("error", "#fwc-off-error", ""),
+                ("leave-a-message button", "form.lead button[type=submit]", ""),
+            ],
+        )
+        .await;
+        assert_eq!(offline.len(), 10, "every offline element was measured: {offline:?}");
+
+        let (cookie, _console) = operator_online(&worker).await;
+        open_page(&browser, &worker.url(EN_STROLLER)).await;
+        click_launcher(&browser).await;
+        wait(&browser, "the composer", "return !!root.querySelector('#fwc-input');", 20).await;
+        type_and_send(&browser, "Hello, is the grey one in stock?").await;
+        let conversation = conversation_id(&browser).await;
+        let mut operator = ChatSocket::operator(&worker, &conversation, &cookie).await;
+        if !operator.hello(0).await.history.iter().any(|m| m.text == "Hello, is the grey one in stock?") {
+            operator_sees(&mut operator, "Hello, is the grey one in stock?").await;
+        }
+        operator.send(&ClientFrame::Typing { on: true }).await;
+        wait(&browser, "the typing line", "return root.querySelector('.typing').textContent.length > 0;", 20).await;
+        let typing = assert_contrast(&browser, brand, &[("typing line", ".typing", "")]).await;
+        assert_eq!(typing.len(), 1);
+        operator.say("op-contrast-000001", "Yes, it ships tomorrow.").await;
+        wait(&browser, "the seen mark", "return !!root.querySelector('li[data-seq=\"1\"] .seen');", 20).await;
+        let online = assert_contrast(
+            &browser,
+            brand,
+            &[
+                ("visitor's message (brand)", ".m.mine .t", ""),
+                ("seen mark (brand)", ".m.mine .seen", ""),
+                ("operator's message", ".m.theirs .t", ""),
+                ("operator's name", ".m.theirs .who", ""),
+                ("message field", "#fwc-input", ""),
+                ("placeholder", "#fwc-input", "::placeholder"),
+                ("send button (brand)", ".composer button.send", ""),
+                ("hint", "#fwc-hint", ""),
+                ("transcript action", ".transcript button.secondary", ""),
+                ("link notice", ".fwc .link", ""),
+            ],
+        )
+        .await;
+        assert_eq!(online.len(), 10, "every chat element was measured: {online:?}");
+        operator.send(&ClientFrame::Close).await;
+        wait(&browser, "the closed notice", "return !!root.querySelector('.note.closed');", 20).await;
+        let closed = assert_contrast(&browser, brand, &[("closed notice", ".note.closed", "")]).await;
+        assert_eq!(closed.len(), 1);
+        browser.close().await;
+    }
+}
+
+/// Business hours are re-evaluated while the panel is open: a shop that closes a minute or two
+/// from now (in UTC, its configured zone) turns "nobody online" into "we're closed" in the open
+/// panel, without a reload, and keeps what the visitor was typing into the form.
+#[tokio::test]
+async fn an_open_panel_notices_closing_time_without_a_reload() {
+    use floorwalker_core::chat_panel::copy;
+    use floorwalker_core::config::{BusinessHours, Locale, OpeningHours};
+
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs();
+    let minute = ((now / 60) % (24 * 60)) as u16;
+    // 1970-01-01 was a Thursday.
+    let weekday = (now / 86_400 + 4) % 7;
+    let today = Some(OpeningHours { open: 0, close: (minute + 2).min(24 * 60) });
+    let mut hours = BusinessHours::none();
+    match weekday {
+        0 => hours.sun = today,
+        1 => hours.mon = today,
+        2 => hours.tue = today,
+        3 => hours.wed = today,
+        4 => hours.thu = today,
+        5 => hours.fri = today,
+        _ => hours.sat = today,
+    }
+    let worker = Worker::start("chat-widget-hours").await;
+    let mut config = worker.demo_site_config(&[]);
+    config.widget.prompts.clear();
+    config.widget.timezone = "UTC".into();
+    config.widget.business_hours = hours;
+    worker.put_site(&config).await;
+
+    let en = copy(Locale::En);
+    let browser = Browser::start().await;
+    open_page(&browser, &worker.url(EN_STROLLER)).await;
+    click_launcher(&browser).await;
+    let note = wait(&browser, "the offline notice", "const n = root.querySelector('#fwc-offline'); return n && n.textContent;", 20).await;
+    assert_eq!(note, Value::from(en.nobody_online), "open now, nobody online");
+    browser
+        .eval(
+            &format!(
+                "{SHADOW} window.__samePage = true;
+                 const m = root.querySelector('#fwc-off-message');
+                 m.__kept = true;
+                 m.value = 'Do you deliver on Sundays?';
+                 m.dispatchEvent(new Event('input', {{ bubbles: true }}));"
+            ),
+            vec![],
+        )
+        .await;
+    let after = wait(
+        &browser,
+        "the closed notice after closing time",
+        &format!("const n = root.querySelector('#fwc-offline'); return n && n.textContent === {:?} && n.textContent;", en.after_hours),
+        150,
+    )
+    .await;
+    assert_eq!(after, Value::from(en.after_hours));
+    let kept = browser
+        .eval(
+            &format!("{SHADOW} const m = root.querySelector('#fwc-off-message'); return [window.__samePage === true, m.__kept === true, m.value];"),
+            vec![],
+        )
+        .await;
+    assert_eq!(kept, serde_json::json!([true, true, "Do you deliver on Sundays?"]), "same page, same form, the text kept");
     browser.close().await;
 }

@@ -4,7 +4,8 @@
 //! The interface is deliberately small and made of plain JS values:
 //! `mount_chat(container, options, on_event)` → a [`ChatHandle`] with `open()`, `close()`,
 //! `destroy()`. `options` carries `api_base`, `config` (the public site config as served),
-//! `locale` (`"ru"`/`"en"`), `visitor`, `may_store` (consent) and `within_hours`.
+//! `locale` (`"ru"`/`"en"`), `visitor`, `may_store` (consent) and `within_hours` (the first
+//! answer; the panel re-evaluates business hours itself while it is open).
 //! `on_event(name, detail)` reports `"unread"` (a count, for the launcher's badge),
 //! `"interact"` (the visitor wrote: under `consent: required` that is agreement) and `"close"`
 //! (Escape), and answers
@@ -16,6 +17,7 @@
 
 mod net;
 mod prompt;
+mod sound;
 mod view;
 
 use std::cell::{Cell, RefCell};
@@ -59,6 +61,9 @@ pub(crate) struct Ui {
     pub open: RwSignal<bool>,
     /// The callback-offer form, after the visitor chose it under a system message.
     pub offer_form: RwSignal<bool>,
+    /// Whether it is within the shop's business hours now: given at mount, then re-evaluated
+    /// every minute while the panel is open (see [`Chat::check_hours`]).
+    pub within_hours: RwSignal<bool>,
 }
 
 pub(crate) struct Options {
@@ -92,6 +97,11 @@ pub(crate) struct Chat {
     page_title: RefCell<Option<String>>,
     destroyed: Cell<bool>,
     visibility: RefCell<Option<Listener>>,
+    /// The next business-hours check while the panel is open.
+    hours_timer: Cell<Option<i32>>,
+    /// The reply tone, when the site turned it on (`widget.chat_sound`).
+    chime: RefCell<sound::Chime>,
+    last_chime_at: Cell<Option<u64>>,
 }
 
 /// The running chat panel, as the main widget holds it.
@@ -162,6 +172,7 @@ pub fn mount_chat(container: web_sys::HtmlElement, options: JsValue, on_event: j
         operator_read: RwSignal::new(0),
         open: RwSignal::new(false),
         offer_form: RwSignal::new(false),
+        within_hours: RwSignal::new(opts.within_hours),
     };
     let chat = Rc::new(Chat {
         opts,
@@ -181,6 +192,9 @@ pub fn mount_chat(container: web_sys::HtmlElement, options: JsValue, on_event: j
         page_title: RefCell::new(None),
         destroyed: Cell::new(false),
         visibility: RefCell::new(None),
+        hours_timer: Cell::new(None),
+        chime: RefCell::new(sound::Chime::default()),
+        last_chime_at: Cell::new(None),
     });
     CHAT.with(|slot| {
         if let Ok(mut slot) = slot.try_borrow_mut() {
@@ -204,7 +218,12 @@ impl Chat {
 
     pub fn set_open(&self, open: bool) {
         self.ui.open.set(open);
+        if let Some(timer) = self.hours_timer.take() {
+            net::window().clear_timeout_with_handle(timer);
+        }
         if open {
+            self.check_hours();
+            self.prime_sound();
             self.mark_read();
             // A dropped link is retried at once when the visitor looks at it again.
             if self.ui.link.get_untracked() == Link::Reconnecting {
@@ -215,6 +234,30 @@ impl Chat {
             });
         }
         self.sync();
+    }
+
+    /// Re-evaluates business hours (core's `BusinessHours::is_open` at the shop's local time, which
+    /// the browser's `Intl` gives for the site's time zone), so a panel left open across opening or
+    /// closing time says the right thing; then again at the start of the next minute, while open.
+    fn check_hours(&self) {
+        let widget = &self.opts.config.widget;
+        let now = js_sys::Date::now();
+        let (day, minute) = net::site_local_time(&widget.timezone, now);
+        let open = widget.business_hours.is_open(day, minute);
+        if self.ui.within_hours.get_untracked() != open {
+            self.ui.within_hours.set(open);
+        }
+        if self.ui.open.get_untracked() && !self.destroyed.get() {
+            // A few milliseconds past the minute, so the check lands after the boundary.
+            let delay = 60_000 - (now as i64).rem_euclid(60_000) + 50;
+            let id = net::later(delay as i32, || {
+                with(|chat| {
+                    chat.hours_timer.set(None);
+                    chat.check_hours();
+                });
+            });
+            self.hours_timer.set(id);
+        }
     }
 
     pub fn focus_input(&self) {
@@ -234,8 +277,11 @@ impl Chat {
         self.destroyed.set(true);
         self.drop_socket();
         let window = net::window();
-        for timer in [self.retry_timer.take(), self.typing_timer.take()].into_iter().flatten() {
+        for timer in [self.retry_timer.take(), self.typing_timer.take(), self.hours_timer.take()].into_iter().flatten() {
             window.clear_timeout_with_handle(timer);
+        }
+        if let Ok(mut chime) = self.chime.try_borrow_mut() {
+            chime.close();
         }
         if let (Some(document), Some(closure)) = (net::document(), self.visibility.take()) {
             let _ = document.remove_event_listener_with_callback("visibilitychange", closure.as_ref().unchecked_ref());
@@ -272,8 +318,15 @@ impl Chat {
         }
         let read_up_to = self.stored.borrow().read_up_to;
         let unread = if self.ui.open.get_untracked() && visible() { 0 } else { chat_panel::unread(&messages, read_up_to) };
-        if self.last_unread.replace(Some(unread)) != Some(unread) {
+        let before = self.last_unread.replace(Some(unread));
+        if before != Some(unread) {
             self.emit("unread", &JsValue::from_f64(unread as f64));
+        }
+        let now = net::now_ms();
+        if chat_panel::chime_due(self.opts.config.widget.chat_sound, before, unread, self.last_chime_at.get(), now)
+            && self.chime.try_borrow().is_ok_and(|chime| chime.play())
+        {
+            self.last_chime_at.set(Some(now));
         }
         self.set_title(if self.ui.open.get_untracked() { 0 } else { unread });
         self.save(messages, pending);
@@ -324,6 +377,7 @@ impl Chat {
     pub fn send_text(&self, text: &str) -> Result<(), ErrorCode> {
         let text = floorwalker_core::chat::normalize_message_text(text).map_err(|e| e.code)?;
         self.interacted();
+        self.prime_sound();
         if self.ui.status.get_untracked() == ConversationStatus::Closed {
             // A closed conversation is final; writing again starts a new one.
             let pending = self.client.borrow().pending().to_vec();
@@ -347,6 +401,16 @@ impl Chat {
             self.resume();
         }
         Ok(())
+    }
+
+    /// A visitor's action in the panel (opening it, sending): the moment the browser lets the
+    /// reply tone's audio start, if the site wants it.
+    pub fn prime_sound(&self) {
+        if self.opts.config.widget.chat_sound {
+            if let Ok(mut chime) = self.chime.try_borrow_mut() {
+                chime.prime();
+            }
+        }
     }
 
     /// Escape in the panel: the main widget closes it (and puts focus back on the launcher).

@@ -17,14 +17,16 @@ const STYLE: &str = include_str!("chat.css");
 
 pub fn panel(ui: Ui, locale: Locale) -> impl IntoView {
     let text = copy(locale);
-    let within_hours = with(|chat| chat.opts.within_hours).unwrap_or(true);
     let mode = Memo::new(move |_| {
         let under_way = ui.has_conversation.get() && ui.status.get() == ConversationStatus::Open;
-        panel_mode(ui.operator_online.get(), within_hours, under_way)
+        panel_mode(ui.operator_online.get(), ui.within_hours.get(), under_way)
     });
+    // Composer or form. The notice follows `mode`; the form itself is kept when only the reason
+    // changes (closing time passing while the visitor types keeps what they typed, and focus).
+    let offline = Memo::new(move |_| matches!(mode.get(), PanelMode::Offline(_)));
     // The field changes with the mode (composer or form): focus follows it while the panel is open.
-    Effect::new(move |previous: Option<PanelMode>| {
-        let now = mode.get();
+    Effect::new(move |previous: Option<bool>| {
+        let now = offline.get();
         if previous.is_some_and(|p| p != now) {
             net::later(0, || {
                 with(|chat| chat.focus_input());
@@ -87,21 +89,20 @@ pub fn panel(ui: Ui, locale: Locale) -> impl IntoView {
             <Show when=move || ui.offer_form.get() && mode.get() == PanelMode::Chat>
                 <div class="offline offer">{contact_form(ContactForm::CallbackOffer, locale)}</div>
             </Show>
-            {move || match mode.get() {
-                PanelMode::Chat => composer(locale, draft, error).into_any(),
-                PanelMode::Offline(why) => {
-                    let note = match why {
-                        Availability::AfterHours => text.after_hours,
-                        _ => text.nobody_online,
-                    };
-                    view! {
-                        <div class="offline">
-                            <p class="note" id="fwc-offline">{note}</p>
-                            {contact_form(ContactForm::OfflineMessage, locale)}
-                        </div>
-                    }
-                    .into_any()
+            {move || if offline.get() {
+                let note = move || match mode.get() {
+                    PanelMode::Offline(Availability::AfterHours) => text.after_hours,
+                    _ => text.nobody_online,
+                };
+                view! {
+                    <div class="offline">
+                        <p class="note" id="fwc-offline">{note}</p>
+                        {contact_form(ContactForm::OfflineMessage, locale)}
+                    </div>
                 }
+                .into_any()
+            } else {
+                composer(locale, draft, error).into_any()
             }}
         </div>
     }

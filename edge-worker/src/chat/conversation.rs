@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use floorwalker_core::api::{ApiError, ErrorCode};
 use floorwalker_core::auth::may_access;
 use floorwalker_core::chat::{bad_frame, check_frame_size, Author, ClientFrame, ServerFrame, Side};
-use floorwalker_core::chat_events::{ConversationClosed, MessageCreated, TranscriptRequested};
+use floorwalker_core::chat_events::{ConversationClosed, MessageCreated, TranscriptLog, TranscriptRequested};
 use floorwalker_core::config::Locale;
 use floorwalker_core::context::VisitorContext;
 use floorwalker_core::conversation::{
@@ -76,6 +76,9 @@ struct CallbackRequest {
     who: Who,
     notice: String,
 }
+
+/// Where the conversation keeps [`TranscriptLog`] (its `state` table).
+const TRANSCRIPT_LOG_KEY: &str = "transcripts_sent";
 
 #[derive(Deserialize)]
 struct TranscriptRequest {
@@ -367,11 +370,19 @@ impl Conversation {
         let now = now_ms();
         let locale = self.settings().map(|s| s.locale).unwrap_or_default();
         let transcript = self.with_logic(|logic| logic.transcript())?;
+        // The same messages to the same address once per window (core decides); the log lives in
+        // the object's own storage, so it holds across hibernation and every worker instance.
+        let last_seq = transcript.messages.last().map_or(0, |m| m.seq);
+        let store = self.sql_store("")?;
+        let mut log: TranscriptLog = store.get(TRANSCRIPT_LOG_KEY)?.unwrap_or_default();
+        log.check(&request.email, last_seq, now)?;
         let site = transcript.owner.site.clone();
         // An email-only outbox event: the flush gives it the email target, the consumer renders it.
-        let event = WebhookEvent::TranscriptRequested(TranscriptRequested { site, email: request.email, requested_at: now, transcript, locale });
+        let event = WebhookEvent::TranscriptRequested(TranscriptRequested { site, email: request.email.clone(), requested_at: now, transcript, locale });
         let id = event.message_id();
         self.with_logic(|logic| outbox::enqueue_webhook(logic.store(), &event, now))?;
+        log.record(&request.email, last_seq, now);
+        store.put(TRANSCRIPT_LOG_KEY, &log)?;
         self.arm_flush().await;
         self.flush_outbox().await;
         // Whatever the flush could not hand over is retried by the alarm.
