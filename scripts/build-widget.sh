@@ -31,7 +31,7 @@ build_module() {
 
 build_module floorwalker-widget fw-widget
 widget_glue=$glue_name widget_wasm=$wasm_name
-build_module floorwalker-widget-chat fw-ui
+build_module floorwalker-widget-ui fw-ui
 ui_glue=$glue_name ui_wasm=$wasm_name
 
 sed -e "s/__FW_GLUE__/$widget_glue/" -e "s/__FW_WASM__/$widget_wasm/" \

@@ -1,6 +1,6 @@
 //! What the visitor's chat panel decides: when to reconnect, what counts as unread, which of the
 //! visitor's own messages carries the "seen" mark, whether to offer the offline form, what is kept
-//! in first-party storage, and the panel's words. The widget's chat module (`widget-chat`) only
+//! in first-party storage, and the panel's words. The widget's chat module (`widget-ui`) only
 //! draws this and moves frames; everything here runs under plain `cargo test`.
 
 use serde::{Deserialize, Serialize};

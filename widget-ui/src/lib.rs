@@ -1,7 +1,8 @@
-//! The visitor's chat panel, a second wasm module: the main widget asks the loader for it on the
-//! chat's first opening, so a page whose visitor never chats never downloads it.
+//! The widget's UI module: the visitor's chat panel and the prompt cards (`prompt.rs`), in Leptos.
+//! A second wasm module: the first-load widget asks the loader for it when the chat first opens or
+//! a card is near, so a visitor who does neither never downloads it.
 //!
-//! The interface is deliberately small and made of plain JS values:
+//! The chat's interface is deliberately small and made of plain JS values:
 //! `mount_chat(container, options, on_event)` → a [`ChatHandle`] with `open()`, `close()`,
 //! `destroy()`. `options` carries `api_base`, `config` (the public site config as served),
 //! `locale` (`"ru"`/`"en"`), `visitor`, `may_store` (consent) and `within_hours` (the first
