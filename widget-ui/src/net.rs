@@ -3,13 +3,14 @@
 
 use floorwalker_core::api::ErrorCode;
 use floorwalker_core::chat_panel::StoredChat;
-use floorwalker_core::config::Weekday;
 use floorwalker_core::contact;
 use floorwalker_core::lead::LeadRequest;
 use leptos::prelude::Set;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
+
+pub use floorwalker_widget_browser::{now_ms, random_id, site_local_time, warn};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::with;
@@ -27,67 +28,6 @@ pub fn document() -> Option<web_sys::Document> {
 pub fn later(ms: i32, f: impl FnOnce() + 'static) -> Option<i32> {
     let callback = Closure::once_into_js(f);
     window().set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms).ok()
-}
-
-/// The shop's weekday and minute of the day at `at_ms`, in `timezone` (IANA), through the
-/// browser's `Intl.DateTimeFormat`; UTC where `Intl` or the zone is unavailable. (The main widget
-/// reads hours the same way when it mounts the chat.)
-pub fn site_local_time(timezone: &str, at_ms: f64) -> (Weekday, u16) {
-    let date = js_sys::Date::new(&JsValue::from_f64(at_ms));
-    intl_parts(timezone, &date).unwrap_or_else(|| {
-        let day = Weekday::from_js_day(date.get_utc_day()).unwrap_or(Weekday::Mon);
-        (day, (date.get_utc_hours() * 60 + date.get_utc_minutes()) as u16)
-    })
-}
-
-fn intl_parts(timezone: &str, date: &js_sys::Date) -> Option<(Weekday, u16)> {
-    let options = js_sys::Object::new();
-    for (name, value) in
-        [("timeZone", timezone), ("weekday", "short"), ("hour", "2-digit"), ("minute", "2-digit"), ("hourCycle", "h23")]
-    {
-        js_sys::Reflect::set(&options, &name.into(), &value.into()).ok()?;
-    }
-    let intl = js_sys::Reflect::get(&js_sys::global(), &"Intl".into()).ok()?;
-    let constructor: js_sys::Function = js_sys::Reflect::get(&intl, &"DateTimeFormat".into()).ok()?.dyn_into().ok()?;
-    // Constructed through Reflect so that an unknown zone is a caught RangeError, not a trap.
-    let format = js_sys::Reflect::construct(&constructor, &js_sys::Array::of2(&"en-US".into(), &options)).ok()?;
-    let format_to_parts: js_sys::Function = js_sys::Reflect::get(&format, &"formatToParts".into()).ok()?.dyn_into().ok()?;
-    let parts: js_sys::Array = format_to_parts.call1(&format, date).ok()?.dyn_into().ok()?;
-    let (mut weekday, mut hour, mut minute) = (None, None, None);
-    for part in parts.iter() {
-        let kind = js_sys::Reflect::get(&part, &"type".into()).ok()?.as_string()?;
-        let value = js_sys::Reflect::get(&part, &"value".into()).ok()?.as_string()?;
-        match kind.as_str() {
-            "weekday" => {
-                const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-                weekday = DAYS.iter().position(|d| *d == value).and_then(|i| Weekday::from_js_day(i as u32));
-            }
-            "hour" => hour = value.parse::<u16>().ok(),
-            "minute" => minute = value.parse::<u16>().ok(),
-            _ => {}
-        }
-    }
-    Some((weekday?, (hour? % 24) * 60 + minute?))
-}
-
-pub fn now_ms() -> u64 {
-    js_sys::Date::now() as u64
-}
-
-pub fn warn(message: &str) {
-    web_sys::console::warn_1(&JsValue::from_str(message));
-}
-
-/// 128 random bits as hex (a valid client id).
-pub fn random_id() -> String {
-    let mut bytes = [0u8; 16];
-    let filled = window().crypto().ok().and_then(|c| c.get_random_values_with_u8_array(&mut bytes).ok()).is_some();
-    if !filled {
-        for (i, b) in bytes.iter_mut().enumerate() {
-            *b = (js_sys::Math::random() * 256.0) as u8 ^ (i as u8);
-        }
-    }
-    floorwalker_core::ids::client_id_from_bytes(&bytes)
 }
 
 pub fn to_json(value: &impl Serialize) -> Option<String> {

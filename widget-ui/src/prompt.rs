@@ -17,6 +17,7 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
 use crate::net::{self, FormError};
+use crate::view::Status;
 
 /// The card's own rules; the fields and buttons are styled by the widget's stylesheet, as the
 /// chat's forms are.
@@ -87,18 +88,6 @@ impl Events {
     fn visitor_context(&self) -> Option<VisitorContext> {
         self.send("context", &JsValue::NULL).as_string().and_then(|json| net::from_json(&json))
     }
-}
-
-/// A form's progress.
-#[derive(Clone, PartialEq)]
-enum Status {
-    Editing,
-    /// The input does not pass the client-side check; the message says why.
-    Invalid(String),
-    Sending,
-    /// The server refused or was unreachable; the message says so, the input stays.
-    Failed(String),
-    Done(String),
 }
 
 fn card_view(card: PromptCard, copy: RenderedCopy, events: Events) -> impl IntoView {

@@ -3,11 +3,12 @@
 
 use std::cell::Cell;
 
-use floorwalker_core::config::{ConsentMode, Locale, PublicSiteConfig, Weekday};
-use floorwalker_core::ids::client_id_from_bytes;
+use floorwalker_core::config::{ConsentMode, Locale, PublicSiteConfig};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
+
+pub use floorwalker_widget_browser::{now_ms, random_id, site_local_time, warn};
 
 /// What every part of the widget needs to know about where it runs.
 pub struct Context {
@@ -134,34 +135,10 @@ fn stored_id(storage: Option<web_sys::Storage>, key: &str) -> String {
     id
 }
 
-/// 128 random bits from `crypto.getRandomValues`, as hex.
-pub fn random_id() -> String {
-    let mut bytes = [0u8; 16];
-    let filled = web_sys::window()
-        .and_then(|w| w.crypto().ok())
-        .and_then(|c| c.get_random_values_with_u8_array(&mut bytes).ok())
-        .is_some();
-    if !filled {
-        // No Web Crypto (very old browser): ids only need to be unique, not secret.
-        for (i, b) in bytes.iter_mut().enumerate() {
-            *b = (js_sys::Math::random() * 256.0) as u8 ^ (i as u8);
-        }
-    }
-    client_id_from_bytes(&bytes)
-}
-
-pub fn now_ms() -> u64 {
-    js_sys::Date::now() as u64
-}
-
 /// A number as JavaScript writes it (`19.99`), formatted by the browser so that the wasm carries
 /// no float formatting code.
 pub fn number_text(n: f64) -> Option<String> {
     js_sys::Number::from(n).to_string_with_radix(10).ok().map(String::from)
-}
-
-pub fn warn(message: &str) {
-    web_sys::console::warn_1(&JsValue::from_str(message));
 }
 
 /// JSON text of `value`. serde_json's encoder compiles smaller than building JS objects for
@@ -173,45 +150,4 @@ pub fn to_json(value: &impl Serialize) -> Option<String> {
 /// `text` parsed by the browser's `JSON.parse` into `T`; `None` for anything malformed.
 pub fn from_json<T: DeserializeOwned>(text: &str) -> Option<T> {
     serde_wasm_bindgen::from_value(js_sys::JSON::parse(text).ok()?).ok()
-}
-
-/// Site-local weekday and minute of the day in `timezone`, computed by the browser's `Intl` (core
-/// carries no time-zone database). Falls back to UTC when the zone is unknown to this browser.
-pub fn site_local_time(timezone: &str, at_ms: f64) -> (Weekday, u16) {
-    let date = js_sys::Date::new(&JsValue::from_f64(at_ms));
-    let utc = || {
-        let day = Weekday::from_js_day(date.get_utc_day()).unwrap_or(Weekday::Mon);
-        (day, (date.get_utc_hours() * 60 + date.get_utc_minutes()) as u16)
-    };
-    intl_parts(timezone, &date).unwrap_or_else(utc)
-}
-
-fn intl_parts(timezone: &str, date: &js_sys::Date) -> Option<(Weekday, u16)> {
-    let options = js_sys::Object::new();
-    for (name, value) in
-        [("timeZone", timezone), ("weekday", "short"), ("hour", "2-digit"), ("minute", "2-digit"), ("hourCycle", "h23")]
-    {
-        js_sys::Reflect::set(&options, &name.into(), &value.into()).ok()?;
-    }
-    let intl = js_sys::Reflect::get(&js_sys::global(), &"Intl".into()).ok()?;
-    let constructor: js_sys::Function = js_sys::Reflect::get(&intl, &"DateTimeFormat".into()).ok()?.dyn_into().ok()?;
-    // Constructed through Reflect so that an unknown zone is a caught RangeError, not a trap.
-    let format = js_sys::Reflect::construct(&constructor, &js_sys::Array::of2(&"en-US".into(), &options)).ok()?;
-    let format_to_parts: js_sys::Function = js_sys::Reflect::get(&format, &"formatToParts".into()).ok()?.dyn_into().ok()?;
-    let parts: js_sys::Array = format_to_parts.call1(&format, date).ok()?.dyn_into().ok()?;
-    let (mut weekday, mut hour, mut minute) = (None, None, None);
-    for part in parts.iter() {
-        let kind = js_sys::Reflect::get(&part, &"type".into()).ok()?.as_string()?;
-        let value = js_sys::Reflect::get(&part, &"value".into()).ok()?.as_string()?;
-        match kind.as_str() {
-            "weekday" => {
-                const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-                weekday = DAYS.iter().position(|d| *d == value).and_then(|i| Weekday::from_js_day(i as u32));
-            }
-            "hour" => hour = value.parse::<u16>().ok(),
-            "minute" => minute = value.parse::<u16>().ok(),
-            _ => {}
-        }
-    }
-    Some((weekday?, (hour? % 24) * 60 + minute?))
 }
