@@ -19,7 +19,7 @@ build_module() {
   local package=$1 name=$2 wasm
   wasm=$(wasm_size_build "$package")
   wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name "$name" "$wasm"
-  node_modules/.bin/wasm-opt -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int \
+  node_modules/.bin/wasm-opt -Oz --converge --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-mutable-globals --enable-reference-types \
     "$pkg/${name}_bg.wasm" -o "$pkg/$name.opt.wasm"
   node_modules/.bin/esbuild "$pkg/$name.js" --minify --format=esm --log-level=warning --outfile="$pkg/$name.min.js"

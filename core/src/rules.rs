@@ -238,7 +238,15 @@ pub fn effective_cooldown_days(config: &WidgetConfig, prompt: &PromptDefinition)
 }
 
 fn hold_reason(config: &WidgetConfig, session: &Session, input: &EvalInput) -> Option<HoldReason> {
-    let path = path_of(&input.page_url);
+    hold(config, session, input.now, &input.page_url)
+}
+
+/// The guardrails that hold every prompt back whatever the rules say (excluded page, chat open,
+/// typing, a card up, dwell, cap). They need neither the site's clock nor operator presence, so a
+/// caller can ask this first and skip gathering the rest of [`EvalInput`] (the widget's site-local
+/// time costs a time-zone lookup in the browser). `decide` applies the same checks.
+pub fn hold(config: &WidgetConfig, session: &Session, now: u64, page_url: &str) -> Option<HoldReason> {
+    let path = path_of(page_url);
     if config.exclude_paths.iter().any(|pattern| glob::matches(pattern, path)) {
         return Some(HoldReason::ExcludedPath);
     }
@@ -248,12 +256,12 @@ fn hold_reason(config: &WidgetConfig, session: &Session, input: &EvalInput) -> O
     if session.typing_in_form {
         return Some(HoldReason::TypingInForm);
     }
-    if session.visible_prompt.is_some() && !session.visit_expired(input.now) {
+    if session.visible_prompt.is_some() && !session.visit_expired(now) {
         return Some(HoldReason::PromptVisible);
     }
     let min_dwell = effective_min_dwell_seconds(config);
-    let visit_ms = input.now.saturating_sub(session.visit_started_at);
-    if session.visit_expired(input.now)
+    let visit_ms = now.saturating_sub(session.visit_started_at);
+    if session.visit_expired(now)
         || session.visit_active_seconds < min_dwell
         || visit_ms < u64::from(min_dwell) * 1000
     {
@@ -567,6 +575,24 @@ mod tests {
         let mut eager = WidgetConfig::default();
         eager.guardrails.min_dwell_seconds = 0;
         assert_eq!(decide(&eager, &hasty.session, &hasty.exit()), Decision::Hold(HoldReason::DwellTooShort));
+    }
+
+    #[test]
+    fn the_clock_free_guardrails_answer_alone_exactly_as_decide_does() {
+        let config = WidgetConfig::default();
+        let mut visit = Visit::start();
+        visit.view("a", "strollers", 1);
+        visit.view("b", "strollers", 1);
+        let at = |visit: &Visit| (visit.now, visit.exit().page_url);
+        let (now, url) = at(&visit);
+        assert_eq!(hold(&config, &visit.session, now, &url), Some(HoldReason::DwellTooShort));
+        visit.wait_active(40);
+        let (now, url) = at(&visit);
+        assert_eq!(hold(&config, &visit.session, now, &url), None, "past the dwell only the rules remain");
+        assert_eq!(decide(&config, &visit.session, &visit.exit()).prompt(), Some("compare_by_email"));
+        visit.session.set_chat_open(true);
+        assert_eq!(hold(&config, &visit.session, now, &url), Some(HoldReason::ChatOpen));
+        assert_eq!(decide(&config, &visit.session, &visit.exit()), Decision::Hold(HoldReason::ChatOpen));
     }
 
     #[test]

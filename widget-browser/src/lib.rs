@@ -2,6 +2,8 @@
 //! each failing softly: the widget must never break the host page because an API is missing.
 //! Only what both modules call lives here; a module links just the functions it uses.
 
+use std::cell::RefCell;
+
 use floorwalker_core::config::Weekday;
 use floorwalker_core::ids::client_id_from_bytes;
 use wasm_bindgen::prelude::*;
@@ -41,7 +43,21 @@ pub fn site_local_time(timezone: &str, at_ms: f64) -> (Weekday, u16) {
     })
 }
 
-fn intl_parts(timezone: &str, date: &js_sys::Date) -> Option<(Weekday, u16)> {
+thread_local! {
+    /// The formatter for one time zone. Building the first one loads the browser's time-zone data,
+    /// tens of milliseconds of main thread, so it is built once per page and kept.
+    static FORMATTER: RefCell<Option<(String, JsValue)>> = const { RefCell::new(None) };
+}
+
+/// Whether the site's clock for `timezone` is ready, i.e. [`site_local_time`] is now cheap.
+pub fn site_clock_ready(timezone: &str) -> bool {
+    FORMATTER.with(|slot| slot.borrow().as_ref().is_some_and(|(zone, _)| zone == timezone))
+}
+
+fn formatter(timezone: &str) -> Option<JsValue> {
+    if let Some(format) = FORMATTER.with(|slot| slot.borrow().as_ref().filter(|(zone, _)| zone == timezone).map(|(_, f)| f.clone())) {
+        return Some(format);
+    }
     let options = js_sys::Object::new();
     for (name, value) in
         [("timeZone", timezone), ("weekday", "short"), ("hour", "2-digit"), ("minute", "2-digit"), ("hourCycle", "h23")]
@@ -52,6 +68,12 @@ fn intl_parts(timezone: &str, date: &js_sys::Date) -> Option<(Weekday, u16)> {
     let constructor: js_sys::Function = js_sys::Reflect::get(&intl, &"DateTimeFormat".into()).ok()?.dyn_into().ok()?;
     // Constructed through Reflect so that an unknown zone is a caught RangeError, not a trap.
     let format = js_sys::Reflect::construct(&constructor, &js_sys::Array::of2(&"en-US".into(), &options)).ok()?;
+    FORMATTER.with(|slot| slot.replace(Some((timezone.to_owned(), format.clone()))));
+    Some(format)
+}
+
+fn intl_parts(timezone: &str, date: &js_sys::Date) -> Option<(Weekday, u16)> {
+    let format = formatter(timezone)?;
     let format_to_parts: js_sys::Function = js_sys::Reflect::get(&format, &"formatToParts".into()).ok()?.dyn_into().ok()?;
     let parts: js_sys::Array = format_to_parts.call1(&format, date).ok()?.dyn_into().ok()?;
     let (mut weekday, mut hour, mut minute) = (None, None, None);

@@ -97,6 +97,7 @@ pub struct App {
     card_generation: Cell<u32>,
     /// The UI module (cards and chat): requested once, then the loader's cached promise.
     ui_requested: Cell<bool>,
+    clock_requested: Cell<bool>,
     ui_failed_at: Cell<f64>,
     chat_load: Cell<ChatLoad>,
     session: RefCell<Session>,
@@ -140,6 +141,7 @@ impl App {
             card: RefCell::new(Card::None),
             card_generation: Cell::new(0),
             ui_requested: Cell::new(false),
+            clock_requested: Cell::new(false),
             ui_failed_at: Cell::new(f64::NEG_INFINITY),
             chat_load: Cell::new(ChatLoad::NotLoaded),
             session: RefCell::new(session),
@@ -410,25 +412,41 @@ impl App {
         }
         let config = &self.cx.config.widget;
         let now = browser::now_ms();
+        let page_url = self.cx.href();
+        let (held, preload) = {
+            let Ok(mut session) = self.session.try_borrow_mut() else { return };
+            session.set_chat_open(self.open.get());
+            session.set_typing_in_form(self.typing.get());
+            (rules::hold(config, &session, now, &page_url).is_some(), rules::should_preload_ui(config, &session))
+        };
+        if preload && !self.ui_requested.get() {
+            self.import_ui(|_, _| {});
+            self.warm_site_clock();
+        }
+        // The site's clock (a time-zone lookup in the browser, tens of milliseconds the first time)
+        // is read only once a card could be shown at all, and first built while the page is idle.
+        // Exit intent does not wait: it is a moment that will not come back.
+        if held {
+            return;
+        }
+        if !exit_intent && !browser::site_clock_ready(&config.timezone) {
+            self.warm_site_clock();
+            return;
+        }
         let (weekday, minute_of_day) = browser::site_local_time(&config.timezone, now as f64);
         let input = EvalInput {
             now,
             weekday,
             minute_of_day,
-            page_url: self.cx.href(),
+            page_url,
             locale: self.cx.locale,
             operator_online: self.operator_online.get(),
             exit_intent,
         };
-        let (decision, preload) = {
-            let Ok(mut session) = self.session.try_borrow_mut() else { return };
-            session.set_chat_open(self.open.get());
-            session.set_typing_in_form(self.typing.get());
-            (rules::decide(config, &session, &input), rules::should_preload_ui(config, &session))
+        let decision = match self.session.try_borrow() {
+            Ok(session) => rules::decide(config, &session, &input),
+            Err(_) => return,
         };
-        if preload {
-            self.import_ui(|_, _| {});
-        }
         let Decision::Show { prompt, variant } = decision else { return };
         let Some(definition) = config.prompt(&prompt) else { return };
         let products = match definition.kind {
@@ -463,6 +481,16 @@ impl App {
         self.card_generation.set(generation);
         self.card.replace(Card::Pending(generation));
         self.import_ui(move |app, module| app.show_card(generation, card, module));
+    }
+
+    /// Builds the site's clock in an idle moment; the next tick's evaluation then finds it ready.
+    fn warm_site_clock(&self) {
+        if self.clock_requested.replace(true) {
+            return;
+        }
+        browser::when_idle(2000, || {
+            with(|app| browser::site_local_time(&app.cx.config.widget.timezone, js_sys::Date::now()));
+        });
     }
 
     /// The UI module arrived (or failed) for the card picked as `generation`.

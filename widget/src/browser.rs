@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-pub use floorwalker_widget_browser::{now_ms, random_id, site_local_time, warn};
+pub use floorwalker_widget_browser::{now_ms, random_id, site_clock_ready, site_local_time, warn};
 
 /// What every part of the widget needs to know about where it runs.
 pub struct Context {
@@ -150,4 +150,20 @@ pub fn to_json(value: &impl Serialize) -> Option<String> {
 /// `text` parsed by the browser's `JSON.parse` into `T`; `None` for anything malformed.
 pub fn from_json<T: DeserializeOwned>(text: &str) -> Option<T> {
     serde_wasm_bindgen::from_value(js_sys::JSON::parse(text).ok()?).ok()
+}
+
+/// Runs `f` when the browser is idle (within `timeout_ms` at the latest); where there is no
+/// `requestIdleCallback` (Safari), after `timeout_ms`.
+pub fn when_idle(timeout_ms: u32, f: impl FnOnce() + 'static) {
+    let Some(window) = web_sys::window() else { return };
+    let callback = Closure::once_into_js(f);
+    let idle = js_sys::Reflect::get(&window, &"requestIdleCallback".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    let scheduled = idle.is_some_and(|idle| {
+        let options = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&options, &"timeout".into(), &JsValue::from(timeout_ms));
+        idle.call2(&window, &callback, &options).is_ok()
+    });
+    if !scheduled {
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), timeout_ms as i32);
+    }
 }
