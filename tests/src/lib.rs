@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod chat;
 pub mod console;
+pub mod contrast;
 pub mod leads;
 pub mod receiver;
 pub mod shop;

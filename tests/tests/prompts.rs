@@ -11,6 +11,7 @@ use floorwalker_core::context::{Currency, Money};
 use floorwalker_core::event::{EventData, ExitTrigger};
 use floorwalker_core::lead::{LeadKind, LeadRequest};
 use floorwalker_e2e::browser::Browser;
+use floorwalker_e2e::contrast::assert_contrast;
 use floorwalker_e2e::receiver::Receiver;
 use floorwalker_e2e::eventually;
 use floorwalker_e2e::worker::Worker;
@@ -115,6 +116,63 @@ async fn the_card_code_arrives_ahead_of_the_first_card_and_not_for_a_short_visit
     assert_eq!(announced, title, "the new card is announced by its title");
     assert!(title.as_str().is_some_and(|t| !t.is_empty()), "the title comes from the site config: {title}");
     browser.close().await;
+}
+
+/// The card's text against its backgrounds, as the browser draws it, for a light and a dark brand
+/// colour: title, body, products, field, consent, the validation error and every button.
+#[tokio::test]
+async fn the_card_s_text_meets_wcag_aa_contrast_on_a_light_and_a_dark_brand() {
+    for brand in ["#ffd400", "#1a237e"] {
+        let worker = shop(&format!("prompt-contrast-{}", &brand[1..]), &["compare_by_email"], |c| {
+            c.widget.theme.brand_color = brand.into();
+        })
+        .await;
+        let browser = Browser::start().await;
+        for (n, path) in [STROLLER, CAR_SEAT].into_iter().enumerate() {
+            open(&browser, &worker.url(path)).await;
+            products_seen(&browser, n + 1).await;
+        }
+        browser
+            .wait_for(
+                "the comparison card with a validation error",
+                &format!(
+                    "{SHADOW}
+                     document.dispatchEvent(new MouseEvent('mouseout', {{ clientX: 400, clientY: -3, relatedTarget: null, bubbles: true }}));
+                     const input = root.querySelector('#fw-contact');
+                     if (!input) return null;
+                     input.value = 'not an email';
+                     input.dispatchEvent(new Event('input', {{ bubbles: true }}));
+                     root.querySelector('form button[type=submit]').click();
+                     return root.querySelector('#fw-error').textContent;"
+                ),
+            )
+            .await;
+        // Measured as the visitor reads it: after the card's fade-in.
+        browser
+            .wait_for("the card's entrance to end", &format!("{SHADOW} return root.querySelector('.prompt').getAnimations().length === 0;"))
+            .await;
+        let measured = assert_contrast(
+            &browser,
+            brand,
+            &[
+                ("title", ".prompt h2", ""),
+                ("body", "#fw-body", ""),
+                ("product name", ".products .name", ""),
+                ("price", ".products .price", ""),
+                ("field label", "label[for=fw-contact]", ""),
+                ("field", "#fw-contact", ""),
+                ("consent", "#fw-consent", ""),
+                ("validation error", "#fw-error", ""),
+                ("accept button", ".prompt button[type=submit]", ""),
+                ("dismiss button", ".prompt .secondary", ""),
+                ("close button", ".prompt .x", ""),
+                ("launcher", "button.launcher", ""),
+            ],
+        )
+        .await;
+        assert_eq!(measured.len(), 12, "every element was there to measure: {measured:?}");
+        browser.close().await;
+    }
 }
 
 #[tokio::test]
