@@ -5,8 +5,8 @@
 //! The chat's interface is deliberately small and made of plain JS values:
 //! `mount_chat(container, options, on_event)` → a [`ChatHandle`] with `open()`, `close()`,
 //! `destroy()`. `options` carries `api_base`, `config` (the public site config as served),
-//! `locale` (`"ru"`/`"en"`), `visitor`, `may_store` (consent) and `within_hours` (the first
-//! answer; the panel re-evaluates business hours itself while it is open).
+//! `locale` (`"ru"`/`"en"`), `visitor` and `may_store` (consent). Business hours are the panel's
+//! own reading of the site's clock: at mount, on opening and each minute while open.
 //! `on_event(name, detail)` reports `"unread"` (a count, for the launcher's badge),
 //! `"interact"` (the visitor wrote: under `consent: required` that is agreement) and `"close"`
 //! (Escape), and answers
@@ -72,7 +72,6 @@ pub(crate) struct Options {
     pub config: PublicSiteConfig,
     pub locale: Locale,
     pub visitor: String,
-    pub within_hours: bool,
     pub region: PhoneRegion,
 }
 
@@ -149,11 +148,10 @@ pub fn mount_chat(container: web_sys::HtmlElement, options: JsValue, on_event: j
         Some("ru") => Locale::Ru,
         _ => config.widget.default_locale,
     };
-    let region = serde_wasm_bindgen::from_value(JsValue::from_str(&config.widget.default_region)).unwrap_or(PhoneRegion::Ru);
+    let region = config.widget.phone_region();
     let opts = Options {
         api_base: get(&options, "api_base").as_string().ok_or("options.api_base is required")?,
         visitor: get(&options, "visitor").as_string().ok_or("options.visitor is required")?,
-        within_hours: get(&options, "within_hours").as_bool().unwrap_or(true),
         config,
         locale,
         region,
@@ -173,7 +171,7 @@ pub fn mount_chat(container: web_sys::HtmlElement, options: JsValue, on_event: j
         operator_read: RwSignal::new(0),
         open: RwSignal::new(false),
         offer_form: RwSignal::new(false),
-        within_hours: RwSignal::new(opts.within_hours),
+        within_hours: RwSignal::new(true),
     };
     let chat = Rc::new(Chat {
         opts,
@@ -204,6 +202,7 @@ pub fn mount_chat(container: web_sys::HtmlElement, options: JsValue, on_event: j
     });
     let locale = chat.opts.locale;
     leptos::mount::mount_to(container, move || view::panel(ui, locale)).forget();
+    chat.check_hours();
     chat.watch_visibility();
     chat.resume();
     Ok(ChatHandle { _private: () })

@@ -669,8 +669,6 @@ impl App {
     }
 
     fn mount_chat(&self, module: &JsValue) -> Result<JsValue, JsValue> {
-        let config = &self.cx.config.widget;
-        let (weekday, minute) = browser::site_local_time(&config.timezone, js_sys::Date::now());
         let options = js_sys::Object::new();
         let locale = match self.cx.locale {
             floorwalker_core::config::Locale::Ru => "ru",
@@ -682,7 +680,6 @@ impl App {
             ("locale", locale.into()),
             ("visitor", JsValue::from_str(&self.cx.visitor)),
             ("may_store", self.cx.may_send().into()),
-            ("within_hours", config.business_hours.is_open(weekday, minute).into()),
         ] {
             js_sys::Reflect::set(&options, &key.into(), &value)?;
         }
