@@ -524,11 +524,8 @@ impl App {
 
     fn mount_card(&self, module: &JsValue, card: &PromptCard) -> Result<JsValue, JsValue> {
         let json = browser::to_json(card).ok_or("a prompt card that does not encode")?;
-        let on_event = Closure::<dyn Fn(JsValue, JsValue) -> JsValue>::new(|name: JsValue, detail: JsValue| {
-            with(|app| app.card_event(name.as_string().as_deref().unwrap_or_default(), &detail)).flatten().map_or(JsValue::NULL, JsValue::from)
-        });
         let mount: js_sys::Function = js_sys::Reflect::get(module, &"mount_prompt".into())?.dyn_into()?;
-        let args = js_sys::Array::of4(&self.shell.cards, &JsValue::from_str(&json), &self.cx.raw_config, &on_event.into_js_value());
+        let args = js_sys::Array::of4(&self.shell.cards, &JsValue::from_str(&json), &self.cx.raw_config, &on_event(App::card_event));
         mount.apply(&JsValue::NULL, &args)
     }
 
@@ -553,7 +550,7 @@ impl App {
                 self.answer(&prompt, &question, &answer);
             }
             "lead" => self.emit("lead_submitted", &prompt),
-            "context" => return self.visitor_context().and_then(|c| browser::to_json(&c)),
+            "context" => return self.context_json(),
             _ => {}
         }
         None
@@ -683,30 +680,25 @@ impl App {
         ] {
             js_sys::Reflect::set(&options, &key.into(), &value)?;
         }
-        // One callback both ways: the chat reports ("unread", "interact", "close": Escape) and asks
-        // ("context": the visitor context as JSON text, fresh for a new conversation or a lead).
-        let on_event = Closure::<dyn Fn(JsValue, JsValue) -> JsValue>::new(|name: JsValue, detail: JsValue| {
-            with(|app| match name.as_string().as_deref() {
-                Some("unread") => {
-                    app.shell.set_unread(detail.as_f64().unwrap_or(0.0) as u32);
-                    None
-                }
-                Some("interact") => {
-                    app.grant_consent();
-                    None
-                }
-                Some("close") => {
-                    app.set_open(false);
-                    None
-                }
-                Some("context") => app.visitor_context().and_then(|c| browser::to_json(&c)),
-                _ => None,
-            })
-            .flatten()
-            .map_or(JsValue::NULL, JsValue::from)
-        });
         let mount: js_sys::Function = js_sys::Reflect::get(module, &"mount_chat".into())?.dyn_into()?;
-        mount.call3(&JsValue::NULL, &self.shell.chat, &options, &on_event.into_js_value())
+        mount.call3(&JsValue::NULL, &self.shell.chat, &options, &on_event(App::chat_event))
+    }
+
+    /// What the chat reports (`unread`, `interact`, `close`: Escape) and asks (`context`).
+    fn chat_event(&self, name: &str, detail: &JsValue) -> Option<String> {
+        match name {
+            "unread" => self.shell.set_unread(detail.as_f64().unwrap_or(0.0) as u32),
+            "interact" => self.grant_consent(),
+            "close" => self.set_open(false),
+            "context" => return self.context_json(),
+            _ => {}
+        }
+        None
+    }
+
+    /// The visitor context as JSON text, fresh for a new conversation or a lead.
+    fn context_json(&self) -> Option<String> {
+        self.visitor_context().and_then(|c| browser::to_json(&c))
     }
 
     /// The visitor touched the widget, which under `consent: required` counts as agreement.
@@ -1027,4 +1019,15 @@ fn call_method(handle: &JsValue, method: &str) {
     if let Some(Err(error)) = call.map(|f| f.call0(handle)) {
         web_sys::console::warn_2(&"floorwalker: UI module".into(), &error);
     }
+}
+
+/// The `on_event(name, detail)` callback handed to the UI module: one callback both ways, so the
+/// module reports what the visitor did and asks for what it needs (an answer is JSON text).
+fn on_event(handler: impl Fn(&App, &str, &JsValue) -> Option<String> + 'static) -> JsValue {
+    Closure::<dyn Fn(JsValue, JsValue) -> JsValue>::new(move |name: JsValue, detail: JsValue| {
+        with(|app| handler(app, name.as_string().as_deref().unwrap_or_default(), &detail))
+            .flatten()
+            .map_or(JsValue::NULL, JsValue::from)
+    })
+    .into_js_value()
 }
