@@ -30,7 +30,7 @@ async fn fetch(method: &str, path: &str, body: Option<String>) -> Result<(u16, S
 
 fn decode<T: DeserializeOwned>(status: u16, text: &str) -> Result<T, HttpError> {
     if status >= 400 {
-        let message = serde_json::from_str::<floorwalker_core::api::ErrorBody>(text)
+        let message = serde_json::from_str::<floorwalker_core::base::error::ErrorBody>(text)
             .map(|b| b.error.message)
             .unwrap_or_else(|_| format!("HTTP {status}"));
         return Err(HttpError { message });

@@ -4,12 +4,16 @@
 //! Every element a test (or a person with a screen reader) needs to find has a stable
 //! `data-test` hook; the end-to-end suite (`tests/tests/console.rs`) uses only those.
 
-use floorwalker_core::chat::{Author, ChatClient, ClientEvent, ClientFrame, ConversationStatus, MessageAction, ServerFrame, Side};
-use floorwalker_core::console::{
+use floorwalker_core::chat::conversation::TYPING_TTL_MS;
+use floorwalker_core::chat::hub::{
+    ConnectionStatus, ConsoleFrame, ConversationEntry, HubNotification, OperatorAvailability, OperatorPresence,
+};
+use floorwalker_core::chat::operator_view::{
     active_time, source_line, CallbackEntry, ConversationDetails, OperatorProfile,
 };
-use floorwalker_core::conversation::TYPING_TTL_MS;
-use floorwalker_core::hub::{ConnectionStatus, ConsoleFrame, ConversationEntry, HubNotification, OperatorPresence, Presence};
+use floorwalker_core::chat::protocol::{
+    Author, ChatClient, ClientEvent, ClientFrame, ConversationStatus, MessageAction, ServerFrame, Side,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -121,7 +125,7 @@ impl HubState {
             HubNotification::ConversationUpdated { entry } => upsert(self.entries, entry),
             HubNotification::OperatorPresence(p) => self.operators.update(|list| {
                 list.retain(|o| o.operator_id != p.operator_id);
-                if p.presence != Presence::Offline {
+                if p.presence != OperatorAvailability::Offline {
                     list.push(p);
                 }
             }),
@@ -212,7 +216,7 @@ fn Console(operator: OperatorProfile, me: RwSignal<Option<OperatorProfile>>) -> 
             <button data-test="presence-toggle" on:click=toggle>{move || if status.get() == ConnectionStatus::Online { "Go away" } else { "Go online" }}</button>
             <span data-test="connection" data-connected=move || connected.get().to_string()>{move || if connected.get() { "" } else { "reconnecting…" }}</span>
             <span title="operators online" data-test="operators-online">
-                {move || format!("{} online", operators.with(|o| o.iter().filter(|p| p.presence == Presence::Online).count()))}
+                {move || format!("{} online", operators.with(|o| o.iter().filter(|p| p.presence == OperatorAvailability::Online).count()))}
             </span>
             <button data-test="logout" on:click=logout>"Log out"</button>
         </div>
@@ -310,7 +314,7 @@ struct ChatState {
     socket: StoredValue<Option<web_sys::WebSocket>, LocalStorage>,
     disposed: StoredValue<bool>,
     client: StoredValue<ChatClient>,
-    messages: RwSignal<Vec<floorwalker_core::chat::ChatMessage>>,
+    messages: RwSignal<Vec<floorwalker_core::chat::protocol::ChatMessage>>,
     visitor_read: RwSignal<u64>,
     typing_stamp: RwSignal<u64>,
     typing_now: RwSignal<bool>,
@@ -507,7 +511,7 @@ fn ConversationView(id: String) -> impl IntoView {
 #[component]
 fn ContextPanel(details: ConversationDetails) -> impl IntoView {
     let ConversationDetails { context, previous, callback, leads, prompts, .. } = details;
-    let locale = context.as_ref().map_or(floorwalker_core::config::Locale::En, |c| c.locale);
+    let locale = context.as_ref().map_or(floorwalker_core::base::locale::Locale::En, |c| c.locale);
     view! {
         <h2>"Visitor"</h2>
         {match context {

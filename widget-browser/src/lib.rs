@@ -4,8 +4,8 @@
 
 use std::cell::RefCell;
 
-use floorwalker_core::config::Weekday;
-use floorwalker_core::ids::client_id_from_bytes;
+use floorwalker_core::base::ids::client_id_from_bytes;
+use floorwalker_core::base::locale::Weekday;
 use wasm_bindgen::prelude::*;
 
 pub fn now_ms() -> u64 {

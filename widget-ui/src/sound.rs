@@ -9,7 +9,7 @@
 //! `floorwalker('open')` by itself never wakes audio, and Chromium logs no autoplay warning. If
 //! audio is unavailable or refused, nothing is played, nothing is marked and nothing throws.
 
-use floorwalker_core::chat_panel::{CHIME_ATTACK_S, CHIME_DECAY_S, CHIME_HZ, CHIME_MARK, CHIME_PEAK_GAIN};
+use floorwalker_core::chat::panel::{CHIME_ATTACK_S, CHIME_DECAY_S, CHIME_HZ, CHIME_MARK, CHIME_PEAK_GAIN};
 use wasm_bindgen::prelude::*;
 use web_sys::{AudioContext, AudioContextState, OscillatorType};
 

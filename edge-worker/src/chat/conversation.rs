@@ -5,17 +5,17 @@
 
 use std::cell::RefCell;
 
-use floorwalker_core::api::{ApiError, ErrorCode};
-use floorwalker_core::auth::may_access;
-use floorwalker_core::chat::{bad_frame, check_frame_size, Author, ClientFrame, ServerFrame, Side};
-use floorwalker_core::chat_events::{ConversationClosed, MessageCreated, TranscriptLog, TranscriptRequested};
-use floorwalker_core::config::Locale;
-use floorwalker_core::context::VisitorContext;
-use floorwalker_core::conversation::{
-    contract, Audience, ChatPolicy, Conversation as Logic, ConversationMeta, ConversationOwner, ConversationStore, Outcome,
-    TokenBucket,
+use floorwalker_core::access::auth::may_access;
+use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::base::locale::Locale;
+use floorwalker_core::chat::conversation::{
+    contract, Audience, ChatPolicy, Conversation as Logic, ConversationMeta, ConversationOwner, ConversationStore,
+    Outcome, TokenBucket,
 };
-use floorwalker_core::webhook::WebhookEvent;
+use floorwalker_core::chat::protocol::{bad_frame, check_frame_size, Author, ClientFrame, ServerFrame, Side};
+use floorwalker_core::outbound::chat_events::{ConversationClosed, MessageCreated, TranscriptLog, TranscriptRequested};
+use floorwalker_core::outbound::webhook::WebhookEvent;
+use floorwalker_core::visitor::context::VisitorContext;
 use serde::{Deserialize, Serialize};
 use worker::{
     durable_object, DurableObject, Env, Method, Request, Response, Result, State, WebSocket, WebSocketIncomingMessage,
@@ -86,7 +86,7 @@ struct TranscriptRequest {
     email: String,
 }
 
-pub use floorwalker_core::chat::Presence;
+pub use floorwalker_core::chat::protocol::SitePresence;
 
 /// Events wait this long in the object's own outbox before being moved to D1 in one batch: the
 /// rows are already durable, so this only trades a second of delay for far fewer D1 writes.
@@ -238,7 +238,7 @@ impl Conversation {
     /// the hub does not list yet still starts with the truth).
     async fn refresh_presence(&self) -> bool {
         let Some(settings) = self.settings() else { return false };
-        let asked: std::result::Result<Presence, ApiError> = match super::hub_stub(&self.env, &settings.site) {
+        let asked: std::result::Result<SitePresence, ApiError> = match super::hub_stub(&self.env, &settings.site) {
             Ok(stub) => super::call(&stub, Method::Get, "/online", &[], None).await,
             Err(e) => Err(e),
         };
@@ -335,12 +335,12 @@ impl Conversation {
         };
         self.carry_out(Outcome { reply: vec![], ..outcome }, None).await;
         let seq = answer?;
-        let id = self.settings().map(|s| floorwalker_core::chat::message_id(&s.conversation_id, seq)).unwrap_or_default();
+        let id = self.settings().map(|s| floorwalker_core::chat::protocol::message_id(&s.conversation_id, seq)).unwrap_or_default();
         crate::http::json(&serde_json::json!({"seq": seq, "id": id}), 201)
     }
 
     async fn presence(&self, req: &mut Request) -> std::result::Result<Response, ApiError> {
-        let presence: Presence = req.json().await.map_err(|e| internal("reading /presence", e))?;
+        let presence: SitePresence = req.json().await.map_err(|e| internal("reading /presence", e))?;
         let before = self.operator_online();
         if let Ok(store) = self.sql_store("") {
             store.put("operator_online", &presence.operator_online)?;

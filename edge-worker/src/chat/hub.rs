@@ -7,13 +7,15 @@
 
 use std::cell::RefCell;
 
-use floorwalker_core::api::{ApiError, ErrorCode};
-use floorwalker_core::chat::ConversationStatus;
-use floorwalker_core::hub::{ConnectionStatus, ConsoleFrame, ConversationEntry, HubNotification, HubOutcome, SiteHub as HubState};
+use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::chat::hub::{
+    ConnectionStatus, ConsoleFrame, ConversationEntry, HubNotification, HubOutcome, SiteHub as HubState,
+};
+use floorwalker_core::chat::protocol::ConversationStatus;
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State, WebSocket, WebSocketIncomingMessage, WebSocketPair};
 
-use super::conversation::Presence;
+use super::conversation::SitePresence;
 use super::WHO_HEADER;
 use crate::http::internal;
 
@@ -69,7 +71,7 @@ impl DurableObject for SiteHub {
             (Method::Post, "/entry") => self.entry(&mut req).await,
             (Method::Get, "/online") => {
                 let online = self.with_hub(|hub| hub.any_operator_online());
-                crate::http::json(&Presence { operator_online: online }, 200)
+                crate::http::json(&SitePresence { operator_online: online }, 200)
             }
             (Method::Get, "/snapshot") => crate::http::json(&self.with_hub(|hub| hub.snapshot()), 200),
             (Method::Post, "/broadcast") => {
@@ -90,8 +92,8 @@ impl DurableObject for SiteHub {
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
         let Ok(Some(mut connection)) = ws.deserialize_attachment::<HubConnection>() else { return Ok(()) };
         let WebSocketIncomingMessage::String(text) = message else { return Ok(()) };
-        let frame = floorwalker_core::chat::check_frame_size(text.len())
-            .and_then(|()| serde_json::from_str::<ConsoleFrame>(&text).map_err(floorwalker_core::chat::bad_frame));
+        let frame = floorwalker_core::chat::protocol::check_frame_size(text.len())
+            .and_then(|()| serde_json::from_str::<ConsoleFrame>(&text).map_err(floorwalker_core::chat::protocol::bad_frame));
         match frame {
             Ok(ConsoleFrame::Ping) => send(&ws, &HubNotification::Pong),
             Ok(ConsoleFrame::Status { status }) => {
@@ -101,7 +103,7 @@ impl DurableObject for SiteHub {
                 self.carry_out(outcome).await;
             }
             Err(error) => {
-                if let Ok(text) = serde_json::to_string(&floorwalker_core::chat::ServerFrame::error(error)) {
+                if let Ok(text) = serde_json::to_string(&floorwalker_core::chat::protocol::ServerFrame::error(error)) {
                     let _ = ws.send_with_str(&text);
                 }
             }
@@ -217,7 +219,7 @@ impl SiteHub {
             let open: Vec<String> = self.with_hub(|hub| {
                 hub.list().into_iter().filter(|e| e.status == ConversationStatus::Open).map(|e| e.conversation_id.clone()).collect()
             });
-            let body = serde_json::to_string(&Presence { operator_online: online }).unwrap_or_default();
+            let body = serde_json::to_string(&SitePresence { operator_online: online }).unwrap_or_default();
             let env = self.env.clone();
             self.state.wait_until(async move {
                 for id in open {

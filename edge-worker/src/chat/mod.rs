@@ -18,7 +18,7 @@ mod visitor;
 
 pub use visitor::operator_online;
 
-use floorwalker_core::api::{ApiError, ErrorCode};
+use floorwalker_core::base::error::{ApiError, ErrorCode};
 use serde::{Deserialize, Serialize};
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
 
@@ -53,9 +53,9 @@ pub enum Who {
 }
 
 impl Who {
-    pub fn claims(&self) -> Option<floorwalker_core::auth::VisitorClaims> {
+    pub fn claims(&self) -> Option<floorwalker_core::access::auth::VisitorClaims> {
         match self {
-            Who::Visitor { site, visitor_id, user_id, issued_at } => Some(floorwalker_core::auth::VisitorClaims {
+            Who::Visitor { site, visitor_id, user_id, issued_at } => Some(floorwalker_core::access::auth::VisitorClaims {
                 site: site.clone(),
                 visitor_id: visitor_id.clone(),
                 issued_at: *issued_at,
@@ -101,7 +101,7 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 
 /// 128 random bits as 32 hex characters (a valid client id).
 pub fn random_id() -> String {
-    floorwalker_core::ids::client_id_from_bytes(&random_bytes::<16>())
+    floorwalker_core::base::ids::client_id_from_bytes(&random_bytes::<16>())
 }
 
 pub fn conversation_stub(env: &Env, conversation_id: &str) -> Result<Stub, ApiError> {
@@ -139,7 +139,7 @@ pub async fn call<T: serde::de::DeserializeOwned>(stub: &Stub, method: Method, p
     let mut response = stub.fetch_with_request(request).await.map_err(|e| internal("calling a durable object", e))?;
     let text = response.text().await.map_err(|e| internal("reading a durable object's answer", e))?;
     if response.status_code() >= 400 {
-        let body: floorwalker_core::api::ErrorBody =
+        let body: floorwalker_core::base::error::ErrorBody =
             serde_json::from_str(&text).map_err(|e| internal(&format!("durable object answered {}: {text}", response.status_code()), e))?;
         return Err(body.error);
     }
@@ -172,7 +172,7 @@ pub async fn forward_socket(stub: &Stub, conversation_id: Option<&str>, who: &im
     if response.status_code() != 101 {
         let mut response = response;
         let text = response.text().await.unwrap_or_default();
-        return Err(serde_json::from_str::<floorwalker_core::api::ErrorBody>(&text)
+        return Err(serde_json::from_str::<floorwalker_core::base::error::ErrorBody>(&text)
             .map(|b| b.error)
             .unwrap_or_else(|_| internal("opening the socket", text)));
     }

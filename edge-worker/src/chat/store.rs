@@ -14,9 +14,9 @@
 //! The seq is the row id: SQLite's `INTEGER PRIMARY KEY` plus "the next seq is last + 1" computed
 //! in the same synchronous call, so seqs are gapless by construction (core re-checks it anyway).
 
-use floorwalker_core::api::ApiError;
-use floorwalker_core::chat::{message_id, Author, ChatMessage, MessageAction, Side};
-use floorwalker_core::conversation::{ConversationMeta, ConversationStore, NewMessage};
+use floorwalker_core::base::error::ApiError;
+use floorwalker_core::chat::conversation::{ConversationMeta, ConversationStore, NewMessage};
+use floorwalker_core::chat::protocol::{message_id, Author, ChatMessage, MessageAction, Side};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use worker::{SqlStorage, SqlStorageValue};

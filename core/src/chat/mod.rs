@@ -1,0 +1,8 @@
+//! Live chat: the wire protocol, the conversation and site-hub state machines, the visitor's chat
+//! panel and what the operator console is shown.
+
+pub mod conversation;
+pub mod hub;
+pub mod operator_view;
+pub mod panel;
+pub mod protocol;
