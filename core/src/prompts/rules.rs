@@ -757,8 +757,7 @@ mod test_timing {
     #[test]
     fn the_ui_module_is_fetched_only_once_a_card_is_near() {
         let config = WidgetConfig::default();
-        let mut session = Session::default();
-        session.visit_active_seconds = MIN_DWELL_FLOOR_SECONDS * 2 / 3 - 1;
+        let mut session = Session { visit_active_seconds: MIN_DWELL_FLOOR_SECONDS * 2 / 3 - 1, ..Session::default() };
         assert!(!should_preload_ui(&config, &session), "a visitor who leaves early downloads no cards");
         session.visit_active_seconds = MIN_DWELL_FLOOR_SECONDS * 2 / 3;
         assert!(should_preload_ui(&config, &session));
