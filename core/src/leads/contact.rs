@@ -4,10 +4,10 @@
 //! The same functions run in the widget (to show the error next to the field, in the visitor's
 //! language, before anything is sent) and in the worker (which trusts nothing the widget checked).
 
-use crate::base::phone::{DialPlan, PhoneRegion};
-use crate::base::text::check_len;
 use crate::base::error::{ApiError, ErrorCode};
 use crate::base::locale::Locale;
+use crate::base::phone::{DialPlan, PhoneRegion};
+use crate::base::text::check_len;
 
 /// RFC 5321's limit on a forward path, the longest address any mail server will take.
 pub const MAX_EMAIL_LEN: usize = 254;

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::base::money::Money;
 use crate::base::locale::Locale;
+use crate::base::money::Money;
 
 /// A product as the widget detected it on a page (JSON-LD, microdata, OpenGraph, data attributes
 /// or the JS API).

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::base::text::{check_len, MAX_CATEGORY_LEN, MAX_PRODUCT_ID_LEN, MAX_PRODUCT_NAME_LEN, MAX_URL_LEN};
-use crate::base::url::validate_http_url;
 use crate::base::error::{ApiError, ErrorCode};
 use crate::base::ids::{is_valid_prompt_id, validate_client_id, validate_site_id, MAX_PROMPT_ID_LEN};
+use crate::base::text::{check_len, MAX_CATEGORY_LEN, MAX_PRODUCT_ID_LEN, MAX_PRODUCT_NAME_LEN, MAX_URL_LEN};
+use crate::base::url::validate_http_url;
 use crate::visitor::context::Product;
 
 /// The batch format version this build reads and writes. A batch with another `v` is refused with

@@ -9,9 +9,9 @@ use floorwalker_core::access::auth::may_access;
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::base::locale::Locale;
 use floorwalker_core::chat::conversation::{
-    contract, Audience, ChatPolicy, Conversation as Logic, ConversationMeta, ConversationOwner, ConversationStore,
-    Outcome, TokenBucket,
+    contract, Audience, ChatPolicy, Conversation as Logic, ConversationMeta, ConversationOwner, Outcome, TokenBucket,
 };
+use floorwalker_core::chat::conversation::store::ConversationStore;
 use floorwalker_core::chat::protocol::{bad_frame, check_frame_size, Author, ClientFrame, ServerFrame, Side};
 use floorwalker_core::outbound::chat_events::{ConversationClosed, MessageCreated, TranscriptLog, TranscriptRequested};
 use floorwalker_core::outbound::webhook::WebhookEvent;

@@ -15,7 +15,8 @@
 //! in the same synchronous call, so seqs are gapless by construction (core re-checks it anyway).
 
 use floorwalker_core::base::error::ApiError;
-use floorwalker_core::chat::conversation::{ConversationMeta, ConversationStore, NewMessage};
+use floorwalker_core::chat::conversation::ConversationMeta;
+use floorwalker_core::chat::conversation::store::{ConversationStore, NewMessage};
 use floorwalker_core::chat::protocol::{message_id, Author, ChatMessage, MessageAction, Side};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};

@@ -3,6 +3,7 @@
 //! [`InMemoryStore`]: [`check_store`] exercises every method directly, then drives a
 //! [`Conversation`] through a scripted chat over both stores and requires identical outcomes.
 
+use super::store::InMemoryStore;
 use super::*;
 
 /// Runs the contract against `store`, which must be fresh (no messages, no meta yet) and belong to
