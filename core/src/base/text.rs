@@ -13,14 +13,15 @@ pub const MAX_CATEGORY_LEN: usize = 64;
 
 /// Bounds the length of an opaque string (an id, a URL) without altering it.
 pub fn check_len(field: &str, value: &str, max_chars: usize) -> Result<(), ApiError> {
-    if value.chars().count() > max_chars {
-        return Err(too_long(field, max_chars));
-    }
-    Ok(())
+    check_len_as(ErrorCode::FieldTooLong, field, value, max_chars)
 }
 
-fn too_long(field: &str, max_chars: usize) -> ApiError {
-    ApiError::new(ErrorCode::FieldTooLong, format!("{field}: at most {max_chars} characters"))
+/// [`check_len`] for a validator that reports every mistake with one code (an invalid event).
+pub fn check_len_as(code: ErrorCode, field: &str, value: &str, max_chars: usize) -> Result<(), ApiError> {
+    if value.chars().count() > max_chars {
+        return Err(ApiError::new(code, format!("{field}: at most {max_chars} characters")));
+    }
+    Ok(())
 }
 
 /// `value` cut to at most `max` characters (never in the middle of a character).

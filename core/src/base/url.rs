@@ -1,7 +1,8 @@
 //! Just enough URL handling for attribution and path rules. A full URL parser would cost the widget
 //! size for no gain: event validation already guarantees absolute http(s) URLs of bounded length.
 
-use crate::base::text::MAX_URL_LEN;
+use crate::base::error::{ApiError, ErrorCode};
+use crate::base::text::{check_len_as, MAX_URL_LEN};
 
 /// The host of an absolute URL (`https://Shop.Example:8080/x` → `shop.example:8080`), lowercase,
 /// or `None` when there is no `scheme://host`.
@@ -80,20 +81,17 @@ pub fn percent_decode(encoded: &str) -> String {
     String::from_utf8_lossy(&decoded).into_owned()
 }
 
-
-/// An absolute http(s) URL of bounded length. The error is a message: each caller reports it with
-/// its own error code (an invalid event, an invalid lead).
-pub fn validate_http_url(field: &str, url: &str) -> Result<(), String> {
-    if url.chars().count() > MAX_URL_LEN {
-        return Err(format!("{field} is longer than {MAX_URL_LEN} characters"));
-    }
+/// An absolute http(s) URL of bounded length; a mistake is reported with the caller's `code` (an
+/// invalid event, an invalid lead).
+pub fn validate_http_url(code: ErrorCode, field: &str, url: &str) -> Result<(), ApiError> {
+    check_len_as(code, field, url, MAX_URL_LEN)?;
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| format!("{field} must be an absolute http(s) URL"))?;
+        .ok_or_else(|| ApiError::new(code, format!("{field} must be an absolute http(s) URL")))?;
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if host.is_empty() || url.chars().any(char::is_control) {
-        return Err(format!("{field} must be an absolute http(s) URL"));
+        return Err(ApiError::new(code, format!("{field} must be an absolute http(s) URL")));
     }
     Ok(())
 }

@@ -254,7 +254,7 @@ impl LeadRequest {
                 return Err(invalid(format!("prompt must be 1-{MAX_LEAD_PROMPT_ID_LEN} characters of [A-Za-z0-9_-]")));
             }
         }
-        validate_http_url("page_url", &self.page_url).map_err(invalid)?;
+        validate_http_url(ErrorCode::InvalidLead, "page_url", &self.page_url)?;
         let contact = self.normalized_contact(default_region)?;
         self.check_consent()?;
         validate_context(&self.context)?;

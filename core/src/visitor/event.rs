@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::base::error::{ApiError, ErrorCode};
 use crate::base::ids::{is_valid_prompt_id, validate_client_id, validate_site_id, MAX_PROMPT_ID_LEN};
-use crate::base::text::{check_len, MAX_CATEGORY_LEN, MAX_PRODUCT_ID_LEN, MAX_PRODUCT_NAME_LEN, MAX_URL_LEN};
+use crate::base::text::{check_len_as, MAX_CATEGORY_LEN, MAX_PRODUCT_ID_LEN, MAX_PRODUCT_NAME_LEN, MAX_URL_LEN};
 use crate::base::url::validate_http_url;
 use crate::visitor::context::Product;
 
@@ -219,7 +219,7 @@ impl Event {
         validate_client_id("id", &self.id)?;
         match &self.data {
             EventData::PageView(view) => {
-                validate_http_url("url", &view.url).map_err(invalid)?;
+                validate_http_url(ErrorCode::InvalidEvent, "url", &view.url)?;
                 if let Some(referrer) = &view.referrer {
                     // Referrers may legitimately be any scheme (android-app://...), only bound the size.
                     check_event_len("referrer", referrer, MAX_URL_LEN)?;
@@ -288,10 +288,10 @@ fn validate_product(product: &Product) -> Result<(), ApiError> {
         check_event_len("product.category", category, MAX_CATEGORY_LEN)?;
     }
     if let Some(url) = &product.url {
-        validate_http_url("product.url", url).map_err(invalid)?;
+        validate_http_url(ErrorCode::InvalidEvent, "product.url", url)?;
     }
     if let Some(image) = &product.image {
-        validate_http_url("product.image", image).map_err(invalid)?;
+        validate_http_url(ErrorCode::InvalidEvent, "product.image", image)?;
     }
     if product.price.is_some_and(|price| price.minor < 0) {
         return Err(invalid("product.price must not be negative"));
@@ -316,7 +316,7 @@ fn check_non_empty(field: &str, value: &str) -> Result<(), ApiError> {
 
 /// An event's field within its length limit; too long is an invalid event like any other mistake.
 fn check_event_len(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
-    check_len(field, value, max).map_err(|e| invalid(e.message))
+    check_len_as(ErrorCode::InvalidEvent, field, value, max)
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
