@@ -610,7 +610,7 @@ impl Chat {
         }
         let attempt = self.attempt.get();
         self.attempt.set(attempt.saturating_add(1));
-        let delay = chat_panel::backoff_ms(attempt, js_sys::Math::random());
+        let delay = chat_panel::backoff_ms(attempt, net::random_fraction());
         let id = net::later(delay as i32, || {
             with(|chat| {
                 chat.retry_timer.set(None);
