@@ -85,7 +85,7 @@ pub fn open<T: DeserializeOwned + 'static>(
         if let Some(text) = event.data().as_string() {
             match serde_json::from_str::<T>(&text) {
                 Ok(frame) => on_frame(frame),
-                Err(error) => web_sys::console::warn_1(&format!("unreadable frame: {error}").into()),
+                Err(error) => floorwalker_browser_kit::warn(&format!("unreadable frame: {error}")),
             }
         }
     });
