@@ -21,8 +21,9 @@ pub fn warn(message: &str) {
 
 /// Runs `f` once after `ms` milliseconds; the timer's id (for `clearTimeout`).
 pub fn later(ms: i32, f: impl FnOnce() + 'static) -> Option<i32> {
+    let window = web_sys::window()?;
     let callback = Closure::once_into_js(f);
-    web_sys::window()?.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms).ok()
+    window.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms).ok()
 }
 
 /// JSON text of `value`. serde_json's encoder compiles smaller than building JS objects for

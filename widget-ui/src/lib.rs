@@ -447,7 +447,7 @@ impl Chat {
     /// The visitor's context as the main widget knows it now (for a new conversation and a lead).
     pub fn context(&self) -> Option<floorwalker_core::context::VisitorContext> {
         let json = self.emit("context", &JsValue::NULL).as_string()?;
-        serde_wasm_bindgen::from_value(js_sys::JSON::parse(&json).ok()?).ok()
+        net::from_json(&json)
     }
 
     pub fn token(&self) -> Option<String> {
