@@ -13,7 +13,7 @@
 //! | [`visitor`] | visitor events, the session folded from them, product detection, the visitor context |
 //! | [`leads`] | lead validation, contact normalisation (email, E.164), consent scoped to one purpose |
 //! | [`prompts`] | the site config, business hours, colour contrast, the prompt engine, playbooks, the prompt card |
-//! | [`chat`] | the chat protocol, conversation and site-hub state machines, the chat panel, the operator view |
+//! | [`chat`] | the chat protocol, conversation and site-hub state machines, the operators' live list, the chat panel, the operator view |
 //! | [`access`] | visitor tokens, identity verification, operator passwords and sessions |
 //! | [`outbound`] | webhooks, endpoints, CRM presets, the delivery log, emails, chat events for the CRM |
 

@@ -1,5 +1,5 @@
 //! The reply tone (`widget.chat_sound`): one short, quiet sine "ding" made with Web Audio, no
-//! file. When it is due is core's decision (`chat_panel::chime_due`); this module only makes the
+//! file. When it is due is core's decision (`chat::panel::chime_due`); this module only makes the
 //! sound and says so with `performance.mark("floorwalker:sound")`.
 //!
 //! Browsers let a page start audio only after the person has interacted with it. The panel

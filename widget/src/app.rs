@@ -26,7 +26,7 @@ use floorwalker_core::visitor::product::RawProduct;
 use floorwalker_core::visitor::session::Session;
 use wasm_bindgen::prelude::*;
 
-use crate::browser::{self, Context};
+use crate::browser::{self, later, Context};
 use crate::shell::{ChatLoad, Shell};
 use crate::{detect, transport};
 
@@ -1004,14 +1004,6 @@ fn is_typing_field(element: &web_sys::Element) -> bool {
 
 fn title(cx: &Context) -> String {
     cx.document().map(|d| truncate_chars(&d.title(), floorwalker_core::visitor::event::MAX_TITLE_LEN)).unwrap_or_default()
-}
-
-/// Runs `f` once after `ms` milliseconds.
-pub fn later(ms: i32, f: impl FnOnce() + 'static) {
-    if let Some(window) = web_sys::window() {
-        let callback = Closure::once_into_js(f);
-        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms);
-    }
 }
 
 /// Calls `handle.method()` on a handle the UI module returned; a throw is logged, never raised.

@@ -22,7 +22,7 @@ pub enum ErrorCode {
     RateLimited,
     /// A chat frame that is not valid JSON, has an unknown `type`, or breaks a field rule.
     BadFrame,
-    /// A chat message longer than `chat::MAX_MESSAGE_CHARS` after normalisation.
+    /// A chat message longer than `chat::protocol::MAX_MESSAGE_CHARS` after normalisation.
     MessageTooLong,
     /// A chat message with nothing left after trimming and stripping control characters.
     EmptyMessage,
@@ -57,7 +57,7 @@ pub enum ErrorCode {
     /// A webhook whose signature or timestamp does not verify.
     InvalidSignature,
     /// The same conversation was emailed to the same address a few minutes ago and nothing new
-    /// was said since (`chat_events::TranscriptLog`).
+    /// was said since (`outbound::chat_events::TranscriptLog`).
     TranscriptAlreadySent,
     /// A fault on our side (storage unavailable, ...), never caused by the request's content.
     Internal,

@@ -1,7 +1,8 @@
-//! Live chat: the wire protocol, the conversation and site-hub state machines, the visitor's chat
-//! panel and what the operator console is shown.
+//! Live chat: the wire protocol, the conversation and site-hub state machines, the operators' live
+//! list of conversations, the visitor's chat panel and what the operator console is shown.
 
 pub mod conversation;
+pub mod conversation_list;
 pub mod hub;
 pub mod operator_view;
 pub mod panel;

@@ -80,7 +80,7 @@ pub struct WidgetConfig {
     /// tab hidden. Off unless the site owner turns it on: a page that beeps unasked is exactly
     /// what a good salesperson would not do. The widget plays it only after the visitor has opened
     /// the chat or written (browsers refuse audio before a gesture anyway), at most once per
-    /// `chat_panel::CHIME_MIN_INTERVAL_MS`.
+    /// `chat::panel::CHIME_MIN_INTERVAL_MS`.
     #[serde(default)]
     pub chat_sound: bool,
     /// In priority order: when several are eligible, the first one is shown. Absent means the

@@ -1,5 +1,5 @@
 //! `/v1/console/*`: the operator console's API. Login sets an HttpOnly, Secure, SameSite=Strict
-//! `__Host-` cookie holding a signed session (core::access::auth) whose row in D1 can be revoked; every
+//! `__Host-` cookie holding a signed session (core::auth) whose row in D1 can be revoked; every
 //! other route checks it. State-changing requests and WebSockets must come from the worker's own
 //! origin (the console is served from it), which with SameSite=Strict closes CSRF.
 
@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 use worker::{Env, Method, Request, Response};
 
-use super::hub::ConsoleOperator;
+use super::protocol::{self, expect_reply, ConversationCall, HubCall, HubReply};
 use super::{Who, OPERATOR_SESSION_TTL_MS};
 use crate::http::{self, internal, now_ms};
 use crate::sites;
@@ -171,8 +171,8 @@ async fn hub_socket(req: Request, env: &Env) -> Result<Response, ApiError> {
         Some("away") => floorwalker_core::chat::hub::ConnectionStatus::Away,
         _ => floorwalker_core::chat::hub::ConnectionStatus::Online,
     };
-    let stub = super::hub_stub(env, &operator.site)?;
-    super::forward_socket(&stub, None, &ConsoleOperator { operator_id: operator.id, name: operator.name, status }).await
+    let who = Who::Operator { operator_id: operator.id, name: operator.name };
+    protocol::hub(env, &operator.site)?.connect(&HubCall::Connect { who, status }).await
 }
 
 #[derive(Deserialize, Serialize)]
@@ -312,8 +312,8 @@ async fn conversation_socket(req: Request, env: &Env, id: &str) -> Result<Respon
     require_own_origin(&req)?;
     let operator = authenticate(&req, env).await?;
     own_conversation(env, &operator, id).await?;
-    let stub = super::conversation_stub(env, id)?;
-    super::forward_socket(&stub, Some(id), &Who::Operator { operator_id: operator.id, name: operator.name }).await
+    let who = Who::Operator { operator_id: operator.id, name: operator.name };
+    protocol::conversation(env, id)?.connect(&ConversationCall::Connect { who, conversation_id: id.to_owned() }).await
 }
 
 /// `GET /v1/console/callbacks`: callback requests still to handle, oldest first.
@@ -359,7 +359,7 @@ async fn callback_done(req: Request, env: &Env, id: &str) -> Result<Response, Ap
         .await
         .map_err(|e| internal("marking the callback done", e))?;
     let notification = floorwalker_core::chat::hub::HubNotification::CallbackDone { conversation_id: id.to_owned(), by: operator.name.clone() };
-    let stub = super::hub_stub(env, &operator.site)?;
-    let _: serde_json::Value = super::call(&stub, Method::Post, "/broadcast", &[], serde_json::to_string(&notification).ok()).await?;
+    let reply = protocol::hub(env, &operator.site)?.ask(&HubCall::Broadcast(notification)).await?;
+    expect_reply!(reply, HubReply::Done => ())?;
     http::json(&serde_json::json!({"ok": true}), 200)
 }
