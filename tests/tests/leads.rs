@@ -454,3 +454,131 @@ async fn the_promised_email_goes_out_through_postmark_and_survives_its_outage() 
     assert_eq!(mailbox.status().as_u16(), 404, "no local mailbox with a real provider");
     assert!(!lead.duplicate);
 }
+
+/// The mailbox record of the comparison email sent for `lead`, as stored JSON.
+async fn stored_email_json(worker: &Worker, lead: &str) -> Value {
+    eventually("the comparison email in the local mailbox", Duration::from_secs(20), || async {
+        let emails: Vec<Value> = worker.admin_get(&format!("/mailbox?lead={lead}")).await;
+        emails.into_iter().next()
+    })
+    .await
+}
+
+async fn consent_updates(receiver: &Receiver) -> Vec<Value> {
+    receiver
+        .received_at("/hooks/consent")
+        .into_iter()
+        .filter(|r| r.delivered() && r.json()["type"] == "consent.updated")
+        .map(|r| r.json())
+        .collect()
+}
+
+/// A mail scanner that prefetches the links (GET) changes nothing and emits nothing; the page's
+/// button (a POST) and a mail client's RFC 8058 one-click POST do. Every email carries the
+/// `List-Unsubscribe` and `List-Unsubscribe-Post` headers.
+#[tokio::test]
+async fn consent_links_change_nothing_on_get_and_one_click_post_unsubscribes() {
+    let worker = worker("leads-consent-get").await;
+    let receiver = Receiver::start();
+    let hook = worker
+        .add_endpoint(json!({"id": "consent", "url": receiver.url("/hooks/consent"), "preset": {"kind": "generic"}, "events": ["consent.updated"]}))
+        .await;
+    receiver.set_secrets(vec![hook.secret.clone()]);
+    let receipt = submit(&worker, LeadKind::ComparisonEmail, "visitor-consent-get", "consentget").await;
+    let stored = stored_email_json(&worker, &receipt.id).await;
+    let text = stored["message"]["text"].as_str().unwrap_or_default().to_owned();
+    let more = link_after(&text, "Присылайте мне похожие подборки от «Кроха»");
+    let unsubscribe = link_after(&text, "Отписаться от писем");
+
+    let headers: HashMap<String, String> = stored["message"]["headers"]
+        .as_array()
+        .map(|headers| {
+            headers.iter().map(|h| (h["Name"].as_str().unwrap_or_default().to_owned(), h["Value"].as_str().unwrap_or_default().to_owned())).collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(headers.get("List-Unsubscribe"), Some(&format!("<{unsubscribe}>")), "{stored}");
+    assert_eq!(headers.get("List-Unsubscribe-Post").map(String::as_str), Some("List-Unsubscribe=One-Click"));
+
+    // The prefetch: each link twice, as a scanner and then a curious visitor might.
+    for link in [&more, &unsubscribe, &more, &unsubscribe] {
+        let page = worker.http().get(link).send().await.unwrap();
+        assert_eq!(page.status().as_u16(), 200);
+        assert_eq!(page.headers()["cache-control"], "no-store");
+        let html = page.text().await.unwrap();
+        assert!(html.contains("lang=\"ru\"") && html.contains("<h1") && html.contains("<form method=\"post\""), "{html}");
+        assert!(!html.contains("Готово") && !html.contains("Вы отписались"), "a GET changed consent: {html}");
+    }
+    let escaped = worker.http().get(format!("{more}x")).send().await.unwrap();
+    assert_eq!(escaped.status().as_u16(), 400, "a forged token gets no page with a button");
+
+    // The page's button: a form POST.
+    let page = worker
+        .http()
+        .post(&more)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.unwrap().contains("Готово"));
+    eventually("the granted consent.updated", Duration::from_secs(20), || async {
+        (consent_updates(&receiver).await.len() == 1).then_some(())
+    })
+    .await;
+
+    // A mail client's one-click unsubscribe (RFC 8058) at the URL of the List-Unsubscribe header.
+    let one_click = headers["List-Unsubscribe"].trim_start_matches('<').trim_end_matches('>').to_owned();
+    let page = worker
+        .http()
+        .post(&one_click)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.unwrap().contains("Вы отписались"));
+    let updates = eventually("the withdrawn consent.updated", Duration::from_secs(20), || async {
+        let updates = consent_updates(&receiver).await;
+        (updates.len() >= 2).then_some(updates)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let updates_after = consent_updates(&receiver).await;
+    assert_eq!(updates_after.len(), 2, "only the two POSTs changed consent: {updates_after:?}");
+    assert_eq!(updates.iter().filter(|u| u["data"]["granted"] == true).count(), 1);
+    assert_eq!(updates.iter().filter(|u| u["data"]["granted"] == false).count(), 1);
+}
+
+/// Without PUBLIC_BASE_URL, a request's Host is trusted only on loopback: a forged Host stores the
+/// lead (nothing lost) but no email leaves with signed links on the forger's host; the email is
+/// parked with a configuration error, replayable once PUBLIC_BASE_URL is set.
+#[tokio::test]
+async fn a_forged_host_header_never_puts_consent_links_on_another_host() {
+    let worker = worker("leads-forged-host").await;
+    let body = serde_json::to_string(&request(LeadKind::ComparisonEmail, "visitor-forged-host", "forgedhost", &worker.origin())).unwrap();
+    let response = worker
+        .http()
+        .post(worker.url("/v1/leads"))
+        .header("host", "evil.example")
+        .header("origin", worker.origin())
+        .header("content-type", "text/plain;charset=UTF-8")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201, "the lead is stored");
+    let receipt: LeadReceipt = response.json().await.unwrap();
+    let leads: Vec<Lead> = worker.admin_get("/sites/demo/leads").await;
+    assert!(leads.iter().any(|l| l.id == receipt.id));
+    let email = eventually("the email delivery settled", Duration::from_secs(20), || async {
+        deliveries(&worker).await.into_iter().find(|d| d.target == "email" && d.state != DeliveryState::Pending)
+    })
+    .await;
+    let mailbox: Vec<Value> = worker.admin_get("/mailbox").await;
+    let mailbox = serde_json::to_string(&mailbox).unwrap();
+    assert!(!mailbox.contains("evil.example"), "links on the forged host: {mailbox}");
+    assert_eq!(email.state, DeliveryState::Failed, "{email:?}");
+    assert!(email.last_error.as_deref().unwrap_or_default().contains("PUBLIC_BASE_URL"), "{email:?}");
+}
