@@ -4,13 +4,15 @@
 //! `consent.updated` outbox rows, in one D1 batch. The answer is a small page in the visitor's
 //! language where everything shown is escaped.
 //!
-//! GET acts as well as POST because the issue asks for one-click links; POST is what RFC 8058
-//! one-click unsubscribe from mail clients uses.
+//! Only POST changes consent. Mail scanners and link previews GET every link in an email, so a
+//! GET only shows what the link would do, with a button (a form that POSTs back to the same URL).
+//! POST is also what RFC 8058 one-click unsubscribe from mail clients sends
+//! (`List-Unsubscribe=One-Click`); its body says nothing the token does not, so it is not read.
 
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::base::locale::Locale;
 use floorwalker_core::leads::consent::{
-    change_id, claimed_site, is_granted, verify_link, ConsentPurpose, ConsentUpdated, LinkAction,
+    change_id, claimed_site, is_granted, verify_link, ConsentPurpose, ConsentUpdated, LinkAction, LinkClaims,
 };
 use floorwalker_core::leads::lead::Lead;
 use floorwalker_core::outbound::crm::html_escape;
@@ -18,15 +20,23 @@ use floorwalker_core::outbound::email::marketing_link_text;
 use floorwalker_core::outbound::webhook::WebhookEvent;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::{Env, Headers, Request, Response};
+use worker::{Env, Headers, Method, Request, Response};
 
 use crate::http::{self, internal};
 use crate::timing::secret;
 use crate::{endpoints, outbox, sites};
 
 pub async fn follow(req: &Request, env: &Env, token: &str) -> Result<Response, ApiError> {
-    match apply(req, env, token).await {
-        Ok((locale, shop, action)) => page(locale, 200, &done_text(locale, &shop, action)),
+    let outcome = match req.method() {
+        Method::Post => apply(req, env, token).await.map(|link| (link, true)),
+        _ => load(env, token).await.map(|(link, _, _)| (link, false)),
+    };
+    match outcome {
+        Ok((link, true)) => page(link.locale, 200, &done_text(link.locale, &link.shop, link.action), None),
+        Ok((link, false)) => {
+            let (question, button) = confirm_text(link.locale, &link.shop, link.action);
+            page(link.locale, 200, &question, Some(button))
+        }
         Err(e) if e.code == ErrorCode::Internal => Err(e),
         Err(e) => {
             // The lead's language is unknown when the token is bad: say it in both.
@@ -34,9 +44,16 @@ pub async fn follow(req: &Request, env: &Env, token: &str) -> Result<Response, A
                 ErrorCode::TokenExpired => "Срок действия ссылки истёк. / This link has expired.",
                 _ => "Ссылка недействительна. / This link is not valid.",
             };
-            page(Locale::Ru, e.http_status(), text)
+            page(Locale::Ru, e.http_status(), text, None)
         }
     }
+}
+
+/// What a verified link is about.
+struct Link {
+    locale: Locale,
+    shop: String,
+    action: LinkAction,
 }
 
 #[derive(Deserialize)]
@@ -44,7 +61,8 @@ struct ChangeRow {
     data: String,
 }
 
-async fn apply(req: &Request, env: &Env, token: &str) -> Result<(Locale, String, LinkAction), ApiError> {
+/// Verifies the token and loads its lead; changes nothing.
+async fn load(env: &Env, token: &str) -> Result<(Link, LinkClaims, Lead), ApiError> {
     let invalid = || ApiError::new(ErrorCode::InvalidToken, "the link is not valid");
     let site = claimed_site(token).ok_or_else(invalid)?;
     let link_secret = secret(env, "LINK_SECRET").ok_or_else(|| internal("verifying a link", "LINK_SECRET is not set"))?;
@@ -62,8 +80,13 @@ async fn apply(req: &Request, env: &Env, token: &str) -> Result<(Locale, String,
         .ok_or_else(invalid)
         .and_then(|json| serde_json::from_str(&json).map_err(|e| internal("decoding the lead", e)))?;
     let shop = sites::load(env, &site).await?.map_or_else(|| site.clone(), |c| c.name);
-    let locale = lead.locale;
+    Ok((Link { locale: lead.locale, shop, action: claims.action }, claims, lead))
+}
 
+async fn apply(req: &Request, env: &Env, token: &str) -> Result<Link, ApiError> {
+    let (link, claims, lead) = load(env, token).await?;
+    let (locale, shop, site, now) = (link.locale, &link.shop, &claims.site, http::now_ms());
+    let db = sites::db(env)?;
     let rows: Vec<ChangeRow> = db
         .prepare("SELECT data FROM consent_changes WHERE lead = ?1 AND purpose = 'marketing' ORDER BY at")
         .bind(&[JsValue::from_str(&lead.id)])
@@ -78,16 +101,16 @@ async fn apply(req: &Request, env: &Env, token: &str) -> Result<(Locale, String,
     let wanted = claims.action == LinkAction::MarketingOptIn;
     if is_granted(ConsentPurpose::Marketing, lead.marketing_consent.as_ref(), &changes) == wanted {
         // Already so: clicking twice records nothing and sends nothing.
-        return Ok((locale, shop, claims.action));
+        return Ok(link);
     }
     let page_url = req.url().map(|u| format!("{}{}", u.origin().ascii_serialization(), u.path())).unwrap_or_default();
-    let update = ConsentUpdated::from_link(&claims, marketing_link_text(locale, &shop), locale, &page_url, now);
+    let update = ConsentUpdated::from_link(&claims, marketing_link_text(locale, shop), locale, &page_url, now);
     let data = serde_json::to_string(&update).map_err(|e| internal("encoding consent", e))?;
     let mut statements = vec![db
         .prepare("INSERT INTO consent_changes (id, site, lead, purpose, granted, at, data) VALUES (?1, ?2, ?3, 'marketing', ?4, ?5, ?6)")
         .bind(&[
             JsValue::from_str(&change_id(&lead.id, ConsentPurpose::Marketing, wanted, changes.len())),
-            JsValue::from_str(&site),
+            JsValue::from_str(site),
             JsValue::from_str(&lead.id),
             JsValue::from_f64(if wanted { 1.0 } else { 0.0 }),
             JsValue::from_f64(now as f64),
@@ -95,15 +118,25 @@ async fn apply(req: &Request, env: &Env, token: &str) -> Result<(Locale, String,
         ])
         .map_err(|e| internal("recording consent", e))?];
     let event = WebhookEvent::ConsentUpdated(update);
-    let targets = outbox::endpoint_targets(&endpoints::active(env, &site).await?, &event);
-    let (more, ids) = outbox::event_statements(&db, &site, &event, &targets, None, now)?;
+    let targets = outbox::endpoint_targets(&endpoints::active(env, site).await?, &event);
+    let (more, ids) = outbox::event_statements(&db, site, &event, &targets, None, now)?;
     statements.extend(more);
     if db.batch(statements).await.is_err() {
         // A concurrent click recorded the same change (primary key): nothing more to do.
-        return Ok((locale, shop, claims.action));
+        return Ok(link);
     }
     outbox::enqueue(env, &ids).await;
-    Ok((locale, shop, claims.action))
+    Ok(link)
+}
+
+/// The GET page's question and its button's label.
+fn confirm_text(locale: Locale, shop: &str, action: LinkAction) -> (String, &'static str) {
+    match (locale, action) {
+        (Locale::Ru, LinkAction::MarketingOptIn) => (format!("Присылать вам похожие подборки от «{shop}»?"), "Да, присылайте"),
+        (Locale::En, LinkAction::MarketingOptIn) => (format!("Get more picks like this from {shop}?"), "Yes, send them"),
+        (Locale::Ru, LinkAction::Unsubscribe) => (format!("Отписаться от писем «{shop}»?"), "Отписаться"),
+        (Locale::En, LinkAction::Unsubscribe) => (format!("Unsubscribe from {shop} emails?"), "Unsubscribe"),
+    }
 }
 
 fn done_text(locale: Locale, shop: &str, action: LinkAction) -> String {
@@ -115,16 +148,25 @@ fn done_text(locale: Locale, shop: &str, action: LinkAction) -> String {
     }
 }
 
-fn page(locale: Locale, status: u16, text: &str) -> Result<Response, ApiError> {
+/// The page: `text` as its heading and, when asked, a button that POSTs back to this same URL
+/// (the form has no `action`, so the token never appears in the page).
+fn page(locale: Locale, status: u16, text: &str, button: Option<&str>) -> Result<Response, ApiError> {
     let lang = match locale {
         Locale::Ru => "ru",
         Locale::En => "en",
     };
+    let form = button.map_or_else(String::new, |label| {
+        format!(
+            "<form method=\"post\"><button type=\"submit\" style=\"font-size:16px;padding:10px 20px;border:0;border-radius:6px;\
+             background:#1f6feb;color:#ffffff;cursor:pointer\">{}</button></form>",
+            html_escape(label)
+        )
+    });
     let html = format!(
         "<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>Floorwalker</title></head><body style=\"font-family:Arial,sans-serif;max-width:480px;margin:48px auto;padding:0 16px;color:#1a1a1a\">\
-         <p style=\"font-size:18px;line-height:1.4\">{}</p></body></html>",
-        html_escape(text)
+         <title>{title}</title></head><body style=\"font-family:Arial,sans-serif;max-width:480px;margin:48px auto;padding:0 16px;color:#1a1a1a\">\
+         <main><h1 style=\"font-size:20px;line-height:1.4;font-weight:normal\">{title}</h1>{form}</main></body></html>",
+        title = html_escape(text)
     );
     html_response(&html, status)
 }
@@ -135,7 +177,8 @@ pub fn html_response(html: &str, status: u16) -> Result<Response, ApiError> {
     for (name, value) in [
         ("content-type", "text/html; charset=utf-8"),
         ("cache-control", "no-store"),
-        ("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: http:; frame-src 'self'"),
+        // `form-action 'self'`: the consent page's button posts back here and nowhere else.
+        ("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: http:; frame-src 'self'; form-action 'self'"),
         ("referrer-policy", "no-referrer"),
         ("x-content-type-options", "nosniff"),
     ] {

@@ -238,7 +238,13 @@ async fn prepare_email(env: &Env, id: &str, claimed: &Claimed, event: &WebhookEv
     let rendered = match event {
         WebhookEvent::LeadCreated(lead) => {
             let link_secret = secret(env, "LINK_SECRET").unwrap_or_default();
-            let base = claimed.extra.clone().unwrap_or_default();
+            // The base the lead was accepted with; a lead accepted without one (no PUBLIC_BASE_URL
+            // and a non-loopback Host) gets today's configuration, so a replay after setting it sends.
+            let Some(base) = claimed.extra.clone().or_else(|| var(env, "PUBLIC_BASE_URL").filter(|b| !b.trim().is_empty())) else {
+                let why = "PUBLIC_BASE_URL is not set: the email's links cannot be built from a request's Host outside loopback";
+                worker::console_error!("email {id}: {why}");
+                return Ok(Prepared::Park(why.to_owned()));
+            };
             // Issued at the lead's time, so every attempt renders the same email.
             let link = |action| {
                 let claims = LinkClaims { site: lead.site.clone(), lead: lead.id.clone(), action, issued_at: lead.created_at };

@@ -3,6 +3,7 @@
 
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::leads::lead::{Lead, LeadKind, LeadRequest, MAX_LEAD_BYTES};
+use floorwalker_core::outbound::email::email_link_base;
 use floorwalker_core::outbound::delivery::{rate_limited, rate_window, LeadLimits, LeadReceipt, Target};
 use floorwalker_core::outbound::webhook::{EventType, WebhookEvent};
 use serde::Deserialize;
@@ -52,11 +53,18 @@ pub async fn submit(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         ])
         .map_err(|e| internal("storing the lead", e))?];
     let endpoints = endpoints::active(env, &lead.site).await?;
-    // Links in the email point back at this worker: its configured public URL, else the origin
-    // this request came in on.
-    let base_url = var(env, "PUBLIC_BASE_URL").unwrap_or_else(|| {
-        req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default()
-    });
+    // Links in the email point back at this worker. Without a usable base the lead is still
+    // stored and its email delivery written without one: it is parked at send time (failed,
+    // replayable once PUBLIC_BASE_URL is set), never sent with links on a forged Host.
+    let request_origin = req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+    let base_url = match email_link_base(var(env, "PUBLIC_BASE_URL").as_deref(), &request_origin) {
+        Ok(base) => Some(base),
+        Err(e) if lead.kind == LeadKind::ComparisonEmail => {
+            worker::console_error!("lead {}: {}", lead.id, e.message);
+            None
+        }
+        Err(_) => None,
+    };
     let mut ids = Vec::new();
     for event in WebhookEvent::for_lead(&lead) {
         let mut targets = outbox::endpoint_targets(&endpoints, &event);
@@ -64,7 +72,7 @@ pub async fn submit(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         if event.event_type() == EventType::LeadCreated && lead.kind == LeadKind::ComparisonEmail {
             targets.push(Target::Email);
         }
-        let (more, more_ids) = outbox::event_statements(&db, &lead.site, &event, &targets, Some(&base_url), now)?;
+        let (more, more_ids) = outbox::event_statements(&db, &lead.site, &event, &targets, base_url.as_deref(), now)?;
         statements.extend(more);
         ids.extend(more_ids);
     }

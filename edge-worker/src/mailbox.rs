@@ -8,6 +8,7 @@
 //! admin API (`GET /v1/admin/mailbox`), behind the admin token.
 
 use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::base::url::is_loopback_host;
 use floorwalker_core::outbound::crm::html_escape;
 use floorwalker_core::outbound::email::{EmailMessage, EmailProvider, StoredEmail};
 use serde::Deserialize;
@@ -27,7 +28,7 @@ fn allowed(req: &Request, env: &Env) -> bool {
         .url()
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
-        .is_some_and(|host| matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]"));
+        .is_some_and(|host| is_loopback_host(&host));
     local_provider && loopback
 }
 

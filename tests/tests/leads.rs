@@ -145,16 +145,17 @@ async fn comparison_lead_is_stored_emailed_and_signed_to_every_subscribed_endpoi
     assert_eq!(rotated.endpoint.active_secrets, 2);
     receiver.set_secrets(vec![rotated.secret.clone()]);
 
-    // "Send me more like this": recorded once however often it is clicked; then unsubscribe.
+    // "Send me more like this": recorded once however often it is clicked; then unsubscribe. The
+    // click is the POST of the link page's button (a GET only shows the page).
     let more = link_after(&email.text, "Присылайте мне похожие подборки от «Кроха»");
     for _ in 0..2 {
-        let page = worker.http().get(&more).send().await.unwrap();
+        let page = worker.http().post(&more).send().await.unwrap();
         assert_eq!(page.status().as_u16(), 200);
         let html = page.text().await.unwrap();
         assert!(html.contains("Готово") && html.contains("lang=\"ru\""), "{html}");
     }
     let unsubscribe = link_after(&email.text, "Отписаться от писем");
-    let page = worker.http().get(&unsubscribe).send().await.unwrap();
+    let page = worker.http().post(&unsubscribe).send().await.unwrap();
     assert_eq!(page.status().as_u16(), 200);
     assert!(page.text().await.unwrap().contains("Вы отписались"));
     let forged = worker.http().get(format!("{more}x")).send().await.unwrap();
@@ -438,7 +439,11 @@ async fn the_promised_email_goes_out_through_postmark_and_survives_its_outage() 
     assert_eq!(sent.header("accept"), Some("application/json"));
     let body = sent.json();
     let keys: Vec<&str> = body.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
-    assert_eq!(keys.len(), 6, "{keys:?}");
+    assert_eq!(keys.len(), 7, "{keys:?}");
+    let unsubscribe = body["Headers"][0]["Value"].as_str().unwrap_or_default();
+    assert!(unsubscribe.starts_with(&format!("<{}/v1/consent/", worker.origin())), "{body}");
+    assert_eq!(body["Headers"][0]["Name"], "List-Unsubscribe");
+    assert_eq!(body["Headers"][1], json!({"Name": "List-Unsubscribe-Post", "Value": "List-Unsubscribe=One-Click"}));
     assert_eq!(body["From"], "Кроха <shop@kroha.example>");
     assert_eq!(body["To"], "anna@example.com");
     assert_eq!(body["MessageStream"], "outbound");
@@ -496,9 +501,6 @@ async fn consent_links_change_nothing_on_get_and_one_click_post_unsubscribes() {
             headers.iter().map(|h| (h["Name"].as_str().unwrap_or_default().to_owned(), h["Value"].as_str().unwrap_or_default().to_owned())).collect()
         })
         .unwrap_or_default();
-    assert_eq!(headers.get("List-Unsubscribe"), Some(&format!("<{unsubscribe}>")), "{stored}");
-    assert_eq!(headers.get("List-Unsubscribe-Post").map(String::as_str), Some("List-Unsubscribe=One-Click"));
-
     // The prefetch: each link twice, as a scanner and then a curious visitor might.
     for link in [&more, &unsubscribe, &more, &unsubscribe] {
         let page = worker.http().get(link).send().await.unwrap();
@@ -508,6 +510,9 @@ async fn consent_links_change_nothing_on_get_and_one_click_post_unsubscribes() {
         assert!(html.contains("lang=\"ru\"") && html.contains("<h1") && html.contains("<form method=\"post\""), "{html}");
         assert!(!html.contains("Готово") && !html.contains("Вы отписались"), "a GET changed consent: {html}");
     }
+    assert_eq!(headers.get("List-Unsubscribe"), Some(&format!("<{unsubscribe}>")), "{stored}");
+    assert_eq!(headers.get("List-Unsubscribe-Post").map(String::as_str), Some("List-Unsubscribe=One-Click"));
+
     let escaped = worker.http().get(format!("{more}x")).send().await.unwrap();
     assert_eq!(escaped.status().as_u16(), 400, "a forged token gets no page with a button");
 

@@ -14,6 +14,20 @@ pub fn host_of(url: &str) -> Option<String> {
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
+/// Whether `host` (as [`host_of`] gives it, with or without a port) is this machine: `localhost`,
+/// `127.0.0.0/8` or `[::1]`. Only there may a request's own Host header be trusted, since nobody
+/// else can send to it.
+pub fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => {
+            let ip = bracketed.split_once(']').map(|(ip, _)| ip);
+            return ip.is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok_and(|ip| ip.is_loopback()));
+        }
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// The path of an absolute URL, without query or fragment; `/` when it has none.
 pub fn path_of(url: &str) -> &str {
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
@@ -180,6 +194,16 @@ pub mod glob {
 mod tests {
     use super::glob;
     use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        for host in ["localhost", "LOCALHOST:8787", "127.0.0.1", "127.8.9.10:80", "[::1]", "[::1]:8787", "[0:0:0:0:0:0:0:1]"] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in ["evil.example", "localhost.evil.example", "128.0.0.1", "127.0.0.1.evil.example", "[::2]", "[::ffff:127.0.0.1]", "", "[::1"] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
 
     #[test]
     fn hosts_and_paths() {

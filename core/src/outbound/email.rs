@@ -4,10 +4,13 @@
 //! Rendering is a pure function of the stored lead, so a retried send produces the same message.
 //! The HTML is what mail clients render reliably: tables, inline styles, no scripts, no CSS classes.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::base::error::{ApiError, ErrorCode};
 use crate::base::locale::Locale;
+use crate::base::url::{host_of, is_loopback_host};
 use crate::chat::protocol::Author;
 use crate::leads::consent::{ConsentPurpose, ConsentText};
 use crate::leads::lead::{Lead, LeadKind};
@@ -32,6 +35,32 @@ pub struct EmailMessage {
     pub subject: String,
     pub html: String,
     pub text: String,
+    /// Extra mail headers (the RFC 8058 one-click unsubscribe pair), in Postmark's `{Name, Value}`
+    /// shape, which is also how the local mailbox keeps them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<EmailHeader>,
+}
+
+/// One mail header the provider adds to the message.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct EmailHeader {
+    pub name: String,
+    pub value: String,
+}
+
+/// RFC 8058 one-click unsubscribe: mail clients show an "Unsubscribe" button that POSTs
+/// `List-Unsubscribe=One-Click` to the https URL (never a GET, which scanners prefetch). A
+/// `mailto:` address is offered too when the shop has one for it.
+pub fn list_unsubscribe_headers(unsubscribe_url: &str, mailto: Option<&str>) -> Vec<EmailHeader> {
+    let mut value = format!("<{unsubscribe_url}>");
+    if let Some(address) = mailto {
+        value.push_str(&format!(", <mailto:{address}?subject=unsubscribe>"));
+    }
+    vec![
+        EmailHeader { name: "List-Unsubscribe".to_owned(), value },
+        EmailHeader { name: "List-Unsubscribe-Post".to_owned(), value: "List-Unsubscribe=One-Click".to_owned() },
+    ]
 }
 
 /// An email the local provider kept (the admin API's mailbox listing).
@@ -67,6 +96,23 @@ pub fn marketing_link_text(locale: Locale, shop_name: &str) -> ConsentText {
         Locale::En => format!("Send me more picks like this from {shop_name}"),
     };
     ConsentText { purpose: ConsentPurpose::Marketing, text, text_version: LINK_TEXT_VERSION.to_owned() }
+}
+
+/// Where the links in an email (the signed consent links) point: the configured public URL of the
+/// worker; without one, the origin the request came in on, but only in loopback development.
+/// Anywhere else the Host header is whatever the sender wrote, so a forged one would put the
+/// shop's signed links on the forger's host: refused as a configuration error.
+pub fn email_link_base(configured: Option<&str>, request_origin: &str) -> Result<String, ApiError> {
+    if let Some(base) = configured.map(str::trim).filter(|base| !base.is_empty()) {
+        return Ok(base.trim_end_matches('/').to_owned());
+    }
+    if host_of(request_origin).is_some_and(|host| is_loopback_host(&host)) {
+        return Ok(request_origin.trim_end_matches('/').to_owned());
+    }
+    Err(ApiError::new(
+        ErrorCode::InvalidConfig,
+        format!("PUBLIC_BASE_URL is not set: email links are built from a request's Host only on loopback, not for {request_origin}"),
+    ))
 }
 
 /// `url` if it is an absolute http(s) URL safe to put in an `href`; anything else (`javascript:`,
@@ -241,7 +287,8 @@ pub fn render_comparison(lead: &Lead, shop_name: &str, from: &str, links: &Compa
             e(unsubscribe_text)
         )),
     );
-    Ok(EmailMessage { from: from.to_owned(), to, subject, html, text })
+    let headers = list_unsubscribe_headers(&links.unsubscribe, None);
+    Ok(EmailMessage { from: from.to_owned(), to, subject, html, text, headers })
 }
 
 /// `2026-09-21 14:05 UTC` from milliseconds since the Unix epoch. The visitor's time zone is not
@@ -337,7 +384,8 @@ pub fn render_transcript(request: &TranscriptRequested, shop_name: &str, from: &
         rows = rows,
         why = e(&why),
     );
-    Ok(EmailMessage { from: from.to_owned(), to: request.email.clone(), subject, html, text })
+    // A one-off reply the visitor asked for, to no list: there is nothing to unsubscribe from.
+    Ok(EmailMessage { from: from.to_owned(), to: request.email.clone(), subject, html, text, headers: Vec::new() })
 }
 
 /// Where emails go. Keys are worker secrets, never config.
@@ -380,6 +428,9 @@ pub struct ResendEmail {
     pub subject: String,
     pub html: String,
     pub text: String,
+    /// Resend documents custom headers as an object of name → value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
 }
 
 /// Postmark's documented single-email body.
@@ -392,6 +443,9 @@ pub struct PostmarkEmail {
     pub html_body: String,
     pub text_body: String,
     pub message_stream: String,
+    /// Postmark documents custom headers as an array of `{Name, Value}`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<EmailHeader>,
 }
 
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
@@ -445,6 +499,7 @@ pub fn provider_request(
                 subject: message.subject.clone(),
                 html: message.html.clone(),
                 text: message.text.clone(),
+                headers: message.headers.iter().map(|h| (h.name.clone(), h.value.clone())).collect(),
             }),
         }),
         EmailProvider::Postmark => Ok(EmailRequest {
@@ -461,6 +516,7 @@ pub fn provider_request(
                 html_body: message.html.clone(),
                 text_body: message.text.clone(),
                 message_stream: message_stream.to_owned(),
+                headers: message.headers.clone(),
             }),
         }),
     }

@@ -119,6 +119,7 @@ fn message() -> EmailMessage {
         subject: "Your comparison".into(),
         html: "<p>hi</p>".into(),
         text: "hi".into(),
+        headers: vec![],
     }
 }
 
@@ -153,6 +154,45 @@ fn postmark_request_matches_the_documented_shape() {
     assert!(provider_request(EmailProvider::Local, None, "k", "outbound", "d", &message()).is_err());
     assert_eq!(EmailProvider::parse(" Resend "), Some(EmailProvider::Resend));
     assert_eq!(EmailProvider::parse("smtp"), None);
+}
+
+#[test]
+fn the_comparison_carries_one_click_unsubscribe_in_each_providers_shape() {
+    let email = render_comparison(&comparison_lead(Locale::En), "Kroha", "a@b.ru", &links()).unwrap();
+    let expected = vec![
+        EmailHeader { name: "List-Unsubscribe".into(), value: "<https://edge.example/v1/consent/ghi.jkl>".into() },
+        EmailHeader { name: "List-Unsubscribe-Post".into(), value: "List-Unsubscribe=One-Click".into() },
+    ];
+    assert_eq!(email.headers, expected, "the unsubscribe link, never the opt-in one");
+    let resend = provider_request(EmailProvider::Resend, None, "re_1", "outbound", "d", &email).unwrap();
+    assert_eq!(
+        serde_json::to_value(&resend.body).unwrap()["headers"],
+        serde_json::json!({"List-Unsubscribe": "<https://edge.example/v1/consent/ghi.jkl>",
+                           "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
+    );
+    let postmark = provider_request(EmailProvider::Postmark, None, "pm", "outbound", "d", &email).unwrap();
+    assert_eq!(
+        serde_json::to_value(&postmark.body).unwrap()["Headers"],
+        serde_json::json!([{"Name": "List-Unsubscribe", "Value": "<https://edge.example/v1/consent/ghi.jkl>"},
+                           {"Name": "List-Unsubscribe-Post", "Value": "List-Unsubscribe=One-Click"}])
+    );
+    let with_mailto = list_unsubscribe_headers("https://e.example/u", Some("unsubscribe@kroha.example"));
+    assert_eq!(with_mailto[0].value, "<https://e.example/u>, <mailto:unsubscribe@kroha.example?subject=unsubscribe>");
+    let transcript = render_transcript(&transcript_request(Locale::En), "Kroha", "a@b.ru").unwrap();
+    assert!(transcript.headers.is_empty(), "a one-off transcript is on no list");
+}
+
+#[test]
+fn email_links_come_from_configuration_or_loopback_only() {
+    assert_eq!(email_link_base(Some("https://edge.kroha.example/"), "https://evil.example").unwrap(), "https://edge.kroha.example");
+    assert_eq!(email_link_base(None, "http://127.0.0.1:8787").unwrap(), "http://127.0.0.1:8787");
+    assert_eq!(email_link_base(Some("  "), "http://localhost:8787").unwrap(), "http://localhost:8787");
+    assert_eq!(email_link_base(None, "http://[::1]:8787").unwrap(), "http://[::1]:8787");
+    for forged in ["http://evil.example", "https://127.0.0.1.evil.example", "http://localhost.evil.example:8787", ""] {
+        let error = email_link_base(None, forged).unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidConfig, "{forged}");
+        assert!(error.message.contains("PUBLIC_BASE_URL"));
+    }
 }
 
 fn transcript_request(locale: Locale) -> TranscriptRequested {
