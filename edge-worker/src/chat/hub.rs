@@ -158,7 +158,7 @@ impl SiteHub {
         let pair = WebSocketPair::new().map_err(|e| internal("creating a socket", e))?;
         self.state.accept_websocket_with_tags(&pair.server, &["console"]);
         let connection = HubConnection {
-            id: super::random_id(),
+            id: crate::platform::random::random_id()?,
             operator_id: operator.operator_id.clone(),
             name: operator.name.clone(),
             status: operator.status,
