@@ -12,7 +12,9 @@ use floorwalker_core::auth::{hash_password, DEFAULT_PASSWORD_ITERATIONS};
 use floorwalker_core::contact::normalize_email;
 use floorwalker_core::delivery::DeliveryState;
 use serde::Deserialize;
-use worker::{Env, Method, Request, Response};
+use worker::{Env, Request, Response};
+
+use super::protocol::{self, expect_reply, ConversationCall, ConversationReply};
 
 use crate::http::{self, internal, now_ms};
 use crate::platform::d1::db;
@@ -23,9 +25,9 @@ pub const MIN_PASSWORD_CHARS: usize = 10;
 
 /// `POST /v1/admin/chat/store-check`: core's store contract, run by a fresh Conversation object.
 pub async fn store_check(env: &Env) -> Result<Response, ApiError> {
-    let stub = super::conversation_stub(env, &format!("selfcheck-{}", random_id()?))?;
-    let answer: serde_json::Value = super::call(&stub, Method::Post, "/selfcheck", &[], None).await?;
-    http::json(&answer, 200)
+    let scratch = protocol::conversation(env, &format!("selfcheck-{}", random_id()?))?;
+    let reply = scratch.ask(&ConversationCall::SelfCheck).await?;
+    http::json(&expect_reply!(reply, ConversationReply::StoreCheck(check) => check)?, 200)
 }
 
 #[derive(Deserialize)]
