@@ -2,20 +2,18 @@
 //! conversations the console shows, with what to broadcast when either changes.
 //!
 //! Conversations push their [`ConversationEntry`] here after every change that shows in the list;
-//! the hub keeps the newest by `revision`, because two updates from one conversation may arrive in
-//! either order.
+//! the list's rules (newest revision wins, order, size) are [`ConversationList`]'s, shared with the
+//! consoles' copies of the list.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::chat::{ConversationStatus, Side};
+use crate::conversation_list::{ConversationList, Upserted};
 
 /// Longest last-message preview in the list, in characters (ellipsis included).
 pub const PREVIEW_CHARS: usize = 100;
-/// Most conversations the hub keeps. Beyond it, the longest-closed ones are dropped; open ones are
-/// never dropped, since an operator still owes them an answer.
-pub const MAX_ENTRIES: usize = 1000;
 
 /// A message shortened for a one-line list row: whitespace runs (newlines included) become one
 /// space, and a cut is marked with `…`.
@@ -125,7 +123,7 @@ struct OperatorConnection {
 pub struct SiteHub {
     /// By connection id (the adapter's WebSocket tag).
     connections: BTreeMap<String, OperatorConnection>,
-    conversations: BTreeMap<String, ConversationEntry>,
+    conversations: ConversationList,
 }
 
 impl SiteHub {
@@ -205,31 +203,27 @@ impl SiteHub {
 
     /// Takes a conversation's latest entry and says what consoles should hear about it.
     pub fn upsert(&mut self, entry: ConversationEntry) -> HubOutcome {
-        let previous = self.conversations.get(&entry.conversation_id);
-        if previous.is_some_and(|p| p.revision >= entry.revision) {
-            return HubOutcome::default();
-        }
-        let was_requested = previous.is_some_and(|p| p.callback_requested);
-        let mut to_consoles = vec![match previous {
+        let was_requested = match self.conversations.upsert(entry.clone()) {
+            Upserted::Stale => return HubOutcome::default(),
+            Upserted::Added => None,
+            Upserted::Replaced { previous } => Some(previous.callback_requested),
+        };
+        let mut to_consoles = vec![match was_requested {
             None => HubNotification::ConversationOpened { entry: entry.clone() },
-            Some(_) if entry.callback_requested && !was_requested => HubNotification::CallbackRequested { entry: entry.clone() },
+            Some(false) if entry.callback_requested => HubNotification::CallbackRequested { entry: entry.clone() },
             Some(_) => HubNotification::ConversationUpdated { entry: entry.clone() },
         }];
         // A visitor may leave a callback request before writing anything: the list learns of the
         // conversation and the callback queue of the request, in that order.
-        if previous.is_none() && entry.callback_requested {
-            to_consoles.push(HubNotification::CallbackRequested { entry: entry.clone() });
+        if was_requested.is_none() && entry.callback_requested {
+            to_consoles.push(HubNotification::CallbackRequested { entry });
         }
-        self.conversations.insert(entry.conversation_id.clone(), entry);
-        self.evict();
         HubOutcome { to_consoles, operator_online: None }
     }
 
     /// The list as the console shows it: most recent activity first.
     pub fn list(&self) -> Vec<&ConversationEntry> {
-        let mut list: Vec<_> = self.conversations.values().collect();
-        list.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.conversation_id.cmp(&b.conversation_id)));
-        list
+        self.conversations.ordered()
     }
 
     pub fn entry(&self, conversation_id: &str) -> Option<&ConversationEntry> {
@@ -242,28 +236,7 @@ impl SiteHub {
 
     /// Total unread across open conversations, for the console's tab title.
     pub fn unread_total(&self) -> u64 {
-        self.conversations
-            .values()
-            .filter(|e| e.status == ConversationStatus::Open)
-            .map(|e| e.unread_by_operator)
-            .sum()
-    }
-
-    fn evict(&mut self) {
-        while self.conversations.len() > MAX_ENTRIES {
-            let oldest_closed = self
-                .conversations
-                .values()
-                .filter(|e| e.status == ConversationStatus::Closed)
-                .min_by_key(|e| (e.updated_at, e.conversation_id.clone()))
-                .map(|e| e.conversation_id.clone());
-            match oldest_closed {
-                Some(id) => {
-                    self.conversations.remove(&id);
-                }
-                None => break,
-            }
-        }
+        self.conversations.unread_total()
     }
 
     /// Runs `change` and reports whether `operator_id`'s presence moved.
@@ -296,6 +269,7 @@ impl SiteHub {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conversation_list::MAX_ENTRIES;
 
     fn entry(id: &str, updated_at: u64, revision: u64) -> ConversationEntry {
         ConversationEntry {

@@ -15,6 +15,7 @@ pub mod console;
 pub mod contact;
 pub mod context;
 pub mod conversation;
+pub mod conversation_list;
 pub mod crm;
 pub mod crypto;
 pub mod delivery;

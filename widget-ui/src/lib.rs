@@ -447,7 +447,7 @@ impl Chat {
     /// The visitor's context as the main widget knows it now (for a new conversation and a lead).
     pub fn context(&self) -> Option<floorwalker_core::context::VisitorContext> {
         let json = self.emit("context", &JsValue::NULL).as_string()?;
-        serde_wasm_bindgen::from_value(js_sys::JSON::parse(&json).ok()?).ok()
+        net::from_json(&json)
     }
 
     pub fn token(&self) -> Option<String> {
@@ -610,7 +610,7 @@ impl Chat {
         }
         let attempt = self.attempt.get();
         self.attempt.set(attempt.saturating_add(1));
-        let delay = chat_panel::backoff_ms(attempt, js_sys::Math::random());
+        let delay = chat_panel::backoff_ms(attempt, net::random_fraction());
         let id = net::later(delay as i32, || {
             with(|chat| {
                 chat.retry_timer.set(None);

@@ -1,5 +1,5 @@
 //! The chat's I/O: the worker's HTTP routes (`text/plain` JSON, no preflight), first-party
-//! storage, timers. JSON goes through the browser's `JSON` object, as in the main widget.
+//! storage. Timers, JSON and ids come from the browser kit (`floorwalker-browser-kit`).
 
 use floorwalker_core::api::ErrorCode;
 use floorwalker_core::chat_panel::StoredChat;
@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-pub use floorwalker_widget_browser::{now_ms, random_id, site_local_time, warn};
+pub use floorwalker_browser_kit::{from_json, later, now_ms, random_fraction, random_id, site_local_time, to_json, warn};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::with;
@@ -22,21 +22,6 @@ pub fn window() -> web_sys::Window {
 
 pub fn document() -> Option<web_sys::Document> {
     web_sys::window()?.document()
-}
-
-/// Runs `f` once after `ms` milliseconds; the timer's id.
-pub fn later(ms: i32, f: impl FnOnce() + 'static) -> Option<i32> {
-    let callback = Closure::once_into_js(f);
-    window().set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms).ok()
-}
-
-pub fn to_json(value: &impl Serialize) -> Option<String> {
-    let js = value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).ok()?;
-    js_sys::JSON::stringify(&js).ok()?.as_string()
-}
-
-pub fn from_json<T: DeserializeOwned>(text: &str) -> Option<T> {
-    serde_wasm_bindgen::from_value(js_sys::JSON::parse(text).ok()?).ok()
 }
 
 fn key(site: &str) -> String {

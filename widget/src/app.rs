@@ -25,7 +25,7 @@ use floorwalker_core::session::Session;
 use floorwalker_core::url::{truncate_chars, without_fragment};
 use wasm_bindgen::prelude::*;
 
-use crate::browser::{self, Context};
+use crate::browser::{self, later, Context};
 use crate::shell::{ChatLoad, Shell};
 use crate::{detect, transport};
 
@@ -1003,14 +1003,6 @@ fn is_typing_field(element: &web_sys::Element) -> bool {
 
 fn title(cx: &Context) -> String {
     cx.document().map(|d| truncate_chars(&d.title(), floorwalker_core::event::MAX_TITLE_LEN)).unwrap_or_default()
-}
-
-/// Runs `f` once after `ms` milliseconds.
-pub fn later(ms: i32, f: impl FnOnce() + 'static) {
-    if let Some(window) = web_sys::window() {
-        let callback = Closure::once_into_js(f);
-        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms);
-    }
 }
 
 /// Calls `handle.method()` on a handle the UI module returned; a throw is logged, never raised.
