@@ -5,8 +5,8 @@
 
 use std::cell::RefCell;
 
-use floorwalker_core::config::Weekday;
-use floorwalker_core::ids::client_id_from_bytes;
+use floorwalker_core::base::ids::client_id_from_bytes;
+use floorwalker_core::base::locale::Weekday;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -58,7 +58,7 @@ pub fn random_id() -> String {
     client_id_from_bytes(&random_bytes::<16>())
 }
 
-/// A random number in `[0, 1)`, to spread reconnection attempts (`chat_panel::backoff_ms`).
+/// A random number in `[0, 1)`, to spread reconnection attempts (`chat::panel::backoff_ms`).
 pub fn random_fraction() -> f64 {
     f64::from(u32::from_le_bytes(random_bytes::<4>())) / 4_294_967_296.0
 }

@@ -6,10 +6,10 @@
 //! from event callbacks. Every element a test (or a person with a screen reader) needs to find has
 //! a stable `data-test` hook; the end-to-end suite (`tests/tests/console.rs`) uses only those.
 
-use floorwalker_core::chat::ConversationStatus;
-use floorwalker_core::console::{CallbackEntry, OperatorProfile};
-use floorwalker_core::conversation_list::HubMirror;
-use floorwalker_core::hub::{ConnectionStatus, ConsoleFrame, ConversationEntry, HubNotification};
+use floorwalker_core::chat::conversation_list::HubMirror;
+use floorwalker_core::chat::hub::{ConnectionStatus, ConsoleFrame, ConversationEntry, HubNotification};
+use floorwalker_core::chat::operator_view::{CallbackEntry, OperatorProfile};
+use floorwalker_core::chat::protocol::ConversationStatus;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 

@@ -2,9 +2,11 @@
 //! in seq order exactly once across reconnects), the thread, the reply box, and what the visitor
 //! looked at before writing.
 
-use floorwalker_core::chat::{Author, ChatClient, ClientEvent, ClientFrame, ConversationStatus, MessageAction, ServerFrame, Side};
-use floorwalker_core::console::{active_time, source_line, ConversationDetails};
-use floorwalker_core::conversation::TYPING_TTL_MS;
+use floorwalker_core::chat::conversation::TYPING_TTL_MS;
+use floorwalker_core::chat::operator_view::{active_time, source_line, ConversationDetails};
+use floorwalker_core::chat::protocol::{
+    Author, ChatClient, ClientEvent, ClientFrame, ConversationStatus, MessageAction, ServerFrame, Side,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -20,7 +22,7 @@ struct ConversationConnection {
     /// Failed attempts since the socket last opened (core's backoff grows with it).
     attempt: StoredValue<u32>,
     client: StoredValue<ChatClient>,
-    messages: RwSignal<Vec<floorwalker_core::chat::ChatMessage>>,
+    messages: RwSignal<Vec<floorwalker_core::chat::protocol::ChatMessage>>,
     visitor_read: RwSignal<u64>,
     typing_stamp: RwSignal<u64>,
     typing_now: RwSignal<bool>,
@@ -219,7 +221,7 @@ pub fn ConversationView(id: String) -> impl IntoView {
 #[component]
 fn ContextPanel(details: ConversationDetails) -> impl IntoView {
     let ConversationDetails { context, previous, callback, leads, prompts, .. } = details;
-    let locale = context.as_ref().map_or(floorwalker_core::config::Locale::En, |c| c.locale);
+    let locale = context.as_ref().map_or(floorwalker_core::base::locale::Locale::En, |c| c.locale);
     view! {
         <h2>"Visitor"</h2>
         {match context {

@@ -2,7 +2,7 @@
 //! parsed by serde_json from the text, so no number passes through a JS number on the way; timers,
 //! ids and JSON encoding are the browser kit's (`floorwalker-browser-kit`).
 
-use floorwalker_core::chat_panel::backoff_ms;
+use floorwalker_core::chat::panel::backoff_ms;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -35,7 +35,7 @@ async fn fetch(method: &str, path: &str, body: Option<String>) -> Result<(u16, S
 
 fn decode<T: DeserializeOwned>(status: u16, text: &str) -> Result<T, HttpError> {
     if status >= 400 {
-        let message = serde_json::from_str::<floorwalker_core::api::ErrorBody>(text)
+        let message = serde_json::from_str::<floorwalker_core::base::error::ErrorBody>(text)
             .map(|b| b.error.message)
             .unwrap_or_else(|_| format!("HTTP {status}"));
         return Err(HttpError { message });

@@ -1,7 +1,7 @@
 //! CORS: which pages may read the API's answers. Only origins a site lists get an answer they can
 //! read; the preflight asks the site store (the site named by `?site=`, or any site).
 
-use floorwalker_core::api::{ApiError, ErrorCode};
+use floorwalker_core::base::error::{ApiError, ErrorCode};
 use worker::{Env, Headers, Request, Response};
 
 use crate::http::{self, internal};

@@ -1,7 +1,7 @@
 //! Response helpers and request reading shared by every route. Imports nothing of the worker:
 //! every other module may use it (CORS is `cors`, which needs the site store).
 
-use floorwalker_core::api::{ApiError, ErrorBody, ErrorCode};
+use floorwalker_core::base::error::{ApiError, ErrorBody, ErrorCode};
 use serde::Serialize;
 use worker::{Headers, Request, Response, Result};
 

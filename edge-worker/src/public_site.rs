@@ -1,8 +1,8 @@
 //! What a site's own pages read before a visitor does anything: `GET /v1/sites/:site/config` and
 //! `GET /v1/sites/:site/presence`, each readable only by the site's origins and briefly cacheable.
 
-use floorwalker_core::api::{ApiError, ErrorCode};
-use floorwalker_core::config::SiteConfig;
+use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::prompts::config::SiteConfig;
 use worker::{Env, Request, Response};
 
 use crate::platform::vars::test_timing;
@@ -24,7 +24,7 @@ pub async fn serve_config(req: &Request, env: &Env, site: &str) -> Result<Respon
 /// nothing, and a busy site's page views do not each wake the site's hub.
 pub async fn serve_presence(req: &Request, env: &Env, site: &str) -> Result<Response, ApiError> {
     let (_, origin) = require_for_origin(req, env, site).await?;
-    let presence = floorwalker_core::chat::Presence { operator_online: chat::operator_online(env, site).await };
+    let presence = floorwalker_core::chat::protocol::SitePresence { operator_online: chat::operator_online(env, site).await };
     public_response(&presence, 15, origin.as_deref())
 }
 

@@ -1,8 +1,8 @@
 //! Site configs in D1.
 
-use floorwalker_core::api::{ApiError, ErrorCode};
-use floorwalker_core::config::SiteConfig;
-use floorwalker_core::ids::validate_site_id;
+use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::prompts::config::SiteConfig;
+use floorwalker_core::base::ids::validate_site_id;
 use worker::Env;
 
 use crate::http::internal;
@@ -24,7 +24,7 @@ pub async fn require(env: &Env, site: &str) -> Result<SiteConfig, ApiError> {
 }
 
 pub async fn any_site_allows(env: &Env, origin: &str) -> Result<bool, ApiError> {
-    let Some(origin) = floorwalker_core::config::normalize_origin(origin) else {
+    let Some(origin) = floorwalker_core::prompts::config::normalize_origin(origin) else {
         return Ok(false);
     };
     let site: Option<String> = db(env)?

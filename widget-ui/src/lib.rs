@@ -13,7 +13,7 @@
 //! `"context"` with the visitor context as JSON text (for a new conversation or a lead).
 //!
 //! Every decision (backoff, unread, seen, offline mode, stored state, copy) is core's
-//! (`floorwalker_core::chat_panel`, `floorwalker_core::chat::ChatClient`); this crate moves frames
+//! (`floorwalker_core::chat::panel`, `floorwalker_core::chat::protocol::ChatClient`); this crate moves frames
 //! and draws.
 
 mod net;
@@ -24,13 +24,14 @@ mod view;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use floorwalker_core::chat::{
+use floorwalker_core::base::error::ErrorCode;
+use floorwalker_core::base::locale::Locale;
+use floorwalker_core::base::phone::PhoneRegion;
+use floorwalker_core::chat::panel::{self as chat_panel, Link, StoredChat};
+use floorwalker_core::chat::protocol::{
     Author, ChatClient, ChatMessage, ClientEvent, ClientFrame, ConversationStatus, PendingMessage, ServerFrame,
 };
-use floorwalker_core::api::ErrorCode;
-use floorwalker_core::chat_panel::{self, Link, StoredChat};
-use floorwalker_core::config::{Locale, PublicSiteConfig};
-use floorwalker_core::contact::PhoneRegion;
+use floorwalker_core::prompts::config::PublicSiteConfig;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
@@ -375,7 +376,7 @@ impl Chat {
     /// Sends a message: pending at once (shown as "sending"), over the socket when connected,
     /// re-sent with the same id after every reconnect until the server's message frame arrives.
     pub fn send_text(&self, text: &str) -> Result<(), ErrorCode> {
-        let text = floorwalker_core::chat::normalize_message_text(text).map_err(|e| e.code)?;
+        let text = floorwalker_core::chat::protocol::normalize_message_text(text).map_err(|e| e.code)?;
         self.interacted();
         self.prime_sound();
         if self.ui.status.get_untracked() == ConversationStatus::Closed {
@@ -445,7 +446,7 @@ impl Chat {
     }
 
     /// The visitor's context as the main widget knows it now (for a new conversation and a lead).
-    pub fn context(&self) -> Option<floorwalker_core::context::VisitorContext> {
+    pub fn context(&self) -> Option<floorwalker_core::visitor::context::VisitorContext> {
         let json = self.emit("context", &JsValue::NULL).as_string()?;
         net::from_json(&json)
     }
@@ -686,7 +687,7 @@ impl Chat {
             ClientEvent::Frame(ServerFrame::Typing { author: Author::Operator { name }, on }) => {
                 self.ui.typing.set(on.then_some(name));
             }
-            ClientEvent::Frame(ServerFrame::Read { by: floorwalker_core::chat::Side::Operator, up_to_seq }) => {
+            ClientEvent::Frame(ServerFrame::Read { by: floorwalker_core::chat::protocol::Side::Operator, up_to_seq }) => {
                 self.ui.operator_read.set(up_to_seq);
             }
             ClientEvent::Frame(ServerFrame::Presence { operator_online }) => self.ui.operator_online.set(Some(operator_online)),

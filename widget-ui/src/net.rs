@@ -1,10 +1,10 @@
 //! The chat's I/O: the worker's HTTP routes (`text/plain` JSON, no preflight), first-party
 //! storage. Timers, JSON and ids come from the browser kit (`floorwalker-browser-kit`).
 
-use floorwalker_core::api::ErrorCode;
-use floorwalker_core::chat_panel::StoredChat;
-use floorwalker_core::contact;
-use floorwalker_core::lead::LeadRequest;
+use floorwalker_core::base::error::ErrorCode;
+use floorwalker_core::chat::panel::StoredChat;
+use floorwalker_core::leads::contact;
+use floorwalker_core::leads::lead::LeadRequest;
 use leptos::prelude::Set;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -73,7 +73,7 @@ pub async fn resume() -> Result<(), String> {
     if !has_conversation {
         if !has_pending {
             // Nothing to say yet: no conversation is created until the visitor writes.
-            with(|chat| chat.ui.link.set(floorwalker_core::chat_panel::Link::Idle));
+            with(|chat| chat.ui.link.set(floorwalker_core::chat::panel::Link::Idle));
             return Ok(());
         }
         let (token, context) = with(|chat| (chat.token(), chat.context())).ok_or("the chat is gone")?;
@@ -89,7 +89,7 @@ pub async fn resume() -> Result<(), String> {
 struct StartBody {
     token: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    context: Option<floorwalker_core::context::VisitorContext>,
+    context: Option<floorwalker_core::visitor::context::VisitorContext>,
 }
 
 #[derive(Serialize)]

@@ -1,7 +1,7 @@
 //! The running widget: browser events in, core events and decisions out.
 //!
 //! Everything here turns something the browser reports (a navigation, a second of attention, the
-//! pointer leaving through the top) into a `floorwalker_core::event::Event`, folds it into the
+//! pointer leaving through the top) into a `floorwalker_core::visitor::event::Event`, folds it into the
 //! `Session`, queues it for `POST /v1/events`, and asks `rules::decide` whether to speak up.
 //! The heuristics are documented in docs/behaviour.md.
 //!
@@ -12,17 +12,18 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use floorwalker_core::config::PromptKind;
-use floorwalker_core::event::{
+use floorwalker_core::base::text::truncate_chars;
+use floorwalker_core::base::url::without_fragment;
+use floorwalker_core::prompts::card::PromptCard;
+use floorwalker_core::prompts::config::PromptKind;
+use floorwalker_core::prompts::rules::{self, CopyVariant, Decision, EvalInput};
+use floorwalker_core::visitor::event::{
     ActiveTime, Consent, Event, EventBatch, EventData, ExitIntent, ExitTrigger, Identify, PageView, ProductView,
     PromptRef, QuestionAnswered, Track, EVENT_BATCH_VERSION, MAX_EVENTS_PER_BATCH, MAX_IDENTITY_FIELD_LEN,
     MAX_TRACK_KEY_LEN, MAX_TRACK_NAME_LEN, MAX_TRACK_PROPS, MAX_TRACK_VALUE_LEN,
 };
-use floorwalker_core::product::RawProduct;
-use floorwalker_core::prompt_card::PromptCard;
-use floorwalker_core::rules::{self, CopyVariant, Decision, EvalInput};
-use floorwalker_core::session::Session;
-use floorwalker_core::url::{truncate_chars, without_fragment};
+use floorwalker_core::visitor::product::RawProduct;
+use floorwalker_core::visitor::session::Session;
 use wasm_bindgen::prelude::*;
 
 use crate::browser::{self, later, Context};
@@ -668,8 +669,8 @@ impl App {
     fn mount_chat(&self, module: &JsValue) -> Result<JsValue, JsValue> {
         let options = js_sys::Object::new();
         let locale = match self.cx.locale {
-            floorwalker_core::config::Locale::Ru => "ru",
-            floorwalker_core::config::Locale::En => "en",
+            floorwalker_core::base::locale::Locale::Ru => "ru",
+            floorwalker_core::base::locale::Locale::En => "en",
         };
         for (key, value) in [
             ("api_base", JsValue::from_str(&self.cx.api_base)),
@@ -723,7 +724,7 @@ impl App {
     }
 
     /// The session's summary for a lead, as of now.
-    pub fn visitor_context(&self) -> Option<floorwalker_core::context::VisitorContext> {
+    pub fn visitor_context(&self) -> Option<floorwalker_core::visitor::context::VisitorContext> {
         self.session.try_borrow().ok().map(|session| session.context(self.cx.locale, &self.cx.href()))
     }
 
@@ -1002,7 +1003,7 @@ fn is_typing_field(element: &web_sys::Element) -> bool {
 }
 
 fn title(cx: &Context) -> String {
-    cx.document().map(|d| truncate_chars(&d.title(), floorwalker_core::event::MAX_TITLE_LEN)).unwrap_or_default()
+    cx.document().map(|d| truncate_chars(&d.title(), floorwalker_core::visitor::event::MAX_TITLE_LEN)).unwrap_or_default()
 }
 
 /// Calls `handle.method()` on a handle the UI module returned; a throw is logged, never raised.

@@ -3,7 +3,8 @@
 
 use std::cell::Cell;
 
-use floorwalker_core::config::{ConsentMode, Locale, PublicSiteConfig};
+use floorwalker_core::base::locale::Locale;
+use floorwalker_core::prompts::config::{ConsentMode, PublicSiteConfig};
 use wasm_bindgen::prelude::*;
 
 pub use floorwalker_browser_kit::{from_json, later, now_ms, random_id, site_clock_ready, site_local_time, to_json, warn};
@@ -122,7 +123,7 @@ fn session_storage(window: &web_sys::Window) -> Option<web_sys::Storage> {
 /// The id kept under `key`, or a new random one (stored when storage works).
 fn stored_id(storage: Option<web_sys::Storage>, key: &str) -> String {
     if let Some(existing) = storage.as_ref().and_then(|s| s.get_item(key).ok().flatten()) {
-        if floorwalker_core::ids::validate_client_id("id", &existing).is_ok() {
+        if floorwalker_core::base::ids::validate_client_id("id", &existing).is_ok() {
             return existing;
         }
     }

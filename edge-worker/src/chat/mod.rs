@@ -19,7 +19,7 @@ mod visitor;
 
 pub use visitor::operator_online;
 
-use floorwalker_core::api::{ApiError, ErrorCode};
+use floorwalker_core::base::error::{ApiError, ErrorCode};
 use serde::{Deserialize, Serialize};
 use worker::{Env, Method, Request, Response};
 
@@ -55,9 +55,9 @@ pub enum Who {
 }
 
 impl Who {
-    pub fn claims(&self) -> Option<floorwalker_core::auth::VisitorClaims> {
+    pub fn claims(&self) -> Option<floorwalker_core::access::auth::VisitorClaims> {
         match self {
-            Who::Visitor { site, visitor_id, user_id, issued_at } => Some(floorwalker_core::auth::VisitorClaims {
+            Who::Visitor { site, visitor_id, user_id, issued_at } => Some(floorwalker_core::access::auth::VisitorClaims {
                 site: site.clone(),
                 visitor_id: visitor_id.clone(),
                 issued_at: *issued_at,

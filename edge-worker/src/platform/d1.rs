@@ -9,8 +9,8 @@
 //! a `map_err` at every call, and its `D1Type::Integer` is an `i32`, too small for the
 //! millisecond timestamps most rows carry.
 
-use floorwalker_core::api::ApiError;
-use floorwalker_core::delivery::DeliveryState;
+use floorwalker_core::base::error::ApiError;
+use floorwalker_core::outbound::delivery::DeliveryState;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result, Env};

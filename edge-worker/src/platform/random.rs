@@ -2,7 +2,7 @@
 //! `.cargo/config.toml`). workerd always has it; if it ever failed, the request fails with an
 //! `internal` error rather than carrying on with predictable ids or keys.
 
-use floorwalker_core::api::ApiError;
+use floorwalker_core::base::error::ApiError;
 
 use crate::http::internal;
 
@@ -15,7 +15,7 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], ApiError> {
 
 /// 128 random bits as 32 hex characters (a valid client id).
 pub fn random_id() -> Result<String, ApiError> {
-    Ok(floorwalker_core::ids::client_id_from_bytes(&random_bytes::<16>()?))
+    Ok(floorwalker_core::base::ids::client_id_from_bytes(&random_bytes::<16>()?))
 }
 
 /// Retry jitter in thousandths, -100..=100 (none if the CSPRNG fails: jitter only spreads load).

@@ -4,9 +4,9 @@
 //! One rule for every name: an empty value is the same as none. Keys that sign or authorize
 //! (visitor tokens, operator sessions, the admin token) must also be at least
 //! [`MIN_KEY_CHARS`] long: a guessable key would make every token forgeable. Core keeps its own,
-//! stricter floor where it owns the signing (`consent::MIN_LINK_SECRET_LEN` for email links).
+//! stricter floor where it owns the signing (`leads::consent::MIN_LINK_SECRET_LEN` for email links).
 
-use floorwalker_core::delivery::Timing;
+use floorwalker_core::outbound::delivery::Timing;
 use worker::Env;
 
 /// The shortest value [`key`] accepts.
