@@ -7,10 +7,9 @@
 //! is attempted once at a time and never again after a 2xx.
 
 use floorwalker_core::base::error::ApiError;
-use floorwalker_core::outbound::delivery::{delivery_id, QueueMessage, Target};
+use floorwalker_core::outbound::delivery::{delivery_id, DeliveryState, QueueMessage, Target};
 use floorwalker_core::outbound::endpoint::Endpoint;
 use floorwalker_core::outbound::webhook::WebhookEvent;
-use floorwalker_core::outbound::delivery::DeliveryState;
 use serde::Deserialize;
 use worker::{BatchMessageBuilder, D1PreparedStatement, Env};
 

@@ -7,8 +7,8 @@
 //!   (`outbox_events`), oldest first, with how many deliveries each has and how many are done
 //! - `POST /v1/admin/chat/store-check` → core's store contract run against real DO SQLite
 
-use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::access::auth::{hash_password, DEFAULT_PASSWORD_ITERATIONS};
+use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::leads::contact::normalize_email;
 use floorwalker_core::outbound::delivery::DeliveryState;
 use serde::Deserialize;
