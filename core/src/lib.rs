@@ -5,6 +5,7 @@
 //! share these types: one definition of each type crosses every boundary.
 
 pub mod api;
+pub mod attention;
 pub mod auth;
 pub mod chat;
 pub mod chat_panel;
@@ -24,6 +25,7 @@ pub mod event;
 pub mod hub;
 pub mod ids;
 pub mod lead;
+pub mod outbox;
 #[cfg(feature = "prompt-copy")]
 pub mod playbooks;
 pub mod product;
