@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::*;
 pub use floorwalker_widget_browser::{now_ms, random_id, site_local_time, warn};
 use wasm_bindgen_futures::JsFuture;
 
-use crate::with;
+use crate::chat::with;
 
 pub fn window() -> web_sys::Window {
     // The chat only runs on a page; a missing window would have failed the mount already.
