@@ -337,3 +337,38 @@ async fn with_nobody_online_the_visitor_is_offered_a_callback_and_operators_get_
     assert_eq!(requested.len(), 1);
     assert!(requested[0]["payload"].as_str().unwrap_or_default().contains("@example.com"), "{}", requested[0]);
 }
+
+/// Calls to the Durable Objects are read by serde_json from their text, never through JS
+/// numbers: a u64 above 2^53 in the visitor context (a timestamp JS cannot hold exactly) starts
+/// the conversation and comes back out of the object's storage digit for digit.
+#[tokio::test]
+async fn a_u64_above_2_pow_53_crosses_into_the_conversation_object_exactly() {
+    const BEYOND_JS: u64 = (1 << 53) + 1;
+    let worker = chat_worker("chat-u64").await;
+    let receiver = floorwalker_e2e::receiver::Receiver::start();
+    worker.allow_private_endpoints().await;
+    worker
+        .add_endpoint(json!({"id": "crm", "url": receiver.url("/hooks"), "preset": {"kind": "generic"}, "events": ["conversation.closed"]}))
+        .await;
+    create_operator(&worker, "anna@demo.example", "Anna", PASSWORD).await;
+    let cookie = login(&worker, "anna@demo.example", PASSWORD).await;
+    let visitor = visitor_session(&worker, SHOP, "visitor-u64-000001").await;
+    let context = json!({
+        "first_touch": {"landing_page": "http://shop.example/", "at": BEYOND_JS},
+        "pages_viewed": 1, "active_seconds": 5, "returning": false, "locale": "en", "page_url": "http://shop.example/",
+    });
+    let (status, body) = post_json(&worker, "/v1/chat/conversations", Some(SHOP), &json!({"token": visitor.token, "context": context})).await;
+    assert_eq!(status, 201, "{body}");
+    let conv = body["conversation_id"].as_str().expect("a conversation id").to_owned();
+
+    let mut op = ChatSocket::operator(&worker, &conv, &cookie).await;
+    op.hello(0).await;
+    op.send(&ClientFrame::Close).await;
+    op.until("closed", |f| matches!(f, ServerFrame::Closed { .. }).then_some(())).await;
+    let closed = eventually("the conversation.closed event", Duration::from_secs(15), || async {
+        outbox(&worker, Some("conversation.closed")).await.into_iter().next()
+    })
+    .await;
+    let payload: serde_json::Value = serde_json::from_str(closed["payload"].as_str().expect("payload")).expect("JSON");
+    assert_eq!(payload["data"]["context"]["first_touch"]["at"].as_u64(), Some(BEYOND_JS), "{payload}");
+}

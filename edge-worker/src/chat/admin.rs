@@ -14,6 +14,8 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{Env, Method, Request, Response};
 
+use super::protocol::{self, expect_reply, ConversationCall, ConversationReply};
+
 use crate::http::{self, internal, now_ms};
 use crate::sites;
 
@@ -31,9 +33,9 @@ pub async fn route(mut req: Request, env: &Env, method: Method, path: &[&str]) -
         (Method::Put, ["sites", site, "identity-secret"]) => identity_secret(&mut req, env, site).await,
         (Method::Get, ["chat", "outbox"]) => outbox(&req, env).await,
         (Method::Post, ["chat", "store-check"]) => {
-            let stub = super::conversation_stub(env, &format!("selfcheck-{}", super::random_id()))?;
-            let answer: serde_json::Value = super::call(&stub, Method::Post, "/selfcheck", &[], None).await?;
-            http::json(&answer, 200)
+            let scratch = protocol::conversation(env, &format!("selfcheck-{}", super::random_id()))?;
+            let reply = scratch.ask(&ConversationCall::SelfCheck).await?;
+            http::json(&expect_reply!(reply, ConversationReply::StoreCheck(check) => check)?, 200)
         }
         (method, _) => Err(ApiError::new(ErrorCode::NotFound, format!("no admin route for {method:?} {}", path.join("/")))),
     }

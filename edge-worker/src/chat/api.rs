@@ -6,8 +6,9 @@ use floorwalker_core::crypto::sha256;
 use floorwalker_core::ids::{client_id_from_bytes, validate_client_id};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::{Env, Method, Request, Response};
+use worker::{Env, Request, Response};
 
+use super::protocol::{self, expect_reply, ConversationCall, ConversationReply};
 use super::Who;
 use crate::http::{self, internal};
 use crate::sites;
@@ -58,8 +59,8 @@ pub async fn post_message(mut req: Request, env: &Env, id: &str) -> Result<Respo
     let name = body.author_name.filter(|n| !n.trim().is_empty()).unwrap_or(key.name);
     let name: String = name.trim().chars().take(60).collect();
     let who = Who::Operator { operator_id: format!("apikey-{}", key.id), name };
-    let stub = super::conversation_stub(env, id)?;
-    let request = serde_json::json!({"who": who, "client_msg_id": body.client_msg_id, "text": body.text}).to_string();
-    let answer: serde_json::Value = super::call(&stub, Method::Post, "/post", &[], Some(request)).await?;
-    http::json(&answer, 201)
+    let call = ConversationCall::Post { who, client_msg_id: body.client_msg_id, text: body.text };
+    let reply = protocol::conversation(env, id)?.ask(&call).await?;
+    let posted = expect_reply!(reply, ConversationReply::Posted(posted) => posted)?;
+    http::json(&posted, 201)
 }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 use worker::{Env, Method, Request, Response};
 
-use super::hub::ConsoleOperator;
+use super::protocol::{self, expect_reply, ConversationCall, HubCall, HubReply};
 use super::{Who, OPERATOR_SESSION_TTL_MS};
 use crate::http::{self, internal, now_ms};
 use crate::sites;
@@ -170,8 +170,8 @@ async fn hub_socket(req: Request, env: &Env) -> Result<Response, ApiError> {
         Some("away") => floorwalker_core::hub::ConnectionStatus::Away,
         _ => floorwalker_core::hub::ConnectionStatus::Online,
     };
-    let stub = super::hub_stub(env, &operator.site)?;
-    super::forward_socket(&stub, None, &ConsoleOperator { operator_id: operator.id, name: operator.name, status }).await
+    let who = Who::Operator { operator_id: operator.id, name: operator.name };
+    protocol::hub(env, &operator.site)?.connect(&HubCall::Connect { who, status }).await
 }
 
 #[derive(Deserialize, Serialize)]
@@ -311,8 +311,8 @@ async fn conversation_socket(req: Request, env: &Env, id: &str) -> Result<Respon
     require_own_origin(&req)?;
     let operator = authenticate(&req, env).await?;
     own_conversation(env, &operator, id).await?;
-    let stub = super::conversation_stub(env, id)?;
-    super::forward_socket(&stub, Some(id), &Who::Operator { operator_id: operator.id, name: operator.name }).await
+    let who = Who::Operator { operator_id: operator.id, name: operator.name };
+    protocol::conversation(env, id)?.connect(&ConversationCall::Connect { who, conversation_id: id.to_owned() }).await
 }
 
 /// `GET /v1/console/callbacks`: callback requests still to handle, oldest first.
@@ -358,7 +358,7 @@ async fn callback_done(req: Request, env: &Env, id: &str) -> Result<Response, Ap
         .await
         .map_err(|e| internal("marking the callback done", e))?;
     let notification = floorwalker_core::hub::HubNotification::CallbackDone { conversation_id: id.to_owned(), by: operator.name.clone() };
-    let stub = super::hub_stub(env, &operator.site)?;
-    let _: serde_json::Value = super::call(&stub, Method::Post, "/broadcast", &[], serde_json::to_string(&notification).ok()).await?;
+    let reply = protocol::hub(env, &operator.site)?.ask(&HubCall::Broadcast(notification)).await?;
+    expect_reply!(reply, HubReply::Done => ())?;
     http::json(&serde_json::json!({"ok": true}), 200)
 }

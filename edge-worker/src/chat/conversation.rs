@@ -1,50 +1,29 @@
 //! The `Conversation` Durable Object: one per conversation, holding its history in SQLite and its
 //! participants' WebSockets (hibernating, tagged `visitor` / `operator`). Core's
 //! `conversation::Conversation` makes every decision; this object feeds it frames and carries out
-//! the returned `Outcome` (replies, broadcasts, outbox rows, the SiteHub entry, the alarm).
+//! the returned `Outcome` (replies, broadcasts, outbox rows, the SiteHub entry, the alarm). Its
+//! calls are `protocol::ConversationCall`; what it stores is named in `store::state`.
 
 use std::cell::RefCell;
 
 use floorwalker_core::api::{ApiError, ErrorCode};
 use floorwalker_core::auth::may_access;
-use floorwalker_core::chat::{bad_frame, check_frame_size, Author, ClientFrame, ServerFrame, Side};
+use floorwalker_core::chat::{bad_frame, check_frame_size, Author, ClientFrame, Presence, ServerFrame, Side};
 use floorwalker_core::chat_events::{ConversationClosed, MessageCreated, TranscriptLog, TranscriptRequested};
 use floorwalker_core::config::Locale;
 use floorwalker_core::context::VisitorContext;
 use floorwalker_core::conversation::{
-    contract, Audience, ChatPolicy, Conversation as Logic, ConversationMeta, ConversationOwner, ConversationStore, Outcome,
+    contract, Audience, ChatPolicy, Conversation as Logic, ConversationMeta, ConversationStore, Outcome,
     TokenBucket,
 };
 use floorwalker_core::webhook::WebhookEvent;
 use serde::{Deserialize, Serialize};
-use worker::{
-    durable_object, DurableObject, Env, Method, Request, Response, Result, State, WebSocket, WebSocketIncomingMessage,
-    WebSocketPair,
-};
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, State, WebSocket, WebSocketIncomingMessage, WebSocketPair};
 
-use super::store::SqlStore;
-use super::{outbox, Who, CONVERSATION_HEADER, WHO_HEADER};
+use super::protocol::{self, expect_reply, ConversationCall, ConversationReply, ConversationSetup, HubCall, HubReply, PostedMessage, StoreCheck};
+use super::store::{state, ConversationSettings as Settings, SqlStore, StateKey};
+use super::{outbox, Who};
 use crate::http::{internal, now_ms};
-
-/// What `/init` stores once, from the site config and the visitor's session.
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct InitRequest {
-    pub conversation_id: String,
-    pub owner: ConversationOwner,
-    pub visitor_label: String,
-    pub locale: Locale,
-    pub reply_wait_ms: u64,
-    #[serde(default)]
-    pub context: Option<VisitorContext>,
-}
-
-#[derive(Serialize, Deserialize, Debug, Clone)]
-struct Settings {
-    conversation_id: String,
-    site: String,
-    locale: Locale,
-    reply_wait_ms: u64,
-}
 
 /// Kept on each WebSocket (survives hibernation).
 #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -63,30 +42,6 @@ impl Connection {
         }
     }
 }
-
-#[derive(Deserialize)]
-struct PostRequest {
-    who: Who,
-    client_msg_id: String,
-    text: String,
-}
-
-#[derive(Deserialize)]
-struct CallbackRequest {
-    who: Who,
-    notice: String,
-}
-
-/// Where the conversation keeps [`TranscriptLog`] (its `state` table).
-const TRANSCRIPT_LOG_KEY: &str = "transcripts_sent";
-
-#[derive(Deserialize)]
-struct TranscriptRequest {
-    who: Who,
-    email: String,
-}
-
-pub use floorwalker_core::chat::Presence;
 
 /// Events wait this long in the object's own outbox before being moved to D1 in one batch: the
 /// rows are already durable, so this only trades a second of delay for far fewer D1 writes.
@@ -108,18 +63,20 @@ impl DurableObject for Conversation {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let path = req.path();
-        let result = match (req.method(), path.as_str()) {
-            (Method::Post, "/init") => self.init(&mut req).await,
-            (Method::Get, "/ws") => self.accept(&req).await,
-            (Method::Post, "/post") => self.post(&mut req).await,
-            (Method::Post, "/presence") => self.presence(&mut req).await,
-            (Method::Post, "/callback") => self.callback(&mut req).await,
-            (Method::Post, "/transcript") => self.transcript_request(&mut req).await,
-            (Method::Post, "/selfcheck") => self.selfcheck(),
-            _ => Err(ApiError::new(ErrorCode::NotFound, format!("no conversation route {path}"))),
+        let call = match protocol::read_call::<ConversationCall>(&mut req).await {
+            Ok(call) => call,
+            Err(error) => return protocol::answer::<ConversationReply>(Err(error)),
         };
-        result.or_else(|e| super::error_json(&e))
+        let reply = match call {
+            ConversationCall::Connect { who, conversation_id } => return protocol::answer_upgrade(self.accept(who, &conversation_id)),
+            ConversationCall::Init(setup) => self.init(*setup),
+            ConversationCall::Post { who, client_msg_id, text } => self.post(&who, client_msg_id, text).await,
+            ConversationCall::Presence(presence) => self.presence(presence).await,
+            ConversationCall::Callback { who, notice } => self.callback(&who, &notice).await,
+            ConversationCall::Transcript { who, email } => self.transcript_request(&who, &email).await,
+            ConversationCall::SelfCheck => self.selfcheck(),
+        };
+        protocol::answer(reply)
     }
 
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
@@ -151,7 +108,11 @@ impl DurableObject for Conversation {
         };
         if is_hello && matches!(outcome.reply.first(), Some(ServerFrame::Welcome(_))) && !connection.joined {
             connection.joined = true;
-            let _ = ws.serialize_attachment(&connection);
+            // Unrecorded, the socket still works until the object hibernates; then it hears no
+            // broadcasts until its next hello.
+            if let Err(error) = ws.serialize_attachment(&connection) {
+                worker::console_error!("remembering that a socket joined: {error}");
+            }
         }
         if is_visitor_send {
             self.save_rate_limit();
@@ -171,14 +132,11 @@ impl DurableObject for Conversation {
 
     async fn alarm(&self) -> Result<Response> {
         let now = now_ms();
-        if let Ok(store) = self.sql_store("") {
-            // This is the flush `arm_flush` asked for; what it leaves is re-armed by `schedule`.
-            let _ = store.delete("flush_at");
-        }
+        // This is the flush `arm_flush` asked for; what it leaves is re-armed by `schedule`.
+        log_write("forgetting the flush time", self.sql_store("").delete(state::FLUSH_AT));
         self.flush_outbox().await;
-        let store_state = self.store_value::<u64>("reply_at");
-        if store_state.is_some_and(|at| at <= now) {
-            self.with_store(|s| s.delete("reply_at"));
+        if self.store_value(state::REPLY_AT).is_some_and(|at| at <= now) {
+            self.with_store(|s| s.delete(state::REPLY_AT));
         }
         if let Some(settings) = self.settings() {
             let online = self.operator_online();
@@ -194,13 +152,12 @@ impl DurableObject for Conversation {
 }
 
 impl Conversation {
-    fn sql_store(&self, conversation_id: &str) -> std::result::Result<SqlStore, ApiError> {
-        Ok(SqlStore::open(self.state.storage().sql(), conversation_id, ""))
+    fn sql_store(&self, conversation_id: &str) -> SqlStore {
+        SqlStore::open(self.state.storage().sql(), conversation_id, "")
     }
 
     fn settings(&self) -> Option<Settings> {
-        let store = self.sql_store("").ok()?;
-        store.get::<Settings>("settings").ok().flatten()
+        self.store_value(state::SETTINGS)
     }
 
     /// Runs `f` on the conversation logic, loading it from storage after a wake-up.
@@ -208,8 +165,8 @@ impl Conversation {
         let mut slot = self.logic.borrow_mut();
         if slot.is_none() {
             let settings = self.settings().ok_or_else(|| ApiError::new(ErrorCode::NotFound, "there is no such conversation"))?;
-            let store = self.sql_store(&settings.conversation_id)?;
-            let bucket: Option<TokenBucket> = store.get("bucket")?;
+            let store = self.sql_store(&settings.conversation_id);
+            let bucket: Option<TokenBucket> = store.get(state::RATE_LIMIT)?;
             let policy = ChatPolicy { reply_wait_ms: settings.reply_wait_ms, ..ChatPolicy::default() };
             let mut logic = Logic::new(settings.conversation_id.clone(), store, policy);
             if let Some(bucket) = bucket {
@@ -226,27 +183,26 @@ impl Conversation {
         result.map_err(|e| worker::console_error!("conversation storage: {e}")).ok()
     }
 
-    fn store_value<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<T> {
-        self.sql_store("").ok()?.get(key).ok().flatten()
+    /// A stored value; a failed read is logged and reads as absent.
+    fn store_value<T: serde::de::DeserializeOwned>(&self, key: StateKey<T>) -> Option<T> {
+        self.sql_store("").get(key).map_err(|e| worker::console_error!("conversation storage: {e}")).ok().flatten()
     }
 
     fn operator_online(&self) -> bool {
-        self.store_value::<bool>("operator_online").unwrap_or(false)
+        self.store_value(state::OPERATOR_ONLINE).unwrap_or(false)
     }
 
     /// Asks the site's hub whether anyone is online (on each new connection, so a conversation
     /// the hub does not list yet still starts with the truth).
     async fn refresh_presence(&self) -> bool {
         let Some(settings) = self.settings() else { return false };
-        let asked: std::result::Result<Presence, ApiError> = match super::hub_stub(&self.env, &settings.site) {
-            Ok(stub) => super::call(&stub, Method::Get, "/online", &[], None).await,
+        let asked = match protocol::hub(&self.env, &settings.site) {
+            Ok(hub) => hub.ask(&HubCall::Online).await.and_then(|reply| expect_reply!(reply, HubReply::Presence(p) => p)),
             Err(e) => Err(e),
         };
         match asked {
             Ok(presence) => {
-                if let Ok(store) = self.sql_store(&settings.conversation_id) {
-                    let _ = store.put("operator_online", &presence.operator_online);
-                }
+                log_write("storing presence", self.sql_store("").put(state::OPERATOR_ONLINE, &presence.operator_online));
                 presence.operator_online
             }
             Err(error) => {
@@ -256,26 +212,27 @@ impl Conversation {
         }
     }
 
+    /// A lost write only loosens the limit until the next message; the message itself stands.
     fn save_rate_limit(&self) {
-        let _ = self.with_logic(|logic| match logic.rate_limit() {
-            Some(bucket) => logic.store().put("bucket", &bucket),
+        let saved = self.with_logic(|logic| match logic.rate_limit() {
+            Some(bucket) => logic.store().put(state::RATE_LIMIT, &bucket),
             None => Ok(()),
         });
+        log_write("storing the rate limit", saved);
     }
 
-    async fn init(&self, req: &mut Request) -> std::result::Result<Response, ApiError> {
-        let init: InitRequest = req.json().await.map_err(|e| internal("reading /init", e))?;
-        let mut store = self.sql_store(&init.conversation_id)?;
-        if store.get::<Settings>("settings")?.is_some() {
-            return crate::http::json(&serde_json::json!({"created": false}), 200);
+    fn init(&self, init: ConversationSetup) -> std::result::Result<ConversationReply, ApiError> {
+        let mut store = self.sql_store(&init.conversation_id);
+        if store.get(state::SETTINGS)?.is_some() {
+            return Ok(ConversationReply::Initialised { created: false });
         }
         let now = now_ms();
         store.set_meta(&ConversationMeta::new(init.owner.clone(), init.visitor_label.clone(), now))?;
         if let Some(context) = &init.context {
-            store.put("context", context)?;
+            store.put(state::CONTEXT, context)?;
         }
         store.put(
-            "settings",
+            state::SETTINGS,
             &Settings {
                 conversation_id: init.conversation_id.clone(),
                 site: init.owner.site.clone(),
@@ -283,7 +240,7 @@ impl Conversation {
                 reply_wait_ms: init.reply_wait_ms,
             },
         )?;
-        crate::http::json(&serde_json::json!({"created": true}), 201)
+        Ok(ConversationReply::Initialised { created: true })
     }
 
     fn check_access(&self, who: &Who) -> std::result::Result<(), ApiError> {
@@ -296,11 +253,7 @@ impl Conversation {
         }
     }
 
-    async fn accept(&self, req: &Request) -> std::result::Result<Response, ApiError> {
-        let who: Who = crate::http::header(req, WHO_HEADER)
-            .and_then(|json| serde_json::from_str(&json).ok())
-            .ok_or_else(|| internal("opening a socket", "no caller"))?;
-        let requested = crate::http::header(req, CONVERSATION_HEADER).unwrap_or_default();
+    fn accept(&self, who: Who, requested: &str) -> std::result::Result<Response, ApiError> {
         let settings = self.settings().ok_or_else(|| ApiError::new(ErrorCode::NotFound, "there is no such conversation"))?;
         if settings.conversation_id != requested {
             return Err(ApiError::new(ErrorCode::NotFound, "there is no such conversation"));
@@ -319,14 +272,13 @@ impl Conversation {
     }
 
     /// A message written outside a WebSocket (a CRM answering through the API).
-    async fn post(&self, req: &mut Request) -> std::result::Result<Response, ApiError> {
-        let post: PostRequest = req.json().await.map_err(|e| internal("reading /post", e))?;
-        let author = match &post.who {
+    async fn post(&self, who: &Who, client_msg_id: String, text: String) -> std::result::Result<ConversationReply, ApiError> {
+        let author = match who {
             Who::Operator { name, .. } => Author::Operator { name: name.clone() },
             Who::Visitor { .. } => return Err(ApiError::new(ErrorCode::Forbidden, "only operators post through the API")),
         };
         let online = self.operator_online();
-        let frame = ClientFrame::Send { client_msg_id: post.client_msg_id, text: post.text };
+        let frame = ClientFrame::Send { client_msg_id, text };
         let outcome = self.with_logic(|logic| Ok(logic.handle(&author, frame, now_ms(), online)))?;
         let answer = match outcome.reply.first() {
             Some(ServerFrame::Ack { seq, .. }) => Ok(*seq),
@@ -336,15 +288,12 @@ impl Conversation {
         self.carry_out(Outcome { reply: vec![], ..outcome }, None).await;
         let seq = answer?;
         let id = self.settings().map(|s| floorwalker_core::chat::message_id(&s.conversation_id, seq)).unwrap_or_default();
-        crate::http::json(&serde_json::json!({"seq": seq, "id": id}), 201)
+        Ok(ConversationReply::Posted(PostedMessage { seq, id }))
     }
 
-    async fn presence(&self, req: &mut Request) -> std::result::Result<Response, ApiError> {
-        let presence: Presence = req.json().await.map_err(|e| internal("reading /presence", e))?;
+    async fn presence(&self, presence: Presence) -> std::result::Result<ConversationReply, ApiError> {
         let before = self.operator_online();
-        if let Ok(store) = self.sql_store("") {
-            store.put("operator_online", &presence.operator_online)?;
-        }
+        self.sql_store("").put(state::OPERATOR_ONLINE, &presence.operator_online)?;
         if before != presence.operator_online {
             let outcome = self.with_logic(|logic| Ok(logic.presence_changed(presence.operator_online)))?;
             self.carry_out(outcome, None).await;
@@ -353,59 +302,50 @@ impl Conversation {
                 self.schedule(Some(now_ms())).await;
             }
         }
-        crate::http::json(&serde_json::json!({"ok": true}), 200)
+        Ok(ConversationReply::Done)
     }
 
-    async fn callback(&self, req: &mut Request) -> std::result::Result<Response, ApiError> {
-        let request: CallbackRequest = req.json().await.map_err(|e| internal("reading /callback", e))?;
-        self.check_access(&request.who)?;
-        let outcome = self.with_logic(|logic| logic.callback_requested(&request.notice, now_ms()))?;
+    async fn callback(&self, who: &Who, notice: &str) -> std::result::Result<ConversationReply, ApiError> {
+        self.check_access(who)?;
+        let outcome = self.with_logic(|logic| logic.callback_requested(notice, now_ms()))?;
         self.carry_out(outcome, None).await;
-        crate::http::json(&serde_json::json!({"ok": true}), 200)
+        Ok(ConversationReply::Done)
     }
 
-    async fn transcript_request(&self, req: &mut Request) -> std::result::Result<Response, ApiError> {
-        let request: TranscriptRequest = req.json().await.map_err(|e| internal("reading /transcript", e))?;
-        self.check_access(&request.who)?;
+    async fn transcript_request(&self, who: &Who, email: &str) -> std::result::Result<ConversationReply, ApiError> {
+        self.check_access(who)?;
         let now = now_ms();
         let locale = self.settings().map(|s| s.locale).unwrap_or_default();
         let transcript = self.with_logic(|logic| logic.transcript())?;
         // The same messages to the same address once per window (core decides); the log lives in
         // the object's own storage, so it holds across hibernation and every worker instance.
         let last_seq = transcript.messages.last().map_or(0, |m| m.seq);
-        let store = self.sql_store("")?;
-        let mut log: TranscriptLog = store.get(TRANSCRIPT_LOG_KEY)?.unwrap_or_default();
-        log.check(&request.email, last_seq, now)?;
+        let store = self.sql_store("");
+        let mut log: TranscriptLog = store.get(state::TRANSCRIPT_LOG)?.unwrap_or_default();
+        log.check(email, last_seq, now)?;
         let site = transcript.owner.site.clone();
         // An email-only outbox event: the flush gives it the email target, the consumer renders it.
-        let event = WebhookEvent::TranscriptRequested(TranscriptRequested { site, email: request.email.clone(), requested_at: now, transcript, locale });
+        let event = WebhookEvent::TranscriptRequested(TranscriptRequested { site, email: email.to_owned(), requested_at: now, transcript, locale });
         let id = event.message_id();
         self.with_logic(|logic| outbox::enqueue_webhook(logic.store(), &event, now))?;
-        log.record(&request.email, last_seq, now);
-        store.put(TRANSCRIPT_LOG_KEY, &log)?;
+        log.record(email, last_seq, now);
+        store.put(state::TRANSCRIPT_LOG, &log)?;
         self.arm_flush().await;
         self.flush_outbox().await;
         // Whatever the flush could not hand over is retried by the alarm.
         self.schedule(None).await;
-        crate::http::json(&serde_json::json!({"ok": true, "id": id}), 202)
+        Ok(ConversationReply::TranscriptQueued { id })
     }
 
     /// Runs core's store contract against this object's real SQLite storage (scratch tables).
-    fn selfcheck(&self) -> std::result::Result<Response, ApiError> {
+    fn selfcheck(&self) -> std::result::Result<ConversationReply, ApiError> {
         let sql = || self.state.storage().sql();
         SqlStore::create_tables(sql(), "check_a_")?;
         SqlStore::create_tables(sql(), "check_b_")?;
         let store_rules = contract::check_store("conv-check-1", SqlStore::open(sql(), "conv-check-1", "check_a_"));
         let conversation_rules = contract::check_conversation("conv-check-2", SqlStore::open(sql(), "conv-check-2", "check_b_"));
         let ok = store_rules.is_ok() && conversation_rules.is_ok();
-        crate::http::json(
-            &serde_json::json!({
-                "ok": ok,
-                "store": store_rules.err(),
-                "conversation": conversation_rules.err(),
-            }),
-            200,
-        )
+        Ok(ConversationReply::StoreCheck(StoreCheck { ok, store: store_rules.err(), conversation: conversation_rules.err() }))
     }
 
     /// Carries out an outcome: the reply to the sender, broadcasts, outbox rows, hub entry, alarm.
@@ -449,14 +389,14 @@ impl Conversation {
         let now = now_ms();
         let mut events = false;
         if !outcome.stored.is_empty() || outcome.transcript.is_some() {
-            let _ = self.with_logic(|logic| {
+            let enqueued = self.with_logic(|logic| {
                 let owner = logic.store().meta()?.owner;
                 for message in &outcome.stored {
                     let event = WebhookEvent::MessageCreated(MessageCreated::new(&owner, logic.id(), message.clone()));
                     outbox::enqueue_webhook(logic.store(), &event, now)?;
                 }
                 if let Some(transcript) = &outcome.transcript {
-                    let context: Option<VisitorContext> = logic.store().get("context")?;
+                    let context: Option<VisitorContext> = logic.store().get(state::CONTEXT)?;
                     let event = WebhookEvent::ConversationClosed(ConversationClosed {
                         site: owner.site.clone(),
                         transcript: transcript.clone(),
@@ -468,6 +408,9 @@ impl Conversation {
                 }
                 Ok(())
             });
+            // The messages are stored and acknowledged already: a caller could not undo them,
+            // and a retry is deduplicated without new events, so all that is left is the log.
+            log_write("recording chat events", enqueued);
             events = true;
             // Before anything else is awaited: the alarm that flushes these events is set in the
             // same step as they were written, so a worker that stops right after the ack still
@@ -482,8 +425,8 @@ impl Conversation {
         }
         if let Some(entry) = &outcome.entry {
             if let Some(settings) = self.settings() {
-                let pushed: std::result::Result<serde_json::Value, ApiError> = match super::hub_stub(&self.env, &settings.site) {
-                    Ok(stub) => super::call(&stub, Method::Post, "/entry", &[], serde_json::to_string(entry).ok()).await,
+                let pushed = match protocol::hub(&self.env, &settings.site) {
+                    Ok(hub) => hub.ask(&HubCall::Entry(entry.clone())).await.and_then(|reply| expect_reply!(reply, HubReply::Done => ())),
                     Err(e) => Err(e),
                 };
                 if let Err(error) = pushed {
@@ -498,7 +441,7 @@ impl Conversation {
 
     /// Moves outbox rows to D1; what fails stays for the next alarm.
     async fn flush_outbox(&self) {
-        let Some(store) = self.settings().and_then(|s| self.sql_store(&s.conversation_id).ok()) else { return };
+        let Some(store) = self.settings().map(|s| self.sql_store(&s.conversation_id)) else { return };
         if let Err(error) = outbox::flush(&self.env, &store).await {
             worker::console_error!("flushing the chat outbox: {error}");
         }
@@ -510,17 +453,17 @@ impl Conversation {
     /// kept in storage and only moved by the alarm itself, so a stream of messages cannot keep
     /// postponing it; a pending reply check that is due sooner wins.
     async fn arm_flush(&self) {
-        let Ok(store) = self.sql_store("") else { return };
         let now = now_ms();
-        let flush_at = match store.get::<u64>("flush_at").ok().flatten().filter(|at| *at > now) {
+        let flush_at = match self.store_value(state::FLUSH_AT).filter(|at| *at > now) {
             Some(at) => at,
             None => {
                 let at = now + FLUSH_DELAY_MS;
-                let _ = store.put("flush_at", &at);
+                // Unrecorded, the next message sets its own flush time: the alarm is still set below.
+                log_write("storing the flush time", self.sql_store("").put(state::FLUSH_AT, &at));
                 at
             }
         };
-        let at = store.get::<u64>("reply_at").ok().flatten().map_or(flush_at, |reply| reply.min(flush_at));
+        let at = self.store_value(state::REPLY_AT).map_or(flush_at, |reply| reply.min(flush_at));
         let date = worker::js_sys::Date::new(&worker::wasm_bindgen::JsValue::from_f64(at as f64));
         if let Err(error) = self.state.storage().set_alarm(worker::ScheduledTime::new(date)).await {
             worker::console_error!("setting the flush alarm: {error}");
@@ -530,12 +473,13 @@ impl Conversation {
     /// Sets the alarm to the earliest of: the reply check (`reply_at`, kept in storage so a later
     /// outbox flush does not lose it) and an outbox flush (or retry) if rows are still waiting.
     async fn schedule(&self, reply_at: Option<u64>) {
-        let Some(store) = self.settings().and_then(|s| self.sql_store(&s.conversation_id).ok()) else { return };
+        let Some(store) = self.settings().map(|s| self.sql_store(&s.conversation_id)) else { return };
         if let Some(at) = reply_at {
-            let keep = store.get::<u64>("reply_at").ok().flatten().map_or(at, |old| old.min(at));
-            let _ = store.put("reply_at", &keep);
+            let keep = self.store_value(state::REPLY_AT).map_or(at, |old: u64| old.min(at));
+            // Unrecorded, the alarm below still fires at `at`; only a later reschedule forgets it.
+            log_write("storing the reply check", store.put(state::REPLY_AT, &keep));
         }
-        let reply = store.get::<u64>("reply_at").ok().flatten();
+        let reply = self.store_value(state::REPLY_AT);
         // Pending events: flush soon; if the alarm is already due sooner (an earlier batch), keep it.
         let current = self.state.storage().get_alarm().await.ok().flatten().map(|at| at as u64);
         let retry = store.pending_events(1).ok().filter(|rows| !rows.is_empty()).map(|_| {
@@ -552,6 +496,13 @@ impl Conversation {
                 worker::console_error!("setting the conversation alarm: {error}");
             }
         }
+    }
+}
+
+/// Logs a storage write that failed where nobody is waiting for its answer.
+fn log_write(what: &str, written: std::result::Result<(), ApiError>) {
+    if let Err(error) = written {
+        worker::console_error!("{what}: {error}");
     }
 }
 

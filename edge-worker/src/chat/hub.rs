@@ -1,34 +1,22 @@
 //! The `SiteHub` Durable Object: one per site. Operators' console sockets (hibernating, tagged
 //! `console`) and the live list of conversations. Core's `hub::SiteHub` decides what each change
 //! means; this object persists the list (one SQLite row per conversation) and rebuilds the
-//! connection set from the sockets' attachments after hibernation.
-//!
-//! Schema: `entries (id TEXT PRIMARY KEY, revision INTEGER NOT NULL, entry TEXT NOT NULL)`.
+//! connection set from the sockets' attachments after hibernation. Its calls are
+//! `protocol::HubCall`; its table is `store::EntryTable`.
 
 use std::cell::RefCell;
 
 use floorwalker_core::api::{ApiError, ErrorCode};
 use floorwalker_core::chat::ConversationStatus;
+use floorwalker_core::chat::Presence;
 use floorwalker_core::hub::{ConnectionStatus, ConsoleFrame, ConversationEntry, HubNotification, HubOutcome, SiteHub as HubState};
 use serde::{Deserialize, Serialize};
-use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State, WebSocket, WebSocketIncomingMessage, WebSocketPair};
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, State, WebSocket, WebSocketIncomingMessage, WebSocketPair};
 
-use super::conversation::Presence;
-use super::WHO_HEADER;
+use super::protocol::{self, expect_reply, ConversationCall, ConversationReply, HubCall, HubReply};
+use super::store::EntryTable;
+use super::Who;
 use crate::http::internal;
-
-/// What the worker tells the hub about a console connecting.
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct ConsoleOperator {
-    pub operator_id: String,
-    pub name: String,
-    #[serde(default = "online")]
-    pub status: ConnectionStatus,
-}
-
-fn online() -> ConnectionStatus {
-    ConnectionStatus::Online
-}
 
 #[derive(Serialize, Deserialize, Debug, Clone)]
 struct HubConnection {
@@ -36,11 +24,6 @@ struct HubConnection {
     operator_id: String,
     name: String,
     status: ConnectionStatus,
-}
-
-#[derive(Deserialize)]
-struct EntryRow {
-    entry: String,
 }
 
 #[durable_object]
@@ -52,39 +35,28 @@ pub struct SiteHub {
 
 impl DurableObject for SiteHub {
     fn new(state: State, env: Env) -> Self {
-        let created = state
-            .storage()
-            .sql()
-            .exec("CREATE TABLE IF NOT EXISTS entries (id TEXT PRIMARY KEY, revision INTEGER NOT NULL, entry TEXT NOT NULL)", None);
-        if let Err(error) = created {
-            worker::console_error!("creating the hub table: {error}");
+        if let Err(error) = EntryTable::open(state.storage().sql()).create() {
+            worker::console_error!("opening the hub's list: {error}");
         }
         SiteHub { state, env, hub: RefCell::new(None) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let path = req.path();
-        let result = match (req.method(), path.as_str()) {
-            (Method::Get, "/ws") => self.accept(&req).await,
-            (Method::Post, "/entry") => self.entry(&mut req).await,
-            (Method::Get, "/online") => {
-                let online = self.with_hub(|hub| hub.any_operator_online());
-                crate::http::json(&Presence { operator_online: online }, 200)
-            }
-            (Method::Get, "/snapshot") => crate::http::json(&self.with_hub(|hub| hub.snapshot()), 200),
-            (Method::Post, "/broadcast") => {
-                let notification: std::result::Result<HubNotification, ApiError> = req.json().await.map_err(|e| internal("reading /broadcast", e));
-                match notification {
-                    Ok(notification) => {
-                        self.broadcast(&[notification]);
-                        crate::http::json(&serde_json::json!({"ok": true}), 200)
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            _ => Err(ApiError::new(ErrorCode::NotFound, format!("no hub route {path}"))),
+        let call = match protocol::read_call::<HubCall>(&mut req).await {
+            Ok(call) => call,
+            Err(error) => return protocol::answer::<HubReply>(Err(error)),
         };
-        result.or_else(|e| super::error_json(&e))
+        let reply = match call {
+            HubCall::Connect { who, status } => return protocol::answer_upgrade(self.accept(who, status).await),
+            HubCall::Entry(entry) => self.entry(entry).await,
+            HubCall::Online => Ok(HubReply::Presence(Presence { operator_online: self.with_hub(|hub| hub.any_operator_online()) })),
+            HubCall::Snapshot => Ok(HubReply::Snapshot(self.with_hub(|hub| hub.snapshot()))),
+            HubCall::Broadcast(notification) => {
+                self.broadcast(&[notification]);
+                Ok(HubReply::Done)
+            }
+        };
+        protocol::answer(reply)
     }
 
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
@@ -96,7 +68,10 @@ impl DurableObject for SiteHub {
             Ok(ConsoleFrame::Ping) => send(&ws, &HubNotification::Pong),
             Ok(ConsoleFrame::Status { status }) => {
                 connection.status = status;
-                let _ = ws.serialize_attachment(&connection);
+                // Unrecorded, the status holds until the object hibernates, then reads as before.
+                if let Err(error) = ws.serialize_attachment(&connection) {
+                    worker::console_error!("remembering a console's status: {error}");
+                }
                 let outcome = self.with_hub(|hub| hub.set_status(&connection.id, status));
                 self.carry_out(outcome).await;
             }
@@ -127,17 +102,10 @@ impl SiteHub {
         let mut slot = self.hub.borrow_mut();
         let hub = slot.get_or_insert_with(|| {
             let mut hub = HubState::new();
-            let rows: Vec<EntryRow> = self
-                .state
-                .storage()
-                .sql()
-                .exec("SELECT entry FROM entries", None)
-                .and_then(|c| c.to_array())
-                .unwrap_or_default();
-            for row in rows {
-                if let Ok(entry) = serde_json::from_str::<ConversationEntry>(&row.entry) {
-                    hub.upsert(entry);
-                }
+            let entries = EntryTable::open(self.state.storage().sql()).all();
+            // An unreadable list starts empty; each conversation's next change brings its line back.
+            for entry in entries.map_err(|e| worker::console_error!("loading the hub's list: {e}")).unwrap_or_default() {
+                hub.upsert(entry);
             }
             for ws in self.state.get_websockets() {
                 if let Ok(Some(c)) = ws.deserialize_attachment::<HubConnection>() {
@@ -149,44 +117,29 @@ impl SiteHub {
         f(hub)
     }
 
-    async fn accept(&self, req: &Request) -> std::result::Result<Response, ApiError> {
-        let operator: ConsoleOperator = crate::http::header(req, WHO_HEADER)
-            .and_then(|json| serde_json::from_str(&json).ok())
-            .ok_or_else(|| internal("opening a console socket", "no operator"))?;
+    async fn accept(&self, who: Who, status: ConnectionStatus) -> std::result::Result<Response, ApiError> {
+        let Who::Operator { operator_id, name } = who else {
+            return Err(ApiError::new(ErrorCode::Forbidden, "the console's list is for operators"));
+        };
         // Load the state before the new socket exists, so a rebuild does not count it twice.
         self.with_hub(|_| ());
         let pair = WebSocketPair::new().map_err(|e| internal("creating a socket", e))?;
         self.state.accept_websocket_with_tags(&pair.server, &["console"]);
-        let connection = HubConnection {
-            id: super::random_id(),
-            operator_id: operator.operator_id.clone(),
-            name: operator.name.clone(),
-            status: operator.status,
-        };
+        let connection = HubConnection { id: super::random_id(), operator_id, name, status };
         pair.server.serialize_attachment(&connection).map_err(|e| internal("remembering a socket", e))?;
-        let outcome = self.with_hub(|hub| hub.connect(&connection.id, &operator.operator_id, &operator.name, operator.status));
+        let outcome = self.with_hub(|hub| hub.connect(&connection.id, &connection.operator_id, &connection.name, status));
         send(&pair.server, &self.with_hub(|hub| hub.snapshot()));
         self.carry_out(outcome).await;
         Response::from_websocket(pair.client).map_err(|e| internal("answering the upgrade", e))
     }
 
-    async fn entry(&self, req: &mut Request) -> std::result::Result<Response, ApiError> {
-        let entry: ConversationEntry = req.json().await.map_err(|e| internal("reading /entry", e))?;
+    async fn entry(&self, entry: ConversationEntry) -> std::result::Result<HubReply, ApiError> {
         let outcome = self.with_hub(|hub| hub.upsert(entry.clone()));
         if !outcome.to_consoles.is_empty() {
-            let json = serde_json::to_string(&entry).map_err(|e| internal("encoding an entry", e))?;
-            self.state
-                .storage()
-                .sql()
-                .exec(
-                    "INSERT INTO entries (id, revision, entry) VALUES (?, ?, ?) \
-                     ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, entry = excluded.entry",
-                    vec![entry.conversation_id.as_str().into(), (entry.revision as i64).into(), json.into()],
-                )
-                .map_err(|e| internal("storing the list", e))?;
+            EntryTable::open(self.state.storage().sql()).put(&entry)?;
         }
         self.carry_out(outcome).await;
-        crate::http::json(&serde_json::json!({"ok": true}), 200)
+        Ok(HubReply::Done)
     }
 
     async fn gone(&self, ws: &WebSocket) {
@@ -217,12 +170,14 @@ impl SiteHub {
             let open: Vec<String> = self.with_hub(|hub| {
                 hub.list().into_iter().filter(|e| e.status == ConversationStatus::Open).map(|e| e.conversation_id.clone()).collect()
             });
-            let body = serde_json::to_string(&Presence { operator_online: online }).unwrap_or_default();
+            let call = ConversationCall::Presence(Presence { operator_online: online });
             let env = self.env.clone();
             self.state.wait_until(async move {
                 for id in open {
-                    let told: std::result::Result<serde_json::Value, ApiError> = match super::conversation_stub(&env, &id) {
-                        Ok(stub) => super::call(&stub, Method::Post, "/presence", &[], Some(body.clone())).await,
+                    let told = match protocol::conversation(&env, &id) {
+                        Ok(conversation) => {
+                            conversation.ask(&call).await.and_then(|reply| expect_reply!(reply, ConversationReply::Done => ()))
+                        }
                         Err(e) => Err(e),
                     };
                     if let Err(error) = told {

@@ -13,6 +13,7 @@ mod context;
 mod conversation;
 mod hub;
 pub mod outbox;
+mod protocol;
 mod store;
 mod visitor;
 
@@ -20,7 +21,7 @@ pub use visitor::operator_online;
 
 use floorwalker_core::api::{ApiError, ErrorCode};
 use serde::{Deserialize, Serialize};
-use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
+use worker::{Env, Method, Request, Response};
 
 use crate::http::internal;
 
@@ -43,8 +44,8 @@ pub async fn route(req: Request, env: &Env, method: Method, path: &[&str]) -> Re
     }
 }
 
-/// Who a connection or request to a Conversation object speaks for. Only the worker builds it
-/// (after checking a token, a session or an API key) and passes it in an internal header.
+/// Who a connection or a call to a Durable Object speaks for. Only the worker builds it (after
+/// checking a token, a session or an API key); it travels inside the call (`protocol`).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(tag = "role", rename_all = "snake_case")]
 pub enum Who {
@@ -65,9 +66,6 @@ impl Who {
         }
     }
 }
-
-pub const WHO_HEADER: &str = "x-fw-who";
-pub const CONVERSATION_HEADER: &str = "x-fw-conversation";
 
 /// A secret from the environment (`wrangler secret put`, or `--var` locally). Short ones are
 /// refused: a guessable key would make every token forgeable.
@@ -104,48 +102,6 @@ pub fn random_id() -> String {
     floorwalker_core::ids::client_id_from_bytes(&random_bytes::<16>())
 }
 
-pub fn conversation_stub(env: &Env, conversation_id: &str) -> Result<Stub, ApiError> {
-    env.durable_object("CONVERSATIONS")
-        .and_then(|ns| ns.id_from_name(conversation_id).and_then(|id| id.get_stub()))
-        .map_err(|e| internal("reaching the conversation", e))
-}
-
-pub fn hub_stub(env: &Env, site: &str) -> Result<Stub, ApiError> {
-    env.durable_object("SITE_HUBS")
-        .and_then(|ns| ns.id_from_name(site).and_then(|id| id.get_stub()))
-        .map_err(|e| internal("reaching the site hub", e))
-}
-
-/// An internal request to a Durable Object. The host is never resolved; only the path matters.
-pub fn internal_request(method: Method, path: &str, headers: &[(&str, &str)], body: Option<String>) -> Result<Request, ApiError> {
-    let h = Headers::new();
-    for (name, value) in headers {
-        h.set(name, value).map_err(|e| internal("building an internal request", e))?;
-    }
-    if body.is_some() {
-        h.set("content-type", "application/json").map_err(|e| internal("building an internal request", e))?;
-    }
-    let mut init = RequestInit::new();
-    init.with_method(method).with_headers(h);
-    if let Some(body) = body {
-        init.with_body(Some(body.into()));
-    }
-    Request::new_with_init(&format!("https://do.internal{path}"), &init).map_err(|e| internal("building an internal request", e))
-}
-
-/// Calls a Durable Object with a JSON body and decodes its JSON answer; its `ApiError`s pass through.
-pub async fn call<T: serde::de::DeserializeOwned>(stub: &Stub, method: Method, path: &str, headers: &[(&str, &str)], body: Option<String>) -> Result<T, ApiError> {
-    let request = internal_request(method, path, headers, body)?;
-    let mut response = stub.fetch_with_request(request).await.map_err(|e| internal("calling a durable object", e))?;
-    let text = response.text().await.map_err(|e| internal("reading a durable object's answer", e))?;
-    if response.status_code() >= 400 {
-        let body: floorwalker_core::api::ErrorBody =
-            serde_json::from_str(&text).map_err(|e| internal(&format!("durable object answered {}: {text}", response.status_code()), e))?;
-        return Err(body.error);
-    }
-    serde_json::from_str(&text).map_err(|e| internal("decoding a durable object's answer", e))
-}
-
 /// The worker's own origin (what the console is served from), for Origin checks.
 pub fn own_origin(req: &Request) -> Result<String, ApiError> {
     let url = req.url().map_err(|e| internal("reading the URL", e))?;
@@ -158,28 +114,4 @@ pub fn require_websocket(req: &Request) -> Result<(), ApiError> {
         return Err(ApiError::new(ErrorCode::BadFrame, "this endpoint speaks WebSocket only (Upgrade: websocket)"));
     }
     Ok(())
-}
-
-/// Forwards a WebSocket upgrade to a Durable Object, telling it who is connecting.
-pub async fn forward_socket(stub: &Stub, conversation_id: Option<&str>, who: &impl Serialize) -> Result<Response, ApiError> {
-    let who = serde_json::to_string(who).map_err(|e| internal("encoding the caller", e))?;
-    let mut headers = vec![("upgrade", "websocket"), (WHO_HEADER, who.as_str())];
-    if let Some(id) = conversation_id {
-        headers.push((CONVERSATION_HEADER, id));
-    }
-    let request = internal_request(Method::Get, "/ws", &headers, None)?;
-    let response = stub.fetch_with_request(request).await.map_err(|e| internal("opening the socket", e))?;
-    if response.status_code() != 101 {
-        let mut response = response;
-        let text = response.text().await.unwrap_or_default();
-        return Err(serde_json::from_str::<floorwalker_core::api::ErrorBody>(&text)
-            .map(|b| b.error)
-            .unwrap_or_else(|_| internal("opening the socket", text)));
-    }
-    Ok(response)
-}
-
-/// An `ApiError` as a Durable Object's HTTP answer (the worker turns it back into the same error).
-pub fn error_json(error: &ApiError) -> worker::Result<Response> {
-    crate::http::error_response(error, None)
 }

@@ -6,22 +6,93 @@
 //! messages (seq INTEGER PRIMARY KEY, side TEXT, author TEXT NOT NULL, text TEXT NOT NULL,
 //!           at INTEGER NOT NULL, client_msg_id TEXT, action TEXT)
 //!   UNIQUE (side, client_msg_id) WHERE client_msg_id IS NOT NULL;  INDEX (side, seq)
-//! state (key TEXT PRIMARY KEY, value TEXT NOT NULL)   -- JSON values: meta, read markers, settings,
-//!                                                     -- the rate-limit bucket, presence, alarms
+//! state (key TEXT PRIMARY KEY, value TEXT NOT NULL)   -- JSON values, each key and type in [`state`]
 //! outbox (id TEXT PRIMARY KEY, type TEXT NOT NULL, payload TEXT NOT NULL, created_at INTEGER NOT NULL)
+//! ```
+//!
+//! and per SiteHub object ([`EntryTable`]):
+//!
+//! ```sql
+//! entries (id TEXT PRIMARY KEY, revision INTEGER NOT NULL, entry TEXT NOT NULL)  -- JSON ConversationEntry
 //! ```
 //!
 //! The seq is the row id: SQLite's `INTEGER PRIMARY KEY` plus "the next seq is last + 1" computed
 //! in the same synchronous call, so seqs are gapless by construction (core re-checks it anyway).
 
+use std::marker::PhantomData;
+
 use floorwalker_core::api::ApiError;
 use floorwalker_core::chat::{message_id, Author, ChatMessage, MessageAction, Side};
 use floorwalker_core::conversation::{ConversationMeta, ConversationStore, NewMessage};
+use floorwalker_core::hub::ConversationEntry;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use worker::{SqlStorage, SqlStorageValue};
 
 use crate::http::internal;
+
+/// One value in a Conversation's `state` table: its key and the type stored under it.
+pub struct StateKey<T> {
+    key: &'static str,
+    value: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for StateKey<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for StateKey<T> {}
+
+impl<T> StateKey<T> {
+    const fn new(key: &'static str) -> Self {
+        StateKey { key, value: PhantomData }
+    }
+}
+
+/// Everything a Conversation keeps in its `state` table, named once.
+pub mod state {
+    use floorwalker_core::chat::Side;
+    use floorwalker_core::chat_events::TranscriptLog;
+    use floorwalker_core::context::VisitorContext;
+    use floorwalker_core::conversation::{ConversationMeta, TokenBucket};
+
+    use super::{ConversationSettings, StateKey};
+
+    /// Written once by the init call; its absence means "no such conversation".
+    pub const SETTINGS: StateKey<ConversationSettings> = StateKey::new("settings");
+    pub const META: StateKey<ConversationMeta> = StateKey::new("meta");
+    /// The visitor context the conversation started with (goes out with `conversation.closed`).
+    pub const CONTEXT: StateKey<VisitorContext> = StateKey::new("context");
+    /// The visitor's message rate limit, kept across hibernation.
+    pub const RATE_LIMIT: StateKey<TokenBucket> = StateKey::new("bucket");
+    /// The hub's last word on whether any operator is online.
+    pub const OPERATOR_ONLINE: StateKey<bool> = StateKey::new("operator_online");
+    /// When the pending outbox flush is due (moved only by the alarm).
+    pub const FLUSH_AT: StateKey<u64> = StateKey::new("flush_at");
+    /// When to check that the visitor got an answer.
+    pub const REPLY_AT: StateKey<u64> = StateKey::new("reply_at");
+    /// Transcripts sent by email (one per address and window).
+    pub const TRANSCRIPT_LOG: StateKey<TranscriptLog> = StateKey::new("transcripts_sent");
+
+    /// How far each side has read.
+    pub const fn read_marker(side: Side) -> StateKey<u64> {
+        match side {
+            Side::Visitor => StateKey::new("read:visitor"),
+            Side::Operator => StateKey::new("read:operator"),
+        }
+    }
+}
+
+/// A conversation's own settings, stored once by the init call.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct ConversationSettings {
+    pub conversation_id: String,
+    pub site: String,
+    pub locale: floorwalker_core::config::Locale,
+    pub reply_wait_ms: u64,
+}
 
 pub struct SqlStore {
     sql: SqlStorage,
@@ -89,29 +160,29 @@ impl SqlStore {
         self.exec(query, bindings)?.to_array().map_err(|e| internal("reading conversation storage", e))
     }
 
-    /// A JSON value from the `state` table.
-    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ApiError> {
+    /// A value from the `state` table.
+    pub fn get<T: DeserializeOwned>(&self, key: StateKey<T>) -> Result<Option<T>, ApiError> {
         let p = self.prefix;
-        let rows: Vec<ValueRow> = self.rows(&format!("SELECT value FROM {p}state WHERE key = ?"), vec![key.into()])?;
+        let rows: Vec<ValueRow> = self.rows(&format!("SELECT value FROM {p}state WHERE key = ?"), vec![key.key.into()])?;
         rows.into_iter()
             .next()
             .map(|row| serde_json::from_str(&row.value).map_err(|e| internal("decoding conversation state", e)))
             .transpose()
     }
 
-    pub fn put<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<(), ApiError> {
+    pub fn put<T: Serialize>(&self, key: StateKey<T>, value: &T) -> Result<(), ApiError> {
         let p = self.prefix;
         let json = serde_json::to_string(value).map_err(|e| internal("encoding conversation state", e))?;
         self.exec(
             &format!("INSERT INTO {p}state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
-            vec![key.into(), json.into()],
+            vec![key.key.into(), json.into()],
         )?;
         Ok(())
     }
 
-    pub fn delete(&self, key: &str) -> Result<(), ApiError> {
+    pub fn delete<T>(&self, key: StateKey<T>) -> Result<(), ApiError> {
         let p = self.prefix;
-        self.exec(&format!("DELETE FROM {p}state WHERE key = ?"), vec![key.into()])?;
+        self.exec(&format!("DELETE FROM {p}state WHERE key = ?"), vec![key.key.into()])?;
         Ok(())
     }
 
@@ -178,11 +249,11 @@ impl SqlStore {
 
 impl ConversationStore for SqlStore {
     fn meta(&self) -> Result<ConversationMeta, ApiError> {
-        self.get("meta")?.ok_or_else(|| internal("reading the conversation", "not initialised"))
+        self.get(state::META)?.ok_or_else(|| internal("reading the conversation", "not initialised"))
     }
 
     fn set_meta(&mut self, meta: &ConversationMeta) -> Result<(), ApiError> {
-        self.put("meta", meta)
+        self.put(state::META, meta)
     }
 
     fn append(&mut self, message: NewMessage) -> Result<ChatMessage, ApiError> {
@@ -226,11 +297,11 @@ impl ConversationStore for SqlStore {
     }
 
     fn read_marker(&self, side: Side) -> Result<u64, ApiError> {
-        Ok(self.get(&format!("read:{}", side_name(side)))?.unwrap_or(0))
+        Ok(self.get(state::read_marker(side))?.unwrap_or(0))
     }
 
     fn set_read_marker(&mut self, side: Side, up_to_seq: u64) -> Result<(), ApiError> {
-        self.put(&format!("read:{}", side_name(side)), &up_to_seq)
+        self.put(state::read_marker(side), &up_to_seq)
     }
 
     fn count_by_after(&self, author: Side, after_seq: u64) -> Result<u64, ApiError> {
@@ -240,5 +311,57 @@ impl ConversationStore for SqlStore {
             vec![side_name(author).into(), (after_seq.min(i64::MAX as u64) as i64).into()],
         )?;
         Ok(rows.first().map_or(0, |r| r.n as u64))
+    }
+}
+
+/// A SiteHub's live list: one row per conversation, its newest entry.
+pub struct EntryTable {
+    sql: SqlStorage,
+}
+
+#[derive(Deserialize)]
+struct EntryRow {
+    entry: String,
+}
+
+impl EntryTable {
+    /// Opens the table; it must exist (see [`EntryTable::create`]).
+    pub fn open(sql: SqlStorage) -> EntryTable {
+        EntryTable { sql }
+    }
+
+    /// Creates the table if it is missing (once per object start; cheap when it exists).
+    pub fn create(&self) -> Result<(), ApiError> {
+        self.sql
+            .exec("CREATE TABLE IF NOT EXISTS entries (id TEXT PRIMARY KEY, revision INTEGER NOT NULL, entry TEXT NOT NULL)", None)
+            .map_err(|e| internal("creating the hub table", e))?;
+        Ok(())
+    }
+
+    /// Every stored entry; a row that no longer decodes is skipped (and logged).
+    pub fn all(&self) -> Result<Vec<ConversationEntry>, ApiError> {
+        let rows: Vec<EntryRow> = self
+            .sql
+            .exec("SELECT entry FROM entries", None)
+            .and_then(|cursor| cursor.to_array())
+            .map_err(|e| internal("reading the hub's list", e))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| {
+                serde_json::from_str(&row.entry).map_err(|e| worker::console_error!("skipping a hub entry: {e}")).ok()
+            })
+            .collect())
+    }
+
+    pub fn put(&self, entry: &ConversationEntry) -> Result<(), ApiError> {
+        let json = serde_json::to_string(entry).map_err(|e| internal("encoding an entry", e))?;
+        self.sql
+            .exec(
+                "INSERT INTO entries (id, revision, entry) VALUES (?, ?, ?) \
+                 ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, entry = excluded.entry",
+                vec![entry.conversation_id.as_str().into(), (entry.revision as i64).into(), json.into()],
+            )
+            .map_err(|e| internal("storing the hub's list", e))?;
+        Ok(())
     }
 }

@@ -10,12 +10,13 @@ use floorwalker_core::context::VisitorContext;
 use floorwalker_core::console::{callback_contact, CallbackContact};
 use floorwalker_core::contact::normalize_email;
 use floorwalker_core::conversation::ConversationOwner;
+use floorwalker_core::chat::Presence;
 use floorwalker_core::ids::validate_client_id;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
-use worker::{Env, Method, Request, Response};
+use worker::{Env, Request, Response};
 
-use super::conversation::{InitRequest, Presence};
+use super::protocol::{self, expect_reply, ConversationCall, ConversationReply, ConversationSetup, HubCall, HubReply};
 use super::{context, Who, VISITOR_TOKEN_TTL_MS};
 use crate::http::{self, internal, now_ms};
 use crate::sites;
@@ -93,11 +94,11 @@ async fn open_conversation(env: &Env, claims: &VisitorClaims) -> Result<Option<S
 }
 
 pub async fn operator_online(env: &Env, site: &str) -> bool {
-    let asked: Result<Presence, ApiError> = match super::hub_stub(env, site) {
-        Ok(stub) => super::call(&stub, Method::Get, "/online", &[], None).await,
+    let asked = match protocol::hub(env, site) {
+        Ok(hub) => hub.ask(&HubCall::Online).await.and_then(|reply| expect_reply!(reply, HubReply::Presence(p) => p)),
         Err(e) => Err(e),
     };
-    asked.map(|p| p.operator_online).unwrap_or(false)
+    asked.is_ok_and(|presence: Presence| presence.operator_online)
 }
 
 fn with_cors(mut response: Response, origin: &str) -> Result<Response, ApiError> {
@@ -176,7 +177,7 @@ pub async fn start(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         .run()
         .await
         .map_err(|e| internal("storing the conversation", e))?;
-    let init = InitRequest {
+    let setup = ConversationSetup {
         conversation_id: id.clone(),
         owner: ConversationOwner { site: claims.site.clone(), visitor_id: claims.visitor_id.clone(), user_id: claims.user_id.clone() },
         visitor_label: label,
@@ -184,8 +185,8 @@ pub async fn start(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         reply_wait_ms: reply_wait_ms(env),
         context: Some(context),
     };
-    let stub = super::conversation_stub(env, &id)?;
-    let _: serde_json::Value = super::call(&stub, Method::Post, "/init", &[], serde_json::to_string(&init).ok()).await?;
+    let reply = protocol::conversation(env, &id)?.ask(&ConversationCall::Init(Box::new(setup))).await?;
+    expect_reply!(reply, ConversationReply::Initialised { .. } => ())?;
     with_cors(http::json(&serde_json::json!({"conversation_id": id, "created": true}), 201)?, &origin)
 }
 
@@ -210,8 +211,8 @@ pub async fn socket(req: Request, env: &Env, id: &str) -> Result<Response, ApiEr
     let query: SocketQuery = req.query().map_err(|_| ApiError::new(ErrorCode::Unauthorized, "a visitor token is required (?token=)"))?;
     let claims = verify_token(env, &query.token)?;
     site_for_origin(env, &req, &claims.site).await?;
-    let stub = super::conversation_stub(env, id)?;
-    super::forward_socket(&stub, Some(id), &who(&claims)).await
+    let call = ConversationCall::Connect { who: who(&claims), conversation_id: id.to_owned() };
+    protocol::conversation(env, id)?.connect(&call).await
 }
 
 #[derive(Deserialize)]
@@ -261,9 +262,8 @@ pub async fn callback(mut req: Request, env: &Env, id: &str) -> Result<Response,
         .run()
         .await
         .map_err(|e| internal("storing the callback request", e))?;
-    let stub = super::conversation_stub(env, id)?;
-    let body = serde_json::json!({"who": who(&claims), "notice": notice}).to_string();
-    let _: serde_json::Value = super::call(&stub, Method::Post, "/callback", &[], Some(body)).await?;
+    let reply = protocol::conversation(env, id)?.ask(&ConversationCall::Callback { who: who(&claims), notice }).await?;
+    expect_reply!(reply, ConversationReply::Done => ())?;
     with_cors(http::json(&serde_json::json!({"ok": true, "contact": contact, "time_slot": time_slot}), 200)?, &origin)
 }
 
@@ -280,8 +280,7 @@ pub async fn transcript(mut req: Request, env: &Env, id: &str) -> Result<Respons
     let claims = verify_token(env, &body.token)?;
     let (_config, origin) = site_for_origin(env, &req, &claims.site).await?;
     let email = normalize_email(&body.email)?;
-    let stub = super::conversation_stub(env, id)?;
-    let body = serde_json::json!({"who": who(&claims), "email": email}).to_string();
-    let answer: serde_json::Value = super::call(&stub, Method::Post, "/transcript", &[], Some(body)).await?;
-    with_cors(http::json(&answer, 202)?, &origin)
+    let reply = protocol::conversation(env, id)?.ask(&ConversationCall::Transcript { who: who(&claims), email }).await?;
+    let id = expect_reply!(reply, ConversationReply::TranscriptQueued { id } => id)?;
+    with_cors(http::json(&serde_json::json!({"ok": true, "id": id}), 202)?, &origin)
 }
