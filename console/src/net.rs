@@ -1,10 +1,15 @@
-//! Same-origin HTTP (the session cookie rides along) and WebSocket helpers.
+//! Same-origin HTTP (the session cookie rides along) and WebSocket helpers. Answers and frames are
+//! parsed by serde_json from the text, so no number passes through a JS number on the way; timers,
+//! ids and JSON encoding are the browser kit's (`floorwalker-browser-kit`).
 
+use floorwalker_core::chat::panel::backoff_ms;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
+
+pub use floorwalker_browser_kit::{later, now_ms, random_id};
 
 pub struct HttpError {
     pub message: String,
@@ -30,7 +35,7 @@ async fn fetch(method: &str, path: &str, body: Option<String>) -> Result<(u16, S
 
 fn decode<T: DeserializeOwned>(status: u16, text: &str) -> Result<T, HttpError> {
     if status >= 400 {
-        let message = serde_json::from_str::<floorwalker_core::api::ErrorBody>(text)
+        let message = serde_json::from_str::<floorwalker_core::base::error::ErrorBody>(text)
             .map(|b| b.error.message)
             .unwrap_or_else(|_| format!("HTTP {status}"));
         return Err(HttpError { message });
@@ -59,7 +64,7 @@ pub fn ws_url(path: &str) -> String {
 
 pub fn send_json(ws: &web_sys::WebSocket, value: &impl Serialize) {
     if ws.ready_state() == web_sys::WebSocket::OPEN {
-        if let Ok(text) = serde_json::to_string(value) {
+        if let Some(text) = floorwalker_browser_kit::to_json(value) {
             let _ = ws.send_with_str(&text);
         }
     }
@@ -80,7 +85,7 @@ pub fn open<T: DeserializeOwned + 'static>(
         if let Some(text) = event.data().as_string() {
             match serde_json::from_str::<T>(&text) {
                 Ok(frame) => on_frame(frame),
-                Err(error) => web_sys::console::warn_1(&format!("unreadable frame: {error}").into()),
+                Err(error) => floorwalker_browser_kit::warn(&format!("unreadable frame: {error}")),
             }
         }
     });
@@ -92,18 +97,9 @@ pub fn open<T: DeserializeOwned + 'static>(
     Some(ws)
 }
 
-pub fn later(ms: i32, f: impl FnOnce() + 'static) {
-    let callback = Closure::once_into_js(f);
-    if let Some(window) = web_sys::window() {
-        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms);
-    }
-}
-
-pub fn now_ms() -> u64 {
-    js_sys::Date::now() as u64
-}
-
-/// A random idempotency key for a message.
-pub fn random_id() -> String {
-    (0..4).map(|_| format!("{:08x}", (js_sys::Math::random() * 4_294_967_296.0) as u32)).collect()
+/// Runs `reconnect` after core's reconnection backoff for failed attempt number `attempt`
+/// (0 = the first retry), jittered so that consoles dropped together do not return together.
+pub fn after_backoff(attempt: u32, reconnect: impl FnOnce() + 'static) {
+    let delay = backoff_ms(attempt, floorwalker_browser_kit::random_fraction());
+    later(i32::try_from(delay).unwrap_or(i32::MAX), reconnect);
 }

@@ -1,12 +1,12 @@
 //! `/v1/admin/*`: site owners' and operators' tooling, behind the `ADMIN_TOKEN` secret.
 
-use floorwalker_core::api::{ApiError, ErrorCode};
-use floorwalker_core::auth::constant_time_eq;
-use floorwalker_core::config::{SiteConfig, MAX_CONFIG_BYTES};
-use floorwalker_core::event::{Event, StoredEvent};
-use floorwalker_core::delivery::SiteDelivery;
-use floorwalker_core::ids::validate_client_id;
-use floorwalker_core::lead::Lead;
+use floorwalker_core::base::crypto::constant_time_eq;
+use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::base::ids::validate_client_id;
+use floorwalker_core::leads::lead::Lead;
+use floorwalker_core::outbound::delivery::SiteDelivery;
+use floorwalker_core::prompts::config::{SiteConfig, MAX_CONFIG_BYTES};
+use floorwalker_core::visitor::event::{Event, StoredEvent};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{Env, Method, Request, Response};

@@ -7,13 +7,15 @@
 //! GET acts as well as POST because the issue asks for one-click links; POST is what RFC 8058
 //! one-click unsubscribe from mail clients uses.
 
-use floorwalker_core::api::{ApiError, ErrorCode};
-use floorwalker_core::config::Locale;
-use floorwalker_core::consent::{change_id, claimed_site, is_granted, verify_link, ConsentPurpose, ConsentUpdated, LinkAction};
-use floorwalker_core::crm::html_escape;
-use floorwalker_core::email::marketing_link_text;
-use floorwalker_core::lead::Lead;
-use floorwalker_core::webhook::WebhookEvent;
+use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::base::locale::Locale;
+use floorwalker_core::leads::consent::{
+    change_id, claimed_site, is_granted, verify_link, ConsentPurpose, ConsentUpdated, LinkAction,
+};
+use floorwalker_core::leads::lead::Lead;
+use floorwalker_core::outbound::crm::html_escape;
+use floorwalker_core::outbound::email::marketing_link_text;
+use floorwalker_core::outbound::webhook::WebhookEvent;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{Env, Headers, Request, Response};

@@ -4,12 +4,14 @@
 
 use std::time::Duration;
 
-use floorwalker_core::api::ApiError;
-use floorwalker_core::consent::{sign_link, LinkAction, LinkClaims};
-use floorwalker_core::crm::{map_event, Mapped};
-use floorwalker_core::delivery::{Next, QueueMessage, Target, MAX_IN_FLIGHT};
-use floorwalker_core::email::{provider_request, render_comparison, render_transcript, ComparisonLinks, EmailMessage, EmailProvider};
-use floorwalker_core::webhook::{AttemptRecord, AttemptResult, AttemptStatus, WebhookEvent};
+use floorwalker_core::base::error::ApiError;
+use floorwalker_core::leads::consent::{sign_link, LinkAction, LinkClaims};
+use floorwalker_core::outbound::crm::{map_event, Mapped};
+use floorwalker_core::outbound::delivery::{Next, QueueMessage, Target, MAX_IN_FLIGHT};
+use floorwalker_core::outbound::email::{
+    provider_request, render_comparison, render_transcript, ComparisonLinks, EmailMessage, EmailProvider,
+};
+use floorwalker_core::outbound::webhook::{AttemptRecord, AttemptResult, AttemptStatus, WebhookEvent};
 use futures_util::future::{select, Either};
 use futures_util::StreamExt as _;
 use serde::Deserialize;
@@ -442,7 +444,7 @@ async fn park(env: &Env, id: &str) -> Result<(), ApiError> {
 async fn disable_endpoint(env: &Env, site: &str, endpoint_id: &str, now: u64) -> Result<(), ApiError> {
     if let Some((mut endpoint, _)) = endpoints::load(env, site, endpoint_id).await? {
         endpoint.enabled = false;
-        let reason = format!("the receiver answered 410 Gone at {}", floorwalker_core::webhook::rfc3339(now));
+        let reason = format!("the receiver answered 410 Gone at {}", floorwalker_core::outbound::webhook::rfc3339(now));
         endpoints::store(env, site, &endpoint, Some(&reason), now).await?;
     }
     Ok(())

@@ -1,10 +1,10 @@
 //! Webhook endpoints in D1 and their admin routes. Validation (SSRF guard, presets, secrets) is
 //! core's `Endpoint::validate`; this module stores and lists.
 
-use floorwalker_core::api::{ApiError, ErrorCode};
-use floorwalker_core::delivery::{EndpointInput, EndpointSecret, EndpointView};
-use floorwalker_core::endpoint::{Endpoint, MAX_ACTIVE_SECRETS};
-use floorwalker_core::webhook::WebhookSecret;
+use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::outbound::delivery::{EndpointInput, EndpointSecret, EndpointView};
+use floorwalker_core::outbound::endpoint::{Endpoint, MAX_ACTIVE_SECRETS};
+use floorwalker_core::outbound::webhook::WebhookSecret;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{Env, Request, Response};

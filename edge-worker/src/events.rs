@@ -1,7 +1,7 @@
 //! `POST /v1/events`: a batch of visitor events, validated by core and stored in D1.
 
-use floorwalker_core::api::{ApiError, ErrorCode};
-use floorwalker_core::event::{EventBatch, MAX_BATCH_BYTES};
+use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::visitor::event::{EventBatch, MAX_BATCH_BYTES};
 use wasm_bindgen::JsValue;
 use worker::{Env, Request, Response};
 

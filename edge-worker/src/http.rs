@@ -1,6 +1,6 @@
 //! Response helpers, CORS and request-body reading shared by every route.
 
-use floorwalker_core::api::{ApiError, ErrorBody, ErrorCode};
+use floorwalker_core::base::error::{ApiError, ErrorBody, ErrorCode};
 use serde::Serialize;
 use worker::{Env, Headers, Request, Response, Result};
 

@@ -1,10 +1,10 @@
 //! `POST /v1/leads`: core validates and normalises; the lead, its events and their deliveries are
 //! written in ONE D1 batch (a transaction), then the deliveries are enqueued.
 
-use floorwalker_core::api::{ApiError, ErrorCode};
-use floorwalker_core::delivery::{rate_limited, rate_window, LeadLimits, LeadReceipt, Target};
-use floorwalker_core::lead::{Lead, LeadKind, LeadRequest, MAX_LEAD_BYTES};
-use floorwalker_core::webhook::{EventType, WebhookEvent};
+use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::leads::lead::{Lead, LeadKind, LeadRequest, MAX_LEAD_BYTES};
+use floorwalker_core::outbound::delivery::{rate_limited, rate_window, LeadLimits, LeadReceipt, Target};
+use floorwalker_core::outbound::webhook::{EventType, WebhookEvent};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{Env, Request, Response};

@@ -1,6 +1,6 @@
 //! Floorwalker's edge worker: HTTP in, core decisions, D1 out.
 //!
-//! Every client mistake becomes a 4xx JSON error from `floorwalker_core::api`; storage faults become
+//! Every client mistake becomes a 4xx JSON error from `floorwalker_core::base::error`; storage faults become
 //! a 503 with code `internal`, never an unexplained 500.
 
 mod admin;
@@ -18,8 +18,8 @@ mod settings;
 mod sites;
 pub mod timing;
 
-use floorwalker_core::api::{ApiError, ErrorCode};
-use floorwalker_core::delivery::QueueMessage;
+use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::outbound::delivery::QueueMessage;
 use worker::{event, Context, Env, MessageBatch, Method, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 use crate::http::{error_response, preflight};

@@ -7,9 +7,9 @@
 //! still does not expose visitors' addresses. Programs read the same data as JSON through the
 //! admin API (`GET /v1/admin/mailbox`), behind the admin token.
 
-use floorwalker_core::api::{ApiError, ErrorCode};
-use floorwalker_core::crm::html_escape;
-use floorwalker_core::email::{EmailMessage, EmailProvider, StoredEmail};
+use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::outbound::crm::html_escape;
+use floorwalker_core::outbound::email::{EmailMessage, EmailProvider, StoredEmail};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{Env, Request, Response};
@@ -81,7 +81,7 @@ pub async fn list(req: &Request, env: &Env) -> Result<Response, ApiError> {
     for email in &emails {
         rows.push_str(&format!(
             "<tr><td style=\"padding:6px\">{}</td><td style=\"padding:6px\">{}</td><td style=\"padding:6px\"><a href=\"/v1/mailbox/{}\">{}</a></td></tr>",
-            html_escape(&floorwalker_core::webhook::rfc3339(email.created_at)),
+            html_escape(&floorwalker_core::outbound::webhook::rfc3339(email.created_at)),
             html_escape(&email.message.to),
             html_escape(&email.id),
             html_escape(&email.message.subject),

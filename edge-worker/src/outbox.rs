@@ -6,10 +6,10 @@
 //! (cron) enqueues them again. The consumer reads the state from D1, so a delivery enqueued twice
 //! is attempted once at a time and never again after a 2xx.
 
-use floorwalker_core::api::ApiError;
-use floorwalker_core::delivery::{delivery_id, QueueMessage, Target};
-use floorwalker_core::endpoint::Endpoint;
-use floorwalker_core::webhook::WebhookEvent;
+use floorwalker_core::base::error::ApiError;
+use floorwalker_core::outbound::delivery::{delivery_id, QueueMessage, Target};
+use floorwalker_core::outbound::endpoint::Endpoint;
+use floorwalker_core::outbound::webhook::WebhookEvent;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{BatchMessageBuilder, D1Database, D1PreparedStatement, Env};
@@ -76,7 +76,7 @@ pub fn event_statements(
 
 /// The targets of `event` among the site's endpoints.
 pub fn endpoint_targets(endpoints: &[Endpoint], event: &WebhookEvent) -> Vec<Target> {
-    floorwalker_core::delivery::subscribed(endpoints, event.event_type()).map(|e| Target::Endpoint(e.id.clone())).collect()
+    floorwalker_core::outbound::delivery::subscribed(endpoints, event.event_type()).map(|e| Target::Endpoint(e.id.clone())).collect()
 }
 
 /// Hands deliveries to the queue. A failure is logged and left to the sweeper: the rows are in D1.

@@ -2,9 +2,9 @@
 
 use std::collections::HashMap;
 
-use floorwalker_core::api::{ApiError, ErrorCode};
-use floorwalker_core::delivery::{DeliveryState, DeliveryView, QueueMessage};
-use floorwalker_core::webhook::{AttemptRecord, EventType};
+use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::outbound::delivery::{DeliveryState, DeliveryView, QueueMessage};
+use floorwalker_core::outbound::webhook::{AttemptRecord, EventType};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{Env, Request, Response};

@@ -1,7 +1,7 @@
-//! Per-site delivery settings (`core::delivery::SiteDelivery`) in D1.
+//! Per-site delivery settings (`core::outbound::delivery::SiteDelivery`) in D1.
 
-use floorwalker_core::api::ApiError;
-use floorwalker_core::delivery::SiteDelivery;
+use floorwalker_core::base::error::ApiError;
+use floorwalker_core::outbound::delivery::SiteDelivery;
 use wasm_bindgen::JsValue;
 use worker::Env;
 

@@ -1,8 +1,8 @@
 //! Site configs in D1.
 
-use floorwalker_core::api::{ApiError, ErrorCode};
-use floorwalker_core::config::SiteConfig;
-use floorwalker_core::ids::validate_site_id;
+use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::base::ids::validate_site_id;
+use floorwalker_core::prompts::config::SiteConfig;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, Env, Request, Response};
 
@@ -31,7 +31,7 @@ pub async fn require(env: &Env, site: &str) -> Result<SiteConfig, ApiError> {
 }
 
 pub async fn any_site_allows(env: &Env, origin: &str) -> Result<bool, ApiError> {
-    let Some(origin) = floorwalker_core::config::normalize_origin(origin) else {
+    let Some(origin) = floorwalker_core::prompts::config::normalize_origin(origin) else {
         return Ok(false);
     };
     let statement = db(env)?
@@ -85,7 +85,7 @@ pub async fn serve_public_config(req: &Request, env: &Env, site: &str) -> Result
 /// nothing, and a busy site's page views do not each wake the site's hub.
 pub async fn serve_presence(req: &Request, env: &Env, site: &str) -> Result<Response, ApiError> {
     let (_, origin) = require_for_origin(req, env, site).await?;
-    let presence = floorwalker_core::chat::Presence { operator_online: crate::chat::operator_online(env, site).await };
+    let presence = floorwalker_core::chat::protocol::SitePresence { operator_online: crate::chat::operator_online(env, site).await };
     public_response(&presence, 15, origin.as_deref())
 }
 

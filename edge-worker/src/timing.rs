@@ -4,7 +4,7 @@
 //! set in production. Other features (prompt timing) read the same variable through
 //! [`test_timing`], so there is one definition of what "test timing" means.
 
-use floorwalker_core::delivery::Timing;
+use floorwalker_core::outbound::delivery::Timing;
 use worker::Env;
 
 /// Whether the deployment runs on test timing.
@@ -32,7 +32,7 @@ pub fn var(env: &Env, name: &str) -> Option<String> {
 }
 
 /// Bytes from the platform's CSPRNG (`crypto.getRandomValues`).
-pub fn random_bytes<const N: usize>() -> Result<[u8; N], floorwalker_core::api::ApiError> {
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], floorwalker_core::base::error::ApiError> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).map_err(|e| crate::http::internal("drawing random bytes", e))?;
     Ok(bytes)

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use floorwalker_core::chat::{ClientFrame, ServerFrame, CHAT_PROTOCOL_VERSION};
-use floorwalker_core::hub::HubNotification;
+use floorwalker_core::chat::hub::HubNotification;
+use floorwalker_core::chat::protocol::{ClientFrame, ServerFrame, CHAT_PROTOCOL_VERSION};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
@@ -157,7 +157,7 @@ impl ChatSocket {
         self.ws.send(Message::text(text)).await.expect("sending a frame");
     }
 
-    pub async fn hello(&mut self, last_seen_seq: u64) -> floorwalker_core::chat::Welcome {
+    pub async fn hello(&mut self, last_seen_seq: u64) -> floorwalker_core::chat::protocol::Welcome {
         self.send(&ClientFrame::Hello { v: CHAT_PROTOCOL_VERSION, last_seen_seq, client_id: "test-client".into() }).await;
         match self.next().await {
             ServerFrame::Welcome(welcome) => welcome,

@@ -45,7 +45,7 @@ const COLOURS: &str = "
 
 /// Measures the listed elements and asserts WCAG AA (4.5:1) for each; returns the names measured.
 pub async fn assert_contrast(browser: &Browser, brand: &str, elements: &[(&str, &str, &str)]) -> Vec<String> {
-    use floorwalker_core::config::{contrast_ratio, luminance_of, WCAG_AA_TEXT};
+    use floorwalker_core::prompts::contrast::{contrast_ratio, luminance_of, WCAG_AA_TEXT};
     let list: Vec<Value> = elements.iter().map(|(n, s, p)| serde_json::json!([n, s, p])).collect();
     let measured = browser.eval(&format!("{SHADOW} {COLOURS}"), vec![Value::Array(list)]).await;
     let mut names = Vec::new();

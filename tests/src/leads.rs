@@ -1,9 +1,10 @@
 //! Lead submissions as the widget sends them, built from core's own types.
 
-use floorwalker_core::config::Locale;
-use floorwalker_core::consent::ConsentText;
-use floorwalker_core::context::{Currency, Money, Product, Touch, ViewedProduct, VisitorContext};
-use floorwalker_core::lead::{Contact, LeadKind, LeadRequest};
+use floorwalker_core::base::locale::Locale;
+use floorwalker_core::base::money::{Currency, Money};
+use floorwalker_core::leads::consent::ConsentText;
+use floorwalker_core::leads::lead::{Contact, LeadKind, LeadRequest};
+use floorwalker_core::visitor::context::{Product, Touch, ViewedProduct, VisitorContext};
 
 use crate::worker::Worker;
 
@@ -75,7 +76,7 @@ pub fn request(kind: LeadKind, visitor: &str, key: &str, shop_origin: &str) -> L
             ],
             active_seconds: 95,
             answers: if kind == LeadKind::QuestionAnswer {
-                vec![floorwalker_core::context::Answer { question: "Возраст ребёнка?".into(), answer: "до года".into() }]
+                vec![floorwalker_core::visitor::context::Answer { question: "Возраст ребёнка?".into(), answer: "до года".into() }]
             } else {
                 vec![]
             },

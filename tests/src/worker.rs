@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use floorwalker_core::config::SiteConfig;
-use floorwalker_core::event::StoredEvent;
+use floorwalker_core::prompts::config::SiteConfig;
+use floorwalker_core::visitor::event::StoredEvent;
 
 use crate::{free_port, repo_root};
 
@@ -235,7 +235,7 @@ impl Worker {
     }
 
     /// Adds a webhook endpoint to the demo site; returns it with its signing secret.
-    pub async fn add_endpoint(&self, body: serde_json::Value) -> floorwalker_core::delivery::EndpointSecret {
+    pub async fn add_endpoint(&self, body: serde_json::Value) -> floorwalker_core::outbound::delivery::EndpointSecret {
         let (status, answer) = self.admin_send(reqwest::Method::POST, "/sites/demo/endpoints", Some(body)).await;
         assert_eq!(status, 201, "{answer}");
         serde_json::from_value(answer).expect("endpoint and secret")
@@ -300,7 +300,7 @@ pub fn random_token() -> String {
     use std::io::Read;
     let mut bytes = [0u8; 16];
     File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).expect("reading /dev/urandom");
-    floorwalker_core::ids::client_id_from_bytes(&bytes)
+    floorwalker_core::base::ids::client_id_from_bytes(&bytes)
 }
 
 impl Drop for Worker {

@@ -1,8 +1,8 @@
 //! The worker's HTTP edge against bad input: every mistake gets a 4xx with a machine code and a
 //! message, nothing partial is stored, and nothing is a 5xx.
 
-use floorwalker_core::api::{ErrorBody, ErrorCode};
-use floorwalker_core::config::SiteConfig;
+use floorwalker_core::base::error::{ErrorBody, ErrorCode};
+use floorwalker_core::prompts::config::SiteConfig;
 use floorwalker_e2e::worker::Worker;
 use serde_json::{json, Value};
 

@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
-use floorwalker_core::api::ErrorCode;
-use floorwalker_core::chat::{Author, ClientFrame, MessageAction, ServerFrame, Side, MAX_FRAME_BYTES, MAX_MESSAGE_CHARS};
-use floorwalker_core::hub::HubNotification;
+use floorwalker_core::base::error::ErrorCode;
+use floorwalker_core::chat::hub::HubNotification;
+use floorwalker_core::chat::protocol::{
+    Author, ClientFrame, MessageAction, ServerFrame, Side, MAX_FRAME_BYTES, MAX_MESSAGE_CHARS,
+};
 use floorwalker_e2e::chat::*;
 use floorwalker_e2e::eventually;
 use serde_json::json;

@@ -6,12 +6,12 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use floorwalker_core::chat::{ClientFrame, ServerFrame};
-use floorwalker_core::delivery::{DeliveryState, DeliveryView};
-use floorwalker_core::email::StoredEmail;
-use floorwalker_core::hub::HubNotification;
-use floorwalker_core::lead::LeadKind;
-use floorwalker_core::webhook::{AttemptStatus, EventType};
+use floorwalker_core::chat::hub::HubNotification;
+use floorwalker_core::chat::protocol::{ClientFrame, ServerFrame};
+use floorwalker_core::leads::lead::LeadKind;
+use floorwalker_core::outbound::delivery::{DeliveryState, DeliveryView};
+use floorwalker_core::outbound::email::StoredEmail;
+use floorwalker_core::outbound::webhook::{AttemptStatus, EventType};
 use floorwalker_e2e::chat::*;
 use floorwalker_e2e::eventually;
 use floorwalker_e2e::receiver::{Received, Receiver, Reply};

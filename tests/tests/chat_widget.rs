@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use floorwalker_core::chat::{Author, ClientFrame, ServerFrame, Side};
-use floorwalker_core::consent::ConsentPurpose;
-use floorwalker_core::lead::{Lead, LeadKind};
+use floorwalker_core::chat::protocol::{Author, ClientFrame, ServerFrame, Side};
+use floorwalker_core::leads::consent::ConsentPurpose;
+use floorwalker_core::leads::lead::{Lead, LeadKind};
 use floorwalker_e2e::browser::Browser;
 use floorwalker_e2e::chat::{create_operator, login, ChatSocket, ConsoleSocket, PASSWORD};
 use floorwalker_e2e::contrast::assert_contrast;
@@ -432,7 +432,7 @@ async fn a_visitor_in_the_widget_and_an_operator_in_the_console_talk_both_ways()
 /// address, to the local mailbox; the visitor's words arrive as text, never as markup.
 #[tokio::test]
 async fn a_visitor_asks_for_the_transcript_by_email_and_it_reaches_the_mailbox() {
-    use floorwalker_core::email::StoredEmail;
+    use floorwalker_core::outbound::email::StoredEmail;
     use floorwalker_e2e::eventually;
 
     let worker = shop("chat-widget-transcript").await;
@@ -536,7 +536,7 @@ async fn a_visitor_asks_for_the_transcript_by_email_and_it_reaches_the_mailbox()
     wait(&browser, "the email field again", "return !root.querySelector('#fwc-tr-form').hidden;", 10).await;
     browser.eval(&send("anna@example.ru"), vec![]).await;
     let refused = wait(&browser, "the refusal in the panel", "return root.querySelector('#fwc-tr-error').textContent || null;", 20).await;
-    let expected = floorwalker_core::contact::message(floorwalker_core::api::ErrorCode::TranscriptAlreadySent, floorwalker_core::config::Locale::Ru);
+    let expected = floorwalker_core::leads::contact::message(floorwalker_core::base::error::ErrorCode::TranscriptAlreadySent, floorwalker_core::base::locale::Locale::Ru);
     assert_eq!(refused.as_str(), expected, "core's words for the refusal");
     let form = browser
         .eval(&format!("{SHADOW} return [root.querySelector('#fwc-tr-form').hidden, root.querySelector('#fwc-tr-status').textContent];"), vec![])
@@ -552,7 +552,7 @@ async fn a_visitor_asks_for_the_transcript_by_email_and_it_reaches_the_mailbox()
 /// visitor acts; opening the chat is acting; the panel fits the screen and the chat works.
 #[tokio::test]
 async fn on_a_phone_with_consent_required_the_chat_fits_and_storage_starts_with_the_visitor() {
-    use floorwalker_core::config::ConsentMode;
+    use floorwalker_core::prompts::config::ConsentMode;
 
     let worker = Worker::start("chat-widget-phone").await;
     let mut config = worker.demo_site_config(&[]);
@@ -606,7 +606,7 @@ async fn real_click(browser: &Browser, css: &str) {
 
 /// How many reply tones the panel played (`performance.mark("floorwalker:sound")` each).
 async fn tones(browser: &Browser) -> u64 {
-    let script = format!("return performance.getEntriesByName({:?}, 'mark').length;", floorwalker_core::chat_panel::CHIME_MARK);
+    let script = format!("return performance.getEntriesByName({:?}, 'mark').length;", floorwalker_core::chat::panel::CHIME_MARK);
     browser.eval(&script, vec![]).await.as_u64().expect("a count")
 }
 
@@ -639,7 +639,7 @@ async fn visitor_writes_and_operator_joins(worker: &Worker, browser: &Browser, c
 /// none while the visitor is looking at the panel.
 #[tokio::test]
 async fn with_chat_sound_on_a_reply_to_a_closed_panel_plays_one_tone_per_burst() {
-    use floorwalker_core::chat_panel::CHIME_MIN_INTERVAL_MS;
+    use floorwalker_core::chat::panel::CHIME_MIN_INTERVAL_MS;
 
     let worker = Worker::start("chat-widget-sound").await;
     let mut config = worker.demo_site_config(&[]);
@@ -704,8 +704,8 @@ async fn by_default_a_reply_to_a_closed_panel_makes_no_sound() {
 
 const EN_STROLLER: &str = "/en/product/puffin-trio-3in1/";
 
-fn always_open() -> floorwalker_core::config::BusinessHours {
-    use floorwalker_core::config::{BusinessHours, OpeningHours};
+fn always_open() -> floorwalker_core::prompts::hours::BusinessHours {
+    use floorwalker_core::prompts::hours::{BusinessHours, OpeningHours};
     let day = Some(OpeningHours { open: 0, close: 24 * 60 });
     BusinessHours { mon: day, tue: day, wed: day, thu: day, fri: day, sat: day, sun: day }
 }
@@ -721,8 +721,8 @@ fn has_cyrillic(text: &str) -> bool {
 /// its language): the panel speaks core's English copy, offline and online, and nothing Russian.
 #[tokio::test]
 async fn on_an_english_page_the_panel_speaks_core_s_english_copy() {
-    use floorwalker_core::chat_panel::{copy, ContactForm};
-    use floorwalker_core::config::Locale;
+    use floorwalker_core::base::locale::Locale;
+    use floorwalker_core::chat::panel::{copy, ContactForm};
 
     let en = copy(Locale::En);
     let worker = Worker::start("chat-widget-english").await;
@@ -885,8 +885,9 @@ async fn the_panel_s_text_meets_wcag_aa_contrast_on_a_light_and_a_dark_brand() {
 /// panel, without a reload, and keeps what the visitor was typing into the form.
 #[tokio::test]
 async fn an_open_panel_notices_closing_time_without_a_reload() {
-    use floorwalker_core::chat_panel::copy;
-    use floorwalker_core::config::{BusinessHours, Locale, OpeningHours};
+    use floorwalker_core::base::locale::Locale;
+    use floorwalker_core::chat::panel::copy;
+    use floorwalker_core::prompts::hours::{BusinessHours, OpeningHours};
 
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs();
     let minute = ((now / 60) % (24 * 60)) as u16;

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use floorwalker_core::chat::{Author, ClientFrame, ServerFrame, Side};
-use floorwalker_core::config::Locale;
-use floorwalker_core::context::{Currency, Money};
-use floorwalker_core::lead::LeadKind;
+use floorwalker_core::base::locale::Locale;
+use floorwalker_core::base::money::{Currency, Money};
+use floorwalker_core::chat::protocol::{Author, ClientFrame, ServerFrame, Side};
+use floorwalker_core::leads::lead::LeadKind;
 use floorwalker_e2e::chat::*;
 use floorwalker_e2e::console::{js, now_ms, post_events, Console};
 use floorwalker_e2e::worker::Worker;

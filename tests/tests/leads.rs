@@ -5,12 +5,12 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use floorwalker_core::api::{ErrorBody, ErrorCode};
-use floorwalker_core::consent::ConsentPurpose;
-use floorwalker_core::delivery::{DeliveryState, DeliveryView, EndpointSecret, EndpointView, LeadReceipt};
-use floorwalker_core::email::StoredEmail;
-use floorwalker_core::lead::{Lead, LeadKind};
-use floorwalker_core::webhook::AttemptStatus;
+use floorwalker_core::base::error::{ErrorBody, ErrorCode};
+use floorwalker_core::leads::consent::ConsentPurpose;
+use floorwalker_core::leads::lead::{Lead, LeadKind};
+use floorwalker_core::outbound::delivery::{DeliveryState, DeliveryView, EndpointSecret, EndpointView, LeadReceipt};
+use floorwalker_core::outbound::email::StoredEmail;
+use floorwalker_core::outbound::webhook::AttemptStatus;
 use floorwalker_e2e::eventually;
 use floorwalker_e2e::leads::{post, request};
 use floorwalker_e2e::receiver::{Receiver, Reply};
@@ -349,9 +349,9 @@ async fn bad_leads_get_clear_4xx_and_nothing_partial_is_stored() {
     assert_eq!(status, 200, "{body}");
     let origin = worker.origin();
     let good = || request(LeadKind::Callback, "visitor-bad-0", "bad0", &origin);
-    let json = |r: &floorwalker_core::lead::LeadRequest| serde_json::to_string(r).unwrap();
+    let json = |r: &floorwalker_core::leads::lead::LeadRequest| serde_json::to_string(r).unwrap();
     let mut cases: Vec<(&str, String, String, u16, ErrorCode)> = Vec::new();
-    let mut case = |name: &'static str, edit: &dyn Fn(&mut floorwalker_core::lead::LeadRequest), status, code| {
+    let mut case = |name: &'static str, edit: &dyn Fn(&mut floorwalker_core::leads::lead::LeadRequest), status, code| {
         let mut r = good();
         edit(&mut r);
         cases.push((name, json(&r), origin.clone(), status, code));

@@ -5,11 +5,13 @@
 
 use std::time::Duration;
 
-use floorwalker_core::config::{BusinessHours, Locale, OpeningHours, SiteConfig, TestTiming};
-use floorwalker_core::consent::ConsentPurpose;
-use floorwalker_core::context::{Currency, Money};
-use floorwalker_core::event::{EventData, ExitTrigger};
-use floorwalker_core::lead::{LeadKind, LeadRequest};
+use floorwalker_core::base::locale::Locale;
+use floorwalker_core::base::money::{Currency, Money};
+use floorwalker_core::leads::consent::ConsentPurpose;
+use floorwalker_core::leads::lead::{LeadKind, LeadRequest};
+use floorwalker_core::prompts::config::{SiteConfig, TestTiming};
+use floorwalker_core::prompts::hours::{BusinessHours, OpeningHours};
+use floorwalker_core::visitor::event::{EventData, ExitTrigger};
 use floorwalker_e2e::browser::Browser;
 use floorwalker_e2e::contrast::assert_contrast;
 use floorwalker_e2e::receiver::Receiver;
@@ -705,7 +707,7 @@ const INVITATION: &str = "return !!root.querySelector('.prompt[data-prompt=chat_
 #[tokio::test]
 async fn the_chat_invitation_comes_only_while_an_operator_is_online_and_opens_the_chat() {
     use floorwalker_e2e::chat::{create_operator, login, ConsoleSocket, PASSWORD};
-    use floorwalker_core::hub::HubNotification;
+    use floorwalker_core::chat::hub::HubNotification;
 
     let worker = shop("prompt-invite", &["chat_invitation"], |_| {}).await;
     let presence = |origin: String| {

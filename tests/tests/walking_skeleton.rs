@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use floorwalker_core::event::EventData;
+use floorwalker_core::visitor::event::EventData;
 use floorwalker_e2e::browser::Browser;
 use floorwalker_e2e::shop::ShopServer;
 use floorwalker_e2e::worker::Worker;

@@ -1,18 +1,19 @@
 //! The chat panel's controller: the state behind the view (`Ui` signals), first-party storage,
 //! the launcher's badge and the page title, the visitor's actions, business hours. Its link to the
 //! server (session, conversation, socket, reconnection) is `link.rs`. Every decision is core's
-//! (`chat_panel`, `chat::ChatClient`).
+//! (`chat::panel`, `chat::protocol::ChatClient`).
 
 mod link;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use floorwalker_core::api::ErrorCode;
-use floorwalker_core::chat::{ChatClient, ChatMessage, ClientFrame, ConversationStatus, PendingMessage};
-use floorwalker_core::chat_panel::{self, Link, StoredChat};
-use floorwalker_core::config::{Locale, PublicSiteConfig};
-use floorwalker_core::contact::PhoneRegion;
+use floorwalker_core::base::error::ErrorCode;
+use floorwalker_core::base::locale::Locale;
+use floorwalker_core::base::phone::PhoneRegion;
+use floorwalker_core::chat::panel::{self as chat_panel, Link, StoredChat};
+use floorwalker_core::chat::protocol::{ChatClient, ChatMessage, ClientFrame, ConversationStatus, PendingMessage};
+use floorwalker_core::prompts::config::PublicSiteConfig;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
@@ -317,7 +318,7 @@ impl Chat {
     /// Sends a message: pending at once (shown as "sending"), over the socket when connected,
     /// re-sent with the same id after every reconnect until the server's message frame arrives.
     pub fn send_text(&self, text: &str) -> Result<(), ErrorCode> {
-        let text = floorwalker_core::chat::normalize_message_text(text).map_err(|e| e.code)?;
+        let text = floorwalker_core::chat::protocol::normalize_message_text(text).map_err(|e| e.code)?;
         self.interacted();
         self.prime_sound();
         if self.ui.status.get_untracked() == ConversationStatus::Closed {
@@ -387,9 +388,9 @@ impl Chat {
     }
 
     /// The visitor's context as the main widget knows it now (for a new conversation and a lead).
-    pub fn context(&self) -> Option<floorwalker_core::context::VisitorContext> {
+    pub fn context(&self) -> Option<floorwalker_core::visitor::context::VisitorContext> {
         let json = self.emit("context", &JsValue::NULL).as_string()?;
-        serde_wasm_bindgen::from_value(js_sys::JSON::parse(&json).ok()?).ok()
+        net::from_json(&json)
     }
 
     pub fn token(&self) -> Option<String> {

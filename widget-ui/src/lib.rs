@@ -13,7 +13,7 @@
 //! `"context"` with the visitor context as JSON text (for a new conversation or a lead).
 //!
 //! Every decision (backoff, unread, seen, offline mode, stored state, copy) is core's
-//! (`floorwalker_core::chat_panel`, `floorwalker_core::chat::ChatClient`); this crate moves frames
+//! (`floorwalker_core::chat::panel`, `floorwalker_core::chat::protocol::ChatClient`); this crate moves frames
 //! and draws. This file is the module's export surface; the chat's controller is `chat.rs` (its
 //! link to the server `chat/link.rs`), its view `view.rs`, the cards `prompt.rs`.
 
@@ -23,7 +23,8 @@ mod prompt;
 mod sound;
 mod view;
 
-use floorwalker_core::config::{Locale, PublicSiteConfig};
+use floorwalker_core::base::locale::Locale;
+use floorwalker_core::prompts::config::PublicSiteConfig;
 use wasm_bindgen::prelude::*;
 
 use chat::Options;

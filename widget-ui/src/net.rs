@@ -1,16 +1,16 @@
 //! The chat's I/O: the worker's HTTP routes (`text/plain` JSON, no preflight), first-party
-//! storage, timers. JSON goes through the browser's `JSON` object, as in the main widget.
+//! storage. Timers, JSON and ids come from the browser kit (`floorwalker-browser-kit`).
 
-use floorwalker_core::api::ErrorCode;
-use floorwalker_core::chat_panel::StoredChat;
-use floorwalker_core::contact;
-use floorwalker_core::lead::LeadRequest;
+use floorwalker_core::base::error::ErrorCode;
+use floorwalker_core::chat::panel::StoredChat;
+use floorwalker_core::leads::contact;
+use floorwalker_core::leads::lead::LeadRequest;
 use leptos::prelude::Set;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-pub use floorwalker_widget_browser::{now_ms, random_id, site_local_time, warn};
+pub use floorwalker_browser_kit::{from_json, later, now_ms, random_fraction, random_id, site_local_time, to_json, warn};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::chat::with;
@@ -22,21 +22,6 @@ pub fn window() -> web_sys::Window {
 
 pub fn document() -> Option<web_sys::Document> {
     web_sys::window()?.document()
-}
-
-/// Runs `f` once after `ms` milliseconds; the timer's id.
-pub fn later(ms: i32, f: impl FnOnce() + 'static) -> Option<i32> {
-    let callback = Closure::once_into_js(f);
-    window().set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms).ok()
-}
-
-pub fn to_json(value: &impl Serialize) -> Option<String> {
-    let js = value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).ok()?;
-    js_sys::JSON::stringify(&js).ok()?.as_string()
-}
-
-pub fn from_json<T: DeserializeOwned>(text: &str) -> Option<T> {
-    serde_wasm_bindgen::from_value(js_sys::JSON::parse(text).ok()?).ok()
 }
 
 fn key(site: &str) -> String {
@@ -88,7 +73,7 @@ pub async fn resume() -> Result<(), String> {
     if !has_conversation {
         if !has_pending {
             // Nothing to say yet: no conversation is created until the visitor writes.
-            with(|chat| chat.ui.link.set(floorwalker_core::chat_panel::Link::Idle));
+            with(|chat| chat.ui.link.set(floorwalker_core::chat::panel::Link::Idle));
             return Ok(());
         }
         let (token, context) = with(|chat| (chat.token(), chat.context())).ok_or("the chat is gone")?;
@@ -104,7 +89,7 @@ pub async fn resume() -> Result<(), String> {
 struct StartBody {
     token: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    context: Option<floorwalker_core::context::VisitorContext>,
+    context: Option<floorwalker_core::visitor::context::VisitorContext>,
 }
 
 #[derive(Serialize)]

@@ -1,18 +1,18 @@
 //! Prompt cards: the comparison and callback forms, the question and the chat invitation.
 //!
 //! The first-load widget decides when a card appears and hands it over as a
-//! [`PromptCard`](floorwalker_core::prompt_card::PromptCard) (JSON text) with the site config (as
+//! [`PromptCard`](floorwalker_core::prompts::card::PromptCard) (JSON text) with the site config (as
 //! served, for the prompt's words); this module only draws it and submits its form. `on_event(name, detail)` tells the widget what the visitor did:
 //! `"accept"`, `"dismiss"`, `"close"` (the finished card closed), `"chat"` (the invitation
 //! accepted), `"answer"` (detail: `[question, answer]`), `"lead"` (a lead went in); and asks
 //! `"context"`, answered with the visitor context as JSON text, for the lead.
 
-use floorwalker_core::config::{PromptKind, PublicSiteConfig, RenderedCopy};
-use floorwalker_core::consent::ConsentText;
-use floorwalker_core::contact::{self, normalize_email, normalize_phone};
-use floorwalker_core::context::{Product, VisitorContext};
-use floorwalker_core::lead::{Contact, LeadKind, LeadRequest};
-use floorwalker_core::prompt_card::{card_copy, slot_label, success_text, PromptCard};
+use floorwalker_core::leads::consent::ConsentText;
+use floorwalker_core::leads::contact::{self, normalize_email, normalize_phone};
+use floorwalker_core::leads::lead::{Contact, LeadKind, LeadRequest};
+use floorwalker_core::prompts::card::{card_copy, slot_label, success_text, PromptCard};
+use floorwalker_core::prompts::config::{PromptKind, PublicSiteConfig, RenderedCopy};
+use floorwalker_core::visitor::context::{Product, VisitorContext};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
@@ -324,7 +324,7 @@ fn focus_if_inside(close: NodeRef<leptos::html::Button>) {
     }
 }
 
-fn product_list(products: Vec<Product>, locale: floorwalker_core::config::Locale) -> impl IntoView {
+fn product_list(products: Vec<Product>, locale: floorwalker_core::base::locale::Locale) -> impl IntoView {
     let items = products
         .into_iter()
         .map(|product| {

@@ -1,5 +1,5 @@
 //! The reply tone (`widget.chat_sound`): one short, quiet sine "ding" made with Web Audio, no
-//! file. When it is due is core's decision (`chat_panel::chime_due`); this module only makes the
+//! file. When it is due is core's decision (`chat::panel::chime_due`); this module only makes the
 //! sound and says so with `performance.mark("floorwalker:sound")`.
 //!
 //! Browsers let a page start audio only after the person has interacted with it. The panel
@@ -9,7 +9,7 @@
 //! `floorwalker('open')` by itself never wakes audio, and Chromium logs no autoplay warning. If
 //! audio is unavailable or refused, nothing is played, nothing is marked and nothing throws.
 
-use floorwalker_core::chat_panel::{CHIME_ATTACK_S, CHIME_DECAY_S, CHIME_HZ, CHIME_MARK, CHIME_PEAK_GAIN};
+use floorwalker_core::chat::panel::{CHIME_ATTACK_S, CHIME_DECAY_S, CHIME_HZ, CHIME_MARK, CHIME_PEAK_GAIN};
 use wasm_bindgen::prelude::*;
 use web_sys::{AudioContext, AudioContextState, OscillatorType};
 

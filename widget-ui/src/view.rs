@@ -1,13 +1,13 @@
 //! The panel's DOM. Every message is a text node (`{text}` in a view), never markup.
 
-use floorwalker_core::api::ErrorCode;
-use floorwalker_core::chat::{Author, ChatMessage, ConversationStatus, MessageAction, PendingMessage};
-use floorwalker_core::chat_panel::{self, copy, panel_mode, Availability, ContactForm, Link, PanelMode};
-use floorwalker_core::config::Locale;
-use floorwalker_core::consent::ConsentText;
-use floorwalker_core::contact::{self, normalize_email, normalize_phone};
-use floorwalker_core::context::VisitorContext;
-use floorwalker_core::lead::LeadRequest;
+use floorwalker_core::base::error::ErrorCode;
+use floorwalker_core::base::locale::Locale;
+use floorwalker_core::chat::panel::{self as chat_panel, copy, panel_mode, Availability, ContactForm, Link, PanelMode};
+use floorwalker_core::chat::protocol::{Author, ChatMessage, ConversationStatus, MessageAction, PendingMessage};
+use floorwalker_core::leads::consent::ConsentText;
+use floorwalker_core::leads::contact::{self, normalize_email, normalize_phone};
+use floorwalker_core::leads::lead::LeadRequest;
+use floorwalker_core::visitor::context::VisitorContext;
 use leptos::prelude::*;
 
 use crate::net::{self, FormError};

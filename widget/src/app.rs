@@ -2,7 +2,7 @@
 //!
 //! Everything here turns something the browser reports (a navigation, a second of attention, the
 //! pointer leaving through the top) into core's inputs and acts on core's answers: the visitor's
-//! attention and exit intent are `floorwalker_core::attention`'s, the queue and when it goes out
+//! attention and exit intent are `floorwalker_core::visitor::attention`'s, the queue and when it goes out
 //! `outbox`'s, whether to speak up `rules::decide`'s, what a card shows `prompt_card`'s.
 //! The heuristics are documented in docs/behaviour.md. One `App`, its parts in one file each:
 //!
@@ -26,16 +26,16 @@ mod tracking;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use floorwalker_core::attention::Attention;
-use floorwalker_core::event::{EventData, PageView};
-use floorwalker_core::outbox::Outbox;
-use floorwalker_core::product::RawProduct;
-use floorwalker_core::rules;
-use floorwalker_core::session::Session;
-use floorwalker_core::url::without_fragment;
+use floorwalker_core::visitor::attention::Attention;
+use floorwalker_core::visitor::event::{EventData, PageView};
+use floorwalker_core::visitor::outbox::Outbox;
+use floorwalker_core::visitor::product::RawProduct;
+use floorwalker_core::prompts::rules;
+use floorwalker_core::visitor::session::Session;
+use floorwalker_core::base::url::without_fragment;
 use wasm_bindgen::prelude::*;
 
-use crate::browser::{self, Context};
+use crate::browser::{self, later, Context};
 use crate::shell::{ChatLoad, Shell};
 
 use cards::Card;
@@ -155,14 +155,6 @@ impl App {
                 *slot = None;
             }
         });
-    }
-}
-
-/// Runs `f` once after `ms` milliseconds.
-pub fn later(ms: i32, f: impl FnOnce() + 'static) {
-    if let Some(window) = web_sys::window() {
-        let callback = Closure::once_into_js(f);
-        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms);
     }
 }
 

@@ -1,11 +1,11 @@
 //! Reading product markup out of the DOM. Only the reading is here: which node is the product,
-//! which offer gives the price and how text becomes money is decided by `floorwalker_core::product`.
+//! which offer gives the price and how text becomes money is decided by `floorwalker_core::visitor::product`.
 //!
 //! Sources, best first (see docs/behaviour.md): `floorwalker('product', {...})`, `data-fw-product`
 //! attributes, schema.org JSON-LD, schema.org microdata, OpenGraph product tags.
 
-use floorwalker_core::context::Product;
-use floorwalker_core::product::{self, Ld, RawPrice, RawProduct, Source};
+use floorwalker_core::visitor::context::Product;
+use floorwalker_core::visitor::product::{self, Ld, RawPrice, RawProduct, Source};
 use wasm_bindgen::prelude::*;
 use web_sys::{Document, Element};
 

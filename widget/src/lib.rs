@@ -10,7 +10,7 @@ pub mod detect;
 mod shell;
 mod transport;
 
-use floorwalker_core::config::PublicSiteConfig;
+use floorwalker_core::prompts::config::PublicSiteConfig;
 use wasm_bindgen::prelude::*;
 
 pub use shell::HOST_ELEMENT_ID;

@@ -5,8 +5,10 @@
 //! the cards and the chat (Leptos) come with the UI module, loaded only when needed. The skeleton
 //! is a constant; every string from the config goes in as a text node or an attribute.
 
-use floorwalker_core::chat_panel::badge;
-use floorwalker_core::config::{readable_text_on, Locale, Position};
+use floorwalker_core::base::locale::Locale;
+use floorwalker_core::chat::panel::badge;
+use floorwalker_core::prompts::config::Position;
+use floorwalker_core::prompts::contrast::readable_text_on;
 use wasm_bindgen::prelude::*;
 
 /// The id of the element the widget adds to the host page; everything else is in its shadow root.

@@ -1,8 +1,8 @@
 //! Talking to the worker. Bodies go as `text/plain` JSON so the browser needs no CORS preflight,
 //! with `keepalive` (or `sendBeacon` when the page goes away) so a batch survives the page closing.
 
-use floorwalker_core::chat::Presence;
-use floorwalker_core::event::EventBatch;
+use floorwalker_core::chat::protocol::SitePresence;
+use floorwalker_core::visitor::event::EventBatch;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -44,7 +44,7 @@ pub async fn operator_online(api_base: &str, site: &str) -> Option<bool> {
         return None;
     }
     let text = JsFuture::from(response.text().ok()?).await.ok()?.as_string()?;
-    browser::from_json::<Presence>(&text).map(|presence| presence.operator_online)
+    browser::from_json::<SitePresence>(&text).map(|presence| presence.operator_online)
 }
 
 /// POSTs `json` as text/plain and returns the response, whatever its status.

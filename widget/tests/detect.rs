@@ -2,7 +2,8 @@
 //! markup style, and malformed markup that must yield nothing (or the best valid source) without
 //! ever panicking.
 
-use floorwalker_core::context::{Currency, Money, Product};
+use floorwalker_core::base::money::{Currency, Money};
+use floorwalker_core::visitor::context::Product;
 use floorwalker_widget::detect;
 use wasm_bindgen_test::*;
 

@@ -1,6 +1,7 @@
 //! The widget's mount, in headless Chromium (wasm-bindgen-test).
 
-use floorwalker_core::config::{Locale, PublicSiteConfig, WidgetConfig};
+use floorwalker_core::base::locale::Locale;
+use floorwalker_core::prompts::config::{PublicSiteConfig, WidgetConfig};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
@@ -15,7 +16,7 @@ fn config(consent_required: bool) -> String {
     widget.theme.brand_color = "#ffd400".into();
     widget.default_locale = Locale::En;
     if consent_required {
-        widget.consent = floorwalker_core::config::ConsentMode::Required;
+        widget.consent = floorwalker_core::prompts::config::ConsentMode::Required;
     }
     let config = PublicSiteConfig { site: "test-shop".into(), name: "Test <Shop>".into(), widget };
     serde_json::to_string(&config).expect("config as JSON")

@@ -7,9 +7,9 @@
 //!   (`outbox_events`), oldest first, with how many deliveries each has and how many are done
 //! - `POST /v1/admin/chat/store-check` → core's store contract run against real DO SQLite
 
-use floorwalker_core::api::{ApiError, ErrorCode};
-use floorwalker_core::auth::{hash_password, DEFAULT_PASSWORD_ITERATIONS};
-use floorwalker_core::contact::normalize_email;
+use floorwalker_core::access::auth::{hash_password, DEFAULT_PASSWORD_ITERATIONS};
+use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::leads::contact::normalize_email;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{Env, Method, Request, Response};
@@ -99,7 +99,7 @@ async fn create_api_key(req: &mut Request, env: &Env, site: &str) -> Result<Resp
         return Err(ApiError::new(ErrorCode::FieldTooLong, "name: 1-60 characters"));
     }
     let id = super::random_id();
-    let key = format!("{}{}", super::api::API_KEY_PREFIX, floorwalker_core::ids::client_id_from_bytes(&super::random_bytes::<24>()));
+    let key = format!("{}{}", super::api::API_KEY_PREFIX, floorwalker_core::base::ids::client_id_from_bytes(&super::random_bytes::<24>()));
     sites::db(env)?
         .prepare("INSERT INTO chat_api_keys (id, site, name, key_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
         .bind(&[

@@ -1,9 +1,9 @@
 //! `POST /v1/conversations/:id/messages`: a CRM or helpdesk answers into the chat with a per-site
 //! API key (`Authorization: Bearer fwk_...`, created by the admin API, stored as its SHA-256).
 
-use floorwalker_core::api::{ApiError, ErrorCode};
-use floorwalker_core::crypto::sha256;
-use floorwalker_core::ids::{client_id_from_bytes, validate_client_id};
+use floorwalker_core::base::crypto::sha256;
+use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::base::ids::{client_id_from_bytes, validate_client_id};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{Env, Request, Response};

@@ -3,16 +3,17 @@
 //! other route checks it. State-changing requests and WebSockets must come from the worker's own
 //! origin (the console is served from it), which with SameSite=Strict closes CSRF.
 
-use floorwalker_core::api::{ApiError, ErrorCode};
-use floorwalker_core::auth::{
-    clear_session_cookie, cookie_value, hash_password, issue_operator_session, session_cookie, verify_operator_session, verify_password,
-    OperatorSession, DEFAULT_PASSWORD_ITERATIONS, OPERATOR_SESSION_COOKIE,
+use floorwalker_core::access::auth::{
+    clear_session_cookie, cookie_value, hash_password, issue_operator_session, session_cookie, verify_operator_session,
+    verify_password, OperatorSession, DEFAULT_PASSWORD_ITERATIONS, OPERATOR_SESSION_COOKIE,
 };
-use floorwalker_core::chat::ConversationStatus;
-use floorwalker_core::console::{
-    prompt_summary, CallbackEntry, CallbackState, ConversationDetails, ConversationSummary, LeadSummary, OperatorProfile,
+use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::chat::operator_view::{
+    prompt_summary, CallbackEntry, CallbackState, ConversationDetails, ConversationSummary, LeadSummary,
+    OperatorProfile,
 };
-use floorwalker_core::lead::Lead;
+use floorwalker_core::chat::protocol::ConversationStatus;
+use floorwalker_core::leads::lead::Lead;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 use worker::{Env, Method, Request, Response};
@@ -167,8 +168,8 @@ async fn hub_socket(req: Request, env: &Env) -> Result<Response, ApiError> {
     let operator = authenticate(&req, env).await?;
     let query: StatusQuery = req.query().unwrap_or(StatusQuery { status: None });
     let status = match query.status.as_deref() {
-        Some("away") => floorwalker_core::hub::ConnectionStatus::Away,
-        _ => floorwalker_core::hub::ConnectionStatus::Online,
+        Some("away") => floorwalker_core::chat::hub::ConnectionStatus::Away,
+        _ => floorwalker_core::chat::hub::ConnectionStatus::Online,
     };
     let who = Who::Operator { operator_id: operator.id, name: operator.name };
     protocol::hub(env, &operator.site)?.connect(&HubCall::Connect { who, status }).await
@@ -199,7 +200,7 @@ pub async fn conversation_row(env: &Env, id: &str) -> Result<Option<Conversation
 }
 
 async fn own_conversation(env: &Env, operator: &Operator, id: &str) -> Result<ConversationRow, ApiError> {
-    floorwalker_core::ids::validate_client_id("conversation", id)?;
+    floorwalker_core::base::ids::validate_client_id("conversation", id)?;
     conversation_row(env, id)
         .await?
         .filter(|row| row.site == operator.site)
@@ -357,7 +358,7 @@ async fn callback_done(req: Request, env: &Env, id: &str) -> Result<Response, Ap
         .run()
         .await
         .map_err(|e| internal("marking the callback done", e))?;
-    let notification = floorwalker_core::hub::HubNotification::CallbackDone { conversation_id: id.to_owned(), by: operator.name.clone() };
+    let notification = floorwalker_core::chat::hub::HubNotification::CallbackDone { conversation_id: id.to_owned(), by: operator.name.clone() };
     let reply = protocol::hub(env, &operator.site)?.ask(&HubCall::Broadcast(notification)).await?;
     expect_reply!(reply, HubReply::Done => ())?;
     http::json(&serde_json::json!({"ok": true}), 200)

@@ -1,11 +1,11 @@
 //! The visitor context an operator sees: what the widget sent when the chat started, or else
 //! core's session folded over the visitor's stored events (the same fold the widget runs).
 
-use floorwalker_core::api::ApiError;
-use floorwalker_core::config::Locale;
-use floorwalker_core::context::VisitorContext;
-use floorwalker_core::event::{Event, EventData};
-use floorwalker_core::session::Session;
+use floorwalker_core::base::error::ApiError;
+use floorwalker_core::base::locale::Locale;
+use floorwalker_core::visitor::context::VisitorContext;
+use floorwalker_core::visitor::event::{Event, EventData};
+use floorwalker_core::visitor::session::Session;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::Env;

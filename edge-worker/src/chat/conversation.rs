@@ -6,17 +6,19 @@
 
 use std::cell::RefCell;
 
-use floorwalker_core::api::{ApiError, ErrorCode};
-use floorwalker_core::auth::may_access;
-use floorwalker_core::chat::{bad_frame, check_frame_size, Author, ClientFrame, Presence, ServerFrame, Side};
-use floorwalker_core::chat_events::{ConversationClosed, MessageCreated, TranscriptLog, TranscriptRequested};
-use floorwalker_core::config::Locale;
-use floorwalker_core::context::VisitorContext;
-use floorwalker_core::conversation::{
-    contract, Audience, ChatPolicy, Conversation as Logic, ConversationMeta, ConversationStore, Outcome,
-    TokenBucket,
+use floorwalker_core::access::auth::may_access;
+use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::base::locale::Locale;
+use floorwalker_core::chat::conversation::{
+    contract, Audience, ChatPolicy, Conversation as Logic, ConversationMeta, Outcome, TokenBucket,
 };
-use floorwalker_core::webhook::WebhookEvent;
+use floorwalker_core::chat::conversation::store::ConversationStore;
+use floorwalker_core::chat::protocol::{
+    bad_frame, check_frame_size, Author, ClientFrame, ServerFrame, Side, SitePresence,
+};
+use floorwalker_core::outbound::chat_events::{ConversationClosed, MessageCreated, TranscriptLog, TranscriptRequested};
+use floorwalker_core::outbound::webhook::WebhookEvent;
+use floorwalker_core::visitor::context::VisitorContext;
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State, WebSocket, WebSocketIncomingMessage, WebSocketPair};
 
@@ -287,11 +289,11 @@ impl Conversation {
         };
         self.carry_out(Outcome { reply: vec![], ..outcome }, None).await;
         let seq = answer?;
-        let id = self.settings().map(|s| floorwalker_core::chat::message_id(&s.conversation_id, seq)).unwrap_or_default();
+        let id = self.settings().map(|s| floorwalker_core::chat::protocol::message_id(&s.conversation_id, seq)).unwrap_or_default();
         Ok(ConversationReply::Posted(PostedMessage { seq, id }))
     }
 
-    async fn presence(&self, presence: Presence) -> std::result::Result<ConversationReply, ApiError> {
+    async fn presence(&self, presence: SitePresence) -> std::result::Result<ConversationReply, ApiError> {
         let before = self.operator_online();
         self.sql_store("").put(state::OPERATOR_ONLINE, &presence.operator_online)?;
         if before != presence.operator_online {

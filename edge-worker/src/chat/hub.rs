@@ -6,10 +6,11 @@
 
 use std::cell::RefCell;
 
-use floorwalker_core::api::{ApiError, ErrorCode};
-use floorwalker_core::chat::ConversationStatus;
-use floorwalker_core::chat::Presence;
-use floorwalker_core::hub::{ConnectionStatus, ConsoleFrame, ConversationEntry, HubNotification, HubOutcome, SiteHub as HubState};
+use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::chat::hub::{
+    ConnectionStatus, ConsoleFrame, ConversationEntry, HubNotification, HubOutcome, SiteHub as HubState,
+};
+use floorwalker_core::chat::protocol::{ConversationStatus, SitePresence};
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State, WebSocket, WebSocketIncomingMessage, WebSocketPair};
 
@@ -49,7 +50,7 @@ impl DurableObject for SiteHub {
         let reply = match call {
             HubCall::Connect { who, status } => return protocol::answer_upgrade(self.accept(who, status).await),
             HubCall::Entry(entry) => self.entry(entry).await,
-            HubCall::Online => Ok(HubReply::Presence(Presence { operator_online: self.with_hub(|hub| hub.any_operator_online()) })),
+            HubCall::Online => Ok(HubReply::Presence(SitePresence { operator_online: self.with_hub(|hub| hub.any_operator_online()) })),
             HubCall::Snapshot => Ok(HubReply::Snapshot(self.with_hub(|hub| hub.snapshot()))),
             HubCall::Broadcast(notification) => {
                 self.broadcast(&[notification]);
@@ -62,8 +63,8 @@ impl DurableObject for SiteHub {
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
         let Ok(Some(mut connection)) = ws.deserialize_attachment::<HubConnection>() else { return Ok(()) };
         let WebSocketIncomingMessage::String(text) = message else { return Ok(()) };
-        let frame = floorwalker_core::chat::check_frame_size(text.len())
-            .and_then(|()| serde_json::from_str::<ConsoleFrame>(&text).map_err(floorwalker_core::chat::bad_frame));
+        let frame = floorwalker_core::chat::protocol::check_frame_size(text.len())
+            .and_then(|()| serde_json::from_str::<ConsoleFrame>(&text).map_err(floorwalker_core::chat::protocol::bad_frame));
         match frame {
             Ok(ConsoleFrame::Ping) => send(&ws, &HubNotification::Pong),
             Ok(ConsoleFrame::Status { status }) => {
@@ -76,7 +77,7 @@ impl DurableObject for SiteHub {
                 self.carry_out(outcome).await;
             }
             Err(error) => {
-                if let Ok(text) = serde_json::to_string(&floorwalker_core::chat::ServerFrame::error(error)) {
+                if let Ok(text) = serde_json::to_string(&floorwalker_core::chat::protocol::ServerFrame::error(error)) {
                     let _ = ws.send_with_str(&text);
                 }
             }
@@ -170,7 +171,7 @@ impl SiteHub {
             let open: Vec<String> = self.with_hub(|hub| {
                 hub.list().into_iter().filter(|e| e.status == ConversationStatus::Open).map(|e| e.conversation_id.clone()).collect()
             });
-            let call = ConversationCall::Presence(Presence { operator_online: online });
+            let call = ConversationCall::Presence(SitePresence { operator_online: online });
             let env = self.env.clone();
             self.state.wait_until(async move {
                 for id in open {

@@ -19,7 +19,7 @@ mod visitor;
 
 pub use visitor::operator_online;
 
-use floorwalker_core::api::{ApiError, ErrorCode};
+use floorwalker_core::base::error::{ApiError, ErrorCode};
 use serde::{Deserialize, Serialize};
 use worker::{Env, Method, Request, Response};
 
@@ -54,9 +54,9 @@ pub enum Who {
 }
 
 impl Who {
-    pub fn claims(&self) -> Option<floorwalker_core::auth::VisitorClaims> {
+    pub fn claims(&self) -> Option<floorwalker_core::access::auth::VisitorClaims> {
         match self {
-            Who::Visitor { site, visitor_id, user_id, issued_at } => Some(floorwalker_core::auth::VisitorClaims {
+            Who::Visitor { site, visitor_id, user_id, issued_at } => Some(floorwalker_core::access::auth::VisitorClaims {
                 site: site.clone(),
                 visitor_id: visitor_id.clone(),
                 issued_at: *issued_at,
@@ -99,7 +99,7 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 
 /// 128 random bits as 32 hex characters (a valid client id).
 pub fn random_id() -> String {
-    floorwalker_core::ids::client_id_from_bytes(&random_bytes::<16>())
+    floorwalker_core::base::ids::client_id_from_bytes(&random_bytes::<16>())
 }
 
 /// The worker's own origin (what the console is served from), for Origin checks.

@@ -23,11 +23,11 @@
 
 use std::collections::HashMap;
 
-use floorwalker_core::api::ApiError;
-use floorwalker_core::chat_events::{attach_lead_ids, TranscriptRequested};
-use floorwalker_core::delivery::{QueueMessage, Target};
-use floorwalker_core::endpoint::Endpoint;
-use floorwalker_core::webhook::WebhookEvent;
+use floorwalker_core::base::error::ApiError;
+use floorwalker_core::outbound::chat_events::TranscriptRequested;
+use floorwalker_core::outbound::delivery::{QueueMessage, Target};
+use floorwalker_core::outbound::endpoint::Endpoint;
+use floorwalker_core::outbound::webhook::{attach_lead_ids, WebhookEvent};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, Env};

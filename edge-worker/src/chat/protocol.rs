@@ -12,12 +12,12 @@
 
 use std::marker::PhantomData;
 
-use floorwalker_core::api::{ApiError, ErrorBody};
-use floorwalker_core::chat::Presence;
-use floorwalker_core::config::Locale;
-use floorwalker_core::context::VisitorContext;
-use floorwalker_core::conversation::ConversationOwner;
-use floorwalker_core::hub::{ConnectionStatus, ConversationEntry, HubNotification};
+use floorwalker_core::base::error::{ApiError, ErrorBody};
+use floorwalker_core::base::locale::Locale;
+use floorwalker_core::chat::conversation::ConversationOwner;
+use floorwalker_core::chat::hub::{ConnectionStatus, ConversationEntry, HubNotification};
+use floorwalker_core::chat::protocol::SitePresence;
+use floorwalker_core::visitor::context::VisitorContext;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
@@ -36,7 +36,7 @@ pub enum ConversationCall {
     /// An operator's message from outside a socket (a CRM through the API) → [`ConversationReply::Posted`].
     Post { who: Who, client_msg_id: String, text: String },
     /// From the site's hub: whether anyone is online changed → [`ConversationReply::Done`].
-    Presence(Presence),
+    Presence(SitePresence),
     /// The visitor left a contact in the offline form → [`ConversationReply::Done`].
     Callback { who: Who, notice: String },
     /// The visitor wants the transcript by email → [`ConversationReply::TranscriptQueued`].
@@ -106,7 +106,7 @@ pub enum HubCall {
 #[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(tag = "reply", content = "value", rename_all = "snake_case")]
 pub enum HubReply {
-    Presence(Presence),
+    Presence(SitePresence),
     Snapshot(HubNotification),
     Done,
 }

@@ -21,10 +21,11 @@
 
 use std::marker::PhantomData;
 
-use floorwalker_core::api::ApiError;
-use floorwalker_core::chat::{message_id, Author, ChatMessage, MessageAction, Side};
-use floorwalker_core::conversation::{ConversationMeta, ConversationStore, NewMessage};
-use floorwalker_core::hub::ConversationEntry;
+use floorwalker_core::base::error::ApiError;
+use floorwalker_core::chat::conversation::ConversationMeta;
+use floorwalker_core::chat::conversation::store::{ConversationStore, NewMessage};
+use floorwalker_core::chat::hub::ConversationEntry;
+use floorwalker_core::chat::protocol::{message_id, Author, ChatMessage, MessageAction, Side};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use worker::{SqlStorage, SqlStorageValue};
@@ -53,10 +54,10 @@ impl<T> StateKey<T> {
 
 /// Everything a Conversation keeps in its `state` table, named once.
 pub mod state {
-    use floorwalker_core::chat::Side;
-    use floorwalker_core::chat_events::TranscriptLog;
-    use floorwalker_core::context::VisitorContext;
-    use floorwalker_core::conversation::{ConversationMeta, TokenBucket};
+    use floorwalker_core::chat::conversation::{ConversationMeta, TokenBucket};
+    use floorwalker_core::chat::protocol::Side;
+    use floorwalker_core::outbound::chat_events::TranscriptLog;
+    use floorwalker_core::visitor::context::VisitorContext;
 
     use super::{ConversationSettings, StateKey};
 
@@ -90,7 +91,7 @@ pub mod state {
 pub struct ConversationSettings {
     pub conversation_id: String,
     pub site: String,
-    pub locale: floorwalker_core::config::Locale,
+    pub locale: floorwalker_core::base::locale::Locale,
     pub reply_wait_ms: u64,
 }
 

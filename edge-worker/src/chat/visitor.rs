@@ -3,15 +3,15 @@
 //! make (callback, transcript by email). Bodies are JSON sent as `text/plain`, tokens travel in the
 //! body or the query (a browser WebSocket cannot set headers), so nothing needs a CORS preflight.
 
-use floorwalker_core::api::{ApiError, ErrorCode};
-use floorwalker_core::auth::{identify, verify_visitor_token, VisitorClaims};
-use floorwalker_core::config::SiteConfig;
-use floorwalker_core::context::VisitorContext;
-use floorwalker_core::console::{callback_contact, CallbackContact};
-use floorwalker_core::contact::normalize_email;
-use floorwalker_core::conversation::ConversationOwner;
-use floorwalker_core::chat::Presence;
-use floorwalker_core::ids::validate_client_id;
+use floorwalker_core::access::auth::{identify, verify_visitor_token, VisitorClaims};
+use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::base::ids::validate_client_id;
+use floorwalker_core::chat::conversation::ConversationOwner;
+use floorwalker_core::chat::operator_view::{callback_contact, CallbackContact};
+use floorwalker_core::chat::protocol::SitePresence;
+use floorwalker_core::leads::contact::normalize_email;
+use floorwalker_core::prompts::config::SiteConfig;
+use floorwalker_core::visitor::context::VisitorContext;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 use worker::{Env, Request, Response};
@@ -98,7 +98,7 @@ pub async fn operator_online(env: &Env, site: &str) -> bool {
         Ok(hub) => hub.ask(&HubCall::Online).await.and_then(|reply| expect_reply!(reply, HubReply::Presence(p) => p)),
         Err(e) => Err(e),
     };
-    asked.is_ok_and(|presence: Presence| presence.operator_online)
+    asked.is_ok_and(|presence: SitePresence| presence.operator_online)
 }
 
 fn with_cors(mut response: Response, origin: &str) -> Result<Response, ApiError> {
@@ -196,7 +196,7 @@ fn reply_wait_ms(env: &Env) -> u64 {
     env.var("CHAT_REPLY_WAIT_SECONDS")
         .ok()
         .and_then(|v| v.to_string().parse::<u64>().ok())
-        .map_or(floorwalker_core::conversation::ChatPolicy::default().reply_wait_ms, |s| s * 1000)
+        .map_or(floorwalker_core::chat::conversation::ChatPolicy::default().reply_wait_ms, |s| s * 1000)
 }
 
 #[derive(Deserialize)]
@@ -236,13 +236,13 @@ pub async fn callback(mut req: Request, env: &Env, id: &str) -> Result<Response,
     let claims = verify_token(env, &body.token)?;
     let (config, origin) = site_for_origin(env, &req, &claims.site).await?;
     let region = serde_json::from_value(serde_json::Value::String(config.widget.default_region.clone()))
-        .unwrap_or(floorwalker_core::contact::PhoneRegion::Ru);
+        .unwrap_or(floorwalker_core::base::phone::PhoneRegion::Ru);
     let CallbackContact { contact, time_slot } =
         callback_contact(body.email.as_deref(), body.phone.as_deref(), body.time_slot.as_deref(), region)?;
     let locale = config.widget.default_locale;
     let notice = match locale {
-        floorwalker_core::config::Locale::Ru => format!("Спасибо! Мы свяжемся с вами: {contact}"),
-        floorwalker_core::config::Locale::En => format!("Thank you! We will get back to you at {contact}"),
+        floorwalker_core::base::locale::Locale::Ru => format!("Спасибо! Мы свяжемся с вами: {contact}"),
+        floorwalker_core::base::locale::Locale::En => format!("Thank you! We will get back to you at {contact}"),
     };
     let now = now_ms();
     sites::db(env)?

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use floorwalker_core::chat::ServerFrame;
+use floorwalker_core::chat::protocol::ServerFrame;
 use floorwalker_e2e::chat::*;
 use floorwalker_e2e::worker::Worker;
 use tokio::sync::Semaphore;

@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use floorwalker_core::delivery::LeadReceipt;
-use floorwalker_core::lead::LeadKind;
+use floorwalker_core::leads::lead::LeadKind;
+use floorwalker_core::outbound::delivery::LeadReceipt;
 use floorwalker_e2e::leads::request;
 use floorwalker_e2e::receiver::{Receiver, Reply};
 use floorwalker_e2e::worker::Worker;

@@ -2,9 +2,10 @@
 //! send, the visitor's socket, and reconnection with core's backoff. Frames in are folded by
 //! core's `ChatClient`; what it reports is turned into the view's signals here.
 
-use floorwalker_core::chat::{Author, ChatClient, ClientEvent, ClientFrame, ConversationStatus, PendingMessage, ServerFrame};
-use floorwalker_core::chat_panel;
-use floorwalker_core::chat_panel::Link;
+use floorwalker_core::chat::panel::{self as chat_panel, Link};
+use floorwalker_core::chat::protocol::{
+    Author, ChatClient, ClientEvent, ClientFrame, ConversationStatus, PendingMessage, ServerFrame,
+};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
@@ -163,7 +164,7 @@ impl Chat {
         }
         let attempt = self.attempt.get();
         self.attempt.set(attempt.saturating_add(1));
-        let delay = chat_panel::backoff_ms(attempt, js_sys::Math::random());
+        let delay = chat_panel::backoff_ms(attempt, net::random_fraction());
         let id = net::later(delay as i32, || {
             with(|chat| {
                 chat.retry_timer.set(None);
@@ -239,7 +240,7 @@ impl Chat {
             ClientEvent::Frame(ServerFrame::Typing { author: Author::Operator { name }, on }) => {
                 self.ui.typing.set(on.then_some(name));
             }
-            ClientEvent::Frame(ServerFrame::Read { by: floorwalker_core::chat::Side::Operator, up_to_seq }) => {
+            ClientEvent::Frame(ServerFrame::Read { by: floorwalker_core::chat::protocol::Side::Operator, up_to_seq }) => {
                 self.ui.operator_read.set(up_to_seq);
             }
             ClientEvent::Frame(ServerFrame::Presence { operator_online }) => self.ui.operator_online.set(Some(operator_online)),

@@ -3,13 +3,13 @@
 //! and what the visitor does with it. Focus moves into a new card only when the visitor is not
 //! busy, and goes back where it was when the card closes.
 
-use floorwalker_core::event::{EventData, PromptRef, QuestionAnswered};
-use floorwalker_core::prompt_card::{compared_products, offered_slots, PromptCard};
-use floorwalker_core::rules::{self, Decision, EvalInput};
+use floorwalker_core::visitor::event::{EventData, PromptRef, QuestionAnswered};
+use floorwalker_core::prompts::card::{compared_products, offered_slots, PromptCard};
+use floorwalker_core::prompts::rules::{self, Decision, EvalInput};
 use wasm_bindgen::prelude::*;
 
-use super::{call_method, later, on_event, with, App};
-use crate::browser;
+use super::{call_method, on_event, with, App};
+use crate::browser::{self, later};
 
 /// After the UI module failed to load, no card is tried again for this long.
 const UI_RETRY_MS: f64 = 60_000.0;

@@ -2,8 +2,8 @@
 //! and closing the chat panel, mounting the chat into it, and answering what the chat reports and
 //! asks (`unread`, `interact`, `close`, `context`).
 
-use floorwalker_core::config::Locale;
-use floorwalker_core::event::EventData;
+use floorwalker_core::base::locale::Locale;
+use floorwalker_core::visitor::event::EventData;
 use wasm_bindgen::prelude::*;
 
 use super::{call_method, on_event, with, App};

@@ -2,11 +2,11 @@
 //! queue forwards them here) and the `on` callbacks the page registers. Whatever the page passes,
 //! nothing here throws into it.
 
-use floorwalker_core::event::{
+use floorwalker_core::visitor::event::{
     EventData, Identify, Track, MAX_IDENTITY_FIELD_LEN, MAX_TRACK_KEY_LEN, MAX_TRACK_NAME_LEN, MAX_TRACK_PROPS,
     MAX_TRACK_VALUE_LEN,
 };
-use floorwalker_core::url::truncate_chars;
+use floorwalker_core::base::text::truncate_chars;
 use wasm_bindgen::prelude::*;
 
 use super::App;

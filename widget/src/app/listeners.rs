@@ -4,7 +4,8 @@
 
 use wasm_bindgen::prelude::*;
 
-use super::{later, with, App};
+use super::{with, App};
+use crate::browser::later;
 
 pub(super) type Listener = (web_sys::EventTarget, &'static str, bool, Closure<dyn FnMut(web_sys::Event)>);
 

@@ -2,12 +2,13 @@
 //! `Outbox`; the visitor's attention (active seconds, exit intent) is core's `Attention`, fed here
 //! and obeyed here.
 
-use floorwalker_core::attention::{Attention, Reaction, Tick};
-use floorwalker_core::event::{ActiveTime, Consent, Event, EventData, ExitIntent, PageView, ProductView};
-use floorwalker_core::url::{truncate_chars, without_fragment};
+use floorwalker_core::visitor::attention::{Attention, Reaction, Tick};
+use floorwalker_core::visitor::event::{ActiveTime, Consent, Event, EventData, ExitIntent, PageView, ProductView};
+use floorwalker_core::base::text::truncate_chars;
+use floorwalker_core::base::url::without_fragment;
 
-use super::{later, with, App};
-use crate::browser::{self, Context};
+use super::{with, App};
+use crate::browser::{self, later, Context};
 use crate::{detect, transport};
 
 impl App {
@@ -191,7 +192,7 @@ impl App {
     }
 
     /// The session's summary for a lead, as of now.
-    pub fn visitor_context(&self) -> Option<floorwalker_core::context::VisitorContext> {
+    pub fn visitor_context(&self) -> Option<floorwalker_core::visitor::context::VisitorContext> {
         self.session.try_borrow().ok().map(|session| session.context(self.cx.locale, &self.cx.href()))
     }
 
@@ -202,5 +203,5 @@ impl App {
 }
 
 pub(super) fn title(cx: &Context) -> String {
-    cx.document().map(|d| truncate_chars(&d.title(), floorwalker_core::event::MAX_TITLE_LEN)).unwrap_or_default()
+    cx.document().map(|d| truncate_chars(&d.title(), floorwalker_core::visitor::event::MAX_TITLE_LEN)).unwrap_or_default()
 }

@@ -1,0 +1,305 @@
+//! One conversation as the operator answers it: its socket (core's `ChatClient` keeps the messages
+//! in seq order exactly once across reconnects), the thread, the reply box, and what the visitor
+//! looked at before writing.
+
+use floorwalker_core::chat::conversation::TYPING_TTL_MS;
+use floorwalker_core::chat::operator_view::{active_time, source_line, ConversationDetails};
+use floorwalker_core::chat::protocol::{
+    Author, ChatClient, ClientEvent, ClientFrame, ConversationStatus, MessageAction, ServerFrame, Side,
+};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::app::date_time;
+use crate::net;
+
+/// One conversation's socket and what its frames update.
+#[derive(Clone, Copy)]
+struct ConversationConnection {
+    path: StoredValue<String>,
+    socket: StoredValue<Option<web_sys::WebSocket>, LocalStorage>,
+    disposed: StoredValue<bool>,
+    /// Failed attempts since the socket last opened (core's backoff grows with it).
+    attempt: StoredValue<u32>,
+    client: StoredValue<ChatClient>,
+    messages: RwSignal<Vec<floorwalker_core::chat::protocol::ChatMessage>>,
+    visitor_read: RwSignal<u64>,
+    typing_stamp: RwSignal<u64>,
+    typing_now: RwSignal<bool>,
+    closed: RwSignal<bool>,
+    online: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+}
+
+impl ConversationConnection {
+    fn send(self, frame: &ClientFrame) {
+        self.socket.with_value(|ws| if let Some(ws) = ws { net::send_json(ws, frame) });
+    }
+
+    fn mark_read(self) {
+        let last = self.client.with_value(|c| c.last_seq());
+        if last > 0 {
+            self.send(&ClientFrame::Read { up_to_seq: last });
+        }
+    }
+
+    fn on_frame(self, frame: ServerFrame) {
+        let event = self.client.try_update_value(|c| c.receive(frame)).unwrap_or(ClientEvent::None);
+        match event {
+            ClientEvent::Messages => {
+                self.messages.set(self.client.with_value(|c| c.messages().to_vec()));
+                if self.messages.with_untracked(|m| m.last().is_some_and(|m| m.author == Author::Visitor)) {
+                    self.typing_now.set(false);
+                }
+                self.mark_read();
+            }
+            ClientEvent::Frame(ServerFrame::Welcome(welcome)) => {
+                self.messages.set(self.client.with_value(|c| c.messages().to_vec()));
+                self.visitor_read.set(welcome.other_read_up_to);
+                self.closed.set(welcome.status == ConversationStatus::Closed);
+                self.mark_read();
+            }
+            ClientEvent::Frame(ServerFrame::Typing { author: Author::Visitor, on }) => {
+                let stamp = net::now_ms();
+                self.typing_stamp.set(stamp);
+                self.typing_now.set(on);
+                if on {
+                    net::later(TYPING_TTL_MS as i32, move || {
+                        if self.typing_stamp.get_untracked() == stamp {
+                            self.typing_now.set(false);
+                        }
+                    });
+                }
+            }
+            ClientEvent::Frame(ServerFrame::Read { by: Side::Visitor, up_to_seq }) => self.visitor_read.set(up_to_seq),
+            ClientEvent::Frame(ServerFrame::Closed { .. }) => self.closed.set(true),
+            ClientEvent::Frame(ServerFrame::Error { error: e, .. }) => self.error.set(Some(e.message)),
+            ClientEvent::SendFailed { error: e, .. } => self.error.set(Some(e.message)),
+            ClientEvent::Resync => self.socket.with_value(|ws| if let Some(ws) = ws { let _ = ws.close(); }),
+            _ => {}
+        }
+    }
+
+    fn connect(self) {
+        let path = self.path.get_value();
+        let ws = net::open::<ServerFrame>(
+            &format!("{path}/ws"),
+            move || {
+                self.attempt.set_value(0);
+                self.online.set(true);
+                let hello = self.client.with_value(|c| c.hello(&format!("console-{}", net::random_id())));
+                let pending = self.client.with_value(|c| c.resend_pending());
+                self.send(&hello);
+                for frame in pending {
+                    self.send(&frame);
+                }
+            },
+            move |frame: ServerFrame| self.on_frame(frame),
+            move || {
+                self.online.set(false);
+                if !self.disposed.get_value() {
+                    let attempt = self.attempt.get_value();
+                    self.attempt.set_value(attempt.saturating_add(1));
+                    net::after_backoff(attempt, move || {
+                        if !self.disposed.get_value() {
+                            self.connect();
+                        }
+                    });
+                }
+            },
+        );
+        self.socket.set_value(ws);
+    }
+}
+
+#[component]
+pub fn ConversationView(id: String) -> impl IntoView {
+    let path = format!("/v1/console/conversations/{id}");
+    let chat = ConversationConnection {
+        path: StoredValue::new(path.clone()),
+        socket: StoredValue::new_local(None),
+        disposed: StoredValue::new(false),
+        attempt: StoredValue::new(0),
+        client: StoredValue::new(ChatClient::default()),
+        messages: RwSignal::new(Vec::new()),
+        visitor_read: RwSignal::new(0),
+        typing_stamp: RwSignal::new(0),
+        typing_now: RwSignal::new(false),
+        closed: RwSignal::new(false),
+        online: RwSignal::new(false),
+        error: RwSignal::new(None),
+    };
+    let draft = RwSignal::new(String::new());
+    let details = RwSignal::new(None::<Result<ConversationDetails, String>>);
+    let last_typing = StoredValue::new(0u64);
+
+    spawn_local(async move {
+        let loaded = net::get::<ConversationDetails>(&path).await.map_err(|e| e.message);
+        details.set(Some(loaded));
+    });
+    chat.connect();
+    on_cleanup(move || {
+        chat.disposed.set_value(true);
+        chat.socket.with_value(|ws| if let Some(ws) = ws { let _ = ws.close(); });
+    });
+
+    let send = move || {
+        let text = draft.get_untracked();
+        if text.trim().is_empty() {
+            return;
+        }
+        if let Some(frame) = chat.client.try_update_value(|c| c.send(&net::random_id(), &text)) {
+            chat.send(&frame);
+        }
+        draft.set(String::new());
+        last_typing.set_value(0);
+    };
+    let on_input = move |ev| {
+        draft.set(event_target_value(&ev));
+        let now = net::now_ms();
+        if now.saturating_sub(last_typing.get_value()) > 2000 {
+            last_typing.set_value(now);
+            chat.send(&ClientFrame::Typing { on: true });
+        }
+    };
+    let close = move |_| chat.send(&ClientFrame::Close);
+    let (messages, closed, online, visitor_read, typing_now, error) =
+        (chat.messages, chat.closed, chat.online, chat.visitor_read, chat.typing_now, chat.error);
+
+    view! {
+        <section class="chat" aria-label="Conversation" data-test="chat" data-conversation=id.clone()
+            data-online=move || online.get().to_string()>
+            <header>
+                <span class="grow">{move || if online.get() { "" } else { "Offline — reconnecting…" }}</span>
+                {move || closed.get().then(|| view! { <span class="closed" data-test="closed-label">"Closed"</span> })}
+                <button data-test="close" on:click=close disabled=move || closed.get()>"Close conversation"</button>
+            </header>
+            <ol class="messages" aria-live="polite">
+                <For each=move || messages.get() key=|m| m.seq let:m>
+                    {
+                        let (class, author) = match &m.author {
+                            Author::Visitor => ("msg visitor", "visitor"),
+                            Author::Operator { .. } => ("msg operator", "operator"),
+                            Author::System => ("msg system", "system"),
+                        };
+                        let who = match &m.author {
+                            Author::Visitor => "Visitor".to_owned(),
+                            Author::Operator { name } => name.clone(),
+                            Author::System => match m.action {
+                                Some(MessageAction::CallbackRequested) => "Callback requested".to_owned(),
+                                _ => "Floorwalker".to_owned(),
+                            },
+                        };
+                        view! {
+                            <li class=class data-test="message" data-author=author data-seq=m.seq>
+                                <div class="who">{who}</div><span data-test="message-text">{m.text.clone()}</span>
+                            </li>
+                        }
+                    }
+                </For>
+                {move || {
+                    let last_own = messages.with(|ms| ms.iter().rev().find(|m| matches!(m.author, Author::Operator { .. })).map(|m| m.seq));
+                    last_own.filter(|seq| *seq <= visitor_read.get()).map(|_| view! { <li class="seen" data-test="seen">"Seen"</li> })
+                }}
+            </ol>
+            <div class="typing" data-test="typing" aria-live="polite">{move || typing_now.get().then_some("Visitor is typing…")}</div>
+            <p class="error" role="alert" data-test="chat-error">{move || error.get()}</p>
+            <form class="compose" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); send(); }>
+                <input data-test="reply" aria-label="Reply" autocomplete="off" prop:value=move || draft.get() on:input=on_input disabled=move || closed.get()/>
+                <button class="primary" data-test="send" type="submit" disabled=move || closed.get()>"Send"</button>
+            </form>
+        </section>
+        <aside class="side" data-test="context" aria-label="Visitor">
+            {move || match details.get() {
+                None => view! { <p class="empty">"Loading…"</p> }.into_any(),
+                Some(Err(message)) => view! { <p class="error">{message}</p> }.into_any(),
+                Some(Ok(d)) => view! { <ContextPanel details=d/> }.into_any(),
+            }}
+        </aside>
+    }
+}
+#[component]
+fn ContextPanel(details: ConversationDetails) -> impl IntoView {
+    let ConversationDetails { context, previous, callback, leads, prompts, .. } = details;
+    let locale = context.as_ref().map_or(floorwalker_core::base::locale::Locale::En, |c| c.locale);
+    view! {
+        <h2>"Visitor"</h2>
+        {match context {
+            None => view! { <p class="empty">"No context was captured."</p> }.into_any(),
+            Some(c) => {
+                let first = c.first_touch.clone();
+                let last = c.last_touch.clone().filter(|l| Some(l) != first.as_ref());
+                view! {
+                    <p><strong>"Source: "</strong><span data-test="source">{first.as_ref().map_or_else(|| "unknown".to_owned(), source_line)}</span></p>
+                    <p><strong>"Landing page: "</strong><span data-test="landing">{first.as_ref().map(|t| t.landing_page.clone()).unwrap_or_default()}</span></p>
+                    {last.map(|l| view! {
+                        <p><strong>"This visit from: "</strong><span data-test="last-source">{source_line(&l)}</span>" → "{l.landing_page.clone()}</p>
+                    })}
+                    <p><strong>"Now on: "</strong><span data-test="page-url">{c.page_url.clone()}</span></p>
+                    <p>
+                        <strong>"Pages viewed: "</strong><span data-test="pages-viewed">{c.pages_viewed}</span>" · "
+                        <strong>"active "</strong><span data-test="active-time">{active_time(c.active_seconds)}</span>
+                        {c.returning.then_some(" · returning")}
+                    </p>
+                    <h2>"Products viewed"</h2>
+                    <ul data-test="products">
+                        {c.products.iter().map(|p| {
+                            let price = p.product.price.map(|m| m.display(c.locale)).unwrap_or_default();
+                            view! {
+                                <li data-test="product">
+                                    <span data-test="product-name">{p.product.name.clone()}</span>" — "
+                                    <span data-test="product-price">{price}</span>
+                                    {(p.views > 1).then(|| format!(" (×{})", p.views))}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                    {c.products.is_empty().then(|| view! { <p class="empty">"None."</p> })}
+                    {(!c.answers.is_empty()).then(|| view! {
+                        <h2>"Answers"</h2>
+                        <ul data-test="answers">{c.answers.iter().map(|a| view! { <li>{a.question.clone()}": "{a.answer.clone()}</li> }).collect_view()}</ul>
+                    })}
+                    <h2>"Recent pages"</h2>
+                    <ul data-test="recent-pages">{c.recent_pages.iter().map(|p| view! { <li>{p.clone()}</li> }).collect_view()}</ul>
+                }.into_any()
+            }
+        }}
+        <h2>"Prompts"</h2>
+        <ul data-test="prompts">
+            {prompts.iter().map(|p| {
+                let what = match (&p.answer, p.accepted, p.dismissed) {
+                    (Some(a), _, _) => format!("answered “{}”", a.answer),
+                    (None, true, _) => "accepted".to_owned(),
+                    (None, false, true) => "dismissed".to_owned(),
+                    _ => "no answer".to_owned(),
+                };
+                view! { <li data-test="prompt">{p.prompt.clone()}" — shown "{p.shown}"× · "{what}</li> }
+            }).collect_view()}
+        </ul>
+        {prompts.is_empty().then(|| view! { <p class="empty">"None shown."</p> })}
+        {callback.map(|cb| view! {
+            <h2>"Callback"</h2>
+            <p data-test="callback-state">
+                {cb.contact.clone()}
+                {cb.time_slot.clone().map(|slot| format!(" · {slot}"))}
+                {match (&cb.done_at, &cb.done_by) {
+                    (Some(_), Some(by)) => format!(" (done by {by})"),
+                    (Some(_), None) => " (done)".to_owned(),
+                    _ => " (waiting)".to_owned(),
+                }}
+            </p>
+        })}
+        <h2>"Leads"</h2>
+        <ul data-test="leads">{leads.iter().map(|l| {
+            let contact = [&l.contact.email, &l.contact.phone, &l.contact.time_slot].into_iter().flatten().cloned().collect::<Vec<_>>().join(" · ");
+            view! { <li data-test="lead">{l.kind.label(locale)}": "{contact}" · "{date_time(l.created_at)}</li> }
+        }).collect_view()}</ul>
+        {leads.is_empty().then(|| view! { <p class="empty">"None."</p> })}
+        <h2>"Earlier conversations"</h2>
+        <ul data-test="previous">{previous.iter().map(|p| {
+            let status = if p.status == ConversationStatus::Closed { "closed" } else { "open" };
+            view! { <li data-test="previous-conversation">{date_time(p.opened_at)}" — "{status}</li> }
+        }).collect_view()}</ul>
+        {previous.is_empty().then(|| view! { <p class="empty">"None."</p> })}
+    }
+}

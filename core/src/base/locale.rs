@@ -1,0 +1,43 @@
+//! The languages the widget speaks and the days of the week the site's hours are written in.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+impl Weekday {
+    /// From JavaScript's `Date#getDay()` numbering, where 0 is Sunday.
+    pub fn from_js_day(day: u32) -> Option<Weekday> {
+        const DAYS: [Weekday; 7] =
+            [Weekday::Sun, Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat];
+        DAYS.get(usize::try_from(day).ok()?).copied()
+    }
+}
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Locale {
+    #[default]
+    Ru,
+    En,
+}
+
+impl Locale {
+    /// Picks the widget's language from a BCP 47 tag such as the page's `<html lang="en-GB">`.
+    pub fn from_language_tag(tag: &str) -> Option<Locale> {
+        let primary = tag.split(['-', '_']).next()?.trim().to_ascii_lowercase();
+        match primary.as_str() {
+            "ru" => Some(Locale::Ru),
+            "en" => Some(Locale::En),
+            _ => None,
+        }
+    }
+}

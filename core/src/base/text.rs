@@ -1,0 +1,44 @@
+//! Length limits shared by several domains, and the length checks every validator uses.
+
+use crate::base::error::{ApiError, ErrorCode};
+
+/// Longest URL or referrer kept.
+pub const MAX_URL_LEN: usize = 2048;
+/// Longest product id (SKU) kept.
+pub const MAX_PRODUCT_ID_LEN: usize = 128;
+/// Longest product name kept.
+pub const MAX_PRODUCT_NAME_LEN: usize = 256;
+/// Longest product category kept.
+pub const MAX_CATEGORY_LEN: usize = 64;
+
+/// Bounds the length of an opaque string (an id, a URL) without altering it.
+pub fn check_len(field: &str, value: &str, max_chars: usize) -> Result<(), ApiError> {
+    check_len_as(ErrorCode::FieldTooLong, field, value, max_chars)
+}
+
+/// [`check_len`] for a validator that reports every mistake with one code (an invalid event).
+pub fn check_len_as(code: ErrorCode, field: &str, value: &str, max_chars: usize) -> Result<(), ApiError> {
+    if value.chars().count() > max_chars {
+        return Err(ApiError::new(code, format!("{field}: at most {max_chars} characters")));
+    }
+    Ok(())
+}
+
+/// `value` cut to at most `max` characters (never in the middle of a character).
+pub fn truncate_chars(value: &str, max: usize) -> String {
+    match value.char_indices().nth(max) {
+        Some((cut, _)) => value[..cut].to_owned(),
+        None => value.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_respects_characters() {
+        assert_eq!(truncate_chars("коляска", 3), "кол");
+        assert_eq!(truncate_chars("abc", 10), "abc");
+    }
+}

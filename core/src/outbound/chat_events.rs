@@ -1,0 +1,330 @@
+//! What the live chat hands to the rest of the world: the data of the `message.created` and
+//! `conversation.closed` webhook events, and the visitor's request for a transcript by email.
+//!
+//! The chat adapter records each of these in an outbox as it happens (see the edge worker's
+//! `chat::outbox`), and the delivery pipeline signs and sends them like every other event.
+
+use serde::{Deserialize, Serialize};
+
+use crate::base::error::{ApiError, ErrorCode};
+use crate::base::locale::Locale;
+use crate::chat::conversation::{ConversationOwner, Transcript};
+use crate::chat::protocol::ChatMessage;
+use crate::visitor::context::VisitorContext;
+
+/// `message.created`: one stored chat message, from either side (system notices included, so a
+/// CRM timeline shows "we offered a callback").
+///
+/// On the wire (`data` of the envelope): `site`, `conversation_id`, `visitor_id`, `user_id` (when
+/// verified), `lead_ids` (the visitor's leads on the site, when there are any), and `message`:
+/// `seq` (1, 2, 3… within the conversation), `id` (`<conversation>-<seq>`), `author`
+/// (`{"kind":"visitor"}`, `{"kind":"operator","name":"Anna"}` or `{"kind":"system"}`), `text`
+/// (plain text, never HTML), `at` (ms since the epoch; the envelope's `timestamp` is the same
+/// instant in RFC 3339).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct MessageCreated {
+    pub site: String,
+    pub conversation_id: String,
+    pub visitor_id: String,
+    /// The site's own id for the person, when identity verification vouched for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Leads the same visitor left on the site (a callback form, the comparison email), so a CRM
+    /// can attach the message to the record it already has. Filled in when the event leaves the
+    /// conversation for the outbox.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lead_ids: Vec<String>,
+    pub message: ChatMessage,
+}
+
+impl MessageCreated {
+    pub fn new(owner: &ConversationOwner, conversation_id: &str, message: ChatMessage) -> MessageCreated {
+        MessageCreated {
+            site: owner.site.clone(),
+            conversation_id: conversation_id.to_owned(),
+            visitor_id: owner.visitor_id.clone(),
+            user_id: owner.user_id.clone(),
+            lead_ids: Vec::new(),
+            message,
+        }
+    }
+}
+
+/// `conversation.closed`: the full transcript (every message in seq order, with the owner: site,
+/// visitor id, user id) and what the visitor had shown before writing (`context`: products viewed,
+/// pages, attribution, answers).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct ConversationClosed {
+    pub site: String,
+    pub transcript: Transcript,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<VisitorContext>,
+    /// As in [`MessageCreated::lead_ids`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lead_ids: Vec<String>,
+}
+
+/// A visitor asked for the conversation by email. Not a webhook: it rides the outbox as the
+/// email-only `transcript.requested` event, sent to `email` with the transcript as it stood when
+/// asked.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptRequested {
+    pub site: String,
+    /// Normalised by `contact::normalize_email`.
+    pub email: String,
+    pub requested_at: u64,
+    pub transcript: Transcript,
+    /// The language of the conversation (the email is written in it).
+    #[serde(default)]
+    pub locale: Locale,
+}
+
+/// A repeat of the same transcript to the same address is refused for this long, unless new
+/// messages arrived since: one email per reason to send it, not a button that mails on every click
+/// (a visitor double-clicking, or someone using the form to flood an inbox).
+pub const TRANSCRIPT_REPEAT_WINDOW_MS: u64 = 10 * 60 * 1000;
+/// Addresses remembered per conversation (the oldest are forgotten first).
+const MAX_TRANSCRIPT_LOG: usize = 20;
+
+/// One transcript email sent: to whom, when, and how far the conversation went then.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptSent {
+    /// As normalised by `contact::normalize_email`.
+    pub email: String,
+    pub at: u64,
+    /// The last message seq the email contained.
+    pub last_seq: u64,
+}
+
+/// The transcript emails a conversation has sent recently, kept in the conversation's storage.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+pub struct TranscriptLog {
+    #[serde(default)]
+    pub sent: Vec<TranscriptSent>,
+}
+
+impl TranscriptLog {
+    /// Whether the conversation as it stands (`last_seq`) may be emailed to `email` at `now`:
+    /// refused with [`ErrorCode::TranscriptAlreadySent`] (429) when the same address got the same
+    /// messages less than [`TRANSCRIPT_REPEAT_WINDOW_MS`] ago. Addresses compare without case: one
+    /// mailbox, however it is typed.
+    pub fn check(&self, email: &str, last_seq: u64, now: u64) -> Result<(), ApiError> {
+        let repeat = self.sent.iter().rev().find(|sent| {
+            sent.email.eq_ignore_ascii_case(email)
+                && sent.last_seq >= last_seq
+                && now.saturating_sub(sent.at) < TRANSCRIPT_REPEAT_WINDOW_MS
+        });
+        match repeat {
+            None => Ok(()),
+            Some(sent) => {
+                let wait_minutes = (sent.at + TRANSCRIPT_REPEAT_WINDOW_MS).saturating_sub(now).div_ceil(60_000).max(1);
+                Err(ApiError::new(
+                    ErrorCode::TranscriptAlreadySent,
+                    format!(
+                        "this conversation was already emailed to this address and nothing new was said since; \
+                         ask again in {wait_minutes} min or after new messages"
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// Records a sent transcript, forgetting what is older than the window and, past
+    /// [`MAX_TRANSCRIPT_LOG`] addresses, the oldest.
+    pub fn record(&mut self, email: &str, last_seq: u64, now: u64) {
+        self.sent.retain(|sent| now.saturating_sub(sent.at) < TRANSCRIPT_REPEAT_WINDOW_MS && !sent.email.eq_ignore_ascii_case(email));
+        self.sent.push(TranscriptSent { email: email.to_owned(), at: now, last_seq });
+        let excess = self.sent.len().saturating_sub(MAX_TRANSCRIPT_LOG);
+        self.sent.drain(..excess);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::protocol::{message_id, Author};
+    use crate::outbound::webhook::{attach_lead_ids, EventType, WebhookEvent};
+
+    fn message(seq: u64) -> ChatMessage {
+        ChatMessage {
+            seq,
+            id: message_id("conv-0001", seq),
+            author: Author::Visitor,
+            text: "Is it in stock?".into(),
+            at: 1_700_000_000_000 + seq,
+            client_msg_id: Some("m-000001".into()),
+            action: None,
+        }
+    }
+
+    fn owner() -> ConversationOwner {
+        ConversationOwner { site: "demo".into(), visitor_id: "visitor-0001".into(), user_id: None }
+    }
+
+    #[test]
+    fn chat_events_are_webhook_events_with_stable_ids() {
+        let created = WebhookEvent::MessageCreated(MessageCreated::new(&owner(), "conv-0001", message(1)));
+        assert_eq!(created.event_type(), EventType::MessageCreated);
+        assert_eq!(created.occurred_at(), 1_700_000_000_001);
+        assert_eq!(created.message_id(), WebhookEvent::MessageCreated(MessageCreated::new(&owner(), "conv-0001", message(1))).message_id());
+        assert_ne!(created.message_id(), WebhookEvent::MessageCreated(MessageCreated::new(&owner(), "conv-0001", message(2))).message_id());
+        let json = serde_json::to_value(created.envelope()).unwrap();
+        assert_eq!(json["type"], "message.created");
+        assert_eq!(json["data"]["conversation_id"], "conv-0001");
+        assert_eq!(json["data"]["message"]["id"], "conv-0001-1");
+        assert_eq!(json["timestamp"], "2023-11-14T22:13:20.001Z");
+
+        let transcript = Transcript {
+            conversation_id: "conv-0001".into(),
+            owner: owner(),
+            visitor_label: "Visitor".into(),
+            opened_at: 1_700_000_000_000,
+            closed_at: 1_700_000_060_000,
+            messages: vec![message(1)],
+        };
+        let closed =
+            WebhookEvent::ConversationClosed(ConversationClosed { site: "demo".into(), transcript, context: None, lead_ids: vec![] });
+        assert_eq!(closed.event_type(), EventType::ConversationClosed);
+        assert_eq!(closed.occurred_at(), 1_700_000_060_000);
+        let back: WebhookEvent = serde_json::from_value(serde_json::to_value(&closed).unwrap()).unwrap();
+        assert_eq!(back, closed);
+    }
+    #[test]
+    fn message_created_carries_what_a_crm_needs() {
+        let owner = ConversationOwner { site: "demo".into(), visitor_id: "visitor-0001".into(), user_id: Some("user-42".into()) };
+        let mut operator = message(2);
+        operator.author = Author::Operator { name: "Anna".into() };
+        operator.client_msg_id = None;
+        let mut event = WebhookEvent::MessageCreated(MessageCreated::new(&owner, "conv-0001", operator));
+        let id = event.message_id();
+        attach_lead_ids(&mut event, &["lead_1".to_owned()]);
+        assert_eq!(event.message_id(), id, "lead ids do not change the webhook id");
+        let json = serde_json::to_value(event.envelope()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "type": "message.created",
+                "timestamp": "2023-11-14T22:13:20.002Z",
+                "data": {
+                    "site": "demo",
+                    "conversation_id": "conv-0001",
+                    "visitor_id": "visitor-0001",
+                    "user_id": "user-42",
+                    "lead_ids": ["lead_1"],
+                    "message": {
+                        "seq": 2,
+                        "id": "conv-0001-2",
+                        "author": {"kind": "operator", "name": "Anna"},
+                        "text": "Is it in stock?",
+                        "at": 1_700_000_000_002u64
+                    }
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn conversation_closed_carries_the_transcript_in_order_and_the_context() {
+        let transcript = Transcript {
+            conversation_id: "conv-0001".into(),
+            owner: owner(),
+            visitor_label: "Visitor".into(),
+            opened_at: 1_700_000_000_000,
+            closed_at: 1_700_000_060_000,
+            messages: vec![message(1), message(2), message(3)],
+        };
+        let context: VisitorContext = serde_json::from_value(serde_json::json!({
+            "pages_viewed": 3, "active_seconds": 40, "returning": false, "locale": "en", "page_url": "https://shop.example/p/1"
+        }))
+        .unwrap();
+        let mut event = WebhookEvent::ConversationClosed(ConversationClosed {
+            site: "demo".into(),
+            transcript,
+            context: Some(context),
+            lead_ids: vec![],
+        });
+        attach_lead_ids(&mut event, &["lead_1".to_owned(), "lead_2".to_owned()]);
+        let json = serde_json::to_value(event.envelope()).unwrap();
+        let data = &json["data"];
+        let seqs: Vec<u64> = data["transcript"]["messages"].as_array().unwrap().iter().map(|m| m["seq"].as_u64().unwrap()).collect();
+        assert_eq!(seqs, [1, 2, 3]);
+        assert_eq!(data["transcript"]["owner"]["visitor_id"], "visitor-0001");
+        assert_eq!(data["transcript"]["opened_at"], 1_700_000_000_000u64);
+        assert_eq!(data["context"]["pages_viewed"], 3);
+        assert_eq!(data["lead_ids"], serde_json::json!(["lead_1", "lead_2"]));
+        assert_eq!(json["timestamp"], "2023-11-14T22:14:20.000Z");
+    }
+
+    #[test]
+    fn transcript_requests_are_email_only_events_with_stable_ids() {
+        let transcript = Transcript {
+            conversation_id: "conv-0001".into(),
+            owner: owner(),
+            visitor_label: "Visitor".into(),
+            opened_at: 1_700_000_000_000,
+            closed_at: 1_700_000_000_001,
+            messages: vec![message(1)],
+        };
+        let request = |email: &str, at: u64| {
+            WebhookEvent::TranscriptRequested(TranscriptRequested {
+                site: "demo".into(),
+                email: email.into(),
+                requested_at: at,
+                transcript: transcript.clone(),
+                locale: Locale::En,
+            })
+        };
+        let event = request("anna@example.com", 5);
+        assert_eq!(event.event_type(), EventType::TranscriptRequested);
+        assert!(!event.event_type().is_webhook());
+        assert!(!EventType::ALL.contains(&EventType::TranscriptRequested));
+        assert_eq!(event.occurred_at(), 5);
+        assert_eq!(event.message_id(), request("anna@example.com", 5).message_id());
+        assert_ne!(event.message_id(), request("anna@example.com", 6).message_id(), "asking again is another email");
+        assert_ne!(event.message_id(), request("boris@example.com", 5).message_id());
+        let back: WebhookEvent = serde_json::from_str(&serde_json::to_string(&event).unwrap()).unwrap();
+        assert_eq!(back, event);
+        // Written before `locale` existed: the default language.
+        let mut old = serde_json::to_value(&event).unwrap();
+        old["data"].as_object_mut().unwrap().remove("locale");
+        assert!(matches!(serde_json::from_value(old).unwrap(), WebhookEvent::TranscriptRequested(r) if r.locale == Locale::Ru));
+    }
+
+    /// The Conversation object's outbox held envelopes (`type`, `timestamp`, `data`) before the
+    /// delivery pipeline was wired; such rows still decode as events.
+    #[test]
+    fn events_decode_from_their_envelope() {
+        let event = WebhookEvent::MessageCreated(MessageCreated::new(&owner(), "conv-0001", message(1)));
+        let envelope = serde_json::to_string(&event.envelope()).unwrap();
+        assert_eq!(serde_json::from_str::<WebhookEvent>(&envelope).unwrap(), event);
+    }
+
+    #[test]
+    fn a_transcript_repeat_to_the_same_address_waits_for_the_window_or_new_messages() {
+        let t = 1_790_000_000_000;
+        let mut log = TranscriptLog::default();
+        assert_eq!(log.check("anna@example.ru", 2, t), Ok(()), "the first request");
+        log.record("anna@example.ru", 2, t);
+        let refused = log.check("Anna@Example.ru", 2, t + 60_000).expect_err("the same mailbox, nothing new");
+        assert_eq!(refused.code, ErrorCode::TranscriptAlreadySent);
+        assert_eq!(refused.http_status(), 429, "a 4xx the widget can explain, never a 5xx");
+        assert!(refused.message.contains("9 min"), "{}", refused.message);
+        assert_eq!(log.check("boris@example.ru", 2, t + 60_000), Ok(()), "another address");
+        assert_eq!(log.check("anna@example.ru", 3, t + 60_000), Ok(()), "a new message since");
+        assert!(log.check("anna@example.ru", 2, t + TRANSCRIPT_REPEAT_WINDOW_MS - 1).is_err());
+        assert_eq!(log.check("anna@example.ru", 2, t + TRANSCRIPT_REPEAT_WINDOW_MS), Ok(()), "the window has passed");
+        // A new send restarts the window for that address and keeps one entry per address.
+        log.record("anna@example.ru", 3, t + 120_000);
+        assert_eq!(log.sent.len(), 1);
+        assert!(log.check("anna@example.ru", 3, t + 130_000).is_err());
+        // Old entries are forgotten; the log stays small.
+        for i in 0..30u64 {
+            log.record(&format!("v{i}@example.ru"), 3, t + 200_000 + i);
+        }
+        assert_eq!(log.sent.len(), MAX_TRANSCRIPT_LOG);
+        log.record("late@example.ru", 3, t + 200_000 + TRANSCRIPT_REPEAT_WINDOW_MS + 100);
+        assert_eq!(log.sent.len(), 1);
+        let json = serde_json::to_string(&log).unwrap();
+        assert_eq!(serde_json::from_str::<TranscriptLog>(&json).unwrap(), log);
+    }
+}

@@ -1,0 +1,228 @@
+use super::*;
+use crate::base::money::Currency;
+use crate::leads::consent::{ConsentPurpose, ConsentSource, ConsentUpdated};
+use crate::leads::lead::LeadKind;
+use crate::leads::lead::tests::lead;
+use crate::outbound::webhook::{verify, EventType};
+use serde_json::{json, Value};
+
+fn endpoint(preset: Preset, url: &str) -> Endpoint {
+    Endpoint {
+        id: "crm".into(),
+        url: url.into(),
+        secrets: vec![WebhookSecret::generate([5; 32])],
+        events: None,
+        preset,
+        enabled: true,
+    }
+}
+
+fn secrets(name: &str) -> Option<String> {
+    match name {
+        "AMO_TOKEN" => Some("amo-token-value".into()),
+        "TG_TOKEN" => Some("123456:ABC-def".into()),
+        _ => None,
+    }
+}
+
+fn send(endpoint: &Endpoint, event: &WebhookEvent) -> CrmRequest {
+    match map_event(endpoint, event, Locale::Ru, &secrets).unwrap() {
+        Mapped::Send(request) => *request,
+        Mapped::Skip => panic!("skipped"),
+    }
+}
+
+fn body(request: &CrmRequest) -> Value {
+    serde_json::to_value(&request.body).unwrap()
+}
+
+fn callback() -> WebhookEvent {
+    WebhookEvent::LeadCreated(lead(LeadKind::Callback))
+}
+
+#[test]
+fn money() {
+    let rub = |minor| format_money(Money { minor, currency: Currency::RUB });
+    assert_eq!(rub(2_499_000), "24 990 ₽");
+    assert_eq!(rub(0), "0 ₽");
+    assert_eq!(rub(99_900), "999 ₽");
+    assert_eq!(rub(100_000_000), "1 000 000 ₽");
+    assert_eq!(rub(12_345), "123,45 ₽");
+    assert_eq!(rub(-150_000), "-1 500 ₽");
+    let usd = Money { minor: 129_950, currency: Currency::try_from("USD".to_owned()).unwrap() };
+    assert_eq!(format_money(usd), "1 299,50 $");
+    let chf = Money { minor: 100, currency: Currency::try_from("CHF".to_owned()).unwrap() };
+    assert_eq!(format_money(chf), "1 CHF");
+}
+
+#[test]
+fn generic_is_the_signed_envelope() {
+    let event = callback();
+    let endpoint = endpoint(Preset::Generic, "https://hooks.example.com/fw");
+    let request = send(&endpoint, &event);
+    assert_eq!(request.url, "https://hooks.example.com/fw");
+    let json = body(&request);
+    assert_eq!(json["type"], "lead.created");
+    assert_eq!(json["data"]["kind"], "callback");
+    let bytes = serde_json::to_vec(&request.body).unwrap();
+    let headers = request.headers_for(&bytes, 1_790_000_100);
+    let get = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap();
+    assert_eq!(get("webhook-id"), event.message_id());
+    assert_eq!(get("content-type"), "application/json");
+    verify(&endpoint.signing_secrets().unwrap(), &get("webhook-id"), &get("webhook-timestamp"), &get("webhook-signature"), &bytes, 1_790_000_100)
+        .unwrap();
+}
+
+#[test]
+fn bitrix24_crm_lead_add() {
+    let request = send(&endpoint(Preset::Bitrix24, "https://portal.bitrix24.ru/rest/1/abc123/"), &callback());
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.url, "https://portal.bitrix24.ru/rest/1/abc123/crm.lead.add.json");
+    let json = body(&request);
+    let fields = &json["fields"];
+    assert_eq!(fields["TITLE"], "Обратный звонок: Анна, +79161234567");
+    assert_eq!(fields["NAME"], "Анна");
+    assert_eq!(fields["PHONE"], json!([{"VALUE": "+79161234567", "VALUE_TYPE": "WORK"}]));
+    assert!(fields.get("EMAIL").is_none());
+    assert_eq!(fields["SOURCE_ID"], "WEB");
+    assert_eq!(fields["SOURCE_DESCRIPTION"], "Floorwalker: yandex / cpc / strollers_spring");
+    assert_eq!(fields["UTM_SOURCE"], "yandex");
+    assert_eq!(fields["UTM_MEDIUM"], "cpc");
+    assert_eq!(fields["UTM_CAMPAIGN"], "strollers_spring");
+    assert_eq!(fields["UTM_CONTENT"], "ad42");
+    assert_eq!(fields["UTM_TERM"], "коляска 3 в 1");
+    assert_eq!(fields["ORIGIN_ID"], lead(LeadKind::Callback).id.as_str());
+    assert_eq!(json["params"], json!({"REGISTER_SONET_EVENT": "Y"}));
+    let comments = fields["COMMENTS"].as_str().unwrap();
+    assert!(comments.contains("• Коляска Alto &lt;Lux&gt; — 31 500 ₽\n• Коляска Vento 3 в 1 — 24 990 ₽"), "{comments}");
+    assert!(comments.contains("Удобное время: после 18:00"), "{comments}");
+    assert!(comments.contains("Страница: https://shop.example/p/s2"), "{comments}");
+
+    let email_lead = send(&endpoint(Preset::Bitrix24, "https://portal.bitrix24.ru/rest/1/abc123"), &WebhookEvent::LeadCreated(lead(LeadKind::ComparisonEmail)));
+    assert_eq!(email_lead.url, "https://portal.bitrix24.ru/rest/1/abc123/crm.lead.add.json");
+    assert_eq!(body(&email_lead)["fields"]["EMAIL"], json!([{"VALUE": "Anna@yandex.ru", "VALUE_TYPE": "WORK"}]));
+}
+
+#[test]
+fn amocrm_complex_lead() {
+    let request = send(&endpoint(Preset::Amocrm { token_secret: "AMO_TOKEN".into() }, "https://shop.amocrm.ru/"), &callback());
+    assert_eq!(request.url, "https://shop.amocrm.ru/api/v4/leads/complex");
+    assert!(request.headers.contains(&("authorization".into(), "Bearer amo-token-value".into())));
+    let json = body(&request);
+    assert!(json.is_array());
+    let lead_json = &json[0];
+    assert_eq!(lead_json["name"], "Обратный звонок: Анна, +79161234567");
+    assert_eq!(lead_json["price"], 31_500);
+    assert_eq!(
+        lead_json["_embedded"]["contacts"],
+        json!([{"first_name": "Анна", "custom_fields_values": [
+            {"field_code": "PHONE", "values": [{"value": "+79161234567", "enum_code": "WORK"}]}
+        ]}])
+    );
+    assert_eq!(lead_json["_embedded"]["tags"], json!([{"name": "floorwalker"}, {"name": "callback"}]));
+    assert_eq!(lead_json["custom_fields_values"][0], json!({"field_code": "UTM_SOURCE", "values": [{"value": "yandex"}]}));
+    assert!(!format!("{request:?}").contains("amo-token-value"));
+
+    let email = send(&endpoint(Preset::Amocrm { token_secret: "AMO_TOKEN".into() }, "https://shop.amocrm.ru"), &WebhookEvent::LeadCreated(lead(LeadKind::OfflineMessage)));
+    assert_eq!(
+        body(&email)[0]["_embedded"]["contacts"][0]["custom_fields_values"],
+        json!([{"field_code": "EMAIL", "values": [{"value": "anna@yandex.ru", "enum_code": "WORK"}]}])
+    );
+    assert!(body(&email)[0]["_embedded"]["contacts"][0].get("first_name").is_none());
+}
+
+#[test]
+fn missing_worker_secret_is_a_config_error() {
+    let amo = endpoint(Preset::Amocrm { token_secret: "NOT_SET".into() }, "https://shop.amocrm.ru");
+    assert_eq!(map_event(&amo, &callback(), Locale::Ru, &secrets).unwrap_err().code, ErrorCode::InvalidConfig);
+    let tg = endpoint(Preset::Telegram { chat_id: "1".into(), bot_token_secret: "NOT_SET".into() }, "");
+    assert_eq!(map_event(&tg, &callback(), Locale::Ru, &secrets).unwrap_err().code, ErrorCode::InvalidConfig);
+}
+
+#[test]
+fn hubspot_forms_submission() {
+    let preset = Preset::Hubspot { portal_id: "123456".into(), form_guid: "0a1b2c3d-0000-4a4a-8b8b-0123456789ab".into() };
+    let request = send(&endpoint(preset, ""), &WebhookEvent::LeadCreated(lead(LeadKind::OfflineMessage)));
+    assert_eq!(
+        request.url,
+        "https://api.hsforms.com/submissions/v3/integration/submit/123456/0a1b2c3d-0000-4a4a-8b8b-0123456789ab"
+    );
+    assert_eq!(
+        body(&request),
+        json!({
+            "submittedAt": "1790000000000",
+            "fields": [
+                {"objectTypeId": "0-1", "name": "email", "value": "anna@yandex.ru"},
+                {"objectTypeId": "0-1", "name": "message", "value": "Есть ли в наличии синяя?"}
+            ],
+            "context": {"pageUri": "https://shop.example/p/s2", "pageName": "Коляска Alto <Lux>"},
+            "legalConsentOptions": {"consent": {
+                "consentToProcess": true, "text": "Согласен получить одно письмо со сравнением"
+            }}
+        })
+    );
+}
+
+#[test]
+fn telegram_alert() {
+    let preset = Preset::Telegram { chat_id: "-1001234567890".into(), bot_token_secret: "TG_TOKEN".into() };
+    let request = send(&endpoint(preset, ""), &callback());
+    assert_eq!(request.url, "https://api.telegram.org/bot123456:ABC-def/sendMessage");
+    assert!(!format!("{request:?}").contains("ABC-def"));
+    let json = body(&request);
+    assert_eq!(json["chat_id"], "-1001234567890");
+    assert_eq!(json["parse_mode"], "HTML");
+    assert_eq!(
+        json["text"],
+        "<b>Обратный звонок</b>\nИмя: Анна\nТелефон: +79161234567\nТовары:\n• Коляска Alto &lt;Lux&gt; — 31 500 ₽\n\
+         • Коляска Vento 3 в 1 — 24 990 ₽\nУдобное время: после 18:00\nИсточник: yandex / cpc / strollers_spring\n\
+         https://shop.example/p/s2"
+    );
+}
+
+#[test]
+fn telegram_escapes_everything_the_visitor_wrote_and_fits_the_limit() {
+    let mut lead = lead(LeadKind::OfflineMessage);
+    lead.contact.name = Some("<a href=\"x\">Bob</a> & co".into());
+    lead.contact.message = Some("&<>".repeat(700));
+    let text = telegram_text(&lead, Locale::En);
+    assert!(text.starts_with("<b>Offline message</b>\nName: &lt;a href=&quot;x&quot;&gt;Bob&lt;/a&gt; &amp; co\n"), "{text}");
+    assert_eq!(text.matches('<').count(), 2, "only our own <b></b>");
+    assert!(text.chars().count() <= TELEGRAM_MAX_CHARS);
+    assert!(text.ends_with('…'));
+    let before_ellipsis = text.trim_end_matches('…');
+    let tail = &before_ellipsis[before_ellipsis.rfind('&').unwrap_or(0)..];
+    assert!(tail.contains(';') || !tail.starts_with('&'), "entity split: {tail}");
+    assert_eq!(truncate_html("&amp;&amp;", 7), "&amp;…");
+    assert_eq!(truncate_html("short", 10), "short");
+}
+
+#[test]
+fn presets_skip_what_they_cannot_use() {
+    let consent = WebhookEvent::ConsentUpdated(ConsentUpdated {
+        site: "demo".into(),
+        lead: "lead_1".into(),
+        purpose: ConsentPurpose::Marketing,
+        granted: false,
+        source: ConsentSource::EmailLink,
+        at: 1,
+        record: None,
+    });
+    let requested = WebhookEvent::CallbackRequested(lead(LeadKind::Callback));
+    for preset in [
+        Preset::Bitrix24,
+        Preset::Amocrm { token_secret: "AMO_TOKEN".into() },
+        Preset::Telegram { chat_id: "1".into(), bot_token_secret: "TG_TOKEN".into() },
+    ] {
+        let e = endpoint(preset, "https://crm.example.com");
+        for event in [&consent, &requested] {
+            assert!(matches!(map_event(&e, event, Locale::Ru, &secrets).unwrap(), Mapped::Skip));
+        }
+    }
+    let generic = endpoint(Preset::Generic, "https://hooks.example.com");
+    assert_eq!(body(&send(&generic, &consent))["type"], "consent.updated");
+    let filtered = Endpoint { events: Some(vec![EventType::ConsentUpdated]), ..generic.clone() };
+    assert!(matches!(map_event(&filtered, &callback(), Locale::Ru, &secrets).unwrap(), Mapped::Skip));
+    let disabled = Endpoint { enabled: false, ..generic };
+    assert!(matches!(map_event(&disabled, &consent, Locale::Ru, &secrets).unwrap(), Mapped::Skip));
+}

@@ -1,0 +1,225 @@
+use super::*;
+use crate::base::money::{Currency, Money};
+use crate::leads::lead::tests::lead;
+use crate::visitor::context::ViewedProduct;
+
+fn links() -> ComparisonLinks {
+    ComparisonLinks {
+        more_like_this: "https://edge.example/v1/consent/abc.def".into(),
+        unsubscribe: "https://edge.example/v1/consent/ghi.jkl".into(),
+    }
+}
+
+fn viewed(id: &str, name: &str, minor: i64, url: Option<&str>, image: Option<&str>) -> ViewedProduct {
+    ViewedProduct {
+        product: Product {
+            id: id.into(),
+            name: name.into(),
+            price: Some(Money { minor, currency: Currency::RUB }),
+            image: image.map(Into::into),
+            url: url.map(Into::into),
+            category: Some("Коляски".into()),
+        },
+        views: 1,
+        last_viewed_at: 0,
+    }
+}
+
+fn comparison_lead(locale: Locale) -> Lead {
+    let mut lead = lead(LeadKind::ComparisonEmail);
+    lead.locale = locale;
+    lead.context.products = vec![
+        viewed("s1", "Коляска Vento 3 в 1", 2_499_000, Some("https://shop.example/p/s1?color=red#reviews"), Some("https://shop.example/i/s1.jpg")),
+        viewed("s2", "Alto <Lux> & \"Co\"", 3_150_050, Some("javascript:alert(1)"), Some("javascript:alert(2)")),
+    ];
+    lead
+}
+
+#[test]
+fn utm_links_keep_the_query_and_fragment() {
+    assert_eq!(
+        with_utm("https://shop.example/p/1"),
+        "https://shop.example/p/1?utm_source=floorwalker&utm_medium=email&utm_campaign=comparison"
+    );
+    assert_eq!(
+        with_utm("https://shop.example/p/1?color=red&utm_source=ads&UTM_MEDIUM=cpc#top"),
+        "https://shop.example/p/1?color=red&utm_source=floorwalker&utm_medium=email&utm_campaign=comparison#top"
+    );
+}
+
+#[test]
+fn russian_email_lists_exactly_the_products_with_prices_and_links() {
+    let email = render_comparison(&comparison_lead(Locale::Ru), "Кроха", "Кроха <shop@example.com>", &links()).unwrap();
+    assert_eq!(email.to, "Anna@yandex.ru");
+    assert_eq!(email.from, "Кроха <shop@example.com>");
+    assert_eq!(email.subject, "Сравнение товаров, которые вы смотрели в «Кроха»");
+    assert!(email.html.starts_with("<!DOCTYPE html><html lang=\"ru\">"));
+    // Most recently viewed first.
+    let first = email.html.find("Alto &lt;Lux&gt; &amp; &quot;Co&quot;").unwrap();
+    let second = email.html.find("Коляска Vento 3 в 1").unwrap();
+    assert!(first < second);
+    assert!(email.html.contains("24 990 ₽"));
+    assert!(email.html.contains("31 500,50 ₽"));
+    assert!(email.html.contains(r#"data-currency="RUB""#));
+    assert!(email.html.contains(
+        r#"href="https://shop.example/p/s1?color=red&amp;utm_source=floorwalker&amp;utm_medium=email&amp;utm_campaign=comparison#reviews""#
+    ));
+    assert!(email.html.contains(r#"<img src="https://shop.example/i/s1.jpg""#));
+    assert!(email.html.contains("Коляски"));
+    assert!(email.html.contains("Это письмо отправлено один раз"));
+    assert!(email.html.contains(r#"href="https://edge.example/v1/consent/abc.def""#));
+    assert!(email.html.contains("Присылайте мне похожие подборки от «Кроха»"));
+    assert!(email.html.contains("Отписаться"));
+    assert!(email.text.contains("1. Alto <Lux> & \"Co\"\n   31 500,50 ₽"));
+    assert!(email.text.contains("https://shop.example/p/s1?color=red&utm_source=floorwalker&utm_medium=email&utm_campaign=comparison#reviews"));
+    assert!(email.text.contains("Отписаться от писем: https://edge.example/v1/consent/ghi.jkl"));
+}
+
+#[test]
+fn nothing_unsafe_reaches_the_html() {
+    let mut lead = comparison_lead(Locale::En);
+    lead.contact.name = Some("<script>alert(1)</script>".into());
+    let email = render_comparison(&lead, "Shop \"<b>\"", "shop@example.com", &links()).unwrap();
+    for bad in ["<script", "javascript:", "<b>", "<Lux>"] {
+        assert!(!email.html.contains(bad), "{bad} in {}", email.html);
+    }
+    assert!(email.html.contains("Hello &lt;script&gt;alert(1)&lt;/script&gt;!"));
+    assert!(!email.html.contains("class="), "inline styles only");
+    assert!(!email.text.contains("javascript:"));
+}
+
+#[test]
+fn english_email() {
+    let email = render_comparison(&comparison_lead(Locale::En), "Kroha", "shop@example.com", &links()).unwrap();
+    assert_eq!(email.subject, "Your comparison from Kroha");
+    assert!(email.html.starts_with("<!DOCTYPE html><html lang=\"en\">"));
+    assert!(email.html.contains("This one email was sent because you asked for it on https://shop.example/p/s2 (2026-09-21)"));
+    assert!(email.html.contains("Send me more picks like this from Kroha"));
+    assert!(email.text.starts_with("Hello Анна!\n\nYou asked Kroha to email you a comparison"));
+    assert!(email.text.contains("Unsubscribe: https://edge.example/v1/consent/ghi.jkl"));
+}
+
+#[test]
+fn only_comparison_leads_get_it() {
+    let callback = lead(LeadKind::Callback);
+    assert_eq!(render_comparison(&callback, "Kroha", "a@b.ru", &links()).unwrap_err().code, ErrorCode::InvalidLead);
+}
+
+#[test]
+fn link_text_is_the_consent_wording() {
+    let text = marketing_link_text(Locale::En, "Kroha");
+    assert_eq!(text.purpose, ConsentPurpose::Marketing);
+    assert!(text.validate("marketing").is_ok());
+}
+
+fn message() -> EmailMessage {
+    EmailMessage {
+        from: "Kroha <shop@example.com>".into(),
+        to: "anna@example.com".into(),
+        subject: "Your comparison".into(),
+        html: "<p>hi</p>".into(),
+        text: "hi".into(),
+    }
+}
+
+#[test]
+fn resend_request_matches_the_documented_shape() {
+    let request = provider_request(EmailProvider::Resend, None, "re_123", "outbound", "dlv_1", &message()).unwrap();
+    assert_eq!(request.url, "https://api.resend.com/emails");
+    assert!(request.headers.contains(&("authorization".into(), "Bearer re_123".into())));
+    assert!(request.headers.contains(&("content-type".into(), "application/json".into())));
+    assert!(request.headers.contains(&("idempotency-key".into(), "dlv_1".into())));
+    assert_eq!(
+        serde_json::to_value(&request.body).unwrap(),
+        serde_json::json!({"from": "Kroha <shop@example.com>", "to": ["anna@example.com"], "subject": "Your comparison",
+                           "html": "<p>hi</p>", "text": "hi"})
+    );
+    assert!(!format!("{request:?}").contains("re_123"));
+}
+
+#[test]
+fn postmark_request_matches_the_documented_shape() {
+    let request =
+        provider_request(EmailProvider::Postmark, Some("http://127.0.0.1:9/"), "pm-token", "outbound", "dlv_1", &message()).unwrap();
+    assert_eq!(request.url, "http://127.0.0.1:9/email");
+    assert!(request.headers.contains(&("x-postmark-server-token".into(), "pm-token".into())));
+    assert!(request.headers.contains(&("accept".into(), "application/json".into())));
+    assert_eq!(
+        serde_json::to_value(&request.body).unwrap(),
+        serde_json::json!({"From": "Kroha <shop@example.com>", "To": "anna@example.com", "Subject": "Your comparison",
+                           "HtmlBody": "<p>hi</p>", "TextBody": "hi", "MessageStream": "outbound"})
+    );
+    assert_eq!(provider_request(EmailProvider::Postmark, None, "", "outbound", "d", &message()).unwrap_err().code, ErrorCode::InvalidConfig);
+    assert!(provider_request(EmailProvider::Local, None, "k", "outbound", "d", &message()).is_err());
+    assert_eq!(EmailProvider::parse(" Resend "), Some(EmailProvider::Resend));
+    assert_eq!(EmailProvider::parse("smtp"), None);
+}
+
+fn transcript_request(locale: Locale) -> TranscriptRequested {
+    use crate::chat::conversation::{ConversationOwner, Transcript};
+    use crate::chat::protocol::{message_id, ChatMessage};
+    let message = |seq: u64, author: Author, text: &str| ChatMessage {
+        seq,
+        id: message_id("conv-0001", seq),
+        author,
+        text: text.into(),
+        at: 1_790_000_000_000 + seq * 60_000,
+        client_msg_id: None,
+        action: None,
+    };
+    TranscriptRequested {
+        site: "demo".into(),
+        email: "anna@example.com".into(),
+        requested_at: 1_790_000_600_000,
+        transcript: Transcript {
+            conversation_id: "conv-0001".into(),
+            owner: ConversationOwner { site: "demo".into(), visitor_id: "visitor-0001".into(), user_id: None },
+            visitor_label: "Visitor".into(),
+            opened_at: 1_790_000_000_000,
+            closed_at: 1_790_000_600_000,
+            messages: vec![
+                message(1, Author::Visitor, "Is <b>Orsa</b> in stock? \"Grey\" & black\nSecond line"),
+                message(2, Author::Operator { name: "Анна <admin>".into() }, "Yes, both."),
+                message(3, Author::System, "<script>alert(1)</script>"),
+            ],
+        },
+        locale,
+    }
+}
+
+#[test]
+fn transcript_email_has_every_message_in_order_and_escapes_html() {
+    let email = render_transcript(&transcript_request(Locale::En), "Kroha & Co", "Kroha <shop@kroha.example>").unwrap();
+    assert_eq!(email.to, "anna@example.com");
+    assert_eq!(email.from, "Kroha <shop@kroha.example>");
+    assert_eq!(email.subject, "Your conversation with Kroha & Co");
+    // Plain text: as written, in order, with authors and times.
+    let first = email.text.find("Is <b>Orsa</b> in stock?").expect("first message");
+    let second = email.text.find("Yes, both.").expect("second message");
+    let third = email.text.find("<script>alert(1)</script>").expect("the notice");
+    assert!(first < second && second < third, "{}", email.text);
+    assert!(email.text.contains("[2026-09-21 14:14 UTC] You:"), "{}", email.text);
+    assert!(email.text.contains("] Анна <admin>:"));
+    assert!(email.text.contains("  Second line"));
+    // HTML: no markup from messages, names or the shop survives unescaped.
+    assert!(!email.html.contains("<script>") && !email.html.contains("<b>Orsa") && !email.html.contains("<admin>"));
+    assert!(email.html.contains("Is &lt;b&gt;Orsa&lt;/b&gt; in stock? &quot;Grey&quot; &amp; black<br>Second line"));
+    assert!(email.html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(email.html.contains("Анна &lt;admin&gt;"));
+    assert!(email.html.contains("<title>Your conversation with Kroha &amp; Co</title>"));
+    let seqs: Vec<usize> = (1..=3).map(|n| email.html.find(&format!("data-seq=\"{n}\"")).expect("a row per message")).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+}
+
+#[test]
+fn transcript_email_in_russian_and_for_an_empty_chat() {
+    let mut request = transcript_request(Locale::Ru);
+    let email = render_transcript(&request, "Кроха", "").unwrap();
+    assert_eq!(email.subject, "Ваша переписка с «Кроха»");
+    assert!(email.text.contains("] Вы:") && email.html.contains("lang=\"ru\""));
+    request.transcript.messages.clear();
+    let empty = render_transcript(&request, "Кроха", "").unwrap();
+    assert!(empty.text.contains("В переписке пока нет сообщений."));
+    request.email = " ".into();
+    assert_eq!(render_transcript(&request, "Кроха", "").unwrap_err().code, ErrorCode::MissingField);
+}
