@@ -420,7 +420,8 @@ async fn the_transcript_by_email_reaches_the_mailbox_and_sites_without_chat_endp
 
 /// Asking again for the same transcript to the same address is refused (429, a message the widget
 /// can show, never a 5xx) until new messages arrive or the window passes; another address is
-/// served. Exactly the emails that were accepted reach the mailbox.
+/// refused for good (409: the transcript goes to the first address only). Exactly the emails that
+/// were accepted reach the mailbox.
 #[tokio::test]
 async fn a_repeated_transcript_request_is_refused_until_something_new_was_said() {
     let worker = worker("chat-transcript-repeat").await;
@@ -453,9 +454,10 @@ async fn a_repeated_transcript_request_is_refused_until_something_new_was_said()
     assert_eq!(response.status().as_u16(), 429);
     assert_eq!(response.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()), Some(SHOP));
 
-    // Another address is another request.
+    // Another address is refused: one address per conversation.
     let (status, body) = ask("boris@example.com").await;
-    assert_eq!(status, 202, "{body}");
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "transcript_address_locked", "{body}");
     // Something new was said: the first address may have the longer conversation.
     say(&mut chat.op, "msg-repeat-0003", "Shall I reserve one?").await;
     let (status, body) = ask("anna@example.com").await;
@@ -463,20 +465,48 @@ async fn a_repeated_transcript_request_is_refused_until_something_new_was_said()
     let (status, body) = ask("anna@example.com").await;
     assert_eq!(status, 429, "and again nothing new: {body}");
 
-    // The mailbox holds exactly the three accepted emails: two for Anna (the second with the new
-    // message), one for Boris.
-    eventually("three transcripts in the mailbox", Duration::from_secs(30), || async {
+    // The mailbox holds exactly the two accepted emails, both for Anna (the second with the new
+    // message); none for Boris.
+    eventually("two transcripts in the mailbox", Duration::from_secs(30), || async {
         let emails: Vec<StoredEmail> = worker.admin_get("/mailbox").await;
-        (emails.len() >= 3).then_some(())
+        (emails.len() >= 2).then_some(())
     })
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let emails: Vec<StoredEmail> = worker.admin_get("/mailbox").await;
-    assert_eq!(emails.len(), 3, "{:?}", emails.iter().map(|e| &e.message.to).collect::<Vec<_>>());
+    assert_eq!(emails.len(), 2, "{:?}", emails.iter().map(|e| &e.message.to).collect::<Vec<_>>());
     let to_anna: Vec<&StoredEmail> = emails.iter().filter(|e| e.message.to == "anna@example.com").collect();
     assert_eq!(to_anna.len(), 2);
     assert_eq!(to_anna.iter().filter(|e| e.message.text.contains("Shall I reserve one?")).count(), 1, "one of them with the new message");
-    assert_eq!(emails.iter().filter(|e| e.message.to == "boris@example.com").count(), 1);
+    assert_eq!(emails.iter().filter(|e| e.message.to == "boris@example.com").count(), 0);
     let log = deliveries(&worker).await;
-    assert_eq!(log.iter().filter(|d| d.event_type == EventType::TranscriptRequested).count(), 3, "{log:#?}");
+    assert_eq!(log.iter().filter(|d| d.event_type == EventType::TranscriptRequested).count(), 2, "{log:#?}");
+}
+
+/// A transcript goes to one address per conversation: a script that asks for it to 25 addresses
+/// sends one email (to the first), and every other address gets 409 `transcript_address_locked`.
+#[tokio::test]
+async fn a_conversation_emails_its_transcript_to_one_address_only() {
+    let worker = worker("chat-transcript-relay").await;
+    let mut chat = open_chat(&worker, "visitor-relay-0001", None).await;
+    say(&mut chat.v, "msg-relay-0001", "Pay the fee at https://evil.example/pay").await;
+    let path = format!("/v1/chat/conversations/{}/transcript", chat.conversation);
+    let mut statuses = Vec::new();
+    for n in 0..25 {
+        let (status, body) = post_json(&worker, &path, Some(SHOP), &json!({"token": chat.visitor.token, "email": format!("target{n}@example.com")})).await;
+        if n > 0 {
+            assert_eq!(body["error"]["code"], "transcript_address_locked", "{body}");
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses[0], 202);
+    assert!(statuses[1..].iter().all(|&s| s == 409), "{statuses:?}");
+    eventually("the one transcript in the mailbox", Duration::from_secs(30), || async {
+        let emails: Vec<StoredEmail> = worker.admin_get("/mailbox").await;
+        (!emails.is_empty()).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let emails: Vec<StoredEmail> = worker.admin_get("/mailbox").await;
+    assert_eq!(emails.iter().map(|e| e.message.to.as_str()).collect::<Vec<_>>(), ["target0@example.com"]);
 }

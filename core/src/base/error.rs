@@ -59,6 +59,9 @@ pub enum ErrorCode {
     /// The same conversation was emailed to the same address a few minutes ago and nothing new
     /// was said since (`outbound::chat_events::TranscriptLog`).
     TranscriptAlreadySent,
+    /// The conversation's transcript goes only to the first address it was asked for: the form
+    /// must not be a way to mail the shop's chat to anyone (`outbound::chat_events::TranscriptLog`).
+    TranscriptAddressLocked,
     /// A fault on our side (storage unavailable, ...), never caused by the request's content.
     Internal,
 }
@@ -92,7 +95,8 @@ impl ErrorCode {
             ErrorCode::OriginNotAllowed | ErrorCode::Forbidden => 403,
             ErrorCode::NotFound | ErrorCode::UnknownSite => 404,
             ErrorCode::MethodNotAllowed => 405,
-            ErrorCode::ConversationClosed => 409,
+            // A conflict with the conversation's state, not a malformed request.
+            ErrorCode::ConversationClosed | ErrorCode::TranscriptAddressLocked => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::RateLimited | ErrorCode::TranscriptAlreadySent => 429,
@@ -171,6 +175,7 @@ mod tests {
             ErrorCode::EndpointNotAllowed,
             ErrorCode::InvalidSignature,
             ErrorCode::TranscriptAlreadySent,
+            ErrorCode::TranscriptAddressLocked,
         ] {
             assert!((400..500).contains(&code.http_status()), "{code:?}");
         }

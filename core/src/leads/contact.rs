@@ -188,7 +188,7 @@ fn check_characters(field: &str, value: &str, multi_line: bool) -> Result<(), Ap
 }
 
 /// Error codes a form can tell a visitor about (each has a [`message`]).
-pub const VISITOR_CODES: [ErrorCode; 9] = [
+pub const VISITOR_CODES: [ErrorCode; 10] = [
     ErrorCode::InvalidEmail,
     ErrorCode::InvalidPhone,
     ErrorCode::FieldTooLong,
@@ -198,6 +198,7 @@ pub const VISITOR_CODES: [ErrorCode; 9] = [
     ErrorCode::SpamSuspected,
     ErrorCode::SubmittedTooFast,
     ErrorCode::TranscriptAlreadySent,
+    ErrorCode::TranscriptAddressLocked,
 ];
 
 /// The visitor-facing code named `wire` in an error body (`{"error":{"code":"invalid_email"}}`);
@@ -222,6 +223,7 @@ pub fn message_key(code: ErrorCode) -> Option<&'static str> {
         ErrorCode::InvalidToken => "error.invalid_token",
         ErrorCode::TokenExpired => "error.token_expired",
         ErrorCode::TranscriptAlreadySent => "error.transcript_already_sent",
+        ErrorCode::TranscriptAddressLocked => "error.transcript_address_locked",
         _ => return None,
     })
 }
@@ -244,6 +246,10 @@ pub fn message(code: ErrorCode, locale: Locale) -> Option<&'static str> {
         ErrorCode::TranscriptAlreadySent => (
             "Мы уже отправили эту переписку на этот адрес. Повторить можно через несколько минут или после новых сообщений.",
             "We've already sent this conversation to this address. You can ask again in a few minutes or after new messages.",
+        ),
+        ErrorCode::TranscriptAddressLocked => (
+            "Эту переписку можно отправить только на адрес, который вы указали первым.",
+            "This conversation can only be sent to the address you gave first.",
         ),
         _ => return None,
     };

@@ -101,6 +101,10 @@ pub struct TranscriptSent {
 pub struct TranscriptLog {
     #[serde(default)]
     pub sent: Vec<TranscriptSent>,
+    /// The first address the transcript was sent to; never forgotten, so the form cannot mail the
+    /// conversation (whatever a script wrote in it) to addresses of someone's choosing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_to: Option<String>,
 }
 
 impl TranscriptLog {
@@ -108,7 +112,16 @@ impl TranscriptLog {
     /// refused with [`ErrorCode::TranscriptAlreadySent`] (429) when the same address got the same
     /// messages less than [`TRANSCRIPT_REPEAT_WINDOW_MS`] ago. Addresses compare without case: one
     /// mailbox, however it is typed.
+    ///
+    /// Any address but the first one ever sent to is refused with
+    /// [`ErrorCode::TranscriptAddressLocked`] (409).
     pub fn check(&self, email: &str, last_seq: u64, now: u64) -> Result<(), ApiError> {
+        if self.locked_to.as_deref().is_some_and(|first| !first.eq_ignore_ascii_case(email)) {
+            return Err(ApiError::new(
+                ErrorCode::TranscriptAddressLocked,
+                "this conversation's transcript goes only to the address it was first sent to",
+            ));
+        }
         let repeat = self.sent.iter().rev().find(|sent| {
             sent.email.eq_ignore_ascii_case(email)
                 && sent.last_seq >= last_seq
@@ -132,6 +145,7 @@ impl TranscriptLog {
     /// Records a sent transcript, forgetting what is older than the window and, past
     /// [`MAX_TRANSCRIPT_LOG`] addresses, the oldest.
     pub fn record(&mut self, email: &str, last_seq: u64, now: u64) {
+        self.locked_to.get_or_insert_with(|| email.to_owned());
         self.sent.retain(|sent| now.saturating_sub(sent.at) < TRANSCRIPT_REPEAT_WINDOW_MS && !sent.email.eq_ignore_ascii_case(email));
         self.sent.push(TranscriptSent { email: email.to_owned(), at: now, last_seq });
         let excess = self.sent.len().saturating_sub(MAX_TRANSCRIPT_LOG);
@@ -309,7 +323,8 @@ mod tests {
         assert_eq!(refused.code, ErrorCode::TranscriptAlreadySent);
         assert_eq!(refused.http_status(), 429, "a 4xx the widget can explain, never a 5xx");
         assert!(refused.message.contains("9 min"), "{}", refused.message);
-        assert_eq!(log.check("boris@example.ru", 2, t + 60_000), Ok(()), "another address");
+        let locked = log.check("boris@example.ru", 2, t + 60_000).expect_err("another address");
+        assert_eq!((locked.code, locked.http_status()), (ErrorCode::TranscriptAddressLocked, 409));
         assert_eq!(log.check("anna@example.ru", 3, t + 60_000), Ok(()), "a new message since");
         assert!(log.check("anna@example.ru", 2, t + TRANSCRIPT_REPEAT_WINDOW_MS - 1).is_err());
         assert_eq!(log.check("anna@example.ru", 2, t + TRANSCRIPT_REPEAT_WINDOW_MS), Ok(()), "the window has passed");
@@ -326,5 +341,23 @@ mod tests {
         assert_eq!(log.sent.len(), 1);
         let json = serde_json::to_string(&log).unwrap();
         assert_eq!(serde_json::from_str::<TranscriptLog>(&json).unwrap(), log);
+    }
+
+    #[test]
+    fn a_transcript_goes_to_the_first_address_only_however_long_ago() {
+        let t = 1_790_000_000_000;
+        let mut log = TranscriptLog::default();
+        log.record("anna@example.ru", 2, t);
+        let later = t + 100 * TRANSCRIPT_REPEAT_WINDOW_MS;
+        for n in 0..25 {
+            let refused = log.check(&format!("target{n}@example.com"), 9, later).expect_err("another address");
+            assert_eq!(refused.code, ErrorCode::TranscriptAddressLocked);
+        }
+        assert_eq!(log.check("ANNA@example.ru", 9, later), Ok(()), "the first address, as typed any way");
+        log.record("anna@example.ru", 9, later);
+        assert_eq!(log.locked_to.as_deref(), Some("anna@example.ru"));
+        // Logs stored before the lock existed load unlocked; the next send locks them.
+        let old: TranscriptLog = serde_json::from_str(r#"{"sent":[]}"#).unwrap();
+        assert_eq!(old.locked_to, None);
     }
 }
