@@ -45,6 +45,7 @@ pub async fn any_site_allows(env: &Env, origin: &str) -> Result<bool, ApiError> 
 /// Stores a config that has already been validated, replacing the site's previous one.
 pub async fn store(env: &Env, config: &SiteConfig, now_ms: u64) -> Result<(), ApiError> {
     let db = db(env)?;
+    refuse_origins_of_other_sites(&db, config).await?;
     let json = serde_json::to_string(config).map_err(|e| internal("encoding the config", e))?;
     let site = JsValue::from_str(&config.site);
     let mut statements = vec![
@@ -61,6 +62,24 @@ pub async fn store(env: &Env, config: &SiteConfig, now_ms: u64) -> Result<(), Ap
     let statements = statements.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| internal("storing the config", e))?;
     db.batch(statements).await.map_err(|e| internal("storing the config", e))?;
     Ok(())
+}
+
+/// `origin_taken` when another site already lists one of the config's origins.
+async fn refuse_origins_of_other_sites(db: &D1Database, config: &SiteConfig) -> Result<(), ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Claim {
+        origin: String,
+        site: String,
+    }
+    let origins = serde_json::to_string(&config.origins).map_err(|e| internal("encoding the origins", e))?;
+    let claim: Option<Claim> = db
+        .prepare("SELECT origin, site FROM site_origins WHERE site <> ?1 AND origin IN (SELECT value FROM json_each(?2)) LIMIT 1")
+        .bind(&[JsValue::from_str(&config.site), JsValue::from_str(&origins)])
+        .map_err(|e| internal("checking the origins", e))?
+        .first(None)
+        .await
+        .map_err(|e| internal("checking the origins", e))?;
+    claim.map_or(Ok(()), |claim| Err(floorwalker_core::prompts::config::origin_taken(&claim.origin, &claim.site)))
 }
 
 /// Whether this deployment runs the end-to-end tests: only then may a config shorten the prompt
