@@ -12,7 +12,7 @@ pub async fn ingest(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let origin = http::header(&req, "origin")
         .ok_or_else(|| ApiError::new(ErrorCode::OriginNotAllowed, "events are accepted only from a browser page (Origin header)"))?;
     let batch: EventBatch = http::read_json(&mut req, MAX_BATCH_BYTES).await?;
-    batch.validate()?;
+    batch.validate_received(http::now_ms())?;
     let config = sites::require(env, &batch.site).await?;
     if !config.allows_origin(&origin) {
         return Err(ApiError::new(

@@ -6,7 +6,7 @@ use floorwalker_core::base::ids::validate_site_id;
 use worker::Env;
 
 use crate::http::internal;
-use crate::platform::d1::db;
+use crate::platform::d1::{db, Db};
 
 /// The stored config of `site`, or `None` when there is no such site.
 pub async fn load(env: &Env, site: &str) -> Result<Option<SiteConfig>, ApiError> {
@@ -38,6 +38,7 @@ pub async fn any_site_allows(env: &Env, origin: &str) -> Result<bool, ApiError> 
 pub async fn store(env: &Env, config: &SiteConfig, now_ms: u64) -> Result<(), ApiError> {
     const DOING: &str = "storing the config";
     let db = db(env)?;
+    refuse_origins_of_other_sites(&db, config).await?;
     let json = serde_json::to_string(config).map_err(|e| internal("encoding the config", e))?;
     let site = config.site.as_str();
     let mut statements = vec![
@@ -54,4 +55,22 @@ pub async fn store(env: &Env, config: &SiteConfig, now_ms: u64) -> Result<(), Ap
     }
     db.batch(statements, DOING).await?;
     Ok(())
+}
+
+/// `origin_taken` when another site already lists one of the config's origins.
+async fn refuse_origins_of_other_sites(db: &Db, config: &SiteConfig) -> Result<(), ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Claim {
+        origin: String,
+        site: String,
+    }
+    let origins = serde_json::to_string(&config.origins).map_err(|e| internal("encoding the origins", e))?;
+    let claim: Option<Claim> = db
+        .query(
+            "SELECT origin, site FROM site_origins WHERE site <> ?1 AND origin IN (SELECT value FROM json_each(?2)) LIMIT 1",
+            &[&config.site, &origins],
+        )
+        .first("checking the origins")
+        .await?;
+    claim.map_or(Ok(()), |claim| Err(floorwalker_core::prompts::config::origin_taken(&claim.origin, &claim.site)))
 }

@@ -62,6 +62,11 @@ pub enum ErrorCode {
     /// The conversation's transcript goes only to the first address it was asked for: the form
     /// must not be a way to mail the shop's chat to anyone (`outbound::chat_events::TranscriptLog`).
     TranscriptAddressLocked,
+    /// A site config listing an origin that another site already has (an origin belongs to one site).
+    OriginTaken,
+    /// The visitor context a chat start carries is out of bounds (a price no shop has, more
+    /// products than the widget sends).
+    InvalidContext,
     /// A fault on our side (storage unavailable, ...), never caused by the request's content.
     Internal,
 }
@@ -86,6 +91,7 @@ impl ErrorCode {
             | ErrorCode::InvalidLead
             | ErrorCode::InvalidConsent
             | ErrorCode::InvalidToken
+            | ErrorCode::InvalidContext
             | ErrorCode::EndpointNotAllowed => 400,
             ErrorCode::Unauthorized | ErrorCode::InvalidSignature => 401,
             // Gone: the link was real once; asking again will not help.
@@ -95,8 +101,8 @@ impl ErrorCode {
             ErrorCode::OriginNotAllowed | ErrorCode::Forbidden => 403,
             ErrorCode::NotFound | ErrorCode::UnknownSite => 404,
             ErrorCode::MethodNotAllowed => 405,
-            // A conflict with the conversation's state, not a malformed request.
-            ErrorCode::ConversationClosed | ErrorCode::TranscriptAddressLocked => 409,
+            // A conflict with the state of the conversation or of another site, not a malformed request.
+            ErrorCode::ConversationClosed | ErrorCode::TranscriptAddressLocked | ErrorCode::OriginTaken => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::RateLimited | ErrorCode::TranscriptAlreadySent => 429,
@@ -176,6 +182,8 @@ mod tests {
             ErrorCode::InvalidSignature,
             ErrorCode::TranscriptAlreadySent,
             ErrorCode::TranscriptAddressLocked,
+            ErrorCode::OriginTaken,
+            ErrorCode::InvalidContext,
         ] {
             assert!((400..500).contains(&code.http_status()), "{code:?}");
         }

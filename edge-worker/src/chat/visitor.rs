@@ -147,6 +147,7 @@ pub async fn start(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let body: StartRequest = http::read_json(&mut req, MAX_START_BODY).await?;
     let claims = verify_token(env, &body.token)?;
     let (config, origin) = site_for_origin(env, &req, &claims.site).await?;
+    body.context.as_ref().map_or(Ok(()), VisitorContext::validate)?;
     if let Some(id) = open_conversation(env, &claims).await? {
         return with_cors(http::json(&serde_json::json!({"conversation_id": id, "created": false}), 200)?, &origin);
     }
@@ -159,6 +160,18 @@ pub async fn start(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let now = now_ms();
     let label = context::visitor_label(&claims.visitor_id, claims.user_id.as_deref(), Some(&context));
     let context_json = serde_json::to_string(&context).map_err(|e| internal("encoding the context", e))?;
+    // The object first, the row after: a failed start leaves no row pointing at no object, so
+    // the visitor's next start creates a fresh conversation instead of finding a dead one.
+    let setup = ConversationSetup {
+        conversation_id: id.clone(),
+        owner: ConversationOwner { site: claims.site.clone(), visitor_id: claims.visitor_id.clone(), user_id: claims.user_id.clone() },
+        visitor_label: label.clone(),
+        locale,
+        reply_wait_ms: reply_wait_ms(env),
+        context: Some(context),
+    };
+    let reply = protocol::conversation(env, &id)?.ask(&ConversationCall::Init(Box::new(setup))).await?;
+    expect_reply!(reply, ConversationReply::Initialised { .. } => ())?;
     db(env)?
         .query(
             "INSERT INTO chat_conversations (id, site, visitor_id, user_id, status, opened_at, visitor_label, context) \
@@ -167,16 +180,6 @@ pub async fn start(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         )
         .run("storing the conversation")
         .await?;
-    let setup = ConversationSetup {
-        conversation_id: id.clone(),
-        owner: ConversationOwner { site: claims.site.clone(), visitor_id: claims.visitor_id.clone(), user_id: claims.user_id.clone() },
-        visitor_label: label,
-        locale,
-        reply_wait_ms: reply_wait_ms(env),
-        context: Some(context),
-    };
-    let reply = protocol::conversation(env, &id)?.ask(&ConversationCall::Init(Box::new(setup))).await?;
-    expect_reply!(reply, ConversationReply::Initialised { .. } => ())?;
     with_cors(http::json(&serde_json::json!({"conversation_id": id, "created": true}), 201)?, &origin)
 }
 
