@@ -1,4 +1,5 @@
-//! `/v1/admin/*`: site owners' and operators' tooling, behind the `ADMIN_TOKEN` secret.
+//! `/v1/admin/*`: site owners' and operators' tooling, behind the `ADMIN_TOKEN` secret. One route
+//! table (the chat's additions included, handled in `chat::admin`) behind one [`authorize`].
 
 use floorwalker_core::base::crypto::constant_time_eq;
 use floorwalker_core::base::error::{ApiError, ErrorCode};
@@ -8,11 +9,12 @@ use floorwalker_core::outbound::delivery::SiteDelivery;
 use floorwalker_core::prompts::config::{SiteConfig, MAX_CONFIG_BYTES};
 use floorwalker_core::visitor::event::{Event, StoredEvent};
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
 use worker::{Env, Method, Request, Response};
 
 use crate::http::{self, internal};
-use crate::{endpoints, mailbox, outbox, records, settings, sites};
+use crate::platform::d1::db;
+use crate::platform::vars::{key, test_timing, KeyProblem};
+use crate::{chat, delivery_log, endpoints, mailbox, outbox, settings, sites};
 
 const MAX_EVENTS_LISTED: u32 = 500;
 const MAX_LEADS_LISTED: u32 = 500;
@@ -32,26 +34,33 @@ pub async fn route(mut req: Request, env: &Env, method: Method, path: &[&str]) -
         (Method::Post, ["sites", site, "endpoints", id, "rotate"]) => endpoints::rotate(env, site, id).await,
         (Method::Post, ["sites", site, "endpoints", id, "retire"]) => endpoints::retire(env, site, id).await,
         (Method::Get, ["sites", site, "leads"]) => list_leads(&req, env, site).await,
-        (Method::Get, ["sites", site, "deliveries"]) => records::list_deliveries(&req, env, site).await,
-        (Method::Post, ["sites", site, "deliveries", id, "replay"]) => records::replay(env, site, id).await,
-        (Method::Get, ["mailbox"]) => {
-            let lead = req.url().ok().and_then(|u| u.query_pairs().find(|(k, _)| k == "lead").map(|(_, v)| v.into_owned()));
-            http::json(&mailbox::stored(env, lead.as_deref(), None).await?, 200)
-        }
+        (Method::Get, ["sites", site, "deliveries"]) => delivery_log::list(&req, env, site).await,
+        (Method::Post, ["sites", site, "deliveries", id, "replay"]) => delivery_log::replay(env, site, id).await,
+        (Method::Post, ["sites", site, "operators"]) => chat::admin::create_operator(&mut req, env, site).await,
+        (Method::Post, ["sites", site, "api-keys"]) => chat::admin::create_api_key(&mut req, env, site).await,
+        (Method::Put, ["sites", site, "identity-secret"]) => chat::admin::identity_secret(&mut req, env, site).await,
+        (Method::Get, ["chat", "outbox"]) => chat::admin::outbox(&req, env).await,
+        (Method::Post, ["chat", "store-check"]) => chat::admin::store_check(env).await,
+        (Method::Get, ["mailbox"]) => http::json(&mailbox::stored(env, http::query_param(&req, "lead").as_deref(), None).await?, 200),
         (Method::Post, ["sweep"]) => http::json(&serde_json::json!({"enqueued": outbox::sweep(env, http::now_ms()).await?}), 200),
         (method, _) => Err(ApiError::new(ErrorCode::NotFound, format!("no admin route for {method:?} {}", path.join("/")))),
     }
 }
 
-pub fn authorize(req: &Request, env: &Env) -> Result<(), ApiError> {
-    let expected = env
-        .secret("ADMIN_TOKEN")
-        .map(|s| s.to_string())
-        .map_err(|_| ApiError::new(ErrorCode::Unauthorized, "the admin API is disabled: set the ADMIN_TOKEN secret"))?;
+/// The request carries `Authorization: Bearer $ADMIN_TOKEN`.
+fn authorize(req: &Request, env: &Env) -> Result<(), ApiError> {
+    let invalid = || ApiError::new(ErrorCode::Unauthorized, "a valid admin bearer token is required");
+    let expected = match key(env, "ADMIN_TOKEN") {
+        Ok(expected) => expected,
+        Err(KeyProblem::Unset) => {
+            return Err(ApiError::new(ErrorCode::Unauthorized, "the admin API is disabled: set the ADMIN_TOKEN secret"))
+        }
+        Err(KeyProblem::TooShort) => return Err(invalid()),
+    };
     let given = http::header(req, "authorization").unwrap_or_default();
     let given = given.strip_prefix("Bearer ").unwrap_or_default();
-    if expected.len() < 16 || !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
-        return Err(ApiError::new(ErrorCode::Unauthorized, "a valid admin bearer token is required"));
+    if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+        return Err(invalid());
     }
     Ok(())
 }
@@ -64,7 +73,7 @@ async fn put_site(req: &mut Request, env: &Env, site: &str) -> Result<Response, 
         return Err(ApiError::new(ErrorCode::InvalidConfig, format!("the body is for site {:?}, the URL for {site:?}", config.site)));
     }
     config.validate()?;
-    if config.uses_test_timing() && !sites::test_timing_enabled(env) {
+    if config.uses_test_timing() && !test_timing(env) {
         return Err(ApiError::new(
             ErrorCode::InvalidConfig,
             "widget.test_timing: accepted only by a test deployment (FLOORWALKER_TEST_TIMING=1)",
@@ -99,18 +108,14 @@ async fn list_events(req: &Request, env: &Env, site: &str) -> Result<Response, A
         validate_client_id("visitor", visitor)?;
     }
     let limit = query.limit.unwrap_or(100).min(MAX_EVENTS_LISTED);
-    let visitor = query.visitor.as_deref().map_or(JsValue::NULL, JsValue::from_str);
-    let result = sites::db(env)?
-        .prepare(
+    let rows: Vec<EventRow> = db(env)?
+        .query(
             "SELECT id, visitor, session, at, received_at, data FROM events \
              WHERE site = ?1 AND (?2 IS NULL OR visitor = ?2) ORDER BY at DESC, id LIMIT ?3",
+            &[&site, &query.visitor.as_deref(), &limit],
         )
-        .bind(&[JsValue::from_str(site), visitor, JsValue::from_f64(f64::from(limit))])
-        .map_err(|e| internal("listing events", e))?
-        .all()
-        .await
-        .map_err(|e| internal("listing events", e))?;
-    let rows: Vec<EventRow> = result.results().map_err(|e| internal("listing events", e))?;
+        .all("listing events")
+        .await?;
     let events = rows
         .into_iter()
         .map(|row| {
@@ -125,7 +130,6 @@ async fn list_events(req: &Request, env: &Env, site: &str) -> Result<Response, A
         .collect::<Result<Vec<_>, ApiError>>()?;
     http::json(&events, 200)
 }
-
 
 async fn put_delivery(req: &mut Request, env: &Env, site: &str) -> Result<Response, ApiError> {
     sites::require(env, site).await?;
@@ -145,28 +149,14 @@ struct LeadRow {
 /// `GET /v1/admin/sites/:site/leads?limit=`: newest first, each with its consent and context.
 async fn list_leads(req: &Request, env: &Env, site: &str) -> Result<Response, ApiError> {
     sites::require(env, site).await?;
-    let limit = query_limit(req, MAX_LEADS_LISTED);
-    let rows: Vec<LeadRow> = sites::db(env)?
-        .prepare("SELECT data FROM leads WHERE site = ?1 ORDER BY created_at DESC, id LIMIT ?2")
-        .bind(&[JsValue::from_str(site), JsValue::from_f64(f64::from(limit))])
-        .map_err(|e| internal("listing leads", e))?
-        .all()
-        .await
-        .map_err(|e| internal("listing leads", e))?
-        .results()
-        .map_err(|e| internal("listing leads", e))?;
+    let limit = http::query_limit(req, MAX_LEADS_LISTED);
+    let rows: Vec<LeadRow> = db(env)?
+        .query("SELECT data FROM leads WHERE site = ?1 ORDER BY created_at DESC, id LIMIT ?2", &[&site, &limit])
+        .all("listing leads")
+        .await?;
     let leads = rows
         .iter()
         .map(|row| serde_json::from_str::<Lead>(&row.data).map_err(|e| internal("decoding a lead", e)))
         .collect::<Result<Vec<_>, _>>()?;
     http::json(&leads, 200)
-}
-
-/// `?limit=` clamped to `max` (default 100).
-pub fn query_limit(req: &Request, max: u32) -> u32 {
-    req.url()
-        .ok()
-        .and_then(|u| u.query_pairs().find(|(k, _)| k == "limit").and_then(|(_, v)| v.parse::<u32>().ok()))
-        .unwrap_or(100)
-        .clamp(1, max)
 }

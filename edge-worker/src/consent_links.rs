@@ -17,11 +17,11 @@ use floorwalker_core::outbound::crm::html_escape;
 use floorwalker_core::outbound::email::marketing_link_text;
 use floorwalker_core::outbound::webhook::WebhookEvent;
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
-use worker::{Env, Headers, Request, Response};
+use worker::{Env, Request, Response};
 
 use crate::http::{self, internal};
-use crate::timing::secret;
+use crate::platform::d1::db;
+use crate::platform::vars::secret;
 use crate::{endpoints, outbox, sites};
 
 pub async fn follow(req: &Request, env: &Env, token: &str) -> Result<Response, ApiError> {
@@ -50,14 +50,11 @@ async fn apply(req: &Request, env: &Env, token: &str) -> Result<(Locale, String,
     let link_secret = secret(env, "LINK_SECRET").ok_or_else(|| internal("verifying a link", "LINK_SECRET is not set"))?;
     let now = http::now_ms();
     let claims = verify_link(link_secret.as_bytes(), &site, token, now)?;
-    let db = sites::db(env)?;
+    let db = db(env)?;
     let lead_json: Option<String> = db
-        .prepare("SELECT data FROM leads WHERE id = ?1 AND site = ?2")
-        .bind(&[JsValue::from_str(&claims.lead), JsValue::from_str(&site)])
-        .map_err(|e| internal("loading the lead", e))?
-        .first(Some("data"))
-        .await
-        .map_err(|e| internal("loading the lead", e))?;
+        .query("SELECT data FROM leads WHERE id = ?1 AND site = ?2", &[&claims.lead, &site])
+        .first_column("data", "loading the lead")
+        .await?;
     let lead: Lead = lead_json
         .ok_or_else(invalid)
         .and_then(|json| serde_json::from_str(&json).map_err(|e| internal("decoding the lead", e)))?;
@@ -65,14 +62,9 @@ async fn apply(req: &Request, env: &Env, token: &str) -> Result<(Locale, String,
     let locale = lead.locale;
 
     let rows: Vec<ChangeRow> = db
-        .prepare("SELECT data FROM consent_changes WHERE lead = ?1 AND purpose = 'marketing' ORDER BY at")
-        .bind(&[JsValue::from_str(&lead.id)])
-        .map_err(|e| internal("loading consent changes", e))?
-        .all()
-        .await
-        .map_err(|e| internal("loading consent changes", e))?
-        .results()
-        .map_err(|e| internal("loading consent changes", e))?;
+        .query("SELECT data FROM consent_changes WHERE lead = ?1 AND purpose = 'marketing' ORDER BY at", &[&lead.id])
+        .all("loading consent changes")
+        .await?;
     let changes: Vec<ConsentUpdated> =
         rows.iter().map(|r| serde_json::from_str(&r.data)).collect::<Result<_, _>>().map_err(|e| internal("decoding consent", e))?;
     let wanted = claims.action == LinkAction::MarketingOptIn;
@@ -84,21 +76,16 @@ async fn apply(req: &Request, env: &Env, token: &str) -> Result<(Locale, String,
     let update = ConsentUpdated::from_link(&claims, marketing_link_text(locale, &shop), locale, &page_url, now);
     let data = serde_json::to_string(&update).map_err(|e| internal("encoding consent", e))?;
     let mut statements = vec![db
-        .prepare("INSERT INTO consent_changes (id, site, lead, purpose, granted, at, data) VALUES (?1, ?2, ?3, 'marketing', ?4, ?5, ?6)")
-        .bind(&[
-            JsValue::from_str(&change_id(&lead.id, ConsentPurpose::Marketing, wanted, changes.len())),
-            JsValue::from_str(&site),
-            JsValue::from_str(&lead.id),
-            JsValue::from_f64(if wanted { 1.0 } else { 0.0 }),
-            JsValue::from_f64(now as f64),
-            JsValue::from_str(&data),
-        ])
-        .map_err(|e| internal("recording consent", e))?];
+        .query(
+            "INSERT INTO consent_changes (id, site, lead, purpose, granted, at, data) VALUES (?1, ?2, ?3, 'marketing', ?4, ?5, ?6)",
+            &[&change_id(&lead.id, ConsentPurpose::Marketing, wanted, changes.len()), &site, &lead.id, &wanted, &now, &data],
+        )
+        .statement("recording consent")?];
     let event = WebhookEvent::ConsentUpdated(update);
     let targets = outbox::endpoint_targets(&endpoints::active(env, &site).await?, &event);
     let (more, ids) = outbox::event_statements(&db, &site, &event, &targets, None, now)?;
     statements.extend(more);
-    if db.batch(statements).await.is_err() {
+    if db.try_batch(statements).await.is_err() {
         // A concurrent click recorded the same change (primary key): nothing more to do.
         return Ok((locale, shop, claims.action));
     }
@@ -126,20 +113,5 @@ fn page(locale: Locale, status: u16, text: &str) -> Result<Response, ApiError> {
          <p style=\"font-size:18px;line-height:1.4\">{}</p></body></html>",
         html_escape(text)
     );
-    html_response(&html, status)
-}
-
-/// An HTML page that runs nothing and leaks nothing (the URL holds a token).
-pub fn html_response(html: &str, status: u16) -> Result<Response, ApiError> {
-    let headers = Headers::new();
-    for (name, value) in [
-        ("content-type", "text/html; charset=utf-8"),
-        ("cache-control", "no-store"),
-        ("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: http:; frame-src 'self'"),
-        ("referrer-policy", "no-referrer"),
-        ("x-content-type-options", "nosniff"),
-    ] {
-        http::set(&headers, name, value)?;
-    }
-    Ok(Response::ok(html).map_err(|e| internal("building the page", e))?.with_status(status).with_headers(headers))
+    http::html(&html, status)
 }

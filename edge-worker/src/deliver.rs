@@ -7,10 +7,8 @@ use std::time::Duration;
 use floorwalker_core::base::error::ApiError;
 use floorwalker_core::leads::consent::{sign_link, LinkAction, LinkClaims};
 use floorwalker_core::outbound::crm::{map_event, Mapped};
-use floorwalker_core::outbound::delivery::{Next, QueueMessage, Target, MAX_IN_FLIGHT};
-use floorwalker_core::outbound::email::{
-    provider_request, render_comparison, render_transcript, ComparisonLinks, EmailMessage, EmailProvider,
-};
+use floorwalker_core::outbound::delivery::{DeliveryState, Next, QueueMessage, Target, MAX_IN_FLIGHT};
+use floorwalker_core::outbound::email::{provider_request, render_comparison, render_transcript, ComparisonLinks, EmailMessage, EmailProvider};
 use floorwalker_core::outbound::webhook::{AttemptRecord, AttemptResult, AttemptStatus, WebhookEvent};
 use futures_util::future::{select, Either};
 use futures_util::StreamExt as _;
@@ -21,10 +19,13 @@ use worker::{
     RequestInit, RequestRedirect,
 };
 
+use crate::endpoints;
 use crate::http::{internal, now_ms};
 use crate::outbox::DEAD_LETTERS;
-use crate::timing::{delivery_timing, jitter_permille, secret, var};
-use crate::{endpoints, settings, sites};
+use crate::platform::d1::db;
+use crate::platform::random::jitter_permille;
+use crate::platform::vars::{delivery_timing, secret, var};
+use crate::settings;
 
 /// The lane of the copies we put in the dead-letter queue ourselves.
 const PARKED_LANE: &str = "parked";
@@ -102,33 +103,21 @@ struct Claimed {
     event_data: Option<String>,
 }
 
-fn d1(context: &'static str) -> impl Fn(worker::Error) -> ApiError {
-    move |e| internal(context, e)
-}
-
 async fn attempt(env: &Env, id: &str) -> Result<Outcome, ApiError> {
     let timing = delivery_timing(env);
-    let db = sites::db(env)?;
     let now = now_ms();
     // The claim: only a pending delivery that is due and not held by another consumer. A delivered
     // one is never claimed again, whatever messages still name it.
-    let claimed: Option<Claimed> = db
-        .prepare(
+    let claimed: Option<Claimed> = db(env)?
+        .query(
             "UPDATE deliveries SET lease_until = ?2, updated_at = ?3 \
-             WHERE id = ?1 AND state = 'pending' AND lease_until < ?3 AND next_attempt_at <= ?4 \
+             WHERE id = ?1 AND state = ?5 AND lease_until < ?3 AND next_attempt_at <= ?4 \
              RETURNING site, target, attempts, cycle_attempts, first_attempt_at, extra, \
              (SELECT data FROM outbox_events WHERE outbox_events.id = deliveries.event) AS event_data",
+            &[&id, &(now + timing.lease_ms()), &now, &(now + EARLY_SLACK_MS), &DeliveryState::Pending],
         )
-        .bind(&[
-            JsValue::from_str(id),
-            JsValue::from_f64((now + timing.lease_ms()) as f64),
-            JsValue::from_f64(now as f64),
-            JsValue::from_f64((now + EARLY_SLACK_MS) as f64),
-        ])
-        .map_err(d1("claiming a delivery"))?
-        .first(None)
-        .await
-        .map_err(d1("claiming a delivery"))?;
+        .first("claiming a delivery")
+        .await?;
     let Some(claimed) = claimed else {
         // Delivered, failed, unknown, held by another consumer or not yet due: this message is a
         // duplicate of one that is (or was) being handled.
@@ -223,13 +212,10 @@ struct ShopName {
 }
 
 async fn prepare_email(env: &Env, id: &str, claimed: &Claimed, event: &WebhookEvent) -> Result<Prepared, ApiError> {
-    let config: Option<String> = sites::db(env)?
-        .prepare("SELECT config FROM sites WHERE id = ?1")
-        .bind(&[JsValue::from_str(&claimed.site)])
-        .map_err(d1("loading the site"))?
-        .first(Some("config"))
-        .await
-        .map_err(d1("loading the site"))?;
+    let config: Option<String> = db(env)?
+        .query("SELECT config FROM sites WHERE id = ?1", &[&claimed.site])
+        .first_column("config", "loading the site")
+        .await?;
     let shop = config
         .and_then(|json| serde_json::from_str::<ShopName>(&json).ok())
         .map_or_else(|| claimed.site.clone(), |c| c.name);
@@ -292,21 +278,13 @@ async fn store_locally(
         _ => String::new(),
     };
     let data = serde_json::to_string(message).map_err(|e| internal("encoding an email", e))?;
-    sites::db(env)?
-        .prepare("INSERT OR IGNORE INTO mailbox (id, site, lead, to_addr, subject, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
-        .bind(&[
-            JsValue::from_str(id),
-            JsValue::from_str(site),
-            JsValue::from_str(&lead),
-            JsValue::from_str(&message.to),
-            JsValue::from_str(&message.subject),
-            JsValue::from_str(&data),
-            JsValue::from_f64(now as f64),
-        ])
-        .map_err(d1("storing an email"))?
-        .run()
-        .await
-        .map_err(d1("storing an email"))?;
+    db(env)?
+        .query(
+            "INSERT OR IGNORE INTO mailbox (id, site, lead, to_addr, subject, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            &[&id, &site, &lead, &message.to, &message.subject, &data, &now],
+        )
+        .run("storing an email")
+        .await?;
     Ok(AttemptResult::Response { status: 202, retry_after: None, body: b"stored in the local mailbox".to_vec() })
 }
 
@@ -359,57 +337,41 @@ async fn finish(
     first_attempt_at: u64,
     error: Option<String>,
 ) -> Result<Outcome, ApiError> {
-    let db = sites::db(env)?;
+    let db = db(env)?;
     let now = now_ms();
     let mut statements = Vec::new();
     if let Some(record) = &record {
         let data = serde_json::to_string(record).map_err(|e| internal("encoding an attempt", e))?;
         let status = serde_json::to_value(record.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         statements.push(
-            db.prepare(
+            db.query(
                 "INSERT OR REPLACE INTO delivery_attempts (delivery, n, at, status, latency_ms, response_code, data) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                &[&id, &attempts.total, &record.at, &status, &record.latency_ms, &record.response_code, &data],
             )
-            .bind(&[
-                JsValue::from_str(id),
-                JsValue::from_f64(f64::from(attempts.total)),
-                JsValue::from_f64(record.at as f64),
-                JsValue::from_str(&status),
-                JsValue::from_f64(record.latency_ms as f64),
-                record.response_code.map_or(JsValue::NULL, |c| JsValue::from_f64(f64::from(c))),
-                JsValue::from_str(&data),
-            ])
-            .map_err(d1("recording an attempt"))?,
+            .statement("recording an attempt")?,
         );
     }
     // A skipped or parked delivery made no attempt.
     let made = u32::from(record.is_some());
     let (total, cycle) = (attempts.total - 1 + made, attempts.cycle - 1 + made);
     let (state, next_at, outcome) = match next {
-        Next::Done => ("delivered", now, Outcome::Ack),
-        Next::RetryIn { delay_s } => ("pending", now + u64::from(delay_s) * 1000, Outcome::RetryIn(delay_s)),
-        Next::DeadLetter | Next::DisableEndpoint => ("failed", now, Outcome::Ack),
+        Next::Done => (DeliveryState::Delivered, now, Outcome::Ack),
+        Next::RetryIn { delay_s } => (DeliveryState::Pending, now + u64::from(delay_s) * 1000, Outcome::RetryIn(delay_s)),
+        Next::DeadLetter | Next::DisableEndpoint => (DeliveryState::Failed, now, Outcome::Ack),
     };
+    let delivered_at = (state == DeliveryState::Delivered).then_some(now);
     statements.push(
-        db.prepare(
+        db.query(
             "UPDATE deliveries SET state = ?2, attempts = ?3, cycle_attempts = ?8, first_attempt_at = COALESCE(first_attempt_at, ?4), \
              next_attempt_at = ?5, lease_until = 0, last_error = ?6, \
-             delivered_at = CASE WHEN ?2 = 'delivered' THEN ?7 ELSE delivered_at END, updated_at = ?7 WHERE id = ?1",
+             delivered_at = COALESCE(?9, delivered_at), updated_at = ?7 WHERE id = ?1",
+            &[&id, &state, &total, &first_attempt_at, &next_at, &error, &now, &cycle, &delivered_at],
         )
-        .bind(&[
-            JsValue::from_str(id),
-            JsValue::from_str(state),
-            JsValue::from_f64(f64::from(total)),
-            JsValue::from_f64(first_attempt_at as f64),
-            JsValue::from_f64(next_at as f64),
-            error.as_deref().map_or(JsValue::NULL, JsValue::from_str),
-            JsValue::from_f64(now as f64),
-            JsValue::from_f64(f64::from(cycle)),
-        ])
-        .map_err(d1("updating a delivery"))?,
+        .statement("updating a delivery")?,
     );
-    db.batch(statements).await.map_err(d1("updating a delivery"))?;
-    if state == "failed" {
+    db.batch(statements, "updating a delivery").await?;
+    if state == DeliveryState::Failed {
         // The dead-letter queue is the audit trail of what ran out of retries; D1 already says
         // "failed", which is what the admin API lists and replays.
         let sent = match env.queue(DEAD_LETTERS) {
@@ -426,17 +388,14 @@ async fn finish(
 /// A message that reached the dead-letter queue by exhausting `max_retries` (its consumer kept
 /// failing): its delivery is failed, unless it was delivered meanwhile.
 async fn park(env: &Env, id: &str) -> Result<(), ApiError> {
-    sites::db(env)?
-        .prepare(
-            "UPDATE deliveries SET state = 'failed', lease_until = 0, last_error = COALESCE(last_error, 'dead-lettered'), \
-             updated_at = ?2 WHERE id = ?1 AND state = 'pending'",
+    db(env)?
+        .query(
+            "UPDATE deliveries SET state = ?3, lease_until = 0, last_error = COALESCE(last_error, 'dead-lettered'), \
+             updated_at = ?2 WHERE id = ?1 AND state = ?4",
+            &[&id, &now_ms(), &DeliveryState::Failed, &DeliveryState::Pending],
         )
-        .bind(&[JsValue::from_str(id), JsValue::from_f64(now_ms() as f64)])
-        .map_err(d1("parking a delivery"))?
-        .run()
+        .run("parking a delivery")
         .await
-        .map_err(d1("parking a delivery"))?;
-    Ok(())
 }
 
 /// 410 Gone: the receiver asked us to stop. The endpoint is disabled; its other pending deliveries

@@ -6,11 +6,11 @@ use floorwalker_core::outbound::delivery::{EndpointInput, EndpointSecret, Endpoi
 use floorwalker_core::outbound::endpoint::{Endpoint, MAX_ACTIVE_SECRETS};
 use floorwalker_core::outbound::webhook::WebhookSecret;
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
 use worker::{Env, Request, Response};
 
 use crate::http::{self, internal};
-use crate::timing::random_bytes;
+use crate::platform::d1::db;
+use crate::platform::random::random_bytes;
 use crate::{settings, sites};
 
 const MAX_ENDPOINT_BYTES: usize = 8 * 1024;
@@ -24,15 +24,10 @@ struct EndpointRow {
 
 /// Every endpoint of the site, with why it was disabled (if it was).
 pub async fn load_all(env: &Env, site: &str) -> Result<Vec<(Endpoint, Option<String>)>, ApiError> {
-    let rows: Vec<EndpointRow> = sites::db(env)?
-        .prepare("SELECT config, disabled_reason FROM endpoints WHERE site = ?1 ORDER BY id")
-        .bind(&[JsValue::from_str(site)])
-        .map_err(|e| internal("loading endpoints", e))?
-        .all()
-        .await
-        .map_err(|e| internal("loading endpoints", e))?
-        .results()
-        .map_err(|e| internal("loading endpoints", e))?;
+    let rows: Vec<EndpointRow> = db(env)?
+        .query("SELECT config, disabled_reason FROM endpoints WHERE site = ?1 ORDER BY id", &[&site])
+        .all("loading endpoints")
+        .await?;
     rows.into_iter()
         .map(|row| {
             let endpoint = serde_json::from_str(&row.config).map_err(|e| internal("decoding an endpoint", e))?;
@@ -47,13 +42,10 @@ pub async fn active(env: &Env, site: &str) -> Result<Vec<Endpoint>, ApiError> {
 }
 
 pub async fn load(env: &Env, site: &str, id: &str) -> Result<Option<(Endpoint, Option<String>)>, ApiError> {
-    let row: Option<EndpointRow> = sites::db(env)?
-        .prepare("SELECT config, disabled_reason FROM endpoints WHERE site = ?1 AND id = ?2")
-        .bind(&[JsValue::from_str(site), JsValue::from_str(id)])
-        .map_err(|e| internal("loading an endpoint", e))?
-        .first(None)
-        .await
-        .map_err(|e| internal("loading an endpoint", e))?;
+    let row: Option<EndpointRow> = db(env)?
+        .query("SELECT config, disabled_reason FROM endpoints WHERE site = ?1 AND id = ?2", &[&site, &id])
+        .first("loading an endpoint")
+        .await?;
     row.map(|row| {
         let endpoint = serde_json::from_str(&row.config).map_err(|e| internal("decoding an endpoint", e))?;
         Ok((endpoint, row.disabled_reason))
@@ -68,25 +60,15 @@ async fn require(env: &Env, site: &str, id: &str) -> Result<(Endpoint, Option<St
 /// Writes the endpoint (insert or replace), with `disabled_reason` cleared unless given.
 pub async fn store(env: &Env, site: &str, endpoint: &Endpoint, disabled_reason: Option<&str>, now_ms: u64) -> Result<(), ApiError> {
     let json = serde_json::to_string(endpoint).map_err(|e| internal("encoding an endpoint", e))?;
-    let now = JsValue::from_f64(now_ms as f64);
-    sites::db(env)?
-        .prepare(
+    db(env)?
+        .query(
             "INSERT INTO endpoints (site, id, config, disabled_reason, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) \
              ON CONFLICT (site, id) DO UPDATE SET config = excluded.config, disabled_reason = excluded.disabled_reason, \
              updated_at = excluded.updated_at",
+            &[&site, &endpoint.id, &json, &disabled_reason, &now_ms],
         )
-        .bind(&[
-            JsValue::from_str(site),
-            JsValue::from_str(&endpoint.id),
-            JsValue::from_str(&json),
-            disabled_reason.map_or(JsValue::NULL, JsValue::from_str),
-            now,
-        ])
-        .map_err(|e| internal("storing an endpoint", e))?
-        .run()
+        .run("storing an endpoint")
         .await
-        .map_err(|e| internal("storing an endpoint", e))?;
-    Ok(())
 }
 
 fn new_secret() -> Result<String, ApiError> {
@@ -131,13 +113,7 @@ pub async fn update(req: &mut Request, env: &Env, site: &str, id: &str) -> Resul
 
 pub async fn delete(env: &Env, site: &str, id: &str) -> Result<Response, ApiError> {
     require(env, site, id).await?;
-    sites::db(env)?
-        .prepare("DELETE FROM endpoints WHERE site = ?1 AND id = ?2")
-        .bind(&[JsValue::from_str(site), JsValue::from_str(id)])
-        .map_err(|e| internal("deleting an endpoint", e))?
-        .run()
-        .await
-        .map_err(|e| internal("deleting an endpoint", e))?;
+    db(env)?.query("DELETE FROM endpoints WHERE site = ?1 AND id = ?2", &[&site, &id]).run("deleting an endpoint").await?;
     http::json(&serde_json::json!({"deleted": id}), 200)
 }
 

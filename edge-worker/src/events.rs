@@ -2,17 +2,17 @@
 
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::visitor::event::{EventBatch, MAX_BATCH_BYTES};
-use wasm_bindgen::JsValue;
 use worker::{Env, Request, Response};
 
 use crate::http::{self, internal};
-use crate::sites;
+use crate::platform::d1::db;
+use crate::{cors, sites};
 
 pub async fn ingest(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let origin = http::header(&req, "origin")
         .ok_or_else(|| ApiError::new(ErrorCode::OriginNotAllowed, "events are accepted only from a browser page (Origin header)"))?;
     let batch: EventBatch = http::read_json(&mut req, MAX_BATCH_BYTES).await?;
-    batch.validate()?;
+    batch.validate_received(http::now_ms())?;
     let config = sites::require(env, &batch.site).await?;
     if !config.allows_origin(&origin) {
         return Err(ApiError::new(
@@ -22,36 +22,28 @@ pub async fn ingest(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     }
     let stored = store(env, &batch, http::now_ms()).await?;
     let mut response = http::json(&serde_json::json!({"accepted": batch.events.len(), "stored": stored}), 202)?;
-    http::allow_origin(&mut response, &origin)?;
+    cors::allow_origin(&mut response, &origin)?;
     Ok(response)
 }
 
 /// Inserts the batch in one D1 transaction; events already stored (a retried batch) are skipped.
 /// Returns how many were new.
 async fn store(env: &Env, batch: &EventBatch, received_at: u64) -> Result<usize, ApiError> {
-    let db = sites::db(env)?;
+    const DOING: &str = "storing events";
+    let db = db(env)?;
     let mut statements = Vec::with_capacity(batch.events.len());
     for event in &batch.events {
         let data = serde_json::to_string(&event.data).map_err(|e| internal("encoding an event", e))?;
         let statement = db
-            .prepare(
+            .query(
                 "INSERT OR IGNORE INTO events (site, id, visitor, session, type, at, received_at, data) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                &[&batch.site, &event.id, &batch.visitor, &batch.session, &event.data.kind(), &event.at, &received_at, &data],
             )
-            .bind(&[
-                JsValue::from_str(&batch.site),
-                JsValue::from_str(&event.id),
-                JsValue::from_str(&batch.visitor),
-                JsValue::from_str(&batch.session),
-                JsValue::from_str(event.data.kind()),
-                JsValue::from_f64(event.at as f64),
-                JsValue::from_f64(received_at as f64),
-                JsValue::from_str(&data),
-            ])
-            .map_err(|e| internal("storing events", e))?;
+            .statement(DOING)?;
         statements.push(statement);
     }
-    let results = db.batch(statements).await.map_err(|e| internal("storing events", e))?;
+    let results = db.batch(statements, DOING).await?;
     let mut written = 0;
     for result in results {
         if let Ok(Some(meta)) = result.meta() {

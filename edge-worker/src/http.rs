@@ -1,10 +1,9 @@
-//! Response helpers, CORS and request-body reading shared by every route.
+//! Response helpers and request reading shared by every route. Imports nothing of the worker:
+//! every other module may use it (CORS is `cors`, which needs the site store).
 
 use floorwalker_core::base::error::{ApiError, ErrorBody, ErrorCode};
 use serde::Serialize;
-use worker::{Env, Headers, Request, Response, Result};
-
-use crate::sites;
+use worker::{Headers, Request, Response, Result};
 
 /// Turns an internal failure (D1 down, binding missing) into an `internal` error.
 pub fn internal(context: &str, error: impl std::fmt::Display) -> ApiError {
@@ -24,51 +23,43 @@ pub fn set(headers: &Headers, name: &str, value: &str) -> std::result::Result<()
     headers.set(name, value).map_err(|e| internal("setting a header", e))
 }
 
-/// Allows `origin` to read the response. Only ever called with an origin the site allows.
-pub fn allow_origin(response: &mut Response, origin: &str) -> std::result::Result<(), ApiError> {
-    let headers = response.headers_mut();
-    set(headers, "access-control-allow-origin", origin)?;
-    set(headers, "vary", "Origin")
+/// An HTML page that runs nothing and leaks nothing (a consent link's URL holds a token).
+pub fn html(page: &str, status: u16) -> std::result::Result<Response, ApiError> {
+    let headers = Headers::new();
+    for (name, value) in [
+        ("content-type", "text/html; charset=utf-8"),
+        ("cache-control", "no-store"),
+        ("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: http:; frame-src 'self'"),
+        ("referrer-policy", "no-referrer"),
+        ("x-content-type-options", "nosniff"),
+    ] {
+        set(&headers, name, value)?;
+    }
+    Ok(Response::ok(page).map_err(|e| internal("building the page", e))?.with_status(status).with_headers(headers))
 }
 
-pub fn error_response(error: &ApiError, origin: Option<&str>) -> Result<Response> {
+/// An `ApiError` as its JSON answer. `cors::error_response` makes it readable by the page that caused it.
+pub fn error_response(error: &ApiError) -> Result<Response> {
     let body = serde_json::to_string(&ErrorBody { error: error.clone() })?;
     let mut response = Response::ok(body)?.with_status(error.http_status());
     let headers = response.headers_mut();
     headers.set("content-type", "application/json; charset=utf-8")?;
     headers.set("cache-control", "no-store")?;
-    // Errors are readable by the page that caused them so the widget can show a useful message;
-    // they carry no data of the site's.
-    if let Some(origin) = origin {
-        headers.set("access-control-allow-origin", origin)?;
-        headers.set("vary", "Origin")?;
-    }
-    Ok(response)
-}
-
-/// CORS preflight. Only origins configured for the site named by `?site=` (or, without it, for
-/// some site) get an answer that lets the browser proceed.
-pub async fn preflight(req: &Request, env: &Env) -> std::result::Result<Response, ApiError> {
-    let origin = header(req, "origin").ok_or_else(|| ApiError::new(ErrorCode::OriginNotAllowed, "preflight without Origin"))?;
-    let site = req.url().ok().and_then(|url| url.query_pairs().find(|(k, _)| k == "site").map(|(_, v)| v.into_owned()));
-    let allowed = match site {
-        Some(site) => sites::load(env, &site).await?.is_some_and(|config| config.allows_origin(&origin)),
-        None => sites::any_site_allows(env, &origin).await?,
-    };
-    if !allowed {
-        return Err(ApiError::new(ErrorCode::OriginNotAllowed, format!("origin {origin} is not allowed")));
-    }
-    let mut response = Response::empty().map_err(|e| internal("building the response", e))?.with_status(204);
-    allow_origin(&mut response, &origin)?;
-    let headers = response.headers_mut();
-    set(headers, "access-control-allow-methods", "GET, POST, OPTIONS")?;
-    set(headers, "access-control-allow-headers", "content-type, idempotency-key")?;
-    set(headers, "access-control-max-age", "86400")?;
     Ok(response)
 }
 
 pub fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
+}
+
+/// The first value of the query parameter `name`.
+pub fn query_param(req: &Request, name: &str) -> Option<String> {
+    req.url().ok().and_then(|url| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()))
+}
+
+/// `?limit=` clamped to `1..=max` (default 100).
+pub fn query_limit(req: &Request, max: u32) -> u32 {
+    query_param(req, "limit").and_then(|v| v.parse::<u32>().ok()).unwrap_or(100).clamp(1, max)
 }
 
 /// Reads the body, refusing more than `limit` bytes, and parses it as JSON. `text/plain` is

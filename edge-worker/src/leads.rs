@@ -6,12 +6,12 @@ use floorwalker_core::leads::lead::{Lead, LeadKind, LeadRequest, MAX_LEAD_BYTES}
 use floorwalker_core::outbound::delivery::{rate_limited, rate_window, LeadLimits, LeadReceipt, Target};
 use floorwalker_core::outbound::webhook::{EventType, WebhookEvent};
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
 use worker::{Env, Request, Response};
 
 use crate::http::{self, internal};
-use crate::timing::{test_timing, var};
-use crate::{endpoints, outbox, settings, sites};
+use crate::platform::d1::db;
+use crate::platform::vars::{test_timing, var};
+use crate::{cors, endpoints, outbox, settings, sites};
 
 pub async fn submit(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let origin = http::header(&req, "origin")
@@ -31,26 +31,21 @@ pub async fn submit(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     }
     let ip = http::header(&req, "cf-connecting-ip").unwrap_or_else(|| "unknown".to_owned());
     if let Some(retry_after) = check_rate(env, &lead, &ip, settings.lead_limits, now).await? {
-        let mut response = http::error_response(&rate_limited(retry_after), Some(&origin))
+        let mut response = cors::error_response(&rate_limited(retry_after), Some(&origin))
             .map_err(|e| internal("building the response", e))?;
         http::set(response.headers_mut(), "retry-after", &retry_after.to_string())?;
         http::set(response.headers_mut(), "access-control-expose-headers", "retry-after")?;
         return Ok(response);
     }
 
-    let db = sites::db(env)?;
+    let db = db(env)?;
     let data = serde_json::to_string(&lead).map_err(|e| internal("encoding the lead", e))?;
     let mut statements = vec![db
-        .prepare("INSERT INTO leads (id, site, visitor, kind, created_at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-        .bind(&[
-            JsValue::from_str(&lead.id),
-            JsValue::from_str(&lead.site),
-            JsValue::from_str(&lead.visitor),
-            JsValue::from_str(lead.kind.as_str()),
-            JsValue::from_f64(now as f64),
-            JsValue::from_str(&data),
-        ])
-        .map_err(|e| internal("storing the lead", e))?];
+        .query(
+            "INSERT INTO leads (id, site, visitor, kind, created_at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &[&lead.id, &lead.site, &lead.visitor, &lead.kind.as_str(), &now, &data],
+        )
+        .statement("storing the lead")?];
     let endpoints = endpoints::active(env, &lead.site).await?;
     // Links in the email point back at this worker: its configured public URL, else the origin
     // this request came in on.
@@ -68,7 +63,7 @@ pub async fn submit(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         statements.extend(more);
         ids.extend(more_ids);
     }
-    if let Err(e) = db.batch(statements).await {
+    if let Err(e) = db.try_batch(statements).await {
         // Two identical submissions racing: the other one stored the lead (the batch is atomic,
         // so nothing of this one was kept).
         if lead_exists(env, &lead.id).await? {
@@ -86,18 +81,13 @@ pub async fn submit(mut req: Request, env: &Env) -> Result<Response, ApiError> {
 
 fn receipt(id: &str, duplicate: bool, origin: &str) -> Result<Response, ApiError> {
     let mut response = http::json(&LeadReceipt { id: id.to_owned(), duplicate }, if duplicate { 200 } else { 201 })?;
-    http::allow_origin(&mut response, origin)?;
+    cors::allow_origin(&mut response, origin)?;
     Ok(response)
 }
 
 async fn lead_exists(env: &Env, id: &str) -> Result<bool, ApiError> {
-    let found: Option<String> = sites::db(env)?
-        .prepare("SELECT id FROM leads WHERE id = ?1")
-        .bind(&[JsValue::from_str(id)])
-        .map_err(|e| internal("looking up the lead", e))?
-        .first(Some("id"))
-        .await
-        .map_err(|e| internal("looking up the lead", e))?;
+    let found: Option<String> =
+        db(env)?.query("SELECT id FROM leads WHERE id = ?1", &[&id]).first_column("id", "looking up the lead").await?;
     Ok(found.is_some())
 }
 
@@ -112,17 +102,18 @@ struct CountRow {
 /// seconds when a limit is exceeded.
 async fn check_rate(env: &Env, lead: &Lead, ip: &str, limits: LeadLimits, now_ms: u64) -> Result<Option<u64>, ApiError> {
     let (window, retry_after) = rate_window(now_ms, limits.window_s);
-    let db = sites::db(env)?;
+    const DOING: &str = "counting submissions";
+    let db = db(env)?;
     let upsert = |key: String| {
-        db.prepare(
+        db.query(
             "INSERT INTO rate_limits (key, window, count) VALUES (?1, ?2, 1) \
              ON CONFLICT (key, window) DO UPDATE SET count = count + 1 RETURNING count",
+            &[&key, &window],
         )
-        .bind(&[JsValue::from_str(&key), JsValue::from_f64(window as f64)])
-        .map_err(|e| internal("counting submissions", e))
+        .statement(DOING)
     };
     let statements = vec![upsert(format!("ip:{}:{ip}", lead.site))?, upsert(format!("visitor:{}:{}", lead.site, lead.visitor))?];
-    let results = db.batch(statements).await.map_err(|e| internal("counting submissions", e))?;
+    let results = db.batch(statements, DOING).await?;
     let counts: Vec<u32> = results
         .iter()
         .map(|r| r.results::<CountRow>().ok().and_then(|rows| rows.first().map(|row| row.count as u32)).unwrap_or(0))

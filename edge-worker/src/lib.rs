@@ -6,30 +6,30 @@
 mod admin;
 mod chat;
 mod consent_links;
+mod cors;
 mod deliver;
+mod delivery_log;
 mod endpoints;
 mod events;
 mod http;
 mod leads;
 mod mailbox;
 mod outbox;
-mod records;
+mod platform;
+mod public_site;
 mod settings;
 mod sites;
-pub mod timing;
 
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::outbound::delivery::QueueMessage;
 use worker::{event, Context, Env, MessageBatch, Method, Request, Response, Result, ScheduleContext, ScheduledEvent};
-
-use crate::http::{error_response, preflight};
 
 #[event(fetch)]
 pub async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let origin = req.headers().get("origin").ok().flatten();
     match route(req, &env).await {
         Ok(response) => Ok(response),
-        Err(error) => error_response(&error, origin.as_deref()),
+        Err(error) => cors::error_response(&error, origin.as_deref()),
     }
 }
 
@@ -38,15 +38,11 @@ async fn route(req: Request, env: &Env) -> std::result::Result<Response, ApiErro
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let method = req.method();
     match (method, segments.as_slice()) {
-        (Method::Options, ["v1", ..]) => preflight(&req, env).await,
+        (Method::Options, ["v1", ..]) => cors::preflight(&req, env).await,
         (Method::Get, ["v1", "health"]) => http::json(&serde_json::json!({"ok": true}), 200),
-        (Method::Get, ["v1", "sites", site, "config"]) => sites::serve_public_config(&req, env, site).await,
-        (Method::Get, ["v1", "sites", site, "presence"]) => sites::serve_presence(&req, env, site).await,
+        (Method::Get, ["v1", "sites", site, "config"]) => public_site::serve_config(&req, env, site).await,
+        (Method::Get, ["v1", "sites", site, "presence"]) => public_site::serve_presence(&req, env, site).await,
         (Method::Post, ["v1", "events"]) => events::ingest(req, env).await,
-        (method, ["v1", "admin", rest @ ..]) if chat::admin::handles(rest) => {
-            admin::authorize(&req, env)?;
-            chat::admin::route(req, env, method, rest).await
-        }
         (Method::Post, ["v1", "leads"]) => leads::submit(req, env).await,
         (Method::Get | Method::Post, ["v1", "consent", token]) => consent_links::follow(&req, env, token).await,
         (Method::Get, ["v1", "mailbox"]) => mailbox::list(&req, env).await,

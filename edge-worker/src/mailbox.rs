@@ -11,13 +11,11 @@ use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::outbound::crm::html_escape;
 use floorwalker_core::outbound::email::{EmailMessage, EmailProvider, StoredEmail};
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
 use worker::{Env, Request, Response};
 
-use crate::consent_links::html_response;
-use crate::http::internal;
-use crate::sites;
-use crate::timing::var;
+use crate::http::{self, internal};
+use crate::platform::d1::db;
+use crate::platform::vars::var;
 
 const MAX_LISTED: u32 = 200;
 
@@ -46,22 +44,14 @@ struct Row {
 
 /// The newest stored emails, optionally of one lead.
 pub async fn stored(env: &Env, lead: Option<&str>, id: Option<&str>) -> Result<Vec<StoredEmail>, ApiError> {
-    let rows: Vec<Row> = sites::db(env)?
-        .prepare(
+    let rows: Vec<Row> = db(env)?
+        .query(
             "SELECT id, site, lead, created_at, data FROM mailbox WHERE (?1 IS NULL OR lead = ?1) AND (?2 IS NULL OR id = ?2) \
              ORDER BY created_at DESC LIMIT ?3",
+            &[&lead, &id, &MAX_LISTED],
         )
-        .bind(&[
-            lead.map_or(JsValue::NULL, JsValue::from_str),
-            id.map_or(JsValue::NULL, JsValue::from_str),
-            JsValue::from_f64(f64::from(MAX_LISTED)),
-        ])
-        .map_err(|e| internal("reading the mailbox", e))?
-        .all()
-        .await
-        .map_err(|e| internal("reading the mailbox", e))?
-        .results()
-        .map_err(|e| internal("reading the mailbox", e))?;
+        .all("reading the mailbox")
+        .await?;
     rows.into_iter()
         .map(|row| {
             let message: EmailMessage = serde_json::from_str(&row.data).map_err(|e| internal("decoding an email", e))?;
@@ -93,7 +83,7 @@ pub async fn list(req: &Request, env: &Env) -> Result<Response, ApiError> {
          <h1>Local mailbox</h1><p>Emails the local provider would have sent (EMAIL_PROVIDER=local).</p>{empty}\
          <table style=\"border-collapse:collapse\"><tbody>{rows}</tbody></table></body></html>"
     );
-    html_response(&html, 200)
+    http::html(&html, 200)
 }
 
 pub async fn show(req: &Request, env: &Env, id: &str) -> Result<Response, ApiError> {
@@ -120,5 +110,5 @@ pub async fn show(req: &Request, env: &Env, id: &str) -> Result<Response, ApiErr
         body = html_escape(&m.html),
         text = html_escape(&m.text),
     );
-    html_response(&html, 200)
+    http::html(&html, 200)
 }

@@ -7,16 +7,15 @@
 //! is attempted once at a time and never again after a 2xx.
 
 use floorwalker_core::base::error::ApiError;
-use floorwalker_core::outbound::delivery::{delivery_id, QueueMessage, Target};
+use floorwalker_core::outbound::delivery::{delivery_id, DeliveryState, QueueMessage, Target};
 use floorwalker_core::outbound::endpoint::Endpoint;
 use floorwalker_core::outbound::webhook::WebhookEvent;
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
-use worker::{BatchMessageBuilder, D1Database, D1PreparedStatement, Env};
+use worker::{BatchMessageBuilder, D1PreparedStatement, Env};
 
 use crate::http::internal;
-use crate::sites;
-use crate::timing::delivery_timing;
+use crate::platform::d1::{db, Db};
+use crate::platform::vars::delivery_timing;
 
 pub const QUEUE: &str = "DELIVERIES";
 pub const DEAD_LETTERS: &str = "DEAD_LETTERS";
@@ -27,7 +26,7 @@ const MAX_SWEEP: u32 = 500;
 /// The statements that put `event` and one delivery per target into the outbox, and the queue
 /// messages for those deliveries. `email_extra` is stored with the email delivery (the public base URL).
 pub fn event_statements(
-    db: &D1Database,
+    db: &Db,
     site: &str,
     event: &WebhookEvent,
     targets: &[Target],
@@ -36,38 +35,27 @@ pub fn event_statements(
 ) -> Result<(Vec<D1PreparedStatement>, Vec<QueueMessage>), ApiError> {
     let msg_id = event.message_id();
     let data = serde_json::to_string(event).map_err(|e| internal("encoding an event", e))?;
-    let now = JsValue::from_f64(now_ms as f64);
+    const DOING: &str = "writing the outbox";
     let mut statements = vec![db
-        .prepare("INSERT OR IGNORE INTO outbox_events (id, site, type, created_at, data) VALUES (?1, ?2, ?3, ?4, ?5)")
-        .bind(&[
-            JsValue::from_str(&msg_id),
-            JsValue::from_str(site),
-            JsValue::from_str(event.event_type().as_str()),
-            now.clone(),
-            JsValue::from_str(&data),
-        ])
-        .map_err(|e| internal("writing the outbox", e))?];
+        .query(
+            "INSERT OR IGNORE INTO outbox_events (id, site, type, created_at, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+            &[&msg_id, &site, &event.event_type().as_str(), &now_ms, &data],
+        )
+        .statement(DOING)?];
     let mut ids = Vec::with_capacity(targets.len());
     for target in targets {
         let id = delivery_id(&msg_id, target);
-        let extra = match (target, email_extra) {
-            (Target::Email, Some(extra)) => JsValue::from_str(extra),
-            _ => JsValue::NULL,
+        let extra = match target {
+            Target::Email => email_extra,
+            Target::Endpoint(_) => None,
         };
         statements.push(
-            db.prepare(
+            db.query(
                 "INSERT OR IGNORE INTO deliveries (id, site, event, target, state, next_attempt_at, extra, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?5, ?5)",
+                 VALUES (?1, ?2, ?3, ?4, ?7, ?5, ?6, ?5, ?5)",
+                &[&id, &site, &msg_id, &target.key(), &now_ms, &extra, &DeliveryState::Pending],
             )
-            .bind(&[
-                JsValue::from_str(&id),
-                JsValue::from_str(site),
-                JsValue::from_str(&msg_id),
-                JsValue::from_str(&target.key()),
-                now.clone(),
-                extra,
-            ])
-            .map_err(|e| internal("writing the outbox", e))?,
+            .statement(DOING)?,
         );
         ids.push(QueueMessage { delivery: id, lane: target.key() });
     }
@@ -107,29 +95,20 @@ struct IdRow {
 /// that no consumer holds. Returns how many were re-enqueued.
 pub async fn sweep(env: &Env, now_ms: u64) -> Result<usize, ApiError> {
     let timing = delivery_timing(env);
-    let db = sites::db(env)?;
+    let db = db(env)?;
     let cutoff = now_ms.saturating_sub(timing.sweep_grace_ms());
     let rows: Vec<IdRow> = db
-        .prepare(
+        .query(
             "UPDATE deliveries SET next_attempt_at = ?1, updated_at = ?1 WHERE id IN ( \
-               SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at < ?2 AND lease_until < ?1 \
+               SELECT id FROM deliveries WHERE state = ?4 AND next_attempt_at < ?2 AND lease_until < ?1 \
                ORDER BY next_attempt_at LIMIT ?3) RETURNING id, target",
+            &[&now_ms, &cutoff, &MAX_SWEEP, &DeliveryState::Pending],
         )
-        .bind(&[JsValue::from_f64(now_ms as f64), JsValue::from_f64(cutoff as f64), JsValue::from_f64(f64::from(MAX_SWEEP))])
-        .map_err(|e| internal("sweeping the outbox", e))?
-        .all()
-        .await
-        .map_err(|e| internal("sweeping the outbox", e))?
-        .results()
-        .map_err(|e| internal("sweeping the outbox", e))?;
+        .all("sweeping the outbox")
+        .await?;
     let ids: Vec<QueueMessage> = rows.into_iter().map(|r| QueueMessage { delivery: r.id, lane: r.target }).collect();
     try_enqueue(env, &ids).await.map_err(|e| internal("re-enqueueing deliveries", e))?;
     // Rate-limit windows older than a day are of no use to anyone.
-    db.prepare("DELETE FROM rate_limits WHERE window < ?1")
-        .bind(&[JsValue::from_f64(now_ms.saturating_sub(86_400_000) as f64)])
-        .map_err(|e| internal("pruning rate limits", e))?
-        .run()
-        .await
-        .map_err(|e| internal("pruning rate limits", e))?;
+    db.query("DELETE FROM rate_limits WHERE window < ?1", &[&now_ms.saturating_sub(86_400_000)]).run("pruning rate limits").await?;
     Ok(ids.len())
 }

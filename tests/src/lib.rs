@@ -6,6 +6,7 @@ pub mod browser;
 pub mod chat;
 pub mod console;
 pub mod contrast;
+pub mod demo;
 pub mod leads;
 pub mod receiver;
 pub mod shop;

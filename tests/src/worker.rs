@@ -254,13 +254,17 @@ impl Worker {
     }
 
     /// The demo site's config (demo-site/site.json) with the worker's own origin and
-    /// `extra_origins` allowed, for a test to adjust before [`Worker::put_site`].
+    /// `extra_origins` allowed (each origin once), for a test to adjust before [`Worker::put_site`].
     pub fn demo_site_config(&self, extra_origins: &[String]) -> SiteConfig {
         let path = repo_root().join("demo-site/site.json");
         let json = std::fs::read_to_string(&path).expect("reading demo-site/site.json");
         let mut config: SiteConfig = serde_json::from_str(&json).expect("demo-site/site.json is a valid SiteConfig");
-        config.origins.push(self.origin());
-        config.origins.extend(extra_origins.iter().cloned());
+        // Each once: site.json already lists the default port's origins (`make demo` on 8787).
+        for origin in std::iter::once(self.origin()).chain(extra_origins.iter().cloned()) {
+            if !config.origins.contains(&origin) {
+                config.origins.push(origin);
+            }
+        }
         config
     }
 

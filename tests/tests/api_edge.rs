@@ -156,3 +156,106 @@ async fn config_admin_and_cors_rules() {
     let response = http.get(worker.url("/v1/nothing-here")).send().await.expect("sent");
     expect_error(response, 404, ErrorCode::NotFound, "unknown API route").await;
 }
+
+/// Issue 11, item 10: the same origin twice, or an origin another site already has, is a clear
+/// 4xx that changes nothing (it was a 503 "please retry" from the D1 insert).
+#[tokio::test]
+async fn a_config_listing_an_origin_twice_or_another_sites_origin_is_refused_and_changes_nothing() {
+    let worker = Worker::start("api-origins").await;
+    let config = worker.seed_demo_site(&[]).await;
+
+    let mut twice = serde_json::to_value(&config).expect("config as JSON");
+    twice["origins"].as_array_mut().expect("origins").push(json!(worker.origin()));
+    let (status, body) = worker.admin_send(reqwest::Method::PUT, "/sites/demo", Some(twice)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_config")), "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains(&worker.origin())), "names the origin: {body}");
+
+    let mut other = serde_json::to_value(&config).expect("config as JSON");
+    other["site"] = json!("other");
+    other["origins"] = json!(["https://other.example", worker.origin()]);
+    let (status, body) = worker.admin_send(reqwest::Method::PUT, "/sites/other", Some(other)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("origin_taken")), "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("demo")), "names the owner: {body}");
+
+    let (status, _) = worker.admin_send(reqwest::Method::GET, "/sites/other", None).await;
+    assert_eq!(status, 404, "the refused site was not created");
+    let stored: SiteConfig = worker.admin_get("/sites/demo").await;
+    assert_eq!(stored, config, "the demo site is untouched");
+}
+
+/// Issue 11, item 10: `make demo` on its default port 8787 seeds the origins demo-site/site.json
+/// already lists (`http://127.0.0.1:8787`, `http://localhost:8787`). The demo's own seeding, fed
+/// the same duplicates on a free port, must succeed.
+#[tokio::test]
+async fn the_demo_seeding_accepts_origins_the_site_file_already_lists() {
+    let worker = Worker::start("api-demo-seed").await;
+    let listed = ["http://127.0.0.1:8787".to_owned(), "http://localhost:8787".to_owned()];
+    let extra = [floorwalker_e2e::demo::extra_origins(worker.port), listed.to_vec(), vec![worker.origin()]].concat();
+    let config = floorwalker_e2e::demo::seed(&worker, &extra).await.expect("the demo seeding succeeds");
+    let stored: SiteConfig = worker.admin_get("/sites/demo").await;
+    assert_eq!(stored, config);
+    let mut unique = stored.origins.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), stored.origins.len(), "each origin once: {:?}", stored.origins);
+    for origin in extra.iter().chain(&listed) {
+        assert!(stored.origins.contains(origin), "{origin} is allowed");
+    }
+}
+
+/// Issue 11, item 11: an event dated far in the future is refused, so it cannot sit on top of the
+/// admin listing (newest first) and push real events out of it.
+#[tokio::test]
+async fn an_event_dated_far_in_the_future_is_refused_and_real_events_stay_listed() {
+    let worker = Worker::start("api-future").await;
+    worker.seed_demo_site(&[]).await;
+    let post = |body: Value| {
+        worker.http().post(worker.url("/v1/events")).header("content-type", "text/plain").header("origin", worker.origin()).body(body.to_string()).send()
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as u64;
+    let mut future = page_view("evt-future-0001", "http://127.0.0.1/future");
+    future["at"] = json!(now + 10 * 365 * 24 * 3600 * 1000);
+    let response = post(batch("visitor-time-0001", json!([future]))).await.expect("sent");
+    expect_error(response, 400, ErrorCode::InvalidEvent, "an event ten years ahead").await;
+    // A visitor's clock a little fast is normal and accepted.
+    let mut fast = page_view("evt-fast-00001", "http://127.0.0.1/fast");
+    fast["at"] = json!(now + 60_000);
+    let mut real = page_view("evt-real-00001", "http://127.0.0.1/real");
+    real["at"] = json!(now);
+    let response = post(batch("visitor-time-0001", json!([fast, real]))).await.expect("sent");
+    assert_eq!(response.status().as_u16(), 202);
+    let listed: Vec<floorwalker_core::visitor::event::StoredEvent> = worker.admin_get("/sites/demo/events?limit=2").await;
+    let ids: Vec<&str> = listed.iter().map(|e| e.event.id.as_str()).collect();
+    assert_eq!(ids, ["evt-fast-00001", "evt-real-00001"]);
+}
+
+/// Issue 11, item 10: a `make demo` that fails while seeding (here: an admin token the worker
+/// refuses) exits non-zero and leaves no `wrangler dev` behind on its port.
+#[tokio::test]
+async fn a_demo_that_fails_while_seeding_stops_its_worker_and_exits_non_zero() {
+    let port = floorwalker_e2e::free_port();
+    let state_dir = floorwalker_e2e::demo::state_dir(port);
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_floorwalker-dev"))
+            .env("PORT", port.to_string())
+            .env("ADMIN_TOKEN", "too-short")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("running floorwalker-dev")
+    })
+    .await
+    .expect("joined");
+    let _ = std::fs::remove_dir_all(&state_dir);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the failed demo exits non-zero: {stderr}");
+    assert!(stderr.contains("seeding the demo site failed"), "{stderr}");
+    let port_flag = format!("--port\0{port}\0");
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(|entry| std::fs::read(entry.ok()?.path().join("cmdline")).ok())
+        .map(|cmdline| String::from_utf8_lossy(&cmdline).into_owned())
+        .filter(|cmdline| cmdline.contains(&port_flag))
+        .collect();
+    assert!(left.is_empty(), "processes left on port {port}: {left:?}");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "nothing answers on port {port}");
+}

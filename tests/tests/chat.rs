@@ -374,3 +374,35 @@ async fn a_u64_above_2_pow_53_crosses_into_the_conversation_object_exactly() {
     let payload: serde_json::Value = serde_json::from_str(closed["payload"].as_str().expect("payload")).expect("JSON");
     assert_eq!(payload["data"]["context"]["first_touch"]["at"].as_u64(), Some(BEYOND_JS), "{payload}");
 }
+
+/// Issue 11, item 9: a start whose context carries absurd values (a price no shop has, more
+/// products than a widget ever sends) is a 400 naming the field, and stores nothing: the visitor's
+/// next, good start opens a conversation that works.
+#[tokio::test]
+async fn a_start_with_an_absurd_context_is_refused_and_the_next_start_works() {
+    let worker = chat_worker("chat-bad-context").await;
+    let visitor = visitor_session(&worker, SHOP, "visitor-ctx-000001").await;
+    let viewed = |minor: i64| {
+        json!({"product": {"id": "p1", "name": "Nordika", "price": {"minor": minor, "currency": "RUB"}}, "views": 1, "last_viewed_at": 1_790_000_000_000u64})
+    };
+    let context = |products: Vec<serde_json::Value>| {
+        json!({"products": products, "pages_viewed": 1, "active_seconds": 5, "returning": false, "locale": "en", "page_url": "http://shop.example/"})
+    };
+    for (case, products, field) in [
+        ("a price beyond any shop's", vec![viewed(i64::MAX)], "price"),
+        ("a hundred products", vec![viewed(100); 100], "products"),
+    ] {
+        let (status, body) =
+            post_json(&worker, "/v1/chat/conversations", Some(SHOP), &json!({"token": visitor.token, "context": context(products)})).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_context")), "{case}: {body}");
+        assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains(field)), "{case}: names {field}: {body}");
+    }
+    assert_eq!(visitor_session(&worker, SHOP, "visitor-ctx-000001").await.conversation_id, None, "nothing was stored");
+
+    let (status, body) =
+        post_json(&worker, "/v1/chat/conversations", Some(SHOP), &json!({"token": visitor.token, "context": context(vec![viewed(3_490_000)])})).await;
+    assert_eq!((status, body["created"].as_bool()), (201, Some(true)), "{body}");
+    let conv = body["conversation_id"].as_str().expect("a conversation id").to_owned();
+    let mut socket = ChatSocket::visitor(&worker, SHOP, &conv, &visitor.token).await;
+    assert_eq!(socket.hello(0).await.conversation_id, conv);
+}

@@ -614,6 +614,39 @@ async fn on_a_phone_a_fast_scroll_up_offers_the_comparison_but_a_slow_one_does_n
 }
 
 #[tokio::test]
+async fn on_a_phone_a_flick_after_a_reading_pause_offers_the_comparison() {
+    let worker = shop("prompt-phone-flick", &["compare_by_email"], |_| {}).await;
+    let (browser, visitor, names) = phone_visitor_after_two_products(&worker).await;
+    let tall = browser.eval("return document.documentElement.scrollHeight - innerHeight;", vec![]).await;
+    assert!(tall.as_f64().unwrap_or(0.0) >= 600.0, "the product page must scroll on a phone: {tall}");
+    // Past the engine's (shortened) dwell, so the flick is the only thing the card waits for.
+    browser
+        .wait_for("a few active seconds", "const s = JSON.parse(localStorage.getItem('fw:demo:state')); return s.visit_active_seconds >= 3;")
+        .await;
+    // Read down, rest two seconds, then 600 px up in six frames (about 100 ms): most real flicks
+    // follow a pause like this one.
+    browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const top = Math.min(900, document.documentElement.scrollHeight - innerHeight);
+             window.scrollTo(0, top);
+             setTimeout(() => {
+               let y = top;
+               const frame = () => { y -= 100; window.scrollTo(0, y); if (y > top - 600) requestAnimationFrame(frame); else done(null); };
+               requestAnimationFrame(frame);
+             }, 2000);",
+            vec![],
+        )
+        .await
+        .expect("a flick after a reading pause");
+    let listed = browser.wait_for("the comparison prompt after the flick", &format!("{SHADOW} {COMPARISON_NAMES}")).await;
+    assert_eq!(listed, Value::from(names), "exactly the two products viewed");
+    exit_intent_stored(&worker, &visitor, ExitTrigger::FastScrollUp).await;
+    browser.close().await;
+}
+
+#[tokio::test]
 async fn on_a_phone_going_back_to_where_the_visit_began_offers_the_comparison() {
     let worker = shop("prompt-phone-back", &["compare_by_email"], |_| {}).await;
     let (browser, visitor, names) = phone_visitor_after_two_products(&worker).await;

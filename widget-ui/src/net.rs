@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::*;
 pub use floorwalker_browser_kit::{from_json, later, now_ms, random_fraction, random_id, site_local_time, to_json, warn};
 use wasm_bindgen_futures::JsFuture;
 
-use crate::with;
+use crate::chat::with;
 
 pub fn window() -> web_sys::Window {
     // The chat only runs on a page; a missing window would have failed the mount already.

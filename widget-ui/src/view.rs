@@ -11,7 +11,7 @@ use floorwalker_core::visitor::context::VisitorContext;
 use leptos::prelude::*;
 
 use crate::net::{self, FormError};
-use crate::{with, Ui};
+use crate::chat::{with, Ui};
 
 const STYLE: &str = include_str!("chat.css");
 

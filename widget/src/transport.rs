@@ -2,23 +2,16 @@
 //! with `keepalive` (or `sendBeacon` when the page goes away) so a batch survives the page closing.
 
 use floorwalker_core::chat::protocol::SitePresence;
-use floorwalker_core::visitor::event::{Event, EventBatch, EVENT_BATCH_VERSION};
+use floorwalker_core::visitor::event::EventBatch;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::browser::{self, Context};
 
 /// Sends a batch in the background; a failure is logged and never reaches the host page.
-pub fn send_events(cx: &Context, events: Vec<Event>, leaving: bool) {
-    let batch = EventBatch {
-        v: EVENT_BATCH_VERSION,
-        site: cx.config.site.clone(),
-        visitor: cx.visitor.clone(),
-        session: cx.session.clone(),
-        events,
-    };
+pub fn send_events(cx: &Context, batch: &EventBatch, leaving: bool) {
     let url = format!("{}/v1/events", cx.api_base);
-    let Some(json) = browser::to_json(&batch) else { return };
+    let Some(json) = browser::to_json(batch) else { return };
     if leaving {
         // A string body goes as text/plain, which the worker accepts without a preflight.
         let queued = cx.window.navigator().send_beacon_with_opt_str(&url, Some(&json)).unwrap_or(false);

@@ -59,6 +59,11 @@ pub enum ErrorCode {
     /// The same conversation was emailed to the same address a few minutes ago and nothing new
     /// was said since (`outbound::chat_events::TranscriptLog`).
     TranscriptAlreadySent,
+    /// A site config listing an origin that another site already has (an origin belongs to one site).
+    OriginTaken,
+    /// The visitor context a chat start carries is out of bounds (a price no shop has, more
+    /// products than the widget sends).
+    InvalidContext,
     /// A fault on our side (storage unavailable, ...), never caused by the request's content.
     Internal,
 }
@@ -83,6 +88,7 @@ impl ErrorCode {
             | ErrorCode::InvalidLead
             | ErrorCode::InvalidConsent
             | ErrorCode::InvalidToken
+            | ErrorCode::InvalidContext
             | ErrorCode::EndpointNotAllowed => 400,
             ErrorCode::Unauthorized | ErrorCode::InvalidSignature => 401,
             // Gone: the link was real once; asking again will not help.
@@ -92,7 +98,7 @@ impl ErrorCode {
             ErrorCode::OriginNotAllowed | ErrorCode::Forbidden => 403,
             ErrorCode::NotFound | ErrorCode::UnknownSite => 404,
             ErrorCode::MethodNotAllowed => 405,
-            ErrorCode::ConversationClosed => 409,
+            ErrorCode::ConversationClosed | ErrorCode::OriginTaken => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::RateLimited | ErrorCode::TranscriptAlreadySent => 429,
@@ -171,6 +177,8 @@ mod tests {
             ErrorCode::EndpointNotAllowed,
             ErrorCode::InvalidSignature,
             ErrorCode::TranscriptAlreadySent,
+            ErrorCode::OriginTaken,
+            ErrorCode::InvalidContext,
         ] {
             assert!((400..500).contains(&code.http_status()), "{code:?}");
         }

@@ -12,9 +12,16 @@ use crate::base::locale::{Locale, Weekday};
 use crate::base::phone::PhoneRegion;
 use crate::leads::lead::LeadKind;
 use crate::prompts::config::PromptKind;
-use crate::prompts::hours::CallSlot;
+use crate::prompts::hours::{BusinessHours, CallSlot};
 use crate::prompts::rules::CopyVariant;
 use crate::visitor::context::Product;
+use crate::visitor::session::Session;
+
+/// A comparison compares at most this many products: the last ones viewed.
+pub const MAX_COMPARED: usize = 4;
+/// A callback outside business hours offers at most this many slots of this many minutes.
+pub const CALLBACK_SLOTS: usize = 4;
+pub const CALLBACK_SLOT_MINUTES: u16 = 180;
 
 /// A card to show, handed from the widget to the UI module as JSON text.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -52,6 +59,34 @@ impl PromptCard {
             PromptKind::Callback => Some(LeadKind::Callback),
             PromptKind::Question(_) | PromptKind::ChatInvitation => None,
         }
+    }
+}
+
+/// The products a card of `kind` shows: for a comparison, the last [`MAX_COMPARED`] viewed,
+/// oldest first; none for the other kinds.
+pub fn compared_products(kind: &PromptKind, session: &Session) -> Vec<Product> {
+    if !matches!(kind, PromptKind::ComparisonEmail) {
+        return Vec::new();
+    }
+    let skip = session.products.len().saturating_sub(MAX_COMPARED);
+    session.products[skip..].iter().map(|viewed| viewed.product.clone()).collect()
+}
+
+/// The call slots a card offers: for a callback after hours (nobody can call within the promised
+/// minutes), windows on the shop's next open day, at the site-local `weekday` and `minute_of_day`;
+/// none otherwise.
+pub fn offered_slots(
+    kind: &PromptKind,
+    variant: CopyVariant,
+    hours: &BusinessHours,
+    weekday: Weekday,
+    minute_of_day: u16,
+) -> Vec<CallSlot> {
+    match (kind, variant) {
+        (PromptKind::Callback, CopyVariant::AfterHours) => {
+            hours.next_slots(weekday, minute_of_day, CALLBACK_SLOT_MINUTES, CALLBACK_SLOTS)
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -160,6 +195,41 @@ mod tests {
         assert_eq!(card(PromptKind::Callback).lead_kind(), Some(LeadKind::Callback));
         assert_eq!(card(PromptKind::ComparisonEmail).lead_kind(), Some(LeadKind::ComparisonEmail));
         assert_eq!(card(PromptKind::ChatInvitation).lead_kind(), None);
+    }
+
+    #[test]
+    fn a_comparison_shows_the_last_four_products_viewed_oldest_first() {
+        use crate::visitor::event::{Event, EventData, ProductView};
+        let mut session = Session::default();
+        let product = |n: u64| Product {
+            id: format!("SKU-{n}"),
+            name: format!("Product {n}"),
+            price: None,
+            image: None,
+            url: None,
+            category: None,
+        };
+        for n in 1..=6 {
+            let at = 1_790_000_000_000 + n * 1_000;
+            session.apply(&Event { id: format!("evt{n:08}"), at, data: EventData::ProductView(ProductView { product: product(n) }) });
+        }
+        let ids = |kind: &PromptKind| compared_products(kind, &session).into_iter().map(|p| p.id).collect::<Vec<_>>();
+        assert_eq!(ids(&PromptKind::ComparisonEmail), ["SKU-3", "SKU-4", "SKU-5", "SKU-6"]);
+        assert!(ids(&PromptKind::Callback).is_empty());
+        assert!(ids(&PromptKind::ChatInvitation).is_empty());
+        assert!(compared_products(&PromptKind::ComparisonEmail, &Session::default()).is_empty());
+    }
+
+    #[test]
+    fn only_a_callback_after_hours_offers_slots() {
+        let hours = BusinessHours::default();
+        // Saturday 22:00: the demo shop is closed on Sunday, so Monday's morning windows.
+        let slots = offered_slots(&PromptKind::Callback, CopyVariant::AfterHours, &hours, Weekday::Sat, 22 * 60);
+        assert_eq!(slots, hours.next_slots(Weekday::Sat, 22 * 60, CALLBACK_SLOT_MINUTES, CALLBACK_SLOTS));
+        assert!(!slots.is_empty() && slots.len() <= CALLBACK_SLOTS);
+        assert!(slots.iter().all(|slot| slot.day == Weekday::Mon && slot.to - slot.from <= CALLBACK_SLOT_MINUTES));
+        assert!(offered_slots(&PromptKind::Callback, CopyVariant::Regular, &hours, Weekday::Sat, 22 * 60).is_empty());
+        assert!(offered_slots(&PromptKind::ComparisonEmail, CopyVariant::AfterHours, &hours, Weekday::Sat, 22 * 60).is_empty());
     }
 
     #[test]

@@ -556,13 +556,7 @@ impl SiteConfig {
         if self.origins.is_empty() || self.origins.len() > MAX_ORIGINS {
             return Err(invalid(format!("origins: list 1-{MAX_ORIGINS} origins")));
         }
-        for origin in &self.origins {
-            if normalize_origin(origin).as_deref() != Some(origin.as_str()) {
-                return Err(invalid(format!(
-                    "origins: {origin:?} is not a lowercase origin like \"https://shop.example\" (no path, no trailing slash)"
-                )));
-            }
-        }
+        origins::check_origins(&self.origins)?;
         self.widget.check().map_err(|e| invalid(format!("widget.{e}")))
     }
 
@@ -582,19 +576,8 @@ fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::InvalidConfig, message)
 }
 
-/// `scheme://host[:port]` in lowercase, or `None` if `origin` is not a plain http(s) origin.
-pub fn normalize_origin(origin: &str) -> Option<String> {
-    let lower = origin.to_ascii_lowercase();
-    let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"))?;
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((host, port)) if !host.ends_with(']') || rest.starts_with('[') => (host, Some(port)),
-        _ => (rest, None),
-    };
-    let host_ok = !host.is_empty()
-        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'));
-    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
-    (host_ok && port_ok).then_some(lower)
-}
+mod origins;
+pub use origins::{normalize_origin, origin_taken};
 
 #[cfg(test)]
 mod tests;

@@ -3,8 +3,16 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::base::error::{ApiError, ErrorCode};
 use crate::base::locale::Locale;
 use crate::base::money::Money;
+use crate::visitor::product::MAX_PRICE_MAJOR;
+use crate::visitor::session::{MAX_CONTEXT_ANSWERS, MAX_CONTEXT_PAGES, MAX_CONTEXT_PRODUCTS};
+
+/// Highest price a context may carry, in minor units: the product parser's ceiling in major units
+/// at the finest minor unit any currency has (4 digits). Far below 2^53, so every reader (the
+/// console's JavaScript included) reads it exactly.
+pub const MAX_CONTEXT_PRICE_MINOR: i64 = MAX_PRICE_MAJOR * 10_000;
 
 /// A product as the widget detected it on a page (JSON-LD, microdata, OpenGraph, data attributes
 /// or the JS API).
@@ -85,4 +93,93 @@ pub struct VisitorContext {
     pub locale: Locale,
     /// The page the visitor is on now.
     pub page_url: String,
+}
+
+impl VisitorContext {
+    /// Checks a context a client sent (the widget's, at a chat start) against what the widget's
+    /// own session ([`crate::visitor::session::Session::context`]) can produce: its list bounds
+    /// and sane prices. The first problem is reported with its field.
+    pub fn validate(&self) -> Result<(), ApiError> {
+        let invalid = |message: String| ApiError::new(ErrorCode::InvalidContext, format!("context.{message}"));
+        for (field, len, max) in [
+            ("products", self.products.len(), MAX_CONTEXT_PRODUCTS),
+            ("recent_pages", self.recent_pages.len(), MAX_CONTEXT_PAGES),
+            ("answers", self.answers.len(), MAX_CONTEXT_ANSWERS),
+        ] {
+            if len > max {
+                return Err(invalid(format!("{field}: at most {max} entries, got {len}")));
+            }
+        }
+        for (index, viewed) in self.products.iter().enumerate() {
+            if let Some(price) = &viewed.product.price {
+                if !(0..=MAX_CONTEXT_PRICE_MINOR).contains(&price.minor) {
+                    return Err(invalid(format!(
+                        "products[{index}].product.price: minor must be 0-{MAX_CONTEXT_PRICE_MINOR}, got {}",
+                        price.minor
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::money::Currency;
+
+    fn context(products: Vec<ViewedProduct>) -> VisitorContext {
+        VisitorContext {
+            first_touch: None,
+            last_touch: None,
+            pages_viewed: 1,
+            recent_pages: vec![],
+            products,
+            active_seconds: 5,
+            answers: vec![],
+            returning: false,
+            locale: Locale::En,
+            page_url: "https://shop.example/".into(),
+        }
+    }
+
+    fn viewed(minor: i64) -> ViewedProduct {
+        let product = Product {
+            id: "p1".into(),
+            name: "Nordika".into(),
+            price: Some(Money { minor, currency: Currency::RUB }),
+            image: None,
+            url: None,
+            category: None,
+        };
+        ViewedProduct { product, views: 1, last_viewed_at: 1_790_000_000_000 }
+    }
+
+    #[test]
+    fn a_context_within_the_widgets_bounds_passes() {
+        context(vec![viewed(0), viewed(MAX_CONTEXT_PRICE_MINOR)]).validate().unwrap();
+        context(vec![viewed(3_490_000); MAX_CONTEXT_PRODUCTS]).validate().unwrap();
+    }
+
+    #[test]
+    fn absurd_contexts_are_refused_naming_the_field() {
+        let too_many_pages = VisitorContext { recent_pages: vec!["https://shop.example/".into(); MAX_CONTEXT_PAGES + 1], ..context(vec![]) };
+        let too_many_answers = VisitorContext {
+            answers: vec![Answer { question: "q".into(), answer: "a".into() }; MAX_CONTEXT_ANSWERS + 1],
+            ..context(vec![])
+        };
+        for (bad, field) in [
+            (context(vec![viewed(i64::MAX)]), "context.products[0].product.price"),
+            (context(vec![viewed(1), viewed(MAX_CONTEXT_PRICE_MINOR + 1)]), "context.products[1].product.price"),
+            (context(vec![viewed(-1)]), "context.products[0].product.price"),
+            (context(vec![viewed(1); MAX_CONTEXT_PRODUCTS + 1]), "context.products:"),
+            (too_many_pages, "context.recent_pages:"),
+            (too_many_answers, "context.answers:"),
+        ] {
+            let err = bad.validate().expect_err(field);
+            assert_eq!(err.code, ErrorCode::InvalidContext, "{field}");
+            assert!(err.message.starts_with(field), "{field}: {}", err.message);
+        }
+    }
 }

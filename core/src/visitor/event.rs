@@ -30,6 +30,11 @@ pub const MAX_TRACK_NAME_LEN: usize = 64;
 pub const MAX_TRACK_PROPS: usize = 20;
 pub const MAX_TRACK_KEY_LEN: usize = 64;
 pub const MAX_TRACK_VALUE_LEN: usize = 256;
+/// How far ahead of the server's clock an event's `at` may be. Visitors' clocks are often off,
+/// by hours when set to the wrong time zone (up to 14 h fast), and their events still count; an
+/// event dated further ahead is forged or broken, and would sit on top of every newest-first
+/// listing for as long as its date is ahead.
+pub const MAX_EVENT_AHEAD_MS: u64 = 24 * 60 * 60 * 1000;
 /// Bounds of the `identify` fields.
 pub const MAX_IDENTITY_FIELD_LEN: usize = 254;
 
@@ -212,6 +217,21 @@ impl EventBatch {
         }
         Ok(())
     }
+
+    /// [`EventBatch::validate`], and on the server (`now_ms` by its clock) also each event's `at`
+    /// at most [`MAX_EVENT_AHEAD_MS`] ahead. Like every other mistake, one such event refuses the
+    /// whole batch (400 `invalid_event`, naming it), so a batch is stored whole or not at all.
+    pub fn validate_received(&self, now_ms: u64) -> Result<(), ApiError> {
+        self.validate()?;
+        let latest = now_ms.saturating_add(MAX_EVENT_AHEAD_MS);
+        match self.events.iter().position(|event| event.at > latest) {
+            Some(index) => Err(invalid(format!(
+                "events[{index}]: at is {} ms since the epoch, more than a day ahead of the server's clock ({now_ms})",
+                self.events[index].at
+            ))),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Event {
@@ -378,6 +398,24 @@ mod tests {
         for (batch, code) in cases {
             assert_eq!(batch.validate().expect_err("must be refused").code, code, "{batch:?}");
         }
+    }
+
+    #[test]
+    fn an_event_more_than_a_day_ahead_of_the_server_refuses_the_batch() {
+        let now = 1_790_000_000_000;
+        let at = |at: u64| Event { at, ..page_view("https://a.b/") };
+        let ahead = |ms: u64| batch(vec![at(now), at(now + ms)]);
+        ahead(0).validate_received(now).unwrap();
+        ahead(MAX_EVENT_AHEAD_MS).validate_received(now).unwrap();
+        for far in [MAX_EVENT_AHEAD_MS + 1, 10 * 365 * MAX_EVENT_AHEAD_MS, u64::MAX - now] {
+            let err = ahead(far).validate_received(now).expect_err("too far ahead");
+            assert_eq!(err.code, ErrorCode::InvalidEvent);
+            assert!(err.message.starts_with("events[1]: at is"), "{}", err.message);
+        }
+        // The widget checks without a server clock; the bound is the server's.
+        ahead(u64::MAX - now).validate().unwrap();
+        // Late events (a batch sent after being offline) are fine.
+        batch(vec![at(1)]).validate_received(now).unwrap();
     }
 
     #[test]

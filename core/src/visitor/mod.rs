@@ -1,7 +1,10 @@
 //! What the widget observes: visitor events and their validation, the session folded from them,
-//! product detection, and the visitor context every later step is given.
+//! product detection, and the visitor context every later step is given; the visitor's attention
+//! (active seconds, exit intent) and the event queue on its way to the server.
 
+pub mod attention;
 pub mod context;
 pub mod event;
+pub mod outbox;
 pub mod product;
 pub mod session;

@@ -5,13 +5,12 @@ use floorwalker_core::base::crypto::sha256;
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::base::ids::{client_id_from_bytes, validate_client_id};
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
 use worker::{Env, Request, Response};
 
 use super::protocol::{self, expect_reply, ConversationCall, ConversationReply};
 use super::Who;
-use crate::http::{self, internal};
-use crate::sites;
+use crate::http;
+use crate::platform::d1::db;
 
 pub const API_KEY_PREFIX: &str = "fwk_";
 
@@ -41,13 +40,10 @@ pub async fn post_message(mut req: Request, env: &Env, id: &str) -> Result<Respo
     let unauthorized = || ApiError::new(ErrorCode::Unauthorized, "a valid API key is required (Authorization: Bearer fwk_...)");
     let header = http::header(&req, "authorization").unwrap_or_default();
     let key = header.strip_prefix("Bearer ").filter(|k| k.starts_with(API_KEY_PREFIX)).ok_or_else(unauthorized)?;
-    let row: Option<KeyRow> = sites::db(env)?
-        .prepare("SELECT id, site, name FROM chat_api_keys WHERE key_hash = ?1 AND revoked_at IS NULL")
-        .bind(&[JsValue::from_str(&hash_key(key))])
-        .map_err(|e| internal("checking the API key", e))?
-        .first(None)
-        .await
-        .map_err(|e| internal("checking the API key", e))?;
+    let row: Option<KeyRow> = db(env)?
+        .query("SELECT id, site, name FROM chat_api_keys WHERE key_hash = ?1 AND revoked_at IS NULL", &[&hash_key(key)])
+        .first("checking the API key")
+        .await?;
     let key = row.ok_or_else(unauthorized)?;
     validate_client_id("conversation", id)?;
     let body: PostBody = http::read_json(&mut req, 16 * 1024).await?;

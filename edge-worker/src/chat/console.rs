@@ -3,25 +3,24 @@
 //! other route checks it. State-changing requests and WebSockets must come from the worker's own
 //! origin (the console is served from it), which with SameSite=Strict closes CSRF.
 
-use floorwalker_core::access::auth::{
-    clear_session_cookie, cookie_value, hash_password, issue_operator_session, session_cookie, verify_operator_session,
-    verify_password, OperatorSession, DEFAULT_PASSWORD_ITERATIONS, OPERATOR_SESSION_COOKIE,
-};
 use floorwalker_core::base::error::{ApiError, ErrorCode};
-use floorwalker_core::chat::operator_view::{
-    prompt_summary, CallbackEntry, CallbackState, ConversationDetails, ConversationSummary, LeadSummary,
-    OperatorProfile,
+use floorwalker_core::access::auth::{
+    clear_session_cookie, cookie_value, hash_password, issue_operator_session, session_cookie, verify_operator_session, verify_password,
+    OperatorSession, DEFAULT_PASSWORD_ITERATIONS, OPERATOR_SESSION_COOKIE,
 };
 use floorwalker_core::chat::protocol::ConversationStatus;
+use floorwalker_core::chat::operator_view::{
+    prompt_summary, CallbackEntry, CallbackState, ConversationDetails, ConversationSummary, LeadSummary, OperatorProfile,
+};
 use floorwalker_core::leads::lead::Lead;
 use serde::{Deserialize, Serialize};
-use wasm_bindgen::JsValue;
 use worker::{Env, Method, Request, Response};
 
 use super::protocol::{self, expect_reply, ConversationCall, HubCall, HubReply};
 use super::{Who, OPERATOR_SESSION_TTL_MS};
-use crate::http::{self, internal, now_ms};
-use crate::sites;
+use crate::http::{self, now_ms};
+use crate::platform::d1::db;
+use crate::platform::random::random_id;
 
 /// The logged-in operator: core's type, the one the console reads.
 pub type Operator = OperatorProfile;
@@ -44,7 +43,7 @@ pub async fn route(req: Request, env: &Env, method: Method, path: &[&str]) -> Re
 }
 
 fn session_secret(env: &Env) -> Result<Vec<u8>, ApiError> {
-    super::secret(env, "OPERATOR_SESSION_SECRET")
+    super::signing_key(env, "OPERATOR_SESSION_SECRET")
 }
 
 /// Requests that change something, and WebSockets, must come from the console itself.
@@ -72,16 +71,14 @@ pub async fn authenticate(req: &Request, env: &Env) -> Result<Operator, ApiError
     let cookies = http::header(req, "cookie").unwrap_or_default();
     let token = cookie_value(&cookies, OPERATOR_SESSION_COOKIE).filter(|t| !t.is_empty()).ok_or_else(unauthorized)?;
     let session = verify_operator_session(&session_secret(env)?, token, now_ms())?;
-    let row: Option<OperatorRow> = sites::db(env)?
-        .prepare(
+    let row: Option<OperatorRow> = db(env)?
+        .query(
             "SELECT o.id, o.site, o.email, o.name, o.password_hash FROM operator_sessions s JOIN operators o ON o.id = s.operator_id \
              WHERE s.id = ?1 AND s.operator_id = ?2 AND s.revoked_at IS NULL AND o.disabled_at IS NULL",
+            &[&session.session_id, &session.operator_id],
         )
-        .bind(&[JsValue::from_str(&session.session_id), JsValue::from_str(&session.operator_id)])
-        .map_err(|e| internal("checking the session", e))?
-        .first(None)
-        .await
-        .map_err(|e| internal("checking the session", e))?;
+        .first("checking the session")
+        .await?;
     let row = row.ok_or_else(unauthorized)?;
     Ok(Operator { id: row.id, site: row.site, email: row.email, name: row.name })
 }
@@ -102,13 +99,10 @@ async fn login(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     require_own_origin(&req)?;
     let body: LoginRequest = http::read_json(&mut req, 4096).await?;
     let email = body.email.trim().to_lowercase();
-    let row: Option<OperatorRow> = sites::db(env)?
-        .prepare("SELECT id, site, email, name, password_hash FROM operators WHERE email = ?1 AND disabled_at IS NULL")
-        .bind(&[JsValue::from_str(&email)])
-        .map_err(|e| internal("logging in", e))?
-        .first(None)
-        .await
-        .map_err(|e| internal("logging in", e))?;
+    let row: Option<OperatorRow> = db(env)?
+        .query("SELECT id, site, email, name, password_hash FROM operators WHERE email = ?1 AND disabled_at IS NULL", &[&email])
+        .first("logging in")
+        .await?;
     let stored = row.as_ref().map_or_else(dummy_hash, |r| r.password_hash.clone());
     let matches = verify_password(&body.password, &stored);
     let row = match row {
@@ -116,20 +110,15 @@ async fn login(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         _ => return Err(ApiError::new(ErrorCode::Unauthorized, "wrong email or password")),
     };
     let now = now_ms();
-    let session = OperatorSession { session_id: super::random_id(), operator_id: row.id.clone(), expires_at: now + OPERATOR_SESSION_TTL_MS };
+    let session = OperatorSession { session_id: random_id()?, operator_id: row.id.clone(), expires_at: now + OPERATOR_SESSION_TTL_MS };
     let token = issue_operator_session(&session_secret(env)?, &session)?;
-    sites::db(env)?
-        .prepare("INSERT INTO operator_sessions (id, operator_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")
-        .bind(&[
-            JsValue::from_str(&session.session_id),
-            JsValue::from_str(&row.id),
-            JsValue::from_f64(now as f64),
-            JsValue::from_f64(session.expires_at as f64),
-        ])
-        .map_err(|e| internal("storing the session", e))?
-        .run()
-        .await
-        .map_err(|e| internal("storing the session", e))?;
+    db(env)?
+        .query(
+            "INSERT INTO operator_sessions (id, operator_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            &[&session.session_id, &row.id, &now, &session.expires_at],
+        )
+        .run("storing the session")
+        .await?;
     let operator = Operator { id: row.id, site: row.site, email: row.email, name: row.name };
     let mut response = http::json(&operator, 200)?;
     http::set(response.headers_mut(), "set-cookie", &session_cookie(&token, OPERATOR_SESSION_TTL_MS / 1000))?;
@@ -141,13 +130,10 @@ async fn logout(req: Request, env: &Env) -> Result<Response, ApiError> {
     let cookies = http::header(&req, "cookie").unwrap_or_default();
     if let Some(token) = cookie_value(&cookies, OPERATOR_SESSION_COOKIE) {
         if let Ok(session) = verify_operator_session(&session_secret(env)?, token, now_ms()) {
-            sites::db(env)?
-                .prepare("UPDATE operator_sessions SET revoked_at = ?2 WHERE id = ?1")
-                .bind(&[JsValue::from_str(&session.session_id), JsValue::from_f64(now_ms() as f64)])
-                .map_err(|e| internal("logging out", e))?
-                .run()
-                .await
-                .map_err(|e| internal("logging out", e))?;
+            db(env)?
+                .query("UPDATE operator_sessions SET revoked_at = ?2 WHERE id = ?1", &[&session.session_id, &now_ms()])
+                .run("logging out")
+                .await?;
         }
     }
     let mut response = http::json(&serde_json::json!({"ok": true}), 200)?;
@@ -190,13 +176,13 @@ pub struct ConversationRow {
 }
 
 pub async fn conversation_row(env: &Env, id: &str) -> Result<Option<ConversationRow>, ApiError> {
-    sites::db(env)?
-        .prepare("SELECT id, site, visitor_id, user_id, status, opened_at, closed_at, visitor_label, context FROM chat_conversations WHERE id = ?1")
-        .bind(&[JsValue::from_str(id)])
-        .map_err(|e| internal("reading the conversation", e))?
-        .first(None)
+    db(env)?
+        .query(
+            "SELECT id, site, visitor_id, user_id, status, opened_at, closed_at, visitor_label, context FROM chat_conversations WHERE id = ?1",
+            &[&id],
+        )
+        .first("reading the conversation")
         .await
-        .map_err(|e| internal("reading the conversation", e))
 }
 
 async fn own_conversation(env: &Env, operator: &Operator, id: &str) -> Result<ConversationRow, ApiError> {
@@ -242,30 +228,19 @@ async fn conversation(req: Request, env: &Env, id: &str) -> Result<Response, Api
     let operator = authenticate(&req, env).await?;
     let row = own_conversation(env, &operator, id).await?;
     let context = row.context.as_deref().and_then(|c| serde_json::from_str(c).ok());
-    let previous: Vec<ConversationRow> = sites::db(env)?
-        .prepare(
+    let db = db(env)?;
+    let previous: Vec<ConversationRow> = db
+        .query(
             "SELECT id, site, visitor_id, user_id, status, opened_at, closed_at, visitor_label FROM chat_conversations \
              WHERE site = ?1 AND id != ?2 AND (visitor_id = ?3 OR (?4 IS NOT NULL AND user_id = ?4)) ORDER BY opened_at DESC LIMIT 20",
+            &[&row.site, &row.id, &row.visitor_id, &row.user_id],
         )
-        .bind(&[
-            JsValue::from_str(&row.site),
-            JsValue::from_str(&row.id),
-            JsValue::from_str(&row.visitor_id),
-            row.user_id.as_deref().map_or(JsValue::NULL, JsValue::from_str),
-        ])
-        .map_err(|e| internal("reading earlier conversations", e))?
-        .all()
-        .await
-        .map_err(|e| internal("reading earlier conversations", e))?
-        .results()
-        .map_err(|e| internal("reading earlier conversations", e))?;
-    let callback: Option<CallbackRow> = sites::db(env)?
-        .prepare("SELECT contact, time_slot, requested_at, done_at, done_by FROM chat_callbacks WHERE conversation_id = ?1")
-        .bind(&[JsValue::from_str(&row.id)])
-        .map_err(|e| internal("reading the callback", e))?
-        .first(None)
-        .await
-        .map_err(|e| internal("reading the callback", e))?;
+        .all("reading earlier conversations")
+        .await?;
+    let callback: Option<CallbackRow> = db
+        .query("SELECT contact, time_slot, requested_at, done_at, done_by FROM chat_callbacks WHERE conversation_id = ?1", &[&row.id])
+        .first("reading the callback")
+        .await?;
     let leads = leads_of(env, &row.site, &row.visitor_id).await?;
     // The prompts come from the stored events (the context the widget sent has answers, not
     // what it was shown); the visitor's locale does not matter for them.
@@ -294,15 +269,10 @@ struct LeadRow {
 
 /// The visitor's leads, newest first (rows that no longer parse as core's `Lead` are skipped).
 async fn leads_of(env: &Env, site: &str, visitor: &str) -> Result<Vec<LeadSummary>, ApiError> {
-    let rows: Vec<LeadRow> = sites::db(env)?
-        .prepare("SELECT data FROM leads WHERE site = ?1 AND visitor = ?2 ORDER BY created_at DESC LIMIT 20")
-        .bind(&[JsValue::from_str(site), JsValue::from_str(visitor)])
-        .map_err(|e| internal("reading the visitor's leads", e))?
-        .all()
-        .await
-        .map_err(|e| internal("reading the visitor's leads", e))?
-        .results()
-        .map_err(|e| internal("reading the visitor's leads", e))?;
+    let rows: Vec<LeadRow> = db(env)?
+        .query("SELECT data FROM leads WHERE site = ?1 AND visitor = ?2 ORDER BY created_at DESC LIMIT 20", &[&site, &visitor])
+        .all("reading the visitor's leads")
+        .await?;
     Ok(rows.iter().filter_map(|r| serde_json::from_str::<Lead>(&r.data).ok()).map(|lead| LeadSummary::from(&lead)).collect())
 }
 
@@ -319,18 +289,14 @@ async fn conversation_socket(req: Request, env: &Env, id: &str) -> Result<Respon
 /// `GET /v1/console/callbacks`: callback requests still to handle, oldest first.
 async fn callbacks(req: Request, env: &Env) -> Result<Response, ApiError> {
     let operator = authenticate(&req, env).await?;
-    let rows: Vec<CallbackRow> = sites::db(env)?
-        .prepare(
+    let rows: Vec<CallbackRow> = db(env)?
+        .query(
             "SELECT b.conversation_id, b.contact, b.time_slot, b.requested_at, c.visitor_label FROM chat_callbacks b \
              LEFT JOIN chat_conversations c ON c.id = b.conversation_id WHERE b.site = ?1 AND b.done_at IS NULL ORDER BY b.requested_at",
+            &[&operator.site],
         )
-        .bind(&[JsValue::from_str(&operator.site)])
-        .map_err(|e| internal("listing callbacks", e))?
-        .all()
-        .await
-        .map_err(|e| internal("listing callbacks", e))?
-        .results()
-        .map_err(|e| internal("listing callbacks", e))?;
+        .all("listing callbacks")
+        .await?;
     let queue: Vec<CallbackEntry> = rows
         .into_iter()
         .filter_map(|r| {
@@ -351,13 +317,13 @@ async fn callback_done(req: Request, env: &Env, id: &str) -> Result<Response, Ap
     require_own_origin(&req)?;
     let operator = authenticate(&req, env).await?;
     own_conversation(env, &operator, id).await?;
-    sites::db(env)?
-        .prepare("UPDATE chat_callbacks SET done_at = ?2, done_by = ?3 WHERE conversation_id = ?1 AND done_at IS NULL")
-        .bind(&[JsValue::from_str(id), JsValue::from_f64(now_ms() as f64), JsValue::from_str(&operator.name)])
-        .map_err(|e| internal("marking the callback done", e))?
-        .run()
-        .await
-        .map_err(|e| internal("marking the callback done", e))?;
+    db(env)?
+        .query(
+            "UPDATE chat_callbacks SET done_at = ?2, done_by = ?3 WHERE conversation_id = ?1 AND done_at IS NULL",
+            &[&id, &now_ms(), &operator.name],
+        )
+        .run("marking the callback done")
+        .await?;
     let notification = floorwalker_core::chat::hub::HubNotification::CallbackDone { conversation_id: id.to_owned(), by: operator.name.clone() };
     let reply = protocol::hub(env, &operator.site)?.ask(&HubCall::Broadcast(notification)).await?;
     expect_reply!(reply, HubReply::Done => ())?;

@@ -7,11 +7,9 @@ use floorwalker_core::visitor::context::VisitorContext;
 use floorwalker_core::visitor::event::{Event, EventData};
 use floorwalker_core::visitor::session::Session;
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
 use worker::Env;
 
-use crate::http::internal;
-use crate::sites;
+use crate::platform::d1::db;
 
 /// Most events folded into a context (the newest are what matter; the session bounds itself).
 const MAX_EVENTS: u32 = 2000;
@@ -25,17 +23,14 @@ struct Row {
 
 /// Core's session folded over the visitor's stored events, and the last page they viewed.
 pub async fn session_from_events(env: &Env, site: &str, visitor: &str) -> Result<(Session, String), ApiError> {
-    let result = sites::db(env)?
-        .prepare(
+    let rows: Vec<Row> = db(env)?
+        .query(
             "SELECT id, at, data FROM (SELECT id, at, data FROM events WHERE site = ?1 AND visitor = ?2 ORDER BY at DESC LIMIT ?3) \
              ORDER BY at, id",
+            &[&site, &visitor, &MAX_EVENTS],
         )
-        .bind(&[JsValue::from_str(site), JsValue::from_str(visitor), JsValue::from_f64(f64::from(MAX_EVENTS))])
-        .map_err(|e| internal("reading the visitor's events", e))?
-        .all()
-        .await
-        .map_err(|e| internal("reading the visitor's events", e))?;
-    let rows: Vec<Row> = result.results().map_err(|e| internal("reading the visitor's events", e))?;
+        .all("reading the visitor's events")
+        .await?;
     let mut session = Session::new();
     let mut page_url = String::new();
     for row in rows {

@@ -268,7 +268,7 @@ impl Conversation {
         };
         self.state.accept_websocket_with_tags(&pair.server, &[tag]);
         pair.server
-            .serialize_attachment(&Connection { id: super::random_id(), who, joined: false })
+            .serialize_attachment(&Connection { id: crate::platform::random::random_id()?, who, joined: false })
             .map_err(|e| internal("remembering a socket", e))?;
         Response::from_websocket(pair.client).map_err(|e| internal("answering the upgrade", e))
     }

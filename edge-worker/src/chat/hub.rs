@@ -126,7 +126,7 @@ impl SiteHub {
         self.with_hub(|_| ());
         let pair = WebSocketPair::new().map_err(|e| internal("creating a socket", e))?;
         self.state.accept_websocket_with_tags(&pair.server, &["console"]);
-        let connection = HubConnection { id: super::random_id(), operator_id, name, status };
+        let connection = HubConnection { id: crate::platform::random::random_id()?, operator_id, name, status };
         pair.server.serialize_attachment(&connection).map_err(|e| internal("remembering a socket", e))?;
         let outcome = self.with_hub(|hub| hub.connect(&connection.id, &connection.operator_id, &connection.name, status));
         send(&pair.server, &self.with_hub(|hub| hub.snapshot()));

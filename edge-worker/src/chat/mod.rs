@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use worker::{Env, Method, Request, Response};
 
 use crate::http::internal;
+use crate::platform::vars::{key, KeyProblem, MIN_KEY_CHARS};
 
 /// How long a visitor token is good for; the widget asks for a new one before it runs out.
 pub const VISITOR_TOKEN_TTL_MS: u64 = 7 * 24 * 3600 * 1000;
@@ -67,39 +68,16 @@ impl Who {
     }
 }
 
-/// A secret from the environment (`wrangler secret put`, or `--var` locally). Short ones are
-/// refused: a guessable key would make every token forgeable.
-pub fn secret(env: &Env, name: &str) -> Result<Vec<u8>, ApiError> {
-    let value = env
-        .secret(name)
-        .map(|s| s.to_string())
-        .map_err(|_| ApiError::new(ErrorCode::Internal, format!("chat is disabled: set the {name} secret")))?;
-    if value.len() < 16 {
-        return Err(ApiError::new(ErrorCode::Internal, format!("the {name} secret must be at least 16 characters")));
+/// A chat signing key (`VISITOR_TOKEN_SECRET`, `OPERATOR_SESSION_SECRET`): chat is off until it
+/// is set, and refuses a short one (platform's one rule for keys).
+pub fn signing_key(env: &Env, name: &str) -> Result<Vec<u8>, ApiError> {
+    match key(env, name) {
+        Ok(key) => Ok(key.into_bytes()),
+        Err(KeyProblem::Unset) => Err(ApiError::new(ErrorCode::Internal, format!("chat is disabled: set the {name} secret"))),
+        Err(KeyProblem::TooShort) => {
+            Err(ApiError::new(ErrorCode::Internal, format!("the {name} secret must be at least {MIN_KEY_CHARS} characters")))
+        }
     }
-    Ok(value.into_bytes())
-}
-
-/// `N` bytes from the platform's CSPRNG (`crypto.getRandomValues`).
-pub fn random_bytes<const N: usize>() -> [u8; N] {
-    use worker::js_sys::{Function, Reflect, Uint8Array};
-    use worker::wasm_bindgen::{JsCast, JsValue};
-    let array = Uint8Array::new_with_length(N as u32);
-    let crypto = Reflect::get(&worker::js_sys::global(), &JsValue::from_str("crypto")).unwrap_or(JsValue::UNDEFINED);
-    let filled = Reflect::get(&crypto, &JsValue::from_str("getRandomValues"))
-        .ok()
-        .and_then(|f| f.dyn_into::<Function>().ok())
-        .is_some_and(|f| f.call1(&crypto, &array).is_ok());
-    // workerd always has Web Crypto; refusing to continue beats predictable ids.
-    assert!(filled, "crypto.getRandomValues is unavailable");
-    let mut out = [0u8; N];
-    array.copy_to(&mut out);
-    out
-}
-
-/// 128 random bits as 32 hex characters (a valid client id).
-pub fn random_id() -> String {
-    floorwalker_core::base::ids::client_id_from_bytes(&random_bytes::<16>())
 }
 
 /// The worker's own origin (what the console is served from), for Origin checks.

@@ -29,12 +29,12 @@ use floorwalker_core::outbound::delivery::{QueueMessage, Target};
 use floorwalker_core::outbound::endpoint::Endpoint;
 use floorwalker_core::outbound::webhook::{attach_lead_ids, WebhookEvent};
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
-use worker::{D1Database, Env};
+use worker::Env;
 
 use super::store::SqlStore;
 use crate::http::{internal, now_ms};
 use crate::outbox;
+use crate::platform::d1::{db, Db};
 
 /// The outbox type of a transcript-by-email request as the object recorded it before the
 /// pipeline was wired (a bare `TranscriptRequested`, not an event); still decoded.
@@ -87,15 +87,15 @@ struct LeadRow {
 
 /// What a flush needs to know about a (site, visitor): the site's active endpoints and the
 /// visitor's lead ids, in ONE D1 round trip (a batch of two reads).
-async fn lookup(db: &D1Database, site: &str, visitor: &str) -> Result<(Vec<Endpoint>, Vec<String>), ApiError> {
-    let fail = |e| internal("reading endpoints and leads for chat events", e);
+async fn lookup(db: &Db, site: &str, visitor: &str) -> Result<(Vec<Endpoint>, Vec<String>), ApiError> {
+    const DOING: &str = "reading endpoints and leads for chat events";
+    let fail = |e| internal(DOING, e);
     let statements = vec![
-        db.prepare("SELECT config FROM endpoints WHERE site = ?1 ORDER BY id").bind(&[JsValue::from_str(site)]).map_err(fail)?,
-        db.prepare("SELECT id FROM leads WHERE site = ?1 AND visitor = ?2 ORDER BY created_at, id LIMIT ?3")
-            .bind(&[JsValue::from_str(site), JsValue::from_str(visitor), JsValue::from_f64(f64::from(MAX_LEAD_IDS))])
-            .map_err(fail)?,
+        db.query("SELECT config FROM endpoints WHERE site = ?1 ORDER BY id", &[&site]).statement(DOING)?,
+        db.query("SELECT id FROM leads WHERE site = ?1 AND visitor = ?2 ORDER BY created_at, id LIMIT ?3", &[&site, &visitor, &MAX_LEAD_IDS])
+            .statement(DOING)?,
     ];
-    let results = db.batch(statements).await.map_err(fail)?;
+    let results = db.batch(statements, DOING).await?;
     let mut results = results.into_iter();
     let endpoints: Vec<EndpointRow> = results.next().map(|r| r.results()).transpose().map_err(fail)?.unwrap_or_default();
     let leads: Vec<LeadRow> = results.next().map(|r| r.results()).transpose().map_err(fail)?.unwrap_or_default();
@@ -115,7 +115,7 @@ pub async fn flush(env: &Env, store: &SqlStore) -> Result<usize, ApiError> {
     if pending.is_empty() {
         return Ok(0);
     }
-    let db = crate::sites::db(env)?;
+    let db = db(env)?;
     let now = now_ms();
     // Normally one (site, visitor) per object: one lookup per flush, not per event.
     let mut known: HashMap<(String, String), (Vec<Endpoint>, Vec<String>)> = HashMap::new();
@@ -151,9 +151,11 @@ pub async fn flush(env: &Env, store: &SqlStore) -> Result<usize, ApiError> {
         }
         if let WebhookEvent::ConversationClosed(closed) = &event {
             more.push(
-                db.prepare("UPDATE chat_conversations SET status = 'closed', closed_at = ?2 WHERE id = ?1")
-                    .bind(&[JsValue::from_str(&closed.transcript.conversation_id), JsValue::from_f64(closed.transcript.closed_at as f64)])
-                    .map_err(|e| internal("closing the conversation row", e))?,
+                db.query(
+                    "UPDATE chat_conversations SET status = 'closed', closed_at = ?2 WHERE id = ?1",
+                    &[&closed.transcript.conversation_id, &closed.transcript.closed_at],
+                )
+                .statement("closing the conversation row")?,
             );
         }
         if !statements.is_empty() && statements.len() + more.len() > MAX_STATEMENTS {
@@ -164,7 +166,7 @@ pub async fn flush(env: &Env, store: &SqlStore) -> Result<usize, ApiError> {
         handled.push(id.clone());
     }
     if !statements.is_empty() {
-        db.batch(statements).await.map_err(|e| internal("writing chat events to the outbox", e))?;
+        db.batch(statements, "writing chat events to the outbox").await?;
     }
     outbox::enqueue(env, &messages).await;
     store.forget_events(&handled)?;

@@ -200,13 +200,13 @@ pub async fn read_call<C: Call>(req: &mut Request) -> Result<C, ApiError> {
 pub fn answer<R: Serialize>(reply: Result<R, ApiError>) -> worker::Result<Response> {
     match reply.and_then(|reply| crate::http::json(&reply, 200)) {
         Ok(response) => Ok(response),
-        Err(error) => crate::http::error_response(&error, None),
+        Err(error) => crate::http::error_response(&error),
     }
 }
 
 /// The answer to an upgrade: the socket's 101, or its error as the error body.
 pub fn answer_upgrade(upgrade: Result<Response, ApiError>) -> worker::Result<Response> {
-    upgrade.or_else(|error| crate::http::error_response(&error, None))
+    upgrade.or_else(|error| crate::http::error_response(&error))
 }
 
 /// A reply that is not the one its call gets: the two sides disagree, a bug on one of them.

@@ -3,23 +3,25 @@
 //! make (callback, transcript by email). Bodies are JSON sent as `text/plain`, tokens travel in the
 //! body or the query (a browser WebSocket cannot set headers), so nothing needs a CORS preflight.
 
-use floorwalker_core::access::auth::{identify, verify_visitor_token, VisitorClaims};
 use floorwalker_core::base::error::{ApiError, ErrorCode};
-use floorwalker_core::base::ids::validate_client_id;
-use floorwalker_core::chat::conversation::ConversationOwner;
-use floorwalker_core::chat::operator_view::{callback_contact, CallbackContact};
-use floorwalker_core::chat::protocol::SitePresence;
-use floorwalker_core::leads::contact::normalize_email;
+use floorwalker_core::access::auth::{identify, verify_visitor_token, VisitorClaims};
 use floorwalker_core::prompts::config::SiteConfig;
 use floorwalker_core::visitor::context::VisitorContext;
+use floorwalker_core::chat::operator_view::{callback_contact, CallbackContact};
+use floorwalker_core::leads::contact::normalize_email;
+use floorwalker_core::chat::conversation::ConversationOwner;
+use floorwalker_core::chat::protocol::SitePresence;
+use floorwalker_core::base::ids::validate_client_id;
 use serde::{Deserialize, Serialize};
-use wasm_bindgen::JsValue;
 use worker::{Env, Request, Response};
 
 use super::protocol::{self, expect_reply, ConversationCall, ConversationReply, ConversationSetup, HubCall, HubReply};
 use super::{context, Who, VISITOR_TOKEN_TTL_MS};
 use crate::http::{self, internal, now_ms};
-use crate::sites;
+use crate::platform::d1::db;
+use crate::platform::random::random_id;
+use crate::platform::vars::var;
+use crate::{cors, sites};
 
 const MAX_SESSION_BODY: usize = 4 * 1024;
 const MAX_START_BODY: usize = 64 * 1024;
@@ -56,7 +58,7 @@ async fn site_for_origin(env: &Env, req: &Request, site: &str) -> Result<(SiteCo
 }
 
 fn visitor_secret(env: &Env) -> Result<Vec<u8>, ApiError> {
-    super::secret(env, "VISITOR_TOKEN_SECRET")
+    super::signing_key(env, "VISITOR_TOKEN_SECRET")
 }
 
 pub fn verify_token(env: &Env, token: &str) -> Result<VisitorClaims, ApiError> {
@@ -73,24 +75,22 @@ fn who(claims: &VisitorClaims) -> Who {
 }
 
 async fn identity_secret(env: &Env, site: &str) -> Result<Option<String>, ApiError> {
-    let statement = sites::db(env)?
-        .prepare("SELECT secret FROM chat_identity_secrets WHERE site = ?1")
-        .bind(&[JsValue::from_str(site)])
-        .map_err(|e| internal("reading the identity secret", e))?;
-    statement.first(Some("secret")).await.map_err(|e| internal("reading the identity secret", e))
+    db(env)?
+        .query("SELECT secret FROM chat_identity_secrets WHERE site = ?1", &[&site])
+        .first_column("secret", "reading the identity secret")
+        .await
 }
 
 /// The visitor's (or the verified person's) newest open conversation on the site.
 async fn open_conversation(env: &Env, claims: &VisitorClaims) -> Result<Option<String>, ApiError> {
-    let user = claims.user_id.as_deref().map_or(JsValue::NULL, JsValue::from_str);
-    let statement = sites::db(env)?
-        .prepare(
+    db(env)?
+        .query(
             "SELECT id FROM chat_conversations WHERE site = ?1 AND status = 'open' \
              AND (visitor_id = ?2 OR (?3 IS NOT NULL AND user_id = ?3)) ORDER BY opened_at DESC LIMIT 1",
+            &[&claims.site, &claims.visitor_id, &claims.user_id],
         )
-        .bind(&[JsValue::from_str(&claims.site), JsValue::from_str(&claims.visitor_id), user])
-        .map_err(|e| internal("finding the open conversation", e))?;
-    statement.first(Some("id")).await.map_err(|e| internal("finding the open conversation", e))
+        .first_column("id", "finding the open conversation")
+        .await
 }
 
 pub async fn operator_online(env: &Env, site: &str) -> bool {
@@ -102,7 +102,7 @@ pub async fn operator_online(env: &Env, site: &str) -> bool {
 }
 
 fn with_cors(mut response: Response, origin: &str) -> Result<Response, ApiError> {
-    http::allow_origin(&mut response, origin)?;
+    cors::allow_origin(&mut response, origin)?;
     Ok(response)
 }
 
@@ -147,6 +147,7 @@ pub async fn start(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let body: StartRequest = http::read_json(&mut req, MAX_START_BODY).await?;
     let claims = verify_token(env, &body.token)?;
     let (config, origin) = site_for_origin(env, &req, &claims.site).await?;
+    body.context.as_ref().map_or(Ok(()), VisitorContext::validate)?;
     if let Some(id) = open_conversation(env, &claims).await? {
         return with_cors(http::json(&serde_json::json!({"conversation_id": id, "created": false}), 200)?, &origin);
     }
@@ -155,47 +156,38 @@ pub async fn start(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         Some(context) => context,
         None => context::from_events(env, &claims.site, &claims.visitor_id, locale).await?,
     };
-    let id = format!("c{}", super::random_id());
+    let id = format!("c{}", random_id()?);
     let now = now_ms();
     let label = context::visitor_label(&claims.visitor_id, claims.user_id.as_deref(), Some(&context));
     let context_json = serde_json::to_string(&context).map_err(|e| internal("encoding the context", e))?;
-    sites::db(env)?
-        .prepare(
-            "INSERT INTO chat_conversations (id, site, visitor_id, user_id, status, opened_at, visitor_label, context) \
-             VALUES (?1, ?2, ?3, ?4, 'open', ?5, ?6, ?7)",
-        )
-        .bind(&[
-            JsValue::from_str(&id),
-            JsValue::from_str(&claims.site),
-            JsValue::from_str(&claims.visitor_id),
-            claims.user_id.as_deref().map_or(JsValue::NULL, JsValue::from_str),
-            JsValue::from_f64(now as f64),
-            JsValue::from_str(&label),
-            JsValue::from_str(&context_json),
-        ])
-        .map_err(|e| internal("storing the conversation", e))?
-        .run()
-        .await
-        .map_err(|e| internal("storing the conversation", e))?;
+    // The object first, the row after: a failed start leaves no row pointing at no object, so
+    // the visitor's next start creates a fresh conversation instead of finding a dead one.
     let setup = ConversationSetup {
         conversation_id: id.clone(),
         owner: ConversationOwner { site: claims.site.clone(), visitor_id: claims.visitor_id.clone(), user_id: claims.user_id.clone() },
-        visitor_label: label,
+        visitor_label: label.clone(),
         locale,
         reply_wait_ms: reply_wait_ms(env),
         context: Some(context),
     };
     let reply = protocol::conversation(env, &id)?.ask(&ConversationCall::Init(Box::new(setup))).await?;
     expect_reply!(reply, ConversationReply::Initialised { .. } => ())?;
+    db(env)?
+        .query(
+            "INSERT INTO chat_conversations (id, site, visitor_id, user_id, status, opened_at, visitor_label, context) \
+             VALUES (?1, ?2, ?3, ?4, 'open', ?5, ?6, ?7)",
+            &[&id, &claims.site, &claims.visitor_id, &claims.user_id, &now, &label, &context_json],
+        )
+        .run("storing the conversation")
+        .await?;
     with_cors(http::json(&serde_json::json!({"conversation_id": id, "created": true}), 201)?, &origin)
 }
 
 /// How long a visitor waits for an operator before the callback offer: `CHAT_REPLY_WAIT_SECONDS`
 /// (tests shorten it), else core's default.
 fn reply_wait_ms(env: &Env) -> u64 {
-    env.var("CHAT_REPLY_WAIT_SECONDS")
-        .ok()
-        .and_then(|v| v.to_string().parse::<u64>().ok())
+    var(env, "CHAT_REPLY_WAIT_SECONDS")
+        .and_then(|v| v.parse::<u64>().ok())
         .map_or(floorwalker_core::chat::conversation::ChatPolicy::default().reply_wait_ms, |s| s * 1000)
 }
 
@@ -245,23 +237,15 @@ pub async fn callback(mut req: Request, env: &Env, id: &str) -> Result<Response,
         floorwalker_core::base::locale::Locale::En => format!("Thank you! We will get back to you at {contact}"),
     };
     let now = now_ms();
-    sites::db(env)?
-        .prepare(
+    db(env)?
+        .query(
             "INSERT INTO chat_callbacks (conversation_id, site, contact, time_slot, requested_at) VALUES (?1, ?2, ?3, ?4, ?5) \
              ON CONFLICT (conversation_id) DO UPDATE SET contact = excluded.contact, time_slot = excluded.time_slot, \
              requested_at = excluded.requested_at, done_at = NULL, done_by = NULL",
+            &[&id, &claims.site, &contact, &time_slot, &now],
         )
-        .bind(&[
-            JsValue::from_str(id),
-            JsValue::from_str(&claims.site),
-            JsValue::from_str(&contact),
-            time_slot.as_deref().map_or(JsValue::NULL, JsValue::from_str),
-            JsValue::from_f64(now as f64),
-        ])
-        .map_err(|e| internal("storing the callback request", e))?
-        .run()
-        .await
-        .map_err(|e| internal("storing the callback request", e))?;
+        .run("storing the callback request")
+        .await?;
     let reply = protocol::conversation(env, id)?.ask(&ConversationCall::Callback { who: who(&claims), notice }).await?;
     expect_reply!(reply, ConversationReply::Done => ())?;
     with_cors(http::json(&serde_json::json!({"ok": true, "contact": contact, "time_slot": time_slot}), 200)?, &origin)

@@ -1,7 +1,8 @@
 //! `make demo`: runs the worker under `wrangler dev` with the demo shop, seeds the demo site's
-//! config through the admin API, and prints what to open. Ctrl-C stops everything.
+//! config through the admin API, and prints what to open. Ctrl-C stops everything; so does any
+//! failure: the worker is stopped (its own process group) before the demo exits non-zero.
 
-use floorwalker_e2e::repo_root;
+use floorwalker_e2e::demo;
 use floorwalker_e2e::worker::{random_token, Worker};
 
 #[tokio::main]
@@ -11,11 +12,15 @@ async fn main() {
         Err(_) => 8787,
     };
     // Demo data survives restarts of `make demo`; delete the folder for a fresh start.
-    let state_dir = repo_root().join(".wrangler/demo-state");
+    let state_dir = demo::state_dir(port);
     let admin_token = std::env::var("ADMIN_TOKEN").unwrap_or_else(|_| random_token());
+    // A panic unwinds through here and drops the worker, which stops it.
     let mut worker = Worker::start_with(port, state_dir.clone(), admin_token).await;
-    let localhost = format!("http://localhost:{port}");
-    worker.seed_demo_site(&[localhost]).await;
+    if let Err(why) = demo::seed(&worker, &demo::extra_origins(port)).await {
+        eprintln!("{why}\nThe demo stopped its worker (log: {}).", state_dir.join("wrangler.log").display());
+        drop(worker);
+        std::process::exit(1);
+    }
     let origin = worker.origin();
     println!(
         "\nFloorwalker demo is running.\n\
@@ -29,9 +34,11 @@ async fn main() {
          \n  Admin API token:  {token}\
          \n    e.g. curl -H 'authorization: Bearer {token}' {origin}/v1/admin/sites/demo/events\
          \n  Worker log:       {log}\
+         \n  Local state:      {state}  (this port's own; delete it for a fresh start)\
          \n\nPress Ctrl-C to stop.",
         token = worker.admin_token,
         log = state_dir.join("wrangler.log").display(),
+        state = state_dir.display(),
     );
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .expect("installing a SIGTERM handler");
@@ -42,6 +49,8 @@ async fn main() {
             _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {
                 if worker.has_exited() {
                     eprintln!("wrangler dev exited; see the worker log above");
+                    // `exit` runs no destructors: stop the workerd left in wrangler's group first.
+                    drop(worker);
                     std::process::exit(1);
                 }
             }

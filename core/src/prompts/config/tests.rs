@@ -238,3 +238,14 @@ fn locale_from_html_lang() {
     assert_eq!(Locale::from_language_tag("de"), None);
     assert_eq!(Locale::from_language_tag(""), None);
 }
+
+#[test]
+fn an_origin_listed_twice_is_refused_naming_it() {
+    let twice = SiteConfig { origins: vec!["https://shop.example".into(), "https://shop.example".into()], ..config() };
+    let err = twice.validate().expect_err("a repeated origin");
+    assert_eq!(err.code, ErrorCode::InvalidConfig);
+    assert!(err.message.contains("\"https://shop.example\" is listed twice"), "{}", err.message);
+    let taken = origin_taken("https://shop.example", "other");
+    assert_eq!((taken.code, taken.http_status()), (ErrorCode::OriginTaken, 409));
+    assert!(taken.message.contains("\"other\""), "{}", taken.message);
+}

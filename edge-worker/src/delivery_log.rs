@@ -6,11 +6,10 @@ use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::outbound::delivery::{DeliveryState, DeliveryView, QueueMessage};
 use floorwalker_core::outbound::webhook::{AttemptRecord, EventType};
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
 use worker::{Env, Request, Response};
 
-use crate::admin::query_limit;
 use crate::http::{self, internal};
+use crate::platform::d1::db;
 use crate::{outbox, sites};
 
 const MAX_DELIVERIES_LISTED: u32 = 1000;
@@ -35,42 +34,35 @@ struct AttemptRow {
 }
 
 /// `GET /v1/admin/sites/:site/deliveries?state=failed&limit=`: newest first.
-pub async fn list_deliveries(req: &Request, env: &Env, site: &str) -> Result<Response, ApiError> {
+pub async fn list(req: &Request, env: &Env, site: &str) -> Result<Response, ApiError> {
     sites::require(env, site).await?;
-    let state = req.url().ok().and_then(|u| u.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()));
-    if let Some(state) = &state {
-        if DeliveryState::parse(state).is_none() {
-            return Err(ApiError::new(ErrorCode::NotFound, "state must be pending, delivered or failed"));
-        }
-    }
-    let limit = query_limit(req, MAX_DELIVERIES_LISTED);
-    let db = sites::db(env)?;
+    let state = match http::query_param(req, "state") {
+        Some(state) => Some(
+            DeliveryState::parse(&state)
+                .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "state must be pending, delivered or failed"))?,
+        ),
+        None => None,
+    };
+    let limit = http::query_limit(req, MAX_DELIVERIES_LISTED);
+    let db = db(env)?;
     let rows: Vec<DeliveryRow> = db
-        .prepare(
+        .query(
             "SELECT d.id, d.event, e.type, d.target, d.state, d.created_at, d.delivered_at, d.last_error \
              FROM deliveries d JOIN outbox_events e ON e.id = d.event \
              WHERE d.site = ?1 AND (?2 IS NULL OR d.state = ?2) ORDER BY d.created_at DESC, d.id LIMIT ?3",
+            &[&site, &state, &limit],
         )
-        .bind(&[JsValue::from_str(site), state.as_deref().map_or(JsValue::NULL, JsValue::from_str), JsValue::from_f64(f64::from(limit))])
-        .map_err(|e| internal("listing deliveries", e))?
-        .all()
-        .await
-        .map_err(|e| internal("listing deliveries", e))?
-        .results()
-        .map_err(|e| internal("listing deliveries", e))?;
+        .all("listing deliveries")
+        .await?;
     // One query for the attempts of every listed delivery.
     let attempts: Vec<AttemptRow> = db
-        .prepare(
+        .query(
             "SELECT a.delivery, a.data FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery \
              WHERE d.site = ?1 AND (?2 IS NULL OR d.state = ?2) ORDER BY a.delivery, a.n",
+            &[&site, &state],
         )
-        .bind(&[JsValue::from_str(site), state.as_deref().map_or(JsValue::NULL, JsValue::from_str)])
-        .map_err(|e| internal("listing attempts", e))?
-        .all()
-        .await
-        .map_err(|e| internal("listing attempts", e))?
-        .results()
-        .map_err(|e| internal("listing attempts", e))?;
+        .all("listing attempts")
+        .await?;
     let mut by_delivery: HashMap<String, Vec<AttemptRecord>> = HashMap::new();
     for row in attempts {
         let record = serde_json::from_str(&row.data).map_err(|e| internal("decoding an attempt", e))?;
@@ -107,16 +99,14 @@ struct Replayed {
 /// window, the same webhook-id) and is enqueued. Delivered ones are never sent again.
 pub async fn replay(env: &Env, site: &str, id: &str) -> Result<Response, ApiError> {
     let now = http::now_ms();
-    let replayed: Option<Replayed> = sites::db(env)?
-        .prepare(
-            "UPDATE deliveries SET state = 'pending', first_attempt_at = NULL, cycle_attempts = 0, next_attempt_at = ?3, lease_until = 0, \
-             updated_at = ?3 WHERE id = ?1 AND site = ?2 AND state = 'failed' RETURNING id, target",
+    let replayed: Option<Replayed> = db(env)?
+        .query(
+            "UPDATE deliveries SET state = ?4, first_attempt_at = NULL, cycle_attempts = 0, next_attempt_at = ?3, lease_until = 0, \
+             updated_at = ?3 WHERE id = ?1 AND site = ?2 AND state = ?5 RETURNING id, target",
+            &[&id, &site, &now, &DeliveryState::Pending, &DeliveryState::Failed],
         )
-        .bind(&[JsValue::from_str(id), JsValue::from_str(site), JsValue::from_f64(now as f64)])
-        .map_err(|e| internal("replaying a delivery", e))?
-        .first(None)
-        .await
-        .map_err(|e| internal("replaying a delivery", e))?;
+        .first("replaying a delivery")
+        .await?;
     let Some(replayed) = replayed else {
         return Err(ApiError::new(ErrorCode::NotFound, format!("site {site:?} has no failed delivery {id:?}")));
     };

@@ -1,0 +1,33 @@
+//! `make demo`'s setup (tests/src/bin/floorwalker-dev.rs), here so that the tests run the very
+//! seeding the demo runs.
+
+use std::path::PathBuf;
+
+use floorwalker_core::prompts::config::SiteConfig;
+
+use crate::repo_root;
+use crate::worker::Worker;
+
+/// The demo's local state for `port`: each port its own, so two demos on two ports do not rewrite
+/// each other's site origins. Survives restarts; delete the folder for a fresh start.
+pub fn state_dir(port: u16) -> PathBuf {
+    repo_root().join(format!(".wrangler/demo-state-{port}"))
+}
+
+/// The origins the demo allows besides demo-site/site.json's and the worker's own.
+pub fn extra_origins(port: u16) -> Vec<String> {
+    vec![format!("http://localhost:{port}")]
+}
+
+/// Stores the demo site's config with `extra` origins allowed; the refusal's status and body when
+/// the worker refuses it.
+pub async fn seed(worker: &Worker, extra: &[String]) -> Result<SiteConfig, String> {
+    let config = worker.demo_site_config(extra);
+    let response = worker.try_put_site(&config).await;
+    let status = response.status();
+    if status.is_success() {
+        Ok(config)
+    } else {
+        Err(format!("seeding the demo site failed: {status} {}", response.text().await.unwrap_or_default()))
+    }
+}
