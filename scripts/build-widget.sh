@@ -19,7 +19,11 @@ build_module() {
   local package=$1 name=$2 wasm
   wasm=$(wasm_size_build "$package")
   wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name "$name" "$wasm"
-  node_modules/.bin/wasm-opt -Oz --converge --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
+  # --low-memory-unused: rustc links wasm32 with the stack first (the data starts at 1 MiB, the stack
+  # grows down from there), so the low 1 KiB is only reached by a stack 1,047 KB deep; knowing that
+  # lets wasm-opt fold constant offsets into loads and stores. With --generate-global-effects it
+  # saves ~540 B brotli of the first load and ~850 B of the UI module (measured 2026-12-01).
+  node_modules/.bin/wasm-opt --low-memory-unused --generate-global-effects -Oz --converge --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-mutable-globals --enable-reference-types \
     "$pkg/${name}_bg.wasm" -o "$pkg/$name.opt.wasm"
   node_modules/.bin/esbuild "$pkg/$name.js" --minify --format=esm --log-level=warning --outfile="$pkg/$name.min.js"

@@ -11,6 +11,12 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+/// The tag of the one element the widget adds to the host page (everything it draws lives in this
+/// element's shadow root); the widget, its UI module and the tests find it by this name. A custom
+/// element name (never defined as a class) and no id, so that no rule of the page written for
+/// `div`, `[id]` or a class can reach it.
+pub const HOST_TAG: &str = "floorwalker-widget";
+
 pub fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }

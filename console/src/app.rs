@@ -113,15 +113,7 @@ impl HubConnection {
             move |notification| self.on_notification(notification),
             move || {
                 self.connected.set(false);
-                if !self.disposed.get_value() {
-                    let attempt = self.attempt.get_value();
-                    self.attempt.set_value(attempt.saturating_add(1));
-                    net::after_backoff(attempt, move || {
-                        if !self.disposed.get_value() {
-                            self.connect();
-                        }
-                    });
-                }
+                net::reconnect_unless_disposed(self.attempt, self.disposed, move || self.connect());
             },
         );
         self.socket.set_value(ws);

@@ -103,3 +103,23 @@ pub fn after_backoff(attempt: u32, reconnect: impl FnOnce() + 'static) {
     let delay = backoff_ms(attempt, floorwalker_browser_kit::random_fraction());
     later(i32::try_from(delay).unwrap_or(i32::MAX), reconnect);
 }
+
+/// What both of the console's sockets do when they close: unless the view that owns the socket is
+/// gone, count the failed attempt and `connect` again after core's backoff.
+pub fn reconnect_unless_disposed(
+    attempt: leptos::prelude::StoredValue<u32>,
+    disposed: leptos::prelude::StoredValue<bool>,
+    connect: impl FnOnce() + 'static,
+) {
+    use leptos::prelude::{GetValue, SetValue};
+    if disposed.get_value() {
+        return;
+    }
+    let failed = attempt.get_value();
+    attempt.set_value(failed.saturating_add(1));
+    after_backoff(failed, move || {
+        if !disposed.get_value() {
+            connect();
+        }
+    });
+}

@@ -8,12 +8,29 @@ use serde_json::{json, Value};
 
 use crate::{eventually, free_port};
 
+/// A JS expression: the widget's host element, or null before it mounts. The tag is
+/// `browser_kit::HOST_TAG`; were they ever to differ, every widget test would fail at once.
+#[macro_export]
+macro_rules! widget_host {
+    () => {
+        "document.querySelector('floorwalker-widget')"
+    };
+}
+
+/// The widget's host element as a CSS selector, for WebDriver's locators.
+pub const WIDGET_TAG: &str = "floorwalker-widget";
+
+/// A JS statement that binds `root` to the widget's shadow root (undefined before it mounts).
+pub const WIDGET_ROOT: &str = concat!("const root = ", widget_host!(), "?.shadowRoot;");
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 pub struct Browser {
     pub client: Client,
     driver: Child,
+    /// chromedriver's address, for the Chrome-specific commands fantoccini does not wrap.
+    webdriver: String,
 }
 
 impl Browser {
@@ -70,7 +87,7 @@ impl Browser {
             }
         })
         .await;
-        Browser { client, driver }
+        Browser { client, driver, webdriver }
     }
 
     /// Runs `script` (a function body; `arguments` holds `args`) in the page and returns its value.
@@ -85,6 +102,30 @@ impl Browser {
             (!value.is_null() && value != Value::Bool(false)).then_some(value)
         })
         .await
+    }
+
+    /// A PNG of the CSS-pixel rectangle `(x, y, width, height)` of the viewport, taken by Chromium
+    /// itself (DevTools `Page.captureScreenshot` through chromedriver): identical pixels give
+    /// identical bytes.
+    pub async fn screenshot_of(&self, x: f64, y: f64, width: f64, height: f64) -> Vec<u8> {
+        use base64::Engine as _;
+        let session = self.client.session_id().await.ok().flatten().expect("a WebDriver session");
+        let command = json!({
+            "cmd": "Page.captureScreenshot",
+            "params": { "format": "png", "clip": { "x": x, "y": y, "width": width, "height": height, "scale": 1 } }
+        });
+        let response: Value = reqwest::Client::new()
+            .post(format!("{}/session/{session}/goog/cdp/execute", self.webdriver))
+            .json(&command)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .expect("chromedriver's DevTools bridge")
+            .json()
+            .await
+            .expect("a JSON answer");
+        let data = response["value"]["data"].as_str().unwrap_or_else(|| panic!("no screenshot in {response}"));
+        base64::engine::general_purpose::STANDARD.decode(data).expect("base64 PNG")
     }
 
     pub async fn close(self) {

@@ -3,9 +3,7 @@
 
 use serde_json::Value;
 
-use crate::browser::Browser;
-
-const SHADOW: &str = "const root = document.getElementById('floorwalker-root')?.shadowRoot;";
+use crate::browser::{Browser, WIDGET_ROOT as SHADOW};
 
 /// `rgb(r, g, b)` / `rgba(r, g, b, a)` as `getComputedStyle` gives them.
 fn parse_rgb(css: &str) -> Option<(u8, u8, u8, f64)> {

@@ -13,8 +13,21 @@ pub struct ShopServer {
     thread: Option<JoinHandle<()>>,
 }
 
+/// What a shop's theme adds to every page: markup at the end of `<head>` (its stylesheet) and at
+/// the end of `<body>` (e.g. a credit line).
+#[derive(Clone, Copy, Default)]
+pub struct Theme {
+    pub head: &'static str,
+    pub body_end: &'static str,
+}
+
 impl ShopServer {
     pub fn start(edge_origin: &str) -> ShopServer {
+        ShopServer::start_with_theme(edge_origin, Theme::default())
+    }
+
+    /// The demo pages with `theme` laid over them.
+    pub fn start_with_theme(edge_origin: &str, theme: Theme) -> ShopServer {
         let port = free_port();
         let server = Arc::new(tiny_http::Server::http(("127.0.0.1", port)).expect("binding the shop server"));
         let root = repo_root().join("dist/public");
@@ -22,7 +35,7 @@ impl ShopServer {
         let serving = server.clone();
         let thread = std::thread::spawn(move || {
             for request in serving.incoming_requests() {
-                let response = respond(&root, request.url(), &edge_origin);
+                let response = respond(&root, request.url(), &edge_origin, theme);
                 let _ = request.respond(response);
             }
         });
@@ -47,7 +60,7 @@ impl Drop for ShopServer {
     }
 }
 
-fn respond(root: &Path, url: &str, edge_origin: &str) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+fn respond(root: &Path, url: &str, edge_origin: &str, theme: Theme) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
     let path = url.split(['?', '#']).next().unwrap_or("/");
     // `?fw=off` serves the page without the widget's tag, for with/without comparisons.
     let without_tag = url.contains("fw=off");
@@ -65,6 +78,9 @@ fn respond(root: &Path, url: &str, edge_origin: &str) -> tiny_http::Response<std
             } else {
                 html.replace("src=\"/fw.js\"", &format!("src=\"{edge_origin}/fw.js\""))
             };
+            let html = html
+                .replacen("</head>", &format!("{}</head>", theme.head), 1)
+                .replacen("</body>", &format!("{}</body>", theme.body_end), 1);
             body = html.into_bytes();
             "text/html; charset=utf-8"
         }

@@ -14,7 +14,7 @@ use floorwalker_e2e::worker::Worker;
 use serde_json::Value;
 
 const STROLLER: &str = "/product/puffin-trio-3in1/";
-const SHADOW: &str = "const root = document.getElementById('floorwalker-root')?.shadowRoot;";
+use floorwalker_e2e::browser::WIDGET_ROOT as SHADOW;
 
 /// The demo site without prompts, so that nothing but the chat appears.
 async fn shop(name: &str) -> Worker {
@@ -598,7 +598,7 @@ async fn on_a_phone_with_consent_required_the_chat_fits_and_storage_starts_with_
 /// browsers require before a page may start audio.
 async fn real_click(browser: &Browser, css: &str) {
     use fantoccini::Locator;
-    let host = browser.client.find(Locator::Id("floorwalker-root")).await.expect("the widget's host element");
+    let host = browser.client.find(Locator::Css(floorwalker_e2e::browser::WIDGET_TAG)).await.expect("the widget's host element");
     let root = host.shadow_root().await.expect("its open shadow root");
     let element = root.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css} in the widget: {e}"));
     element.click().await.unwrap_or_else(|e| panic!("clicking {css}: {e}"));

@@ -34,7 +34,7 @@ async fn shop(name: &str, prompts: &[&str], adjust: impl FnOnce(&mut SiteConfig)
     worker
 }
 
-const SHADOW: &str = "const root = document.getElementById('floorwalker-root')?.shadowRoot;";
+use floorwalker_e2e::browser::WIDGET_ROOT as SHADOW;
 
 async fn open(browser: &Browser, url: &str) {
     browser.client.goto(url).await.unwrap_or_else(|e| panic!("opening {url}: {e}"));

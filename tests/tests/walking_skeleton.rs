@@ -7,14 +7,16 @@ use floorwalker_core::visitor::event::EventData;
 use floorwalker_e2e::browser::Browser;
 use floorwalker_e2e::shop::ShopServer;
 use floorwalker_e2e::worker::Worker;
-use floorwalker_e2e::eventually;
+use floorwalker_e2e::{eventually, widget_host};
 use serde_json::Value;
 
 const PRODUCT_PAGE: &str = "/product/orsa-360-isofix/";
 
 /// Returns the launcher's computed background once the widget has mounted in a shadow root.
-const WIDGET_MOUNTED: &str = r#"
-    const host = document.getElementById('floorwalker-root');
+const WIDGET_MOUNTED: &str = concat!(
+    "const host = ",
+    widget_host!(),
+    r#";
     if (!host || !host.shadowRoot) return null;
     const launcher = host.shadowRoot.querySelector('button.launcher');
     if (!launcher) return null;
@@ -23,7 +25,8 @@ const WIDGET_MOUNTED: &str = r#"
         label: launcher.getAttribute('aria-label'),
         inLightDom: document.querySelector('button.launcher') !== null,
     };
-"#;
+"#
+);
 
 const VISITOR_ID: &str = "return localStorage.getItem('fw:demo:visitor');";
 
@@ -64,14 +67,18 @@ async fn widget_mounts_in_a_shadow_root_and_its_page_view_reaches_d1() {
 
     // The launcher works inside the shadow root (handlers fire without Leptos's delegation).
     browser
-        .eval("document.getElementById('floorwalker-root').shadowRoot.querySelector('button.launcher').click();", vec![])
+        .eval(concat!(widget_host!(), ".shadowRoot.querySelector('button.launcher').click();"), vec![])
         .await;
     browser
         .wait_for(
             "the launcher to open its panel",
-            "const root = document.getElementById('floorwalker-root').shadowRoot;
+            concat!(
+                "const root = ",
+                widget_host!(),
+                ".shadowRoot;
              return root.querySelector('button.launcher').getAttribute('aria-expanded') === 'true'
-                 && root.querySelector('.panel') !== null;",
+                 && root.querySelector('.panel') !== null;"
+            ),
         )
         .await;
     browser.close().await;
@@ -127,7 +134,7 @@ async fn a_shop_on_another_origin_embeds_the_widget_and_keeps_working_when_the_w
     .await;
     // Give the loader every chance to run, then check it left no trace.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let host = browser.eval("return document.getElementById('floorwalker-root') === null;", vec![]).await;
+    let host = browser.eval(concat!("return ", widget_host!(), " === null;"), vec![]).await;
     assert_eq!(host, Value::Bool(true), "no widget element is added when the worker is down");
     browser.close().await;
 }

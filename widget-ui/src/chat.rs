@@ -207,7 +207,7 @@ impl Chat {
         if !self.ui.open.get_untracked() {
             return;
         }
-        let Some(root) = net::document().and_then(|d| d.get_element_by_id("floorwalker-root")).and_then(|h| h.shadow_root()) else {
+        let Some(root) = net::document().and_then(|d| d.query_selector(floorwalker_browser_kit::HOST_TAG).ok().flatten()).and_then(|h| h.shadow_root()) else {
             return;
         };
         let field = root.query_selector("#fwc-input, #fwc-off-message, #fwc-offer-contact").ok().flatten();

@@ -3,10 +3,10 @@
 //! Everything here turns something the browser reports (a navigation, a second of attention, the
 //! pointer leaving through the top) into core's inputs and acts on core's answers: the visitor's
 //! attention and exit intent are `floorwalker_core::visitor::attention`'s, the queue and when it goes out
-//! `outbox`'s, whether to speak up `rules::decide`'s, what a card shows `prompt_card`'s.
+//! `event_queue`'s, whether to speak up `rules::decide`'s, what a card shows `prompt_card`'s.
 //! The heuristics are documented in docs/behaviour.md. One `App`, its parts in one file each:
 //!
-//! - [`tracking`]: events into the session and the outbox, sending, the page and its product,
+//! - [`tracking`]: events into the session and the event queue, sending, the page and its product,
 //!   attention (ticks, exit intent), consent;
 //! - [`cards`]: asking the engine and showing, answering and removing the prompt card;
 //! - [`chat_bridge`]: the UI module, the chat panel's opening and closing, what the chat asks;
@@ -28,7 +28,7 @@ use std::rc::Rc;
 
 use floorwalker_core::visitor::attention::Attention;
 use floorwalker_core::visitor::event::{EventData, PageView};
-use floorwalker_core::visitor::outbox::Outbox;
+use floorwalker_core::visitor::event_queue::EventQueue;
 use floorwalker_core::visitor::product::RawProduct;
 use floorwalker_core::prompts::rules;
 use floorwalker_core::visitor::session::Session;
@@ -56,7 +56,7 @@ pub struct App {
     pub shell: Shell,
     // tracking
     session: RefCell<Session>,
-    outbox: RefCell<Outbox>,
+    event_queue: RefCell<EventQueue>,
     attention: RefCell<Attention>,
     /// The product recorded for the current route, so that it is recorded once.
     page_product: RefCell<Option<String>>,
@@ -96,12 +96,12 @@ impl App {
         let phone = cx.window.match_media("(pointer: coarse)").ok().flatten().is_some_and(|query| query.matches());
         let route = without_fragment(&cx.href()).to_owned();
         let attention = Attention::new(now, route, phone, rules::time_scale(&cx.config.widget));
-        let outbox = Outbox::new(cx.config.site.clone(), cx.visitor.clone(), cx.session.clone());
+        let event_queue = EventQueue::new(cx.config.site.clone(), cx.visitor.clone(), cx.session.clone());
         let app = Rc::new(App {
             cx,
             shell,
             session: RefCell::new(session),
-            outbox: RefCell::new(outbox),
+            event_queue: RefCell::new(event_queue),
             attention: RefCell::new(attention),
             page_product: RefCell::new(None),
             api_product: RefCell::new(None),

@@ -13,7 +13,7 @@ mod transport;
 use floorwalker_core::prompts::config::PublicSiteConfig;
 use wasm_bindgen::prelude::*;
 
-pub use shell::HOST_ELEMENT_ID;
+pub use floorwalker_browser_kit::HOST_TAG;
 
 /// A running widget. The loader keeps it and forwards `floorwalker(...)` calls to [`Widget::command`].
 #[wasm_bindgen]

@@ -5,14 +5,19 @@
 //! the cards and the chat (Leptos) come with the UI module, loaded only when needed. The skeleton
 //! is a constant; every string from the config goes in as a text node or an attribute.
 
+use floorwalker_browser_kit::HOST_TAG;
 use floorwalker_core::base::locale::Locale;
 use floorwalker_core::chat::panel::badge;
 use floorwalker_core::prompts::config::Position;
 use floorwalker_core::prompts::contrast::readable_text_on;
 use wasm_bindgen::prelude::*;
 
-/// The id of the element the widget adds to the host page; everything else is in its shadow root.
-pub const HOST_ELEMENT_ID: &str = "floorwalker-root";
+/// The host element's own style. Inline and `!important`, because a page's stylesheet can reach
+/// any element (`*{display:none!important}`, `[style]{…}`) and `:host` rules in the shadow root
+/// lose to the page's: an element's `style` attribute wins over every stylesheet rule of the same
+/// importance, whatever its selector. `all:initial` also stops the page's inherited styles here.
+/// The widget's frame inside is `position:fixed`, so the host itself needs no box.
+const HOST_STYLE: &str = "all:initial!important";
 
 const STYLE: &str = include_str!("widget.css");
 
@@ -83,7 +88,7 @@ pub struct Shell {
 }
 
 impl Shell {
-    /// Adds the host element to the page's body and draws the closed widget in its shadow root.
+    /// Adds the host element to the page and draws the closed widget in its shadow root.
     pub fn mount(
         document: &web_sys::Document,
         locale: Locale,
@@ -91,11 +96,11 @@ impl Shell {
         position: Position,
         shop_name: &str,
     ) -> Result<Shell, JsValue> {
-        if document.get_element_by_id(HOST_ELEMENT_ID).is_some() {
+        if document.query_selector(HOST_TAG)?.is_some() {
             return Err("the widget is already on this page".into());
         }
-        let host = document.create_element("div")?;
-        host.set_id(HOST_ELEMENT_ID);
+        let host = document.create_element(HOST_TAG)?;
+        host.set_attribute("style", HOST_STYLE)?;
         let root = host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))?;
         let style = document.create_element("style")?;
         style.set_text_content(Some(STYLE));
@@ -132,7 +137,13 @@ impl Shell {
         shell.close.set_attribute("aria-label", shell.copy.close)?;
         shell.set_unread(0);
         shell.set_chat_state(ChatLoad::NotLoaded);
-        document.body().ok_or("no body")?.append_child(&shell.host)?;
+        // The first child of <html>, before <head>, rather than anywhere in <body>: the body's
+        // children, and the body's own place among its siblings counted from the end, stay as the
+        // page made them, so `body > :last-child`, `main > :last-child` or `:last-child{margin:0}`
+        // (which matches the body) hit what they hit without the tag. What it does change:
+        // `html > :first-child` and `:first-child + body` mean the host now, not the (unrendered)
+        // head, and `body:nth-child(2)` becomes `body:nth-child(3)`, counted from the start.
+        document.document_element().ok_or("no document element")?.prepend_with_node_1(&shell.host)?;
         Ok(shell)
     }
 

@@ -38,7 +38,7 @@ async fn mounts_in_an_isolated_shadow_root_and_obeys_commands() {
     // The API base points nowhere: a failing event send must not disturb the page.
     let widget = floorwalker_widget::start("http://127.0.0.1:9".into(), &config(true), None).expect("widget starts");
 
-    let host = document().get_element_by_id(floorwalker_widget::HOST_ELEMENT_ID).expect("host element");
+    let host = document().query_selector(floorwalker_widget::HOST_TAG).expect("query").expect("host element");
     let shadow = host.shadow_root().expect("an open shadow root");
     let launcher = shadow.query_selector("button.launcher").expect("query").expect("launcher in the shadow root");
     assert_eq!(document().query_selector_all("button.launcher").expect("query").length(), 1, "host DOM untouched but for its own button");
@@ -95,7 +95,7 @@ async fn mounts_in_an_isolated_shadow_root_and_obeys_commands() {
     assert_eq!(storage.get_item("fw:test-shop:state").expect("get"), None);
 
     widget.destroy();
-    assert!(document().get_element_by_id(floorwalker_widget::HOST_ELEMENT_ID).is_none(), "destroy removes the widget");
+    assert!(document().query_selector(floorwalker_widget::HOST_TAG).expect("query").is_none(), "destroy removes the widget");
 }
 
 #[wasm_bindgen_test]

@@ -222,25 +222,29 @@ impl HubMirror {
     }
 }
 
+/// An open conversation's entry as the visitor's last message leaves it, for the list's and the
+/// hub's tests.
+#[cfg(test)]
+pub(crate) fn test_entry(id: &str, updated_at: u64, revision: u64) -> ConversationEntry {
+    ConversationEntry {
+        conversation_id: id.into(),
+        visitor_label: format!("Visitor {id}"),
+        preview: "hello".into(),
+        last_author: Some(crate::chat::protocol::Side::Visitor),
+        unread_by_operator: 1,
+        updated_at,
+        status: ConversationStatus::Open,
+        awaiting_reply_since: Some(updated_at),
+        callback_requested: false,
+        revision,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::protocol::Side;
+    use test_entry as entry;
 
-    fn entry(id: &str, updated_at: u64, revision: u64) -> ConversationEntry {
-        ConversationEntry {
-            conversation_id: id.into(),
-            visitor_label: format!("Visitor {id}"),
-            preview: "hello".into(),
-            last_author: Some(Side::Visitor),
-            unread_by_operator: 1,
-            updated_at,
-            status: ConversationStatus::Open,
-            awaiting_reply_since: Some(updated_at),
-            callback_requested: false,
-            revision,
-        }
-    }
 
     fn ids(list: &ConversationList) -> Vec<&str> {
         list.ordered().iter().map(|e| e.conversation_id.as_str()).collect()

@@ -269,22 +269,8 @@ impl SiteHub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::conversation_list::MAX_ENTRIES;
+    use crate::chat::conversation_list::{test_entry as entry, MAX_ENTRIES};
 
-    fn entry(id: &str, updated_at: u64, revision: u64) -> ConversationEntry {
-        ConversationEntry {
-            conversation_id: id.into(),
-            visitor_label: format!("Visitor {id}"),
-            preview: "hello".into(),
-            last_author: Some(Side::Visitor),
-            unread_by_operator: 1,
-            updated_at,
-            status: ConversationStatus::Open,
-            awaiting_reply_since: Some(updated_at),
-            callback_requested: false,
-            revision,
-        }
-    }
 
     #[test]
     fn previews_are_one_bounded_line() {

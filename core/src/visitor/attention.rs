@@ -8,7 +8,7 @@
 //! "Active time").
 
 use crate::visitor::event::ExitTrigger;
-use crate::visitor::outbox;
+use crate::visitor::event_queue;
 
 /// Input within this long counts the visitor as present.
 pub const ACTIVE_WINDOW_MS: u64 = 30_000;
@@ -228,7 +228,7 @@ impl Attention {
         Tick {
             active_second,
             report_seconds,
-            flush: self.ticks.is_multiple_of(outbox::FLUSH_EVERY_TICKS),
+            flush: self.ticks.is_multiple_of(event_queue::FLUSH_EVERY_TICKS),
             refresh_presence: visible && self.ticks.is_multiple_of(PRESENCE_EVERY_TICKS),
             ask_engine: visible,
         }

@@ -5,6 +5,6 @@
 pub mod attention;
 pub mod context;
 pub mod event;
-pub mod outbox;
+pub mod event_queue;
 pub mod product;
 pub mod session;

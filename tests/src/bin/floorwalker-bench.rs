@@ -17,14 +17,17 @@ use serde_json::Value;
 const PAGE: &str = "/product/orsa-360-isofix/";
 
 /// Observes long tasks from the start of the page (buffered) and reports when the visit settled.
-const COLLECT: &str = r#"
+const COLLECT: &str = concat!(
+    "const widgetHost = () => ",
+    floorwalker_e2e::widget_host!(),
+    r#";
     const done = arguments[arguments.length - 1];
     const withWidget = arguments[0];
     const tasks = [];
     new PerformanceObserver(list => tasks.push(...list.getEntries())).observe({ type: 'longtask', buffered: true });
     const started = performance.now();
     (function poll() {
-        const mounted = document.getElementById('floorwalker-root');
+        const mounted = widgetHost();
         const waited = performance.now() - started;
         if ((withWidget && !mounted && waited < 15000) || document.readyState !== 'complete' || waited < 500) {
             return setTimeout(poll, 50);
@@ -46,7 +49,7 @@ const COLLECT: &str = r#"
             const opened = performance.now();
             window.floorwalker('open');
             (function settle() {
-                const root = document.getElementById('floorwalker-root').shadowRoot;
+                const root = widgetHost().shadowRoot;
                 const ready = root.querySelector('.panel .fwc');
                 if (!ready && performance.now() - opened < 15000) return setTimeout(settle, 20);
                 result.open_ms = performance.now() - opened;
@@ -57,7 +60,8 @@ const COLLECT: &str = r#"
             })();
         }, 1500);
     })();
-"#;
+"#
+);
 
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);

@@ -1,5 +1,5 @@
 //! Tracking and sending: observations become events, folded into the session and queued in core's
-//! `Outbox`; the visitor's attention (active seconds, exit intent) is core's `Attention`, fed here
+//! `EventQueue`; the visitor's attention (active seconds, exit intent) is core's `Attention`, fed here
 //! and obeyed here.
 
 use floorwalker_core::visitor::attention::{Attention, Reaction, Tick};
@@ -23,7 +23,7 @@ impl App {
     }
 
     fn enqueue(&self, event: Event) {
-        let full = match self.outbox.try_borrow_mut().map(|mut outbox| outbox.push(event)) {
+        let full = match self.event_queue.try_borrow_mut().map(|mut event_queue| event_queue.push(event)) {
             Ok(Ok(full)) => full,
             Ok(Err(error)) => {
                 browser::warn(&format!("floorwalker: event dropped: {}", error.message));
@@ -53,7 +53,7 @@ impl App {
             self.report_active_time(seconds);
         }
         loop {
-            let Some(batch) = self.outbox.try_borrow_mut().ok().and_then(|mut outbox| outbox.next_batch()) else { return };
+            let Some(batch) = self.event_queue.try_borrow_mut().ok().and_then(|mut event_queue| event_queue.next_batch()) else { return };
             transport::send_events(&self.cx, &batch, leaving);
         }
     }
@@ -185,8 +185,8 @@ impl App {
             self.record(EventData::Consent(Consent { granted: false }));
             self.flush(true);
             self.cx.set_consent(false);
-            if let Ok(mut outbox) = self.outbox.try_borrow_mut() {
-                outbox.clear();
+            if let Ok(mut event_queue) = self.event_queue.try_borrow_mut() {
+                event_queue.clear();
             }
         }
     }

@@ -1,6 +1,6 @@
 //! The widget's events on their way to `POST /v1/events`: what is kept while nothing may be sent,
-//! and when the queue goes out. The widget sends what [`Outbox::next_batch`] gives: on every
-//! [`FLUSH_EVERY_TICKS`]th tick ([`crate::visitor::attention::Tick::flush`]), as soon as [`Outbox::push`]
+//! and when the queue goes out. The widget sends what [`EventQueue::next_batch`] gives: on every
+//! [`FLUSH_EVERY_TICKS`]th tick ([`crate::visitor::attention::Tick::flush`]), as soon as [`EventQueue::push`]
 //! says the queue is full, and by beacon when the page goes away.
 
 use crate::base::error::ApiError;
@@ -14,7 +14,7 @@ pub const MAX_QUEUED: usize = 100;
 
 /// One visitor's queued events.
 #[derive(Debug, Clone, Default)]
-pub struct Outbox {
+pub struct EventQueue {
     site: String,
     visitor: String,
     session: String,
@@ -23,10 +23,10 @@ pub struct Outbox {
 
 // `#[inline]`: the widget's first load then has one copy of the generic code for `Event` (its
 // drop, the vector's moves), not one from each crate (measured: 0.4 KB less raw code).
-impl Outbox {
+impl EventQueue {
     #[inline]
-    pub fn new(site: String, visitor: String, session: String) -> Outbox {
-        Outbox { site, visitor, session, queue: Vec::new() }
+    pub fn new(site: String, visitor: String, session: String) -> EventQueue {
+        EventQueue { site, visitor, session, queue: Vec::new() }
     }
 
     /// Queues `event`; `Ok(true)` when the queue should be sent now. One bad event (a `file://`
@@ -87,8 +87,8 @@ mod tests {
     use crate::visitor::event::{EventData, PageView};
     use proptest::prelude::*;
 
-    fn outbox() -> Outbox {
-        Outbox::new("demo".into(), "visitor-0001".into(), "session-0001".into())
+    fn queue() -> EventQueue {
+        EventQueue::new("demo".into(), "visitor-0001".into(), "session-0001".into())
     }
 
     fn view(n: usize, url: &str) -> Event {
@@ -101,39 +101,39 @@ mod tests {
 
     #[test]
     fn full_at_ten_and_one_bad_event_never_joins() {
-        let mut outbox = outbox();
+        let mut queue = queue();
         for n in 0..FLUSH_AT_EVENTS - 1 {
-            assert_eq!(outbox.push(view(n, "https://shop.example/")), Ok(false));
+            assert_eq!(queue.push(view(n, "https://shop.example/")), Ok(false));
         }
-        assert!(outbox.push(view(99, "file:///etc/passwd")).is_err());
-        assert_eq!(outbox.len(), FLUSH_AT_EVENTS - 1);
-        assert_eq!(outbox.push(view(9, "https://shop.example/")), Ok(true));
-        let batch = outbox.next_batch().expect("a batch");
+        assert!(queue.push(view(99, "file:///etc/passwd")).is_err());
+        assert_eq!(queue.len(), FLUSH_AT_EVENTS - 1);
+        assert_eq!(queue.push(view(9, "https://shop.example/")), Ok(true));
+        let batch = queue.next_batch().expect("a batch");
         assert_eq!(batch.events.len(), FLUSH_AT_EVENTS);
         assert_eq!(batch.validate(), Ok(()));
-        assert_eq!(outbox.next_batch(), None);
+        assert_eq!(queue.next_batch(), None);
     }
 
     #[test]
     fn consent_withdrawn_forgets_the_queue() {
-        let mut outbox = outbox();
-        outbox.push(view(1, "https://shop.example/")).expect("valid");
-        outbox.clear();
-        assert!(outbox.is_empty());
-        assert_eq!(outbox.next_batch(), None);
+        let mut queue = queue();
+        queue.push(view(1, "https://shop.example/")).expect("valid");
+        queue.clear();
+        assert!(queue.is_empty());
+        assert_eq!(queue.next_batch(), None);
     }
 
     proptest! {
         #[test]
         fn keeps_the_newest_hundred_and_sends_them_oldest_first_in_valid_batches(n in 0..400usize) {
-            let mut outbox = outbox();
+            let mut queue = queue();
             for i in 0..n {
-                let full = outbox.push(view(i, "https://shop.example/")).expect("valid");
-                prop_assert_eq!(full, outbox.len() >= FLUSH_AT_EVENTS);
-                prop_assert!(outbox.len() <= MAX_QUEUED);
+                let full = queue.push(view(i, "https://shop.example/")).expect("valid");
+                prop_assert_eq!(full, queue.len() >= FLUSH_AT_EVENTS);
+                prop_assert!(queue.len() <= MAX_QUEUED);
             }
             let mut sent = Vec::new();
-            while let Some(batch) = outbox.next_batch() {
+            while let Some(batch) = queue.next_batch() {
                 prop_assert!(batch.events.len() <= MAX_EVENTS_PER_BATCH);
                 prop_assert_eq!(batch.validate(), Ok(()));
                 sent.extend(batch.events.into_iter().map(|e| e.at - 1_790_000_000_000));
