@@ -274,15 +274,7 @@ impl ConversationStore for SqlStore {
                 action.into(),
             ],
         )?;
-        Ok(ChatMessage {
-            seq,
-            id: message_id(&self.conversation_id, seq),
-            author: message.author,
-            text: message.text,
-            at: message.at,
-            client_msg_id: message.client_msg_id,
-            action: message.action,
-        })
+        Ok(message.stored_as(&self.conversation_id, seq))
     }
 
     fn find_by_client_msg_id(&self, side: Side, client_msg_id: &str) -> Result<Option<ChatMessage>, ApiError> {

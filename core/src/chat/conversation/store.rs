@@ -16,6 +16,22 @@ pub struct NewMessage {
     pub action: Option<MessageAction>,
 }
 
+impl NewMessage {
+    /// The message as stored under `seq` in `conversation_id`: every store numbers and names
+    /// messages this one way, so a seq always maps to the same id.
+    pub fn stored_as(self, conversation_id: &str, seq: u64) -> ChatMessage {
+        ChatMessage {
+            seq,
+            id: message_id(conversation_id, seq),
+            author: self.author,
+            text: self.text,
+            at: self.at,
+            client_msg_id: self.client_msg_id,
+            action: self.action,
+        }
+    }
+}
+
 /// What the Conversation needs from storage. Errors are storage faults and should carry
 /// [`ErrorCode::Internal`].
 pub trait ConversationStore {
@@ -74,15 +90,7 @@ impl ConversationStore for InMemoryStore {
 
     fn append(&mut self, message: NewMessage) -> Result<ChatMessage, ApiError> {
         let seq = self.messages.last().map_or(0, |m| m.seq) + 1;
-        let stored = ChatMessage {
-            seq,
-            id: message_id(&self.conversation_id, seq),
-            author: message.author,
-            text: message.text,
-            at: message.at,
-            client_msg_id: message.client_msg_id,
-            action: message.action,
-        };
+        let stored = message.stored_as(&self.conversation_id, seq);
         self.messages.push(stored.clone());
         Ok(stored)
     }
