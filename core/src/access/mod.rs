@@ -1,3 +1,5 @@
-//! Who may do what: signed visitor tokens, identity verification, operator passwords and sessions.
+//! Who may do what: signed visitor tokens, identity verification, operator passwords and sessions
+//! (`auth`); accounts, their memberships of sites and roles, revocation (`accounts`).
 
+pub mod accounts;
 pub mod auth;
