@@ -9,7 +9,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::throttle::{Counter, Limit};
+use crate::base::crypto::sha256;
 use crate::base::error::{ApiError, ErrorCode};
+use crate::base::ids::client_id_from_bytes;
 use crate::chat::operator_view::OperatorProfile;
 use crate::leads::contact::normalize_email;
 
@@ -23,6 +26,22 @@ pub const MAX_NAME_CHARS: usize = 60;
 /// The close code of a console or conversation socket whose session was revoked (logout, a
 /// disabled or deleted member, a new password). The console goes back to its login form.
 pub const SESSION_ENDED_CLOSE_CODE: u16 = 4001;
+
+/// Login attempts per email, right or wrong, in 15 minutes: a person mistypes a few times; a
+/// guesser is stopped long before the 25th try. Counted before the password is checked, so a
+/// throttled attempt costs no hashing either.
+pub const LOGIN_PER_EMAIL: Limit = Limit::new(10, 900);
+/// Login attempts per client address (IPv6 by /64) in 15 minutes, over all emails: room for an
+/// office of operators behind one NAT, not for a sweep through a list of emails.
+pub const LOGIN_PER_CLIENT: Limit = Limit::new(60, 900);
+const _: () = assert!(LOGIN_PER_EMAIL.max < 25 && LOGIN_PER_CLIENT.max > LOGIN_PER_EMAIL.max, "stop a guesser; let an office in");
+
+/// The counters a login attempt hits. The email is counted by its SHA-256, so the counters'
+/// table holds no address (and no `|` from an exotic local part can shift the key).
+pub fn login_counters(email: &str, client: &str) -> [Counter; 2] {
+    let email_key = client_id_from_bytes(&sha256(email.trim().to_lowercase().as_bytes()));
+    [Counter::new("login-email", &[&email_key], LOGIN_PER_EMAIL), Counter::new("login-client", &[client], LOGIN_PER_CLIENT)]
+}
 
 /// What a member may do on a site.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]

@@ -178,7 +178,7 @@ pub fn check_crm_secret_name(name: &str) -> Result<(), ApiError> {
             format!("{name:?} is not a secret name like CRM_AMO_TOKEN_SHOP (store the token as a worker secret and give its name)"),
         ));
     }
-    if !name.strip_prefix(CRM_SECRET_PREFIX).is_some_and(|rest| !rest.is_empty()) {
+    if name.strip_prefix(CRM_SECRET_PREFIX).is_none_or(str::is_empty) {
         return Err(ApiError::new(
             ErrorCode::InvalidConfig,
             format!("{name:?}: CRM credentials come only from worker secrets named {CRM_SECRET_PREFIX}... (e.g. CRM_AMO_TOKEN_SHOP); the worker's own secrets are never sent"),

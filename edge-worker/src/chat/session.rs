@@ -8,7 +8,7 @@
 //! The cookie is HttpOnly, Secure, SameSite=Strict, `__Host-`; state-changing requests and
 //! sockets must come from the worker's own origin (the console is served from it).
 
-use floorwalker_core::access::accounts::{session_site, MemberSite, Revocation, Role, SignedIn};
+use floorwalker_core::access::accounts::{login_counters, session_site, MemberSite, Revocation, Role, SignedIn};
 use floorwalker_core::access::auth::{
     clear_session_cookie, cookie_value, issue_operator_session, session_cookie, verify_login, verify_operator_session, OperatorSession,
     OPERATOR_SESSION_COOKIE,
@@ -23,6 +23,7 @@ use super::{Who, OPERATOR_SESSION_TTL_MS};
 use crate::http::{self, now_ms};
 use crate::platform::d1::db;
 use crate::platform::random::random_id;
+use crate::rate_limit;
 
 /// The logged-in operator: core's type, the one the console reads.
 pub type Operator = OperatorProfile;
@@ -132,12 +133,16 @@ struct LoginRow {
     member_disabled_at: Option<f64>,
 }
 
-/// `POST /v1/console/login` `{email, password, site?}`. The password check does the same work
-/// for an unknown email (core's `verify_login`); a refusal never says which part was wrong.
+/// `POST /v1/console/login` `{email, password, site?}`. Throttled per email and per client (429
+/// with `Retry-After`, before any hashing); the password check does the same work for an unknown
+/// email (core's `verify_login`); a refusal never says which part was wrong.
 pub async fn login(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     require_own_origin(&req)?;
     let body: LoginRequest = http::read_json(&mut req, 4096).await?;
     let email = body.email.trim().to_lowercase();
+    if let Some(refusal) = rate_limit::check(env, &login_counters(&email, &rate_limit::client(&req)), now_ms(), None).await? {
+        return Ok(refusal);
+    }
     let rows: Vec<LoginRow> = db(env)?
         .query(
             "SELECT a.id, a.email, a.name, a.password_hash, m.site, m.role, m.disabled_at AS member_disabled_at \

@@ -83,3 +83,16 @@ fn roles_round_trip() {
     }
     assert_eq!(Role::parse("admin"), None);
 }
+
+#[test]
+fn logins_are_counted_per_email_and_per_client() {
+    let [email, client] = login_counters(" Anna@Shop.Example", "203.0.113.7");
+    assert_eq!(email.key, login_counters("anna@shop.example", "198.51.100.1")[0].key, "the same person, wherever from");
+    assert!(!email.key.contains("anna"), "no address in the counters' table: {}", email.key);
+    assert_eq!(client.key, "login-client|203.0.113.7");
+    LOGIN_PER_EMAIL.validate("login").unwrap();
+    LOGIN_PER_CLIENT.validate("login").unwrap();
+    let now = 1_000_000;
+    let counted = [(&email, LOGIN_PER_EMAIL.max + 1), (&client, 1)];
+    assert!(crate::access::throttle::verdict(&counted, now).is_some_and(|retry| retry > 0 && retry <= 900));
+}
