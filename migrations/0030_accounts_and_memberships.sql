@@ -48,3 +48,6 @@ DROP TABLE operators;
 
 -- API keys are listed per site and revoked by id.
 CREATE INDEX IF NOT EXISTS chat_api_keys_by_site ON chat_api_keys (site, created_at);
+
+-- A revocation reaches every open conversation of the site (their operator sockets close).
+CREATE INDEX IF NOT EXISTS chat_conversations_open_by_site ON chat_conversations (site, status, opened_at);

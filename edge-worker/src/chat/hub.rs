@@ -63,7 +63,7 @@ impl DurableObject for SiteHub {
                 self.broadcast(&[notification]);
                 Ok(HubReply::Done)
             }
-            HubCall::Revoke(revocation) => self.revoke(revocation).await,
+            HubCall::Revoke { revocation, conversations } => self.revoke(revocation, conversations).await,
         };
         protocol::answer(reply)
     }
@@ -156,10 +156,11 @@ impl SiteHub {
         Ok(HubReply::Done)
     }
 
-    /// Closes the console sockets `revocation` covers, then has every open conversation close
-    /// the operator's sockets in it (after the reply: the caller's session is already dead, and
-    /// the conversations need not hold up its answer).
-    async fn revoke(&self, revocation: Revocation) -> std::result::Result<HubReply, ApiError> {
+    /// Closes the console sockets `revocation` covers, then has `conversations` and every open
+    /// conversation in the list close the operator's sockets in them (after the reply: the
+    /// caller's session is already dead, and the conversations need not hold up its answer). A
+    /// conversation nobody wrote in yet is not in the list, hence the caller's ids.
+    async fn revoke(&self, revocation: Revocation, conversations: Vec<String>) -> std::result::Result<HubReply, ApiError> {
         for ws in self.state.get_websockets_with_tag("console") {
             let Ok(Some(mut connection)) = ws.deserialize_attachment::<HubConnection>() else { continue };
             if connection.revoked || !revocation.covers(&connection.operator_id, connection.session_id.as_deref()) {
@@ -173,7 +174,10 @@ impl SiteHub {
             let outcome = self.with_hub(|hub| hub.disconnect(&connection.id));
             self.carry_out(outcome).await;
         }
-        let open = self.open_conversations();
+        let mut open = conversations;
+        open.extend(self.open_conversations());
+        open.sort();
+        open.dedup();
         let call = ConversationCall::Revoke(revocation);
         let env = self.env.clone();
         self.state.wait_until(async move {

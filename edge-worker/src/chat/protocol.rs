@@ -103,9 +103,10 @@ pub enum HubCall {
     Snapshot,
     /// Tell every console → [`HubReply::Done`].
     Broadcast(HubNotification),
-    /// A session or an operator lost access: close the console sockets it covers, and tell every
-    /// open conversation to close its operator sockets → [`HubReply::Done`].
-    Revoke(Revocation),
+    /// A session or an operator lost access: close the console sockets it covers, and tell
+    /// `conversations` (the site's open ones, from D1) and every open one in the list to close
+    /// its operator sockets → [`HubReply::Done`].
+    Revoke { revocation: Revocation, conversations: Vec<String> },
 }
 
 /// A `SiteHub` object's answers.

@@ -251,9 +251,25 @@ async fn end_session(env: &Env, site: &str, operator_id: &str, session_id: &str)
     revoke_sockets(env, site, Revocation { operator_id: operator_id.to_owned(), session_id: Some(session_id.to_owned()) }).await
 }
 
+/// How many of a site's open conversations a revocation reaches (the newest); idle ones are
+/// closed over time, so a site has far fewer.
+const MAX_CONVERSATIONS_REVOKED: u32 = 1000;
+
 /// Closes the live sockets `revocation` covers on `site`: the hub's console sockets now, each open
 /// conversation's operator sockets right after (the hub tells them).
 pub async fn revoke_sockets(env: &Env, site: &str, revocation: Revocation) -> Result<(), ApiError> {
-    let reply = protocol::hub(env, site)?.ask(&HubCall::Revoke(revocation)).await?;
+    #[derive(Deserialize)]
+    struct IdRow {
+        id: String,
+    }
+    let open: Vec<IdRow> = db(env)?
+        .query(
+            "SELECT id FROM chat_conversations WHERE site = ?1 AND status = 'open' ORDER BY opened_at DESC LIMIT ?2",
+            &[&site, &MAX_CONVERSATIONS_REVOKED],
+        )
+        .all("listing open conversations")
+        .await?;
+    let call = HubCall::Revoke { revocation, conversations: open.into_iter().map(|row| row.id).collect() };
+    let reply = protocol::hub(env, site)?.ask(&call).await?;
     expect_reply!(reply, HubReply::Done => ())
 }
