@@ -462,7 +462,11 @@ async fn one_email_works_on_two_sites_and_each_site_controls_its_own_access() {
 /// Every ```sh block of docs/accounts-and-access.md, in order, in one shell against a real worker.
 #[tokio::test]
 async fn the_access_docs_curl_examples_run_as_written() {
-    let worker = chat_worker("access-docs").await;
+    let worker = Worker::start("access-docs").await;
+    let mut shop = worker.demo_site_config(&[]);
+    shop.site = "shop".into();
+    shop.origins = vec!["https://shop.example".into()];
+    worker.put_site(&shop).await;
     let doc = std::fs::read_to_string(floorwalker_e2e::repo_root().join("docs/accounts-and-access.md")).expect("the doc");
     let mut script = String::from("set -euo pipefail\n");
     let mut blocks = 0;
@@ -480,7 +484,7 @@ async fn the_access_docs_curl_examples_run_as_written() {
     let output = tokio::process::Command::new("bash")
         .arg("-c")
         .arg(&script)
-        .env("URL", worker.origin())
+        .env("EDGE", worker.origin())
         .env("ADMIN_TOKEN", &worker.admin_token)
         .output()
         .await
@@ -488,9 +492,9 @@ async fn the_access_docs_curl_examples_run_as_written() {
     let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "the docs' examples failed:\n{script}\nstdout: {stdout}\nstderr: {stderr}");
     // They did what the doc says.
-    let members: Vec<Value> = worker.admin_get("/sites/demo/operators").await;
+    let members: Vec<Value> = worker.admin_get("/sites/shop/operators").await;
     assert_eq!(members.len(), 1, "Anna was removed, the owner stays: {members:?}");
     assert_eq!((members[0]["email"].as_str(), members[0]["role"].as_str()), (Some("owner@shop.example"), Some("owner")));
-    let keys: Vec<Value> = worker.admin_get("/sites/demo/api-keys").await;
+    let keys: Vec<Value> = worker.admin_get("/sites/shop/api-keys").await;
     assert!(keys.len() == 1 && keys[0]["revoked_at"].is_u64(), "{keys:?}");
 }
