@@ -65,13 +65,13 @@ async fn close_of(ws: &mut Ws, what: &str) -> (Option<u16>, Vec<String>) {
         match message {
             Some(Ok(Message::Close(frame))) => return (frame.map(|f| u16::from(f.code)), heard),
             Some(Ok(Message::Text(text))) => {
-                match serde_json::from_str::<HubNotification>(text.as_str()) {
-                    Ok(
-                        HubNotification::ConversationOpened { entry }
-                        | HubNotification::ConversationUpdated { entry }
-                        | HubNotification::CallbackRequested { entry },
-                    ) => heard.push(entry.conversation_id),
-                    _ => {}
+                if let Ok(
+                    HubNotification::ConversationOpened { entry }
+                    | HubNotification::ConversationUpdated { entry }
+                    | HubNotification::CallbackRequested { entry },
+                ) = serde_json::from_str::<HubNotification>(text.as_str())
+                {
+                    heard.push(entry.conversation_id);
                 }
             }
             Some(Ok(_)) => {}
