@@ -147,7 +147,7 @@ pub async fn start(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let body: StartRequest = http::read_json(&mut req, MAX_START_BODY).await?;
     let claims = verify_token(env, &body.token)?;
     let (config, origin) = site_for_origin(env, &req, &claims.site).await?;
-    body.context.as_ref().map_or(Ok(()), VisitorContext::validate)?;
+    body.context.as_ref().map_or(Ok(()), |context| context.validate(now_ms()))?;
     if let Some(id) = open_conversation(env, &claims).await? {
         return with_cors(http::json(&serde_json::json!({"conversation_id": id, "created": false}), 200)?, &origin);
     }
