@@ -14,12 +14,7 @@ pub async fn ingest(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let batch: EventBatch = http::read_json(&mut req, MAX_BATCH_BYTES).await?;
     batch.validate_received(http::now_ms())?;
     let config = sites::require(env, &batch.site).await?;
-    if !config.allows_origin(&origin) {
-        return Err(ApiError::new(
-            ErrorCode::OriginNotAllowed,
-            format!("origin {origin} is not allowed for site {:?}", batch.site),
-        ));
-    }
+    cors::require_listed(env, &config, &origin).await?;
     let stored = store(env, &batch, http::now_ms()).await?;
     let mut response = http::json(&serde_json::json!({"accepted": batch.events.len(), "stored": stored}), 202)?;
     cors::allow_origin(&mut response, &origin)?;

@@ -51,9 +51,7 @@ async fn site_for_origin(env: &Env, req: &Request, site: &str) -> Result<(SiteCo
     let origin = http::header(req, "origin")
         .ok_or_else(|| ApiError::new(ErrorCode::OriginNotAllowed, "chat is available only from a browser page (Origin header)"))?;
     let config = sites::require(env, site).await?;
-    if !config.allows_origin(&origin) {
-        return Err(ApiError::new(ErrorCode::OriginNotAllowed, format!("origin {origin} is not allowed for site {site:?}")));
-    }
+    cors::require_listed(env, &config, &origin).await?;
     Ok((config, origin))
 }
 
