@@ -40,7 +40,7 @@ async fn route(req: Request, env: &Env, ctx: &Context) -> std::result::Result<Re
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let method = req.method();
     match (method, segments.as_slice()) {
-        (Method::Options, ["v1", ..]) => cors::preflight(&req, env).await,
+        (Method::Options, ["v1", ..]) => public_site::preflight(&req, env).await,
         (Method::Get, ["v1", "health"]) => http::json(&serde_json::json!({"ok": true}), 200),
         (Method::Get, ["v1", "sites", site, "config"]) => public_site::serve_config(&req, env, ctx, site).await,
         (Method::Get, ["v1", "sites", site, "presence"]) => public_site::serve_presence(&req, env, site).await,

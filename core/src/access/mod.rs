@@ -2,4 +2,5 @@
 //! and how often (rate limits).
 
 pub mod auth;
+pub mod public_limits;
 pub mod throttle;

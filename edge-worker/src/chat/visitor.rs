@@ -3,6 +3,7 @@
 //! make (callback, transcript by email). Bodies are JSON sent as `text/plain`, tokens travel in the
 //! body or the query (a browser WebSocket cannot set headers), so nothing needs a CORS preflight.
 
+use floorwalker_core::access::public_limits::PublicRoute;
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::access::auth::{identify, verify_visitor_token, VisitorClaims};
 use floorwalker_core::prompts::config::SiteConfig;
@@ -21,7 +22,7 @@ use crate::http::{self, internal, now_ms};
 use crate::platform::d1::db;
 use crate::platform::random::random_id;
 use crate::platform::vars::var;
-use crate::{cors, sites};
+use crate::{cors, rate_limit, sites};
 
 const MAX_SESSION_BODY: usize = 4 * 1024;
 const MAX_START_BODY: usize = 64 * 1024;
@@ -53,6 +54,13 @@ async fn site_for_origin(env: &Env, req: &Request, site: &str) -> Result<(SiteCo
     let config = sites::require(env, site).await?;
     cors::require_listed(env, &config, &origin).await?;
     Ok((config, origin))
+}
+
+/// Counts the request on `route`'s limits (its client's and its visitor's, on the site) and, when
+/// one is over, the 429 to answer with, readable by `origin` (checked by [`site_for_origin`]).
+async fn over_limit(env: &Env, req: &Request, route: PublicRoute, site: &str, visitor: &str, origin: &str) -> Result<Option<Response>, ApiError> {
+    let counters = route.counters(site, &rate_limit::client(req), Some(visitor));
+    rate_limit::check(env, &counters, now_ms(), Some(origin)).await
 }
 
 fn visitor_secret(env: &Env) -> Result<Vec<u8>, ApiError> {
@@ -109,6 +117,9 @@ pub async fn session(mut req: Request, env: &Env) -> Result<Response, ApiError> 
     let body: SessionRequest = http::read_json(&mut req, MAX_SESSION_BODY).await?;
     validate_client_id("visitor", &body.visitor)?;
     let (_config, origin) = site_for_origin(env, &req, &body.site).await?;
+    if let Some(refusal) = over_limit(env, &req, PublicRoute::ChatSession, &body.site, &body.visitor, &origin).await? {
+        return Ok(refusal);
+    }
     let now = now_ms();
     let mut claims = VisitorClaims { site: body.site.clone(), visitor_id: body.visitor, issued_at: now, user_id: None };
     match (body.user_id, body.user_hash) {
@@ -145,6 +156,9 @@ pub async fn start(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let body: StartRequest = http::read_json(&mut req, MAX_START_BODY).await?;
     let claims = verify_token(env, &body.token)?;
     let (config, origin) = site_for_origin(env, &req, &claims.site).await?;
+    if let Some(refusal) = over_limit(env, &req, PublicRoute::ChatStart, &claims.site, &claims.visitor_id, &origin).await? {
+        return Ok(refusal);
+    }
     body.context.as_ref().map_or(Ok(()), |context| context.validate(now_ms()))?;
     if let Some(id) = open_conversation(env, &claims).await? {
         return with_cors(http::json(&serde_json::json!({"conversation_id": id, "created": false}), 200)?, &origin);
@@ -200,7 +214,10 @@ pub async fn socket(req: Request, env: &Env, id: &str) -> Result<Response, ApiEr
     validate_client_id("conversation", id)?;
     let query: SocketQuery = req.query().map_err(|_| ApiError::new(ErrorCode::Unauthorized, "a visitor token is required (?token=)"))?;
     let claims = verify_token(env, &query.token)?;
-    site_for_origin(env, &req, &claims.site).await?;
+    let (_config, origin) = site_for_origin(env, &req, &claims.site).await?;
+    if let Some(refusal) = over_limit(env, &req, PublicRoute::ChatSocket, &claims.site, &claims.visitor_id, &origin).await? {
+        return Ok(refusal);
+    }
     let call = ConversationCall::Connect { who: who(&claims), conversation_id: id.to_owned() };
     protocol::conversation(env, id)?.connect(&call).await
 }
@@ -225,6 +242,9 @@ pub async fn callback(mut req: Request, env: &Env, id: &str) -> Result<Response,
     let body: CallbackBody = http::read_json(&mut req, MAX_SESSION_BODY).await?;
     let claims = verify_token(env, &body.token)?;
     let (config, origin) = site_for_origin(env, &req, &claims.site).await?;
+    if let Some(refusal) = over_limit(env, &req, PublicRoute::Callback, &claims.site, &claims.visitor_id, &origin).await? {
+        return Ok(refusal);
+    }
     let region = serde_json::from_value(serde_json::Value::String(config.widget.default_region.clone()))
         .unwrap_or(floorwalker_core::base::phone::PhoneRegion::Ru);
     let CallbackContact { contact, time_slot } =
