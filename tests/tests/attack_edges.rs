@@ -185,3 +185,230 @@ async fn forged_moments_in_a_chat_start_are_refused_and_the_next_start_works() {
     let mut socket = ChatSocket::visitor(&worker, SHOP, &conv, &visitor.token).await;
     assert_eq!(socket.hello(0).await.conversation_id, conv);
 }
+
+/// Waits, if need be, until at least `needed_s` seconds are left in the current fixed window of
+/// `window_s` seconds: every flood below must land in one window of its counter.
+async fn within_one_window(window_s: u64, needed_s: u64) {
+    let window_ms = window_s * 1000;
+    let left_ms = window_ms - now_ms() % window_ms;
+    if left_ms < needed_s * 1000 {
+        tokio::time::sleep(Duration::from_millis(left_ms + 50)).await;
+    }
+}
+
+async fn within_one_minute(needed_s: u64) {
+    within_one_window(60, needed_s).await;
+}
+
+/// Sends `count` requests built by `make` (given the request's number), 16 at a time; their
+/// statuses, and the first 429. A request that fails at the connection level (workerd closes a
+/// keep-alive connection whose body it answered without reading) is sent again.
+async fn flood<F>(count: usize, make: F) -> (Vec<u16>, Option<Response>)
+where
+    F: Fn(usize) -> reqwest::RequestBuilder,
+{
+    use futures_util::stream::{self, StreamExt};
+    let make = &make;
+    let responses: Vec<Response> = stream::iter(0..count)
+        .map(|n| async move {
+            let mut attempt = 0;
+            loop {
+                match make(n).send().await {
+                    Ok(response) => break response,
+                    Err(error) if attempt < 3 && (error.is_connect() || error.is_request()) => {
+                        attempt += 1;
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    Err(error) => panic!("request {n}: {error}"),
+                }
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let statuses = responses.iter().map(|r| r.status().as_u16()).collect();
+    let refused = responses.into_iter().find(|r| r.status().as_u16() == 429);
+    (statuses, refused)
+}
+
+fn tally(statuses: &[u16], status: u16) -> usize {
+    statuses.iter().filter(|&&s| s == status).count()
+}
+
+/// `Retry-After` in whole seconds, within the minute window.
+fn retry_after(response: &Response) -> u64 {
+    let value = header(response, "retry-after").and_then(|v| v.parse::<u64>().ok()).expect("Retry-After in seconds");
+    assert!((1..=60).contains(&value), "Retry-After {value}");
+    value
+}
+
+fn from(worker: &Worker, method: reqwest::Method, path: &str, ip: &str) -> reqwest::RequestBuilder {
+    worker.http().request(method, worker.url(path)).header("cf-connecting-ip", ip)
+}
+
+/// Item 13: a flood on a public route from one client gets 429 with `Retry-After` at its limit
+/// (exactly: fixed windows count every request), readable by the site's page; the worker keeps
+/// answering other clients and visitors. IPv6 clients are one client per /64.
+#[tokio::test]
+async fn floods_on_public_routes_get_429_with_retry_after_and_others_are_served() {
+    use floorwalker_core::access::public_limits::PublicRoute;
+    let worker = &chat_worker("edges-floods").await;
+    let max = |limit: floorwalker_core::access::throttle::Limit| limit.max as usize;
+
+    // Events: one visitor's batches, beyond its limit. The refused batches store nothing.
+    let per_visitor = max(PublicRoute::Events.per_visitor().expect("a visitor limit"));
+    within_one_minute(30).await;
+    let (statuses, refused) = flood(per_visitor + 5, |n| {
+        let mut body = batch("visitor-flood-01");
+        body["events"][0]["id"] = json!(format!("evt-flood-{n:05}"));
+        from(&worker, reqwest::Method::POST, "/v1/events", "203.0.113.7").header("origin", SHOP).body(body.to_string())
+    })
+    .await;
+    assert_eq!((tally(&statuses, 202), tally(&statuses, 429)), (per_visitor, 5), "events: {statuses:?}");
+    let refused = refused.expect("a 429");
+    retry_after(&refused);
+    assert_eq!(header(&refused, "access-control-allow-origin"), Some(SHOP), "the shop's page reads the refusal");
+    assert_eq!(header(&refused, "access-control-expose-headers"), Some("retry-after"));
+    let stored: Vec<Value> = worker.admin_get("/sites/demo/events?visitor=visitor-flood-01&limit=500").await;
+    assert_eq!(stored.len(), per_visitor, "refused batches store nothing");
+    let other_visitor = from(&worker, reqwest::Method::POST, "/v1/events", "203.0.113.7").header("origin", SHOP).body(batch("visitor-flood-02").to_string());
+    assert_eq!(other_visitor.send().await.expect("sent").status().as_u16(), 202, "another visitor behind the same address");
+
+    // The public config: one client (two addresses of one IPv6 /64), beyond its limit.
+    let per_client = max(PublicRoute::Config.per_client());
+    within_one_minute(40).await;
+    let (statuses, refused) = flood(per_client + 3, |n| {
+        let ip = if n % 2 == 0 { "2001:db8:1:2::1" } else { "2001:db8:1:2:ffff:ffff:ffff:ffff" };
+        let origin = if n % 3 == 0 { EVIL } else { SHOP };
+        from(&worker, reqwest::Method::GET, "/v1/sites/demo/config", ip).header("origin", origin)
+    })
+    .await;
+    assert_eq!(tally(&statuses, 429), 3, "config: {statuses:?}");
+    retry_after(&refused.expect("a 429"));
+    let neighbour = from(&worker, reqwest::Method::GET, "/v1/sites/demo/config", "2001:db8:1:3::1").header("origin", SHOP).send().await.expect("sent");
+    assert_eq!(neighbour.status().as_u16(), 200, "the next /64 is another client");
+    let evil_refused = from(&worker, reqwest::Method::GET, "/v1/sites/demo/config", "2001:db8:1:2::9").header("origin", EVIL).send().await.expect("sent");
+    assert_eq!(cors_of(&evil_refused), (429, None, Some("Origin".to_owned())), "a 429 is no more readable by a foreign origin");
+
+    // Chat starts: one client with many visitors, beyond its limit.
+    let per_client = max(PublicRoute::ChatStart.per_client());
+    let mut tokens = Vec::new();
+    for n in 0..=per_client {
+        let response = from(&worker, reqwest::Method::POST, "/v1/chat/session", &format!("198.51.100.{}", 1 + n % 4))
+            .header("origin", SHOP)
+            .body(json!({"site": "demo", "visitor": format!("visitor-start-{n:04}")}).to_string())
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status().as_u16(), 200);
+        tokens.push(response.json::<Value>().await.expect("JSON")["token"].as_str().expect("token").to_owned());
+    }
+    within_one_minute(30).await;
+    let tokens = &tokens;
+    let (statuses, refused) = flood(per_client + 1, |n| {
+        from(&worker, reqwest::Method::POST, "/v1/chat/conversations", "198.51.100.200").header("origin", SHOP).body(json!({"token": tokens[n]}).to_string())
+    })
+    .await;
+    assert_eq!((tally(&statuses, 201), tally(&statuses, 429)), (per_client, 1), "chat starts: {statuses:?}");
+    retry_after(&refused.expect("a 429"));
+    let visitor = visitor_session(&worker, SHOP, "visitor-start-elsewhere").await;
+    let (status, body) = post_json(&worker, "/v1/chat/conversations", Some(SHOP), &json!({"token": visitor.token})).await;
+    assert_eq!(status, 201, "another client starts a chat: {body}");
+
+    // A chat session: one visitor asking for tokens over and over.
+    let per_visitor = max(PublicRoute::ChatSession.per_visitor().expect("a visitor limit"));
+    within_one_minute(20).await;
+    let (statuses, refused) = flood(per_visitor + 1, |_| {
+        from(&worker, reqwest::Method::POST, "/v1/chat/session", "192.0.2.10").header("origin", SHOP).body(json!({"site": "demo", "visitor": "visitor-tokens-01"}).to_string())
+    })
+    .await;
+    assert_eq!(tally(&statuses, 429), 1, "chat sessions: {statuses:?}");
+    retry_after(&refused.expect("a 429"));
+
+    // Consent links: a guesser gets pages, then a 429 page with Retry-After.
+    let per_client = max(PublicRoute::Consent.per_client());
+    within_one_window(PublicRoute::Consent.per_client().window_s.into(), 30).await;
+    let (statuses, refused) = flood(per_client + 2, |n| {
+        from(&worker, reqwest::Method::GET, &format!("/v1/consent/guess{n}"), "192.0.2.20")
+    })
+    .await;
+    assert_eq!((tally(&statuses, 429), statuses.iter().filter(|&&s| s >= 500).count()), (2, 0), "consent: {statuses:?}");
+    let refused = refused.expect("a 429");
+    assert!(header(&refused, "retry-after").and_then(|v| v.parse::<u64>().ok()).is_some_and(|s| s >= 1));
+    assert!(header(&refused, "content-type").is_some_and(|c| c.starts_with("text/html")), "a page for a person");
+
+    // The CRM's endpoint: a key guesser.
+    let per_client = max(PublicRoute::CrmMessages.per_client());
+    within_one_minute(40).await;
+    let (statuses, refused) = flood(per_client + 1, |n| {
+        from(&worker, reqwest::Method::POST, "/v1/conversations/cguess/messages", "192.0.2.30")
+            .bearer_auth(format!("fwk_guess{n}"))
+            .body(json!({"text": "hi", "client_msg_id": format!("m-{n:06}")}).to_string())
+            
+    })
+    .await;
+    assert_eq!((tally(&statuses, 401), tally(&statuses, 429)), (per_client, 1), "CRM messages: {statuses:?}");
+    retry_after(&refused.expect("a 429"));
+
+    // Preflights.
+    let per_client = max(PublicRoute::Preflight.per_client());
+    within_one_minute(30).await;
+    let (statuses, refused) = flood(per_client + 1, |_| {
+        from(&worker, reqwest::Method::OPTIONS, "/v1/events?site=demo", "192.0.2.40")
+            .header("origin", SHOP)
+            .header("access-control-request-method", "POST")
+            
+    })
+    .await;
+    assert_eq!((tally(&statuses, 204), tally(&statuses, 429)), (per_client, 1), "preflights: {statuses:?}");
+    retry_after(&refused.expect("a 429"));
+
+    // Through all of it the worker answers everyone else.
+    let (status, body) = post_json(&worker, "/v1/chat/session", Some(SHOP), &json!({"site": "demo", "visitor": "visitor-after-0001"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(post_text(&worker, "/v1/events", Some(SHOP), batch("visitor-after-0001").to_string()).await.status().as_u16(), 202);
+}
+
+/// Item 13: one visitor's socket reconnecting in a loop, and its callback form posted over and
+/// over, are limited per visitor; the visitor's next minute works again for the socket.
+#[tokio::test]
+async fn a_visitors_socket_and_callback_floods_are_limited() {
+    use floorwalker_core::access::public_limits::PublicRoute;
+    use floorwalker_e2e::chat::{connect, start_conversation, ws_url};
+    let worker = chat_worker("edges-socket-flood").await;
+    let visitor = visitor_session(&worker, SHOP, "visitor-sock-000001").await;
+    let conv = start_conversation(&worker, SHOP, &visitor.token).await;
+
+    let per_visitor = PublicRoute::ChatSocket.per_visitor().expect("a visitor limit").max as usize;
+    within_one_minute(40).await;
+    let url = ws_url(&worker, &format!("/v1/chat/conversations/{conv}/ws?token={}", visitor.token));
+    let mut opened = 0;
+    let mut refused = None;
+    for _ in 0..=per_visitor {
+        match connect(&url, Some(SHOP), None).await {
+            Ok(mut ws) => {
+                opened += 1;
+                let _ = futures_util::SinkExt::close(&mut ws).await;
+            }
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                refused = Some((response.status().as_u16(), response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned)))
+            }
+            Err(other) => panic!("socket: {other}"),
+        }
+    }
+    assert_eq!(opened, per_visitor);
+    let (status, retry) = refused.expect("the socket over the limit is refused");
+    assert_eq!(status, 429);
+    assert!(retry.and_then(|v| v.parse::<u64>().ok()).is_some_and(|s| (1..=60).contains(&s)));
+
+    let per_visitor = PublicRoute::Callback.per_visitor().expect("a visitor limit").max as usize;
+    let path = format!("/v1/chat/conversations/{conv}/callback");
+    within_one_window(PublicRoute::Callback.per_visitor().expect("a visitor limit").window_s.into(), 20).await;
+    let mut statuses = Vec::new();
+    for n in 0..=per_visitor {
+        let (status, _) = post_json(&worker, &path, Some(SHOP), &json!({"token": visitor.token, "email": format!("me{n}@example.com")})).await;
+        statuses.push(status);
+    }
+    assert_eq!(tally(&statuses, 429), 1, "callbacks: {statuses:?}");
+    assert_eq!(tally(&statuses, 200), per_visitor, "callbacks: {statuses:?}");
+}
