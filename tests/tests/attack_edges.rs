@@ -261,7 +261,7 @@ async fn floods_on_public_routes_get_429_with_retry_after_and_others_are_served(
     let (statuses, refused) = flood(per_visitor + 5, |n| {
         let mut body = batch("visitor-flood-01");
         body["events"][0]["id"] = json!(format!("evt-flood-{n:05}"));
-        from(&worker, reqwest::Method::POST, "/v1/events", "203.0.113.7").header("origin", SHOP).body(body.to_string())
+        from(worker, reqwest::Method::POST, "/v1/events", "203.0.113.7").header("origin", SHOP).body(body.to_string())
     })
     .await;
     assert_eq!((tally(&statuses, 202), tally(&statuses, 429)), (per_visitor, 5), "events: {statuses:?}");
@@ -271,7 +271,7 @@ async fn floods_on_public_routes_get_429_with_retry_after_and_others_are_served(
     assert_eq!(header(&refused, "access-control-expose-headers"), Some("retry-after"));
     let stored: Vec<Value> = worker.admin_get("/sites/demo/events?visitor=visitor-flood-01&limit=500").await;
     assert_eq!(stored.len(), per_visitor, "refused batches store nothing");
-    let other_visitor = from(&worker, reqwest::Method::POST, "/v1/events", "203.0.113.7").header("origin", SHOP).body(batch("visitor-flood-02").to_string());
+    let other_visitor = from(worker, reqwest::Method::POST, "/v1/events", "203.0.113.7").header("origin", SHOP).body(batch("visitor-flood-02").to_string());
     assert_eq!(other_visitor.send().await.expect("sent").status().as_u16(), 202, "another visitor behind the same address");
 
     // The public config: one client (two addresses of one IPv6 /64), beyond its limit.
@@ -280,21 +280,21 @@ async fn floods_on_public_routes_get_429_with_retry_after_and_others_are_served(
     let (statuses, refused) = flood(per_client + 3, |n| {
         let ip = if n % 2 == 0 { "2001:db8:1:2::1" } else { "2001:db8:1:2:ffff:ffff:ffff:ffff" };
         let origin = if n % 3 == 0 { EVIL } else { SHOP };
-        from(&worker, reqwest::Method::GET, "/v1/sites/demo/config", ip).header("origin", origin)
+        from(worker, reqwest::Method::GET, "/v1/sites/demo/config", ip).header("origin", origin)
     })
     .await;
     assert_eq!(tally(&statuses, 429), 3, "config: {statuses:?}");
     retry_after(&refused.expect("a 429"));
-    let neighbour = from(&worker, reqwest::Method::GET, "/v1/sites/demo/config", "2001:db8:1:3::1").header("origin", SHOP).send().await.expect("sent");
+    let neighbour = from(worker, reqwest::Method::GET, "/v1/sites/demo/config", "2001:db8:1:3::1").header("origin", SHOP).send().await.expect("sent");
     assert_eq!(neighbour.status().as_u16(), 200, "the next /64 is another client");
-    let evil_refused = from(&worker, reqwest::Method::GET, "/v1/sites/demo/config", "2001:db8:1:2::9").header("origin", EVIL).send().await.expect("sent");
+    let evil_refused = from(worker, reqwest::Method::GET, "/v1/sites/demo/config", "2001:db8:1:2::9").header("origin", EVIL).send().await.expect("sent");
     assert_eq!(cors_of(&evil_refused), (429, None, Some("Origin".to_owned())), "a 429 is no more readable by a foreign origin");
 
     // Chat starts: one client with many visitors, beyond its limit.
     let per_client = max(PublicRoute::ChatStart.per_client());
     let mut tokens = Vec::new();
     for n in 0..=per_client {
-        let response = from(&worker, reqwest::Method::POST, "/v1/chat/session", &format!("198.51.100.{}", 1 + n % 4))
+        let response = from(worker, reqwest::Method::POST, "/v1/chat/session", &format!("198.51.100.{}", 1 + n % 4))
             .header("origin", SHOP)
             .body(json!({"site": "demo", "visitor": format!("visitor-start-{n:04}")}).to_string())
             .send()
@@ -306,20 +306,20 @@ async fn floods_on_public_routes_get_429_with_retry_after_and_others_are_served(
     within_one_minute(30).await;
     let tokens = &tokens;
     let (statuses, refused) = flood(per_client + 1, |n| {
-        from(&worker, reqwest::Method::POST, "/v1/chat/conversations", "198.51.100.200").header("origin", SHOP).body(json!({"token": tokens[n]}).to_string())
+        from(worker, reqwest::Method::POST, "/v1/chat/conversations", "198.51.100.200").header("origin", SHOP).body(json!({"token": tokens[n]}).to_string())
     })
     .await;
     assert_eq!((tally(&statuses, 201), tally(&statuses, 429)), (per_client, 1), "chat starts: {statuses:?}");
     retry_after(&refused.expect("a 429"));
-    let visitor = visitor_session(&worker, SHOP, "visitor-start-elsewhere").await;
-    let (status, body) = post_json(&worker, "/v1/chat/conversations", Some(SHOP), &json!({"token": visitor.token})).await;
+    let visitor = visitor_session(worker, SHOP, "visitor-start-elsewhere").await;
+    let (status, body) = post_json(worker, "/v1/chat/conversations", Some(SHOP), &json!({"token": visitor.token})).await;
     assert_eq!(status, 201, "another client starts a chat: {body}");
 
     // A chat session: one visitor asking for tokens over and over.
     let per_visitor = max(PublicRoute::ChatSession.per_visitor().expect("a visitor limit"));
     within_one_minute(20).await;
     let (statuses, refused) = flood(per_visitor + 1, |_| {
-        from(&worker, reqwest::Method::POST, "/v1/chat/session", "192.0.2.10").header("origin", SHOP).body(json!({"site": "demo", "visitor": "visitor-tokens-01"}).to_string())
+        from(worker, reqwest::Method::POST, "/v1/chat/session", "192.0.2.10").header("origin", SHOP).body(json!({"site": "demo", "visitor": "visitor-tokens-01"}).to_string())
     })
     .await;
     assert_eq!(tally(&statuses, 429), 1, "chat sessions: {statuses:?}");
@@ -329,7 +329,7 @@ async fn floods_on_public_routes_get_429_with_retry_after_and_others_are_served(
     let per_client = max(PublicRoute::Consent.per_client());
     within_one_window(PublicRoute::Consent.per_client().window_s.into(), 30).await;
     let (statuses, refused) = flood(per_client + 2, |n| {
-        from(&worker, reqwest::Method::GET, &format!("/v1/consent/guess{n}"), "192.0.2.20")
+        from(worker, reqwest::Method::GET, &format!("/v1/consent/guess{n}"), "192.0.2.20")
     })
     .await;
     assert_eq!((tally(&statuses, 429), statuses.iter().filter(|&&s| s >= 500).count()), (2, 0), "consent: {statuses:?}");
@@ -341,7 +341,7 @@ async fn floods_on_public_routes_get_429_with_retry_after_and_others_are_served(
     let per_client = max(PublicRoute::CrmMessages.per_client());
     within_one_minute(40).await;
     let (statuses, refused) = flood(per_client + 1, |n| {
-        from(&worker, reqwest::Method::POST, "/v1/conversations/cguess/messages", "192.0.2.30")
+        from(worker, reqwest::Method::POST, "/v1/conversations/cguess/messages", "192.0.2.30")
             .bearer_auth(format!("fwk_guess{n}"))
             .body(json!({"text": "hi", "client_msg_id": format!("m-{n:06}")}).to_string())
             
@@ -354,7 +354,7 @@ async fn floods_on_public_routes_get_429_with_retry_after_and_others_are_served(
     let per_client = max(PublicRoute::Preflight.per_client());
     within_one_minute(30).await;
     let (statuses, refused) = flood(per_client + 1, |_| {
-        from(&worker, reqwest::Method::OPTIONS, "/v1/events?site=demo", "192.0.2.40")
+        from(worker, reqwest::Method::OPTIONS, "/v1/events?site=demo", "192.0.2.40")
             .header("origin", SHOP)
             .header("access-control-request-method", "POST")
             
@@ -364,9 +364,9 @@ async fn floods_on_public_routes_get_429_with_retry_after_and_others_are_served(
     retry_after(&refused.expect("a 429"));
 
     // Through all of it the worker answers everyone else.
-    let (status, body) = post_json(&worker, "/v1/chat/session", Some(SHOP), &json!({"site": "demo", "visitor": "visitor-after-0001"})).await;
+    let (status, body) = post_json(worker, "/v1/chat/session", Some(SHOP), &json!({"site": "demo", "visitor": "visitor-after-0001"})).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(post_text(&worker, "/v1/events", Some(SHOP), batch("visitor-after-0001").to_string()).await.status().as_u16(), 202);
+    assert_eq!(post_text(worker, "/v1/events", Some(SHOP), batch("visitor-after-0001").to_string()).await.status().as_u16(), 202);
 }
 
 /// Item 13: one visitor's socket reconnecting in a loop, and its callback form posted over and
