@@ -21,8 +21,14 @@ pub async fn ingest(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let now = http::now_ms();
     batch.validate_received(now)?;
     let config = sites::require(env, &batch.site).await?;
-    cors::require_listed(env, &config, &origin).await?;
     let counters = PublicRoute::Events.counters(&batch.site, &rate_limit::client(&req), Some(&batch.visitor));
+    if !config.allows_origin(&origin) {
+        // Counted too, so a flood from a foreign page is refused with 429, not recorded refusal by refusal.
+        if let Some(retry_after_s) = rate_limit::hit(env, &counters, now).await? {
+            return rate_limit::too_many(retry_after_s, None);
+        }
+        cors::require_listed(env, &config, &origin).await?;
+    }
     let stored = match store(env, &batch, &counters, now).await? {
         Stored::Refused { retry_after_s } => return rate_limit::too_many(retry_after_s, Some(&origin)),
         Stored::New(stored) => stored,

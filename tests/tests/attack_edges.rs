@@ -273,6 +273,16 @@ async fn floods_on_public_routes_get_429_with_retry_after_and_others_are_served(
     assert_eq!(stored.len(), per_visitor, "refused batches store nothing");
     let other_visitor = from(worker, reqwest::Method::POST, "/v1/events", "203.0.113.7").header("origin", SHOP).body(batch("visitor-flood-02").to_string());
     assert_eq!(other_visitor.send().await.expect("sent").status().as_u16(), 202, "another visitor behind the same address");
+    // From a foreign page: refused (and recorded) up to the limit, then 429, unreadable by it.
+    within_one_minute(30).await;
+    let (statuses, refused) = flood(per_visitor + 5, |n| {
+        let mut body = batch("visitor-flood-03");
+        body["events"][0]["id"] = json!(format!("evt-evil-{n:05}"));
+        from(worker, reqwest::Method::POST, "/v1/events", "203.0.113.8").header("origin", EVIL).body(body.to_string())
+    })
+    .await;
+    assert_eq!((tally(&statuses, 403), tally(&statuses, 429)), (per_visitor, 5), "events from {EVIL}: {statuses:?}");
+    assert_eq!(cors_of(&refused.expect("a 429")).1, None);
 
     // The public config: one client (two addresses of one IPv6 /64), beyond its limit.
     let per_client = max(PublicRoute::Config.per_client());

@@ -56,11 +56,27 @@ async fn site_for_origin(env: &Env, req: &Request, site: &str) -> Result<(SiteCo
     Ok((config, origin))
 }
 
-/// Counts the request on `route`'s limits (its client's and its visitor's, on the site) and, when
-/// one is over, the 429 to answer with, readable by `origin` (checked by [`site_for_origin`]).
-async fn over_limit(env: &Env, req: &Request, route: PublicRoute, site: &str, visitor: &str, origin: &str) -> Result<Option<Response>, ApiError> {
+enum Admitted {
+    /// The site's config and the request's Origin, one of the site's.
+    Yes(SiteConfig, String),
+    /// The 429 to answer with.
+    TooMany(Response),
+}
+
+/// [`site_for_origin`] for a rate-limited route: counts the request on `route`'s limits (its
+/// client's and its visitor's, on the site) before the Origin is checked, so a flood from a
+/// foreign page is refused with 429 too, rather than recorded refusal by refusal.
+async fn admit(env: &Env, req: &Request, route: PublicRoute, site: &str, visitor: &str) -> Result<Admitted, ApiError> {
+    let origin = http::header(req, "origin")
+        .ok_or_else(|| ApiError::new(ErrorCode::OriginNotAllowed, "chat is available only from a browser page (Origin header)"))?;
+    let config = sites::require(env, site).await?;
     let counters = route.counters(site, &rate_limit::client(req), Some(visitor));
-    rate_limit::check(env, &counters, now_ms(), Some(origin)).await
+    let listed = config.allows_origin(&origin).then_some(origin.as_str());
+    if let Some(refusal) = rate_limit::check(env, &counters, now_ms(), listed).await? {
+        return Ok(Admitted::TooMany(refusal));
+    }
+    cors::require_listed(env, &config, &origin).await?;
+    Ok(Admitted::Yes(config, origin))
 }
 
 fn visitor_secret(env: &Env) -> Result<Vec<u8>, ApiError> {
@@ -116,10 +132,10 @@ fn with_cors(mut response: Response, origin: &str) -> Result<Response, ApiError>
 pub async fn session(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let body: SessionRequest = http::read_json(&mut req, MAX_SESSION_BODY).await?;
     validate_client_id("visitor", &body.visitor)?;
-    let (_config, origin) = site_for_origin(env, &req, &body.site).await?;
-    if let Some(refusal) = over_limit(env, &req, PublicRoute::ChatSession, &body.site, &body.visitor, &origin).await? {
-        return Ok(refusal);
-    }
+    let (_config, origin) = match admit(env, &req, PublicRoute::ChatSession, &body.site, &body.visitor).await? {
+        Admitted::Yes(config, origin) => (config, origin),
+        Admitted::TooMany(refusal) => return Ok(refusal),
+    };
     let now = now_ms();
     let mut claims = VisitorClaims { site: body.site.clone(), visitor_id: body.visitor, issued_at: now, user_id: None };
     match (body.user_id, body.user_hash) {
@@ -155,10 +171,10 @@ struct StartRequest {
 pub async fn start(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let body: StartRequest = http::read_json(&mut req, MAX_START_BODY).await?;
     let claims = verify_token(env, &body.token)?;
-    let (config, origin) = site_for_origin(env, &req, &claims.site).await?;
-    if let Some(refusal) = over_limit(env, &req, PublicRoute::ChatStart, &claims.site, &claims.visitor_id, &origin).await? {
-        return Ok(refusal);
-    }
+    let (config, origin) = match admit(env, &req, PublicRoute::ChatStart, &claims.site, &claims.visitor_id).await? {
+        Admitted::Yes(config, origin) => (config, origin),
+        Admitted::TooMany(refusal) => return Ok(refusal),
+    };
     body.context.as_ref().map_or(Ok(()), |context| context.validate(now_ms()))?;
     if let Some(id) = open_conversation(env, &claims).await? {
         return with_cors(http::json(&serde_json::json!({"conversation_id": id, "created": false}), 200)?, &origin);
@@ -214,8 +230,7 @@ pub async fn socket(req: Request, env: &Env, id: &str) -> Result<Response, ApiEr
     validate_client_id("conversation", id)?;
     let query: SocketQuery = req.query().map_err(|_| ApiError::new(ErrorCode::Unauthorized, "a visitor token is required (?token=)"))?;
     let claims = verify_token(env, &query.token)?;
-    let (_config, origin) = site_for_origin(env, &req, &claims.site).await?;
-    if let Some(refusal) = over_limit(env, &req, PublicRoute::ChatSocket, &claims.site, &claims.visitor_id, &origin).await? {
+    if let Admitted::TooMany(refusal) = admit(env, &req, PublicRoute::ChatSocket, &claims.site, &claims.visitor_id).await? {
         return Ok(refusal);
     }
     let call = ConversationCall::Connect { who: who(&claims), conversation_id: id.to_owned() };
@@ -241,10 +256,10 @@ pub async fn callback(mut req: Request, env: &Env, id: &str) -> Result<Response,
     validate_client_id("conversation", id)?;
     let body: CallbackBody = http::read_json(&mut req, MAX_SESSION_BODY).await?;
     let claims = verify_token(env, &body.token)?;
-    let (config, origin) = site_for_origin(env, &req, &claims.site).await?;
-    if let Some(refusal) = over_limit(env, &req, PublicRoute::Callback, &claims.site, &claims.visitor_id, &origin).await? {
-        return Ok(refusal);
-    }
+    let (config, origin) = match admit(env, &req, PublicRoute::Callback, &claims.site, &claims.visitor_id).await? {
+        Admitted::Yes(config, origin) => (config, origin),
+        Admitted::TooMany(refusal) => return Ok(refusal),
+    };
     let region = serde_json::from_value(serde_json::Value::String(config.widget.default_region.clone()))
         .unwrap_or(floorwalker_core::base::phone::PhoneRegion::Ru);
     let CallbackContact { contact, time_slot } =
