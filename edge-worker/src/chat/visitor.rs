@@ -49,11 +49,16 @@ struct SessionResponse {
 
 /// The site config after checking the request comes from one of the site's pages.
 async fn site_for_origin(env: &Env, req: &Request, site: &str) -> Result<(SiteConfig, String), ApiError> {
-    let origin = http::header(req, "origin")
-        .ok_or_else(|| ApiError::new(ErrorCode::OriginNotAllowed, "chat is available only from a browser page (Origin header)"))?;
+    let origin = page_origin(req)?;
     let config = sites::require(env, site).await?;
     cors::require_listed(env, &config, &origin).await?;
     Ok((config, origin))
+}
+
+/// The request's Origin: chat answers browser pages only.
+fn page_origin(req: &Request) -> Result<String, ApiError> {
+    http::header(req, "origin")
+        .ok_or_else(|| ApiError::new(ErrorCode::OriginNotAllowed, "chat is available only from a browser page (Origin header)"))
 }
 
 enum Admitted {
@@ -67,8 +72,7 @@ enum Admitted {
 /// client's and its visitor's, on the site) before the Origin is checked, so a flood from a
 /// foreign page is refused with 429 too, rather than recorded refusal by refusal.
 async fn admit(env: &Env, req: &Request, route: PublicRoute, site: &str, visitor: &str) -> Result<Admitted, ApiError> {
-    let origin = http::header(req, "origin")
-        .ok_or_else(|| ApiError::new(ErrorCode::OriginNotAllowed, "chat is available only from a browser page (Origin header)"))?;
+    let origin = page_origin(req)?;
     let config = sites::require(env, site).await?;
     let counters = route.counters(site, &rate_limit::client(req), Some(visitor));
     let listed = config.allows_origin(&origin).then_some(origin.as_str());
