@@ -16,7 +16,7 @@ use crate::http::{self, internal};
 use crate::platform::d1::db;
 use crate::platform::vars::{key, test_timing, KeyProblem};
 use crate::chat::members;
-use crate::{chat, delivery_log, endpoints, mailbox, outbox, settings, sites};
+use crate::{chat, delivery_log, endpoints, mailbox, outbox, settings, sightings, sites};
 
 const MAX_EVENTS_LISTED: u32 = 500;
 const MAX_LEADS_LISTED: u32 = 500;
@@ -27,6 +27,10 @@ pub async fn route(mut req: Request, env: &Env, method: Method, path: &[&str]) -
         (Method::Put, ["sites", site]) => put_site(&mut req, env, site).await,
         (Method::Get, ["sites", site]) => http::json(&sites::require(env, site).await?, 200),
         (Method::Get, ["sites", site, "events"]) => list_events(&req, env, site).await,
+        (Method::Get, ["sites", site, "origins"]) => {
+            sites::require(env, site).await?;
+            sightings::report(env, site, http::now_ms()).await
+        }
         (Method::Get, ["sites", site, "delivery"]) => http::json(&settings::load(env, site).await?, 200),
         (Method::Put, ["sites", site, "delivery"]) => put_delivery(&mut req, env, site).await,
         (Method::Get, ["sites", site, "endpoints"]) => endpoints::list(env, site).await,

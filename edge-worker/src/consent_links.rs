@@ -9,6 +9,7 @@
 //! POST is also what RFC 8058 one-click unsubscribe from mail clients sends
 //! (`List-Unsubscribe=One-Click`); its body says nothing the token does not, so it is not read.
 
+use floorwalker_core::access::public_limits::PublicRoute;
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::base::locale::Locale;
 use floorwalker_core::leads::consent::{
@@ -24,9 +25,17 @@ use worker::{Env, Method, Request, Response};
 use crate::http::{self, internal};
 use crate::platform::d1::db;
 use crate::platform::vars::secret;
-use crate::{endpoints, outbox, sites};
+use crate::{endpoints, outbox, rate_limit, sites};
 
 pub async fn follow(req: &Request, env: &Env, token: &str) -> Result<Response, ApiError> {
+    // Per client address, before the token is checked: a guesser gets a page, not a database.
+    let counters = PublicRoute::Consent.counters("", &rate_limit::client(req), None);
+    if let Some(retry_after_s) = rate_limit::hit(env, &counters, http::now_ms()).await? {
+        let text = format!("Слишком много запросов; повторите через {retry_after_s} с. / Too many requests; try again in {retry_after_s} s.");
+        let mut response = page(Locale::Ru, 429, &text, None)?;
+        http::set(response.headers_mut(), "retry-after", &retry_after_s.to_string())?;
+        return Ok(response);
+    }
     let outcome = match req.method() {
         Method::Post => apply(req, env, token).await.map(|link| (link, true)),
         _ => load(env, token).await.map(|(link, _, _)| (link, false)),

@@ -1,54 +1,88 @@
 //! `POST /v1/events`: a batch of visitor events, validated by core and stored in D1.
+//!
+//! The hottest route, so its rate limit costs no extra round trip: the counters' upserts go in
+//! the same D1 batch as the events, and each insert is guarded by the counters, so a batch over a
+//! limit counts and stores nothing.
 
+use floorwalker_core::access::public_limits::PublicRoute;
+use floorwalker_core::access::throttle::Counter;
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::visitor::event::{EventBatch, MAX_BATCH_BYTES};
 use worker::{Env, Request, Response};
 
 use crate::http::{self, internal};
-use crate::platform::d1::db;
-use crate::{cors, sites};
+use crate::platform::d1::{db, Param};
+use crate::{cors, rate_limit, sites};
 
 pub async fn ingest(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let origin = http::header(&req, "origin")
         .ok_or_else(|| ApiError::new(ErrorCode::OriginNotAllowed, "events are accepted only from a browser page (Origin header)"))?;
     let batch: EventBatch = http::read_json(&mut req, MAX_BATCH_BYTES).await?;
-    batch.validate_received(http::now_ms())?;
+    let now = http::now_ms();
+    batch.validate_received(now)?;
     let config = sites::require(env, &batch.site).await?;
+    let counters = PublicRoute::Events.counters(&batch.site, &rate_limit::client(&req), Some(&batch.visitor));
     if !config.allows_origin(&origin) {
-        return Err(ApiError::new(
-            ErrorCode::OriginNotAllowed,
-            format!("origin {origin} is not allowed for site {:?}", batch.site),
-        ));
+        // Counted too, so a flood from a foreign page is refused with 429, not recorded refusal by refusal.
+        if let Some(retry_after_s) = rate_limit::hit(env, &counters, now).await? {
+            return rate_limit::too_many(retry_after_s, None);
+        }
+        cors::require_listed(env, &config, &origin).await?;
     }
-    let stored = store(env, &batch, http::now_ms()).await?;
+    let stored = match store(env, &batch, &counters, now).await? {
+        Stored::Refused { retry_after_s } => return rate_limit::too_many(retry_after_s, Some(&origin)),
+        Stored::New(stored) => stored,
+    };
     let mut response = http::json(&serde_json::json!({"accepted": batch.events.len(), "stored": stored}), 202)?;
     cors::allow_origin(&mut response, &origin)?;
     Ok(response)
 }
 
-/// Inserts the batch in one D1 transaction; events already stored (a retried batch) are skipped.
-/// Returns how many were new.
-async fn store(env: &Env, batch: &EventBatch, received_at: u64) -> Result<usize, ApiError> {
+enum Stored {
+    /// How many events were new (a retried batch's are skipped).
+    New(usize),
+    /// Over a limit: nothing was stored.
+    Refused { retry_after_s: u64 },
+}
+
+/// Counts the request on `counters` and inserts the batch, in one D1 transaction. Events already
+/// stored (a retried batch) are skipped; when any counter is over its limit none is inserted.
+async fn store(env: &Env, batch: &EventBatch, counters: &[Counter], received_at: u64) -> Result<Stored, ApiError> {
     const DOING: &str = "storing events";
     let db = db(env)?;
-    let mut statements = Vec::with_capacity(batch.events.len());
+    let mut statements = counters.iter().map(|counter| rate_limit::hit_statement(&db, counter, received_at)).collect::<Result<Vec<_>, _>>()?;
+    // ?9.. : (key, window, max) of each counter; the insert happens only if none is over.
+    let guard: String = (0..counters.len())
+        .map(|i| {
+            let n = 9 + 3 * i;
+            format!(" AND NOT EXISTS (SELECT 1 FROM rate_limits WHERE key = ?{n} AND window = ?{} AND count > ?{})", n + 1, n + 2)
+        })
+        .collect();
+    let sql = format!(
+        "INSERT OR IGNORE INTO events (site, id, visitor, session, type, at, received_at, data) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE 1{guard}"
+    );
+    let windows: Vec<u64> = counters.iter().map(|counter| counter.window(received_at)).collect();
     for event in &batch.events {
         let data = serde_json::to_string(&event.data).map_err(|e| internal("encoding an event", e))?;
-        let statement = db
-            .query(
-                "INSERT OR IGNORE INTO events (site, id, visitor, session, type, at, received_at, data) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                &[&batch.site, &event.id, &batch.visitor, &batch.session, &event.data.kind(), &event.at, &received_at, &data],
-            )
-            .statement(DOING)?;
-        statements.push(statement);
+        let kind = event.data.kind();
+        let mut params: Vec<&dyn Param> =
+            vec![&batch.site, &event.id, &batch.visitor, &batch.session, &kind, &event.at, &received_at, &data];
+        for (counter, window) in counters.iter().zip(&windows) {
+            params.extend([&counter.key as &dyn Param, window, &counter.limit.max]);
+        }
+        statements.push(db.query(&sql, &params).statement(DOING)?);
     }
     let results = db.batch(statements, DOING).await?;
+    let (counted, inserted) = results.split_at(counters.len());
+    if let Some(retry_after_s) = rate_limit::verdict_of(counters, counted, received_at) {
+        return Ok(Stored::Refused { retry_after_s });
+    }
     let mut written = 0;
-    for result in results {
+    for result in inserted {
         if let Ok(Some(meta)) = result.meta() {
             written += meta.changes.unwrap_or(0);
         }
     }
-    Ok(written)
+    Ok(Stored::New(written))
 }

@@ -19,6 +19,7 @@ mod platform;
 mod public_site;
 mod rate_limit;
 mod settings;
+mod sightings;
 mod sites;
 
 use floorwalker_core::base::error::{ApiError, ErrorCode};
@@ -26,22 +27,22 @@ use floorwalker_core::outbound::delivery::QueueMessage;
 use worker::{event, Context, Env, MessageBatch, Method, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 #[event(fetch)]
-pub async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let origin = req.headers().get("origin").ok().flatten();
-    match route(req, &env).await {
+    match route(req, &env, &ctx).await {
         Ok(response) => Ok(response),
-        Err(error) => cors::error_response(&error, origin.as_deref()),
+        Err(error) => cors::error_response_if_allowed(&error, origin.as_deref(), &env).await,
     }
 }
 
-async fn route(req: Request, env: &Env) -> std::result::Result<Response, ApiError> {
+async fn route(req: Request, env: &Env, ctx: &Context) -> std::result::Result<Response, ApiError> {
     let path = req.path();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let method = req.method();
     match (method, segments.as_slice()) {
-        (Method::Options, ["v1", ..]) => cors::preflight(&req, env).await,
+        (Method::Options, ["v1", ..]) => public_site::preflight(&req, env).await,
         (Method::Get, ["v1", "health"]) => http::json(&serde_json::json!({"ok": true}), 200),
-        (Method::Get, ["v1", "sites", site, "config"]) => public_site::serve_config(&req, env, site).await,
+        (Method::Get, ["v1", "sites", site, "config"]) => public_site::serve_config(&req, env, ctx, site).await,
         (Method::Get, ["v1", "sites", site, "presence"]) => public_site::serve_presence(&req, env, site).await,
         (Method::Post, ["v1", "events"]) => events::ingest(req, env).await,
         (Method::Post, ["v1", "leads"]) => leads::submit(req, env).await,

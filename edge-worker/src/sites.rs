@@ -3,24 +3,50 @@
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::prompts::config::SiteConfig;
 use floorwalker_core::base::ids::validate_site_id;
-use worker::Env;
+use worker::{D1PreparedStatement, D1Result, Env};
 
 use crate::http::internal;
 use crate::platform::d1::{db, Db};
 
+const LOAD_SQL: &str = "SELECT config FROM sites WHERE id = ?1";
+const LOADING: &str = "querying the site";
+
 /// The stored config of `site`, or `None` when there is no such site.
 pub async fn load(env: &Env, site: &str) -> Result<Option<SiteConfig>, ApiError> {
     validate_site_id(site)?;
-    let stored: Option<String> =
-        db(env)?.query("SELECT config FROM sites WHERE id = ?1", &[&site]).first_column("config", "querying the site").await?;
-    stored
-        .map(|json| serde_json::from_str(&json).map_err(|e| internal("decoding a stored config", e)))
-        .transpose()
+    let stored: Option<String> = db(env)?.query(LOAD_SQL, &[&site]).first_column("config", LOADING).await?;
+    stored.map(|json| decode(&json)).transpose()
+}
+
+/// The statement [`load`] runs, for a caller that batches it with its own (a rate limit's
+/// counters); [`loaded`] reads its result.
+pub fn load_statement(db: &Db, site: &str) -> Result<D1PreparedStatement, ApiError> {
+    validate_site_id(site)?;
+    db.query(LOAD_SQL, &[&site]).statement(LOADING)
+}
+
+/// The config a [`load_statement`] found, if any.
+pub fn loaded(result: &D1Result) -> Result<Option<SiteConfig>, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        config: String,
+    }
+    let rows: Vec<Row> = result.results().map_err(|e| internal(LOADING, e))?;
+    rows.first().map(|row| decode(&row.config)).transpose()
+}
+
+fn decode(json: &str) -> Result<SiteConfig, ApiError> {
+    serde_json::from_str(json).map_err(|e| internal("decoding a stored config", e))
 }
 
 /// The config of `site`, or `unknown_site`.
 pub async fn require(env: &Env, site: &str) -> Result<SiteConfig, ApiError> {
-    load(env, site).await?.ok_or_else(|| ApiError::new(ErrorCode::UnknownSite, format!("there is no site {site:?}")))
+    load(env, site).await?.ok_or_else(|| unknown(site))
+}
+
+/// The answer for a site that does not exist.
+pub fn unknown(site: &str) -> ApiError {
+    ApiError::new(ErrorCode::UnknownSite, format!("there is no site {site:?}"))
 }
 
 pub async fn any_site_allows(env: &Env, origin: &str) -> Result<bool, ApiError> {

@@ -38,6 +38,27 @@ pub struct VisitorSession {
     pub operator_online: bool,
 }
 
+/// Whether each request of [`post_json`] and [`connect`] comes from an address of its own (as
+/// many real visitors' would), for the benches: the worker limits each client address
+/// (`core::access::public_limits`), and a bench's hundreds of visitors on one loopback address
+/// would be one client far over its limits.
+static ONE_ADDRESS_PER_REQUEST: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static NEXT_ADDRESS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+
+/// Makes every later request of this process come from an address of its own (see above).
+pub fn one_address_per_request() {
+    ONE_ADDRESS_PER_REQUEST.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The `CF-Connecting-IP` to send, if requests are spread over addresses: 10.x.y.z, a new one each time.
+fn client_address() -> Option<String> {
+    use std::sync::atomic::Ordering::Relaxed;
+    ONE_ADDRESS_PER_REQUEST.load(Relaxed).then(|| {
+        let [_, x, y, z] = NEXT_ADDRESS.fetch_add(1, Relaxed).to_be_bytes();
+        format!("10.{x}.{y}.{z}")
+    })
+}
+
 /// POSTs JSON as the widget does (`text/plain`, no preflight). A request that fails at the
 /// connection level (a pooled keep-alive connection closed under load) is tried again; the chat
 /// endpoints used this way are idempotent.
@@ -47,6 +68,9 @@ pub async fn post_json(worker: &Worker, path: &str, origin: Option<&str>, body: 
         let mut request = worker.http().post(worker.url(path)).header("content-type", "text/plain;charset=UTF-8").body(body.to_string());
         if let Some(origin) = origin {
             request = request.header("origin", origin);
+        }
+        if let Some(address) = client_address() {
+            request = request.header("cf-connecting-ip", address);
         }
         match request.send().await {
             Ok(response) => break response,
@@ -116,6 +140,9 @@ pub async fn connect(url: &str, origin: Option<&str>, cookie: Option<&str>) -> R
     }
     if let Some(cookie) = cookie {
         request.headers_mut().insert("cookie", HeaderValue::from_str(cookie).expect("a cookie header"));
+    }
+    if let Some(address) = client_address() {
+        request.headers_mut().insert("cf-connecting-ip", HeaderValue::from_str(&address).expect("an address header"));
     }
     tokio_tungstenite::connect_async(request).await.map(|(ws, _)| ws)
 }

@@ -9,6 +9,7 @@ use floorwalker_core::chat::protocol::{
     Author, ClientFrame, MessageAction, ServerFrame, Side, MAX_FRAME_BYTES, MAX_MESSAGE_CHARS,
 };
 use floorwalker_e2e::chat::*;
+use floorwalker_e2e::console::now_ms;
 use floorwalker_e2e::eventually;
 use serde_json::json;
 
@@ -340,11 +341,13 @@ async fn with_nobody_online_the_visitor_is_offered_a_callback_and_operators_get_
     assert!(requested[0]["payload"].as_str().unwrap_or_default().contains("@example.com"), "{}", requested[0]);
 }
 
-/// Calls to the Durable Objects are read by serde_json from their text, never through JS
-/// numbers: a u64 above 2^53 in the visitor context (a timestamp JS cannot hold exactly) starts
-/// the conversation and comes back out of the object's storage digit for digit.
+/// Issue 11, item 9: a moment above 2^53 in the visitor context (a timestamp JS cannot hold
+/// exactly; it used to answer 503 and leave the visitor's chat dead) is a 400 naming the field,
+/// and stores nothing. The visitor's next start, with a real moment, opens a conversation, and
+/// that moment comes back out of the object's storage digit for digit (calls to the Durable
+/// Objects are read by serde_json from their text, never through JS numbers).
 #[tokio::test]
-async fn a_u64_above_2_pow_53_crosses_into_the_conversation_object_exactly() {
+async fn a_u64_above_2_pow_53_in_the_start_context_is_refused_and_the_next_start_crosses_exactly() {
     const BEYOND_JS: u64 = (1 << 53) + 1;
     let worker = chat_worker("chat-u64").await;
     let receiver = floorwalker_e2e::receiver::Receiver::start();
@@ -355,11 +358,22 @@ async fn a_u64_above_2_pow_53_crosses_into_the_conversation_object_exactly() {
     create_operator(&worker, "anna@demo.example", "Anna", PASSWORD).await;
     let cookie = login(&worker, "anna@demo.example", PASSWORD).await;
     let visitor = visitor_session(&worker, SHOP, "visitor-u64-000001").await;
-    let context = json!({
-        "first_touch": {"landing_page": "http://shop.example/", "at": BEYOND_JS},
-        "pages_viewed": 1, "active_seconds": 5, "returning": false, "locale": "en", "page_url": "http://shop.example/",
-    });
-    let (status, body) = post_json(&worker, "/v1/chat/conversations", Some(SHOP), &json!({"token": visitor.token, "context": context})).await;
+    let context = |at: u64| {
+        json!({
+            "first_touch": {"landing_page": "http://shop.example/", "at": at},
+            "pages_viewed": 1, "active_seconds": 5, "returning": false, "locale": "en", "page_url": "http://shop.example/",
+        })
+    };
+    let (status, body) =
+        post_json(&worker, "/v1/chat/conversations", Some(SHOP), &json!({"token": visitor.token, "context": context(BEYOND_JS)})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_context")), "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("first_touch.at")), "{body}");
+    assert_eq!(visitor_session(&worker, SHOP, "visitor-u64-000001").await.conversation_id, None, "nothing was stored");
+
+    // An odd millisecond near now: a value that only survives exactly as an integer.
+    let at = (now_ms() - 1_234_567) | 1;
+    let (status, body) =
+        post_json(&worker, "/v1/chat/conversations", Some(SHOP), &json!({"token": visitor.token, "context": context(at)})).await;
     assert_eq!(status, 201, "{body}");
     let conv = body["conversation_id"].as_str().expect("a conversation id").to_owned();
 
@@ -372,7 +386,7 @@ async fn a_u64_above_2_pow_53_crosses_into_the_conversation_object_exactly() {
     })
     .await;
     let payload: serde_json::Value = serde_json::from_str(closed["payload"].as_str().expect("payload")).expect("JSON");
-    assert_eq!(payload["data"]["context"]["first_touch"]["at"].as_u64(), Some(BEYOND_JS), "{payload}");
+    assert_eq!(payload["data"]["context"]["first_touch"]["at"].as_u64(), Some(at), "{payload}");
 }
 
 /// Issue 11, item 9: a start whose context carries absurd values (a price no shop has, more

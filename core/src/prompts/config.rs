@@ -20,7 +20,8 @@ use crate::prompts::playbooks::builtin_playbooks;
 
 /// Largest site config accepted, in bytes of JSON.
 pub const MAX_CONFIG_BYTES: usize = 64 * 1024;
-const MAX_ORIGINS: usize = 32;
+/// Origins one site may list.
+pub const MAX_ORIGINS: usize = 32;
 const MAX_NAME_LEN: usize = 100;
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]

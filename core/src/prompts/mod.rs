@@ -1,6 +1,6 @@
 //! When the widget speaks up and what it says: the site config (schema and validation, business
-//! hours, colour contrast), the rule engine with its guardrails, the built-in playbooks and the
-//! prompt card the UI renders.
+//! hours, colour contrast), the rule engine with its guardrails, the built-in playbooks, the
+//! prompt card the UI renders, and where the site's tag was seen (`sightings`).
 
 pub mod card;
 pub mod config;
@@ -9,3 +9,4 @@ pub mod hours;
 #[cfg(feature = "prompt-copy")]
 pub mod playbooks;
 pub mod rules;
+pub mod sightings;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::base::error::{ApiError, ErrorCode};
 use crate::base::locale::Locale;
 use crate::base::money::Money;
+use crate::visitor::event::MAX_EVENT_AHEAD_MS;
 use crate::visitor::product::MAX_PRICE_MAJOR;
 use crate::visitor::session::{MAX_CONTEXT_ANSWERS, MAX_CONTEXT_PAGES, MAX_CONTEXT_PRODUCTS};
 
@@ -13,6 +14,14 @@ use crate::visitor::session::{MAX_CONTEXT_ANSWERS, MAX_CONTEXT_PAGES, MAX_CONTEX
 /// at the finest minor unit any currency has (4 digits). Far below 2^53, so every reader (the
 /// console's JavaScript included) reads it exactly.
 pub const MAX_CONTEXT_PRICE_MINOR: i64 = MAX_PRICE_MAJOR * 10_000;
+
+/// The earliest moment a context may name (2020-01-01T00:00:00Z, in ms): older than any visit the
+/// widget can have seen, so an older `at` is forged or a unit mistake (seconds for milliseconds).
+pub const MIN_CONTEXT_AT_MS: u64 = 1_577_836_800_000;
+
+/// The largest integer every reader reads exactly (JavaScript's `Number.MAX_SAFE_INTEGER`, the
+/// JSON numbers of D1 and of the Durable Objects' calls): 2^53 - 1.
+pub const MAX_EXACT_JSON_INTEGER: u64 = (1 << 53) - 1;
 
 /// A product as the widget detected it on a page (JSON-LD, microdata, OpenGraph, data attributes
 /// or the JS API).
@@ -97,9 +106,10 @@ pub struct VisitorContext {
 
 impl VisitorContext {
     /// Checks a context a client sent (the widget's, at a chat start) against what the widget's
-    /// own session ([`crate::visitor::session::Session::context`]) can produce: its list bounds
-    /// and sane prices. The first problem is reported with its field.
-    pub fn validate(&self) -> Result<(), ApiError> {
+    /// own session ([`crate::visitor::session::Session::context`]) can produce: its list bounds,
+    /// sane prices, and every `at` between 2020 and a day past the server's clock (`now_ms`), as
+    /// events are bounded. The first problem is reported with its field.
+    pub fn validate(&self, now_ms: u64) -> Result<(), ApiError> {
         let invalid = |message: String| ApiError::new(ErrorCode::InvalidContext, format!("context.{message}"));
         for (field, len, max) in [
             ("products", self.products.len(), MAX_CONTEXT_PRODUCTS),
@@ -120,7 +130,22 @@ impl VisitorContext {
                 }
             }
         }
+        let latest = now_ms.saturating_add(MAX_EVENT_AHEAD_MS).min(MAX_EXACT_JSON_INTEGER);
+        if let Some((field, at)) = self.moments().find(|(_, at)| !(MIN_CONTEXT_AT_MS..=latest).contains(at)) {
+            return Err(invalid(format!(
+                "{field}: {at} ms since the epoch is outside {MIN_CONTEXT_AT_MS}-{latest} (2020 to a day past the server's clock)"
+            )));
+        }
         Ok(())
+    }
+
+    /// Every moment the context names, with its field's path.
+    fn moments(&self) -> impl Iterator<Item = (String, u64)> + '_ {
+        let touches = [("first_touch", &self.first_touch), ("last_touch", &self.last_touch)]
+            .into_iter()
+            .filter_map(|(name, touch)| touch.as_ref().map(|touch| (format!("{name}.at"), touch.at)));
+        let views = self.products.iter().enumerate().map(|(index, viewed)| (format!("products[{index}].last_viewed_at"), viewed.last_viewed_at));
+        touches.chain(views)
     }
 }
 
@@ -128,6 +153,8 @@ impl VisitorContext {
 mod tests {
     use super::*;
     use crate::base::money::Currency;
+
+    const NOW: u64 = 1_790_000_000_000;
 
     fn context(products: Vec<ViewedProduct>) -> VisitorContext {
         VisitorContext {
@@ -158,8 +185,8 @@ mod tests {
 
     #[test]
     fn a_context_within_the_widgets_bounds_passes() {
-        context(vec![viewed(0), viewed(MAX_CONTEXT_PRICE_MINOR)]).validate().unwrap();
-        context(vec![viewed(3_490_000); MAX_CONTEXT_PRODUCTS]).validate().unwrap();
+        context(vec![viewed(0), viewed(MAX_CONTEXT_PRICE_MINOR)]).validate(NOW).unwrap();
+        context(vec![viewed(3_490_000); MAX_CONTEXT_PRODUCTS]).validate(NOW).unwrap();
     }
 
     #[test]
@@ -177,9 +204,54 @@ mod tests {
             (too_many_pages, "context.recent_pages:"),
             (too_many_answers, "context.answers:"),
         ] {
-            let err = bad.validate().expect_err(field);
+            let err = bad.validate(NOW).expect_err(field);
             assert_eq!(err.code, ErrorCode::InvalidContext, "{field}");
             assert!(err.message.starts_with(field), "{field}: {}", err.message);
         }
+    }
+
+    fn touch(at: u64) -> Touch {
+        Touch { landing_page: "https://shop.example/".into(), at, ..Touch::default() }
+    }
+
+    #[test]
+    fn moments_from_2020_to_a_day_ahead_pass() {
+        for at in [MIN_CONTEXT_AT_MS, NOW, NOW + MAX_EVENT_AHEAD_MS] {
+            let viewed = ViewedProduct { last_viewed_at: at, ..viewed(1) };
+            VisitorContext { first_touch: Some(touch(at)), last_touch: Some(touch(at)), ..context(vec![viewed]) }
+                .validate(NOW)
+                .unwrap_or_else(|e| panic!("{at}: {e:?}"));
+        }
+    }
+
+    #[test]
+    fn moments_that_are_forged_or_beyond_exact_json_are_refused_naming_the_field() {
+        let beyond_js = MAX_EXACT_JSON_INTEGER + 2;
+        for (at, what) in [
+            (beyond_js, "above 2^53"),
+            (u64::MAX, "u64::MAX"),
+            (NOW + MAX_EVENT_AHEAD_MS + 1, "more than a day ahead"),
+            (MIN_CONTEXT_AT_MS - 1, "before 2020"),
+            (1_790_000_000, "seconds, not milliseconds"),
+            (0, "zero"),
+        ] {
+            let late = ViewedProduct { last_viewed_at: at, ..viewed(1) };
+            for (bad, field) in [
+                (VisitorContext { first_touch: Some(touch(at)), ..context(vec![]) }, "context.first_touch.at"),
+                (VisitorContext { last_touch: Some(touch(at)), ..context(vec![]) }, "context.last_touch.at"),
+                (context(vec![viewed(1), late]), "context.products[1].last_viewed_at"),
+            ] {
+                let err = bad.validate(NOW).expect_err(what);
+                assert_eq!(err.code, ErrorCode::InvalidContext, "{what}: {field}");
+                assert!(err.message.starts_with(field), "{what}: {field}: {}", err.message);
+            }
+        }
+    }
+
+    #[test]
+    fn a_server_clock_beyond_2_pow_53_still_caps_moments_at_exact_json() {
+        let clock_far_ahead = MAX_EXACT_JSON_INTEGER;
+        let context = VisitorContext { first_touch: Some(touch(MAX_EXACT_JSON_INTEGER + 1)), ..context(vec![]) };
+        assert_eq!(context.validate(clock_far_ahead).unwrap_err().code, ErrorCode::InvalidContext);
     }
 }

@@ -1,6 +1,7 @@
 //! `POST /v1/conversations/:id/messages`: a CRM or helpdesk answers into the chat with a per-site
 //! API key (`Authorization: Bearer fwk_...`, created by the admin API, stored as its SHA-256).
 
+use floorwalker_core::access::public_limits::PublicRoute;
 use floorwalker_core::base::crypto::sha256;
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::base::ids::{client_id_from_bytes, validate_client_id};
@@ -37,6 +38,11 @@ struct PostBody {
 }
 
 pub async fn post_message(mut req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
+    // Per client address, before the key is looked up: guessing keys costs the guesser, not D1.
+    let counters = PublicRoute::CrmMessages.counters("", &crate::rate_limit::client(&req), None);
+    if let Some(refusal) = crate::rate_limit::check(env, &counters, http::now_ms(), None).await? {
+        return Ok(refusal);
+    }
     let unauthorized = || ApiError::new(ErrorCode::Unauthorized, "a valid API key is required (Authorization: Bearer fwk_...)");
     let header = http::header(&req, "authorization").unwrap_or_default();
     let key = header.strip_prefix("Bearer ").filter(|k| k.starts_with(API_KEY_PREFIX)).ok_or_else(unauthorized)?;

@@ -3,6 +3,7 @@
 //! make (callback, transcript by email). Bodies are JSON sent as `text/plain`, tokens travel in the
 //! body or the query (a browser WebSocket cannot set headers), so nothing needs a CORS preflight.
 
+use floorwalker_core::access::public_limits::PublicRoute;
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::access::auth::{identify, may_access, verify_visitor_token, VisitorClaims};
 use floorwalker_core::prompts::config::SiteConfig;
@@ -21,7 +22,7 @@ use crate::http::{self, internal, now_ms};
 use crate::platform::d1::db;
 use crate::platform::random::random_id;
 use crate::platform::vars::var;
-use crate::{cors, sites};
+use crate::{cors, rate_limit, sites};
 
 const MAX_SESSION_BODY: usize = 4 * 1024;
 const MAX_START_BODY: usize = 64 * 1024;
@@ -48,13 +49,38 @@ struct SessionResponse {
 
 /// The site config after checking the request comes from one of the site's pages.
 async fn site_for_origin(env: &Env, req: &Request, site: &str) -> Result<(SiteConfig, String), ApiError> {
-    let origin = http::header(req, "origin")
-        .ok_or_else(|| ApiError::new(ErrorCode::OriginNotAllowed, "chat is available only from a browser page (Origin header)"))?;
+    let origin = page_origin(req)?;
     let config = sites::require(env, site).await?;
-    if !config.allows_origin(&origin) {
-        return Err(ApiError::new(ErrorCode::OriginNotAllowed, format!("origin {origin} is not allowed for site {site:?}")));
-    }
+    cors::require_listed(env, &config, &origin).await?;
     Ok((config, origin))
+}
+
+/// The request's Origin: chat answers browser pages only.
+fn page_origin(req: &Request) -> Result<String, ApiError> {
+    http::header(req, "origin")
+        .ok_or_else(|| ApiError::new(ErrorCode::OriginNotAllowed, "chat is available only from a browser page (Origin header)"))
+}
+
+enum Admitted {
+    /// The site's config and the request's Origin, one of the site's.
+    Yes(SiteConfig, String),
+    /// The 429 to answer with.
+    TooMany(Response),
+}
+
+/// [`site_for_origin`] for a rate-limited route: counts the request on `route`'s limits (its
+/// client's and its visitor's, on the site) before the Origin is checked, so a flood from a
+/// foreign page is refused with 429 too, rather than recorded refusal by refusal.
+async fn admit(env: &Env, req: &Request, route: PublicRoute, site: &str, visitor: &str) -> Result<Admitted, ApiError> {
+    let origin = page_origin(req)?;
+    let config = sites::require(env, site).await?;
+    let counters = route.counters(site, &rate_limit::client(req), Some(visitor));
+    let listed = config.allows_origin(&origin).then_some(origin.as_str());
+    if let Some(refusal) = rate_limit::check(env, &counters, now_ms(), listed).await? {
+        return Ok(Admitted::TooMany(refusal));
+    }
+    cors::require_listed(env, &config, &origin).await?;
+    Ok(Admitted::Yes(config, origin))
 }
 
 fn visitor_secret(env: &Env) -> Result<Vec<u8>, ApiError> {
@@ -110,7 +136,10 @@ fn with_cors(mut response: Response, origin: &str) -> Result<Response, ApiError>
 pub async fn session(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let body: SessionRequest = http::read_json(&mut req, MAX_SESSION_BODY).await?;
     validate_client_id("visitor", &body.visitor)?;
-    let (_config, origin) = site_for_origin(env, &req, &body.site).await?;
+    let (_config, origin) = match admit(env, &req, PublicRoute::ChatSession, &body.site, &body.visitor).await? {
+        Admitted::Yes(config, origin) => (config, origin),
+        Admitted::TooMany(refusal) => return Ok(refusal),
+    };
     let now = now_ms();
     let mut claims = VisitorClaims { site: body.site.clone(), visitor_id: body.visitor, issued_at: now, user_id: None };
     match (body.user_id, body.user_hash) {
@@ -146,8 +175,11 @@ struct StartRequest {
 pub async fn start(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let body: StartRequest = http::read_json(&mut req, MAX_START_BODY).await?;
     let claims = verify_token(env, &body.token)?;
-    let (config, origin) = site_for_origin(env, &req, &claims.site).await?;
-    body.context.as_ref().map_or(Ok(()), VisitorContext::validate)?;
+    let (config, origin) = match admit(env, &req, PublicRoute::ChatStart, &claims.site, &claims.visitor_id).await? {
+        Admitted::Yes(config, origin) => (config, origin),
+        Admitted::TooMany(refusal) => return Ok(refusal),
+    };
+    body.context.as_ref().map_or(Ok(()), |context| context.validate(now_ms()))?;
     if let Some(id) = open_conversation(env, &claims).await? {
         return with_cors(http::json(&serde_json::json!({"conversation_id": id, "created": false}), 200)?, &origin);
     }
@@ -202,7 +234,9 @@ pub async fn socket(req: Request, env: &Env, id: &str) -> Result<Response, ApiEr
     validate_client_id("conversation", id)?;
     let query: SocketQuery = req.query().map_err(|_| ApiError::new(ErrorCode::Unauthorized, "a visitor token is required (?token=)"))?;
     let claims = verify_token(env, &query.token)?;
-    site_for_origin(env, &req, &claims.site).await?;
+    if let Admitted::TooMany(refusal) = admit(env, &req, PublicRoute::ChatSocket, &claims.site, &claims.visitor_id).await? {
+        return Ok(refusal);
+    }
     let call = ConversationCall::Connect { who: who(&claims), conversation_id: id.to_owned() };
     protocol::conversation(env, id)?.connect(&call).await
 }
@@ -227,7 +261,10 @@ pub async fn callback(mut req: Request, env: &Env, id: &str) -> Result<Response,
     validate_client_id("conversation", id)?;
     let body: CallbackBody = http::read_json(&mut req, MAX_SESSION_BODY).await?;
     let claims = verify_token(env, &body.token)?;
-    let (config, origin) = site_for_origin(env, &req, &claims.site).await?;
+    let (config, origin) = match admit(env, &req, PublicRoute::Callback, &claims.site, &claims.visitor_id).await? {
+        Admitted::Yes(config, origin) => (config, origin),
+        Admitted::TooMany(refusal) => return Ok(refusal),
+    };
     require_access(env, &claims, id).await?;
     let region = serde_json::from_value(serde_json::Value::String(config.widget.default_region.clone()))
         .unwrap_or(floorwalker_core::base::phone::PhoneRegion::Ru);
