@@ -15,8 +15,10 @@ mod http;
 mod leads;
 mod mailbox;
 mod outbox;
+mod product_pages;
 mod platform;
 mod public_site;
+mod rate_limit;
 mod settings;
 mod sites;
 

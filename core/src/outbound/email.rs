@@ -18,7 +18,10 @@ mod comparison;
 pub mod links;
 mod transcript;
 
-pub use comparison::{comparison_pages, plan_comparison, render_comparison, ComparisonPlan, PageRead, MAX_TABLE_ATTRIBUTES};
+pub use comparison::{
+    cached_page, comparison_pages, page_answer, plan_comparison, render_comparison, ComparisonPlan, PageAnswer, PageRead, MAX_PAGE_REDIRECTS,
+    MAX_TABLE_ATTRIBUTES, PAGE_FRESH_MS, PAGE_KEEP_MS,
+};
 pub use links::MailLinks;
 pub use transcript::render_transcript;
 

@@ -82,6 +82,53 @@ pub fn plan_comparison(reads: Vec<PageRead>) -> ComparisonPlan {
     ComparisonPlan::Send(products)
 }
 
+/// A page read this recently is used as read: prices change, but not by the minute, and a
+/// comparison sent twice in an hour need not fetch the shop's pages twice.
+pub const PAGE_FRESH_MS: u64 = 60 * 60 * 1000;
+/// How long a read page is kept: used when the page cannot be read now (an outage), then deleted.
+pub const PAGE_KEEP_MS: u64 = 7 * 24 * 60 * 60 * 1000;
+/// Redirects followed when reading a page, each only within the page's own origin.
+pub const MAX_PAGE_REDIRECTS: usize = 3;
+
+/// What a product page's HTTP status means for the comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageAnswer {
+    /// 200: read it.
+    Read,
+    /// 301, 302, 303, 307, 308: follow it if it stays on the page's origin.
+    Redirect,
+    /// 404, 410 and other client errors: the page publishes nothing for us.
+    Gone,
+    /// 408, 429, 5xx and anything unexpected: try again later.
+    Unreachable,
+}
+
+pub fn page_answer(status: u16) -> PageAnswer {
+    match status {
+        200 => PageAnswer::Read,
+        301 | 302 | 303 | 307 | 308 => PageAnswer::Redirect,
+        408 | 425 | 429 => PageAnswer::Unreachable,
+        400..=499 => PageAnswer::Gone,
+        _ => PageAnswer::Unreachable,
+    }
+}
+
+/// What a cached read of a page is good for at `now`: `Some(read)` to use without fetching when
+/// fresh; `None` to fetch again. `stale` is the cached read to fall back on if the fetch cannot
+/// reach the page (only a product, never a "gone", and only within [`PAGE_KEEP_MS`]).
+pub fn cached_page(cached: Option<(u64, Option<PublishedProduct>)>, now: u64) -> (Option<PageRead>, Option<PublishedProduct>) {
+    let Some((read_at, product)) = cached else { return (None, None) };
+    let age = now.saturating_sub(read_at);
+    if age < PAGE_FRESH_MS {
+        let read = match product {
+            Some(product) => PageRead::Published(product),
+            None => PageRead::Gone("the page published no product when last read".to_owned()),
+        };
+        return (Some(read), None);
+    }
+    (None, product.filter(|_| age < PAGE_KEEP_MS))
+}
+
 fn availability_text(availability: Availability, l: Locale) -> &'static str {
     match availability {
         Availability::InStock => t(l, "В наличии", "In stock"),

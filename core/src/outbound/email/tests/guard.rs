@@ -203,3 +203,23 @@ fn mail_settings_are_validated() {
     let old: SiteDelivery = serde_json::from_str(r#"{"phone_region":"RU"}"#).unwrap();
     assert_eq!(old.mail_limits, MailLimits::default());
 }
+
+#[test]
+fn page_answers_and_the_page_cache() {
+    assert_eq!(page_answer(200), PageAnswer::Read);
+    assert_eq!(page_answer(308), PageAnswer::Redirect);
+    assert_eq!(page_answer(404), PageAnswer::Gone);
+    assert_eq!(page_answer(410), PageAnswer::Gone);
+    for later in [429, 408, 500, 503, 204, 0] {
+        assert_eq!(page_answer(later), PageAnswer::Unreachable, "{later}");
+    }
+    let product = page("a", "A");
+    let now = 10 * PAGE_KEEP_MS;
+    assert_eq!(cached_page(None, now), (None, None));
+    assert_eq!(cached_page(Some((now - 1000, Some(product.clone()))), now), (Some(PageRead::Published(product.clone())), None));
+    assert!(matches!(cached_page(Some((now - 1000, None)), now), (Some(PageRead::Gone(_)), None)));
+    // Older than fresh: fetch again, keeping the old read for an outage.
+    assert_eq!(cached_page(Some((now - PAGE_FRESH_MS, Some(product.clone()))), now), (None, Some(product.clone())));
+    assert_eq!(cached_page(Some((now - PAGE_FRESH_MS, None)), now), (None, None));
+    assert_eq!(cached_page(Some((now - PAGE_KEEP_MS, Some(product))), now), (None, None), "too old to stand in");
+}
