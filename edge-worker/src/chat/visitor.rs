@@ -21,7 +21,7 @@ use crate::http::{self, internal, now_ms};
 use crate::platform::d1::db;
 use crate::platform::random::random_id;
 use crate::platform::vars::var;
-use crate::{cors, sites};
+use crate::{cors, rate_limit, settings, sites};
 
 const MAX_SESSION_BODY: usize = 4 * 1024;
 const MAX_START_BODY: usize = 64 * 1024;
@@ -264,6 +264,13 @@ pub async fn transcript(mut req: Request, env: &Env, id: &str) -> Result<Respons
     let claims = verify_token(env, &body.token)?;
     let (_config, origin) = site_for_origin(env, &req, &claims.site).await?;
     let email = normalize_email(&body.email)?;
+    // The mail caps (per recipient, client and site per day) before the conversation is asked:
+    // a refused request sends nothing, and an attacker's refused tries count too.
+    let limits = settings::load(env, &claims.site).await?.mail_limits;
+    let counters = limits.counters(&claims.site, &rate_limit::client(&req), &email);
+    if let Some(refusal) = rate_limit::check(env, &counters, now_ms(), Some(&origin)).await? {
+        return Ok(refusal);
+    }
     let reply = protocol::conversation(env, id)?.ask(&ConversationCall::Transcript { who: who(&claims), email }).await?;
     let id = expect_reply!(reply, ConversationReply::TranscriptQueued { id } => id)?;
     with_cors(http::json(&serde_json::json!({"ok": true, "id": id}), 202)?, &origin)
