@@ -288,7 +288,7 @@ impl MailLimits {
 
 impl Default for MailLimits {
     fn default() -> Self {
-        MailLimits { per_recipient: 3, per_ip: 10, per_site: 500 }
+        MailLimits { per_recipient: 5, per_ip: 20, per_site: 1000 }
     }
 }
 

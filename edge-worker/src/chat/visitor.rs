@@ -264,14 +264,25 @@ pub async fn transcript(mut req: Request, env: &Env, id: &str) -> Result<Respons
     let claims = verify_token(env, &body.token)?;
     let (_config, origin) = site_for_origin(env, &req, &claims.site).await?;
     let email = normalize_email(&body.email)?;
-    // The mail caps (per recipient, client and site per day) before the conversation is asked:
-    // a refused request sends nothing, and an attacker's refused tries count too.
+    // The mail caps (per recipient, client and site per day), counted before the conversation
+    // is asked, so parallel requests cannot slip past them; a request the conversation refuses
+    // (another address, nothing new said) sends nothing and is taken back: the caps count mails.
     let limits = settings::load(env, &claims.site).await?.mail_limits;
     let counters = limits.counters(&claims.site, &rate_limit::client(&req), &email);
-    if let Some(refusal) = rate_limit::check(env, &counters, now_ms(), Some(&origin)).await? {
+    let now = now_ms();
+    if let Some(refusal) = rate_limit::check(env, &counters, now, Some(&origin)).await? {
         return Ok(refusal);
     }
-    let reply = protocol::conversation(env, id)?.ask(&ConversationCall::Transcript { who: who(&claims), email }).await?;
-    let id = expect_reply!(reply, ConversationReply::TranscriptQueued { id } => id)?;
+    let queued = match protocol::conversation(env, id)?.ask(&ConversationCall::Transcript { who: who(&claims), email }).await {
+        Ok(reply) => expect_reply!(reply, ConversationReply::TranscriptQueued { id } => id),
+        Err(e) => Err(e),
+    };
+    let id = match queued {
+        Ok(id) => id,
+        Err(e) => {
+            rate_limit::take_back(env, &counters, now).await?;
+            return Err(e);
+        }
+    };
     with_cors(http::json(&serde_json::json!({"ok": true, "id": id}), 202)?, &origin)
 }

@@ -187,7 +187,7 @@ fn mail_settings_are_validated() {
     assert!(check_mail_link_hosts(&["a.example".into(), "a.example".into()]).is_err(), "twice");
     assert!(check_mail_link_hosts(&vec!["a.example".to_owned(); 21]).is_err());
 
-    assert_eq!(MailLimits::default(), MailLimits { per_recipient: 3, per_ip: 10, per_site: 500 });
+    assert_eq!(MailLimits::default(), MailLimits { per_recipient: 5, per_ip: 20, per_site: 1000 });
     assert!(SiteDelivery::default().validate().is_ok());
     for bad in [
         MailLimits { per_recipient: 0, ..MailLimits::default() },
