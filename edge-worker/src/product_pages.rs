@@ -64,12 +64,12 @@ impl Reader<'_> {
         }
         let read = match self.fetch(url).await {
             Fetched::Page(html) => match read_product_page(&html, url, |text| serde_json::from_str(text).ok()) {
-                Some(product) => PageRead::Published(product),
+                Some(product) => PageRead::Published(Box::new(product)),
                 None => PageRead::Gone(format!("{url} publishes no product (schema.org JSON-LD or microdata)")),
             },
             Fetched::Gone(why) => PageRead::Gone(why),
             Fetched::Unreachable(why) => {
-                return Ok(stale.map_or(PageRead::Unreachable(why), PageRead::Published));
+                return Ok(stale.map_or(PageRead::Unreachable(why), |product| PageRead::Published(Box::new(product))));
             }
         };
         self.remember(url, &read, now).await?;

@@ -46,7 +46,7 @@ pub fn comparison_pages(lead: &Lead, origins: &[String]) -> Result<Vec<String>, 
 #[derive(Debug, Clone, PartialEq)]
 pub enum PageRead {
     /// The page publishes this product (read now, or recently enough from the cache).
-    Published(PublishedProduct),
+    Published(Box<PublishedProduct>),
     /// The page answered, but publishes no product any more (404, 410, no product markup).
     Gone(String),
     /// The page could not be read now (network error, 5xx, timeout) and nothing usable is cached.
@@ -71,7 +71,7 @@ pub fn plan_comparison(reads: Vec<PageRead>) -> ComparisonPlan {
     let mut gone = Vec::new();
     for read in reads {
         match read {
-            PageRead::Published(product) => products.push(product),
+            PageRead::Published(product) => products.push(*product),
             PageRead::Gone(why) => gone.push(why),
             PageRead::Unreachable(why) => return ComparisonPlan::Retry(why),
         }
@@ -121,7 +121,7 @@ pub fn cached_page(cached: Option<(u64, Option<PublishedProduct>)>, now: u64) ->
     let age = now.saturating_sub(read_at);
     if age < PAGE_FRESH_MS {
         let read = match product {
-            Some(product) => PageRead::Published(product),
+            Some(product) => PageRead::Published(Box::new(product)),
             None => PageRead::Gone("the page published no product when last read".to_owned()),
         };
         return (Some(read), None);

@@ -111,11 +111,11 @@ fn links_and_images_point_only_at_the_shop_or_hosts_its_owner_lists() {
 fn pages_that_cannot_be_read_delay_the_email_and_gone_ones_are_left_out() {
     let (a, b) = (page("a", "A"), page("b", "B"));
     assert_eq!(
-        plan_comparison(vec![PageRead::Published(a.clone()), PageRead::Gone("404".into()), PageRead::Published(b.clone())]),
+        plan_comparison(vec![PageRead::Published(Box::new(a.clone())), PageRead::Gone("404".into()), PageRead::Published(Box::new(b.clone()))]),
         ComparisonPlan::Send(vec![a.clone(), b])
     );
     assert_eq!(
-        plan_comparison(vec![PageRead::Published(a), PageRead::Unreachable("timeout".into())]),
+        plan_comparison(vec![PageRead::Published(Box::new(a)), PageRead::Unreachable("timeout".into())]),
         ComparisonPlan::Retry("timeout".into())
     );
     match plan_comparison(vec![PageRead::Gone("HTTP 404".into())]) {
@@ -216,7 +216,7 @@ fn page_answers_and_the_page_cache() {
     let product = page("a", "A");
     let now = 10 * PAGE_KEEP_MS;
     assert_eq!(cached_page(None, now), (None, None));
-    assert_eq!(cached_page(Some((now - 1000, Some(product.clone()))), now), (Some(PageRead::Published(product.clone())), None));
+    assert_eq!(cached_page(Some((now - 1000, Some(product.clone()))), now), (Some(PageRead::Published(Box::new(product.clone()))), None));
     assert!(matches!(cached_page(Some((now - 1000, None)), now), (Some(PageRead::Gone(_)), None)));
     // Older than fresh: fetch again, keeping the old read for an outage.
     assert_eq!(cached_page(Some((now - PAGE_FRESH_MS, Some(product.clone()))), now), (None, Some(product.clone())));
