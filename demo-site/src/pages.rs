@@ -405,9 +405,20 @@ fn product_json_ld(cx: &Cx<'_>, p: &Product) -> serde_json::Value {
         .category(&p.category)
         .map(|c| c.name.get(cx.lang))
         .unwrap_or_default();
+    // The specs table as schema.org `additionalProperty`, so a reader without a browser (the
+    // comparison email) gets the same attributes the page shows.
+    let properties: Vec<serde_json::Value> = p
+        .attributes
+        .iter()
+        .map(|a| {
+            let name = cx.cat.attributes.get(&a.key).map(|l| l.get(cx.lang)).unwrap_or(&a.key);
+            json!({ "@type": "PropertyValue", "name": name, "value": a.value.get(cx.lang) })
+        })
+        .collect();
     json!({
         "@context": "https://schema.org",
         "@type": "Product",
+        "additionalProperty": properties,
         "name": p.name.get(cx.lang),
         "sku": p.sku,
         "image": image_path(&p.slug),
@@ -688,6 +699,13 @@ mod tests {
                 assert_eq!(offer["priceCurrency"], "RUB");
                 assert_eq!(offer["availability"], "https://schema.org/InStock");
                 assert_eq!(offer["url"], url.as_str());
+                let properties = ld["additionalProperty"].as_array().expect("the specs as additionalProperty");
+                assert_eq!(properties.len(), p.attributes.len(), "{url}");
+                for (property, attribute) in properties.iter().zip(&p.attributes) {
+                    assert_eq!(property["@type"], "PropertyValue");
+                    assert_eq!(property["value"], attribute.value.get(lang));
+                    assert_eq!(property["name"], cat.attributes[&attribute.key].get(lang));
+                }
                 // The visible page agrees with the structured data.
                 assert!(html.contains(&format!(
                     r#"<button id="add-to-cart" class="btn btn-primary btn-lg" type="button" data-sku="{}""#,

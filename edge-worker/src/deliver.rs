@@ -8,7 +8,10 @@ use floorwalker_core::base::error::ApiError;
 use floorwalker_core::leads::consent::{sign_link, LinkAction, LinkClaims};
 use floorwalker_core::outbound::crm::{map_event, Mapped};
 use floorwalker_core::outbound::delivery::{DeliveryState, Next, QueueMessage, Target, MAX_IN_FLIGHT};
-use floorwalker_core::outbound::email::{provider_request, render_comparison, render_transcript, ComparisonLinks, EmailMessage, EmailProvider};
+use floorwalker_core::outbound::email::{
+    comparison_pages, plan_comparison, provider_request, render_comparison, render_transcript, ComparisonLinks, ComparisonPlan, EmailMessage,
+    EmailProvider, MailLinks, ShopMail,
+};
 use floorwalker_core::outbound::webhook::{AttemptRecord, AttemptResult, AttemptStatus, WebhookEvent};
 use futures_util::future::{select, Either};
 use futures_util::StreamExt as _;
@@ -19,7 +22,8 @@ use worker::{
     RequestInit, RequestRedirect,
 };
 
-use crate::endpoints;
+use crate::product_pages::Reader;
+use crate::{endpoints, sites};
 use crate::http::{internal, now_ms};
 use crate::outbox::DEAD_LETTERS;
 use crate::platform::d1::db;
@@ -134,12 +138,14 @@ async fn attempt(env: &Env, id: &str) -> Result<Outcome, ApiError> {
 
     let prepared = match Target::parse(&claimed.target) {
         Some(Target::Endpoint(endpoint_id)) => prepare_webhook(env, &claimed.site, &endpoint_id, &event).await?,
-        Some(Target::Email) => prepare_email(env, id, &claimed, &event).await?,
+        Some(Target::Email) => prepare_email(env, id, &claimed, &event, timing.attempt_timeout_ms() / 2).await?,
         None => Prepared::Park(format!("unknown target {:?}", claimed.target)),
     };
     let started = now_ms();
     let result = match prepared {
         Prepared::Http(request) => send(request, timing.attempt_timeout_ms()).await,
+        // Counted as a failed attempt, so the delivery schedule decides when to try again.
+        Prepared::Wait(why) => AttemptResult::ConnectionError(why),
         Prepared::Local(message) => store_locally(env, id, &claimed.site, &event, &message, started).await?,
         Prepared::Skip(why) => return finish(env, id, None, Next::Done, attempts, first_attempt_at, Some(why)).await,
         Prepared::Park(why) => return finish(env, id, None, Next::DeadLetter, attempts, first_attempt_at, Some(why)).await,
@@ -170,6 +176,8 @@ enum Prepared {
     Http(HttpRequest),
     /// The local email provider: store in the mailbox.
     Local(EmailMessage),
+    /// Not now: the shop's product pages cannot be read; retried on the delivery schedule.
+    Wait(String),
     /// Nothing to send (the endpoint no longer takes this event): done.
     Skip(String),
     /// Cannot be sent as configured (endpoint disabled or refused by the SSRF guard): parked as
@@ -206,21 +214,16 @@ async fn prepare_webhook(env: &Env, site: &str, endpoint_id: &str, event: &Webho
     Ok(Prepared::Http(HttpRequest { url: request.url, headers, body }))
 }
 
-#[derive(Deserialize)]
-struct ShopName {
-    name: String,
-}
-
-async fn prepare_email(env: &Env, id: &str, claimed: &Claimed, event: &WebhookEvent) -> Result<Prepared, ApiError> {
-    let config: Option<String> = db(env)?
-        .query("SELECT config FROM sites WHERE id = ?1", &[&claimed.site])
-        .first_column("config", "loading the site")
-        .await?;
-    let shop = config
-        .and_then(|json| serde_json::from_str::<ShopName>(&json).ok())
-        .map_or_else(|| claimed.site.clone(), |c| c.name);
+/// The email a lead or a chat transcript asked for. The comparison is built from the shop's own
+/// product pages (`product_pages`), never from what the lead says about its products; each page
+/// gets half the attempt's time.
+async fn prepare_email(env: &Env, id: &str, claimed: &Claimed, event: &WebhookEvent, page_timeout_ms: u64) -> Result<Prepared, ApiError> {
+    let Some(config) = sites::load(env, &claimed.site).await? else {
+        return Ok(Prepared::Park(format!("site {:?} was deleted", claimed.site)));
+    };
     let settings = settings::load(env, &claimed.site).await?;
-    let from = settings.email_from.or_else(|| var(env, "EMAIL_FROM")).unwrap_or_default();
+    let from = settings.email_from.clone().or_else(|| var(env, "EMAIL_FROM")).unwrap_or_default();
+    let shop = ShopMail { name: &config.name, from: &from, links: MailLinks { origins: &config.origins, hosts: &settings.mail_link_hosts } };
     let rendered = match event {
         WebhookEvent::LeadCreated(lead) => {
             let link_secret = secret(env, "LINK_SECRET").unwrap_or_default();
@@ -231,7 +234,28 @@ async fn prepare_email(env: &Env, id: &str, claimed: &Claimed, event: &WebhookEv
                 worker::console_error!("email {id}: {why}");
                 return Ok(Prepared::Park(why.to_owned()));
             };
-            // Issued at the lead's time, so every attempt renders the same email.
+            // The pages as the site's origins stand now: an origin removed since is not read.
+            let pages = match comparison_pages(lead, &config.origins) {
+                Ok(pages) => pages,
+                Err(e) => return Ok(Prepared::Park(e.message)),
+            };
+            let reader = Reader {
+                env,
+                site: &claimed.site,
+                own_origin: Some(base.clone()),
+                allow_private: settings.allow_private_endpoints,
+                timeout_ms: page_timeout_ms,
+            };
+            let mut reads = Vec::with_capacity(pages.len());
+            for page in &pages {
+                reads.push(reader.read(page).await?);
+            }
+            let products = match plan_comparison(reads) {
+                ComparisonPlan::Send(products) => products,
+                ComparisonPlan::Retry(why) => return Ok(Prepared::Wait(why)),
+                ComparisonPlan::Park(why) => return Ok(Prepared::Park(why)),
+            };
+            // Issued at the lead's time, so every attempt renders the same links.
             let link = |action| {
                 let claims = LinkClaims { site: lead.site.clone(), lead: lead.id.clone(), action, issued_at: lead.created_at };
                 sign_link(link_secret.as_bytes(), &claims).map(|token| format!("{}/v1/consent/{token}", base.trim_end_matches('/')))
@@ -240,11 +264,11 @@ async fn prepare_email(env: &Env, id: &str, claimed: &Claimed, event: &WebhookEv
                 (Ok(more_like_this), Ok(unsubscribe)) => ComparisonLinks { more_like_this, unsubscribe },
                 (Err(e), _) | (_, Err(e)) => return Ok(Prepared::Park(format!("LINK_SECRET: {}", e.message))),
             };
-            render_comparison(lead, &shop, &from, &links)
+            render_comparison(lead, &products, &shop, &links)
         }
         // The visitor asked for it in the chat: the transcript as it stood then (stored in the
         // event, so every attempt renders the same email).
-        WebhookEvent::TranscriptRequested(request) => render_transcript(request, &shop, &from),
+        WebhookEvent::TranscriptRequested(request) => render_transcript(request, &shop),
         _ => return Ok(Prepared::Park(format!("{} carries no email", event.event_type().as_str()))),
     };
     let message = match rendered {

@@ -3,7 +3,7 @@
 
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::leads::lead::{LeadKind, LeadRequest, MAX_LEAD_BYTES};
-use floorwalker_core::outbound::email::email_link_base;
+use floorwalker_core::outbound::email::{comparison_pages, email_link_base};
 use floorwalker_core::outbound::delivery::{LeadReceipt, Target};
 use floorwalker_core::outbound::webhook::{EventType, WebhookEvent};
 use worker::{Env, Request, Response};
@@ -29,9 +29,19 @@ pub async fn submit(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     if lead_exists(env, &lead.id).await? {
         return receipt(&lead.id, true, &origin);
     }
+    // The comparison email shows only what the site's own pages publish: a product URL
+    // elsewhere is refused here, before anything is counted or stored.
+    if lead.kind == LeadKind::ComparisonEmail {
+        comparison_pages(&lead, &config.origins)?;
+    }
     // Per client and per visitor: generous per address (an office or a carrier's NAT shares
-    // one), tight per visitor (a person leaves a few contacts, not dozens).
-    let counters = settings.lead_limits.counters(&lead.site, &rate_limit::client(&req), &lead.visitor);
+    // one), tight per visitor (a person leaves a few contacts, not dozens). A lead that mails
+    // the visitor also counts against the mail caps (per recipient, client and site per day).
+    let client = rate_limit::client(&req);
+    let mut counters = settings.lead_limits.counters(&lead.site, &client, &lead.visitor).to_vec();
+    if let (LeadKind::ComparisonEmail, Some(email)) = (lead.kind, lead.contact.email.as_deref()) {
+        counters.extend(settings.mail_limits.counters(&lead.site, &client, email));
+    }
     if let Some(refusal) = rate_limit::check(env, &counters, now, Some(&origin)).await? {
         return Ok(refusal);
     }

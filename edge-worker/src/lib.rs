@@ -15,6 +15,7 @@ mod http;
 mod leads;
 mod mailbox;
 mod outbox;
+mod product_pages;
 mod platform;
 mod public_site;
 mod rate_limit;

@@ -40,6 +40,23 @@ pub async fn hit(env: &Env, counters: &[Counter], now_ms: u64) -> Result<Option<
     Ok(verdict_of(counters, &results, now_ms))
 }
 
+/// Takes back the hits of a request that was counted but did nothing after all (refused further
+/// on), so that caps on effects, like mails sent, count effects.
+pub async fn take_back(env: &Env, counters: &[Counter], now_ms: u64) -> Result<(), ApiError> {
+    let db = db(env)?;
+    let statements = counters
+        .iter()
+        .map(|counter| {
+            db.query(
+                "UPDATE rate_limits SET count = count - 1 WHERE key = ?1 AND window = ?2 AND count > 0",
+                &[&counter.key, &counter.window(now_ms)],
+            )
+            .statement("taking back a count")
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    db.batch(statements, "taking back a count").await.map(|_| ())
+}
+
 /// The verdict from the results of the counters' upserts, in the same order as `counters`.
 pub fn verdict_of(counters: &[Counter], results: &[worker::D1Result], now_ms: u64) -> Option<u64> {
     let counted: Vec<(&Counter, u32)> = counters

@@ -8,14 +8,15 @@ use floorwalker_core::visitor::context::{Product, Touch, ViewedProduct, VisitorC
 
 use crate::worker::Worker;
 
-/// A product the demo shop sells, as the widget would have detected it.
+/// A product the demo shop sells, as the widget would have detected it on its page
+/// (`/product/{id}/`, which the worker reads for the comparison email).
 pub fn product(id: &str, name: &str, rub: i64, shop_origin: &str) -> ViewedProduct {
     ViewedProduct {
         product: Product {
             id: id.into(),
             name: name.into(),
             price: Some(Money { minor: rub * 100, currency: Currency::RUB }),
-            image: Some(format!("{shop_origin}/img/{id}.jpg")),
+            image: Some(format!("{shop_origin}/img/{id}.svg")),
             url: Some(format!("{shop_origin}/product/{id}/")),
             category: Some("Автокресла".into()),
         },
@@ -71,8 +72,8 @@ pub fn request(kind: LeadKind, visitor: &str, key: &str, shop_origin: &str) -> L
             pages_viewed: 4,
             recent_pages: vec![format!("{shop_origin}/"), page.clone()],
             products: vec![
-                product("orsa-360-isofix", "Автокресло Orsa 360 Isofix", 18_990, shop_origin),
-                product("lumo-fix", "Автокресло Lumo Fix", 12_490, shop_origin),
+                product("orsa-360-isofix", "Поворотное автокресло Orsa 360 Isofix", 34_990, shop_origin),
+                product("lumi-hug-fix", "Автокресло Lumi Hug Fix", 19_990, shop_origin),
             ],
             active_seconds: 95,
             answers: if kind == LeadKind::QuestionAnswer {

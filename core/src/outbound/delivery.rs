@@ -189,6 +189,13 @@ pub struct SiteDelivery {
     pub email_from: Option<String>,
     #[serde(default)]
     pub lead_limits: LeadLimits,
+    /// Caps on the mail a visitor can make the shop send.
+    #[serde(default)]
+    pub mail_limits: MailLimits,
+    /// Hosts besides the site's origins that links and images in the shop's mail may point to
+    /// (an image CDN), over https; see `email::links`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mail_link_hosts: Vec<String>,
 }
 
 impl SiteDelivery {
@@ -207,7 +214,8 @@ impl SiteDelivery {
         if limits.window_s == 0 || limits.window_s > 86_400 || limits.per_ip == 0 || limits.per_visitor == 0 {
             return Err(invalid("lead_limits: window_s 1-86400, per_ip and per_visitor at least 1"));
         }
-        Ok(())
+        self.mail_limits.validate()?;
+        crate::outbound::email::links::check_mail_link_hosts(&self.mail_link_hosts)
     }
 }
 
@@ -219,6 +227,8 @@ impl Default for SiteDelivery {
             allow_private_endpoints: false,
             email_from: None,
             lead_limits: LeadLimits::default(),
+            mail_limits: MailLimits::default(),
+            mail_link_hosts: Vec::new(),
         }
     }
 }
@@ -245,6 +255,53 @@ impl LeadLimits {
         [
             Counter::new("lead-ip", &[site, client], Limit::new(self.per_ip, self.window_s)),
             Counter::new("lead-visitor", &[site, visitor], Limit::new(self.per_visitor, self.window_s)),
+        ]
+    }
+}
+
+/// Caps on the mail a visitor can make the shop send (the comparison email, the chat transcript),
+/// each per day (fixed UTC days). Per recipient: nobody's inbox gets more than a few from one shop
+/// however the requests are spread; per client IP: one script cannot mail many addresses; per
+/// site: the most a shop's mail can be made to send in a day, whatever the attacker's resources.
+/// A request over any of them is answered 429 with `Retry-After` and sends nothing.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MailLimits {
+    pub per_recipient: u32,
+    pub per_ip: u32,
+    pub per_site: u32,
+}
+
+/// The window the mail caps count in.
+pub const MAIL_WINDOW_S: u32 = 86_400;
+
+impl MailLimits {
+    pub fn validate(&self) -> Result<(), ApiError> {
+        let within = |value: u32, max: u32| (1..=max).contains(&value);
+        if within(self.per_recipient, 100) && within(self.per_ip, 10_000) && within(self.per_site, 1_000_000) {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::InvalidConfig, "mail_limits: per_recipient 1-100, per_ip 1-10000, per_site 1-1000000 (per day)"))
+        }
+    }
+}
+
+impl Default for MailLimits {
+    fn default() -> Self {
+        MailLimits { per_recipient: 5, per_ip: 20, per_site: 1000 }
+    }
+}
+
+impl MailLimits {
+    /// The counters one visitor-triggered email hits: its recipient's (by a digest of the
+    /// normalised address: the counters table holds no addresses), its client's and its site's.
+    pub fn counters(&self, site: &str, client: &str, recipient: &str) -> [Counter; 3] {
+        let digest = sha256(format!("floorwalker.mail-recipient\n{}", recipient.trim().to_lowercase()).as_bytes());
+        let recipient = client_id_from_bytes(&digest[..12]);
+        [
+            Counter::new("mail-to", &[site, &recipient], Limit::new(self.per_recipient, MAIL_WINDOW_S)),
+            Counter::new("mail-ip", &[site, client], Limit::new(self.per_ip, MAIL_WINDOW_S)),
+            Counter::new("mail-site", &[site], Limit::new(self.per_site, MAIL_WINDOW_S)),
         ]
     }
 }

@@ -1,8 +1,9 @@
 //! The promised email: "email me a comparison of what I looked at", rendered as HTML and plain text
 //! in the visitor's language, and the request each email provider documents for sending it.
 //!
-//! Rendering is a pure function of the stored lead, so a retried send produces the same message.
-//! The HTML is what mail clients render reliably: tables, inline styles, no scripts, no CSS classes.
+//! Rendering is a pure function of its inputs: the stored lead or transcript request, and for the
+//! comparison the products the shop's pages publish (`comparison`). Links and images point only
+//! where the shop's mail may (`links`). The HTML is what mail clients render reliably: tables, inline styles, no scripts, no CSS classes.
 
 use std::collections::BTreeMap;
 
@@ -11,13 +12,18 @@ use serde::{Deserialize, Serialize};
 use crate::base::error::{ApiError, ErrorCode};
 use crate::base::locale::Locale;
 use crate::base::url::{host_of, is_loopback_host};
-use crate::chat::protocol::Author;
 use crate::leads::consent::{ConsentPurpose, ConsentText};
-use crate::leads::lead::{Lead, LeadKind};
-use crate::outbound::chat_events::TranscriptRequested;
-use crate::outbound::crm::{format_money, html_escape};
-use crate::outbound::webhook::rfc3339;
-use crate::visitor::context::Product;
+
+mod comparison;
+pub mod links;
+mod transcript;
+
+pub use comparison::{
+    cached_page, comparison_pages, page_answer, plan_comparison, render_comparison, ComparisonPlan, PageAnswer, PageRead, MAX_PAGE_REDIRECTS,
+    MAX_TABLE_ATTRIBUTES, PAGE_FRESH_MS, PAGE_KEEP_MS,
+};
+pub use links::MailLinks;
+pub use transcript::render_transcript;
 
 /// Appended to every product link, so the shop's analytics can attribute the visit to this email.
 pub const UTM_PARAMS: [(&str, &str); 3] =
@@ -81,6 +87,16 @@ pub struct ComparisonLinks {
     pub unsubscribe: String,
 }
 
+/// Who the mail is from and where its links may point.
+#[derive(Debug, Clone, Copy)]
+pub struct ShopMail<'a> {
+    /// The shop's name as the site config gives it.
+    pub name: &'a str,
+    /// The sender as the provider expects it (`Кроха <shop@example.com>`).
+    pub from: &'a str,
+    pub links: MailLinks<'a>,
+}
+
 fn t(locale: Locale, ru: &'static str, en: &'static str) -> &'static str {
     match locale {
         Locale::Ru => ru,
@@ -117,7 +133,7 @@ pub fn email_link_base(configured: Option<&str>, request_origin: &str) -> Result
 
 /// `url` if it is an absolute http(s) URL safe to put in an `href`; anything else (`javascript:`,
 /// relative paths, text with quotes or spaces) gets no link at all.
-fn safe_http_url(url: &str) -> Option<&str> {
+pub(crate) fn safe_http_url(url: &str) -> Option<&str> {
     let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
     let http = lower.starts_with("https://") || lower.starts_with("http://");
     let clean = !url.chars().any(|c| c.is_control() || c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '\\'));
@@ -148,244 +164,6 @@ pub fn with_utm(url: &str) -> String {
         out.push_str(fragment);
     }
     out
-}
-
-/// The products to compare: distinct, most recently viewed first.
-fn products(lead: &Lead) -> Vec<&Product> {
-    lead.context.products.iter().rev().take(MAX_EMAIL_PRODUCTS).map(|viewed| &viewed.product).collect()
-}
-
-/// `2026-09-21` from milliseconds since the Unix epoch.
-fn date(ms: u64) -> String {
-    rfc3339(ms).chars().take(10).collect()
-}
-
-/// Renders the comparison email for a `comparison_email` lead. `from` is the sender as the
-/// provider expects it (`Кроха <shop@example.com>`).
-pub fn render_comparison(lead: &Lead, shop_name: &str, from: &str, links: &ComparisonLinks) -> Result<EmailMessage, ApiError> {
-    if lead.kind != LeadKind::ComparisonEmail {
-        return Err(ApiError::new(ErrorCode::InvalidLead, "only comparison_email leads were promised an email"));
-    }
-    let to = lead
-        .contact
-        .email
-        .clone()
-        .ok_or_else(|| ApiError::new(ErrorCode::MissingField, "contact.email: the comparison needs an address"))?;
-    let l = lead.locale;
-    let subject = match l {
-        Locale::Ru => format!("Сравнение товаров, которые вы смотрели в «{shop_name}»"),
-        Locale::En => format!("Your comparison from {shop_name}"),
-    };
-    let greeting = match &lead.contact.name {
-        Some(name) => format!("{} {name}!", t(l, "Здравствуйте,", "Hello")),
-        None => t(l, "Здравствуйте!", "Hello!").to_owned(),
-    };
-    let what = match l {
-        Locale::Ru => format!("Вы попросили прислать сравнение товаров, которые смотрели на сайте «{shop_name}». Вот оно."),
-        Locale::En => format!("You asked {shop_name} to email you a comparison of the products you looked at. Here it is."),
-    };
-    let why = match l {
-        Locale::Ru => format!(
-            "Это письмо отправлено один раз, по вашей просьбе на странице {} ({}). Других писем не будет, если вы сами не попросите.",
-            lead.page_url,
-            date(lead.created_at)
-        ),
-        Locale::En => format!(
-            "This one email was sent because you asked for it on {} ({}). You will get no others unless you ask.",
-            lead.page_url,
-            date(lead.created_at)
-        ),
-    };
-    let more_text = marketing_link_text(l, shop_name).text;
-    let unsubscribe_text = t(l, "Отписаться от писем", "Unsubscribe");
-    let products = products(lead);
-    let no_price = t(l, "цена не указана", "price not shown");
-    let open = t(l, "Открыть товар", "View product");
-
-    // Plain text.
-    let mut text = vec![greeting.clone(), String::new(), what.clone(), String::new()];
-    for (index, product) in products.iter().enumerate() {
-        text.push(format!("{}. {}", index + 1, product.name));
-        text.push(format!("   {}", product.price.map_or_else(|| no_price.to_owned(), format_money)));
-        if let Some(category) = &product.category {
-            text.push(format!("   {category}"));
-        }
-        if let Some(url) = product.url.as_deref().and_then(safe_http_url) {
-            text.push(format!("   {}", with_utm(url)));
-        }
-        text.push(String::new());
-    }
-    text.push(why.clone());
-    text.push(String::new());
-    text.push(format!("{more_text}: {}", links.more_like_this));
-    text.push(format!("{unsubscribe_text}: {}", links.unsubscribe));
-    let text = text.join("\n");
-
-    // HTML: every piece of visitor- or shop-supplied text goes through `html_escape`.
-    let e = |s: &str| html_escape(s);
-    let mut rows = String::new();
-    for product in &products {
-        let link = product.url.as_deref().and_then(safe_http_url).map(with_utm);
-        let image = match product.image.as_deref().and_then(safe_http_url) {
-            Some(src) => format!(
-                r#"<img src="{}" alt="{}" width="96" style="display:block;width:96px;max-width:96px;height:auto;border:0;border-radius:6px">"#,
-                e(src),
-                e(&product.name)
-            ),
-            None => String::new(),
-        };
-        let name = match &link {
-            Some(href) => format!(r#"<a href="{}" style="color:#1a1a1a;text-decoration:none;font-weight:bold">{}</a>"#, e(href), e(&product.name)),
-            None => format!(r#"<span style="font-weight:bold">{}</span>"#, e(&product.name)),
-        };
-        let price = product.price.map_or_else(|| no_price.to_owned(), format_money);
-        let currency = product.price.map(|p| p.currency.as_str().to_owned()).unwrap_or_default();
-        let category = product
-            .category
-            .as_deref()
-            .map(|c| format!(r#"<div style="color:#666666;font-size:13px;padding-top:2px">{}</div>"#, e(c)))
-            .unwrap_or_default();
-        let button = link
-            .map(|href| {
-                format!(
-                    r#"<div style="padding-top:8px"><a href="{}" style="display:inline-block;padding:6px 12px;background:#1f6feb;color:#ffffff;text-decoration:none;border-radius:4px;font-size:13px">{}</a></div>"#,
-                    e(&href),
-                    e(open)
-                )
-            })
-            .unwrap_or_default();
-        rows.push_str(&format!(
-            r#"<tr><td width="110" valign="top" style="padding:12px 8px;border-bottom:1px solid #eeeeee">{image}</td><td valign="top" style="padding:12px 8px;border-bottom:1px solid #eeeeee;font-family:Arial,sans-serif;font-size:15px;color:#1a1a1a">{name}{category}<div style="padding-top:6px;font-size:16px" data-currency="{currency}">{price}</div>{button}</td></tr>"#,
-            price = e(&price),
-            currency = e(&currency),
-        ));
-    }
-    let paragraph = |s: &str| format!(r#"<p style="margin:0 0 12px 0;font-family:Arial,sans-serif;font-size:15px;color:#1a1a1a">{}</p>"#, e(s));
-    let small = |s: &str| format!(r#"<p style="margin:0 0 8px 0;font-family:Arial,sans-serif;font-size:12px;color:#666666">{s}</p>"#);
-    let html = format!(
-        concat!(
-            r#"<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>{subject}</title></head>"#,
-            r#"<body style="margin:0;padding:0;background:#f4f4f4">"#,
-            r#"<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background:#f4f4f4"><tr><td align="center" style="padding:16px">"#,
-            r#"<table role="presentation" width="600" cellpadding="0" cellspacing="0" border="0" style="width:600px;max-width:100%;background:#ffffff;border-radius:8px">"#,
-            r#"<tr><td style="padding:24px 24px 8px 24px">{greeting}{what}</td></tr>"#,
-            r#"<tr><td style="padding:0 16px"><table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0">{rows}</table></td></tr>"#,
-            r#"<tr><td style="padding:16px 24px 24px 24px">{why}{links}</td></tr>"#,
-            r#"</table></td></tr></table></body></html>"#
-        ),
-        lang = t(l, "ru", "en"),
-        subject = e(&subject),
-        greeting = paragraph(&greeting),
-        what = paragraph(&what),
-        rows = rows,
-        why = small(&e(&why)),
-        links = small(&format!(
-            r#"<a href="{}" style="color:#1f6feb">{}</a> &middot; <a href="{}" style="color:#666666">{}</a>"#,
-            e(&links.more_like_this),
-            e(&more_text),
-            e(&links.unsubscribe),
-            e(unsubscribe_text)
-        )),
-    );
-    let headers = list_unsubscribe_headers(&links.unsubscribe, None);
-    Ok(EmailMessage { from: from.to_owned(), to, subject, html, text, headers })
-}
-
-/// `2026-09-21 14:05 UTC` from milliseconds since the Unix epoch. The visitor's time zone is not
-/// known to the server, so the email says which one it uses.
-fn date_time(ms: u64) -> String {
-    let stamp = rfc3339(ms);
-    format!("{} {} UTC", stamp.get(..10).unwrap_or_default(), stamp.get(11..16).unwrap_or_default())
-}
-
-/// Renders the chat transcript a visitor asked for (`POST /v1/chat/conversations/:id/transcript`).
-/// Every message, in order, with who wrote it and when; message text is the visitor's and the
-/// operators' own, so the HTML part escapes it and keeps its line breaks. `from` as in
-/// [`render_comparison`].
-pub fn render_transcript(request: &TranscriptRequested, shop_name: &str, from: &str) -> Result<EmailMessage, ApiError> {
-    if request.email.trim().is_empty() {
-        return Err(ApiError::new(ErrorCode::MissingField, "email: the transcript needs an address"));
-    }
-    let l = request.locale;
-    let transcript = &request.transcript;
-    let subject = match l {
-        Locale::Ru => format!("Ваша переписка с «{shop_name}»"),
-        Locale::En => format!("Your conversation with {shop_name}"),
-    };
-    let what = match l {
-        Locale::Ru => format!("Вы попросили прислать переписку в чате «{shop_name}». Вот она."),
-        Locale::En => format!("You asked {shop_name} to email you your chat conversation. Here it is."),
-    };
-    let why = match l {
-        Locale::Ru => format!(
-            "Это письмо отправлено один раз, по вашей просьбе в чате ({}). Других писем не будет, если вы сами не попросите.",
-            date_time(request.requested_at)
-        ),
-        Locale::En => format!(
-            "This one email was sent because you asked for it in the chat ({}). You will get no others unless you ask.",
-            date_time(request.requested_at)
-        ),
-    };
-    let you = t(l, "Вы", "You");
-    let author = |author: &Author| match author {
-        Author::Visitor => you.to_owned(),
-        Author::Operator { name } => name.clone(),
-        Author::System => shop_name.to_owned(),
-    };
-    let empty = t(l, "В переписке пока нет сообщений.", "There are no messages yet.");
-
-    let mut text = vec![t(l, "Здравствуйте!", "Hello!").to_owned(), String::new(), what.clone(), String::new()];
-    for message in &transcript.messages {
-        text.push(format!("[{}] {}:", date_time(message.at), author(&message.author)));
-        text.extend(message.text.lines().map(|line| format!("  {line}")));
-        text.push(String::new());
-    }
-    if transcript.messages.is_empty() {
-        text.push(empty.to_owned());
-        text.push(String::new());
-    }
-    text.push(why.clone());
-    let text = text.join("\n");
-
-    // HTML: every message, name and the shop's name go through `html_escape`.
-    let e = |s: &str| html_escape(s);
-    let mut rows = String::new();
-    for message in &transcript.messages {
-        let background = match message.author {
-            Author::Visitor => "#eef4ff",
-            Author::Operator { .. } => "#ffffff",
-            Author::System => "#f6f6f6",
-        };
-        let body = message.text.lines().map(html_escape).collect::<Vec<_>>().join("<br>");
-        rows.push_str(&format!(
-            r#"<tr><td style="padding:8px 12px;border-bottom:1px solid #eeeeee;background:{background};font-family:Arial,sans-serif"><div style="font-size:12px;color:#666666" data-seq="{seq}"><b style="color:#1a1a1a">{who}</b> &middot; {when}</div><div style="font-size:15px;color:#1a1a1a;padding-top:4px">{body}</div></td></tr>"#,
-            seq = message.seq,
-            who = e(&author(&message.author)),
-            when = e(&date_time(message.at)),
-        ));
-    }
-    if transcript.messages.is_empty() {
-        rows.push_str(&format!(r#"<tr><td style="padding:8px 12px;font-family:Arial,sans-serif">{}</td></tr>"#, e(empty)));
-    }
-    let html = format!(
-        concat!(
-            r#"<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>{subject}</title></head>"#,
-            r#"<body style="margin:0;padding:0;background:#f4f4f4">"#,
-            r#"<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background:#f4f4f4"><tr><td align="center" style="padding:16px">"#,
-            r#"<table role="presentation" width="600" cellpadding="0" cellspacing="0" border="0" style="width:600px;max-width:100%;background:#ffffff;border-radius:8px">"#,
-            r#"<tr><td style="padding:24px 24px 8px 24px"><p style="margin:0 0 12px 0;font-family:Arial,sans-serif;font-size:15px;color:#1a1a1a">{what}</p></td></tr>"#,
-            r#"<tr><td style="padding:0 16px"><table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0">{rows}</table></td></tr>"#,
-            r#"<tr><td style="padding:16px 24px 24px 24px"><p style="margin:0;font-family:Arial,sans-serif;font-size:12px;color:#666666">{why}</p></td></tr>"#,
-            r#"</table></td></tr></table></body></html>"#
-        ),
-        lang = t(l, "ru", "en"),
-        subject = e(&subject),
-        what = e(&what),
-        rows = rows,
-        why = e(&why),
-    );
-    // A one-off reply the visitor asked for, to no list: there is nothing to unsubscribe from.
-    Ok(EmailMessage { from: from.to_owned(), to: request.email.clone(), subject, html, text, headers: Vec::new() })
 }
 
 /// Where emails go. Keys are worker secrets, never config.

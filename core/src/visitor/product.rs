@@ -305,12 +305,18 @@ pub fn resolve_url(base: &str, href: &str) -> Option<String> {
 /// offer's `itemOffered`) are not the page's product and are not returned. A `ProductGroup`
 /// counts as one product, priced from its own offers or its cheapest variant.
 pub fn products_from_json_ld(doc: &Ld) -> Vec<RawProduct> {
+    product_nodes(doc).into_iter().map(|(node, depth)| ld_product(node, depth)).collect()
+}
+
+/// The page's product nodes of a JSON-LD document (see [`products_from_json_ld`]), each with its
+/// depth in the document.
+fn product_nodes(doc: &Ld) -> Vec<(&Ld, usize)> {
     let mut found = Vec::new();
     collect_products(doc, 0, &mut found);
     found
 }
 
-fn collect_products(node: &Ld, depth: usize, found: &mut Vec<RawProduct>) {
+fn collect_products<'a>(node: &'a Ld, depth: usize, found: &mut Vec<(&'a Ld, usize)>) {
     if depth > MAX_LD_DEPTH || found.len() >= MAX_LD_PRODUCTS {
         return;
     }
@@ -318,7 +324,7 @@ fn collect_products(node: &Ld, depth: usize, found: &mut Vec<RawProduct>) {
         Ld::Array(items) => items.iter().for_each(|item| collect_products(item, depth + 1, found)),
         Ld::Object(_) => {
             if node.has_type(&["Product", "ProductGroup", "IndividualProduct", "ProductModel", "Vehicle", "Car"]) {
-                found.push(ld_product(node, depth));
+                found.push((node, depth));
                 return;
             }
             for key in ["@graph", "mainEntity"] {
@@ -454,6 +460,8 @@ pub fn clean_text(text: &str, max: usize) -> Option<String> {
 pub fn page_key(url: &str) -> &str {
     without_fragment(url)
 }
+
+pub mod page;
 
 #[cfg(test)]
 mod tests;

@@ -22,7 +22,7 @@ use crate::http::{self, internal, now_ms};
 use crate::platform::d1::db;
 use crate::platform::random::random_id;
 use crate::platform::vars::var;
-use crate::{cors, rate_limit, sites};
+use crate::{cors, rate_limit, settings, sites};
 
 const MAX_SESSION_BODY: usize = 4 * 1024;
 const MAX_START_BODY: usize = 64 * 1024;
@@ -316,7 +316,25 @@ pub async fn transcript(mut req: Request, env: &Env, id: &str) -> Result<Respons
     let claims = verify_token(env, &body.token)?;
     let (_config, origin) = site_for_origin(env, &req, &claims.site).await?;
     let email = normalize_email(&body.email)?;
-    let reply = protocol::conversation(env, id)?.ask(&ConversationCall::Transcript { who: who(&claims), email }).await?;
-    let id = expect_reply!(reply, ConversationReply::TranscriptQueued { id } => id)?;
+    // The mail caps (per recipient, client and site per day), counted before the conversation
+    // is asked, so parallel requests cannot slip past them; a request the conversation refuses
+    // (another address, nothing new said) sends nothing and is taken back: the caps count mails.
+    let limits = settings::load(env, &claims.site).await?.mail_limits;
+    let counters = limits.counters(&claims.site, &rate_limit::client(&req), &email);
+    let now = now_ms();
+    if let Some(refusal) = rate_limit::check(env, &counters, now, Some(&origin)).await? {
+        return Ok(refusal);
+    }
+    let queued = match protocol::conversation(env, id)?.ask(&ConversationCall::Transcript { who: who(&claims), email }).await {
+        Ok(reply) => expect_reply!(reply, ConversationReply::TranscriptQueued { id } => id),
+        Err(e) => Err(e),
+    };
+    let id = match queued {
+        Ok(id) => id,
+        Err(e) => {
+            rate_limit::take_back(env, &counters, now).await?;
+            return Err(e);
+        }
+    };
     with_cors(http::json(&serde_json::json!({"ok": true, "id": id}), 202)?, &origin)
 }

@@ -40,7 +40,9 @@ async fn post_leads(worker: &Arc<Worker>, prefix: &str, count: usize, concurrenc
                 if n >= count {
                     break;
                 }
-                let body = request(LeadKind::ComparisonEmail, &format!("visitor-{prefix}-{n}"), &format!("{prefix}{n}"), &worker.origin());
+                let mut body = request(LeadKind::ComparisonEmail, &format!("visitor-{prefix}-{n}"), &format!("{prefix}{n}"), &worker.origin());
+                // One address per lead: the mail caps count per recipient.
+                body.contact.email = Some(format!("anna+{prefix}{n}@example.com"));
                 let started = Instant::now();
                 // As the widget does: a failed POST is retried with the same idempotency key.
                 let mut tries = 0;
@@ -107,7 +109,7 @@ async fn main() {
 
     let worker = Arc::new(Worker::start("bench-webhooks").await);
     worker.seed_demo_site(&[]).await;
-    let settings = json!({"allow_private_endpoints": true, "lead_limits": {"per_ip": 100000, "per_visitor": 10, "window_s": 600}});
+    let settings = json!({"allow_private_endpoints": true, "lead_limits": {"per_ip": 100000, "per_visitor": 10, "window_s": 600}, "mail_limits": {"per_recipient": 100, "per_ip": 10000, "per_site": 1000000}});
     let (status, body) = worker.admin_send(Method::PUT, "/sites/demo/delivery", Some(settings)).await;
     assert_eq!(status, 200, "{body}");
     let receiver = Receiver::start();
