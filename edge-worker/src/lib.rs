@@ -15,6 +15,7 @@ mod http;
 mod leads;
 mod mailbox;
 mod outbox;
+mod privacy;
 mod platform;
 mod public_site;
 mod settings;

@@ -56,6 +56,7 @@ impl DurableObject for SiteHub {
                 self.broadcast(&[notification]);
                 Ok(HubReply::Done)
             }
+            HubCall::Forget { conversation_ids } => self.forget(&conversation_ids).await,
         };
         protocol::answer(reply)
     }
@@ -139,6 +140,13 @@ impl SiteHub {
         if !outcome.to_consoles.is_empty() {
             EntryTable::open(self.state.storage().sql()).put(&entry)?;
         }
+        self.carry_out(outcome).await;
+        Ok(HubReply::Done)
+    }
+
+    async fn forget(&self, conversation_ids: &[String]) -> std::result::Result<HubReply, ApiError> {
+        EntryTable::open(self.state.storage().sql()).remove(conversation_ids)?;
+        let outcome = self.with_hub(|hub| hub.forget(conversation_ids));
         self.carry_out(outcome).await;
         Ok(HubReply::Done)
     }

@@ -13,7 +13,7 @@ mod context;
 mod conversation;
 mod hub;
 pub mod outbox;
-mod protocol;
+pub mod protocol;
 mod store;
 mod visitor;
 
