@@ -18,6 +18,7 @@ mod outbox;
 mod privacy;
 mod platform;
 mod public_site;
+mod rate_limit;
 mod settings;
 mod sites;
 
