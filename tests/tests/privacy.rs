@@ -1,7 +1,7 @@
 //! Privacy operations end to end (issue 11 item 14): export and erase one visitor across D1 and the
 //! Durable Objects through the admin API, `visitor.erased` to a subscribed endpoint (signed, checked
-//! by the receiver's own verifier), idempotence, lookup by email and phone, refusals; and the curl
-//! examples of docs/privacy.md, run as written.
+//! by the receiver's own verifier), idempotence, lookup by email and phone, refusals. The curl
+//! examples of docs/privacy.md run in `docs_examples.rs`.
 
 use std::time::Duration;
 
@@ -249,35 +249,4 @@ async fn erasing_by_email_or_phone_finds_each_visitor_who_gave_it_and_strangers_
     })
     .await;
     assert_eq!(announced.len(), 3);
-}
-
-/// Every curl example of docs/privacy.md, run as written against a worker holding the visitor the
-/// examples name; each must succeed (`curl -f`) and answer JSON.
-#[tokio::test]
-async fn the_curl_examples_in_the_privacy_docs_work() {
-    let (worker, _receiver) = worker("privacy-docs").await;
-    let docs = std::fs::read_to_string(floorwalker_e2e::repo_root().join("docs/privacy.md")).expect("docs/privacy.md");
-    let commands: Vec<String> = docs
-        .split("```sh\n")
-        .skip(1)
-        .filter_map(|block| block.split("```").next())
-        .flat_map(|block| block.replace("\\\n", " ").lines().map(str::to_owned).collect::<Vec<_>>())
-        .filter(|line| line.trim_start().starts_with("curl"))
-        .collect();
-    assert!(commands.len() >= 3, "the docs show export and erase: {commands:?}");
-    // The visitor and contact the examples use.
-    post_events(&worker, "visitor-2f9c1e7a").await;
-    comparison_lead(&worker, "visitor-2f9c1e7a", "anna@example.com").await;
-    for command in &commands {
-        let output = std::process::Command::new("bash")
-            .args(["-euo", "pipefail", "-c", command])
-            .env("EDGE", worker.origin())
-            .env("AUTH", format!("Authorization: Bearer {}", worker.admin_token))
-            .output()
-            .expect("running bash");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "{command}\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-        let _: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{command}: {e}: {stdout}"));
-    }
-    assert!(worker.events("demo", "visitor-2f9c1e7a").await.is_empty(), "the examples erase the visitor");
 }
