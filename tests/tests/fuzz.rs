@@ -303,7 +303,7 @@ async fn fuzzed_requests_and_frames_never_get_a_5xx_and_the_worker_keeps_answeri
     let conversation = start_conversation(&worker, SHOP, &session.token).await;
     let mut socket = ChatSocket::visitor(&worker, SHOP, &conversation, &session.token).await;
     socket.hello(0).await;
-    socket.say("after-1", "still there?").await;
+    socket.say("after-0001", "still there?").await;
     socket.until("the ack", |frame| matches!(frame, ServerFrame::Ack { .. }).then_some(())).await;
     worker.stop();
 }

@@ -175,7 +175,8 @@ fn removal_statements(
             .statement(DOING)?,
         );
     }
-    let rate_key = format!("visitor:{site}:{visitor}");
+    // Counters keyed by the visitor (`access::throttle::Counter`: `<scope>|<site>|<visitor>`).
+    let rate_key = format!("|{site}|{visitor}");
     let sql: [(&str, &[&dyn crate::platform::d1::Param]); 11] = [
         ("DELETE FROM consent_changes WHERE lead IN (SELECT value FROM json_each(?1))", &[&leads]),
         ("DELETE FROM leads WHERE site = ?1 AND visitor = ?2", &[&site, &visitor]),
@@ -198,7 +199,7 @@ fn removal_statements(
              AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event = outbox_events.id)",
             &[&events],
         ),
-        ("DELETE FROM rate_limits WHERE key = ?1", &[&rate_key]),
+        ("DELETE FROM rate_limits WHERE substr(key, -length(?1)) = ?1", &[&rate_key]),
     ];
     for (query, params) in sql {
         statements.push(db.query(query, params).statement(DOING)?);
