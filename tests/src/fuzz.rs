@@ -106,7 +106,7 @@ const CONTENT_TYPES: [&str; 9] = [
     "text/html",
     "application/octet-stream",
     ";;;",
-    "application/json\u{0}",
+    "application/json; charset=\"ébcdic\"",
 ];
 /// Raw JSON tokens a `Value` cannot hold: out-of-range and non-finite numbers, negative zero.
 const RAW_NUMBERS: [&str; 10] = [
@@ -382,7 +382,7 @@ pub fn mutate(seed: &Seed, credentials: &Credentials, rng: &mut Rng) -> FuzzRequ
         }
     }
     if !valid && rng.chance(5) {
-        headers.push(("authorization".into(), rng.pick(&["Bearer ", "Bearer x", "Basic YTpi", "Bearer \u{7f}"]).to_string()));
+        headers.push(("authorization".into(), rng.pick(&["Bearer ", "Bearer x", "Basic YTpi", "Bearer\t\tx y z"]).to_string()));
         mutation.push("authorization".into());
     }
     if seed.shop_origin {

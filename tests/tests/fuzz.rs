@@ -60,9 +60,10 @@ async fn fixture(worker: &Worker) -> Fixture {
     Fixture { conversation, token: session.token, cookie, credentials }
 }
 
-/// Valid requests of every route, from core's types where core has them. Cheap routes appear
-/// more than once (weight); the costly ones (password hashing, new Durable Objects) once.
-fn seeds(worker: &Worker, f: &Fixture) -> Vec<Seed> {
+/// Valid requests of every route, from core's types where core has them: the costly ones
+/// (password hashing, a new Durable Object per call), picked for one request in a hundred, and
+/// the rest, the frequent routes weighted.
+fn seeds(worker: &Worker, f: &Fixture) -> (Vec<Seed>, Vec<Seed>) {
     let (c, token) = (&f.conversation, &f.token);
     let batch: EventBatch = serde_json::from_value(json!({"v": 1, "site": "demo", "visitor": "visitor-fuzz-0002", "session": "session-fuzz-1",
         "events": [
@@ -81,6 +82,11 @@ fn seeds(worker: &Worker, f: &Fixture) -> Vec<Seed> {
     let endpoint = json!({"id": "fz", "url": "https://crm.invalid/hook", "preset": {"kind": "generic"}, "events": ["lead.created"], "enabled": false});
     let erase = serde_json::to_value(SubjectQuery { visitor: Some("visitor-fuzz-gone".into()), ..SubjectQuery::default() }).expect("JSON");
     let s = Seed::new;
+    let costly = vec![
+        s("POST", "/v1/console/login".into(), Some(object(&[("email", json!("fuzz@demo.example")), ("password", json!("wrong password"))])), Auth::Operator, false),
+        s("POST", "/v1/admin/sites/demo/operators".into(), Some(object(&[("email", json!("new@demo.example")), ("name", json!("New")), ("password", json!("long enough password"))])), Auth::Admin, false),
+        s("POST", "/v1/admin/chat/store-check".into(), None, Auth::Admin, false),
+    ];
     let mut seeds = vec![
         s("GET", "/v1/health".into(), None, Auth::None, false),
         s("OPTIONS", "/v1/events".into(), None, Auth::None, true),
@@ -95,11 +101,8 @@ fn seeds(worker: &Worker, f: &Fixture) -> Vec<Seed> {
         s("POST", format!("/v1/chat/conversations/{c}/callback"), Some(object(&[("token", json!(token)), ("phone", json!("+7 916 123 45 67")), ("time_slot", json!("после 18"))])), Auth::None, true),
         s("POST", format!("/v1/chat/conversations/{c}/transcript"), Some(object(&[("token", json!(token)), ("email", json!("fuzz@example.com"))])), Auth::None, true),
         s("GET", format!("/v1/chat/conversations/{c}/ws?token={token}"), None, Auth::None, true),
-        s("POST", "/v1/console/login".into(), Some(object(&[("email", json!("fuzz@demo.example")), ("password", json!("wrong password"))])), Auth::Operator, false),
         s("GET", format!("/v1/console/conversations/{c}/ws"), None, Auth::Operator, false),
         s("POST", format!("/v1/console/callbacks/{c}/done"), None, Auth::Operator, false),
-        s("POST", "/v1/admin/sites/demo/operators".into(), Some(object(&[("email", json!("new@demo.example")), ("name", json!("New")), ("password", json!("long enough password"))])), Auth::Admin, false),
-        s("POST", "/v1/admin/chat/store-check".into(), None, Auth::Admin, false),
         s("PUT", "/v1/admin/sites/fuzzshop".into(), Some(site), Auth::Admin, false),
         s("PUT", "/v1/admin/sites/demo/delivery".into(), Some(delivery), Auth::Admin, false),
         s("POST", "/v1/admin/sites/demo/endpoints".into(), Some(endpoint.clone()), Auth::Admin, false),
@@ -134,7 +137,7 @@ fn seeds(worker: &Worker, f: &Fixture) -> Vec<Seed> {
             s("GET", "/v1/admin/sites/demo/visitors/export?email=fuzz%40example.com".into(), None, Auth::Admin, false),
         ]);
     }
-    seeds
+    (costly, seeds)
 }
 
 /// One answered request: its status, or the transport error that stood for it.
@@ -251,7 +254,9 @@ async fn fuzzed_requests_and_frames_never_get_a_5xx_and_the_worker_keeps_answeri
                     break;
                 }
                 let mut rng = Rng::for_item(seed, n as u64);
-                let request = mutate(rng.pick(&seeds), &credentials, &mut rng);
+                let (costly, cheap) = &*seeds;
+                let seed = if rng.chance(1) { rng.pick(costly) } else { rng.pick(cheap) };
+                let request = mutate(seed, &credentials, &mut rng);
                 let mut outcome = send(&http, &origin, &request).await;
                 if outcome.is_err() {
                     // A pooled keep-alive connection the server had just closed: once more, fresh.
