@@ -30,7 +30,7 @@ const DEFAULT_SEED: u64 = 0x000F_100D_2026_1111;
 const DEFAULT_REQUESTS: usize = 10_000;
 const DEFAULT_FRAMES: usize = 1_500;
 /// Connections at once: enough to overlap requests, few enough for a 2-core machine.
-const CONCURRENCY: usize = 4;
+const CONCURRENCY: usize = 6;
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(default)
