@@ -124,6 +124,13 @@ async fn a_visitor_is_exported_then_erased_everywhere_and_the_crm_is_told_once()
     assert_eq!(by_email.visitors.iter().map(|v| v.visitor_id.as_str()).collect::<Vec<_>>(), [visitor]);
     let by_phone = export(&worker, "phone=%2B79165554433").await;
     assert_eq!(by_phone.visitors.iter().map(|v| v.visitor_id.as_str()).collect::<Vec<_>>(), [visitor]);
+    // Pages past the end are empty; unknown or malformed parameters are a 400, not a guess.
+    let paged = export(&worker, &format!("visitor={visitor}&events_offset=1000")).await;
+    assert!(paged.visitors[0].events.is_empty() && paged.visitors[0].next_events_offset.is_none());
+    for query in [format!("visitor={visitor}&everything=1"), format!("visitor={visitor}&events_offset=-1"), "events_offset=0".to_owned()] {
+        let (status, answer) = worker.admin_send(reqwest::Method::GET, &format!("/sites/demo/visitors/export?{query}"), None).await;
+        assert_eq!(status, 400, "{query}: {answer}");
+    }
 
     // Erase.
     let report = erase(&worker, json!({"visitor": visitor})).await;

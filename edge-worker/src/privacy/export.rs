@@ -20,22 +20,32 @@ use crate::http::{self, internal};
 use crate::platform::d1::{db, Db};
 use crate::{mailbox, sites};
 
-#[derive(Deserialize)]
-struct ExportQuery {
-    #[serde(flatten)]
-    subject: SubjectQuery,
-    #[serde(default)]
-    events_offset: Option<u32>,
+/// `?visitor=|email=|phone=` as core's [`SubjectQuery`] (unknown parameters refused), and the
+/// events page's `events_offset`.
+fn read_query(req: &Request) -> Result<(SubjectQuery, u32), ApiError> {
+    let bad = |message: String| ApiError::new(ErrorCode::MissingField, message);
+    let url = req.url().map_err(|e| internal("reading the URL", e))?;
+    let mut fields = serde_json::Map::new();
+    let mut events_offset = 0;
+    for (name, value) in url.query_pairs() {
+        if name == "events_offset" {
+            events_offset = value.parse().map_err(|_| bad(format!("events_offset must be a whole number, not {value:?}")))?;
+        } else {
+            fields.insert(name.into_owned(), serde_json::Value::String(value.into_owned()));
+        }
+    }
+    let subject = serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| bad(format!("bad query: {e}")))?;
+    Ok((subject, events_offset))
 }
 
 pub async fn export(req: &Request, env: &Env, site: &str) -> Result<Response, ApiError> {
     sites::require(env, site).await?;
-    let query: ExportQuery = req.query().map_err(|e| ApiError::new(ErrorCode::MissingField, format!("bad query: {e}")))?;
-    let (subject, visitor_ids) = resolve(env, site, &query.subject).await?;
+    let (query, events_offset) = read_query(req)?;
+    let (subject, visitor_ids) = resolve(env, site, &query).await?;
     let db = db(env)?;
     let mut visitors = Vec::with_capacity(visitor_ids.len());
     for visitor in &visitor_ids {
-        visitors.push(visitor_export(env, &db, site, visitor, query.events_offset.unwrap_or(0)).await?);
+        visitors.push(visitor_export(env, &db, site, visitor, events_offset).await?);
     }
     let kept_consents = match subject.contact() {
         Some(contact) => kept_consents(&db, site, contact).await?,
