@@ -8,7 +8,6 @@ use floorwalker_core::base::ids::validate_client_id;
 use floorwalker_core::leads::lead::Lead;
 use floorwalker_core::outbound::delivery::SiteDelivery;
 use floorwalker_core::prompts::config::{SiteConfig, MAX_CONFIG_BYTES};
-use floorwalker_core::visitor::event::{Event, StoredEvent};
 use serde::Deserialize;
 use worker::{Env, Method, Request, Response};
 
@@ -16,7 +15,7 @@ use crate::http::{self, internal};
 use crate::platform::d1::db;
 use crate::platform::vars::{key, test_timing, KeyProblem};
 use crate::chat::members;
-use crate::{chat, delivery_log, endpoints, mailbox, outbox, settings, sightings, sites};
+use crate::{chat, delivery_log, endpoints, events, mailbox, outbox, privacy, settings, sightings, sites};
 
 const MAX_EVENTS_LISTED: u32 = 500;
 const MAX_LEADS_LISTED: u32 = 500;
@@ -40,6 +39,8 @@ pub async fn route(mut req: Request, env: &Env, method: Method, path: &[&str]) -
         (Method::Post, ["sites", site, "endpoints", id, "rotate"]) => endpoints::rotate(env, site, id).await,
         (Method::Post, ["sites", site, "endpoints", id, "retire"]) => endpoints::retire(env, site, id).await,
         (Method::Get, ["sites", site, "leads"]) => list_leads(&req, env, site).await,
+        (Method::Post, ["sites", site, "visitors", "erase"]) => privacy::erase(&mut req, env, site).await,
+        (Method::Get, ["sites", site, "visitors", "export"]) => privacy::export(&req, env, site).await,
         (Method::Get, ["sites", site, "deliveries"]) => delivery_log::list(&req, env, site).await,
         (Method::Post, ["sites", site, "deliveries", id, "replay"]) => delivery_log::replay(env, site, id).await,
         (Method::Get, ["sites", site, "operators"]) => members::list(Actor::Admin, env, site).await,
@@ -105,16 +106,6 @@ struct EventQuery {
     limit: Option<u32>,
 }
 
-#[derive(Deserialize)]
-struct EventRow {
-    id: String,
-    visitor: String,
-    session: String,
-    at: f64,
-    received_at: f64,
-    data: String,
-}
-
 async fn list_events(req: &Request, env: &Env, site: &str) -> Result<Response, ApiError> {
     sites::require(env, site).await?;
     let query: EventQuery = req
@@ -124,26 +115,8 @@ async fn list_events(req: &Request, env: &Env, site: &str) -> Result<Response, A
         validate_client_id("visitor", visitor)?;
     }
     let limit = query.limit.unwrap_or(100).min(MAX_EVENTS_LISTED);
-    let rows: Vec<EventRow> = db(env)?
-        .query(
-            "SELECT id, visitor, session, at, received_at, data FROM events \
-             WHERE site = ?1 AND (?2 IS NULL OR visitor = ?2) ORDER BY at DESC, id LIMIT ?3",
-            &[&site, &query.visitor.as_deref(), &limit],
-        )
-        .all("listing events")
-        .await?;
-    let events = rows
-        .into_iter()
-        .map(|row| {
-            let data = serde_json::from_str(&row.data).map_err(|e| internal("decoding a stored event", e))?;
-            Ok(StoredEvent {
-                visitor: row.visitor,
-                session: row.session,
-                received_at: row.received_at as u64,
-                event: Event { id: row.id, at: row.at as u64, data },
-            })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+    let page = events::EventPage { site, visitor: query.visitor.as_deref(), newest_first: true, limit, offset: 0 };
+    let events = events::stored(env, page).await?;
     http::json(&events, 200)
 }
 

@@ -7,7 +7,8 @@
 use floorwalker_core::access::public_limits::PublicRoute;
 use floorwalker_core::access::throttle::Counter;
 use floorwalker_core::base::error::{ApiError, ErrorCode};
-use floorwalker_core::visitor::event::{EventBatch, MAX_BATCH_BYTES};
+use floorwalker_core::visitor::event::{Event, EventBatch, StoredEvent, MAX_BATCH_BYTES};
+use serde::Deserialize;
 use worker::{Env, Request, Response};
 
 use crate::http::{self, internal};
@@ -85,4 +86,48 @@ async fn store(env: &Env, batch: &EventBatch, counters: &[Counter], received_at:
         }
     }
     Ok(Stored::New(written))
+}
+
+#[derive(Deserialize)]
+struct EventRow {
+    id: String,
+    visitor: String,
+    session: String,
+    at: f64,
+    received_at: f64,
+    data: String,
+}
+
+/// Which stored events to read back, and in which order.
+pub struct EventPage<'a> {
+    pub site: &'a str,
+    pub visitor: Option<&'a str>,
+    /// Newest first (the admin listing) or oldest first (an export, page by page).
+    pub newest_first: bool,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// Stored events as core's type (the admin listing, a visitor's export).
+pub async fn stored(env: &Env, page: EventPage<'_>) -> Result<Vec<StoredEvent>, ApiError> {
+    let sql = if page.newest_first {
+        "SELECT id, visitor, session, at, received_at, data FROM events \
+         WHERE site = ?1 AND (?2 IS NULL OR visitor = ?2) ORDER BY at DESC, id LIMIT ?3 OFFSET ?4"
+    } else {
+        "SELECT id, visitor, session, at, received_at, data FROM events \
+         WHERE site = ?1 AND (?2 IS NULL OR visitor = ?2) ORDER BY at, id LIMIT ?3 OFFSET ?4"
+    };
+    let rows: Vec<EventRow> =
+        db(env)?.query(sql, &[&page.site, &page.visitor, &page.limit, &page.offset]).all("listing events").await?;
+    rows.into_iter()
+        .map(|row| {
+            let data = serde_json::from_str(&row.data).map_err(|e| internal("decoding a stored event", e))?;
+            Ok(StoredEvent {
+                visitor: row.visitor,
+                session: row.session,
+                received_at: row.received_at as u64,
+                event: Event { id: row.id, at: row.at as u64, data },
+            })
+        })
+        .collect()
 }

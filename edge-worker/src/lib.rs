@@ -16,6 +16,7 @@ mod leads;
 mod mailbox;
 mod outbox;
 mod product_pages;
+mod privacy;
 mod platform;
 mod public_site;
 mod rate_limit;

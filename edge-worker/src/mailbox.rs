@@ -53,6 +53,24 @@ pub async fn stored(env: &Env, lead: Option<&str>, id: Option<&str>) -> Result<V
         )
         .all("reading the mailbox")
         .await?;
+    decode(rows)
+}
+
+/// The site's stored emails about any of `keys` (lead ids, or conversation ids for transcripts).
+pub async fn stored_about(env: &Env, site: &str, keys: &[String]) -> Result<Vec<StoredEmail>, ApiError> {
+    let keys = serde_json::to_string(keys).map_err(|e| internal("encoding mailbox keys", e))?;
+    let rows: Vec<Row> = db(env)?
+        .query(
+            "SELECT id, site, lead, created_at, data FROM mailbox WHERE site = ?1 AND lead IN (SELECT value FROM json_each(?2)) \
+             ORDER BY created_at",
+            &[&site, &keys],
+        )
+        .all("reading the mailbox")
+        .await?;
+    decode(rows)
+}
+
+fn decode(rows: Vec<Row>) -> Result<Vec<StoredEmail>, ApiError> {
     rows.into_iter()
         .map(|row| {
             let message: EmailMessage = serde_json::from_str(&row.data).map_err(|e| internal("decoding an email", e))?;

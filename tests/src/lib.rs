@@ -7,6 +7,7 @@ pub mod chat;
 pub mod console;
 pub mod contrast;
 pub mod demo;
+pub mod fuzz;
 pub mod leads;
 pub mod receiver;
 pub mod shop;

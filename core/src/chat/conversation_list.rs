@@ -66,6 +66,11 @@ impl ConversationList {
         upserted
     }
 
+    /// Drops a conversation (erased with its visitor); whether the list held it.
+    pub fn remove(&mut self, conversation_id: &str) -> bool {
+        self.by_id.remove(conversation_id).is_some()
+    }
+
     pub fn get(&self, conversation_id: &str) -> Option<&ConversationEntry> {
         self.by_id.get(conversation_id)
     }

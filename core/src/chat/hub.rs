@@ -221,6 +221,18 @@ impl SiteHub {
         HubOutcome { to_consoles, operator_online: None }
     }
 
+    /// Conversations erased with their visitor leave the list. Consoles get a fresh snapshot (which
+    /// replaces their copy of the list and reloads the callback queue), so no console keeps showing
+    /// a line of an erased conversation; nothing changes when none of them was listed.
+    pub fn forget(&mut self, conversation_ids: &[String]) -> HubOutcome {
+        let mut removed = false;
+        for id in conversation_ids {
+            removed |= self.conversations.remove(id);
+        }
+        let to_consoles = if removed { vec![self.snapshot()] } else { Vec::new() };
+        HubOutcome { to_consoles, operator_online: None }
+    }
+
     /// The list as the console shows it: most recent activity first.
     pub fn list(&self) -> Vec<&ConversationEntry> {
         self.conversations.ordered()
@@ -271,6 +283,19 @@ mod tests {
     use super::*;
     use crate::chat::conversation_list::{test_entry as entry, MAX_ENTRIES};
 
+
+    #[test]
+    fn forgetting_erased_conversations_sends_every_console_a_snapshot_without_them() {
+        let mut hub = SiteHub::new();
+        hub.upsert(entry("c1", 10, 1));
+        hub.upsert(entry("c2", 20, 1));
+        let out = hub.forget(&["c1".to_owned(), "c-unknown".to_owned()]);
+        assert_eq!(out.to_consoles, vec![hub.snapshot()]);
+        let HubNotification::Snapshot { conversations, .. } = &out.to_consoles[0] else { panic!("a snapshot") };
+        assert_eq!(conversations.iter().map(|e| e.conversation_id.as_str()).collect::<Vec<_>>(), ["c2"]);
+        assert!(hub.entry("c1").is_none());
+        assert_eq!(hub.forget(&["c1".to_owned()]), HubOutcome::default(), "a repeat changes nothing and tells nobody");
+    }
 
     #[test]
     fn previews_are_one_bounded_line() {

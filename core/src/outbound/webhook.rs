@@ -11,6 +11,7 @@ use crate::base::ids::client_id_from_bytes;
 use crate::leads::consent::ConsentUpdated;
 use crate::leads::lead::{Lead, LeadKind};
 use crate::outbound::chat_events::{ConversationClosed, MessageCreated, TranscriptRequested};
+use crate::outbound::privacy::VisitorErased;
 
 /// What a receiver can subscribe to. The wire names are Standard Webhooks style `noun.verb`.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -31,16 +32,20 @@ pub enum EventType {
     /// target. No endpoint can subscribe to it (see [`EventType::is_webhook`]).
     #[serde(rename = "transcript.requested")]
     TranscriptRequested,
+    /// Everything about one visitor was erased (`privacy`); receivers erase their copies.
+    #[serde(rename = "visitor.erased")]
+    VisitorErased,
 }
 
 impl EventType {
     /// Every type a receiver can subscribe to (the webhooks).
-    pub const ALL: [EventType; 5] = [
+    pub const ALL: [EventType; 6] = [
         EventType::LeadCreated,
         EventType::CallbackRequested,
         EventType::ConsentUpdated,
         EventType::MessageCreated,
         EventType::ConversationClosed,
+        EventType::VisitorErased,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +56,7 @@ impl EventType {
             EventType::MessageCreated => "message.created",
             EventType::ConversationClosed => "conversation.closed",
             EventType::TranscriptRequested => "transcript.requested",
+            EventType::VisitorErased => "visitor.erased",
         }
     }
 
@@ -79,6 +85,8 @@ pub enum WebhookEvent {
     /// Email-only (see [`EventType::TranscriptRequested`]).
     #[serde(rename = "transcript.requested")]
     TranscriptRequested(TranscriptRequested),
+    #[serde(rename = "visitor.erased")]
+    VisitorErased(VisitorErased),
 }
 
 impl WebhookEvent {
@@ -99,6 +107,7 @@ impl WebhookEvent {
             WebhookEvent::MessageCreated(_) => EventType::MessageCreated,
             WebhookEvent::ConversationClosed(_) => EventType::ConversationClosed,
             WebhookEvent::TranscriptRequested(_) => EventType::TranscriptRequested,
+            WebhookEvent::VisitorErased(_) => EventType::VisitorErased,
         }
     }
 
@@ -110,6 +119,7 @@ impl WebhookEvent {
             WebhookEvent::MessageCreated(created) => created.message.at,
             WebhookEvent::ConversationClosed(closed) => closed.transcript.closed_at,
             WebhookEvent::TranscriptRequested(requested) => requested.requested_at,
+            WebhookEvent::VisitorErased(erased) => erased.erased_at,
         }
     }
 
@@ -124,6 +134,9 @@ impl WebhookEvent {
             WebhookEvent::ConversationClosed(closed) => closed.transcript.conversation_id.clone(),
             // One request = one email; the same address asking again later is another request.
             WebhookEvent::TranscriptRequested(r) => format!("{}\n{}\n{}", r.transcript.conversation_id, r.email, r.requested_at),
+            // A visitor id may come back (the same browser) and be erased again later: each
+            // erasure is its own event; a repeat of the same erasure announces nothing (`privacy`).
+            WebhookEvent::VisitorErased(e) => format!("{}\n{}\n{}", e.site, e.visitor_id, e.erased_at),
         };
         let digest = sha256(format!("floorwalker.webhook\n{}\n{subject}", self.event_type().as_str()).as_bytes());
         format!("msg_{}", client_id_from_bytes(&digest[..16]))

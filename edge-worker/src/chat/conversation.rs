@@ -52,6 +52,8 @@ impl Connection {
 /// Events wait this long in the object's own outbox before being moved to D1 in one batch: the
 /// rows are already durable, so this only trades a second of delay for far fewer D1 writes.
 const FLUSH_DELAY_MS: u64 = 1_000;
+/// The close code of the sockets of an erased conversation (application range 4000-4999).
+const ERASED_CLOSE_CODE: u16 = 4410;
 
 #[durable_object]
 pub struct Conversation {
@@ -82,6 +84,8 @@ impl DurableObject for Conversation {
             ConversationCall::Transcript { who, email } => self.transcript_request(&who, &email).await,
             ConversationCall::SelfCheck => self.selfcheck(),
             ConversationCall::Revoke(revocation) => Ok(self.revoke(&revocation)),
+            ConversationCall::Export => self.export(),
+            ConversationCall::Erase => self.erase().await,
         };
         protocol::answer(reply)
     }
@@ -361,6 +365,28 @@ impl Conversation {
         // Whatever the flush could not hand over is retried by the alarm.
         self.schedule(None).await;
         Ok(ConversationReply::TranscriptQueued { id })
+    }
+
+    fn export(&self) -> std::result::Result<ConversationReply, ApiError> {
+        if self.settings().is_none() {
+            return Ok(ConversationReply::Exported(None));
+        }
+        Ok(ConversationReply::Exported(Some(self.with_logic(|logic| logic.transcript())?)))
+    }
+
+    /// A privacy erasure: storage emptied (pending events too: a `message.created` not yet
+    /// flushed must not carry the erased text out), the alarm cancelled, every socket closed
+    /// (a console that has the conversation open reconnects to "no such conversation").
+    async fn erase(&self) -> std::result::Result<ConversationReply, ApiError> {
+        self.logic.borrow_mut().take();
+        let messages = self.sql_store("").erase_all()?;
+        if let Err(error) = self.state.storage().delete_alarm().await {
+            worker::console_error!("cancelling an erased conversation's alarm: {error}");
+        }
+        for ws in self.state.get_websockets() {
+            let _ = ws.close(Some(ERASED_CLOSE_CODE), Some("the conversation was erased"));
+        }
+        Ok(ConversationReply::Erased { messages })
     }
 
     /// Runs core's store contract against this object's real SQLite storage (scratch tables).

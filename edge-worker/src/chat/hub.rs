@@ -64,6 +64,7 @@ impl DurableObject for SiteHub {
                 Ok(HubReply::Done)
             }
             HubCall::Revoke { revocation, conversations } => self.revoke(revocation, conversations).await,
+            HubCall::Forget { conversation_ids } => self.forget(&conversation_ids).await,
         };
         protocol::answer(reply)
     }
@@ -198,6 +199,13 @@ impl SiteHub {
         self.with_hub(|hub| {
             hub.list().into_iter().filter(|e| e.status == ConversationStatus::Open).map(|e| e.conversation_id.clone()).collect()
         })
+    }
+
+    async fn forget(&self, conversation_ids: &[String]) -> std::result::Result<HubReply, ApiError> {
+        EntryTable::open(self.state.storage().sql()).remove(conversation_ids)?;
+        let outcome = self.with_hub(|hub| hub.forget(conversation_ids));
+        self.carry_out(outcome).await;
+        Ok(HubReply::Done)
     }
 
     async fn gone(&self, ws: &WebSocket) {

@@ -15,7 +15,7 @@ mod conversation;
 mod hub;
 pub mod members;
 pub mod outbox;
-mod protocol;
+pub mod protocol;
 pub mod session;
 mod store;
 mod visitor;

@@ -15,7 +15,7 @@ use std::marker::PhantomData;
 use floorwalker_core::access::accounts::Revocation;
 use floorwalker_core::base::error::{ApiError, ErrorBody};
 use floorwalker_core::base::locale::Locale;
-use floorwalker_core::chat::conversation::ConversationOwner;
+use floorwalker_core::chat::conversation::{ConversationOwner, Transcript};
 use floorwalker_core::chat::hub::{ConnectionStatus, ConversationEntry, HubNotification};
 use floorwalker_core::chat::protocol::SitePresence;
 use floorwalker_core::visitor::context::VisitorContext;
@@ -46,6 +46,11 @@ pub enum ConversationCall {
     SelfCheck,
     /// Close the operator sockets the revocation covers (from the site's hub) → [`ConversationReply::Done`].
     Revoke(Revocation),
+    /// Every message, for a privacy export → [`ConversationReply::Exported`].
+    Export,
+    /// Forget everything (messages, state, pending events) and close every socket; a conversation
+    /// that holds nothing answers the same → [`ConversationReply::Erased`].
+    Erase,
 }
 
 /// A `Conversation` object's answers.
@@ -59,6 +64,10 @@ pub enum ConversationReply {
     /// `id` is the stable id of the transcript event.
     TranscriptQueued { id: String },
     StoreCheck(StoreCheck),
+    /// `None` when the object holds no conversation (never set up, or erased).
+    Exported(Option<Transcript>),
+    /// How many messages were deleted.
+    Erased { messages: u64 },
 }
 
 /// What a conversation stores once, from the site config and the visitor's session.
@@ -107,6 +116,8 @@ pub enum HubCall {
     /// `conversations` (the site's open ones, from D1) and every open one in the list to close
     /// its operator sockets → [`HubReply::Done`].
     Revoke { revocation: Revocation, conversations: Vec<String> },
+    /// Drop conversations erased with their visitor from the list → [`HubReply::Done`].
+    Forget { conversation_ids: Vec<String> },
 }
 
 /// A `SiteHub` object's answers.

@@ -222,6 +222,17 @@ impl SqlStore {
         Ok(())
     }
 
+    /// Deletes every message, state value and pending event (a privacy erasure); returns how many
+    /// messages there were. The tables stay, empty: the object reads as "no such conversation".
+    pub fn erase_all(&self) -> Result<u64, ApiError> {
+        let p = self.prefix;
+        let rows: Vec<CountRow> = self.rows(&format!("SELECT COUNT(*) AS n FROM {p}messages"), vec![])?;
+        for table in ["messages", "state", "outbox"] {
+            self.exec(&format!("DELETE FROM {p}{table}"), vec![])?;
+        }
+        Ok(rows.first().map_or(0, |r| r.n as u64))
+    }
+
     fn decode(&self, row: MessageRow) -> Result<ChatMessage, ApiError> {
         let author: Author = serde_json::from_str(&row.author).map_err(|e| internal("decoding a message author", e))?;
         let action: Option<MessageAction> = row
@@ -344,6 +355,13 @@ impl EntryTable {
                 serde_json::from_str(&row.entry).map_err(|e| worker::console_error!("skipping a hub entry: {e}")).ok()
             })
             .collect())
+    }
+
+    pub fn remove(&self, conversation_ids: &[String]) -> Result<(), ApiError> {
+        for id in conversation_ids {
+            self.sql.exec("DELETE FROM entries WHERE id = ?", vec![id.as_str().into()]).map_err(|e| internal("erasing from the hub's list", e))?;
+        }
+        Ok(())
     }
 
     pub fn put(&self, entry: &ConversationEntry) -> Result<(), ApiError> {
