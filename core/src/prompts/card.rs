@@ -208,6 +208,7 @@ mod tests {
             image: None,
             url: None,
             category: None,
+            suits_age: None,
         };
         for n in 1..=6 {
             let at = 1_790_000_000_000 + n * 1_000;

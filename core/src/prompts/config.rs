@@ -12,6 +12,7 @@ use crate::base::phone::PhoneRegion;
 use crate::base::url::glob;
 use crate::prompts::contrast::is_hex_color;
 use crate::prompts::hours::BusinessHours;
+use crate::prompts::judgement::{Highlight, MAX_PRIORITY};
 use crate::prompts::rules::{AnswerIs, Condition, Guardrails, MAX_COOLDOWN_DAYS, MIN_COOLDOWN_DAYS};
 #[cfg(feature = "prompt-copy")]
 use crate::prompts::rules::CopyVariant;
@@ -136,16 +137,24 @@ impl WidgetConfig {
         self.prompts.iter().any(|prompt| prompt.when.mentions(&|c| *c == Condition::OperatorOnline))
     }
 
-    /// The text a prompt shows in `locale`, with the after-hours variant and `{minutes}` applied.
+    /// The text a prompt shows in `locale`, with the after-hours variant, the words for the
+    /// visitor's `answers` (the first [`AnsweredCopy`] that matches, regular variant only) and
+    /// `{minutes}` applied.
     #[cfg(feature = "prompt-copy")]
-    pub fn render_copy(&self, prompt: &PromptDefinition, locale: Locale, variant: CopyVariant) -> RenderedCopy {
+    pub fn render_copy(&self, prompt: &PromptDefinition, locale: Locale, variant: CopyVariant, answers: &[AnswerIs]) -> RenderedCopy {
         let copy = prompt.copy.get(locale);
         let after_hours = copy.after_hours.as_ref().filter(|_| variant == CopyVariant::AfterHours);
+        let answered = copy.answered.iter().find(|a| variant == CopyVariant::Regular && answers.contains(&a.answer));
         let minutes = self.callback_minutes.to_string();
         let fill = |text: &str| text.replace(MINUTES_PLACEHOLDER, &minutes);
+        let (title, body) = match (after_hours, answered) {
+            (Some(after), _) => (&after.title, &after.body),
+            (None, Some(answered)) => (&answered.title, &answered.body),
+            (None, None) => (&copy.title, &copy.body),
+        };
         RenderedCopy {
-            title: fill(after_hours.map_or(&copy.title, |a| &a.title)),
-            body: fill(after_hours.map_or(&copy.body, |a| &a.body)),
+            title: fill(title),
+            body: fill(body),
             accept: fill(after_hours.map_or(&copy.accept, |a| &a.accept)),
             dismiss: copy.dismiss.clone(),
             consent: copy.consent.clone(),
@@ -192,6 +201,16 @@ impl WidgetConfig {
                 return Err(format!("prompts[{index}].id: {:?} is used twice", prompt.id));
             }
             prompt.check(self).map_err(|e| format!("prompts[{index}].{e}"))?;
+        }
+        // Answers other prompts' words refer to, once every question is known to be sound.
+        #[cfg(feature = "prompt-copy")]
+        for (index, prompt) in self.prompts.iter().enumerate() {
+            for (locale, copy) in [("ru", &prompt.copy.ru), ("en", &prompt.copy.en)] {
+                for (n, answered) in copy.answered.iter().enumerate() {
+                    check_condition(&Condition::Answer(answered.answer.clone()), self, 1, &mut 0)
+                        .map_err(|e| format!("prompts[{index}].copy.{locale}.answered[{n}]{e}"))?;
+                }
+            }
         }
         Ok(())
     }
@@ -240,6 +259,11 @@ pub struct PromptDefinition {
     pub kind: PromptKind,
     #[cfg(feature = "prompt-copy")]
     pub copy: Localized<PromptCopy>,
+    /// Which card matters more (0-100, higher first): when several are eligible, and whether one
+    /// may replace an untouched card at exit intent. By kind when absent (see
+    /// `judgement::default_priority`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u8>,
     /// Days a dismissed prompt stays away; `guardrails.default_cooldown_days` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cooldown_days: Option<u32>,
@@ -272,6 +296,9 @@ pub struct Choice {
     /// Stable value stored as the answer (`0-1`); labels may change, this may not.
     pub value: String,
     pub label: Localized<String>,
+    /// What this answer makes a later comparison point out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub highlight: Option<Highlight>,
 }
 
 /// One value per language the widget speaks; both are required so no visitor sees a blank card.
@@ -305,6 +332,19 @@ pub struct PromptCopy {
     /// A callback's words outside business hours, when nobody can call within minutes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_hours: Option<AfterHoursCopy>,
+    /// Other words for a visitor who answered a question a certain way; the first that matches
+    /// the visitor's answers is used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answered: Vec<AnsweredCopy>,
+}
+
+/// A prompt's title and body for visitors who gave `answer`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AnsweredCopy {
+    pub answer: AnswerIs,
+    pub title: String,
+    pub body: String,
 }
 
 /// The consent text exactly as shown, with the version recorded alongside a lead so that what the
@@ -328,6 +368,9 @@ impl PromptDefinition {
     fn check(&self, config: &WidgetConfig) -> Result<(), String> {
         if !is_valid_prompt_id(&self.id) {
             return Err(format!("id: {:?} must be 1-64 characters of [a-z0-9_-]", self.id));
+        }
+        if self.priority.is_some_and(|priority| priority > MAX_PRIORITY) {
+            return Err(format!("priority: must be 0-{MAX_PRIORITY}"));
         }
         if let Some(days) = self.cooldown_days {
             if !(MIN_COOLDOWN_DAYS..=MAX_COOLDOWN_DAYS).contains(&days) {
@@ -362,6 +405,9 @@ impl Question {
             }
             check_text(&format!("choices[{index}].label.ru"), &choice.label.ru, MAX_LABEL_LEN)?;
             check_text(&format!("choices[{index}].label.en"), &choice.label.en, MAX_LABEL_LEN)?;
+            if let Some(highlight) = &choice.highlight {
+                highlight.check().map_err(|e| format!("choices[{index}].highlight.{e}"))?;
+            }
         }
         Ok(())
     }
@@ -400,6 +446,13 @@ impl PromptCopy {
             }
             (Some(_), _) => return Err("after_hours: only a callback prompt has after-hours copy".into()),
             (None, _) => {}
+        }
+        if self.answered.len() > MAX_CHOICES {
+            return Err(format!("answered: at most {MAX_CHOICES}"));
+        }
+        for (index, answered) in self.answered.iter().enumerate() {
+            check_text(&format!("answered[{index}].title"), &answered.title, MAX_COPY_LEN)?;
+            check_text(&format!("answered[{index}].body"), &answered.body, MAX_COPY_LEN)?;
         }
         Ok(())
     }
