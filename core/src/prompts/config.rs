@@ -202,11 +202,14 @@ impl WidgetConfig {
             }
             prompt.check(self).map_err(|e| format!("prompts[{index}].{e}"))?;
         }
-        // Answers other prompts' words refer to, once every question is known to be sound.
+        // Answers other prompts' words refer to, once every question is known to be sound. Words
+        // for a question the config does not have stay dormant: a site that keeps the built-in
+        // comparison but drops the built-in question must not be refused for it.
         #[cfg(feature = "prompt-copy")]
         for (index, prompt) in self.prompts.iter().enumerate() {
             for (locale, copy) in [("ru", &prompt.copy.ru), ("en", &prompt.copy.en)] {
-                for (n, answered) in copy.answered.iter().enumerate() {
+                let present = copy.answered.iter().enumerate().filter(|(_, a)| self.prompt(&a.answer.prompt).is_some());
+                for (n, answered) in present {
                     check_condition(&Condition::Answer(answered.answer.clone()), self, 1, &mut 0)
                         .map_err(|e| format!("prompts[{index}].copy.{locale}.answered[{n}]{e}"))?;
                 }

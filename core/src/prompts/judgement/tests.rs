@@ -214,6 +214,16 @@ fn answer_effects_are_validated_with_the_field_named() {
 }
 
 #[test]
+fn the_built_in_comparison_alone_is_a_valid_config() {
+    let mut config = shipped();
+    config.prompts.retain(|prompt| prompt.id == COMPARE);
+    config.validate().expect("words for an absent question stay dormant");
+    let mut config = shipped();
+    config.prompts[2].kind = PromptKind::ChatInvitation;
+    assert!(config.validate().is_err(), "but a prompt of that id that is no question is a mistake");
+}
+
+#[test]
 fn a_thank_you_closes_itself_after_a_few_seconds() {
     let mut config = shipped();
     assert_eq!(thank_you_ms(&config), THANK_YOU_SECONDS * 1000);
