@@ -154,6 +154,9 @@ pub struct Product {
     pub old_price: Option<u32>,
     #[serde(default)]
     pub featured: bool,
+    /// The ages the product suits, in months (`[0, 48]`: from birth to four years), published on
+    /// its page as schema.org `audience`; the `age` attribute says the same in words.
+    pub age_months: [u16; 2],
     pub attributes: Vec<Attr>,
     pub related: Vec<String>,
 }

@@ -426,6 +426,11 @@ fn product_json_ld(cx: &Cx<'_>, p: &Product) -> serde_json::Value {
         "description": p.description.get(cx.lang),
         "brand": { "@type": "Brand", "name": p.brand },
         "category": category,
+        "audience": {
+            "@type": "PeopleAudience",
+            "suggestedMinAge": f64::from(p.age_months[0]) / 12.0,
+            "suggestedMaxAge": f64::from(p.age_months[1]) / 12.0,
+        },
         "offers": {
             "@type": "Offer",
             "price": schema_price(p.price),
@@ -693,6 +698,9 @@ mod tests {
                 assert_eq!(ld["brand"]["@type"], "Brand");
                 assert_eq!(ld["brand"]["name"], p.brand.as_str());
                 assert_eq!(ld["category"].as_str(), category);
+                let months = |key: &str| ld["audience"][key].as_f64().map(|years| (years * 12.0).round() as u16);
+                assert_eq!(ld["audience"]["@type"], "PeopleAudience");
+                assert_eq!([months("suggestedMinAge"), months("suggestedMaxAge")], p.age_months.map(Some), "{url}");
                 let offer = &ld["offers"];
                 assert_eq!(offer["@type"], "Offer");
                 assert_eq!(offer["price"], format!("{}.00", p.price));

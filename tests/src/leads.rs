@@ -19,6 +19,7 @@ pub fn product(id: &str, name: &str, rub: i64, shop_origin: &str) -> ViewedProdu
             image: Some(format!("{shop_origin}/img/{id}.svg")),
             url: Some(format!("{shop_origin}/product/{id}/")),
             category: Some("Автокресла".into()),
+            suits_age: None,
         },
         views: 2,
         last_viewed_at: 1_790_000_000_000,

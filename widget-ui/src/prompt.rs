@@ -3,15 +3,21 @@
 //! The first-load widget decides when a card appears and hands it over as a
 //! [`PromptCard`](floorwalker_core::prompts::card::PromptCard) (JSON text) with the site config (as
 //! served, for the prompt's words); this module only draws it and submits its form. `on_event(name, detail)` tells the widget what the visitor did:
-//! `"accept"`, `"dismiss"`, `"close"` (the finished card closed), `"chat"` (the invitation
-//! accepted), `"answer"` (detail: `[question, answer]`), `"lead"` (a lead went in); and asks
-//! `"context"`, answered with the visitor context as JSON text, for the lead.
+//! `"accept"`, `"dismiss"`, `"close"` (the finished card closed, by the visitor or by itself after
+//! its thank-you), `"chat"` (the invitation accepted), `"answer"` (detail: `[question, answer]`),
+//! `"lead"` (a lead went in), `"touch"` (the visitor went into the card: focus, tap or typing);
+//! and asks `"context"`, answered with the visitor context as JSON text, for the lead.
+//!
+//! The card never takes focus when it appears (the widget announces it). On a phone it starts as a
+//! compact sheet (at most about a third of the screen: title, products or choices, the actions);
+//! the visitor opens the form with its accept button, and only then does focus move into it.
 
 use floorwalker_core::leads::consent::ConsentText;
 use floorwalker_core::leads::contact::{self, normalize_email, normalize_phone};
 use floorwalker_core::leads::lead::{Contact, LeadKind, LeadRequest};
-use floorwalker_core::prompts::card::{card_copy, slot_label, success_text, PromptCard};
+use floorwalker_core::prompts::card::{card_copy, shop_price, slot_label, success_text, PromptCard};
 use floorwalker_core::prompts::config::{PromptKind, PublicSiteConfig, RenderedCopy};
+use floorwalker_core::prompts::judgement::{highlighted, Highlighted};
 use floorwalker_core::visitor::context::{Product, VisitorContext};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -56,17 +62,38 @@ pub fn mount_prompt(
     let card: PromptCard = net::from_json(card).ok_or("mount_prompt: not a prompt card")?;
     let config: PublicSiteConfig = serde_wasm_bindgen::from_value(config)?;
     let definition = config.widget.prompt(&card.prompt).ok_or("mount_prompt: the prompt is not in the config")?;
-    let copy = config.widget.render_copy(definition, card.locale, card.variant);
+    let copy = config.widget.render_copy(definition, card.locale, card.variant, &card.answers);
     let title = copy.title.clone();
     let events = Events(on_event);
+    let products = card
+        .products
+        .iter()
+        .map(|product| ShownProduct {
+            price: product.price.map(|price| shop_price(price, &config.widget)).unwrap_or_default(),
+            product: product.clone(),
+        })
+        .collect();
+    let highlight = highlighted(&config.widget, &card.answers, &card.products, card.locale);
     let mounted = leptos::mount::mount_to(container, move || {
         view! {
             <style>{STYLE}</style>
-            {card_view(card, copy, events)}
+            {card_view(card, copy, events, Shown { products, highlight })}
         }
         .into_any()
     });
     Ok(PromptHandle { mounted: Some(mounted), title })
+}
+
+/// What a comparison card lists: each product with its price as the shop writes it, and the ones
+/// the visitor's answers point out.
+struct Shown {
+    products: Vec<ShownProduct>,
+    highlight: Option<Highlighted>,
+}
+
+struct ShownProduct {
+    product: Product,
+    price: String,
 }
 
 /// The widget's `on_event`, shared by the card's closures.
@@ -90,10 +117,23 @@ impl Events {
     }
 }
 
-fn card_view(card: PromptCard, copy: RenderedCopy, events: Events) -> impl IntoView {
+fn card_view(card: PromptCard, copy: RenderedCopy, events: Events, shown: Shown) -> impl IntoView {
     let text = card_copy(card.locale);
     let status = RwSignal::new(Status::Editing);
     let id = card.prompt.clone();
+    // A phone shows the compact sheet until the visitor opens the form (CSS: only at ≤ 480 px).
+    let compact = RwSignal::new(true);
+    let touched = StoredValue::new(false);
+    let touch = {
+        let (id, events) = (id.clone(), events.clone());
+        move || {
+            if !touched.get_value() {
+                touched.set_value(true);
+                events.tell("touch", &id);
+            }
+        }
+    };
+    let (touch_focus, touch_pointer) = (touch.clone(), touch);
     let close = {
         let (id, events) = (id.clone(), events.clone());
         move || {
@@ -109,7 +149,9 @@ fn card_view(card: PromptCard, copy: RenderedCopy, events: Events) -> impl IntoV
         }
     };
     let body = match &card.kind {
-        PromptKind::ComparisonEmail | PromptKind::Callback => contact_form(&card, &copy, status, events.clone(), close_ref).into_any(),
+        PromptKind::ComparisonEmail | PromptKind::Callback => {
+            contact_form(&card, &copy, status, events.clone(), close_ref, shown, compact).into_any()
+        }
         PromptKind::Question(question) => {
             let asked = question.question.get(card.locale).clone();
             let choices = question
@@ -117,12 +159,16 @@ fn card_view(card: PromptCard, copy: RenderedCopy, events: Events) -> impl IntoV
                 .iter()
                 .map(|choice| {
                     let (value, label, asked) = (choice.value.clone(), choice.label.get(card.locale).clone(), asked.clone());
-                    let events = events.clone();
+                    let (events, id, close_after) = (events.clone(), id.clone(), card.thank_you_ms);
                     view! {
                         <button type="button" class="choice" on:click=move |_| {
                             let answer = js_sys::Array::of2(&JsValue::from_str(&asked), &JsValue::from_str(&value));
                             events.send("answer", &answer);
                             status.set(Status::Done(text.answered.to_owned()));
+                            // The thank-you closes itself: a finished card must not stand in the
+                            // way of what comes next. The widget ignores it if the card is gone.
+                            let (events, id) = (events.clone(), id.clone());
+                            net::later(i32::try_from(close_after).unwrap_or(i32::MAX), move || events.tell("close", &id));
                         }>{label}</button>
                     }
                 })
@@ -148,8 +194,9 @@ fn card_view(card: PromptCard, copy: RenderedCopy, events: Events) -> impl IntoV
         move |_| events.tell("dismiss", &id)
     };
     view! {
-        <section class="prompt" role="dialog" aria-modal="false" aria-labelledby="fw-title" aria-describedby="fw-body"
-            data-prompt=id on:keydown=on_key>
+        <section class="prompt" class:compact=move || compact.get() role="dialog" aria-modal="false"
+            aria-labelledby="fw-title" aria-describedby="fw-body" data-prompt=id on:keydown=on_key
+            on:focusin=move |_| touch_focus() on:pointerdown=move |_| touch_pointer()>
             <button type="button" class="close x" aria-label=text.close node_ref=close_ref on:click=move |_| close_button()>"×"</button>
             <h2 id="fw-title">{copy.title.clone()}</h2>
             {move || match status.get() {
@@ -172,6 +219,8 @@ fn contact_form(
     status: RwSignal<Status>,
     events: Events,
     close: NodeRef<leptos::html::Button>,
+    shown: Shown,
+    compact: RwSignal<bool>,
 ) -> impl IntoView {
     let locale = card.locale;
     let text = card_copy(locale);
@@ -279,13 +328,24 @@ fn contact_form(
             </select>
         }
     });
-    let products = card.products.clone();
+    let field = NodeRef::<leptos::html::Input>::new();
+    // The visitor opens the form on a phone: now, and only now, focus goes into it.
+    let expand = move |_| {
+        compact.set(false);
+        net::later(0, move || {
+            if let Some(input) = field.get_untracked() {
+                let _ = input.focus();
+            }
+        });
+    };
+    let expand_label = copy.accept.clone();
     view! {
-        {(!products.is_empty()).then(|| product_list(products, locale))}
+        {(!shown.products.is_empty()).then(|| product_list(shown))}
+        <button type="button" class="primary brand expand" aria-expanded="false" on:click=expand>{expand_label}</button>
         <form novalidate on:submit=submit>
             {slot_field}
             <label for="fw-contact">{label}</label>
-            <input id="fw-contact" type=input_type autocomplete=autocomplete inputmode=input_mode required
+            <input id="fw-contact" node_ref=field type=input_type autocomplete=autocomplete inputmode=input_mode required
                 aria-describedby="fw-consent fw-error"
                 aria-invalid=move || matches!(status.get(), Status::Invalid(_)).to_string()
                 prop:value=move || value.get()
@@ -324,15 +384,17 @@ fn focus_if_inside(close: NodeRef<leptos::html::Button>) {
     }
 }
 
-fn product_list(products: Vec<Product>, locale: floorwalker_core::base::locale::Locale) -> impl IntoView {
+fn product_list(shown: Shown) -> impl IntoView {
+    let Shown { products, highlight } = shown;
     let items = products
         .into_iter()
-        .map(|product| {
-            let price = product.price.map(|price| price.display(locale)).unwrap_or_default();
+        .map(|ShownProduct { product, price }| {
+            let fits = highlight.as_ref().filter(|h| h.products.contains(&product.id)).map(|h| h.note.clone());
+            let fitting = fits.is_some();
             view! {
-                <li>
+                <li class:fits=fitting>
                     {product.image.map(|src| view! { <img src=src alt="" width="44" height="44" loading="lazy"/> })}
-                    <span class="name">{product.name}</span>
+                    <span class="name">{product.name}{fits.map(|note| view! { <span class="fit">{note}</span> })}</span>
                     <span class="price">{price}</span>
                 </li>
             }

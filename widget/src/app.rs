@@ -21,6 +21,7 @@ mod cards;
 mod chat_bridge;
 mod host_api;
 mod listeners;
+mod placement;
 mod tracking;
 
 use std::cell::{Cell, RefCell};

@@ -118,6 +118,7 @@ pub fn data_attributes(document: &Document) -> Option<RawProduct> {
         image: field("image"),
         url: field("url"),
         category: field("category"),
+        suits_age: None,
     })
 }
 
@@ -155,34 +156,30 @@ pub fn microdata(document: &Document) -> Option<RawProduct> {
                 (_, "priceCurrency") => &mut raw.currency,
                 (_, "price" | "lowPrice") => {
                     if raw.price.is_none() {
-                        raw.price = microdata_value(&prop).map(RawPrice::Text);
+                        raw.price = microdata_value_of(name, &prop).map(RawPrice::Text);
                     }
                     continue;
                 }
                 _ => continue,
             };
             if slot.is_none() {
-                *slot = microdata_value(&prop);
+                *slot = microdata_value_of(name, &prop);
             }
         }
     }
     Some(raw)
 }
 
-/// An item property's value as HTML microdata defines it per element.
-fn microdata_value(element: &Element) -> Option<String> {
-    if let Some(content) = attr(element, "content") {
-        return Some(content);
-    }
-    let source = match element.tag_name().to_ascii_lowercase().as_str() {
-        "img" | "audio" | "video" | "source" | "iframe" | "embed" => "src",
-        "a" | "link" | "area" => "href",
-        "data" | "meter" => "value",
-        "time" => "datetime",
-        "meta" => return None,
-        _ => return element.text_content().filter(|t| t.len() <= MAX_ATTR_LEN),
-    };
-    attr(element, source)
+/// An item property's value: the element read here, the value decided by core
+/// (`product::microdata_value`: per element as HTML defines it, a category link by its text).
+fn microdata_value_of(property: &str, element: &Element) -> Option<String> {
+    let tag = element.tag_name();
+    let holder = product::microdata_value_attribute(&tag);
+    let attribute = holder.and_then(|name| attr(element, name));
+    // Text only where it can be the value: a whole subtree's text is not free.
+    let text = (holder.is_none() || property == "category").then(|| element.text_content()).flatten();
+    let text = text.filter(|t| t.len() <= MAX_ATTR_LEN);
+    product::microdata_value(property, &tag, attr(element, "content"), attribute, text)
 }
 
 /// OpenGraph product tags, when `og:type` says the page is a product.
@@ -242,5 +239,6 @@ pub fn raw_from_js(value: &JsValue) -> RawProduct {
         image: field("image"),
         url: field("url"),
         category: field("category"),
+        suits_age: None,
     }
 }

@@ -109,6 +109,19 @@ fn microdata_product_with_offer() {
 }
 
 #[wasm_bindgen_test]
+fn microdata_category_is_the_link_s_name_not_its_address() {
+    let product = detect(
+        "",
+        r#"<div itemscope itemtype="https://schema.org/Product">
+             <a itemprop="category" href="/c/termos">Термосы</a>
+             <h1 itemprop="name">Термос Arctic 0,5 л</h1>
+           </div>"#,
+    )
+    .expect("a product");
+    assert_eq!(product.category.as_deref(), Some("Термосы"));
+}
+
+#[wasm_bindgen_test]
 fn open_graph_product_tags() {
     let product = detect(
         r#"<meta property="og:type" content="product">

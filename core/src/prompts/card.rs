@@ -9,11 +9,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::base::locale::{Locale, Weekday};
+use crate::base::money::Money;
 use crate::base::phone::PhoneRegion;
 use crate::leads::lead::LeadKind;
-use crate::prompts::config::PromptKind;
+use crate::prompts::config::{PromptKind, WidgetConfig};
 use crate::prompts::hours::{BusinessHours, CallSlot};
-use crate::prompts::rules::CopyVariant;
+use crate::prompts::rules::{AnswerIs, CopyVariant};
 use crate::visitor::context::Product;
 use crate::visitor::session::Session;
 
@@ -45,10 +46,27 @@ pub struct PromptCard {
     pub callback_minutes: u32,
     /// Where a phone number typed without `+` is assumed to be.
     pub region: PhoneRegion,
+    /// The visitor's answers to question prompts: they pick the words (`answered` copy) and the
+    /// products a comparison points out (a choice's `highlight`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<AnswerIs>,
+    /// How long a thank-you stays before the card closes itself, in milliseconds.
+    #[serde(default = "default_thank_you_ms")]
+    pub thank_you_ms: u32,
     /// The worker's origin, for `POST /v1/leads`.
     pub api_base: String,
     pub site: String,
     pub visitor: String,
+}
+
+fn default_thank_you_ms() -> u32 {
+    crate::prompts::judgement::THANK_YOU_SECONDS * 1000
+}
+
+/// A price as the shop's own pages write it: by the site's language, not the visitor's, so an
+/// English visitor on a Russian shop reads «44 990 ₽» on the card as on the page.
+pub fn shop_price(price: Money, config: &WidgetConfig) -> String {
+    price.display(config.default_locale)
 }
 
 impl PromptCard {
@@ -174,6 +192,8 @@ mod tests {
             shown_at: 1_700_000_000_000,
             callback_minutes: 15,
             region: PhoneRegion::Kz,
+            answers: Vec::new(),
+            thank_you_ms: 4000,
             api_base: "https://edge.example".into(),
             site: "shop".into(),
             visitor: "v".repeat(32),
@@ -188,6 +208,16 @@ mod tests {
         assert!(text.contains(r#""variant":"after_hours""#), "{text}");
         assert!(text.contains(r#""slots":[{"day":"tue","from":540,"to":720,"today":false}]"#), "{text}");
         assert_eq!(serde_json::from_str::<PromptCard>(&text).expect("parses"), card);
+    }
+
+    #[test]
+    fn a_card_shows_prices_as_the_shop_writes_them_in_any_language() {
+        use crate::base::money::Currency;
+        let price = Money { minor: 4_499_000, currency: Currency::RUB };
+        let russian_shop = WidgetConfig::default();
+        assert_eq!(shop_price(price, &russian_shop), "44\u{a0}990\u{a0}₽", "an English visitor reads the page's «44 990 ₽»");
+        let english_shop = WidgetConfig { default_locale: Locale::En, ..WidgetConfig::default() };
+        assert_eq!(shop_price(price, &english_shop), "₽44,990");
     }
 
     #[test]
@@ -208,6 +238,7 @@ mod tests {
             image: None,
             url: None,
             category: None,
+            suits_age: None,
         };
         for n in 1..=6 {
             let at = 1_790_000_000_000 + n * 1_000;

@@ -12,6 +12,7 @@ use crate::base::phone::PhoneRegion;
 use crate::base::url::glob;
 use crate::prompts::contrast::is_hex_color;
 use crate::prompts::hours::BusinessHours;
+use crate::prompts::judgement::{Highlight, MAX_PRIORITY};
 use crate::prompts::rules::{AnswerIs, Condition, Guardrails, MAX_COOLDOWN_DAYS, MIN_COOLDOWN_DAYS};
 #[cfg(feature = "prompt-copy")]
 use crate::prompts::rules::CopyVariant;
@@ -137,16 +138,24 @@ impl WidgetConfig {
         self.prompts.iter().any(|prompt| prompt.when.mentions(&|c| *c == Condition::OperatorOnline))
     }
 
-    /// The text a prompt shows in `locale`, with the after-hours variant and `{minutes}` applied.
+    /// The text a prompt shows in `locale`, with the after-hours variant, the words for the
+    /// visitor's `answers` (the first [`AnsweredCopy`] that matches, regular variant only) and
+    /// `{minutes}` applied.
     #[cfg(feature = "prompt-copy")]
-    pub fn render_copy(&self, prompt: &PromptDefinition, locale: Locale, variant: CopyVariant) -> RenderedCopy {
+    pub fn render_copy(&self, prompt: &PromptDefinition, locale: Locale, variant: CopyVariant, answers: &[AnswerIs]) -> RenderedCopy {
         let copy = prompt.copy.get(locale);
         let after_hours = copy.after_hours.as_ref().filter(|_| variant == CopyVariant::AfterHours);
+        let answered = copy.answered.iter().find(|a| variant == CopyVariant::Regular && answers.contains(&a.answer));
         let minutes = self.callback_minutes.to_string();
         let fill = |text: &str| text.replace(MINUTES_PLACEHOLDER, &minutes);
+        let (title, body) = match (after_hours, answered) {
+            (Some(after), _) => (&after.title, &after.body),
+            (None, Some(answered)) => (&answered.title, &answered.body),
+            (None, None) => (&copy.title, &copy.body),
+        };
         RenderedCopy {
-            title: fill(after_hours.map_or(&copy.title, |a| &a.title)),
-            body: fill(after_hours.map_or(&copy.body, |a| &a.body)),
+            title: fill(title),
+            body: fill(body),
             accept: fill(after_hours.map_or(&copy.accept, |a| &a.accept)),
             dismiss: copy.dismiss.clone(),
             consent: copy.consent.clone(),
@@ -194,6 +203,19 @@ impl WidgetConfig {
             }
             prompt.check(self).map_err(|e| format!("prompts[{index}].{e}"))?;
         }
+        // Answers other prompts' words refer to, once every question is known to be sound. Words
+        // for a question the config does not have stay dormant: a site that keeps the built-in
+        // comparison but drops the built-in question must not be refused for it.
+        #[cfg(feature = "prompt-copy")]
+        for (index, prompt) in self.prompts.iter().enumerate() {
+            for (locale, copy) in [("ru", &prompt.copy.ru), ("en", &prompt.copy.en)] {
+                let present = copy.answered.iter().enumerate().filter(|(_, a)| self.prompt(&a.answer.prompt).is_some());
+                for (n, answered) in present {
+                    check_condition(&Condition::Answer(answered.answer.clone()), self, 1, &mut 0)
+                        .map_err(|e| format!("prompts[{index}].copy.{locale}.answered[{n}]{e}"))?;
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -220,17 +242,6 @@ impl Default for WidgetConfig {
     }
 }
 
-/// Final prompt text for the widget to render.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
-pub struct RenderedCopy {
-    pub title: String,
-    pub body: String,
-    pub accept: String,
-    pub dismiss: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub consent: Option<ConsentCopy>,
-}
-
 /// One thing the widget may say, when, and in which words.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 // Without `prompt-copy` the `copy` field is read past, not refused.
@@ -241,6 +252,11 @@ pub struct PromptDefinition {
     pub kind: PromptKind,
     #[cfg(feature = "prompt-copy")]
     pub copy: Localized<PromptCopy>,
+    /// Which card matters more (0-100, higher first): when several are eligible, and whether one
+    /// may replace an untouched card at exit intent. By kind when absent (see
+    /// `judgement::default_priority`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u8>,
     /// Days a dismissed prompt stays away; `guardrails.default_cooldown_days` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cooldown_days: Option<u32>,
@@ -273,6 +289,9 @@ pub struct Choice {
     /// Stable value stored as the answer (`0-1`); labels may change, this may not.
     pub value: String,
     pub label: Localized<String>,
+    /// What this answer makes a later comparison point out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub highlight: Option<Highlight>,
 }
 
 /// One value per language the widget speaks; both are required so no visitor sees a blank card.
@@ -292,43 +311,13 @@ impl<T> Localized<T> {
     }
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct PromptCopy {
-    pub title: String,
-    /// May contain `{minutes}`, replaced by `callback_minutes`.
-    pub body: String,
-    pub accept: String,
-    pub dismiss: String,
-    /// Shown next to the contact field; required for prompts that collect a contact.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub consent: Option<ConsentCopy>,
-    /// A callback's words outside business hours, when nobody can call within minutes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after_hours: Option<AfterHoursCopy>,
-}
-
-/// The consent text exactly as shown, with the version recorded alongside a lead so that what the
-/// visitor agreed to can be proven later.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct ConsentCopy {
-    pub text: String,
-    pub consent_version: String,
-}
-
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct AfterHoursCopy {
-    pub title: String,
-    pub body: String,
-    pub accept: String,
-}
-
 impl PromptDefinition {
     fn check(&self, config: &WidgetConfig) -> Result<(), String> {
         if !is_valid_prompt_id(&self.id) {
             return Err(format!("id: {:?} must be 1-64 characters of [a-z0-9_-]", self.id));
+        }
+        if self.priority.is_some_and(|priority| priority > MAX_PRIORITY) {
+            return Err(format!("priority: must be 0-{MAX_PRIORITY}"));
         }
         if let Some(days) = self.cooldown_days {
             if !(MIN_COOLDOWN_DAYS..=MAX_COOLDOWN_DAYS).contains(&days) {
@@ -363,46 +352,15 @@ impl Question {
             }
             check_text(&format!("choices[{index}].label.ru"), &choice.label.ru, MAX_LABEL_LEN)?;
             check_text(&format!("choices[{index}].label.en"), &choice.label.en, MAX_LABEL_LEN)?;
+            if let Some(highlight) = &choice.highlight {
+                highlight.check().map_err(|e| format!("choices[{index}].highlight.{e}"))?;
+            }
         }
         Ok(())
     }
 
     pub fn has_choice(&self, value: &str) -> bool {
         self.choices.iter().any(|choice| choice.value == value)
-    }
-}
-
-#[cfg(feature = "prompt-copy")]
-impl PromptCopy {
-    fn check(&self, kind: &PromptKind) -> Result<(), String> {
-        check_text("title", &self.title, MAX_COPY_LEN)?;
-        check_text("body", &self.body, MAX_COPY_LEN)?;
-        check_text("accept", &self.accept, MAX_LABEL_LEN)?;
-        check_text("dismiss", &self.dismiss, MAX_LABEL_LEN)?;
-        let collects_contact = matches!(kind, PromptKind::ComparisonEmail | PromptKind::Callback);
-        match &self.consent {
-            Some(consent) => {
-                check_text("consent.text", &consent.text, MAX_COPY_LEN)?;
-                check_text("consent.consent_version", &consent.consent_version, MAX_CONSENT_VERSION_LEN)?;
-            }
-            None if collects_contact => {
-                return Err("consent: required for a prompt that collects an email or a phone".into());
-            }
-            None => {}
-        }
-        match (&self.after_hours, kind) {
-            (Some(after), PromptKind::Callback) => {
-                check_text("after_hours.title", &after.title, MAX_COPY_LEN)?;
-                check_text("after_hours.body", &after.body, MAX_COPY_LEN)?;
-                check_text("after_hours.accept", &after.accept, MAX_LABEL_LEN)?;
-            }
-            (None, PromptKind::Callback) => {
-                return Err("after_hours: required for a callback (what to say when nobody can call soon)".into());
-            }
-            (Some(_), _) => return Err("after_hours: only a callback prompt has after-hours copy".into()),
-            (None, _) => {}
-        }
-        Ok(())
     }
 }
 
@@ -577,7 +535,9 @@ fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::InvalidConfig, message)
 }
 
+mod copy;
 mod origins;
+pub use copy::{AfterHoursCopy, AnsweredCopy, ConsentCopy, PromptCopy, RenderedCopy};
 pub use origins::{normalize_origin, origin_taken};
 
 #[cfg(test)]

@@ -2,16 +2,20 @@
 //! configures nothing gets these; RU is the primary language, EN a faithful, equally warm version.
 
 use crate::prompts::config::{
-    AfterHoursCopy, Choice, ConsentCopy, Localized, PromptCopy, PromptDefinition, PromptKind, Question,
+    AfterHoursCopy, AnsweredCopy, Choice, ConsentCopy, Localized, PromptCopy, PromptDefinition, PromptKind, Question,
 };
-use crate::prompts::rules::Condition;
+use crate::prompts::judgement::Highlight;
+use crate::prompts::rules::{AnswerIs, Condition};
+use crate::base::locale::Locale;
+use crate::visitor::context::AgeRange;
 
 /// Consent text versions: bump when the wording changes, so stored leads keep pointing at the text
 /// the visitor actually saw.
 pub const COMPARISON_CONSENT_VERSION: &str = "comparison-email-2025-01";
 pub const CALLBACK_CONSENT_VERSION: &str = "callback-2025-01";
 
-/// In priority order: an exit-intent comparison beats everything, a chat invitation comes last.
+/// In priority order: an exit-intent comparison beats everything (and replaces an untouched question
+/// on the way out), a chat invitation comes last.
 pub fn builtin_playbooks() -> Vec<PromptDefinition> {
     vec![comparison_by_email(), callback(), child_age_question(), chat_invitation()]
 }
@@ -39,6 +43,7 @@ fn comparison_by_email() -> PromptDefinition {
                     "Отправляя адрес, вы соглашаетесь получить одно письмо со сравнением. Никаких рассылок.",
                 ),
                 after_hours: None,
+                answered: answered_comparison_copy(Locale::Ru),
             },
             en: PromptCopy {
                 title: "Compare them at your own pace?".into(),
@@ -49,12 +54,47 @@ fn comparison_by_email() -> PromptDefinition {
                 dismiss: "No, thanks".into(),
                 consent: consent("By sending your address you agree to receive this one comparison email. No newsletters."),
                 after_hours: None,
+                answered: answered_comparison_copy(Locale::En),
             },
         },
+        priority: Some(40),
         cooldown_days: None,
         when: Condition::All(vec![Condition::ExitIntent, Condition::DistinctProductsAtLeast(2)]),
     }
 }
+
+/// The comparison's words once the visitor has told the child's age: the card then marks the
+/// models that suit it (see the question's highlights), and says so.
+fn answered_comparison_copy(locale: Locale) -> Vec<AnsweredCopy> {
+    let answer = |is: &str| AnswerIs { prompt: CHILD_AGE.into(), is: is.into() };
+    let (expecting_title, expecting_body, title, body) = match locale {
+        Locale::Ru => (
+            "Сравнить спокойно, пока есть время?",
+            "До появления малыша выбирать лучше без спешки. Пришлём на почту сравнение моделей, которые вы \
+             смотрели: цены, вес, размеры и наши заметки из шоурума. То, что подходит с рождения, мы отметили.",
+            "Сравнить то, что подходит по возрасту?",
+            "Пришлём на почту сравнение моделей, которые вы смотрели: цены, вес, размеры и наши заметки из \
+             шоурума. То, что подходит вашему ребёнку по возрасту, мы отметили.",
+        ),
+        Locale::En => (
+            "Compare them while there's time?",
+            "Before the baby arrives is the best time to choose calmly. We can email you a side-by-side comparison \
+             of the models you've looked at — prices, weight, sizes and our showroom notes. We've marked the ones \
+             suitable from birth.",
+            "Compare what suits your child's age?",
+            "We can email you a side-by-side comparison of the models you've looked at — prices, weight, sizes and \
+             our showroom notes. We've marked the ones that suit your child's age.",
+        ),
+    };
+    let mut copy = vec![AnsweredCopy { answer: answer("expecting"), title: expecting_title.into(), body: expecting_body.into() }];
+    for is in ["0-1", "1-3", "3-plus"] {
+        copy.push(AnsweredCopy { answer: answer(is), title: title.into(), body: body.into() });
+    }
+    copy
+}
+
+/// The id of the built-in question about the child's age; answers to it are keyed by it.
+pub const CHILD_AGE: &str = "child_age";
 
 /// Five minutes of real attention on a product means a real question; a voice answers it fastest.
 fn callback() -> PromptDefinition {
@@ -78,6 +118,7 @@ fn callback() -> PromptDefinition {
                         .into(),
                     accept: "Выбрать время".into(),
                 }),
+                answered: Vec::new(),
             },
             en: PromptCopy {
                 title: "Would a quick call help?".into(),
@@ -94,8 +135,10 @@ fn callback() -> PromptDefinition {
                         .into(),
                     accept: "Choose a time".into(),
                 }),
+                answered: Vec::new(),
             },
         },
+        priority: Some(30),
         cooldown_days: None,
         when: Condition::All(vec![Condition::DistinctProductsAtLeast(1), Condition::ActiveSecondsAtLeast(300)]),
     }
@@ -104,16 +147,29 @@ fn callback() -> PromptDefinition {
 /// Strollers, car seats and cribs all depend on the child's age; asking once saves the visitor from
 /// reading about the wrong group, and the answer lets other rules speak to them precisely.
 fn child_age_question() -> PromptDefinition {
-    let choice = |value: &str, ru: &str, en: &str| Choice { value: value.into(), label: text(ru, en) };
+    // What each answer makes a later comparison point out: the products whose pages say they suit
+    // that age (schema.org `audience`), so the shop never recommends what does not fit.
+    let choice = |value: &str, ru: &str, en: &str, (min_months, max_months): (u16, Option<u16>)| Choice {
+        value: value.into(),
+        label: text(ru, en),
+        highlight: Some(Highlight {
+            suits_age: AgeRange { min_months, max_months },
+            note: if min_months == 0 && max_months == Some(0) {
+                text("С рождения", "From birth")
+            } else {
+                text("Подходит по возрасту", "Suits their age")
+            },
+        }),
+    };
     PromptDefinition {
-        id: "child_age".into(),
+        id: CHILD_AGE.into(),
         kind: PromptKind::Question(Question {
             question: text("Сколько лет ребёнку?", "How old is your child?"),
             choices: vec![
-                choice("expecting", "Ждём малыша", "We're expecting"),
-                choice("0-1", "До года", "Under 1"),
-                choice("1-3", "От года до трёх", "1 to 3 years"),
-                choice("3-plus", "Старше трёх", "Over 3"),
+                choice("expecting", "Ждём малыша", "We're expecting", (0, Some(0))),
+                choice("0-1", "До года", "Under 1", (0, Some(12))),
+                choice("1-3", "От года до трёх", "1 to 3 years", (12, Some(36))),
+                choice("3-plus", "Старше трёх", "Over 3", (36, None)),
             ],
         }),
         copy: Localized {
@@ -124,6 +180,7 @@ fn child_age_question() -> PromptDefinition {
                 dismiss: "Не сейчас".into(),
                 consent: None,
                 after_hours: None,
+                answered: Vec::new(),
             },
             en: PromptCopy {
                 title: "Let us point you the right way".into(),
@@ -132,8 +189,10 @@ fn child_age_question() -> PromptDefinition {
                 dismiss: "Not now".into(),
                 consent: None,
                 after_hours: None,
+                answered: Vec::new(),
             },
         },
+        priority: Some(20),
         cooldown_days: Some(30),
         when: Condition::All(vec![Condition::PagesAtLeast(2), Condition::DistinctProductsAtLeast(1)]),
     }
@@ -152,6 +211,7 @@ fn chat_invitation() -> PromptDefinition {
                 dismiss: "Позже".into(),
                 consent: None,
                 after_hours: None,
+                answered: Vec::new(),
             },
             en: PromptCopy {
                 title: "We're here if you need us".into(),
@@ -162,8 +222,10 @@ fn chat_invitation() -> PromptDefinition {
                 dismiss: "Maybe later".into(),
                 consent: None,
                 after_hours: None,
+                answered: Vec::new(),
             },
         },
+        priority: Some(10),
         cooldown_days: None,
         when: Condition::All(vec![
             Condition::OperatorOnline,

@@ -7,7 +7,8 @@
 //!
 //! Guardrails, in the order they are checked:
 //! - nothing on an excluded path, while the chat is open, or while the visitor types in a page form;
-//! - one prompt on screen at a time;
+//! - one prompt on screen at a time; a card the visitor has not touched gives way at exit intent (the
+//!   last chance) to an eligible prompt of higher priority (see [`crate::prompts::judgement`]);
 //! - no prompt before the minimum dwell: the current visit must have lasted that long by the clock
 //!   **and** the visitor must have been active that long. Both, because wall time alone counts a tab
 //!   left in the background, and active time alone trusts a single timer in the page;
@@ -22,6 +23,7 @@ use crate::base::locale::{Locale, Weekday};
 use crate::base::money::Currency;
 use crate::base::url::{glob, path_of};
 use crate::prompts::config::{PromptDefinition, PromptKind, WidgetConfig};
+use crate::prompts::judgement::{effective_priority, may_yield, outranks};
 use crate::visitor::session::Session;
 
 /// The shortest dwell any config can ask for: "never a pop-up 20 seconds after arrival".
@@ -226,20 +228,30 @@ pub enum PromptVerdict {
     ConditionNotMet,
 }
 
-/// Picks the prompt to show now: the first eligible one in config order, after the guardrails.
+/// Picks the prompt to show now, after the guardrails: the eligible one of highest priority (config
+/// order breaks ties). With a card on screen that may give way (exit intent, untouched), only a
+/// prompt that outranks it; the widget then replaces that card.
 pub fn decide(config: &WidgetConfig, session: &Session, input: &EvalInput) -> Decision {
     if let Some(reason) = hold_reason(config, session, input) {
         return Decision::Hold(reason);
     }
     let facts = Facts::new(config, session, input);
-    config
-        .prompts
-        .iter()
-        .find(|prompt| verdict(prompt, &facts) == PromptVerdict::Eligible)
-        .map_or(Decision::Hold(HoldReason::NothingEligible), |prompt| Decision::Show {
-            prompt: prompt.id.clone(),
-            variant: copy_variant(prompt, &facts),
-        })
+    let on_screen = session.visible_prompt.as_deref().filter(|_| !session.visit_expired(input.now));
+    let mut best: Option<&PromptDefinition> = None;
+    for prompt in &config.prompts {
+        let better = best.is_none_or(|best| effective_priority(prompt) > effective_priority(best));
+        if better
+            && on_screen.is_none_or(|visible| outranks(config, prompt, visible))
+            && verdict(prompt, &facts) == PromptVerdict::Eligible
+        {
+            best = Some(prompt);
+        }
+    }
+    match (best, on_screen) {
+        (Some(prompt), _) => Decision::Show { prompt: prompt.id.clone(), variant: copy_variant(prompt, &facts) },
+        (None, Some(_)) => Decision::Hold(HoldReason::PromptVisible),
+        (None, None) => Decision::Hold(HoldReason::NothingEligible),
+    }
 }
 
 /// Each prompt's verdict, ignoring the visit-wide guardrails that [`decide`] checks first.
@@ -293,14 +305,15 @@ pub fn effective_cooldown_days(config: &WidgetConfig, prompt: &PromptDefinition)
 }
 
 fn hold_reason(config: &WidgetConfig, session: &Session, input: &EvalInput) -> Option<HoldReason> {
-    hold(config, session, input.now, &input.page_url)
+    hold(config, session, input.now, &input.page_url, input.exit_intent)
 }
 
 /// The guardrails that hold every prompt back whatever the rules say (excluded page, chat open,
-/// typing, a card up, dwell, cap). They need neither the site's clock nor operator presence, so a
-/// caller can ask this first and skip gathering the rest of [`EvalInput`] (the widget's site-local
-/// time costs a time-zone lookup in the browser). `decide` applies the same checks.
-pub fn hold(config: &WidgetConfig, session: &Session, now: u64, page_url: &str) -> Option<HoldReason> {
+/// typing, a card up that may not give way, dwell, cap). They need neither the site's clock nor
+/// operator presence, so a caller can ask this first and skip gathering the rest of [`EvalInput`]
+/// (the widget's site-local time costs a time-zone lookup in the browser). `decide` applies the
+/// same checks.
+pub fn hold(config: &WidgetConfig, session: &Session, now: u64, page_url: &str, exit_intent: bool) -> Option<HoldReason> {
     let path = path_of(page_url);
     if config.exclude_paths.iter().any(|pattern| glob::matches(pattern, path)) {
         return Some(HoldReason::ExcludedPath);
@@ -311,7 +324,7 @@ pub fn hold(config: &WidgetConfig, session: &Session, now: u64, page_url: &str) 
     if session.typing_in_form {
         return Some(HoldReason::TypingInForm);
     }
-    if session.visible_prompt.is_some() && !session.visit_expired(now) {
+    if session.visible_prompt.is_some() && !session.visit_expired(now) && !may_yield(session, exit_intent) {
         return Some(HoldReason::PromptVisible);
     }
     let min_dwell = effective_min_dwell_seconds(config);

@@ -38,6 +38,26 @@ pub struct Product {
     pub url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    /// The ages the shop's page says the product suits (schema.org `audience`), so that an answer
+    /// such as the child's age can pick what fits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suits_age: Option<AgeRange>,
+}
+
+/// An age range in whole months; no upper bound means "and older".
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AgeRange {
+    pub min_months: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_months: Option<u16>,
+}
+
+impl AgeRange {
+    /// Whether some age is in both ranges: a product for 0–4 years suits a child of 0–12 months.
+    pub fn overlaps(&self, other: &AgeRange) -> bool {
+        self.max_months.is_none_or(|max| other.min_months <= max) && other.max_months.is_none_or(|max| self.min_months <= max)
+    }
 }
 
 /// Where a visit came from: one "touch" (first or last).
@@ -179,6 +199,7 @@ mod tests {
             image: None,
             url: None,
             category: None,
+            suits_age: None,
         };
         ViewedProduct { product, views: 1, last_viewed_at: 1_790_000_000_000 }
     }

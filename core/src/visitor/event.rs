@@ -436,6 +436,7 @@ mod tests {
             image: None,
             url: Some("https://shop.example/product/nordika-city-lite/".into()),
             category: Some("strollers".into()),
+            suits_age: None,
         }
     }
 

@@ -10,7 +10,7 @@
 use crate::base::money::{minor_exponent, Currency, Money};
 use crate::base::text::{truncate_chars, MAX_CATEGORY_LEN, MAX_PRODUCT_ID_LEN, MAX_PRODUCT_NAME_LEN, MAX_URL_LEN};
 use crate::base::url::{path_of, without_fragment};
-use crate::visitor::context::Product;
+use crate::visitor::context::{AgeRange, Product};
 
 /// The largest price accepted, in major units: anything above is a markup error (a GTIN in the
 /// price field, a price in the wrong unit), and would only mislead a price condition.
@@ -116,6 +116,7 @@ pub struct RawProduct {
     pub image: Option<String>,
     pub url: Option<String>,
     pub category: Option<String>,
+    pub suits_age: Option<AgeRange>,
 }
 
 /// Turns what a page said into a [`Product`], or `None` when it has no usable name.
@@ -155,6 +156,7 @@ pub fn normalize(raw: &RawProduct, page_url: &str) -> Option<Product> {
         image: raw.image.as_deref().and_then(|u| resolve_url(page_url, u)),
         url,
         category: raw.category.as_deref().and_then(|c| clean_text(c, MAX_CATEGORY_LEN)),
+        suits_age: raw.suits_age,
     })
 }
 
@@ -176,6 +178,7 @@ pub fn page_product(candidates: Vec<(Source, RawProduct)>, page_url: &str) -> Op
         product.image = product.image.take().or_else(|| other.image.clone());
         product.url = product.url.take().or_else(|| other.url.clone());
         product.category = product.category.take().or_else(|| other.category.clone());
+        product.suits_age = product.suits_age.or(other.suits_age);
     }
     Some(product)
 }
@@ -348,6 +351,7 @@ fn ld_product(node: &Ld, depth: usize) -> RawProduct {
         image: node.get("image").and_then(ld_url),
         url: node.field("url"),
         category: node.get("category").and_then(ld_name),
+        suits_age: node.get("audience").and_then(ld_audience_age),
         ..RawProduct::default()
     };
     if is_group {
@@ -426,6 +430,62 @@ fn ld_url(value: &Ld) -> Option<String> {
         Ld::String(s) => Some(s.clone()),
         Ld::Array(items) => items.iter().find_map(ld_url),
         Ld::Object(_) => value.field("url").or_else(|| value.field("contentUrl")),
+        _ => None,
+    }
+}
+
+/// The ages a schema.org `audience` (a `PeopleAudience`, or a list: the first with an age) suggests,
+/// given in years (`0.5` is six months). `None` without a readable minimum or maximum, or when they
+/// are inverted.
+fn ld_audience_age(audience: &Ld) -> Option<AgeRange> {
+    audience.items().iter().find_map(|audience| {
+        let years = |key: &str| match audience.get(key)? {
+            Ld::Number(n) => Some(*n),
+            Ld::String(s) => s.trim().replace(',', ".").parse::<f64>().ok(),
+            _ => None,
+        };
+        let months = |years: f64| (years.is_finite() && (0.0..=150.0).contains(&years)).then(|| (years * 12.0).round() as u16);
+        let (min, max) = (years("suggestedMinAge"), years("suggestedMaxAge"));
+        if min.is_none() && max.is_none() {
+            return None;
+        }
+        let min_months = match min {
+            Some(min) => months(min)?,
+            None => 0,
+        };
+        let max_months = match max {
+            Some(max) => Some(months(max)?),
+            None => None,
+        };
+        max_months.is_none_or(|max| min_months <= max).then_some(AgeRange { min_months, max_months })
+    })
+}
+
+/// A microdata property's value, as HTML defines it per element, with one exception for a
+/// `category`: a link's text («Термосы»), not its address (`/c/termos`), names the category.
+/// The widget reads the element: its tag name, its `content` attribute, the attribute that holds
+/// the value for its tag (`src`, `href`, `value`, `datetime`) and its text.
+pub fn microdata_value(property: &str, tag: &str, content: Option<String>, attribute: Option<String>, text: Option<String>) -> Option<String> {
+    if content.is_some() {
+        return content;
+    }
+    match microdata_value_attribute(tag) {
+        Some(_) if property == "category" && tag.eq_ignore_ascii_case("a") => {
+            text.filter(|t| !t.trim().is_empty()).or(attribute)
+        }
+        Some(_) => attribute,
+        None if tag.eq_ignore_ascii_case("meta") => None,
+        None => text,
+    }
+}
+
+/// The attribute that holds an element's microdata value, for the elements that have one.
+pub fn microdata_value_attribute(tag: &str) -> Option<&'static str> {
+    match tag.to_ascii_lowercase().as_str() {
+        "img" | "audio" | "video" | "source" | "iframe" | "embed" => Some("src"),
+        "a" | "link" | "area" => Some("href"),
+        "data" | "meter" => Some("value"),
+        "time" => Some("datetime"),
         _ => None,
     }
 }

@@ -79,6 +79,10 @@ pub struct Session {
     pub chat_open: bool,
     #[serde(skip)]
     pub typing_in_form: bool,
+    /// Whether the visitor has touched the card on screen (focus, tap, typing): a card in use
+    /// never gives way to another. Transient like the two above; a new card starts untouched.
+    #[serde(skip)]
+    pub prompt_touched: bool,
 }
 
 /// The answer to a question prompt, remembered under the prompt's id so rules can refer to it.
@@ -152,6 +156,7 @@ impl Session {
                     keep_last(&mut self.visit_prompts, MAX_VISIT_PROMPTS);
                 }
                 self.visible_prompt = Some(prompt.clone());
+                self.prompt_touched = false;
             }
             EventData::PromptDismissed(PromptRef { prompt }) => {
                 self.record_mut(prompt).dismissed_at = Some(at);
@@ -177,6 +182,11 @@ impl Session {
     /// The widget reports that a host-page form field gained or lost focus.
     pub fn set_typing_in_form(&mut self, typing: bool) {
         self.typing_in_form = typing;
+    }
+
+    /// The widget reports that the visitor touched the card on screen.
+    pub fn set_prompt_touched(&mut self, touched: bool) {
+        self.prompt_touched = touched;
     }
 
     pub fn is_returning(&self) -> bool {
@@ -342,6 +352,7 @@ fn bounded_product(product: &Product) -> Product {
         image: bound_url(&product.image),
         url: bound_url(&product.url),
         category: product.category.as_deref().map(|category| truncate_chars(category, MAX_CATEGORY_LEN)),
+        suits_age: product.suits_age,
     }
 }
 

@@ -1,10 +1,13 @@
 //! The prompt card: asking the engine (`rules::hold`, `rules::decide`), building the card from
 //! core's choices (`prompt_card::compared_products`, `offered_slots`), handing it to the UI module,
-//! and what the visitor does with it. Focus moves into a new card only when the visitor is not
-//! busy, and goes back where it was when the card closes.
+//! and what the visitor does with it. A card arrives unasked, so it never takes focus: it is
+//! announced through the live region, and focus moves only when the visitor goes into it (and goes
+//! back where it was when the card closes). At exit intent a card the visitor has not touched, or
+//! one that is finished (its thank-you), may be replaced by the offer the engine picks.
 
 use floorwalker_core::visitor::event::{EventData, PromptRef, QuestionAnswered};
 use floorwalker_core::prompts::card::{compared_products, offered_slots, PromptCard};
+use floorwalker_core::prompts::judgement::{answers, thank_you_ms};
 use floorwalker_core::prompts::rules::{self, Decision, EvalInput};
 use wasm_bindgen::prelude::*;
 
@@ -28,7 +31,16 @@ pub(super) enum Card {
 impl App {
     /// Asks the engine whether to speak up now, and shows what it picks.
     pub fn evaluate(&self, exit_intent: bool) {
-        if !matches!(*self.card.borrow(), Card::None) || js_sys::Date::now() - self.ui_failed_at.get() < UI_RETRY_MS {
+        // A card on screen may be replaced only at exit intent (the last chance), and never while
+        // the visitor is using it (a finished card, its thank-you, is no longer in use); which
+        // prompt may replace it is the engine's call.
+        let in_use = self.session.try_borrow().map_or(true, |session| session.prompt_touched);
+        let busy = match *self.card.borrow() {
+            Card::None => false,
+            Card::Pending(_) => true,
+            Card::Shown(..) => !exit_intent || in_use,
+        };
+        if busy || js_sys::Date::now() - self.ui_failed_at.get() < UI_RETRY_MS {
             return;
         }
         let config = &self.cx.config.widget;
@@ -38,7 +50,10 @@ impl App {
             let Ok(mut session) = self.session.try_borrow_mut() else { return };
             session.set_chat_open(self.open.get());
             session.set_typing_in_form(self.typing.get());
-            (rules::hold(config, &session, now, &page_url).is_some(), rules::should_preload_ui(config, &session))
+            (
+                rules::hold(config, &session, now, &page_url, exit_intent).is_some(),
+                rules::should_preload_ui(config, &session),
+            )
         };
         if preload && !self.ui_requested.get() {
             self.import_ui(|_, _| {});
@@ -70,8 +85,11 @@ impl App {
         };
         let Decision::Show { prompt, variant } = decision else { return };
         let Some(definition) = config.prompt(&prompt) else { return };
-        let products =
-            self.session.try_borrow().map_or_else(|_| Vec::new(), |session| compared_products(&definition.kind, &session));
+        let Ok((products, answers)) =
+            self.session.try_borrow().map(|session| (compared_products(&definition.kind, &session), answers(&session)))
+        else {
+            return;
+        };
         let card = PromptCard {
             slots: offered_slots(&definition.kind, variant, &config.business_hours, weekday, minute_of_day),
             prompt,
@@ -82,10 +100,15 @@ impl App {
             shown_at: now,
             callback_minutes: config.callback_minutes,
             region: config.phone_region(),
+            answers,
+            thank_you_ms: thank_you_ms(config),
             api_base: self.cx.api_base.clone(),
             site: self.cx.config.site.clone(),
             visitor: self.cx.visitor.clone(),
         };
+        // The card it replaces (untouched or finished) goes; nothing is recorded for it, it was
+        // shown and the visitor simply did not use it.
+        self.drop_card();
         let generation = self.card_generation.get().wrapping_add(1);
         self.card_generation.set(generation);
         self.card.replace(Card::Pending(generation));
@@ -121,7 +144,6 @@ impl App {
                 self.record(EventData::PromptShown(PromptRef { prompt: card.prompt.clone() }));
                 self.shell.announce(&title.unwrap_or_default());
                 self.emit("prompt_shown", &card.prompt);
-                self.focus_prompt();
             }
             Err(error) => {
                 web_sys::console::warn_2(&"floorwalker: the prompt did not load".into(), &error);
@@ -147,7 +169,8 @@ impl App {
         match name {
             "accept" => self.accept(&prompt),
             "dismiss" => self.dismiss(&prompt),
-            "close" => self.close_prompt(),
+            // A thank-you closing itself after its card was replaced is not about this card.
+            "close" if detail.as_string().is_none_or(|id| id == prompt) => self.close_prompt(),
             "chat" => {
                 self.accept(&prompt);
                 self.close_prompt();
@@ -157,12 +180,31 @@ impl App {
                 let pair = js_sys::Array::from(detail);
                 let (question, answer) = (pair.get(0).as_string()?, pair.get(1).as_string()?);
                 self.answer(&prompt, &question, &answer);
+                self.card_finished();
             }
-            "lead" => self.emit("lead_submitted", &prompt),
+            "lead" => {
+                self.emit("lead_submitted", &prompt);
+                self.card_finished();
+            }
+            // The visitor went into the card (focus, tap, typing): it is theirs now, and no
+            // other offer replaces it.
+            "touch" => {
+                if let Ok(mut session) = self.session.try_borrow_mut() {
+                    session.set_prompt_touched(true);
+                }
+            }
             "context" => return self.context_json(),
             _ => {}
         }
         None
+    }
+
+    /// The card's work is done (answered, or the lead is in): what stays is a thank-you, which an
+    /// offer at exit intent may replace.
+    fn card_finished(&self) {
+        if let Ok(mut session) = self.session.try_borrow_mut() {
+            session.set_prompt_touched(false);
+        }
     }
 
     /// The visitor said no (button, ×, Escape).
@@ -209,27 +251,6 @@ impl App {
     fn remember_focus(&self) {
         let active = self.cx.document().and_then(|d| d.active_element()).and_then(|e| e.dyn_into().ok());
         self.restore_focus.replace(active);
-    }
-
-    /// Moves focus into a new card, unless the visitor is busy with something on the page.
-    fn focus_prompt(&self) {
-        let document = self.cx.document();
-        let page_focus = document.as_ref().and_then(|d| d.active_element());
-        let body = document.as_ref().and_then(|d| d.body()).map(web_sys::Element::from);
-        let idle = page_focus.is_none() || page_focus == body;
-        if self.typing.get() || !idle {
-            return;
-        }
-        // The first control of the card's body in document order (not the × before it).
-        let target = self
-            .shell
-            .cards
-            .query_selector(".prompt .body input:not([tabindex='-1']), .prompt .body select, .prompt .body button")
-            .ok()
-            .flatten();
-        if let Some(target) = target.and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok()) {
-            let _ = target.focus();
-        }
     }
 
     fn return_focus(&self) {

@@ -152,6 +152,9 @@ impl App {
         if ask_engine {
             self.evaluate(false);
         }
+        if visible {
+            self.keep_launcher_off_text();
+        }
     }
 
     /// Learns whether an operator is online, for sites whose rules ask (the chat invitation).

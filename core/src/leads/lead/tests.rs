@@ -13,6 +13,7 @@ pub(crate) fn context() -> VisitorContext {
             image: None,
             url: Some(format!("https://shop.example/p/{id}")),
             category: Some("Коляски".into()),
+            suits_age: None,
         },
         views: 2,
         last_viewed_at: NOW - 60_000,

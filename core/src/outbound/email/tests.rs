@@ -55,6 +55,7 @@ fn viewed(id: &str, name: &str, minor: i64, url: Option<&str>, image: Option<&st
             image: image.map(Into::into),
             url: url.map(Into::into),
             category: Some("Коляски".into()),
+            suits_age: None,
         },
         views: 1,
         last_viewed_at: 0,

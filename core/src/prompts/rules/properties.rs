@@ -4,6 +4,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::base::money::Money;
+use crate::prompts::judgement::outranks;
 use crate::visitor::context::Product;
 use crate::visitor::event::{ActiveTime, Event, EventData, PageView, ProductView, PromptRef};
 
@@ -20,6 +21,8 @@ enum Step {
     Accept,
     Chat(bool),
     Typing(bool),
+    /// The visitor touches the card on screen (focus, tap, typing).
+    Touch,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -37,6 +40,7 @@ fn step() -> impl Strategy<Value = Step> {
         Just(Step::Accept),
         any::<bool>().prop_map(Step::Chat),
         any::<bool>().prop_map(Step::Typing),
+        Just(Step::Touch),
     ]
 }
 
@@ -63,19 +67,19 @@ fn condition() -> impl Strategy<Value = Condition> {
 /// The default playbooks with arbitrary (even invalid) guardrails, cooldowns and conditions: the
 /// engine's guarantees must not depend on the config being sensible.
 fn config() -> impl Strategy<Value = WidgetConfig> {
-    (0u32..120, 0u32..8, 0u32..10, prop::collection::vec((condition(), prop::option::of(0u32..5)), 4)).prop_map(
-        |(dwell, cap, cooldown, prompts)| {
-            let mut config = WidgetConfig::default();
-            config.guardrails.min_dwell_seconds = dwell;
-            config.guardrails.max_prompts_per_visit = cap;
-            config.guardrails.default_cooldown_days = cooldown;
-            for (prompt, (when, cooldown_days)) in config.prompts.iter_mut().zip(prompts) {
-                prompt.when = when;
-                prompt.cooldown_days = cooldown_days;
-            }
-            config
-        },
-    )
+    let prompt = (condition(), prop::option::of(0u32..5), prop::option::of(0u8..=120));
+    (0u32..120, 0u32..8, 0u32..10, prop::collection::vec(prompt, 4)).prop_map(|(dwell, cap, cooldown, prompts)| {
+        let mut config = WidgetConfig::default();
+        config.guardrails.min_dwell_seconds = dwell;
+        config.guardrails.max_prompts_per_visit = cap;
+        config.guardrails.default_cooldown_days = cooldown;
+        for (prompt, (when, cooldown_days, priority)) in config.prompts.iter_mut().zip(prompts) {
+            prompt.when = when;
+            prompt.cooldown_days = cooldown_days;
+            prompt.priority = priority;
+        }
+        config
+    })
 }
 
 fn event(now: u64, data: EventData) -> Event {
@@ -99,7 +103,7 @@ proptest! {
                     session.apply(&event(now, EventData::PageView(PageView { url: page.clone(), title: String::new(), referrer: None })));
                 }
                 Step::Product(n) => session.apply(&event(now, EventData::ProductView(ProductView {
-                    product: Product { id: format!("sku-{n}"), name: "x".into(), price: Some(Money { minor: 100, currency: Currency::RUB }), image: None, url: None, category: None },
+                    product: Product { id: format!("sku-{n}"), name: "x".into(), price: Some(Money { minor: 100, currency: Currency::RUB }), image: None, url: None, category: None, suits_age: None },
                 }))),
                 Step::Active(seconds) => {
                     now += u64::from(seconds) * 1000;
@@ -108,6 +112,7 @@ proptest! {
                 Step::Wait(ms) => now += ms,
                 Step::Chat(open) => session.set_chat_open(open),
                 Step::Typing(typing) => session.set_typing_in_form(typing),
+                Step::Touch => session.set_prompt_touched(session.visible_prompt.is_some()),
                 Step::Dismiss | Step::Accept => {
                     if let Some(prompt) = session.visible_prompt.clone() {
                         let data = PromptRef { prompt: prompt.clone() };
@@ -124,11 +129,16 @@ proptest! {
                     let decision = decide(&config, &session, &input);
                     prop_assert_eq!(&decision, &decide(&config, &session.clone(), &input.clone()), "decide is deterministic");
                     if let Decision::Show { prompt, .. } = decision {
-                        prop_assert!(session.visible_prompt.is_none() || session.visit_expired(now), "two prompts at once");
+                        let definition = config.prompt(&prompt).expect("shown prompts come from the config");
+                        // One card at a time: a card on screen is only ever replaced, at exit
+                        // intent, while untouched, by a prompt that outranks it.
+                        if let Some(visible) = session.visible_prompt.as_deref().filter(|_| !session.visit_expired(now)) {
+                            prop_assert!(exit && !session.prompt_touched, "{} replaced {} without exit intent or while in use", prompt, visible);
+                            prop_assert!(outranks(&config, definition, visible), "{} does not outrank {}", prompt, visible);
+                        }
                         prop_assert!(!session.chat_open && !session.typing_in_form);
                         prop_assert!(session.visit_active_seconds >= MIN_DWELL_FLOOR_SECONDS, "active dwell");
                         prop_assert!(now - session.visit_started_at >= u64::from(MIN_DWELL_FLOOR_SECONDS) * 1000, "wall-clock dwell");
-                        let definition = config.prompt(&prompt).expect("shown prompts come from the config");
                         if definition.kind == PromptKind::Callback {
                             prop_assert!(session.visit_active_seconds >= CALLBACK_MIN_ACTIVE_SECONDS, "callback too early");
                         }

@@ -56,6 +56,7 @@ impl Visit {
                 image: None,
                 url: None,
                 category: Some(category.into()),
+                suits_age: None,
             },
         }));
     }
@@ -217,13 +218,13 @@ fn the_clock_free_guardrails_answer_alone_exactly_as_decide_does() {
     visit.view("b", "strollers", 1);
     let at = |visit: &Visit| (visit.now, visit.exit().page_url);
     let (now, url) = at(&visit);
-    assert_eq!(hold(&config, &visit.session, now, &url), Some(HoldReason::DwellTooShort));
+    assert_eq!(hold(&config, &visit.session, now, &url, false), Some(HoldReason::DwellTooShort));
     visit.wait_active(40);
     let (now, url) = at(&visit);
-    assert_eq!(hold(&config, &visit.session, now, &url), None, "past the dwell only the rules remain");
+    assert_eq!(hold(&config, &visit.session, now, &url, false), None, "past the dwell only the rules remain");
     assert_eq!(decide(&config, &visit.session, &visit.exit()).prompt(), Some("compare_by_email"));
     visit.session.set_chat_open(true);
-    assert_eq!(hold(&config, &visit.session, now, &url), Some(HoldReason::ChatOpen));
+    assert_eq!(hold(&config, &visit.session, now, &url, false), Some(HoldReason::ChatOpen));
     assert_eq!(decide(&config, &visit.session, &visit.exit()), Decision::Hold(HoldReason::ChatOpen));
 }
 

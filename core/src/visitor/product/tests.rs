@@ -289,3 +289,56 @@ fn clean_text_collapses_and_bounds() {
     assert_eq!(clean_text("абвгд", 3).as_deref(), Some("абв"));
     assert_eq!(clean_text(&" ".repeat(1_000_000), 10), None);
 }
+
+#[test]
+fn json_ld_audience_ages_become_months() {
+    let product = |audience: Ld| {
+        let raw = &products_from_json_ld(&obj(&[("@type", s("Product")), ("name", s("Orsa")), ("audience", audience)]))[0];
+        normalize(raw, PAGE).expect("a product").suits_age
+    };
+    let people = |fields: &[(&str, Ld)]| {
+        let mut all = vec![("@type", s("PeopleAudience"))];
+        all.extend_from_slice(fields);
+        obj(&all)
+    };
+    let range = |min_months, max_months| Some(AgeRange { min_months, max_months });
+    assert_eq!(product(people(&[("suggestedMinAge", Ld::Number(0.0)), ("suggestedMaxAge", Ld::Number(4.0))])), range(0, Some(48)));
+    assert_eq!(product(people(&[("suggestedMinAge", s("0,5")), ("suggestedMaxAge", s("1.25"))])), range(6, Some(15)));
+    assert_eq!(product(people(&[("suggestedMinAge", Ld::Number(3.5))])), range(42, None), "no upper bound: and older");
+    assert_eq!(product(Ld::Array(vec![people(&[]), people(&[("suggestedMaxAge", Ld::Number(1.0))])])), range(0, Some(12)));
+    for nonsense in [
+        people(&[]),
+        people(&[("suggestedMinAge", Ld::Number(5.0)), ("suggestedMaxAge", Ld::Number(1.0))]),
+        people(&[("suggestedMinAge", Ld::Number(-1.0))]),
+        people(&[("suggestedMaxAge", Ld::Number(f64::INFINITY))]),
+        people(&[("suggestedMaxAge", s("newborns"))]),
+        s("parents"),
+    ] {
+        assert_eq!(product(nonsense.clone()), None, "{nonsense:?}");
+    }
+}
+
+#[test]
+fn microdata_values_follow_html_and_a_category_link_is_named_by_its_text() {
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(microdata_value("category", "a", None, some("/c/termos"), some(" Термосы ")), some(" Термосы "));
+    assert_eq!(microdata_value("category", "A", None, some("/c/termos"), some("  ")), some("/c/termos"), "an empty link keeps its address");
+    assert_eq!(microdata_value("category", "a", some("Термосы"), some("/c/termos"), None), some("Термосы"), "content wins");
+    assert_eq!(microdata_value("url", "a", None, some("/p/1"), some("Термос")), some("/p/1"));
+    assert_eq!(microdata_value("image", "img", None, some("/i.png"), None), some("/i.png"));
+    assert_eq!(microdata_value("name", "h1", None, None, some("Термос")), some("Термос"));
+    assert_eq!(microdata_value("sku", "meta", None, None, some("x")), None, "a meta without content has no value");
+    assert_eq!(microdata_value_attribute("TIME"), Some("datetime"));
+    assert_eq!(microdata_value_attribute("span"), None);
+}
+
+#[test]
+fn age_ranges_overlap_when_some_age_is_in_both() {
+    let range = |min_months, max_months| AgeRange { min_months, max_months };
+    assert!(range(0, Some(48)).overlaps(&range(0, Some(12))));
+    assert!(range(6, Some(48)).overlaps(&range(0, Some(12))));
+    assert!(!range(42, Some(144)).overlaps(&range(0, Some(12))), "a booster from 3.5 years does not suit a baby");
+    assert!(range(42, None).overlaps(&range(36, None)));
+    assert!(!range(0, Some(6)).overlaps(&range(36, None)));
+    assert!(range(0, Some(0)).overlaps(&range(0, Some(0))), "expecting: products from birth");
+}

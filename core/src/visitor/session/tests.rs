@@ -26,6 +26,7 @@ fn product_view(at: u64, id: &str, price: i64) -> Event {
                 image: None,
                 url: None,
                 category: Some("strollers".into()),
+                suits_age: None,
             },
         }),
     )
