@@ -1,0 +1,6 @@
+//! What Floorwalker keeps, for how long, and how it lets go: the retention policy per table
+//! (defaults, per-site overrides and the reasons), and the pruner that the worker's cron drives in
+//! bounded steps. Uses `base` and `chat` (the conversation's idle default).
+
+pub mod pruning;
+pub mod retention;
