@@ -14,7 +14,7 @@ use worker::{Env, Method, Request, Response};
 use crate::http::{self, internal};
 use crate::platform::d1::db;
 use crate::platform::vars::{key, test_timing, KeyProblem};
-use crate::{chat, delivery_log, endpoints, mailbox, outbox, settings, sites};
+use crate::{chat, delivery_log, endpoints, mailbox, outbox, retention, settings, sites};
 
 const MAX_EVENTS_LISTED: u32 = 500;
 const MAX_LEADS_LISTED: u32 = 500;
@@ -39,6 +39,9 @@ pub async fn route(mut req: Request, env: &Env, method: Method, path: &[&str]) -
         (Method::Post, ["sites", site, "operators"]) => chat::admin::create_operator(&mut req, env, site).await,
         (Method::Post, ["sites", site, "api-keys"]) => chat::admin::create_api_key(&mut req, env, site).await,
         (Method::Put, ["sites", site, "identity-secret"]) => chat::admin::identity_secret(&mut req, env, site).await,
+        (Method::Get, ["sites", site, "retention"]) => retention::show(env, site).await,
+        (Method::Put, ["sites", site, "retention"]) => retention::put(&mut req, env, site).await,
+        (Method::Post, ["retention", "run"]) => retention::run_now(&req, env).await,
         (Method::Get, ["chat", "outbox"]) => chat::admin::outbox(&req, env).await,
         (Method::Post, ["chat", "store-check"]) => chat::admin::store_check(env).await,
         (Method::Get, ["mailbox"]) => http::json(&mailbox::stored(env, http::query_param(&req, "lead").as_deref(), None).await?, 200),

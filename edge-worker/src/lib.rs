@@ -17,6 +17,7 @@ mod mailbox;
 mod outbox;
 mod platform;
 mod public_site;
+mod retention;
 mod settings;
 mod sites;
 
@@ -62,7 +63,8 @@ pub async fn queue(batch: MessageBatch<QueueMessage>, env: Env, _ctx: Context) -
     Ok(())
 }
 
-/// The cron sweeper: re-enqueues outbox rows whose queue message was lost.
+/// The cron: the sweeper re-enqueues outbox rows whose queue message was lost, then the retention
+/// run prunes what is past its period (bounded, see `retention`).
 #[event(scheduled)]
 pub async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     match outbox::sweep(&env, http::now_ms()).await {
@@ -70,4 +72,5 @@ pub async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) 
         Ok(n) => worker::console_log!("sweeper re-enqueued {n} deliveries"),
         Err(e) => worker::console_error!("sweeper: {e}"),
     }
+    retention::scheduled(&env).await;
 }

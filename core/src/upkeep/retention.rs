@@ -43,7 +43,8 @@ pub enum Kept {
 }
 
 impl Kept {
-    /// In the order the pruner visits them: the cheapest and most numerous first.
+    /// In the order the pruner visits them: the cheapest and most numerous first, conversations
+    /// (a call to an object each) last.
     pub const ALL: [Kept; 9] = [
         Kept::RateLimits,
         Kept::Mailbox,
@@ -52,8 +53,8 @@ impl Kept {
         Kept::DeliveredDeliveries,
         Kept::FailedDeliveries,
         Kept::OutboxEvents,
-        Kept::ClosedConversations,
         Kept::Leads,
+        Kept::ClosedConversations,
     ];
 
     pub fn as_str(self) -> &'static str {

@@ -43,6 +43,9 @@ pub enum ConversationCall {
     Transcript { who: Who, email: String },
     /// Core's store contract against this object's real SQLite → [`ConversationReply::StoreCheck`].
     SelfCheck,
+    /// The retention cron: erase everything the object stores (its conversation was closed long
+    /// enough ago) → [`ConversationReply::Done`].
+    Purge,
 }
 
 /// A `Conversation` object's answers.
@@ -66,8 +69,15 @@ pub struct ConversationSetup {
     pub visitor_label: String,
     pub locale: Locale,
     pub reply_wait_ms: u64,
+    /// The site's silence before the conversation closes itself.
+    #[serde(default = "default_idle_close_ms")]
+    pub idle_close_ms: u64,
     #[serde(default)]
     pub context: Option<VisitorContext>,
+}
+
+fn default_idle_close_ms() -> u64 {
+    floorwalker_core::chat::conversation::DEFAULT_IDLE_CLOSE_MS
 }
 
 /// A message posted through the API: also the body `POST /v1/conversations/:id/messages` answers.

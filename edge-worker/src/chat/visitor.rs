@@ -21,7 +21,7 @@ use crate::http::{self, internal, now_ms};
 use crate::platform::d1::db;
 use crate::platform::random::random_id;
 use crate::platform::vars::var;
-use crate::{cors, sites};
+use crate::{cors, settings, sites};
 
 const MAX_SESSION_BODY: usize = 4 * 1024;
 const MAX_START_BODY: usize = 64 * 1024;
@@ -168,6 +168,7 @@ pub async fn start(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         visitor_label: label.clone(),
         locale,
         reply_wait_ms: reply_wait_ms(env),
+        idle_close_ms: settings::retention(env, &claims.site).await?.idle_close_ms(),
         context: Some(context),
     };
     let reply = protocol::conversation(env, &id)?.ask(&ConversationCall::Init(Box::new(setup))).await?;
@@ -203,8 +204,19 @@ pub async fn socket(req: Request, env: &Env, id: &str) -> Result<Response, ApiEr
     let query: SocketQuery = req.query().map_err(|_| ApiError::new(ErrorCode::Unauthorized, "a visitor token is required (?token=)"))?;
     let claims = verify_token(env, &query.token)?;
     site_for_origin(env, &req, &claims.site).await?;
+    require_known(env, id, &claims.site).await?;
     let call = ConversationCall::Connect { who: who(&claims), conversation_id: id.to_owned() };
     protocol::conversation(env, id)?.connect(&call).await
+}
+
+/// A conversation of `site` that D1 knows, checked before its Durable Object is touched: a
+/// request for a made-up id reaches no object at all.
+pub async fn require_known(env: &Env, id: &str, site: &str) -> Result<(), ApiError> {
+    let found: Option<String> = db(env)?
+        .query("SELECT id FROM chat_conversations WHERE id = ?1 AND site = ?2", &[&id, &site])
+        .first_column("id", "finding the conversation")
+        .await?;
+    found.map(|_| ()).ok_or_else(|| ApiError::new(ErrorCode::NotFound, "there is no such conversation"))
 }
 
 #[derive(Deserialize)]
@@ -231,6 +243,7 @@ pub async fn callback(mut req: Request, env: &Env, id: &str) -> Result<Response,
         .unwrap_or(floorwalker_core::base::phone::PhoneRegion::Ru);
     let CallbackContact { contact, time_slot } =
         callback_contact(body.email.as_deref(), body.phone.as_deref(), body.time_slot.as_deref(), region)?;
+    require_known(env, id, &claims.site).await?;
     let locale = config.widget.default_locale;
     let notice = match locale {
         floorwalker_core::base::locale::Locale::Ru => format!("Спасибо! Мы свяжемся с вами: {contact}"),
@@ -264,6 +277,7 @@ pub async fn transcript(mut req: Request, env: &Env, id: &str) -> Result<Respons
     let claims = verify_token(env, &body.token)?;
     let (_config, origin) = site_for_origin(env, &req, &claims.site).await?;
     let email = normalize_email(&body.email)?;
+    require_known(env, id, &claims.site).await?;
     let reply = protocol::conversation(env, id)?.ask(&ConversationCall::Transcript { who: who(&claims), email }).await?;
     let id = expect_reply!(reply, ConversationReply::TranscriptQueued { id } => id)?;
     with_cors(http::json(&serde_json::json!({"ok": true, "id": id}), 202)?, &origin)
