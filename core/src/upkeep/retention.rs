@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::throttle::MAX_WINDOW_S;
 use crate::base::error::{ApiError, ErrorCode};
 use crate::chat::conversation::DEFAULT_IDLE_CLOSE_MS;
 
@@ -107,8 +108,8 @@ impl Default for RetentionPolicy {
             outbox_days: 30,
             // Copies of mail for demos and tests only.
             mailbox_days: 7,
-            // The longest window any limit uses is a day.
-            rate_limit_hours: 24,
+            // The longest window any limit may use (`access::throttle::MAX_WINDOW_S`, a day).
+            rate_limit_hours: MAX_WINDOW_S.div_ceil(3600),
             // Sessions last 12 hours; a month after expiry answers "who was logged in".
             sessions_days_after_expiry: 30,
             // A year of transcripts: repeat customers are recognised, older chats are stale.
