@@ -11,7 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use floorwalker_core::chat::hub::HubNotification;
 use floorwalker_core::chat::protocol::{ClientFrame, ConversationStatus, ServerFrame};
 use floorwalker_core::upkeep::pruning::PruneReport;
-use floorwalker_core::upkeep::retention::{Kept, DAY_MS};
+use floorwalker_core::leads::lead::LeadKind;
+use floorwalker_core::upkeep::retention::{Kept, RetentionPolicy, DAY_MS};
 use floorwalker_e2e::chat::*;
 use floorwalker_e2e::receiver::Receiver;
 use floorwalker_e2e::worker::Worker;
@@ -249,7 +250,7 @@ async fn storage_stays_flat_while_the_cron_prunes_old_rows() {
     let d1_dir = worker.state_dir().join("v3/d1/miniflare-D1DatabaseObject");
     let do_dir = worker.state_dir().join("v3/do/floorwalker-Conversation");
     let mut figures = Vec::new();
-    let mut clock_days = 0;
+    let mut clock_days: u64 = 0;
     for round in 0..ROUNDS {
         for batch in 0..EVENT_BATCHES {
             let visitor = format!("visitor-load-{round}-{batch:03}");
@@ -260,6 +261,10 @@ async fn storage_stays_flat_while_the_cron_prunes_old_rows() {
             let (status, answer) = post_json(&worker, "/v1/events", Some(SHOP), &body).await;
             assert!(status < 300, "events: {status} {answer}");
         }
+        // A lead a round: kept three years, so only the later rounds' clocks reach it.
+        let lead = floorwalker_e2e::leads::request(LeadKind::Callback, &format!("visitor-lead-{round}"), &format!("lead-key-{round}"), SHOP);
+        let response = floorwalker_e2e::leads::post(&worker, SHOP, &serde_json::to_string(&lead).expect("a lead")).await;
+        assert!(response.status().is_success(), "lead: {}", response.status());
         let cookie = login(&worker, "anna@demo.example", PASSWORD).await;
         for n in 0..CONVERSATIONS {
             let visitor = visitor_session(&worker, SHOP, &format!("visitor-chat-{round}-{n:03}")).await;
@@ -308,6 +313,8 @@ async fn storage_stays_flat_while_the_cron_prunes_old_rows() {
             assert_eq!(after[table], 0, "{table} after pruning: {after:?} (pruned {pruned:?})");
         }
         assert_eq!(pruned.get(&Kept::ClosedConversations).copied(), Some(CONVERSATIONS as u64), "{pruned:?}");
+        let leads_kept = if clock_days * DAY_MS > RetentionPolicy::default().keep_ms(Kept::Leads, None) { 0 } else { round as u64 + 1 };
+        assert_eq!(after["leads"], leads_kept, "leads go after three years, not with the rest: {after:?}");
         let (d1, objects) = (disk(&d1_dir), disk(&do_dir));
         println!(
             "retention load, round {round}: peak rows events {} deliveries {} attempts {} conversations {}; pruned {pruned:?} in {runs} run(s); \

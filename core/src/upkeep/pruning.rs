@@ -57,7 +57,9 @@ impl PruneTask {
 /// What a run pruned: the log line and the admin endpoint's answer.
 #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
 pub struct PruneReport {
-    /// Rows (conversations for `closed_conversations`) removed, by kind; cascaded rows not counted.
+    /// Rows removed by kind, as D1 counts them (rows deleted with them by `ON DELETE CASCADE`
+    /// included: a delivery's attempts, a lead's consent changes); conversations for
+    /// `closed_conversations`.
     pub pruned: BTreeMap<Kept, u64>,
     pub subrequests: u32,
     pub elapsed_ms: u64,
@@ -124,7 +126,8 @@ impl Pruner {
     }
 
     /// The step [`Pruner::next`] gave removed `removed` rows. A full step may have left more
-    /// behind and runs again; a short one finished its kind.
+    /// behind and runs again; a short one finished its kind. (Cascaded rows can make a step look
+    /// full: the repeat then finds nothing and moves on.)
     pub fn done(&mut self, removed: u64) {
         let Some(task) = self.queue.front() else { return };
         self.report.subrequests += task.cost();
