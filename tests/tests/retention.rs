@@ -343,3 +343,29 @@ async fn storage_stays_flat_while_the_cron_prunes_old_rows() {
     assert!(log.contains("retention: pruned nothing"), "a fresh row is never due");
     assert_eq!(d1_counts(&worker)["mailbox"], fresh["mailbox"]);
 }
+
+/// Outside a test deployment the clock cannot be moved and a site cannot close chats after
+/// seconds; the run itself works for the owner and reports what it did.
+#[tokio::test]
+async fn a_production_deployment_keeps_its_clock_and_its_floors() {
+    let worker = Worker::start_with_real_timing("retention-real").await;
+    worker.seed_demo_site(&[]).await;
+    let (status, body) = worker.admin_send(Method::PUT, "/sites/demo/retention", Some(json!({"idle_close_seconds": 2}))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_config")), "{body}");
+    let (status, body) = worker.admin_send(Method::PUT, "/sites/demo/retention", Some(json!({"idle_close_seconds": 600, "events_days": 30}))).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = worker.admin_send(Method::POST, &format!("/retention/run?at={}", now_ms() + 400 * DAY_MS), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("forbidden")), "{body}");
+    let (status, body) = worker.admin_send(Method::POST, "/retention/run?at=soon", None).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = worker.admin_send(Method::PUT, "/sites/nosuchsite/retention", Some(json!({}))).await;
+    assert_eq!(status, 404, "{body}");
+    let report = prune_at_now(&worker).await;
+    assert!(report.complete && report.total() == 0, "{report:?}");
+}
+
+async fn prune_at_now(worker: &Worker) -> PruneReport {
+    let (status, body) = worker.admin_send(Method::POST, "/retention/run", None).await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_value(body).expect("a prune report")
+}
