@@ -63,7 +63,11 @@ pub struct PruneReport {
     pub pruned: BTreeMap<Kept, u64>,
     pub subrequests: u32,
     pub elapsed_ms: u64,
-    /// Everything due was pruned; `false` when the budget ran out first (the next run goes on).
+    /// Kinds whose step failed (logged by the worker; retried by the next run).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<Kept>,
+    /// Everything due was pruned; `false` when the budget ran out first or a step failed (the
+    /// next run goes on).
     pub complete: bool,
 }
 
@@ -76,7 +80,12 @@ impl PruneReport {
     pub fn summary(&self) -> String {
         let parts: Vec<String> = self.pruned.iter().filter(|(_, n)| **n > 0).map(|(kind, n)| format!("{} {n}", kind.as_str())).collect();
         let what = if parts.is_empty() { "nothing".to_owned() } else { parts.join(", ") };
-        let state = if self.complete { "complete" } else { "more left for the next run" };
+        let failed: Vec<&str> = self.failed.iter().map(|kind| kind.as_str()).collect();
+        let state = match (self.complete, failed.is_empty()) {
+            (true, _) => "complete".to_owned(),
+            (false, true) => "more left for the next run".to_owned(),
+            (false, false) => format!("failed: {}", failed.join(", ")),
+        };
         format!("retention: pruned {what} ({} subrequests, {} ms, {state})", self.subrequests, self.elapsed_ms)
     }
 }
@@ -142,12 +151,13 @@ impl Pruner {
     pub fn failed(&mut self) {
         if let Some(task) = self.queue.pop_front() {
             self.report.subrequests += task.cost();
+            self.report.failed.push(task.kind);
         }
     }
 
     pub fn finish(mut self, now: u64) -> PruneReport {
         self.report.elapsed_ms = now.saturating_sub(self.started_at);
-        self.report.complete = self.queue.is_empty();
+        self.report.complete = self.queue.is_empty() && self.report.failed.is_empty();
         self.report
     }
 }
@@ -249,7 +259,9 @@ mod tests {
         assert_eq!(pruner.next(NOW), None, "conversations come last");
         let report = pruner.finish(NOW);
         assert_eq!(report.pruned[&Kept::ClosedConversations], 13);
-        assert!(report.complete);
+        assert!(!report.complete, "the failed steps are reported");
+        assert_eq!(report.failed.len(), Kept::ALL.len() - 1);
+        assert!(report.summary().contains("failed: rate_limits, mailbox"), "{}", report.summary());
         assert_eq!(serde_json::to_value(&report).unwrap()["pruned"]["closed_conversations"], 13);
     }
 }
