@@ -13,5 +13,5 @@ CREATE INDEX IF NOT EXISTS leads_by_time ON leads (created_at);
 CREATE INDEX IF NOT EXISTS deliveries_by_state_time ON deliveries (state, updated_at);
 CREATE INDEX IF NOT EXISTS outbox_events_by_time ON outbox_events (created_at);
 CREATE INDEX IF NOT EXISTS rate_limits_by_window ON rate_limits (window);
-CREATE INDEX IF NOT EXISTS operator_sessions_by_expiry ON operator_sessions (expires_at);
+CREATE INDEX IF NOT EXISTS account_sessions_by_expiry ON account_sessions (expires_at);
 CREATE INDEX IF NOT EXISTS chat_conversations_closed ON chat_conversations (status, closed_at);

@@ -102,7 +102,7 @@ async fn step(env: &Env, db: &Db, task: &PruneTask) -> Result<u64, ApiError> {
             db.query("DELETE FROM rate_limits WHERE rowid IN (SELECT rowid FROM rate_limits WHERE window < ?1 LIMIT ?2)", &[cutoff, limit])
         }
         Kept::OperatorSessions => db.query(
-            "DELETE FROM operator_sessions WHERE rowid IN (SELECT rowid FROM operator_sessions WHERE expires_at < ?1 LIMIT ?2)",
+            "DELETE FROM account_sessions WHERE rowid IN (SELECT rowid FROM account_sessions WHERE expires_at < ?1 LIMIT ?2)",
             &[cutoff, limit],
         ),
     };

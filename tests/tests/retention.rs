@@ -29,7 +29,7 @@ fn now_ms() -> u64 {
 fn d1_counts(worker: &Worker) -> BTreeMap<String, u64> {
     let tables = [
         "events", "leads", "outbox_events", "deliveries", "delivery_attempts", "mailbox", "rate_limits",
-        "operator_sessions", "chat_conversations", "chat_callbacks",
+        "account_sessions", "chat_conversations", "chat_callbacks",
     ];
     let select: Vec<String> = tables.iter().map(|t| format!("(SELECT COUNT(*) FROM {t}) AS {t}")).collect();
     let output = Command::new(repo_root().join("node_modules/.bin/wrangler"))
@@ -309,7 +309,7 @@ async fn storage_stays_flat_while_the_cron_prunes_old_rows() {
         }
         assert!(last.subrequests <= 40, "{last:?}");
         let after = d1_counts(&worker);
-        for table in ["events", "outbox_events", "deliveries", "delivery_attempts", "chat_conversations", "operator_sessions"] {
+        for table in ["events", "outbox_events", "deliveries", "delivery_attempts", "chat_conversations", "account_sessions"] {
             assert_eq!(after[table], 0, "{table} after pruning: {after:?} (pruned {pruned:?})");
         }
         assert_eq!(pruned.get(&Kept::ClosedConversations).copied(), Some(CONVERSATIONS as u64), "{pruned:?}");

@@ -36,7 +36,8 @@ pub enum Kept {
     Mailbox,
     /// `rate_limits` windows by their start.
     RateLimits,
-    /// `operator_sessions` by `expires_at`: a session row only serves logout until it expires.
+    /// `account_sessions` (operators' console sessions) by `expires_at`: a session row only serves
+    /// logout until it expires.
     OperatorSessions,
     /// Closed `chat_conversations` by `closed_at`, with their `chat_callbacks` row and the
     /// Conversation object's storage (messages, state): the transcript itself.
