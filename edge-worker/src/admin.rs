@@ -15,7 +15,7 @@ use crate::http::{self, internal};
 use crate::platform::d1::db;
 use crate::platform::vars::{key, test_timing, KeyProblem};
 use crate::chat::members;
-use crate::{chat, delivery_log, endpoints, events, mailbox, outbox, privacy, settings, sightings, sites};
+use crate::{chat, delivery_log, endpoints, events, mailbox, outbox, privacy, retention, settings, sightings, sites};
 
 const MAX_EVENTS_LISTED: u32 = 500;
 const MAX_LEADS_LISTED: u32 = 500;
@@ -56,6 +56,9 @@ pub async fn route(mut req: Request, env: &Env, method: Method, path: &[&str]) -
         (Method::Post, ["sites", site, "api-keys"]) => members::create_api_key(Actor::Admin, &mut req, env, site).await,
         (Method::Delete, ["sites", site, "api-keys", id]) => members::revoke_api_key(Actor::Admin, env, site, id).await,
         (Method::Put, ["sites", site, "identity-secret"]) => chat::admin::identity_secret(&mut req, env, site).await,
+        (Method::Get, ["sites", site, "retention"]) => retention::show(env, site).await,
+        (Method::Put, ["sites", site, "retention"]) => retention::put(&mut req, env, site).await,
+        (Method::Post, ["retention", "run"]) => retention::run_now(&req, env).await,
         (Method::Get, ["chat", "outbox"]) => chat::admin::outbox(&req, env).await,
         (Method::Post, ["chat", "store-check"]) => chat::admin::store_check(env).await,
         (Method::Get, ["mailbox"]) => http::json(&mailbox::stored(env, http::query_param(&req, "lead").as_deref(), None).await?, 200),

@@ -20,6 +20,7 @@ mod privacy;
 mod platform;
 mod public_site;
 mod rate_limit;
+mod retention;
 mod settings;
 mod sightings;
 mod sites;
@@ -66,7 +67,8 @@ pub async fn queue(batch: MessageBatch<QueueMessage>, env: Env, _ctx: Context) -
     Ok(())
 }
 
-/// The cron sweeper: re-enqueues outbox rows whose queue message was lost.
+/// The cron: the sweeper re-enqueues outbox rows whose queue message was lost, then the retention
+/// run prunes what is past its period (bounded, see `retention`).
 #[event(scheduled)]
 pub async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     match outbox::sweep(&env, http::now_ms()).await {
@@ -74,4 +76,5 @@ pub async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) 
         Ok(n) => worker::console_log!("sweeper re-enqueued {n} deliveries"),
         Err(e) => worker::console_error!("sweeper: {e}"),
     }
+    retention::scheduled(&env).await;
 }

@@ -6,7 +6,6 @@
 //! (cron) enqueues them again. The consumer reads the state from D1, so a delivery enqueued twice
 //! is attempted once at a time and never again after a 2xx.
 
-use floorwalker_core::access::throttle::MAX_WINDOW_S;
 use floorwalker_core::base::error::ApiError;
 use floorwalker_core::outbound::delivery::{delivery_id, DeliveryState, QueueMessage, Target};
 use floorwalker_core::outbound::endpoint::Endpoint;
@@ -109,7 +108,6 @@ pub async fn sweep(env: &Env, now_ms: u64) -> Result<usize, ApiError> {
         .await?;
     let ids: Vec<QueueMessage> = rows.into_iter().map(|r| QueueMessage { delivery: r.id, lane: r.target }).collect();
     try_enqueue(env, &ids).await.map_err(|e| internal("re-enqueueing deliveries", e))?;
-    // Rate-limit windows older than a day are of no use to anyone.
-    db.query("DELETE FROM rate_limits WHERE window < ?1", &[&now_ms.saturating_sub(u64::from(MAX_WINDOW_S) * 1000)]).run("pruning rate limits").await?;
+    // Old rate-limit windows are pruned by the retention run, in bounded steps.
     Ok(ids.len())
 }

@@ -1,7 +1,9 @@
-//! Per-site delivery settings (`core::delivery::SiteDelivery`) in D1.
+//! Per-site settings in D1: delivery (`core::delivery::SiteDelivery`) and retention
+//! (`core::upkeep::retention::SiteRetention`).
 
 use floorwalker_core::base::error::ApiError;
 use floorwalker_core::outbound::delivery::SiteDelivery;
+use floorwalker_core::upkeep::retention::SiteRetention;
 use worker::Env;
 
 use crate::http::internal;
@@ -28,5 +30,30 @@ pub async fn store(env: &Env, site: &str, settings: &SiteDelivery, now_ms: u64) 
             &[&site, &json, &now_ms],
         )
         .run("storing delivery settings")
+        .await
+}
+
+/// The site's own retention periods and idle close (`core::upkeep::retention::SiteRetention`),
+/// or the defaults when the owner has chosen none.
+pub async fn retention(env: &Env, site: &str) -> Result<SiteRetention, ApiError> {
+    let stored: Option<String> = db(env)?
+        .query("SELECT settings FROM site_retention WHERE site = ?1", &[&site])
+        .first_column("settings", "loading retention settings")
+        .await?;
+    match stored {
+        Some(json) => serde_json::from_str(&json).map_err(|e| internal("decoding retention settings", e)),
+        None => Ok(SiteRetention::default()),
+    }
+}
+
+pub async fn store_retention(env: &Env, site: &str, settings: &SiteRetention, now_ms: u64) -> Result<(), ApiError> {
+    let json = serde_json::to_string(settings).map_err(|e| internal("encoding retention settings", e))?;
+    db(env)?
+        .query(
+            "INSERT INTO site_retention (site, settings, updated_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (site) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
+            &[&site, &json, &now_ms],
+        )
+        .run("storing retention settings")
         .await
 }

@@ -10,7 +10,7 @@ use floorwalker_core::base::money::{Currency, Money};
 use floorwalker_core::leads::lead::{LeadKind, LeadRequest};
 use floorwalker_core::outbound::delivery::{DeliveryState, DeliveryView};
 use floorwalker_core::outbound::email::StoredEmail;
-use floorwalker_e2e::chat::{post_json, start_conversation, visitor_session, SHOP};
+use floorwalker_e2e::chat::{start_conversation, visitor_session, SHOP};
 use floorwalker_e2e::eventually;
 use floorwalker_e2e::leads::{post, product, request};
 use floorwalker_e2e::worker::Worker;

@@ -169,14 +169,27 @@ pub struct ChatPolicy {
     pub visitor_per_minute: u32,
     /// How long a visitor waits for an operator before the widget offers a callback instead.
     pub reply_wait_ms: u64,
+    /// Silence (no message from either side) after which the conversation closes by itself, and
+    /// how long a closed one then stays in the operators' live list.
+    pub idle_close_ms: u64,
 }
+
+/// The default silence before a conversation closes itself: a live chat that nobody has written
+/// in for half an hour is over; the visitor's next message starts a new one.
+pub const DEFAULT_IDLE_CLOSE_MS: u64 = 30 * 60 * 1000;
 
 impl Default for ChatPolicy {
     fn default() -> Self {
         // A person typing fast sends a handful of short lines in a row, rarely more than one every
         // few seconds for long; a script does. 90 s is about when people give up on a chat.
-        ChatPolicy { visitor_burst: 10, visitor_per_minute: 20, reply_wait_ms: 90_000 }
+        ChatPolicy { visitor_burst: 10, visitor_per_minute: 20, reply_wait_ms: 90_000, idle_close_ms: DEFAULT_IDLE_CLOSE_MS }
     }
+}
+
+/// When an open conversation closes for silence: `idle_close_ms` after its last activity (a
+/// message from either side, a callback request, a notice). `None` once it is closed.
+pub fn idle_close_at(meta: &ConversationMeta, idle_close_ms: u64) -> Option<u64> {
+    (meta.status == ConversationStatus::Open).then(|| meta.updated_at.saturating_add(idle_close_ms))
 }
 
 /// What the alarm should do about a visitor waiting for an answer.
@@ -410,10 +423,16 @@ impl<S: ConversationStore> Conversation<S> {
         if participant(who)? != Side::Operator {
             return Err(ApiError::new(ErrorCode::Forbidden, "only an operator can close a conversation"));
         }
-        let mut meta = self.store.meta()?;
+        let meta = self.store.meta()?;
         if let Some(at) = meta.closed_at {
             return Ok(Outcome::reply(ServerFrame::Closed { at }));
         }
+        self.finish(meta, now)
+    }
+
+    /// Closes the conversation as an operator's close does: the same `closed` frame, transcript
+    /// and list entry.
+    fn finish(&mut self, mut meta: ConversationMeta, now: u64) -> Result<Outcome, ApiError> {
         meta.status = ConversationStatus::Closed;
         meta.closed_at = Some(now);
         meta.awaiting_reply_since = None;
@@ -447,12 +466,16 @@ impl<S: ConversationStore> Conversation<S> {
         })
     }
 
-    /// The Durable Object alarm: offers a callback if a visitor has waited too long. `offer` is the
-    /// notice in the site's language.
+    /// The Durable Object alarm: closes the conversation after [`ChatPolicy::idle_close_ms`] of
+    /// silence, else offers a callback if a visitor has waited too long. `offer` is the notice in
+    /// the site's language.
     pub fn on_alarm(&mut self, offer: &str, now: u64, operator_online: bool) -> Result<Outcome, ApiError> {
         let mut meta = self.store.meta()?;
         if meta.status == ConversationStatus::Closed {
             return Ok(Outcome::default());
+        }
+        if idle_close_at(&meta, self.policy.idle_close_ms).is_some_and(|at| now >= at) {
+            return self.finish(meta, now);
         }
         match reply_check(meta.awaiting_reply_since, now, false, operator_online, meta.callback_offered, self.policy.reply_wait_ms) {
             ReplyCheck::Nothing => Ok(Outcome::default()),
@@ -483,6 +506,11 @@ impl<S: ConversationStore> Conversation<S> {
     /// notices do not count; they are not someone waiting for an answer.
     pub fn unread(&self, side: Side) -> Result<u64, ApiError> {
         self.store.count_by_after(side.other(), self.store.read_marker(side)?)
+    }
+
+    /// When the alarm must next look at this conversation for silence (see [`idle_close_at`]).
+    pub fn idle_close_at(&self) -> Result<Option<u64>, ApiError> {
+        Ok(idle_close_at(&self.store.meta()?, self.policy.idle_close_ms))
     }
 
     pub fn last_seq(&self) -> Result<u64, ApiError> {
@@ -519,6 +547,7 @@ impl<S: ConversationStore> Conversation<S> {
             awaiting_reply_since: meta.awaiting_reply_since,
             callback_requested: meta.callback_requested,
             revision: meta.revision,
+            listed_until: meta.closed_at.map(|at| at.saturating_add(self.policy.idle_close_ms)),
         })
     }
 

@@ -8,7 +8,9 @@
 //! - most recent activity first, ties broken by conversation id, so two copies of the list show
 //!   the same order whatever order the updates came in;
 //! - at most [`MAX_ENTRIES`]; beyond it the longest-closed conversations are dropped, never an open
-//!   one, since an operator still owes it an answer.
+//!   one, since an operator still owes it an answer;
+//! - a closed conversation leaves the list when its `listed_until` passes ([`ConversationList::forget_closed`]);
+//!   with conversations closing themselves after a silence, the list holds only what is current.
 
 use std::collections::BTreeMap;
 
@@ -66,7 +68,8 @@ impl ConversationList {
         upserted
     }
 
-    /// Drops a conversation (erased with its visitor); whether the list held it.
+    /// Drops a conversation (erased with its visitor, or a console hearing that the hub dropped
+    /// it); whether the list held it.
     pub fn remove(&mut self, conversation_id: &str) -> bool {
         self.by_id.remove(conversation_id).is_some()
     }
@@ -93,6 +96,23 @@ impl ConversationList {
     /// Total unread across open conversations (the console's tab title).
     pub fn unread_total(&self) -> u64 {
         self.by_id.values().filter(|e| e.status == ConversationStatus::Open).map(|e| e.unread_by_operator).sum()
+    }
+
+    /// Removes the closed conversations whose `listed_until` is not after `now` (a closed entry
+    /// without one, stored before the field existed, stays until evicted by size) and returns
+    /// their ids, oldest first.
+    pub fn forget_closed(&mut self, now: u64) -> Vec<String> {
+        let mut gone: Vec<(u64, String)> = self
+            .by_id
+            .values()
+            .filter(|e| e.status == ConversationStatus::Closed && e.listed_until.is_some_and(|until| until <= now))
+            .map(|e| (e.updated_at, e.conversation_id.clone()))
+            .collect();
+        gone.sort();
+        for (_, id) in &gone {
+            self.by_id.remove(id);
+        }
+        gone.into_iter().map(|(_, id)| id).collect()
     }
 
     fn evict(&mut self) {
@@ -187,6 +207,10 @@ impl HubMirror {
                 self.callback_done(&conversation_id);
                 MirrorReaction { alert: None, reload_callbacks: true }
             }
+            HubNotification::ConversationRemoved { conversation_id } => {
+                self.conversations.remove(&conversation_id);
+                MirrorReaction::default()
+            }
             HubNotification::Pong => MirrorReaction::default(),
         }
     }
@@ -242,6 +266,7 @@ pub(crate) fn test_entry(id: &str, updated_at: u64, revision: u64) -> Conversati
         awaiting_reply_since: Some(updated_at),
         callback_requested: false,
         revision,
+        listed_until: None,
     }
 }
 
@@ -370,6 +395,23 @@ mod tests {
         mirror.apply(HubNotification::ConversationUpdated { entry: closed });
         assert_eq!(mirror.tab_title(), "(3) Floorwalker console");
         assert_eq!(mirror.apply(HubNotification::Pong), MirrorReaction::default());
+        assert_eq!(mirror.apply(HubNotification::ConversationRemoved { conversation_id: "a".into() }), MirrorReaction::default());
+        assert_eq!(ids(mirror.conversations()), ["d", "c", "b"]);
+    }
+
+    #[test]
+    fn closed_conversations_leave_when_their_time_in_the_list_is_over() {
+        let mut list = ConversationList::from_entries([entry("open", 100, 1)]);
+        for (id, until) in [("late", Some(900)), ("early", Some(500)), ("legacy", None)] {
+            let mut closed = entry(id, 200, 1);
+            closed.status = ConversationStatus::Closed;
+            closed.listed_until = until;
+            list.upsert(closed);
+        }
+        assert!(list.forget_closed(499).is_empty());
+        assert_eq!(list.forget_closed(900), ["early", "late"]);
+        assert_eq!(ids(&list), ["legacy", "open"], "open ones stay; a closed one without a deadline waits for eviction");
+        assert!(!list.remove("early"));
     }
 
     #[test]

@@ -48,6 +48,10 @@ pub struct ConversationEntry {
     pub callback_requested: bool,
     /// Orders updates from one conversation; a lower one than the hub holds is stale.
     pub revision: u64,
+    /// A closed conversation leaves the live list at this time (milliseconds since the Unix
+    /// epoch), so the list every console receives holds what is current, not every chat ever held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listed_until: Option<u64>,
 }
 
 /// What one operator connection says about its person.
@@ -89,6 +93,8 @@ pub enum HubNotification {
     OperatorPresence(OperatorPresence),
     /// An operator marked a callback request as handled; every console drops it from its queue.
     CallbackDone { conversation_id: String, by: String },
+    /// A closed conversation left the live list (its `listed_until` passed); consoles drop it.
+    ConversationRemoved { conversation_id: String },
     Pong,
 }
 
@@ -231,6 +237,14 @@ impl SiteHub {
         }
         let to_consoles = if removed { vec![self.snapshot()] } else { Vec::new() };
         HubOutcome { to_consoles, operator_online: None }
+    }
+
+    /// Drops the closed conversations whose time in the list is over and says so to consoles;
+    /// returns their ids too, for the adapter to delete their stored rows.
+    pub fn forget_closed(&mut self, now: u64) -> (Vec<String>, HubOutcome) {
+        let removed = self.conversations.forget_closed(now);
+        let to_consoles = removed.iter().map(|id| HubNotification::ConversationRemoved { conversation_id: id.clone() }).collect();
+        (removed, HubOutcome { to_consoles, operator_online: None })
     }
 
     /// The list as the console shows it: most recent activity first.

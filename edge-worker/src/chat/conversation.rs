@@ -4,7 +4,7 @@
 //! the returned `Outcome` (replies, broadcasts, outbox rows, the SiteHub entry, the alarm). Its
 //! calls are `protocol::ConversationCall`; what it stores is named in `store::state`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use floorwalker_core::access::accounts::{Revocation, SESSION_ENDED_CLOSE_CODE};
 use floorwalker_core::access::auth::may_access;
@@ -60,14 +60,15 @@ pub struct Conversation {
     state: State,
     env: Env,
     logic: RefCell<Option<Logic<SqlStore>>>,
+    /// The init call created the tables (remembered once seen; never true for a random id).
+    initialised: Cell<bool>,
 }
 
 impl DurableObject for Conversation {
+    /// Creates nothing: only the init call writes, so an object reached with an id that was never
+    /// set up (a stranger's random id) leaves no storage behind.
     fn new(state: State, env: Env) -> Self {
-        if let Err(error) = SqlStore::create_tables(state.storage().sql(), "") {
-            worker::console_error!("creating the conversation tables: {error}");
-        }
-        Conversation { state, env, logic: RefCell::new(None) }
+        Conversation { state, env, logic: RefCell::new(None), initialised: Cell::new(false) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -77,12 +78,13 @@ impl DurableObject for Conversation {
         };
         let reply = match call {
             ConversationCall::Connect { who, conversation_id } => return protocol::answer_upgrade(self.accept(who, &conversation_id)),
-            ConversationCall::Init(setup) => self.init(*setup),
+            ConversationCall::Init(setup) => self.init(*setup).await,
             ConversationCall::Post { who, client_msg_id, text } => self.post(&who, client_msg_id, text).await,
             ConversationCall::Presence(presence) => self.presence(presence).await,
             ConversationCall::Callback { who, notice } => self.callback(&who, &notice).await,
             ConversationCall::Transcript { who, email } => self.transcript_request(&who, &email).await,
-            ConversationCall::SelfCheck => self.selfcheck(),
+            ConversationCall::SelfCheck => self.selfcheck().await,
+            ConversationCall::Purge => self.purge().await,
             ConversationCall::Revoke(revocation) => Ok(self.revoke(&revocation)),
             ConversationCall::Export => self.export(),
             ConversationCall::Erase => self.erase().await,
@@ -145,6 +147,9 @@ impl DurableObject for Conversation {
     }
 
     async fn alarm(&self) -> Result<Response> {
+        if !self.initialised() {
+            return Response::ok("");
+        }
         let now = now_ms();
         // This is the flush `arm_flush` asked for; what it leaves is re-armed by `schedule`.
         log_write("forgetting the flush time", self.sql_store("").delete(state::FLUSH_AT));
@@ -174,6 +179,15 @@ impl Conversation {
         self.store_value(state::SETTINGS)
     }
 
+    /// Whether the init call set this object up; until then nothing may be read or written.
+    fn initialised(&self) -> bool {
+        if !self.initialised.get() {
+            let exists = SqlStore::tables_exist(&self.state.storage().sql(), "");
+            self.initialised.set(exists.map_err(|e| worker::console_error!("conversation storage: {e}")).unwrap_or(false));
+        }
+        self.initialised.get()
+    }
+
     /// Runs `f` on the conversation logic, loading it from storage after a wake-up.
     fn with_logic<T>(&self, f: impl FnOnce(&mut Logic<SqlStore>) -> std::result::Result<T, ApiError>) -> std::result::Result<T, ApiError> {
         let mut slot = self.logic.borrow_mut();
@@ -181,7 +195,7 @@ impl Conversation {
             let settings = self.settings().ok_or_else(|| ApiError::new(ErrorCode::NotFound, "there is no such conversation"))?;
             let store = self.sql_store(&settings.conversation_id);
             let bucket: Option<TokenBucket> = store.get(state::RATE_LIMIT)?;
-            let policy = ChatPolicy { reply_wait_ms: settings.reply_wait_ms, ..ChatPolicy::default() };
+            let policy = ChatPolicy { reply_wait_ms: settings.reply_wait_ms, idle_close_ms: settings.idle_close_ms, ..ChatPolicy::default() };
             let mut logic = Logic::new(settings.conversation_id.clone(), store, policy);
             if let Some(bucket) = bucket {
                 logic.restore_rate_limit(bucket);
@@ -197,8 +211,12 @@ impl Conversation {
         result.map_err(|e| worker::console_error!("conversation storage: {e}")).ok()
     }
 
-    /// A stored value; a failed read is logged and reads as absent.
+    /// A stored value; a failed read is logged and reads as absent, as does everything in an
+    /// object that was never set up.
     fn store_value<T: serde::de::DeserializeOwned>(&self, key: StateKey<T>) -> Option<T> {
+        if !self.initialised() {
+            return None;
+        }
         self.sql_store("").get(key).map_err(|e| worker::console_error!("conversation storage: {e}")).ok().flatten()
     }
 
@@ -235,7 +253,9 @@ impl Conversation {
         log_write("storing the rate limit", saved);
     }
 
-    fn init(&self, init: ConversationSetup) -> std::result::Result<ConversationReply, ApiError> {
+    async fn init(&self, init: ConversationSetup) -> std::result::Result<ConversationReply, ApiError> {
+        SqlStore::create_tables(self.state.storage().sql(), "")?;
+        self.initialised.set(true);
         let mut store = self.sql_store(&init.conversation_id);
         if store.get(state::SETTINGS)?.is_some() {
             return Ok(ConversationReply::Initialised { created: false });
@@ -252,9 +272,29 @@ impl Conversation {
                 site: init.owner.site.clone(),
                 locale: init.locale,
                 reply_wait_ms: init.reply_wait_ms,
+                idle_close_ms: init.idle_close_ms,
             },
         )?;
+        // The one alarm a conversation nobody writes in gets: its close for silence.
+        self.schedule(None).await;
         Ok(ConversationReply::Initialised { created: true })
+    }
+
+    /// Erases everything this object stores (the retention cron, long after the close): its
+    /// sockets are closed, its alarm cancelled, its tables dropped.
+    async fn purge(&self) -> std::result::Result<ConversationReply, ApiError> {
+        if !self.initialised() {
+            return Ok(ConversationReply::Done);
+        }
+        for ws in self.state.get_websockets() {
+            let _ = ws.close(Some(1000), Some("conversation erased"));
+        }
+        let storage = self.state.storage();
+        storage.delete_alarm().await.map_err(|e| internal("cancelling the alarm", e))?;
+        storage.delete_all().await.map_err(|e| internal("erasing the conversation", e))?;
+        *self.logic.borrow_mut() = None;
+        self.initialised.set(false);
+        Ok(ConversationReply::Done)
     }
 
     fn check_access(&self, who: &Who) -> std::result::Result<(), ApiError> {
@@ -322,6 +362,9 @@ impl Conversation {
     }
 
     async fn presence(&self, presence: SitePresence) -> std::result::Result<ConversationReply, ApiError> {
+        if self.settings().is_none() {
+            return Err(ApiError::new(ErrorCode::NotFound, "there is no such conversation"));
+        }
         let before = self.operator_online();
         self.sql_store("").put(state::OPERATOR_ONLINE, &presence.operator_online)?;
         if before != presence.operator_online {
@@ -389,14 +432,16 @@ impl Conversation {
         Ok(ConversationReply::Erased { messages })
     }
 
-    /// Runs core's store contract against this object's real SQLite storage (scratch tables).
-    fn selfcheck(&self) -> std::result::Result<ConversationReply, ApiError> {
+    /// Runs core's store contract against this object's real SQLite storage (scratch tables),
+    /// then erases them: a self-check leaves no object with storage behind.
+    async fn selfcheck(&self) -> std::result::Result<ConversationReply, ApiError> {
         let sql = || self.state.storage().sql();
         SqlStore::create_tables(sql(), "check_a_")?;
         SqlStore::create_tables(sql(), "check_b_")?;
         let store_rules = contract::check_store("conv-check-1", SqlStore::open(sql(), "conv-check-1", "check_a_"));
         let conversation_rules = contract::check_conversation("conv-check-2", SqlStore::open(sql(), "conv-check-2", "check_b_"));
         let ok = store_rules.is_ok() && conversation_rules.is_ok();
+        self.state.storage().delete_all().await.map_err(|e| internal("erasing the self-check", e))?;
         Ok(ConversationReply::StoreCheck(StoreCheck { ok, store: store_rules.err(), conversation: conversation_rules.err() }))
     }
 
@@ -523,7 +568,8 @@ impl Conversation {
     }
 
     /// Sets the alarm to the earliest of: the reply check (`reply_at`, kept in storage so a later
-    /// outbox flush does not lose it) and an outbox flush (or retry) if rows are still waiting.
+    /// outbox flush does not lose it), an outbox flush (or retry) if rows are still waiting, and
+    /// the close for silence while the conversation is open.
     async fn schedule(&self, reply_at: Option<u64>) {
         let Some(store) = self.settings().map(|s| self.sql_store(&s.conversation_id)) else { return };
         if let Some(at) = reply_at {
@@ -538,10 +584,10 @@ impl Conversation {
             let soon = now_ms() + FLUSH_DELAY_MS;
             current.filter(|at| *at > now_ms()).map_or(soon, |at| at.min(soon))
         });
-        let at = match (reply, retry) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        // The close for silence: the latest of the three, so in practice it is the alarm only once
+        // the flush after the last message has fired (no alarm of its own per message).
+        let idle = self.with_logic(|logic| logic.idle_close_at()).map_err(|e| worker::console_error!("conversation idle: {e}")).ok().flatten();
+        let at = [reply, retry, idle].into_iter().flatten().min();
         if let Some(at) = at {
             let date = worker::js_sys::Date::new(&worker::wasm_bindgen::JsValue::from_f64(at as f64));
             if let Err(error) = self.state.storage().set_alarm(worker::ScheduledTime::new(date)).await {

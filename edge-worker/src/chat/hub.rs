@@ -115,10 +115,18 @@ impl SiteHub {
         let mut slot = self.hub.borrow_mut();
         let hub = slot.get_or_insert_with(|| {
             let mut hub = HubState::new();
-            let entries = EntryTable::open(self.state.storage().sql()).all();
+            let table = EntryTable::open(self.state.storage().sql());
             // An unreadable list starts empty; each conversation's next change brings its line back.
-            for entry in entries.map_err(|e| worker::console_error!("loading the hub's list: {e}")).unwrap_or_default() {
+            let entries = table.all().map_err(|e| worker::console_error!("loading the hub's list: {e}")).unwrap_or_default();
+            let stored: Vec<String> = entries.iter().map(|e| e.conversation_id.clone()).collect();
+            for entry in entries {
                 hub.upsert(entry);
+            }
+            hub.forget_closed(crate::http::now_ms());
+            // Rows the list no longer holds (past their time, or evicted by its size) go too.
+            let gone: Vec<String> = stored.into_iter().filter(|id| hub.entry(id).is_none()).collect();
+            if let Err(error) = table.delete(&gone) {
+                worker::console_error!("pruning the hub's list: {error}");
             }
             for ws in self.state.get_websockets() {
                 if let Ok(Some(c)) = ws.deserialize_attachment::<HubConnection>() {
@@ -154,7 +162,22 @@ impl SiteHub {
             EntryTable::open(self.state.storage().sql()).put(&entry)?;
         }
         self.carry_out(outcome).await;
+        // Each change is also when closed conversations whose time in the list is over leave it
+        // (no alarm of its own): the list, its rows and every console's copy stay bounded.
+        self.forget_closed().await;
         Ok(HubReply::Done)
+    }
+
+    /// Drops closed conversations past their `listed_until` from the list, its rows and the consoles.
+    async fn forget_closed(&self) {
+        let (removed, outcome) = self.with_hub(|hub| hub.forget_closed(crate::http::now_ms()));
+        if removed.is_empty() {
+            return;
+        }
+        if let Err(error) = EntryTable::open(self.state.storage().sql()).delete(&removed) {
+            worker::console_error!("pruning the hub's list: {error}");
+        }
+        self.carry_out(outcome).await;
     }
 
     /// Closes the console sockets `revocation` covers, then has `conversations` and every open

@@ -48,6 +48,13 @@ pub async fn route(req: Request, env: &Env, method: Method, path: &[&str]) -> Re
     }
 }
 
+/// Erases a conversation object's storage (the retention cron, after its period). An object that
+/// was never set up answers without writing anything.
+pub async fn erase_conversation_storage(env: &Env, conversation_id: &str) -> Result<(), ApiError> {
+    let reply = protocol::conversation(env, conversation_id)?.ask(&protocol::ConversationCall::Purge).await?;
+    protocol::expect_reply!(reply, protocol::ConversationReply::Done => ())
+}
+
 /// Who a connection or a call to a Durable Object speaks for. Only the worker builds it (after
 /// checking a token, a session or an API key); it travels inside the call (`protocol`).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]

@@ -44,6 +44,9 @@ pub enum ConversationCall {
     Transcript { who: Who, email: String },
     /// Core's store contract against this object's real SQLite → [`ConversationReply::StoreCheck`].
     SelfCheck,
+    /// The retention cron: erase everything the object stores (its conversation was closed long
+    /// enough ago) → [`ConversationReply::Done`].
+    Purge,
     /// Close the operator sockets the revocation covers (from the site's hub) → [`ConversationReply::Done`].
     Revoke(Revocation),
     /// Every message, for a privacy export → [`ConversationReply::Exported`].
@@ -78,8 +81,15 @@ pub struct ConversationSetup {
     pub visitor_label: String,
     pub locale: Locale,
     pub reply_wait_ms: u64,
+    /// The site's silence before the conversation closes itself.
+    #[serde(default = "default_idle_close_ms")]
+    pub idle_close_ms: u64,
     #[serde(default)]
     pub context: Option<VisitorContext>,
+}
+
+fn default_idle_close_ms() -> u64 {
+    floorwalker_core::chat::conversation::DEFAULT_IDLE_CLOSE_MS
 }
 
 /// A message posted through the API: also the body `POST /v1/conversations/:id/messages` answers.

@@ -93,6 +93,14 @@ pub struct ConversationSettings {
     pub site: String,
     pub locale: floorwalker_core::base::locale::Locale,
     pub reply_wait_ms: u64,
+    /// The site's silence before the conversation closes itself (objects set up before it existed
+    /// read the default).
+    #[serde(default = "default_idle_close_ms")]
+    pub idle_close_ms: u64,
+}
+
+fn default_idle_close_ms() -> u64 {
+    floorwalker_core::chat::conversation::DEFAULT_IDLE_CLOSE_MS
 }
 
 pub struct SqlStore {
@@ -134,7 +142,17 @@ impl SqlStore {
         SqlStore { sql, conversation_id: conversation_id.to_owned(), prefix }
     }
 
-    /// Creates the tables if they are missing (once per object start; cheap when they exist).
+    /// Whether the tables exist: an object that was never set up has none, and must not write any
+    /// (a request for a random conversation id would otherwise leave storage behind).
+    pub fn tables_exist(sql: &SqlStorage, prefix: &'static str) -> Result<bool, ApiError> {
+        let rows: Vec<CountRow> = sql
+            .exec("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?", vec![format!("{prefix}state").into()])
+            .and_then(|cursor| cursor.to_array())
+            .map_err(|e| internal("reading conversation storage", e))?;
+        Ok(rows.first().is_some_and(|row| row.n > 0.0))
+    }
+
+    /// Creates the tables if they are missing (by the init call, the only one that may).
     pub fn create_tables(sql: SqlStorage, prefix: &'static str) -> Result<(), ApiError> {
         let store = SqlStore::open(sql, "", prefix);
         let p = prefix;
@@ -332,6 +350,14 @@ impl EntryTable {
     /// Opens the table; it must exist (see [`EntryTable::create`]).
     pub fn open(sql: SqlStorage) -> EntryTable {
         EntryTable { sql }
+    }
+
+    /// Deletes the rows of conversations the list no longer holds.
+    pub fn delete(&self, conversation_ids: &[String]) -> Result<(), ApiError> {
+        for id in conversation_ids {
+            self.sql.exec("DELETE FROM entries WHERE id = ?", vec![id.as_str().into()]).map_err(|e| internal("pruning the hub's list", e))?;
+        }
+        Ok(())
     }
 
     /// Creates the table if it is missing (once per object start; cheap when it exists).

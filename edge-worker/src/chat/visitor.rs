@@ -200,6 +200,7 @@ pub async fn start(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         visitor_label: label.clone(),
         locale,
         reply_wait_ms: reply_wait_ms(env),
+        idle_close_ms: settings::retention(env, &claims.site).await?.idle_close_ms(),
         context: Some(context),
     };
     let reply = protocol::conversation(env, &id)?.ask(&ConversationCall::Init(Box::new(setup))).await?;
@@ -237,8 +238,19 @@ pub async fn socket(req: Request, env: &Env, id: &str) -> Result<Response, ApiEr
     if let Admitted::TooMany(refusal) = admit(env, &req, PublicRoute::ChatSocket, &claims.site, &claims.visitor_id).await? {
         return Ok(refusal);
     }
+    require_known(env, id, &claims.site).await?;
     let call = ConversationCall::Connect { who: who(&claims), conversation_id: id.to_owned() };
     protocol::conversation(env, id)?.connect(&call).await
+}
+
+/// A conversation of `site` that D1 knows, checked before its Durable Object is touched: a
+/// request for a made-up id reaches no object at all.
+pub async fn require_known(env: &Env, id: &str, site: &str) -> Result<(), ApiError> {
+    let found: Option<String> = db(env)?
+        .query("SELECT id FROM chat_conversations WHERE id = ?1 AND site = ?2", &[&id, &site])
+        .first_column("id", "finding the conversation")
+        .await?;
+    found.map(|_| ()).ok_or_else(|| ApiError::new(ErrorCode::NotFound, "there is no such conversation"))
 }
 
 #[derive(Deserialize)]
@@ -270,6 +282,7 @@ pub async fn callback(mut req: Request, env: &Env, id: &str) -> Result<Response,
         .unwrap_or(floorwalker_core::base::phone::PhoneRegion::Ru);
     let CallbackContact { contact, time_slot } =
         callback_contact(body.email.as_deref(), body.phone.as_deref(), body.time_slot.as_deref(), region)?;
+    require_known(env, id, &claims.site).await?;
     let locale = config.widget.default_locale;
     let notice = match locale {
         floorwalker_core::base::locale::Locale::Ru => format!("Спасибо! Мы свяжемся с вами: {contact}"),
@@ -316,6 +329,7 @@ pub async fn transcript(mut req: Request, env: &Env, id: &str) -> Result<Respons
     let claims = verify_token(env, &body.token)?;
     let (_config, origin) = site_for_origin(env, &req, &claims.site).await?;
     let email = normalize_email(&body.email)?;
+    require_known(env, id, &claims.site).await?;
     // The mail caps (per recipient, client and site per day), counted before the conversation
     // is asked, so parallel requests cannot slip past them; a request the conversation refuses
     // (another address, nothing new said) sends nothing and is taken back: the caps count mails.

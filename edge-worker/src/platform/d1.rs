@@ -141,4 +141,15 @@ impl Query<'_> {
         self.statement(doing)?.run().await.map_err(|e| internal(doing, e))?;
         Ok(())
     }
+
+    /// Runs a statement that returns no rows and says how many rows it changed.
+    pub async fn run_counting(self, doing: &str) -> Result<u64, ApiError> {
+        let result = self.statement(doing)?.run().await.map_err(|e| internal(doing, e))?;
+        Ok(changes(&result))
+    }
+}
+
+/// How many rows a statement changed (0 when D1 does not say).
+pub fn changes(result: &D1Result) -> u64 {
+    result.meta().ok().flatten().and_then(|meta| meta.changes).map_or(0, |n| n as u64)
 }

@@ -87,7 +87,7 @@ pub fn check_conversation<S: ConversationStore>(conversation_id: &str, mut store
     let owner = ConversationOwner { site: "demo".into(), visitor_id: "visitor-0001".into(), user_id: None };
     let meta = ConversationMeta::new(owner, "Visitor", t0);
     store.set_meta(&meta).map_err(err("set_meta"))?;
-    let policy = ChatPolicy { visitor_burst: 3, visitor_per_minute: 6, reply_wait_ms: 60_000 };
+    let policy = ChatPolicy { visitor_burst: 3, visitor_per_minute: 6, reply_wait_ms: 60_000, ..ChatPolicy::default() };
     let mut real = Conversation::new(conversation_id, store, policy);
     let mut reference = Conversation::new(conversation_id, InMemoryStore::new(conversation_id, meta), policy);
     let anna = Author::Operator { name: "Anna".into() };

@@ -228,7 +228,7 @@ fn token_bucket() {
 
 #[test]
 fn visitors_are_rate_limited_operators_and_resends_are_not() {
-    let mut c = conversation(ChatPolicy { visitor_burst: 2, visitor_per_minute: 6, reply_wait_ms: 90_000 });
+    let mut c = conversation(ChatPolicy { visitor_burst: 2, visitor_per_minute: 6, reply_wait_ms: 90_000, ..ChatPolicy::default() });
     send(&mut c, &Author::Visitor, "m-000001", "1", T0);
     send(&mut c, &Author::Visitor, "m-000002", "2", T0);
     let err = c.send(&Author::Visitor, "m-000003", "3", T0 + 1000, true).unwrap_err();
@@ -243,7 +243,7 @@ fn visitors_are_rate_limited_operators_and_resends_are_not() {
     assert_eq!(c.store().all_messages().iter().filter(|m| m.author == Author::Visitor).count(), 3);
     // The limiter survives hibernation through the adapter.
     let saved = c.rate_limit().unwrap();
-    let mut fresh = conversation(ChatPolicy { visitor_burst: 2, visitor_per_minute: 6, reply_wait_ms: 90_000 });
+    let mut fresh = conversation(ChatPolicy { visitor_burst: 2, visitor_per_minute: 6, reply_wait_ms: 90_000, ..ChatPolicy::default() });
     fresh.restore_rate_limit(saved);
     assert_eq!(fresh.send(&Author::Visitor, "m-000004", "4", T0 + 10_001, true).unwrap_err().code, ErrorCode::RateLimited);
 }
@@ -392,3 +392,47 @@ fn a_store_that_breaks_seq_order_is_an_internal_error() {
 }
 
 mod delivery_guarantee;
+
+#[test]
+fn silence_closes_a_conversation_as_an_operator_would_and_activity_postpones_it() {
+    let idle = DEFAULT_IDLE_CLOSE_MS;
+    let mut c = chat();
+    assert_eq!(c.idle_close_at().unwrap(), Some(T0 + idle), "a conversation nobody writes in closes too");
+    send(&mut c, &Author::Visitor, "m-000001", "Hello?", T0 + 1_000);
+    send(&mut c, &anna(), "op-000001", "Hi!", T0 + 60_000);
+    assert_eq!(c.idle_close_at().unwrap(), Some(T0 + 60_000 + idle), "either side's message restarts the silence");
+    let early = c.on_alarm("offer", T0 + 60_000 + idle - 1, true).unwrap();
+    assert_eq!(early.transcript, None);
+    assert_eq!(c.entry().unwrap().status, ConversationStatus::Open);
+
+    let closed_at = T0 + 60_000 + idle;
+    let out = c.on_alarm("offer", closed_at, true).unwrap();
+    assert_eq!(out.broadcast, vec![AddressedFrame { to: Audience::Everyone, frame: ServerFrame::Closed { at: closed_at } }]);
+    let transcript = out.transcript.expect("the transcript goes out as on an operator's close");
+    assert_eq!((transcript.closed_at, transcript.messages.len()), (closed_at, 2));
+    let entry = out.entry.expect("the list hears of it");
+    assert_eq!((entry.status, entry.listed_until), (ConversationStatus::Closed, Some(closed_at + idle)));
+    assert_eq!(c.idle_close_at().unwrap(), None);
+    assert_eq!(c.on_alarm("offer", closed_at + 1, true).unwrap(), Outcome::default(), "closed once");
+    let refused = c.send(&Author::Visitor, "m-000002", "still there?", closed_at + 2, true);
+    assert_eq!(refused.unwrap_err().code, ErrorCode::ConversationClosed);
+
+    // The hub shows it closed for one more idle period, then drops it and tells the consoles.
+    let mut hub = SiteHub::new();
+    hub.upsert(entry);
+    assert_eq!(hub.forget_closed(closed_at + idle - 1).0, Vec::<String>::new());
+    let (removed, outcome) = hub.forget_closed(closed_at + idle);
+    assert_eq!(removed, vec!["conv-0001".to_owned()]);
+    assert_eq!(outcome.to_consoles, vec![HubNotification::ConversationRemoved { conversation_id: "conv-0001".into() }]);
+    assert!(hub.list().is_empty(), "the snapshot every console receives no longer holds it");
+}
+
+#[test]
+fn the_idle_deadline_is_open_conversations_only_and_never_overflows() {
+    let mut meta = ConversationMeta::new(owner(), "V", T0);
+    assert_eq!(idle_close_at(&meta, 1_000), Some(T0 + 1_000));
+    meta.updated_at = u64::MAX - 1;
+    assert_eq!(idle_close_at(&meta, 1_000), Some(u64::MAX));
+    meta.status = ConversationStatus::Closed;
+    assert_eq!(idle_close_at(&meta, 1_000), None);
+}

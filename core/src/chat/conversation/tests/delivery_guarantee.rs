@@ -61,7 +61,7 @@ struct World {
 impl World {
     fn new() -> World {
         // A tight limit so rate limiting and deferred re-sends are part of the interleavings.
-        let policy = ChatPolicy { visitor_burst: 3, visitor_per_minute: 60, reply_wait_ms: 90_000 };
+        let policy = ChatPolicy { visitor_burst: 3, visitor_per_minute: 60, reply_wait_ms: 90_000, ..ChatPolicy::default() };
         let peers = [Author::Visitor, Author::Visitor, anna()]
             .into_iter()
             .map(|author| Peer {

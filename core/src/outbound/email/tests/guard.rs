@@ -55,6 +55,7 @@ fn page(id: &str, name: &str) -> PublishedProduct {
             image: Some(format!("https://shop.example/img/{id}.svg")),
             url: Some(format!("https://shop.example/p/{id}")),
             category: None,
+            suits_age: None,
         },
         brand: None,
         availability: None,
