@@ -17,7 +17,7 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
 use crate::net::{self, FormError};
-use crate::view::Status;
+use crate::form::Status;
 
 /// The card's own rules; the fields and buttons are styled by the widget's stylesheet, as the
 /// chat's forms are.

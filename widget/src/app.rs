@@ -9,7 +9,8 @@
 //! - [`tracking`]: events into the session and the event queue, sending, the page and its product,
 //!   attention (ticks, exit intent), consent;
 //! - [`cards`]: asking the engine and showing, answering and removing the prompt card;
-//! - [`chat_bridge`]: the UI module, the chat panel's opening and closing, what the chat asks;
+//! - [`chat_bridge`]: the UI modules (cards, chat), the chat panel's opening and closing, what the
+//!   chat asks;
 //! - [`host_api`]: the host page's `floorwalker(...)` commands and `on` callbacks;
 //! - [`listeners`]: the DOM listeners and the one-second interval that feed the others.
 //!
@@ -39,6 +40,7 @@ use crate::browser::{self, later, Context};
 use crate::shell::{ChatLoad, Shell};
 
 use cards::Card;
+use chat_bridge::UiModule;
 use listeners::Listener;
 
 thread_local! {
@@ -73,8 +75,8 @@ pub struct App {
     restore_focus: RefCell<Option<web_sys::HtmlElement>>,
     // the chat bridge
     open: Cell<bool>,
-    /// The UI module (cards and chat): requested once, then the loader's cached promise.
-    ui_requested: Cell<bool>,
+    /// The cards module: requested once (preloaded), then the loader's cached promise.
+    cards_requested: Cell<bool>,
     chat_load: Cell<ChatLoad>,
     /// The chat module's handle (`open()`, `close()`, `destroy()`), once mounted.
     chat: RefCell<Option<JsValue>>,
@@ -113,7 +115,7 @@ impl App {
             ui_failed_at: Cell::new(f64::NEG_INFINITY),
             restore_focus: RefCell::new(None),
             open: Cell::new(false),
-            ui_requested: Cell::new(false),
+            cards_requested: Cell::new(false),
             chat_load: Cell::new(ChatLoad::NotLoaded),
             chat: RefCell::new(None),
             callbacks: RefCell::new(Vec::new()),

@@ -8,7 +8,7 @@ use floorwalker_core::prompts::card::{compared_products, offered_slots, PromptCa
 use floorwalker_core::prompts::rules::{self, Decision, EvalInput};
 use wasm_bindgen::prelude::*;
 
-use super::{call_method, on_event, with, App};
+use super::{call_method, on_event, with, App, UiModule};
 use crate::browser::{self, later};
 
 /// After the UI module failed to load, no card is tried again for this long.
@@ -40,8 +40,8 @@ impl App {
             session.set_typing_in_form(self.typing.get());
             (rules::hold(config, &session, now, &page_url).is_some(), rules::should_preload_ui(config, &session))
         };
-        if preload && !self.ui_requested.get() {
-            self.import_ui(|_, _| {});
+        if preload && !self.cards_requested.get() {
+            self.import_ui(UiModule::Cards, |_, _| {});
             self.warm_site_clock();
         }
         // The site's clock (a time-zone lookup in the browser, tens of milliseconds the first time)
@@ -89,7 +89,7 @@ impl App {
         let generation = self.card_generation.get().wrapping_add(1);
         self.card_generation.set(generation);
         self.card.replace(Card::Pending(generation));
-        self.import_ui(move |app, module| app.show_card(generation, card, module));
+        self.import_ui(UiModule::Cards, move |app, module| app.show_card(generation, card, module));
     }
 
     /// Builds the site's clock in an idle moment; the next tick's evaluation then finds it ready.
