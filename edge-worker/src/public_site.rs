@@ -2,6 +2,7 @@
 //! `GET /v1/sites/:site/presence`, each readable only by the site's origins and briefly cacheable.
 
 use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::base::wire;
 use floorwalker_core::prompts::config::SiteConfig;
 use worker::{Env, Request, Response};
 
@@ -16,7 +17,20 @@ pub async fn serve_config(req: &Request, env: &Env, site: &str) -> Result<Respon
         // Stored while the switch was on; without it the engine keeps its real floors.
         public.widget.test_timing = None;
     }
-    public_response(&public, 60, origin.as_deref())
+    // `?wire=N`: the compact form the widget decodes (core's `base::wire`), in the version it was
+    // built for; JSON otherwise, for people and tools.
+    match http::query_param(req, "wire") {
+        None => public_response(&public, 60, origin.as_deref()),
+        Some(version) if version == wire::VERSION.to_string() => {
+            let response = Response::from_bytes(wire::encode(&public)).map_err(|e| http::internal("wire config", e))?;
+            http::set(response.headers(), "content-type", "application/octet-stream")?;
+            cacheable(response, 60, origin.as_deref())
+        }
+        Some(version) => Err(ApiError::new(
+            ErrorCode::UnsupportedVersion,
+            format!("wire form version {version:?} is not served; this worker serves version {}", wire::VERSION),
+        )),
+    }
 }
 
 /// `GET /v1/sites/:site/presence`: whether an operator is online, for widgets whose rules ask
@@ -44,7 +58,10 @@ async fn require_for_origin(req: &Request, env: &Env, site: &str) -> Result<(Sit
 }
 
 fn public_response(body: &impl serde::Serialize, max_age_s: u32, origin: Option<&str>) -> Result<Response, ApiError> {
-    let mut response = http::json(body, 200)?;
+    cacheable(http::json(body, 200)?, max_age_s, origin)
+}
+
+fn cacheable(mut response: Response, max_age_s: u32, origin: Option<&str>) -> Result<Response, ApiError> {
     http::set(response.headers_mut(), "cache-control", &format!("public, max-age={max_age_s}"))?;
     if let Some(origin) = origin {
         cors::allow_origin(&mut response, origin)?;

@@ -80,7 +80,7 @@ mod chat_exports {
         if with(|_| ()).is_some() {
             return Err("the chat is already mounted".into());
         }
-        let config: PublicSiteConfig = serde_wasm_bindgen::from_value(get(&options, "config"))?;
+        let config: PublicSiteConfig = crate::net::site_config(&get(&options, "config"))?;
         let locale = match get(&options, "locale").as_string().as_deref() {
             Some("en") => Locale::En,
             Some("ru") => Locale::Ru,

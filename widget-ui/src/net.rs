@@ -3,12 +3,21 @@
 //! JSON and ids come from the browser kit (`floorwalker-browser-kit`).
 
 use floorwalker_core::base::error::ErrorCode;
+use floorwalker_core::base::wire;
 use floorwalker_core::leads::contact;
 use floorwalker_core::leads::lead::LeadRequest;
+use floorwalker_core::prompts::config::PublicSiteConfig;
 use wasm_bindgen::prelude::*;
 
 pub use floorwalker_browser_kit::{from_json, later, now_ms, random_fraction, random_id, site_local_time, to_json, warn};
 use wasm_bindgen_futures::JsFuture;
+
+/// The site config as the widget hands it over: its wire form (core's `base::wire`, a
+/// `Uint8Array`), the prompts' words included.
+pub fn site_config(value: &JsValue) -> Result<PublicSiteConfig, JsValue> {
+    let bytes = value.dyn_ref::<js_sys::Uint8Array>().ok_or("config: not the wire form's bytes")?.to_vec();
+    wire::decode(&bytes).ok_or_else(|| "config: not in this module's wire form".into())
+}
 
 pub fn window() -> web_sys::Window {
     // The chat only runs on a page; a missing window would have failed the mount already.

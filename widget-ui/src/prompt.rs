@@ -54,7 +54,7 @@ pub fn mount_prompt(
     on_event: js_sys::Function,
 ) -> Result<PromptHandle, JsValue> {
     let card: PromptCard = net::from_json(card).ok_or("mount_prompt: not a prompt card")?;
-    let config: PublicSiteConfig = serde_wasm_bindgen::from_value(config)?;
+    let config: PublicSiteConfig = net::site_config(&config)?;
     let definition = config.widget.prompt(&card.prompt).ok_or("mount_prompt: the prompt is not in the config")?;
     let copy = config.widget.render_copy(definition, card.locale, card.variant);
     let title = copy.title.clone();

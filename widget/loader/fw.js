@@ -39,13 +39,14 @@
     if (typeof WebAssembly !== 'object' || !w.fetch || !w.Promise) return fail('unsupported browser');
     if (!site) return fail('the script tag has no data-site');
     var config;
-    fetch(base + '/v1/sites/' + encodeURIComponent(site) + '/config', { credentials: 'omit' })
+    // The config in the compact form the widget decodes (core's base::wire, version 1).
+    fetch(base + '/v1/sites/' + encodeURIComponent(site) + '/config?wire=1', { credentials: 'omit' })
       .then(function (r) {
         if (!r.ok) throw new Error('config HTTP ' + r.status);
-        return r.text();
+        return r.arrayBuffer();
       })
       .then(function (c) {
-        config = c;
+        config = new Uint8Array(c);
         return import(base + '/w/__FW_GLUE__');
       })
       .then(function (m) {

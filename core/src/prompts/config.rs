@@ -577,6 +577,7 @@ fn invalid(message: impl Into<String>) -> ApiError {
 }
 
 mod origins;
+mod wire;
 pub use origins::{normalize_origin, origin_taken};
 
 #[cfg(test)]
