@@ -390,8 +390,7 @@ impl Chat {
 
     /// The visitor's context as the main widget knows it now (for a new conversation and a lead).
     pub fn context(&self) -> Option<floorwalker_core::visitor::context::VisitorContext> {
-        let json = self.emit("context", &JsValue::NULL).as_string()?;
-        net::from_json(&json)
+        net::visitor_context(&self.emit("context", &JsValue::NULL))
     }
 
     pub fn token(&self) -> Option<String> {

@@ -13,7 +13,7 @@
 //! `on_event(name, detail)` reports `"unread"` (a count, for the launcher's badge),
 //! `"interact"` (the visitor wrote: under `consent: required` that is agreement) and `"close"`
 //! (Escape), and answers
-//! `"context"` with the visitor context as JSON text (for a new conversation or a lead).
+//! `"context"` with the visitor context in core's wire form (for a new conversation or a lead).
 //!
 //! Every decision (backoff, unread, seen, offline mode, stored state, copy) is core's
 //! (`floorwalker_core::chat::panel`, `floorwalker_core::chat::protocol::ChatClient`); this crate moves frames

@@ -7,6 +7,7 @@ use floorwalker_core::base::wire;
 use floorwalker_core::leads::contact;
 use floorwalker_core::leads::lead::LeadRequest;
 use floorwalker_core::prompts::config::PublicSiteConfig;
+use floorwalker_core::visitor::context::VisitorContext;
 use wasm_bindgen::prelude::*;
 
 pub use floorwalker_browser_kit::{from_json, later, now_ms, random_fraction, random_id, site_local_time, to_json, warn};
@@ -17,6 +18,11 @@ use wasm_bindgen_futures::JsFuture;
 pub fn site_config(value: &JsValue) -> Result<PublicSiteConfig, JsValue> {
     let bytes = value.dyn_ref::<js_sys::Uint8Array>().ok_or("config: not the wire form's bytes")?.to_vec();
     wire::decode(&bytes).ok_or_else(|| "config: not in this module's wire form".into())
+}
+
+/// The visitor context the widget answers `"context"` with: its wire form (a `Uint8Array`).
+pub fn visitor_context(value: &JsValue) -> Option<VisitorContext> {
+    wire::decode(&value.dyn_ref::<js_sys::Uint8Array>()?.to_vec())
 }
 
 pub fn window() -> web_sys::Window {

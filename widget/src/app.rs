@@ -169,12 +169,12 @@ fn call_method(handle: &JsValue, method: &str) {
 }
 
 /// The `on_event(name, detail)` callback handed to the UI module: one callback both ways, so the
-/// module reports what the visitor did and asks for what it needs (an answer is JSON text).
-fn on_event(handler: impl Fn(&App, &str, &JsValue) -> Option<String> + 'static) -> JsValue {
+/// module reports what the visitor did and asks for what it needs (an answer is in core's wire form).
+fn on_event(handler: impl Fn(&App, &str, &JsValue) -> Option<JsValue> + 'static) -> JsValue {
     Closure::<dyn Fn(JsValue, JsValue) -> JsValue>::new(move |name: JsValue, detail: JsValue| {
         with(|app| handler(app, name.as_string().as_deref().unwrap_or_default(), &detail))
             .flatten()
-            .map_or(JsValue::NULL, JsValue::from)
+            .unwrap_or(JsValue::NULL)
     })
     .into_js_value()
 }

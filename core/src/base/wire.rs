@@ -215,6 +215,10 @@ macro_rules! wire_enum {
     ($type:ty { $($variant:ident),+ $(,)? }) => {
         impl $crate::base::wire::Wire for $type {
             fn put(&self, out: &mut $crate::base::wire::Writer) {
+                // Exhaustive: a variant added to the type and not to this list fails to compile.
+                match self {
+                    $(<$type>::$variant)|+ => {}
+                }
                 let variants = [$(<$type>::$variant),+];
                 out.tag(variants.iter().position(|v| v == self).unwrap_or(0) as u8);
             }
@@ -242,6 +246,18 @@ macro_rules! wire_struct {
 }
 
 wire_enum!(crate::base::locale::Locale { Ru, En });
+wire_enum!(crate::base::locale::Weekday { Mon, Tue, Wed, Thu, Fri, Sat, Sun });
+wire_enum!(crate::base::phone::PhoneRegion { Ru, Kz, By, Ua, Us, Ca, De, Gb });
+
+impl Wire for crate::base::money::Money {
+    fn put(&self, out: &mut Writer) {
+        self.minor.put(out);
+        self.currency.put(out);
+    }
+    fn take(input: &mut Reader<'_>) -> Option<Self> {
+        Some(crate::base::money::Money { minor: Wire::take(input)?, currency: Wire::take(input)? })
+    }
+}
 
 impl Wire for crate::base::money::Currency {
     fn put(&self, out: &mut Writer) {

@@ -577,7 +577,6 @@ fn invalid(message: impl Into<String>) -> ApiError {
 }
 
 mod origins;
-mod wire;
 pub use origins::{normalize_origin, origin_taken};
 
 #[cfg(test)]

@@ -9,3 +9,4 @@ pub mod hours;
 #[cfg(feature = "prompt-copy")]
 pub mod playbooks;
 pub mod rules;
+mod wire;

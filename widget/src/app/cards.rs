@@ -4,6 +4,7 @@
 //! busy, and goes back where it was when the card closes.
 
 use floorwalker_core::visitor::event::{EventData, PromptRef, QuestionAnswered};
+use floorwalker_core::base::wire;
 use floorwalker_core::prompts::card::{compared_products, offered_slots, PromptCard};
 use floorwalker_core::prompts::rules::{self, Decision, EvalInput};
 use wasm_bindgen::prelude::*;
@@ -132,14 +133,14 @@ impl App {
     }
 
     fn mount_card(&self, module: &JsValue, card: &PromptCard) -> Result<JsValue, JsValue> {
-        let json = browser::to_json(card).ok_or("a prompt card that does not encode")?;
+        let card = js_sys::Uint8Array::from(&wire::encode(card)[..]);
         let mount: js_sys::Function = js_sys::Reflect::get(module, &"mount_prompt".into())?.dyn_into()?;
-        let args = js_sys::Array::of4(&self.shell.cards, &JsValue::from_str(&json), &self.cx.raw_config, &on_event(App::card_event));
+        let args = js_sys::Array::of4(&self.shell.cards, &card, &self.cx.raw_config, &on_event(App::card_event));
         mount.apply(&JsValue::NULL, &args)
     }
 
     /// What the visitor did on the card (see the UI module's `mount_prompt`).
-    fn card_event(&self, name: &str, detail: &JsValue) -> Option<String> {
+    fn card_event(&self, name: &str, detail: &JsValue) -> Option<JsValue> {
         let prompt = match &*self.card.borrow() {
             Card::Shown(prompt, _) => prompt.clone(),
             _ => return None,
@@ -159,7 +160,7 @@ impl App {
                 self.answer(&prompt, &question, &answer);
             }
             "lead" => self.emit("lead_submitted", &prompt),
-            "context" => return self.context_json(),
+            "context" => return self.context_wire(),
             _ => {}
         }
         None

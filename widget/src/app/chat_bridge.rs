@@ -118,12 +118,12 @@ impl App {
     }
 
     /// What the chat reports (`unread`, `interact`, `close`: Escape) and asks (`context`).
-    fn chat_event(&self, name: &str, detail: &JsValue) -> Option<String> {
+    fn chat_event(&self, name: &str, detail: &JsValue) -> Option<JsValue> {
         match name {
             "unread" => self.shell.set_unread(detail.as_f64().unwrap_or(0.0) as u32),
             "interact" => self.grant_consent(),
             "close" => self.set_open(false),
-            "context" => return self.context_json(),
+            "context" => return self.context_wire(),
             _ => {}
         }
         None

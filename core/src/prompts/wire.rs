@@ -1,15 +1,17 @@
-//! The public site config's wire form (`base::wire`): what `GET /v1/sites/:site/config?wire=1`
-//! serves and the widget's modules decode. Fields go in declaration order. The prompts' words
+//! The prompts domain's wire forms (`base::wire`). The public site config: what `GET
+//! /v1/sites/:site/config?wire=1` serves and the widget's modules decode; the prompts' words
 //! travel as one section per prompt, so that the first load (built without `prompt-copy`) skips
-//! them unread and the UI modules read them.
+//! them unread and the UI modules read them. The prompt card: how the widget hands a card to the
+//! cards module. Fields go in declaration order.
 
 use crate::base::wire::{Reader, Wire, Writer};
 use crate::prompts::config::{
     AfterHoursCopy, Choice, ConsentCopy, ConsentMode, Localized, Position, PromptCopy, PromptDefinition, PromptKind,
     PublicSiteConfig, Question, TestTiming, Theme, WidgetConfig,
 };
-use crate::prompts::hours::{BusinessHours, OpeningHours};
-use crate::prompts::rules::{AnswerIs, Condition, Guardrails, PriceRange};
+use crate::prompts::card::PromptCard;
+use crate::prompts::hours::{BusinessHours, CallSlot, OpeningHours};
+use crate::prompts::rules::{AnswerIs, Condition, CopyVariant, Guardrails, PriceRange};
 use crate::{wire_enum, wire_struct};
 
 wire_struct!(PublicSiteConfig { site, name, widget });
@@ -41,6 +43,22 @@ wire_struct!(ConsentCopy { text, consent_version });
 wire_struct!(AfterHoursCopy { title, body, accept });
 wire_struct!(PriceRange { min, max, currency });
 wire_struct!(AnswerIs { prompt, is });
+wire_struct!(PromptCard {
+    prompt,
+    kind,
+    variant,
+    locale,
+    products,
+    slots,
+    shown_at,
+    callback_minutes,
+    region,
+    api_base,
+    site,
+    visitor,
+});
+wire_enum!(CopyVariant { Regular, AfterHours });
+wire_struct!(CallSlot { day, from, to, today });
 
 impl<T: Wire> Wire for Localized<T> {
     fn put(&self, out: &mut Writer) {
@@ -216,6 +234,19 @@ mod tests {
         let mut other = bytes.clone();
         other[0] = VERSION + 1;
         assert_eq!(decode::<PublicSiteConfig>(&other), None);
+    }
+
+    #[test]
+    fn a_prompt_card_survives_the_wire() {
+        let card: PromptCard = serde_json::from_value(serde_json::json!({
+            "prompt": "callback", "kind": "callback", "variant": "after_hours", "locale": "ru",
+            "products": [{"id": "orsa", "name": "Orsa", "price": {"minor": 100, "currency": "RUB"}}],
+            "slots": [{"day": "sun", "from": 540, "to": 720, "today": false}],
+            "shown_at": 1_700_000_000_000u64, "callback_minutes": 15, "region": "KZ",
+            "api_base": "https://edge.example", "site": "demo", "visitor": "v1"
+        }))
+        .expect("a prompt card");
+        assert_eq!(decode::<PromptCard>(&encode(&card)), Some(card));
     }
 
     /// The wire form of version 1, pinned: a change to any type's encoding must come with a new
