@@ -2,17 +2,16 @@
 //! written in ONE D1 batch (a transaction), then the deliveries are enqueued.
 
 use floorwalker_core::base::error::{ApiError, ErrorCode};
-use floorwalker_core::leads::lead::{Lead, LeadKind, LeadRequest, MAX_LEAD_BYTES};
+use floorwalker_core::leads::lead::{LeadKind, LeadRequest, MAX_LEAD_BYTES};
 use floorwalker_core::outbound::email::email_link_base;
-use floorwalker_core::outbound::delivery::{rate_limited, rate_window, LeadLimits, LeadReceipt, Target};
+use floorwalker_core::outbound::delivery::{LeadReceipt, Target};
 use floorwalker_core::outbound::webhook::{EventType, WebhookEvent};
-use serde::Deserialize;
 use worker::{Env, Request, Response};
 
 use crate::http::{self, internal};
 use crate::platform::d1::db;
 use crate::platform::vars::{test_timing, var};
-use crate::{cors, endpoints, outbox, settings, sites};
+use crate::{cors, endpoints, outbox, rate_limit, settings, sites};
 
 pub async fn submit(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let origin = http::header(&req, "origin")
@@ -30,13 +29,11 @@ pub async fn submit(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     if lead_exists(env, &lead.id).await? {
         return receipt(&lead.id, true, &origin);
     }
-    let ip = http::header(&req, "cf-connecting-ip").unwrap_or_else(|| "unknown".to_owned());
-    if let Some(retry_after) = check_rate(env, &lead, &ip, settings.lead_limits, now).await? {
-        let mut response = cors::error_response(&rate_limited(retry_after), Some(&origin))
-            .map_err(|e| internal("building the response", e))?;
-        http::set(response.headers_mut(), "retry-after", &retry_after.to_string())?;
-        http::set(response.headers_mut(), "access-control-expose-headers", "retry-after")?;
-        return Ok(response);
+    // Per client and per visitor: generous per address (an office or a carrier's NAT shares
+    // one), tight per visitor (a person leaves a few contacts, not dozens).
+    let counters = settings.lead_limits.counters(&lead.site, &rate_limit::client(&req), &lead.visitor);
+    if let Some(refusal) = rate_limit::check(env, &counters, now, Some(&origin)).await? {
+        return Ok(refusal);
     }
 
     let db = db(env)?;
@@ -97,36 +94,4 @@ async fn lead_exists(env: &Env, id: &str) -> Result<bool, ApiError> {
     let found: Option<String> =
         db(env)?.query("SELECT id FROM leads WHERE id = ?1", &[&id]).first_column("id", "looking up the lead").await?;
     Ok(found.is_some())
-}
-
-#[derive(Deserialize)]
-struct CountRow {
-    count: f64,
-}
-
-/// Fixed-window counters in D1, per IP and per visitor. D1 rather than a Durable Object: leads are
-/// rare (people typing), the counter is one upsert in the database we write anyway, and it needs
-/// no extra binding; a DO would only pay off at event-ingest rates. Returns the `Retry-After` in
-/// seconds when a limit is exceeded.
-async fn check_rate(env: &Env, lead: &Lead, ip: &str, limits: LeadLimits, now_ms: u64) -> Result<Option<u64>, ApiError> {
-    let (window, retry_after) = rate_window(now_ms, limits.window_s);
-    const DOING: &str = "counting submissions";
-    let db = db(env)?;
-    let upsert = |key: String| {
-        db.query(
-            "INSERT INTO rate_limits (key, window, count) VALUES (?1, ?2, 1) \
-             ON CONFLICT (key, window) DO UPDATE SET count = count + 1 RETURNING count",
-            &[&key, &window],
-        )
-        .statement(DOING)
-    };
-    let statements = vec![upsert(format!("ip:{}:{ip}", lead.site))?, upsert(format!("visitor:{}:{}", lead.site, lead.visitor))?];
-    let results = db.batch(statements, DOING).await?;
-    let counts: Vec<u32> = results
-        .iter()
-        .map(|r| r.results::<CountRow>().ok().and_then(|rows| rows.first().map(|row| row.count as u32)).unwrap_or(0))
-        .collect();
-    let over_ip = counts.first().is_some_and(|&c| c > limits.per_ip);
-    let over_visitor = counts.get(1).is_some_and(|&c| c > limits.per_visitor);
-    Ok((over_ip || over_visitor).then_some(retry_after))
 }

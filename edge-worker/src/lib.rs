@@ -17,6 +17,7 @@ mod mailbox;
 mod outbox;
 mod platform;
 mod public_site;
+mod rate_limit;
 mod settings;
 mod sites;
 

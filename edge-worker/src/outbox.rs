@@ -6,6 +6,7 @@
 //! (cron) enqueues them again. The consumer reads the state from D1, so a delivery enqueued twice
 //! is attempted once at a time and never again after a 2xx.
 
+use floorwalker_core::access::throttle::MAX_WINDOW_S;
 use floorwalker_core::base::error::ApiError;
 use floorwalker_core::outbound::delivery::{delivery_id, DeliveryState, QueueMessage, Target};
 use floorwalker_core::outbound::endpoint::Endpoint;
@@ -109,6 +110,6 @@ pub async fn sweep(env: &Env, now_ms: u64) -> Result<usize, ApiError> {
     let ids: Vec<QueueMessage> = rows.into_iter().map(|r| QueueMessage { delivery: r.id, lane: r.target }).collect();
     try_enqueue(env, &ids).await.map_err(|e| internal("re-enqueueing deliveries", e))?;
     // Rate-limit windows older than a day are of no use to anyone.
-    db.query("DELETE FROM rate_limits WHERE window < ?1", &[&now_ms.saturating_sub(86_400_000)]).run("pruning rate limits").await?;
+    db.query("DELETE FROM rate_limits WHERE window < ?1", &[&now_ms.saturating_sub(u64::from(MAX_WINDOW_S) * 1000)]).run("pruning rate limits").await?;
     Ok(ids.len())
 }

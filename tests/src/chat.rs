@@ -218,8 +218,8 @@ impl ConsoleSocket {
             let message = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
                 .await
                 .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-                .unwrap_or_else(|| panic!("console socket closed waiting for {what}"))
-                .expect("a console frame");
+                .map(|frame| frame.expect("a console frame"))
+                .unwrap_or_else(|| panic!("console socket closed waiting for {what}"));
             if let Message::Text(text) = message {
                 let notification: HubNotification = serde_json::from_str(text.as_str()).unwrap_or_else(|e| panic!("{e}: {text}"));
                 if let Some(value) = pick(&notification) {

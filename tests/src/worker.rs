@@ -100,11 +100,21 @@ impl Worker {
     }
 
     fn wrangler(&self, log_name: &str) -> Command {
-        let root = repo_root();
-        let mut command = Command::new(root.join("node_modules/.bin/wrangler"));
+        self.logged(Command::new(repo_root().join("node_modules/.bin/wrangler")), log_name)
+    }
+
+    /// `node <script>` (a path from the repository root).
+    fn node_script(&self, script: &str, log_name: &str) -> Command {
+        let mut command = self.logged(Command::new("node"), log_name);
+        command.arg(repo_root().join(script));
+        command
+    }
+
+    /// `command` run from the repository root, its output logged to `log_name` in the state dir.
+    fn logged(&self, mut command: Command, log_name: &str) -> Command {
         let log = File::create(self.state_dir.join(log_name)).expect("creating a log file");
         command
-            .current_dir(&root)
+            .current_dir(repo_root())
             .env("WRANGLER_SEND_METRICS", "false")
             .env("CI", "true")
             .stdin(Stdio::null())
@@ -141,13 +151,14 @@ impl Worker {
     async fn try_spawn(&mut self, attempt: u32) -> bool {
         use std::os::unix::process::CommandExt;
         let log_name = format!("wrangler-{attempt}.log");
-        let mut command = self.wrangler(if attempt == 1 { "wrangler.log" } else { &log_name });
+        // `wrangler dev` through its programmatic API, with the DevTools inspector off (the CLI
+        // always starts one, and wrangler then buffers every inspector event in its node process).
+        let mut command = self.node_script("scripts/wrangler-dev.mjs", if attempt == 1 { "wrangler.log" } else { &log_name });
         for (name, value) in &self.vars {
             command.args(["--var", &format!("{name}:{value}")]);
         }
         command
-            .args(["dev", "--ip", "127.0.0.1", "--show-interactive-dev-session=false"])
-            .args(["--port", &self.port.to_string(), "--inspector-port", &free_port().to_string()])
+            .args(["--port", &self.port.to_string()])
             .arg("--persist-to")
             .arg(&self.state_dir)
             .args(["--var", &format!("ADMIN_TOKEN:{}", self.admin_token)])
@@ -155,9 +166,9 @@ impl Worker {
             .args(["--var", &format!("VISITOR_TOKEN_SECRET:{}-visitor", self.admin_token)])
             .args(["--var", &format!("OPERATOR_SESSION_SECRET:{}-operator", self.admin_token)])
             .args(["--var", &format!("LINK_SECRET:{}", self.link_secret)])
-            .args(["--var", &format!("FLOORWALKER_TEST_TIMING:{}", u8::from(self.test_timing))])
-            // Cron does not fire locally; GET /__scheduled runs the sweeper (`Worker::sweep`).
-            .arg("--test-scheduled");
+            .args(["--var", &format!("FLOORWALKER_TEST_TIMING:{}", u8::from(self.test_timing))]);
+        // Cron does not fire locally; the launcher serves GET /__scheduled, which runs the
+        // sweeper (`Worker::sweep`).
         let child = command
             // Its own process group, so stopping it also stops the workerd it spawns.
             .process_group(0)

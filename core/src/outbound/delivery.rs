@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::throttle::{Counter, Limit};
 use crate::base::crypto::sha256;
 use crate::base::error::{ApiError, ErrorCode};
 use crate::base::ids::client_id_from_bytes;
@@ -238,17 +239,14 @@ impl Default for LeadLimits {
     }
 }
 
-/// The fixed window `now_ms` falls in: its start (the counter's key) and the seconds until it ends
-/// (the `Retry-After` of a refusal).
-pub fn rate_window(now_ms: u64, window_s: u32) -> (u64, u64) {
-    let window_ms = u64::from(window_s.max(1)) * 1000;
-    let start = now_ms - now_ms % window_ms;
-    (start, (start + window_ms - now_ms).div_ceil(1000))
-}
-
-/// The error for a submission over a limit.
-pub fn rate_limited(retry_after_s: u64) -> ApiError {
-    ApiError::new(ErrorCode::RateLimited, format!("too many submissions; try again in {retry_after_s} s"))
+impl LeadLimits {
+    /// The counters one lead submission hits: its client's and its visitor's, on this site.
+    pub fn counters(&self, site: &str, client: &str, visitor: &str) -> [Counter; 2] {
+        [
+            Counter::new("lead-ip", &[site, client], Limit::new(self.per_ip, self.window_s)),
+            Counter::new("lead-visitor", &[site, visitor], Limit::new(self.per_visitor, self.window_s)),
+        ]
+    }
 }
 
 /// A new endpoint as the admin API accepts it: everything but the secrets, which we generate.
@@ -409,11 +407,10 @@ mod tests {
     }
 
     #[test]
-    fn rate_windows() {
-        assert_eq!(rate_window(600_000, 600), (600_000, 600));
-        assert_eq!(rate_window(1_199_001, 600), (600_000, 1));
-        assert_eq!(rate_window(1_000_500, 600), (600_000, 200));
-        assert_eq!(rate_limited(5).code, ErrorCode::RateLimited);
+    fn a_lead_counts_against_its_client_and_its_visitor_on_its_site() {
+        let [ip, visitor] = LeadLimits::default().counters("demo", "203.0.113.7", "v-1");
+        assert_eq!((ip.key.as_str(), ip.limit.max), ("lead-ip|demo|203.0.113.7", 30));
+        assert_eq!((visitor.key.as_str(), visitor.limit.max), ("lead-visitor|demo|v-1", 5));
     }
 
     #[test]
