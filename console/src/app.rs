@@ -80,6 +80,9 @@ struct HubConnection {
     connected: RwSignal<bool>,
     mirror: RwSignal<HubMirror>,
     alert: RwSignal<Option<String>>,
+    /// Who is logged in: cleared when the session turns out to be over (logged out elsewhere,
+    /// disabled, removed, a new password), which brings back the login form.
+    me: RwSignal<Option<OperatorProfile>>,
 }
 
 impl HubConnection {
@@ -113,10 +116,21 @@ impl HubConnection {
             move |notification| self.on_notification(notification),
             move || {
                 self.connected.set(false);
-                net::reconnect_unless_disposed(self.attempt, self.disposed, move || self.connect());
+                self.reconnect_if_still_signed_in();
             },
         );
         self.socket.set_value(ws);
+    }
+
+    /// A closed hub socket may mean the session ended (the server closes revoked sessions'
+    /// sockets): then back to the login form, else reconnect.
+    fn reconnect_if_still_signed_in(self) {
+        spawn_local(async move {
+            match net::get::<OperatorProfile>("/v1/console/me").await {
+                Err(error) if error.status == 401 => self.me.set(None),
+                _ => net::reconnect_unless_disposed(self.attempt, self.disposed, move || self.connect()),
+            }
+        });
     }
 
     fn send(self, frame: &ConsoleFrame) {
@@ -134,6 +148,7 @@ fn Console(operator: OperatorProfile, me: RwSignal<Option<OperatorProfile>>) -> 
         connected: RwSignal::new(false),
         mirror: RwSignal::new(HubMirror::new()),
         alert: RwSignal::new(None),
+        me,
     };
     let selected = RwSignal::new(None::<String>);
     let current = Memo::new(move |_| selected.get());

@@ -12,11 +12,19 @@ use wasm_bindgen_futures::JsFuture;
 pub use floorwalker_browser_kit::{later, now_ms, random_id};
 
 pub struct HttpError {
+    /// The HTTP status, 0 when the request never got an answer.
+    pub status: u16,
     pub message: String,
 }
 
+impl HttpError {
+    fn network(message: String) -> Self {
+        HttpError { status: 0, message }
+    }
+}
+
 async fn fetch(method: &str, path: &str, body: Option<String>) -> Result<(u16, String), HttpError> {
-    let fail = |e: JsValue| HttpError { message: e.as_string().unwrap_or_else(|| "network error".into()) };
+    let fail = |e: JsValue| HttpError::network(e.as_string().unwrap_or_else(|| "network error".into()));
     let window = web_sys::window().ok_or_else(|| fail("no window".into()))?;
     let init = web_sys::RequestInit::new();
     init.set_method(method);
@@ -38,9 +46,9 @@ fn decode<T: DeserializeOwned>(status: u16, text: &str) -> Result<T, HttpError> 
         let message = serde_json::from_str::<floorwalker_core::base::error::ErrorBody>(text)
             .map(|b| b.error.message)
             .unwrap_or_else(|_| format!("HTTP {status}"));
-        return Err(HttpError { message });
+        return Err(HttpError { status, message });
     }
-    serde_json::from_str(text).map_err(|e| HttpError { message: e.to_string() })
+    serde_json::from_str(text).map_err(|e| HttpError { status, message: e.to_string() })
 }
 
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, HttpError> {
@@ -49,7 +57,7 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, HttpError> {
 }
 
 pub async fn post<T: DeserializeOwned>(path: &str, body: &impl Serialize) -> Result<T, HttpError> {
-    let body = serde_json::to_string(body).map_err(|e| HttpError { message: e.to_string() })?;
+    let body = serde_json::to_string(body).map_err(|e| HttpError::network(e.to_string()))?;
     let (status, text) = fetch("POST", path, Some(body)).await?;
     decode(status, &text)
 }

@@ -1,6 +1,7 @@
 //! `/v1/admin/*`: site owners' and operators' tooling, behind the `ADMIN_TOKEN` secret. One route
 //! table (the chat's additions included, handled in `chat::admin`) behind one [`authorize`].
 
+use floorwalker_core::access::accounts::Actor;
 use floorwalker_core::base::crypto::constant_time_eq;
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::base::ids::validate_client_id;
@@ -14,6 +15,7 @@ use worker::{Env, Method, Request, Response};
 use crate::http::{self, internal};
 use crate::platform::d1::db;
 use crate::platform::vars::{key, test_timing, KeyProblem};
+use crate::chat::members;
 use crate::{chat, delivery_log, endpoints, mailbox, outbox, settings, sites};
 
 const MAX_EVENTS_LISTED: u32 = 500;
@@ -36,8 +38,18 @@ pub async fn route(mut req: Request, env: &Env, method: Method, path: &[&str]) -
         (Method::Get, ["sites", site, "leads"]) => list_leads(&req, env, site).await,
         (Method::Get, ["sites", site, "deliveries"]) => delivery_log::list(&req, env, site).await,
         (Method::Post, ["sites", site, "deliveries", id, "replay"]) => delivery_log::replay(env, site, id).await,
-        (Method::Post, ["sites", site, "operators"]) => chat::admin::create_operator(&mut req, env, site).await,
-        (Method::Post, ["sites", site, "api-keys"]) => chat::admin::create_api_key(&mut req, env, site).await,
+        (Method::Get, ["sites", site, "operators"]) => members::list(Actor::Admin, env, site).await,
+        (Method::Post, ["sites", site, "operators"]) => members::create(Actor::Admin, &mut req, env, site).await,
+        (Method::Get, ["sites", site, "operators", id]) => members::show(Actor::Admin, env, site, id).await,
+        (Method::Delete, ["sites", site, "operators", id]) => members::remove(Actor::Admin, env, site, id).await,
+        (Method::Post, ["sites", site, "operators", id, "disable"]) => members::disable(Actor::Admin, env, site, id).await,
+        (Method::Post, ["sites", site, "operators", id, "enable"]) => members::enable(Actor::Admin, env, site, id).await,
+        (Method::Put, ["sites", site, "operators", id, "password"]) => {
+            members::reset_password(Actor::Admin, &mut req, env, site, id).await
+        }
+        (Method::Get, ["sites", site, "api-keys"]) => members::list_api_keys(Actor::Admin, env, site).await,
+        (Method::Post, ["sites", site, "api-keys"]) => members::create_api_key(Actor::Admin, &mut req, env, site).await,
+        (Method::Delete, ["sites", site, "api-keys", id]) => members::revoke_api_key(Actor::Admin, env, site, id).await,
         (Method::Put, ["sites", site, "identity-secret"]) => chat::admin::identity_secret(&mut req, env, site).await,
         (Method::Get, ["chat", "outbox"]) => chat::admin::outbox(&req, env).await,
         (Method::Post, ["chat", "store-check"]) => chat::admin::store_check(env).await,

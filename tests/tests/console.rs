@@ -441,3 +441,30 @@ async fn what_visitors_write_is_shown_as_text_never_as_markup() {
     v.close().await;
     console.close().await;
 }
+
+/// Issue 11 item 8: a disabled operator's open console does not linger. The server closes its
+/// socket, the page goes back to the login form (no reconnect loop), and no new conversation
+/// reaches it; the visitor's widget learns nobody is online.
+#[tokio::test]
+async fn disabling_an_operator_ends_their_open_console_at_once() {
+    let worker = chat_worker("console-revoked").await;
+    create_operator(&worker, "anna@demo.example", "Anna", PASSWORD).await;
+    let console = Console::open(&worker).await;
+    console.login("anna@demo.example", PASSWORD).await;
+    assert!(operator_online(&worker, "visitor-revoke-probe1").await);
+    let members: Vec<Value> = worker.admin_get("/sites/demo/operators").await;
+    let anna = members[0]["id"].as_str().expect("an id").to_owned();
+
+    let (status, answer) = worker.admin_send(reqwest::Method::POST, &format!("/sites/demo/operators/{anna}/disable"), None).await;
+    assert_eq!(status, 200, "{answer}");
+    console.wait("the login form after being disabled", "return !!document.querySelector('[data-test=login]');").await;
+    eventually("Anna offline once disabled", Duration::from_secs(10), || async {
+        (!operator_online(&worker, "visitor-revoke-probe2").await).then_some(())
+    })
+    .await;
+    let visitor = visitor_session(&worker, SHOP, "visitor-revoke-0001").await;
+    start_conversation(&worker, SHOP, &visitor.token).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(console.text("[data-test=conversations]").await.is_none(), "the console is gone, not just disconnected");
+    console.close().await;
+}

@@ -201,10 +201,34 @@ fn parse_stored_password(stored: &str) -> Option<StoredPassword> {
 
 /// Whether `password` matches the stored string; a malformed stored string matches nothing.
 pub fn verify_password(password: &str, stored: &str) -> bool {
-    let Some(stored) = parse_stored_password(stored) else { return false };
-    let mut hash = [0u8; 32];
-    pbkdf2_hmac_sha256(password.as_bytes(), &stored.salt, stored.iterations, &mut hash);
-    constant_time_eq(&hash, &stored.hash)
+    parse_stored_password(stored).is_some() && verify_login(password, Some(stored))
+}
+
+/// A login's password check, doing the same work whether or not the email has an account: with no
+/// stored hash (an unknown email, a disabled account) or an unreadable one, the password is hashed
+/// once with [`DEFAULT_PASSWORD_ITERATIONS`] against a fixed salt and the result thrown away, which
+/// costs what checking a stored hash of the default strength costs. (Hashing a dummy password and
+/// then verifying against it would cost twice as much, and tell unknown emails apart by being slow.)
+pub fn verify_login(password: &str, stored: Option<&str>) -> bool {
+    match stored.and_then(parse_stored_password) {
+        Some(stored) => {
+            let mut hash = [0u8; 32];
+            pbkdf2_hmac_sha256(password.as_bytes(), &stored.salt, stored.iterations, &mut hash);
+            constant_time_eq(&hash, &stored.hash)
+        }
+        None => {
+            let mut wasted = [0u8; 32];
+            pbkdf2_hmac_sha256(password.as_bytes(), &[0u8; 16], login_work(None), &mut wasted);
+            // Read the result so the computation is not optimised away.
+            std::hint::black_box(wasted);
+            false
+        }
+    }
+}
+
+/// The PBKDF2 iterations [`verify_login`] runs for `stored` (what a timing test compares).
+pub fn login_work(stored: Option<&str>) -> u32 {
+    stored.and_then(parse_stored_password).map_or(DEFAULT_PASSWORD_ITERATIONS, |s| s.iterations)
 }
 
 /// Whether a stored hash is weaker than `iterations` (or unreadable): re-hash after the next

@@ -67,6 +67,8 @@ pub enum ErrorCode {
     /// The visitor context a chat start carries is out of bounds (a price no shop has, more
     /// products than the widget sends).
     InvalidContext,
+    /// An account with this email exists already (it joins a site with its own password).
+    AccountExists,
     /// A fault on our side (storage unavailable, ...), never caused by the request's content.
     Internal,
 }
@@ -102,7 +104,7 @@ impl ErrorCode {
             ErrorCode::NotFound | ErrorCode::UnknownSite => 404,
             ErrorCode::MethodNotAllowed => 405,
             // A conflict with the state of the conversation or of another site, not a malformed request.
-            ErrorCode::ConversationClosed | ErrorCode::TranscriptAddressLocked | ErrorCode::OriginTaken => 409,
+            ErrorCode::ConversationClosed | ErrorCode::TranscriptAddressLocked | ErrorCode::OriginTaken | ErrorCode::AccountExists => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::RateLimited | ErrorCode::TranscriptAlreadySent => 429,

@@ -8,7 +8,7 @@ use crate::base::error::{ApiError, ErrorCode};
 use crate::base::locale::Locale;
 use crate::base::money::Money;
 use crate::leads::lead::Lead;
-use crate::outbound::endpoint::{Endpoint, Preset};
+use crate::outbound::endpoint::{check_crm_secret_name, Endpoint, Preset};
 use crate::outbound::webhook::{signed_headers, Envelope, WebhookEvent, WebhookSecret};
 use crate::visitor::context::Touch;
 
@@ -88,7 +88,9 @@ pub fn map_event(
     }
     let base = endpoint.base_url();
     let json = || vec![("content-type".to_owned(), "application/json".to_owned())];
+    // Defence in depth: `Endpoint::validate` refused such names when the endpoint was stored.
     let lookup = |name: &str| {
+        check_crm_secret_name(name)?;
         secret(name)
             .filter(|value| !value.is_empty())
             .ok_or_else(|| ApiError::new(ErrorCode::InvalidConfig, format!("worker secret {name} is not set")))

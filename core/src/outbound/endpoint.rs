@@ -15,6 +15,11 @@ const MAX_ENDPOINT_URL_LEN: usize = 2048;
 pub const ALLOWED_PORTS: [u16; 2] = [443, 8443];
 /// Two during a rotation, one spare for a botched rotation.
 pub const MAX_ACTIVE_SECRETS: usize = 3;
+/// Every worker secret a CRM preset may name starts with this (`CRM_AMO_TOKEN_SHOP`). The worker's
+/// own secrets (`LINK_SECRET`, `OPERATOR_SESSION_SECRET`, `VISITOR_TOKEN_SECRET`, `ADMIN_TOKEN`,
+/// `RESEND_API_KEY`, ...) never do, so an endpoint cannot name one of them and have it sent to
+/// its URL. The worker never reads a name with this prefix for itself.
+pub const CRM_SECRET_PREFIX: &str = "CRM_";
 
 /// One destination for a site's events.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
@@ -44,7 +49,7 @@ fn enabled_by_default() -> bool {
 }
 
 /// How events are shaped for the receiver. Credentials are never stored here: only the NAME of a
-/// worker secret that holds them.
+/// worker secret that holds them, always with [`CRM_SECRET_PREFIX`].
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Preset {
@@ -58,6 +63,17 @@ pub enum Preset {
     Hubspot { portal_id: String, form_guid: String },
     /// A Bot API `sendMessage` alert.
     Telegram { chat_id: String, bot_token_secret: String },
+}
+
+impl Preset {
+    /// The names of the worker secrets this preset reads (its `*_secret` fields).
+    pub fn secret_names(&self) -> Vec<&str> {
+        match self {
+            Preset::Generic | Preset::Bitrix24 | Preset::Hubspot { .. } => vec![],
+            Preset::Amocrm { token_secret } => vec![token_secret],
+            Preset::Telegram { bot_token_secret, .. } => vec![bot_token_secret],
+        }
+    }
 }
 
 pub const HUBSPOT_API: &str = "https://api.hsforms.com";
@@ -119,9 +135,11 @@ impl Endpoint {
         if let Some(internal) = self.events.iter().flatten().find(|e| !e.is_webhook()) {
             return Err(invalid(format!("events: {} is not a webhook event", internal.as_str())));
         }
+        for name in self.preset.secret_names() {
+            check_crm_secret_name(name).map_err(|e| invalid(e.message))?;
+        }
         match &self.preset {
-            Preset::Generic | Preset::Bitrix24 => {}
-            Preset::Amocrm { token_secret } => check_secret_name(token_secret).map_err(invalid)?,
+            Preset::Generic | Preset::Bitrix24 | Preset::Amocrm { .. } => {}
             Preset::Hubspot { portal_id, form_guid } => {
                 if portal_id.is_empty() || portal_id.len() > 20 || !portal_id.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(invalid("hubspot portal_id must be digits".into()));
@@ -130,8 +148,7 @@ impl Endpoint {
                     return Err(invalid("hubspot form_guid must be a GUID".into()));
                 }
             }
-            Preset::Telegram { chat_id, bot_token_secret } => {
-                check_secret_name(bot_token_secret).map_err(invalid)?;
+            Preset::Telegram { chat_id, .. } => {
                 let numeric = chat_id.strip_prefix('-').unwrap_or(chat_id);
                 let numeric_ok = !numeric.is_empty() && numeric.len() <= 20 && numeric.bytes().all(|b| b.is_ascii_digit());
                 let username_ok = chat_id.strip_prefix('@').is_some_and(|name| {
@@ -146,17 +163,28 @@ impl Endpoint {
     }
 }
 
-/// A worker secret's name (`AMO_TOKEN_SHOP`), never its value.
-fn check_secret_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
+/// Whether a preset may read the worker secret `name`: the name of one (never its value) that
+/// starts with [`CRM_SECRET_PREFIX`]. Checked when an endpoint is stored and again by
+/// `crm::map_event` before any secret is read, so a row written before this rule (or by hand)
+/// cannot send the worker's own keys either.
+pub fn check_crm_secret_name(name: &str) -> Result<(), ApiError> {
+    let shaped = !name.is_empty()
         && name.len() <= 64
         && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
         && !name.starts_with(|c: char| c.is_ascii_digit());
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("{name:?} is not a secret name like AMO_TOKEN_SHOP (store the token as a worker secret and give its name)"))
+    if !shaped {
+        return Err(ApiError::new(
+            ErrorCode::InvalidConfig,
+            format!("{name:?} is not a secret name like CRM_AMO_TOKEN_SHOP (store the token as a worker secret and give its name)"),
+        ));
     }
+    if name.strip_prefix(CRM_SECRET_PREFIX).is_none_or(str::is_empty) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidConfig,
+            format!("{name:?}: CRM credentials come only from worker secrets named {CRM_SECRET_PREFIX}... (e.g. CRM_AMO_TOKEN_SHOP); the worker's own secrets are never sent"),
+        ));
+    }
+    Ok(())
 }
 
 fn is_guid(text: &str) -> bool {

@@ -1,97 +1,28 @@
 //! Chat additions to the admin API, routed and authorized by `crate::admin`:
 //!
-//! - `POST /v1/admin/sites/:site/operators` `{email, name, password}` → an operator account
-//! - `POST /v1/admin/sites/:site/api-keys` `{name}` → `{id, key}` (the key is shown once)
+//! (members and API keys are `members`'s, see docs/accounts-and-access.md)
 //! - `PUT  /v1/admin/sites/:site/identity-secret` `{secret}` → enables `user_hash` verification
 //! - `GET  /v1/admin/chat/outbox?site=&type=` → the site's chat events in the delivery outbox
 //!   (`outbox_events`), oldest first, with how many deliveries each has and how many are done
 //! - `POST /v1/admin/chat/store-check` → core's store contract run against real DO SQLite
 
-use floorwalker_core::access::auth::{hash_password, DEFAULT_PASSWORD_ITERATIONS};
 use floorwalker_core::base::error::{ApiError, ErrorCode};
-use floorwalker_core::leads::contact::normalize_email;
 use floorwalker_core::outbound::delivery::DeliveryState;
 use serde::Deserialize;
 use worker::{Env, Request, Response};
 
 use super::protocol::{self, expect_reply, ConversationCall, ConversationReply};
 
-use crate::http::{self, internal, now_ms};
+use crate::http;
 use crate::platform::d1::db;
-use crate::platform::random::{random_bytes, random_id};
+use crate::platform::random::random_id;
 use crate::sites;
-
-pub const MIN_PASSWORD_CHARS: usize = 10;
 
 /// `POST /v1/admin/chat/store-check`: core's store contract, run by a fresh Conversation object.
 pub async fn store_check(env: &Env) -> Result<Response, ApiError> {
     let scratch = protocol::conversation(env, &format!("selfcheck-{}", random_id()?))?;
     let reply = scratch.ask(&ConversationCall::SelfCheck).await?;
     http::json(&expect_reply!(reply, ConversationReply::StoreCheck(check) => check)?, 200)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewOperator {
-    email: String,
-    name: String,
-    password: String,
-}
-
-pub async fn create_operator(req: &mut Request, env: &Env, site: &str) -> Result<Response, ApiError> {
-    sites::require(env, site).await?;
-    let body: NewOperator = http::read_json(req, 4096).await?;
-    let email = normalize_email(&body.email)?;
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 60 {
-        return Err(ApiError::new(ErrorCode::FieldTooLong, "name: 1-60 characters"));
-    }
-    if body.password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(ApiError::new(ErrorCode::InvalidConfig, format!("password: at least {MIN_PASSWORD_CHARS} characters")));
-    }
-    let salt = random_bytes::<16>()?;
-    let hash = hash_password(&body.password, &salt, DEFAULT_PASSWORD_ITERATIONS);
-    let id = format!("op-{}", random_id()?);
-    let inserted = db(env)?
-        .query(
-            "INSERT INTO operators (id, site, email, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            &[&id, &site, &email, &name, &hash, &now_ms()],
-        )
-        .statement("creating the operator")?
-        .run()
-        .await;
-    if let Err(error) = inserted {
-        if error.to_string().contains("UNIQUE") {
-            return Err(ApiError::new(ErrorCode::InvalidConfig, format!("an operator with email {email} already exists")));
-        }
-        return Err(internal("creating the operator", error));
-    }
-    http::json(&serde_json::json!({"id": id, "site": site, "email": email, "name": name}), 201)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewKey {
-    name: String,
-}
-
-pub async fn create_api_key(req: &mut Request, env: &Env, site: &str) -> Result<Response, ApiError> {
-    sites::require(env, site).await?;
-    let body: NewKey = http::read_json(req, 4096).await?;
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 60 {
-        return Err(ApiError::new(ErrorCode::FieldTooLong, "name: 1-60 characters"));
-    }
-    let id = random_id()?;
-    let key = format!("{}{}", super::api::API_KEY_PREFIX, floorwalker_core::base::ids::client_id_from_bytes(&random_bytes::<24>()?));
-    db(env)?
-        .query(
-            "INSERT INTO chat_api_keys (id, site, name, key_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            &[&id, &site, &name, &super::api::hash_key(&key), &now_ms()],
-        )
-        .run("creating the API key")
-        .await?;
-    http::json(&serde_json::json!({"id": id, "site": site, "name": name, "key": key}), 201)
 }
 
 #[derive(Deserialize)]

@@ -54,7 +54,7 @@ pub async fn post_message(mut req: Request, env: &Env, id: &str) -> Result<Respo
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "there is no such conversation on this key's site"))?;
     let name = body.author_name.filter(|n| !n.trim().is_empty()).unwrap_or(key.name);
     let name: String = name.trim().chars().take(60).collect();
-    let who = Who::Operator { operator_id: format!("apikey-{}", key.id), name };
+    let who = Who::Operator { operator_id: format!("apikey-{}", key.id), name, session_id: None };
     let call = ConversationCall::Post { who, client_msg_id: body.client_msg_id, text: body.text };
     let reply = protocol::conversation(env, id)?.ask(&call).await?;
     let posted = expect_reply!(reply, ConversationReply::Posted(posted) => posted)?;

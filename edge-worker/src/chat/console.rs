@@ -1,38 +1,28 @@
-//! `/v1/console/*`: the operator console's API. Login sets an HttpOnly, Secure, SameSite=Strict
-//! `__Host-` cookie holding a signed session (core::auth) whose row in D1 can be revoked; every
-//! other route checks it. State-changing requests and WebSockets must come from the worker's own
-//! origin (the console is served from it), which with SameSite=Strict closes CSRF.
+//! `/v1/console/*`: the operator console's API. Sessions (login, logout, the check every route
+//! makes, revocation) are `session`'s; every route here is for the session's site only.
+//! State-changing requests and WebSockets must come from the worker's own origin (the console is
+//! served from it), which with SameSite=Strict closes CSRF.
 
 use floorwalker_core::base::error::{ApiError, ErrorCode};
-use floorwalker_core::access::auth::{
-    clear_session_cookie, cookie_value, hash_password, issue_operator_session, session_cookie, verify_operator_session, verify_password,
-    OperatorSession, DEFAULT_PASSWORD_ITERATIONS, OPERATOR_SESSION_COOKIE,
-};
 use floorwalker_core::chat::protocol::ConversationStatus;
 use floorwalker_core::chat::operator_view::{
-    prompt_summary, CallbackEntry, CallbackState, ConversationDetails, ConversationSummary, LeadSummary, OperatorProfile,
+    prompt_summary, CallbackEntry, CallbackState, ConversationDetails, ConversationSummary, LeadSummary,
 };
 use floorwalker_core::leads::lead::Lead;
 use serde::{Deserialize, Serialize};
 use worker::{Env, Method, Request, Response};
 
 use super::protocol::{self, expect_reply, ConversationCall, HubCall, HubReply};
-use super::{Who, OPERATOR_SESSION_TTL_MS};
+use super::session::{self, authenticate, require_own_origin, Operator};
 use crate::http::{self, now_ms};
 use crate::platform::d1::db;
-use crate::platform::random::random_id;
-
-/// The logged-in operator: core's type, the one the console reads.
-pub type Operator = OperatorProfile;
 
 pub async fn route(req: Request, env: &Env, method: Method, path: &[&str]) -> Result<Response, ApiError> {
     match (method, path) {
-        (Method::Post, ["login"]) => login(req, env).await,
-        (Method::Post, ["logout"]) => logout(req, env).await,
-        (Method::Get, ["me"]) => {
-            let operator = authenticate(&req, env).await?;
-            http::json(&operator, 200)
-        }
+        (Method::Post, ["login"]) => session::login(req, env).await,
+        (Method::Post, ["logout"]) => session::logout(req, env).await,
+        (Method::Post, ["site"]) => session::switch_site(req, env).await,
+        (Method::Get, ["me"]) => session::me(&req, env).await,
         (Method::Get, ["ws"]) => hub_socket(req, env).await,
         (Method::Get, ["conversations", id]) => conversation(req, env, id).await,
         (Method::Get, ["conversations", id, "ws"]) => conversation_socket(req, env, id).await,
@@ -40,105 +30,6 @@ pub async fn route(req: Request, env: &Env, method: Method, path: &[&str]) -> Re
         (Method::Post, ["callbacks", id, "done"]) => callback_done(req, env, id).await,
         (method, _) => Err(ApiError::new(ErrorCode::NotFound, format!("no console route for {method:?} {}", path.join("/")))),
     }
-}
-
-fn session_secret(env: &Env) -> Result<Vec<u8>, ApiError> {
-    super::signing_key(env, "OPERATOR_SESSION_SECRET")
-}
-
-/// Requests that change something, and WebSockets, must come from the console itself.
-fn require_own_origin(req: &Request) -> Result<(), ApiError> {
-    let own = super::own_origin(req)?;
-    match http::header(req, "origin") {
-        Some(origin) if origin == own => Ok(()),
-        Some(origin) => Err(ApiError::new(ErrorCode::OriginNotAllowed, format!("the console API answers only {own}, not {origin}"))),
-        None => Err(ApiError::new(ErrorCode::OriginNotAllowed, "the console API needs an Origin header")),
-    }
-}
-
-#[derive(Deserialize)]
-struct OperatorRow {
-    id: String,
-    site: String,
-    email: String,
-    name: String,
-    password_hash: String,
-}
-
-/// The operator behind the request's session cookie, or `unauthorized`.
-pub async fn authenticate(req: &Request, env: &Env) -> Result<Operator, ApiError> {
-    let unauthorized = || ApiError::new(ErrorCode::Unauthorized, "log in to the console first");
-    let cookies = http::header(req, "cookie").unwrap_or_default();
-    let token = cookie_value(&cookies, OPERATOR_SESSION_COOKIE).filter(|t| !t.is_empty()).ok_or_else(unauthorized)?;
-    let session = verify_operator_session(&session_secret(env)?, token, now_ms())?;
-    let row: Option<OperatorRow> = db(env)?
-        .query(
-            "SELECT o.id, o.site, o.email, o.name, o.password_hash FROM operator_sessions s JOIN operators o ON o.id = s.operator_id \
-             WHERE s.id = ?1 AND s.operator_id = ?2 AND s.revoked_at IS NULL AND o.disabled_at IS NULL",
-            &[&session.session_id, &session.operator_id],
-        )
-        .first("checking the session")
-        .await?;
-    let row = row.ok_or_else(unauthorized)?;
-    Ok(Operator { id: row.id, site: row.site, email: row.email, name: row.name })
-}
-
-#[derive(Deserialize)]
-struct LoginRequest {
-    email: String,
-    password: String,
-}
-
-/// A hash nobody's password matches, checked when the email is unknown so that a login for a
-/// missing account takes as long as one with a wrong password.
-fn dummy_hash() -> String {
-    hash_password("not a password", &[0u8; 16], DEFAULT_PASSWORD_ITERATIONS)
-}
-
-async fn login(mut req: Request, env: &Env) -> Result<Response, ApiError> {
-    require_own_origin(&req)?;
-    let body: LoginRequest = http::read_json(&mut req, 4096).await?;
-    let email = body.email.trim().to_lowercase();
-    let row: Option<OperatorRow> = db(env)?
-        .query("SELECT id, site, email, name, password_hash FROM operators WHERE email = ?1 AND disabled_at IS NULL", &[&email])
-        .first("logging in")
-        .await?;
-    let stored = row.as_ref().map_or_else(dummy_hash, |r| r.password_hash.clone());
-    let matches = verify_password(&body.password, &stored);
-    let row = match row {
-        Some(row) if matches => row,
-        _ => return Err(ApiError::new(ErrorCode::Unauthorized, "wrong email or password")),
-    };
-    let now = now_ms();
-    let session = OperatorSession { session_id: random_id()?, operator_id: row.id.clone(), expires_at: now + OPERATOR_SESSION_TTL_MS };
-    let token = issue_operator_session(&session_secret(env)?, &session)?;
-    db(env)?
-        .query(
-            "INSERT INTO operator_sessions (id, operator_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            &[&session.session_id, &row.id, &now, &session.expires_at],
-        )
-        .run("storing the session")
-        .await?;
-    let operator = Operator { id: row.id, site: row.site, email: row.email, name: row.name };
-    let mut response = http::json(&operator, 200)?;
-    http::set(response.headers_mut(), "set-cookie", &session_cookie(&token, OPERATOR_SESSION_TTL_MS / 1000))?;
-    Ok(response)
-}
-
-async fn logout(req: Request, env: &Env) -> Result<Response, ApiError> {
-    require_own_origin(&req)?;
-    let cookies = http::header(&req, "cookie").unwrap_or_default();
-    if let Some(token) = cookie_value(&cookies, OPERATOR_SESSION_COOKIE) {
-        if let Ok(session) = verify_operator_session(&session_secret(env)?, token, now_ms()) {
-            db(env)?
-                .query("UPDATE operator_sessions SET revoked_at = ?2 WHERE id = ?1", &[&session.session_id, &now_ms()])
-                .run("logging out")
-                .await?;
-        }
-    }
-    let mut response = http::json(&serde_json::json!({"ok": true}), 200)?;
-    http::set(response.headers_mut(), "set-cookie", &clear_session_cookie())?;
-    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -151,14 +42,13 @@ struct StatusQuery {
 async fn hub_socket(req: Request, env: &Env) -> Result<Response, ApiError> {
     super::require_websocket(&req)?;
     require_own_origin(&req)?;
-    let operator = authenticate(&req, env).await?;
+    let signed = authenticate(&req, env).await?;
     let query: StatusQuery = req.query().unwrap_or(StatusQuery { status: None });
     let status = match query.status.as_deref() {
         Some("away") => floorwalker_core::chat::hub::ConnectionStatus::Away,
         _ => floorwalker_core::chat::hub::ConnectionStatus::Online,
     };
-    let who = Who::Operator { operator_id: operator.id, name: operator.name };
-    protocol::hub(env, &operator.site)?.connect(&HubCall::Connect { who, status }).await
+    protocol::hub(env, &signed.operator.site)?.connect(&HubCall::Connect { who: signed.who(), status }).await
 }
 
 #[derive(Deserialize, Serialize)]
@@ -225,7 +115,7 @@ struct CallbackRow {
 /// visitor had shown when it started, the prompts they saw, their leads, earlier conversations
 /// and callback request (core's `ConversationDetails`).
 async fn conversation(req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
-    let operator = authenticate(&req, env).await?;
+    let operator = authenticate(&req, env).await?.operator;
     let row = own_conversation(env, &operator, id).await?;
     let context = row.context.as_deref().and_then(|c| serde_json::from_str(c).ok());
     let db = db(env)?;
@@ -238,7 +128,10 @@ async fn conversation(req: Request, env: &Env, id: &str) -> Result<Response, Api
         .all("reading earlier conversations")
         .await?;
     let callback: Option<CallbackRow> = db
-        .query("SELECT contact, time_slot, requested_at, done_at, done_by FROM chat_callbacks WHERE conversation_id = ?1", &[&row.id])
+        .query(
+            "SELECT contact, time_slot, requested_at, done_at, done_by FROM chat_callbacks WHERE site = ?1 AND conversation_id = ?2",
+            &[&row.site, &row.id],
+        )
         .first("reading the callback")
         .await?;
     let leads = leads_of(env, &row.site, &row.visitor_id).await?;
@@ -280,19 +173,18 @@ async fn leads_of(env: &Env, site: &str, visitor: &str) -> Result<Vec<LeadSummar
 async fn conversation_socket(req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
     super::require_websocket(&req)?;
     require_own_origin(&req)?;
-    let operator = authenticate(&req, env).await?;
-    own_conversation(env, &operator, id).await?;
-    let who = Who::Operator { operator_id: operator.id, name: operator.name };
-    protocol::conversation(env, id)?.connect(&ConversationCall::Connect { who, conversation_id: id.to_owned() }).await
+    let signed = authenticate(&req, env).await?;
+    own_conversation(env, &signed.operator, id).await?;
+    protocol::conversation(env, id)?.connect(&ConversationCall::Connect { who: signed.who(), conversation_id: id.to_owned() }).await
 }
 
 /// `GET /v1/console/callbacks`: callback requests still to handle, oldest first.
 async fn callbacks(req: Request, env: &Env) -> Result<Response, ApiError> {
-    let operator = authenticate(&req, env).await?;
+    let operator = authenticate(&req, env).await?.operator;
     let rows: Vec<CallbackRow> = db(env)?
         .query(
             "SELECT b.conversation_id, b.contact, b.time_slot, b.requested_at, c.visitor_label FROM chat_callbacks b \
-             LEFT JOIN chat_conversations c ON c.id = b.conversation_id WHERE b.site = ?1 AND b.done_at IS NULL ORDER BY b.requested_at",
+             LEFT JOIN chat_conversations c ON c.id = b.conversation_id AND c.site = b.site WHERE b.site = ?1 AND b.done_at IS NULL ORDER BY b.requested_at",
             &[&operator.site],
         )
         .all("listing callbacks")
@@ -315,12 +207,12 @@ async fn callbacks(req: Request, env: &Env) -> Result<Response, ApiError> {
 /// `POST /v1/console/callbacks/:id/done`: an operator handled the callback; every console hears.
 async fn callback_done(req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
     require_own_origin(&req)?;
-    let operator = authenticate(&req, env).await?;
+    let operator = authenticate(&req, env).await?.operator;
     own_conversation(env, &operator, id).await?;
     db(env)?
         .query(
-            "UPDATE chat_callbacks SET done_at = ?2, done_by = ?3 WHERE conversation_id = ?1 AND done_at IS NULL",
-            &[&id, &now_ms(), &operator.name],
+            "UPDATE chat_callbacks SET done_at = ?3, done_by = ?4 WHERE site = ?1 AND conversation_id = ?2 AND done_at IS NULL",
+            &[&operator.site, &id, &now_ms(), &operator.name],
         )
         .run("marking the callback done")
         .await?;

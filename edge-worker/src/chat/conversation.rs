@@ -6,6 +6,7 @@
 
 use std::cell::RefCell;
 
+use floorwalker_core::access::accounts::{Revocation, SESSION_ENDED_CLOSE_CODE};
 use floorwalker_core::access::auth::may_access;
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::base::locale::Locale;
@@ -34,6 +35,9 @@ struct Connection {
     who: Who,
     /// The `hello` was answered: broadcasts reach this connection from now on.
     joined: bool,
+    /// Its session was revoked: it is closing and nothing it sends counts.
+    #[serde(default)]
+    revoked: bool,
 }
 
 impl Connection {
@@ -77,6 +81,7 @@ impl DurableObject for Conversation {
             ConversationCall::Callback { who, notice } => self.callback(&who, &notice).await,
             ConversationCall::Transcript { who, email } => self.transcript_request(&who, &email).await,
             ConversationCall::SelfCheck => self.selfcheck(),
+            ConversationCall::Revoke(revocation) => Ok(self.revoke(&revocation)),
         };
         protocol::answer(reply)
     }
@@ -86,6 +91,9 @@ impl DurableObject for Conversation {
             let _ = ws.close(Some(1011), Some("lost connection state"));
             return Ok(());
         };
+        if connection.revoked {
+            return Ok(());
+        }
         let text = match message {
             WebSocketIncomingMessage::String(text) => text,
             WebSocketIncomingMessage::Binary(bytes) => {
@@ -268,9 +276,25 @@ impl Conversation {
         };
         self.state.accept_websocket_with_tags(&pair.server, &[tag]);
         pair.server
-            .serialize_attachment(&Connection { id: crate::platform::random::random_id()?, who, joined: false })
+            .serialize_attachment(&Connection { id: crate::platform::random::random_id()?, who, joined: false, revoked: false })
             .map_err(|e| internal("remembering a socket", e))?;
         Response::from_websocket(pair.client).map_err(|e| internal("answering the upgrade", e))
+    }
+
+    /// Closes the operator sockets a revoked session or operator had here. The attachment is
+    /// marked first, so nothing reaches the socket, and nothing it sends counts, while it closes.
+    fn revoke(&self, revocation: &Revocation) -> ConversationReply {
+        for ws in self.state.get_websockets_with_tag("operator") {
+            let Ok(Some(mut connection)) = ws.deserialize_attachment::<Connection>() else { continue };
+            let Who::Operator { operator_id, session_id, .. } = &connection.who else { continue };
+            if revocation.covers(operator_id, session_id.as_deref()) {
+                connection.joined = false;
+                connection.revoked = true;
+                let _ = ws.serialize_attachment(&connection);
+                let _ = ws.close(Some(SESSION_ENDED_CLOSE_CODE), Some("session ended"));
+            }
+        }
+        ConversationReply::Done
     }
 
     /// A message written outside a WebSocket (a CRM answering through the API).

@@ -6,6 +6,7 @@
 
 use std::cell::RefCell;
 
+use floorwalker_core::access::accounts::{Revocation, SESSION_ENDED_CLOSE_CODE};
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::chat::hub::{
     ConnectionStatus, ConsoleFrame, ConversationEntry, HubNotification, HubOutcome, SiteHub as HubState,
@@ -25,6 +26,12 @@ struct HubConnection {
     operator_id: String,
     name: String,
     status: ConnectionStatus,
+    /// The console session that opened it (absent on sockets opened before sessions were recorded).
+    #[serde(default)]
+    session_id: Option<String>,
+    /// Closed by a revocation: no longer counted, even if the runtime still lists the socket.
+    #[serde(default)]
+    revoked: bool,
 }
 
 #[durable_object]
@@ -56,12 +63,16 @@ impl DurableObject for SiteHub {
                 self.broadcast(&[notification]);
                 Ok(HubReply::Done)
             }
+            HubCall::Revoke { revocation, conversations } => self.revoke(revocation, conversations).await,
         };
         protocol::answer(reply)
     }
 
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
         let Ok(Some(mut connection)) = ws.deserialize_attachment::<HubConnection>() else { return Ok(()) };
+        if connection.revoked {
+            return Ok(());
+        }
         let WebSocketIncomingMessage::String(text) = message else { return Ok(()) };
         let frame = floorwalker_core::chat::protocol::check_frame_size(text.len())
             .and_then(|()| serde_json::from_str::<ConsoleFrame>(&text).map_err(floorwalker_core::chat::protocol::bad_frame));
@@ -110,7 +121,9 @@ impl SiteHub {
             }
             for ws in self.state.get_websockets() {
                 if let Ok(Some(c)) = ws.deserialize_attachment::<HubConnection>() {
-                    hub.connect(&c.id, &c.operator_id, &c.name, c.status);
+                    if !c.revoked {
+                        hub.connect(&c.id, &c.operator_id, &c.name, c.status);
+                    }
                 }
             }
             hub
@@ -119,14 +132,14 @@ impl SiteHub {
     }
 
     async fn accept(&self, who: Who, status: ConnectionStatus) -> std::result::Result<Response, ApiError> {
-        let Who::Operator { operator_id, name } = who else {
+        let Who::Operator { operator_id, name, session_id } = who else {
             return Err(ApiError::new(ErrorCode::Forbidden, "the console's list is for operators"));
         };
         // Load the state before the new socket exists, so a rebuild does not count it twice.
         self.with_hub(|_| ());
         let pair = WebSocketPair::new().map_err(|e| internal("creating a socket", e))?;
         self.state.accept_websocket_with_tags(&pair.server, &["console"]);
-        let connection = HubConnection { id: crate::platform::random::random_id()?, operator_id, name, status };
+        let connection = HubConnection { id: crate::platform::random::random_id()?, operator_id, name, status, session_id, revoked: false };
         pair.server.serialize_attachment(&connection).map_err(|e| internal("remembering a socket", e))?;
         let outcome = self.with_hub(|hub| hub.connect(&connection.id, &connection.operator_id, &connection.name, status));
         send(&pair.server, &self.with_hub(|hub| hub.snapshot()));
@@ -143,6 +156,50 @@ impl SiteHub {
         Ok(HubReply::Done)
     }
 
+    /// Closes the console sockets `revocation` covers, then has `conversations` and every open
+    /// conversation in the list close the operator's sockets in them (after the reply: the
+    /// caller's session is already dead, and the conversations need not hold up its answer). A
+    /// conversation nobody wrote in yet is not in the list, hence the caller's ids.
+    async fn revoke(&self, revocation: Revocation, conversations: Vec<String>) -> std::result::Result<HubReply, ApiError> {
+        for ws in self.state.get_websockets_with_tag("console") {
+            let Ok(Some(mut connection)) = ws.deserialize_attachment::<HubConnection>() else { continue };
+            if connection.revoked || !revocation.covers(&connection.operator_id, connection.session_id.as_deref()) {
+                continue;
+            }
+            connection.revoked = true;
+            if let Err(error) = ws.serialize_attachment(&connection) {
+                worker::console_error!("marking a revoked console socket: {error}");
+            }
+            let _ = ws.close(Some(SESSION_ENDED_CLOSE_CODE), Some("session ended"));
+            let outcome = self.with_hub(|hub| hub.disconnect(&connection.id));
+            self.carry_out(outcome).await;
+        }
+        let mut open = conversations;
+        open.extend(self.open_conversations());
+        open.sort();
+        open.dedup();
+        let call = ConversationCall::Revoke(revocation);
+        let env = self.env.clone();
+        self.state.wait_until(async move {
+            for id in open {
+                let told = match protocol::conversation(&env, &id) {
+                    Ok(conversation) => conversation.ask(&call).await.and_then(|reply| expect_reply!(reply, ConversationReply::Done => ())),
+                    Err(e) => Err(e),
+                };
+                if let Err(error) = told {
+                    worker::console_error!("closing revoked sockets in conversation {id}: {error}");
+                }
+            }
+        });
+        Ok(HubReply::Done)
+    }
+
+    fn open_conversations(&self) -> Vec<String> {
+        self.with_hub(|hub| {
+            hub.list().into_iter().filter(|e| e.status == ConversationStatus::Open).map(|e| e.conversation_id.clone()).collect()
+        })
+    }
+
     async fn gone(&self, ws: &WebSocket) {
         if let Ok(Some(connection)) = ws.deserialize_attachment::<HubConnection>() {
             let outcome = self.with_hub(|hub| hub.disconnect(&connection.id));
@@ -154,7 +211,12 @@ impl SiteHub {
         if notifications.is_empty() {
             return;
         }
-        let sockets = self.state.get_websockets_with_tag("console");
+        let sockets: Vec<WebSocket> = self
+            .state
+            .get_websockets_with_tag("console")
+            .into_iter()
+            .filter(|ws| !matches!(ws.deserialize_attachment::<HubConnection>(), Ok(Some(c)) if c.revoked))
+            .collect();
         for notification in notifications {
             if let Ok(text) = serde_json::to_string(notification) {
                 for ws in &sockets {
@@ -168,9 +230,7 @@ impl SiteHub {
     async fn carry_out(&self, outcome: HubOutcome) {
         self.broadcast(&outcome.to_consoles);
         if let Some(online) = outcome.operator_online {
-            let open: Vec<String> = self.with_hub(|hub| {
-                hub.list().into_iter().filter(|e| e.status == ConversationStatus::Open).map(|e| e.conversation_id.clone()).collect()
-            });
+            let open = self.open_conversations();
             let call = ConversationCall::Presence(SitePresence { operator_online: online });
             let env = self.env.clone();
             self.state.wait_until(async move {

@@ -4,7 +4,8 @@
 //!
 //! Routes (see README.md for the table): `/v1/chat/*` for the widget, `/v1/console/*` for the
 //! console (cookie session), `/v1/conversations/:id/messages` for CRMs (API key) and a few
-//! `/v1/admin/*` additions (operators, API keys, identity secret, outbox, store self-check).
+//! `/v1/admin/*` additions: members and API keys (`members`), identity secret, outbox, store
+//! self-check (`admin`).
 
 pub mod admin;
 mod api;
@@ -12,8 +13,10 @@ mod console;
 mod context;
 mod conversation;
 mod hub;
+pub mod members;
 pub mod outbox;
 mod protocol;
+pub mod session;
 mod store;
 mod visitor;
 
@@ -51,7 +54,14 @@ pub async fn route(req: Request, env: &Env, method: Method, path: &[&str]) -> Re
 #[serde(tag = "role", rename_all = "snake_case")]
 pub enum Who {
     Visitor { site: String, visitor_id: String, #[serde(default)] user_id: Option<String>, issued_at: u64 },
-    Operator { operator_id: String, name: String },
+    /// `session_id` is the console session's (so a logout closes that session's sockets only);
+    /// none for a CRM's API key.
+    Operator {
+        operator_id: String,
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session_id: Option<String>,
+    },
 }
 
 impl Who {

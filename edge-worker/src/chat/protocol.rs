@@ -12,6 +12,7 @@
 
 use std::marker::PhantomData;
 
+use floorwalker_core::access::accounts::Revocation;
 use floorwalker_core::base::error::{ApiError, ErrorBody};
 use floorwalker_core::base::locale::Locale;
 use floorwalker_core::chat::conversation::ConversationOwner;
@@ -43,6 +44,8 @@ pub enum ConversationCall {
     Transcript { who: Who, email: String },
     /// Core's store contract against this object's real SQLite → [`ConversationReply::StoreCheck`].
     SelfCheck,
+    /// Close the operator sockets the revocation covers (from the site's hub) → [`ConversationReply::Done`].
+    Revoke(Revocation),
 }
 
 /// A `Conversation` object's answers.
@@ -100,6 +103,10 @@ pub enum HubCall {
     Snapshot,
     /// Tell every console → [`HubReply::Done`].
     Broadcast(HubNotification),
+    /// A session or an operator lost access: close the console sockets it covers, and tell
+    /// `conversations` (the site's open ones, from D1) and every open one in the list to close
+    /// its operator sockets → [`HubReply::Done`].
+    Revoke { revocation: Revocation, conversations: Vec<String> },
 }
 
 /// A `SiteHub` object's answers.

@@ -4,7 +4,7 @@
 //! body or the query (a browser WebSocket cannot set headers), so nothing needs a CORS preflight.
 
 use floorwalker_core::base::error::{ApiError, ErrorCode};
-use floorwalker_core::access::auth::{identify, verify_visitor_token, VisitorClaims};
+use floorwalker_core::access::auth::{identify, may_access, verify_visitor_token, VisitorClaims};
 use floorwalker_core::prompts::config::SiteConfig;
 use floorwalker_core::visitor::context::VisitorContext;
 use floorwalker_core::chat::operator_view::{callback_contact, CallbackContact};
@@ -221,12 +221,14 @@ struct CallbackBody {
 
 /// `POST /v1/chat/conversations/:id/callback`: the visitor left a contact (and when to call) in
 /// the chat's offline form. Flags the conversation and queues the request for operators (the lead
-/// itself goes to `POST /v1/leads`).
+/// itself goes to `POST /v1/leads`). Nothing is written until the token is known to own the
+/// conversation: a token of another site, another visitor's token or a made-up id leaves no row.
 pub async fn callback(mut req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
     validate_client_id("conversation", id)?;
     let body: CallbackBody = http::read_json(&mut req, MAX_SESSION_BODY).await?;
     let claims = verify_token(env, &body.token)?;
     let (config, origin) = site_for_origin(env, &req, &claims.site).await?;
+    require_access(env, &claims, id).await?;
     let region = serde_json::from_value(serde_json::Value::String(config.widget.default_region.clone()))
         .unwrap_or(floorwalker_core::base::phone::PhoneRegion::Ru);
     let CallbackContact { contact, time_slot } =
@@ -236,19 +238,32 @@ pub async fn callback(mut req: Request, env: &Env, id: &str) -> Result<Response,
         floorwalker_core::base::locale::Locale::Ru => format!("Спасибо! Мы свяжемся с вами: {contact}"),
         floorwalker_core::base::locale::Locale::En => format!("Thank you! We will get back to you at {contact}"),
     };
-    let now = now_ms();
+    // The object checks access again (it holds the owner too) before its notice.
+    let reply = protocol::conversation(env, id)?.ask(&ConversationCall::Callback { who: who(&claims), notice }).await?;
+    expect_reply!(reply, ConversationReply::Done => ())?;
     db(env)?
         .query(
-            "INSERT INTO chat_callbacks (conversation_id, site, contact, time_slot, requested_at) VALUES (?1, ?2, ?3, ?4, ?5) \
-             ON CONFLICT (conversation_id) DO UPDATE SET contact = excluded.contact, time_slot = excluded.time_slot, \
+            "INSERT INTO chat_callbacks (site, conversation_id, contact, time_slot, requested_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (site, conversation_id) DO UPDATE SET contact = excluded.contact, time_slot = excluded.time_slot, \
              requested_at = excluded.requested_at, done_at = NULL, done_by = NULL",
-            &[&id, &claims.site, &contact, &time_slot, &now],
+            &[&claims.site, &id, &contact, &time_slot, &now_ms()],
         )
         .run("storing the callback request")
         .await?;
-    let reply = protocol::conversation(env, id)?.ask(&ConversationCall::Callback { who: who(&claims), notice }).await?;
-    expect_reply!(reply, ConversationReply::Done => ())?;
     with_cors(http::json(&serde_json::json!({"ok": true, "contact": contact, "time_slot": time_slot}), 200)?, &origin)
+}
+
+/// The conversation exists and the token's bearer may use it (core's `may_access`: the same
+/// site, and the same browser or verified person): 404 for an id nobody started, 403 otherwise.
+async fn require_access(env: &Env, claims: &VisitorClaims, id: &str) -> Result<(), ApiError> {
+    let row = super::console::conversation_row(env, id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "there is no such conversation"))?;
+    let owner = ConversationOwner { site: row.site, visitor_id: row.visitor_id, user_id: row.user_id };
+    if !may_access(claims, &owner) {
+        return Err(ApiError::new(ErrorCode::Forbidden, "this conversation belongs to another visitor"));
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]

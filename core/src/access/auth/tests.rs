@@ -242,3 +242,17 @@ proptest! {
         prop_assert!(verify_operator_session(SECRET, &token, NOW).is_err());
     }
 }
+
+/// A login for an unknown email does the work of one password check of the default strength,
+/// no more (the old dummy hashed and then verified: twice the work, so slow it told unknown
+/// emails apart) and no less.
+#[test]
+fn login_checks_do_the_same_work_for_unknown_emails() {
+    let stored = hash_password("operator password", &[7; 16], DEFAULT_PASSWORD_ITERATIONS);
+    assert_eq!(login_work(None), login_work(Some(&stored)));
+    assert_eq!(login_work(Some("not a stored hash")), DEFAULT_PASSWORD_ITERATIONS);
+    assert!(verify_login("operator password", Some(&stored)));
+    assert!(!verify_login("operator passworD", Some(&stored)));
+    assert!(!verify_login("operator password", None));
+    assert!(!verify_login("", Some("pbkdf2-sha256$1$AAAA$")));
+}

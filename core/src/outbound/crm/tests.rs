@@ -19,8 +19,8 @@ fn endpoint(preset: Preset, url: &str) -> Endpoint {
 
 fn secrets(name: &str) -> Option<String> {
     match name {
-        "AMO_TOKEN" => Some("amo-token-value".into()),
-        "TG_TOKEN" => Some("123456:ABC-def".into()),
+        "CRM_AMO_TOKEN" => Some("amo-token-value".into()),
+        "CRM_TG_TOKEN" => Some("123456:ABC-def".into()),
         _ => None,
     }
 }
@@ -105,7 +105,7 @@ fn bitrix24_crm_lead_add() {
 
 #[test]
 fn amocrm_complex_lead() {
-    let request = send(&endpoint(Preset::Amocrm { token_secret: "AMO_TOKEN".into() }, "https://shop.amocrm.ru/"), &callback());
+    let request = send(&endpoint(Preset::Amocrm { token_secret: "CRM_AMO_TOKEN".into() }, "https://shop.amocrm.ru/"), &callback());
     assert_eq!(request.url, "https://shop.amocrm.ru/api/v4/leads/complex");
     assert!(request.headers.contains(&("authorization".into(), "Bearer amo-token-value".into())));
     let json = body(&request);
@@ -123,7 +123,7 @@ fn amocrm_complex_lead() {
     assert_eq!(lead_json["custom_fields_values"][0], json!({"field_code": "UTM_SOURCE", "values": [{"value": "yandex"}]}));
     assert!(!format!("{request:?}").contains("amo-token-value"));
 
-    let email = send(&endpoint(Preset::Amocrm { token_secret: "AMO_TOKEN".into() }, "https://shop.amocrm.ru"), &WebhookEvent::LeadCreated(lead(LeadKind::OfflineMessage)));
+    let email = send(&endpoint(Preset::Amocrm { token_secret: "CRM_AMO_TOKEN".into() }, "https://shop.amocrm.ru"), &WebhookEvent::LeadCreated(lead(LeadKind::OfflineMessage)));
     assert_eq!(
         body(&email)[0]["_embedded"]["contacts"][0]["custom_fields_values"],
         json!([{"field_code": "EMAIL", "values": [{"value": "anna@yandex.ru", "enum_code": "WORK"}]}])
@@ -133,9 +133,9 @@ fn amocrm_complex_lead() {
 
 #[test]
 fn missing_worker_secret_is_a_config_error() {
-    let amo = endpoint(Preset::Amocrm { token_secret: "NOT_SET".into() }, "https://shop.amocrm.ru");
+    let amo = endpoint(Preset::Amocrm { token_secret: "CRM_NOT_SET".into() }, "https://shop.amocrm.ru");
     assert_eq!(map_event(&amo, &callback(), Locale::Ru, &secrets).unwrap_err().code, ErrorCode::InvalidConfig);
-    let tg = endpoint(Preset::Telegram { chat_id: "1".into(), bot_token_secret: "NOT_SET".into() }, "");
+    let tg = endpoint(Preset::Telegram { chat_id: "1".into(), bot_token_secret: "CRM_NOT_SET".into() }, "");
     assert_eq!(map_event(&tg, &callback(), Locale::Ru, &secrets).unwrap_err().code, ErrorCode::InvalidConfig);
 }
 
@@ -165,7 +165,7 @@ fn hubspot_forms_submission() {
 
 #[test]
 fn telegram_alert() {
-    let preset = Preset::Telegram { chat_id: "-1001234567890".into(), bot_token_secret: "TG_TOKEN".into() };
+    let preset = Preset::Telegram { chat_id: "-1001234567890".into(), bot_token_secret: "CRM_TG_TOKEN".into() };
     let request = send(&endpoint(preset, ""), &callback());
     assert_eq!(request.url, "https://api.telegram.org/bot123456:ABC-def/sendMessage");
     assert!(!format!("{request:?}").contains("ABC-def"));
@@ -211,8 +211,8 @@ fn presets_skip_what_they_cannot_use() {
     let requested = WebhookEvent::CallbackRequested(lead(LeadKind::Callback));
     for preset in [
         Preset::Bitrix24,
-        Preset::Amocrm { token_secret: "AMO_TOKEN".into() },
-        Preset::Telegram { chat_id: "1".into(), bot_token_secret: "TG_TOKEN".into() },
+        Preset::Amocrm { token_secret: "CRM_AMO_TOKEN".into() },
+        Preset::Telegram { chat_id: "1".into(), bot_token_secret: "CRM_TG_TOKEN".into() },
     ] {
         let e = endpoint(preset, "https://crm.example.com");
         for event in [&consent, &requested] {
@@ -225,4 +225,23 @@ fn presets_skip_what_they_cannot_use() {
     assert!(matches!(map_event(&filtered, &callback(), Locale::Ru, &secrets).unwrap(), Mapped::Skip));
     let disabled = Endpoint { enabled: false, ..generic };
     assert!(matches!(map_event(&disabled, &consent, Locale::Ru, &secrets).unwrap(), Mapped::Skip));
+}
+
+/// An endpoint stored before the prefix rule (or written into D1 by hand) still cannot send a
+/// worker secret: the lookup refuses the name before reading anything.
+#[test]
+fn send_time_refuses_non_crm_secret_names_without_reading_them() {
+    let read = std::cell::Cell::new(0);
+    let everything = |_: &str| {
+        read.set(read.get() + 1);
+        Some("the worker's own key".to_owned())
+    };
+    for preset in [
+        Preset::Amocrm { token_secret: "LINK_SECRET".into() },
+        Preset::Telegram { chat_id: "1".into(), bot_token_secret: "OPERATOR_SESSION_SECRET".into() },
+    ] {
+        let err = map_event(&endpoint(preset, "https://shop.amocrm.ru"), &callback(), Locale::Ru, &everything).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidConfig);
+    }
+    assert_eq!(read.get(), 0, "no worker secret was looked up");
 }

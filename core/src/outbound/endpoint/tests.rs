@@ -116,9 +116,9 @@ fn endpoint(preset: Preset) -> Endpoint {
 #[test]
 fn endpoint_validation() {
     endpoint(Preset::Generic).validate(false).unwrap();
-    endpoint(Preset::Amocrm { token_secret: "AMO_TOKEN".into() }).validate(false).unwrap();
+    endpoint(Preset::Amocrm { token_secret: "CRM_AMO_TOKEN".into() }).validate(false).unwrap();
     let hubspot = Preset::Hubspot { portal_id: "123456".into(), form_guid: "0a1b2c3d-0000-4a4a-8b8b-0123456789ab".into() };
-    let telegram = Preset::Telegram { chat_id: "-1001234567890".into(), bot_token_secret: "TG_BOT_TOKEN".into() };
+    let telegram = Preset::Telegram { chat_id: "-1001234567890".into(), bot_token_secret: "CRM_TG_BOT_TOKEN".into() };
     for preset in [hubspot.clone(), telegram.clone()] {
         let e = Endpoint { url: String::new(), secrets: vec![], ..endpoint(preset) };
         e.validate(false).unwrap();
@@ -175,12 +175,12 @@ fn event_filter() {
 #[test]
 fn endpoint_wire_format() {
     let json = serde_json::json!({
-        "id": "tg", "preset": {"kind": "telegram", "chat_id": "@shop_leads", "bot_token_secret": "TG_TOKEN"},
+        "id": "tg", "preset": {"kind": "telegram", "chat_id": "@shop_leads", "bot_token_secret": "CRM_TG_TOKEN"},
         "events": ["lead.created"]
     });
     let e: Endpoint = serde_json::from_value(json).unwrap();
     assert!(e.enabled);
-    assert_eq!(e.preset, Preset::Telegram { chat_id: "@shop_leads".into(), bot_token_secret: "TG_TOKEN".into() });
+    assert_eq!(e.preset, Preset::Telegram { chat_id: "@shop_leads".into(), bot_token_secret: "CRM_TG_TOKEN".into() });
     e.validate(false).unwrap();
     let token_value = serde_json::json!({"id": "tg", "preset": {"kind": "telegram", "chat_id": "1", "bot_token": "123:abc"}});
     assert!(serde_json::from_value::<Endpoint>(token_value).is_err());
@@ -254,4 +254,26 @@ fn public_endpoints_use_port_443_or_8443() {
     for url in ["http://127.0.0.1:39123/hooks", "https://hooks.example.com:8080/", "http://localhost:9000/"] {
         check_endpoint_url(url, true).unwrap_or_else(|e| panic!("{url} with allow_private: {e}"));
     }
+}
+
+/// The worker's own secrets can never be named by a preset: only `CRM_` names, whatever the
+/// preset (issue 11, item 5).
+#[test]
+fn presets_name_only_crm_secrets_never_the_workers_own() {
+    let own = ["LINK_SECRET", "OPERATOR_SESSION_SECRET", "VISITOR_TOKEN_SECRET", "ADMIN_TOKEN", "RESEND_API_KEY", "POSTMARK_SERVER_TOKEN", "CRM_"];
+    for name in own {
+        for preset in [
+            Preset::Amocrm { token_secret: name.into() },
+            Preset::Telegram { chat_id: "123".into(), bot_token_secret: name.into() },
+        ] {
+            let e = Endpoint { url: "https://shop.amocrm.ru".into(), ..endpoint(preset) };
+            let err = e.validate(false).expect_err(name);
+            assert_eq!(err.code, ErrorCode::InvalidConfig, "{name}");
+            assert_eq!(err.code.http_status(), 400);
+        }
+        assert!(check_crm_secret_name(name).is_err(), "{name}");
+    }
+    check_crm_secret_name("CRM_AMO_TOKEN_SHOP").unwrap();
+    assert_eq!(Preset::Telegram { chat_id: "1".into(), bot_token_secret: "CRM_TG".into() }.secret_names(), vec!["CRM_TG"]);
+    assert!(Preset::Generic.secret_names().is_empty());
 }
