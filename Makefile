@@ -7,7 +7,7 @@ export CHROMEDRIVER := /usr/bin/chromedriver
 export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
 
 CORE_SRC := $(shell find core -type f -not -path '*/target/*') Cargo.toml Cargo.lock
-WIDGET_SRC := $(CORE_SRC) $(shell find widget/src widget/loader widget-ui/src browser-kit/src -type f) widget/Cargo.toml widget-ui/Cargo.toml browser-kit/Cargo.toml scripts/build-widget.sh
+WIDGET_SRC := $(CORE_SRC) $(shell find widget/src widget/loader widget-ui/src browser-kit/src -type f) widget/Cargo.toml widget-ui/Cargo.toml browser-kit/Cargo.toml scripts/build-widget.sh scripts/wasm-env.sh
 CONSOLE_SRC := $(CORE_SRC) $(shell find console/src browser-kit/src -type f) console/Cargo.toml browser-kit/Cargo.toml console/index.html console/console.css scripts/build-console.sh
 WORKER_SRC := $(CORE_SRC) $(shell find edge-worker/src -type f) edge-worker/Cargo.toml scripts/build-worker.sh
 SITE_SRC := $(shell find demo-site -type f)
@@ -17,7 +17,7 @@ SITE_SRC := $(shell find demo-site -type f)
 help:
 	@echo "make demo          build everything and run the demo shop, widget and worker on http://127.0.0.1:$${PORT:-8787}"
 	@echo "make test          run every test (unit, widget in headless Chromium, end to end)"
-	@echo "make bench         measure widget transfer size and main-thread cost"
+	@echo "make bench         what a visit costs: widget bytes (first load, + cards, + chat) and main-thread time, against issue 16's goals"
 	@echo "make bench-chat    chat latency p50/p99 with 1, 100, 500 conversations; workerd RSS and CPU"
 	@echo "make operator      create a console operator on a running worker (see the Makefile)"
 	@echo "make bench-webhooks  lead -> CRM delivery latency, throughput and losses through the real worker"

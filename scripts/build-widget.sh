@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds the widget into dist/public: two wasm modules with their glue under content-hashed names
-# (cached forever) — the widget's first load, and the UI module (prompt cards and the chat panel)
-# it loads when a card is near or the chat opens — and the loader fw.js that names them (cached
-# briefly).
+# Builds the widget into dist/public: three wasm modules with their glue under content-hashed names
+# (cached forever) — the widget's first load, the cards module it loads when a card is near and the
+# chat module it loads when the chat opens (both from widget-ui, in Leptos) — and the loader fw.js
+# that names them (cached briefly).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/wasm-env.sh
@@ -11,13 +11,15 @@ out=dist/public
 pkg=target/widget-pkg
 rm -rf "$pkg" && mkdir -p "$pkg" "$out/w"
 # Old hashed files stay out of the bundle.
-rm -f "$out"/w/fw-widget-* "$out"/w/fw-chat-* "$out"/w/fw-ui-*
+rm -f "$out"/w/fw-widget-* "$out"/w/fw-cards-* "$out"/w/fw-chat-* "$out"/w/fw-ui-*
 
-# build_module PACKAGE NAME: the size build (wasm-env.sh), wasm-bindgen, wasm-opt -Oz and esbuild
-# for one module; copies it to $out/w/NAME-<hash>.{js,wasm} and sets glue_name and wasm_name.
+# build_module PACKAGE NAME [CARGO ARGS]: the size build (wasm-env.sh), wasm-bindgen, wasm-opt -Oz
+# and esbuild for one module; copies it to $out/w/NAME-<hash>.{js,wasm} and sets glue_name and
+# wasm_name.
 build_module() {
   local package=$1 name=$2 wasm
-  wasm=$(wasm_size_build "$package")
+  shift 2
+  wasm=$(wasm_size_build "$package" "$@")
   wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name "$name" "$wasm"
   # --low-memory-unused: rustc links wasm32 with the stack first (the data starts at 1 MiB, the stack
   # grows down from there), so the low 1 KiB is only reached by a stack 1,047 KB deep; knowing that
@@ -40,11 +42,14 @@ build_module() {
 
 build_module floorwalker-widget fw-widget
 widget_glue=$glue_name widget_wasm=$wasm_name
-build_module floorwalker-widget-ui fw-ui
-ui_glue=$glue_name ui_wasm=$wasm_name
+build_module floorwalker-widget-ui fw-cards --no-default-features --features cards
+cards_glue=$glue_name cards_wasm=$wasm_name
+build_module floorwalker-widget-ui fw-chat --no-default-features --features chat
+chat_glue=$glue_name chat_wasm=$wasm_name
 
 sed -e "s/__FW_GLUE__/$widget_glue/" -e "s/__FW_WASM__/$widget_wasm/" \
-    -e "s/__FW_UI_GLUE__/$ui_glue/" -e "s/__FW_UI_WASM__/$ui_wasm/" widget/loader/fw.js > "$pkg/fw.js"
+    -e "s/__FW_CARDS_GLUE__/$cards_glue/" -e "s/__FW_CARDS_WASM__/$cards_wasm/" \
+    -e "s/__FW_CHAT_GLUE__/$chat_glue/" -e "s/__FW_CHAT_WASM__/$chat_wasm/" widget/loader/fw.js > "$pkg/fw.js"
 node_modules/.bin/esbuild "$pkg/fw.js" --minify --legal-comments=none --log-level=warning --outfile="$out/fw.js"
 cp widget/loader/_headers "$out/_headers"
-echo "widget: $out/fw.js -> w/$widget_glue + w/$widget_wasm; UI module (cards, chat; on demand): w/$ui_glue + w/$ui_wasm"
+echo "widget: $out/fw.js -> w/$widget_glue + w/$widget_wasm; on demand: cards w/$cards_glue + w/$cards_wasm, chat w/$chat_glue + w/$chat_wasm"

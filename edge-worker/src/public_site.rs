@@ -6,7 +6,8 @@
 //! they were counted). Also the preflight's limit, in front of `cors::preflight`.
 
 use floorwalker_core::access::public_limits::PublicRoute;
-use floorwalker_core::base::error::ApiError;
+use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::base::wire;
 use floorwalker_core::prompts::config::SiteConfig;
 use floorwalker_core::prompts::sightings::Sighting;
 use worker::{Context, Env, Request, Response};
@@ -30,7 +31,20 @@ pub async fn serve_config(req: &Request, env: &Env, ctx: &Context, site: &str) -
         // After the answer: the widget's start waits for this config, not for the bookkeeping.
         ctx.wait_until(sightings::record_later(env.clone(), site.to_owned(), Sighting::Loaded, origin.clone(), http::now_ms()));
     }
-    public_response(&public, 60, origin.as_deref())
+    // `?wire=N`: the compact form the widget decodes (core's `base::wire`), in the version it was
+    // built for; JSON otherwise, for people and tools.
+    match http::query_param(req, "wire") {
+        None => public_response(&public, 60, origin.as_deref()),
+        Some(version) if version == wire::VERSION.to_string() => {
+            let response = Response::from_bytes(wire::encode(&public)).map_err(|e| http::internal("wire config", e))?;
+            http::set(response.headers(), "content-type", "application/octet-stream")?;
+            cacheable(response, 60, origin.as_deref())
+        }
+        Some(version) => Err(ApiError::new(
+            ErrorCode::UnsupportedVersion,
+            format!("wire form version {version:?} is not served; this worker serves version {}", wire::VERSION),
+        )),
+    }
 }
 
 /// `GET /v1/sites/:site/presence`: whether an operator is online, for widgets whose rules ask
@@ -86,7 +100,10 @@ pub async fn preflight(req: &Request, env: &Env) -> Result<Response, ApiError> {
 }
 
 fn public_response(body: &impl serde::Serialize, max_age_s: u32, origin: Option<&str>) -> Result<Response, ApiError> {
-    let mut response = http::json(body, 200)?;
+    cacheable(http::json(body, 200)?, max_age_s, origin)
+}
+
+fn cacheable(mut response: Response, max_age_s: u32, origin: Option<&str>) -> Result<Response, ApiError> {
     http::set(response.headers_mut(), "cache-control", &format!("public, max-age={max_age_s}"))?;
     match origin {
         Some(origin) => cors::allow_origin(&mut response, origin)?,

@@ -2,7 +2,8 @@
 //! message, nothing partial is stored, and nothing is a 5xx.
 
 use floorwalker_core::base::error::{ErrorBody, ErrorCode};
-use floorwalker_core::prompts::config::SiteConfig;
+use floorwalker_core::base::wire;
+use floorwalker_core::prompts::config::{PublicSiteConfig, SiteConfig};
 use floorwalker_e2e::worker::Worker;
 use serde_json::{json, Value};
 
@@ -97,6 +98,23 @@ async fn config_admin_and_cors_rules() {
     let public: Value = response.json().await.expect("config JSON");
     assert_eq!(public["widget"]["theme"]["brand_color"], config.widget.theme.brand_color);
     assert!(public.get("origins").is_none(), "the public config does not reveal the site's origins");
+
+    // The widget's compact form (core's base::wire) says the same, in the version asked for only.
+    let current = format!("/v1/sites/demo/config?wire={}", wire::VERSION);
+    let loader = std::fs::read_to_string(floorwalker_e2e::repo_root().join("widget/loader/fw.js")).expect("the loader");
+    assert!(loader.contains(&format!("/config?wire={}'", wire::VERSION)), "the loader asks for the wire version core encodes");
+    let response = http.get(worker.url(&current)).header("origin", &origin).send().await.expect("sent");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "application/octet-stream");
+    assert_eq!(response.headers()["access-control-allow-origin"], origin.as_str());
+    let bytes = response.bytes().await.expect("config bytes");
+    let decoded: PublicSiteConfig = wire::decode(&bytes).expect("the wire form decodes");
+    assert_eq!(serde_json::to_value(&decoded).expect("JSON"), public, "the same config as the JSON form");
+    let older = format!("/v1/sites/demo/config?wire={}", wire::VERSION - 1);
+    let response = http.get(worker.url(&older)).header("origin", &origin).send().await.expect("sent");
+    expect_error(response, 400, ErrorCode::UnsupportedVersion, "a wire form this worker does not serve").await;
+    let response = http.get(worker.url(&current)).header("origin", "https://evil.example").send().await.expect("sent");
+    expect_error(response, 403, ErrorCode::OriginNotAllowed, "wire config from a foreign origin").await;
 
     let response = http.get(worker.url("/v1/sites/demo/config")).header("origin", "https://evil.example").send().await.expect("sent");
     expect_error(response, 403, ErrorCode::OriginNotAllowed, "config from a foreign origin").await;

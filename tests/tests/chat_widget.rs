@@ -312,7 +312,7 @@ async fn the_chat_module_is_fetched_only_on_first_open_and_a_failed_load_stays_i
     let worker = shop("chat-widget-lazy").await;
     let browser = Browser::start().await;
     open_page(&browser, &worker.url("/")).await;
-    let fetched = "return performance.getEntriesByType('resource').filter(e => e.name.includes('/w/fw-ui-')).map(e => e.name);";
+    let fetched = "return performance.getEntriesByType('resource').filter(e => e.name.includes('/w/fw-chat-')).map(e => e.name);";
     let widget_loaded = browser
         .eval("return performance.getEntriesByType('resource').some(e => e.name.includes('/w/fw-widget-'));", vec![])
         .await;
@@ -328,7 +328,7 @@ async fn the_chat_module_is_fetched_only_on_first_open_and_a_failed_load_stays_i
              window.addEventListener('unhandledrejection', () => window.__errors++);
              window.__fetch = window.fetch;
              window.fetch = function (url) {
-                 if (String(url).includes('/w/fw-ui-')) return Promise.reject(new TypeError('offline'));
+                 if (String(url).includes('/w/fw-chat-')) return Promise.reject(new TypeError('offline'));
                  return window.__fetch.apply(this, arguments);
              };
              floorwalker('open');",

@@ -76,22 +76,22 @@ async fn visitor(browser: &Browser) -> String {
 
 #[tokio::test]
 async fn the_card_code_arrives_ahead_of_the_first_card_and_not_for_a_short_visit() {
-    // 900 s of dwell is 15 s under the test scale: no card before, and the UI module due at 10 s.
+    // 900 s of dwell is 15 s under the test scale: no card before, and the cards module due at 10 s.
     let worker = shop("prompt-preload", &["compare_by_email"], |c| c.widget.guardrails.min_dwell_seconds = 900).await;
     let browser = Browser::start().await;
     let fetched = |module: &str| format!("return performance.getEntriesByType('resource').some(e => e.name.includes('/w/{module}-'));");
     open(&browser, &worker.url(STROLLER)).await;
     assert_eq!(browser.eval(&fetched("fw-widget"), vec![]).await, Value::Bool(true));
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(browser.eval(&fetched("fw-ui"), vec![]).await, Value::Bool(false), "a visitor who leaves within seconds downloads no card code");
+    assert_eq!(browser.eval(&fetched("fw-cards"), vec![]).await, Value::Bool(false), "a visitor who leaves within seconds downloads no card code");
 
     // The visit goes on: the module comes before the dwell is over, while no card is on screen.
     let early = browser
         .wait_for(
-            "the UI module ahead of any card",
+            "the cards module ahead of any card",
             &format!(
                 "{SHADOW}
-                 const ui = performance.getEntriesByType('resource').some(e => e.name.includes('/w/fw-ui-'));
+                 const ui = performance.getEntriesByType('resource').some(e => e.name.includes('/w/fw-cards-'));
                  return ui ? !root.querySelector('.prompt') : null;"
             ),
         )
@@ -117,6 +117,7 @@ async fn the_card_code_arrives_ahead_of_the_first_card_and_not_for_a_short_visit
     let title = browser.eval(&format!("{SHADOW} return root.querySelector('.prompt h2').textContent;"), vec![]).await;
     assert_eq!(announced, title, "the new card is announced by its title");
     assert!(title.as_str().is_some_and(|t| !t.is_empty()), "the title comes from the site config: {title}");
+    assert_eq!(browser.eval(&fetched("fw-chat"), vec![]).await, Value::Bool(false), "a card brings no chat code");
     browser.close().await;
 }
 

@@ -4,6 +4,7 @@
 //! (`chat::panel`, `chat::protocol::ChatClient`).
 
 mod link;
+pub(crate) mod routes;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -91,7 +92,7 @@ pub(crate) struct Chat {
 
 /// Mounts the panel into `container` and starts the chat: business hours, visibility, the link.
 pub(crate) fn mount(container: web_sys::HtmlElement, opts: Options, may_store: bool, on_event: js_sys::Function) {
-    let stored = if may_store { net::load(&opts.config.site) } else { None }.unwrap_or_default();
+    let stored = if may_store { routes::load(&opts.config.site) } else { None }.unwrap_or_default();
     let client = ChatClient::new(stored.messages.clone(), stored.pending.clone());
     let ui = Ui {
         messages: RwSignal::new(client.messages().to_vec()),
@@ -280,7 +281,7 @@ impl Chat {
             return;
         }
         let stored = StoredChat { messages, pending, ..self.stored.borrow().clone() }.trimmed();
-        net::store(&self.opts.config.site, &stored);
+        routes::store(&self.opts.config.site, &stored);
     }
 
     fn set_title(&self, unread: u64) {
@@ -389,8 +390,7 @@ impl Chat {
 
     /// The visitor's context as the main widget knows it now (for a new conversation and a lead).
     pub fn context(&self) -> Option<floorwalker_core::visitor::context::VisitorContext> {
-        let json = self.emit("context", &JsValue::NULL).as_string()?;
-        net::from_json(&json)
+        net::visitor_context(&self.emit("context", &JsValue::NULL))
     }
 
     pub fn token(&self) -> Option<String> {

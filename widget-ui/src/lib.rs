@@ -1,6 +1,9 @@
-//! The widget's UI module: the visitor's chat panel and the prompt cards (`prompt.rs`), in Leptos.
-//! A second wasm module: the first-load widget asks the loader for it when the chat first opens or
-//! a card is near, so a visitor who does neither never downloads it.
+//! The widget's UI modules, in Leptos: the prompt cards (`prompt.rs`) and the visitor's chat panel.
+//! This crate is built twice, into two wasm modules the first-load widget asks the loader for:
+//! `--features cards` (`fw-cards`: `mount_prompt`), fetched when a card is near, and `--features
+//! chat` (`fw-chat`: `mount_chat`), fetched when the chat first opens. So a visitor who sees a card
+//! never downloads the chat, and one who does neither downloads nothing more. The default
+//! features build both, for `cargo check`, clippy and tests.
 //!
 //! The chat's interface is deliberately small and made of plain JS values:
 //! `mount_chat(container, options, on_event)` → a [`ChatHandle`] with `open()`, `close()`,
@@ -10,74 +13,89 @@
 //! `on_event(name, detail)` reports `"unread"` (a count, for the launcher's badge),
 //! `"interact"` (the visitor wrote: under `consent: required` that is agreement) and `"close"`
 //! (Escape), and answers
-//! `"context"` with the visitor context as JSON text (for a new conversation or a lead).
+//! `"context"` with the visitor context in core's wire form (for a new conversation or a lead).
 //!
 //! Every decision (backoff, unread, seen, offline mode, stored state, copy) is core's
 //! (`floorwalker_core::chat::panel`, `floorwalker_core::chat::protocol::ChatClient`); this crate moves frames
-//! and draws. This file is the module's export surface; the chat's controller is `chat.rs` (its
-//! link to the server `chat/link.rs`), its view `view.rs`, the cards `prompt.rs`.
+//! and draws. This file is the modules' export surface (the cards' is in `prompt.rs`); the chat's
+//! controller is `chat.rs` (its link to the server `chat/link.rs`, its routes `chat/routes.rs`), its
+//! view `view.rs`; `form.rs` and `net.rs` serve both modules.
 
+// A build of one module leaves some of the shared helpers unused.
+#![cfg_attr(not(all(feature = "cards", feature = "chat")), allow(unused))]
+
+#[cfg(feature = "chat")]
 mod chat;
+mod form;
 mod net;
+#[cfg(feature = "cards")]
 mod prompt;
+#[cfg(feature = "chat")]
 mod sound;
+#[cfg(feature = "chat")]
 mod view;
 
-use floorwalker_core::base::locale::Locale;
-use floorwalker_core::prompts::config::PublicSiteConfig;
-use wasm_bindgen::prelude::*;
+#[cfg(feature = "chat")]
+pub use chat_exports::*;
 
-use chat::Options;
-use chat::with;
+/// The chat module's export surface.
+#[cfg(feature = "chat")]
+mod chat_exports {
+    use floorwalker_core::base::locale::Locale;
+    use floorwalker_core::prompts::config::PublicSiteConfig;
+    use wasm_bindgen::prelude::*;
 
-/// The running chat panel, as the main widget holds it.
-#[wasm_bindgen]
-pub struct ChatHandle {
-    _private: (),
-}
+    use crate::chat::{self, with, Options};
 
-#[wasm_bindgen]
-impl ChatHandle {
-    /// The panel became visible: read what is there, focus the message field.
-    pub fn open(&self) {
-        with(|chat| chat.set_open(true));
+    /// The running chat panel, as the main widget holds it.
+    #[wasm_bindgen]
+    pub struct ChatHandle {
+        _private: (),
     }
 
-    pub fn close(&self) {
-        with(|chat| chat.set_open(false));
+    #[wasm_bindgen]
+    impl ChatHandle {
+        /// The panel became visible: read what is there, focus the message field.
+        pub fn open(&self) {
+            with(|chat| chat.set_open(true));
+        }
+
+        pub fn close(&self) {
+            with(|chat| chat.set_open(false));
+        }
+
+        /// Closes the socket, stops the timers, restores the title and removes the panel's nodes.
+        pub fn destroy(&self) {
+            chat::unmount();
+        }
     }
 
-    /// Closes the socket, stops the timers, restores the title and removes the panel's nodes.
-    pub fn destroy(&self) {
-        chat::unmount();
+    fn get(options: &JsValue, key: &str) -> JsValue {
+        js_sys::Reflect::get(options, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
     }
-}
 
-fn get(options: &JsValue, key: &str) -> JsValue {
-    js_sys::Reflect::get(options, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-}
-
-/// Mounts the chat into `container` (an element in the widget's shadow root). See the crate docs.
-#[wasm_bindgen]
-pub fn mount_chat(container: web_sys::HtmlElement, options: JsValue, on_event: js_sys::Function) -> Result<ChatHandle, JsValue> {
-    if with(|_| ()).is_some() {
-        return Err("the chat is already mounted".into());
+    /// Mounts the chat into `container` (an element in the widget's shadow root). See the crate docs.
+    #[wasm_bindgen]
+    pub fn mount_chat(container: web_sys::HtmlElement, options: JsValue, on_event: js_sys::Function) -> Result<ChatHandle, JsValue> {
+        if with(|_| ()).is_some() {
+            return Err("the chat is already mounted".into());
+        }
+        let config: PublicSiteConfig = crate::net::site_config(&get(&options, "config"))?;
+        let locale = match get(&options, "locale").as_string().as_deref() {
+            Some("en") => Locale::En,
+            Some("ru") => Locale::Ru,
+            _ => config.widget.default_locale,
+        };
+        let region = config.widget.phone_region();
+        let opts = Options {
+            api_base: get(&options, "api_base").as_string().ok_or("options.api_base is required")?,
+            visitor: get(&options, "visitor").as_string().ok_or("options.visitor is required")?,
+            config,
+            locale,
+            region,
+        };
+        let may_store = get(&options, "may_store").as_bool().unwrap_or(false);
+        chat::mount(container, opts, may_store, on_event);
+        Ok(ChatHandle { _private: () })
     }
-    let config: PublicSiteConfig = serde_wasm_bindgen::from_value(get(&options, "config"))?;
-    let locale = match get(&options, "locale").as_string().as_deref() {
-        Some("en") => Locale::En,
-        Some("ru") => Locale::Ru,
-        _ => config.widget.default_locale,
-    };
-    let region = config.widget.phone_region();
-    let opts = Options {
-        api_base: get(&options, "api_base").as_string().ok_or("options.api_base is required")?,
-        visitor: get(&options, "visitor").as_string().ok_or("options.visitor is required")?,
-        config,
-        locale,
-        region,
-    };
-    let may_store = get(&options, "may_store").as_bool().unwrap_or(false);
-    chat::mount(container, opts, may_store, on_event);
-    Ok(ChatHandle { _private: () })
 }

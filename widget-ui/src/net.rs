@@ -1,19 +1,29 @@
-//! The chat's I/O: the worker's HTTP routes (`text/plain` JSON, no preflight), first-party
-//! storage. Timers, JSON and ids come from the browser kit (`floorwalker-browser-kit`).
+//! What both UI modules send to the worker (`text/plain` JSON, no preflight): the leads of the
+//! cards' and the chat's forms. The chat's own routes and storage are `chat/routes.rs`. Timers,
+//! JSON and ids come from the browser kit (`floorwalker-browser-kit`).
 
 use floorwalker_core::base::error::ErrorCode;
-use floorwalker_core::chat::panel::StoredChat;
+use floorwalker_core::base::wire;
 use floorwalker_core::leads::contact;
 use floorwalker_core::leads::lead::LeadRequest;
-use leptos::prelude::Set;
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use floorwalker_core::prompts::config::PublicSiteConfig;
+use floorwalker_core::visitor::context::VisitorContext;
 use wasm_bindgen::prelude::*;
 
 pub use floorwalker_browser_kit::{from_json, later, now_ms, random_fraction, random_id, site_local_time, to_json, warn};
 use wasm_bindgen_futures::JsFuture;
 
-use crate::chat::with;
+/// The site config as the widget hands it over: its wire form (core's `base::wire`, a
+/// `Uint8Array`), the prompts' words included.
+pub fn site_config(value: &JsValue) -> Result<PublicSiteConfig, JsValue> {
+    let bytes = value.dyn_ref::<js_sys::Uint8Array>().ok_or("config: not the wire form's bytes")?.to_vec();
+    wire::decode(&bytes).ok_or_else(|| "config: not in this module's wire form".into())
+}
+
+/// The visitor context the widget answers `"context"` with: its wire form (a `Uint8Array`).
+pub fn visitor_context(value: &JsValue) -> Option<VisitorContext> {
+    wire::decode(&value.dyn_ref::<js_sys::Uint8Array>()?.to_vec())
+}
 
 pub fn window() -> web_sys::Window {
     // The chat only runs on a page; a missing window would have failed the mount already.
@@ -24,92 +34,8 @@ pub fn document() -> Option<web_sys::Document> {
     web_sys::window()?.document()
 }
 
-fn key(site: &str) -> String {
-    format!("fw:{site}:chat")
-}
-
-fn storage() -> Option<web_sys::Storage> {
-    window().local_storage().ok().flatten()
-}
-
-pub fn load(site: &str) -> Option<StoredChat> {
-    from_json(&storage()?.get_item(&key(site)).ok()??)
-}
-
-pub fn store(site: &str, stored: &StoredChat) {
-    if let (Some(storage), Some(json)) = (storage(), to_json(stored)) {
-        let _ = storage.set_item(&key(site), &json);
-    }
-}
-
-/// The answer of `POST /v1/chat/session`.
-#[derive(Deserialize)]
-pub struct Session {
-    pub token: String,
-    pub expires_at: u64,
-    #[serde(default)]
-    pub conversation_id: Option<String>,
-    #[serde(default)]
-    pub operator_online: bool,
-}
-
-#[derive(Deserialize)]
-struct Started {
-    conversation_id: String,
-}
-
-/// The next step of the link (see `Chat::resume`).
-pub async fn resume() -> Result<(), String> {
-    let (api_base, site, visitor, need_token) =
-        with(|chat| (chat.opts.api_base.clone(), chat.opts.config.site.clone(), chat.opts.visitor.clone(), !chat.token_usable()))
-            .ok_or("the chat is gone")?;
-    if need_token {
-        let body = SessionBody { site: &site, visitor: &visitor };
-        let session: Session = post_json(&format!("{api_base}/v1/chat/session"), &body).await?;
-        with(|chat| chat.took_session(session));
-    }
-    let (has_conversation, has_pending) =
-        with(|chat| (chat.conversation_id().is_some(), chat.has_pending())).ok_or("the chat is gone")?;
-    if !has_conversation {
-        if !has_pending {
-            // Nothing to say yet: no conversation is created until the visitor writes.
-            with(|chat| chat.ui.link.set(floorwalker_core::chat::panel::Link::Idle));
-            return Ok(());
-        }
-        let (token, context) = with(|chat| (chat.token(), chat.context())).ok_or("the chat is gone")?;
-        let token = token.ok_or("no token")?;
-        let body = StartBody { token, context };
-        let started: Started = post_json(&format!("{api_base}/v1/chat/conversations"), &body).await?;
-        with(|chat| chat.started_conversation(started.conversation_id));
-    }
-    with(|chat| chat.connect()).ok_or("the chat is gone")?
-}
-
-#[derive(Serialize)]
-struct StartBody {
-    token: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    context: Option<floorwalker_core::visitor::context::VisitorContext>,
-}
-
-#[derive(Serialize)]
-struct SessionBody<'a> {
-    site: &'a str,
-    visitor: &'a str,
-}
-
-async fn post_json<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Result<T, String> {
-    let json = to_json(body).ok_or("encoding a request")?;
-    let response = post(url, &json).await.map_err(|e| format!("{url}: {e:?}"))?;
-    if !response.ok() {
-        return Err(format!("{url}: HTTP {}", response.status()));
-    }
-    let value = JsFuture::from(response.json().map_err(|e| format!("{e:?}"))?).await.map_err(|e| format!("{e:?}"))?;
-    serde_wasm_bindgen::from_value(value).map_err(|e| format!("{url}: {e}"))
-}
-
 /// POSTs `json` as text/plain (no CORS preflight) and returns the response, whatever its status.
-async fn post(url: &str, json: &str) -> Result<web_sys::Response, JsValue> {
+pub(crate) async fn post(url: &str, json: &str) -> Result<web_sys::Response, JsValue> {
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     init.set_mode(web_sys::RequestMode::Cors);
@@ -139,7 +65,7 @@ pub async fn submit_lead(api_base: &str, request: &LeadRequest) -> Result<(), Fo
 }
 
 /// A refused form's error, read from the body's `error.code` only.
-async fn refusal(response: web_sys::Response) -> FormError {
+pub(crate) async fn refusal(response: web_sys::Response) -> FormError {
     let text = match response.text() {
         Ok(promise) => JsFuture::from(promise).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
         Err(_) => String::new(),
@@ -151,38 +77,4 @@ async fn refusal(response: web_sys::Response) -> FormError {
         .and_then(|code| code.as_string())
         .unwrap_or_default();
     contact::visitor_code(&code).map_or(FormError::Unavailable, FormError::Refused)
-}
-
-#[derive(Serialize)]
-struct CallbackBody {
-    token: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    phone: Option<String>,
-}
-
-/// `POST /v1/chat/conversations/:id/callback`: flags the conversation for operators.
-pub async fn request_callback(api_base: &str, conversation: &str, token: String, email: Option<String>, phone: Option<String>) -> bool {
-    let Some(json) = to_json(&CallbackBody { token, email, phone }) else { return false };
-    let url = format!("{api_base}/v1/chat/conversations/{}/callback", js_sys::encode_uri_component(conversation));
-    post(&url, &json).await.is_ok_and(|r| r.ok())
-}
-
-#[derive(Serialize)]
-struct TranscriptBody {
-    token: String,
-    email: String,
-}
-
-/// `POST /v1/chat/conversations/:id/transcript`: the conversation by email to `email` (used for
-/// nothing else: the route takes no more than the token and the address, so no lead is made).
-pub async fn request_transcript(api_base: &str, conversation: &str, token: String, email: String) -> Result<(), FormError> {
-    let json = to_json(&TranscriptBody { token, email }).ok_or(FormError::Unavailable)?;
-    let url = format!("{api_base}/v1/chat/conversations/{}/transcript", js_sys::encode_uri_component(conversation));
-    let response = post(&url, &json).await.map_err(|_| FormError::Unavailable)?;
-    if response.ok() {
-        return Ok(());
-    }
-    Err(refusal(response).await)
 }

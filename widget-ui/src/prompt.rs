@@ -1,17 +1,18 @@
 //! Prompt cards: the comparison and callback forms, the question and the chat invitation.
 //!
 //! The first-load widget decides when a card appears and hands it over as a
-//! [`PromptCard`](floorwalker_core::prompts::card::PromptCard) (JSON text) with the site config (as
+//! [`PromptCard`](floorwalker_core::prompts::card::PromptCard) (core's wire form) with the site config (as
 //! served, for the prompt's words); this module only draws it and submits its form. `on_event(name, detail)` tells the widget what the visitor did:
 //! `"accept"`, `"dismiss"`, `"close"` (the finished card closed, by the visitor or by itself after
 //! its thank-you), `"chat"` (the invitation accepted), `"answer"` (detail: `[question, answer]`),
 //! `"lead"` (a lead went in), `"touch"` (the visitor went into the card: focus, tap or typing);
-//! and asks `"context"`, answered with the visitor context as JSON text, for the lead.
+//! and asks `"context"`, answered with the visitor context (wire form), for the lead.
 //!
 //! The card never takes focus when it appears (the widget announces it). On a phone it starts as a
 //! compact sheet (at most about a third of the screen: title, products or choices, the actions);
 //! the visitor opens the form with its accept button, and only then does focus move into it.
 
+use floorwalker_core::base::wire;
 use floorwalker_core::leads::consent::ConsentText;
 use floorwalker_core::leads::contact::{self, normalize_email, normalize_phone};
 use floorwalker_core::leads::lead::{Contact, LeadKind, LeadRequest};
@@ -23,7 +24,7 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
 use crate::net::{self, FormError};
-use crate::view::Status;
+use crate::form::Status;
 
 /// The card's own rules; the fields and buttons are styled by the widget's stylesheet, as the
 /// chat's forms are.
@@ -49,18 +50,18 @@ impl PromptHandle {
     }
 }
 
-/// Draws `card` (a `PromptCard` as JSON text) into `container`, an element of the widget's shadow
+/// Draws `card` (a `PromptCard` in core's wire form) into `container`, an element of the widget's shadow
 /// root, in the words `config` (the public site config as served) gives its prompt. See the module
 /// docs for `on_event`.
 #[wasm_bindgen]
 pub fn mount_prompt(
     container: web_sys::HtmlElement,
-    card: &str,
+    card: &[u8],
     config: JsValue,
     on_event: js_sys::Function,
 ) -> Result<PromptHandle, JsValue> {
-    let card: PromptCard = net::from_json(card).ok_or("mount_prompt: not a prompt card")?;
-    let config: PublicSiteConfig = serde_wasm_bindgen::from_value(config)?;
+    let card: PromptCard = wire::decode(card).ok_or("mount_prompt: not a prompt card")?;
+    let config: PublicSiteConfig = net::site_config(&config)?;
     let definition = config.widget.prompt(&card.prompt).ok_or("mount_prompt: the prompt is not in the config")?;
     let copy = config.widget.render_copy(definition, card.locale, card.variant, &card.answers);
     let title = copy.title.clone();
@@ -113,7 +114,7 @@ impl Events {
     }
 
     fn visitor_context(&self) -> Option<VisitorContext> {
-        self.send("context", &JsValue::NULL).as_string().and_then(|json| net::from_json(&json))
+        net::visitor_context(&self.send("context", &JsValue::NULL))
     }
 }
 

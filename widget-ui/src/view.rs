@@ -10,8 +10,9 @@ use floorwalker_core::leads::lead::LeadRequest;
 use floorwalker_core::visitor::context::VisitorContext;
 use leptos::prelude::*;
 
+use crate::chat::{routes, with, Ui};
+use crate::form::Status;
 use crate::net::{self, FormError};
-use crate::chat::{with, Ui};
 
 const STYLE: &str = include_str!("chat.css");
 
@@ -176,18 +177,6 @@ fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<Option<Stri
     }
 }
 
-/// A form's progress (the chat's forms and the prompt cards').
-#[derive(Clone, PartialEq)]
-pub(crate) enum Status {
-    Editing,
-    /// The input does not pass the client-side check; the message says why.
-    Invalid(String),
-    Sending,
-    /// The server refused or was unreachable; the message says so, the input stays.
-    Failed(String),
-    Done(String),
-}
-
 /// The leave-a-message form (nobody online) or the contact form after the server's callback
 /// offer. Both go to `POST /v1/leads` with their own consent text; the offer also flags the
 /// conversation for operators.
@@ -277,7 +266,7 @@ fn contact_form(form: ContactForm, locale: Locale) -> impl IntoView {
             match net::submit_lead(&api_base, &request).await {
                 Ok(()) => {
                     if let (false, Some(conversation), Some(token)) = (offline, conversation, token) {
-                        if !net::request_callback(&api_base, &conversation, token, email, phone).await {
+                        if !routes::request_callback(&api_base, &conversation, token, email, phone).await {
                             net::warn("floorwalker chat: the conversation was not flagged for a callback");
                         }
                     }
@@ -379,7 +368,7 @@ fn transcript(locale: Locale) -> impl IntoView {
         };
         status.set(Status::Sending);
         wasm_bindgen_futures::spawn_local(async move {
-            match net::request_transcript(&api_base, &conversation, token, address.clone()).await {
+            match routes::request_transcript(&api_base, &conversation, token, address.clone()).await {
                 Ok(()) => {
                     status.set(Status::Done(chat_panel::transcript_sent(&address, locale)));
                     expanded.set(false);

@@ -1,8 +1,8 @@
 /*! Floorwalker loader. Keeps floorwalker(...) calls made before load, waits for the page to be
  * idle, fetches the site config and starts the wasm widget. Any failure leaves the page untouched
- * and logs one warning. The build replaces __FW_GLUE__, __FW_WASM__ (the widget) and
- * __FW_UI_GLUE__, __FW_UI_WASM__ (the UI module: prompt cards and chat, loaded when a card is near
- * or the chat opens) with hashed file names. */
+ * and logs one warning. The build replaces __FW_GLUE__, __FW_WASM__ (the widget),
+ * __FW_CARDS_GLUE__, __FW_CARDS_WASM__ (the prompt cards, loaded when a card is near) and
+ * __FW_CHAT_GLUE__, __FW_CHAT_WASM__ (the chat, loaded when it opens) with hashed file names. */
 (function (w, d) {
   'use strict';
   // currentScript is null when the tag is run by some tag managers; find the tag by its attributes then.
@@ -21,25 +21,32 @@
     if (w.console) console.warn('[floorwalker] widget not loaded: ' + ((e && e.message) || e));
   }
 
-  // The UI module, imported once when the widget first asks for it; a failed import may be retried.
-  var ui;
-  function loadUi() {
-    return ui || (ui = import(base + '/w/__FW_UI_GLUE__').then(function (m) {
-      return m.default({ module_or_path: base + '/w/__FW_UI_WASM__' }).then(function () { return m; });
-    }).catch(function (e) { ui = null; throw e; }));
+  // The UI modules ('cards', 'chat'), each imported once when the widget first asks for it; a
+  // failed import may be retried.
+  var ui = {}, files = {
+    cards: ['__FW_CARDS_GLUE__', '__FW_CARDS_WASM__'],
+    chat: ['__FW_CHAT_GLUE__', '__FW_CHAT_WASM__']
+  };
+  function loadUi(name) {
+    var f = files[name];
+    if (!f) return Promise.reject(new Error('no UI module ' + name));
+    return ui[name] || (ui[name] = import(base + '/w/' + f[0]).then(function (m) {
+      return m.default({ module_or_path: base + '/w/' + f[1] }).then(function () { return m; });
+    }).catch(function (e) { ui[name] = null; throw e; }));
   }
 
   function start() {
     if (typeof WebAssembly !== 'object' || !w.fetch || !w.Promise) return fail('unsupported browser');
     if (!site) return fail('the script tag has no data-site');
     var config;
-    fetch(base + '/v1/sites/' + encodeURIComponent(site) + '/config', { credentials: 'omit' })
+    // The config in the compact form the widget decodes (core's base::wire, version 1).
+    fetch(base + '/v1/sites/' + encodeURIComponent(site) + '/config?wire=2', { credentials: 'omit' })
       .then(function (r) {
         if (!r.ok) throw new Error('config HTTP ' + r.status);
-        return r.text();
+        return r.arrayBuffer();
       })
       .then(function (c) {
-        config = c;
+        config = new Uint8Array(c);
         return import(base + '/w/__FW_GLUE__');
       })
       .then(function (m) {

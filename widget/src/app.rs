@@ -9,7 +9,8 @@
 //! - [`tracking`]: events into the session and the event queue, sending, the page and its product,
 //!   attention (ticks, exit intent), consent;
 //! - [`cards`]: asking the engine and showing, answering and removing the prompt card;
-//! - [`chat_bridge`]: the UI module, the chat panel's opening and closing, what the chat asks;
+//! - [`chat_bridge`]: the UI modules (cards, chat), the chat panel's opening and closing, what the
+//!   chat asks;
 //! - [`host_api`]: the host page's `floorwalker(...)` commands and `on` callbacks;
 //! - [`listeners`]: the DOM listeners and the one-second interval that feed the others.
 //!
@@ -40,6 +41,7 @@ use crate::browser::{self, later, Context};
 use crate::shell::{ChatLoad, Shell};
 
 use cards::Card;
+use chat_bridge::UiModule;
 use listeners::Listener;
 
 thread_local! {
@@ -74,8 +76,8 @@ pub struct App {
     restore_focus: RefCell<Option<web_sys::HtmlElement>>,
     // the chat bridge
     open: Cell<bool>,
-    /// The UI module (cards and chat): requested once, then the loader's cached promise.
-    ui_requested: Cell<bool>,
+    /// The cards module: requested once (preloaded), then the loader's cached promise.
+    cards_requested: Cell<bool>,
     chat_load: Cell<ChatLoad>,
     /// The chat module's handle (`open()`, `close()`, `destroy()`), once mounted.
     chat: RefCell<Option<JsValue>>,
@@ -114,7 +116,7 @@ impl App {
             ui_failed_at: Cell::new(f64::NEG_INFINITY),
             restore_focus: RefCell::new(None),
             open: Cell::new(false),
-            ui_requested: Cell::new(false),
+            cards_requested: Cell::new(false),
             chat_load: Cell::new(ChatLoad::NotLoaded),
             chat: RefCell::new(None),
             callbacks: RefCell::new(Vec::new()),
@@ -168,12 +170,12 @@ fn call_method(handle: &JsValue, method: &str) {
 }
 
 /// The `on_event(name, detail)` callback handed to the UI module: one callback both ways, so the
-/// module reports what the visitor did and asks for what it needs (an answer is JSON text).
-fn on_event(handler: impl Fn(&App, &str, &JsValue) -> Option<String> + 'static) -> JsValue {
+/// module reports what the visitor did and asks for what it needs (an answer is in core's wire form).
+fn on_event(handler: impl Fn(&App, &str, &JsValue) -> Option<JsValue> + 'static) -> JsValue {
     Closure::<dyn Fn(JsValue, JsValue) -> JsValue>::new(move |name: JsValue, detail: JsValue| {
         with(|app| handler(app, name.as_string().as_deref().unwrap_or_default(), &detail))
             .flatten()
-            .map_or(JsValue::NULL, JsValue::from)
+            .unwrap_or(JsValue::NULL)
     })
     .into_js_value()
 }

@@ -19,9 +19,10 @@ pub struct Context {
     pub window: web_sys::Window,
     /// Whether the visitor agreed (or the site needs no agreement) to storage and sending.
     consent: Cell<bool>,
-    /// The config as the loader fetched it, handed on to the chat module unparsed.
+    /// The config as the loader fetched it (its wire form, a `Uint8Array`), handed on to the UI
+    /// modules, which read the prompts' words in it.
     pub raw_config: JsValue,
-    /// The loader's `loadUi()`: a Promise of the UI module (cards and chat).
+    /// The loader's `loadUi(name)`: a Promise of the UI module `name` (`"cards"` or `"chat"`).
     pub load_ui: Option<js_sys::Function>,
 }
 

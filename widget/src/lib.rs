@@ -10,6 +10,7 @@ pub mod detect;
 mod shell;
 mod transport;
 
+use floorwalker_core::base::wire;
 use floorwalker_core::prompts::config::PublicSiteConfig;
 use wasm_bindgen::prelude::*;
 
@@ -39,17 +40,17 @@ impl Widget {
     pub fn destroy(self) {}
 }
 
-/// Mounts the widget for `config` (the JSON served by `GET /v1/sites/:site/config`), talking to
-/// the worker at `api_base` (its origin, e.g. `https://edge.example`). `load_ui` (from the loader)
-/// returns a Promise of the initialised UI module (prompt cards and the chat, in Leptos); it is
-/// called when a card is about to appear or the chat opens, so visitors who see neither never
-/// download it.
+/// Mounts the widget for `config` (the wire form served by `GET /v1/sites/:site/config?wire=2`,
+/// core's `base::wire`; the prompts' words in it are skipped here, for the UI modules), talking to
+/// the worker at `api_base` (its origin, e.g. `https://edge.example`). `load_ui(name)` (from the
+/// loader) returns a Promise of an initialised UI module in Leptos, `"cards"` (the prompt cards) or
+/// `"chat"`; the cards are asked for when a card is about to appear, the chat when it opens, so
+/// visitors never download what they do not see.
 #[wasm_bindgen]
-pub fn start(api_base: String, config: &str, load_ui: Option<js_sys::Function>) -> Result<Widget, JsValue> {
-    let raw_config = js_sys::JSON::parse(config)?;
-    let parsed: PublicSiteConfig = serde_wasm_bindgen::from_value(raw_config.clone())?;
+pub fn start(api_base: String, config: &[u8], load_ui: Option<js_sys::Function>) -> Result<Widget, JsValue> {
+    let parsed: PublicSiteConfig = wire::decode(config).ok_or("the site config is not in this widget's wire form")?;
     let mut context = browser::Context::new(api_base, parsed)?;
-    context.raw_config = raw_config;
+    context.raw_config = js_sys::Uint8Array::from(config).into();
     context.load_ui = load_ui;
     let document = context.document().ok_or("no document")?;
     let widget = &context.config.widget;

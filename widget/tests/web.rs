@@ -11,7 +11,7 @@ fn document() -> web_sys::Document {
     web_sys::window().and_then(|w| w.document()).expect("a document")
 }
 
-fn config(consent_required: bool) -> String {
+fn config(consent_required: bool) -> Vec<u8> {
     let mut widget = WidgetConfig::default();
     widget.theme.brand_color = "#ffd400".into();
     widget.default_locale = Locale::En;
@@ -19,7 +19,7 @@ fn config(consent_required: bool) -> String {
         widget.consent = floorwalker_core::prompts::config::ConsentMode::Required;
     }
     let config = PublicSiteConfig { site: "test-shop".into(), name: "Test <Shop>".into(), widget };
-    serde_json::to_string(&config).expect("config as JSON")
+    floorwalker_core::base::wire::encode(&config)
 }
 
 async fn next_tick() {
@@ -101,7 +101,11 @@ async fn mounts_in_an_isolated_shadow_root_and_obeys_commands() {
 #[wasm_bindgen_test]
 fn refuses_a_malformed_config_without_touching_the_page() {
     let before = document().body().expect("body").child_element_count();
-    for bad in [r#"{"site":"x","widget":{}}"#, "not json", ""] {
+    let good = config(false);
+    let mut other_version = good.clone();
+    other_version[0] += 1;
+    let json = br#"{"site":"x","widget":{}}"#;
+    for bad in [&good[..good.len() - 1], &other_version, json, b"", &[floorwalker_core::base::wire::VERSION]] {
         assert!(floorwalker_widget::start("http://127.0.0.1:9".into(), bad, None).is_err(), "{bad:?}");
     }
     assert_eq!(document().body().expect("body").child_element_count(), before);

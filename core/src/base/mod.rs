@@ -9,3 +9,4 @@ pub mod money;
 pub mod phone;
 pub mod text;
 pub mod url;
+pub mod wire;

@@ -24,7 +24,7 @@ pub const MAX_COMPARED: usize = 4;
 pub const CALLBACK_SLOTS: usize = 4;
 pub const CALLBACK_SLOT_MINUTES: u16 = 180;
 
-/// A card to show, handed from the widget to the UI module as JSON text.
+/// A card to show, handed from the widget to the cards module in its wire form (`base::wire`).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct PromptCard {
     /// The prompt's id in the site config.

@@ -12,3 +12,4 @@ pub mod judgement;
 pub mod playbooks;
 pub mod rules;
 pub mod sightings;
+mod wire;

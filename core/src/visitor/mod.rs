@@ -8,3 +8,4 @@ pub mod event;
 pub mod event_queue;
 pub mod product;
 pub mod session;
+mod wire;

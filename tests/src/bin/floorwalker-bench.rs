@@ -4,7 +4,7 @@
 //! each in a fresh browser (empty cache: a first visit), alternating, `RUNS` times each. Reported as
 //! medians: blocking time from long tasks (like Lighthouse's TBT, over the whole visit including the
 //! widget's start), main-thread time of the widget's synchronous mount, and the page's load event;
-//! then the visitor opens the chat: how long until the panel is drawn (the UI module's download,
+//! then the visitor opens the chat: how long until the panel is drawn (the chat module's download,
 //! compile and mount) and the blocking time that adds.
 
 use std::time::Duration;
@@ -45,7 +45,7 @@ const COLLECT: &str = concat!(
                 load_ms: nav ? nav.loadEventEnd : 0,
             };
             if (!withWidget) return done(result);
-            // Then the visitor opens the chat: the UI module's download, compile and mount.
+            // Then the visitor opens the chat: the chat module's download, compile and mount.
             const opened = performance.now();
             window.floorwalker('open');
             (function settle() {
@@ -117,7 +117,12 @@ async fn main() {
         println!("{label:<38} {a:>12.1} {b:>12.1} {:>12.1}", a - b);
     }
     println!("{:<38} {:>12.2}", "widget mount (synchronous start), ms", column(&with, "mount_ms"));
-    println!("\nopening the chat (UI module fetched, compiled and mounted; median of {runs})");
+    // scripts/bench.sh holds this figure against its goal.
+    if let Ok(path) = std::env::var("BENCH_ADDED_BLOCKING_FILE") {
+        let added = column(&with, "blocking_ms") - column(&without, "blocking_ms");
+        std::fs::write(&path, format!("{added:.1}")).expect("writing the added blocking time");
+    }
+    println!("\nopening the chat (chat module fetched, compiled and mounted; median of {runs})");
     println!("{:<38} {:>12.1}", "until the panel is drawn, ms", column(&with, "open_ms"));
     println!("{:<38} {:>12.1}", "blocking time from long tasks, ms", column(&with, "open_blocking_ms"));
 }

@@ -9,7 +9,7 @@ use floorwalker_core::chat::protocol::{
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
-use super::{with, Chat};
+use super::{routes, with, Chat};
 use crate::net;
 
 impl Chat {
@@ -25,7 +25,7 @@ impl Chat {
         }
         self.busy.set(true);
         wasm_bindgen_futures::spawn_local(async {
-            let outcome = net::resume().await;
+            let outcome = routes::resume().await;
             with(|chat| {
                 chat.busy.set(false);
                 match outcome {
@@ -40,7 +40,7 @@ impl Chat {
     }
 
     /// The session's answer: a token, presence and the conversation the server has open.
-    pub(crate) fn took_session(&self, session: net::Session) {
+    pub(crate) fn took_session(&self, session: routes::Session) {
         self.ui.operator_online.set(Some(session.operator_online));
         let mine = {
             let mut stored = self.stored.borrow_mut();

@@ -6,12 +6,13 @@
 //! one that is finished (its thank-you), may be replaced by the offer the engine picks.
 
 use floorwalker_core::visitor::event::{EventData, PromptRef, QuestionAnswered};
+use floorwalker_core::base::wire;
 use floorwalker_core::prompts::card::{compared_products, offered_slots, PromptCard};
 use floorwalker_core::prompts::judgement::{answers, thank_you_ms};
 use floorwalker_core::prompts::rules::{self, Decision, EvalInput};
 use wasm_bindgen::prelude::*;
 
-use super::{call_method, on_event, with, App};
+use super::{call_method, on_event, with, App, UiModule};
 use crate::browser::{self, later};
 
 /// After the UI module failed to load, no card is tried again for this long.
@@ -55,8 +56,8 @@ impl App {
                 rules::should_preload_ui(config, &session),
             )
         };
-        if preload && !self.ui_requested.get() {
-            self.import_ui(|_, _| {});
+        if preload && !self.cards_requested.get() {
+            self.import_ui(UiModule::Cards, |_, _| {});
             self.warm_site_clock();
         }
         // The site's clock (a time-zone lookup in the browser, tens of milliseconds the first time)
@@ -112,7 +113,7 @@ impl App {
         let generation = self.card_generation.get().wrapping_add(1);
         self.card_generation.set(generation);
         self.card.replace(Card::Pending(generation));
-        self.import_ui(move |app, module| app.show_card(generation, card, module));
+        self.import_ui(UiModule::Cards, move |app, module| app.show_card(generation, card, module));
     }
 
     /// Builds the site's clock in an idle moment; the next tick's evaluation then finds it ready.
@@ -154,14 +155,14 @@ impl App {
     }
 
     fn mount_card(&self, module: &JsValue, card: &PromptCard) -> Result<JsValue, JsValue> {
-        let json = browser::to_json(card).ok_or("a prompt card that does not encode")?;
+        let card = js_sys::Uint8Array::from(&wire::encode(card)[..]);
         let mount: js_sys::Function = js_sys::Reflect::get(module, &"mount_prompt".into())?.dyn_into()?;
-        let args = js_sys::Array::of4(&self.shell.cards, &JsValue::from_str(&json), &self.cx.raw_config, &on_event(App::card_event));
+        let args = js_sys::Array::of4(&self.shell.cards, &card, &self.cx.raw_config, &on_event(App::card_event));
         mount.apply(&JsValue::NULL, &args)
     }
 
     /// What the visitor did on the card (see the UI module's `mount_prompt`).
-    fn card_event(&self, name: &str, detail: &JsValue) -> Option<String> {
+    fn card_event(&self, name: &str, detail: &JsValue) -> Option<JsValue> {
         let prompt = match &*self.card.borrow() {
             Card::Shown(prompt, _) => prompt.clone(),
             _ => return None,
@@ -193,7 +194,7 @@ impl App {
                     session.set_prompt_touched(true);
                 }
             }
-            "context" => return self.context_json(),
+            "context" => return self.context_wire(),
             _ => {}
         }
         None

@@ -1,6 +1,6 @@
-//! The bridge to the UI module (Leptos, loaded on demand): fetching it through the loader, opening
-//! and closing the chat panel, mounting the chat into it, and answering what the chat reports and
-//! asks (`unread`, `interact`, `close`, `context`).
+//! The bridge to the UI modules (Leptos, loaded on demand: the cards, the chat): fetching them
+//! through the loader, opening and closing the chat panel, mounting the chat into it, and answering
+//! what the chat reports and asks (`unread`, `interact`, `close`, `context`).
 
 use floorwalker_core::base::locale::Locale;
 use floorwalker_core::visitor::event::EventData;
@@ -8,6 +8,24 @@ use wasm_bindgen::prelude::*;
 
 use super::{call_method, on_event, with, App};
 use crate::shell::ChatLoad;
+
+/// The two UI modules the loader fetches on demand, each on its own: a visitor who sees a card
+/// does not download the chat, and one who only chats does not download the cards.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum UiModule {
+    Cards,
+    Chat,
+}
+
+impl UiModule {
+    /// The loader's name for it (`loadUi(name)` in loader/fw.js).
+    fn name(self) -> &'static str {
+        match self {
+            UiModule::Cards => "cards",
+            UiModule::Chat => "chat",
+        }
+    }
+}
 
 impl App {
     pub fn set_open(&self, open: bool) {
@@ -28,15 +46,17 @@ impl App {
         }
     }
 
-    /// Gets the UI module through the loader (which fetches it once) and hands it to `then`.
-    pub(super) fn import_ui(&self, then: impl FnOnce(&App, Result<JsValue, JsValue>) + 'static) {
-        self.ui_requested.set(true);
+    /// Gets a UI module through the loader (which fetches each once) and hands it to `then`.
+    pub(super) fn import_ui(&self, which: UiModule, then: impl FnOnce(&App, Result<JsValue, JsValue>) + 'static) {
+        if which == UiModule::Cards {
+            self.cards_requested.set(true);
+        }
         let Some(load) = self.cx.load_ui.clone() else {
             then(self, Err("the loader gave no UI module".into()));
             return;
         };
         wasm_bindgen_futures::spawn_local(async move {
-            let module = match load.call0(&JsValue::NULL) {
+            let module = match load.call1(&JsValue::NULL, &JsValue::from_str(which.name())) {
                 Ok(promise) => wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(promise)).await,
                 Err(error) => Err(error),
             };
@@ -58,7 +78,7 @@ impl App {
             return;
         }
         self.set_chat_load(ChatLoad::Loading);
-        self.import_ui(|app, module| match module.and_then(|module| app.mount_chat(&module)) {
+        self.import_ui(UiModule::Chat, |app, module| match module.and_then(|module| app.mount_chat(&module)) {
             Ok(handle) => {
                 app.chat.replace(Some(handle));
                 app.set_chat_load(ChatLoad::Ready);
@@ -98,12 +118,12 @@ impl App {
     }
 
     /// What the chat reports (`unread`, `interact`, `close`: Escape) and asks (`context`).
-    fn chat_event(&self, name: &str, detail: &JsValue) -> Option<String> {
+    fn chat_event(&self, name: &str, detail: &JsValue) -> Option<JsValue> {
         match name {
             "unread" => self.shell.set_unread(detail.as_f64().unwrap_or(0.0) as u32),
             "interact" => self.grant_consent(),
             "close" => self.set_open(false),
-            "context" => return self.context_json(),
+            "context" => return self.context_wire(),
             _ => {}
         }
         None

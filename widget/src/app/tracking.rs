@@ -5,6 +5,7 @@
 use floorwalker_core::visitor::attention::{Attention, Reaction, Tick};
 use floorwalker_core::visitor::event::{ActiveTime, Consent, Event, EventData, ExitIntent, PageView, ProductView};
 use floorwalker_core::base::text::truncate_chars;
+use floorwalker_core::base::wire;
 use floorwalker_core::base::url::without_fragment;
 
 use super::{with, App};
@@ -199,9 +200,10 @@ impl App {
         self.session.try_borrow().ok().map(|session| session.context(self.cx.locale, &self.cx.href()))
     }
 
-    /// The visitor context as JSON text, fresh for a new conversation or a lead.
-    pub(super) fn context_json(&self) -> Option<String> {
-        self.visitor_context().and_then(|c| browser::to_json(&c))
+    /// The visitor context in its wire form (a `Uint8Array`), fresh for a new conversation or a
+    /// lead: what the UI modules get when they ask for `"context"`.
+    pub(super) fn context_wire(&self) -> Option<wasm_bindgen::JsValue> {
+        self.visitor_context().map(|c| js_sys::Uint8Array::from(&wire::encode(&c)[..]).into())
     }
 }
 

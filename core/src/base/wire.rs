@@ -1,0 +1,323 @@
+//! The wire form: a compact, versioned, positional binary encoding for what the worker hands the
+//! widget (the public site config). Both ends are Rust and share core's types, so a field needs no
+//! name on the wire: each type writes its fields in declaration order. Decoding it takes a few
+//! hundred bytes of code per type in the browser, where a serde decoder took kilobytes (the first
+//! load's size budget, issue 16); JSON stays the form of every API a person reads or writes.
+//!
+//! Integers are LEB128 varints (signed ones zigzagged), strings and lists carry their length, an
+//! `Option` a presence byte, an enum its variant's index. [`encode`] starts the bytes with
+//! [`VERSION`] and [`decode`] refuses any other version and any byte left over, so a widget never
+//! misreads a form it was not built for. Change a type's encoding only together with `VERSION`
+//! (the golden test in `prompts::config::wire` fails otherwise).
+
+/// The version of the wire form; the widget asks for it (`?wire=N`) and checks it.
+pub const VERSION: u8 = 2;
+
+/// A value with a wire form.
+pub trait Wire: Sized {
+    fn put(&self, out: &mut Writer);
+    /// `None` for bytes that are not a value of this type.
+    fn take(input: &mut Reader<'_>) -> Option<Self>;
+}
+
+/// `value`'s wire form, versioned.
+pub fn encode<T: Wire>(value: &T) -> Vec<u8> {
+    let mut out = Writer(vec![VERSION]);
+    value.put(&mut out);
+    out.0
+}
+
+/// The value `bytes` encode; `None` for another version, malformed bytes or bytes left over.
+pub fn decode<T: Wire>(bytes: &[u8]) -> Option<T> {
+    let (&version, rest) = bytes.split_first()?;
+    if version != VERSION {
+        return None;
+    }
+    let mut input = Reader(rest);
+    let value = T::take(&mut input)?;
+    input.0.is_empty().then_some(value)
+}
+
+pub struct Writer(Vec<u8>);
+
+impl Writer {
+    pub fn varint(&mut self, mut n: u64) {
+        while n >= 0x80 {
+            self.0.push(n as u8 | 0x80);
+            n >>= 7;
+        }
+        self.0.push(n as u8);
+    }
+
+    pub fn bytes(&mut self, bytes: &[u8]) {
+        self.varint(bytes.len() as u64);
+        self.0.extend_from_slice(bytes);
+    }
+
+    /// An enum's variant index.
+    pub fn tag(&mut self, index: u8) {
+        self.0.push(index);
+    }
+
+    /// `value` as a length-prefixed section, which a reader may skip whole ([`Reader::section`]).
+    pub fn section(&mut self, value: &impl Wire) {
+        let mut inner = Writer(Vec::new());
+        value.put(&mut inner);
+        self.bytes(&inner.0);
+    }
+}
+
+pub struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    pub fn varint(&mut self) -> Option<u64> {
+        let mut n = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&byte, rest) = self.0.split_first()?;
+            self.0 = rest;
+            n |= u64::from(byte & 0x7f) << shift;
+            if byte < 0x80 {
+                return Some(n);
+            }
+        }
+        None
+    }
+
+    pub fn bytes(&mut self) -> Option<&'a [u8]> {
+        let len = usize::try_from(self.varint()?).ok()?;
+        let bytes = self.0.get(..len)?;
+        self.0 = &self.0[len..];
+        Some(bytes)
+    }
+
+    /// A section written by [`Writer::section`]: its bytes, for a nested reader or to skip.
+    pub fn section(&mut self) -> Option<Reader<'a>> {
+        self.bytes().map(Reader)
+    }
+
+    /// The whole of a section as a `T`.
+    pub fn section_of<T: Wire>(&mut self) -> Option<T> {
+        let mut inner = self.section()?;
+        let value = T::take(&mut inner)?;
+        inner.0.is_empty().then_some(value)
+    }
+
+    /// An enum's variant index.
+    pub fn tag(&mut self) -> Option<u8> {
+        let (&tag, rest) = self.0.split_first()?;
+        self.0 = rest;
+        Some(tag)
+    }
+}
+
+impl Wire for u64 {
+    fn put(&self, out: &mut Writer) {
+        out.varint(*self);
+    }
+    fn take(input: &mut Reader<'_>) -> Option<Self> {
+        input.varint()
+    }
+}
+
+impl Wire for u32 {
+    fn put(&self, out: &mut Writer) {
+        out.varint(u64::from(*self));
+    }
+    fn take(input: &mut Reader<'_>) -> Option<Self> {
+        u32::try_from(input.varint()?).ok()
+    }
+}
+
+impl Wire for u8 {
+    fn put(&self, out: &mut Writer) {
+        out.varint(u64::from(*self));
+    }
+    fn take(input: &mut Reader<'_>) -> Option<Self> {
+        u8::try_from(input.varint()?).ok()
+    }
+}
+
+impl Wire for u16 {
+    fn put(&self, out: &mut Writer) {
+        out.varint(u64::from(*self));
+    }
+    fn take(input: &mut Reader<'_>) -> Option<Self> {
+        u16::try_from(input.varint()?).ok()
+    }
+}
+
+impl Wire for i64 {
+    fn put(&self, out: &mut Writer) {
+        out.varint(((*self << 1) ^ (*self >> 63)) as u64);
+    }
+    fn take(input: &mut Reader<'_>) -> Option<Self> {
+        let n = input.varint()?;
+        Some((n >> 1) as i64 ^ -((n & 1) as i64))
+    }
+}
+
+impl Wire for bool {
+    fn put(&self, out: &mut Writer) {
+        out.tag(u8::from(*self));
+    }
+    fn take(input: &mut Reader<'_>) -> Option<Self> {
+        match input.tag()? {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        }
+    }
+}
+
+impl Wire for String {
+    fn put(&self, out: &mut Writer) {
+        out.bytes(self.as_bytes());
+    }
+    fn take(input: &mut Reader<'_>) -> Option<Self> {
+        String::from_utf8(input.bytes()?.to_vec()).ok()
+    }
+}
+
+impl<T: Wire> Wire for Option<T> {
+    fn put(&self, out: &mut Writer) {
+        self.is_some().put(out);
+        if let Some(value) = self {
+            value.put(out);
+        }
+    }
+    fn take(input: &mut Reader<'_>) -> Option<Self> {
+        if bool::take(input)? { T::take(input).map(Some) } else { Some(None) }
+    }
+}
+
+impl<T: Wire> Wire for Vec<T> {
+    fn put(&self, out: &mut Writer) {
+        out.varint(self.len() as u64);
+        for value in self {
+            value.put(out);
+        }
+    }
+    fn take(input: &mut Reader<'_>) -> Option<Self> {
+        let len = input.varint()?;
+        // Every value takes at least a byte: a length past the input is malformed, not a reason
+        // to reserve memory.
+        if len > input.0.len() as u64 {
+            return None;
+        }
+        (0..len).map(|_| T::take(input)).collect()
+    }
+}
+
+impl<T: Wire> Wire for Box<T> {
+    fn put(&self, out: &mut Writer) {
+        (**self).put(out);
+    }
+    fn take(input: &mut Reader<'_>) -> Option<Self> {
+        T::take(input).map(Box::new)
+    }
+}
+
+/// `Wire` for a fieldless enum, by variant index in the order listed (append new variants only
+/// with a new [`VERSION`]).
+#[macro_export]
+macro_rules! wire_enum {
+    ($type:ty { $($variant:ident),+ $(,)? }) => {
+        impl $crate::base::wire::Wire for $type {
+            fn put(&self, out: &mut $crate::base::wire::Writer) {
+                // Exhaustive: a variant added to the type and not to this list fails to compile.
+                match self {
+                    $(<$type>::$variant)|+ => {}
+                }
+                let variants = [$(<$type>::$variant),+];
+                out.tag(variants.iter().position(|v| v == self).unwrap_or(0) as u8);
+            }
+            fn take(input: &mut $crate::base::wire::Reader<'_>) -> Option<Self> {
+                let variants = [$(<$type>::$variant),+];
+                variants.get(usize::from(input.tag()?)).copied()
+            }
+        }
+    };
+}
+
+/// `Wire` for a struct, field by field in the order listed (which is the wire's order).
+#[macro_export]
+macro_rules! wire_struct {
+    ($type:ident { $($field:ident),+ $(,)? }) => {
+        impl $crate::base::wire::Wire for $type {
+            fn put(&self, out: &mut $crate::base::wire::Writer) {
+                $($crate::base::wire::Wire::put(&self.$field, out);)+
+            }
+            fn take(input: &mut $crate::base::wire::Reader<'_>) -> Option<Self> {
+                Some($type { $($field: $crate::base::wire::Wire::take(input)?),+ })
+            }
+        }
+    };
+}
+
+wire_enum!(crate::base::locale::Locale { Ru, En });
+wire_enum!(crate::base::locale::Weekday { Mon, Tue, Wed, Thu, Fri, Sat, Sun });
+wire_enum!(crate::base::phone::PhoneRegion { Ru, Kz, By, Ua, Us, Ca, De, Gb });
+
+impl Wire for crate::base::money::Money {
+    fn put(&self, out: &mut Writer) {
+        self.minor.put(out);
+        self.currency.put(out);
+    }
+    fn take(input: &mut Reader<'_>) -> Option<Self> {
+        Some(crate::base::money::Money { minor: Wire::take(input)?, currency: Wire::take(input)? })
+    }
+}
+
+impl Wire for crate::base::money::Currency {
+    fn put(&self, out: &mut Writer) {
+        out.bytes(self.as_str().as_bytes());
+    }
+    fn take(input: &mut Reader<'_>) -> Option<Self> {
+        Self::try_from(String::take(input)?).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip<T: Wire + PartialEq + std::fmt::Debug>(value: T) {
+        let bytes = encode(&value);
+        assert_eq!(bytes[0], VERSION);
+        assert_eq!(decode::<T>(&bytes), Some(value));
+        // Any cut is refused, never misread.
+        for len in 0..bytes.len() {
+            assert_eq!(decode::<T>(&bytes[..len]), None, "cut at {len}");
+        }
+    }
+
+    #[test]
+    fn values_survive_the_round_trip_and_a_cut_is_refused() {
+        round_trip(0u64);
+        round_trip(u64::MAX);
+        round_trip(300u32);
+        round_trip(u16::MAX);
+        for n in [0i64, 1, -1, 63, -64, i64::MAX, i64::MIN] {
+            round_trip(n);
+        }
+        round_trip(true);
+        round_trip("Коляска «Orsa»".to_owned());
+        round_trip(Some(vec![Some(7u32), None]));
+        round_trip(Box::new(String::new()));
+    }
+
+    #[test]
+    fn another_version_trailing_bytes_and_out_of_range_values_are_refused() {
+        let mut bytes = encode(&5u32);
+        bytes[0] = VERSION + 1;
+        assert_eq!(decode::<u32>(&bytes), None);
+        let mut bytes = encode(&5u32);
+        bytes.push(0);
+        assert_eq!(decode::<u32>(&bytes), None);
+        assert_eq!(decode::<u16>(&encode(&70_000u32)), None);
+        assert_eq!(decode::<bool>(&[VERSION, 2]), None);
+        assert_eq!(decode::<String>(&[VERSION, 2, 0xff, 0xfe]), None, "not UTF-8");
+        assert_eq!(decode::<Vec<u32>>(&[VERSION, 0xff, 0xff, 0xff, 0xff, 0x0f]), None, "a length past the input");
+        assert_eq!(decode::<u64>(&[VERSION, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), None, "a varint over 64 bits");
+    }
+}

@@ -1,0 +1,129 @@
+//! The chat's own routes on the worker (session, conversation, callback, transcript) and its
+//! first-party storage; the lead form's route is shared with the cards (`crate::net`).
+
+use floorwalker_core::chat::panel::StoredChat;
+use leptos::prelude::Set;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen_futures::JsFuture;
+
+use super::with;
+use crate::net::{from_json, post, refusal, to_json, window, FormError};
+
+fn key(site: &str) -> String {
+    format!("fw:{site}:chat")
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    window().local_storage().ok().flatten()
+}
+
+pub fn load(site: &str) -> Option<StoredChat> {
+    from_json(&storage()?.get_item(&key(site)).ok()??)
+}
+
+pub fn store(site: &str, stored: &StoredChat) {
+    if let (Some(storage), Some(json)) = (storage(), to_json(stored)) {
+        let _ = storage.set_item(&key(site), &json);
+    }
+}
+
+/// The answer of `POST /v1/chat/session`.
+#[derive(Deserialize)]
+pub struct Session {
+    pub token: String,
+    pub expires_at: u64,
+    #[serde(default)]
+    pub conversation_id: Option<String>,
+    #[serde(default)]
+    pub operator_online: bool,
+}
+
+#[derive(Deserialize)]
+struct Started {
+    conversation_id: String,
+}
+
+/// The next step of the link (see `Chat::resume`).
+pub async fn resume() -> Result<(), String> {
+    let (api_base, site, visitor, need_token) =
+        with(|chat| (chat.opts.api_base.clone(), chat.opts.config.site.clone(), chat.opts.visitor.clone(), !chat.token_usable()))
+            .ok_or("the chat is gone")?;
+    if need_token {
+        let body = SessionBody { site: &site, visitor: &visitor };
+        let session: Session = post_json(&format!("{api_base}/v1/chat/session"), &body).await?;
+        with(|chat| chat.took_session(session));
+    }
+    let (has_conversation, has_pending) =
+        with(|chat| (chat.conversation_id().is_some(), chat.has_pending())).ok_or("the chat is gone")?;
+    if !has_conversation {
+        if !has_pending {
+            // Nothing to say yet: no conversation is created until the visitor writes.
+            with(|chat| chat.ui.link.set(floorwalker_core::chat::panel::Link::Idle));
+            return Ok(());
+        }
+        let (token, context) = with(|chat| (chat.token(), chat.context())).ok_or("the chat is gone")?;
+        let token = token.ok_or("no token")?;
+        let body = StartBody { token, context };
+        let started: Started = post_json(&format!("{api_base}/v1/chat/conversations"), &body).await?;
+        with(|chat| chat.started_conversation(started.conversation_id));
+    }
+    with(|chat| chat.connect()).ok_or("the chat is gone")?
+}
+
+#[derive(Serialize)]
+struct StartBody {
+    token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context: Option<floorwalker_core::visitor::context::VisitorContext>,
+}
+
+#[derive(Serialize)]
+struct SessionBody<'a> {
+    site: &'a str,
+    visitor: &'a str,
+}
+
+async fn post_json<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Result<T, String> {
+    let json = to_json(body).ok_or("encoding a request")?;
+    let response = post(url, &json).await.map_err(|e| format!("{url}: {e:?}"))?;
+    if !response.ok() {
+        return Err(format!("{url}: HTTP {}", response.status()));
+    }
+    let value = JsFuture::from(response.json().map_err(|e| format!("{e:?}"))?).await.map_err(|e| format!("{e:?}"))?;
+    serde_wasm_bindgen::from_value(value).map_err(|e| format!("{url}: {e}"))
+}
+
+#[derive(Serialize)]
+struct CallbackBody {
+    token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone: Option<String>,
+}
+
+/// `POST /v1/chat/conversations/:id/callback`: flags the conversation for operators.
+pub async fn request_callback(api_base: &str, conversation: &str, token: String, email: Option<String>, phone: Option<String>) -> bool {
+    let Some(json) = to_json(&CallbackBody { token, email, phone }) else { return false };
+    let url = format!("{api_base}/v1/chat/conversations/{}/callback", js_sys::encode_uri_component(conversation));
+    post(&url, &json).await.is_ok_and(|r| r.ok())
+}
+
+#[derive(Serialize)]
+struct TranscriptBody {
+    token: String,
+    email: String,
+}
+
+/// `POST /v1/chat/conversations/:id/transcript`: the conversation by email to `email` (used for
+/// nothing else: the route takes no more than the token and the address, so no lead is made).
+pub async fn request_transcript(api_base: &str, conversation: &str, token: String, email: String) -> Result<(), FormError> {
+    let json = to_json(&TranscriptBody { token, email }).ok_or(FormError::Unavailable)?;
+    let url = format!("{api_base}/v1/chat/conversations/{}/transcript", js_sys::encode_uri_component(conversation));
+    let response = post(&url, &json).await.map_err(|_| FormError::Unavailable)?;
+    if response.ok() {
+        return Ok(());
+    }
+    Err(refusal(response).await)
+}
