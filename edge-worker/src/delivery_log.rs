@@ -14,17 +14,18 @@ use crate::{outbox, sites};
 
 const MAX_DELIVERIES_LISTED: u32 = 1000;
 
+/// A row of `deliveries` with its event's type, as the delivery log and a privacy export read it.
 #[derive(Deserialize)]
-struct DeliveryRow {
-    id: String,
-    event: String,
+pub struct DeliveryRow {
+    pub id: String,
+    pub event: String,
     #[serde(rename = "type")]
-    event_type: String,
-    target: String,
-    state: String,
-    created_at: f64,
-    delivered_at: Option<f64>,
-    last_error: Option<String>,
+    pub event_type: String,
+    pub target: String,
+    pub state: String,
+    pub created_at: f64,
+    pub delivered_at: Option<f64>,
+    pub last_error: Option<String>,
 }
 
 #[derive(Deserialize)]

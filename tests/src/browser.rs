@@ -91,6 +91,25 @@ impl Browser {
     }
 
     /// Runs `script` (a function body; `arguments` holds `args`) in the page and returns its value.
+    /// Reads down the page, rests two seconds, then scrolls 600 px up in six frames (about 100 ms):
+    /// the flick that comes before leaving on a phone; most real flicks follow a pause like this.
+    pub async fn flick_up_after_a_pause(&self) {
+        self.client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 const top = Math.min(900, document.documentElement.scrollHeight - innerHeight);
+                 window.scrollTo(0, top);
+                 setTimeout(() => {
+                   let y = top;
+                   const frame = () => { y -= 100; window.scrollTo(0, y); if (y > top - 600) requestAnimationFrame(frame); else done(null); };
+                   requestAnimationFrame(frame);
+                 }, 2000);",
+                vec![],
+            )
+            .await
+            .expect("a flick after a reading pause");
+    }
+
     pub async fn eval(&self, script: &str, args: Vec<Value>) -> Value {
         self.client.execute(script, args).await.unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
     }

@@ -54,3 +54,14 @@ pub fn require_build() {
         assert!(root.join(needed).exists(), "{needed} is missing: run `make build` (or `make test`) first");
     }
 }
+
+/// Waits, if need be, until at least `needed_s` seconds are left in the current fixed window of
+/// `window_s` seconds (the worker's rate-limit windows are aligned to the clock): a test that
+/// must stay within one window of a counter would otherwise fail when it straddles the boundary.
+pub async fn within_one_window(window_s: u64, needed_s: u64) {
+    let window_ms = window_s * 1000;
+    let left_ms = window_ms - crate::console::now_ms() % window_ms;
+    if left_ms < needed_s * 1000 {
+        tokio::time::sleep(Duration::from_millis(left_ms + 50)).await;
+    }
+}

@@ -6,7 +6,7 @@
 use floorwalker_core::prompts::sightings::{OriginReport, MAX_REFUSED_PER_SITE};
 use floorwalker_e2e::chat::{chat_worker, post_json, visitor_session, ChatSocket, SHOP};
 use floorwalker_e2e::console::now_ms;
-use floorwalker_e2e::eventually;
+use floorwalker_e2e::{eventually, within_one_window};
 use floorwalker_e2e::worker::Worker;
 use reqwest::Response;
 use serde_json::{json, Value};
@@ -184,16 +184,6 @@ async fn forged_moments_in_a_chat_start_are_refused_and_the_next_start_works() {
     let conv = body["conversation_id"].as_str().expect("a conversation id").to_owned();
     let mut socket = ChatSocket::visitor(&worker, SHOP, &conv, &visitor.token).await;
     assert_eq!(socket.hello(0).await.conversation_id, conv);
-}
-
-/// Waits, if need be, until at least `needed_s` seconds are left in the current fixed window of
-/// `window_s` seconds: every flood below must land in one window of its counter.
-async fn within_one_window(window_s: u64, needed_s: u64) {
-    let window_ms = window_s * 1000;
-    let left_ms = window_ms - now_ms() % window_ms;
-    if left_ms < needed_s * 1000 {
-        tokio::time::sleep(Duration::from_millis(left_ms + 50)).await;
-    }
 }
 
 async fn within_one_minute(needed_s: u64) {

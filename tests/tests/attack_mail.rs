@@ -11,7 +11,7 @@ use floorwalker_core::leads::lead::{LeadKind, LeadRequest};
 use floorwalker_core::outbound::delivery::{DeliveryState, DeliveryView};
 use floorwalker_core::outbound::email::StoredEmail;
 use floorwalker_e2e::chat::{start_conversation, visitor_session, SHOP};
-use floorwalker_e2e::eventually;
+use floorwalker_e2e::{eventually, within_one_window};
 use floorwalker_e2e::leads::{post, product, request};
 use floorwalker_e2e::worker::Worker;
 use serde_json::{json, Value};
@@ -21,6 +21,8 @@ const EVIL_LINK: &str = "https://evil.example/login";
 const PIXEL: &str = "https://tracker.example/pixel.gif?u=target";
 
 async fn worker(name: &str) -> Worker {
+    // The mail caps count per UTC day: a test straddling midnight would see its counts reset.
+    within_one_window(86_400, 600).await;
     let worker = Worker::start(name).await;
     worker.seed_demo_site(&[SHOP.to_owned()]).await;
     worker

@@ -624,23 +624,7 @@ async fn on_a_phone_a_flick_after_a_reading_pause_offers_the_comparison() {
     browser
         .wait_for("a few active seconds", "const s = JSON.parse(localStorage.getItem('fw:demo:state')); return s.visit_active_seconds >= 3;")
         .await;
-    // Read down, rest two seconds, then 600 px up in six frames (about 100 ms): most real flicks
-    // follow a pause like this one.
-    browser
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             const top = Math.min(900, document.documentElement.scrollHeight - innerHeight);
-             window.scrollTo(0, top);
-             setTimeout(() => {
-               let y = top;
-               const frame = () => { y -= 100; window.scrollTo(0, y); if (y > top - 600) requestAnimationFrame(frame); else done(null); };
-               requestAnimationFrame(frame);
-             }, 2000);",
-            vec![],
-        )
-        .await
-        .expect("a flick after a reading pause");
+    browser.flick_up_after_a_pause().await;
     let listed = browser.wait_for("the comparison prompt after the flick", &format!("{SHADOW} {COMPARISON_NAMES}")).await;
     assert_eq!(listed, Value::from(names), "exactly the two products viewed");
     exit_intent_stored(&worker, &visitor, ExitTrigger::FastScrollUp).await;

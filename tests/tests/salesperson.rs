@@ -211,22 +211,7 @@ async fn on_a_phone_the_question_is_a_compact_sheet_and_a_flick_after_a_pause_br
     assert_focus_stayed_on_the_page(&browser, "the question appeared").await;
     screenshot(&browser, "phone-ru-question").await;
 
-    // Read down, rest two seconds, then 600 px up in six frames: the flick that comes before leaving.
-    browser
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             const top = Math.min(900, document.documentElement.scrollHeight - innerHeight);
-             window.scrollTo(0, top);
-             setTimeout(() => {
-               let y = top;
-               const frame = () => { y -= 100; window.scrollTo(0, y); if (y > top - 600) requestAnimationFrame(frame); else done(null); };
-               requestAnimationFrame(frame);
-             }, 2000);",
-            vec![],
-        )
-        .await
-        .expect("a flick after a reading pause");
+    browser.flick_up_after_a_pause().await;
     let rows = browser.wait_for("the comparison after the flick", &format!("{SHADOW} {COMPARISON_ROWS}")).await;
     assert_eq!(names_of(&rows), names);
     let comparison = card_of(&browser, "compare_by_email").await;

@@ -97,6 +97,25 @@ pub struct ShopMail<'a> {
     pub links: MailLinks<'a>,
 }
 
+/// The page every email of the shop is: a grey background and a white 600 px card holding
+/// `rows` (`<tr>` elements), in tables with inline styles, which is what mail clients render alike.
+/// `subject` is already escaped.
+fn mail_page(lang: &str, subject: &str, rows: &str) -> String {
+    format!(
+        concat!(
+            r#"<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>{subject}</title></head>"#,
+            r#"<body style="margin:0;padding:0;background:#f4f4f4">"#,
+            r#"<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background:#f4f4f4"><tr><td align="center" style="padding:16px">"#,
+            r#"<table role="presentation" width="600" cellpadding="0" cellspacing="0" border="0" style="width:600px;max-width:100%;background:#ffffff;border-radius:8px">"#,
+            "{rows}",
+            r#"</table></td></tr></table></body></html>"#
+        ),
+        lang = lang,
+        subject = subject,
+        rows = rows,
+    )
+}
+
 fn t(locale: Locale, ru: &'static str, en: &'static str) -> &'static str {
     match locale {
         Locale::Ru => ru,

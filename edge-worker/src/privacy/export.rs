@@ -15,6 +15,7 @@ use worker::{Env, Request, Response};
 
 use super::{holdings, json_list, resolve, Holdings};
 use crate::chat::protocol::{self, expect_reply, ConversationCall, ConversationReply};
+use crate::delivery_log::DeliveryRow;
 use crate::events::{self, EventPage};
 use crate::http::{self, internal};
 use crate::platform::d1::{db, Db};
@@ -157,22 +158,10 @@ async fn conversations(env: &Env, db: &Db, site: &str, visitor: &str) -> Result<
     Ok(exported)
 }
 
-#[derive(Deserialize)]
-struct DeliveryRow {
-    id: String,
-    event: String,
-    #[serde(rename = "type")]
-    event_type: String,
-    target: String,
-    state: String,
-    created_at: f64,
-    delivered_at: Option<f64>,
-}
-
 async fn deliveries(db: &Db, held: &Holdings) -> Result<Vec<DeliveryExport>, ApiError> {
     let rows: Vec<DeliveryRow> = db
         .query(
-            "SELECT d.id, d.event, e.type, d.target, d.state, d.created_at, d.delivered_at \
+            "SELECT d.id, d.event, e.type, d.target, d.state, d.created_at, d.delivered_at, d.last_error \
              FROM deliveries d JOIN outbox_events e ON e.id = d.event \
              WHERE d.event IN (SELECT value FROM json_each(?1)) ORDER BY d.created_at, d.id",
             &[&json_list(&held.event_ids)?],

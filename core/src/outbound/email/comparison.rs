@@ -334,20 +334,13 @@ pub fn render_comparison(
     let table = if products.len() >= 2 { comparison_table(&rows, products.len(), l) } else { String::new() };
     let paragraph = |s: &str| format!(r#"<p style="margin:0 0 12px 0;font-family:Arial,sans-serif;font-size:15px;color:#1a1a1a">{}</p>"#, e(s));
     let small = |s: &str| format!(r#"<p style="margin:0 0 8px 0;font-family:Arial,sans-serif;font-size:12px;color:#666666">{s}</p>"#);
-    let html = format!(
+    let rows_html = format!(
         concat!(
-            r#"<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>{subject}</title></head>"#,
-            r#"<body style="margin:0;padding:0;background:#f4f4f4">"#,
-            r#"<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background:#f4f4f4"><tr><td align="center" style="padding:16px">"#,
-            r#"<table role="presentation" width="600" cellpadding="0" cellspacing="0" border="0" style="width:600px;max-width:100%;background:#ffffff;border-radius:8px">"#,
             r#"<tr><td style="padding:24px 24px 8px 24px">{greeting}{what}</td></tr>"#,
             r#"<tr><td style="padding:0 16px"><table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0">{cards}</table></td></tr>"#,
             "{table}",
-            r#"<tr><td style="padding:16px 24px 24px 24px">{why}{links}</td></tr>"#,
-            r#"</table></td></tr></table></body></html>"#
+            r#"<tr><td style="padding:16px 24px 24px 24px">{why}{links}</td></tr>"#
         ),
-        lang = t(l, "ru", "en"),
-        subject = e(&subject),
         greeting = paragraph(&greeting),
         what = paragraph(&what),
         cards = cards,
@@ -361,6 +354,7 @@ pub fn render_comparison(
             e(unsubscribe_text)
         )),
     );
+    let html = super::mail_page(t(l, "ru", "en"), &e(&subject), &rows_html);
     let headers = super::list_unsubscribe_headers(&links.unsubscribe, None);
     Ok(EmailMessage { from: shop.from.to_owned(), to, subject, html, text, headers })
 }

@@ -93,23 +93,17 @@ pub fn render_transcript(request: &TranscriptRequested, shop: &ShopMail<'_>) -> 
     if transcript.messages.is_empty() {
         rows.push_str(&format!(r#"<tr><td style="padding:8px 12px;font-family:Arial,sans-serif">{}</td></tr>"#, e(empty)));
     }
-    let html = format!(
+    let rows_html = format!(
         concat!(
-            r#"<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>{subject}</title></head>"#,
-            r#"<body style="margin:0;padding:0;background:#f4f4f4">"#,
-            r#"<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background:#f4f4f4"><tr><td align="center" style="padding:16px">"#,
-            r#"<table role="presentation" width="600" cellpadding="0" cellspacing="0" border="0" style="width:600px;max-width:100%;background:#ffffff;border-radius:8px">"#,
             r#"<tr><td style="padding:24px 24px 8px 24px"><p style="margin:0 0 12px 0;font-family:Arial,sans-serif;font-size:15px;color:#1a1a1a">{what}</p></td></tr>"#,
             r#"<tr><td style="padding:0 16px"><table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0">{rows}</table></td></tr>"#,
-            r#"<tr><td style="padding:16px 24px 24px 24px"><p style="margin:0;font-family:Arial,sans-serif;font-size:12px;color:#666666">{why}</p></td></tr>"#,
-            r#"</table></td></tr></table></body></html>"#
+            r#"<tr><td style="padding:16px 24px 24px 24px"><p style="margin:0;font-family:Arial,sans-serif;font-size:12px;color:#666666">{why}</p></td></tr>"#
         ),
-        lang = t(l, "ru", "en"),
-        subject = e(&subject),
         what = e(&what),
         rows = rows,
         why = e(&why),
     );
+    let html = super::mail_page(t(l, "ru", "en"), &e(&subject), &rows_html);
     // A one-off reply the visitor asked for, to no list: there is nothing to unsubscribe from.
     Ok(EmailMessage { from: from.to_owned(), to: request.email.clone(), subject, html, text, headers: Vec::new() })
 }
