@@ -111,8 +111,12 @@ async fn requests_for_unknown_conversations_create_no_storage() {
     let before = conversation_files(worker.state_dir());
     assert_eq!(before.len(), 1, "one conversation, one object with storage: {before:?}");
 
+    // Forty strangers, each from an address of its own, so the routes' rate limits (per client
+    // and per visitor) stay out of the way and every request reaches the id check.
+    floorwalker_e2e::chat::one_address_per_request();
     for n in 0..40 {
         let id = format!("crandom{n:08}x{}", floorwalker_e2e::worker::random_token());
+        let visitor = visitor_session(&worker, SHOP, &format!("visitor-stranger-{n:04}")).await;
         let socket = ws_url(&worker, &format!("/v1/chat/conversations/{id}/ws?token={}", visitor.token));
         assert_eq!(refused_status(&socket, Some(SHOP), None).await, 404, "socket for {id}");
         let (status, body) =
@@ -130,6 +134,7 @@ async fn requests_for_unknown_conversations_create_no_storage() {
     let after = conversation_files(worker.state_dir());
     assert_eq!(after, before, "unknown ids must not create objects with storage");
     // The real one still works.
+    let visitor = visitor_session(&worker, SHOP, "visitor-unkn-0001").await;
     let mut socket = ChatSocket::visitor(&worker, SHOP, &real, &visitor.token).await;
     assert_eq!(socket.hello(0).await.conversation_id, real);
 }
