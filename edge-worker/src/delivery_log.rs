@@ -28,6 +28,16 @@ pub struct DeliveryRow {
     pub last_error: Option<String>,
 }
 
+impl DeliveryRow {
+    /// The event type and state, from their stored text.
+    pub fn decoded(&self) -> Result<(EventType, DeliveryState), ApiError> {
+        let event_type = serde_json::from_value(serde_json::Value::String(self.event_type.clone()))
+            .map_err(|e| internal("decoding an event type", e))?;
+        let state = DeliveryState::parse(&self.state).ok_or_else(|| internal("decoding a delivery", "unknown state"))?;
+        Ok((event_type, state))
+    }
+}
+
 #[derive(Deserialize)]
 struct AttemptRow {
     delivery: String,
@@ -72,15 +82,14 @@ pub async fn list(req: &Request, env: &Env, site: &str) -> Result<Response, ApiE
     let views = rows
         .into_iter()
         .map(|row| {
-            let event_type: EventType =
-                serde_json::from_value(serde_json::Value::String(row.event_type)).map_err(|e| internal("decoding an event type", e))?;
+            let (event_type, state) = row.decoded()?;
             Ok(DeliveryView {
                 attempts: by_delivery.remove(&row.id).unwrap_or_default(),
                 id: row.id,
                 event_id: row.event,
                 event_type,
                 target: row.target,
-                state: DeliveryState::parse(&row.state).ok_or_else(|| internal("decoding a delivery", "unknown state"))?,
+                state,
                 created_at: row.created_at as u64,
                 delivered_at: row.delivered_at.map(|at| at as u64),
                 last_error: row.last_error,

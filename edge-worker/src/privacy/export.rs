@@ -3,12 +3,10 @@
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::leads::consent::ConsentUpdated;
 use floorwalker_core::leads::lead::Lead;
-use floorwalker_core::outbound::delivery::DeliveryState;
 use floorwalker_core::outbound::privacy::{
     contact_hash, next_offset, ConsentProof, ConversationExport, DeliveryExport, Export, SubjectQuery, VisitorExport,
     MAX_EXPORT_EVENTS, MAX_EXPORT_MESSAGES,
 };
-use floorwalker_core::outbound::webhook::EventType;
 use floorwalker_core::visitor::context::VisitorContext;
 use serde::Deserialize;
 use worker::{Env, Request, Response};
@@ -170,14 +168,13 @@ async fn deliveries(db: &Db, held: &Holdings) -> Result<Vec<DeliveryExport>, Api
         .await?;
     rows.into_iter()
         .map(|row| {
-            let event_type: EventType =
-                serde_json::from_value(serde_json::Value::String(row.event_type)).map_err(|e| internal("decoding an event type", e))?;
+            let (event_type, state) = row.decoded()?;
             Ok(DeliveryExport {
                 id: row.id,
                 event_id: row.event,
                 event_type,
                 target: row.target,
-                state: DeliveryState::parse(&row.state).ok_or_else(|| internal("decoding a delivery", "unknown state"))?,
+                state,
                 created_at: row.created_at as u64,
                 delivered_at: row.delivered_at.map(|at| at as u64),
             })
