@@ -7,12 +7,12 @@ export CHROMEDRIVER := /usr/bin/chromedriver
 export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
 
 CORE_SRC := $(shell find core -type f -not -path '*/target/*') Cargo.toml Cargo.lock
-WIDGET_SRC := $(CORE_SRC) $(shell find widget/src widget/loader widget-ui/src browser-kit/src -type f) widget/Cargo.toml widget-ui/Cargo.toml browser-kit/Cargo.toml scripts/build-widget.sh scripts/wasm-env.sh
-CONSOLE_SRC := $(CORE_SRC) $(shell find console/src browser-kit/src -type f) console/Cargo.toml browser-kit/Cargo.toml console/index.html console/console.css scripts/build-console.sh
+WIDGET_SRC := $(CORE_SRC) $(shell find widget/src widget/loader widget-ui/src browser-kit/src -type f) widget/Cargo.toml widget-ui/Cargo.toml browser-kit/Cargo.toml scripts/build-widget.sh scripts/short-wasm-names.mjs scripts/wasm-env.sh
+CONSOLE_SRC := $(CORE_SRC) $(shell find console/src browser-kit/src -type f) console/Cargo.toml browser-kit/Cargo.toml console/index.html console/console.css scripts/build-console.sh widget/src/widget.css
 WORKER_SRC := $(CORE_SRC) $(shell find edge-worker/src -type f) edge-worker/Cargo.toml scripts/build-worker.sh
 SITE_SRC := $(shell find demo-site -type f)
 
-.PHONY: help setup build demo test test-unit test-widget test-e2e bench bench-chat bench-webhooks operator deploy-check clean
+.PHONY: help setup build demo test test-unit test-widget test-e2e bench bench-chat bench-webhooks bench-funnel operator owner deploy-check clean
 
 help:
 	@echo "make demo          build everything and run the demo shop, widget and worker on http://127.0.0.1:$${PORT:-8787}"
@@ -20,7 +20,9 @@ help:
 	@echo "make bench         what a visit costs: widget bytes (first load, + cards, + chat) and main-thread time, against issue 16's goals"
 	@echo "make bench-chat    chat latency p50/p99 with 1, 100, 500 conversations; workerd RSS and CPU"
 	@echo "make operator      create a console operator on a running worker (see the Makefile)"
+	@echo "make owner         create a site owner (the console's Install screen and the rest) on a running worker"
 	@echo "make bench-webhooks  lead -> CRM delivery latency, throughput and losses through the real worker"
+	@echo "make bench-funnel  the owner's funnel for 90 days over 1,000,000 stored events, against its 200 ms budget"
 	@echo "make deploy-check  bundle the worker as 'wrangler deploy' would, offline"
 
 setup: target/.setup-done
@@ -73,13 +75,20 @@ bench-chat: build
 # Creates an operator on a running worker (e.g. `make demo`):
 #   make operator EMAIL=anna@shop.example NAME=Anna PASSWORD='long password' ADMIN_TOKEN=... [URL=http://127.0.0.1:8787] [SITE=demo]
 operator:
-	@test -n "$(EMAIL)" -a -n "$(NAME)" -a -n "$(PASSWORD)" -a -n "$(ADMIN_TOKEN)" || { echo "usage: make operator EMAIL=... NAME=... PASSWORD=... ADMIN_TOKEN=... [URL=...] [SITE=demo]"; exit 2; }
-	@curl -sS --fail-with-body -X POST -H "authorization: Bearer $(ADMIN_TOKEN)" -H 'content-type: application/json' \
-	  --data "$$(printf '{"email":"%s","name":"%s","password":"%s"}' '$(EMAIL)' '$(NAME)' '$(PASSWORD)')" \
-	  $(or $(URL),http://127.0.0.1:8787)/v1/admin/sites/$(or $(SITE),demo)/operators && echo
+	@ROLE=operator bash scripts/add-member.sh
+
+# Creates a site's owner the same way: owners log in at /console/ too and also get the site's own
+# screens (Install, ...); the admin token stays for bootstrap and automation:
+#   make owner EMAIL=olga@shop.example NAME=Olga PASSWORD='long password' ADMIN_TOKEN=... [URL=http://127.0.0.1:8787] [SITE=demo]
+owner:
+	@ROLE=owner bash scripts/add-member.sh
 # LEADS, CONCURRENCY and OUTAGE_LEADS tune the run (see tests/src/bin/floorwalker-bench-webhooks.rs).
 bench-webhooks: build
 	cargo run -q -p floorwalker-e2e --bin floorwalker-bench-webhooks
+
+# EVENTS and RUNS tune the run (see tests/src/bin/floorwalker-bench-funnel.rs).
+bench-funnel: build
+	cargo run -q -p floorwalker-e2e --bin floorwalker-bench-funnel
 
 deploy-check: build
 	node_modules/.bin/wrangler deploy --dry-run --outdir target/deploy-check

@@ -5,8 +5,9 @@
 
 use std::cell::RefCell;
 
+use floorwalker_core::base::clock;
 use floorwalker_core::base::ids::client_id_from_bytes;
-use floorwalker_core::base::locale::Weekday;
+use floorwalker_core::base::locale::{Locale, Weekday};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -78,6 +79,22 @@ pub fn site_local_time(timezone: &str, at_ms: f64) -> (Weekday, u16) {
         let day = Weekday::from_js_day(date.get_utc_day()).unwrap_or(Weekday::Mon);
         (day, (date.get_utc_hours() * 60 + date.get_utc_minutes()) as u16)
     })
+}
+
+/// The shop's offset from UTC in minutes at `at_ms` (core's `clock::offset_minutes` from what
+/// `Intl` shows then, so daylight saving is included); 0 where `Intl` or the zone is unavailable.
+pub fn site_offset_minutes(timezone: &str, at_ms: u64) -> i32 {
+    let (day, minute) = site_local_time(timezone, at_ms as f64);
+    clock::offset_minutes(at_ms, day, minute)
+}
+
+/// A message's time on the shop's clock in `timezone`: the words (core's `clock::message_time`,
+/// "14:05", "yesterday, 14:05") and the moment with its offset for `<time datetime>`.
+pub fn message_time(timezone: &str, at_ms: u64, locale: Locale) -> (String, String) {
+    let now = now_ms();
+    let offset = site_offset_minutes(timezone, at_ms);
+    let now_offset = site_offset_minutes(timezone, now);
+    (clock::message_time(at_ms, offset, now, now_offset, locale), clock::local_iso(at_ms, offset))
 }
 
 thread_local! {

@@ -10,7 +10,8 @@ use floorwalker_core::chat::protocol::{
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::app::date_time;
+use crate::i18n::Pick;
+use crate::inbox::date_time;
 use crate::net;
 
 /// One conversation's socket and what its frames update.
@@ -29,6 +30,9 @@ struct ConversationConnection {
     closed: RwSignal<bool>,
     online: RwSignal<bool>,
     error: RwSignal<Option<String>>,
+    details: RwSignal<Option<Result<ConversationDetails, String>>>,
+    /// Whether the socket opened before: a reopened one may have missed `context` frames.
+    opened_before: StoredValue<bool>,
 }
 
 impl ConversationConnection {
@@ -73,11 +77,26 @@ impl ConversationConnection {
             }
             ClientEvent::Frame(ServerFrame::Read { by: Side::Visitor, up_to_seq }) => self.visitor_read.set(up_to_seq),
             ClientEvent::Frame(ServerFrame::Closed { .. }) => self.closed.set(true),
+            // The visitor moved on: the panel shows where they are now.
+            ClientEvent::Frame(ServerFrame::Context { context }) => self.details.update(|d| {
+                if let Some(Ok(details)) = d {
+                    details.context = Some(*context);
+                }
+            }),
             ClientEvent::Frame(ServerFrame::Error { error: e, .. }) => self.error.set(Some(e.message)),
             ClientEvent::SendFailed { error: e, .. } => self.error.set(Some(e.message)),
             ClientEvent::Resync => self.socket.with_value(|ws| if let Some(ws) = ws { let _ = ws.close(); }),
             _ => {}
         }
+    }
+
+    /// The visitor panel, read again (the first time, or to catch up after a dropped socket).
+    fn load_details(self) {
+        let path = self.path.get_value();
+        spawn_local(async move {
+            let loaded = net::get::<ConversationDetails>(&path).await.map_err(|e| e.message);
+            self.details.set(Some(loaded));
+        });
     }
 
     fn connect(self) {
@@ -87,6 +106,10 @@ impl ConversationConnection {
             move || {
                 self.attempt.set_value(0);
                 self.online.set(true);
+                if self.opened_before.get_value() {
+                    self.load_details();
+                }
+                self.opened_before.set_value(true);
                 let hello = self.client.with_value(|c| c.hello(&format!("console-{}", net::random_id())));
                 let pending = self.client.with_value(|c| c.resend_pending());
                 self.send(&hello);
@@ -105,10 +128,10 @@ impl ConversationConnection {
 }
 
 #[component]
-pub fn ConversationView(id: String) -> impl IntoView {
+pub fn ConversationView(id: String, mirror: RwSignal<floorwalker_core::chat::conversation_list::HubMirror>) -> impl IntoView {
     let path = format!("/v1/console/conversations/{id}");
     let chat = ConversationConnection {
-        path: StoredValue::new(path.clone()),
+        path: StoredValue::new(path),
         socket: StoredValue::new_local(None),
         disposed: StoredValue::new(false),
         attempt: StoredValue::new(0),
@@ -120,15 +143,14 @@ pub fn ConversationView(id: String) -> impl IntoView {
         closed: RwSignal::new(false),
         online: RwSignal::new(false),
         error: RwSignal::new(None),
+        details: RwSignal::new(None::<Result<ConversationDetails, String>>),
+        opened_before: StoredValue::new(false),
     };
     let draft = RwSignal::new(String::new());
-    let details = RwSignal::new(None::<Result<ConversationDetails, String>>);
+    let details = chat.details;
     let last_typing = StoredValue::new(0u64);
 
-    spawn_local(async move {
-        let loaded = net::get::<ConversationDetails>(&path).await.map_err(|e| e.message);
-        details.set(Some(loaded));
-    });
+    chat.load_details();
     chat.connect();
     on_cleanup(move || {
         chat.disposed.set_value(true);
@@ -155,8 +177,38 @@ pub fn ConversationView(id: String) -> impl IntoView {
         }
     };
     let close = move |_| chat.send(&ClientFrame::Close);
+    // Who has it: the list's entry says (the hub keeps every console's copy current).
+    let entry_id = id.clone();
+    let assignee = Memo::new(move |_| mirror.with(|m| m.conversations().get(&entry_id).and_then(|e| e.assignee.clone())));
+    let assign_path = format!("/v1/console/conversations/{id}/assign");
+    let assign = move |operator_id: Option<String>| {
+        let path = assign_path.clone();
+        spawn_local(async move {
+            let body = match operator_id {
+                Some(id) => serde_json::json!({ "operator_id": id }),
+                None => serde_json::json!({}),
+            };
+            if let Err(e) = net::post::<serde_json::Value>(&path, &body).await {
+                chat.error.set(Some(e.message));
+            }
+        });
+    };
+    let take = {
+        let assign = assign.clone();
+        move |_| assign(None)
+    };
+    let hand_to = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        if !value.is_empty() {
+            assign(Some(value));
+        }
+    };
     let (messages, closed, online, visitor_read, typing_now, error) =
         (chat.messages, chat.closed, chat.online, chat.visitor_read, chat.typing_now, chat.error);
+    // Message times are on the shop's clock (its zone comes with the details), as the visitor
+    // sees them, in the operator's language.
+    let lang = crate::i18n::use_lang();
+    let timezone = Memo::new(move |_| details.with(|d| d.as_ref().and_then(|r| r.as_ref().ok()).map(|d| d.timezone.clone())));
 
     view! {
         <section class="chat" aria-label="Conversation" data-test="chat" data-conversation=id.clone()
@@ -164,6 +216,15 @@ pub fn ConversationView(id: String) -> impl IntoView {
             <header>
                 <span class="grow">{move || if online.get() { "" } else { "Offline — reconnecting…" }}</span>
                 {move || closed.get().then(|| view! { <span class="closed" data-test="closed-label">"Closed"</span> })}
+                <span class="assignee" data-test="assignee">{move || assignee.get().map(|a| format!("{} {}", lang.get().pick("Taken by", "Взял(а)"), a.name))}</span>
+                <button data-test="take" on:click=take disabled=move || closed.get()>{move || lang.get().pick("Take", "Взять")}</button>
+                <select data-test="reassign" aria-label=move || lang.get().pick("Hand to an operator", "Передать оператору")
+                    on:change=hand_to disabled=move || closed.get() prop:value="">
+                    <option value="">{move || lang.get().pick("Hand to…", "Передать…")}</option>
+                    {move || mirror.with(|m| m.operators().to_vec()).into_iter().map(|o| view! {
+                        <option value=o.operator_id.clone()>{o.name.clone()}</option>
+                    }).collect_view()}
+                </select>
                 <button data-test="close" on:click=close disabled=move || closed.get()>"Close conversation"</button>
             </header>
             <ol class="messages" aria-live="polite">
@@ -182,9 +243,14 @@ pub fn ConversationView(id: String) -> impl IntoView {
                                 _ => "Floorwalker".to_owned(),
                             },
                         };
+                        let at = m.at;
+                        let time = move || timezone.get().map(|zone| {
+                            let (words, iso) = floorwalker_browser_kit::message_time(&zone, at, lang.get());
+                            view! { " " <time data-test="message-time" datetime=iso>{words}</time> }
+                        });
                         view! {
                             <li class=class data-test="message" data-author=author data-seq=m.seq>
-                                <div class="who">{who}</div><span data-test="message-text">{m.text.clone()}</span>
+                                <div class="who">{who}{time}</div><span data-test="message-text">{m.text.clone()}</span>
                             </li>
                         }
                     }

@@ -1,4 +1,4 @@
-//! The operator console: log in, say whether you are taking chats, see every open conversation
+//! The console: operators' chats and owners' cockpit. Log in, say whether you are taking chats, see every open conversation
 //! live (unread counts, new-conversation alerts, callback requests), answer, and see what the
 //! visitor looked at before writing. A thin browser adapter over core, with no rules of its own:
 //! core's `HubMirror` folds the hub's notifications into the list (the hub's own list rules);
@@ -9,7 +9,13 @@
 
 mod app;
 mod conversation;
+mod i18n;
+mod inbox;
+mod join;
 mod net;
+mod notify;
+mod offline;
+mod owner;
 
 use wasm_bindgen::prelude::*;
 

@@ -15,26 +15,38 @@ pub struct HttpError {
     /// The HTTP status, 0 when the request never got an answer.
     pub status: u16,
     pub message: String,
+    /// The field the server's error is about (`widget.prompts[1].copy.en.title`), for a form to
+    /// show the message next to it.
+    pub field: Option<String>,
 }
 
 impl HttpError {
     fn network(message: String) -> Self {
-        HttpError { status: 0, message }
+        HttpError { status: 0, message, field: None }
     }
 }
 
 async fn fetch(method: &str, path: &str, body: Option<String>) -> Result<(u16, String), HttpError> {
+    fetch_in(method, path, body, None).await
+}
+
+/// [`fetch`], asking for the server's words in `language` (`Accept-Language`), for forms whose
+/// problems are shown to the owner as the server words them.
+async fn fetch_in(method: &str, path: &str, body: Option<String>, language: Option<&str>) -> Result<(u16, String), HttpError> {
     let fail = |e: JsValue| HttpError::network(e.as_string().unwrap_or_else(|| "network error".into()));
     let window = web_sys::window().ok_or_else(|| fail("no window".into()))?;
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     init.set_credentials(web_sys::RequestCredentials::SameOrigin);
+    let headers = web_sys::Headers::new().map_err(fail)?;
+    if let Some(language) = language {
+        headers.set("accept-language", language).map_err(fail)?;
+    }
     if let Some(body) = body {
-        let headers = web_sys::Headers::new().map_err(fail)?;
         headers.set("content-type", "application/json").map_err(fail)?;
-        init.set_headers(&headers);
         init.set_body(&JsValue::from_str(&body));
     }
+    init.set_headers(&headers);
     let request = web_sys::Request::new_with_str_and_init(path, &init).map_err(fail)?;
     let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request)).await.map_err(fail)?.unchecked_into();
     let text = JsFuture::from(response.text().map_err(fail)?).await.map_err(fail)?.as_string().unwrap_or_default();
@@ -43,12 +55,12 @@ async fn fetch(method: &str, path: &str, body: Option<String>) -> Result<(u16, S
 
 fn decode<T: DeserializeOwned>(status: u16, text: &str) -> Result<T, HttpError> {
     if status >= 400 {
-        let message = serde_json::from_str::<floorwalker_core::base::error::ErrorBody>(text)
-            .map(|b| b.error.message)
-            .unwrap_or_else(|_| format!("HTTP {status}"));
-        return Err(HttpError { status, message });
+        let (message, field) = serde_json::from_str::<floorwalker_core::base::error::ErrorBody>(text)
+            .map(|b| (b.error.message, b.error.field))
+            .unwrap_or_else(|_| (format!("HTTP {status}"), None));
+        return Err(HttpError { status, message, field });
     }
-    serde_json::from_str(text).map_err(|e| HttpError { status, message: e.to_string() })
+    serde_json::from_str(text).map_err(|e| HttpError { status, message: e.to_string(), field: None })
 }
 
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, HttpError> {
@@ -60,6 +72,30 @@ pub async fn post<T: DeserializeOwned>(path: &str, body: &impl Serialize) -> Res
     let body = serde_json::to_string(body).map_err(|e| HttpError::network(e.to_string()))?;
     let (status, text) = fetch("POST", path, Some(body)).await?;
     decode(status, &text)
+}
+
+pub async fn put<T: DeserializeOwned>(path: &str, body: &impl Serialize) -> Result<T, HttpError> {
+    let body = serde_json::to_string(body).map_err(|e| HttpError::network(e.to_string()))?;
+    let (status, text) = fetch("PUT", path, Some(body)).await?;
+    decode(status, &text)
+}
+
+/// A JSON merge patch (RFC 7396): only what changed; problems worded in `language` (`"ru"`/`"en"`).
+pub async fn patch<T: DeserializeOwned>(path: &str, body: &impl Serialize, language: &str) -> Result<T, HttpError> {
+    let body = serde_json::to_string(body).map_err(|e| HttpError::network(e.to_string()))?;
+    let (status, text) = fetch_in("PATCH", path, Some(body), Some(language)).await?;
+    decode(status, &text)
+}
+
+pub async fn delete<T: DeserializeOwned>(path: &str) -> Result<T, HttpError> {
+    let (status, text) = fetch("DELETE", path, None).await?;
+    decode(status, &text)
+}
+
+/// `/v1/admin/sites/<site>/<rest>`: the owner's routes (the session cookie authorises them for the
+/// session's own site).
+pub fn site_path(site: &str, rest: &str) -> String {
+    format!("/v1/admin/sites/{site}/{rest}")
 }
 
 /// `ws://` or `wss://` on the console's own host.

@@ -16,6 +16,7 @@
 //! | [`chat`] | the chat protocol, conversation and site-hub state machines, the operators' live list, the chat panel, the operator view |
 //! | [`access`] | visitor tokens, identity verification, operator passwords and sessions |
 //! | [`outbound`] | webhooks, endpoints, CRM presets, the delivery log, emails, chat events for the CRM |
+//! | [`insights`] | the owner's numbers: the funnel per prompt folded into daily rollups, deals reported back by the CRM |
 //! | [`upkeep`] | what is kept and for how long (the retention policy per table), the bounded pruner |
 
 pub mod base;
@@ -25,4 +26,5 @@ pub mod prompts;
 pub mod chat;
 pub mod access;
 pub mod outbound;
+pub mod insights;
 pub mod upkeep;

@@ -128,18 +128,18 @@ async fn apply(req: &Request, env: &Env, token: &str) -> Result<Link, ApiError> 
 /// The GET page's question and its button's label.
 fn confirm_text(locale: Locale, shop: &str, action: LinkAction) -> (String, &'static str) {
     match (locale, action) {
-        (Locale::Ru, LinkAction::MarketingOptIn) => (format!("Присылать вам похожие подборки от «{shop}»?"), "Да, присылайте"),
+        (Locale::Ru, LinkAction::MarketingOptIn) => (format!("Присылать вам похожие подборки от магазина «{shop}»?"), "Да, присылайте"),
         (Locale::En, LinkAction::MarketingOptIn) => (format!("Get more picks like this from {shop}?"), "Yes, send them"),
-        (Locale::Ru, LinkAction::Unsubscribe) => (format!("Отписаться от писем «{shop}»?"), "Отписаться"),
+        (Locale::Ru, LinkAction::Unsubscribe) => (format!("Отписаться от писем магазина «{shop}»?"), "Отписаться"),
         (Locale::En, LinkAction::Unsubscribe) => (format!("Unsubscribe from {shop} emails?"), "Unsubscribe"),
     }
 }
 
 fn done_text(locale: Locale, shop: &str, action: LinkAction) -> String {
     match (locale, action) {
-        (Locale::Ru, LinkAction::MarketingOptIn) => format!("Готово: «{shop}» будет присылать вам похожие подборки. Отписаться можно по ссылке в любом письме."),
+        (Locale::Ru, LinkAction::MarketingOptIn) => format!("Готово: магазин «{shop}» будет присылать вам похожие подборки. Отписаться можно по ссылке в любом письме."),
         (Locale::En, LinkAction::MarketingOptIn) => format!("Done: {shop} will send you more picks like this. Every email has an unsubscribe link."),
-        (Locale::Ru, LinkAction::Unsubscribe) => format!("Вы отписались: «{shop}» больше не будет присылать вам подборки."),
+        (Locale::Ru, LinkAction::Unsubscribe) => format!("Вы отписались: магазин «{shop}» больше не будет присылать вам подборки."),
         (Locale::En, LinkAction::Unsubscribe) => format!("You are unsubscribed: {shop} will not send you any more picks."),
     }
 }

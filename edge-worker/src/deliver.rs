@@ -2,25 +2,20 @@
 //! `retry_with_options(delay)`. Never returns `Err` (that panics in the glue): every failure of
 //! ours becomes a retry of the message, every failure of the receiver an attempt record.
 
-use std::time::Duration;
-
 use floorwalker_core::base::error::ApiError;
+use floorwalker_core::chat::offline::OfflineReply;
 use floorwalker_core::leads::consent::{sign_link, LinkAction, LinkClaims};
+use floorwalker_core::leads::lead::Lead;
 use floorwalker_core::outbound::crm::{map_event, Mapped};
 use floorwalker_core::outbound::delivery::{DeliveryState, Next, QueueMessage, Target, MAX_IN_FLIGHT};
 use floorwalker_core::outbound::email::{
-    comparison_pages, plan_comparison, provider_request, render_comparison, render_transcript, ComparisonLinks, ComparisonPlan, EmailMessage,
-    EmailProvider, MailLinks, ShopMail,
+    comparison_pages, marked_products, plan_comparison, render_comparison, render_offline_reply, render_transcript, ComparisonLinks, ComparisonPlan,
+    EmailMessage,
 };
 use floorwalker_core::outbound::webhook::{AttemptRecord, AttemptResult, AttemptStatus, WebhookEvent};
-use futures_util::future::{select, Either};
 use futures_util::StreamExt as _;
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
-use worker::{
-    AbortController, Delay, Env, Fetch, Headers, Message, MessageBatch, MessageExt, Method, QueueRetryOptionsBuilder, Request,
-    RequestInit, RequestRedirect,
-};
+use worker::{Env, Message, MessageBatch, MessageExt, QueueRetryOptionsBuilder};
 
 use crate::product_pages::Reader;
 use crate::{endpoints, sites};
@@ -29,7 +24,8 @@ use crate::outbox::DEAD_LETTERS;
 use crate::platform::d1::db;
 use crate::platform::random::jitter_permille;
 use crate::platform::vars::{delivery_timing, secret, var};
-use crate::settings;
+use crate::outgoing::{provider_email, send, HttpRequest, Prepared};
+use crate::{mail_settings, settings};
 
 /// The lane of the copies we put in the dead-letter queue ourselves.
 const PARKED_LANE: &str = "parked";
@@ -122,11 +118,7 @@ async fn attempt(env: &Env, id: &str) -> Result<Outcome, ApiError> {
         )
         .first("claiming a delivery")
         .await?;
-    let Some(claimed) = claimed else {
-        // Delivered, failed, unknown, held by another consumer or not yet due: this message is a
-        // duplicate of one that is (or was) being handled.
-        return Ok(Outcome::Ack);
-    };
+    let Some(claimed) = claimed else { return unclaimed(env, id, now).await };
     let event: WebhookEvent = claimed
         .event_data
         .as_deref()
@@ -171,34 +163,78 @@ async fn attempt(env: &Env, id: &str) -> Result<Outcome, ApiError> {
     finish(env, id, Some(record), next, attempts, first_attempt_at, error).await
 }
 
-/// What one attempt will do.
-enum Prepared {
-    Http(HttpRequest),
-    /// The local email provider: store in the mailbox.
-    Local(EmailMessage),
-    /// Not now: the shop's product pages cannot be read; retried on the delivery schedule.
-    Wait(String),
-    /// Nothing to send (the endpoint no longer takes this event): done.
-    Skip(String),
-    /// Cannot be sent as configured (endpoint disabled or refused by the SSRF guard): parked as
-    /// failed, replayable after the configuration is fixed.
-    Park(String),
+/// A message whose delivery could not be claimed. Delivered, failed or unknown: nothing to do.
+/// Still pending, but held by another attempt (the first one, made right after the lead was
+/// stored) or not yet due: this message comes back when the lease or the wait is over, so a
+/// delivery whose inline attempt failed or died is still retried on schedule.
+async fn unclaimed(env: &Env, id: &str, now: u64) -> Result<Outcome, ApiError> {
+    #[derive(Deserialize)]
+    struct Row {
+        lease_until: f64,
+        next_attempt_at: f64,
+    }
+    let pending: Option<Row> = db(env)?
+        .query("SELECT lease_until, next_attempt_at FROM deliveries WHERE id = ?1 AND state = ?2", &[&id, &DeliveryState::Pending])
+        .first("reading a delivery")
+        .await?;
+    Ok(match pending {
+        None => Outcome::Ack,
+        Some(row) => {
+            let free_at = (row.lease_until as u64).max(row.next_attempt_at as u64);
+            Outcome::RetryIn(u32::try_from(free_at.saturating_sub(now).div_ceil(1000)).unwrap_or(u32::MAX).max(1))
+        }
+    })
 }
 
-struct HttpRequest {
-    url: String,
-    headers: Vec<(String, String)>,
-    body: String,
+/// The first attempt of fresh deliveries, made at once (through `waitUntil`, after the answer)
+/// instead of after the queue's batch window. Their queue messages stay the backstop: a failure
+/// here is rescheduled by `finish` as any attempt's, and the message retries it when due; a
+/// worker that dies mid-attempt leaves a lease that runs out, after which the message (or the
+/// sweeper) takes over.
+///
+/// One lead's deliveries go one after another, and only one lead's at a time in this isolate
+/// (another lead meanwhile leaves its first attempt to the queue): with the consumer's
+/// [`MAX_IN_FLIGHT`] that stays within the six connections the runtime opens at once. A request
+/// that waited for a connection would have its timeout running, and its 2xx could arrive after
+/// the timeout had already counted it failed (then sent again).
+pub async fn attempt_now(env: Env, ids: Vec<String>) {
+    let Some(_slot) = InlineSlot::take() else { return };
+    for id in &ids {
+        if let Err(e) = attempt(&env, id).await {
+            worker::console_error!("first attempt of delivery {id}: {e}");
+        }
+    }
+}
+
+/// Whether an inline first attempt is running in this isolate; released when dropped.
+static INLINE_BUSY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+struct InlineSlot;
+
+impl InlineSlot {
+    fn take() -> Option<InlineSlot> {
+        (!INLINE_BUSY.swap(true, std::sync::atomic::Ordering::AcqRel)).then_some(InlineSlot)
+    }
+}
+
+impl Drop for InlineSlot {
+    fn drop(&mut self) {
+        INLINE_BUSY.store(false, std::sync::atomic::Ordering::Release);
+    }
 }
 
 async fn prepare_webhook(env: &Env, site: &str, endpoint_id: &str, event: &WebhookEvent) -> Result<Prepared, ApiError> {
-    let Some((endpoint, reason)) = endpoints::load(env, site, endpoint_id).await? else {
+    // The endpoint and the site's settings in one round trip.
+    let db = db(env)?;
+    let read = db.batch(vec![endpoints::one_statement(&db, site, endpoint_id)?, settings::load_statement(&db, site)?], "loading an endpoint").await?;
+    let [endpoint, settings] = read.as_slice() else { return Err(internal("loading an endpoint", "a result per statement")) };
+    let Some((endpoint, reason)) = endpoints::loaded_one(endpoint)? else {
         return Ok(Prepared::Park(format!("endpoint {endpoint_id:?} was deleted")));
     };
     if !endpoint.enabled {
         return Ok(Prepared::Park(format!("endpoint {endpoint_id:?} is disabled{}", reason.map(|r| format!(": {r}")).unwrap_or_default())));
     }
-    let settings = settings::load(env, site).await?;
+    let settings = settings::loaded(settings)?;
     // Checked again at send time: the site's private-address allowance may have been withdrawn.
     if let Err(e) = endpoint.validate(settings.allow_private_endpoints) {
         return Ok(Prepared::Park(e.message));
@@ -222,8 +258,15 @@ async fn prepare_email(env: &Env, id: &str, claimed: &Claimed, event: &WebhookEv
         return Ok(Prepared::Park(format!("site {:?} was deleted", claimed.site)));
     };
     let settings = settings::load(env, &claimed.site).await?;
-    let from = settings.email_from.clone().or_else(|| var(env, "EMAIL_FROM")).unwrap_or_default();
-    let shop = ShopMail { name: &config.name, from: &from, links: MailLinks { origins: &config.origins, hosts: &settings.mail_link_hosts } };
+    // Who the mail is from, how it looks and whose clock it keeps: the owner's email settings.
+    let asked_at = match event {
+        WebhookEvent::LeadCreated(lead) => lead.created_at,
+        WebhookEvent::TranscriptRequested(request) => request.requested_at,
+        WebhookEvent::MessageCreated(created) => created.message.at,
+        _ => now_ms(),
+    };
+    let branded = mail_settings::Branded::load(env, &config, &settings, asked_at).await?;
+    let shop = branded.shop(&config, &settings.mail_link_hosts, false);
     let rendered = match event {
         WebhookEvent::LeadCreated(lead) => {
             let link_secret = secret(env, "LINK_SECRET").unwrap_or_default();
@@ -264,32 +307,47 @@ async fn prepare_email(env: &Env, id: &str, claimed: &Claimed, event: &WebhookEv
                 (Ok(more_like_this), Ok(unsubscribe)) => ComparisonLinks { more_like_this, unsubscribe },
                 (Err(e), _) | (_, Err(e)) => return Ok(Prepared::Park(format!("LINK_SECRET: {}", e.message))),
             };
-            render_comparison(lead, &products, &shop, &links)
+            // What the visitor's answers point out among these products: the card promised to mark them.
+            let marked = marked_products(&config.widget, lead, &products);
+            render_comparison(lead, &products, &shop, &links, marked.as_ref())
         }
         // The visitor asked for it in the chat: the transcript as it stood then (stored in the
         // event, so every attempt renders the same email).
         WebhookEvent::TranscriptRequested(request) => render_transcript(request, &shop),
+        // An operator's answer to a message left after hours (`chat::offline`): the delivery's
+        // `extra` names the message, and the address is the one the visitor gave in it, read now
+        // (an erased visitor's message is gone, and so is the email).
+        WebhookEvent::MessageCreated(created) => {
+            let Some(lead) = offline_message(env, &claimed.site, claimed.extra.as_deref()).await? else {
+                return Ok(Prepared::Park("the message this answers is no longer stored".to_owned()));
+            };
+            let Some(reply) = OfflineReply::from_message(&created.message) else {
+                return Ok(Prepared::Park("message.created by an operator only is emailed".to_owned()));
+            };
+            render_offline_reply(&lead, &reply, &shop)
+        }
         _ => return Ok(Prepared::Park(format!("{} carries no email", event.event_type().as_str()))),
     };
     let message = match rendered {
         Ok(message) => message,
         Err(e) => return Ok(Prepared::Park(e.message)),
     };
-    let provider = var(env, "EMAIL_PROVIDER").as_deref().and_then(EmailProvider::parse);
-    let (provider, key) = match provider {
-        Some(EmailProvider::Local) => return Ok(Prepared::Local(message)),
-        Some(EmailProvider::Resend) => (EmailProvider::Resend, secret(env, "RESEND_API_KEY")),
-        Some(EmailProvider::Postmark) => (EmailProvider::Postmark, secret(env, "POSTMARK_SERVER_TOKEN")),
-        None => return Ok(Prepared::Park("EMAIL_PROVIDER must be local, resend or postmark".into())),
-    };
-    let stream = var(env, "POSTMARK_MESSAGE_STREAM").unwrap_or_else(|| "outbound".into());
-    let base = var(env, "EMAIL_API_BASE");
-    let request = match provider_request(provider, base.as_deref(), &key.unwrap_or_default(), &stream, id, &message) {
-        Ok(request) => request,
-        Err(e) => return Ok(Prepared::Park(e.message)),
-    };
-    let body = serde_json::to_string(&request.body).map_err(|e| internal("encoding an email", e))?;
-    Ok(Prepared::Http(HttpRequest { url: request.url, headers: request.headers, body }))
+    Ok(provider_email(env, id, message))
+}
+
+#[derive(Deserialize)]
+struct LeadData {
+    data: String,
+}
+
+/// The offline message `id` of `site`, if it is still stored.
+async fn offline_message(env: &Env, site: &str, id: Option<&str>) -> Result<Option<Lead>, ApiError> {
+    let Some(id) = id else { return Ok(None) };
+    let row: Option<LeadData> = db(env)?
+        .query("SELECT data FROM leads WHERE id = ?1 AND site = ?2 AND kind = 'offline_message'", &[&id, &site])
+        .first("reading the answered message")
+        .await?;
+    Ok(row.and_then(|row| serde_json::from_str(&row.data).ok()))
 }
 
 /// The local provider's "send": the mailbox row, keyed by the delivery id so a retry stores it once.
@@ -305,6 +363,7 @@ async fn store_locally(
     let lead = match event {
         WebhookEvent::LeadCreated(lead) => lead.id.clone(),
         WebhookEvent::TranscriptRequested(request) => request.transcript.conversation_id.clone(),
+        WebhookEvent::MessageCreated(created) => created.lead_ids.first().cloned().unwrap_or_default(),
         _ => String::new(),
     };
     let data = serde_json::to_string(message).map_err(|e| internal("encoding an email", e))?;
@@ -316,45 +375,6 @@ async fn store_locally(
         .run("storing an email")
         .await?;
     Ok(AttemptResult::Response { status: 202, retry_after: None, body: b"stored in the local mailbox".to_vec() })
-}
-
-/// One POST, raced against the timeout. Redirects are not followed (`manual`): a 3xx is a failure,
-/// since the new location never passed the SSRF guard.
-async fn send(request: HttpRequest, timeout_ms: u64) -> AttemptResult {
-    let headers = Headers::new();
-    for (name, value) in &request.headers {
-        if let Err(e) = headers.set(name, value) {
-            return AttemptResult::ConnectionError(format!("invalid header {name}: {e}"));
-        }
-    }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_redirect(RequestRedirect::Manual)
-        .with_body(Some(JsValue::from_str(&request.body)));
-    let outgoing = match Request::new_with_init(&request.url, &init) {
-        Ok(outgoing) => outgoing,
-        Err(e) => return AttemptResult::ConnectionError(format!("invalid request: {e}")),
-    };
-    let controller = AbortController::default();
-    let signal = controller.signal();
-    let exchange = async {
-        let mut response = Fetch::Request(outgoing).send_with_signal(&signal).await?;
-        let status = response.status_code();
-        let retry_after = response.headers().get("retry-after").ok().flatten();
-        let body = response.bytes().await.unwrap_or_default();
-        Ok::<_, worker::Error>((status, retry_after, body))
-    };
-    let timeout = Delay::from(Duration::from_millis(timeout_ms));
-    futures_util::pin_mut!(exchange);
-    match select(exchange, timeout).await {
-        Either::Left((Ok((status, retry_after, body)), _)) => AttemptResult::Response { status, retry_after, body },
-        Either::Left((Err(e), _)) => AttemptResult::ConnectionError(e.to_string()),
-        Either::Right(((), _)) => {
-            controller.abort();
-            AttemptResult::Timeout
-        }
-    }
 }
 
 /// Records the attempt and the delivery's new state in one batch, and tells the queue what next.

@@ -6,10 +6,10 @@ use floorwalker_core::outbound::delivery::{EndpointInput, EndpointSecret, Endpoi
 use floorwalker_core::outbound::endpoint::{Endpoint, MAX_ACTIVE_SECRETS};
 use floorwalker_core::outbound::webhook::WebhookSecret;
 use serde::Deserialize;
-use worker::{Env, Request, Response};
+use worker::{D1PreparedStatement, D1Result, Env, Request, Response};
 
 use crate::http::{self, internal};
-use crate::platform::d1::db;
+use crate::platform::d1::{db, rows, Db};
 use crate::platform::random::random_bytes;
 use crate::{settings, sites};
 
@@ -24,11 +24,27 @@ struct EndpointRow {
 
 /// Every endpoint of the site, with why it was disabled (if it was).
 pub async fn load_all(env: &Env, site: &str) -> Result<Vec<(Endpoint, Option<String>)>, ApiError> {
-    let rows: Vec<EndpointRow> = db(env)?
-        .query("SELECT config, disabled_reason FROM endpoints WHERE site = ?1 ORDER BY id", &[&site])
-        .all("loading endpoints")
-        .await?;
-    rows.into_iter()
+    let db = db(env)?;
+    let result = db.batch(vec![all_statement(&db, site)?], LOADING).await?;
+    loaded_all(result.first().ok_or_else(|| internal(LOADING, "no result"))?)
+}
+
+/// The site's endpoints that can receive events now.
+pub async fn active(env: &Env, site: &str) -> Result<Vec<Endpoint>, ApiError> {
+    Ok(only_active(load_all(env, site).await?))
+}
+
+const LOADING: &str = "loading endpoints";
+
+/// The statement [`load_all`] runs, for a caller that batches it with its own reads.
+pub fn all_statement(db: &Db, site: &str) -> Result<D1PreparedStatement, ApiError> {
+    db.query("SELECT config, disabled_reason FROM endpoints WHERE site = ?1 ORDER BY id", &[&site]).statement(LOADING)
+}
+
+/// The endpoints an [`all_statement`] found.
+pub fn loaded_all(result: &D1Result) -> Result<Vec<(Endpoint, Option<String>)>, ApiError> {
+    rows::<EndpointRow>(result, LOADING)?
+        .into_iter()
         .map(|row| {
             let endpoint = serde_json::from_str(&row.config).map_err(|e| internal("decoding an endpoint", e))?;
             Ok((endpoint, row.disabled_reason))
@@ -36,21 +52,27 @@ pub async fn load_all(env: &Env, site: &str) -> Result<Vec<(Endpoint, Option<Str
         .collect()
 }
 
-/// The site's endpoints that can receive events now.
-pub async fn active(env: &Env, site: &str) -> Result<Vec<Endpoint>, ApiError> {
-    Ok(load_all(env, site).await?.into_iter().map(|(e, _)| e).filter(|e| e.enabled).collect())
+/// Those that can receive events now.
+pub fn only_active(all: Vec<(Endpoint, Option<String>)>) -> Vec<Endpoint> {
+    all.into_iter().map(|(e, _)| e).filter(|e| e.enabled).collect()
 }
 
 pub async fn load(env: &Env, site: &str, id: &str) -> Result<Option<(Endpoint, Option<String>)>, ApiError> {
-    let row: Option<EndpointRow> = db(env)?
-        .query("SELECT config, disabled_reason FROM endpoints WHERE site = ?1 AND id = ?2", &[&site, &id])
-        .first("loading an endpoint")
-        .await?;
-    row.map(|row| {
-        let endpoint = serde_json::from_str(&row.config).map_err(|e| internal("decoding an endpoint", e))?;
-        Ok((endpoint, row.disabled_reason))
-    })
-    .transpose()
+    let db = db(env)?;
+    let result = db.batch(vec![one_statement(&db, site, id)?], LOADING_ONE).await?;
+    loaded_one(result.first().ok_or_else(|| internal(LOADING_ONE, "no result"))?)
+}
+
+const LOADING_ONE: &str = "loading an endpoint";
+
+/// The statement [`load`] runs, for a caller that batches it with its own reads.
+pub fn one_statement(db: &Db, site: &str, id: &str) -> Result<D1PreparedStatement, ApiError> {
+    db.query("SELECT config, disabled_reason FROM endpoints WHERE site = ?1 AND id = ?2", &[&site, &id]).statement(LOADING_ONE)
+}
+
+/// The endpoint a [`one_statement`] found, with why it was disabled (if it was).
+pub fn loaded_one(result: &D1Result) -> Result<Option<(Endpoint, Option<String>)>, ApiError> {
+    Ok(loaded_all(result)?.into_iter().next())
 }
 
 async fn require(env: &Env, site: &str, id: &str) -> Result<(Endpoint, Option<String>), ApiError> {

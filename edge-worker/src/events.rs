@@ -7,18 +7,31 @@
 use floorwalker_core::access::public_limits::PublicRoute;
 use floorwalker_core::access::throttle::Counter;
 use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::base::wire;
+use floorwalker_core::insights::rollup::{language_of, Device};
 use floorwalker_core::visitor::event::{Event, EventBatch, StoredEvent, MAX_BATCH_BYTES};
 use serde::Deserialize;
 use worker::{Env, Request, Response};
 
 use crate::http::{self, internal};
 use crate::platform::d1::{db, Param};
-use crate::{cors, rate_limit, sites};
+use crate::{chat, cors, rate_limit, sites};
 
 pub async fn ingest(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let origin = http::header(&req, "origin")
         .ok_or_else(|| ApiError::new(ErrorCode::OriginNotAllowed, "events are accepted only from a browser page (Origin header)"))?;
-    let batch: EventBatch = http::read_json(&mut req, MAX_BATCH_BYTES).await?;
+    // `?wire=N`: the widget's compact form (core's `base::wire`), in the version it was built for;
+    // JSON otherwise, for people and tools.
+    let batch: EventBatch = match http::query_param(&req, "wire") {
+        None => http::read_json(&mut req, MAX_BATCH_BYTES).await?,
+        Some(version) if version == wire::VERSION.to_string() => http::read_wire(&mut req, MAX_BATCH_BYTES).await?,
+        Some(version) => {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedVersion,
+                format!("wire form version {version:?} is not read; this worker reads version {}", wire::VERSION),
+            ))
+        }
+    };
     let now = http::now_ms();
     batch.validate_received(now)?;
     let config = sites::require(env, &batch.site).await?;
@@ -30,13 +43,31 @@ pub async fn ingest(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         }
         cors::require_listed(env, &config, &origin).await?;
     }
-    let stored = match store(env, &batch, &counters, now).await? {
+    // Classes only (core::insights::rollup), for the owner's funnel; the headers are not kept.
+    let request = RequestClass {
+        device: Device::from_request(http::header(&req, "user-agent").as_deref(), http::header(&req, "sec-ch-ua-mobile").as_deref()),
+        language: language_of(http::header(&req, "accept-language").as_deref()),
+    };
+    let stored = match store(env, &batch, &request, &counters, now).await? {
         Stored::Refused { retry_after_s } => return rate_limit::too_many(retry_after_s, Some(&origin)),
         Stored::New(stored) => stored,
     };
+    // A visitor in a chat who moved on: the operators see it now (`chat::live`). A failure there
+    // loses nothing (the events are stored; the next batch or a reload brings it).
+    if stored > 0 && batch.events.iter().any(|e| e.data.moves_context()) {
+        if let Err(e) = chat::live::visitor_moved(env, &batch.site, &batch.visitor).await {
+            worker::console_error!("live context: {}", e.message);
+        }
+    }
     let mut response = http::json(&serde_json::json!({"accepted": batch.events.len(), "stored": stored}), 202)?;
     cors::allow_origin(&mut response, &origin)?;
     Ok(response)
+}
+
+/// What the funnel keeps of the request that carried a batch.
+struct RequestClass {
+    device: Option<Device>,
+    language: Option<String>,
 }
 
 enum Stored {
@@ -48,27 +79,28 @@ enum Stored {
 
 /// Counts the request on `counters` and inserts the batch, in one D1 transaction. Events already
 /// stored (a retried batch) are skipped; when any counter is over its limit none is inserted.
-async fn store(env: &Env, batch: &EventBatch, counters: &[Counter], received_at: u64) -> Result<Stored, ApiError> {
+async fn store(env: &Env, batch: &EventBatch, request: &RequestClass, counters: &[Counter], received_at: u64) -> Result<Stored, ApiError> {
     const DOING: &str = "storing events";
     let db = db(env)?;
     let mut statements = counters.iter().map(|counter| rate_limit::hit_statement(&db, counter, received_at)).collect::<Result<Vec<_>, _>>()?;
-    // ?9.. : (key, window, max) of each counter; the insert happens only if none is over.
+    // ?11.. : (key, window, max) of each counter; the insert happens only if none is over.
     let guard: String = (0..counters.len())
         .map(|i| {
-            let n = 9 + 3 * i;
+            let n = 11 + 3 * i;
             format!(" AND NOT EXISTS (SELECT 1 FROM rate_limits WHERE key = ?{n} AND window = ?{} AND count > ?{})", n + 1, n + 2)
         })
         .collect();
     let sql = format!(
-        "INSERT OR IGNORE INTO events (site, id, visitor, session, type, at, received_at, data) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE 1{guard}"
+        "INSERT OR IGNORE INTO events (site, id, visitor, session, type, at, received_at, data, device, language) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE 1{guard}"
     );
     let windows: Vec<u64> = counters.iter().map(|counter| counter.window(received_at)).collect();
+    let device = request.device.map(Device::as_str);
     for event in &batch.events {
         let data = serde_json::to_string(&event.data).map_err(|e| internal("encoding an event", e))?;
         let kind = event.data.kind();
         let mut params: Vec<&dyn Param> =
-            vec![&batch.site, &event.id, &batch.visitor, &batch.session, &kind, &event.at, &received_at, &data];
+            vec![&batch.site, &event.id, &batch.visitor, &batch.session, &kind, &event.at, &received_at, &data, &device, &request.language];
         for (counter, window) in counters.iter().zip(&windows) {
             params.extend([&counter.key as &dyn Param, window, &counter.limit.max]);
         }

@@ -1,32 +1,50 @@
 //! `POST /v1/leads`: core validates and normalises; the lead, its events and their deliveries are
-//! written in ONE D1 batch (a transaction), then the deliveries are enqueued.
+//! written in ONE D1 batch (a transaction), then the deliveries are enqueued and their first
+//! attempt made at once, after the answer (`deliver::attempt_now`).
 
 use floorwalker_core::base::error::{ApiError, ErrorCode};
-use floorwalker_core::leads::lead::{LeadKind, LeadRequest, MAX_LEAD_BYTES};
+use floorwalker_core::chat::hub::HubNotification;
+use floorwalker_core::chat::offline::contact_label;
+use floorwalker_core::leads::lead::{Lead, LeadKind, LeadRequest, MAX_LEAD_BYTES};
 use floorwalker_core::outbound::email::{comparison_pages, email_link_base};
 use floorwalker_core::outbound::delivery::{LeadReceipt, Target};
 use floorwalker_core::outbound::webhook::{EventType, WebhookEvent};
-use worker::{Env, Request, Response};
+use worker::{Context, Env, Request, Response};
 
 use crate::http::{self, internal};
-use crate::platform::d1::db;
+use crate::platform::d1::{db, rows};
 use crate::platform::vars::{test_timing, var};
-use crate::{cors, endpoints, outbox, rate_limit, settings, sites};
+use crate::{chat, cors, deliver, endpoints, outbox, rate_limit, settings, sites};
 
-pub async fn submit(mut req: Request, env: &Env) -> Result<Response, ApiError> {
+pub async fn submit(mut req: Request, env: &Env, ctx: &Context) -> Result<Response, ApiError> {
     let origin = http::header(&req, "origin")
         .ok_or_else(|| ApiError::new(ErrorCode::OriginNotAllowed, "leads are accepted only from a browser page (Origin header)"))?;
     let request: LeadRequest = http::read_json(&mut req, MAX_LEAD_BYTES).await?;
-    let config = sites::require(env, &request.site).await?;
+    // Everything the lead needs to read, in one round trip: the site, its settings, its
+    // endpoints, and whether this very submission was stored already.
+    let db = db(env)?;
+    let lead_id = Lead::id_for(&request.site, &request.visitor, &request.idempotency_key);
+    let reads = vec![
+        sites::load_statement(&db, &request.site)?,
+        settings::load_statement(&db, &request.site)?,
+        endpoints::all_statement(&db, &request.site)?,
+        db.query(EXISTS_SQL, &[&lead_id]).statement(LOOKING_UP)?,
+    ];
+    let read = db.batch(reads, "reading the site for a lead").await?;
+    let [site, settings, all_endpoints, existing] = read.as_slice() else {
+        return Err(internal("reading the site for a lead", "a result per statement"));
+    };
+    let config = sites::loaded(site)?.ok_or_else(|| sites::unknown(&request.site))?;
     if !config.allows_origin(&origin) {
         return Err(ApiError::new(ErrorCode::OriginNotAllowed, format!("origin {origin} is not allowed for site {:?}", request.site)));
     }
-    let settings = settings::load(env, &request.site).await?;
+    let settings = settings::loaded(settings)?;
+    let endpoints = endpoints::only_active(endpoints::loaded_all(all_endpoints)?);
     let now = http::now_ms();
     let lead = request.validate(settings.phone_region, now)?.into_lead();
 
     // The same submission again (double click, lost response): the original lead, not a new one.
-    if lead_exists(env, &lead.id).await? {
+    if lead.id == lead_id && !rows::<serde_json::Value>(existing, LOOKING_UP)?.is_empty() {
         return receipt(&lead.id, true, &origin);
     }
     // The comparison email shows only what the site's own pages publish: a product URL
@@ -46,7 +64,6 @@ pub async fn submit(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         return Ok(refusal);
     }
 
-    let db = db(env)?;
     let data = serde_json::to_string(&lead).map_err(|e| internal("encoding the lead", e))?;
     let mut statements = vec![db
         .query(
@@ -54,7 +71,6 @@ pub async fn submit(mut req: Request, env: &Env) -> Result<Response, ApiError> {
             &[&lead.id, &lead.site, &lead.visitor, &lead.kind.as_str(), &now, &data],
         )
         .statement("storing the lead")?];
-    let endpoints = endpoints::active(env, &lead.site).await?;
     // Links in the email point back at this worker. Without a usable base the lead is still
     // stored and its email delivery written without one: it is parked at send time (failed,
     // replayable once PUBLIC_BASE_URL is set), never sent with links on a forged Host.
@@ -90,8 +106,28 @@ pub async fn submit(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let skip_enqueue = test_timing(env) && http::header(&req, "x-floorwalker-test-fault").as_deref() == Some("skip-enqueue");
     if !skip_enqueue {
         outbox::enqueue(env, &ids).await;
+        let fresh = ids.iter().map(|message| message.delivery.clone()).collect();
+        ctx.wait_until(deliver::attempt_now(env.clone(), fresh));
     }
-    receipt(&lead.id, false, &origin)
+    // The operators' side learns of it after the answer: the visitor goes on at once.
+    let id = lead.id.clone();
+    ctx.wait_until(tell_operators(env.clone(), lead));
+    receipt(&id, false, &origin)
+}
+
+/// A visitor in a chat who leaves a contact is named by it from now on; a message left after
+/// hours lands in the operators' inbox, and open consoles hear of it now.
+async fn tell_operators(env: Env, lead: Lead) {
+    if let Err(e) = chat::live::visitor_moved(&env, &lead.site, &lead.visitor).await {
+        worker::console_error!("lead {}: live context: {}", lead.id, e.message);
+    }
+    if lead.kind == LeadKind::OfflineMessage {
+        let visitor_label = contact_label(&lead.contact).unwrap_or_default();
+        let left = HubNotification::OfflineMessageLeft { lead_id: lead.id.clone(), visitor_label };
+        if let Err(e) = chat::offline::announce(&env, &lead.site, left).await {
+            worker::console_error!("lead {}: telling consoles: {}", lead.id, e.message);
+        }
+    }
 }
 
 fn receipt(id: &str, duplicate: bool, origin: &str) -> Result<Response, ApiError> {
@@ -100,8 +136,10 @@ fn receipt(id: &str, duplicate: bool, origin: &str) -> Result<Response, ApiError
     Ok(response)
 }
 
+const EXISTS_SQL: &str = "SELECT id FROM leads WHERE id = ?1";
+const LOOKING_UP: &str = "looking up the lead";
+
 async fn lead_exists(env: &Env, id: &str) -> Result<bool, ApiError> {
-    let found: Option<String> =
-        db(env)?.query("SELECT id FROM leads WHERE id = ?1", &[&id]).first_column("id", "looking up the lead").await?;
+    let found: Option<String> = db(env)?.query(EXISTS_SQL, &[&id]).first_column("id", LOOKING_UP).await?;
     Ok(found.is_some())
 }

@@ -7,14 +7,20 @@ mod admin;
 mod chat;
 mod consent_links;
 mod cors;
+mod deals;
 mod deliver;
 mod delivery_log;
 mod endpoints;
 mod events;
 mod http;
+mod insights;
+mod install;
 mod leads;
 mod mailbox;
+mod mail_settings;
 mod outbox;
+mod outgoing;
+mod owner_crm;
 mod product_pages;
 mod privacy;
 mod platform;
@@ -23,11 +29,19 @@ mod rate_limit;
 mod retention;
 mod settings;
 mod sightings;
+mod site_patch;
 mod sites;
 
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::outbound::delivery::QueueMessage;
 use worker::{event, Context, Env, MessageBatch, Method, Request, Response, Result, ScheduleContext, ScheduledEvent};
+
+/// A panic aborts the module (and workers-rs starts a fresh one, failing the requests in flight):
+/// its message must reach the log, or the failure is a silent dropped connection.
+#[event(start)]
+fn start() {
+    std::panic::set_hook(Box::new(|info| worker::console_error!("panic: {info}")));
+}
 
 #[event(fetch)]
 pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
@@ -48,7 +62,8 @@ async fn route(req: Request, env: &Env, ctx: &Context) -> std::result::Result<Re
         (Method::Get, ["v1", "sites", site, "config"]) => public_site::serve_config(&req, env, ctx, site).await,
         (Method::Get, ["v1", "sites", site, "presence"]) => public_site::serve_presence(&req, env, site).await,
         (Method::Post, ["v1", "events"]) => events::ingest(req, env).await,
-        (Method::Post, ["v1", "leads"]) => leads::submit(req, env).await,
+        (Method::Post, ["v1", "leads"]) => leads::submit(req, env, ctx).await,
+        (Method::Post, ["v1", "deals", site]) => deals::report(req, env, site).await,
         (Method::Get | Method::Post, ["v1", "consent", token]) => consent_links::follow(&req, env, token).await,
         (Method::Get, ["v1", "mailbox"]) => mailbox::list(&req, env).await,
         (Method::Get, ["v1", "mailbox", id]) => mailbox::show(&req, env, id).await,
@@ -68,7 +83,8 @@ pub async fn queue(batch: MessageBatch<QueueMessage>, env: Env, _ctx: Context) -
 }
 
 /// The cron: the sweeper re-enqueues outbox rows whose queue message was lost, then the retention
-/// run prunes what is past its period (bounded, see `retention`).
+/// run prunes what is past its period (bounded, see `retention`), then the funnel's rollups are
+/// brought up to date (bounded, see `insights`).
 #[event(scheduled)]
 pub async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     match outbox::sweep(&env, http::now_ms()).await {
@@ -77,4 +93,5 @@ pub async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) 
         Err(e) => worker::console_error!("sweeper: {e}"),
     }
     retention::scheduled(&env).await;
+    insights::scheduled(&env).await;
 }

@@ -9,7 +9,7 @@
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::outbound::delivery::DeliveryState;
 use floorwalker_core::upkeep::pruning::{PruneLimits, PruneReport, PruneTask, Pruner};
-use floorwalker_core::upkeep::retention::{Kept, RetentionPolicy, SiteRetention};
+use floorwalker_core::upkeep::retention::{Kept, RetentionPolicy, SiteRetention, DAY_MS};
 use serde::Deserialize;
 use worker::{Env, Request, Response};
 
@@ -103,6 +103,24 @@ async fn step(env: &Env, db: &Db, task: &PruneTask) -> Result<u64, ApiError> {
         }
         Kept::OperatorSessions => db.query(
             "DELETE FROM account_sessions WHERE rowid IN (SELECT rowid FROM account_sessions WHERE expires_at < ?1 LIMIT ?2)",
+            &[cutoff, limit],
+        ),
+        // A day's rows go whole: `?1` is a time, the rollups' day its day number.
+        Kept::FunnelRollups => {
+            let day = task.cutoff / DAY_MS;
+            let days = db
+                .query("DELETE FROM funnel_days WHERE rowid IN (SELECT rowid FROM funnel_days WHERE day < ?1 LIMIT ?2)", &[&day, limit])
+                .run_counting(&doing)
+                .await?;
+            let rows = db
+                .query("DELETE FROM funnel_rollups WHERE rowid IN (SELECT rowid FROM funnel_rollups WHERE day < ?1 LIMIT ?2)", &[&day, limit])
+                .run_counting(&doing)
+                .await?;
+            return Ok(days.max(rows));
+        }
+        Kept::Deals => db.query("DELETE FROM deals WHERE rowid IN (SELECT rowid FROM deals WHERE reported_at < ?1 LIMIT ?2)", &[cutoff, limit]),
+        Kept::AccessLinks => db.query(
+            "DELETE FROM access_links WHERE rowid IN (SELECT rowid FROM access_links WHERE expires_at < ?1 LIMIT ?2)",
             &[cutoff, limit],
         ),
     };

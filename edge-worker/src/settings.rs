@@ -4,19 +4,34 @@
 use floorwalker_core::base::error::ApiError;
 use floorwalker_core::outbound::delivery::SiteDelivery;
 use floorwalker_core::upkeep::retention::SiteRetention;
-use worker::Env;
+use worker::{D1PreparedStatement, D1Result, Env};
 
 use crate::http::internal;
-use crate::platform::d1::db;
+use crate::platform::d1::{db, rows, Db};
 
 /// The site's settings, or the defaults when the owner has not set any.
 pub async fn load(env: &Env, site: &str) -> Result<SiteDelivery, ApiError> {
-    let stored: Option<String> = db(env)?
-        .query("SELECT settings FROM site_delivery WHERE site = ?1", &[&site])
-        .first_column("settings", "loading delivery settings")
-        .await?;
-    match stored {
-        Some(json) => serde_json::from_str(&json).map_err(|e| internal("decoding delivery settings", e)),
+    let db = db(env)?;
+    let result = db.batch(vec![load_statement(&db, site)?], LOADING).await?;
+    loaded(result.first().ok_or_else(|| internal(LOADING, "no result"))?)
+}
+
+const LOADING: &str = "loading delivery settings";
+
+/// The statement [`load`] runs, for a caller that batches it with its own reads; [`loaded`]
+/// reads its result.
+pub fn load_statement(db: &Db, site: &str) -> Result<D1PreparedStatement, ApiError> {
+    db.query("SELECT settings FROM site_delivery WHERE site = ?1", &[&site]).statement(LOADING)
+}
+
+/// The settings a [`load_statement`] found, or the defaults.
+pub fn loaded(result: &D1Result) -> Result<SiteDelivery, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        settings: String,
+    }
+    match rows::<Row>(result, LOADING)?.first() {
+        Some(row) => serde_json::from_str(&row.settings).map_err(|e| internal("decoding delivery settings", e)),
         None => Ok(SiteDelivery::default()),
     }
 }

@@ -61,6 +61,11 @@ struct Row {
 
 /// `GET /v1/admin/sites/:site/origins` (of a site the caller found): [`OriginReport`], most recent first.
 pub async fn report(env: &Env, site: &str, now_ms: u64) -> Result<Response, ApiError> {
+    http::json(&load(env, site, now_ms).await?, 200)
+}
+
+/// The [`OriginReport`] of `site` (for the report route and the install check).
+pub async fn load(env: &Env, site: &str, now_ms: u64) -> Result<OriginReport, ApiError> {
     let rows: Vec<Row> = db(env)?
         .query(
             "SELECT kind, origin, first_seen_at, last_seen_at, count FROM origin_sightings \
@@ -83,5 +88,5 @@ pub async fn report(env: &Env, site: &str, now_ms: u64) -> Result<Response, ApiE
             report.refused.push(sighting);
         }
     }
-    http::json(&report, 200)
+    Ok(report)
 }

@@ -36,20 +36,34 @@ pub struct Browser {
 impl Browser {
     /// A desktop browser: a fine pointer and a 1280×900 window.
     pub async fn start() -> Browser {
-        Browser::launch(None).await
+        Browser::launch(None, (1280, 900)).await
+    }
+
+    /// A desktop browser whose viewport is `width`×`height` CSS pixels.
+    pub async fn start_sized(width: u32, height: u32) -> Browser {
+        let browser = Browser::launch(None, (width, height)).await;
+        // The window's size includes the browser's own bars, headless too: grow it by their height.
+        let inner = browser.eval("return [innerWidth, innerHeight];", vec![]).await;
+        let (inner_width, inner_height) = (inner[0].as_u64().unwrap_or(0) as u32, inner[1].as_u64().unwrap_or(0) as u32);
+        if (inner_width, inner_height) != (width, height) {
+            let (outer_width, outer_height) = ((2 * width).saturating_sub(inner_width), (2 * height).saturating_sub(inner_height));
+            browser.client.set_window_size(outer_width, outer_height).await.expect("resizing the window");
+        }
+        browser
+    }
+
+    /// A phone as [`Browser::start_mobile`] with a `width`×`height` screen.
+    pub async fn start_mobile_sized(width: u32, height: u32) -> Browser {
+        Browser::launch(Some(phone(width, height)), (1280, 900)).await
     }
 
     /// A phone: Chromium's device emulation at 360×740 with touch, so `(pointer: coarse)` matches
     /// and the page sees a mobile user agent, as on a real Android phone.
     pub async fn start_mobile() -> Browser {
-        Browser::launch(Some(json!({
-            "deviceMetrics": { "width": 360, "height": 740, "pixelRatio": 3.0, "touch": true },
-            "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Mobile Safari/537.36"
-        })))
-        .await
+        Browser::start_mobile_sized(360, 740).await
     }
 
-    async fn launch(mobile_emulation: Option<Value>) -> Browser {
+    async fn launch(mobile_emulation: Option<Value>, (width, height): (u32, u32)) -> Browser {
         use std::os::unix::process::CommandExt;
         let port = free_port();
         let driver = Command::new(CHROMEDRIVER)
@@ -68,7 +82,7 @@ impl Browser {
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--no-first-run", "--disable-quic", "--window-size=1280,900"
+                    "--no-first-run", "--disable-quic", format!("--window-size={width},{height}")
                 ]
             }
         });
@@ -110,6 +124,27 @@ impl Browser {
             .expect("a flick after a reading pause");
     }
 
+    /// axe-core's violations (rule id, help, where) within `include` (a selector path that may go
+    /// through shadow roots: `&["floorwalker-widget", ".panel"]`; empty for the whole document),
+    /// `[]` when clean. axe-core is a pinned npm package (package.json), put in the page once.
+    pub async fn axe_violations(&self, include: &[&str]) -> Value {
+        if self.eval("return typeof window.axe === 'object';", vec![]).await != json!(true) {
+            let path = crate::repo_root().join("node_modules/axe-core/axe.min.js");
+            let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (make setup installs it)", path.display()));
+            self.eval(&format!("{source}\n;return null;"), vec![]).await;
+        }
+        self.client
+            .execute_async(
+                "const [include, done] = [arguments[0], arguments[arguments.length - 1]];
+                 axe.run(include.length ? { include: [include] } : document, { resultTypes: ['violations'] })
+                    .then(r => done(r.violations.map(v => [v.id, v.help, v.nodes.map(n => n.target.join(' ')).join(', ')])),
+                          e => done(['axe failed', String(e)]));",
+                vec![json!(include)],
+            )
+            .await
+            .expect("axe-core ran")
+    }
+
     pub async fn eval(&self, script: &str, args: Vec<Value>) -> Value {
         self.client.execute(script, args).await.unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
     }
@@ -123,15 +158,72 @@ impl Browser {
         .await
     }
 
+    /// The widget's stored session for `site` (kept in `localStorage` in core's wire form) as JSON,
+    /// `null` when there is none or it does not decode.
+    pub async fn widget_session(&self, site: &str) -> Value {
+        let text = self.eval(&format!("return localStorage.getItem('fw:{site}:state');"), vec![]).await;
+        let session = text.as_str().and_then(floorwalker_core::base::wire::from_text::<floorwalker_core::visitor::session::Session>);
+        session.map_or(Value::Null, |session| serde_json::to_value(session).unwrap_or(Value::Null))
+    }
+
+    /// Waits until the widget's stored session for `site` satisfies `ready` (given it as JSON).
+    pub async fn wait_for_session(&self, what: &str, site: &str, ready: impl Fn(&Value) -> bool) -> Value {
+        eventually(what, Duration::from_secs(20), || async {
+            let session = self.widget_session(site).await;
+            ready(&session).then_some(session)
+        })
+        .await
+    }
+
     /// A PNG of the CSS-pixel rectangle `(x, y, width, height)` of the viewport, taken by Chromium
     /// itself (DevTools `Page.captureScreenshot` through chromedriver): identical pixels give
     /// identical bytes.
     pub async fn screenshot_of(&self, x: f64, y: f64, width: f64, height: f64) -> Vec<u8> {
+        let clip = json!({ "x": x, "y": y, "width": width, "height": height, "scale": 1 });
+        self.capture(json!({ "format": "png", "clip": clip })).await
+    }
+
+    /// A PNG of the whole page, below the fold too (DevTools `captureBeyondViewport`): a screen as
+    /// long as a phone makes it, in one picture.
+    pub async fn screenshot_of_page(&self) -> Vec<u8> {
+        self.capture(json!({ "format": "png", "captureBeyondViewport": true })).await
+    }
+
+    async fn capture(&self, params: Value) -> Vec<u8> {
+        use base64::Engine as _;
+        let response = self.cdp("Page.captureScreenshot", params).await;
+        let data = response["data"].as_str().unwrap_or_else(|| panic!("no screenshot in {response}"));
+        base64::engine::general_purpose::STANDARD.decode(data).expect("base64 PNG")
+    }
+
+    /// Runs a DevTools command through chromedriver (`Browser.grantPermissions`, ...); its result.
+    pub async fn cdp(&self, command: &str, params: Value) -> Value {
+        let session = self.client.session_id().await.ok().flatten().expect("a WebDriver session");
+        let response: Value = reqwest::Client::new()
+            .post(format!("{}/session/{session}/goog/cdp/execute", self.webdriver))
+            .json(&json!({ "cmd": command, "params": params }))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .unwrap_or_else(|e| panic!("chromedriver's DevTools bridge ({command}): {e}"))
+            .json()
+            .await
+            .expect("a JSON answer");
+        response["value"].clone()
+    }
+
+    /// A PNG of the whole page, beyond the viewport (DevTools `captureBeyondViewport`), for
+    /// looking at a screen as a person would scroll through it.
+    pub async fn screenshot_full_page(&self) -> Vec<u8> {
+        let size = self.eval("return [document.documentElement.scrollWidth, document.documentElement.scrollHeight];", vec![]).await;
+        let width = size[0].as_f64().unwrap_or(1280.0);
+        let height = size[1].as_f64().unwrap_or(900.0).min(8000.0);
         use base64::Engine as _;
         let session = self.client.session_id().await.ok().flatten().expect("a WebDriver session");
         let command = json!({
             "cmd": "Page.captureScreenshot",
-            "params": { "format": "png", "clip": { "x": x, "y": y, "width": width, "height": height, "scale": 1 } }
+            "params": { "format": "png", "captureBeyondViewport": true,
+                        "clip": { "x": 0, "y": 0, "width": width, "height": height, "scale": 1 } }
         });
         let response: Value = reqwest::Client::new()
             .post(format!("{}/session/{session}/goog/cdp/execute", self.webdriver))
@@ -158,4 +250,13 @@ impl Drop for Browser {
         let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
         let _ = self.driver.wait();
     }
+}
+
+/// Chromium's emulation of an Android phone with a `width`×`height` screen and touch, so
+/// `(pointer: coarse)` and `(hover: none)` match and the page sees a mobile user agent.
+fn phone(width: u32, height: u32) -> Value {
+    json!({
+        "deviceMetrics": { "width": width, "height": height, "pixelRatio": 3.0, "touch": true },
+        "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Mobile Safari/537.36"
+    })
 }

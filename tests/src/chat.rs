@@ -127,7 +127,10 @@ pub async fn login(worker: &Worker, email: &str, password: &str) -> String {
         .send()
         .await
         .expect("logging in");
-    assert!(response.status().is_success(), "login: {}", response.status());
+    let status = response.status();
+    if !status.is_success() {
+        panic!("login: {status} {}", response.text().await.unwrap_or_default());
+    }
     let set_cookie = response.headers().get("set-cookie").expect("a session cookie").to_str().expect("ASCII").to_owned();
     set_cookie.split(';').next().expect("name=value").to_owned()
 }

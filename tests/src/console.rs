@@ -106,3 +106,28 @@ pub async fn post_events(worker: &Worker, origin: &str, visitor: &str, events: V
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
+
+/// Runs `make owner` or `make operator` (`target`) against the worker, as an owner following the
+/// README would; the member the admin API answered.
+pub fn make_member(worker: &Worker, target: &str, site: &str, email: &str, name: &str, password: &str) -> Value {
+    let output = std::process::Command::new("make")
+        .current_dir(crate::repo_root())
+        // Not the caller's jobserver (`make test` runs the suites): this make stands alone.
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .env_remove("MAKELEVEL")
+        .args(["--no-print-directory", target])
+        .arg(format!("EMAIL={email}"))
+        .arg(format!("NAME={name}"))
+        .arg(format!("PASSWORD={password}"))
+        .arg(format!("ADMIN_TOKEN={}", worker.admin_token))
+        .arg(format!("URL={}", worker.origin()))
+        .arg(format!("SITE={site}"))
+        .output()
+        .expect("running make");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "make {target} failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let member = stdout.lines().next().unwrap_or_default();
+    serde_json::from_str(member).unwrap_or_else(|e| panic!("make {target} printed no member ({e}):\n{stdout}"))
+}
+

@@ -25,9 +25,25 @@ pub async fn seed(worker: &Worker, extra: &[String]) -> Result<SiteConfig, Strin
     let config = worker.demo_site_config(extra);
     let response = worker.try_put_site(&config).await;
     let status = response.status();
-    if status.is_success() {
-        Ok(config)
-    } else {
-        Err(format!("seeding the demo site failed: {status} {}", response.text().await.unwrap_or_default()))
+    if !status.is_success() {
+        return Err(format!("seeding the demo site failed: {status} {}", response.text().await.unwrap_or_default()));
     }
+    allow_local_receivers(worker).await?;
+    Ok(config)
+}
+
+/// The demo runs on this machine, and so does the CRM someone connects to try it (a local
+/// receiver on `http://127.0.0.1:…`): the demo site may send to loopback and private addresses,
+/// which a deployed site may not. Only this one setting changes; the rest stays as stored.
+async fn allow_local_receivers(worker: &Worker) -> Result<(), String> {
+    let (status, mut settings) = worker.admin_send(reqwest::Method::GET, "/sites/demo/delivery", None).await;
+    if status != 200 {
+        return Err(format!("reading the demo's delivery settings failed: {status} {settings}"));
+    }
+    settings["allow_private_endpoints"] = serde_json::Value::Bool(true);
+    let (status, answer) = worker.admin_send(reqwest::Method::PUT, "/sites/demo/delivery", Some(settings)).await;
+    if status != 200 {
+        return Err(format!("allowing local CRM receivers failed: {status} {answer}"));
+    }
+    Ok(())
 }

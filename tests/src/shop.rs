@@ -28,6 +28,16 @@ impl ShopServer {
 
     /// The demo pages with `theme` laid over them.
     pub fn start_with_theme(edge_origin: &str, theme: Theme) -> ShopServer {
+        ShopServer::serve(edge_origin, theme, None)
+    }
+
+    /// The demo pages with their tag replaced by `tag`, as an owner pastes the one the console's
+    /// Install screen copied.
+    pub fn start_with_tag(tag: &str) -> ShopServer {
+        ShopServer::serve("", Theme::default(), Some(tag.to_owned()))
+    }
+
+    fn serve(edge_origin: &str, theme: Theme, tag: Option<String>) -> ShopServer {
         let port = free_port();
         let server = Arc::new(tiny_http::Server::http(("127.0.0.1", port)).expect("binding the shop server"));
         let root = repo_root().join("dist/public");
@@ -35,7 +45,7 @@ impl ShopServer {
         let serving = server.clone();
         let thread = std::thread::spawn(move || {
             for request in serving.incoming_requests() {
-                let response = respond(&root, request.url(), &edge_origin, theme);
+                let response = respond(&root, request.url(), &edge_origin, theme, tag.as_deref());
                 let _ = request.respond(response);
             }
         });
@@ -60,7 +70,7 @@ impl Drop for ShopServer {
     }
 }
 
-fn respond(root: &Path, url: &str, edge_origin: &str, theme: Theme) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+fn respond(root: &Path, url: &str, edge_origin: &str, theme: Theme, tag: Option<&str>) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
     let path = url.split(['?', '#']).next().unwrap_or("/");
     // `?fw=off` serves the page without the widget's tag, for with/without comparisons.
     let without_tag = url.contains("fw=off");
@@ -73,8 +83,11 @@ fn respond(root: &Path, url: &str, edge_origin: &str, theme: Theme) -> tiny_http
     let content_type = match file.extension().and_then(|e| e.to_str()) {
         Some("html") => {
             let html = String::from_utf8_lossy(&body).into_owned();
+            let demo_tag = r#"<script async src="/fw.js" data-site="demo"></script>"#;
             let html = if without_tag {
-                html.replace(r#"<script async src="/fw.js" data-site="demo"></script>"#, "")
+                html.replace(demo_tag, "")
+            } else if let Some(tag) = tag {
+                html.replace(demo_tag, tag)
             } else {
                 html.replace("src=\"/fw.js\"", &format!("src=\"{edge_origin}/fw.js\""))
             };

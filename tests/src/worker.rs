@@ -42,6 +42,16 @@ impl Worker {
         worker
     }
 
+    /// Like [`Worker::start`], with `seed` run on the migrated local state before the worker
+    /// starts (a benchmark writes its data set straight into the D1 file).
+    pub async fn start_seeded(name: &str, seed: impl FnOnce(&Path)) -> Worker {
+        let mut worker = Worker::prepare(free_port(), Worker::fresh_state_dir(name), random_token(), true);
+        worker.migrate();
+        seed(&worker.state_dir);
+        worker.spawn().await;
+        worker
+    }
+
     /// Like [`Worker::start`], but on production timing (the switch off).
     pub async fn start_with_real_timing(name: &str) -> Worker {
         Worker::start_with_timing(free_port(), Worker::fresh_state_dir(name), random_token(), false).await
@@ -74,7 +84,7 @@ impl Worker {
             std::fs::write(&secret_file, &secret).expect("writing the link secret");
             secret
         });
-        Worker { port, admin_token, link_secret, test_timing, vars: Vec::new(), state_dir, child: None, http: reqwest::Client::new() }
+        Worker { port, admin_token, link_secret, test_timing, vars: Vec::new(), state_dir, child: None, http: client() }
     }
 
     /// Whether the worker process has exited by itself.
@@ -322,4 +332,31 @@ impl Drop for Worker {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The client every test talks to the worker with. Its pooled connections are dropped after 2 s
+/// idle, below the 5 s after which wrangler's server closes them: a test that blocks its runtime
+/// (reading the D1 files, say) cannot see that close in time and would send on a dead connection
+/// (hyper's `IncompleteMessage`, seen as a flaky failure on a loaded machine).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(2)).build().expect("an HTTP client")
+}
+
+/// Sends `request`, again (up to three times) when `wrangler dev`'s own proxy answered for it
+/// with 503 and `Retry-After: 0`: "Your worker restarted mid-request". The worker did not
+/// restart; the proxy's idle connection to workerd was closed as the request went out, so the
+/// worker never saw it (cloudflare/workers-sdk#14641; the proxy retries only GET and HEAD
+/// itself). Only for requests that are safe to repeat: a burst of simultaneous changes.
+pub async fn send_past_dev_proxy_drops(request: reqwest::RequestBuilder) -> reqwest::Response {
+    for _ in 0..3 {
+        let attempt = request.try_clone().expect("a request with a buffered body");
+        let response = attempt.send().await.expect("request");
+        let dropped_by_proxy = response.status().as_u16() == 503
+            && response.headers().get("retry-after").is_some_and(|v| v.as_bytes() == b"0");
+        if !dropped_by_proxy {
+            return response;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    request.send().await.expect("request")
 }

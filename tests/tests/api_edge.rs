@@ -4,6 +4,7 @@
 use floorwalker_core::base::error::{ErrorBody, ErrorCode};
 use floorwalker_core::base::wire;
 use floorwalker_core::prompts::config::{PublicSiteConfig, SiteConfig};
+use floorwalker_core::visitor::event::EventBatch;
 use floorwalker_e2e::worker::Worker;
 use serde_json::{json, Value};
 
@@ -79,6 +80,28 @@ async fn events_endpoint_refuses_bad_input_with_clear_4xx_and_stores_nothing_par
         assert_eq!(receipt, json!({"accepted": 2, "stored": expected_new}));
     }
     assert_eq!(worker.events("demo", "visitor-good-1").await.len(), 2);
+
+    // The widget's compact form (`?wire=N`, core's base::wire, a body without a content type, as
+    // the widget's fetch and sendBeacon send it): read and validated like JSON.
+    let wire_post = |version: u8, body: Vec<u8>| {
+        http.post(worker.url(&format!("/v1/events?wire={version}"))).header("origin", origin.clone()).body(body).send()
+    };
+    let typed = |visitor: &str, url: &str| -> EventBatch { serde_json::from_value(batch(visitor, json!([page_view("evt-wire-0001", url)]))).expect("a batch") };
+    let good = wire::encode(&typed("visitor-wire-1", "http://127.0.0.1/w"));
+    let response = wire_post(wire::VERSION, good.clone()).await.expect("sent");
+    assert_eq!(response.status().as_u16(), 202);
+    assert_eq!(response.json::<Value>().await.expect("receipt"), json!({"accepted": 1, "stored": 1}));
+    assert_eq!(worker.events("demo", "visitor-wire-1").await.len(), 1);
+    let wire_cases: Vec<(&str, u8, Vec<u8>, ErrorCode)> = vec![
+        ("a cut wire batch", wire::VERSION, good[..good.len() - 1].to_vec(), ErrorCode::InvalidJson),
+        ("JSON sent as the wire form", wire::VERSION, body.to_string().into_bytes(), ErrorCode::InvalidJson),
+        ("a wire form this worker does not read", wire::VERSION + 1, good.clone(), ErrorCode::UnsupportedVersion),
+        ("a bad event in a wire batch", wire::VERSION, wire::encode(&typed("visitor-wire-2", "javascript:alert(1)")), ErrorCode::InvalidEvent),
+    ];
+    for (case, version, body, code) in wire_cases {
+        expect_error(wire_post(version, body).await.expect("sent"), 400, code, case).await;
+    }
+    assert!(worker.events("demo", "visitor-wire-2").await.is_empty(), "nothing stored from a refused wire batch");
 }
 
 #[tokio::test]

@@ -11,12 +11,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use floorwalker_core::access::accounts::Role;
+use floorwalker_core::access::links::{LinkLookup, NewInvite};
+use floorwalker_core::base::locale::Locale;
 use floorwalker_core::chat::hub::{ConnectionStatus, ConsoleFrame};
 use floorwalker_core::chat::protocol::{ClientFrame, ServerFrame, CHAT_PROTOCOL_VERSION};
 use floorwalker_core::leads::lead::LeadKind;
 use floorwalker_core::outbound::delivery::SiteDelivery;
 use floorwalker_core::outbound::privacy::SubjectQuery;
+use floorwalker_core::outbound::email::branding::{MailKind, MailPreviewRequest, MailSettings, MailTestRequest};
 use floorwalker_core::prompts::config::SiteConfig;
+use floorwalker_core::prompts::install::OriginInput;
 use floorwalker_core::visitor::event::EventBatch;
 use floorwalker_e2e::chat::*;
 use floorwalker_e2e::fuzz::{mutate, mutate_frame, object, Auth, Credentials, FuzzRequest, Rng, Seed};
@@ -31,6 +36,11 @@ const DEFAULT_REQUESTS: usize = 10_000;
 const DEFAULT_FRAMES: usize = 1_500;
 /// Connections at once: enough to overlap requests, few enough for a 2-core machine.
 const CONCURRENCY: usize = 6;
+
+/// A request body from core's own type, so the seed is what the route reads.
+fn typed(value: impl serde::Serialize) -> Value {
+    serde_json::to_value(value).expect("JSON")
+}
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(default)
@@ -116,6 +126,28 @@ fn seeds(worker: &Worker, f: &Fixture) -> (Vec<Seed>, Vec<Seed>) {
         s("PUT", "/v1/admin/sites/demo/identity-secret".into(), Some(object(&[("secret", json!("a long identity secret"))])), Auth::Admin, false),
         s("POST", "/v1/admin/sweep".into(), None, Auth::Admin, false),
         s("POST", "/v1/admin/sites/demo/visitors/erase".into(), Some(erase), Auth::Admin, false),
+        // The owner's screens (the admin token stands for the owner's session: the same routes).
+        s("GET", "/v1/admin/sites/demo/install".into(), None, Auth::Admin, false),
+        s("POST", "/v1/admin/sites/demo/origins".into(), Some(typed(OriginInput { origin: "https://fuzz-added.example/p/1".into() })), Auth::Admin, false),
+        s("DELETE", "/v1/admin/sites/demo/origins?origin=https%3A%2F%2Ffuzz-added.example".into(), None, Auth::Admin, false),
+        s("PATCH", "/v1/admin/sites/demo".into(), Some(json!({"widget": {"callback_minutes": 20, "business_hours": {"sun": {"open": "10:00", "close": "18:00"}}}})), Auth::Admin, false),
+        s("PATCH", "/v1/admin/sites/demo/prompts/callback".into(), Some(json!({"copy": {"ru": {"title": "Перезвонить вам?"}}, "cooldown_days": 3})), Auth::Admin, false),
+        s("GET", "/v1/admin/sites/demo/email".into(), None, Auth::Admin, false),
+        s("PUT", "/v1/admin/sites/demo/email".into(), Some(typed(MailSettings { sender_name: Some("Кроха".into()), ..MailSettings::default() })), Auth::Admin, false),
+        s("POST", "/v1/admin/sites/demo/email/preview".into(), Some(typed(MailPreviewRequest { kind: MailKind::Comparison, locale: Locale::Ru, settings: MailSettings::default() })), Auth::Admin, false),
+        s("POST", "/v1/admin/sites/demo/email/test".into(), Some(typed(MailTestRequest { kind: MailKind::Transcript, locale: None })), Auth::Admin, false),
+        s("POST", "/v1/admin/sites/demo/endpoints/fz/test".into(), None, Auth::Admin, false),
+        s("GET", "/v1/admin/sites/demo/leads/lead_nope".into(), None, Auth::Admin, false),
+        s("GET", "/v1/admin/sites/demo/leads.csv?kind=callback".into(), None, Auth::Admin, false),
+        s("GET", "/v1/admin/sites/demo/invites".into(), None, Auth::Admin, false),
+        s("POST", "/v1/admin/sites/demo/invites".into(), Some(typed(NewInvite { email: "invitee@demo.example".into(), role: Role::Operator, expires_in_s: None })), Auth::Admin, false),
+        s("POST", "/v1/console/links/lookup".into(), Some(typed(LinkLookup { token: "fwl_fuzz".into() })), Auth::Operator, false),
+        s("GET", "/v1/admin/sites/demo/retention".into(), None, Auth::Admin, false),
+        s("GET", "/v1/admin/sites/demo/funnel?by=source".into(), None, Auth::Admin, false),
+        s("POST", "/v1/admin/sites/demo/deal-tokens".into(), Some(object(&[("name", json!("crm"))])), Auth::Admin, false),
+        s("DELETE", "/v1/admin/sites/demo/deal-tokens/dtok_nope".into(), None, Auth::Admin, false),
+        s("POST", "/v1/deals/demo?token=fwdeal_nope".into(),
+            Some(object(&[("lead", json!("lead_0123456789abcdef01234567")), ("deal", json!("d-1")), ("amount", json!("100.50")), ("currency", json!("RUB"))])), Auth::None, false),
     ];
     // The frequent routes, weighted.
     for _ in 0..6 {

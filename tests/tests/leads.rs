@@ -96,7 +96,7 @@ async fn comparison_lead_is_stored_emailed_and_signed_to_every_subscribed_endpoi
     assert_eq!(email.to, "anna@example.com");
     // As the demo shop's pages publish them (the worker reads each page).
     for name in ["Поворотное автокресло Orsa 360 Isofix", "Автокресло Lumi Hug Fix"] {
-        assert_eq!(email.html.matches(name).count(), 2, "{name}: link text and image alt");
+        assert_eq!(email.html.matches(name).count(), 3, "{name}: link text, image alt and the side-by-side column");
     }
     assert_eq!(email.text.lines().filter(|l| l.starts_with(|c: char| c.is_ascii_digit()) && l.contains(". ")).count(), 2, "exactly two products");
     assert!(email.html.contains("34 990 ₽") && email.html.contains("19 990 ₽"));
@@ -148,7 +148,7 @@ async fn comparison_lead_is_stored_emailed_and_signed_to_every_subscribed_endpoi
 
     // "Send me more like this": recorded once however often it is clicked; then unsubscribe. The
     // click is the POST of the link page's button (a GET only shows the page).
-    let more = link_after(&email.text, "Присылайте мне похожие подборки от «Кроха»");
+    let more = link_after(&email.text, "Присылайте мне похожие подборки от магазина «Кроха»");
     for _ in 0..2 {
         let page = worker.http().post(&more).send().await.unwrap();
         assert_eq!(page.status().as_u16(), 200);
@@ -182,7 +182,7 @@ async fn comparison_lead_is_stored_emailed_and_signed_to_every_subscribed_endpoi
     let granted: Vec<&Value> = updates.iter().filter(|u| u["data"]["granted"] == true).collect();
     assert_eq!(granted.len(), 1, "{updates:?}");
     assert_eq!(granted[0]["data"]["purpose"], "marketing");
-    assert_eq!(granted[0]["data"]["record"]["text"], "Присылайте мне похожие подборки от «Кроха»");
+    assert_eq!(granted[0]["data"]["record"]["text"], "Присылайте мне похожие подборки от магазина «Кроха»");
     assert_eq!(updates.iter().filter(|u| u["data"]["granted"] == false).count(), 1, "the unsubscribe, once");
 }
 
@@ -493,7 +493,7 @@ async fn consent_links_change_nothing_on_get_and_one_click_post_unsubscribes() {
     let receipt = submit(&worker, LeadKind::ComparisonEmail, "visitor-consent-get", "consentget").await;
     let stored = stored_email_json(&worker, &receipt.id).await;
     let text = stored["message"]["text"].as_str().unwrap_or_default().to_owned();
-    let more = link_after(&text, "Присылайте мне похожие подборки от «Кроха»");
+    let more = link_after(&text, "Присылайте мне похожие подборки от магазина «Кроха»");
     let unsubscribe = link_after(&text, "Отписаться от писем");
 
     let headers: HashMap<String, String> = stored["message"]["headers"]

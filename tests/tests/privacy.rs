@@ -243,12 +243,12 @@ async fn erasing_by_email_or_phone_finds_each_visitor_who_gave_it_and_strangers_
         let export = match bearer { Some(bearer) => export.bearer_auth(bearer), None => export };
         assert_eq!(export.send().await.expect("sent").status().as_u16(), 401, "bearer {bearer:?}");
     }
-    // An operator's console session is no admin credential either.
+    // An operator's console session is known but is no owner's: forbidden, not unauthenticated.
     create_operator(&worker, "op@demo.example", "Op", PASSWORD).await;
     let cookie = login(&worker, "op@demo.example", PASSWORD).await;
     let with_cookie = worker.http().post(&url).header("cookie", &cookie).header("origin", worker.origin())
         .json(&json!({"email": "boris@example.com"})).send().await.expect("sent");
-    assert_eq!(with_cookie.status().as_u16(), 401);
+    assert_eq!(with_cookie.status().as_u16(), 403);
     let (status, _) = worker.admin_send(reqwest::Method::POST, "/sites/nosuchshop/visitors/erase", Some(json!({"visitor": "visitor-lookup-0001"}))).await;
     assert_eq!(status, 404);
     // Bad requests are 4xx.

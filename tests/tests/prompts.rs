@@ -46,17 +46,10 @@ async fn open(browser: &Browser, url: &str) {
         .await;
 }
 
-/// The widget's stored session (first-party storage, scoped to the site).
-const SESSION: &str = "return JSON.parse(localStorage.getItem('fw:demo:state') || 'null');";
 
 /// Waits until the stored session has seen `n` distinct products.
 async fn products_seen(browser: &Browser, n: usize) {
-    browser
-        .wait_for(
-            &format!("{n} products in the session"),
-            &format!("const s = JSON.parse(localStorage.getItem('fw:demo:state') || 'null'); return !!s && s.products.length === {n};"),
-        )
-        .await;
+    browser.wait_for_session(&format!("{n} products in the session"), "demo", |s| s["products"].as_array().is_some_and(|p| p.len() == n)).await;
 }
 
 /// The page's own schema.org product: name and price as the shop states them.
@@ -410,7 +403,7 @@ async fn the_callback_offer_appears_after_the_shortened_active_time() {
     assert_eq!(card["label"], "Ваш телефон");
     assert!(!card["consent"].as_str().unwrap_or_default().is_empty(), "the consent text is next to the field");
     // The engine waited for the (scaled) 300 s of attention, not just the dwell.
-    let active = browser.eval(SESSION, vec![]).await;
+    let active = browser.widget_session("demo").await;
     let active = active["visit_active_seconds"].as_u64().unwrap_or(0);
     assert!(active >= u64::from(300 / TIME_SCALE), "shown after {active} active seconds");
     browser.close().await;
@@ -484,17 +477,16 @@ async fn a_dismissed_prompt_does_not_come_back_on_the_next_page() {
     browser.wait_for("the card to go", &format!("{SHADOW} return !root.querySelector('.prompt');")).await;
 
     open(&browser, &worker.url(CAR_SEAT)).await;
-    let arrived = browser.eval(SESSION, vec![]).await["visit_active_seconds"].as_u64().unwrap_or(0);
+    let arrived = browser.widget_session("demo").await["visit_active_seconds"].as_u64().unwrap_or(0);
     // Several evaluations later (one per active second, the dwell is 1 s), still nothing.
     browser
-        .wait_for(
-            "a few more active seconds on the next page",
-            &format!("const s = JSON.parse(localStorage.getItem('fw:demo:state')); return s.visit_active_seconds >= {};", arrived + 3),
-        )
+        .wait_for_session("a few more active seconds on the next page", "demo", |s| {
+            s["visit_active_seconds"].as_u64().is_some_and(|seconds| seconds >= arrived + 3)
+        })
         .await;
     let card = browser.eval(&format!("{SHADOW} return !!root.querySelector('.prompt');"), vec![]).await;
     assert_eq!(card, Value::Bool(false), "the dismissed prompt stays away");
-    let session = browser.eval(SESSION, vec![]).await;
+    let session = browser.widget_session("demo").await;
     let record = session["prompt_history"].as_array().and_then(|h| h.iter().find(|r| r["prompt"] == "child_age")).cloned();
     let record = record.expect("a history record for child_age");
     assert_eq!(record["shown"], 1, "{record}");
@@ -622,7 +614,7 @@ async fn on_a_phone_a_flick_after_a_reading_pause_offers_the_comparison() {
     assert!(tall.as_f64().unwrap_or(0.0) >= 600.0, "the product page must scroll on a phone: {tall}");
     // Past the engine's (shortened) dwell, so the flick is the only thing the card waits for.
     browser
-        .wait_for("a few active seconds", "const s = JSON.parse(localStorage.getItem('fw:demo:state')); return s.visit_active_seconds >= 3;")
+        .wait_for_session("a few active seconds", "demo", |s| s["visit_active_seconds"].as_u64().is_some_and(|seconds| seconds >= 3))
         .await;
     browser.flick_up_after_a_pause().await;
     let listed = browser.wait_for("the comparison prompt after the flick", &format!("{SHADOW} {COMPARISON_NAMES}")).await;
@@ -658,7 +650,7 @@ async fn on_a_phone_switching_away_shows_the_comparison_on_return_not_while_hidd
     let (browser, visitor, names) = phone_visitor_after_two_products(&worker).await;
     // Past the page dwell before leaving, so the switch counts.
     browser
-        .wait_for("a few active seconds", "const s = JSON.parse(localStorage.getItem('fw:demo:state')); return s.visit_active_seconds >= 3;")
+        .wait_for_session("a few active seconds", "demo", |s| s["visit_active_seconds"].as_u64().is_some_and(|seconds| seconds >= 3))
         .await;
     let shop_tab = browser.client.window().await.expect("the current tab");
     let other = browser.client.new_window(true).await.expect("a second tab");
@@ -683,7 +675,7 @@ async fn browse_three_pages(worker: &Worker, browser: &Browser) {
         open(browser, &worker.url(path)).await;
     }
     browser
-        .wait_for("three active seconds", "const s = JSON.parse(localStorage.getItem('fw:demo:state')); return s.visit_active_seconds >= 3;")
+        .wait_for_session("three active seconds", "demo", |s| s["visit_active_seconds"].as_u64().is_some_and(|seconds| seconds >= 3))
         .await;
 }
 
@@ -735,7 +727,7 @@ async fn the_chat_invitation_comes_only_while_an_operator_is_online_and_opens_th
             &format!("{SHADOW} return root.querySelector('button.launcher').getAttribute('aria-expanded') === 'true';"),
         )
         .await;
-    let session = browser.eval(SESSION, vec![]).await;
+    let session = browser.widget_session("demo").await;
     let record = session["prompt_history"].as_array().and_then(|h| h.iter().find(|r| r["prompt"] == "chat_invitation")).cloned();
     assert!(record.is_some_and(|r| r["accepted_at"].is_u64()), "the invitation is recorded as accepted: {session}");
     browser.close().await;

@@ -33,12 +33,7 @@ async fn open(browser: &Browser, url: &str) {
 }
 
 async fn products_seen(browser: &Browser, n: usize) {
-    browser
-        .wait_for(
-            &format!("{n} products in the session"),
-            &format!("const s = JSON.parse(localStorage.getItem('fw:demo:state') || 'null'); return !!s && s.products.length === {n};"),
-        )
-        .await;
+    browser.wait_for_session(&format!("{n} products in the session"), "demo", |s| s["products"].as_array().is_some_and(|p| p.len() == n)).await;
 }
 
 /// Views `paths` in order and returns the products' names as their pages give them.
@@ -123,25 +118,6 @@ fn names_of(rows: &Value) -> Vec<String> {
     rows.as_array().expect("rows").iter().map(|row| row[0].as_str().unwrap_or_default().to_owned()).collect()
 }
 
-/// axe-core's violations (rule id, nodes) for the card on screen, inside the widget's shadow root.
-/// axe-core is a pinned dev dependency (package.json), loaded into the page from node_modules.
-async fn axe_violations_on_the_card(browser: &Browser) -> Value {
-    let path = floorwalker_e2e::repo_root().join("node_modules/axe-core/axe.min.js");
-    let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (make setup installs it)", path.display()));
-    browser.eval(&format!("{source}\n;return null;"), vec![]).await;
-    browser
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             axe.run({ include: [['floorwalker-widget', '.prompt']] }, { resultTypes: ['violations'] })
-                .then(r => done(r.violations.map(v => [v.id, v.nodes.map(n => n.target.join(' ')).join(', ')])),
-                      e => done(['axe failed', String(e)]));",
-            vec![],
-        )
-        .await
-        .expect("axe-core ran")
-}
-
 /// Saves a PNG of the viewport when `SALESPERSON_SHOTS` names a directory (to look at the cards as
 /// a visitor would).
 async fn screenshot(browser: &Browser, name: &str) {
@@ -162,7 +138,7 @@ async fn an_ignored_question_gives_way_to_the_comparison_when_the_visitor_leaves
     let question = card_of(&browser, "child_age").await;
     assert_eq!(question["announced"], question["title"], "the card is announced through the live region");
     assert_focus_stayed_on_the_page(&browser, "the question appeared").await;
-    assert_eq!(axe_violations_on_the_card(&browser).await, Value::Array(Vec::new()), "axe-core on the question card");
+    assert_eq!(browser.axe_violations(&["floorwalker-widget", ".prompt"]).await, Value::Array(Vec::new()), "axe-core on the question card");
     screenshot(&browser, "desktop-ru-question").await;
 
     // The visitor ignores it, then leaves: the comparison replaces the untouched question.
@@ -172,7 +148,7 @@ async fn an_ignored_question_gives_way_to_the_comparison_when_the_visitor_leaves
     // Prices as the page writes them.
     let page_price = browser.eval("return document.querySelector('.price').textContent;", vec![]).await;
     assert_eq!(same_spaces(&rows[1][1]), same_spaces(&page_price), "{rows}");
-    assert_eq!(axe_violations_on_the_card(&browser).await, Value::Array(Vec::new()), "axe-core on the comparison card");
+    assert_eq!(browser.axe_violations(&["floorwalker-widget", ".prompt"]).await, Value::Array(Vec::new()), "axe-core on the comparison card");
     screenshot(&browser, "desktop-ru-comparison").await;
     browser.close().await;
 }
@@ -217,7 +193,7 @@ async fn on_a_phone_the_question_is_a_compact_sheet_and_a_flick_after_a_pause_br
     let comparison = card_of(&browser, "compare_by_email").await;
     assert!(share(&comparison) <= 0.35, "the comparison covers {:.0} % of the phone's screen", share(&comparison) * 100.0);
     assert_focus_stayed_on_the_page(&browser, "the comparison appeared").await;
-    assert_eq!(axe_violations_on_the_card(&browser).await, Value::Array(Vec::new()), "axe-core on the compact sheet");
+    assert_eq!(browser.axe_violations(&["floorwalker-widget", ".prompt"]).await, Value::Array(Vec::new()), "axe-core on the compact sheet");
     screenshot(&browser, "phone-ru-comparison").await;
 
     // The visitor opens the sheet: now the form is there and focus goes into it.

@@ -136,10 +136,18 @@ pub(crate) fn mount(container: web_sys::HtmlElement, opts: Options, may_store: b
         }
     });
     let locale = chat.opts.locale;
-    leptos::mount::mount_to(container, move || view::panel(ui, locale)).forget();
+    let timezone = chat.opts.config.widget.timezone.clone();
+    let touch = touch_screen();
+    leptos::mount::mount_to(container, move || view::panel(ui, locale, timezone, touch)).forget();
     chat.check_hours();
     chat.watch_visibility();
     chat.resume();
+}
+
+/// Whether the visitor is on a touch screen without a hovering pointer (a phone or tablet): no
+/// hardware keyboard to speak of, so no keyboard hints.
+fn touch_screen() -> bool {
+    net::window().match_media("(hover: none) and (pointer: coarse)").ok().flatten().is_some_and(|query| query.matches())
 }
 
 /// Stops the chat (socket, timers, title) and forgets it.

@@ -10,7 +10,9 @@ use floorwalker_core::prompts::config::PublicSiteConfig;
 use floorwalker_core::visitor::context::VisitorContext;
 use wasm_bindgen::prelude::*;
 
-pub use floorwalker_browser_kit::{from_json, later, now_ms, random_fraction, random_id, site_local_time, to_json, warn};
+pub use floorwalker_browser_kit::{
+    from_json, later, message_time, now_ms, random_fraction, random_id, site_local_time, to_json, warn,
+};
 use wasm_bindgen_futures::JsFuture;
 
 /// The site config as the widget hands it over: its wire form (core's `base::wire`, a

@@ -14,20 +14,32 @@ use crate::chat::{routes, with, Ui};
 use crate::form::Status;
 use crate::net::{self, FormError};
 
+/// The panel's styles (shipped as they are, so the reasons live here). `.fwc` fills the panel's
+/// column: the conversation (`.log`, basis 0) takes what the footer (composer or form) leaves and
+/// scrolls; a form taller than the panel scrolls itself rather than slip under its edge.
 const STYLE: &str = include_str!("chat.css");
 
-pub fn panel(ui: Ui, locale: Locale) -> impl IntoView {
+/// The panel. `timezone` is the shop's (message times are on its clock); `touch_screen` leaves
+/// out the keyboard hint.
+pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> impl IntoView {
     let text = copy(locale);
+    let timezone = StoredValue::new(timezone);
     let mode = Memo::new(move |_| {
         let under_way = ui.has_conversation.get() && ui.status.get() == ConversationStatus::Open;
         panel_mode(ui.operator_online.get(), ui.within_hours.get(), under_way)
     });
-    // Composer or form. The notice follows `mode`; the form itself is kept when only the reason
-    // changes (closing time passing while the visitor types keeps what they typed, and focus).
-    let offline = Memo::new(move |_| matches!(mode.get(), PanelMode::Offline(_)));
-    // The field changes with the mode (composer or form): focus follows it while the panel is open.
-    Effect::new(move |previous: Option<bool>| {
-        let now = offline.get();
+    // What sits under the conversation: the composer, the leave-a-message form (nobody can answer)
+    // or the contact form the visitor chose under the server's callback offer. One at a time, so
+    // a form is never half hidden under the composer. The offline form is kept when only the
+    // reason changes (closing time passing while the visitor types keeps what they typed, and focus).
+    let footer = Memo::new(move |_| match mode.get() {
+        PanelMode::Offline(_) => Footer::Offline,
+        PanelMode::Chat if ui.offer_form.get() => Footer::Offer,
+        PanelMode::Chat => Footer::Composer,
+    });
+    // The field changes with the footer: focus follows it while the panel is open.
+    Effect::new(move |previous: Option<Footer>| {
+        let now = footer.get();
         if previous.is_some_and(|p| p != now) {
             net::later(0, || {
                 with(|chat| chat.focus_input());
@@ -37,15 +49,22 @@ pub fn panel(ui: Ui, locale: Locale) -> impl IntoView {
     });
     let draft = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
-    let list = NodeRef::<leptos::html::Ol>::new();
+    let log = NodeRef::<leptos::html::Div>::new();
+    // The newest message stays in sight when messages come and when a form takes room from the log.
     Effect::new(move |_| {
+        footer.track();
         ui.messages.track();
         ui.pending.track();
         ui.failed.track();
-        if let Some(list) = list.get() {
-            list.set_scroll_top(list.scroll_height());
+        if let Some(log) = log.get() {
+            log.set_scroll_top(log.scroll_height());
         }
     });
+    let greeting = move || {
+        let empty = ui.messages.with(Vec::is_empty) && ui.pending.with(Vec::is_empty);
+        empty.then(|| chat_panel::greeting(mode.get(), locale)).flatten()
+    };
+    let offer_open = Memo::new(move |_| ui.messages.with(|m| chat_panel::callback_offer_open(m)));
     view! {
         <style>{STYLE}</style>
         <div class="fwc" on:keydown=move |ev: leptos::ev::KeyboardEvent| {
@@ -62,24 +81,27 @@ pub fn panel(ui: Ui, locale: Locale) -> impl IntoView {
                     }>{text.retry_now}</button>
                 </Show>
             </p>
-            <ol class="msgs" node_ref=list role="log" aria-live="polite" aria-relevant="additions" aria-label=text.title tabindex="0">
-                <Show when=move || ui.messages.with(Vec::is_empty) && ui.pending.with(Vec::is_empty)>
-                    <li class="m sys">{text.empty}</li>
-                </Show>
-                <For each=move || ui.messages.get() key=|m: &ChatMessage| m.seq children=move |m| message(m, ui, locale)/>
-                <For each=move || ui.pending.get() key=|p: &PendingMessage| p.client_msg_id.clone() children=move |p: PendingMessage| view! {
-                    <li class="m mine pending" data-pending=p.client_msg_id.clone()>
-                        <p class="t">{p.text}</p>
-                        <span class="meta">{text.sending}</span>
-                    </li>
-                }/>
-                <For each=move || ui.failed.get() key=|f: &(String, String, String)| f.0.clone() children=move |f: (String, String, String)| view! {
-                    <li class="m mine failed">
-                        <p class="t">{f.1}</p>
-                        <span class="meta">{text.failed}": "{f.2}</span>
-                    </li>
-                }/>
-            </ol>
+            // The live region is a div wrapping a plain list: `role=log` on the `ol` itself would
+            // take the list's role away from its items.
+            <div class="log" node_ref=log role="log" aria-live="polite" aria-relevant="additions" aria-label=text.title tabindex="0">
+                <ol class="msgs">
+                    {move || greeting().map(|words| view! { <li class="m sys">{words}</li> })}
+                    <For each=move || ui.messages.get() key=|m: &ChatMessage| m.seq
+                        children=move |m| message(m, ui, locale, timezone, offer_open)/>
+                    <For each=move || ui.pending.get() key=|p: &PendingMessage| p.client_msg_id.clone() children=move |p: PendingMessage| view! {
+                        <li class="m mine pending" data-pending=p.client_msg_id.clone()>
+                            <p class="t">{p.text}</p>
+                            <span class="meta">{text.sending}</span>
+                        </li>
+                    }/>
+                    <For each=move || ui.failed.get() key=|f: &(String, String, String)| f.0.clone() children=move |f: (String, String, String)| view! {
+                        <li class="m mine failed">
+                            <p class="t">{f.1}</p>
+                            <span class="meta">{text.failed}": "{f.2}</span>
+                        </li>
+                    }/>
+                </ol>
+            </div>
             <p class="typing">{move || ui.typing.get().map(|name| format!("{name} {}", text.typing))}</p>
             <Show when=move || ui.status.get() == ConversationStatus::Closed>
                 <p class="note closed">{text.closed}</p>
@@ -87,29 +109,42 @@ pub fn panel(ui: Ui, locale: Locale) -> impl IntoView {
             <Show when=move || chat_panel::offers_transcript(ui.has_conversation.get(), ui.messages.with(Vec::len))>
                 {transcript(locale)}
             </Show>
-            <Show when=move || ui.offer_form.get() && mode.get() == PanelMode::Chat>
-                <div class="offline offer">{contact_form(ContactForm::CallbackOffer, locale)}</div>
-            </Show>
-            {move || if offline.get() {
-                let note = move || match mode.get() {
-                    PanelMode::Offline(Availability::AfterHours) => text.after_hours,
-                    _ => text.nobody_online,
-                };
-                view! {
-                    <div class="offline">
-                        <p class="note" id="fwc-offline">{note}</p>
-                        {contact_form(ContactForm::OfflineMessage, locale)}
+            {move || match footer.get() {
+                Footer::Offline => {
+                    let note = move || match mode.get() {
+                        PanelMode::Offline(Availability::AfterHours) => text.after_hours,
+                        _ => text.nobody_online,
+                    };
+                    view! {
+                        <div class="offline">
+                            <p class="note" id="fwc-offline">{note}</p>
+                            {contact_form(ContactForm::OfflineMessage, locale, ui)}
+                        </div>
+                    }
+                    .into_any()
+                }
+                Footer::Offer => view! {
+                    <div class="offline offer">
+                        {contact_form(ContactForm::CallbackOffer, locale, ui)}
+                        <button type="button" class="secondary" on:click=move |_| ui.offer_form.set(false)>{text.back_to_chat}</button>
                     </div>
                 }
-                .into_any()
-            } else {
-                composer(locale, draft, error).into_any()
+                .into_any(),
+                Footer::Composer => composer(locale, draft, error, touch_screen).into_any(),
             }}
         </div>
     }
 }
 
-fn message(m: ChatMessage, ui: Ui, locale: Locale) -> impl IntoView {
+/// What sits under the conversation (see [`panel`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Footer {
+    Composer,
+    Offline,
+    Offer,
+}
+
+fn message(m: ChatMessage, ui: Ui, locale: Locale, timezone: StoredValue<String>, offer_open: Memo<bool>) -> impl IntoView {
     let text = copy(locale);
     let seq = m.seq;
     let mine = m.author == Author::Visitor;
@@ -119,25 +154,34 @@ fn message(m: ChatMessage, ui: Ui, locale: Locale) -> impl IntoView {
         Author::System => ("m sys", String::new(), "who sr"),
     };
     let seen = move || mine && ui.messages.with(|all| chat_panel::seen_marker(all, ui.operator_read.get())) == Some(seq);
+    // The button under the server's offer, until the visitor has left a contact.
     let offer = (m.action == Some(MessageAction::OfferCallback)).then(|| {
         view! {
-            <button type="button" class="secondary" on:click=move |_| ui.offer_form.set(true)>{text.leave_contact}</button>
+            <Show when=move || offer_open.get()>
+                <button type="button" class="secondary" on:click=move |_| ui.offer_form.set(true)>{text.leave_contact}</button>
+            </Show>
         }
     });
+    // On the shop's clock (the site's time zone), as the operator sees it in the console.
+    let (time, iso) = timezone.with_value(|zone| net::message_time(zone, m.at, locale));
     view! {
         <li class=class data-seq=seq>
             <span class=who_class>{who}</span>
             <p class="t">{m.text}</p>
             {offer}
-            <Show when=seen>
-                <span class="meta seen">{text.seen}</span>
-            </Show>
+            <span class="meta"><time datetime=iso>{time}</time>
+                <Show when=seen>
+                    " · "<span class="seen">{text.seen}</span>
+                </Show>
+            </span>
         </li>
     }
 }
 
-fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<Option<String>>) -> impl IntoView {
+fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<Option<String>>, touch_screen: bool) -> impl IntoView {
     let text = copy(locale);
+    let hint = chat_panel::composer_hint(touch_screen, locale);
+    let described = if hint.is_some() { "fwc-hint fwc-error" } else { "fwc-error" };
     let submit = move || {
         let typed = draft.get_untracked();
         match with(|chat| chat.send_text(&typed)) {
@@ -158,7 +202,7 @@ fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<Option<Stri
             submit();
         }>
             <label for="fwc-input" class="sr">{text.input_label}</label>
-            <textarea id="fwc-input" rows="2" placeholder=text.placeholder aria-describedby="fwc-hint fwc-error"
+            <textarea id="fwc-input" rows="2" placeholder=text.placeholder aria-describedby=described
                 prop:value=move || draft.get()
                 on:input=move |ev| {
                     draft.set(event_target_value(&ev));
@@ -171,7 +215,7 @@ fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<Option<Stri
                     }
                 }></textarea>
             <button type="submit" class="send brand">{text.send}</button>
-            <p id="fwc-hint" class="hint">{text.hint}</p>
+            {hint.map(|hint| view! { <p id="fwc-hint" class="hint">{hint}</p> })}
             <p id="fwc-error" class="error" role="alert">{move || error.get()}</p>
         </form>
     }
@@ -180,7 +224,7 @@ fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<Option<Stri
 /// The leave-a-message form (nobody online) or the contact form after the server's callback
 /// offer. Both go to `POST /v1/leads` with their own consent text; the offer also flags the
 /// conversation for operators.
-fn contact_form(form: ContactForm, locale: Locale) -> impl IntoView {
+fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
     let text = copy(locale);
     let offline = form == ContactForm::OfflineMessage;
     let message = RwSignal::new(String::new());
@@ -265,12 +309,22 @@ fn contact_form(form: ContactForm, locale: Locale) -> impl IntoView {
         wasm_bindgen_futures::spawn_local(async move {
             match net::submit_lead(&api_base, &request).await {
                 Ok(()) => {
-                    if let (false, Some(conversation), Some(token)) = (offline, conversation, token) {
-                        if !routes::request_callback(&api_base, &conversation, token, email, phone).await {
+                    let flagged = match (offline, conversation, token) {
+                        (false, Some(conversation), Some(token)) => {
+                            routes::request_callback(&api_base, &conversation, token, email, phone).await
+                        }
+                        _ => false,
+                    };
+                    if flagged {
+                        // The conversation's own notice ("Thank you! We will get back to you at …")
+                        // arrives in the log: that is the one thank-you; the composer comes back.
+                        ui.offer_form.set(false);
+                    } else {
+                        if !offline {
                             net::warn("floorwalker chat: the conversation was not flagged for a callback");
                         }
+                        status.set(Status::Done(if offline { text.offline_done } else { text.contact_done }.to_owned()));
                     }
-                    status.set(Status::Done(if offline { text.offline_done } else { text.contact_done }.to_owned()));
                 }
                 Err(FormError::Refused(code)) => {
                     status.set(Status::Failed(contact::message(code, locale).unwrap_or(text.load_failed).to_owned()))

@@ -35,6 +35,7 @@ use floorwalker_core::visitor::product::RawProduct;
 use floorwalker_core::prompts::rules;
 use floorwalker_core::visitor::session::Session;
 use floorwalker_core::base::url::without_fragment;
+use floorwalker_core::base::wire;
 use wasm_bindgen::prelude::*;
 
 use crate::browser::{self, later, Context};
@@ -92,8 +93,9 @@ impl App {
     /// Creates the page's widget state, restores the stored session and starts observing.
     pub fn start(cx: Context, shell: Shell) -> Rc<App> {
         let now = browser::now_ms();
-        let mut session =
-            cx.load("state").and_then(|json| browser::from_json::<Session>(&json)).map(Session::from_storage).unwrap_or_default();
+        // Stored in core's wire form (`wire::to_text`): no JSON decoder in the first load. Anything
+        // else there (an older build's JSON) reads as a new session.
+        let mut session = cx.load("state").and_then(|text| wire::from_text::<Session>(&text)).map(Session::from_storage).unwrap_or_default();
         // A card never follows the visitor to a new page load, so none is on screen now.
         session.visible_prompt = None;
         let phone = cx.window.match_media("(pointer: coarse)").ok().flatten().is_some_and(|query| query.matches());

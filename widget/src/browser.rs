@@ -7,7 +7,7 @@ use floorwalker_core::base::locale::Locale;
 use floorwalker_core::prompts::config::{ConsentMode, PublicSiteConfig};
 use wasm_bindgen::prelude::*;
 
-pub use floorwalker_browser_kit::{from_json, later, now_ms, random_id, site_clock_ready, site_local_time, to_json, warn};
+pub use floorwalker_browser_kit::{later, now_ms, random_id, site_clock_ready, site_local_time, warn};
 
 /// What every part of the widget needs to know about where it runs.
 pub struct Context {

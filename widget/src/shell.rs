@@ -19,14 +19,20 @@ use wasm_bindgen::prelude::*;
 /// The widget's frame inside is `position:fixed`, so the host itself needs no box.
 const HOST_STYLE: &str = "all:initial!important";
 
+/// The widget's styles (shipped as they are, so the reasons live here). The panel is a column of
+/// a fixed height that always fits the viewport above the launcher (92 px from the bottom, 12 px
+/// to spare at the top; `dvh` where known, so a phone's browser bars are left out), and the chat
+/// inside shares it out: a form's button is never cut off below the panel's edge.
 const STYLE: &str = include_str!("widget.css");
 
 const SKELETON: &str = concat!(
     r#"<div class="sr" role="status" aria-live="polite"></div>"#,
     r#"<div class="cards"></div>"#,
     // Always in the DOM (hidden when closed), so the chat mounted inside keeps its state.
-    r#"<section class="panel" role="dialog" hidden><header class="brand"><strong></strong>"#,
-    r#"<button type="button" class="close">×</button></header><div class="chat"></div>"#,
+    // The panel's title bar is a div: a `<header>` here would be a second banner landmark on the
+    // shop's page.
+    r#"<section class="panel" role="dialog" hidden><div class="head brand"><strong></strong>"#,
+    r#"<button type="button" class="close">×</button></div><div class="chat"></div>"#,
     r#"<p class="chat-state" role="status"></p></section>"#,
     r#"<button type="button" class="launcher brand" aria-expanded="false">"#,
     r#"<span class="badge" aria-hidden="true" hidden></span>"#,

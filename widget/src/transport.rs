@@ -1,6 +1,9 @@
-//! Talking to the worker. Bodies go as `text/plain` JSON so the browser needs no CORS preflight,
-//! with `keepalive` (or `sendBeacon` when the page goes away) so a batch survives the page closing.
+//! Talking to the worker. A batch goes in core's wire form (`POST /v1/events?wire=N`: no JSON
+//! encoder in the first load) as a body without a content type, so the browser needs no CORS
+//! preflight, with `keepalive` (or `sendBeacon` when the page goes away) so it survives the page
+//! closing.
 
+use floorwalker_core::base::wire;
 use floorwalker_core::visitor::event::EventBatch;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -9,18 +12,17 @@ use crate::browser::{self, Context};
 
 /// Sends a batch in the background; a failure is logged and never reaches the host page.
 pub fn send_events(cx: &Context, batch: &EventBatch, leaving: bool) {
-    let url = format!("{}/v1/events", cx.api_base);
-    let Some(json) = browser::to_json(batch) else { return };
+    let url = format!("{}/v1/events?wire={}", cx.api_base, wire::VERSION);
+    let body = js_sys::Uint8Array::from(&wire::encode(batch)[..]);
     if leaving {
-        // A string body goes as text/plain, which the worker accepts without a preflight.
-        let queued = cx.window.navigator().send_beacon_with_opt_str(&url, Some(&json)).unwrap_or(false);
+        let queued = cx.window.navigator().send_beacon_with_opt_js_u8_array(&url, Some(&body)).unwrap_or(false);
         if queued {
             return;
         }
     }
     let window = cx.window.clone();
     wasm_bindgen_futures::spawn_local(async move {
-        let failure = match post(&window, &url, &json).await {
+        let failure = match post(&window, &url, &body).await {
             Ok(response) if response.ok() => return,
             Ok(response) => format!("HTTP {}", response.status()),
             Err(error) => describe(&error),
@@ -48,18 +50,15 @@ pub async fn operator_online(api_base: &str, site: &str) -> Option<bool> {
     js_sys::Reflect::get(&presence, &"operator_online".into()).ok()?.as_bool()
 }
 
-/// POSTs `json` as text/plain and returns the response, whatever its status.
-async fn post(window: &web_sys::Window, url: &str, json: &str) -> Result<web_sys::Response, JsValue> {
+/// POSTs `body` and returns the response, whatever its status.
+async fn post(window: &web_sys::Window, url: &str, body: &js_sys::Uint8Array) -> Result<web_sys::Response, JsValue> {
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     init.set_mode(web_sys::RequestMode::Cors);
     init.set_credentials(web_sys::RequestCredentials::Omit);
     // `keepalive` is missing from web-sys's RequestInit; it lets the request outlive the page.
     js_sys::Reflect::set(&init, &JsValue::from_str("keepalive"), &JsValue::TRUE)?;
-    init.set_body(&JsValue::from_str(json));
-    let headers = web_sys::Headers::new()?;
-    headers.set("content-type", "text/plain;charset=UTF-8")?;
-    init.set_headers(&headers);
+    init.set_body(body);
     let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(url, &init)).await?.dyn_into()?;
     if response.ok() || response.status() >= 400 {
         Ok(response)

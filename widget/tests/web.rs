@@ -1,6 +1,8 @@
 //! The widget's mount, in headless Chromium (wasm-bindgen-test).
 
 use floorwalker_core::base::locale::Locale;
+use floorwalker_core::base::wire;
+use floorwalker_core::visitor::session::Session;
 use floorwalker_core::prompts::config::{PublicSiteConfig, WidgetConfig};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -143,9 +145,9 @@ async fn host_commands_are_safe_with_any_arguments() {
     next_tick().await;
     let storage = web_sys::window().expect("window").local_storage().expect("storage").expect("storage");
     let state = storage.get_item("fw:test-shop:state").expect("get").expect("the session is stored (consent implied)");
-    let state: serde_json::Value = serde_json::from_str(&state).expect("JSON");
-    assert_eq!(state["products"][0]["product"]["id"], "s1", "the JS API product is recorded: {state}");
-    assert_eq!(state["products"][0]["product"]["price"]["minor"], 2_499_000);
-    assert_eq!(state["products"].as_array().map(Vec::len), Some(1), "an unnamed product is ignored");
+    let state: Session = wire::from_text(&state).expect("the session in core's wire form");
+    assert_eq!(state.products[0].product.id, "s1", "the JS API product is recorded: {state:?}");
+    assert_eq!(state.products[0].product.price.map(|p| p.minor), Some(2_499_000));
+    assert_eq!(state.products.len(), 1, "an unnamed product is ignored");
     widget.destroy();
 }

@@ -37,10 +37,12 @@ pub enum PublicRoute {
     Preflight,
     /// `POST /v1/conversations/:id/messages`: a CRM answering into the chat with an API key.
     CrmMessages,
+    /// `POST /v1/deals/:site`: a CRM reporting a deal won, with the site's deal token.
+    Deals,
 }
 
 /// Every route with a limit, for the tests and the README's table.
-pub const PUBLIC_ROUTES: [PublicRoute; 10] = [
+pub const PUBLIC_ROUTES: [PublicRoute; 11] = [
     PublicRoute::Config,
     PublicRoute::Presence,
     PublicRoute::Events,
@@ -51,6 +53,7 @@ pub const PUBLIC_ROUTES: [PublicRoute; 10] = [
     PublicRoute::Consent,
     PublicRoute::Preflight,
     PublicRoute::CrmMessages,
+    PublicRoute::Deals,
 ];
 
 const MINUTE: u32 = 60;
@@ -69,6 +72,7 @@ impl PublicRoute {
             PublicRoute::Consent => "consent",
             PublicRoute::Preflight => "preflight",
             PublicRoute::CrmMessages => "crm-messages",
+            PublicRoute::Deals => "deals",
         }
     }
 
@@ -84,6 +88,8 @@ impl PublicRoute {
             PublicRoute::Consent => Limit::new(60, 10 * MINUTE),
             PublicRoute::Preflight => Limit::new(300, MINUTE),
             PublicRoute::CrmMessages => Limit::new(600, MINUTE),
+            // A CRM's automation sends deals one by one; a wrong token guessed at is counted too.
+            PublicRoute::Deals => Limit::new(120, MINUTE),
         }
     }
 
@@ -95,7 +101,12 @@ impl PublicRoute {
             PublicRoute::ChatStart => Some(Limit::new(10, MINUTE)),
             PublicRoute::ChatSocket => Some(Limit::new(60, MINUTE)),
             PublicRoute::Callback => Some(Limit::new(5, 10 * MINUTE)),
-            PublicRoute::Config | PublicRoute::Presence | PublicRoute::Consent | PublicRoute::Preflight | PublicRoute::CrmMessages => None,
+            PublicRoute::Config
+            | PublicRoute::Presence
+            | PublicRoute::Consent
+            | PublicRoute::Preflight
+            | PublicRoute::CrmMessages
+            | PublicRoute::Deals => None,
         }
     }
 

@@ -37,6 +37,21 @@ impl Limit {
     }
 }
 
+/// Answers to messages left after hours one operator may send in ten minutes: a working pace,
+/// not a mail cannon.
+pub const OFFLINE_REPLIES_PER_OPERATOR: Limit = Limit::new(30, 600);
+/// Answers to one message left after hours in an hour: a follow-up or two, not a flood of one inbox.
+pub const OFFLINE_REPLIES_PER_MESSAGE: Limit = Limit::new(5, 3600);
+
+/// The counters one answer to a message left after hours hits (`chat::offline`): the operator's
+/// pace and the message's.
+pub fn offline_reply_counters(site: &str, operator_id: &str, lead_id: &str) -> [Counter; 2] {
+    [
+        Counter::new("offline-reply-operator", &[site, operator_id], OFFLINE_REPLIES_PER_OPERATOR),
+        Counter::new("offline-reply-message", &[site, lead_id], OFFLINE_REPLIES_PER_MESSAGE),
+    ]
+}
+
 /// One counter a request hits: the key it is counted under (scope, site, who) and its limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counter {

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::base::locale::Locale;
+
 /// A stable, machine-readable error code. Serialised in `snake_case`.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -69,6 +71,13 @@ pub enum ErrorCode {
     InvalidContext,
     /// An account with this email exists already (it joins a site with its own password).
     AccountExists,
+    /// A change made to something that changed after the caller read it (`If-Match` no longer
+    /// matches): read it again and redo the change.
+    PreconditionFailed,
+    /// A query string the route cannot read (an unknown lead kind, a date that is not YYYY-MM-DD).
+    InvalidQuery,
+    /// A deal a CRM reported is malformed (amount, currency, ids).
+    InvalidDeal,
     /// A fault on our side (storage unavailable, ...), never caused by the request's content.
     Internal,
 }
@@ -94,7 +103,9 @@ impl ErrorCode {
             | ErrorCode::InvalidConsent
             | ErrorCode::InvalidToken
             | ErrorCode::InvalidContext
-            | ErrorCode::EndpointNotAllowed => 400,
+            | ErrorCode::EndpointNotAllowed
+            | ErrorCode::InvalidQuery
+            | ErrorCode::InvalidDeal => 400,
             ErrorCode::Unauthorized | ErrorCode::InvalidSignature => 401,
             // Gone: the link was real once; asking again will not help.
             ErrorCode::TokenExpired => 410,
@@ -105,6 +116,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => 405,
             // A conflict with the state of the conversation or of another site, not a malformed request.
             ErrorCode::ConversationClosed | ErrorCode::TranscriptAddressLocked | ErrorCode::OriginTaken | ErrorCode::AccountExists => 409,
+            ErrorCode::PreconditionFailed => 412,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::RateLimited | ErrorCode::TranscriptAlreadySent => 429,
@@ -118,11 +130,15 @@ impl ErrorCode {
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// The field the error is about, as a path into the request (`widget.prompts[1].copy.en.title`),
+    /// so that a form can show the message next to that field. Absent for errors about no one field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into() }
+        ApiError { code, message: message.into(), field: None }
     }
 
     pub fn http_status(&self) -> u16 {
@@ -137,6 +153,211 @@ impl std::fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+
+/// One field a person got wrong in a form or a document: where ([`Invalid::field`], a path such
+/// as `prompts[1].copy.en.title`) and which rule it breaks. The words are chosen only when the
+/// error is shown ([`Invalid::message`]), in the language of the person who will read them, so the
+/// same check serves the admin API (English) and the owner's console (the owner's language).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub field: String,
+    pub rule: Rule,
+}
+
+/// What a unit of a number is, for the words around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    Seconds,
+    Minutes,
+    Days,
+    Characters,
+}
+
+/// The validation vocabulary: each rule a field can break, with what the message needs to say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rule {
+    /// Blank or only spaces.
+    Empty,
+    /// Longer than `max` characters.
+    TooLong { max: usize },
+    /// A number outside `min..=max`.
+    Between { min: u64, max: u64, unit: Unit },
+    /// A threshold below what the engine would wait for anyway: the engine's floor.
+    BelowFloor { floor: u64, unit: Unit },
+    /// A list with fewer than `min` or more than `max` items.
+    Count { min: usize, max: usize },
+    /// A value given twice where each must be unique.
+    Duplicate { value: String },
+    /// Not in the expected form; `example` shows a good value.
+    Format { example: &'static str },
+    /// Opening hours that close before they open.
+    HoursOrder,
+    /// Words missing in a language the site speaks.
+    MissingLocale { locale: Locale },
+    /// A language that is not among the site's languages.
+    NotASiteLocale { locale: Locale },
+    /// A prompt that collects a contact needs consent text next to the field.
+    ConsentRequired,
+    /// A callback needs words for when nobody can call soon.
+    AfterHoursRequired,
+    /// Only a callback has after-hours words.
+    AfterHoursNotAllowed,
+    /// A rule refers to a question this config does not have.
+    UnknownQuestion { prompt: String },
+    /// A rule refers to an answer that is not one of the question's choices.
+    UnknownChoice { prompt: String, value: String },
+    /// A condition nested too deep or with too many parts.
+    TooComplex { max: usize },
+    /// A setting only a test deployment accepts.
+    TestOnly,
+    /// Something more specific, described in English only (a path pattern's exact fault).
+    Detail(String),
+}
+
+impl Invalid {
+    pub fn new(field: impl Into<String>, rule: Rule) -> Self {
+        Invalid { field: field.into(), rule }
+    }
+
+    /// The same problem seen from the parent: `copy.en.title` under `prompts[1]` is
+    /// `prompts[1].copy.en.title`; `[2].url_matches` under `when.all` is `when.all[2].url_matches`.
+    pub fn under(mut self, parent: &str) -> Self {
+        self.field = if self.field.is_empty() {
+            parent.to_owned()
+        } else if self.field.starts_with('[') || parent.is_empty() {
+            format!("{parent}{}", self.field)
+        } else {
+            format!("{parent}.{}", self.field)
+        };
+        self
+    }
+
+    /// What is wrong, in `locale`, without the field's path.
+    pub fn message(&self, locale: Locale) -> String {
+        self.rule.message(locale)
+    }
+
+    /// As an API error with `code`: the message starts with the field's path (`field: message`), as
+    /// every config error always has, and the path travels apart too, for a form to place it.
+    pub fn to_api_error(&self, code: ErrorCode, locale: Locale) -> ApiError {
+        if self.field.is_empty() {
+            return ApiError::new(code, self.message(locale));
+        }
+        let mut error = ApiError::new(code, format!("{}: {}", self.field, self.message(locale)));
+        error.field = Some(self.field.clone());
+        error
+    }
+}
+
+impl Unit {
+    fn words(self, n: u64, locale: Locale) -> &'static str {
+        match (self, locale) {
+            (Unit::Count, _) => "",
+            (Unit::Seconds, Locale::En) => " s",
+            (Unit::Seconds, Locale::Ru) => " с",
+            (Unit::Minutes, Locale::En) => " min",
+            (Unit::Minutes, Locale::Ru) => " мин",
+            (Unit::Days, Locale::En) => if n == 1 { " day" } else { " days" },
+            (Unit::Days, Locale::Ru) => " дн.",
+            (Unit::Characters, Locale::En) => " characters",
+            (Unit::Characters, Locale::Ru) => " символов",
+        }
+    }
+}
+
+fn language_name(locale: Locale, in_locale: Locale) -> &'static str {
+    match (locale, in_locale) {
+        (Locale::Ru, Locale::En) => "Russian",
+        (Locale::En, Locale::En) => "English",
+        (Locale::Ru, Locale::Ru) => "русском",
+        (Locale::En, Locale::Ru) => "английском",
+    }
+}
+
+impl Rule {
+    pub fn message(&self, locale: Locale) -> String {
+        let en = locale == Locale::En;
+        match self {
+            Rule::Empty => if en { "must not be empty".into() } else { "заполните это поле".into() },
+            Rule::TooLong { max } => {
+                if en { format!("must be at most {max} characters") } else { format!("не длиннее {max} символов") }
+            }
+            Rule::Between { min, max, unit } => {
+                let (from, to) = (unit.words(*min, locale), unit.words(*max, locale));
+                if en { format!("must be {min}{from} to {max}{to}") } else { format!("от {min}{from} до {max}{to}") }
+            }
+            Rule::BelowFloor { floor, unit } => {
+                let unit = unit.words(*floor, locale);
+                if en {
+                    format!("below the engine's floor: at least {floor}{unit} (the engine never speaks up sooner)")
+                } else {
+                    format!("меньше порога движка: не меньше {floor}{unit} (раньше подсказка не появится)")
+                }
+            }
+            Rule::Count { min, max } => {
+                if en { format!("list {min} to {max} items") } else { format!("от {min} до {max} вариантов") }
+            }
+            Rule::Duplicate { value } => {
+                if en { format!("{value:?} is used twice") } else { format!("«{value}» встречается дважды") }
+            }
+            Rule::Format { example } => {
+                if en { format!("should look like {example}") } else { format!("ожидается значение вида {example}") }
+            }
+            Rule::HoursOrder => {
+                if en { "opening time must be before closing time".into() } else { "время открытия должно быть раньше закрытия".into() }
+            }
+            Rule::MissingLocale { locale: missing } => {
+                if en {
+                    format!("write it in {} too, or take {} out of the site's languages", language_name(*missing, locale), language_name(*missing, locale))
+                } else {
+                    format!("напишите текст и на {} языке или уберите этот язык из языков сайта", language_name(*missing, locale))
+                }
+            }
+            Rule::NotASiteLocale { locale: other } => {
+                if en {
+                    format!("{} is not one of the site's languages", language_name(*other, locale))
+                } else {
+                    format!("этого языка ({}) нет среди языков сайта", match other { Locale::Ru => "русский", Locale::En => "английский" })
+                }
+            }
+            Rule::ConsentRequired => {
+                if en { "required for a prompt that collects an email or a phone".into() } else { "нужен текст согласия: подсказка просит почту или телефон".into() }
+            }
+            Rule::AfterHoursRequired => {
+                if en {
+                    "required for a callback (what to say when nobody can call soon)".into()
+                } else {
+                    "нужен текст для нерабочего времени (когда позвонить быстро некому)".into()
+                }
+            }
+            Rule::AfterHoursNotAllowed => {
+                if en { "only a callback prompt has after-hours copy".into() } else { "текст для нерабочего времени бывает только у обратного звонка".into() }
+            }
+            Rule::UnknownQuestion { prompt } => {
+                if en { format!("{prompt:?} is not a question prompt in this config") } else { format!("вопроса «{prompt}» нет среди подсказок") }
+            }
+            Rule::UnknownChoice { prompt, value } => {
+                if en {
+                    format!("{value:?} is not one of the choices of {prompt:?}")
+                } else {
+                    format!("у вопроса «{prompt}» нет варианта «{value}»")
+                }
+            }
+            Rule::TooComplex { max } => {
+                if en { format!("too complex: at most {max}") } else { format!("слишком сложное условие: не больше {max}") }
+            }
+            Rule::TestOnly => {
+                if en {
+                    "accepted only by a test deployment (FLOORWALKER_TEST_TIMING=1)".into()
+                } else {
+                    "принимается только тестовой установкой (FLOORWALKER_TEST_TIMING=1)".into()
+                }
+            }
+            Rule::Detail(detail) => if en { detail.clone() } else { format!("неверное значение: {detail}") },
+        }
+    }
+}
 
 /// The envelope an error travels in.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]

@@ -31,6 +31,25 @@ pub enum Locale {
 }
 
 impl Locale {
+    /// Every language the widget speaks, in the order forms list them.
+    pub const ALL: [Locale; 2] = [Locale::Ru, Locale::En];
+
+    /// `"ru"`, `"en"`: the config's and `<html lang>`'s spelling.
+    pub fn code(self) -> &'static str {
+        match self {
+            Locale::Ru => "ru",
+            Locale::En => "en",
+        }
+    }
+
+    /// The other language of the two.
+    pub fn other(self) -> Locale {
+        match self {
+            Locale::Ru => Locale::En,
+            Locale::En => Locale::Ru,
+        }
+    }
+
     /// Picks the widget's language from a BCP 47 tag such as the page's `<html lang="en-GB">`.
     pub fn from_language_tag(tag: &str) -> Option<Locale> {
         let primary = tag.split(['-', '_']).next()?.trim().to_ascii_lowercase();

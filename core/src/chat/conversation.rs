@@ -9,7 +9,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::base::error::{ApiError, ErrorCode};
-use crate::chat::hub::{preview, ConversationEntry};
+use crate::visitor::context::VisitorContext;
+use crate::chat::hub::{preview, Assignee, ConversationEntry};
 use crate::chat::protocol::{
     message_id, normalize_message_text, Author, ChatMessage, ClientFrame, ConversationStatus, MessageAction,
     ServerFrame, Side, Welcome, CHAT_PROTOCOL_VERSION,
@@ -54,6 +55,9 @@ pub struct ConversationMeta {
     pub callback_requested: bool,
     /// Grows with every change the SiteHub shows, so it can drop list updates that arrive late.
     pub revision: u64,
+    /// Who took the conversation (see [`Conversation::assign`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<Assignee>,
 }
 
 impl ConversationMeta {
@@ -69,6 +73,7 @@ impl ConversationMeta {
             callback_offered: false,
             callback_requested: false,
             revision: 0,
+            assignee: None,
         }
     }
 }
@@ -466,6 +471,47 @@ impl<S: ConversationStore> Conversation<S> {
         })
     }
 
+    /// An operator takes the conversation, or hands it to another (`to`): every console's list
+    /// says who has it. Taking what one already holds changes nothing; a closed conversation is
+    /// not handed around. Visitors are not told (it is the shop's own arrangement).
+    pub fn assign(&mut self, to: Assignee, now: u64) -> Result<Outcome, ApiError> {
+        let mut meta = self.store.meta()?;
+        if meta.status == ConversationStatus::Closed {
+            return Err(closed());
+        }
+        if meta.assignee.as_ref().is_some_and(|held| held.operator_id == to.operator_id) {
+            return Ok(Outcome::default());
+        }
+        meta.assignee = Some(to);
+        let entry = self.touch(&mut meta, now)?;
+        Ok(Outcome { entry: Some(entry), ..Outcome::default() })
+    }
+
+    /// The visitor moved on while the conversation is open (new pages, products, answers): the
+    /// operators' sockets get the new `context` at once. `visitor_label`, the contact the visitor
+    /// has given since (see `chat::offline::contact_label`), renames them in the operators' list;
+    /// the rename is not activity, so the list's order stays. Nothing happens once closed.
+    pub fn context_changed(&mut self, context: VisitorContext, visitor_label: Option<String>) -> Result<Outcome, ApiError> {
+        let mut meta = self.store.meta()?;
+        if meta.status == ConversationStatus::Closed {
+            return Ok(Outcome::default());
+        }
+        let entry = match visitor_label.filter(|label| !label.trim().is_empty() && *label != meta.visitor_label) {
+            Some(label) => {
+                meta.visitor_label = label;
+                meta.revision += 1;
+                self.store.set_meta(&meta)?;
+                Some(self.entry_for(&meta)?)
+            }
+            None => None,
+        };
+        Ok(Outcome {
+            broadcast: vec![AddressedFrame { to: Audience::Operators, frame: ServerFrame::Context { context: Box::new(context) } }],
+            entry,
+            ..Outcome::default()
+        })
+    }
+
     /// The Durable Object alarm: closes the conversation after [`ChatPolicy::idle_close_ms`] of
     /// silence, else offers a callback if a visitor has waited too long. `offer` is the notice in
     /// the site's language.
@@ -548,6 +594,7 @@ impl<S: ConversationStore> Conversation<S> {
             callback_requested: meta.callback_requested,
             revision: meta.revision,
             listed_until: meta.closed_at.map(|at| at.saturating_add(self.policy.idle_close_ms)),
+            assignee: meta.assignee.clone(),
         })
     }
 

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::chat::hub::{ConversationEntry, HubNotification, OperatorAvailability, OperatorPresence};
+use crate::chat::offline::OfflineMessage;
 use crate::chat::operator_view::CallbackEntry;
 use crate::chat::protocol::ConversationStatus;
 
@@ -138,6 +139,7 @@ impl ConversationList {
 pub enum Alert {
     NewConversation { visitor_label: String },
     CallbackRequested { visitor_label: String },
+    OfflineMessage { visitor_label: String },
 }
 
 impl Alert {
@@ -145,6 +147,7 @@ impl Alert {
         match self {
             Alert::NewConversation { visitor_label } => format!("New conversation: {visitor_label}"),
             Alert::CallbackRequested { visitor_label } => format!("Callback requested: {visitor_label}"),
+            Alert::OfflineMessage { visitor_label } => format!("Message left after hours: {visitor_label}"),
         }
     }
 }
@@ -155,6 +158,8 @@ pub struct MirrorReaction {
     pub alert: Option<Alert>,
     /// The callback queue may have changed on the server (or while the console was away): fetch it.
     pub reload_callbacks: bool,
+    /// The messages left after hours may have changed: fetch them.
+    pub reload_offline: bool,
 }
 
 /// What one console knows of its site's hub: the conversation list, who is connected, and the
@@ -164,6 +169,7 @@ pub struct HubMirror {
     conversations: ConversationList,
     operators: Vec<OperatorPresence>,
     callbacks: Vec<CallbackEntry>,
+    offline: Vec<OfflineMessage>,
 }
 
 impl HubMirror {
@@ -178,19 +184,19 @@ impl HubMirror {
                 self.operators = operators;
                 self.conversations = ConversationList::from_entries(conversations);
                 // Whatever happened while disconnected.
-                MirrorReaction { alert: None, reload_callbacks: true }
+                MirrorReaction { alert: None, reload_callbacks: true, reload_offline: true }
             }
             // Announced even when the entry is already held: the hub follows a first entry that
             // carries a callback request with `CallbackRequested` for the same revision.
             HubNotification::ConversationOpened { entry } => {
                 let alert = Alert::NewConversation { visitor_label: entry.visitor_label.clone() };
                 self.conversations.upsert(entry);
-                MirrorReaction { alert: Some(alert), reload_callbacks: false }
+                MirrorReaction { alert: Some(alert), ..MirrorReaction::default() }
             }
             HubNotification::CallbackRequested { entry } => {
                 let alert = Alert::CallbackRequested { visitor_label: entry.visitor_label.clone() };
                 self.conversations.upsert(entry);
-                MirrorReaction { alert: Some(alert), reload_callbacks: true }
+                MirrorReaction { alert: Some(alert), reload_callbacks: true, ..MirrorReaction::default() }
             }
             HubNotification::ConversationUpdated { entry } => {
                 self.conversations.upsert(entry);
@@ -205,12 +211,16 @@ impl HubMirror {
             }
             HubNotification::CallbackDone { conversation_id, .. } => {
                 self.callback_done(&conversation_id);
-                MirrorReaction { alert: None, reload_callbacks: true }
+                MirrorReaction { reload_callbacks: true, ..MirrorReaction::default() }
             }
             HubNotification::ConversationRemoved { conversation_id } => {
                 self.conversations.remove(&conversation_id);
                 MirrorReaction::default()
             }
+            HubNotification::OfflineMessageLeft { visitor_label, .. } => {
+                MirrorReaction { alert: Some(Alert::OfflineMessage { visitor_label }), reload_offline: true, ..MirrorReaction::default() }
+            }
+            HubNotification::OfflineMessageChanged { .. } => MirrorReaction { reload_offline: true, ..MirrorReaction::default() },
             HubNotification::Pong => MirrorReaction::default(),
         }
     }
@@ -242,9 +252,33 @@ impl HubMirror {
         self.callbacks.retain(|c| c.conversation_id != conversation_id);
     }
 
-    /// The console's tab title, counting what waits for an answer.
+    /// Messages left after hours still to handle, oldest first, as the server sent them.
+    pub fn offline(&self) -> &[OfflineMessage] {
+        &self.offline
+    }
+
+    pub fn set_offline(&mut self, messages: Vec<OfflineMessage>) {
+        self.offline = messages;
+    }
+
+    /// A message answered or marked done here: its new state at once (done ones leave the list).
+    pub fn offline_changed(&mut self, message: OfflineMessage) {
+        if message.done_at.is_some() {
+            self.offline.retain(|m| m.lead_id != message.lead_id);
+        } else if let Some(held) = self.offline.iter_mut().find(|m| m.lead_id == message.lead_id) {
+            *held = message;
+        }
+    }
+
+    /// Messages left after hours that nobody has answered yet.
+    pub fn offline_unanswered(&self) -> u64 {
+        self.offline.iter().filter(|m| m.replies.is_empty()).count() as u64
+    }
+
+    /// The console's tab title, counting what waits for an answer (unread chat messages and
+    /// unanswered messages left after hours).
     pub fn tab_title(&self) -> String {
-        match self.conversations.unread_total() {
+        match self.conversations.unread_total() + self.offline_unanswered() {
             0 => "Floorwalker console".to_owned(),
             unread => format!("({unread}) Floorwalker console"),
         }
@@ -267,6 +301,7 @@ pub(crate) fn test_entry(id: &str, updated_at: u64, revision: u64) -> Conversati
         callback_requested: false,
         revision,
         listed_until: None,
+        assignee: None,
     }
 }
 
@@ -363,7 +398,7 @@ mod tests {
             operators: vec![operator("op-anna", OperatorAvailability::Online), operator("op-boris", OperatorAvailability::Away)],
             conversations: vec![entry("a", 100, 1), entry("b", 100, 1)],
         };
-        assert_eq!(mirror.apply(snapshot), MirrorReaction { alert: None, reload_callbacks: true });
+        assert_eq!(mirror.apply(snapshot), MirrorReaction { alert: None, reload_callbacks: true, reload_offline: true });
         assert_eq!(ids(mirror.conversations()), ["a", "b"]);
         assert_eq!(mirror.operators_online(), 1);
         assert_eq!(mirror.tab_title(), "(2) Floorwalker console");
@@ -397,6 +432,32 @@ mod tests {
         assert_eq!(mirror.apply(HubNotification::Pong), MirrorReaction::default());
         assert_eq!(mirror.apply(HubNotification::ConversationRemoved { conversation_id: "a".into() }), MirrorReaction::default());
         assert_eq!(ids(mirror.conversations()), ["d", "c", "b"]);
+    }
+
+    #[test]
+    fn messages_left_after_hours_are_announced_counted_and_leave_when_done() {
+        let mut mirror = HubMirror::new();
+        let reaction = mirror.apply(HubNotification::OfflineMessageLeft { lead_id: "lead_1".into(), visitor_label: "olga@example.com".into() });
+        assert_eq!(reaction.alert.map(|a| a.text()).as_deref(), Some("Message left after hours: olga@example.com"));
+        assert!(reaction.reload_offline && !reaction.reload_callbacks);
+        let message = |id: &str| -> OfflineMessage {
+            serde_json::from_value(serde_json::json!({
+                "lead_id": id, "received_at": 1, "visitor_label": "Olga", "contact": {"email": "olga@example.com", "message": "hi"},
+                "locale": "ru", "page_url": "https://shop.example/", "can_email": true
+            }))
+            .unwrap()
+        };
+        mirror.set_offline(vec![message("lead_1"), message("lead_2")]);
+        assert_eq!(mirror.tab_title(), "(2) Floorwalker console", "unanswered messages wait like unread ones");
+        let mut answered = message("lead_1");
+        answered.replies.push(crate::chat::offline::OfflineReply { seq: 2, author: "Anna".into(), text: "yes".into(), at: 2 });
+        mirror.offline_changed(answered);
+        assert_eq!(mirror.tab_title(), "(1) Floorwalker console");
+        let mut done = message("lead_2");
+        done.done_at = Some(3);
+        mirror.offline_changed(done);
+        assert_eq!(mirror.offline().iter().map(|m| m.lead_id.as_str()).collect::<Vec<_>>(), ["lead_1"]);
+        assert!(mirror.apply(HubNotification::OfflineMessageChanged { lead_id: "lead_1".into() }).reload_offline);
     }
 
     #[test]

@@ -52,6 +52,16 @@ pub struct ConversationEntry {
     /// epoch), so the list every console receives holds what is current, not every chat ever held.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listed_until: Option<u64>,
+    /// The operator who took the conversation ("taken by Anna"), so others leave it to them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<Assignee>,
+}
+
+/// An operator a conversation is assigned to.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Assignee {
+    pub operator_id: String,
+    pub name: String,
 }
 
 /// What one operator connection says about its person.
@@ -95,6 +105,11 @@ pub enum HubNotification {
     CallbackDone { conversation_id: String, by: String },
     /// A closed conversation left the live list (its `listed_until` passed); consoles drop it.
     ConversationRemoved { conversation_id: String },
+    /// A visitor left a message through the offline form (`chat::offline`): consoles fetch the
+    /// inbox's messages again and announce it.
+    OfflineMessageLeft { lead_id: String, visitor_label: String },
+    /// An operator answered a message left after hours or marked it done: consoles fetch again.
+    OfflineMessageChanged { lead_id: String },
     Pong,
 }
 

@@ -4,6 +4,7 @@
 pub mod conversation;
 pub mod conversation_list;
 pub mod hub;
+pub mod offline;
 pub mod operator_view;
 pub mod panel;
 pub mod protocol;

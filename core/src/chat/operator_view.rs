@@ -158,6 +158,11 @@ pub struct ConversationDetails {
     pub leads: Vec<LeadSummary>,
     #[serde(default)]
     pub prompts: Vec<PromptSummary>,
+    /// The shop's IANA time zone (the site config's `widget.timezone`): the console shows message
+    /// times on the shop's clock, as the visitor's panel does, whatever the operator's own zone.
+    /// Empty (an older worker) reads as UTC.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub timezone: String,
 }
 
 /// Where a visit came from, on one line: the campaign tags, else the referring site, else
@@ -271,6 +276,7 @@ mod tests {
             callback: Some(CallbackState { contact: "+79123456789".into(), time_slot: Some("now".into()), requested_at: 7, done_at: None, done_by: None }),
             leads: vec![],
             prompts: vec![],
+            timezone: String::new(),
         };
         let json = serde_json::to_string(&details).unwrap();
         assert_eq!(

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::base::error::ErrorCode;
 use crate::base::locale::Locale;
-use crate::chat::protocol::{Author, ChatMessage, ConversationStatus, PendingMessage};
+use crate::chat::protocol::{Author, ChatMessage, ConversationStatus, MessageAction, PendingMessage};
 use crate::leads::consent::{ConsentPurpose, ConsentText};
 use crate::leads::lead::{Contact, LeadKind};
 
@@ -123,6 +123,42 @@ pub fn seen_marker(messages: &[ChatMessage], operator_read_up_to: u64) -> Option
     let wrote = messages.iter().rev().find(|m| matches!(m.author, Author::Operator { .. })).map_or(0, |m| m.seq);
     let read = operator_read_up_to.max(wrote);
     messages.iter().rev().find(|m| m.author == Author::Visitor && m.seq <= read).map(|m| m.seq)
+}
+
+/// Whether the "Leave a contact" button under the server's callback offer is still useful: only
+/// until the visitor has left one (the server's `CallbackRequested` notice follows in the log and
+/// is the thank-you; a second form would make a second request the server ignores anyway).
+pub fn callback_offer_open(messages: &[ChatMessage]) -> bool {
+    let offered = messages.iter().rposition(|m| m.action == Some(MessageAction::OfferCallback));
+    let requested = messages.iter().rposition(|m| m.action == Some(MessageAction::CallbackRequested));
+    match (offered, requested) {
+        (Some(offer), Some(request)) => offer > request,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+/// The conversation's own thank-you once the visitor left a contact after the callback offer,
+/// in the conversation's language: the one line that confirms it (the panel adds none of its
+/// own), and what operators read in the thread.
+pub fn callback_notice(contact: &str, locale: Locale) -> String {
+    match locale {
+        Locale::Ru => format!("Спасибо! Мы свяжемся с вами: {contact}"),
+        Locale::En => format!("Thank you! We will get back to you at {contact}"),
+    }
+}
+
+/// The greeting in an empty conversation ("we answer right here") — only where that is true:
+/// never above the offline notice that says nobody can answer now.
+pub fn greeting(mode: PanelMode, locale: Locale) -> Option<&'static str> {
+    (mode == PanelMode::Chat).then(|| copy(locale).empty)
+}
+
+/// The composer's keyboard hint ("Shift+Enter for a new line"), for a keyboard: a phone's on-screen
+/// keyboard has no Shift+Enter, so on a touch screen (`(hover: none) and (pointer: coarse)`) there
+/// is none.
+pub fn composer_hint(touch_screen: bool, locale: Locale) -> Option<&'static str> {
+    (!touch_screen).then(|| copy(locale).hint)
 }
 
 /// The launcher's badge: nothing at zero, "9+" beyond nine.
@@ -291,6 +327,8 @@ pub struct ChatCopy {
     /// Why the address is asked for, next to the field (it is used for nothing else: no lead).
     pub transcript_purpose: &'static str,
     pub transcript_failed: &'static str,
+    /// Under the callback-offer form: back to the composer without leaving a contact.
+    pub back_to_chat: &'static str,
 }
 
 pub fn copy(locale: Locale) -> ChatCopy {
@@ -327,6 +365,7 @@ pub fn copy(locale: Locale) -> ChatCopy {
             transcript_send: "Прислать",
             transcript_purpose: "Адрес нужен только для того, чтобы прислать эту переписку.",
             transcript_failed: "Не получилось отправить переписку, попробуйте позже.",
+            back_to_chat: "Вернуться к переписке",
         },
         Locale::En => ChatCopy {
             title: "Chat with the shop",
@@ -360,6 +399,7 @@ pub fn copy(locale: Locale) -> ChatCopy {
             transcript_send: "Send",
             transcript_purpose: "We use this address only to send you this conversation.",
             transcript_failed: "The conversation could not be sent, please try again later.",
+            back_to_chat: "Back to the chat",
         },
     }
 }
@@ -407,6 +447,32 @@ mod tests {
 
     fn op() -> Author {
         Author::Operator { name: "Anna".into() }
+    }
+
+    #[test]
+    fn the_callback_offer_closes_once_a_contact_is_left_and_reopens_with_a_new_offer() {
+        let with = |seq: u64, action| ChatMessage { action, ..msg(seq, Author::System) };
+        assert!(!callback_offer_open(&[msg(1, Author::Visitor)]));
+        let offered = vec![msg(1, Author::Visitor), with(2, Some(MessageAction::OfferCallback))];
+        assert!(callback_offer_open(&offered));
+        let mut answered = offered.clone();
+        answered.push(with(3, Some(MessageAction::CallbackRequested)));
+        assert!(!callback_offer_open(&answered));
+        answered.push(with(4, Some(MessageAction::OfferCallback)));
+        assert!(callback_offer_open(&answered));
+    }
+
+    #[test]
+    fn the_greeting_never_sits_above_the_offline_notice_and_the_hint_is_for_keyboards() {
+        assert_eq!(greeting(PanelMode::Chat, Locale::En), Some(copy(Locale::En).empty));
+        for availability in [Availability::NobodyOnline, Availability::AfterHours] {
+            assert_eq!(greeting(PanelMode::Offline(availability), Locale::Ru), None);
+            assert_eq!(greeting(PanelMode::Offline(availability), Locale::En), None);
+        }
+        assert_eq!(composer_hint(false, Locale::Ru), Some(copy(Locale::Ru).hint));
+        assert_eq!(composer_hint(true, Locale::Ru), None);
+        assert_eq!(callback_notice("+79123456789", Locale::En), "Thank you! We will get back to you at +79123456789");
+        assert!(callback_notice("a@b.ru", Locale::Ru).ends_with(": a@b.ru"));
     }
 
     #[test]

@@ -191,6 +191,11 @@ pub enum ServerFrame {
     Closed {
         at: u64,
     },
+    /// To operators only: what the visitor has done since (pages, products, answers), while the
+    /// conversation is open ([`crate::chat::conversation::Conversation::context_changed`]).
+    Context {
+        context: Box<crate::visitor::context::VisitorContext>,
+    },
     Error {
         #[serde(flatten)]
         error: ApiError,

@@ -44,6 +44,20 @@ pub enum ConsentPurpose {
     Marketing,
 }
 
+impl ConsentPurpose {
+    /// The wire name (`comparison_email`), as in the lead's JSON and the owner's CSV.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsentPurpose::ComparisonEmail => "comparison_email",
+            ConsentPurpose::Callback => "callback",
+            ConsentPurpose::QuestionAnswer => "question_answer",
+            ConsentPurpose::OfflineMessage => "offline_message",
+            ConsentPurpose::ChatTranscript => "chat_transcript",
+            ConsentPurpose::Marketing => "marketing",
+        }
+    }
+}
+
 /// The consent as the widget submits it: what the visitor agreed to, in the words they saw.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]

@@ -78,6 +78,15 @@ impl LeadKind {
         }
     }
 
+    /// Every kind, in the order the owner's screens list them.
+    pub const ALL: [LeadKind; 5] =
+        [LeadKind::ComparisonEmail, LeadKind::Callback, LeadKind::QuestionAnswer, LeadKind::OfflineMessage, LeadKind::ChatContact];
+
+    /// The kind named by its wire name (`callback`).
+    pub fn parse(text: &str) -> Option<LeadKind> {
+        LeadKind::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             LeadKind::ComparisonEmail => "comparison_email",

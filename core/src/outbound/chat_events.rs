@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 use crate::base::error::{ApiError, ErrorCode};
 use crate::base::locale::Locale;
 use crate::chat::conversation::{ConversationOwner, Transcript};
-use crate::chat::protocol::ChatMessage;
+use crate::chat::offline::OfflineReply;
+use crate::chat::protocol::{message_id, Author, ChatMessage};
+use crate::leads::lead::Lead;
+use crate::outbound::webhook::WebhookEvent;
 use crate::visitor::context::VisitorContext;
 
 /// `message.created`: one stored chat message, from either side (system notices included, so a
@@ -48,6 +51,25 @@ impl MessageCreated {
             message,
         }
     }
+}
+
+/// The `message.created` an operator's answer to a message left after hours makes
+/// (`chat::offline`): in the thread the lead opened, `conversation_id` is the lead's id, the
+/// visitor's message is seq 1 and the answers follow, `lead_ids` names the lead.
+pub fn offline_reply_event(lead: &Lead, reply: &OfflineReply) -> WebhookEvent {
+    let owner = ConversationOwner { site: lead.site.clone(), visitor_id: lead.visitor.clone(), user_id: None };
+    let message = ChatMessage {
+        seq: reply.seq,
+        id: message_id(&lead.id, reply.seq),
+        author: Author::Operator { name: reply.author.clone() },
+        text: reply.text.clone(),
+        at: reply.at,
+        client_msg_id: None,
+        action: None,
+    };
+    let mut created = MessageCreated::new(&owner, &lead.id, message);
+    created.lead_ids = vec![lead.id.clone()];
+    WebhookEvent::MessageCreated(created)
 }
 
 /// `conversation.closed`: the full transcript (every message in seq order, with the owner: site,
@@ -156,8 +178,7 @@ impl TranscriptLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::protocol::{message_id, Author};
-    use crate::outbound::webhook::{attach_lead_ids, EventType, WebhookEvent};
+    use crate::outbound::webhook::{attach_lead_ids, EventType};
 
     fn message(seq: u64) -> ChatMessage {
         ChatMessage {
@@ -359,5 +380,21 @@ mod tests {
         // Logs stored before the lock existed load unlocked; the next send locks them.
         let old: TranscriptLog = serde_json::from_str(r#"{"sent":[]}"#).unwrap();
         assert_eq!(old.locked_to, None);
+    }
+
+    #[test]
+    fn an_answer_to_a_message_left_after_hours_is_a_message_in_the_thread_the_lead_opened() {
+        let mut lead = crate::leads::lead::tests::lead(crate::leads::lead::LeadKind::OfflineMessage);
+        lead.contact.email = Some("olga@example.com".into());
+        let first = OfflineReply { seq: 2, author: "Anna".into(), text: "Да".into(), at: 1_700_000_100_000 };
+        let event = offline_reply_event(&lead, &first);
+        assert_eq!(event.event_type(), EventType::MessageCreated);
+        let json = serde_json::to_value(event.envelope()).unwrap();
+        assert_eq!(json["data"]["conversation_id"], lead.id.as_str());
+        assert_eq!(json["data"]["visitor_id"], lead.visitor.as_str());
+        assert_eq!(json["data"]["message"]["id"], format!("{}-2", lead.id));
+        assert_eq!(json["data"]["message"]["author"], serde_json::json!({"kind": "operator", "name": "Anna"}));
+        assert_eq!(json["data"]["lead_ids"], serde_json::json!([lead.id]));
+        assert_ne!(event.message_id(), offline_reply_event(&lead, &OfflineReply { seq: 3, ..first }).message_id());
     }
 }

@@ -42,17 +42,25 @@ impl std::fmt::Debug for CrmRequest {
     }
 }
 
-impl CrmRequest {
-    /// All headers for one attempt. Signing happens per attempt with the attempt's time, as
-    /// Standard Webhooks receivers check `webhook-timestamp` against their clock.
-    pub fn headers_for(&self, body: &[u8], now_s: u64) -> Vec<(String, String)> {
-        let mut headers = self.headers.clone();
-        if let Some(signing) = &self.signing {
+impl Signing {
+    /// `headers` plus, when there is signing, the Standard Webhooks signature of `body` at `now_s`
+    /// (a delivery's attempt and the owner's test event sign alike).
+    pub fn headers(headers: &[(String, String)], signing: Option<&Signing>, body: &[u8], now_s: u64) -> Vec<(String, String)> {
+        let mut headers = headers.to_vec();
+        if let Some(signing) = signing {
             for (name, value) in signed_headers(&signing.msg_id, now_s, body, &signing.secrets) {
                 headers.push((name.to_owned(), value));
             }
         }
         headers
+    }
+}
+
+impl CrmRequest {
+    /// All headers for one attempt. Signing happens per attempt with the attempt's time, as
+    /// Standard Webhooks receivers check `webhook-timestamp` against their clock.
+    pub fn headers_for(&self, body: &[u8], now_s: u64) -> Vec<(String, String)> {
+        Signing::headers(&self.headers, self.signing.as_ref(), body, now_s)
     }
 }
 

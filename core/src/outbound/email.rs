@@ -14,22 +14,28 @@ use crate::base::locale::Locale;
 use crate::base::url::{host_of, is_loopback_host};
 use crate::leads::consent::{ConsentPurpose, ConsentText};
 
+pub mod branding;
 mod comparison;
 pub mod links;
+mod reply;
+pub mod sample;
 mod transcript;
 
+pub use branding::{MailClock, MailKind, MailLook, MailSettings};
 pub use comparison::{
-    cached_page, comparison_pages, page_answer, plan_comparison, render_comparison, ComparisonPlan, PageAnswer, PageRead, MAX_PAGE_REDIRECTS,
-    MAX_TABLE_ATTRIBUTES, PAGE_FRESH_MS, PAGE_KEEP_MS,
+    cached_page, comparison_pages, marked_products, page_answer, plan_comparison, render_comparison, render_comparison_mail, ComparisonMail, ComparisonPlan,
+    PageAnswer, PageRead, MAX_PAGE_REDIRECTS, MAX_TABLE_ATTRIBUTES, PAGE_FRESH_MS, PAGE_KEEP_MS,
 };
 pub use links::MailLinks;
+pub use reply::render_offline_reply;
 pub use transcript::render_transcript;
 
 /// Appended to every product link, so the shop's analytics can attribute the visit to this email.
 pub const UTM_PARAMS: [(&str, &str); 3] =
     [("utm_source", "floorwalker"), ("utm_medium", "email"), ("utm_campaign", "comparison")];
 /// The version of the wording of the "send me more like this" link; recorded with the consent.
-pub const LINK_TEXT_VERSION: &str = "email-v1";
+/// v2: the Russian wording names the shop as «магазин «…»» (v1 declined the name badly).
+pub const LINK_TEXT_VERSION: &str = "email-v2";
 /// Products shown: the most recently viewed first. A comparison of more is a catalogue.
 pub const MAX_EMAIL_PRODUCTS: usize = 6;
 
@@ -41,6 +47,9 @@ pub struct EmailMessage {
     pub subject: String,
     pub html: String,
     pub text: String,
+    /// Where a reply goes, when the owner gave an address for replies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
     /// Extra mail headers (the RFC 8058 one-click unsubscribe pair), in Postmark's `{Name, Value}`
     /// shape, which is also how the local mailbox keeps them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -87,33 +96,122 @@ pub struct ComparisonLinks {
     pub unsubscribe: String,
 }
 
-/// Who the mail is from and where its links may point.
+/// Who the mail is from, how it looks, whose clock it keeps and where its links may point.
 #[derive(Debug, Clone, Copy)]
 pub struct ShopMail<'a> {
     /// The shop's name as the site config gives it.
     pub name: &'a str,
-    /// The sender as the provider expects it (`Кроха <shop@example.com>`).
+    /// The sender as the provider expects it (`Кроха <shop@example.com>`; see `MailSettings::from`).
     pub from: &'a str,
     pub links: MailLinks<'a>,
+    /// The shop's logo and colours, and the reply address.
+    pub look: &'a MailLook,
+    /// Dates and times are the site's local ones.
+    pub clock: MailClock<'a>,
+    /// The owner's test of this kind of email: marked as such in the subject and at the top.
+    pub test: bool,
 }
 
-/// The page every email of the shop is: a grey background and a white 600 px card holding
-/// `rows` (`<tr>` elements), in tables with inline styles, which is what mail clients render alike.
-/// `subject` is already escaped.
-fn mail_page(lang: &str, subject: &str, rows: &str) -> String {
+impl ShopMail<'_> {
+    /// The subject, marked when this is the owner's test.
+    fn subject(&self, l: Locale, subject: String) -> String {
+        if self.test {
+            format!("{} {subject}", t(l, "[Тест]", "[Test]"))
+        } else {
+            subject
+        }
+    }
+}
+
+/// The shop's name in running Russian text: «Кроха» after a noun that declines in its place
+/// («магазина «Кроха»»), since the name itself cannot be declined safely. A name already in
+/// quotes keeps its own.
+pub(crate) fn quoted(name: &str) -> String {
+    let name = name.trim();
+    if name.starts_with(['«', '"', '\'', '„', '“']) {
+        name.to_owned()
+    } else {
+        format!("«{name}»")
+    }
+}
+
+/// The page every email of the shop is: a grey background and a white 600 px card that opens
+/// with the shop's band (its logo, or its name, on its colour) and holds `rows` (`<tr>`
+/// elements), in tables with inline styles, which is what mail clients render alike. `subject`
+/// is already escaped.
+fn mail_page(lang: &str, subject: &str, shop: &ShopMail<'_>, rows: &str) -> String {
+    use crate::outbound::crm::html_escape as e;
+    let look = shop.look;
+    let name = if look.shop_name.is_empty() { shop.name } else { look.shop_name.as_str() };
+    let band = match look.logo_url.as_deref().and_then(safe_http_url) {
+        Some(logo) => format!(
+            r#"<img src="{}" alt="{}" height="40" style="display:block;height:40px;width:auto;max-width:240px;border:0">"#,
+            e(logo),
+            e(name)
+        ),
+        None => format!(
+            r#"<span style="font-family:Arial,sans-serif;font-size:20px;font-weight:bold;color:{}">{}</span>"#,
+            look.on_color,
+            e(name)
+        ),
+    };
+    let test = if shop.test {
+        let l = if lang == "ru" { Locale::Ru } else { Locale::En };
+        format!(
+            r#"<tr><td data-test-notice="true" style="padding:10px 24px;background:#fff4ce;font-family:Arial,sans-serif;font-size:13px;color:#1a1a1a">{}</td></tr>"#,
+            e(t(
+                l,
+                "Это тестовое письмо: так его увидит покупатель. Товары и сообщения в нём — примеры, ссылки подписки не действуют.",
+                "This is a test: it is what a shopper would see. Its products and messages are examples; its subscription links do nothing."
+            ))
+        )
+    } else {
+        String::new()
+    };
     format!(
         concat!(
             r#"<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>{subject}</title></head>"#,
             r#"<body style="margin:0;padding:0;background:#f4f4f4">"#,
             r#"<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background:#f4f4f4"><tr><td align="center" style="padding:16px">"#,
             r#"<table role="presentation" width="600" cellpadding="0" cellspacing="0" border="0" style="width:600px;max-width:100%;background:#ffffff;border-radius:8px">"#,
-            "{rows}",
+            r#"<tr><td data-brand="{color}" style="padding:16px 24px;background:{color};border-radius:8px 8px 0 0">{band}</td></tr>"#,
+            "{test}{rows}",
             r#"</table></td></tr></table></body></html>"#
         ),
         lang = lang,
         subject = subject,
+        color = look.color,
+        band = band,
+        test = test,
         rows = rows,
     )
+}
+
+/// The closing lines every email of the shop ends its message with: an invitation to reply when
+/// the owner gave an address for replies, and the shop's signature. (HTML, already escaped.)
+fn sign_off(l: Locale, shop: &ShopMail<'_>) -> (String, Vec<String>) {
+    use crate::outbound::crm::html_escape as e;
+    let mut lines = Vec::new();
+    if shop.look.reply_to.is_some() {
+        lines.push(
+            t(
+                l,
+                "Если захотите что-то уточнить или посоветоваться — просто ответьте на это письмо, мы с радостью поможем.",
+                "If you would like to ask anything or talk it over, just reply to this email: we will be glad to help.",
+            )
+            .to_owned(),
+        );
+    }
+    let signature = match l {
+        Locale::Ru => format!("С заботой, команда магазина {}", quoted(shop.name)),
+        Locale::En => format!("Warm regards, the {} team", shop.name.trim()),
+    };
+    lines.push(signature);
+    let html = lines
+        .iter()
+        .map(|line| format!(r#"<p style="margin:0 0 12px 0;font-family:Arial,sans-serif;font-size:15px;color:#1a1a1a">{}</p>"#, e(line)))
+        .collect::<String>();
+    (format!(r#"<tr><td style="padding:16px 24px 0 24px">{html}</td></tr>"#), lines)
 }
 
 fn t(locale: Locale, ru: &'static str, en: &'static str) -> &'static str {
@@ -127,7 +225,7 @@ fn t(locale: Locale, ru: &'static str, en: &'static str) -> &'static str {
 /// exactly these words, so the email and the consent record must use this one function.
 pub fn marketing_link_text(locale: Locale, shop_name: &str) -> ConsentText {
     let text = match locale {
-        Locale::Ru => format!("Присылайте мне похожие подборки от «{shop_name}»"),
+        Locale::Ru => format!("Присылайте мне похожие подборки от магазина {}", quoted(shop_name)),
         Locale::En => format!("Send me more picks like this from {shop_name}"),
     };
     ConsentText { purpose: ConsentPurpose::Marketing, text, text_version: LINK_TEXT_VERSION.to_owned() }
@@ -225,6 +323,8 @@ pub struct ResendEmail {
     pub subject: String,
     pub html: String,
     pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
     /// Resend documents custom headers as an object of name → value.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
@@ -240,6 +340,8 @@ pub struct PostmarkEmail {
     pub html_body: String,
     pub text_body: String,
     pub message_stream: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
     /// Postmark documents custom headers as an array of `{Name, Value}`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<EmailHeader>,
@@ -296,6 +398,7 @@ pub fn provider_request(
                 subject: message.subject.clone(),
                 html: message.html.clone(),
                 text: message.text.clone(),
+                reply_to: message.reply_to.clone(),
                 headers: message.headers.iter().map(|h| (h.name.clone(), h.value.clone())).collect(),
             }),
         }),
@@ -313,6 +416,7 @@ pub fn provider_request(
                 html_body: message.html.clone(),
                 text_body: message.text.clone(),
                 message_stream: message_stream.to_owned(),
+                reply_to: message.reply_to.clone(),
                 headers: message.headers.clone(),
             }),
         }),

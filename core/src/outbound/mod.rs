@@ -7,5 +7,7 @@ pub mod crm;
 pub mod delivery;
 pub mod email;
 pub mod endpoint;
+pub mod lead_log;
 pub mod privacy;
+pub mod test_event;
 pub mod webhook;

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::base::error::{ApiError, ErrorCode};
+use crate::base::error::{ApiError, ErrorCode, Invalid, Rule, Unit};
 use crate::base::ids::{is_valid_prompt_id, validate_site_id};
 use crate::base::locale::Locale;
 use crate::base::phone::PhoneRegion;
@@ -13,7 +13,10 @@ use crate::base::url::glob;
 use crate::prompts::contrast::is_hex_color;
 use crate::prompts::hours::BusinessHours;
 use crate::prompts::judgement::{Highlight, MAX_PRIORITY};
-use crate::prompts::rules::{AnswerIs, Condition, Guardrails, MAX_COOLDOWN_DAYS, MIN_COOLDOWN_DAYS};
+use crate::prompts::rules::{
+    AnswerIs, Condition, Guardrails, CALLBACK_MIN_ACTIVE_SECONDS, COMPARISON_MIN_DISTINCT_PRODUCTS, MAX_COOLDOWN_DAYS,
+    MIN_COOLDOWN_DAYS, MIN_DWELL_FLOOR_SECONDS,
+};
 #[cfg(feature = "prompt-copy")]
 use crate::prompts::rules::CopyVariant;
 #[cfg(feature = "prompt-copy")]
@@ -35,6 +38,12 @@ pub struct SiteConfig {
     pub origins: Vec<String>,
     #[serde(default)]
     pub widget: WidgetConfig,
+    /// The languages the shop writes its prompts in, the ones its owner picked: an English-only
+    /// shop lists `["en"]` and writes English only. Copy is required in these and only these;
+    /// words in another language are kept (for the day it is picked again) but never shown.
+    /// Absent in configs written before the choice existed, which had to carry both.
+    #[serde(default = "SiteConfig::default_locales")]
+    pub locales: Vec<Locale>,
 }
 
 const MAX_PROMPTS: usize = 16;
@@ -162,62 +171,89 @@ impl WidgetConfig {
         }
     }
 
-    /// Checks everything a site owner can get wrong; the message starts with the field's path
-    /// (`prompts[1].copy.en.title: ...`).
+    /// Checks everything a site owner can get wrong, with copy required in both languages; the
+    /// message starts with the field's path (`prompts[1].copy.en.title: ...`). A whole site config
+    /// is checked against its own languages ([`SiteConfig::validate`]).
     pub fn validate(&self) -> Result<(), ApiError> {
-        self.check().map_err(invalid)
+        self.check(&Locale::ALL).map_err(|problem| problem.to_api_error(ErrorCode::InvalidConfig, Locale::En))
     }
 
-    fn check(&self) -> Result<(), String> {
+    /// The first problem, its field relative to the widget config, for a site that speaks `locales`.
+    pub fn check(&self, locales: &[Locale]) -> Result<(), Invalid> {
         if !is_hex_color(&self.theme.brand_color) {
-            return Err("theme.brand_color: must look like #1f6feb".into());
+            return Err(Invalid::new("theme.brand_color", Rule::Format { example: "#1f6feb" }));
         }
         if !is_plausible_timezone(&self.timezone) {
-            return Err(format!("timezone: {:?} is not an IANA time zone name like \"Europe/Moscow\"", self.timezone));
+            return Err(Invalid::new("timezone", Rule::Format { example: "Europe/Moscow" }));
         }
-        self.business_hours.check().map_err(|e| format!("business_hours.{e}"))?;
+        self.business_hours.check().map_err(|e| e.under("business_hours"))?;
         if !(1..=MAX_CALLBACK_MINUTES).contains(&self.callback_minutes) {
-            return Err(format!("callback_minutes: must be 1-{MAX_CALLBACK_MINUTES}"));
+            return Err(Invalid::new("callback_minutes", between(1, MAX_CALLBACK_MINUTES, Unit::Minutes)));
         }
         if !(self.default_region.len() == 2 && self.default_region.bytes().all(|b| b.is_ascii_uppercase())) {
-            return Err("default_region: must be a two-letter uppercase region code like \"RU\"".into());
+            return Err(Invalid::new("default_region", Rule::Format { example: "RU" }));
+        }
+        if !locales.contains(&self.default_locale) {
+            return Err(Invalid::new("default_locale", Rule::NotASiteLocale { locale: self.default_locale }));
         }
         if self.exclude_paths.len() > MAX_EXCLUDE_PATHS {
-            return Err(format!("exclude_paths: at most {MAX_EXCLUDE_PATHS} patterns"));
+            return Err(Invalid::new("exclude_paths", Rule::Count { min: 0, max: MAX_EXCLUDE_PATHS }));
         }
         for (index, pattern) in self.exclude_paths.iter().enumerate() {
-            glob::check(pattern).map_err(|e| format!("exclude_paths[{index}]: {e}"))?;
+            glob::check(pattern).map_err(|e| Invalid::new(format!("exclude_paths[{index}]"), Rule::Detail(e)))?;
         }
-        self.guardrails.check().map_err(|e| format!("guardrails.{e}"))?;
+        self.guardrails.check().map_err(|e| e.under("guardrails"))?;
         if let Some(timing) = self.test_timing {
             if !(1..=MAX_TIME_SCALE).contains(&timing.time_scale) {
-                return Err(format!("test_timing.time_scale: must be 1-{MAX_TIME_SCALE}"));
+                return Err(Invalid::new("test_timing.time_scale", between(1, MAX_TIME_SCALE, Unit::Count)));
             }
         }
         if self.prompts.len() > MAX_PROMPTS {
-            return Err(format!("prompts: at most {MAX_PROMPTS} prompts"));
+            return Err(Invalid::new("prompts", Rule::Count { min: 0, max: MAX_PROMPTS }));
         }
         for (index, prompt) in self.prompts.iter().enumerate() {
             if self.prompts[..index].iter().any(|earlier| earlier.id == prompt.id) {
-                return Err(format!("prompts[{index}].id: {:?} is used twice", prompt.id));
+                return Err(Invalid::new(format!("prompts[{index}].id"), Rule::Duplicate { value: prompt.id.clone() }));
             }
-            prompt.check(self).map_err(|e| format!("prompts[{index}].{e}"))?;
+            prompt.check(self, locales).map_err(|e| e.under(&format!("prompts[{index}]")))?;
         }
         // Answers other prompts' words refer to, once every question is known to be sound. Words
         // for a question the config does not have stay dormant: a site that keeps the built-in
         // comparison but drops the built-in question must not be refused for it.
         #[cfg(feature = "prompt-copy")]
         for (index, prompt) in self.prompts.iter().enumerate() {
-            for (locale, copy) in [("ru", &prompt.copy.ru), ("en", &prompt.copy.en)] {
+            for &locale in locales {
+                let Some(copy) = prompt.copy.in_locale(locale) else { continue };
                 let present = copy.answered.iter().enumerate().filter(|(_, a)| self.prompt(&a.answer.prompt).is_some());
                 for (n, answered) in present {
                     check_condition(&Condition::Answer(answered.answer.clone()), self, 1, &mut 0)
-                        .map_err(|e| format!("prompts[{index}].copy.{locale}.answered[{n}]{e}"))?;
+                        .map_err(|e| e.under(&format!("prompts[{index}].copy.{}.answered[{n}]", locale.code())))?;
                 }
             }
         }
         Ok(())
     }
+
+    /// Only the words in `locales`: what the widget may show (see [`SiteConfig::locales`]).
+    #[cfg(feature = "prompt-copy")]
+    fn keep_locales(&mut self, locales: &[Locale]) {
+        for prompt in &mut self.prompts {
+            prompt.copy.keep(locales);
+            if let PromptKind::Question(question) = &mut prompt.kind {
+                question.question.keep(locales);
+                for choice in &mut question.choices {
+                    choice.label.keep(locales);
+                    if let Some(highlight) = &mut choice.highlight {
+                        highlight.note.keep(locales);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn between(min: u32, max: u32, unit: Unit) -> Rule {
+    Rule::Between { min: u64::from(min), max: u64::from(max), unit }
 }
 
 impl Default for WidgetConfig {
@@ -261,6 +297,18 @@ pub struct PromptDefinition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cooldown_days: Option<u32>,
     pub when: Condition,
+    /// Off: kept with its words and rules, but never served to the widget (the owner's on/off
+    /// switch; absent means on).
+    #[serde(default = "on", skip_serializing_if = "is_on")]
+    pub enabled: bool,
+}
+
+fn on() -> bool {
+    true
+}
+
+fn is_on(enabled: &bool) -> bool {
+    *enabled
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
@@ -294,66 +342,206 @@ pub struct Choice {
     pub highlight: Option<Highlight>,
 }
 
-/// One value per language the widget speaks; both are required so no visitor sees a blank card.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Localized<T> {
-    pub ru: T,
-    pub en: T,
+/// One value per language the site speaks: `{"ru": …, "en": …}`, or one of them for a site that
+/// speaks one language. Never none (a value with no words at all is refused while reading), so
+/// [`Localized::get`] always has something to show: the words in the asked language, else the
+/// other's, and no visitor sees a blank card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Localized<T> {
+    Both { ru: T, en: T },
+    Only(Locale, T),
 }
 
 impl<T> Localized<T> {
+    /// The words in `locale`, else in the other language.
     pub fn get(&self, locale: Locale) -> &T {
-        match locale {
-            Locale::Ru => &self.ru,
-            Locale::En => &self.en,
+        match self {
+            Localized::Both { ru, en } => match locale {
+                Locale::Ru => ru,
+                Locale::En => en,
+            },
+            Localized::Only(_, value) => value,
+        }
+    }
+
+    /// The words written in `locale`, if any.
+    pub fn in_locale(&self, locale: Locale) -> Option<&T> {
+        match self {
+            Localized::Both { .. } => Some(self.get(locale)),
+            Localized::Only(only, value) => (*only == locale).then_some(value),
+        }
+    }
+
+    pub fn in_locale_mut(&mut self, locale: Locale) -> Option<&mut T> {
+        match self {
+            Localized::Both { ru, en } => Some(match locale {
+                Locale::Ru => ru,
+                Locale::En => en,
+            }),
+            Localized::Only(only, value) => (*only == locale).then_some(value),
+        }
+    }
+
+    /// Writes the words for `locale`, keeping the other language's.
+    pub fn set(&mut self, locale: Locale, value: T)
+    where
+        T: Clone,
+    {
+        let other = self.in_locale(locale.other()).cloned();
+        *self = match (locale, other) {
+            (Locale::Ru, Some(en)) => Localized::Both { ru: value, en },
+            (Locale::En, Some(ru)) => Localized::Both { ru, en: value },
+            (_, None) => Localized::Only(locale, value),
+        };
+    }
+
+    /// Keeps only the words in `locales` (all of them, if none of `locales` has words).
+    pub fn keep(&mut self, locales: &[Locale])
+    where
+        T: Clone,
+    {
+        if let Localized::Both { ru, en } = self {
+            match (locales.contains(&Locale::Ru), locales.contains(&Locale::En)) {
+                (true, false) => *self = Localized::Only(Locale::Ru, ru.clone()),
+                (false, true) => *self = Localized::Only(Locale::En, en.clone()),
+                _ => {}
+            }
+        }
+    }
+
+    /// Each language's words, in `Locale::ALL` order.
+    pub fn each(&self) -> impl Iterator<Item = (Locale, &T)> {
+        Locale::ALL.into_iter().filter_map(move |locale| self.in_locale(locale).map(|value| (locale, value)))
+    }
+
+    /// Checks the words of every language in `locales`; the field of a problem is the language
+    /// (`en.title`), a language without words is [`Rule::MissingLocale`].
+    fn check_each(&self, locales: &[Locale], check: impl Fn(&T) -> Result<(), Invalid>) -> Result<(), Invalid> {
+        for &locale in locales {
+            let value = self.in_locale(locale).ok_or_else(|| Invalid::new(locale.code(), Rule::MissingLocale { locale }))?;
+            check(value).map_err(|e| e.under(locale.code()))?;
+        }
+        Ok(())
+    }
+}
+
+impl<T: Serialize> Serialize for Localized<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        for (locale, value) in self.each() {
+            map.serialize_entry(locale.code(), value)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Localized<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Written<T> {
+            ru: Option<T>,
+            en: Option<T>,
+        }
+        let written = Written::<T>::deserialize(deserializer)?;
+        match (written.ru, written.en) {
+            (Some(ru), Some(en)) => Ok(Localized::Both { ru, en }),
+            (Some(ru), None) => Ok(Localized::Only(Locale::Ru, ru)),
+            (None, Some(en)) => Ok(Localized::Only(Locale::En, en)),
+            (None, None) => Err(serde::de::Error::custom("words in at least one language: {\"en\": …} or {\"ru\": …}")),
         }
     }
 }
 
 impl PromptDefinition {
-    fn check(&self, config: &WidgetConfig) -> Result<(), String> {
+    fn check(&self, config: &WidgetConfig, locales: &[Locale]) -> Result<(), Invalid> {
         if !is_valid_prompt_id(&self.id) {
-            return Err(format!("id: {:?} must be 1-64 characters of [a-z0-9_-]", self.id));
+            return Err(Invalid::new("id", Rule::Format { example: "callback (a-z, 0-9, _ and -)" }));
         }
         if self.priority.is_some_and(|priority| priority > MAX_PRIORITY) {
-            return Err(format!("priority: must be 0-{MAX_PRIORITY}"));
+            return Err(Invalid::new("priority", between(0, MAX_PRIORITY.into(), Unit::Count)));
         }
         if let Some(days) = self.cooldown_days {
             if !(MIN_COOLDOWN_DAYS..=MAX_COOLDOWN_DAYS).contains(&days) {
-                return Err(format!("cooldown_days: must be {}-{MAX_COOLDOWN_DAYS}", MIN_COOLDOWN_DAYS));
+                return Err(Invalid::new("cooldown_days", between(MIN_COOLDOWN_DAYS, MAX_COOLDOWN_DAYS, Unit::Days)));
             }
         }
         if let PromptKind::Question(question) = &self.kind {
-            question.check().map_err(|e| format!("kind.question.{e}"))?;
+            question.check(locales).map_err(|e| e.under("kind.question"))?;
         }
         #[cfg(feature = "prompt-copy")]
-        for (locale, copy) in [("ru", &self.copy.ru), ("en", &self.copy.en)] {
-            copy.check(&self.kind).map_err(|e| format!("copy.{locale}.{e}"))?;
-        }
+        self.copy.check_each(locales, |copy| copy.check(&self.kind)).map_err(|e| e.under("copy"))?;
         let mut nodes = 0;
-        check_condition(&self.when, config, 1, &mut nodes).map_err(|e| format!("when{e}"))
+        check_condition(&self.when, config, 1, &mut nodes).map_err(|e| e.under("when"))?;
+        self.check_floors().map_err(|e| e.under("when"))
+    }
+
+    /// The thresholds the owner's form shows as fields (the condition itself, or the parts of a
+    /// top-level `all`) may not promise less than the engine's own floors: a callback after 60 s
+    /// would silently wait 300 s, so the form says so instead of storing a number that lies.
+    fn check_floors(&self) -> Result<(), Invalid> {
+        let parts: Vec<(String, &Condition)> = match &self.when {
+            Condition::All(parts) => parts.iter().enumerate().map(|(i, part)| (format!("all[{i}]"), part)).collect(),
+            single => vec![(String::new(), single)],
+        };
+        for (path, part) in parts {
+            let field = |name: &str| if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+            match part {
+                Condition::ActiveSecondsAtLeast(seconds) => {
+                    let floor = active_seconds_floor(&self.kind);
+                    if *seconds < floor {
+                        return Err(Invalid::new(field("active_seconds_at_least"), Rule::BelowFloor { floor: floor.into(), unit: Unit::Seconds }));
+                    }
+                }
+                Condition::DistinctProductsAtLeast(products) => {
+                    let floor = distinct_products_floor(&self.kind);
+                    if *products < floor {
+                        return Err(Invalid::new(field("distinct_products_at_least"), Rule::BelowFloor { floor: floor.into(), unit: Unit::Count }));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The least active time a prompt of `kind` can wait for: the engine's minimum dwell, and for a
+/// callback its own longer floor (`rules::CALLBACK_MIN_ACTIVE_SECONDS`).
+pub fn active_seconds_floor(kind: &PromptKind) -> u32 {
+    match kind {
+        PromptKind::Callback => CALLBACK_MIN_ACTIVE_SECONDS,
+        _ => MIN_DWELL_FLOOR_SECONDS,
+    }
+}
+
+/// The fewest distinct products a prompt of `kind` can ask for: a comparison needs two, the rest
+/// nothing.
+pub fn distinct_products_floor(kind: &PromptKind) -> u32 {
+    match kind {
+        PromptKind::ComparisonEmail => COMPARISON_MIN_DISTINCT_PRODUCTS as u32,
+        _ => 0,
     }
 }
 
 impl Question {
-    fn check(&self) -> Result<(), String> {
-        check_text("question.ru", &self.question.ru, MAX_COPY_LEN)?;
-        check_text("question.en", &self.question.en, MAX_COPY_LEN)?;
+    fn check(&self, locales: &[Locale]) -> Result<(), Invalid> {
+        self.question.check_each(locales, |q| check_text(q, MAX_COPY_LEN)).map_err(|e| e.under("question"))?;
         if !(2..=MAX_CHOICES).contains(&self.choices.len()) {
-            return Err(format!("choices: list 2-{MAX_CHOICES} choices"));
+            return Err(Invalid::new("choices", Rule::Count { min: 2, max: MAX_CHOICES }));
         }
         for (index, choice) in self.choices.iter().enumerate() {
+            let at = format!("choices[{index}]");
             if !is_valid_choice_value(&choice.value) {
-                return Err(format!("choices[{index}].value: {:?} must be 1-32 characters of [a-z0-9_+-]", choice.value));
+                return Err(Invalid::new(format!("{at}.value"), Rule::Format { example: "0-1 (a-z, 0-9, _, + and -)" }));
             }
             if self.choices[..index].iter().any(|earlier| earlier.value == choice.value) {
-                return Err(format!("choices[{index}].value: {:?} is used twice", choice.value));
+                return Err(Invalid::new(format!("{at}.value"), Rule::Duplicate { value: choice.value.clone() }));
             }
-            check_text(&format!("choices[{index}].label.ru"), &choice.label.ru, MAX_LABEL_LEN)?;
-            check_text(&format!("choices[{index}].label.en"), &choice.label.en, MAX_LABEL_LEN)?;
+            choice.label.check_each(locales, |label| check_text(label, MAX_LABEL_LEN)).map_err(|e| e.under(&format!("{at}.label")))?;
             if let Some(highlight) = &choice.highlight {
-                highlight.check().map_err(|e| format!("choices[{index}].highlight.{e}"))?;
+                highlight.check(locales).map_err(|e| e.under(&format!("{at}.highlight")))?;
             }
         }
         Ok(())
@@ -364,36 +552,37 @@ impl Question {
     }
 }
 
-/// Errors come back as a path suffix (`.all[1].url_matches: ...`) for the caller to prefix.
-fn check_condition(condition: &Condition, config: &WidgetConfig, depth: usize, nodes: &mut usize) -> Result<(), String> {
+/// Errors come back with the field relative to `condition` (`all[1].url_matches`), for the
+/// caller to put under its own path.
+fn check_condition(condition: &Condition, config: &WidgetConfig, depth: usize, nodes: &mut usize) -> Result<(), Invalid> {
     *nodes += 1;
     if *nodes > MAX_CONDITION_NODES {
-        return Err(format!(": a condition may have at most {MAX_CONDITION_NODES} parts"));
+        return Err(Invalid::new("", Rule::TooComplex { max: MAX_CONDITION_NODES }));
     }
     if depth > MAX_CONDITION_DEPTH {
-        return Err(format!(": conditions nest at most {MAX_CONDITION_DEPTH} deep"));
+        return Err(Invalid::new("", Rule::TooComplex { max: MAX_CONDITION_DEPTH }));
     }
     match condition {
         Condition::All(list) | Condition::Any(list) => {
             let name = if matches!(condition, Condition::All(_)) { "all" } else { "any" };
             if list.is_empty() {
-                return Err(format!(".{name}: must list at least one condition"));
+                return Err(Invalid::new(name, Rule::Count { min: 1, max: MAX_CONDITION_NODES }));
             }
             for (index, inner) in list.iter().enumerate() {
-                check_condition(inner, config, depth + 1, nodes).map_err(|e| format!(".{name}[{index}]{e}"))?;
+                check_condition(inner, config, depth + 1, nodes).map_err(|e| e.under(&format!("{name}[{index}]")))?;
             }
             Ok(())
         }
-        Condition::Not(inner) => check_condition(inner, config, depth + 1, nodes).map_err(|e| format!(".not{e}")),
-        Condition::UrlMatches(pattern) => glob::check(pattern).map_err(|e| format!(".url_matches: {e}")),
+        Condition::Not(inner) => check_condition(inner, config, depth + 1, nodes).map_err(|e| e.under("not")),
+        Condition::UrlMatches(pattern) => glob::check(pattern).map_err(|e| Invalid::new("url_matches", Rule::Detail(e))),
         Condition::ProductCategory(category) => {
-            check_text("", category, crate::base::text::MAX_CATEGORY_LEN).map_err(|e| format!(".product_category{e}"))
+            check_text(category, crate::base::text::MAX_CATEGORY_LEN).map_err(|e| e.under("product_category"))
         }
         Condition::PriceBetween(range) => {
             let negative = range.min.is_some_and(|m| m < 0) || range.max.is_some_and(|m| m < 0);
             let inverted = matches!((range.min, range.max), (Some(min), Some(max)) if min > max);
             if range.min.is_none() && range.max.is_none() || negative || inverted {
-                return Err(".price_between: give min and/or max, non-negative, min <= max".into());
+                return Err(Invalid::new("price_between", Rule::Detail("give min and/or max, non-negative, min <= max".into())));
             }
             Ok(())
         }
@@ -403,9 +592,9 @@ fn check_condition(condition: &Condition, config: &WidgetConfig, depth: usize, n
                 _ => None,
             });
             match question {
-                None => Err(format!(".answer.prompt: {prompt:?} is not a question prompt in this config")),
+                None => Err(Invalid::new("answer.prompt", Rule::UnknownQuestion { prompt: prompt.clone() })),
                 Some(question) if !question.has_choice(is) => {
-                    Err(format!(".answer.is: {is:?} is not one of the choices of {prompt:?}"))
+                    Err(Invalid::new("answer.is", Rule::UnknownChoice { prompt: prompt.clone(), value: is.clone() }))
                 }
                 Some(_) => Ok(()),
             }
@@ -423,15 +612,21 @@ fn check_condition(condition: &Condition, config: &WidgetConfig, depth: usize, n
     }
 }
 
-/// Errors as `field: message`, so the caller only prefixes the parent path.
-fn check_text(field: &str, value: &str, max: usize) -> Result<(), String> {
+/// A text's own problem, with an empty field for the caller to name.
+fn check_text(value: &str, max: usize) -> Result<(), Invalid> {
     if value.trim().is_empty() {
-        return Err(format!("{field}: must not be empty"));
+        return Err(Invalid::new("", Rule::Empty));
     }
     if value.chars().count() > max {
-        return Err(format!("{field}: must be at most {max} characters"));
+        return Err(Invalid::new("", Rule::TooLong { max }));
     }
     Ok(())
+}
+
+/// [`check_text`] for the field `field`.
+#[cfg(feature = "prompt-copy")]
+fn check_field(field: &str, value: &str, max: usize) -> Result<(), Invalid> {
+    check_text(value, max).map_err(|e| e.under(field))
 }
 
 fn is_valid_choice_value(value: &str) -> bool {
@@ -501,22 +696,86 @@ pub struct PublicSiteConfig {
 }
 
 impl SiteConfig {
-    pub fn public(&self) -> PublicSiteConfig {
-        PublicSiteConfig { site: self.site.clone(), name: self.name.clone(), widget: self.widget.clone() }
+    fn default_locales() -> Vec<Locale> {
+        Locale::ALL.to_vec()
     }
 
-    /// Checks the whole config; the first problem found is reported with the field it concerns.
+    /// What the widget may see: no origins, and only the words in the site's languages (the
+    /// widget shows the visitor's language if the site speaks it, else the other one).
+    pub fn public(&self) -> PublicSiteConfig {
+        let mut widget = self.widget.clone();
+        widget.prompts.retain(|prompt| prompt.enabled);
+        #[cfg(feature = "prompt-copy")]
+        widget.keep_locales(&self.locales);
+        PublicSiteConfig { site: self.site.clone(), name: self.name.clone(), widget }
+    }
+
+    /// Checks the whole config; the first problem found is reported with the field it concerns
+    /// (in English: the admin API's language).
     pub fn validate(&self) -> Result<(), ApiError> {
+        self.validate_in(Locale::En)
+    }
+
+    /// [`SiteConfig::validate`] with the message in `locale`, for an owner's console.
+    pub fn validate_in(&self, locale: Locale) -> Result<(), ApiError> {
         validate_site_id(&self.site).map_err(|e| invalid(format!("site: {}", e.message)))?;
         let name_len = self.name.trim().chars().count();
         if name_len == 0 || name_len > MAX_NAME_LEN {
-            return Err(invalid(format!("name: must be 1-{MAX_NAME_LEN} characters")));
+            return Err(Invalid::new("name", between(1, MAX_NAME_LEN as u32, Unit::Characters)).to_api_error(ErrorCode::InvalidConfig, locale));
         }
         if self.origins.is_empty() || self.origins.len() > MAX_ORIGINS {
             return Err(invalid(format!("origins: list 1-{MAX_ORIGINS} origins")));
         }
         origins::check_origins(&self.origins)?;
-        self.widget.check().map_err(|e| invalid(format!("widget.{e}")))
+        self.check().map_err(|problem| problem.to_api_error(ErrorCode::InvalidConfig, locale))
+    }
+
+    /// The languages and the widget config, the part an owner edits in the console.
+    pub fn check(&self) -> Result<(), Invalid> {
+        if self.locales.is_empty() || self.locales.len() > Locale::ALL.len() {
+            return Err(Invalid::new("locales", Rule::Count { min: 1, max: Locale::ALL.len() }));
+        }
+        if let Some(twice) = self.locales.iter().enumerate().find(|(i, l)| self.locales[..*i].contains(l)) {
+            return Err(Invalid::new("locales", Rule::Duplicate { value: twice.1.code().into() }));
+        }
+        self.widget.check(&self.locales).map_err(|e| e.under("widget"))
+    }
+
+    /// This config with a JSON merge patch applied (`base::merge_patch`, RFC 7396): what `PATCH
+    /// /v1/admin/sites/:site` stores, once the result validates. The patch names only what
+    /// changes; a list (`origins`, `prompts`) is replaced whole, so one prompt is patched on its
+    /// own ([`SiteConfig::patched_prompt`]).
+    #[cfg(feature = "prompt-copy")]
+    pub fn patched(&self, patch: &serde_json::Value, locale: Locale) -> Result<SiteConfig, ApiError> {
+        let mut document = serde_json::to_value(self).map_err(|e| invalid(e.to_string()))?;
+        crate::base::merge_patch::apply(&mut document, patch);
+        serde_json::from_value(document)
+            .map_err(|e| Invalid::new("", Rule::Detail(e.to_string())).to_api_error(ErrorCode::InvalidConfig, locale))
+    }
+
+    /// This config with a merge patch applied to its prompt `id` only: `PATCH
+    /// /v1/admin/sites/:site/prompts/:id` with `{"copy": {"en": {"title": "…"}}}` changes that title
+    /// and nothing else. `not_found` for a prompt the config does not have; the id itself is the
+    /// prompt's address and does not change.
+    #[cfg(feature = "prompt-copy")]
+    pub fn patched_prompt(&self, id: &str, patch: &serde_json::Value, locale: Locale) -> Result<SiteConfig, ApiError> {
+        let index = self
+            .widget
+            .prompts
+            .iter()
+            .position(|prompt| prompt.id == id)
+            .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("the site has no prompt {id:?}")))?;
+        let field = format!("widget.prompts[{index}]");
+        let refuse = |rule: Rule, under: &str| Invalid::new(under, rule).to_api_error(ErrorCode::InvalidConfig, locale);
+        if patch.get("id").is_some_and(|new| new.as_str() != Some(id)) {
+            return Err(refuse(Rule::Detail("a prompt's id is its address and does not change".into()), &format!("{field}.id")));
+        }
+        let mut prompt = serde_json::to_value(&self.widget.prompts[index]).map_err(|e| invalid(e.to_string()))?;
+        crate::base::merge_patch::apply(&mut prompt, patch);
+        let prompt: PromptDefinition = serde_json::from_value(prompt).map_err(|e| refuse(Rule::Detail(e.to_string()), &field))?;
+        let mut config = self.clone();
+        config.widget.prompts[index] = prompt;
+        Ok(config)
     }
 
     /// Whether the config asks for shortened test timing, which only a test deployment may accept
@@ -531,6 +790,28 @@ impl SiteConfig {
     }
 }
 
+/// The revision of a stored config: an entity tag derived from its stored text, so any change
+/// gives a new one. `GET /v1/admin/sites/:site` sends it as `ETag`; a `PUT` with `If-Match` is
+/// refused when the config changed after it was read (two people editing, the second would
+/// silently undo the first).
+pub fn revision_tag(stored: &str) -> String {
+    let digest = crate::base::crypto::sha256(stored.as_bytes());
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// Whether an `If-Match` header value allows changing the config stored as `stored`: `*`, or
+/// one of its listed tags is the current one (a weak `W/` tag compares by its value).
+pub fn if_match_allows(if_match: &str, stored: &str) -> bool {
+    let current = revision_tag(stored);
+    if_match.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == current)
+}
+
+/// The refusal of a change made to a config that changed after it was read.
+pub fn changed_meanwhile() -> ApiError {
+    ApiError::new(ErrorCode::PreconditionFailed, "the site's config changed after it was read; read it again and redo the change")
+}
+
 fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::InvalidConfig, message)
 }
@@ -542,3 +823,5 @@ pub use origins::{normalize_origin, origin_taken};
 
 #[cfg(test)]
 mod tests;
+#[cfg(all(test, feature = "prompt-copy"))]
+mod reference;

@@ -2,17 +2,63 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::base::error::{Invalid, Rule};
 use crate::base::locale::Weekday;
 
 const MINUTES_PER_DAY: u16 = 24 * 60;
 
-/// Opening hours in minutes after local midnight: `{"open":540,"close":1260}` is 09:00–21:00.
-/// Hours past midnight are not supported: `close` is later than `open` on the same day.
+/// Opening hours on one day, in the site's time zone (`widget.timezone`). In JSON a time is
+/// written `"HH:MM"`: `{"open":"09:00","close":"21:00"}`; `"24:00"` closes at midnight. The first
+/// form of the config wrote minutes after midnight (`{"open":540,"close":1260}`); configs stored
+/// in it are still read (and written back as `"HH:MM"`). In memory and on the widget's wire form
+/// they are minutes. Hours past midnight are not supported: `close` is later than `open`.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct OpeningHours {
+    #[serde(with = "hhmm")]
     pub open: u16,
+    #[serde(with = "hhmm")]
     pub close: u16,
+}
+
+/// `"HH:MM"` ⇄ minutes after midnight (and the first form's plain minutes, read only).
+pub mod hhmm {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// `"09:05"` for 545.
+    pub fn format(minutes: u16) -> String {
+        format!("{:02}:{:02}", minutes / 60, minutes % 60)
+    }
+
+    /// Minutes after midnight for `"H:MM"`/`"HH:MM"` (`"24:00"` included); `None` for anything else.
+    pub fn parse(text: &str) -> Option<u16> {
+        let (hours, minutes) = text.trim().split_once(':')?;
+        let digits = |s: &str, max_len| (1..=max_len).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(hours, 2) || !digits(minutes, 2) || minutes.len() != 2 {
+            return None;
+        }
+        let (hours, minutes): (u16, u16) = (hours.parse().ok()?, minutes.parse().ok()?);
+        let total = hours * 60 + minutes;
+        (minutes < 60 && total <= super::MINUTES_PER_DAY).then_some(total)
+    }
+
+    pub fn serialize<S: Serializer>(minutes: &u16, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format(*minutes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u16, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Text(String),
+            Minutes(u16),
+        }
+        match Either::deserialize(deserializer)? {
+            Either::Minutes(minutes) => Ok(minutes),
+            Either::Text(text) => parse(&text)
+                .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a time of day like \"09:00\""))),
+        }
+    }
 }
 
 /// The shop's hours per site-local weekday; a missing day is closed.
@@ -80,7 +126,7 @@ impl BusinessHours {
         Vec::new()
     }
 
-    pub(crate) fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), Invalid> {
         let days = [
             ("mon", self.mon),
             ("tue", self.tue),
@@ -92,10 +138,11 @@ impl BusinessHours {
         ];
         for (name, hours) in days {
             if let Some(OpeningHours { open, close }) = hours {
-                if open >= close || close > MINUTES_PER_DAY {
-                    return Err(format!(
-                        "{name}: open ({open}) must be before close ({close}), both minutes within 0-{MINUTES_PER_DAY}"
-                    ));
+                if close > MINUTES_PER_DAY {
+                    return Err(Invalid::new(format!("{name}.close"), Rule::Format { example: "21:00" }));
+                }
+                if open >= close {
+                    return Err(Invalid::new(name, Rule::HoursOrder));
                 }
             }
         }
@@ -132,6 +179,31 @@ pub struct CallSlot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hours_are_written_hh_mm_and_the_first_form_is_still_read() {
+        let hours = OpeningHours { open: 9 * 60, close: 21 * 60 + 30 };
+        let json = serde_json::to_value(hours).unwrap();
+        assert_eq!(json, serde_json::json!({"open": "09:00", "close": "21:30"}));
+        assert_eq!(serde_json::from_value::<OpeningHours>(json).unwrap(), hours);
+        // Stored in the first form: minutes after midnight.
+        let old: BusinessHours = serde_json::from_str(r#"{"mon":{"open":540,"close":1260}}"#).unwrap();
+        assert_eq!(old.mon, Some(OpeningHours { open: 540, close: 1260 }));
+        assert_eq!(serde_json::to_value(old).unwrap(), serde_json::json!({"mon": {"open": "09:00", "close": "21:00"}}));
+        let midnight: OpeningHours = serde_json::from_str(r#"{"open":"0:00","close":"24:00"}"#).unwrap();
+        assert_eq!((midnight.open, midnight.close), (0, 1440));
+        for bad in [r#""9""#, r#""09:60""#, r#""24:01""#, r#""25:00""#, r#""09:5""#, r#""-1:00""#, r#""09:00:00""#, r#""""#, "-5", "true"] {
+            let json = format!(r#"{{"open":{bad},"close":"21:00"}}"#);
+            assert!(serde_json::from_str::<OpeningHours>(&json).is_err(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_minute_of_the_day_survives_hh_mm(minutes in 0u16..=1440) {
+            proptest::prop_assert_eq!(hhmm::parse(&hhmm::format(minutes)), Some(minutes));
+        }
+    }
 
     #[test]
     fn slots_fall_on_the_next_open_day() {

@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::base::error::{Invalid, Rule, Unit};
 use crate::base::locale::Locale;
 use crate::prompts::config::{Localized, PromptDefinition, PromptKind, WidgetConfig};
 use crate::prompts::rules::{scaled, AnswerIs};
@@ -94,13 +95,17 @@ pub fn highlighted(config: &WidgetConfig, answers: &[AnswerIs], products: &[Prod
 }
 
 impl Highlight {
-    pub(crate) fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self, locales: &[Locale]) -> Result<(), Invalid> {
         if self.suits_age.max_months.is_some_and(|max| max < self.suits_age.min_months) {
-            return Err("suits_age: max_months must not be below min_months".into());
+            return Err(Invalid::new("suits_age", Rule::Detail("max_months must not be below min_months".into())));
         }
-        for (locale, note) in [("ru", &self.note.ru), ("en", &self.note.en)] {
+        for &locale in locales {
+            let Some(note) = self.note.in_locale(locale) else {
+                return Err(Invalid::new(format!("note.{}", locale.code()), Rule::MissingLocale { locale }));
+            };
             if note.trim().is_empty() || note.chars().count() > MAX_NOTE_LEN {
-                return Err(format!("note.{locale}: must be 1-{MAX_NOTE_LEN} characters"));
+                let rule = Rule::Between { min: 1, max: MAX_NOTE_LEN as u64, unit: Unit::Characters };
+                return Err(Invalid::new(format!("note.{}", locale.code()), rule));
             }
         }
         Ok(())

@@ -21,7 +21,7 @@ pub fn builtin_playbooks() -> Vec<PromptDefinition> {
 }
 
 fn text(ru: &str, en: &str) -> Localized<String> {
-    Localized { ru: ru.into(), en: en.into() }
+    Localized::Both { ru: ru.into(), en: en.into() }
 }
 
 /// Someone who compared two or more models and is now leaving is still deciding: offer to take the
@@ -31,11 +31,11 @@ fn comparison_by_email() -> PromptDefinition {
     PromptDefinition {
         id: "compare_by_email".into(),
         kind: PromptKind::ComparisonEmail,
-        copy: Localized {
+        copy: Localized::Both {
             ru: PromptCopy {
                 title: "Сравнить спокойно, без спешки?".into(),
-                body: "Вы посмотрели несколько моделей. Пришлём их сравнение на почту: цены, вес, размеры и наши \
-                       заметки из шоурума — чтобы можно было спокойно обсудить дома."
+                body: "Вы посмотрели несколько моделей. Пришлём их сравнение на почту: цены, вес, размеры и другие \
+                       характеристики рядом, с выделенными отличиями — чтобы можно было спокойно обсудить дома."
                     .into(),
                 accept: "Прислать сравнение".into(),
                 dismiss: "Не нужно".into(),
@@ -48,7 +48,7 @@ fn comparison_by_email() -> PromptDefinition {
             en: PromptCopy {
                 title: "Compare them at your own pace?".into(),
                 body: "You've looked at a few models. We can email you a side-by-side comparison — prices, weight, \
-                       sizes and our notes from the showroom — so you can talk it over at home."
+                       sizes and the other specs, with the differences highlighted — so you can talk it over at home."
                     .into(),
                 accept: "Email me the comparison".into(),
                 dismiss: "No, thanks".into(),
@@ -60,6 +60,7 @@ fn comparison_by_email() -> PromptDefinition {
         priority: Some(40),
         cooldown_days: None,
         when: Condition::All(vec![Condition::ExitIntent, Condition::DistinctProductsAtLeast(2)]),
+        enabled: true,
     }
 }
 
@@ -71,19 +72,19 @@ fn answered_comparison_copy(locale: Locale) -> Vec<AnsweredCopy> {
         Locale::Ru => (
             "Сравнить спокойно, пока есть время?",
             "До появления малыша выбирать лучше без спешки. Пришлём на почту сравнение моделей, которые вы \
-             смотрели: цены, вес, размеры и наши заметки из шоурума. То, что подходит с рождения, мы отметили.",
+             смотрели: цены, вес, размеры и другие характеристики рядом. То, что подходит с рождения, мы отметим.",
             "Сравнить то, что подходит по возрасту?",
-            "Пришлём на почту сравнение моделей, которые вы смотрели: цены, вес, размеры и наши заметки из \
-             шоурума. То, что подходит вашему ребёнку по возрасту, мы отметили.",
+            "Пришлём на почту сравнение моделей, которые вы смотрели: цены, вес, размеры и другие \
+             характеристики рядом. То, что подходит вашему ребёнку по возрасту, мы отметим.",
         ),
         Locale::En => (
             "Compare them while there's time?",
             "Before the baby arrives is the best time to choose calmly. We can email you a side-by-side comparison \
-             of the models you've looked at — prices, weight, sizes and our showroom notes. We've marked the ones \
+             of the models you've looked at — prices, weight, sizes and the other specs. We'll mark the ones \
              suitable from birth.",
             "Compare what suits your child's age?",
             "We can email you a side-by-side comparison of the models you've looked at — prices, weight, sizes and \
-             our showroom notes. We've marked the ones that suit your child's age.",
+             the other specs. We'll mark the ones that suit your child's age.",
         ),
     };
     let mut copy = vec![AnsweredCopy { answer: answer("expecting"), title: expecting_title.into(), body: expecting_body.into() }];
@@ -102,7 +103,7 @@ fn callback() -> PromptDefinition {
     PromptDefinition {
         id: "callback".into(),
         kind: PromptKind::Callback,
-        copy: Localized {
+        copy: Localized::Both {
             ru: PromptCopy {
                 title: "Хотите, мы позвоним?".into(),
                 body: "Если проще обсудить голосом — оставьте номер. Специалист перезвонит в течение {minutes} минут \
@@ -141,6 +142,7 @@ fn callback() -> PromptDefinition {
         priority: Some(30),
         cooldown_days: None,
         when: Condition::All(vec![Condition::DistinctProductsAtLeast(1), Condition::ActiveSecondsAtLeast(300)]),
+        enabled: true,
     }
 }
 
@@ -172,7 +174,7 @@ fn child_age_question() -> PromptDefinition {
                 choice("3-plus", "Старше трёх", "Over 3", (36, None)),
             ],
         }),
-        copy: Localized {
+        copy: Localized::Both {
             ru: PromptCopy {
                 title: "Подскажем, что подойдёт".into(),
                 body: "Один вопрос — и мы покажем то, что подходит по возрасту.".into(),
@@ -195,6 +197,7 @@ fn child_age_question() -> PromptDefinition {
         priority: Some(20),
         cooldown_days: Some(30),
         when: Condition::All(vec![Condition::PagesAtLeast(2), Condition::DistinctProductsAtLeast(1)]),
+        enabled: true,
     }
 }
 
@@ -203,7 +206,7 @@ fn chat_invitation() -> PromptDefinition {
     PromptDefinition {
         id: "chat_invitation".into(),
         kind: PromptKind::ChatInvitation,
-        copy: Localized {
+        copy: Localized::Both {
             ru: PromptCopy {
                 title: "Мы на связи".into(),
                 body: "Если что-то непонятно в моделях или доставке — напишите, консультант ответит прямо здесь.".into(),
@@ -232,5 +235,6 @@ fn chat_invitation() -> PromptDefinition {
             Condition::PagesAtLeast(3),
             Condition::ActiveSecondsAtLeast(120),
         ]),
+        enabled: true,
     }
 }

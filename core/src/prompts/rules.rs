@@ -19,6 +19,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::base::error::{Invalid, Rule, Unit};
 use crate::base::locale::{Locale, Weekday};
 use crate::base::money::Currency;
 use crate::base::url::{glob, path_of};
@@ -35,7 +36,7 @@ pub const MIN_COOLDOWN_DAYS: u32 = 1;
 /// Longest cooldown a config may ask for.
 pub const MAX_COOLDOWN_DAYS: u32 = 365;
 /// Longest dwell a config may ask for before the first prompt.
-const MAX_MIN_DWELL_SECONDS: u32 = 3600;
+pub const MAX_MIN_DWELL_SECONDS: u32 = 3600;
 /// A callback offer needs this much active time in the visit: it is for people who are clearly
 /// choosing, not for someone who just arrived.
 pub const CALLBACK_MIN_ACTIVE_SECONDS: u32 = 300;
@@ -69,15 +70,22 @@ impl Guardrails {
         7
     }
 
-    pub(crate) fn check(&self) -> Result<(), String> {
-        if !(MIN_DWELL_FLOOR_SECONDS..=MAX_MIN_DWELL_SECONDS).contains(&self.min_dwell_seconds) {
-            return Err(format!("min_dwell_seconds: must be {MIN_DWELL_FLOOR_SECONDS}-{MAX_MIN_DWELL_SECONDS}"));
+    pub(crate) fn check(&self) -> Result<(), Invalid> {
+        if self.min_dwell_seconds < MIN_DWELL_FLOOR_SECONDS {
+            let floor = Rule::BelowFloor { floor: MIN_DWELL_FLOOR_SECONDS.into(), unit: Unit::Seconds };
+            return Err(Invalid::new("min_dwell_seconds", floor));
+        }
+        if self.min_dwell_seconds > MAX_MIN_DWELL_SECONDS {
+            let range = Rule::Between { min: MIN_DWELL_FLOOR_SECONDS.into(), max: MAX_MIN_DWELL_SECONDS.into(), unit: Unit::Seconds };
+            return Err(Invalid::new("min_dwell_seconds", range));
         }
         if self.max_prompts_per_visit > MAX_PROMPTS_PER_VISIT_CEILING {
-            return Err(format!("max_prompts_per_visit: must be 0-{MAX_PROMPTS_PER_VISIT_CEILING}"));
+            let range = Rule::Between { min: 0, max: MAX_PROMPTS_PER_VISIT_CEILING.into(), unit: Unit::Count };
+            return Err(Invalid::new("max_prompts_per_visit", range));
         }
         if !(MIN_COOLDOWN_DAYS..=MAX_COOLDOWN_DAYS).contains(&self.default_cooldown_days) {
-            return Err(format!("default_cooldown_days: must be {MIN_COOLDOWN_DAYS}-{MAX_COOLDOWN_DAYS}"));
+            let range = Rule::Between { min: MIN_COOLDOWN_DAYS.into(), max: MAX_COOLDOWN_DAYS.into(), unit: Unit::Days };
+            return Err(Invalid::new("default_cooldown_days", range));
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! them unread and the UI modules read them. The prompt card: how the widget hands a card to the
 //! cards module. Fields go in declaration order.
 
+use crate::base::locale::Locale;
 use crate::base::wire::{Reader, Wire, Writer};
 use crate::prompts::config::{
     AfterHoursCopy, Choice, ConsentCopy, ConsentMode, Localized, Position, PromptCopy, PromptDefinition, PromptKind,
@@ -66,13 +67,17 @@ wire_struct!(PromptCard {
 wire_enum!(CopyVariant { Regular, AfterHours });
 wire_struct!(CallSlot { day, from, to, today });
 
+/// Both languages, always: a language the site does not write in carries the other's words, so
+/// the widget shows a visitor whose page is in that language the words the shop wrote (with the
+/// widget's own labels in the visitor's language) and the form stays as it was before sites
+/// picked their languages.
 impl<T: Wire> Wire for Localized<T> {
     fn put(&self, out: &mut Writer) {
-        self.ru.put(out);
-        self.en.put(out);
+        self.get(Locale::Ru).put(out);
+        self.get(Locale::En).put(out);
     }
     fn take(input: &mut Reader<'_>) -> Option<Self> {
-        Some(Localized { ru: T::take(input)?, en: T::take(input)? })
+        Some(Localized::Both { ru: T::take(input)?, en: T::take(input)? })
     }
 }
 
@@ -105,6 +110,8 @@ impl Wire for PromptDefinition {
             priority,
             cooldown_days: Wire::take(input)?,
             when: Wire::take(input)?,
+            // Prompts that are off are not served (`SiteConfig::public`).
+            enabled: true,
         })
     }
 }
@@ -227,11 +234,33 @@ mod tests {
     fn the_public_config_survives_the_wire() {
         let config = demo();
         assert!(config.widget.prompts.iter().any(|p| matches!(p.kind, PromptKind::Question(_))));
-        assert!(config.widget.prompts.iter().any(|p| p.copy.ru.consent.is_some() && p.copy.ru.after_hours.is_some()));
+        assert!(config.widget.prompts.iter().any(|p| {
+            let ru = p.copy.get(Locale::Ru);
+            ru.consent.is_some() && ru.after_hours.is_some()
+        }));
         let bytes = encode(&config);
         assert_eq!(decode::<PublicSiteConfig>(&bytes), Some(config.clone()));
         let json = serde_json::to_vec(&config).expect("JSON");
         assert!(bytes.len() < json.len(), "{} bytes against {} of JSON", bytes.len(), json.len());
+    }
+
+    #[test]
+    fn a_one_language_site_reaches_the_widget_in_its_language_whatever_the_page_says() {
+        let mut config: SiteConfig = serde_json::from_value(serde_json::json!({
+            "site": "demo", "name": "Baby", "origins": ["https://shop.example"], "locales": ["en"],
+            "widget": {"default_locale": "en"}
+        }))
+        .expect("a site config");
+        config.validate().expect("English only is a whole config");
+        let english = config.widget.prompts[1].copy.get(Locale::En).title.clone();
+        // Russian words written earlier stay stored, but the widget never sees them.
+        let words = config.widget.prompts[0].copy.get(Locale::Ru).clone();
+        config.widget.prompts[1].copy.set(Locale::Ru, words);
+        let served: PublicSiteConfig = decode(&encode(&config.public())).expect("the wire form");
+        let callback = &served.widget.prompts[1].copy;
+        assert_eq!((&callback.get(Locale::Ru).title, &callback.get(Locale::En).title), (&english, &english));
+        let PromptKind::Question(question) = &served.widget.prompts[2].kind else { panic!("the question") };
+        assert_eq!(question.question.get(Locale::Ru), "How old is your child?");
     }
 
     #[test]

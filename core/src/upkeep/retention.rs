@@ -22,7 +22,8 @@ pub const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 pub enum Kept {
     /// `events`, by `received_at` (the server's clock; a visitor's `at` is theirs).
     Events,
-    /// `leads` by `created_at`; their `consent_changes` go with them (ON DELETE CASCADE): a
+    /// `leads` by `created_at`; their `consent_changes` and `lead_replies` (the operators' answers
+    /// to a message left after hours) go with them (ON DELETE CASCADE): a
     /// consent record is kept exactly as long as the contact it covers.
     Leads,
     /// `deliveries` in state `delivered`, by `updated_at`; their `delivery_attempts` go with them.
@@ -42,20 +43,31 @@ pub enum Kept {
     /// Closed `chat_conversations` by `closed_at`, with their `chat_callbacks` row and the
     /// Conversation object's storage (messages, state): the transcript itself.
     ClosedConversations,
+    /// `access_links` (invitations and password resets) by `expires_at`: a used or expired link
+    /// only answers "who invited whom, when" for a while after.
+    AccessLinks,
+    /// `funnel_rollups` and `funnel_days` by their day: aggregates without a person in them, kept
+    /// long enough to compare a year with the last long after the events are gone.
+    FunnelRollups,
+    /// `deals` a CRM reported, by `reported_at`: as long as leads, whose revenue they are.
+    Deals,
 }
 
 impl Kept {
     /// In the order the pruner visits them: the cheapest and most numerous first, conversations
     /// (a call to an object each) last.
-    pub const ALL: [Kept; 9] = [
+    pub const ALL: [Kept; 12] = [
         Kept::RateLimits,
         Kept::Mailbox,
         Kept::OperatorSessions,
+        Kept::AccessLinks,
         Kept::Events,
         Kept::DeliveredDeliveries,
         Kept::FailedDeliveries,
         Kept::OutboxEvents,
         Kept::Leads,
+        Kept::FunnelRollups,
+        Kept::Deals,
         Kept::ClosedConversations,
     ];
 
@@ -70,6 +82,9 @@ impl Kept {
             Kept::RateLimits => "rate_limits",
             Kept::OperatorSessions => "operator_sessions",
             Kept::ClosedConversations => "closed_conversations",
+            Kept::AccessLinks => "access_links",
+            Kept::FunnelRollups => "funnel_rollups",
+            Kept::Deals => "deals",
         }
     }
 
@@ -91,6 +106,8 @@ pub struct RetentionPolicy {
     pub rate_limit_hours: u32,
     pub sessions_days_after_expiry: u32,
     pub closed_conversations_days: u32,
+    pub links_days_after_expiry: u32,
+    pub funnel_days: u32,
 }
 
 impl Default for RetentionPolicy {
@@ -115,6 +132,10 @@ impl Default for RetentionPolicy {
             sessions_days_after_expiry: 30,
             // A year of transcripts: repeat customers are recognised, older chats are stale.
             closed_conversations_days: 365,
+            // Invitations last a week at most; a month after expiry answers "who invited whom".
+            links_days_after_expiry: 30,
+            // Three years of daily aggregates: this season against the last two.
+            funnel_days: 3 * 365,
         }
     }
 }
@@ -132,6 +153,9 @@ impl RetentionPolicy {
             Kept::OutboxEvents => days(self.outbox_days, None),
             Kept::Mailbox => days(self.mailbox_days, None),
             Kept::OperatorSessions => days(self.sessions_days_after_expiry, None),
+            Kept::AccessLinks => days(self.links_days_after_expiry, None),
+            Kept::FunnelRollups => days(self.funnel_days, None),
+            Kept::Deals => days(self.leads_days, None),
             Kept::RateLimits => u64::from(self.rate_limit_hours) * 3_600_000,
         }
     }
@@ -207,7 +231,7 @@ mod tests {
         assert_eq!(policy.keep_ms(Kept::Leads, None), 1095 * DAY_MS);
         assert_eq!(policy.keep_ms(Kept::RateLimits, None), DAY_MS);
         assert!(policy.keep_ms(Kept::FailedDeliveries, None) > policy.keep_ms(Kept::DeliveredDeliveries, None));
-        assert_eq!(Kept::ALL.len(), 9);
+        assert_eq!(Kept::ALL.len(), 12);
         let readme = include_str!("../../../README.md");
         for kind in Kept::ALL {
             assert!(readme.contains(&format!("`{}`", kind.as_str())), "README.md's retention table lacks {}", kind.as_str());

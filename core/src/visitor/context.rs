@@ -25,7 +25,7 @@ pub const MAX_EXACT_JSON_INTEGER: u64 = (1 << 53) - 1;
 
 /// A product as the widget detected it on a page (JSON-LD, microdata, OpenGraph, data attributes
 /// or the JS API).
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct Product {
     /// SKU or other stable id; the same product seen twice has the same id.
     pub id: String,
@@ -87,7 +87,7 @@ pub struct Touch {
 }
 
 /// A product the visitor looked at, with how often and when last.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct ViewedProduct {
     pub product: Product,
     pub views: u32,
@@ -102,7 +102,7 @@ pub struct Answer {
 }
 
 /// What a lead, a chat and a CRM record carry about the visitor.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct VisitorContext {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_touch: Option<Touch>,

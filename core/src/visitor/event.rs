@@ -85,6 +85,12 @@ pub enum EventData {
 
 impl EventData {
     /// The wire name of the event type, as stored alongside the event.
+    /// Whether an operator in a chat with the visitor should see this at once: a new page, a
+    /// product or an answer changes what they are talking about; time ticks and prompts shown do not.
+    pub fn moves_context(&self) -> bool {
+        matches!(self, EventData::PageView(_) | EventData::ProductView(_) | EventData::QuestionAnswered(_))
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             EventData::PageView(_) => "page_view",

@@ -434,6 +434,18 @@ fn ld_url(value: &Ld) -> Option<String> {
     }
 }
 
+/// A plain decimal as text (`"3"`, `"0.5"`, `"0,5"`), read without the float parser, which would
+/// pull its ~10 KB of code and tables into the widget's first load.
+fn plain_decimal(text: &str) -> Option<f64> {
+    let (int, frac) = text.split_once(['.', ',']).unwrap_or((text, ""));
+    let digits = |s: &str| s.len() <= 9 && s.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !digits(int) || !digits(frac) {
+        return None;
+    }
+    let number = |s: &str| s.bytes().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
+    Some(f64::from(number(int)) + f64::from(number(frac)) / 10f64.powi(frac.len() as i32))
+}
+
 /// The ages a schema.org `audience` (a `PeopleAudience`, or a list: the first with an age) suggests,
 /// given in years (`0.5` is six months). `None` without a readable minimum or maximum, or when they
 /// are inverted.
@@ -441,7 +453,7 @@ fn ld_audience_age(audience: &Ld) -> Option<AgeRange> {
     audience.items().iter().find_map(|audience| {
         let years = |key: &str| match audience.get(key)? {
             Ld::Number(n) => Some(*n),
-            Ld::String(s) => s.trim().replace(',', ".").parse::<f64>().ok(),
+            Ld::String(s) => plain_decimal(s.trim()),
             _ => None,
         };
         let months = |years: f64| (years.is_finite() && (0.0..=150.0).contains(&years)).then(|| (years * 12.0).round() as u16);

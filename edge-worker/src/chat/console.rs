@@ -4,6 +4,7 @@
 //! served from it), which with SameSite=Strict closes CSRF.
 
 use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::chat::hub::Assignee;
 use floorwalker_core::chat::protocol::ConversationStatus;
 use floorwalker_core::chat::operator_view::{
     prompt_summary, CallbackEntry, CallbackState, ConversationDetails, ConversationSummary, LeadSummary,
@@ -23,11 +24,17 @@ pub async fn route(req: Request, env: &Env, method: Method, path: &[&str]) -> Re
         (Method::Post, ["logout"]) => session::logout(req, env).await,
         (Method::Post, ["site"]) => session::switch_site(req, env).await,
         (Method::Get, ["me"]) => session::me(&req, env).await,
+        (Method::Post, ["links", "lookup"]) => super::links::lookup(req, env).await,
+        (Method::Post, ["links", "accept"]) => super::links::accept(req, env).await,
         (Method::Get, ["ws"]) => hub_socket(req, env).await,
         (Method::Get, ["conversations", id]) => conversation(req, env, id).await,
         (Method::Get, ["conversations", id, "ws"]) => conversation_socket(req, env, id).await,
+        (Method::Post, ["conversations", id, "assign"]) => assign(req, env, id).await,
         (Method::Get, ["callbacks"]) => callbacks(req, env).await,
         (Method::Post, ["callbacks", id, "done"]) => callback_done(req, env, id).await,
+        (Method::Get, ["offline"]) => super::offline::list(req, env).await,
+        (Method::Post, ["offline", id, "reply"]) => super::offline::reply(req, env, id).await,
+        (Method::Post, ["offline", id, "done"]) => super::offline::done(req, env, id).await,
         (method, _) => Err(ApiError::new(ErrorCode::NotFound, format!("no console route for {method:?} {}", path.join("/")))),
     }
 }
@@ -151,6 +158,7 @@ async fn conversation(req: Request, env: &Env, id: &str) -> Result<Response, Api
         }),
         leads,
         prompts: prompt_summary(&session),
+        timezone: crate::sites::load(env, &row.site).await?.map(|config| config.widget.timezone).unwrap_or_default(),
     };
     http::json(&details, 200)
 }
@@ -220,4 +228,45 @@ async fn callback_done(req: Request, env: &Env, id: &str) -> Result<Response, Ap
     let reply = protocol::hub(env, &operator.site)?.ask(&HubCall::Broadcast(notification)).await?;
     expect_reply!(reply, HubReply::Done => ())?;
     http::json(&serde_json::json!({"ok": true}), 200)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssignRequest {
+    /// Another member of the site to hand it to; absent: the caller takes it.
+    #[serde(default)]
+    operator_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct MemberRow {
+    id: String,
+    name: String,
+}
+
+/// `POST /v1/console/conversations/:id/assign` with `{}` (take it) or `{"operator_id"}` (hand it
+/// to an active member of the site): every console's list shows who has it.
+async fn assign(mut req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
+    require_own_origin(&req)?;
+    let operator = authenticate(&req, env).await?.operator;
+    own_conversation(env, &operator, id).await?;
+    let body: AssignRequest = crate::http::read_json(&mut req, 1024).await?;
+    let assignee = match body.operator_id {
+        None => Assignee { operator_id: operator.id.clone(), name: operator.name.clone() },
+        Some(other) => {
+            let member: Option<MemberRow> = db(env)?
+                .query(
+                    "SELECT a.id, a.name FROM site_members m JOIN accounts a ON a.id = m.account_id \
+                     WHERE m.site = ?1 AND m.account_id = ?2 AND m.disabled_at IS NULL AND a.disabled_at IS NULL",
+                    &[&operator.site, &other],
+                )
+                .first("finding the member")
+                .await?;
+            let member = member.ok_or_else(|| ApiError::new(ErrorCode::NotFound, "operator_id: no such member of your site"))?;
+            Assignee { operator_id: member.id, name: member.name }
+        }
+    };
+    let reply = protocol::conversation(env, id)?.ask(&ConversationCall::Assign(assignee.clone())).await?;
+    expect_reply!(reply, super::protocol::ConversationReply::Done => ())?;
+    http::json(&assignee, 200)
 }

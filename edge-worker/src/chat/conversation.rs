@@ -81,13 +81,15 @@ impl DurableObject for Conversation {
             ConversationCall::Init(setup) => self.init(*setup).await,
             ConversationCall::Post { who, client_msg_id, text } => self.post(&who, client_msg_id, text).await,
             ConversationCall::Presence(presence) => self.presence(presence).await,
-            ConversationCall::Callback { who, notice } => self.callback(&who, &notice).await,
+            ConversationCall::Callback { who, contact } => self.callback(&who, &contact).await,
             ConversationCall::Transcript { who, email } => self.transcript_request(&who, &email).await,
             ConversationCall::SelfCheck => self.selfcheck().await,
             ConversationCall::Purge => self.purge().await,
             ConversationCall::Revoke(revocation) => Ok(self.revoke(&revocation)),
             ConversationCall::Export => self.export(),
             ConversationCall::Erase => self.erase().await,
+            ConversationCall::Context { context, visitor_label } => self.context(*context, visitor_label).await,
+            ConversationCall::Assign(assignee) => self.assign(assignee).await,
         };
         protocol::answer(reply)
     }
@@ -378,9 +380,32 @@ impl Conversation {
         Ok(ConversationReply::Done)
     }
 
-    async fn callback(&self, who: &Who, notice: &str) -> std::result::Result<ConversationReply, ApiError> {
+    async fn callback(&self, who: &Who, contact: &str) -> std::result::Result<ConversationReply, ApiError> {
         self.check_access(who)?;
-        let outcome = self.with_logic(|logic| logic.callback_requested(notice, now_ms()))?;
+        let locale = self.settings().map(|s| s.locale).unwrap_or_default();
+        let notice = floorwalker_core::chat::panel::callback_notice(contact, locale);
+        let outcome = self.with_logic(|logic| logic.callback_requested(&notice, now_ms()))?;
+        self.carry_out(outcome, None).await;
+        Ok(ConversationReply::Done)
+    }
+
+    async fn assign(&self, assignee: floorwalker_core::chat::hub::Assignee) -> std::result::Result<ConversationReply, ApiError> {
+        if self.settings().is_none() {
+            return Err(ApiError::new(ErrorCode::NotFound, "there is no such conversation"));
+        }
+        let outcome = self.with_logic(|logic| logic.assign(assignee, now_ms()))?;
+        self.carry_out(outcome, None).await;
+        Ok(ConversationReply::Done)
+    }
+
+    /// The visitor's newer context: kept (the close's `conversation.closed` carries it) and shown
+    /// to the operators' sockets now.
+    async fn context(&self, context: VisitorContext, visitor_label: Option<String>) -> std::result::Result<ConversationReply, ApiError> {
+        if self.settings().is_none() {
+            return Err(ApiError::new(ErrorCode::NotFound, "there is no such conversation"));
+        }
+        self.sql_store("").put(state::CONTEXT, &context)?;
+        let outcome = self.with_logic(|logic| logic.context_changed(context, visitor_label))?;
         self.carry_out(outcome, None).await;
         Ok(ConversationReply::Done)
     }

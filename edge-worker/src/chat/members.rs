@@ -2,9 +2,11 @@
 //! docs/accounts-and-access.md) and, later, the owner's screens: every function takes core's
 //! `Actor`, which the admin token makes `Actor::Admin` and an owner's session will make
 //! `Actor::Owner`. Disabling, removing or re-passwording someone ends their sessions and closes
-//! their live sockets at once (`session::revoke_sockets`).
+//! their live sockets at once (`session::revoke_sockets`). A site's last enabled owner can be
+//! neither disabled nor removed (core's `links::keeps_an_owner`).
 
 use floorwalker_core::access::accounts::{check_password, joining, Actor, ApiKeyView, Joining, MemberView, NewMember, Revocation, Role};
+use floorwalker_core::access::links::{keeps_an_owner, Standing};
 use floorwalker_core::access::auth::{hash_password, DEFAULT_PASSWORD_ITERATIONS};
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::base::ids::{client_id_from_bytes, validate_client_id};
@@ -58,7 +60,7 @@ pub async fn list(actor: Actor<'_>, env: &Env, site: &str) -> Result<Response, A
     http::json(&rows.into_iter().map(MemberRow::view).collect::<Vec<_>>(), 200)
 }
 
-async fn member(env: &Env, site: &str, id: &str) -> Result<MemberView, ApiError> {
+pub(super) async fn member(env: &Env, site: &str, id: &str) -> Result<MemberView, ApiError> {
     validate_client_id("operator", id)?;
     let sql = format!("{MEMBER_SELECT} AND a.id = ?3");
     let row: Option<MemberRow> = db(env)?.query(&sql, &[&site, &now_ms(), &id]).first("reading a member").await?;
@@ -114,7 +116,7 @@ pub async fn create(actor: Actor<'_>, req: &mut Request, env: &Env, site: &str) 
 
 /// A UNIQUE or PRIMARY KEY conflict is a request for what exists (the email's account raced us,
 /// or the account is a member of the site already).
-fn taken_or_internal(error: worker::Error, doing: &str) -> ApiError {
+pub(super) fn taken_or_internal(error: worker::Error, doing: &str) -> ApiError {
     let text = error.to_string();
     if text.contains("UNIQUE") || text.contains("PRIMARY KEY") {
         ApiError::new(ErrorCode::AccountExists, "this email is a member of this site already")
@@ -128,6 +130,7 @@ fn taken_or_internal(error: worker::Error, doing: &str) -> ApiError {
 pub async fn disable(actor: Actor<'_>, env: &Env, site: &str, id: &str) -> Result<Response, ApiError> {
     actor.require_site(site)?;
     member(env, site, id).await?;
+    keeps_an_owner(&standings(env, site).await?, id)?;
     let now = now_ms();
     db(env)?
         .query("UPDATE site_members SET disabled_at = ?3 WHERE site = ?1 AND account_id = ?2 AND disabled_at IS NULL", &[&site, &id, &now])
@@ -153,6 +156,7 @@ pub async fn enable(actor: Actor<'_>, env: &Env, site: &str, id: &str) -> Result
 pub async fn remove(actor: Actor<'_>, env: &Env, site: &str, id: &str) -> Result<Response, ApiError> {
     actor.require_site(site)?;
     member(env, site, id).await?;
+    keeps_an_owner(&standings(env, site).await?, id)?;
     end_sessions_on(env, site, id).await?;
     let db = db(env)?;
     let statements = vec![
@@ -203,7 +207,7 @@ pub async fn reset_password(actor: Actor<'_>, req: &mut Request, env: &Env, site
     http::json(&serde_json::json!({"ok": true, "sessions_ended": true}), 200)
 }
 
-async fn account_sites(env: &Env, id: &str) -> Result<Vec<String>, ApiError> {
+pub(super) async fn account_sites(env: &Env, id: &str) -> Result<Vec<String>, ApiError> {
     #[derive(Deserialize)]
     struct SiteRow {
         site: String,
@@ -211,6 +215,22 @@ async fn account_sites(env: &Env, id: &str) -> Result<Vec<String>, ApiError> {
     let rows: Vec<SiteRow> =
         db(env)?.query("SELECT site FROM site_members WHERE account_id = ?1", &[&id]).all("listing the account's sites").await?;
     Ok(rows.into_iter().map(|r| r.site).collect())
+}
+
+/// Every member of `site` with role and whether enabled, for core's last-owner rule.
+async fn standings(env: &Env, site: &str) -> Result<Vec<Standing>, ApiError> {
+    #[derive(Deserialize)]
+    struct Row {
+        account_id: String,
+        role: String,
+        disabled_at: Option<f64>,
+    }
+    let rows: Vec<Row> =
+        db(env)?.query("SELECT account_id, role, disabled_at FROM site_members WHERE site = ?1", &[&site]).all("listing the site's owners").await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Standing { role: Role::parse(&r.role).unwrap_or_default(), active: r.disabled_at.is_none(), id: r.account_id })
+        .collect())
 }
 
 /// Ends the member's sessions on `site` and closes their sockets there.

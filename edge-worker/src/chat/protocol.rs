@@ -16,7 +16,7 @@ use floorwalker_core::access::accounts::Revocation;
 use floorwalker_core::base::error::{ApiError, ErrorBody};
 use floorwalker_core::base::locale::Locale;
 use floorwalker_core::chat::conversation::{ConversationOwner, Transcript};
-use floorwalker_core::chat::hub::{ConnectionStatus, ConversationEntry, HubNotification};
+use floorwalker_core::chat::hub::{Assignee, ConnectionStatus, ConversationEntry, HubNotification};
 use floorwalker_core::chat::protocol::SitePresence;
 use floorwalker_core::visitor::context::VisitorContext;
 use serde::de::DeserializeOwned;
@@ -39,7 +39,7 @@ pub enum ConversationCall {
     /// From the site's hub: whether anyone is online changed → [`ConversationReply::Done`].
     Presence(SitePresence),
     /// The visitor left a contact in the offline form → [`ConversationReply::Done`].
-    Callback { who: Who, notice: String },
+    Callback { who: Who, contact: String },
     /// The visitor wants the transcript by email → [`ConversationReply::TranscriptQueued`].
     Transcript { who: Who, email: String },
     /// Core's store contract against this object's real SQLite → [`ConversationReply::StoreCheck`].
@@ -51,6 +51,11 @@ pub enum ConversationCall {
     Revoke(Revocation),
     /// Every message, for a privacy export → [`ConversationReply::Exported`].
     Export,
+    /// The visitor moved on (`chat::live`): their new context for the operators, and the contact
+    /// they gave since, if any, to name them by → [`ConversationReply::Done`].
+    Context { context: Box<VisitorContext>, visitor_label: Option<String> },
+    /// An operator took the conversation or handed it on (`console`) → [`ConversationReply::Done`].
+    Assign(Assignee),
     /// Forget everything (messages, state, pending events) and close every socket; a conversation
     /// that holds nothing answers the same → [`ConversationReply::Erased`].
     Erase,

@@ -98,7 +98,7 @@ pub async fn me(req: &Request, env: &Env) -> Result<Response, ApiError> {
     http::json(&SignedIn { profile: signed.operator, role: signed.role, sites }, 200)
 }
 
-async fn active_sites(env: &Env, account_id: &str) -> Result<Vec<String>, ApiError> {
+pub(super) async fn active_sites(env: &Env, account_id: &str) -> Result<Vec<String>, ApiError> {
     #[derive(Deserialize)]
     struct SiteRow {
         site: String,
@@ -170,7 +170,7 @@ pub async fn login(mut req: Request, env: &Env) -> Result<Response, ApiError> {
 }
 
 /// Stores a new session for `signed_in` and answers with it and its cookie.
-async fn start_session(env: &Env, signed_in: SignedIn) -> Result<Response, ApiError> {
+pub(super) async fn start_session(env: &Env, signed_in: SignedIn) -> Result<Response, ApiError> {
     let now = now_ms();
     let session =
         OperatorSession { session_id: random_id()?, operator_id: signed_in.profile.id.clone(), expires_at: now + OPERATOR_SESSION_TTL_MS };

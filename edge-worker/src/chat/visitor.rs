@@ -190,7 +190,11 @@ pub async fn start(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     };
     let id = format!("c{}", random_id()?);
     let now = now_ms();
-    let label = context::visitor_label(&claims.visitor_id, claims.user_id.as_deref(), Some(&context));
+    // A verified user id first, then the contact the visitor gave in a form, then a short id.
+    let label = match (&claims.user_id, super::live::contact_of(env, &claims.site, &claims.visitor_id).await?) {
+        (None, Some(contact)) => contact,
+        _ => context::visitor_label(&claims.visitor_id, claims.user_id.as_deref(), Some(&context)),
+    };
     let context_json = serde_json::to_string(&context).map_err(|e| internal("encoding the context", e))?;
     // The object first, the row after: a failed start leaves no row pointing at no object, so
     // the visitor's next start creates a fresh conversation instead of finding a dead one.
@@ -283,13 +287,9 @@ pub async fn callback(mut req: Request, env: &Env, id: &str) -> Result<Response,
     let CallbackContact { contact, time_slot } =
         callback_contact(body.email.as_deref(), body.phone.as_deref(), body.time_slot.as_deref(), region)?;
     require_known(env, id, &claims.site).await?;
-    let locale = config.widget.default_locale;
-    let notice = match locale {
-        floorwalker_core::base::locale::Locale::Ru => format!("Спасибо! Мы свяжемся с вами: {contact}"),
-        floorwalker_core::base::locale::Locale::En => format!("Thank you! We will get back to you at {contact}"),
-    };
-    // The object checks access again (it holds the owner too) before its notice.
-    let reply = protocol::conversation(env, id)?.ask(&ConversationCall::Callback { who: who(&claims), notice }).await?;
+    // The object checks access again (it holds the owner too) before its notice, which it words
+    // in the conversation's language (the visitor's page), not the site's default.
+    let reply = protocol::conversation(env, id)?.ask(&ConversationCall::Callback { who: who(&claims), contact: contact.clone() }).await?;
     expect_reply!(reply, ConversationReply::Done => ())?;
     db(env)?
         .query(

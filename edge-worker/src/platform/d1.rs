@@ -153,3 +153,8 @@ impl Query<'_> {
 pub fn changes(result: &D1Result) -> u64 {
     result.meta().ok().flatten().and_then(|meta| meta.changes).map_or(0, |n| n as u64)
 }
+
+/// The rows one statement of a [`Db::batch`] returned.
+pub fn rows<T: DeserializeOwned>(result: &D1Result, doing: &str) -> Result<Vec<T>, ApiError> {
+    result.results().map_err(|e| internal(doing, e))
+}

@@ -29,7 +29,10 @@ async fn main() {
          \n  A product page:   {origin}/product/orsa-360-isofix/\
          \n  Loader:           {origin}/fw.js\
          \n  Site config:      {origin}/v1/sites/demo/config\
-         \n  Operator console: {origin}/console/  (create an operator: make operator EMAIL=… NAME=… PASSWORD=… ADMIN_TOKEN={token} URL={origin})\
+         \n  Console:          {origin}/console/\
+         \n    the shop's owner (every screen): make owner EMAIL=… NAME=… PASSWORD=… ADMIN_TOKEN={token} URL={origin} SITE=demo\
+         \n    an operator (chats only):        make operator EMAIL=… NAME=… PASSWORD=… ADMIN_TOKEN={token} URL={origin} SITE=demo\
+         \n  CRM receivers:    the demo site may send to http://127.0.0.1:… (a local receiver); a deployed site may not\
          \n  Local mailbox:    {origin}/v1/mailbox  (the promised emails; EMAIL_PROVIDER=local)\
          \n  Admin API token:  {token}\
          \n    e.g. curl -H 'authorization: Bearer {token}' {origin}/v1/admin/sites/demo/events\

@@ -42,7 +42,8 @@ impl App {
             let top = home.top() - lift;
             if !text_under(&document, &self.shell.host, home.left(), top, home.width(), home.height()) {
                 if lift > 0.0 {
-                    let _ = launcher.set_attribute("style", &format!("transform:translateY(-{lift}px)"));
+                    // Whole pixels (steps of LIFT_STEP): no float formatting in the first load.
+                    let _ = launcher.set_attribute("style", &format!("transform:translateY(-{}px)", lift as u32));
                 }
                 return;
             }

@@ -38,9 +38,9 @@ impl App {
     }
 
     pub(super) fn save(&self) {
-        let json = self.session.try_borrow().ok().and_then(|session| browser::to_json(&*session));
-        if let Some(json) = json {
-            self.cx.store("state", &json);
+        let text = self.session.try_borrow().ok().map(|session| wire::to_text(&*session));
+        if let Some(text) = text {
+            self.cx.store("state", &text);
         }
     }
 

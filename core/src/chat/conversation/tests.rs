@@ -348,6 +348,44 @@ fn presence_changes_reach_visitors() {
     );
 }
 
+#[test]
+fn the_visitors_new_context_reaches_operators_and_their_contact_renames_them_in_the_list() {
+    let mut c = chat();
+    let first = send(&mut c, &Author::Visitor, "m-000001", "hi", T0 + 5).entry.unwrap();
+    let context: crate::visitor::context::VisitorContext = serde_json::from_value(serde_json::json!({
+        "pages_viewed": 3, "active_seconds": 40, "returning": false, "locale": "ru", "page_url": "https://shop.example/p/2"
+    }))
+    .unwrap();
+    let out = c.context_changed(context.clone(), None).unwrap();
+    assert_eq!(out.broadcast, vec![AddressedFrame { to: Audience::Operators, frame: ServerFrame::Context { context: Box::new(context.clone()) } }]);
+    assert!(out.entry.is_none() && out.stored.is_empty(), "nothing in the list changes, nothing is stored");
+    // The same label again changes nothing; a contact renames, without moving the row.
+    assert!(c.context_changed(context.clone(), Some("Visitor from Moscow".into())).unwrap().entry.is_none());
+    let renamed = c.context_changed(context.clone(), Some("olga@example.com".into())).unwrap().entry.unwrap();
+    assert_eq!(renamed.visitor_label, "olga@example.com");
+    assert!(renamed.revision > first.revision);
+    assert_eq!(renamed.updated_at, first.updated_at);
+    // Closed: nobody is told anything.
+    c.handle(&anna(), ClientFrame::Close, T0 + 10, true);
+    assert_eq!(c.context_changed(context, Some("x@example.com".into())).unwrap(), Outcome::default());
+}
+
+#[test]
+fn taking_a_conversation_shows_in_the_list_and_can_be_handed_on() {
+    let mut c = chat();
+    let first = send(&mut c, &Author::Visitor, "m-000001", "hi", T0 + 5).entry.unwrap();
+    assert_eq!(first.assignee, None);
+    let anna = Assignee { operator_id: "op-anna".into(), name: "Anna".into() };
+    let taken = c.assign(anna.clone(), T0 + 6).unwrap().entry.unwrap();
+    assert_eq!(taken.assignee.as_ref(), Some(&anna));
+    assert!(taken.revision > first.revision, "the hub takes the newer entry");
+    assert_eq!(c.assign(anna, T0 + 7).unwrap(), Outcome::default(), "taking it again changes nothing");
+    let boris = Assignee { operator_id: "op-boris".into(), name: "Boris".into() };
+    assert_eq!(c.assign(boris.clone(), T0 + 8).unwrap().entry.unwrap().assignee, Some(boris.clone()));
+    c.handle(&Author::Operator { name: "Boris".into() }, ClientFrame::Close, T0 + 9, true);
+    assert_eq!(c.assign(boris, T0 + 10).unwrap_err().code, ErrorCode::ConversationClosed);
+}
+
 /// A store with a bug: it skips a seq.
 struct SkippingStore(InMemoryStore);
 

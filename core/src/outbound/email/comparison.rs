@@ -4,13 +4,16 @@
 //! about a product, and no text the visitor typed, reaches the email.
 
 use super::links::{origin_of, MailLinks};
-use super::{safe_http_url, t, with_utm, ComparisonLinks, EmailMessage, ShopMail, MAX_EMAIL_PRODUCTS};
+use super::branding::MAIL_TEXT;
+use super::{quoted, safe_http_url, t, with_utm, ComparisonLinks, EmailMessage, ShopMail, MAX_EMAIL_PRODUCTS};
 use crate::base::error::{ApiError, ErrorCode};
 use crate::base::locale::Locale;
 use crate::base::url::without_fragment;
 use crate::leads::lead::{Lead, LeadKind};
 use crate::outbound::crm::{format_money, html_escape};
-use crate::outbound::webhook::rfc3339;
+use crate::prompts::config::{PromptKind, WidgetConfig};
+use crate::prompts::judgement::{highlighted, Highlighted};
+use crate::prompts::rules::AnswerIs;
 use crate::visitor::product::page::{AttributeName, Availability, PublishedProduct};
 
 /// Rows of the side-by-side table beyond price, brand, availability and rating.
@@ -162,6 +165,16 @@ struct Row {
     values: Vec<Option<String>>,
 }
 
+impl Row {
+    /// Whether the products differ here: two values that are not the same text (ignoring case and
+    /// spacing), or a value on one page where another says nothing.
+    fn differs(&self) -> bool {
+        let norm = |v: &Option<String>| v.as_deref().map(|s| s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase());
+        let first = self.values.first().map(norm).unwrap_or_default();
+        self.values.len() > 1 && self.values.iter().any(|v| norm(v) != first)
+    }
+}
+
 /// The side-by-side rows, each shown only when at least one page gives a value.
 fn rows(products: &[PublishedProduct], l: Locale) -> Vec<Row> {
     let column = |f: &dyn Fn(&PublishedProduct) -> Option<String>| products.iter().map(f).collect::<Vec<_>>();
@@ -172,7 +185,13 @@ fn rows(products: &[PublishedProduct], l: Locale) -> Vec<Row> {
         Row {
             label: t(l, "Рейтинг", "Rating").to_owned(),
             values: column(&|p| {
-                p.rating.as_ref().map(|r| format!("{} / {}{}", r.value, r.best, r.count.map(|c| format!(" ({c})")).unwrap_or_default()))
+                p.rating.as_ref().map(|r| {
+                    let count = r.count.map(|c| match l {
+                        Locale::Ru => format!(" ({c} {})", reviews_ru(c)),
+                        Locale::En => format!(" ({c} {})", if c == 1 { "review" } else { "reviews" }),
+                    });
+                    format!("{} / {}{}", r.value, r.best, count.unwrap_or_default())
+                })
             }),
         },
     ];
@@ -192,9 +211,13 @@ fn rows(products: &[PublishedProduct], l: Locale) -> Vec<Row> {
     rows
 }
 
-/// `2026-09-21` from milliseconds since the Unix epoch.
-fn date(ms: u64) -> String {
-    rfc3339(ms).chars().take(10).collect()
+/// «отзыв», «отзыва», «отзывов» for `n`.
+fn reviews_ru(n: u64) -> &'static str {
+    match (n % 10, n % 100) {
+        (1, m) if m != 11 => "отзыв",
+        (2..=4, m) if !(12..=14).contains(&m) => "отзыва",
+        _ => "отзывов",
+    }
 }
 
 /// The product's link: the page's own URL for it when the mail may link there, else the page it
@@ -207,13 +230,50 @@ fn product_link(product: &PublishedProduct, links: &MailLinks<'_>) -> Option<Str
         .map(with_utm)
 }
 
+/// A comparison email's addressing: to whom, in which language, and where and when it was asked
+/// for. A lead gives these ([`render_comparison`]); the owner's test gives its own.
+#[derive(Debug, Clone, Copy)]
+pub struct ComparisonMail<'a> {
+    pub to: &'a str,
+    pub locale: Locale,
+    /// The page the visitor asked on (named only when it is one of the shop's own).
+    pub asked_on: &'a str,
+    /// Milliseconds since the Unix epoch.
+    pub asked_at: u64,
+    /// The products the visitor's answers point out (the card promised to mark them), with the
+    /// note beside each (`prompts::judgement::highlighted` over the pages' products).
+    pub marked: Option<&'a Highlighted>,
+}
+
+/// What the lead's answers point out among `products` (the pages' own), as the card did: a
+/// lead's context keeps each answer with the question as shown, which names the question prompt
+/// in the site's config.
+pub fn marked_products(config: &WidgetConfig, lead: &Lead, products: &[PublishedProduct]) -> Option<Highlighted> {
+    let answers: Vec<AnswerIs> = lead
+        .context
+        .answers
+        .iter()
+        .filter_map(|answer| {
+            let prompt = config.prompts.iter().find(|p| match &p.kind {
+                PromptKind::Question(q) => q.question.each().any(|(_, text)| *text == answer.question),
+                _ => false,
+            })?;
+            Some(AnswerIs { prompt: prompt.id.clone(), is: answer.answer.clone() })
+        })
+        .collect();
+    let viewed: Vec<crate::visitor::context::Product> = products.iter().map(|p| p.product.clone()).collect();
+    highlighted(config, &answers, &viewed, lead.locale)
+}
+
 /// Renders the comparison email for a `comparison_email` lead from the products its pages
-/// publish (see [`plan_comparison`]). The lead gives only the address, the language and the date.
+/// publish (see [`plan_comparison`]). The lead gives only the address, the language and the date;
+/// `marked`, what its answers point out among those products.
 pub fn render_comparison(
     lead: &Lead,
     products: &[PublishedProduct],
     shop: &ShopMail<'_>,
     links: &ComparisonLinks,
+    marked: Option<&Highlighted>,
 ) -> Result<EmailMessage, ApiError> {
     if lead.kind != LeadKind::ComparisonEmail {
         return Err(ApiError::new(ErrorCode::InvalidLead, "only comparison_email leads were promised an email"));
@@ -221,57 +281,90 @@ pub fn render_comparison(
     let to = lead
         .contact
         .email
-        .clone()
+        .as_deref()
         .ok_or_else(|| ApiError::new(ErrorCode::MissingField, "contact.email: the comparison needs an address"))?;
-    let (l, shop_name) = (lead.locale, shop.name);
-    let subject = match l {
-        Locale::Ru => format!("Сравнение товаров, которые вы смотрели в «{shop_name}»"),
-        Locale::En => format!("Your comparison from {shop_name}"),
-    };
+    let mail = ComparisonMail { to, locale: lead.locale, asked_on: &lead.page_url, asked_at: lead.created_at, marked };
+    render_comparison_mail(&mail, products, shop, links)
+}
+
+/// The comparison email: a warm note from the shop, each product with its picture, price and
+/// link, and, for two or more, the side-by-side table of everything their pages say with the
+/// differences highlighted. Every piece of page text is escaped.
+pub fn render_comparison_mail(
+    mail: &ComparisonMail<'_>,
+    products: &[PublishedProduct],
+    shop: &ShopMail<'_>,
+    links: &ComparisonLinks,
+) -> Result<EmailMessage, ApiError> {
+    let (l, shop_name, look) = (mail.locale, shop.name.trim(), shop.look);
+    let several = products.len() >= 2;
+    let subject = shop.subject(
+        l,
+        match l {
+            Locale::Ru => format!("Сравнение товаров из магазина {}", quoted(shop_name)),
+            Locale::En => format!("Your comparison from {shop_name}"),
+        },
+    );
     // No name from the form: whoever submits it chooses that text, and the mail goes out as the shop.
     let greeting = t(l, "Здравствуйте!", "Hello!").to_owned();
-    let what = match l {
-        Locale::Ru => format!("Вы попросили прислать сравнение товаров, которые смотрели на сайте «{shop_name}». Вот оно."),
-        Locale::En => format!("You asked {shop_name} to email you a comparison of the products you looked at. Here it is."),
+    let what = match (l, several) {
+        (Locale::Ru, true) => "Спасибо, что заглянули к нам. Как и обещали, присылаем сравнение товаров, которые вы смотрели: \
+                               всё, что о них сказано на наших страницах, стоит рядом, а отличия выделены цветом."
+            .to_owned(),
+        (Locale::Ru, false) => "Спасибо, что заглянули к нам. Как и обещали, присылаем товар, который вы смотрели, \
+                                со всем, что о нём сказано на нашей странице."
+            .to_owned(),
+        (Locale::En, true) => "Thank you for stopping by. As promised, here is the comparison of the products you looked at: \
+                               everything our pages say about them, side by side, with the differences highlighted."
+            .to_owned(),
+        (Locale::En, false) => "Thank you for stopping by. As promised, here is the product you looked at, \
+                                with everything our page says about it."
+            .to_owned(),
     };
     // The page is named only when it is one of the shop's own.
-    let page = Some(lead.page_url.as_str()).filter(|url| shop.links.allows(url));
+    let page = Some(mail.asked_on).filter(|url| shop.links.allows(url));
+    let when = shop.clock.date_time(mail.asked_at, l);
     let why = match (l, page) {
         (Locale::Ru, Some(page)) => format!(
-            "Это письмо отправлено один раз, по вашей просьбе на странице {page} ({}). Других писем не будет, если вы сами не попросите.",
-            date(lead.created_at)
+            "Мы прислали это письмо один раз, потому что вы попросили об этом {when} на странице {page}. Других писем не будет, если вы сами не попросите."
         ),
         (Locale::Ru, None) => format!(
-            "Это письмо отправлено один раз, по вашей просьбе на сайте «{shop_name}» ({}). Других писем не будет, если вы сами не попросите.",
-            date(lead.created_at)
+            "Мы прислали это письмо один раз, потому что вы попросили об этом {when} на сайте магазина {}. Других писем не будет, если вы сами не попросите.",
+            quoted(shop_name)
         ),
-        (Locale::En, Some(page)) => format!(
-            "This one email was sent because you asked for it on {page} ({}). You will get no others unless you ask.",
-            date(lead.created_at)
-        ),
-        (Locale::En, None) => format!(
-            "This one email was sent because you asked for it on {shop_name}'s site ({}). You will get no others unless you ask.",
-            date(lead.created_at)
-        ),
+        (Locale::En, Some(page)) => {
+            format!("We sent this one email because you asked for it on {page} on {when}. You will get no others unless you ask.")
+        }
+        (Locale::En, None) => {
+            format!("We sent this one email because you asked for it on {shop_name}'s site on {when}. You will get no others unless you ask.")
+        }
     };
     let more_text = super::marketing_link_text(l, shop_name).text;
     let unsubscribe_text = t(l, "Отписаться от писем", "Unsubscribe");
     let no_price = t(l, "цена не указана", "price not shown");
-    let open = t(l, "Открыть товар", "View product");
+    let open = t(l, "Посмотреть на сайте", "See it on our site");
     let rows = rows(products, l);
+    let (sign_off_html, sign_off_text) = super::sign_off(l, shop);
 
-    // Plain text: each product with everything its page says.
+    let mark = |product: &PublishedProduct| {
+        mail.marked.filter(|m| m.products.contains(&product.product.id)).map(|m| m.note.trim()).filter(|note| !note.is_empty())
+    };
+    // Plain text: each product with everything its page says, differences marked.
     let mut text = vec![greeting.clone(), String::new(), what.clone(), String::new()];
     for (index, product) in products.iter().enumerate() {
         let p = &product.product;
         text.push(format!("{}. {}", index + 1, p.name));
+        if let Some(note) = mark(product) {
+            text.push(format!("   ✓ {note}"));
+        }
         text.push(format!("   {}", p.price.map_or_else(|| no_price.to_owned(), format_money)));
         if let Some(category) = &p.category {
             text.push(format!("   {category}"));
         }
         for row in rows.iter().skip(1) {
             if let Some(Some(value)) = row.values.get(index) {
-                text.push(format!("   {}: {value}", row.label));
+                let mark = if several && row.differs() { " *" } else { "" };
+                text.push(format!("   {}: {value}{mark}", row.label));
             }
         }
         if let Some(link) = product_link(product, &shop.links) {
@@ -279,6 +372,12 @@ pub fn render_comparison(
         }
         text.push(String::new());
     }
+    if several {
+        text.push(t(l, "* — здесь товары отличаются.", "* where the products differ.").to_owned());
+        text.push(String::new());
+    }
+    text.extend(sign_off_text.iter().cloned());
+    text.push(String::new());
     text.push(why.clone());
     text.push(String::new());
     text.push(format!("{more_text}: {}", links.more_like_this));
@@ -303,7 +402,7 @@ pub fn render_comparison(
         let number = format!("{}. ", index + 1);
         let name = match &link {
             Some(href) => format!(
-                r#"{number}<a href="{}" style="color:#1a1a1a;text-decoration:none;font-weight:bold">{}</a>"#,
+                r#"{number}<a href="{}" style="color:{MAIL_TEXT};text-decoration:none;font-weight:bold">{}</a>"#,
                 e(href),
                 e(&p.name)
             ),
@@ -314,68 +413,107 @@ pub fn render_comparison(
         let category = p
             .category
             .as_deref()
-            .map(|c| format!(r#"<div style="color:#666666;font-size:13px;padding-top:2px">{}</div>"#, e(c)))
+            .map(|c| format!(r#"<div style="color:#595959;font-size:13px;padding-top:2px">{}</div>"#, e(c)))
+            .unwrap_or_default();
+        let badge = mark(product)
+            .map(|note| {
+                format!(
+                    r#"<div data-marked="true" style="padding-top:4px;font-size:13px;font-weight:bold;color:{}">&#10003; {}</div>"#,
+                    look.accent,
+                    e(note)
+                )
+            })
             .unwrap_or_default();
         let button = link
             .map(|href| {
                 format!(
-                    r#"<div style="padding-top:8px"><a href="{}" style="display:inline-block;padding:6px 12px;background:#1f6feb;color:#ffffff;text-decoration:none;border-radius:4px;font-size:13px">{}</a></div>"#,
+                    r#"<div style="padding-top:8px"><a href="{}" style="display:inline-block;padding:8px 14px;background:{};color:{};text-decoration:none;border-radius:4px;font-size:13px;font-weight:bold">{}</a></div>"#,
                     e(&href),
+                    look.color,
+                    look.on_color,
                     e(open)
                 )
             })
             .unwrap_or_default();
+        // No picture, no picture column: an empty 110 px gap reads as a broken image.
+        let image = if image.is_empty() {
+            String::new()
+        } else {
+            format!(r#"<td width="110" valign="top" style="padding:12px 8px;border-bottom:1px solid #eeeeee">{image}</td>"#)
+        };
         cards.push_str(&format!(
-            r#"<tr><td width="110" valign="top" style="padding:12px 8px;border-bottom:1px solid #eeeeee">{image}</td><td valign="top" style="padding:12px 8px;border-bottom:1px solid #eeeeee;font-family:Arial,sans-serif;font-size:15px;color:#1a1a1a">{name}{category}<div style="padding-top:6px;font-size:16px" data-currency="{currency}">{price}</div>{button}</td></tr>"#,
+            r#"<tr>{image}<td valign="top" style="padding:12px 8px;border-bottom:1px solid #eeeeee;font-family:Arial,sans-serif;font-size:15px;color:{MAIL_TEXT}">{name}{badge}{category}<div style="padding-top:6px;font-size:16px" data-currency="{currency}">{price}</div>{button}</td></tr>"#,
             price = e(&price),
             currency = e(&currency),
         ));
     }
-    let table = if products.len() >= 2 { comparison_table(&rows, products.len(), l) } else { String::new() };
-    let paragraph = |s: &str| format!(r#"<p style="margin:0 0 12px 0;font-family:Arial,sans-serif;font-size:15px;color:#1a1a1a">{}</p>"#, e(s));
-    let small = |s: &str| format!(r#"<p style="margin:0 0 8px 0;font-family:Arial,sans-serif;font-size:12px;color:#666666">{s}</p>"#);
+    let table = if several { comparison_table(&rows, products, shop, l) } else { String::new() };
+    let paragraph = |s: &str| format!(r#"<p style="margin:0 0 12px 0;font-family:Arial,sans-serif;font-size:15px;color:{MAIL_TEXT}">{}</p>"#, e(s));
+    let small = |s: &str| format!(r#"<p style="margin:0 0 8px 0;font-family:Arial,sans-serif;font-size:12px;color:#595959">{s}</p>"#);
     let rows_html = format!(
         concat!(
             r#"<tr><td style="padding:24px 24px 8px 24px">{greeting}{what}</td></tr>"#,
             r#"<tr><td style="padding:0 16px"><table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0">{cards}</table></td></tr>"#,
-            "{table}",
+            "{table}{sign_off}",
             r#"<tr><td style="padding:16px 24px 24px 24px">{why}{links}</td></tr>"#
         ),
         greeting = paragraph(&greeting),
         what = paragraph(&what),
         cards = cards,
         table = table,
+        sign_off = sign_off_html,
         why = small(&e(&why)),
         links = small(&format!(
-            r#"<a href="{}" style="color:#1f6feb">{}</a> &middot; <a href="{}" style="color:#666666">{}</a>"#,
+            r#"<a href="{}" style="color:{}">{}</a> &middot; <a href="{}" style="color:#595959">{}</a>"#,
             e(&links.more_like_this),
+            look.accent,
             e(&more_text),
             e(&links.unsubscribe),
             e(unsubscribe_text)
         )),
     );
-    let html = super::mail_page(t(l, "ru", "en"), &e(&subject), &rows_html);
+    let html = super::mail_page(t(l, "ru", "en"), &e(&subject), shop, &rows_html);
     let headers = super::list_unsubscribe_headers(&links.unsubscribe, None);
-    Ok(EmailMessage { from: shop.from.to_owned(), to, subject, html, text, headers })
+    Ok(EmailMessage { from: shop.from.to_owned(), to: mail.to.to_owned(), subject, html, text, reply_to: look.reply_to.clone(), headers })
 }
 
-/// The side-by-side table: one column per product (numbered as in the list above it), one row
-/// per thing any of the pages says; a dash where a page says nothing.
-fn comparison_table(rows: &[Row], columns: usize, l: Locale) -> String {
-    let cell = "padding:6px 8px;border-bottom:1px solid #eeeeee;font-family:Arial,sans-serif;font-size:13px;color:#1a1a1a;vertical-align:top";
-    let mut html = format!(r#"<tr><th scope="col" style="{cell};text-align:left;color:#666666">{}</th>"#, html_escape(t(l, "Сравнение", "Side by side")));
-    for column in 1..=columns {
-        html.push_str(&format!(r#"<th scope="col" style="{cell};text-align:left">{column}</th>"#));
+/// The side-by-side table: one column per product (numbered and named as in the list above it),
+/// one row per thing any of the pages says; a dash where a page says nothing. A row where the
+/// products differ is highlighted: tinted in the shop's colour and bold (so not by colour alone),
+/// with its label marked.
+fn comparison_table(rows: &[Row], products: &[PublishedProduct], shop: &ShopMail<'_>, l: Locale) -> String {
+    let look = shop.look;
+    let cell = format!("padding:6px 8px;border-bottom:1px solid #eeeeee;font-family:Arial,sans-serif;font-size:13px;color:{MAIL_TEXT};vertical-align:top");
+    let mut html = String::from("<tr>");
+    html.push_str(&format!(r#"<td style="{cell}"></td>"#));
+    for (index, product) in products.iter().enumerate() {
+        html.push_str(&format!(
+            r#"<th scope="col" style="{cell};text-align:left;font-weight:bold">{}. {}</th>"#,
+            index + 1,
+            html_escape(&product.product.name)
+        ));
     }
     html.push_str("</tr>");
     for row in rows {
-        html.push_str(&format!(r#"<tr><th scope="row" style="{cell};text-align:left;font-weight:normal;color:#666666">{}</th>"#, html_escape(&row.label)));
+        let differs = row.differs();
+        let (row_style, mark) = if differs {
+            (format!(";background:{};font-weight:bold", look.tint), format!(r#" <span style="color:{}">&#9679;</span>"#, look.accent))
+        } else {
+            (String::new(), String::new())
+        };
+        html.push_str(&format!(
+            r#"<tr data-differs="{differs}"><th scope="row" style="{cell};text-align:left;font-weight:normal;color:#595959{row_style}">{}{mark}</th>"#,
+            html_escape(&row.label)
+        ));
         for value in &row.values {
-            html.push_str(&format!(r#"<td style="{cell}">{}</td>"#, html_escape(value.as_deref().unwrap_or("—"))));
+            html.push_str(&format!(r#"<td style="{cell}{row_style}">{}</td>"#, html_escape(value.as_deref().unwrap_or("—"))));
         }
         html.push_str("</tr>");
     }
+    let legend = t(l, "Цветом и жирным выделено то, чем товары отличаются.", "Highlighted in colour and bold: where the products differ.");
     format!(
-        r#"<tr><td style="padding:16px"><table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" data-comparison="side-by-side">{html}</table></td></tr>"#
+        r#"<tr><td style="padding:16px"><p style="margin:0 0 8px 8px;font-family:Arial,sans-serif;font-size:13px;color:#595959"><span style="color:{accent}">&#9679;</span> {legend}</p><table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" data-comparison="side-by-side">{html}</table></td></tr>"#,
+        accent = look.accent,
+        legend = html_escape(legend),
     )
 }

@@ -14,7 +14,9 @@ fn site_origins() -> Vec<String> {
 }
 
 fn shop<'a>(name: &'a str, from: &'a str, origins: &'a [String]) -> ShopMail<'a> {
-    ShopMail { name, from, links: MailLinks { origins, hosts: &[] } }
+    // Leaked: a test's look lives as long as the test binary, which keeps the helper a one-liner.
+    let look: &'static MailLook = Box::leak(Box::new(MailLook::new(name, &MailSettings::default(), None)));
+    ShopMail { name, from, links: MailLinks { origins, hosts: &[] }, look, clock: MailClock::UTC, test: false }
 }
 
 /// The lead's products as their pages (on shop.example) publish them, most recently viewed first.
@@ -36,7 +38,7 @@ fn published(lead: &Lead) -> Vec<PublishedProduct> {
 
 fn render(lead: &Lead, name: &str, from: &str) -> Result<EmailMessage, ApiError> {
     let origins = site_origins();
-    render_comparison(lead, &published(lead), &shop(name, from, &origins), &links())
+    render_comparison(lead, &published(lead), &shop(name, from, &origins), &links(), None)
 }
 
 fn links() -> ComparisonLinks {
@@ -89,7 +91,7 @@ fn russian_email_lists_exactly_the_products_with_prices_and_links() {
     let email = render(&comparison_lead(Locale::Ru), "Кроха", "Кроха <shop@example.com>").unwrap();
     assert_eq!(email.to, "Anna@yandex.ru");
     assert_eq!(email.from, "Кроха <shop@example.com>");
-    assert_eq!(email.subject, "Сравнение товаров, которые вы смотрели в «Кроха»");
+    assert_eq!(email.subject, "Сравнение товаров из магазина «Кроха»");
     assert!(email.html.starts_with("<!DOCTYPE html><html lang=\"ru\">"));
     // Most recently viewed first.
     let first = email.html.find("Alto &lt;Lux&gt; &amp; &quot;Co&quot;").unwrap();
@@ -103,9 +105,10 @@ fn russian_email_lists_exactly_the_products_with_prices_and_links() {
     ));
     assert!(email.html.contains(r#"<img src="https://shop.example/i/s1.jpg""#));
     assert!(email.html.contains("Коляски"));
-    assert!(email.html.contains("Это письмо отправлено один раз"));
+    assert!(email.html.contains("Мы прислали это письмо один раз"));
     assert!(email.html.contains(r#"href="https://edge.example/v1/consent/abc.def""#));
-    assert!(email.html.contains("Присылайте мне похожие подборки от «Кроха»"));
+    assert!(email.html.contains("Присылайте мне похожие подборки от магазина «Кроха»"));
+    assert!(!email.html.contains("в «Кроха»") && !email.text.contains("в «Кроха»"), "the name is never declined by hand");
     assert!(email.html.contains("Отписаться"));
     assert!(email.text.contains("1. Alto <Lux> & \"Co\"\n   31 500,50 ₽"));
     assert!(email.text.contains("https://shop.example/p/s1?color=red&utm_source=floorwalker&utm_medium=email&utm_campaign=comparison#reviews"));
@@ -130,9 +133,11 @@ fn english_email() {
     let email = render(&comparison_lead(Locale::En), "Kroha", "shop@example.com").unwrap();
     assert_eq!(email.subject, "Your comparison from Kroha");
     assert!(email.html.starts_with("<!DOCTYPE html><html lang=\"en\">"));
-    assert!(email.html.contains("This one email was sent because you asked for it on https://shop.example/p/s2 (2026-09-21)"));
+    let when = MailClock::UTC.date_time(lead_created_at(), Locale::En);
+    assert!(email.html.contains(&format!("We sent this one email because you asked for it on https://shop.example/p/s2 on {when}.")));
     assert!(email.html.contains("Send me more picks like this from Kroha"));
-    assert!(email.text.starts_with("Hello!\n\nYou asked Kroha to email you a comparison"), "no name from the form");
+    assert!(email.text.starts_with("Hello!\n\nThank you for stopping by. As promised, here is the comparison"), "no name from the form");
+    assert!(email.text.contains("Warm regards, the Kroha team"));
     assert!(email.text.contains("Unsubscribe: https://edge.example/v1/consent/ghi.jkl"));
 }
 
@@ -140,6 +145,10 @@ fn english_email() {
 fn only_comparison_leads_get_it() {
     let callback = lead(LeadKind::Callback);
     assert_eq!(render(&callback, "Kroha", "a@b.ru").unwrap_err().code, ErrorCode::InvalidLead);
+}
+
+fn lead_created_at() -> u64 {
+    comparison_lead(Locale::En).created_at
 }
 
 #[test]
@@ -156,6 +165,7 @@ fn message() -> EmailMessage {
         subject: "Your comparison".into(),
         html: "<p>hi</p>".into(),
         text: "hi".into(),
+        reply_to: None,
         headers: vec![],
     }
 }
@@ -275,7 +285,8 @@ fn transcript_email_has_every_message_in_order_and_escapes_html() {
     let second = email.text.find("Yes, both.").expect("second message");
     let third = email.text.find("<script>alert(1)</script>").expect("the notice");
     assert!(first < second && second < third, "{}", email.text);
-    assert!(email.text.contains("[2026-09-21 14:14 UTC] You:"), "{}", email.text);
+    assert!(email.text.contains("[21 September 2026, 14:14] You:"), "{}", email.text);
+    assert!(email.text.contains("Times are in the shop's time zone, UTC."));
     assert!(email.text.contains("] Анна <admin>:"));
     assert!(email.text.contains("  Second line"));
     // HTML: no markup from messages, names or the shop survives unescaped.
@@ -292,7 +303,7 @@ fn transcript_email_has_every_message_in_order_and_escapes_html() {
 fn transcript_email_in_russian_and_for_an_empty_chat() {
     let mut request = transcript_request(Locale::Ru);
     let email = render_transcript(&request, &shop("Кроха", "", ORIGINS)).unwrap();
-    assert_eq!(email.subject, "Ваша переписка с «Кроха»");
+    assert_eq!(email.subject, "Ваша переписка с магазином «Кроха»");
     assert!(email.text.contains("] Вы:") && email.html.contains("lang=\"ru\""));
     request.transcript.messages.clear();
     let empty = render_transcript(&request, &shop("Кроха", "", ORIGINS)).unwrap();
@@ -303,3 +314,24 @@ fn transcript_email_in_russian_and_for_an_empty_chat() {
 
 #[cfg(test)]
 mod guard;
+#[cfg(test)]
+mod promise;
+
+#[test]
+fn an_offline_reply_goes_to_the_visitors_address_with_their_message_quoted_and_escaped() {
+    use crate::chat::offline::OfflineReply;
+    let mut lead = lead(LeadKind::OfflineMessage);
+    lead.contact.email = Some("olga@example.com".into());
+    lead.contact.message = Some("Есть <script>x</script> размер 86?\nСм. https://evil.example/a".into());
+    let origins = site_origins();
+    let reply = OfflineReply { seq: 2, author: "Анна <b>".into(), text: "Да, есть.\n<i>Ждём</i>".into(), at: lead.created_at + 60_000 };
+    let mail = render_offline_reply(&lead, &reply, &shop("Кроха", "Кроха <shop@example.com>", &origins)).unwrap();
+    assert_eq!(mail.to, "olga@example.com");
+    assert!(mail.text.contains("Да, есть.\n<i>Ждём</i>"), "{}", mail.text);
+    assert!(mail.html.contains("Да, есть.<br>&lt;i&gt;Ждём&lt;/i&gt;"), "{}", mail.html);
+    assert!(mail.html.contains("&lt;script&gt;") && !mail.html.contains("<script>"));
+    assert!(mail.html.contains("Анна &lt;b&gt;"));
+    assert!(!mail.html.contains("https://evil.example") && !mail.text.contains("https://evil.example"), "a visitor's foreign link is defanged");
+    lead.contact.email = None;
+    assert!(render_offline_reply(&lead, &reply, &shop("Кроха", "Кроха <shop@example.com>", &origins)).is_err());
+}

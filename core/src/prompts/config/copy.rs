@@ -4,8 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "prompt-copy")]
-use super::{check_text, PromptKind, MAX_CHOICES, MAX_CONSENT_VERSION_LEN, MAX_COPY_LEN, MAX_LABEL_LEN};
+use super::{check_field, PromptKind, MAX_CHOICES, MAX_CONSENT_VERSION_LEN, MAX_COPY_LEN, MAX_LABEL_LEN};
 use crate::prompts::rules::AnswerIs;
+#[cfg(feature = "prompt-copy")]
+use crate::base::error::{Invalid, Rule};
 
 /// Final prompt text for the widget to render.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
@@ -66,40 +68,40 @@ pub struct AfterHoursCopy {
 
 #[cfg(feature = "prompt-copy")]
 impl PromptCopy {
-    pub(super) fn check(&self, kind: &PromptKind) -> Result<(), String> {
-        check_text("title", &self.title, MAX_COPY_LEN)?;
-        check_text("body", &self.body, MAX_COPY_LEN)?;
-        check_text("accept", &self.accept, MAX_LABEL_LEN)?;
-        check_text("dismiss", &self.dismiss, MAX_LABEL_LEN)?;
+    pub(super) fn check(&self, kind: &PromptKind) -> Result<(), Invalid> {
+        check_field("title", &self.title, MAX_COPY_LEN)?;
+        check_field("body", &self.body, MAX_COPY_LEN)?;
+        check_field("accept", &self.accept, MAX_LABEL_LEN)?;
+        check_field("dismiss", &self.dismiss, MAX_LABEL_LEN)?;
         let collects_contact = matches!(kind, PromptKind::ComparisonEmail | PromptKind::Callback);
         match &self.consent {
             Some(consent) => {
-                check_text("consent.text", &consent.text, MAX_COPY_LEN)?;
-                check_text("consent.consent_version", &consent.consent_version, MAX_CONSENT_VERSION_LEN)?;
+                check_field("consent.text", &consent.text, MAX_COPY_LEN)?;
+                check_field("consent.consent_version", &consent.consent_version, MAX_CONSENT_VERSION_LEN)?;
             }
             None if collects_contact => {
-                return Err("consent: required for a prompt that collects an email or a phone".into());
+                return Err(Invalid::new("consent", Rule::ConsentRequired));
             }
             None => {}
         }
         match (&self.after_hours, kind) {
             (Some(after), PromptKind::Callback) => {
-                check_text("after_hours.title", &after.title, MAX_COPY_LEN)?;
-                check_text("after_hours.body", &after.body, MAX_COPY_LEN)?;
-                check_text("after_hours.accept", &after.accept, MAX_LABEL_LEN)?;
+                check_field("after_hours.title", &after.title, MAX_COPY_LEN)?;
+                check_field("after_hours.body", &after.body, MAX_COPY_LEN)?;
+                check_field("after_hours.accept", &after.accept, MAX_LABEL_LEN)?;
             }
             (None, PromptKind::Callback) => {
-                return Err("after_hours: required for a callback (what to say when nobody can call soon)".into());
+                return Err(Invalid::new("after_hours", Rule::AfterHoursRequired));
             }
-            (Some(_), _) => return Err("after_hours: only a callback prompt has after-hours copy".into()),
+            (Some(_), _) => return Err(Invalid::new("after_hours", Rule::AfterHoursNotAllowed)),
             (None, _) => {}
         }
         if self.answered.len() > MAX_CHOICES {
-            return Err(format!("answered: at most {MAX_CHOICES}"));
+            return Err(Invalid::new("answered", Rule::Count { min: 0, max: MAX_CHOICES }));
         }
         for (index, answered) in self.answered.iter().enumerate() {
-            check_text(&format!("answered[{index}].title"), &answered.title, MAX_COPY_LEN)?;
-            check_text(&format!("answered[{index}].body"), &answered.body, MAX_COPY_LEN)?;
+            check_field(&format!("answered[{index}].title"), &answered.title, MAX_COPY_LEN)?;
+            check_field(&format!("answered[{index}].body"), &answered.body, MAX_COPY_LEN)?;
         }
         Ok(())
     }

@@ -196,13 +196,13 @@ fn an_answer_picks_the_words_a_later_prompt_uses() {
     assert!(english.body.contains("from birth"), "{}", english.body);
     let callback = config.prompt("callback").expect("the callback");
     let after_hours = config.render_copy(callback, Locale::Ru, CopyVariant::AfterHours, &expecting);
-    assert_eq!(after_hours.title, callback.copy.ru.after_hours.as_ref().expect("after-hours copy").title);
+    assert_eq!(after_hours.title, callback.copy.get(Locale::Ru).after_hours.as_ref().expect("after-hours copy").title);
 }
 
 #[test]
 fn answer_effects_are_validated_with_the_field_named() {
     let mut config = shipped();
-    config.prompts[0].copy.en.answered[0].answer.is = "teen".into();
+    config.prompts[0].copy.in_locale_mut(Locale::En).unwrap().answered[0].answer.is = "teen".into();
     let error = config.validate().expect_err("an unknown choice");
     assert!(error.message.starts_with("prompts[0].copy.en.answered[0].answer.is:"), "{}", error.message);
     let mut config = shipped();

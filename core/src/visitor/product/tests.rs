@@ -305,6 +305,9 @@ fn json_ld_audience_ages_become_months() {
     assert_eq!(product(people(&[("suggestedMinAge", Ld::Number(0.0)), ("suggestedMaxAge", Ld::Number(4.0))])), range(0, Some(48)));
     assert_eq!(product(people(&[("suggestedMinAge", s("0,5")), ("suggestedMaxAge", s("1.25"))])), range(6, Some(15)));
     assert_eq!(product(people(&[("suggestedMinAge", Ld::Number(3.5))])), range(42, None), "no upper bound: and older");
+    assert_eq!(product(people(&[("suggestedMaxAge", s("5e1"))])), None, "a number written otherwise is unread");
+    assert_eq!(product(people(&[("suggestedMinAge", s(" 3 "))])), range(36, None));
+    assert_eq!(product(people(&[("suggestedMaxAge", s("12"))])), range(0, Some(144)));
     assert_eq!(product(Ld::Array(vec![people(&[]), people(&[("suggestedMaxAge", Ld::Number(1.0))])])), range(0, Some(12)));
     for nonsense in [
         people(&[]),

@@ -1,0 +1,281 @@
+use proptest::prelude::*;
+
+use super::*;
+use crate::base::money::{Currency, Money};
+use crate::prompts::config::SiteConfig;
+use crate::visitor::context::Product;
+use crate::visitor::event::{ActiveTime, ExitIntent, ExitTrigger, ProductView, PromptRef};
+
+const T0: u64 = 1_790_000_000_000;
+const COMPARE: &str = "compare_by_email";
+const CHILD_AGE: &str = "child_age";
+
+/// The demo shop's shipped config (`demo-site/site.json`, the built-in playbooks).
+fn shipped() -> WidgetConfig {
+    let site: SiteConfig = serde_json::from_str(include_str!("../../../../demo-site/site.json")).expect("the demo's site.json");
+    site.widget
+}
+
+struct Script {
+    events: Vec<DayEvent>,
+    visitor: String,
+    device: Option<Device>,
+    language: Option<String>,
+    at: u64,
+}
+
+impl Script {
+    fn new() -> Script {
+        Script { events: Vec::new(), visitor: String::new(), device: None, language: None, at: T0 }
+    }
+
+    fn visitor(&mut self, id: &str, device: Option<Device>, language: Option<&str>) -> &mut Script {
+        self.visitor = id.to_owned();
+        self.device = device;
+        self.language = language.map(str::to_owned);
+        self
+    }
+
+    fn push(&mut self, data: EventData) -> &mut Script {
+        self.at += 1000;
+        let n = self.events.len();
+        let event = Event { id: format!("evt{n:08}"), at: self.at, data };
+        self.events.push(DayEvent { visitor: self.visitor.clone(), device: self.device, language: self.language.clone(), event });
+        self
+    }
+
+    fn page(&mut self, url: &str, referrer: Option<&str>) -> &mut Script {
+        self.push(EventData::PageView(PageView { url: url.into(), title: String::new(), referrer: referrer.map(str::to_owned) }))
+    }
+
+    fn product(&mut self, n: u8) -> &mut Script {
+        self.page(&format!("https://shop.ru/p/{n}"), None);
+        let product = Product {
+            id: format!("sku-{n}"),
+            name: format!("Model {n}"),
+            price: Some(Money { minor: 100, currency: Currency::RUB }),
+            image: None,
+            url: None,
+            category: None,
+            suits_age: None,
+        };
+        self.push(EventData::ProductView(ProductView { product }))
+    }
+
+    fn prompt(&mut self, what: fn(PromptRef) -> EventData, prompt: &str) -> &mut Script {
+        self.push(what(PromptRef { prompt: prompt.into() }))
+    }
+}
+
+fn row<'a>(rows: &'a [RollupRow], prompt: &str, source: &str) -> &'a Counts {
+    let found: Vec<&RollupRow> = rows.iter().filter(|r| r.segment.prompt == prompt && r.segment.source == source).collect();
+    assert_eq!(found.len(), 1, "one row for {prompt:?}/{source:?} in {rows:#?}");
+    &found[0].counts
+}
+
+/// Three visitors, scripted: every stage of every row is what they did, exactly.
+#[test]
+fn a_scripted_day_is_counted_exactly() {
+    let mut s = Script::new();
+    // A: from a Yandex campaign on a phone, two products, leaves: the comparison is eligible,
+    // shown, accepted; a lead that reached the CRM.
+    s.visitor("visitor-a", Some(Device::Mobile), Some("ru"))
+        .page("https://shop.ru/?utm_source=Yandex&utm_medium=cpc", Some("https://ya.ru/"))
+        .product(1)
+        .product(2)
+        .push(EventData::ExitIntent(ExitIntent { trigger: ExitTrigger::PointerTop }))
+        .prompt(EventData::PromptShown, COMPARE)
+        .prompt(EventData::PromptAccepted, COMPARE);
+    // B: from Google on a desktop: two pages and a product make the question eligible; shown
+    // and dismissed. The comparison never was (one product, no exit).
+    s.visitor("visitor-b", Some(Device::Desktop), Some("en"))
+        .page("https://shop.ru/", Some("https://www.google.com/search?q=x"))
+        .product(3)
+        .prompt(EventData::PromptShown, CHILD_AGE)
+        .prompt(EventData::PromptDismissed, CHILD_AGE);
+    // C: typed the address, opened the chat, nothing else.
+    s.visitor("visitor-c", None, None).page("https://shop.ru/", None).push(EventData::ChatOpened);
+    // B's second tab: a long stay, still no second product; active time alone changes nothing.
+    s.visitor("visitor-b", Some(Device::Desktop), Some("en")).push(EventData::ActiveTime(ActiveTime { seconds: 600 }));
+
+    let leads = [
+        DayLead { visitor: "visitor-a".into(), prompt: Some(COMPARE.into()), delivered: true },
+        DayLead { visitor: "visitor-gone".into(), prompt: None, delivered: false },
+    ];
+    let rows = fold_day(&shipped(), s.events.clone(), &leads, &["visitor-c".to_owned()]);
+
+    let a = row(&rows, COMPARE, "yandex");
+    assert_eq!((a.eligible, a.shown, a.accepted, a.dismissed, a.leads, a.delivered), (1, 1, 1, 0, 1, 1));
+    let b = row(&rows, CHILD_AGE, "google.com");
+    assert_eq!((b.eligible, b.shown, b.accepted, b.dismissed, b.leads), (1, 1, 0, 1, 0));
+    // A was eligible for the question too (two pages, a product) and never saw it.
+    let a_question = row(&rows, CHILD_AGE, "yandex");
+    assert_eq!((a_question.eligible, a_question.shown), (1, 0));
+    assert!(rows.iter().all(|r| !(r.segment.prompt == COMPARE && r.segment.source == "google.com")), "B never had two products");
+    // The callback needs five active minutes and a product: B got them.
+    assert_eq!(row(&rows, "callback", "google.com").eligible, 1);
+
+    let site_c = row(&rows, SITE_ROW, DIRECT);
+    assert_eq!((site_c.visitors, site_c.chat_opens, site_c.chats), (1, 1, 1));
+    let devices: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .filter(|r| r.segment.prompt == SITE_ROW && r.counts.visitors > 0)
+        .map(|r| (r.segment.source.as_str(), r.segment.device.as_str(), r.segment.locale.as_str()))
+        .collect();
+    assert_eq!(devices, [("direct", "unknown", "unknown"), ("google.com", "desktop", "en"), ("yandex", "mobile", "ru")]);
+    // A lead of a visitor without events that day is counted, in the unknown segment.
+    let gone = row(&rows, SITE_ROW, UNKNOWN);
+    assert_eq!((gone.visitors, gone.leads, gone.delivered), (0, 1, 0));
+    assert_eq!(rows.iter().map(|r| r.counts.visitors).sum::<u64>(), 3);
+}
+
+#[test]
+fn a_lost_shown_event_does_not_break_the_funnel() {
+    let mut s = Script::new();
+    // Accepted without a recorded `prompt_shown`, for a prompt whose condition never held.
+    s.visitor("visitor-a", None, None).page("https://shop.ru/", None).prompt(EventData::PromptAccepted, COMPARE);
+    let rows = fold_day(&shipped(), s.events, &[], &[]);
+    let c = row(&rows, COMPARE, DIRECT);
+    assert_eq!((c.eligible, c.shown, c.accepted), (1, 1, 1));
+}
+
+#[test]
+fn rare_sources_are_summed_as_other() {
+    let mut s = Script::new();
+    for n in 0..(MAX_SOURCES_PER_DAY + 30) {
+        s.visitor(&format!("visitor-{n:04}"), None, None).page(&format!("https://shop.ru/?utm_source=s{n:04}"), None);
+    }
+    // Two visitors of one source: it is among the kept whatever the order.
+    s.visitor("visitor-x1", None, None).page("https://shop.ru/?utm_source=zz-popular", None);
+    s.visitor("visitor-x2", None, None).page("https://shop.ru/?utm_source=zz-popular", None);
+    let rows = fold_day(&shipped(), s.events, &[], &[]);
+    let sources: BTreeSet<&str> = rows.iter().map(|r| r.segment.source.as_str()).collect();
+    assert_eq!(sources.len(), MAX_SOURCES_PER_DAY + 1);
+    assert!(sources.contains(OTHER) && sources.contains("zz-popular"));
+    assert_eq!(rows.iter().map(|r| r.counts.visitors).sum::<u64>(), MAX_SOURCES_PER_DAY as u64 + 32);
+}
+
+#[test]
+fn device_and_language_come_from_the_request() {
+    let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148";
+    let pixel = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/120 Mobile Safari/537.36";
+    let tab = "Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 Chrome/120 Safari/537.36";
+    let desktop = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36";
+    assert_eq!(Device::from_request(Some(iphone), None), Some(Device::Mobile));
+    assert_eq!(Device::from_request(Some(pixel), None), Some(Device::Mobile));
+    assert_eq!(Device::from_request(Some(tab), None), Some(Device::Tablet));
+    assert_eq!(Device::from_request(Some(desktop), None), Some(Device::Desktop));
+    assert_eq!(Device::from_request(Some(desktop), Some("?1")), Some(Device::Mobile));
+    assert_eq!(Device::from_request(None, None), None);
+    assert_eq!(language_of(Some("ru-RU,ru;q=0.9,en-US;q=0.8")), Some("ru".into()));
+    assert_eq!(language_of(Some("en;q=0.5, de-CH")), Some("de".into()));
+    assert_eq!(language_of(Some("*")), None);
+    assert_eq!(language_of(Some("x-klingon")), None);
+    assert_eq!(language_of(None), None);
+}
+
+#[test]
+fn sources_are_short_labels() {
+    let view = |url: &str, referrer: Option<&str>| PageView { url: url.into(), title: String::new(), referrer: referrer.map(str::to_owned) };
+    assert_eq!(source_of(&view("https://shop.ru/?utm_source=VK", None)), "vk");
+    assert_eq!(source_of(&view("https://shop.ru/", Some("https://www.google.com/"))), "google.com");
+    assert_eq!(source_of(&view("https://shop.ru/a", Some("https://shop.ru/"))), DIRECT);
+    assert_eq!(source_of(&view(&format!("https://shop.ru/?utm_source={}", "x".repeat(300)), None)).chars().count(), MAX_SOURCE_LEN);
+}
+
+#[test]
+fn days_settle_and_then_never_change() {
+    let day = Day::of_ms(T0);
+    assert!(!is_final(day, day.end_ms()));
+    assert!(is_final(day, day.plus(SETTLE_DAYS).end_ms()));
+    let now = day.end_ms() + 1000;
+    assert!(!needs_refresh(day, now - 1000, false, now, REFRESH_MS), "fresh");
+    assert!(needs_refresh(day, now - REFRESH_MS, false, now, REFRESH_MS), "stale for the cron");
+    assert!(!needs_refresh(day, now - REFRESH_MS, false, now, READ_REFRESH_MS), "not for a read: the cron will");
+    assert!(needs_refresh(day, now - READ_REFRESH_MS, false, now, READ_REFRESH_MS), "no cron ran");
+    assert!(!needs_refresh(day, 0, true, now + 365 * DAY_MS, REFRESH_MS), "final is final");
+    assert!(needs_refresh(day, now, false, day.plus(SETTLE_DAYS).end_ms(), READ_REFRESH_MS), "the last roll-up after it settled");
+    // The cron (every 5 minutes) must find today stale, not miss it by a hair.
+    const { assert!(REFRESH_MS < 5 * 60 * 1000) };
+}
+
+#[test]
+fn due_days_are_the_missing_and_the_stale_newest_first() {
+    let today = Day::of_ms(T0);
+    let now = T0;
+    let range = (today.0 - 5..=today.0 + 1).map(Day);
+    let rolled = [
+        Rolled { day: today, rolled_at: now - 1000, is_final: false },
+        Rolled { day: today.plus(-1), rolled_at: now - REFRESH_MS, is_final: false },
+        Rolled { day: today.plus(-4), rolled_at: 0, is_final: true },
+    ];
+    let due = due_days(range.clone(), &rolled, Some(today.plus(-4)), now, REFRESH_MS);
+    assert_eq!(due, [today.plus(-1), today.plus(-2), today.plus(-3)]);
+    let on_read = due_days(range.clone(), &rolled, Some(today.plus(-4)), now, READ_REFRESH_MS);
+    assert_eq!(on_read, [today.plus(-2), today.plus(-3)], "a read leaves the merely stale to the cron");
+    assert!(due_days(range, &rolled, None, now, REFRESH_MS).is_empty(), "no events, nothing to roll up");
+}
+
+fn arb_event() -> impl Strategy<Value = EventData> {
+    prop_oneof![
+        (0u8..4).prop_map(|n| EventData::PageView(PageView {
+            url: format!("https://shop.ru/p/{n}?utm_source=s{}", n % 2),
+            title: String::new(),
+            referrer: None
+        })),
+        (0u8..4).prop_map(|n| EventData::ProductView(ProductView {
+            product: Product {
+                id: format!("sku-{n}"),
+                name: "x".into(),
+                price: None,
+                image: None,
+                url: None,
+                category: None,
+                suits_age: None
+            }
+        })),
+        Just(EventData::ExitIntent(ExitIntent { trigger: ExitTrigger::TabHidden })),
+        (1u32..400).prop_map(|seconds| EventData::ActiveTime(ActiveTime { seconds })),
+        (0usize..3, 0u8..3).prop_map(|(p, what)| {
+            let prompt = PromptRef { prompt: [COMPARE, CHILD_AGE, "callback"][p].into() };
+            match what {
+                0 => EventData::PromptShown(prompt),
+                1 => EventData::PromptAccepted(prompt),
+                _ => EventData::PromptDismissed(prompt),
+            }
+        }),
+        Just(EventData::ChatOpened),
+    ]
+}
+
+proptest! {
+    /// Whatever the visitors did, in whatever order the rows arrived: the stages are monotone,
+    /// every visitor is counted once, and the fold does not depend on the storage order.
+    #[test]
+    fn the_fold_is_monotone_complete_and_order_free(
+        script in prop::collection::vec((0u8..6, arb_event()), 1..80),
+        seed in any::<u64>(),
+    ) {
+        let events: Vec<DayEvent> = script.iter().enumerate().map(|(i, (v, data))| DayEvent {
+            visitor: format!("visitor-{v}"),
+            device: None,
+            language: None,
+            event: Event { id: format!("evt{i:08}"), at: T0 + i as u64 * 1000, data: data.clone() },
+        }).collect();
+        let rows = fold_day(&shipped(), events.clone(), &[], &[]);
+        for r in &rows {
+            prop_assert!(r.counts.accepted <= r.counts.shown && r.counts.shown <= r.counts.eligible, "{r:?}");
+            prop_assert!(r.counts.dismissed <= r.counts.eligible);
+        }
+        let visitors: BTreeSet<&str> = events.iter().map(|e| e.visitor.as_str()).collect();
+        prop_assert_eq!(rows.iter().map(|r| r.counts.visitors).sum::<u64>(), visitors.len() as u64);
+        let mut shuffled = events;
+        let len = shuffled.len();
+        let mut state = seed | 1;
+        for i in (1..len).rev() {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+            shuffled.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        prop_assert_eq!(fold_day(&shipped(), shuffled, &[], &[]), rows);
+    }
+}

@@ -1,0 +1,217 @@
+//! Deals back from the CRM (core::insights::deals): `POST /v1/deals/:site` with the site's deal
+//! token, and the owner's tokens under `/v1/admin/sites/:site/deal-tokens`.
+//!
+//! The report may come as JSON, as a form, or in the query string (a Bitrix24 automation rule's
+//! webhook puts the deal's fields into the URL it calls); the token in `?token=` or as a bearer.
+//! Every answer is about this site only: a token of another site is not valid here (401), a lead
+//! of another site is not found (404).
+
+use floorwalker_core::access::public_limits::PublicRoute;
+use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::base::ids::{client_id_from_bytes, validate_site_id};
+use floorwalker_core::base::text::check_len;
+use floorwalker_core::base::url::query_pairs;
+use floorwalker_core::insights::day::Day;
+use floorwalker_core::insights::deals::{
+    new_token, token_hash, Deal, DealOutcome, DealReceipt, DealReport, DealToken, NewDealToken, MAX_ACTIVE_TOKENS, MAX_DEAL_BYTES,
+};
+use floorwalker_core::leads::lead::Lead;
+use serde::Deserialize;
+use worker::{Env, Request, Response};
+
+use crate::http::{self, internal};
+use crate::platform::d1::db;
+use crate::platform::random::random_bytes;
+use crate::{rate_limit, sites};
+
+const MAX_TOKEN_NAME_LEN: usize = 100;
+
+/// `POST /v1/deals/:site`.
+pub async fn report(mut req: Request, env: &Env, site: &str) -> Result<Response, ApiError> {
+    validate_site_id(site)?;
+    let now = http::now_ms();
+    let counters = PublicRoute::Deals.counters(site, &rate_limit::client(&req), None);
+    if let Some(refusal) = rate_limit::check(env, &counters, now, None).await? {
+        return Ok(refusal);
+    }
+    let url = req.url().map_err(|e| ApiError::new(ErrorCode::InvalidQuery, format!("bad URL: {e}")))?;
+    let mut fields: Vec<(String, String)> = query_pairs(url.as_str());
+    let bearer = http::header(&req, "authorization").and_then(|h| h.strip_prefix("Bearer ").map(str::to_owned));
+    let token = bearer.or_else(|| fields.iter().find(|(k, _)| k == "token").map(|(_, v)| v.clone())).unwrap_or_default();
+    if token.trim().is_empty() {
+        return Err(ApiError::new(ErrorCode::Unauthorized, "a deal token is required (?token= or Authorization: Bearer)"));
+    }
+    let db = db(env)?;
+    let known: Option<String> = db
+        .query("SELECT id FROM deal_tokens WHERE site = ?1 AND token_hash = ?2 AND revoked_at IS NULL", &[&site, &token_hash(&token)])
+        .first_column("id", "checking a deal token")
+        .await?;
+    if known.is_none() {
+        return Err(ApiError::new(ErrorCode::Unauthorized, format!("this deal token is not valid for site {site:?} (revoked, or never issued)")));
+    }
+
+    let report = read_report(&mut req, &mut fields).await?;
+    let lead: Option<(f64, String)> = db
+        .query("SELECT created_at, data FROM leads WHERE site = ?1 AND id = ?2", &[&site, &report.lead])
+        .first::<LeadRow>("finding the deal's lead")
+        .await?
+        .map(|row| (row.created_at, row.data));
+    let Some((created_at, data)) = lead else {
+        return Err(ApiError::new(ErrorCode::NotFound, format!("site {site:?} has no lead {:?}", report.lead)));
+    };
+    let lead: Lead = serde_json::from_str(&data).map_err(|e| internal("decoding a lead", e))?;
+    let existing: Option<String> = db
+        .query("SELECT data FROM deals WHERE site = ?1 AND deal = ?2", &[&site, &report.deal])
+        .first_column("data", "finding the deal")
+        .await?;
+    let existing: Option<Deal> = existing.and_then(|d| serde_json::from_str(&d).ok());
+    let outcome = DealOutcome::of(existing.as_ref(), &report);
+    if let (DealOutcome::Unchanged, Some(deal)) = (outcome, existing) {
+        return http::json(&DealReceipt { outcome, deal }, outcome.http_status());
+    }
+    let deal = Deal {
+        deal: report.deal,
+        lead: report.lead,
+        prompt: lead.prompt,
+        lead_day: Day::of_ms(created_at as u64),
+        amount: report.amount,
+        reported_at: now,
+    };
+    let data = serde_json::to_string(&deal).map_err(|e| internal("encoding a deal", e))?;
+    db.query(
+        "INSERT INTO deals (site, deal, lead, prompt, lead_day, currency, amount_minor, reported_at, data) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+         ON CONFLICT (site, deal) DO UPDATE SET lead = excluded.lead, prompt = excluded.prompt, lead_day = excluded.lead_day, \
+         currency = excluded.currency, amount_minor = excluded.amount_minor, reported_at = excluded.reported_at, data = excluded.data",
+        &[
+            &site,
+            &deal.deal,
+            &deal.lead,
+            &deal.prompt.clone().unwrap_or_default(),
+            &(deal.lead_day.0 as u64),
+            &deal.amount.currency.as_str(),
+            &(deal.amount.minor as u64),
+            &now,
+            &data,
+        ],
+    )
+    .run("storing a deal")
+    .await?;
+    http::json(&DealReceipt { outcome, deal }, outcome.http_status())
+}
+
+#[derive(Deserialize)]
+struct LeadRow {
+    created_at: f64,
+    data: String,
+}
+
+/// The report's fields: the query's, then the body's (JSON or a form), the body winning.
+async fn read_report(req: &mut Request, fields: &mut Vec<(String, String)>) -> Result<DealReport, ApiError> {
+    let too_large = || ApiError::new(ErrorCode::PayloadTooLarge, format!("the body must be at most {MAX_DEAL_BYTES} bytes"));
+    if http::header(req, "content-length").and_then(|l| l.parse::<usize>().ok()).is_some_and(|l| l > MAX_DEAL_BYTES) {
+        return Err(too_large());
+    }
+    let bytes = req.bytes().await.map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("unreadable body: {e}")))?;
+    if bytes.len() > MAX_DEAL_BYTES {
+        return Err(too_large());
+    }
+    let body = String::from_utf8_lossy(&bytes);
+    let body = body.trim();
+    if body.starts_with('{') || body.starts_with('[') {
+        let json: serde_json::Value =
+            serde_json::from_str(body).map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("malformed JSON: {e}")))?;
+        let from_query = fields.clone();
+        return match json.as_object() {
+            Some(object) => DealReport::from_fields(|field| match object.get(field) {
+                Some(serde_json::Value::String(s)) => Some(s.clone()),
+                Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+                _ => from_query.iter().find(|(k, _)| k == field).map(|(_, v)| v.clone()),
+            }),
+            None => DealReport::from_json(&json),
+        };
+    }
+    if !body.is_empty() {
+        fields.extend(query_pairs(&format!("?{body}")));
+    }
+    let fields = &*fields;
+    DealReport::from_fields(|field| fields.iter().rev().find(|(k, _)| k == field).map(|(_, v)| v.clone()))
+}
+
+#[derive(Deserialize)]
+struct TokenRow {
+    id: String,
+    name: String,
+    created_at: f64,
+    revoked_at: Option<f64>,
+}
+
+/// `GET /v1/admin/sites/:site/deal-tokens`: newest first, revoked ones included (never the token).
+pub async fn list_tokens(env: &Env, site: &str) -> Result<Response, ApiError> {
+    sites::require(env, site).await?;
+    let rows: Vec<TokenRow> = db(env)?
+        .query("SELECT id, name, created_at, revoked_at FROM deal_tokens WHERE site = ?1 ORDER BY created_at DESC, id LIMIT 100", &[&site])
+        .all("listing deal tokens")
+        .await?;
+    let tokens: Vec<DealToken> = rows
+        .into_iter()
+        .map(|r| DealToken { id: r.id, name: r.name, created_at: r.created_at as u64, revoked_at: r.revoked_at.map(|t| t as u64) })
+        .collect();
+    http::json(&tokens, 200)
+}
+
+#[derive(Deserialize)]
+struct NewTokenBody {
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /v1/admin/sites/:site/deal-tokens` `{"name": "Bitrix24"}`: the token, shown once, and
+/// the address a CRM reports deals to.
+pub async fn create_token(req: &mut Request, env: &Env, site: &str) -> Result<Response, ApiError> {
+    sites::require(env, site).await?;
+    let body: NewTokenBody = http::read_json(req, 4096).await?;
+    let name = body.name.trim().to_owned();
+    let name = if name.is_empty() { "CRM".to_owned() } else { name };
+    check_len("name", &name, MAX_TOKEN_NAME_LEN)?;
+    let db = db(env)?;
+    let active: Option<f64> = db
+        .query("SELECT COUNT(*) AS n FROM deal_tokens WHERE site = ?1 AND revoked_at IS NULL", &[&site])
+        .first_column("n", "counting deal tokens")
+        .await?;
+    if active.unwrap_or(0.0) as u32 >= MAX_ACTIVE_TOKENS {
+        return Err(ApiError::new(ErrorCode::InvalidQuery, format!("a site has at most {MAX_ACTIVE_TOKENS} deal tokens; revoke one first")));
+    }
+    let (token, hash) = new_token(&random_bytes::<24>()?);
+    let id = format!("dtok_{}", client_id_from_bytes(&random_bytes::<8>()?));
+    let now = http::now_ms();
+    db.query(
+        "INSERT INTO deal_tokens (id, site, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        &[&id, &site, &name, &hash, &now],
+    )
+    .run("storing a deal token")
+    .await?;
+    let url = req.url().map_err(|e| internal("reading the URL", e))?;
+    let base = url.origin().ascii_serialization();
+    let created = NewDealToken {
+        info: DealToken { id, name, created_at: now, revoked_at: None },
+        url: format!("{base}/v1/deals/{site}?token={token}"),
+        token,
+    };
+    http::json(&created, 201)
+}
+
+/// `DELETE /v1/admin/sites/:site/deal-tokens/:id`: from now on the token answers 401.
+pub async fn revoke_token(env: &Env, site: &str, id: &str) -> Result<Response, ApiError> {
+    let changed = db(env)?
+        .query(
+            "UPDATE deal_tokens SET revoked_at = COALESCE(revoked_at, ?3) WHERE site = ?1 AND id = ?2",
+            &[&site, &id, &http::now_ms()],
+        )
+        .run_counting("revoking a deal token")
+        .await?;
+    if changed == 0 {
+        return Err(ApiError::new(ErrorCode::NotFound, format!("site {site:?} has no deal token {id:?}")));
+    }
+    http::json(&serde_json::json!({"revoked": id}), 200)
+}

@@ -1,0 +1,291 @@
+//! The owner's email settings and tests: `GET|PUT /v1/admin/sites/:site/email`,
+//! `POST /v1/admin/sites/:site/email/preview` and `POST /v1/admin/sites/:site/email/test`
+//! (reached through `admin::route`, so by the admin token or the site owner's console session).
+//! Decisions are core's (`outbound::email::branding`, `sample`); this module stores, reads the
+//! site's clock through `Intl`, and sends.
+//!
+//! A test goes only to the logged-in owner's own address, never one the request names: the
+//! endpoint cannot be used to mail strangers as the shop. It is rate-limited per owner and site.
+
+use floorwalker_core::access::accounts::Role;
+use floorwalker_core::access::throttle::{Counter, Limit};
+use floorwalker_core::base::error::{ApiError, ErrorCode};
+use floorwalker_core::outbound::delivery::SiteDelivery;
+use floorwalker_core::outbound::email::branding::{
+    MailPreview, MailPreviewRequest, MailSettingsView, MailTestRequest, MailTestSent, MAIL_TESTS_PER_HOUR,
+};
+use floorwalker_core::outbound::email::sample::{render_sample, SampleMail};
+use floorwalker_core::outbound::email::{EmailMessage, MailClock, MailKind, MailLinks, MailLook, MailSettings, ShopMail};
+use floorwalker_core::outbound::webhook::AttemptResult;
+use floorwalker_core::prompts::config::SiteConfig;
+use floorwalker_core::visitor::product::page::PublishedProduct;
+use serde::Deserialize;
+use wasm_bindgen::{JsCast, JsValue};
+use worker::{Env, Request, Response};
+
+use crate::chat::session::{self, Signed};
+use crate::outgoing::{provider_email, send, Prepared};
+use crate::http::{self, internal, now_ms};
+use crate::platform::d1::db;
+use crate::platform::random::random_id;
+use crate::platform::vars::var;
+use crate::{rate_limit, settings, sites};
+
+const MAX_BODY: usize = 4096;
+/// How long a test email may take to reach the provider.
+const SEND_TIMEOUT_MS: u64 = 10_000;
+
+/// The site's stored email settings, or the defaults.
+pub async fn load(env: &Env, site: &str) -> Result<MailSettings, ApiError> {
+    let stored: Option<String> =
+        db(env)?.query("SELECT settings FROM site_mail WHERE site = ?1", &[&site]).first_column("settings", "loading email settings").await?;
+    match stored {
+        Some(json) => serde_json::from_str(&json).map_err(|e| internal("decoding email settings", e)),
+        None => Ok(MailSettings::default()),
+    }
+}
+
+async fn store(env: &Env, site: &str, settings: &MailSettings) -> Result<(), ApiError> {
+    let json = serde_json::to_string(settings).map_err(|e| internal("encoding email settings", e))?;
+    db(env)?
+        .query(
+            "INSERT INTO site_mail (site, settings, updated_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (site) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
+            &[&site, &json, &now_ms()],
+        )
+        .run("storing email settings")
+        .await
+}
+
+/// Everything a renderer needs about the shop that is not the email's content: the sender, the
+/// look and the site's clock at the moment the email is about.
+pub struct Branded {
+    pub from: String,
+    pub look: MailLook,
+    pub zone: String,
+    pub offset_minutes: Option<i32>,
+}
+
+impl Branded {
+    pub async fn load(env: &Env, config: &SiteConfig, delivery: &SiteDelivery, at_ms: u64) -> Result<Branded, ApiError> {
+        Ok(Branded::with(env, config, delivery, &load(env, &config.site).await?, at_ms))
+    }
+
+    pub fn with(env: &Env, config: &SiteConfig, delivery: &SiteDelivery, mail: &MailSettings, at_ms: u64) -> Branded {
+        let deployment_from = var(env, "EMAIL_FROM").unwrap_or_default();
+        let zone = config.widget.timezone.clone();
+        Branded {
+            from: mail.sender(&config.name, delivery.email_from.as_deref(), &deployment_from),
+            look: MailLook::new(&config.name, mail, Some(&config.widget.theme.brand_color)),
+            offset_minutes: zone_offset_minutes(&zone, at_ms),
+            zone,
+        }
+    }
+
+    /// The shop as the renderers take it. A zone `Intl` does not know is written as UTC, and
+    /// named so.
+    pub fn shop<'a>(&'a self, config: &'a SiteConfig, hosts: &'a [String], test: bool) -> ShopMail<'a> {
+        let clock = match self.offset_minutes {
+            Some(offset_minutes) => MailClock { zone: &self.zone, offset_minutes },
+            None => MailClock::UTC,
+        };
+        ShopMail {
+            name: &config.name,
+            from: &self.from,
+            links: MailLinks { origins: &config.origins, hosts },
+            look: &self.look,
+            clock,
+            test,
+        }
+    }
+}
+
+/// The offset of `zone` from UTC at `at_ms`, in minutes, from `Intl.DateTimeFormat` (workerd
+/// carries the time-zone data; core does not). `None` for a zone it does not know.
+pub fn zone_offset_minutes(zone: &str, at_ms: u64) -> Option<i32> {
+    let options = js_sys::Object::new();
+    for (name, value) in [
+        ("timeZone", zone),
+        ("hourCycle", "h23"),
+        ("year", "numeric"),
+        ("month", "numeric"),
+        ("day", "numeric"),
+        ("hour", "numeric"),
+        ("minute", "numeric"),
+    ] {
+        js_sys::Reflect::set(&options, &name.into(), &value.into()).ok()?;
+    }
+    let intl = js_sys::Reflect::get(&js_sys::global(), &"Intl".into()).ok()?;
+    let constructor: js_sys::Function = js_sys::Reflect::get(&intl, &"DateTimeFormat".into()).ok()?.dyn_into().ok()?;
+    // Through Reflect, so an unknown zone is a caught RangeError rather than a trap.
+    let format = js_sys::Reflect::construct(&constructor, &js_sys::Array::of2(&"en-US".into(), &options)).ok()?;
+    let to_parts: js_sys::Function = js_sys::Reflect::get(&format, &"formatToParts".into()).ok()?.dyn_into().ok()?;
+    let minute_ms = at_ms - at_ms % 60_000;
+    let date = js_sys::Date::new(&JsValue::from_f64(minute_ms as f64));
+    let parts: js_sys::Array = to_parts.call1(&format, &date).ok()?.dyn_into().ok()?;
+    let mut fields = [0i64; 5];
+    for part in parts.iter() {
+        let kind = js_sys::Reflect::get(&part, &"type".into()).ok()?.as_string()?;
+        let value = js_sys::Reflect::get(&part, &"value".into()).ok()?.as_string()?;
+        let slot = match kind.as_str() {
+            "year" => 0,
+            "month" => 1,
+            "day" => 2,
+            "hour" => 3,
+            "minute" => 4,
+            _ => continue,
+        };
+        fields[slot] = value.parse().ok()?;
+    }
+    let local = js_sys::Date::utc(fields[0] as f64, (fields[1] - 1) as f64) as i64;
+    let local = local + (fields[2] - 1) * 86_400_000 + (fields[3] % 24) * 3_600_000 + fields[4] * 60_000;
+    i32::try_from((local - minute_ms as i64) / 60_000).ok().filter(|offset| offset.abs() <= 18 * 60)
+}
+
+/// The owner's console session behind the request, when the caller is one (not the admin token).
+async fn owner_session(req: &Request, env: &Env) -> Result<Option<Signed>, ApiError> {
+    if http::header(req, "authorization").is_some_and(|h| !h.is_empty()) || http::header(req, "cookie").is_none() {
+        return Ok(None);
+    }
+    let signed = session::authenticate(req, env).await?;
+    Ok((signed.role == Role::Owner).then_some(signed))
+}
+
+async fn view(req: &Request, env: &Env, config: &SiteConfig, mail: MailSettings) -> Result<Response, ApiError> {
+    let delivery = settings::load(env, &config.site).await?;
+    let branded = Branded::with(env, config, &delivery, &mail, now_ms());
+    let test_to = owner_session(req, env).await?.map(|signed| signed.operator.email);
+    let view = MailSettingsView {
+        settings: mail,
+        from: branded.from,
+        default_sender_name: config.name.clone(),
+        default_brand_color: config.widget.theme.brand_color.clone(),
+        test_to,
+        kinds: MailKind::ALL.to_vec(),
+    };
+    http::json(&view, 200)
+}
+
+/// `GET /v1/admin/sites/:site/email`.
+pub async fn show(req: &Request, env: &Env, site: &str) -> Result<Response, ApiError> {
+    let config = sites::require(env, site).await?;
+    view(req, env, &config, load(env, site).await?).await
+}
+
+fn as_config_error(e: ApiError) -> ApiError {
+    if e.code == ErrorCode::InvalidJson {
+        ApiError::new(ErrorCode::InvalidConfig, e.message)
+    } else {
+        e
+    }
+}
+
+/// `PUT /v1/admin/sites/:site/email`: the whole settings object; a blank field is the default.
+pub async fn put(req: &mut Request, env: &Env, site: &str) -> Result<Response, ApiError> {
+    let config = sites::require(env, site).await?;
+    let mail: MailSettings = http::read_json(req, MAX_BODY).await.map_err(as_config_error)?;
+    mail.validate()?;
+    let mail = mail.normalized();
+    store(env, site, &mail).await?;
+    view(req, env, &config, mail).await
+}
+
+#[derive(Deserialize)]
+struct PageRow {
+    data: String,
+}
+
+/// The shop's own most recently read product pages, for a sample comparison of real products.
+async fn recent_products(env: &Env, site: &str) -> Result<Vec<PublishedProduct>, ApiError> {
+    let rows: Vec<PageRow> = db(env)?
+        .query("SELECT data FROM product_pages WHERE site = ?1 AND data IS NOT NULL ORDER BY read_at DESC LIMIT 3", &[&site])
+        .all("reading product pages")
+        .await?;
+    Ok(rows.iter().filter_map(|row| serde_json::from_str(&row.data).ok()).collect())
+}
+
+/// The sample of one kind with `mail` settings, as the owner would receive it.
+async fn render(
+    req: &Request,
+    env: &Env,
+    config: &SiteConfig,
+    mail: &MailSettings,
+    kind: MailKind,
+    locale: floorwalker_core::base::locale::Locale,
+    to: &str,
+    owner_name: &str,
+) -> Result<EmailMessage, ApiError> {
+    let delivery = settings::load(env, &config.site).await?;
+    let now = now_ms();
+    let branded = Branded::with(env, config, &delivery, mail, now);
+    let shop = branded.shop(config, &delivery.mail_link_hosts, true);
+    let origin = crate::chat::own_origin(req)?;
+    let link_base = var(env, "PUBLIC_BASE_URL").unwrap_or_else(|| origin.clone());
+    let site_origin = config.origins.first().cloned().unwrap_or(origin);
+    let sample = SampleMail { kind, locale, to, owner_name, now_ms: now, origin: &site_origin, link_base: &link_base };
+    let products = if kind == MailKind::Comparison { recent_products(env, &config.site).await? } else { Vec::new() };
+    render_sample(&sample, &config.site, &shop, products)
+}
+
+/// `POST /v1/admin/sites/:site/email/preview` `{kind, locale, settings}`: the sample rendered with
+/// the form's unsaved settings (400 for settings that would not save).
+pub async fn preview(req: &mut Request, env: &Env, site: &str) -> Result<Response, ApiError> {
+    let config = sites::require(env, site).await?;
+    let body: MailPreviewRequest = http::read_json(req, MAX_BODY).await.map_err(as_config_error)?;
+    body.settings.validate()?;
+    let owner = owner_session(req, env).await?;
+    let (to, name) = owner.map(|s| (s.operator.email, s.operator.name)).unwrap_or_else(|| ("you@example.com".into(), String::new()));
+    let email = render(req, env, &config, &body.settings, body.kind, body.locale, &to, &name).await?;
+    let preview =
+        MailPreview { from: email.from, to: email.to, reply_to: email.reply_to, subject: email.subject, html: email.html, text: email.text };
+    http::json(&preview, 200)
+}
+
+/// `POST /v1/admin/sites/:site/email/test` `{kind, locale?}`: one test of that kind with the saved
+/// settings, to the logged-in owner's own address. 403 for the admin token (it has no address),
+/// 429 past [`MAIL_TESTS_PER_HOUR`].
+pub async fn test(req: &mut Request, env: &Env, site: &str) -> Result<Response, ApiError> {
+    let config = sites::require(env, site).await?;
+    let body: MailTestRequest = http::read_json(req, MAX_BODY).await.map_err(as_config_error)?;
+    let Some(owner) = owner_session(req, env).await? else {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "a test email goes to the logged-in owner's own address: send it from the owner's console session",
+        ));
+    };
+    let now = now_ms();
+    let counters = [Counter::new("mail-test", &[site, &owner.operator.id], Limit::new(MAIL_TESTS_PER_HOUR, 3600))];
+    if let Some(refusal) = rate_limit::check(env, &counters, now, None).await? {
+        return Ok(refusal);
+    }
+    let mail = load(env, site).await?;
+    let delivery = settings::load(env, site).await?;
+    let locale = body.locale.unwrap_or(delivery.owner_locale);
+    let email = render(req, env, &config, &mail, body.kind, locale, &owner.operator.email, &owner.operator.name).await?;
+    let id = format!("test-{}", random_id()?);
+    match provider_email(env, &id, email.clone()) {
+        Prepared::Local(message) => {
+            let data = serde_json::to_string(&message).map_err(|e| internal("encoding an email", e))?;
+            // The mailbox's `lead` column says what it was: the owner's test of this kind.
+            let about = format!("test:{}", body.kind.as_str());
+            db(env)?
+                .query(
+                    "INSERT INTO mailbox (id, site, lead, to_addr, subject, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    &[&id, &site, &about, &message.to, &message.subject, &data, &now],
+                )
+                .run("storing an email")
+                .await?;
+        }
+        Prepared::Http(request) => match send(request, SEND_TIMEOUT_MS).await {
+            AttemptResult::Response { status, .. } if (200..300).contains(&status) => {}
+            AttemptResult::Response { status, .. } => {
+                return Err(ApiError::new(ErrorCode::Internal, format!("the email provider refused the test: HTTP {status}")))
+            }
+            other => return Err(ApiError::new(ErrorCode::Internal, format!("the email provider could not be reached: {other:?}"))),
+        },
+        Prepared::Park(why) | Prepared::Wait(why) | Prepared::Skip(why) => {
+            return Err(ApiError::new(ErrorCode::InvalidConfig, format!("the test cannot be sent: {why}")))
+        }
+    }
+    http::json(&MailTestSent { kind: body.kind, to: email.to, from: email.from, subject: email.subject }, 202)
+}

@@ -1,0 +1,102 @@
+//! How one attempt leaves the worker: what it will do ([`Prepared`]), the email provider's
+//! request for a message, and the one outbound fetch with its timeout. The queue's deliveries
+//! (`deliver`), the owner's test emails (`mail_settings`) and test events (`owner_crm`) all go
+//! this way, so none of them imports another.
+
+use std::time::Duration;
+
+use floorwalker_core::outbound::email::{provider_request, EmailMessage, EmailProvider};
+use floorwalker_core::outbound::webhook::AttemptResult;
+use futures_util::future::{select, Either};
+use wasm_bindgen::JsValue;
+use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
+
+use crate::platform::vars::{secret, var};
+
+/// What one attempt will do.
+pub(crate) enum Prepared {
+    Http(HttpRequest),
+    /// The local email provider: store in the mailbox.
+    Local(EmailMessage),
+    /// Not now: the shop's product pages cannot be read; retried on the delivery schedule.
+    Wait(String),
+    /// Nothing to send (the endpoint no longer takes this event): done.
+    Skip(String),
+    /// Cannot be sent as configured (endpoint disabled or refused by the SSRF guard): parked as
+    /// failed, replayable after the configuration is fixed.
+    Park(String),
+}
+
+pub(crate) struct HttpRequest {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+/// How `message` leaves through the deployment's `EMAIL_PROVIDER`: into the local mailbox, or
+/// as one HTTP request to the provider (`id` is its idempotency key); parked when the provider is
+/// not configured. The queue's deliveries and the owner's test emails both go this way.
+pub(crate) fn provider_email(env: &Env, id: &str, message: EmailMessage) -> Prepared {
+    let provider = var(env, "EMAIL_PROVIDER").as_deref().and_then(EmailProvider::parse);
+    let (provider, key) = match provider {
+        Some(EmailProvider::Local) => return Prepared::Local(message),
+        Some(EmailProvider::Resend) => (EmailProvider::Resend, secret(env, "RESEND_API_KEY")),
+        Some(EmailProvider::Postmark) => (EmailProvider::Postmark, secret(env, "POSTMARK_SERVER_TOKEN")),
+        None => return Prepared::Park("EMAIL_PROVIDER must be local, resend or postmark".into()),
+    };
+    let stream = var(env, "POSTMARK_MESSAGE_STREAM").unwrap_or_else(|| "outbound".into());
+    let base = var(env, "EMAIL_API_BASE");
+    let request = match provider_request(provider, base.as_deref(), &key.unwrap_or_default(), &stream, id, &message) {
+        Ok(request) => request,
+        Err(e) => return Prepared::Park(e.message),
+    };
+    match serde_json::to_string(&request.body) {
+        Ok(body) => Prepared::Http(HttpRequest { url: request.url, headers: request.headers, body }),
+        Err(e) => Prepared::Park(format!("encoding an email: {e}")),
+    }
+}
+
+/// One POST, raced against the timeout (see [`send_once`]).
+pub(crate) async fn send(request: HttpRequest, timeout_ms: u64) -> AttemptResult {
+    send_once(Method::Post, &request.url, &request.headers, Some(&request.body), timeout_ms).await
+}
+
+/// One request, raced against the timeout: a delivery's attempt, or the owner's test of an
+/// endpoint (`owner_crm`). Redirects are not followed (`manual`): a 3xx is a failure, since the
+/// new location never passed the SSRF guard.
+pub(crate) async fn send_once(method: Method, url: &str, headers: &[(String, String)], body: Option<&str>, timeout_ms: u64) -> AttemptResult {
+    let outgoing_headers = Headers::new();
+    for (name, value) in headers {
+        if let Err(e) = outgoing_headers.set(name, value) {
+            return AttemptResult::ConnectionError(format!("invalid header {name}: {e}"));
+        }
+    }
+    let mut init = RequestInit::new();
+    init.with_method(method).with_headers(outgoing_headers).with_redirect(RequestRedirect::Manual);
+    if let Some(body) = body {
+        init.with_body(Some(JsValue::from_str(body)));
+    }
+    let outgoing = match Request::new_with_init(url, &init) {
+        Ok(outgoing) => outgoing,
+        Err(e) => return AttemptResult::ConnectionError(format!("invalid request: {e}")),
+    };
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let exchange = async {
+        let mut response = Fetch::Request(outgoing).send_with_signal(&signal).await?;
+        let status = response.status_code();
+        let retry_after = response.headers().get("retry-after").ok().flatten();
+        let body = response.bytes().await.unwrap_or_default();
+        Ok::<_, worker::Error>((status, retry_after, body))
+    };
+    let timeout = Delay::from(Duration::from_millis(timeout_ms));
+    futures_util::pin_mut!(exchange);
+    match select(exchange, timeout).await {
+        Either::Left((Ok((status, retry_after, body)), _)) => AttemptResult::Response { status, retry_after, body },
+        Either::Left((Err(e), _)) => AttemptResult::ConnectionError(e.to_string()),
+        Either::Right(((), _)) => {
+            controller.abort();
+            AttemptResult::Timeout
+        }
+    }
+}

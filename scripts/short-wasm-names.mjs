@@ -1,0 +1,40 @@
+// Usage: node scripts/short-wasm-names.mjs GLUE.js MODULE.wasm NAMES.json
+//
+// Rewrites wasm-bindgen's glue GLUE.js (in place) for MODULE.wasm, whose imports, exports and
+// import module were renamed by `wasm-opt --minify-imports-and-exports-and-modules` (NAMES.json is
+// the mapping it printed). wasm-bindgen names each import after the function and a hash
+// (`__wbg_addEventListener_2a1b...`): written once in the wasm and once in the glue, 130-odd
+// random hashes that brotli cannot shrink (issue 16: the first load is ~4 KB brotli smaller with
+// one- or two-letter names). Node, because it is a build step and node runs the build's other
+// tools (wasm-opt, esbuild); any name it cannot find fails the build rather than ship a glue
+// that does not link.
+import { readFileSync, writeFileSync } from 'node:fs';
+
+const [gluePath, wasmPath, namesPath] = process.argv.slice(2);
+const names = JSON.parse(readFileSync(namesPath, 'utf8'));
+const imports = WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(wasmPath)));
+const modules = new Set(imports.map((i) => i.module));
+if (modules.size !== 1) throw new Error(`expected one import module, found ${[...modules]}`);
+const [module] = modules;
+let glue = readFileSync(gluePath, 'utf8');
+
+const escape = (s) => s.replace(/[$.*+?^(){}|[\]\\/]/g, '\\$&');
+const oldModules = new Set(names.imports.map(([from]) => from));
+for (const from of oldModules) {
+  const key = new RegExp(`"${escape(from)}": import0,`);
+  if (!key.test(glue)) throw new Error(`the glue has no import object for ${from}`);
+  glue = glue.replace(key, `${JSON.stringify(module)}: import0,`);
+}
+for (const [, from, to] of names.imports) {
+  // The import object's keys, one a line: `        __wbg_href_a0128fb7c568d8e5: function(arg0, arg1) {`.
+  const key = new RegExp(`^(\\s+)${escape(from)}:`, 'm');
+  if (!key.test(glue)) throw new Error(`the glue does not define the import ${from}`);
+  glue = glue.replace(key, `$1${JSON.stringify(to)}:`);
+}
+const exports = new Map(names.exports);
+glue = glue.replace(/\bwasm\.([A-Za-z_$][\w$]*)/g, (_, name) => {
+  const to = exports.get(name);
+  if (to === undefined) throw new Error(`the glue uses an export the module does not have: ${name}`);
+  return `wasm[${JSON.stringify(to)}]`;
+});
+writeFileSync(gluePath, glue);
