@@ -58,7 +58,7 @@ async fn widget_mounts_in_a_shadow_root_and_its_page_view_reaches_d1() {
 
     let visitor = browser.wait_for("a visitor id", VISITOR_ID).await;
     let visitor = visitor.as_str().expect("visitor id is a string").to_owned();
-    let views = eventually("the page_view in D1", Duration::from_secs(15), || async {
+    let views = eventually("the page_view in D1", Duration::from_secs(30), || async {
         let views = page_views_of(&worker, &visitor).await;
         (!views.is_empty()).then_some(views)
     })
@@ -102,6 +102,33 @@ async fn a_shop_on_another_origin_embeds_the_widget_and_keeps_working_when_the_w
         page_views_of(&worker, &visitor).await.contains(&page).then_some(())
     })
     .await;
+
+    // The worker restarts (a deploy, a crash) while the visitor moves on: the batch that could not
+    // be sent is kept and goes with a later flush, not dropped.
+    browser
+        .eval(
+            "window.__warnings = []; const warn = console.warn;
+             console.warn = (...args) => { window.__warnings.push(args.join(' ')); warn.apply(console, args); };
+             return true;",
+            vec![],
+        )
+        .await;
+    worker.stop();
+    let moved_to = shop.url("/en/catalog/car-seats/?while=down");
+    browser.eval("history.pushState({}, '', arguments[0]); return true;", vec![Value::String(moved_to.clone())]).await;
+    browser
+        .wait_for(
+            "the widget to fail sending the batch",
+            "return window.__warnings.some(w => w.includes('events not sent'));",
+        )
+        .await;
+    worker.restart().await;
+    let views = eventually("the page_view made while the worker was down, in D1", Duration::from_secs(30), || async {
+        let views = page_views_of(&worker, &visitor).await;
+        views.contains(&moved_to).then_some(views)
+    })
+    .await;
+    assert_eq!(views.iter().filter(|url| **url == moved_to).count(), 1, "sent again, stored once: {views:?}");
 
     browser.close().await;
 

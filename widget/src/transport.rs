@@ -5,15 +5,17 @@
 
 use floorwalker_core::base::wire;
 use floorwalker_core::visitor::event::EventBatch;
+use floorwalker_core::visitor::event_queue::worth_resending;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::browser::{self, Context};
 
-/// Sends a batch in the background; a failure is logged and never reaches the host page.
-pub fn send_events(cx: &Context, batch: &EventBatch, leaving: bool) {
+/// Sends a batch in the background; a failure is logged and never reaches the host page. A batch
+/// that may arrive later (core's `worth_resending`) is handed to `undelivered` to be queued again.
+pub fn send_events(cx: &Context, batch: EventBatch, leaving: bool, undelivered: impl FnOnce(EventBatch) + 'static) {
     let url = format!("{}/v1/events?wire={}", cx.api_base, wire::VERSION);
-    let body = js_sys::Uint8Array::from(&wire::encode(batch)[..]);
+    let body = js_sys::Uint8Array::from(&wire::encode(&batch)[..]);
     if leaving {
         let queued = cx.window.navigator().send_beacon_with_opt_js_u8_array(&url, Some(&body)).unwrap_or(false);
         if queued {
@@ -22,12 +24,15 @@ pub fn send_events(cx: &Context, batch: &EventBatch, leaving: bool) {
     }
     let window = cx.window.clone();
     wasm_bindgen_futures::spawn_local(async move {
-        let failure = match post(&window, &url, &body).await {
+        let (status, failure) = match post(&window, &url, &body).await {
             Ok(response) if response.ok() => return,
-            Ok(response) => format!("HTTP {}", response.status()),
-            Err(error) => describe(&error),
+            Ok(response) => (Some(response.status()), format!("HTTP {}", response.status())),
+            Err(error) => (None, describe(&error)),
         };
         browser::warn(&format!("floorwalker: events not sent: {failure}"));
+        if worth_resending(status) {
+            undelivered(batch);
+        }
     });
 }
 
@@ -60,11 +65,7 @@ async fn post(window: &web_sys::Window, url: &str, body: &js_sys::Uint8Array) ->
     js_sys::Reflect::set(&init, &JsValue::from_str("keepalive"), &JsValue::TRUE)?;
     init.set_body(body);
     let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(url, &init)).await?.dyn_into()?;
-    if response.ok() || response.status() >= 400 {
-        Ok(response)
-    } else {
-        Err(JsValue::from_str(&format!("HTTP {}", response.status())))
-    }
+    Ok(response)
 }
 
 fn describe(error: &JsValue) -> String {

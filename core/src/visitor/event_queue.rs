@@ -12,6 +12,16 @@ pub const FLUSH_EVERY_TICKS: u32 = 5;
 /// Events kept while nothing may be sent (consent pending, network down); the oldest go first.
 pub const MAX_QUEUED: usize = 100;
 
+/// Whether a batch that got `status` (`None`: no response at all) is worth sending again: the
+/// network, a worker restarting (5xx) or a rate limit (429) pass; any other refusal would be
+/// refused again, and retrying it forever would only cost the visitor's battery.
+pub fn worth_resending(status: Option<u16>) -> bool {
+    match status {
+        None => true,
+        Some(code) => code == 429 || code >= 500,
+    }
+}
+
 /// One visitor's queued events.
 #[derive(Debug, Clone, Default)]
 pub struct EventQueue {
@@ -53,6 +63,22 @@ impl EventQueue {
         let rest = self.queue.split_off(self.queue.len().min(MAX_EVENTS_PER_BATCH));
         let events = std::mem::replace(&mut self.queue, rest);
         Some(self.batch(events))
+    }
+
+    /// Takes back a batch that did not reach the server (network down, the worker restarting), in
+    /// front of what was queued since, so the next flush sends it again in order. The worker skips
+    /// events it already stored (by id), so a batch that did arrive after all is not doubled. When
+    /// that overfills the queue, the oldest go first, as in [`EventQueue::push`].
+    #[inline]
+    pub fn put_back(&mut self, batch: EventBatch) {
+        if batch.visitor != self.visitor || batch.session != self.session {
+            return;
+        }
+        let mut events = batch.events;
+        events.append(&mut self.queue);
+        let over = events.len().saturating_sub(MAX_QUEUED);
+        events.drain(..over);
+        self.queue = events;
     }
 
     /// Forgets everything queued (the visitor withdrew consent).
@@ -121,6 +147,52 @@ mod tests {
         queue.clear();
         assert!(queue.is_empty());
         assert_eq!(queue.next_batch(), None);
+    }
+
+    #[test]
+    fn a_batch_that_did_not_arrive_goes_again_first_and_in_order() {
+        let mut queue = queue();
+        for n in 0..3 {
+            queue.push(view(n, "https://shop.example/")).expect("valid");
+        }
+        let failed = queue.next_batch().expect("a batch");
+        queue.push(view(3, "https://shop.example/")).expect("valid");
+        queue.put_back(failed);
+        let again = queue.next_batch().expect("a batch");
+        let ids: Vec<&str> = again.events.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["evt00000000", "evt00000001", "evt00000002", "evt00000003"]);
+
+        // Another session's batch (the visitor reset) is not adopted.
+        let mut other = again.clone();
+        other.session = "session-0002".into();
+        queue.put_back(other);
+        assert!(queue.is_empty());
+    }
+
+    #[test]
+    fn put_back_never_holds_more_than_the_newest_hundred() {
+        let mut queue = queue();
+        for n in 0..MAX_QUEUED {
+            queue.push(view(n, "https://shop.example/")).expect("valid");
+        }
+        let failed = queue.next_batch().expect("a batch");
+        for n in MAX_QUEUED..MAX_QUEUED + 5 {
+            queue.push(view(n, "https://shop.example/")).expect("valid");
+        }
+        queue.put_back(failed);
+        assert_eq!(queue.len(), MAX_QUEUED);
+        let first = queue.next_batch().expect("a batch");
+        assert_eq!(first.events[0].id, "evt00000005", "the five oldest went");
+    }
+
+    #[test]
+    fn only_what_could_succeed_later_is_resent() {
+        for status in [None, Some(429), Some(500), Some(502), Some(503)] {
+            assert!(worth_resending(status), "{status:?}");
+        }
+        for status in [Some(400), Some(403), Some(404), Some(413), Some(422)] {
+            assert!(!worth_resending(status), "{status:?}");
+        }
     }
 
     proptest! {

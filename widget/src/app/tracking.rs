@@ -55,7 +55,15 @@ impl App {
         }
         loop {
             let Some(batch) = self.event_queue.try_borrow_mut().ok().and_then(|mut event_queue| event_queue.next_batch()) else { return };
-            transport::send_events(&self.cx, &batch, leaving);
+            transport::send_events(&self.cx, batch, leaving, |batch| {
+                // Sent again with the next flush (every few seconds, or on leaving by beacon).
+                // Not when the visitor withdrew consent meanwhile (the queue was cleared for that).
+                with(|app| {
+                    if app.cx.may_send() {
+                        let _ = app.event_queue.try_borrow_mut().map(|mut queue| queue.put_back(batch));
+                    }
+                });
+            });
         }
     }
 
