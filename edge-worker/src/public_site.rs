@@ -27,9 +27,16 @@ pub async fn serve_config(req: &Request, env: &Env, ctx: &Context, site: &str) -
         // Stored while the switch was on; without it the engine keeps its real floors.
         public.widget.test_timing = None;
     }
-    if let Some(origin) = &origin {
+    // A page on the worker's own origin (the demo shop) fetches without an Origin header; the
+    // browser's `Sec-Fetch-Site` says so, and the owner's install check should see that load too.
+    let loaded_on = origin.clone().or_else(|| {
+        let same_origin = http::header(req, "sec-fetch-site").is_some_and(|site| site == "same-origin");
+        let own = req.url().ok().map(|url| url.origin().ascii_serialization());
+        own.filter(|own| same_origin && config.allows_origin(own))
+    });
+    if let Some(origin) = loaded_on {
         // After the answer: the widget's start waits for this config, not for the bookkeeping.
-        ctx.wait_until(sightings::record_later(env.clone(), site.to_owned(), Sighting::Loaded, origin.clone(), http::now_ms()));
+        ctx.wait_until(sightings::record_later(env.clone(), site.to_owned(), Sighting::Loaded, origin, http::now_ms()));
     }
     // `?wire=N`: the compact form the widget decodes (core's `base::wire`), in the version it was
     // built for; JSON otherwise, for people and tools.

@@ -243,6 +243,17 @@ async fn an_owner_copies_the_tag_sees_the_refusal_allows_the_origin_and_sees_the
     console.wait(&origin_row(&shop_origin), &format!("return !!document.querySelector('{}');", origin_row(&shop_origin))).await;
     console.wait("the field to empty", "return document.querySelector('#new-origin').value === '';").await;
 
+    // The demo shop on the worker's own origin: the browser sends no Origin header for a
+    // same-origin fetch, and the load is seen all the same.
+    visitor.client.goto(&worker.url("/")).await.expect("opening the demo shop");
+    eventually("the widget on the worker's own origin", Duration::from_secs(20), || async { widget_mounted(&visitor).await.then_some(()) }).await;
+    console
+        .wait(
+            "the worker origin's load",
+            &format!("return document.querySelector('{}')?.dataset.state === 'recent';", origin_row(&worker.origin())),
+        )
+        .await;
+
     visitor.close().await;
     console.close().await;
 
