@@ -14,6 +14,7 @@ use wasm_bindgen::prelude::*;
 use crate::i18n::{provide_lang, use_lang, Lang, LangSwitch, Pick};
 use crate::inbox::Inbox;
 use crate::net;
+use crate::notice::Notice;
 use crate::owner;
 
 #[component]
@@ -48,7 +49,7 @@ fn Login(me: RwSignal<Option<SignedIn>>) -> impl IntoView {
     let lang = use_lang();
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Notice>);
     let busy = RwSignal::new(false);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -59,8 +60,10 @@ fn Login(me: RwSignal<Option<SignedIn>>) -> impl IntoView {
             match net::post::<SignedIn>("/v1/console/login", &body).await {
                 Ok(signed_in) => me.set(Some(signed_in)),
                 Err(e) => {
-                    let lead = lang.get_untracked().pick("Could not log in", "Не удалось войти");
-                    error.set(Some(format!("{lead}: {}", e.message)));
+                    error.set(Some(match e.status {
+                        401 => Notice::Said("Wrong email or password.", "Неверная почта или пароль."),
+                        _ => Notice::failed("Could not log in", "Не удалось войти", e),
+                    }));
                     busy.set(false);
                 }
             }
@@ -75,7 +78,7 @@ fn Login(me: RwSignal<Option<SignedIn>>) -> impl IntoView {
             <label>{move || lang.get().pick("Password", "Пароль")} <input id="password" type="password" autocomplete="current-password" required
                 on:input=move |ev| password.set(event_target_value(&ev)) prop:value=move || password.get()/></label>
             <button class="primary" type="submit" id="login" disabled=move || busy.get()>{move || lang.get().pick("Log in", "Войти")}</button>
-            <p class="error" role="alert" data-test="login-error">{move || error.get()}</p>
+            <p class="error" role="alert" data-test="login-error">{move || error.get().map(|n| n.text(lang.get()))}</p>
             <LangSwitch/>
         </form>
         </main>
@@ -175,7 +178,10 @@ fn Frame(signed_in: SignedIn, me: RwSignal<Option<SignedIn>>) -> impl IntoView {
     view! {
         <header class="top">
             <strong>"Floorwalker"</strong>
-            <span class="site" data-test="site">{site.clone()}</span>
+            // The shop as its owner knows it; the id (what the tag and the API use) on hover.
+            <span class="site" data-test="site" title=site.clone()>
+                {if signed_in.site_name.is_empty() { site.clone() } else { signed_in.site_name.clone() }}
+            </span>
             {show_nav.then(|| view! {
                 <nav class="sections" aria-label=move || lang.get().pick("Sections", "Разделы") data-test="nav">
                     {sections.iter().map(|&s| view! {

@@ -13,6 +13,7 @@ use leptos::task::spawn_local;
 use crate::i18n::Pick;
 use crate::inbox::date_time;
 use crate::net;
+use crate::notice::Notice;
 
 /// One conversation's socket and what its frames update.
 #[derive(Clone, Copy)]
@@ -29,7 +30,7 @@ struct ConversationConnection {
     typing_now: RwSignal<bool>,
     closed: RwSignal<bool>,
     online: RwSignal<bool>,
-    error: RwSignal<Option<String>>,
+    error: RwSignal<Option<Notice>>,
     details: RwSignal<Option<Result<ConversationDetails, String>>>,
     /// Whether the socket opened before: a reopened one may have missed `context` frames.
     opened_before: StoredValue<bool>,
@@ -83,8 +84,8 @@ impl ConversationConnection {
                     details.context = Some(*context);
                 }
             }),
-            ClientEvent::Frame(ServerFrame::Error { error: e, .. }) => self.error.set(Some(e.message)),
-            ClientEvent::SendFailed { error: e, .. } => self.error.set(Some(e.message)),
+            ClientEvent::Frame(ServerFrame::Error { error: e, .. }) => self.error.set(Some(Notice::Refused(net::HttpError::from_api(e)))),
+            ClientEvent::SendFailed { error: e, .. } => self.error.set(Some(Notice::failed("Not sent", "Не отправлено", net::HttpError::from_api(e)))),
             ClientEvent::Resync => self.socket.with_value(|ws| if let Some(ws) = ws { let _ = ws.close(); }),
             _ => {}
         }
@@ -189,7 +190,7 @@ pub fn ConversationView(id: String, mirror: RwSignal<floorwalker_core::chat::con
                 None => serde_json::json!({}),
             };
             if let Err(e) = net::post::<serde_json::Value>(&path, &body).await {
-                chat.error.set(Some(e.message));
+                chat.error.set(Some(Notice::Refused(e)));
             }
         });
     };
@@ -261,7 +262,7 @@ pub fn ConversationView(id: String, mirror: RwSignal<floorwalker_core::chat::con
                 }}
             </ol>
             <div class="typing" data-test="typing" aria-live="polite">{move || typing_now.get().then_some("Visitor is typing…")}</div>
-            <p class="error" role="alert" data-test="chat-error">{move || error.get()}</p>
+            <p class="error" role="alert" data-test="chat-error">{move || error.get().map(|n| n.text(lang.get()))}</p>
             <form class="compose" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); send(); }>
                 <input data-test="reply" aria-label="Reply" autocomplete="off" prop:value=move || draft.get() on:input=on_input disabled=move || closed.get()/>
                 <button class="primary" data-test="send" type="submit" disabled=move || closed.get()>"Send"</button>

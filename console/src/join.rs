@@ -11,6 +11,7 @@ use leptos::task::spawn_local;
 
 use crate::i18n::{use_lang, LangSwitch, Pick};
 use crate::net;
+use crate::notice::Notice;
 use crate::owner::team::{explain, when};
 
 /// The link token in the page's location, if it was opened from one.
@@ -24,15 +25,15 @@ pub fn LinkPage(token: String, me: RwSignal<Option<SignedIn>>, link: RwSignal<Op
     let lang = use_lang();
     let token = StoredValue::new(token);
     let view_of = RwSignal::new(None::<LinkView>);
-    let refused = RwSignal::new(None::<String>);
-    let error = RwSignal::new(None::<String>);
+    let refused = RwSignal::new(None::<Notice>);
+    let error = RwSignal::new(None::<Notice>);
     let name = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     spawn_local(async move {
         match net::post::<LinkView>("/v1/console/links/lookup", &LinkLookup { token: token.get_value() }).await {
             Ok(found) => view_of.set(Some(found)),
-            Err(e) => refused.set(Some(explain(lang.get_untracked(), &e))),
+            Err(e) => refused.set(Some(explain(e))),
         }
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -58,7 +59,7 @@ pub fn LinkPage(token: String, me: RwSignal<Option<SignedIn>>, link: RwSignal<Op
                     me.set(Some(signed_in));
                 }
                 Err(e) => {
-                    error.set(Some(explain(lang.get_untracked(), &e)));
+                    error.set(Some(explain(e)));
                     busy.set(false);
                 }
             }
@@ -67,6 +68,7 @@ pub fn LinkPage(token: String, me: RwSignal<Option<SignedIn>>, link: RwSignal<Op
     let form = move || {
         let found = view_of.get()?;
         let l = lang.get();
+        let shop = if found.site_name.is_empty() { found.site.clone() } else { found.site_name.clone() };
         let role = match found.role {
             Role::Owner => l.pick("as an owner", "владельцем"),
             Role::Operator => l.pick("as an operator", "оператором"),
@@ -74,12 +76,12 @@ pub fn LinkPage(token: String, me: RwSignal<Option<SignedIn>>, link: RwSignal<Op
         let (title, lead) = match (found.purpose, found.account_exists) {
             (LinkPurpose::Invite, false) => (
                 l.pick("Join the team", "Вход в команду"),
-                format!("{} «{}» {role}. {}", l.pick("You are invited to work on", "Вас приглашают работать на сайте"), found.site,
+                format!("{} «{}» {role}. {}", l.pick("You are invited to work on", "Вас приглашают работать на сайте"), shop,
                     l.pick("Choose the name visitors will see and a password.", "Выберите имя, которое увидят посетители, и пароль.")),
             ),
             (LinkPurpose::Invite, true) => (
                 l.pick("Join the team", "Вход в команду"),
-                format!("{} «{}» {role}. {}", l.pick("You are invited to work on", "Вас приглашают работать на сайте"), found.site,
+                format!("{} «{}» {role}. {}", l.pick("You are invited to work on", "Вас приглашают работать на сайте"), shop,
                     l.pick("This email already has an account: enter its password to join.", "У этого адреса уже есть учётная запись: введите её пароль.")),
             ),
             (LinkPurpose::Reset, _) => (
@@ -118,11 +120,11 @@ pub fn LinkPage(token: String, me: RwSignal<Option<SignedIn>>, link: RwSignal<Op
                 {form}
                 {move || refused.get().map(|why| view! {
                     <h1>{lang.get().pick("This link does not work", "Ссылка не работает")}</h1>
-                    <p data-test="link-refused">{why}</p>
+                    <p data-test="link-refused">{why.text(lang.get())}</p>
                     <p><a href="#" on:click=move |_| link.set(None)>{lang.get().pick("Go to the login page", "Перейти ко входу")}</a></p>
                 })}
                 {move || (view_of.get().is_none() && refused.get().is_none()).then(|| view! { <p>{lang.get().pick("Checking the link…", "Проверяем ссылку…")}</p> })}
-                <p class="error" role="alert" data-test="link-error">{move || error.get()}</p>
+                <p class="error" role="alert" data-test="link-error">{move || error.get().map(|n| n.text(lang.get()))}</p>
                 <LangSwitch/>
             </form>
         </main>

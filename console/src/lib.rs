@@ -13,6 +13,7 @@ mod i18n;
 mod inbox;
 mod join;
 mod net;
+mod notice;
 mod notify;
 mod offline;
 mod owner;

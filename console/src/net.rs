@@ -2,6 +2,7 @@
 //! parsed by serde_json from the text, so no number passes through a JS number on the way; timers,
 //! ids and JSON encoding are the browser kit's (`floorwalker-browser-kit`).
 
+use floorwalker_core::base::error::ErrorCode;
 use floorwalker_core::chat::panel::backoff_ms;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -11,9 +12,16 @@ use wasm_bindgen_futures::JsFuture;
 
 pub use floorwalker_browser_kit::{later, now_ms, random_id};
 
+use crate::i18n::{Lang, Pick};
+
+#[derive(Clone, Debug, PartialEq)]
 pub struct HttpError {
     /// The HTTP status, 0 when the request never got an answer.
     pub status: u16,
+    /// The server's machine code, which the console words for people ([`HttpError::said`]).
+    pub code: Option<ErrorCode>,
+    /// The server's message: for developers and in English, except a field's problem, which core
+    /// words in the language the request asked for.
     pub message: String,
     /// The field the server's error is about (`widget.prompts[1].copy.en.title`), for a form to
     /// show the message next to it.
@@ -22,7 +30,24 @@ pub struct HttpError {
 
 impl HttpError {
     fn network(message: String) -> Self {
-        HttpError { status: 0, message, field: None }
+        HttpError { status: 0, code: None, message, field: None }
+    }
+
+    /// A refusal that came in a chat frame rather than as an HTTP answer.
+    pub fn from_api(error: floorwalker_core::base::error::ApiError) -> Self {
+        HttpError { status: error.http_status(), code: Some(error.code), message: error.message, field: error.field }
+    }
+
+    /// What went wrong, in words for the person at the console, in `lang`.
+    pub fn said(&self, lang: Lang) -> String {
+        if self.field.is_some() {
+            return self.message.clone();
+        }
+        match (self.status, self.code) {
+            (0, _) => lang.pick("the server did not answer; check the connection and try again", "сервер не ответил; проверьте связь и попробуйте снова").to_owned(),
+            (_, Some(code)) => code.for_people(lang).to_owned(),
+            (status, None) => format!("{} {status}", lang.pick("the server answered", "сервер ответил")),
+        }
     }
 }
 
@@ -55,12 +80,12 @@ async fn fetch_in(method: &str, path: &str, body: Option<String>, language: Opti
 
 fn decode<T: DeserializeOwned>(status: u16, text: &str) -> Result<T, HttpError> {
     if status >= 400 {
-        let (message, field) = serde_json::from_str::<floorwalker_core::base::error::ErrorBody>(text)
-            .map(|b| (b.error.message, b.error.field))
-            .unwrap_or_else(|_| (format!("HTTP {status}"), None));
-        return Err(HttpError { status, message, field });
+        let (code, message, field) = serde_json::from_str::<floorwalker_core::base::error::ErrorBody>(text)
+            .map(|b| (Some(b.error.code), b.error.message, b.error.field))
+            .unwrap_or_else(|_| (None, format!("HTTP {status}"), None));
+        return Err(HttpError { status, code, message, field });
     }
-    serde_json::from_str(text).map_err(|e| HttpError { status, message: e.to_string(), field: None })
+    serde_json::from_str(text).map_err(|e| HttpError { status, code: None, message: e.to_string(), field: None })
 }
 
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, HttpError> {

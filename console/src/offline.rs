@@ -10,6 +10,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::i18n::{use_lang, Pick};
+use crate::notice::Notice;
 use crate::net;
 
 /// Fetches the site's messages left after hours into the mirror.
@@ -59,8 +60,8 @@ pub fn OfflineView(id: String, mirror: RwSignal<HubMirror>, selected: RwSignal<O
     let lang = use_lang();
     let draft = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
-    let sent = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Notice>);
+    let sent = RwSignal::new(None::<Notice>);
     let lookup = id.clone();
     let message = Memo::new(move |_| mirror.with(|m| m.offline().iter().find(|o| o.lead_id == lookup).cloned()));
     let reply_path = format!("/v1/console/offline/{id}/reply");
@@ -70,7 +71,7 @@ pub fn OfflineView(id: String, mirror: RwSignal<HubMirror>, selected: RwSignal<O
         ev.prevent_default();
         let text = draft.get_untracked();
         if text.trim().is_empty() {
-            error.set(Some(lang.get_untracked().pick("Write the answer first.", "Сначала напишите ответ.").to_owned()));
+            error.set(Some(Notice::Said("Write the answer first.", "Сначала напишите ответ.")));
             return;
         }
         busy.set(true);
@@ -83,9 +84,9 @@ pub fn OfflineView(id: String, mirror: RwSignal<HubMirror>, selected: RwSignal<O
                     let to = updated.contact.email.clone().unwrap_or_default();
                     mirror.update(|m| m.offline_changed(updated));
                     draft.set(String::new());
-                    sent.set(Some(format!("{} {to}", lang.get_untracked().pick("Sent by email to", "Отправлено на почту"))));
+                    sent.set(Some(Notice::SaidAbout("Sent by email to", "Отправлено на почту", to)));
                 }
-                Err(e) => error.set(Some(e.message)),
+                Err(e) => error.set(Some(Notice::Refused(e))),
             }
             busy.set(false);
         });
@@ -99,7 +100,7 @@ pub fn OfflineView(id: String, mirror: RwSignal<HubMirror>, selected: RwSignal<O
                     mirror.update(|m| m.offline_changed(updated));
                     selected.set(None);
                 }
-                Err(e) => error.set(Some(e.message)),
+                Err(e) => error.set(Some(Notice::Refused(e))),
             }
             busy.set(false);
         });
@@ -140,8 +141,8 @@ pub fn OfflineView(id: String, mirror: RwSignal<HubMirror>, selected: RwSignal<O
                                 }).collect_view()}
                             </ol>
                         </div>
-                        <p class="error" role="alert" data-test="offline-error">{move || error.get()}</p>
-                        <p class="sent" role="status" data-test="offline-sent">{move || sent.get()}</p>
+                        <p class="error" role="alert" data-test="offline-error">{move || error.get().map(|n| n.text(lang.get()))}</p>
+                        <p class="sent" role="status" data-test="offline-sent">{move || sent.get().map(|n| n.text(lang.get()))}</p>
                         {if can_email {
                             view! {
                                 <form class="compose offline-compose" on:submit=send.clone()>

@@ -42,6 +42,7 @@ pub async fn route(mut req: Request, env: &Env, method: Method, path: &[&str]) -
         (Method::Put, ["sites", site]) => site_patch::put_site(&mut req, env, site).await,
         (Method::Get, ["sites", site]) => site_patch::show(env, site).await,
         (Method::Get, ["sites", site, "events"]) => list_events(&req, env, site).await,
+        (Method::Get, ["sites", site, "products", "recent"]) => events::recent_products(env, site).await,
         (Method::Get, ["sites", site, "origins"]) => {
             sites::require(env, site).await?;
             sightings::report(env, site, http::now_ms()).await

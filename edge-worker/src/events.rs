@@ -8,8 +8,9 @@ use floorwalker_core::access::public_limits::PublicRoute;
 use floorwalker_core::access::throttle::Counter;
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::base::wire;
+use floorwalker_core::prompts::card::preview_products;
 use floorwalker_core::insights::rollup::{language_of, Device};
-use floorwalker_core::visitor::event::{Event, EventBatch, StoredEvent, MAX_BATCH_BYTES};
+use floorwalker_core::visitor::event::{Event, EventBatch, EventData, MAX_BATCH_BYTES, StoredEvent};
 use serde::Deserialize;
 use worker::{Env, Request, Response};
 
@@ -162,4 +163,30 @@ pub async fn stored(env: &Env, page: EventPage<'_>) -> Result<Vec<StoredEvent>, 
             })
         })
         .collect()
+}
+
+/// How many of the newest product views [`recent_products`] reads.
+const PRODUCT_VIEWS_READ: u32 = 40;
+
+/// `GET /v1/admin/sites/:site/products/recent`: two of the shop's own products, from its
+/// visitors' latest product views (core's `preview_products`), for the owner's card preview.
+pub async fn recent_products(env: &Env, site: &str) -> Result<Response, ApiError> {
+    #[derive(Deserialize)]
+    struct Row {
+        data: String,
+    }
+    sites::require(env, site).await?;
+    // `events_by_site_received` walks back from the newest until enough product views are found.
+    let rows: Vec<Row> = db(env)?
+        .query(
+            "SELECT data FROM events WHERE site = ?1 AND type = 'product_view' ORDER BY received_at DESC LIMIT ?2",
+            &[&site, &PRODUCT_VIEWS_READ],
+        )
+        .all("reading product views")
+        .await?;
+    let viewed = rows.iter().filter_map(|row| match serde_json::from_str(&row.data) {
+        Ok(EventData::ProductView(view)) => Some(view.product),
+        _ => None,
+    });
+    http::json(&preview_products(viewed), 200)
 }

@@ -334,6 +334,7 @@ async fn invitation_links_work_once_before_they_expire_and_only_for_their_site()
     assert_eq!(status, 200, "{found}");
     assert_eq!((found["purpose"].as_str(), found["site"].as_str(), found["role"].as_str()), (Some("invite"), Some("demo"), Some("operator")));
     assert_eq!(found["account_exists"], false);
+    assert_eq!(found["site_name"], "Кроха", "the invitation names the shop, not its id");
     // The link routes answer the console's own origin only, and only whole tokens.
     assert_eq!(link_call(&worker, "lookup", json!({"token": token}), Some(EVIL)).await.0, 403);
     assert_eq!(link_call(&worker, "lookup", json!({"token": token}), None).await.0, 403);

@@ -379,3 +379,57 @@ async fn simultaneous_changes_all_land_and_a_stale_whole_config_is_refused() {
     let answer = admin(Method::PUT, "/sites/demo").json(&kept).send().await.expect("PUT");
     assert_eq!(answer.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn the_comparison_preview_shows_the_shops_own_products_on_the_launchers_side() {
+    let (worker, _) = shop("cockpit-prompts-products").await;
+    // Before any visitor: the examples.
+    let recent: Vec<Value> = worker.admin_get("/sites/demo/products/recent").await;
+    assert!(recent.is_empty(), "{recent:?}");
+
+    // A visitor looks at two car seats and a stroller; their views are the shop's catalogue.
+    let visitor = Browser::start().await;
+    let mut recent = Vec::new();
+    for (page, name) in [
+        ("/product/orsa-360-isofix/", "Orsa 360"),
+        ("/product/nordika-city-lite/", "Nordika City Lite"),
+        ("/product/lumi-hug-fix/", "Lumi Hug Fix"),
+    ] {
+        visitor.client.goto(&worker.url(page)).await.expect("a product page");
+        // One view stored before the next, so "newest" is the order they were seen in.
+        recent = floorwalker_e2e::eventually(&format!("the view of {name} in D1"), std::time::Duration::from_secs(30), || async {
+            let recent: Vec<Value> = worker.admin_get("/sites/demo/products/recent").await;
+            recent.iter().any(|p| p["name"].as_str().is_some_and(|n| n.contains(name))).then_some(recent)
+        })
+        .await;
+    }
+    visitor.close().await;
+    let names: Vec<&str> = recent.iter().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(names, ["Автокресло Lumi Hug Fix", "Поворотное автокресло Orsa 360 Isofix"], "two of one category, newest first");
+
+    let console = prompts_screen(&worker, Browser::start().await, "ru").await;
+    let preview_card = "document.querySelector('[data-test=preview-0] .preview-host')?.shadowRoot";
+    let shown = console
+        .wait(
+            "the shop's products in the comparison preview",
+            &format!("const t = {preview_card}?.querySelector('.prompt')?.textContent || ''; return t.includes('Lumi Hug Fix') && t.includes('Orsa 360') ? t : null;"),
+        )
+        .await;
+    assert!(!shown.as_str().unwrap_or_default().contains("Puffin"), "not the examples: {shown}");
+    // The demo's launcher sits bottom right: so does the card, against the preview's right edge.
+    let gap = console
+        .browser
+        .eval(
+            "const box = document.querySelector('[data-test=preview-0]').getBoundingClientRect();
+             const stage = document.querySelector('[data-test=preview-0] .preview-stage').getBoundingClientRect();
+             const card = document.querySelector('[data-test=preview-0] .preview-host').shadowRoot.querySelector('.prompt').getBoundingClientRect();
+             return [Math.round(box.right - stage.right), Math.round(stage.right - card.right), Math.round(card.left - stage.left)];",
+            vec![],
+        )
+        .await;
+    let gap: Vec<i64> = serde_json::from_value(gap).expect("three numbers");
+    assert!(gap[0] <= 16, "the stage is at the right of the preview: {gap:?}");
+    assert!(gap[1] >= 0 && gap[2] >= 0, "the card stays inside its stage: {gap:?}");
+    screenshot(&console.browser, "[data-test=preview-0]", "preview-ru-shop-products").await;
+    console.close().await;
+}

@@ -74,6 +74,7 @@ async fn an_owner_invites_an_operator_who_joins_and_is_then_disabled() {
     owner.login("olga@demo.example", PASSWORD).await;
     set_lang(&owner, "en").await;
     open_team(&owner).await;
+    owner.wait_text("[data-test=site]", "Кроха").await;
     owner.wait("the members", &format!("return !!document.querySelector({});", js(&member("anna@demo.example")))).await;
     owner.type_into("#invite-email", "ivan@demo.example").await;
     press(&owner, "#invite-email", ENTER).await;
@@ -92,11 +93,12 @@ async fn an_owner_invites_an_operator_who_joins_and_is_then_disabled() {
     let ivan = Console { browser: Browser::start().await };
     ivan.browser.client.goto(&url).await.expect("opening the invite link");
     set_lang(&ivan, "ru").await;
-    ivan.wait_text("[data-test=link-lead]", "demo").await;
+    ivan.wait_text("[data-test=link-lead]", "«Кроха»").await;
     assert_eq!(ivan.browser.axe_violations(&["main"]).await, json!([]), "axe-core on the link page (ru)");
     shot(&ivan.browser, "link-desktop-ru", 0.0).await;
     set_lang(&ivan, "en").await;
     ivan.wait_text("[data-test=link-lead]", "You are invited").await;
+    ivan.wait_text("[data-test=link-lead]", "«Кроха»").await;
     assert_eq!(ivan.browser.axe_violations(&["main"]).await, json!([]), "axe-core on the link page (en)");
     shot(&ivan.browser, "link-desktop-en", 0.0).await;
     ivan.type_into("#link-name", "Ivan").await;

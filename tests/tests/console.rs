@@ -66,7 +66,7 @@ async fn console_login_session_cookie_origin_checks_and_logout() {
 
     // A wrong password is refused with a clear message, and no cookie is set.
     console.submit_login("anna@demo.example", "not the password").await;
-    console.wait_text("[data-test=login-error]", "wrong email or password").await;
+    console.wait_text("[data-test=login-error]", "Wrong email or password").await;
     assert!(console.browser.client.get_all_cookies().await.expect("cookies").is_empty());
 
     // The API and both sockets refuse requests without a session (401)...

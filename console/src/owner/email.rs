@@ -15,6 +15,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::i18n::{use_lang, Pick};
+use crate::notice::Notice;
 use crate::net;
 
 /// The form's text, one signal per field (a blank field is the default).
@@ -81,9 +82,9 @@ pub fn EmailScreen(site: String) -> impl IntoView {
     let lang = use_lang();
     let form = Form::new();
     let view_state = RwSignal::new(None::<MailSettingsView>);
-    let load_error = RwSignal::new(None::<String>);
+    let load_error = RwSignal::new(None::<Notice>);
     let server_problem = RwSignal::new(None::<MailField>);
-    let saved = RwSignal::new(None::<String>);
+    let saved = RwSignal::new(None::<Notice>);
     let saving = RwSignal::new(false);
     let show_problems = RwSignal::new(false);
 
@@ -96,7 +97,7 @@ pub fn EmailScreen(site: String) -> impl IntoView {
                     form.fill(&view.settings);
                     view_state.set(Some(view));
                 }
-                Err(e) => load_error.set(Some(e.message)),
+                Err(e) => load_error.set(Some(Notice::failed("Could not load the email settings", "Не удалось загрузить настройки почты", e))),
             }
         });
     }
@@ -126,11 +127,11 @@ pub fn EmailScreen(site: String) -> impl IntoView {
                     Ok(view) => {
                         form.fill(&view.settings);
                         view_state.set(Some(view));
-                        saved.set(Some(lang.get_untracked().pick("Saved.", "Сохранено.").to_owned()));
+                        saved.set(Some(Notice::Said("Saved.", "Сохранено.")));
                     }
                     Err(e) => match field_of(&e.message) {
                         Some(field) => server_problem.set(Some(field)),
-                        None => saved.set(Some(format!("{} {}", lang.get_untracked().pick("Not saved:", "Не сохранено:"), e.message))),
+                        None => saved.set(Some(Notice::failed("Not saved", "Не сохранено", e))),
                     },
                 }
                 saving.set(false);
@@ -169,7 +170,7 @@ pub fn EmailScreen(site: String) -> impl IntoView {
             <p class="lede">{move || lang.get().pick(
                 "The emails your visitors ask for — a comparison of the products they looked at, a chat transcript — come from your shop, in your colours.",
                 "Письма, которые просят ваши посетители, — сравнение товаров, переписка из чата — приходят от вашего магазина, в ваших цветах.")}</p>
-            <p class="error" role="alert">{move || load_error.get()}</p>
+            <p class="error" role="alert">{move || load_error.get().map(|n| n.text(lang.get()))}</p>
             <form class="email-form" data-test="email-form" on:submit=save novalidate=true>
                 {field("sender-name", MailField::SenderName, ("Sender's name", "Имя отправителя"),
                     ("Empty: your shop's name.", "Если пусто — название магазина."), "text", form.sender_name, default_name)}
@@ -193,7 +194,7 @@ pub fn EmailScreen(site: String) -> impl IntoView {
                     <button class="primary" type="submit" data-test="email-save" disabled=move || saving.get()>
                         {move || lang.get().pick("Save", "Сохранить")}
                     </button>
-                    <span role="status" data-test="email-saved">{move || saved.get()}</span>
+                    <span role="status" data-test="email-saved">{move || saved.get().map(|n| n.text(lang.get()))}</span>
                 </div>
             </form>
             <Preview site=site.clone() form=form problems=problems/>
@@ -209,7 +210,7 @@ fn Preview(site: String, form: Form, problems: Memo<Vec<MailProblem>>) -> impl I
     let kind = RwSignal::new(MailKind::Comparison);
     let mail_lang = RwSignal::new(lang.get_untracked());
     let preview = RwSignal::new(None::<MailPreview>);
-    let failed = RwSignal::new(None::<String>);
+    let failed = RwSignal::new(None::<Notice>);
     // Every change asks again after a short pause; only the newest answer is shown.
     let generation = StoredValue::new(0u32);
     let path = net::site_path(&site, "email/preview");
@@ -234,7 +235,7 @@ fn Preview(site: String, form: Form, problems: Memo<Vec<MailProblem>>) -> impl I
                         preview.set(Some(answer));
                     }
                     Ok(_) => {}
-                    Err(e) => failed.set(Some(e.message)),
+                    Err(e) => failed.set(Some(Notice::failed("No preview", "Предпросмотра нет", e))),
                 }
             });
         });
@@ -262,7 +263,7 @@ fn Preview(site: String, form: Form, problems: Memo<Vec<MailProblem>>) -> impl I
                     {lang_button(Locale::Ru, "ru")}{lang_button(Locale::En, "en")}
                 </div>
             </div>
-            <p class="error" role="alert">{move || failed.get()}</p>
+            <p class="error" role="alert">{move || failed.get().map(|n| n.text(lang.get()))}</p>
             {move || preview.get().map(|p| view! {
                 <dl class="envelope">
                     <dt>{move || lang.get().pick("From", "От")}</dt><dd data-test="preview-from">{p.from.clone()}</dd>
@@ -297,7 +298,7 @@ fn Tests(site: String, view_state: RwSignal<Option<MailSettingsView>>) -> impl I
                     false,
                     l.pick("That is ten tests this hour; try again later.", "Это уже десять тестов за час; попробуйте позже.").to_owned(),
                 ))),
-                Err(e) => result.set(Some((false, format!("{} {}", l.pick("Not sent:", "Не отправлено:"), e.message)))),
+                Err(e) => result.set(Some((false, format!("{}: {}.", l.pick("Not sent", "Не отправлено"), e.said(l))))),
             }
             busy.set(false);
         });

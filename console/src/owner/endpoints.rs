@@ -12,9 +12,10 @@ use floorwalker_core::outbound::test_event::TestDelivery;
 use floorwalker_core::outbound::webhook::{rfc3339, AttemptRecord, AttemptStatus, EventType};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::JsCast;
 
+use super::copy::{reveal, CopyButton};
 use crate::i18n::{use_lang, Lang, Pick};
+use crate::notice::Notice;
 use crate::net;
 
 /// `2026-12-01 08:00:05 UTC`: the server's times, in one zone for everyone on the site.
@@ -23,26 +24,6 @@ pub fn when(ms: u64) -> String {
     format!("{} UTC", text.get(..19).unwrap_or(&text).replace('T', " "))
 }
 
-/// "Could not …: <the server's message>", in the owner's language.
-pub fn failure(lang: Lang, what_en: &'static str, what_ru: &'static str, error: &net::HttpError) -> String {
-    format!("{}: {}", lang.pick(what_en, what_ru), error.message)
-}
-
-/// Copies text to the clipboard (`navigator.clipboard.writeText`, reached by reflection so the
-/// console needs no unstable web-sys feature). `false` when the browser refuses (no permission,
-/// not a secure context): the screen then asks the owner to select and copy it.
-pub async fn copy_to_clipboard(text: &str) -> bool {
-    let Some(window) = web_sys::window() else { return false };
-    let navigator = window.navigator();
-    let clipboard = js_sys::Reflect::get(&navigator, &"clipboard".into()).ok().filter(|c| !c.is_undefined());
-    let Some(clipboard) = clipboard else { return false };
-    let write = js_sys::Reflect::get(&clipboard, &"writeText".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-    let Some(promise) = write.and_then(|write| write.call1(&clipboard, &wasm_bindgen::JsValue::from_str(text)).ok()) else { return false };
-    match promise.dyn_into::<js_sys::Promise>() {
-        Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise).await.is_ok(),
-        Err(_) => false,
-    }
-}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum PresetKind {
@@ -145,7 +126,7 @@ fn Attempt(attempt: AttemptRecord) -> impl IntoView {
 pub fn EndpointsScreen(site: String) -> impl IntoView {
     let lang = use_lang();
     let endpoints = RwSignal::new(Vec::<EndpointView>::new());
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Notice>);
     let secret = RwSignal::new(None::<EndpointSecret>);
     let log_reload = RwSignal::new(0u32);
     let site = StoredValue::new(site);
@@ -154,7 +135,7 @@ pub fn EndpointsScreen(site: String) -> impl IntoView {
         spawn_local(async move {
             match net::get::<Vec<EndpointView>>(&net::site_path(&site.get_value(), "endpoints")).await {
                 Ok(list) => endpoints.set(list),
-                Err(e) => error.set(Some(failure(lang.get_untracked(), "Could not load the endpoints", "Не удалось загрузить адреса", &e))),
+                Err(e) => error.set(Some(Notice::failed("Could not load the endpoints", "Не удалось загрузить адреса", e))),
             }
         });
     };
@@ -166,7 +147,7 @@ pub fn EndpointsScreen(site: String) -> impl IntoView {
             <p class="hint">{move || lang.get().pick(
                 "Every lead, chat message and consent change is sent to these addresses, signed, and retried until it arrives.",
                 "Каждая заявка, сообщение чата и изменение согласия уходят на эти адреса с подписью и повторяются, пока не дойдут.")}</p>
-            <p class="error" role="alert" data-test="endpoints-error">{move || error.get()}</p>
+            <p class="error" role="alert" data-test="endpoints-error">{move || error.get().map(|n| n.text(lang.get()))}</p>
             {move || secret.get().map(|shown| view! { <SecretOnce shown=shown secret=secret/> })}
             <ul class="cards" data-test="endpoint-list">
                 {move || {
@@ -189,27 +170,20 @@ pub fn EndpointsScreen(site: String) -> impl IntoView {
 #[component]
 fn SecretOnce(shown: EndpointSecret, secret: RwSignal<Option<EndpointSecret>>) -> impl IntoView {
     let lang = use_lang();
-    let copied = RwSignal::new(None::<bool>);
     let value = shown.secret.clone();
-    let copy = move |_| {
-        let value = value.clone();
-        spawn_local(async move { copied.set(Some(copy_to_clipboard(&value).await)) });
-    };
     view! {
-        <div class="secret-once" role="region" aria-labelledby="secret-title" data-test="secret-once">
+        <div class="secret-once" role="region" aria-labelledby="secret-title" data-test="secret-once" tabindex="-1"
+            // Shown where the owner's eyes are not (at the top of a list they scrolled past):
+            // brought into view and focused, so it is seen and read out before it is gone.
+            node_ref=reveal()>
             <h3 id="secret-title">{move || lang.get().pick("Signing secret for ", "Ключ подписи для ")}<span>{shown.endpoint.id.clone()}</span></h3>
             <p>{move || lang.get().pick(
                 "Copy it into your receiver now: it is shown only this once. Every request is signed with it (Standard Webhooks).",
                 "Скопируйте его в приёмник сейчас: он показывается только один раз. Им подписан каждый запрос (Standard Webhooks).")}</p>
-            <code class="secret" data-test="secret">{shown.secret.clone()}</code>
+            <code class="secret" id="secret-value" data-test="secret">{shown.secret.clone()}</code>
             <div class="row">
-                <button type="button" class="primary" data-test="copy-secret" on:click=copy>{move || lang.get().pick("Copy", "Скопировать")}</button>
+                <CopyButton text=Signal::stored(value) label=("Copy", "Скопировать") test="copy-secret" primary=true/>
                 <button type="button" data-test="hide-secret" on:click=move |_| secret.set(None)>{move || lang.get().pick("I have saved it", "Я сохранил ключ")}</button>
-                <span role="status" data-test="copy-status">{move || match copied.get() {
-                    Some(true) => lang.get().pick("Copied", "Скопировано"),
-                    Some(false) => lang.get().pick("Select the secret and copy it", "Выделите ключ и скопируйте"),
-                    None => "",
-                }}</span>
             </div>
         </div>
     }
@@ -220,12 +194,12 @@ fn EndpointCard(
     endpoint: EndpointView,
     site: StoredValue<String>,
     secret: RwSignal<Option<EndpointSecret>>,
-    error: RwSignal<Option<String>>,
+    error: RwSignal<Option<Notice>>,
     on_change: Callback<()>,
 ) -> impl IntoView {
     let lang = use_lang();
     let id = StoredValue::new(endpoint.id.clone());
-    let tested = RwSignal::new(None::<Result<TestDelivery, String>>);
+    let tested = RwSignal::new(None::<Result<TestDelivery, Notice>>);
     let busy = RwSignal::new(false);
     let confirm_delete = RwSignal::new(false);
     let path = move |rest: &str| net::site_path(&site.get_value(), &format!("endpoints/{}{rest}", id.get_value()));
@@ -234,7 +208,7 @@ fn EndpointCard(
         tested.set(None);
         spawn_local(async move {
             let result = net::post::<TestDelivery>(&path("/test"), &serde_json::json!({})).await;
-            tested.set(Some(result.map_err(|e| failure(lang.get_untracked(), "The test was not sent", "Проверка не отправлена", &e))));
+            tested.set(Some(result.map_err(|e| Notice::failed("The test was not sent", "Проверка не отправлена", e))));
             busy.set(false);
         });
     };
@@ -245,7 +219,7 @@ fn EndpointCard(
                     secret.set(Some(shown));
                     on_change.run(());
                 }
-                Err(e) => error.set(Some(failure(lang.get_untracked(), "Could not add a secret", "Не удалось добавить ключ", &e))),
+                Err(e) => error.set(Some(Notice::failed("Could not add a secret", "Не удалось добавить ключ", e))),
             }
         });
     };
@@ -253,7 +227,7 @@ fn EndpointCard(
         spawn_local(async move {
             match net::post::<EndpointView>(&path("/retire"), &serde_json::json!({})).await {
                 Ok(_) => on_change.run(()),
-                Err(e) => error.set(Some(failure(lang.get_untracked(), "Could not retire the old secrets", "Не удалось отозвать старые ключи", &e))),
+                Err(e) => error.set(Some(Notice::failed("Could not retire the old secrets", "Не удалось отозвать старые ключи", e))),
             }
         });
     };
@@ -261,7 +235,7 @@ fn EndpointCard(
         spawn_local(async move {
             match net::delete::<serde_json::Value>(&path("")).await {
                 Ok(_) => on_change.run(()),
-                Err(e) => error.set(Some(failure(lang.get_untracked(), "Could not delete the endpoint", "Не удалось удалить адрес", &e))),
+                Err(e) => error.set(Some(Notice::failed("Could not delete the endpoint", "Не удалось удалить адрес", e))),
             }
         });
     };
@@ -309,7 +283,7 @@ fn EndpointCard(
                         <p>{move || lang.get().pick("Test event sent:", "Проверка отправлена:")}</p>
                         <Attempt attempt=delivery.attempt/>
                     }.into_any(),
-                    Err(message) => view! { <p class="error">{message}</p> }.into_any(),
+                    Err(notice) => view! { <p class="error">{move || notice.text(lang.get())}</p> }.into_any(),
                 })}
             </div>
         </li>
@@ -328,7 +302,7 @@ fn AddEndpoint(site: StoredValue<String>, secret: RwSignal<Option<EndpointSecret
     let form_guid = RwSignal::new(String::new());
     let chat_id = RwSignal::new(String::new());
     let events = RwSignal::new(Vec::<EventType>::new());
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Notice>);
     let busy = RwSignal::new(false);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -361,7 +335,7 @@ fn AddEndpoint(site: StoredValue<String>, secret: RwSignal<Option<EndpointSecret
                     events.set(Vec::new());
                     on_added.run(());
                 }
-                Err(e) => error.set(Some(failure(lang.get_untracked(), "The endpoint was not added", "Адрес не добавлен", &e))),
+                Err(e) => error.set(Some(Notice::failed("The endpoint was not added", "Адрес не добавлен", e))),
             }
             busy.set(false);
         });
@@ -424,7 +398,7 @@ fn AddEndpoint(site: StoredValue<String>, secret: RwSignal<Option<EndpointSecret
                 PresetKind::Bitrix24 => ().into_any(),
             }}
             <button type="submit" class="primary" data-test="add" disabled=move || busy.get()>{move || lang.get().pick("Add", "Добавить")}</button>
-            <p class="error" role="alert" data-test="add-error">{move || error.get()}</p>
+            <p class="error" role="alert" data-test="add-error">{move || error.get().map(|n| n.text(lang.get()))}</p>
         </form>
     }
 }
@@ -435,8 +409,8 @@ fn DeliveryLog(site: StoredValue<String>, reload: RwSignal<u32>) -> impl IntoVie
     let lang = use_lang();
     let state = RwSignal::new(None::<DeliveryState>);
     let deliveries = RwSignal::new(Vec::<DeliveryView>::new());
-    let error = RwSignal::new(None::<String>);
-    let notice = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Notice>);
+    let notice = RwSignal::new(None::<Notice>);
     let load = move || {
         let filter = state.get_untracked().map(|s| format!("&state={}", s.as_str())).unwrap_or_default();
         spawn_local(async move {
@@ -445,7 +419,7 @@ fn DeliveryLog(site: StoredValue<String>, reload: RwSignal<u32>) -> impl IntoVie
                     deliveries.set(list);
                     error.set(None);
                 }
-                Err(e) => error.set(Some(failure(lang.get_untracked(), "Could not load the log", "Не удалось загрузить журнал", &e))),
+                Err(e) => error.set(Some(Notice::failed("Could not load the log", "Не удалось загрузить журнал", e))),
             }
         });
     };
@@ -458,10 +432,10 @@ fn DeliveryLog(site: StoredValue<String>, reload: RwSignal<u32>) -> impl IntoVie
         spawn_local(async move {
             match net::post::<serde_json::Value>(&net::site_path(&site.get_value(), &format!("deliveries/{id}/replay")), &serde_json::json!({})).await {
                 Ok(_) => {
-                    notice.set(Some(lang.get_untracked().pick("Sent again: it is pending until the receiver answers.", "Отправлено снова: ждёт ответа получателя.").to_owned()));
+                    notice.set(Some(Notice::Said("Sent again: it is pending until the receiver answers.", "Отправлено снова: ждёт ответа получателя.")));
                     load();
                 }
-                Err(e) => error.set(Some(failure(lang.get_untracked(), "Could not replay", "Не удалось повторить", &e))),
+                Err(e) => error.set(Some(Notice::failed("Could not replay", "Не удалось повторить", e))),
             }
         });
     };
@@ -480,8 +454,8 @@ fn DeliveryLog(site: StoredValue<String>, reload: RwSignal<u32>) -> impl IntoVie
                 </label>
                 <button type="button" data-test="refresh-log" on:click=move |_| load()>{move || lang.get().pick("Refresh", "Обновить")}</button>
             </div>
-            <p role="status" data-test="log-notice">{move || notice.get()}</p>
-            <p class="error" role="alert">{move || error.get()}</p>
+            <p role="status" data-test="log-notice">{move || notice.get().map(|n| n.text(lang.get()))}</p>
+            <p class="error" role="alert">{move || error.get().map(|n| n.text(lang.get()))}</p>
             <ul class="cards">
                 {move || {
                     let list = deliveries.get();

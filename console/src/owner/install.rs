@@ -15,32 +15,33 @@ use std::sync::Arc;
 use floorwalker_core::prompts::install::{ago, origin_to_add, InstallCheck, LoadState, OriginInput, OriginProblem, Verdict};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::copy::CopyButton;
+use crate::notice::Notice;
 use crate::i18n::{use_lang, Lang, Pick};
 use crate::net;
 
 /// How often the open screen asks for the check again.
 const POLL_MS: i32 = 5_000;
 
-/// A refusal shown next to a field: core's problem (said in the owner's current language) or,
-/// for anything else the server answered, its message.
+/// A refusal shown next to a field: core's problem or, for anything else the server answered, its
+/// code in words (both said in the owner's current language).
 #[derive(Clone, PartialEq)]
 enum FieldError {
     Problem(OriginProblem),
-    Other(String),
+    Other(net::HttpError),
 }
 
 impl FieldError {
     fn from_http(error: net::HttpError) -> FieldError {
-        OriginProblem::recognise(&error.message).map_or(FieldError::Other(error.message), FieldError::Problem)
+        OriginProblem::recognise(&error.message).map_or(FieldError::Other(error), FieldError::Problem)
     }
 
     fn text(&self, lang: Lang) -> String {
         match self {
             FieldError::Problem(problem) => problem.message(lang).to_owned(),
-            FieldError::Other(message) => message.clone(),
+            FieldError::Other(error) => error.said(lang),
         }
     }
 }
@@ -49,7 +50,7 @@ impl FieldError {
 #[derive(Clone, Copy)]
 struct Screen {
     check: RwSignal<Option<InstallCheck>>,
-    load_error: RwSignal<Option<String>>,
+    load_error: RwSignal<Option<Notice>>,
     /// A refusal of an "allow" or "remove" button (the add form has its own).
     action_error: RwSignal<Option<FieldError>>,
     busy: RwSignal<bool>,
@@ -67,7 +68,7 @@ impl Screen {
                     self.load_error.try_set(None);
                 }
                 Err(e) => {
-                    self.load_error.try_set(Some(e.message));
+                    self.load_error.try_set(Some(Notice::failed("Could not check the installation", "Не удалось проверить установку", e)));
                 }
             }
         });
@@ -121,32 +122,6 @@ fn focus(id: &str) {
     }
 }
 
-/// Calls `target.name(args…)` if the browser has it; the value it returned.
-fn call_method(target: &JsValue, name: &str, args: &js_sys::Array) -> Option<JsValue> {
-    let method = js_sys::Reflect::get(target, &name.into()).ok()?.dyn_into::<js_sys::Function>().ok()?;
-    method.apply(target, args).ok()
-}
-
-/// Copies `text` with the asynchronous clipboard API; where that is missing or refused, selects
-/// the tag's text box and tries the older copy command. `true` when the text was copied.
-async fn copy_to_clipboard(text: &str, textarea_id: &str) -> bool {
-    let Some(window) = web_sys::window() else { return false };
-    let clipboard = js_sys::Reflect::get(&window.navigator(), &"clipboard".into()).ok().filter(|c| !c.is_undefined());
-    if let Some(clipboard) = clipboard {
-        let promise = call_method(&clipboard, "writeText", &js_sys::Array::of1(&text.into())).and_then(|p| p.dyn_into::<js_sys::Promise>().ok());
-        if let Some(promise) = promise {
-            if wasm_bindgen_futures::JsFuture::from(promise).await.is_ok() {
-                return true;
-            }
-        }
-    }
-    let Some(document) = window.document() else { return false };
-    if let Some(textarea) = document.get_element_by_id(textarea_id) {
-        call_method(&textarea, "select", &js_sys::Array::new());
-    }
-    call_method(&document, "execCommand", &js_sys::Array::of1(&"copy".into())).and_then(|ok| ok.as_bool()).unwrap_or(false)
-}
-
 #[component]
 pub fn InstallScreen(site: String) -> impl IntoView {
     let lang = use_lang();
@@ -166,7 +141,7 @@ pub fn InstallScreen(site: String) -> impl IntoView {
     let loaded = move || screen.check.with(Option::is_some);
     view! {
         <section class="owner-screen install" data-test="install">
-            <p class="error" role="alert" data-test="install-load-error">{move || screen.load_error.get()}</p>
+            <p class="error" role="alert" data-test="install-load-error">{move || screen.load_error.get().map(|n| n.text(lang.get()))}</p>
             <Show when=loaded fallback=move || view! { <p class="empty">{move || lang.get().pick("Loading…", "Загрузка…")}</p> }>
                 <Status screen=screen/>
                 <Refused screen=screen/>
@@ -306,22 +281,6 @@ fn Refused(screen: Screen) -> impl IntoView {
 fn Tag(screen: Screen) -> impl IntoView {
     let lang = use_lang();
     let tag = Memo::new(move |_| screen.check.with(|c| c.as_ref().map(|c| c.tag.clone()).unwrap_or_default()));
-    let copied = RwSignal::new(None::<bool>);
-    let copy = move |_| {
-        copied.set(None);
-        spawn_local(async move {
-            let ok = copy_to_clipboard(&tag.get_untracked(), "install-tag").await;
-            copied.try_set(Some(ok));
-        });
-    };
-    let feedback = move || {
-        let lang = lang.get();
-        match copied.get() {
-            Some(true) => lang.pick("Copied", "Скопировано"),
-            Some(false) => lang.pick("Could not copy: the tag is selected, press Ctrl+C", "Не удалось скопировать: тег выделен, нажмите Ctrl+C"),
-            None => "",
-        }
-    };
     view! {
         <section class="tag" aria-labelledby="tag-heading">
             <h2 id="tag-heading">{move || lang.get().pick("1. Paste the tag", "1. Вставьте тег")}</h2>
@@ -331,10 +290,7 @@ fn Tag(screen: Screen) -> impl IntoView {
             )}</label>
             <textarea id="install-tag" data-test="tag" readonly rows="3" spellcheck="false" prop:value=move || tag.get()></textarea>
             <div class="row">
-                <button type="button" class="primary" data-test="copy-tag" on:click=copy>
-                    {move || lang.get().pick("Copy the tag", "Скопировать тег")}
-                </button>
-                <span role="status" data-test="copy-status" data-copied=move || copied.get().map(|ok| ok.to_string())>{feedback}</span>
+                <CopyButton text=tag label=("Copy the tag", "Скопировать тег") test="copy-tag" select_id="install-tag" primary=true/>
             </div>
         </section>
     }

@@ -15,7 +15,8 @@ use floorwalker_core::outbound::privacy::ErasureReport;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::endpoints::{failure, when};
+use super::endpoints::when;
+use crate::notice::Notice;
 use crate::i18n::{use_lang, Lang, Pick};
 use crate::net;
 
@@ -71,9 +72,9 @@ pub fn LeadsScreen(site: String) -> impl IntoView {
     let applied = RwSignal::new(Filters::default());
     let leads = RwSignal::new(Vec::<Lead>::new());
     let loaded = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Notice>);
     let open = RwSignal::new(None::<Lead>);
-    let notice = RwSignal::new(None::<String>);
+    let notice = RwSignal::new(None::<Notice>);
     let load = move || {
         let query = applied.get_untracked().query();
         spawn_local(async move {
@@ -83,7 +84,7 @@ pub fn LeadsScreen(site: String) -> impl IntoView {
                     leads.set(list);
                     error.set(None);
                 }
-                Err(e) => error.set(Some(failure(lang.get_untracked(), "Could not load the leads", "Не удалось загрузить заявки", &e))),
+                Err(e) => error.set(Some(Notice::failed("Could not load the leads", "Не удалось загрузить заявки", e))),
             }
             loaded.set(true);
         });
@@ -116,7 +117,7 @@ pub fn LeadsScreen(site: String) -> impl IntoView {
         <section class="owner-screen" data-test="leads">
             {move || match open.get() {
                 Some(lead) => view! {
-                    <LeadPage lead=lead site=site on_back=Callback::new(move |erased: Option<String>| {
+                    <LeadPage lead=lead site=site on_back=Callback::new(move |erased: Option<Notice>| {
                         open.set(None);
                         notice.set(erased);
                         load();
@@ -148,8 +149,8 @@ pub fn LeadsScreen(site: String) -> impl IntoView {
                             <a class="button" data-test="csv" href=csv_href download="">{move || lang.get().pick("Download CSV", "Скачать CSV")}</a>
                         </div>
                     </form>
-                    <p role="status" data-test="leads-notice">{move || notice.get()}</p>
-                    <p class="error" role="alert" data-test="leads-error">{move || error.get()}</p>
+                    <p role="status" data-test="leads-notice">{move || notice.get().map(|n| n.text(lang.get()))}</p>
+                    <p class="error" role="alert" data-test="leads-error">{move || error.get().map(|n| n.text(lang.get()))}</p>
                     <p class="muted" data-test="leads-count">{move || loaded.get().then(|| format!("{}: {}", lang.get().pick("Shown", "Показано"), leads.get().len()))}</p>
                     <ul class="cards lead-list" data-test="lead-list">
                         {move || {
@@ -204,11 +205,11 @@ fn Consent(record: ConsentRecord, title: Signal<&'static str>) -> impl IntoView 
 
 /// One lead: contact, context, consent; export or erase the visitor.
 #[component]
-fn LeadPage(lead: Lead, site: StoredValue<String>, on_back: Callback<Option<String>>) -> impl IntoView {
+fn LeadPage(lead: Lead, site: StoredValue<String>, on_back: Callback<Option<Notice>>) -> impl IntoView {
     let lang = use_lang();
     let confirm = RwSignal::new(false);
     let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Notice>);
     let visitor = StoredValue::new(lead.visitor.clone());
     let export_href = net::site_path(
         &site.get_value(),
@@ -222,17 +223,18 @@ fn LeadPage(lead: Lead, site: StoredValue<String>, on_back: Callback<Option<Stri
                 Ok(report) => {
                     let leads: u64 = report.visitors.iter().map(|v| v.leads).sum();
                     let events: u64 = report.visitors.iter().map(|v| v.events).sum();
-                    let l = lang.get_untracked();
-                    on_back.run(Some(format!(
-                        "{} {}: {} {leads}, {} {events}.",
-                        l.pick("Erased visitor", "Удалены данные посетителя"),
-                        visitor.get_value(),
-                        l.pick("leads", "заявок"),
-                        l.pick("events", "событий"),
-                    )));
+                    let visitor = visitor.get_value();
+                    on_back.run(Some(Notice::Worded(std::sync::Arc::new(move |l: Lang| {
+                        format!(
+                            "{} {visitor}: {} {leads}, {} {events}.",
+                            l.pick("Erased visitor", "Удалены данные посетителя"),
+                            l.pick("leads", "заявок"),
+                            l.pick("events", "событий"),
+                        )
+                    }))));
                 }
                 Err(e) => {
-                    error.set(Some(failure(lang.get_untracked(), "Nothing was erased", "Ничего не удалено", &e)));
+                    error.set(Some(Notice::failed("Nothing was erased", "Ничего не удалено", e)));
                     busy.set(false);
                 }
             }
@@ -315,7 +317,7 @@ fn LeadPage(lead: Lead, site: StoredValue<String>, on_back: Callback<Option<Stri
                         view! { <button type="button" class="danger" data-test="erase" on:click=move |_| confirm.set(true)>{move || lang.get().pick("Erase…", "Удалить…")}</button> }.into_any()
                     }}
                 </div>
-                <p class="error" role="alert">{move || error.get()}</p>
+                <p class="error" role="alert">{move || error.get().map(|n| n.text(lang.get()))}</p>
             </section>
         </div>
     }

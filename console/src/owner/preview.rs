@@ -9,7 +9,7 @@ use floorwalker_core::base::locale::{Locale, Weekday};
 use floorwalker_core::base::money::{Currency, Money};
 use floorwalker_core::base::wire;
 use floorwalker_core::prompts::card::PromptCard;
-use floorwalker_core::prompts::config::{PromptKind, SiteConfig};
+use floorwalker_core::prompts::config::{Position, PromptKind, SiteConfig};
 use floorwalker_core::prompts::contrast::{is_hex_color, readable_text_on};
 use floorwalker_core::prompts::judgement::thank_you_ms;
 use floorwalker_core::prompts::rules::CopyVariant;
@@ -21,12 +21,13 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::i18n::{Lang, Pick};
+use crate::net;
 
 /// The widget's stylesheet (the shadow root's), so the card looks as it does on the shop; then the
 /// preview's own rules: the card sits in the page's flow instead of over the shop's corner.
 const WIDGET_STYLE: &str = include_str!("../../../widget/src/widget.css");
 const PREVIEW_STYLE: &str = ".fw{position:relative;bottom:auto;right:auto;left:auto;z-index:auto}\
-    .fw .prompt,.fw .cards>*{position:relative;bottom:auto;left:auto;right:auto;width:100%;animation:none}";
+    .fw .prompt,.fw .cards>*{position:relative;bottom:auto;left:auto;right:auto;width:100%;max-width:100%;box-sizing:border-box;animation:none}";
 
 thread_local! {
     /// The imported cards module (its exports), once loaded.
@@ -67,7 +68,7 @@ async fn cards_module() -> Result<JsValue, JsValue> {
     Ok(module)
 }
 
-/// Two products a comparison card can show.
+/// Two example products a comparison card can show, while the shop has no product views of its own.
 fn sample_products(locale: Locale) -> Vec<Product> {
     let product = |id: &str, name: &str, minor: i64| Product {
         id: id.into(),
@@ -86,7 +87,7 @@ fn sample_products(locale: Locale) -> Vec<Product> {
 
 /// The bytes the widget would hand the cards module: the card and the site config as served
 /// (this prompt on, whatever its switch says, so an owner can look before turning it on).
-fn inputs(draft: &SiteConfig, index: usize, locale: Locale, after_hours: bool) -> Option<(Vec<u8>, Vec<u8>, String)> {
+fn inputs(draft: &SiteConfig, index: usize, locale: Locale, after_hours: bool, shop_products: &[Product]) -> Option<Drawing> {
     let mut config = draft.clone();
     let prompt = config.widget.prompts.get_mut(index)?;
     prompt.enabled = true;
@@ -96,7 +97,11 @@ fn inputs(draft: &SiteConfig, index: usize, locale: Locale, after_hours: bool) -
     let variant = if callback && after_hours { CopyVariant::AfterHours } else { CopyVariant::Regular };
     let card = PromptCard {
         prompt: id,
-        products: if matches!(kind, PromptKind::ComparisonEmail) { sample_products(locale) } else { Vec::new() },
+        products: match kind {
+            PromptKind::ComparisonEmail if shop_products.len() >= 2 => shop_products.to_vec(),
+            PromptKind::ComparisonEmail => sample_products(locale),
+            _ => Vec::new(),
+        },
         slots: if variant == CopyVariant::AfterHours {
             // Slots on the next open day, as a visitor late on a Sunday evening would see them.
             config.widget.business_hours.next_slots(Weekday::Sun, 23 * 60, floorwalker_core::prompts::card::CALLBACK_SLOT_MINUTES, floorwalker_core::prompts::card::CALLBACK_SLOTS)
@@ -117,7 +122,31 @@ fn inputs(draft: &SiteConfig, index: usize, locale: Locale, after_hours: bool) -
         visitor: "preview".into(),
     };
     let brand = Some(config.widget.theme.brand_color.clone()).filter(|c| is_hex_color(c)).unwrap_or_else(|| "#1f6feb".into());
-    Some((wire::encode(&card), wire::encode(&public), brand))
+    let position = config.widget.theme.position;
+    Some(Drawing { card: wire::encode(&card), config: wire::encode(&public), brand, position })
+}
+
+/// What one drawing of the card is made from.
+#[derive(Clone, PartialEq)]
+struct Drawing {
+    card: Vec<u8>,
+    config: Vec<u8>,
+    brand: String,
+    /// The launcher's corner: the card is drawn on that side, as on the shop's page.
+    position: Position,
+}
+
+/// The shop's own products for a comparison card (`GET …/products/recent`); empty until read,
+/// or when the shop has had fewer than two product views (the examples are drawn then).
+fn shop_products(site: &str) -> RwSignal<Vec<Product>> {
+    let products = RwSignal::new(Vec::new());
+    let path = net::site_path(site, "products/recent");
+    spawn_local(async move {
+        if let Ok(found) = net::get::<Vec<Product>>(&path).await {
+            products.try_set(found);
+        }
+    });
+    products
 }
 
 /// The preview of prompt `index` of the draft, with its language, width and (for a callback)
@@ -131,13 +160,20 @@ pub fn Preview(draft: RwSignal<Option<SiteConfig>>, index: usize, lang: RwSignal
     let host = NodeRef::<leptos::html::Div>::new();
     let failed = RwSignal::new(false);
     // What the card is drawn from: it is drawn again only when these change.
-    let drawn_from = Memo::new(move |_| draft.with(|d| d.as_ref().and_then(|d| inputs(d, index, locale.get(), after_hours.get()))));
+    let products = match draft.with_untracked(|d| d.as_ref().map(|d| d.site.clone())) {
+        Some(site) if matches!(draft.with_untracked(|d| d.as_ref().map(|d| d.widget.prompts[index].kind.clone())), Some(PromptKind::ComparisonEmail)) => shop_products(&site),
+        _ => RwSignal::new(Vec::new()),
+    };
+    let drawn_from = Memo::new(move |_| {
+        products.with(|products| draft.with(|d| d.as_ref().and_then(|d| inputs(d, index, locale.get(), after_hours.get(), products))))
+    });
+    let at_left = move || drawn_from.with(|d| d.as_ref().is_some_and(|d| d.position == Position::BottomLeft));
     let handle = StoredValue::new_local(None::<JsValue>);
     Effect::new(move |_| {
-        let Some((card, config, brand)) = drawn_from.get() else { return };
+        let Some(drawing) = drawn_from.get() else { return };
         let Some(host) = host.get() else { return };
         spawn_local(async move {
-            match draw(&host, &card, &config, &brand, handle).await {
+            match draw(&host, &drawing, handle).await {
                 Ok(()) => failed.set(false),
                 Err(error) => {
                     web_sys::console::warn_2(&"floorwalker console: the preview did not draw".into(), &error);
@@ -164,7 +200,7 @@ pub fn Preview(draft: RwSignal<Option<SiteConfig>>, index: usize, lang: RwSignal
                     </button>
                 })}
             </div>
-            <div class="preview-stage" class:phone=move || phone.get()>
+            <div class="preview-stage" class:phone=move || phone.get() class:at-left=at_left>
                 <div class="preview-host" node_ref=host inert=true></div>
             </div>
             {move || failed.get().then(|| view! { <p class="hint">{move || lang.get().pick(
@@ -175,7 +211,8 @@ pub fn Preview(draft: RwSignal<Option<SiteConfig>>, index: usize, lang: RwSignal
 }
 
 /// Draws the card into `host`'s shadow root, replacing the card drawn before.
-async fn draw(host: &web_sys::HtmlDivElement, card: &[u8], config: &[u8], brand: &str, handle: StoredValue<Option<JsValue>, LocalStorage>) -> Result<(), JsValue> {
+async fn draw(host: &web_sys::HtmlDivElement, drawing: &Drawing, handle: StoredValue<Option<JsValue>, LocalStorage>) -> Result<(), JsValue> {
+    let Drawing { card, config, brand, position } = drawing;
     let module = cards_module().await?;
     if let Some(previous) = handle.get_value() {
         if let Ok(destroy) = js_sys::Reflect::get(&previous, &"destroy".into()).and_then(|f| f.dyn_into::<js_sys::Function>()) {
@@ -192,7 +229,10 @@ async fn draw(host: &web_sys::HtmlDivElement, card: &[u8], config: &[u8], brand:
     style.set_text_content(Some(&format!("{WIDGET_STYLE}{PREVIEW_STYLE}")));
     root.append_child(&style)?;
     let frame = document.create_element("div")?;
-    frame.set_class_name("fw right");
+    frame.set_class_name(match position {
+        Position::BottomRight => "fw right",
+        Position::BottomLeft => "fw left",
+    });
     frame.set_attribute("style", &format!("--fw-brand:{brand};--fw-on-brand:{}", readable_text_on(brand)))?;
     let cards = document.create_element("div")?;
     cards.set_class_name("cards");
@@ -200,7 +240,7 @@ async fn draw(host: &web_sys::HtmlDivElement, card: &[u8], config: &[u8], brand:
     root.append_child(&frame)?;
     let mount: js_sys::Function = js_sys::Reflect::get(&module, &"mount_prompt".into())?.dyn_into()?;
     let args = ON_EVENT.with(|on_event| {
-        js_sys::Array::of4(&cards, &js_sys::Uint8Array::from(card), &js_sys::Uint8Array::from(config), on_event.as_ref())
+        js_sys::Array::of4(&cards, &js_sys::Uint8Array::from(&card[..]), &js_sys::Uint8Array::from(&config[..]), on_event.as_ref())
     });
     let mounted = mount.apply(&JsValue::NULL, &args)?;
     handle.set_value(Some(mounted));

@@ -28,6 +28,7 @@ use leptos::task::spawn_local;
 
 use super::preview::Preview;
 use crate::i18n::{use_lang, Lang, Pick};
+use crate::notice::Notice;
 use crate::net;
 
 type Getter = Arc<dyn Fn(&SiteConfig) -> String + Send + Sync>;
@@ -299,14 +300,14 @@ pub fn PromptsScreen(site: String) -> impl IntoView {
         fields: StoredValue::new(Vec::new()),
         lang,
     };
-    let failed = RwSignal::new(None::<String>);
+    let failed = RwSignal::new(None::<Notice>);
     spawn_local(async move {
         match net::get::<SiteConfig>(&format!("/v1/admin/sites/{site}")).await {
             Ok(config) => {
                 form.loaded.set(Some(config.clone()));
                 form.draft.set(Some(config));
             }
-            Err(error) => failed.set(Some(error.message)),
+            Err(error) => failed.set(Some(Notice::failed("Could not load the prompts", "Не удалось загрузить подсказки", error))),
         }
     });
     // The prompts' forms are drawn once the config is here; their number never changes on this screen.
@@ -317,7 +318,7 @@ pub fn PromptsScreen(site: String) -> impl IntoView {
             <p class="lead">{move || lang.get().pick(
                 "What the widget says to visitors, and when. Changes reach visitors within a minute of saving.",
                 "Что и когда виджет говорит посетителям. Изменения доходят до посетителей в течение минуты после сохранения.")}</p>
-            {move || failed.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+            {move || failed.get().map(|notice| view! { <p class="error" role="alert">{move || notice.text(lang.get())}</p> })}
             {move || match prompt_count.get() {
                 None => view! { <p class="empty">{move || lang.get().pick("Loading…", "Загрузка…")}</p> }.into_any(),
                 Some(count) => view! {

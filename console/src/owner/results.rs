@@ -11,7 +11,9 @@ use floorwalker_core::insights::rollup::Counts;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::endpoints::{copy_to_clipboard, failure, when};
+use super::copy::{reveal, CopyButton};
+use super::endpoints::when;
+use crate::notice::Notice;
 use crate::i18n::{use_lang, Lang, Pick};
 use crate::net;
 
@@ -68,7 +70,7 @@ pub fn ResultsScreen(site: String) -> impl IntoView {
     let days = RwSignal::new(30u32);
     let by = RwSignal::new(None::<Dimension>);
     let funnel = RwSignal::new(None::<Funnel>);
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Notice>);
     let load = move || {
         let (n, split) = (days.get_untracked(), by.get_untracked());
         spawn_local(async move {
@@ -82,7 +84,7 @@ pub fn ResultsScreen(site: String) -> impl IntoView {
                     funnel.set(Some(answer));
                     error.set(None);
                 }
-                Err(e) => error.set(Some(failure(lang.get_untracked(), "Could not load the results", "Не удалось загрузить результаты", &e))),
+                Err(e) => error.set(Some(Notice::failed("Could not load the results", "Не удалось загрузить результаты", e))),
             }
         });
     };
@@ -118,7 +120,7 @@ pub fn ResultsScreen(site: String) -> impl IntoView {
                     </select>
                 </label>
             </form>
-            <p class="error" role="alert" data-test="results-error">{move || error.get()}</p>
+            <p class="error" role="alert" data-test="results-error">{move || error.get().map(|n| n.text(lang.get()))}</p>
             {move || funnel.get().map(|f| view! { <FunnelView funnel=f/> })}
             <DealTokens site=site/>
         </section>
@@ -222,13 +224,12 @@ fn DealTokens(site: StoredValue<String>) -> impl IntoView {
     let tokens = RwSignal::new(Vec::<DealToken>::new());
     let created = RwSignal::new(None::<NewDealToken>);
     let name = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let copied = RwSignal::new(false);
+    let error = RwSignal::new(None::<Notice>);
     let load = move || {
         spawn_local(async move {
             match net::get::<Vec<DealToken>>(&net::site_path(&site.get_value(), "deal-tokens")).await {
                 Ok(list) => tokens.set(list),
-                Err(e) => error.set(Some(failure(lang.get_untracked(), "Could not load the tokens", "Не удалось загрузить токены", &e))),
+                Err(e) => error.set(Some(Notice::failed("Could not load the tokens", "Не удалось загрузить токены", e))),
             }
         });
     };
@@ -240,12 +241,11 @@ fn DealTokens(site: StoredValue<String>) -> impl IntoView {
             match net::post::<NewDealToken>(&net::site_path(&site.get_value(), "deal-tokens"), &body).await {
                 Ok(token) => {
                     created.set(Some(token));
-                    copied.set(false);
                     name.set(String::new());
                     error.set(None);
                     load();
                 }
-                Err(e) => error.set(Some(failure(lang.get_untracked(), "No token was created", "Токен не создан", &e))),
+                Err(e) => error.set(Some(Notice::failed("No token was created", "Токен не создан", e))),
             }
         });
     };
@@ -253,7 +253,7 @@ fn DealTokens(site: StoredValue<String>) -> impl IntoView {
         spawn_local(async move {
             match net::delete::<serde_json::Value>(&net::site_path(&site.get_value(), &format!("deal-tokens/{id}"))).await {
                 Ok(_) => load(),
-                Err(e) => error.set(Some(failure(lang.get_untracked(), "The token was not revoked", "Токен не отозван", &e))),
+                Err(e) => error.set(Some(Notice::failed("The token was not revoked", "Токен не отозван", e))),
             }
         });
     };
@@ -271,17 +271,14 @@ fn DealTokens(site: StoredValue<String>) -> impl IntoView {
                 </label>
                 <button type="submit" class="primary" data-test="deal-token-create">{move || lang.get().pick("Create a token", "Создать токен")}</button>
             </form>
-            <p class="error" role="alert">{move || error.get()}</p>
+            <p class="error" role="alert">{move || error.get().map(|n| n.text(lang.get()))}</p>
             {move || created.get().map(|token| {
                 let url = token.url.clone();
                 view! {
-                    <div class="secret" data-test="deal-token-url" role="status">
+                    <div class="secret" data-test="deal-token-url" role="status" tabindex="-1" node_ref=reveal()>
                         <p>{move || lang.get().pick("Shown once — copy it into the CRM now:", "Показывается один раз — скопируйте в CRM сейчас:")}</p>
                         <code>{token.url.clone()}</code>
-                        <button type="button" on:click=move |_| {
-                            let url = url.clone();
-                            spawn_local(async move { copied.set(copy_to_clipboard(&url).await); });
-                        }>{move || if copied.get() { lang.get().pick("Copied", "Скопировано") } else { lang.get().pick("Copy", "Копировать") }}</button>
+                        <CopyButton text=Signal::stored(url) label=("Copy", "Копировать") test="copy-deal-url"/>
                     </div>
                 }
             })}

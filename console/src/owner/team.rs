@@ -10,7 +10,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsValue;
 
+use super::copy::CopyButton;
 use crate::i18n::{use_lang, Lang, Pick};
+use crate::notice::Notice;
 use crate::net::{self, HttpError};
 
 /// A date in the owner's language ("3 December 2026, 14:05").
@@ -25,20 +27,11 @@ pub(crate) fn when(lang: Lang, ms: u64) -> String {
 
 /// The server's refusal in the owner's language, where the status says enough; its own words
 /// (core's, in English) otherwise.
-pub(crate) fn explain(lang: Lang, error: &HttpError) -> String {
-    let said = match error.status {
-        0 => lang.pick("The server did not answer; try again.", "Сервер не ответил, попробуйте ещё раз."),
-        401 => lang.pick("Your session has ended: log in again.", "Сессия закончилась, войдите снова."),
-        403 => lang.pick("Not allowed.", "Нельзя."),
-        409 => lang.pick("This email is already on the team.", "Этот адрес уже в команде."),
-        410 => lang.pick("This link no longer works: ask the site's owner for a new one.", "Ссылка больше не работает: попросите владельца сайта прислать новую."),
-        429 => lang.pick("Too many attempts; wait a few minutes.", "Слишком много попыток, подождите несколько минут."),
-        _ => "",
-    };
-    if said.is_empty() {
-        error.message.clone()
-    } else {
-        format!("{said} ({})", error.message)
+pub(crate) fn explain(error: HttpError) -> Notice {
+    match error.status {
+        409 => Notice::Said("This email is already on the team.", "Этот адрес уже в команде."),
+        410 => Notice::Said("This link no longer works: ask the site's owner for a new one.", "Ссылка больше не работает: попросите владельца сайта прислать новую."),
+        _ => Notice::Refused(error),
     }
 }
 
@@ -53,18 +46,6 @@ fn origin() -> String {
     web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default()
 }
 
-/// Copies `text` with the asynchronous clipboard API (through `Reflect`: no web-sys feature of
-/// its own); `false` where the browser has none.
-fn copy(text: &str) -> bool {
-    let Some(window) = web_sys::window() else { return false };
-    let clipboard = js_sys::Reflect::get(&window.navigator(), &"clipboard".into()).ok().filter(|c| !c.is_undefined());
-    let write = clipboard.as_ref().and_then(|c| js_sys::Reflect::get(c, &"writeText".into()).ok());
-    match (clipboard, write.and_then(|w| w.dyn_into::<js_sys::Function>().ok())) {
-        (Some(clipboard), Some(write)) => write.call1(&clipboard, &text.into()).is_ok(),
-        _ => false,
-    }
-}
-
 use wasm_bindgen::JsCast;
 
 #[component]
@@ -75,9 +56,8 @@ pub fn TeamScreen(site: String) -> impl IntoView {
     let invites = RwSignal::new(Vec::<InviteView>::new());
     let loaded = RwSignal::new(false);
     let me = RwSignal::new(None::<String>);
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Notice>);
     let issued = RwSignal::new(None::<IssuedLink>);
-    let copied = RwSignal::new(false);
     let confirm_remove = RwSignal::new(None::<String>);
     let email = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
@@ -87,7 +67,7 @@ pub fn TeamScreen(site: String) -> impl IntoView {
         spawn_local(async move {
             match net::get::<Vec<MemberView>>(&path("operators")).await {
                 Ok(list) => members.set(list),
-                Err(e) => error.set(Some(explain(lang.get_untracked(), &e))),
+                Err(e) => error.set(Some(explain(e))),
             }
             if let Ok(list) = net::get::<Vec<InviteView>>(&path("invites")).await {
                 invites.set(list);
@@ -112,11 +92,10 @@ pub fn TeamScreen(site: String) -> impl IntoView {
             match net::post::<IssuedLink>(&path("invites"), &body).await {
                 Ok(link) => {
                     issued.set(Some(link));
-                    copied.set(false);
                     email.set(String::new());
                     reload();
                 }
-                Err(e) => error.set(Some(explain(lang.get_untracked(), &e))),
+                Err(e) => error.set(Some(explain(e))),
             }
             busy.set(false);
         });
@@ -137,14 +116,12 @@ pub fn TeamScreen(site: String) -> impl IntoView {
                 Ok(value) => {
                     if let Ok(link) = serde_json::from_value::<IssuedLink>(value) {
                         issued.set(Some(link));
-                        copied.set(false);
                     }
                 }
                 Err(e) => {
-                    let l = lang.get_untracked();
                     error.set(Some(match refused {
-                        Some((en, ru)) if e.status == 403 => l.pick(en, ru).to_owned(),
-                        _ => explain(l, &e),
+                        Some((en, ru)) if e.status == 403 => Notice::Said(en, ru),
+                        _ => explain(e),
                     }))
                 }
             }
@@ -175,9 +152,7 @@ pub fn TeamScreen(site: String) -> impl IntoView {
                         <label class="visually-hidden" for="issued-url">{l.pick("The link", "Ссылка")}</label>
                         <input id="issued-url" readonly data-test="issued-url" prop:value=url
                             on:focus=move |ev| { if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) { input.select(); } }/>
-                        <button type="button" data-test="copy-link" on:click=move |_| copied.set(copy(&url_for_copy))>
-                            {move || if copied.get() { lang.get().pick("Copied", "Скопировано") } else { lang.get().pick("Copy", "Копировать") }}
-                        </button>
+                        <CopyButton text=Signal::stored(url_for_copy) label=("Copy", "Копировать") test="copy-link" select_id="issued-url"/>
                     </div>
                 </div>
             }
@@ -283,7 +258,7 @@ pub fn TeamScreen(site: String) -> impl IntoView {
                 </div>
             </form>
             {issued_view}
-            <p class="error" role="alert" data-test="team-error">{move || error.get()}</p>
+            <p class="error" role="alert" data-test="team-error">{move || error.get().map(|n| n.text(lang.get()))}</p>
             <h3>{move || lang.get().pick("Members", "Участники")}</h3>
             <ul class="people" data-test="members">
                 {move || members.get().into_iter().map(member_row).collect_view()}

@@ -224,6 +224,10 @@ pub struct SignedIn {
     pub profile: OperatorProfile,
     pub role: Role,
     pub sites: Vec<String>,
+    /// The shop's name on `profile.site` (its config's `name`), for the console's header: the
+    /// owner knows their shop by its name, not by its id. Empty when the site has no config yet.
+    #[serde(default)]
+    pub site_name: String,
 }
 
 /// A site's member as the admin API lists it. Other sites the person works on are not shown:

@@ -210,6 +210,10 @@ impl StoredLink {
 pub struct LinkView {
     pub purpose: LinkPurpose,
     pub site: String,
+    /// The shop's name (its config's `name`): an invitation names the shop, not its id. Empty
+    /// when the site has no config yet.
+    #[serde(default)]
+    pub site_name: String,
     pub email: String,
     pub role: Role,
     pub expires_at: u64,

@@ -125,6 +125,60 @@ impl ErrorCode {
     }
 }
 
+impl ErrorCode {
+    /// What the code means to a person at the console (an owner, an operator), in `locale`: the
+    /// server's `message` is for developers and in English, and a screen shows this instead where
+    /// the error is not about one field (a field's problem is worded by core's validation).
+    pub fn for_people(self, locale: Locale) -> &'static str {
+        let (en, ru) = match self {
+            ErrorCode::InvalidJson | ErrorCode::BadFrame | ErrorCode::InvalidQuery => {
+                ("the request was not understood; reload the page and try again", "запрос не понят; обновите страницу и попробуйте снова")
+            }
+            ErrorCode::InvalidSite | ErrorCode::UnknownSite => ("this site does not exist (any more)", "такого сайта нет (или он удалён)"),
+            ErrorCode::InvalidEvent | ErrorCode::InvalidContext => ("the visitor's data was refused", "данные посетителя отклонены"),
+            ErrorCode::InvalidConfig => ("a setting is not valid", "одна из настроек неверна"),
+            ErrorCode::UnsupportedVersion => ("this page is out of date: reload it", "страница устарела: обновите её"),
+            ErrorCode::PayloadTooLarge => ("that is too much to save at once", "это слишком много, чтобы сохранить за раз"),
+            ErrorCode::OriginNotAllowed => ("this page's address is not allowed to do that", "с этого адреса так нельзя"),
+            ErrorCode::Unauthorized => ("your session has ended: log in again", "сеанс закончился: войдите снова"),
+            ErrorCode::NotFound => ("it is not there (any more)", "этого нет (или уже удалено)"),
+            ErrorCode::MethodNotAllowed | ErrorCode::UnsupportedMediaType => {
+                ("this page is out of date: reload it", "страница устарела: обновите её")
+            }
+            ErrorCode::RateLimited => ("too many tries in a short time: wait a minute and try again", "слишком много попыток подряд: подождите минуту и попробуйте снова"),
+            ErrorCode::MessageTooLong | ErrorCode::FieldTooLong => ("the text is too long", "текст слишком длинный"),
+            ErrorCode::EmptyMessage => ("there is nothing to send", "нечего отправить"),
+            ErrorCode::Forbidden => ("you may not do that on this site", "на этом сайте вам это недоступно"),
+            ErrorCode::ConversationClosed => ("this conversation is closed", "этот разговор закрыт"),
+            ErrorCode::InvalidEmail => ("that does not look like an email address", "это не похоже на адрес почты"),
+            ErrorCode::InvalidPhone => ("that does not look like a phone number", "это не похоже на номер телефона"),
+            ErrorCode::MissingField => ("a required field is empty", "обязательное поле не заполнено"),
+            ErrorCode::InvalidText => ("the text has characters that cannot be saved", "в тексте есть символы, которые нельзя сохранить"),
+            ErrorCode::InvalidLead | ErrorCode::InvalidDeal => ("the request was refused as malformed", "запрос отклонён как неверный"),
+            ErrorCode::InvalidConsent => ("the consent given does not cover this", "данное согласие этого не покрывает"),
+            ErrorCode::SpamSuspected | ErrorCode::SubmittedTooFast => ("refused as automated", "отклонено как автоматическое"),
+            ErrorCode::InvalidToken => ("the link is not valid", "ссылка недействительна"),
+            ErrorCode::TokenExpired => ("the link has expired: ask for a new one", "срок ссылки истёк: попросите новую"),
+            ErrorCode::EndpointNotAllowed => {
+                ("that address is private (local network, loopback): use a public https address", "это внутренний адрес (локальная сеть): укажите публичный https-адрес")
+            }
+            ErrorCode::InvalidSignature => ("the signature does not verify", "подпись не сходится"),
+            ErrorCode::TranscriptAlreadySent => ("it was sent a few minutes ago", "это уже отправлено несколько минут назад"),
+            ErrorCode::TranscriptAddressLocked => ("it goes only to the address first given", "это отправляется только на первый указанный адрес"),
+            ErrorCode::OriginTaken => ("another site already uses this address", "этот адрес уже занят другим сайтом"),
+            ErrorCode::AccountExists => ("an account with this email exists already", "учётная запись с этой почтой уже есть"),
+            ErrorCode::PreconditionFailed => {
+                ("someone else changed this meanwhile: reload and make your change again", "кто-то изменил это тем временем: обновите страницу и повторите")
+            }
+            ErrorCode::Internal => ("our side is unavailable right now: try again in a minute", "у нас временная неполадка: попробуйте через минуту"),
+        };
+        match locale {
+            Locale::En => en,
+            Locale::Ru => ru,
+        }
+    }
+}
+
 /// `{"error": {"code": "...", "message": "..."}}` on the wire.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -409,6 +463,28 @@ mod tests {
             ErrorCode::InvalidContext,
         ] {
             assert!((400..500).contains(&code.http_status()), "{code:?}");
+        }
+    }
+
+    #[test]
+    fn every_code_has_words_for_people_in_both_languages() {
+        let all: Vec<ErrorCode> = serde_json::from_str(
+            r#"["invalid_json","invalid_site","invalid_event","invalid_config","unsupported_version","payload_too_large",
+            "unknown_site","origin_not_allowed","unauthorized","not_found","method_not_allowed","unsupported_media_type",
+            "rate_limited","bad_frame","message_too_long","empty_message","forbidden","conversation_closed","invalid_email",
+            "invalid_phone","field_too_long","missing_field","invalid_text","invalid_lead","invalid_consent","spam_suspected",
+            "submitted_too_fast","invalid_token","token_expired","endpoint_not_allowed","invalid_signature",
+            "transcript_already_sent","transcript_address_locked","origin_taken","invalid_context","account_exists",
+            "precondition_failed","invalid_query","invalid_deal","internal"]"#,
+        )
+        .expect("every code by its wire name");
+        for code in all {
+            let (en, ru) = (code.for_people(Locale::En), code.for_people(Locale::Ru));
+            assert!(!en.is_empty() && en.is_ascii(), "{code:?}: {en}");
+            assert!(ru.chars().any(|c| ('а'..='я').contains(&c.to_lowercase().next().unwrap_or(c))), "{code:?}: {ru}");
+            for words in [en, ru] {
+                assert!(!words.contains('_') && !words.contains("HTTP"), "no developer's words for people: {code:?}: {words}");
+            }
         }
     }
 

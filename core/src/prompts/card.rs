@@ -90,6 +90,30 @@ pub fn compared_products(kind: &PromptKind, session: &Session) -> Vec<Product> {
     session.products[skip..].iter().map(|viewed| viewed.product.clone()).collect()
 }
 
+/// What the owner's preview of a comparison card shows: two of the shop's own products, from
+/// `viewed` (its visitors' product views, newest first), so the owner judges the card on their
+/// catalogue. Two of one category when the views hold such a pair (a comparison of two strollers,
+/// not of a stroller and a thermos), else the two newest; fewer than two when the shop has had
+/// fewer views (the preview then shows its examples).
+pub fn preview_products(viewed: impl IntoIterator<Item = Product>) -> Vec<Product> {
+    let mut distinct: Vec<Product> = Vec::new();
+    for product in viewed {
+        if distinct.len() < PREVIEW_LOOKS_AT && !distinct.iter().any(|seen| seen.id == product.id) {
+            distinct.push(product);
+        }
+    }
+    let same_category = distinct.iter().enumerate().find_map(|(i, first)| {
+        let category = first.category.as_ref()?;
+        let second = distinct[i + 1..].iter().position(|other| other.category.as_ref() == Some(category))?;
+        Some([i, i + 1 + second])
+    });
+    let [first, second] = same_category.unwrap_or([0, 1]);
+    [first, second].iter().filter_map(|&i| distinct.get(i).cloned()).collect()
+}
+
+/// How many distinct products [`preview_products`] looks through for a pair of one category.
+const PREVIEW_LOOKS_AT: usize = 20;
+
 /// The call slots a card offers: for a callback after hours (nobody can call within the promised
 /// minutes), windows on the shop's next open day, at the site-local `weekday` and `minute_of_day`;
 /// none otherwise.
@@ -180,6 +204,29 @@ pub fn slot_label(locale: Locale, slot: &CallSlot) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn viewed(id: &str, category: Option<&str>) -> Product {
+        Product { id: id.into(), name: format!("Product {id}"), price: None, image: None, url: None, category: category.map(Into::into), suits_age: None }
+    }
+
+    fn ids(products: &[Product]) -> Vec<&str> {
+        products.iter().map(|p| p.id.as_str()).collect()
+    }
+
+    #[test]
+    fn the_preview_compares_two_of_the_shops_products_of_one_category_when_it_can() {
+        let views = [
+            viewed("thermos", Some("Термосы")),
+            viewed("puffin", Some("Коляски")),
+            viewed("thermos", Some("Термосы")),
+            viewed("vento", Some("Коляски")),
+        ];
+        // The thermos was seen twice but has no partner of its category; the strollers do.
+        assert_eq!(ids(&preview_products(views)), ["puffin", "vento"]);
+        assert_eq!(ids(&preview_products([viewed("a", None), viewed("b", Some("x")), viewed("c", None)])), ["a", "b"]);
+        assert_eq!(ids(&preview_products([viewed("a", Some("x")), viewed("a", Some("x"))])), ["a"], "one product is no comparison");
+        assert!(preview_products(Vec::new()).is_empty());
+    }
 
     fn card(kind: PromptKind) -> PromptCard {
         PromptCard {

@@ -264,7 +264,8 @@ pub async fn lookup(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let link = row.stored();
     link.check(now_ms())?;
     let account_exists = account_of(env, &row).await?.is_some();
-    let view = LinkView { purpose: link.purpose, site: link.site, email: link.email, role: link.role, expires_at: link.expires_at, account_exists };
+    let site_name = crate::sites::load(env, &link.site).await?.map(|config| config.name).unwrap_or_default();
+    let view = LinkView { purpose: link.purpose, site: link.site, site_name, email: link.email, role: link.role, expires_at: link.expires_at, account_exists };
     http::json(&view, 200)
 }
 
@@ -386,5 +387,5 @@ async fn sign_in(env: &Env, account_id: &str, site: &str) -> Result<Response, Ap
     let row = row.ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, format!("your access to site {site:?} is disabled")))?;
     let sites = active_sites(env, account_id).await?;
     let profile = Operator { id: account_id.to_owned(), site: site.to_owned(), email: row.email, name: row.name };
-    start_session(env, SignedIn { profile, role: Role::parse(&row.role).unwrap_or_default(), sites }).await
+    start_session(env, SignedIn { profile, role: Role::parse(&row.role).unwrap_or_default(), sites, site_name: String::new() }).await
 }
