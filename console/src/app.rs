@@ -157,6 +157,7 @@ fn current_hash() -> String {
 #[component]
 fn Frame(signed_in: SignedIn, me: RwSignal<Option<SignedIn>>) -> impl IntoView {
     let lang = use_lang();
+    crate::clock::set_shop_zone(&signed_in.site_timezone);
     let role = signed_in.role;
     let site = signed_in.profile.site.clone();
     let section = RwSignal::new(Section::from_hash(&current_hash(), role));

@@ -11,7 +11,6 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::i18n::Pick;
-use crate::inbox::date_time;
 use crate::net;
 use crate::notice::Notice;
 
@@ -31,7 +30,7 @@ struct ConversationConnection {
     closed: RwSignal<bool>,
     online: RwSignal<bool>,
     error: RwSignal<Option<Notice>>,
-    details: RwSignal<Option<Result<ConversationDetails, String>>>,
+    details: RwSignal<Option<Result<ConversationDetails, Notice>>>,
     /// Whether the socket opened before: a reopened one may have missed `context` frames.
     opened_before: StoredValue<bool>,
 }
@@ -95,7 +94,7 @@ impl ConversationConnection {
     fn load_details(self) {
         let path = self.path.get_value();
         spawn_local(async move {
-            let loaded = net::get::<ConversationDetails>(&path).await.map_err(|e| e.message);
+            let loaded = net::get::<ConversationDetails>(&path).await.map_err(|e| Notice::failed("Could not load the visitor", "Не удалось загрузить посетителя", e));
             self.details.set(Some(loaded));
         });
     }
@@ -144,7 +143,7 @@ pub fn ConversationView(id: String, mirror: RwSignal<floorwalker_core::chat::con
         closed: RwSignal::new(false),
         online: RwSignal::new(false),
         error: RwSignal::new(None),
-        details: RwSignal::new(None::<Result<ConversationDetails, String>>),
+        details: RwSignal::new(None::<Result<ConversationDetails, Notice>>),
         opened_before: StoredValue::new(false),
     };
     let draft = RwSignal::new(String::new());
@@ -212,11 +211,11 @@ pub fn ConversationView(id: String, mirror: RwSignal<floorwalker_core::chat::con
     let timezone = Memo::new(move |_| details.with(|d| d.as_ref().and_then(|r| r.as_ref().ok()).map(|d| d.timezone.clone())));
 
     view! {
-        <section class="chat" aria-label="Conversation" data-test="chat" data-conversation=id.clone()
+        <section class="chat" aria-label=move || lang.get().pick("Conversation", "Разговор") data-test="chat" data-conversation=id.clone()
             data-online=move || online.get().to_string()>
             <header>
-                <span class="grow">{move || if online.get() { "" } else { "Offline — reconnecting…" }}</span>
-                {move || closed.get().then(|| view! { <span class="closed" data-test="closed-label">"Closed"</span> })}
+                <span class="grow">{move || if online.get() { "" } else { lang.get().pick("Offline — reconnecting…", "Нет связи — переподключаемся…") }}</span>
+                {move || closed.get().then(|| view! { <span class="closed" data-test="closed-label">{move || lang.get().pick("Closed", "Закрыт")}</span> })}
                 <span class="assignee" data-test="assignee">{move || assignee.get().map(|a| format!("{} {}", lang.get().pick("Taken by", "Взял(а)"), a.name))}</span>
                 <button data-test="take" on:click=take disabled=move || closed.get()>{move || lang.get().pick("Take", "Взять")}</button>
                 <select data-test="reassign" aria-label=move || lang.get().pick("Hand to an operator", "Передать оператору")
@@ -226,7 +225,7 @@ pub fn ConversationView(id: String, mirror: RwSignal<floorwalker_core::chat::con
                         <option value=o.operator_id.clone()>{o.name.clone()}</option>
                     }).collect_view()}
                 </select>
-                <button data-test="close" on:click=close disabled=move || closed.get()>"Close conversation"</button>
+                <button data-test="close" on:click=close disabled=move || closed.get()>{move || lang.get().pick("Close conversation", "Закрыть разговор")}</button>
             </header>
             <ol class="messages" aria-live="polite">
                 <For each=move || messages.get() key=|m| m.seq let:m>
@@ -236,11 +235,12 @@ pub fn ConversationView(id: String, mirror: RwSignal<floorwalker_core::chat::con
                             Author::Operator { .. } => ("msg operator", "operator"),
                             Author::System => ("msg system", "system"),
                         };
-                        let who = match &m.author {
-                            Author::Visitor => "Visitor".to_owned(),
+                        let (author_name, action) = (m.author.clone(), m.action);
+                        let who = move || match &author_name {
+                            Author::Visitor => lang.get().pick("Visitor", "Посетитель").to_owned(),
                             Author::Operator { name } => name.clone(),
-                            Author::System => match m.action {
-                                Some(MessageAction::CallbackRequested) => "Callback requested".to_owned(),
+                            Author::System => match action {
+                                Some(MessageAction::CallbackRequested) => lang.get().pick("Callback requested", "Просит перезвонить").to_owned(),
                                 _ => "Floorwalker".to_owned(),
                             },
                         };
@@ -258,20 +258,20 @@ pub fn ConversationView(id: String, mirror: RwSignal<floorwalker_core::chat::con
                 </For>
                 {move || {
                     let last_own = messages.with(|ms| ms.iter().rev().find(|m| matches!(m.author, Author::Operator { .. })).map(|m| m.seq));
-                    last_own.filter(|seq| *seq <= visitor_read.get()).map(|_| view! { <li class="seen" data-test="seen">"Seen"</li> })
+                    last_own.filter(|seq| *seq <= visitor_read.get()).map(|_| view! { <li class="seen" data-test="seen">{move || lang.get().pick("Seen", "Прочитано")}</li> })
                 }}
             </ol>
-            <div class="typing" data-test="typing" aria-live="polite">{move || typing_now.get().then_some("Visitor is typing…")}</div>
+            <div class="typing" data-test="typing" aria-live="polite">{move || typing_now.get().then(|| lang.get().pick("Visitor is typing…", "Посетитель печатает…"))}</div>
             <p class="error" role="alert" data-test="chat-error">{move || error.get().map(|n| n.text(lang.get()))}</p>
             <form class="compose" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); send(); }>
-                <input data-test="reply" aria-label="Reply" autocomplete="off" prop:value=move || draft.get() on:input=on_input disabled=move || closed.get()/>
-                <button class="primary" data-test="send" type="submit" disabled=move || closed.get()>"Send"</button>
+                <input data-test="reply" aria-label=move || lang.get().pick("Reply", "Ответ") autocomplete="off" prop:value=move || draft.get() on:input=on_input disabled=move || closed.get()/>
+                <button class="primary" data-test="send" type="submit" disabled=move || closed.get()>{move || lang.get().pick("Send", "Отправить")}</button>
             </form>
         </section>
-        <aside class="side" data-test="context" aria-label="Visitor">
+        <aside class="side" data-test="context" aria-label=move || lang.get().pick("Visitor", "Посетитель")>
             {move || match details.get() {
-                None => view! { <p class="empty">"Loading…"</p> }.into_any(),
-                Some(Err(message)) => view! { <p class="error">{message}</p> }.into_any(),
+                None => view! { <p class="empty">{move || lang.get().pick("Loading…", "Загрузка…")}</p> }.into_any(),
+                Some(Err(notice)) => view! { <p class="error">{move || notice.text(lang.get())}</p> }.into_any(),
                 Some(Ok(d)) => view! { <ContextPanel details=d/> }.into_any(),
             }}
         </aside>
@@ -280,27 +280,29 @@ pub fn ConversationView(id: String, mirror: RwSignal<floorwalker_core::chat::con
 #[component]
 fn ContextPanel(details: ConversationDetails) -> impl IntoView {
     let ConversationDetails { context, previous, callback, leads, prompts, .. } = details;
-    let locale = context.as_ref().map_or(floorwalker_core::base::locale::Locale::En, |c| c.locale);
+    let lang = crate::i18n::use_lang();
+    // A label in the operator's language: their words change with the switch, the visitor's do not.
+    let say = move |en: &'static str, ru: &'static str| move || lang.get().pick(en, ru);
     view! {
-        <h2>"Visitor"</h2>
+        <h2>{say("Visitor", "Посетитель")}</h2>
         {match context {
-            None => view! { <p class="empty">"No context was captured."</p> }.into_any(),
+            None => view! { <p class="empty">{say("No context was captured.", "Контекст не записан.")}</p> }.into_any(),
             Some(c) => {
                 let first = c.first_touch.clone();
                 let last = c.last_touch.clone().filter(|l| Some(l) != first.as_ref());
                 view! {
-                    <p><strong>"Source: "</strong><span data-test="source">{first.as_ref().map_or_else(|| "unknown".to_owned(), source_line)}</span></p>
-                    <p><strong>"Landing page: "</strong><span data-test="landing">{first.as_ref().map(|t| t.landing_page.clone()).unwrap_or_default()}</span></p>
+                    <p><strong>{say("Source: ", "Источник: ")}</strong><span data-test="source">{first.as_ref().map_or_else(|| "unknown".to_owned(), source_line)}</span></p>
+                    <p><strong>{say("Landing page: ", "Страница входа: ")}</strong><span data-test="landing">{first.as_ref().map(|t| t.landing_page.clone()).unwrap_or_default()}</span></p>
                     {last.map(|l| view! {
-                        <p><strong>"This visit from: "</strong><span data-test="last-source">{source_line(&l)}</span>" → "{l.landing_page.clone()}</p>
+                        <p><strong>{say("This visit from: ", "Этот визит из: ")}</strong><span data-test="last-source">{source_line(&l)}</span>" → "{l.landing_page.clone()}</p>
                     })}
-                    <p><strong>"Now on: "</strong><span data-test="page-url">{c.page_url.clone()}</span></p>
+                    <p><strong>{say("Now on: ", "Сейчас на: ")}</strong><span data-test="page-url">{c.page_url.clone()}</span></p>
                     <p>
-                        <strong>"Pages viewed: "</strong><span data-test="pages-viewed">{c.pages_viewed}</span>" · "
-                        <strong>"active "</strong><span data-test="active-time">{active_time(c.active_seconds)}</span>
-                        {c.returning.then_some(" · returning")}
+                        <strong>{say("Pages viewed: ", "Просмотрено страниц: ")}</strong><span data-test="pages-viewed">{c.pages_viewed}</span>" · "
+                        <strong>{say("active ", "активно ")}</strong><span data-test="active-time">{active_time(c.active_seconds)}</span>
+                        {c.returning.then(|| say(" · returning", " · вернулся"))}
                     </p>
-                    <h2>"Products viewed"</h2>
+                    <h2>{say("Products viewed", "Просмотренные товары")}</h2>
                     <ul data-test="products">
                         {c.products.iter().map(|p| {
                             let price = p.product.price.map(|m| m.display(c.locale)).unwrap_or_default();
@@ -313,52 +315,60 @@ fn ContextPanel(details: ConversationDetails) -> impl IntoView {
                             }
                         }).collect_view()}
                     </ul>
-                    {c.products.is_empty().then(|| view! { <p class="empty">"None."</p> })}
+                    {c.products.is_empty().then(|| view! { <p class="empty">{say("None.", "Нет.")}</p> })}
                     {(!c.answers.is_empty()).then(|| view! {
-                        <h2>"Answers"</h2>
+                        <h2>{say("Answers", "Ответы")}</h2>
                         <ul data-test="answers">{c.answers.iter().map(|a| view! { <li>{a.question.clone()}": "{a.answer.clone()}</li> }).collect_view()}</ul>
                     })}
-                    <h2>"Recent pages"</h2>
+                    <h2>{say("Recent pages", "Последние страницы")}</h2>
                     <ul data-test="recent-pages">{c.recent_pages.iter().map(|p| view! { <li>{p.clone()}</li> }).collect_view()}</ul>
                 }.into_any()
             }
         }}
-        <h2>"Prompts"</h2>
+        <h2>{say("Prompts", "Подсказки")}</h2>
         <ul data-test="prompts">
             {prompts.iter().map(|p| {
-                let what = match (&p.answer, p.accepted, p.dismissed) {
-                    (Some(a), _, _) => format!("answered “{}”", a.answer),
-                    (None, true, _) => "accepted".to_owned(),
-                    (None, false, true) => "dismissed".to_owned(),
-                    _ => "no answer".to_owned(),
+                let (answer, accepted, dismissed, shown) = (p.answer.as_ref().map(|a| a.answer.clone()), p.accepted, p.dismissed, p.shown);
+                let what = move || {
+                    let l = lang.get();
+                    let outcome = match (&answer, accepted, dismissed) {
+                        (Some(a), _, _) => format!("{} “{a}”", l.pick("answered", "ответ")),
+                        (None, true, _) => l.pick("accepted", "принята").to_owned(),
+                        (None, false, true) => l.pick("dismissed", "закрыта").to_owned(),
+                        _ => l.pick("no answer", "без ответа").to_owned(),
+                    };
+                    format!("{} {shown}× · {outcome}", l.pick("shown", "показана"))
                 };
-                view! { <li data-test="prompt">{p.prompt.clone()}" — shown "{p.shown}"× · "{what}</li> }
+                view! { <li data-test="prompt">{p.prompt.clone()}" — "{what}</li> }
             }).collect_view()}
         </ul>
-        {prompts.is_empty().then(|| view! { <p class="empty">"None shown."</p> })}
+        {prompts.is_empty().then(|| view! { <p class="empty">{say("None shown.", "Не показывались.")}</p> })}
         {callback.map(|cb| view! {
-            <h2>"Callback"</h2>
+            <h2>{say("Callback", "Обратный звонок")}</h2>
             <p data-test="callback-state">
                 {cb.contact.clone()}
                 {cb.time_slot.clone().map(|slot| format!(" · {slot}"))}
-                {match (&cb.done_at, &cb.done_by) {
-                    (Some(_), Some(by)) => format!(" (done by {by})"),
-                    (Some(_), None) => " (done)".to_owned(),
-                    _ => " (waiting)".to_owned(),
+                {let (done, by) = (cb.done_at.is_some(), cb.done_by.clone());
+                move || match (done, &by) {
+                    (true, Some(by)) => format!(" ({} {by})", lang.get().pick("done by", "выполнил(а)")),
+                    (true, None) => lang.get().pick(" (done)", " (выполнено)").to_owned(),
+                    _ => lang.get().pick(" (waiting)", " (ждёт)").to_owned(),
                 }}
             </p>
         })}
-        <h2>"Leads"</h2>
+        <h2>{say("Leads", "Заявки")}</h2>
         <ul data-test="leads">{leads.iter().map(|l| {
             let contact = [&l.contact.email, &l.contact.phone, &l.contact.time_slot].into_iter().flatten().cloned().collect::<Vec<_>>().join(" · ");
-            view! { <li data-test="lead">{l.kind.label(locale)}": "{contact}" · "{date_time(l.created_at)}</li> }
+            let (kind, at) = (l.kind, l.created_at);
+            view! { <li data-test="lead">{move || kind.label(lang.get())}": "{contact}" · "{move || crate::clock::shop_time(at, lang.get())}</li> }
         }).collect_view()}</ul>
-        {leads.is_empty().then(|| view! { <p class="empty">"None."</p> })}
-        <h2>"Earlier conversations"</h2>
+        {leads.is_empty().then(|| view! { <p class="empty">{say("None.", "Нет.")}</p> })}
+        <h2>{say("Earlier conversations", "Прошлые разговоры")}</h2>
         <ul data-test="previous">{previous.iter().map(|p| {
-            let status = if p.status == ConversationStatus::Closed { "closed" } else { "open" };
-            view! { <li data-test="previous-conversation">{date_time(p.opened_at)}" — "{status}</li> }
+            let (closed, at) = (p.status == ConversationStatus::Closed, p.opened_at);
+            let status = move || if closed { lang.get().pick("closed", "закрыт") } else { lang.get().pick("open", "открыт") };
+            view! { <li data-test="previous-conversation">{move || crate::clock::shop_time(at, lang.get())}" — "{status}</li> }
         }).collect_view()}</ul>
-        {previous.is_empty().then(|| view! { <p class="empty">"None."</p> })}
+        {previous.is_empty().then(|| view! { <p class="empty">{say("None.", "Нет.")}</p> })}
     }
 }

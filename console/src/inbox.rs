@@ -233,7 +233,7 @@ fn CallbackQueue(hub: HubConnection, selected: RwSignal<Option<String>>) -> impl
                             <li data-test="callback" data-conversation=cb.conversation_id.clone()>
                                 <strong data-test="callback-contact">{cb.contact.clone()}</strong>
                                 {cb.time_slot.clone().map(|slot| view! { " · " <span data-test="callback-time">{slot}</span> })}
-                                <div class="meta">{cb.visitor_label.clone().unwrap_or_default()}" · "{date_time(cb.requested_at)}</div>
+                                <div class="meta">{cb.visitor_label.clone().unwrap_or_default()}" · "{move || crate::clock::shop_time(cb.requested_at, lang.get())}</div>
                                 <button data-test="callback-open" on:click=move |_| selected.set(Some(open.clone()))>{move || lang.get().pick("Open", "Открыть")}</button>" "
                                 <button class="done" data-test="callback-done" on:click=move |_| {
                                     let id = id.clone();
@@ -265,7 +265,3 @@ fn alert_text(alert: &Alert, lang: crate::i18n::Lang) -> String {
     format!("{what}: {who}")
 }
 
-pub(crate) fn date_time(ms: u64) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
-    String::from(date.to_locale_string("en-GB", &wasm_bindgen::JsValue::UNDEFINED))
-}

@@ -42,7 +42,7 @@ pub fn OfflineQueue(mirror: RwSignal<HubMirror>, selected: RwSignal<Option<Strin
                                     <strong data-test="offline-contact">{message.visitor_label.clone()}</strong>
                                     {answered.then(|| view! { " " <span class="flag" data-test="offline-answered">{move || lang.get().pick("answered", "есть ответ")}</span> })}
                                     <div class="snippet" data-test="offline-preview">{floorwalker_core::chat::hub::preview(message.text())}</div>
-                                    <div class="meta">{crate::inbox::date_time(message.received_at)}</div>
+                                    <div class="meta">{let at = message.received_at; move || crate::clock::shop_time(at, lang.get())}</div>
                                 </button>
                             </li>
                         }
@@ -125,7 +125,7 @@ pub fn OfflineView(id: String, mirror: RwSignal<HubMirror>, selected: RwSignal<O
                             <dl class="facts">
                                 {email.clone().map(|e| view! { <dt>{move || lang.get().pick("Email", "Почта")}</dt><dd data-test="offline-email">{e}</dd> })}
                                 {phone.clone().map(|p| view! { <dt>{move || lang.get().pick("Phone", "Телефон")}</dt><dd data-test="offline-phone">{p}</dd> })}
-                                <dt>{move || lang.get().pick("Received", "Получено")}</dt><dd>{crate::inbox::date_time(m.received_at)}</dd>
+                                <dt>{move || lang.get().pick("Received", "Получено")}</dt><dd>{let at = m.received_at; move || crate::clock::shop_time(at, lang.get())}</dd>
                                 <dt>{move || lang.get().pick("Page", "Страница")}</dt><dd class="url">{m.page_url.clone()}</dd>
                             </dl>
                             <ol class="messages">
@@ -135,7 +135,7 @@ pub fn OfflineView(id: String, mirror: RwSignal<HubMirror>, selected: RwSignal<O
                                 </li>
                                 {m.replies.iter().map(|r| view! {
                                     <li class="msg operator" data-test="offline-reply" data-seq=r.seq>
-                                        <div class="who">{r.author.clone()}" · "{crate::inbox::date_time(r.at)}</div>
+                                        <div class="who">{r.author.clone()}" · "{let at = r.at; move || crate::clock::shop_time(at, lang.get())}</div>
                                         <span>{r.text.clone()}</span>
                                     </li>
                                 }).collect_view()}

@@ -9,7 +9,7 @@
 use floorwalker_core::outbound::delivery::{DeliveryState, DeliveryView, EndpointInput, EndpointSecret, EndpointView};
 use floorwalker_core::outbound::endpoint::Preset;
 use floorwalker_core::outbound::test_event::TestDelivery;
-use floorwalker_core::outbound::webhook::{rfc3339, AttemptRecord, AttemptStatus, EventType};
+use floorwalker_core::outbound::webhook::{AttemptRecord, AttemptStatus, EventType};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -18,11 +18,6 @@ use crate::i18n::{use_lang, Lang, Pick};
 use crate::notice::Notice;
 use crate::net;
 
-/// `2026-12-01 08:00:05 UTC`: the server's times, in one zone for everyone on the site.
-pub fn when(ms: u64) -> String {
-    let text = rfc3339(ms);
-    format!("{} UTC", text.get(..19).unwrap_or(&text).replace('T', " "))
-}
 
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -113,7 +108,7 @@ fn Attempt(attempt: AttemptRecord) -> impl IntoView {
     let body = attempt.response_body.clone().or(attempt.error.clone());
     view! {
         <div class=if ok { "attempt ok" } else { "attempt bad" } data-test="attempt" data-code=code.clone() data-status=format!("{:?}", attempt.status)>
-            <span>{when(attempt.at)}</span>" · "
+            <span>{move || crate::clock::shop_date_time(attempt.at, lang.get())}</span>" · "
             <strong>{move || attempt_label(attempt.status, lang.get())}</strong>" · "
             <span>{move || lang.get().pick("code", "код")}" "<span data-test="code">{code.clone()}</span></span>" · "
             <span data-test="latency">{attempt.latency_ms}" "{move || lang.get().pick("ms", "мс")}</span>
@@ -473,7 +468,7 @@ fn DeliveryLog(site: StoredValue<String>, reload: RwSignal<u32>) -> impl IntoVie
                                     <strong>{event_type.as_str()}</strong>
                                     <span class="muted">{target}</span>
                                     <span class=format!("state {}", delivery_state.as_str())>{move || state_label(delivery_state, lang.get())}</span>
-                                    <span class="muted">{when(created_at)}</span>
+                                    <span class="muted">{move || crate::clock::shop_date_time(created_at, lang.get())}</span>
                                 </div>
                                 {last_error.filter(|_| failed).map(|e| view! { <p class="error-text">{e}</p> })}
                                 <div class="attempts">{attempts.into_iter().map(|a| view! { <Attempt attempt=a/> }).collect_view()}</div>

@@ -15,7 +15,6 @@ use floorwalker_core::outbound::privacy::ErasureReport;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::endpoints::when;
 use crate::notice::Notice;
 use crate::i18n::{use_lang, Lang, Pick};
 use crate::net;
@@ -169,7 +168,7 @@ pub fn LeadsScreen(site: String) -> impl IntoView {
                                         </button>
                                         <span class="muted">{move || kind.label(lang.get())}</span>
                                         <span>{contact_line(&lead)}</span>
-                                        <span class="muted">{when(lead.created_at)}</span>
+                                        <span class="muted">{move || crate::clock::shop_date_time(lead.created_at, lang.get())}</span>
                                         <span class="muted">{source}</span>
                                         {lead.prompt.clone().map(|p| view! { <span class="tag">{p}</span> })}
                                     </li>
@@ -196,7 +195,7 @@ fn Consent(record: ConsentRecord, title: Signal<&'static str>) -> impl IntoView 
             <dl class="facts">
                 <dt>{move || lang.get().pick("For", "Цель")}</dt><dd>{move || purpose_label(purpose, lang.get())}</dd>
                 <dt>{move || lang.get().pick("Text version", "Версия текста")}</dt><dd data-test="consent-version">{record.given.text_version.clone()}</dd>
-                <dt>{move || lang.get().pick("Given", "Дано")}</dt><dd>{when(record.granted_at)}</dd>
+                <dt>{move || lang.get().pick("Given", "Дано")}</dt><dd>{move || crate::clock::shop_date_time(record.granted_at, lang.get())}</dd>
                 <dt>{move || lang.get().pick("On the page", "На странице")}</dt><dd class="url">{record.page_url.clone()}</dd>
             </dl>
         </section>
@@ -257,7 +256,7 @@ fn LeadPage(lead: Lead, site: StoredValue<String>, on_back: Callback<Option<Noti
         <div class="lead-page" data-test="lead-page" data-id=lead.id.clone()>
             <button type="button" data-test="back" on:click=move |_| on_back.run(None)>{move || lang.get().pick("← All leads", "← Все заявки")}</button>
             <h2><span data-test="lead-title">{who(&lead)}</span>" · "<span class="muted">{move || kind.label(lang.get())}</span></h2>
-            <p class="muted">{when(lead.created_at)}" · "{lead.id.clone()}</p>
+            <p class="muted">{move || crate::clock::shop_date_time(lead.created_at, lang.get())}" · "{lead.id.clone()}</p>
             <section class="card" data-test="lead-contact">
                 <h3>{move || lang.get().pick("Contact", "Контакт")}</h3>
                 <dl class="facts">

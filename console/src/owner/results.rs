@@ -12,7 +12,6 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::copy::{reveal, CopyButton};
-use super::endpoints::when;
 use crate::notice::Notice;
 use crate::i18n::{use_lang, Lang, Pick};
 use crate::net;
@@ -289,9 +288,9 @@ fn DealTokens(site: StoredValue<String>) -> impl IntoView {
                     view! {
                         <li data-test="deal-token">
                             <span>{t.name.clone()}</span>
-                            <span class="muted">{when(t.created_at)}</span>
+                            <span class="muted">{move || crate::clock::shop_date_time(t.created_at, lang.get())}</span>
                             {match revoked {
-                                Some(at) => view! { <span class="muted">{move || lang.get().pick("revoked ", "отозван ")}{when(at)}</span> }.into_any(),
+                                Some(at) => view! { <span class="muted">{move || lang.get().pick("revoked ", "отозван ")}{move || crate::clock::shop_date_time(at, lang.get())}</span> }.into_any(),
                                 None => view! {
                                     <button type="button" data-test="deal-token-revoke" on:click=move |_| revoke(id.clone())>
                                         {move || lang.get().pick("Revoke", "Отозвать")}

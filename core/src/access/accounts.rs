@@ -228,6 +228,10 @@ pub struct SignedIn {
     /// owner knows their shop by its name, not by its id. Empty when the site has no config yet.
     #[serde(default)]
     pub site_name: String,
+    /// The shop's IANA time zone (its config's `widget.timezone`): the console shows every time
+    /// on the shop's clock, as its visitors and its CRM see them, wherever the person sits.
+    #[serde(default)]
+    pub site_timezone: String,
 }
 
 /// A site's member as the admin API lists it. Other sites the person works on are not shown:

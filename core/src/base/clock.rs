@@ -153,9 +153,29 @@ pub fn message_time(at_ms: u64, offset_minutes: i32, now_ms: u64, now_offset_min
     }
 }
 
+/// A moment in full on the shop's clock, as a log or a record shows it: `3 дек. 2026, 14:05` /
+/// `3 Dec 2026, 14:05` (unlike [`message_time`], never relative: a record is read later).
+pub fn date_time(at_ms: u64, offset_minutes: i32, locale: Locale) -> String {
+    let at = civil(at_ms, offset_minutes);
+    let month = usize::from(at.month - 1);
+    let name = match locale {
+        Locale::Ru => MONTHS_RU[month],
+        Locale::En => MONTHS_EN[month],
+    };
+    format!("{} {name} {}, {:02}:{:02}", at.day, at.year, at.hour, at.minute)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_s_moment_is_written_in_full_on_the_shop_s_clock() {
+        // 2026-12-01T23:05Z is already the 2nd in Moscow.
+        assert_eq!(date_time(AT, 180, Locale::Ru), "2 дек. 2026, 02:05");
+        assert_eq!(date_time(AT, 0, Locale::En), "1 Dec 2026, 23:05");
+        assert_eq!(date_time(AT, -300, Locale::En), "1 Dec 2026, 18:05");
+    }
 
     /// 2026-12-01T23:05:00Z, a Tuesday.
     const AT: u64 = 1_796_166_300_000;

@@ -95,13 +95,17 @@ pub async fn authenticate(req: &Request, env: &Env) -> Result<Signed, ApiError> 
 pub async fn me(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let signed = authenticate(req, env).await?;
     let sites = active_sites(env, &signed.operator.id).await?;
-    let site_name = site_name(env, &signed.operator.site).await?;
-    http::json(&SignedIn { profile: signed.operator, role: signed.role, sites, site_name }, 200)
+    let signed_in = SignedIn { profile: signed.operator, role: signed.role, sites, site_name: String::new(), site_timezone: String::new() };
+    http::json(&with_shop(env, signed_in).await?, 200)
 }
 
-/// The shop's name for the console's header ([`SignedIn::site_name`]).
-async fn site_name(env: &Env, site: &str) -> Result<String, ApiError> {
-    Ok(crate::sites::load(env, site).await?.map(|config| config.name).unwrap_or_default())
+/// `signed_in` with its shop's name and clock ([`SignedIn::site_name`], [`SignedIn::site_timezone`]).
+async fn with_shop(env: &Env, mut signed_in: SignedIn) -> Result<SignedIn, ApiError> {
+    if let Some(config) = crate::sites::load(env, &signed_in.profile.site).await? {
+        signed_in.site_name = config.name;
+        signed_in.site_timezone = config.widget.timezone;
+    }
+    Ok(signed_in)
 }
 
 pub(super) async fn active_sites(env: &Env, account_id: &str) -> Result<Vec<String>, ApiError> {
@@ -171,13 +175,13 @@ pub async fn login(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let chosen = session_site(&memberships, body.site.as_deref())?;
     let operator = Operator { id: account.id.clone(), site: chosen.site.clone(), email: account.email.clone(), name: account.name.clone() };
     let sites = memberships.iter().filter(|m| m.active).map(|m| m.site.clone()).collect::<std::collections::BTreeSet<_>>();
-    let signed_in = SignedIn { profile: operator, role: chosen.role, sites: sites.into_iter().collect(), site_name: String::new() };
+    let signed_in = SignedIn { profile: operator, role: chosen.role, sites: sites.into_iter().collect(), site_name: String::new(), site_timezone: String::new() };
     start_session(env, signed_in).await
 }
 
 /// Stores a new session for `signed_in` and answers with it and its cookie.
-pub(super) async fn start_session(env: &Env, mut signed_in: SignedIn) -> Result<Response, ApiError> {
-    signed_in.site_name = site_name(env, &signed_in.profile.site).await?;
+pub(super) async fn start_session(env: &Env, signed_in: SignedIn) -> Result<Response, ApiError> {
+    let signed_in = with_shop(env, signed_in).await?;
     let now = now_ms();
     let session =
         OperatorSession { session_id: random_id()?, operator_id: signed_in.profile.id.clone(), expires_at: now + OPERATOR_SESSION_TTL_MS };
@@ -223,7 +227,7 @@ pub async fn switch_site(mut req: Request, env: &Env) -> Result<Response, ApiErr
     end_session(env, &signed.operator.site, &signed.operator.id, &signed.session_id).await?;
     let sites = active_sites(env, &signed.operator.id).await?;
     let profile = Operator { site: body.site, ..signed.operator };
-    start_session(env, SignedIn { profile, role, sites, site_name: String::new() }).await
+    start_session(env, SignedIn { profile, role, sites, site_name: String::new(), site_timezone: String::new() }).await
 }
 
 /// `POST /v1/console/logout`: the session row is revoked and its live sockets closed.
