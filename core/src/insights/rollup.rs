@@ -330,7 +330,7 @@ fn most_common<'a>(values: impl Iterator<Item = &'a str>, n: usize) -> BTreeSet<
 fn replay(config: &WidgetConfig, enabled: &BTreeSet<&str>, events: &[DayEvent]) -> VisitorDay {
     let mut day = VisitorDay::default();
     let mut session = Session::new();
-    for DayEvent { device, language, event, .. } in events {
+    for DayEvent { visitor, device, language, event } in events {
         day.device = day.device.or(*device);
         if day.language.is_none() {
             day.language.clone_from(language);
@@ -353,7 +353,7 @@ fn replay(config: &WidgetConfig, enabled: &BTreeSet<&str>, events: &[DayEvent]) 
             EventData::ChatOpened => day.chat_open = true,
             _ => {}
         }
-        let input = eval_input(config, &session, event, language.as_deref());
+        let input = eval_input(config, &session, event, visitor, language.as_deref());
         for (prompt, verdict) in explain(config, &session, &input) {
             if verdict == PromptVerdict::Eligible && enabled.contains(prompt.as_str()) {
                 day.eligible.insert(prompt);
@@ -368,7 +368,7 @@ fn replay(config: &WidgetConfig, enabled: &BTreeSet<&str>, events: &[DayEvent]) 
 
 /// The moment of `event` as the prompt engine would have seen it. The clock is UTC (the server
 /// has no zone database; business hours are only approximated) and the operator offline.
-fn eval_input(config: &WidgetConfig, session: &Session, event: &Event, language: Option<&str>) -> EvalInput {
+fn eval_input(config: &WidgetConfig, session: &Session, event: &Event, visitor: &str, language: Option<&str>) -> EvalInput {
     let time = civil(event.at, 0);
     // 1970-01-01 was a Thursday (JavaScript's day 4).
     let js_day = ((event.at / DAY_MS) + 4) % 7;
@@ -380,6 +380,7 @@ fn eval_input(config: &WidgetConfig, session: &Session, event: &Event, language:
         locale: language.and_then(Locale::from_language_tag).unwrap_or(config.default_locale),
         operator_online: false,
         exit_intent: matches!(event.data, EventData::ExitIntent(_)),
+        visitor: visitor.to_owned(),
     }
 }
 
