@@ -66,7 +66,6 @@ pub fn mount_prompt(
     // The words of the visitor's arm when the prompt has an experiment (the engine judged its timing).
     let (seen, _arm) = definition.for_visitor(&card.visitor);
     let copy = config.widget.render_copy(&seen, card.locale, card.variant, &card.answers);
-    drop(seen);
     let title = copy.title.clone();
     let events = Events(on_event);
     let products = card

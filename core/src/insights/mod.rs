@@ -9,5 +9,6 @@
 
 pub mod day;
 pub mod deals;
+pub mod experiment;
 pub mod funnel;
 pub mod rollup;
