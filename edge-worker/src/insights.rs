@@ -218,9 +218,9 @@ async fn write(db: &Db, site: &str, day: Day, rows: &[RollupRow], is_final: bool
     let names = columns.join(", ");
     let values: String = columns.iter().map(|c| format!(", json_extract(value, '$.{c}')")).collect();
     let insert = format!(
-        "INSERT INTO funnel_rollups (site, day, prompt, source, device, locale, {names}) \
-         SELECT ?1, ?2, json_extract(value, '$.prompt'), json_extract(value, '$.source'), json_extract(value, '$.device'), \
-         json_extract(value, '$.locale'){values} FROM json_each(?3)"
+        "INSERT INTO funnel_rollups (site, day, prompt, experiment, variant, source, device, locale, {names}) \
+         SELECT ?1, ?2, json_extract(value, '$.prompt'), json_extract(value, '$.experiment'), json_extract(value, '$.variant'), \
+         json_extract(value, '$.source'), json_extract(value, '$.device'), json_extract(value, '$.locale'){values} FROM json_each(?3)"
     );
     let mut statements = vec![db.query("DELETE FROM funnel_rollups WHERE site = ?1 AND day = ?2", &[&site, &day_n]).statement(DOING)?];
     for chunk in rows.chunks(ROWS_PER_INSERT) {
