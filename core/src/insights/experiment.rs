@@ -21,7 +21,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::insights::day::Day;
+use crate::insights::funnel::FunnelQuery;
 use crate::prompts::config::experiment::{Experiment, CONTROL};
+use crate::prompts::config::WidgetConfig;
 
 /// The significance level of the verdict, for all challengers together.
 pub const ALPHA: f64 = 0.05;
@@ -118,8 +120,8 @@ pub struct PromptExperiment {
     pub result: ExperimentResult,
 }
 
-/// What `GET /v1/admin/sites/:site/experiments` answers: every running experiment of the site,
-/// counted over the days from `from` to `to`.
+/// What `GET /v1/admin/sites/:site/experiments?from=&to=` answers (the funnel's range, 30 days
+/// by default): every experiment the config runs, counted over those days.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct Experiments {
     pub from: Day,
@@ -127,6 +129,33 @@ pub struct Experiments {
     /// Days of the range that are not rolled up yet; their numbers are not in the counts.
     pub days_missing: u32,
     pub experiments: Vec<PromptExperiment>,
+}
+
+/// One arm's counts as the worker sums them from the rollups over a range
+/// (`GROUP BY prompt, experiment, variant`, `converted` the sum of `accepted`).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct ArmRow {
+    pub prompt: String,
+    pub experiment: String,
+    #[serde(flatten)]
+    pub counts: ArmCounts,
+}
+
+/// The owner's answer: the results of every experiment `config` runs now, in the config's order,
+/// each from the rows of its own prompt and experiment id (an earlier experiment of the same
+/// prompt is left out).
+pub fn experiments(config: &WidgetConfig, query: &FunnelQuery, rows: &[ArmRow], days_missing: u32) -> Experiments {
+    let experiments = config
+        .prompts
+        .iter()
+        .filter_map(|prompt| {
+            let experiment = prompt.experiment.as_ref()?;
+            let counts: Vec<ArmCounts> =
+                rows.iter().filter(|row| row.prompt == prompt.id && row.experiment == experiment.id).map(|row| row.counts.clone()).collect();
+            Some(PromptExperiment { prompt: prompt.id.clone(), result: results(experiment, &counts) })
+        })
+        .collect();
+    Experiments { from: query.from, to: query.to, days_missing, experiments }
 }
 
 /// The results of `experiment` from its arms' `counts` (in any order; an arm without counts

@@ -198,3 +198,27 @@ fn the_answer_reads_as_the_console_expects() {
     assert_eq!(serde_json::to_value(Verdict::ControlWins).expect("JSON"), "control_wins");
     assert_eq!(serde_json::to_value(Verdict::NoDifferenceYet { visitors_needed: 8158 }).expect("JSON"), serde_json::json!({"no_difference_yet": {"visitors_needed": 8158}}));
 }
+
+#[test]
+fn the_answer_has_each_running_experiment_from_its_own_rows() {
+    let mut config = WidgetConfig::default();
+    config.prompts[1].experiment = Some(experiment(&["short"]));
+    let query = FunnelQuery::from_pairs([], Day::parse("2026-12-02").expect("a day")).expect("the default range");
+    let row = |prompt: &str, experiment: &str, counts: ArmCounts| ArmRow { prompt: prompt.into(), experiment: experiment.into(), counts };
+    let rows = [
+        row("callback", "spring", arm(CONTROL, 10, 200)),
+        row("callback", "spring", arm("short", 30, 200)),
+        row("callback", "winter", arm(CONTROL, 99, 100)),
+        row("compare_by_email", "spring", arm(CONTROL, 1, 2)),
+    ];
+    let answer = experiments(&config, &query, &rows, 1);
+    assert_eq!((answer.from, answer.to, answer.days_missing), (query.from, query.to, 1));
+    assert_eq!(answer.experiments.len(), 1, "only the prompts that run one");
+    let callback = &answer.experiments[0];
+    assert_eq!(callback.prompt, "callback");
+    let shown: Vec<(u64, u64)> = callback.result.arms.iter().map(|a| (a.counts.converted, a.counts.shown)).collect();
+    assert_eq!(shown, [(10, 200), (30, 200)], "an earlier experiment's arms are not this one's");
+    assert!(matches!(callback.result.verdict, Verdict::Winner { .. }));
+    let json: ArmRow = serde_json::from_str(r#"{"prompt":"callback","experiment":"spring","variant":"short","shown":3,"converted":1}"#).expect("a summed row");
+    assert_eq!(json, row("callback", "spring", arm("short", 1, 3)));
+}
