@@ -97,6 +97,7 @@ pub async fn route(mut req: Request, env: &Env, method: Method, path: &[&str]) -
         (Method::Post, ["sites", site, "origins"]) => install::add(&mut req, env, site).await,
         (Method::Delete, ["sites", site, "origins"]) => install::remove(&req, env, site).await,
         (Method::Get, ["sites", site, "funnel"]) => insights::funnel(&req, env, site).await,
+        (Method::Get, ["sites", site, "experiments"]) => insights::experiments(&req, env, site).await,
         (Method::Post, ["funnel", "run"]) => insights::run_now(env).await,
         (Method::Get, ["sites", site, "deal-tokens"]) => deals::list_tokens(env, site).await,
         (Method::Post, ["sites", site, "deal-tokens"]) => deals::create_token(&mut req, env, site).await,

@@ -1,5 +1,6 @@
-//! The owner's funnel, `GET /v1/admin/sites/:site/funnel?from=&to=&by=`, and the daily rollups it
-//! reads (core::insights). A day is folded from D1 (its events by `received_at`, its leads and
+//! The owner's funnel, `GET /v1/admin/sites/:site/funnel?from=&to=&by=`, the experiments'
+//! results, `GET /v1/admin/sites/:site/experiments?from=&to=`, and the daily rollups both
+//! read (core::insights). A day is folded from D1 (its events by `received_at`, its leads and
 //! their CRM deliveries, its conversations) once when first needed, again while it may still
 //! change (by the cron, every five minutes), and never after it is final. The cron keeps every
 //! site's recent days fresh and back-fills history; a read rolls up at most a few days itself
@@ -9,6 +10,7 @@
 
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::insights::day::Day;
+use floorwalker_core::insights::experiment::{self, ArmRow};
 use floorwalker_core::insights::funnel::{combine, FunnelQuery, PromptRevenue, Summed};
 use floorwalker_core::insights::rollup::{due_days, fold_day, is_final, DayEvent, DayLead, Device, Rolled, RollupRow, READ_REFRESH_MS, REFRESH_MS};
 use floorwalker_core::leads::lead::Lead;
@@ -37,8 +39,9 @@ const CRON_DAYS: u32 = 8;
 /// Sites the cron visits per run.
 const CRON_SITES: u32 = 1000;
 
-/// `GET /v1/admin/sites/:site/funnel`.
-pub async fn funnel(req: &Request, env: &Env, site: &str) -> Result<Response, ApiError> {
+/// A read's range (`?from=&to=`, the funnel's rules) with the days it may roll up itself rolled
+/// up: the site's config, the query, and how many days of the range are still missing.
+async fn read_range(req: &Request, env: &Env, site: &str) -> Result<(SiteConfig, Db, FunnelQuery, u32), ApiError> {
     let config = sites::require(env, site).await?;
     let now = http::now_ms();
     let url = req.url().map_err(|e| ApiError::new(ErrorCode::InvalidQuery, format!("bad URL: {e}")))?;
@@ -51,6 +54,29 @@ pub async fn funnel(req: &Request, env: &Env, site: &str) -> Result<Response, Ap
     }
     let rolled = rolled(&db, site, query.from, query.to).await?;
     let missing = due.iter().skip(ROLLUPS_PER_READ).filter(|day| !rolled.iter().any(|r| r.day == **day)).count() as u32;
+    Ok((config, db, query, missing))
+}
+
+/// `GET /v1/admin/sites/:site/experiments?from=&to=`: each running experiment's arms summed from
+/// the rollups, judged by core.
+pub async fn experiments(req: &Request, env: &Env, site: &str) -> Result<Response, ApiError> {
+    let (config, db, query, missing) = read_range(req, env, site).await?;
+    let rows: Vec<ArmRow> = json_rows(
+        db.query(
+            "SELECT json_object('prompt', prompt, 'experiment', experiment, 'variant', variant, 'shown', SUM(shown), \
+             'converted', SUM(accepted)) AS row FROM funnel_rollups \
+             WHERE site = ?1 AND experiment != '' AND day BETWEEN ?2 AND ?3 GROUP BY prompt, experiment, variant",
+            &[&site, &(query.from.0 as u64), &(query.to.0 as u64)],
+        )
+        .all("summing the experiments")
+        .await?,
+    )?;
+    http::json(&experiment::experiments(&config.widget, &query, &rows, missing), 200)
+}
+
+/// `GET /v1/admin/sites/:site/funnel`.
+pub async fn funnel(req: &Request, env: &Env, site: &str) -> Result<Response, ApiError> {
+    let (config, db, query, missing) = read_range(req, env, site).await?;
 
     let key = query.by.map_or("''", |by| by.key_sql());
     let counts: String = floorwalker_core::insights::rollup::Counts::COLUMNS.iter().map(|c| format!(", '{c}', SUM({c})")).collect();
@@ -218,9 +244,9 @@ async fn write(db: &Db, site: &str, day: Day, rows: &[RollupRow], is_final: bool
     let names = columns.join(", ");
     let values: String = columns.iter().map(|c| format!(", json_extract(value, '$.{c}')")).collect();
     let insert = format!(
-        "INSERT INTO funnel_rollups (site, day, prompt, source, device, locale, {names}) \
-         SELECT ?1, ?2, json_extract(value, '$.prompt'), json_extract(value, '$.source'), json_extract(value, '$.device'), \
-         json_extract(value, '$.locale'){values} FROM json_each(?3)"
+        "INSERT INTO funnel_rollups (site, day, prompt, experiment, variant, source, device, locale, {names}) \
+         SELECT ?1, ?2, json_extract(value, '$.prompt'), json_extract(value, '$.experiment'), json_extract(value, '$.variant'), \
+         json_extract(value, '$.source'), json_extract(value, '$.device'), json_extract(value, '$.locale'){values} FROM json_each(?3)"
     );
     let mut statements = vec![db.query("DELETE FROM funnel_rollups WHERE site = ?1 AND day = ?2", &[&site, &day_n]).statement(DOING)?];
     for chunk in rows.chunks(ROWS_PER_INSERT) {

@@ -63,7 +63,9 @@ pub fn mount_prompt(
     let card: PromptCard = wire::decode(card).ok_or("mount_prompt: not a prompt card")?;
     let config: PublicSiteConfig = net::site_config(&config)?;
     let definition = config.widget.prompt(&card.prompt).ok_or("mount_prompt: the prompt is not in the config")?;
-    let copy = config.widget.render_copy(definition, card.locale, card.variant, &card.answers);
+    // The words of the visitor's arm when the prompt has an experiment (the engine judged its timing).
+    let (seen, _arm) = definition.for_visitor(&card.visitor);
+    let copy = config.widget.render_copy(&seen, card.locale, card.variant, &card.answers);
     let title = copy.title.clone();
     let events = Events(on_event);
     let products = card

@@ -39,8 +39,8 @@
     if (typeof WebAssembly !== 'object' || !w.fetch || !w.Promise) return fail('unsupported browser');
     if (!site) return fail('the script tag has no data-site');
     var config;
-    // The config in the compact form the widget decodes (core's base::wire, version 1).
-    fetch(base + '/v1/sites/' + encodeURIComponent(site) + '/config?wire=2', { credentials: 'omit' })
+    // The config in the compact form the widget decodes (core's base::wire::VERSION, checked by tests/tests/api_edge.rs).
+    fetch(base + '/v1/sites/' + encodeURIComponent(site) + '/config?wire=3', { credentials: 'omit' })
       .then(function (r) {
         if (!r.ok) throw new Error('config HTTP ' + r.status);
         return r.arrayBuffer();

@@ -11,7 +11,13 @@
 //! (the golden test in `prompts::config::wire` fails otherwise).
 
 /// The version of the wire form; the widget asks for it (`?wire=N`) and checks it.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
+/// The oldest version whose text form [`from_text`] still reads. The text form holds only the
+/// visitor's stored session, whose layout versions 2 and 3 share (3 changed the site config's):
+/// a new version must not turn every visitor's history (accepted prompts, cooldowns) into a
+/// blank session. Raise it to [`VERSION`] when the session's own layout changes (its layout is
+/// pinned in `visitor::wire`'s tests).
+pub const OLDEST_TEXT_VERSION: u8 = 2;
 
 /// A value with a wire form.
 pub trait Wire: Sized {
@@ -29,8 +35,12 @@ pub fn encode<T: Wire>(value: &T) -> Vec<u8> {
 
 /// The value `bytes` encode; `None` for another version, malformed bytes or bytes left over.
 pub fn decode<T: Wire>(bytes: &[u8]) -> Option<T> {
+    decode_since(bytes, VERSION)
+}
+
+fn decode_since<T: Wire>(bytes: &[u8], oldest: u8) -> Option<T> {
     let (&version, rest) = bytes.split_first()?;
-    if version != VERSION {
+    if !(oldest..=VERSION).contains(&version) {
         return None;
     }
     let mut input = Reader(rest);
@@ -44,9 +54,10 @@ pub fn to_text<T: Wire>(value: &T) -> String {
     encode(value).into_iter().map(char::from).collect()
 }
 
-/// The value [`to_text`] wrote; `None` for any other text (a character over U+00FF among them).
+/// The value [`to_text`] wrote, under this version or one back to [`OLDEST_TEXT_VERSION`];
+/// `None` for any other text (a character over U+00FF among them).
 pub fn from_text<T: Wire>(text: &str) -> Option<T> {
-    decode(&text.chars().map(|c| u8::try_from(c).ok()).collect::<Option<Vec<u8>>>()?)
+    decode_since(&text.chars().map(|c| u8::try_from(c).ok()).collect::<Option<Vec<u8>>>()?, OLDEST_TEXT_VERSION)
 }
 
 pub struct Writer(Vec<u8>);
@@ -363,6 +374,15 @@ mod tests {
         assert_eq!(from_text::<Option<Vec<String>>>(&text), Some(value));
         assert_eq!(from_text::<u32>(&format!("{}\u{100}", char::from(VERSION))), None);
         assert_eq!(from_text::<u32>("{\"v\":1}"), None, "JSON of an older build");
+    }
+
+    #[test]
+    fn text_stored_under_an_older_version_with_the_same_layout_still_reads() {
+        let written = |version: u8| format!("{}\u{7}", char::from(version));
+        assert_eq!(from_text::<u32>(&written(OLDEST_TEXT_VERSION)), Some(7));
+        assert_eq!(from_text::<u32>(&written(VERSION)), Some(7));
+        assert_eq!(from_text::<u32>(&written(OLDEST_TEXT_VERSION - 1)), None);
+        assert_eq!(decode::<u32>(&[OLDEST_TEXT_VERSION, 7]), None, "only stored text, never a served form");
     }
 
     #[test]

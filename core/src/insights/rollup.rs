@@ -17,6 +17,11 @@
 //! - the site row (prompt `""`): visitors, visitors who opened the chat panel, conversations
 //!   started, and leads that came from no prompt (the chat).
 //!
+//! A prompt with an experiment has its rows split by the visitor's arm (`experiment`,
+//! `variant`; [`crate::prompts::config::experiment`]), assigned from the visitor's id and the
+//! config at roll-up time, so the arms' numbers are sums of rows
+//! ([`crate::insights::experiment`]).
+//!
 //! A visitor's segment is read from their first events of the day: the source from the first
 //! page view (`utm_source`, else the referring host, else `direct`), the device and the browser's
 //! language as the worker classified them on arrival. Leads and chats of visitors without events
@@ -195,6 +200,13 @@ impl Counts {
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Segment {
     pub prompt: String,
+    /// The prompt's experiment when the day was rolled up, `""` for none (and on the site row):
+    /// with it, a new experiment's counts never mix with an earlier one's arms of the same name.
+    #[serde(default)]
+    pub experiment: String,
+    /// The visitor's arm in it (`control` or a variant's id), `""` for none.
+    #[serde(default)]
+    pub variant: String,
     pub source: String,
     pub device: String,
     pub locale: String,
@@ -274,13 +286,23 @@ pub fn fold_day(config: &WidgetConfig, events: Vec<DayEvent>, leads: &[DayLead],
     let kept_sources = most_common(visitors.values().map(|day| day.source.as_deref().unwrap_or(DIRECT)), MAX_SOURCES_PER_DAY);
     let kept_languages = most_common(visitors.values().filter_map(|day| day.language.as_deref()), MAX_LANGUAGES_PER_DAY);
 
-    let segment_of = |visitor: Option<&VisitorDay>, prompt: &str| -> Segment {
-        let Some(day) = visitor else {
-            return Segment { prompt: prompt.to_owned(), source: UNKNOWN.into(), device: UNKNOWN.into(), locale: UNKNOWN.into() };
+    // The arm comes from the visitor's id, as the widget chose it: a lead without that day's
+    // events still counts in its visitor's arm.
+    let arm_of = |visitor: &str, prompt: &str| -> (String, String) {
+        let experiment = config.prompt(prompt).and_then(|definition| definition.experiment.as_ref());
+        experiment.map_or_else(Default::default, |e| (e.id.clone(), e.arm_name(e.arm_of(visitor)).to_owned()))
+    };
+    let segment_of = |visitor: &str, day: Option<&VisitorDay>, prompt: &str| -> Segment {
+        let (experiment, variant) = arm_of(visitor, prompt);
+        let Some(day) = day else {
+            let unknown = || UNKNOWN.to_owned();
+            return Segment { prompt: prompt.to_owned(), experiment, variant, source: unknown(), device: unknown(), locale: unknown() };
         };
         let source = day.source.as_deref().unwrap_or(DIRECT);
         Segment {
             prompt: prompt.to_owned(),
+            experiment,
+            variant,
             source: if kept_sources.contains(source) { source.to_owned() } else { OTHER.to_owned() },
             device: day.device.map_or(UNKNOWN, Device::as_str).to_owned(),
             locale: match day.language.as_deref() {
@@ -292,12 +314,12 @@ pub fn fold_day(config: &WidgetConfig, events: Vec<DayEvent>, leads: &[DayLead],
     };
 
     let mut rows: BTreeMap<Segment, Counts> = BTreeMap::new();
-    for day in visitors.values() {
-        let site = rows.entry(segment_of(Some(day), SITE_ROW)).or_default();
+    for (visitor, day) in &visitors {
+        let site = rows.entry(segment_of(visitor, Some(day), SITE_ROW)).or_default();
         site.visitors += 1;
         site.chat_opens += u64::from(day.chat_open);
         for prompt in &day.eligible {
-            let counts = rows.entry(segment_of(Some(day), prompt)).or_default();
+            let counts = rows.entry(segment_of(visitor, Some(day), prompt)).or_default();
             counts.eligible += 1;
             counts.shown += u64::from(day.shown.contains(prompt));
             counts.accepted += u64::from(day.accepted.contains(prompt));
@@ -305,12 +327,13 @@ pub fn fold_day(config: &WidgetConfig, events: Vec<DayEvent>, leads: &[DayLead],
         }
     }
     for lead in leads {
-        let counts = rows.entry(segment_of(visitors.get(&lead.visitor), lead.prompt.as_deref().unwrap_or(SITE_ROW))).or_default();
+        let prompt = lead.prompt.as_deref().unwrap_or(SITE_ROW);
+        let counts = rows.entry(segment_of(&lead.visitor, visitors.get(&lead.visitor), prompt)).or_default();
         counts.leads += 1;
         counts.delivered += u64::from(lead.delivered);
     }
     for visitor in chats {
-        rows.entry(segment_of(visitors.get(visitor), SITE_ROW)).or_default().chats += 1;
+        rows.entry(segment_of(visitor, visitors.get(visitor), SITE_ROW)).or_default().chats += 1;
     }
     rows.into_iter().map(|(segment, counts)| RollupRow { segment, counts }).collect()
 }
@@ -330,7 +353,7 @@ fn most_common<'a>(values: impl Iterator<Item = &'a str>, n: usize) -> BTreeSet<
 fn replay(config: &WidgetConfig, enabled: &BTreeSet<&str>, events: &[DayEvent]) -> VisitorDay {
     let mut day = VisitorDay::default();
     let mut session = Session::new();
-    for DayEvent { device, language, event, .. } in events {
+    for DayEvent { visitor, device, language, event } in events {
         day.device = day.device.or(*device);
         if day.language.is_none() {
             day.language.clone_from(language);
@@ -353,7 +376,7 @@ fn replay(config: &WidgetConfig, enabled: &BTreeSet<&str>, events: &[DayEvent]) 
             EventData::ChatOpened => day.chat_open = true,
             _ => {}
         }
-        let input = eval_input(config, &session, event, language.as_deref());
+        let input = eval_input(config, &session, event, visitor, language.as_deref());
         for (prompt, verdict) in explain(config, &session, &input) {
             if verdict == PromptVerdict::Eligible && enabled.contains(prompt.as_str()) {
                 day.eligible.insert(prompt);
@@ -368,7 +391,7 @@ fn replay(config: &WidgetConfig, enabled: &BTreeSet<&str>, events: &[DayEvent]) 
 
 /// The moment of `event` as the prompt engine would have seen it. The clock is UTC (the server
 /// has no zone database; business hours are only approximated) and the operator offline.
-fn eval_input(config: &WidgetConfig, session: &Session, event: &Event, language: Option<&str>) -> EvalInput {
+fn eval_input(config: &WidgetConfig, session: &Session, event: &Event, visitor: &str, language: Option<&str>) -> EvalInput {
     let time = civil(event.at, 0);
     // 1970-01-01 was a Thursday (JavaScript's day 4).
     let js_day = ((event.at / DAY_MS) + 4) % 7;
@@ -380,6 +403,7 @@ fn eval_input(config: &WidgetConfig, session: &Session, event: &Event, language:
         locale: language.and_then(Locale::from_language_tag).unwrap_or(config.default_locale),
         operator_online: false,
         exit_intent: matches!(event.data, EventData::ExitIntent(_)),
+        visitor: visitor.to_owned(),
     }
 }
 

@@ -144,7 +144,10 @@ impl WidgetConfig {
     /// Whether any prompt's rule depends on operator presence: only then does the widget ask the
     /// worker who is online (one small request per page), so other sites pay nothing for it.
     pub fn needs_operator_presence(&self) -> bool {
-        self.prompts.iter().any(|prompt| prompt.when.mentions(&|c| *c == Condition::OperatorOnline))
+        let asks = |when: &Condition| when.mentions(&|c| *c == Condition::OperatorOnline);
+        self.prompts.iter().any(|prompt| {
+            asks(&prompt.when) || prompt.experiment.iter().flat_map(|e| &e.variants).filter_map(|v| v.when.as_ref()).any(asks)
+        })
     }
 
     /// The text a prompt shows in `locale`, with the after-hours variant, the words for the
@@ -222,12 +225,18 @@ impl WidgetConfig {
         // comparison but drops the built-in question must not be refused for it.
         #[cfg(feature = "prompt-copy")]
         for (index, prompt) in self.prompts.iter().enumerate() {
-            for &locale in locales {
-                let Some(copy) = prompt.copy.in_locale(locale) else { continue };
-                let present = copy.answered.iter().enumerate().filter(|(_, a)| self.prompt(&a.answer.prompt).is_some());
-                for (n, answered) in present {
-                    check_condition(&Condition::Answer(answered.answer.clone()), self, 1, &mut 0)
-                        .map_err(|e| e.under(&format!("prompts[{index}].copy.{}.answered[{n}]", locale.code())))?;
+            let variants = prompt.experiment.iter().flat_map(|e| e.variants.iter().enumerate());
+            let copies = std::iter::once((format!("prompts[{index}].copy"), &prompt.copy)).chain(variants.filter_map(|(n, variant)| {
+                Some((format!("prompts[{index}].experiment.variants[{n}].copy"), variant.copy.as_ref()?))
+            }));
+            for (path, copy) in copies {
+                for &locale in locales {
+                    let Some(copy) = copy.in_locale(locale) else { continue };
+                    let present = copy.answered.iter().enumerate().filter(|(_, a)| self.prompt(&a.answer.prompt).is_some());
+                    for (n, answered) in present {
+                        check_condition(&Condition::Answer(answered.answer.clone()), self, 1, &mut 0)
+                            .map_err(|e| e.under(&format!("{path}.{}.answered[{n}]", locale.code())))?;
+                    }
                 }
             }
         }
@@ -239,6 +248,11 @@ impl WidgetConfig {
     fn keep_locales(&mut self, locales: &[Locale]) {
         for prompt in &mut self.prompts {
             prompt.copy.keep(locales);
+            for variant in prompt.experiment.iter_mut().flat_map(|e| &mut e.variants) {
+                if let Some(copy) = &mut variant.copy {
+                    copy.keep(locales);
+                }
+            }
             if let PromptKind::Question(question) = &mut prompt.kind {
                 question.question.keep(locales);
                 for choice in &mut question.choices {
@@ -301,6 +315,9 @@ pub struct PromptDefinition {
     /// switch; absent means on).
     #[serde(default = "on", skip_serializing_if = "is_on")]
     pub enabled: bool,
+    /// Other words or timing for some visitors, to learn which sells better (see [`experiment`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<Experiment>,
 }
 
 fn on() -> bool {
@@ -472,39 +489,47 @@ impl PromptDefinition {
         }
         #[cfg(feature = "prompt-copy")]
         self.copy.check_each(locales, |copy| copy.check(&self.kind)).map_err(|e| e.under("copy"))?;
-        let mut nodes = 0;
-        check_condition(&self.when, config, 1, &mut nodes).map_err(|e| e.under("when"))?;
-        self.check_floors().map_err(|e| e.under("when"))
-    }
-
-    /// The thresholds the owner's form shows as fields (the condition itself, or the parts of a
-    /// top-level `all`) may not promise less than the engine's own floors: a callback after 60 s
-    /// would silently wait 300 s, so the form says so instead of storing a number that lies.
-    fn check_floors(&self) -> Result<(), Invalid> {
-        let parts: Vec<(String, &Condition)> = match &self.when {
-            Condition::All(parts) => parts.iter().enumerate().map(|(i, part)| (format!("all[{i}]"), part)).collect(),
-            single => vec![(String::new(), single)],
-        };
-        for (path, part) in parts {
-            let field = |name: &str| if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
-            match part {
-                Condition::ActiveSecondsAtLeast(seconds) => {
-                    let floor = active_seconds_floor(&self.kind);
-                    if *seconds < floor {
-                        return Err(Invalid::new(field("active_seconds_at_least"), Rule::BelowFloor { floor: floor.into(), unit: Unit::Seconds }));
-                    }
-                }
-                Condition::DistinctProductsAtLeast(products) => {
-                    let floor = distinct_products_floor(&self.kind);
-                    if *products < floor {
-                        return Err(Invalid::new(field("distinct_products_at_least"), Rule::BelowFloor { floor: floor.into(), unit: Unit::Count }));
-                    }
-                }
-                _ => {}
-            }
+        check_when(&self.when, &self.kind, config).map_err(|e| e.under("when"))?;
+        if let Some(experiment) = &self.experiment {
+            experiment.check(self, config, locales).map_err(|e| e.under("experiment"))?;
         }
         Ok(())
     }
+}
+
+/// A prompt's `when` (or a variant's): a sound condition that respects the floors of `kind`.
+fn check_when(when: &Condition, kind: &PromptKind, config: &WidgetConfig) -> Result<(), Invalid> {
+    check_condition(when, config, 1, &mut 0)?;
+    check_floors(when, kind)
+}
+
+/// The thresholds the owner's form shows as fields (the condition itself, or the parts of a
+/// top-level `all`) may not promise less than the engine's own floors: a callback after 60 s
+/// would silently wait 300 s, so the form says so instead of storing a number that lies.
+fn check_floors(when: &Condition, kind: &PromptKind) -> Result<(), Invalid> {
+    let parts: Vec<(String, &Condition)> = match when {
+        Condition::All(parts) => parts.iter().enumerate().map(|(i, part)| (format!("all[{i}]"), part)).collect(),
+        single => vec![(String::new(), single)],
+    };
+    for (path, part) in parts {
+        let field = |name: &str| if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+        match part {
+            Condition::ActiveSecondsAtLeast(seconds) => {
+                let floor = active_seconds_floor(kind);
+                if *seconds < floor {
+                    return Err(Invalid::new(field("active_seconds_at_least"), Rule::BelowFloor { floor: floor.into(), unit: Unit::Seconds }));
+                }
+            }
+            Condition::DistinctProductsAtLeast(products) => {
+                let floor = distinct_products_floor(kind);
+                if *products < floor {
+                    return Err(Invalid::new(field("distinct_products_at_least"), Rule::BelowFloor { floor: floor.into(), unit: Unit::Count }));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The least active time a prompt of `kind` can wait for: the engine's minimum dwell, and for a
@@ -817,8 +842,10 @@ fn invalid(message: impl Into<String>) -> ApiError {
 }
 
 mod copy;
+pub mod experiment;
 mod origins;
 pub use copy::{AfterHoursCopy, AnsweredCopy, ConsentCopy, PromptCopy, RenderedCopy};
+pub use experiment::{Experiment, Variant};
 pub use origins::{normalize_origin, origin_taken};
 
 #[cfg(test)]

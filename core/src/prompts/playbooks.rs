@@ -61,6 +61,7 @@ fn comparison_by_email() -> PromptDefinition {
         cooldown_days: None,
         when: Condition::All(vec![Condition::ExitIntent, Condition::DistinctProductsAtLeast(2)]),
         enabled: true,
+        experiment: None,
     }
 }
 
@@ -143,6 +144,7 @@ fn callback() -> PromptDefinition {
         cooldown_days: None,
         when: Condition::All(vec![Condition::DistinctProductsAtLeast(1), Condition::ActiveSecondsAtLeast(300)]),
         enabled: true,
+        experiment: None,
     }
 }
 
@@ -198,6 +200,7 @@ fn child_age_question() -> PromptDefinition {
         cooldown_days: Some(30),
         when: Condition::All(vec![Condition::PagesAtLeast(2), Condition::DistinctProductsAtLeast(1)]),
         enabled: true,
+        experiment: None,
     }
 }
 
@@ -236,5 +239,6 @@ fn chat_invitation() -> PromptDefinition {
             Condition::ActiveSecondsAtLeast(120),
         ]),
         enabled: true,
+        experiment: None,
     }
 }

@@ -16,6 +16,9 @@
 //! - an accepted (or answered) prompt never again; a dismissed one not within its cooldown;
 //! - a callback offer never before [`CALLBACK_MIN_ACTIVE_SECONDS`] of active time this visit, and a
 //!   comparison never with fewer than two distinct products to compare.
+//!
+//! A prompt with an experiment is judged by the `when` of the visitor's arm
+//! ([`PromptDefinition::when_for`]); everything above still holds for every arm.
 
 use serde::{Deserialize, Serialize};
 
@@ -181,6 +184,8 @@ pub struct EvalInput {
     pub operator_online: bool,
     /// Exit intent was detected just now (this evaluation is its reaction).
     pub exit_intent: bool,
+    /// The visitor's id: which arm of a prompt's experiment they are in (its timing is theirs).
+    pub visitor: String,
 }
 
 /// Which copy a prompt shows: a callback promises a call within minutes only when someone can make it.
@@ -379,7 +384,9 @@ fn verdict(prompt: &PromptDefinition, facts: &Facts<'_>) -> PromptVerdict {
         }
         _ => {}
     }
-    if facts.holds(&prompt.when) {
+    // Only the condition is the visitor's arm's: every check above is the prompt's own, whatever
+    // the arm, so a variant changes when a card may come, never how often or how soon.
+    if facts.holds(prompt.when_for(&facts.input.visitor)) {
         PromptVerdict::Eligible
     } else {
         PromptVerdict::ConditionNotMet

@@ -7,8 +7,8 @@
 use crate::base::locale::Locale;
 use crate::base::wire::{Reader, Wire, Writer};
 use crate::prompts::config::{
-    AfterHoursCopy, Choice, ConsentCopy, ConsentMode, Localized, Position, PromptCopy, PromptDefinition, PromptKind,
-    PublicSiteConfig, Question, TestTiming, Theme, WidgetConfig,
+    AfterHoursCopy, Choice, ConsentCopy, ConsentMode, Experiment, Localized, Position, PromptCopy, PromptDefinition,
+    PromptKind, PublicSiteConfig, Question, TestTiming, Theme, Variant, WidgetConfig,
 };
 use crate::prompts::card::PromptCard;
 use crate::prompts::config::AnsweredCopy;
@@ -48,6 +48,7 @@ wire_struct!(ConsentCopy { text, consent_version });
 wire_struct!(AfterHoursCopy { title, body, accept });
 wire_struct!(PriceRange { min, max, currency });
 wire_struct!(AnswerIs { prompt, is });
+wire_struct!(Experiment { id, variants });
 wire_struct!(PromptCard {
     prompt,
     kind,
@@ -93,6 +94,7 @@ impl Wire for PromptDefinition {
         out.bytes(&[]);
         self.cooldown_days.put(out);
         self.when.put(out);
+        self.experiment.put(out);
     }
     fn take(input: &mut Reader<'_>) -> Option<Self> {
         let id = String::take(input)?;
@@ -112,6 +114,32 @@ impl Wire for PromptDefinition {
             when: Wire::take(input)?,
             // Prompts that are off are not served (`SiteConfig::public`).
             enabled: true,
+            experiment: Wire::take(input)?,
+        })
+    }
+}
+
+/// Like a prompt's, a variant's words travel as a section the first load skips unread.
+impl Wire for Variant {
+    fn put(&self, out: &mut Writer) {
+        self.id.put(out);
+        #[cfg(feature = "prompt-copy")]
+        out.section(&self.copy);
+        #[cfg(not(feature = "prompt-copy"))]
+        out.bytes(&[]);
+        self.when.put(out);
+    }
+    fn take(input: &mut Reader<'_>) -> Option<Self> {
+        let id = String::take(input)?;
+        #[cfg(feature = "prompt-copy")]
+        let copy = input.section_of()?;
+        #[cfg(not(feature = "prompt-copy"))]
+        input.section()?;
+        Some(Variant {
+            id,
+            #[cfg(feature = "prompt-copy")]
+            copy,
+            when: Wire::take(input)?,
         })
     }
 }
@@ -227,6 +255,14 @@ mod tests {
             {"answer": {"prompt": "q", "is": "a"}}
         ]}))
         .expect("a condition");
+        config.widget.prompts[1].experiment = Some(serde_json::from_value(serde_json::json!({"id": "spring", "variants": [
+            {"id": "words", "copy": {
+                "ru": {"title": "Т", "body": "Б", "accept": "Да", "dismiss": "Нет", "consent": {"text": "С", "consent_version": "v2"},
+                       "after_hours": {"title": "Т2", "body": "Б2", "accept": "А2"}},
+                "en": {"title": "T", "body": "B", "accept": "Yes", "dismiss": "No", "consent": {"text": "C", "consent_version": "v2"},
+                       "after_hours": {"title": "T2", "body": "B2", "accept": "A2"}}}},
+            {"id": "timing", "when": {"all": ["exit_intent", {"active_seconds_at_least": 300}]}}
+        ]})).expect("an experiment"));
         config.public()
     }
 
@@ -287,11 +323,11 @@ mod tests {
         assert_eq!(decode::<PromptCard>(&encode(&card)), Some(card));
     }
 
-    /// The wire form of version 1, pinned: a change to any type's encoding must come with a new
+    /// The wire form of version 3, pinned: a change to any type's encoding must come with a new
     /// `VERSION` (widgets in browsers' caches ask for the version they were built for). Written out
     /// here rather than taken from the built-in playbooks, which change with the product.
     #[test]
-    fn version_2_is_pinned() {
+    fn version_3_is_pinned() {
         let config: SiteConfig = serde_json::from_value(serde_json::json!({
             "site": "demo", "name": "Кроха", "origins": ["https://shop.example"],
             "widget": {"prompts": [{
@@ -302,13 +338,17 @@ mod tests {
                          "en": {"title": "T", "body": "B", "accept": "Yes", "dismiss": "No",
                                 "after_hours": {"title": "T2", "body": "B2", "accept": "A2"}}},
                 "cooldown_days": 3,
-                "when": {"all": [{"pages_at_least": 2}, {"not": {"price_between": {"min": -1, "currency": "RUB"}}}]}
+                "when": {"all": [{"pages_at_least": 2}, {"not": {"price_between": {"min": -1, "currency": "RUB"}}}]},
+                "experiment": {"id": "e1", "variants": [
+                    {"id": "words", "copy": {"en": {"title": "T3", "body": "B3", "accept": "Y3", "dismiss": "N3"}}},
+                    {"id": "timing", "when": "exit_intent"}
+                ]}
             }]}
         }))
         .expect("a site config");
         let bytes = encode(&config.public());
         let digest = crate::base::crypto::base64_encode(&crate::base::crypto::sha256(&bytes));
-        assert_eq!(VERSION, 2, "a new version: pin its digest here");
-        assert_eq!(digest, "gNC94p9XAUhANT/lD1b+Rg/aOyxYocI4X7kNidyxakQ=", "the wire form changed without a new base::wire::VERSION");
+        assert_eq!(VERSION, 3, "a new version: pin its digest here");
+        assert_eq!(digest, "OYANYigNbETt8NY4rzmeplONL7iNUvfoSc/j6Xt7sck=", "the wire form changed without a new base::wire::VERSION");
     }
 }

@@ -212,4 +212,20 @@ mod tests {
         session.prompt_touched = true;
         assert_eq!(from_text::<Session>(&to_text(&session)), Some(stored));
     }
+
+    /// Visitors' browsers keep their session in this form across releases, and text written
+    /// back to `base::wire::OLDEST_TEXT_VERSION` is read as it stands: a change of the session's
+    /// layout must raise that version (its history is then lost once) and re-pin this.
+    #[test]
+    fn the_stored_session_layout_is_pinned() {
+        use crate::base::wire::OLDEST_TEXT_VERSION;
+        let mut session = Session::new();
+        session.visits = 2;
+        session.recent_pages = vec!["https://shop.example/".into()];
+        session.prompt_history = vec![PromptRecord { prompt: "callback".into(), shown: 1, last_shown_at: Some(8), dismissed_at: Some(9), accepted_at: None }];
+        let body = &encode(&session)[1..];
+        let digest = crate::base::crypto::base64_encode(&crate::base::crypto::sha256(body));
+        assert_eq!(OLDEST_TEXT_VERSION, 2, "a new oldest version: pin the session's digest here");
+        assert_eq!(digest, "DyS+Z06D9C/Bdv5eFOt/dnGhcUiOS+eJwuLwAxvN5Oo=", "the session's layout changed: raise base::wire::OLDEST_TEXT_VERSION");
+    }
 }

@@ -79,6 +79,7 @@ impl App {
             locale: self.cx.locale,
             operator_online: self.operator_online.get(),
             exit_intent,
+            visitor: self.cx.visitor.clone(),
         };
         let decision = match self.session.try_borrow() {
             Ok(session) => rules::decide(config, &session, &input),

@@ -248,6 +248,58 @@ fn arb_event() -> impl Strategy<Value = EventData> {
     ]
 }
 
+#[test]
+fn a_prompt_with_an_experiment_has_its_rows_split_by_arm_and_summing_to_the_same() {
+    let mut with_experiment = shipped();
+    let compare = with_experiment.prompts.iter_mut().find(|p| p.id == COMPARE).expect("the comparison");
+    compare.experiment = Some(serde_json::from_value(serde_json::json!({"id": "spring", "variants": [{"id": "words"}]})).expect("an experiment"));
+    let experiment = compare.experiment.clone().expect("set");
+    let mut s = Script::new();
+    for n in 0..40 {
+        s.visitor(&format!("visitor-{n:02}"), None, None).product(1).product(2).push(EventData::ExitIntent(ExitIntent { trigger: ExitTrigger::TabHidden }));
+        s.prompt(EventData::PromptShown, COMPARE);
+        if n % 3 == 0 {
+            s.prompt(EventData::PromptAccepted, COMPARE);
+        }
+    }
+    let leads = [DayLead { visitor: "visitor-gone".into(), prompt: Some(COMPARE.into()), delivered: true }];
+    let split = fold_day(&with_experiment, s.events.clone(), &leads, &[]);
+    let whole = fold_day(&shipped(), s.events.clone(), &leads, &[]);
+
+    for r in &split {
+        if r.segment.prompt == COMPARE {
+            assert_eq!(r.segment.experiment, "spring");
+            assert!(["control", "words"].contains(&r.segment.variant.as_str()), "{r:?}");
+        } else {
+            assert_eq!((r.segment.experiment.as_str(), r.segment.variant.as_str()), ("", ""), "{r:?}");
+        }
+    }
+    let per_arm = |arm: &str| {
+        let mut counts = Counts::default();
+        split.iter().filter(|r| r.segment.prompt == COMPARE && r.segment.variant == arm).for_each(|r| counts.add(&r.counts));
+        counts
+    };
+    let in_arm = |arm: usize| (0..40).filter(|n| experiment.arm_of(&format!("visitor-{n:02}")) == arm).count() as u64;
+    let (control, words) = (per_arm("control"), per_arm("words"));
+    assert_eq!((control.shown, words.shown), (in_arm(0), in_arm(1)));
+    assert!(control.shown > 0 && words.shown > 0, "both arms have visitors");
+    let gone_arm = experiment.arm_name(experiment.arm_of("visitor-gone"));
+    assert_eq!(per_arm(gone_arm).leads, 1, "a lead counts in its visitor's arm even without their events");
+
+    let mut total = control;
+    total.add(&words);
+    let mut unsplit = Counts::default();
+    whole.iter().filter(|r| r.segment.prompt == COMPARE).for_each(|r| unsplit.add(&r.counts));
+    assert_eq!(total, unsplit);
+
+    // What the worker sums per arm is what the results read.
+    let arms: Vec<crate::insights::experiment::ArmCounts> = ["control", "words"]
+        .map(|arm| crate::insights::experiment::ArmCounts { variant: arm.into(), shown: per_arm(arm).shown, converted: per_arm(arm).accepted })
+        .into();
+    let result = crate::insights::experiment::results(&experiment, &arms);
+    assert_eq!(result.arms.iter().map(|a| a.counts.shown).sum::<u64>(), 40);
+}
+
 proptest! {
     /// Whatever the visitors did, in whatever order the rows arrived: the stages are monotone,
     /// every visitor is counted once, and the fold does not depend on the storage order.

@@ -106,13 +106,30 @@ fn paths_from_types() -> BTreeSet<String> {
 
 fn prompt_paths(prefix: &str) -> Vec<String> {
     let mut paths = Vec::new();
-    for field in fields!(PromptDefinition { id, kind, copy, priority, cooldown_days, when, enabled }) {
+    for field in fields!(PromptDefinition { id, kind, copy, priority, cooldown_days, when, enabled, experiment }) {
         match field {
             "kind" => {
                 paths.push(format!("{prefix}kind"));
                 paths.extend(question_paths(&format!("{prefix}kind.question.")));
             }
             "copy" => paths.extend(copy_paths(&format!("{prefix}copy.<lang>."))),
+            "experiment" => {
+                for part in fields!(Experiment { id, variants }) {
+                    match part {
+                        "variants" => {
+                            let variant = format!("{prefix}experiment.variants[]");
+                            paths.push(variant.clone());
+                            for part in fields!(Variant { id, copy, when }) {
+                                match part {
+                                    "copy" => paths.extend(copy_paths(&format!("{variant}.copy.<lang>."))),
+                                    other => paths.push(format!("{variant}.{other}")),
+                                }
+                            }
+                        }
+                        other => paths.push(format!("{prefix}experiment.{other}")),
+                    }
+                }
+            }
             other => paths.push(format!("{prefix}{other}")),
         }
     }

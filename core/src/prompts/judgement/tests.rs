@@ -71,6 +71,7 @@ impl Visit {
             locale: Locale::Ru,
             operator_online: false,
             exit_intent,
+            visitor: "visitor-1".into(),
         };
         decide(config, &self.session, &input)
     }

@@ -4,6 +4,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::base::money::Money;
+use crate::prompts::config::{Experiment, Variant};
 use crate::prompts::judgement::outranks;
 use crate::visitor::context::Product;
 use crate::visitor::event::{ActiveTime, Event, EventData, PageView, ProductView, PromptRef};
@@ -64,19 +65,34 @@ fn condition() -> impl Strategy<Value = Condition> {
     })
 }
 
-/// The default playbooks with arbitrary (even invalid) guardrails, cooldowns and conditions: the
-/// engine's guarantees must not depend on the config being sensible.
+/// Some prompts' experiments: up to three challengers, each with its own timing or none.
+fn experiment() -> impl Strategy<Value = Option<Experiment>> {
+    let variants = prop::collection::vec(prop::option::of(condition()), 1..=3);
+    prop::option::of(variants.prop_map(|whens| Experiment {
+        id: "exp".into(),
+        variants: whens
+            .into_iter()
+            .enumerate()
+            .map(|(n, when)| Variant { id: format!("v{n}"), copy: None, when })
+            .collect(),
+    }))
+}
+
+/// The default playbooks with arbitrary (even invalid) guardrails, cooldowns, conditions and
+/// experiments: the engine's guarantees must not depend on the config being sensible, nor on the
+/// arm a visitor is in.
 fn config() -> impl Strategy<Value = WidgetConfig> {
-    let prompt = (condition(), prop::option::of(0u32..5), prop::option::of(0u8..=120));
+    let prompt = (condition(), prop::option::of(0u32..5), prop::option::of(0u8..=120), experiment());
     (0u32..120, 0u32..8, 0u32..10, prop::collection::vec(prompt, 4)).prop_map(|(dwell, cap, cooldown, prompts)| {
         let mut config = WidgetConfig::default();
         config.guardrails.min_dwell_seconds = dwell;
         config.guardrails.max_prompts_per_visit = cap;
         config.guardrails.default_cooldown_days = cooldown;
-        for (prompt, (when, cooldown_days, priority)) in config.prompts.iter_mut().zip(prompts) {
+        for (prompt, (when, cooldown_days, priority, experiment)) in config.prompts.iter_mut().zip(prompts) {
             prompt.when = when;
             prompt.cooldown_days = cooldown_days;
             prompt.priority = priority;
+            prompt.experiment = experiment;
         }
         config
     })
@@ -90,7 +106,11 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
     #[test]
-    fn guardrails_hold_for_any_visitor_and_config(config in config(), steps in prop::collection::vec(step(), 1..120)) {
+    fn guardrails_hold_for_any_visitor_and_config(
+        config in config(),
+        visitor in "[0-9a-f]{32}",
+        steps in prop::collection::vec(step(), 1..120),
+    ) {
         let mut session = Session::new();
         let mut now = T0;
         let mut page = "https://shop.ru/".to_owned();
@@ -125,11 +145,12 @@ proptest! {
                     }
                 }
                 Step::Decide { exit, online, minute } => {
-                    let input = EvalInput { now, weekday: Weekday::Wed, minute_of_day: minute, page_url: page.clone(), locale: Locale::Ru, operator_online: online, exit_intent: exit };
+                    let input = EvalInput { now, weekday: Weekday::Wed, minute_of_day: minute, page_url: page.clone(), locale: Locale::Ru, operator_online: online, exit_intent: exit, visitor: visitor.clone() };
                     let decision = decide(&config, &session, &input);
                     prop_assert_eq!(&decision, &decide(&config, &session.clone(), &input.clone()), "decide is deterministic");
                     if let Decision::Show { prompt, .. } = decision {
                         let definition = config.prompt(&prompt).expect("shown prompts come from the config");
+                        prop_assert!(evaluate(definition.when_for(&visitor), &config, &session, &input), "{} shown against its arm's timing", prompt);
                         // One card at a time: a card on screen is only ever replaced, at exit
                         // intent, while untouched, by a prompt that outranks it.
                         if let Some(visible) = session.visible_prompt.as_deref().filter(|_| !session.visit_expired(now)) {

@@ -74,6 +74,7 @@ impl Visit {
             locale: Locale::Ru,
             operator_online: false,
             exit_intent: false,
+            visitor: "visitor-1".into(),
         }
     }
 
