@@ -8,6 +8,7 @@ use floorwalker_core::access::public_limits::PublicRoute;
 use floorwalker_core::access::throttle::Counter;
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::base::wire;
+use floorwalker_core::visitor::OLDEST_BATCH_VERSION;
 use floorwalker_core::prompts::card::preview_products;
 use floorwalker_core::insights::rollup::{language_of, Device};
 use floorwalker_core::visitor::event::{Event, EventBatch, EventData, MAX_BATCH_BYTES, StoredEvent};
@@ -23,13 +24,19 @@ pub async fn ingest(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         .ok_or_else(|| ApiError::new(ErrorCode::OriginNotAllowed, "events are accepted only from a browser page (Origin header)"))?;
     // `?wire=N`: the widget's compact form (core's `base::wire`), in the version it was built for;
     // JSON otherwise, for people and tools.
+    // Versions back to OLDEST_BATCH_VERSION too: a tab opened before a release keeps sending in
+    // the form its widget was built for, and its visitor's events must not be lost for it.
+    let readable = |version: &str| version.parse::<u8>().is_ok_and(|v| (OLDEST_BATCH_VERSION..=wire::VERSION).contains(&v));
     let batch: EventBatch = match http::query_param(&req, "wire") {
         None => http::read_json(&mut req, MAX_BATCH_BYTES).await?,
-        Some(version) if version == wire::VERSION.to_string() => http::read_wire(&mut req, MAX_BATCH_BYTES).await?,
+        Some(version) if readable(&version) => {
+            let bytes = http::read_bytes(&mut req, MAX_BATCH_BYTES).await?;
+            EventBatch::from_wire(&bytes).ok_or_else(|| ApiError::new(ErrorCode::InvalidJson, format!("the body is not an event batch in wire form version {version}")))?
+        }
         Some(version) => {
             return Err(ApiError::new(
                 ErrorCode::UnsupportedVersion,
-                format!("wire form version {version:?} is not read; this worker reads version {}", wire::VERSION),
+                format!("wire form version {version:?} is not read; this worker reads versions {OLDEST_BATCH_VERSION} to {}", wire::VERSION),
             ))
         }
     };

@@ -79,19 +79,8 @@ pub async fn read_json<T: serde::de::DeserializeOwned>(req: &mut Request, limit:
     serde_json::from_slice(&bytes).map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("malformed JSON: {e}")))
 }
 
-/// The body in core's wire form (`base::wire`, version `wire::VERSION`), at most `limit` bytes: what
-/// the widget sends where it has no JSON encoder (`POST /v1/events?wire=N`).
-pub async fn read_wire<T: floorwalker_core::base::wire::Wire>(req: &mut Request, limit: usize) -> std::result::Result<T, ApiError> {
-    let bytes = read_bytes(req, limit).await?;
-    floorwalker_core::base::wire::decode(&bytes).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::InvalidJson,
-            format!("the body is not in wire form version {}", floorwalker_core::base::wire::VERSION),
-        )
-    })
-}
 
-async fn read_bytes(req: &mut Request, limit: usize) -> std::result::Result<Vec<u8>, ApiError> {
+pub async fn read_bytes(req: &mut Request, limit: usize) -> std::result::Result<Vec<u8>, ApiError> {
     let too_large = || ApiError::new(ErrorCode::PayloadTooLarge, format!("the body must be at most {limit} bytes"));
     if header(req, "content-length").and_then(|l| l.parse::<usize>().ok()).is_some_and(|l| l > limit) {
         return Err(too_large());

@@ -92,6 +92,16 @@ async fn events_endpoint_refuses_bad_input_with_clear_4xx_and_stores_nothing_par
     assert_eq!(response.status().as_u16(), 202);
     assert_eq!(response.json::<Value>().await.expect("receipt"), json!({"accepted": 1, "stored": 1}));
     assert_eq!(worker.events("demo", "visitor-wire-1").await.len(), 1);
+    // A tab opened before a release sends in its widget's older form: still read.
+    let old_batch: EventBatch =
+        serde_json::from_value(batch("visitor-wire-old", json!([page_view("evt-wire-0002", "http://127.0.0.1/old")]))).expect("a batch");
+    let mut older = wire::encode(&old_batch);
+    older[0] = floorwalker_core::visitor::OLDEST_BATCH_VERSION;
+    let response = wire_post(floorwalker_core::visitor::OLDEST_BATCH_VERSION, older.clone()).await.expect("sent");
+    assert_eq!(response.status().as_u16(), 202, "a batch from the oldest widget still in tabs");
+    assert_eq!(worker.events("demo", "visitor-wire-old").await.len(), 1);
+    older[0] = floorwalker_core::visitor::OLDEST_BATCH_VERSION - 1;
+    expect_error(wire_post(floorwalker_core::visitor::OLDEST_BATCH_VERSION - 1, older).await.expect("sent"), 400, ErrorCode::UnsupportedVersion, "older than the oldest").await;
     let wire_cases: Vec<(&str, u8, Vec<u8>, ErrorCode)> = vec![
         ("a cut wire batch", wire::VERSION, good[..good.len() - 1].to_vec(), ErrorCode::InvalidJson),
         ("JSON sent as the wire form", wire::VERSION, body.to_string().into_bytes(), ErrorCode::InvalidJson),

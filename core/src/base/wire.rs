@@ -38,7 +38,9 @@ pub fn decode<T: Wire>(bytes: &[u8]) -> Option<T> {
     decode_since(bytes, VERSION)
 }
 
-fn decode_since<T: Wire>(bytes: &[u8], oldest: u8) -> Option<T> {
+/// The value `bytes` encode under this version or one back to `oldest` (a type whose layout has
+/// not changed since `oldest`, pinned by a test beside the constant that says so).
+pub fn decode_since<T: Wire>(bytes: &[u8], oldest: u8) -> Option<T> {
     let (&version, rest) = bytes.split_first()?;
     if !(oldest..=VERSION).contains(&version) {
         return None;

@@ -9,3 +9,6 @@ pub mod event_queue;
 pub mod product;
 pub mod session;
 mod wire;
+
+/// How old an event batch's wire form the worker still reads (its layout pinned in `wire`'s tests).
+pub use wire::OLDEST_BATCH_VERSION;

@@ -54,6 +54,18 @@ wire_struct!(Session {
 wire_struct!(PromptAnswer { prompt, answer, at });
 
 wire_struct!(EventBatch { v, site, visitor, session, events });
+
+/// The oldest wire version whose event batches the worker still reads: a visitor's open tab keeps
+/// the widget it loaded across a release, and its batches must not be refused until it reloads.
+/// Raise it to `base::wire::VERSION` when the batch's own layout changes (pinned in the tests).
+pub const OLDEST_BATCH_VERSION: u8 = 2;
+
+impl EventBatch {
+    /// A batch in the wire form of any version the worker still reads ([`OLDEST_BATCH_VERSION`]).
+    pub fn from_wire(bytes: &[u8]) -> Option<EventBatch> {
+        crate::base::wire::decode_since(bytes, OLDEST_BATCH_VERSION)
+    }
+}
 wire_struct!(Event { id, at, data });
 wire_struct!(PageView { url, title, referrer });
 wire_struct!(ProductView { product });
@@ -171,8 +183,8 @@ mod tests {
         assert_eq!(decode::<VisitorContext>(&encode(&context)), Some(context));
     }
 
-    #[test]
-    fn every_event_type_survives_the_wire() {
+    /// A batch holding one event of every type.
+    fn every_event_type() -> EventBatch {
         use crate::visitor::event::*;
         let product = Product { id: "orsa".into(), name: "Orsa".into(), price: None, image: None, url: None, category: None, suits_age: None };
         let data = vec![
@@ -190,7 +202,12 @@ mod tests {
             EventData::ChatOpened,
         ];
         let events = data.into_iter().enumerate().map(|(i, data)| Event { id: format!("{i:032x}"), at: 7, data }).collect();
-        let batch = EventBatch { v: EVENT_BATCH_VERSION, site: "demo".into(), visitor: "v".repeat(32), session: "s".repeat(32), events };
+        EventBatch { v: EVENT_BATCH_VERSION, site: "demo".into(), visitor: "v".repeat(32), session: "s".repeat(32), events }
+    }
+
+    #[test]
+    fn every_event_type_survives_the_wire() {
+        let batch = every_event_type();
         assert_eq!(decode::<EventBatch>(&encode(&batch)), Some(batch));
         assert_eq!(decode::<EventData>(&[crate::base::wire::VERSION, 12]), None, "an unknown event type");
     }
@@ -211,6 +228,23 @@ mod tests {
         session.typing_in_form = true;
         session.prompt_touched = true;
         assert_eq!(from_text::<Session>(&to_text(&session)), Some(stored));
+    }
+
+    /// Open tabs send batches in this form across a release, and batches of versions back to
+    /// `OLDEST_BATCH_VERSION` are read as they stand: a change of the batch's layout must raise
+    /// that version and re-pin this.
+    #[test]
+    fn the_event_batch_layout_is_pinned_and_older_versions_still_read() {
+        use super::OLDEST_BATCH_VERSION;
+        let batch = every_event_type();
+        let mut bytes = encode(&batch);
+        let digest = crate::base::crypto::base64_encode(&crate::base::crypto::sha256(&bytes[1..]));
+        assert_eq!(OLDEST_BATCH_VERSION, 2, "a new oldest version: pin the batch's digest here");
+        assert_eq!(digest, "UgY5M/1kT/Dtkp/+RssczP7ibSZlumItoCnfaVUxawA=", "the event batch's layout changed: raise OLDEST_BATCH_VERSION");
+        bytes[0] = OLDEST_BATCH_VERSION;
+        assert_eq!(EventBatch::from_wire(&bytes), Some(batch.clone()));
+        bytes[0] = OLDEST_BATCH_VERSION - 1;
+        assert_eq!(EventBatch::from_wire(&bytes), None);
     }
 
     /// Visitors' browsers keep their session in this form across releases, and text written
