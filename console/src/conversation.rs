@@ -279,7 +279,8 @@ pub fn ConversationView(id: String, mirror: RwSignal<floorwalker_core::chat::con
 }
 #[component]
 fn ContextPanel(details: ConversationDetails) -> impl IntoView {
-    let ConversationDetails { context, previous, callback, leads, prompts, .. } = details;
+    let ConversationDetails { context, previous, callback, leads, prompts, labels, .. } = details;
+    let labels = std::sync::Arc::new(labels);
     let lang = crate::i18n::use_lang();
     // A label in the operator's language: their words change with the switch, the visitor's do not.
     let say = move |en: &'static str, ru: &'static str| move || lang.get().pick(en, ru);
@@ -318,7 +319,11 @@ fn ContextPanel(details: ConversationDetails) -> impl IntoView {
                     {c.products.is_empty().then(|| view! { <p class="empty">{say("None.", "Нет.")}</p> })}
                     {(!c.answers.is_empty()).then(|| view! {
                         <h2>{say("Answers", "Ответы")}</h2>
-                        <ul data-test="answers">{c.answers.iter().map(|a| view! { <li>{a.question.clone()}": "{a.answer.clone()}</li> }).collect_view()}</ul>
+                        <ul data-test="answers">{c.answers.iter().map(|a| {
+                            let (labels, question, value) = (labels.clone(), a.question.clone(), a.answer.clone());
+                            // The question as the visitor read it; the choice in the operator's words.
+                            view! { <li>{a.question.clone()}": "{move || labels.answer_to(&question, &value, lang.get())}</li> }
+                        }).collect_view()}</ul>
                     })}
                     <h2>{say("Recent pages", "Последние страницы")}</h2>
                     <ul data-test="recent-pages">{c.recent_pages.iter().map(|p| view! { <li>{p.clone()}</li> }).collect_view()}</ul>
@@ -329,17 +334,22 @@ fn ContextPanel(details: ConversationDetails) -> impl IntoView {
         <ul data-test="prompts">
             {prompts.iter().map(|p| {
                 let (answer, accepted, dismissed, shown) = (p.answer.as_ref().map(|a| a.answer.clone()), p.accepted, p.dismissed, p.shown);
+                let (prompt, labels) = (p.prompt.clone(), labels.clone());
+                let name = {
+                    let (prompt, labels) = (prompt.clone(), labels.clone());
+                    move || labels.prompt(&prompt, lang.get())
+                };
                 let what = move || {
                     let l = lang.get();
                     let outcome = match (&answer, accepted, dismissed) {
-                        (Some(a), _, _) => format!("{} “{a}”", l.pick("answered", "ответ")),
+                        (Some(a), _, _) => format!("{} “{}”", l.pick("answered", "ответ"), labels.answer(&prompt, a, l)),
                         (None, true, _) => l.pick("accepted", "принята").to_owned(),
                         (None, false, true) => l.pick("dismissed", "закрыта").to_owned(),
                         _ => l.pick("no answer", "без ответа").to_owned(),
                     };
                     format!("{} {shown}× · {outcome}", l.pick("shown", "показана"))
                 };
-                view! { <li data-test="prompt">{p.prompt.clone()}" — "{what}</li> }
+                view! { <li data-test="prompt" data-prompt=p.prompt.clone()>{name}" — "{what}</li> }
             }).collect_view()}
         </ul>
         {prompts.is_empty().then(|| view! { <p class="empty">{say("None shown.", "Не показывались.")}</p> })}

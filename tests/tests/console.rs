@@ -221,7 +221,13 @@ async fn an_operator_answers_a_visitor_live_with_the_visitor_context_at_hand() {
     console.wait_text("[data-test=context] [data-test=source]", "yandex / cpc / spring").await;
     console.wait_text("[data-test=context] [data-test=landing]", "utm_source=yandex").await;
     console.wait_text("[data-test=context] [data-test=active-time]", "1:35").await;
-    console.wait_text("[data-test=context] [data-test=prompts]", "compare_by_email").await;
+    // The prompt by its card's title in the operator's language, not by its id.
+    let shown = console.wait_text("[data-test=context] [data-test=prompt][data-prompt=compare_by_email]", " — ").await;
+    let comparison = floorwalker_core::prompts::playbooks::builtin_playbooks().into_iter().find(|p| p.id == "compare_by_email").expect("the comparison");
+    assert!(
+        [Locale::En, Locale::Ru].iter().any(|&l| shown.starts_with(&comparison.copy.get(l).title)) && !shown.contains("compare_by_email"),
+        "{shown}"
+    );
     let lead_line = console.wait_text("[data-test=context] [data-test=lead]", "+79161234567").await;
     assert!(lead_line.contains(LeadKind::Callback.label(locale)) && lead_line.contains("после 18:00"), "{lead_line}");
     assert_eq!(console.text("[data-test=context] [data-test=previous-conversation]").await, None, "a first conversation");

@@ -2,14 +2,20 @@
 //! console's views make (a callback request's contact, the visitor panel's lines). One definition
 //! serves the worker (which writes these as JSON) and the console (which reads them).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::base::error::{ApiError, ErrorCode};
+use crate::base::locale::Locale;
 use crate::base::phone::PhoneRegion;
 use crate::chat::protocol::ConversationStatus;
 use crate::leads::contact::{normalize_email, normalize_phone, single_line, MAX_TIME_SLOT_LEN};
 use crate::leads::lead::{Contact, Lead, LeadKind};
 use crate::visitor::context::{Answer, Touch, VisitorContext};
+use crate::prompts::config::Localized;
+#[cfg(feature = "prompt-copy")]
+use crate::prompts::config::{PromptKind, WidgetConfig};
 use crate::visitor::session::Session;
 
 /// The logged-in operator (`POST /v1/console/login`, `GET /v1/console/me`).
@@ -163,6 +169,61 @@ pub struct ConversationDetails {
     /// Empty (an older worker) reads as UTC.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub timezone: String,
+    /// Words for the prompts' ids and the answers' values, so the operator reads «До года», not `0-1`.
+    #[serde(default, skip_serializing_if = "PanelLabels::is_empty")]
+    pub labels: PanelLabels,
+}
+
+/// Words for what the visitor panel would otherwise show as ids, from the site's config: each
+/// prompt's name (a question's question, another card's title) and each question's choices, in
+/// the languages the shop writes. Whatever has no words (a prompt since removed) shows its id.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct PanelLabels {
+    #[serde(default)]
+    pub prompts: BTreeMap<String, Localized<String>>,
+    /// Prompt id → choice value → its label.
+    #[serde(default)]
+    pub choices: BTreeMap<String, BTreeMap<String, Localized<String>>>,
+}
+
+impl PanelLabels {
+    #[cfg(feature = "prompt-copy")]
+    pub fn of(config: &WidgetConfig) -> PanelLabels {
+        let mut labels = PanelLabels::default();
+        for prompt in &config.prompts {
+            let name = match &prompt.kind {
+                PromptKind::Question(question) => {
+                    let choices = question.choices.iter().map(|c| (c.value.clone(), c.label.clone()));
+                    labels.choices.insert(prompt.id.clone(), choices.collect());
+                    question.question.clone()
+                }
+                _ => prompt.copy.map(|copy| copy.title.clone()),
+            };
+            labels.prompts.insert(prompt.id.clone(), name);
+        }
+        labels
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.prompts.is_empty() && self.choices.is_empty()
+    }
+
+    /// The prompt's name in `locale`, else its id.
+    pub fn prompt(&self, id: &str, locale: Locale) -> String {
+        self.prompts.get(id).map_or_else(|| id.to_owned(), |name| name.get(locale).clone())
+    }
+
+    /// The label of the choice `value` of question `prompt` in `locale`, else the value.
+    pub fn answer(&self, prompt: &str, value: &str, locale: Locale) -> String {
+        self.choices.get(prompt).and_then(|choices| choices.get(value)).map_or_else(|| value.to_owned(), |label| label.get(locale).clone())
+    }
+
+    /// [`PanelLabels::answer`] for an answer that names its question as the visitor read it (the
+    /// visitor context's), not its prompt: the question is recognised in either language.
+    pub fn answer_to(&self, question: &str, value: &str, locale: Locale) -> String {
+        let prompt = self.prompts.iter().find(|(id, name)| self.choices.contains_key(*id) && name.each().any(|(_, words)| words == question));
+        prompt.map_or_else(|| value.to_owned(), |(id, _)| self.answer(id, value, locale))
+    }
 }
 
 /// Where a visit came from, on one line: the campaign tags, else the referring site, else
@@ -193,6 +254,24 @@ pub fn active_time(seconds: u32) -> String {
 mod tests {
     use super::*;
     use crate::visitor::event::{Event, EventData, PromptRef, QuestionAnswered};
+
+    #[test]
+    fn the_panel_says_prompts_and_answers_in_the_operator_s_words() {
+        let config = WidgetConfig { prompts: crate::prompts::playbooks::builtin_playbooks(), ..WidgetConfig::default() };
+        let labels = PanelLabels::of(&config);
+        assert_eq!(labels.prompt("child_age", Locale::Ru), "Сколько лет ребёнку?");
+        assert_eq!(labels.prompt("child_age", Locale::En), "How old is your child?");
+        assert_ne!(labels.prompt("compare_by_email", Locale::En), "compare_by_email", "a card is named by its title");
+        assert_eq!(labels.answer("child_age", "0-1", Locale::Ru), "До года");
+        // The visitor read the question in English; the Russian operator reads the choice in Russian.
+        assert_eq!(labels.answer_to("How old is your child?", "0-1", Locale::Ru), "До года");
+        // What the config no longer has shows as it was stored.
+        assert_eq!(labels.prompt("gone", Locale::Ru), "gone");
+        assert_eq!(labels.answer("child_age", "7-9", Locale::Ru), "7-9");
+        assert_eq!(labels.answer_to("Another question?", "0-1", Locale::Ru), "0-1");
+        let json = serde_json::to_value(&labels).expect("labels as JSON");
+        assert_eq!(json["choices"]["child_age"]["0-1"]["ru"], "До года");
+    }
 
     #[test]
     fn callback_contacts() {
@@ -277,6 +356,7 @@ mod tests {
             leads: vec![],
             prompts: vec![],
             timezone: String::new(),
+            labels: PanelLabels::default(),
         };
         let json = serde_json::to_string(&details).unwrap();
         assert_eq!(

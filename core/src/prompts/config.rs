@@ -426,6 +426,14 @@ impl<T> Localized<T> {
         }
     }
 
+    /// The same languages, each one's words turned into something else.
+    pub fn map<U>(&self, f: impl Fn(&T) -> U) -> Localized<U> {
+        match self {
+            Localized::Both { ru, en } => Localized::Both { ru: f(ru), en: f(en) },
+            Localized::Only(locale, value) => Localized::Only(*locale, f(value)),
+        }
+    }
+
     /// Each language's words, in `Locale::ALL` order.
     pub fn each(&self) -> impl Iterator<Item = (Locale, &T)> {
         Locale::ALL.into_iter().filter_map(move |locale| self.in_locale(locale).map(|value| (locale, value)))

@@ -7,7 +7,7 @@ use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::chat::hub::Assignee;
 use floorwalker_core::chat::protocol::ConversationStatus;
 use floorwalker_core::chat::operator_view::{
-    prompt_summary, CallbackEntry, CallbackState, ConversationDetails, ConversationSummary, LeadSummary,
+    prompt_summary, CallbackEntry, CallbackState, ConversationDetails, PanelLabels, ConversationSummary, LeadSummary,
 };
 use floorwalker_core::leads::lead::Lead;
 use serde::{Deserialize, Serialize};
@@ -145,6 +145,7 @@ async fn conversation(req: Request, env: &Env, id: &str) -> Result<Response, Api
     // The prompts come from the stored events (the context the widget sent has answers, not
     // what it was shown); the visitor's locale does not matter for them.
     let (session, _) = super::context::session_from_events(env, &row.site, &row.visitor_id).await?;
+    let config = crate::sites::load(env, &row.site).await?;
     let details = ConversationDetails {
         conversation: row.summary(),
         context,
@@ -158,7 +159,8 @@ async fn conversation(req: Request, env: &Env, id: &str) -> Result<Response, Api
         }),
         leads,
         prompts: prompt_summary(&session),
-        timezone: crate::sites::load(env, &row.site).await?.map(|config| config.widget.timezone).unwrap_or_default(),
+        timezone: config.as_ref().map(|config| config.widget.timezone.clone()).unwrap_or_default(),
+        labels: config.as_ref().map(|config| PanelLabels::of(&config.widget)).unwrap_or_default(),
     };
     http::json(&details, 200)
 }
