@@ -147,6 +147,7 @@ pub fn ConversationView(id: String, mirror: RwSignal<floorwalker_core::chat::con
         opened_before: StoredValue::new(false),
     };
     let draft = RwSignal::new(String::new());
+    let picker = crate::canned::Picker::new(crate::canned::load(), draft);
     let details = chat.details;
     let last_typing = StoredValue::new(0u64);
 
@@ -170,6 +171,7 @@ pub fn ConversationView(id: String, mirror: RwSignal<floorwalker_core::chat::con
     };
     let on_input = move |ev| {
         draft.set(event_target_value(&ev));
+        picker.typed();
         let now = net::now_ms();
         if now.saturating_sub(last_typing.get_value()) > 2000 {
             last_typing.set_value(now);
@@ -264,7 +266,12 @@ pub fn ConversationView(id: String, mirror: RwSignal<floorwalker_core::chat::con
             <div class="typing" data-test="typing" aria-live="polite">{move || typing_now.get().then(|| lang.get().pick("Visitor is typing…", "Посетитель печатает…"))}</div>
             <p class="error" role="alert" data-test="chat-error">{move || error.get().map(|n| n.text(lang.get()))}</p>
             <form class="compose" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); send(); }>
-                <input data-test="reply" aria-label=move || lang.get().pick("Reply", "Ответ") autocomplete="off" prop:value=move || draft.get() on:input=on_input disabled=move || closed.get()/>
+                <input data-test="reply" aria-label=move || lang.get().pick("Reply (/ for canned replies)", "Ответ (/ — готовые ответы)") autocomplete="off"
+                    role="combobox" aria-autocomplete="list" aria-controls="canned-list" aria-expanded=move || picker.open().to_string()
+                    aria-activedescendant=move || picker.active_id()
+                    prop:value=move || draft.get() on:input=on_input disabled=move || closed.get()
+                    on:keydown=move |ev: leptos::ev::KeyboardEvent| if picker.key(&ev.key()) { ev.prevent_default(); }/>
+                <crate::canned::CannedList picker=picker/>
                 <button class="primary" data-test="send" type="submit" disabled=move || closed.get()>{move || lang.get().pick("Send", "Отправить")}</button>
             </form>
         </section>

@@ -8,6 +8,7 @@
 //! Everything a visitor wrote is inserted as text nodes (Leptos escapes it); nothing is HTML.
 
 mod app;
+mod canned;
 mod clock;
 mod conversation;
 mod i18n;

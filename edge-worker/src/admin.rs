@@ -76,6 +76,8 @@ pub async fn route(mut req: Request, env: &Env, method: Method, path: &[&str]) -
         (Method::Post, ["sites", site, "invites"]) => chat::links::create_invite(actor, &by, &mut req, env, site).await,
         (Method::Delete, ["sites", site, "invites", id]) => chat::links::withdraw_invite(actor, env, site, id).await,
         (Method::Post, ["sites", site, "operators", id, "reset-link"]) => chat::links::reset_link(actor, &by, env, site, id).await,
+        (Method::Get, ["sites", site, "canned-replies"]) => chat::canned::show(env, site).await,
+        (Method::Put, ["sites", site, "canned-replies"]) => chat::canned::put(&mut req, env, site).await,
         (Method::Put, ["sites", site, "identity-secret"]) => chat::admin::identity_secret(&mut req, env, site).await,
         (Method::Get, ["sites", site, "email"]) => mail_settings::show(&req, env, site).await,
         (Method::Put, ["sites", site, "email"]) => mail_settings::put(&mut req, env, site).await,

@@ -28,6 +28,13 @@ impl Console {
         element.send_keys(text).await.unwrap_or_else(|e| panic!("typing into {selector}: {e}"));
     }
 
+    /// Presses `key` (one of [`keys`]) on the element, which takes the focus first, as a keyboard
+    /// user's Tab would give it.
+    pub async fn press(&self, selector: &str, key: &str) {
+        let element = self.browser.client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("{selector}: {e}"));
+        element.send_keys(key).await.unwrap_or_else(|e| panic!("pressing a key on {selector}: {e}"));
+    }
+
     pub async fn click(&self, selector: &str) {
         self.wait(&format!("{selector} to be clickable"), &format!("const e = document.querySelector({}); return !!e && !e.disabled;", js(selector))).await;
         let element = self.browser.client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("{selector}: {e}"));
@@ -131,3 +138,11 @@ pub fn make_member(worker: &Worker, target: &str, site: &str, email: &str, name:
     serde_json::from_str(member).unwrap_or_else(|e| panic!("make {target} printed no member ({e}):\n{stdout}"))
 }
 
+/// WebDriver's codes for the keys the tests press.
+pub mod keys {
+    pub const ENTER: &str = "\u{E007}";
+    pub const TAB: &str = "\u{E004}";
+    pub const ESCAPE: &str = "\u{E00C}";
+    pub const ARROW_UP: &str = "\u{E013}";
+    pub const ARROW_DOWN: &str = "\u{E015}";
+}

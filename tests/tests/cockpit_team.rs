@@ -4,9 +4,9 @@
 //! to the login form at once. The Team screen and the link page are checked with axe-core and
 //! saved as screenshots, desktop and 360 px, English and Russian, under target/screens/team/.
 
-use fantoccini::Locator;
 use floorwalker_e2e::browser::Browser;
 use floorwalker_e2e::chat::{chat_worker, create_operator, PASSWORD};
+use floorwalker_e2e::console::keys::ENTER;
 use floorwalker_e2e::console::{js, Console};
 use floorwalker_e2e::worker::Worker;
 use reqwest::Method;
@@ -43,19 +43,10 @@ async fn fits_the_width(browser: &Browser, what: &str) {
     assert!(widths[0].as_f64() <= widths[1].as_f64(), "{what} is wider than the screen: {widths}");
 }
 
-/// WebDriver's Enter key.
-const ENTER: &str = "\u{E007}";
-
-/// Presses `key` on the element (it takes the focus first, as a keyboard user's Tab would give it).
-async fn press(console: &Console, selector: &str, key: &str) {
-    let element = console.browser.client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("{selector}: {e}"));
-    element.send_keys(key).await.unwrap_or_else(|e| panic!("pressing a key on {selector}: {e}"));
-}
-
 /// Opens the Team screen from the navigation, by keyboard (focus the link, Enter).
 async fn open_team(console: &Console) {
     console.wait("the navigation", "return !!document.querySelector('[data-test=nav-team]');").await;
-    press(console, "[data-test=nav-team]", ENTER).await;
+    console.press("[data-test=nav-team]", ENTER).await;
     console.wait("the team screen", "return !!document.querySelector('[data-test=team]');").await;
 }
 
@@ -77,7 +68,7 @@ async fn an_owner_invites_an_operator_who_joins_and_is_then_disabled() {
     owner.wait_text("[data-test=site]", "Кроха").await;
     owner.wait("the members", &format!("return !!document.querySelector({});", js(&member("anna@demo.example")))).await;
     owner.type_into("#invite-email", "ivan@demo.example").await;
-    press(&owner, "#invite-email", ENTER).await;
+    owner.press("#invite-email", ENTER).await;
     let url = owner.wait("the invite link", "const e = document.querySelector('[data-test=issued-url]'); return e && e.value;").await;
     let url = url.as_str().expect("the link").to_owned();
     assert!(url.starts_with(&format!("{}/console/#link=fwl_", worker.origin())), "{url}");
@@ -103,7 +94,7 @@ async fn an_owner_invites_an_operator_who_joins_and_is_then_disabled() {
     shot(&ivan.browser, "link-desktop-en", 0.0).await;
     ivan.type_into("#link-name", "Ivan").await;
     ivan.type_into("#link-password", PASSWORD).await;
-    press(&ivan, "#link-password", ENTER).await;
+    ivan.press("#link-password", ENTER).await;
     ivan.wait("Ivan's inbox", "return document.querySelector('[data-test=connection]')?.dataset.connected === 'true';").await;
     assert_eq!(ivan.text("[data-test=operator-name]").await.as_deref(), Some("Ivan"));
     let hash = ivan.browser.eval("return location.hash;", vec![]).await;
@@ -115,7 +106,7 @@ async fn an_owner_invites_an_operator_who_joins_and_is_then_disabled() {
     open_team(&owner).await;
     let ivan_row = member("ivan@demo.example");
     owner.wait("Ivan in the list", &format!("return document.querySelector({})?.dataset.status === 'active';", js(&ivan_row))).await;
-    press(&owner, &format!("{ivan_row} [data-test=member-toggle]"), ENTER).await;
+    owner.press(&format!("{ivan_row} [data-test=member-toggle]"), ENTER).await;
     owner.wait("Ivan disabled", &format!("return document.querySelector({})?.dataset.status === 'disabled';", js(&ivan_row))).await;
     ivan.wait("Ivan's console to return to the login form", "return !!document.querySelector('[data-test=login]');").await;
     let (status, _) = worker.admin_send(Method::GET, "/sites/demo/operators", None).await;
@@ -128,7 +119,7 @@ async fn an_owner_invites_an_operator_who_joins_and_is_then_disabled() {
     again.close().await;
 
     // The owner's own row cannot switch her off: she is the site's last owner.
-    press(&owner, &format!("{} [data-test=member-toggle]", member("olga@demo.example")), ENTER).await;
+    owner.press(&format!("{} [data-test=member-toggle]", member("olga@demo.example")), ENTER).await;
     owner.wait_text("[data-test=team-error]", "владелец").await;
     assert_eq!(owner.browser.eval(&format!("return document.querySelector({}).dataset.status;", js(&member("olga@demo.example"))), vec![]).await, "active");
     shot(&owner.browser, "team-desktop-ru-refused", 0.0).await;

@@ -2,6 +2,7 @@
 //! owner's session reaches for its own site (`net::site_path`). Decisions (validation, defaults,
 //! what a change means) stay in core; a screen shows core's answer in the owner's language.
 
+pub mod canned;
 pub mod copy;
 pub mod email;
 pub mod endpoints;

@@ -269,6 +269,7 @@ pub fn TeamScreen(site: String) -> impl IntoView {
                 {move || invites.get().into_iter().map(invite_row).collect_view()}
             </ul>
             {move || (loaded.get() && invites.with(Vec::is_empty)).then(|| view! { <p class="empty">{lang.get().pick("None sent.", "Пока не отправляли.")}</p> })}
+            <super::canned::CannedEditor site=site/>
         </section>
     }
 }

@@ -31,6 +31,7 @@ pub async fn route(req: Request, env: &Env, method: Method, path: &[&str]) -> Re
         (Method::Get, ["conversations", id, "ws"]) => conversation_socket(req, env, id).await,
         (Method::Post, ["conversations", id, "assign"]) => assign(req, env, id).await,
         (Method::Get, ["callbacks"]) => callbacks(req, env).await,
+        (Method::Get, ["canned-replies"]) => super::canned::for_console(&req, env).await,
         (Method::Post, ["callbacks", id, "done"]) => callback_done(req, env, id).await,
         (Method::Get, ["offline"]) => super::offline::list(req, env).await,
         (Method::Post, ["offline", id, "reply"]) => super::offline::reply(req, env, id).await,

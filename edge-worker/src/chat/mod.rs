@@ -9,6 +9,7 @@
 
 pub mod admin;
 mod api;
+pub mod canned;
 mod console;
 mod context;
 mod conversation;
