@@ -11,8 +11,8 @@
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::insights::day::Day;
 use floorwalker_core::insights::experiment::{self, ArmRow};
-use floorwalker_core::insights::funnel::{combine, FunnelQuery, PromptRevenue, Summed};
-use floorwalker_core::insights::rollup::{due_days, fold_day, is_final, DayEvent, DayLead, Device, Rolled, RollupRow, READ_REFRESH_MS, REFRESH_MS};
+use floorwalker_core::insights::funnel::{combine, FirstResponse, FunnelQuery, PromptRevenue, Summed};
+use floorwalker_core::insights::rollup::{due_days, fold_day, is_final, DayChat, DayEvent, DayLead, Device, Rolled, RollupRow, READ_REFRESH_MS, REFRESH_MS};
 use floorwalker_core::leads::lead::Lead;
 use floorwalker_core::outbound::delivery::DeliveryState;
 use floorwalker_core::outbound::webhook::WebhookEvent;
@@ -23,7 +23,7 @@ use serde::Deserialize;
 use worker::{Env, Request, Response};
 
 use crate::http::{self, internal};
-use crate::platform::d1::{db, Db};
+use crate::platform::d1::{db, rows, Db};
 use crate::sites;
 
 /// Days a read rolls up itself; the rest wait for the cron (the answer says how many).
@@ -76,6 +76,7 @@ pub async fn experiments(req: &Request, env: &Env, site: &str) -> Result<Respons
 
 /// `GET /v1/admin/sites/:site/funnel`.
 pub async fn funnel(req: &Request, env: &Env, site: &str) -> Result<Response, ApiError> {
+    const DOING: &str = "reading the funnel";
     let (config, db, query, missing) = read_range(req, env, site).await?;
 
     let key = query.by.map_or("''", |by| by.key_sql());
@@ -85,18 +86,39 @@ pub async fn funnel(req: &Request, env: &Env, site: &str) -> Result<Response, Ap
          WHERE site = ?1 AND day BETWEEN ?2 AND ?3 GROUP BY prompt, {key}"
     );
     let (from, to) = (query.from.0 as u64, query.to.0 as u64);
-    let rows: Vec<Summed> = json_rows(db.query(&sql, &[&site, &from, &to]).all("summing the funnel").await?)?;
-    let revenue: Vec<PromptRevenue> = json_rows(
-        db.query(
-            "SELECT json_object('prompt', prompt, 'currency', currency, 'amount_minor', SUM(amount_minor), 'deals', COUNT(*)) AS row \
-             FROM deals WHERE site = ?1 AND lead_day BETWEEN ?2 AND ?3 GROUP BY prompt, currency",
-            &[&site, &from, &to],
+    let (opened_from, opened_to) = (query.from.start_ms(), Day(query.to.0 + 1).start_ms());
+    // One round trip: the rollups, the deals, and the median first response of the range's
+    // answered conversations (the lower middle one; `chat_conversations_by_site_opened`).
+    let results = db
+        .batch(
+            vec![
+                db.query(&sql, &[&site, &from, &to]).statement(DOING)?,
+                db.query(
+                    "SELECT json_object('prompt', prompt, 'currency', currency, 'amount_minor', SUM(amount_minor), 'deals', COUNT(*)) AS row \
+                     FROM deals WHERE site = ?1 AND lead_day BETWEEN ?2 AND ?3 GROUP BY prompt, currency",
+                    &[&site, &from, &to],
+                )
+                .statement(DOING)?,
+                db.query(
+                    "WITH answered AS (SELECT first_reply_at - opened_at AS ms FROM chat_conversations \
+                     WHERE site = ?1 AND opened_at >= ?2 AND opened_at < ?3 AND first_reply_at IS NOT NULL) \
+                     SELECT json_object('median_ms', ms, 'conversations', (SELECT COUNT(*) FROM answered)) AS row FROM answered \
+                     ORDER BY ms LIMIT 1 OFFSET (SELECT (COUNT(*) - 1) / 2 FROM answered)",
+                    &[&site, &opened_from, &opened_to],
+                )
+                .statement(DOING)?,
+            ],
+            DOING,
         )
-        .all("summing deals")
-        .await?,
-    )?;
+        .await?;
+    let [rows, revenue, first_response] = [0, 1, 2].map(|i| results.get(i).map(|r| rows::<JsonRow>(r, DOING)).transpose());
+    let rows: Vec<Summed> = json_rows(rows?.unwrap_or_default())?;
+    let revenue: Vec<PromptRevenue> = json_rows(revenue?.unwrap_or_default())?;
+    let first_response: Vec<FirstResponse> = json_rows(first_response?.unwrap_or_default())?;
     let configured: Vec<String> = config.widget.prompts.iter().map(|p| p.id.clone()).collect();
-    http::json(&combine(&query, &rows, &revenue, &configured, missing), 200)
+    let mut funnel = combine(&query, &rows, &revenue, &configured, missing);
+    funnel.first_response = first_response.into_iter().next();
+    http::json(&funnel, 200)
 }
 
 #[derive(Deserialize)]
@@ -163,8 +185,9 @@ struct EventIdRow {
 }
 
 #[derive(Deserialize)]
-struct VisitorRow {
+struct ChatRow {
     visitor_id: String,
+    answered: f64,
 }
 
 /// Folds one day of `config`'s site from D1 and replaces its rollup rows, in one batch.
@@ -226,11 +249,14 @@ async fn roll_up(db: &Db, config: &SiteConfig, day: Day, now: u64) -> Result<usi
         .into_iter()
         .map(|(lead, id)| DayLead { visitor: lead.visitor, prompt: lead.prompt, delivered: delivered.iter().any(|d| d.event == id) })
         .collect();
-    let chats: Vec<VisitorRow> = db
-        .query("SELECT visitor_id FROM chat_conversations WHERE site = ?1 AND opened_at >= ?2 AND opened_at < ?3", &[&site, &start, &end])
+    let chats: Vec<ChatRow> = db
+        .query(
+            "SELECT visitor_id, first_reply_at IS NOT NULL AS answered FROM chat_conversations WHERE site = ?1 AND opened_at >= ?2 AND opened_at < ?3",
+            &[&site, &start, &end],
+        )
         .all("reading a day's conversations")
         .await?;
-    let chats: Vec<String> = chats.into_iter().map(|c| c.visitor_id).collect();
+    let chats: Vec<DayChat> = chats.into_iter().map(|c| DayChat { visitor: c.visitor_id, answered: c.answered != 0.0 }).collect();
 
     let rows = fold_day(&config.widget, events, &day_leads, &chats);
     write(db, site, day, &rows, is_final(day, now), now, event_count).await?;

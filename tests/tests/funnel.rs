@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use floorwalker_core::insights::funnel::Funnel;
 use floorwalker_core::leads::lead::{Lead, LeadKind};
+use floorwalker_e2e::chat::{create_operator, login, outbox, start_conversation, visitor_session, ChatSocket, PASSWORD};
 use floorwalker_e2e::eventually;
 use floorwalker_e2e::leads::{post, request};
 use floorwalker_e2e::receiver::Receiver;
@@ -123,6 +124,26 @@ async fn the_funnel_counts_a_scripted_set_of_visits_exactly_and_shows_revenue() 
     // C: typed the address (no client hints at all), opened the chat panel.
     visit(&worker, "visitor-funnel-c", &[], vec![page(&format!("{o}/"), None), json!({"type": "chat_opened"})]).await;
 
+    // C writes in the chat and Anna answers: a conversation started and answered.
+    let session = visitor_session(&worker, &o, "visitor-funnel-c").await;
+    let conversation = start_conversation(&worker, &o, &session.token).await;
+    let mut visitor = ChatSocket::visitor(&worker, &o, &conversation, &session.token).await;
+    visitor.hello(0).await;
+    visitor.say("v-funnel-000001", "Is the Orsa in stock?").await;
+    create_operator(&worker, "anna@demo.example", "Anna", PASSWORD).await;
+    let cookie = login(&worker, "anna@demo.example", PASSWORD).await;
+    let mut anna = ChatSocket::operator(&worker, &conversation, &cookie).await;
+    anna.hello(0).await;
+    anna.say("o-funnel-000001", "Yes, two left.").await;
+    // The answer reaches D1 with the chat's outbox (the CRM subscribes to message.created).
+    eventually("the operator's answer in the outbox", Duration::from_secs(30), || async {
+        let events = outbox(&worker, Some("message.created")).await;
+        events.iter().any(|e| e["payload"]["data"]["message"]["author"]["kind"] == "operator").then_some(())
+    })
+    .await;
+    visitor.close().await;
+    anna.close().await;
+
     // The lead's delivery settles first: today's rollup is made on the first read.
     eventually("the lead delivered to the CRM", Duration::from_secs(30), || async {
         let deliveries: Vec<Value> = worker.admin_get("/sites/demo/deliveries?state=delivered").await;
@@ -140,6 +161,10 @@ async fn the_funnel_counts_a_scripted_set_of_visits_exactly_and_shows_revenue() 
     // A was eligible for the question too (pages and a product) and never saw it.
     assert_eq!((q.eligible, q.shown, q.accepted, q.dismissed, q.leads), (2, 1, 0, 1, 0), "{question:#?}");
     assert_eq!((f.site.visitors, f.site.chat_opens, f.site.leads, f.site.delivered), (3, 1, 1, 1));
+    assert_eq!((f.site.chats, f.site.chats_answered), (1, 1), "one conversation, answered");
+    let first = f.first_response.expect("a first response time");
+    assert_eq!(first.conversations, 1);
+    assert!(first.median_ms < 60_000, "answered within the test's minute: {first:?}");
     assert_eq!(compare.rates.shown_of_eligible, Some(1.0));
     assert_eq!(question.rates.shown_of_eligible, Some(0.5));
 

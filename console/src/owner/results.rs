@@ -130,6 +130,7 @@ pub fn ResultsScreen(site: String) -> impl IntoView {
 fn FunnelView(funnel: Funnel) -> impl IntoView {
     let lang = use_lang();
     let site = funnel.site;
+    let first_response = funnel.first_response;
     let revenue = funnel.revenue.clone();
     let missing = funnel.days_missing;
     let split = funnel.by.is_some();
@@ -141,6 +142,12 @@ fn FunnelView(funnel: Funnel) -> impl IntoView {
                 <dt>{move || lang.get().pick("Visitors (per day)", "Посетители (по дням)")}</dt><dd data-test="total-visitors">{site.visitors}</dd>
                 <dt>{move || lang.get().pick("Leads, in the CRM", "Заявки, в CRM")}</dt><dd data-test="total-leads">{format!("{}, {}", site.leads, site.delivered)}</dd>
                 <dt>{move || lang.get().pick("Chat opened, chats", "Открыли чат, чатов")}</dt><dd data-test="total-chats">{format!("{}, {}", site.chat_opens, site.chats)}</dd>
+                <dt>{move || lang.get().pick("Chats answered", "Чатов с ответом")}</dt><dd data-test="chats-answered">{site.chats_answered}</dd>
+                <dt>{move || lang.get().pick("First answer (median)", "Первый ответ (медиана)")}</dt>
+                <dd data-test="first-response">{move || match first_response {
+                    Some(first) => first.median_words(lang.get()),
+                    None => lang.get().pick("no answered chat yet", "пока ни одного ответа").to_owned(),
+                }}</dd>
                 <dt>{move || lang.get().pick("Revenue from the CRM", "Выручка по данным CRM")}</dt><dd data-test="total-revenue">{move || money(&revenue, lang.get())}</dd>
             </dl>
             {split.then(|| view! {
@@ -155,9 +162,6 @@ fn FunnelView(funnel: Funnel) -> impl IntoView {
                 <p class="muted" data-test="days-missing">{move || format!("{} {missing}", lang.get().pick(
                     "Days not counted yet (counted within minutes):", "Ещё не подсчитано дней (будут через несколько минут):"))}</p>
             })}
-            <p class="muted">{move || lang.get().pick(
-                "Not measured yet: whether operators answered chats, and how fast.",
-                "Пока не измеряется: ответили ли операторы в чате и как быстро.")}</p>
         </section>
         <ul class="cards funnel-list" data-test="funnel-list">
             {funnel.prompts.into_iter().map(|p| view! { <PromptCard prompt=p/> }).collect_view()}

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::base::error::{ApiError, ErrorCode};
+use crate::base::locale::Locale;
 use crate::base::money::Currency;
 use crate::insights::day::Day;
 use crate::insights::rollup::{Counts, SITE_ROW};
@@ -190,13 +191,39 @@ pub struct Funnel {
     /// Revenue of every lead of the range, per currency.
     pub revenue: Vec<Revenue>,
     pub prompts: Vec<PromptFunnel>,
-    /// What the funnel cannot tell from the stored data yet, by name.
-    pub not_measured: Vec<String>,
+    /// How fast operators answered the conversations of the range; `None` when none was answered
+    /// (or the conversations are no longer kept: closed ones go after their retention period,
+    /// while `site.chats_answered` stays in the rollups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_response: Option<FirstResponse>,
 }
 
-/// What the stored data cannot answer yet: the chat's messages live in each conversation's
-/// Durable Object, not in D1, so whether and how fast an operator answered is not in the rollups.
-pub const NOT_MEASURED: [&str; 2] = ["chats_answered", "median_first_response"];
+/// The time from a conversation's start (the visitor's first message) to an operator's first
+/// answer, over the range's answered conversations still kept.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirstResponse {
+    /// The median (the lower middle one of an even count), in milliseconds.
+    pub median_ms: u64,
+    /// How many conversations it is the median of.
+    pub conversations: u64,
+}
+
+impl FirstResponse {
+    /// The median as an owner reads it: `45 s`, `2 min 05 s`, `1 h 10 min`.
+    pub fn median_words(&self, locale: Locale) -> String {
+        let seconds = self.median_ms.div_ceil(1000);
+        let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+        let (hours, minutes, secs) = match locale {
+            Locale::En => ("h", "min", "s"),
+            Locale::Ru => ("ч", "мин", "с"),
+        };
+        match (h, m) {
+            (0, 0) => format!("{s} {secs}"),
+            (0, _) => format!("{m} {minutes} {s:02} {secs}"),
+            _ => format!("{h} {hours} {m:02} {minutes}"),
+        }
+    }
+}
 
 /// Puts the funnel together from the summed rows and revenue. `configured` is the config's
 /// prompt ids in order: they come first (even with no numbers yet), removed prompts after them.
@@ -266,7 +293,7 @@ pub fn combine(query: &FunnelQuery, rows: &[Summed], revenue: &[PromptRevenue], 
         site_groups: ordered(query.by, site_groups),
         revenue: revenue_of(None),
         prompts,
-        not_measured: NOT_MEASURED.iter().map(|s| (*s).to_owned()).collect(),
+        first_response: None,
     }
 }
 

@@ -152,6 +152,13 @@ pub struct DayEvent {
     pub event: Event,
 }
 
+/// A conversation started on the day: whose, and whether an operator has answered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayChat {
+    pub visitor: String,
+    pub answered: bool,
+}
+
 /// One lead created that day.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DayLead {
@@ -177,11 +184,13 @@ pub struct Counts {
     pub chat_opens: u64,
     /// Conversations started (the visitor's first message).
     pub chats: u64,
+    /// Of those, the ones an operator answered (by the time the day was last rolled up).
+    pub chats_answered: u64,
 }
 
 impl Counts {
-    pub const COLUMNS: [&'static str; 9] =
-        ["visitors", "eligible", "shown", "accepted", "dismissed", "leads", "delivered", "chat_opens", "chats"];
+    pub const COLUMNS: [&'static str; 10] =
+        ["visitors", "eligible", "shown", "accepted", "dismissed", "leads", "delivered", "chat_opens", "chats", "chats_answered"];
 
     pub fn add(&mut self, other: &Counts) {
         self.visitors += other.visitors;
@@ -193,6 +202,7 @@ impl Counts {
         self.delivered += other.delivered;
         self.chat_opens += other.chat_opens;
         self.chats += other.chats;
+        self.chats_answered += other.chats_answered;
     }
 }
 
@@ -269,8 +279,8 @@ pub fn due_days(range: impl DoubleEndedIterator<Item = Day>, rolled: &[Rolled], 
 }
 
 /// Folds one day: `events` in any order (each visitor's are replayed by their time), `leads`
-/// and `chats` (the visitor of each conversation started) of the same day.
-pub fn fold_day(config: &WidgetConfig, events: Vec<DayEvent>, leads: &[DayLead], chats: &[String]) -> Vec<RollupRow> {
+/// and `chats` (each conversation started, and whether it was answered) of the same day.
+pub fn fold_day(config: &WidgetConfig, events: Vec<DayEvent>, leads: &[DayLead], chats: &[DayChat]) -> Vec<RollupRow> {
     let mut by_visitor: BTreeMap<String, Vec<DayEvent>> = BTreeMap::new();
     for event in events {
         by_visitor.entry(event.visitor.clone()).or_default().push(event);
@@ -332,8 +342,10 @@ pub fn fold_day(config: &WidgetConfig, events: Vec<DayEvent>, leads: &[DayLead],
         counts.leads += 1;
         counts.delivered += u64::from(lead.delivered);
     }
-    for visitor in chats {
-        rows.entry(segment_of(visitor, visitors.get(visitor), SITE_ROW)).or_default().chats += 1;
+    for chat in chats {
+        let counts = rows.entry(segment_of(&chat.visitor, visitors.get(&chat.visitor), SITE_ROW)).or_default();
+        counts.chats += 1;
+        counts.chats_answered += u64::from(chat.answered);
     }
     rows.into_iter().map(|(segment, counts)| RollupRow { segment, counts }).collect()
 }

@@ -24,6 +24,7 @@
 use std::collections::HashMap;
 
 use floorwalker_core::base::error::ApiError;
+use floorwalker_core::chat::protocol::Author;
 use floorwalker_core::outbound::chat_events::TranscriptRequested;
 use floorwalker_core::outbound::delivery::{QueueMessage, Target};
 use floorwalker_core::outbound::endpoint::Endpoint;
@@ -157,6 +158,18 @@ pub async fn flush(env: &Env, store: &SqlStore) -> Result<usize, ApiError> {
                 )
                 .statement("closing the conversation row")?,
             );
+        }
+        // An operator's first answer: when it came is the funnel's first response time.
+        if let WebhookEvent::MessageCreated(created) = &event {
+            if matches!(created.message.author, Author::Operator { .. }) {
+                more.push(
+                    db.query(
+                        "UPDATE chat_conversations SET first_reply_at = ?2 WHERE id = ?1 AND first_reply_at IS NULL",
+                        &[&created.conversation_id, &created.message.at],
+                    )
+                    .statement("noting the first answer")?,
+                );
+            }
         }
         if !statements.is_empty() && statements.len() + more.len() > MAX_STATEMENTS {
             break;

@@ -64,7 +64,7 @@ fn prompts_come_in_config_order_with_rates_and_revenue() {
     assert_eq!((f.site.visitors, f.site.chats, f.site.leads, f.site.delivered), (40, 2, 4, 2));
     assert_eq!(f.revenue[0].amount_minor, 4_509_000);
     assert_eq!(f.days_missing, 2);
-    assert_eq!(f.not_measured, ["chats_answered", "median_first_response"]);
+    assert_eq!(f.first_response, None, "the worker adds it from the conversations");
 }
 
 fn arb_counts() -> impl Strategy<Value = Counts> {
@@ -101,4 +101,14 @@ proptest! {
         for g in &split.site_groups { site.add(&g.counts); }
         prop_assert_eq!(site, split.site);
     }
+}
+
+#[test]
+fn a_first_response_reads_as_a_duration() {
+    use crate::base::locale::Locale;
+    let words = |ms: u64, locale| FirstResponse { median_ms: ms, conversations: 3 }.median_words(locale);
+    assert_eq!(words(44_200, Locale::En), "45 s", "a started second counts");
+    assert_eq!(words(125_000, Locale::En), "2 min 05 s");
+    assert_eq!(words(125_000, Locale::Ru), "2 мин 05 с");
+    assert_eq!(words(4_200_000, Locale::En), "1 h 10 min");
 }

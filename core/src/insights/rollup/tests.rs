@@ -102,7 +102,8 @@ fn a_scripted_day_is_counted_exactly() {
         DayLead { visitor: "visitor-a".into(), prompt: Some(COMPARE.into()), delivered: true },
         DayLead { visitor: "visitor-gone".into(), prompt: None, delivered: false },
     ];
-    let rows = fold_day(&shipped(), s.events.clone(), &leads, &["visitor-c".to_owned()]);
+    let chats = [DayChat { visitor: "visitor-c".into(), answered: true }, DayChat { visitor: "visitor-c".into(), answered: false }];
+    let rows = fold_day(&shipped(), s.events.clone(), &leads, &chats);
 
     let a = row(&rows, COMPARE, "yandex");
     assert_eq!((a.eligible, a.shown, a.accepted, a.dismissed, a.leads, a.delivered), (1, 1, 1, 0, 1, 1));
@@ -116,7 +117,7 @@ fn a_scripted_day_is_counted_exactly() {
     assert_eq!(row(&rows, "callback", "google.com").eligible, 1);
 
     let site_c = row(&rows, SITE_ROW, DIRECT);
-    assert_eq!((site_c.visitors, site_c.chat_opens, site_c.chats), (1, 1, 1));
+    assert_eq!((site_c.visitors, site_c.chat_opens, site_c.chats, site_c.chats_answered), (1, 1, 2, 1), "two started, one answered");
     let devices: Vec<(&str, &str, &str)> = rows
         .iter()
         .filter(|r| r.segment.prompt == SITE_ROW && r.counts.visitors > 0)
