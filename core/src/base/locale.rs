@@ -60,7 +60,7 @@ impl Locale {
         let digits = n.to_string();
         let mut grouped = String::with_capacity(digits.len() + digits.len() / 3 * 2);
         for (i, digit) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 grouped.push(separator);
             }
             grouped.push(digit);
