@@ -8,6 +8,7 @@
 use floorwalker_core::base::locale::{Locale, Weekday};
 use floorwalker_core::base::money::{Currency, Money};
 use floorwalker_core::base::wire;
+use floorwalker_core::insights::experiment::words::arm_label;
 use floorwalker_core::prompts::card::PromptCard;
 use floorwalker_core::prompts::config::{Position, PromptKind, SiteConfig};
 use floorwalker_core::prompts::contrast::{is_hex_color, readable_text_on};
@@ -86,10 +87,15 @@ fn sample_products(locale: Locale) -> Vec<Product> {
 }
 
 /// The bytes the widget would hand the cards module: the card and the site config as served
-/// (this prompt on, whatever its switch says, so an owner can look before turning it on).
-fn inputs(draft: &SiteConfig, index: usize, locale: Locale, after_hours: bool, shop_products: &[Product]) -> Option<Drawing> {
+/// (this prompt on, whatever its switch says, so an owner can look before turning it on), the
+/// prompt as experiment arm `arm` shows it (0: the current words). The arm's words are drawn as
+/// the prompt's, without the experiment, so the cards module does not pick an arm of its own for
+/// the preview's visitor.
+fn inputs(draft: &SiteConfig, index: usize, locale: Locale, after_hours: bool, arm: usize, shop_products: &[Product]) -> Option<Drawing> {
     let mut config = draft.clone();
     let prompt = config.widget.prompts.get_mut(index)?;
+    *prompt = prompt.as_arm(arm).into_owned();
+    prompt.experiment = None;
     prompt.enabled = true;
     let (id, kind) = (prompt.id.clone(), prompt.kind.clone());
     let public = config.public();
@@ -164,8 +170,17 @@ pub fn Preview(draft: RwSignal<Option<SiteConfig>>, index: usize, lang: RwSignal
         Some(site) if matches!(draft.with_untracked(|d| d.as_ref().map(|d| d.widget.prompts[index].kind.clone())), Some(PromptKind::ComparisonEmail)) => shop_products(&site),
         _ => RwSignal::new(Vec::new()),
     };
+    // The experiment's arms by name, the control first; the arm drawn (an arm that went away is the control).
+    let arms = Memo::new(move |_| {
+        draft.with(|d| {
+            let experiment = d.as_ref().and_then(|d| d.widget.prompts.get(index)?.experiment.as_ref());
+            experiment.map(|e| (0..e.arms()).map(|arm| e.arm_name(arm).to_owned()).collect::<Vec<_>>()).unwrap_or_default()
+        })
+    });
+    let chosen_arm = RwSignal::new(0usize);
+    let arm = Memo::new(move |_| if chosen_arm.get() < arms.with(Vec::len) { chosen_arm.get() } else { 0 });
     let drawn_from = Memo::new(move |_| {
-        products.with(|products| draft.with(|d| d.as_ref().and_then(|d| inputs(d, index, locale.get(), after_hours.get(), products))))
+        products.with(|products| draft.with(|d| d.as_ref().and_then(|d| inputs(d, index, locale.get(), after_hours.get(), arm.get(), products))))
     });
     let at_left = move || drawn_from.with(|d| d.as_ref().is_some_and(|d| d.position == Position::BottomLeft));
     let handle = StoredValue::new_local(None::<JsValue>);
@@ -199,6 +214,13 @@ pub fn Preview(draft: RwSignal<Option<SiteConfig>>, index: usize, lang: RwSignal
                         {move || lang.get().pick("After hours", "Нерабочее время")}
                     </button>
                 })}
+                {move || arms.get().into_iter().enumerate().map(|(n, name)| {
+                    let test = format!("preview-arm-{name}");
+                    view! {
+                        <button type="button" data-test=test aria-pressed=move || if arm.get() == n { "true" } else { "false" }
+                            on:click=move |_| chosen_arm.set(n)>{move || arm_label(&name, lang.get())}</button>
+                    }
+                }).collect_view()}
             </div>
             <div class="preview-stage" class:phone=move || phone.get() class:at-left=at_left>
                 <div class="preview-host" node_ref=host inert=true></div>

@@ -1,7 +1,9 @@
 //! The owner's "Prompts" screen («Подсказки»): the site's languages, hours, time zone, look and
 //! guardrails, and each playbook (comparison by email, callback, question, chat invitation) on a
 //! form of its own: on/off, the words in each of the site's languages, the conditions as fields
-//! (with the engine's floors beside them), the question's choices, the cooldown.
+//! (with the engine's floors beside them), the question's choices, the cooldown, and an
+//! experiment: other words for some visitors (core's `PromptDefinition::start_experiment` and
+//! the moves beside it), each variant's words edited with the same fields as the prompt's own.
 //!
 //! The form edits a copy of the stored config (core's `SiteConfig`, the one type the worker
 //! stores); "Save" sends each changed prompt as a JSON merge patch of only what changed (core's
@@ -13,6 +15,8 @@ use std::sync::Arc;
 
 use floorwalker_core::base::locale::{Locale, Weekday};
 use floorwalker_core::base::merge_patch;
+use floorwalker_core::insights::experiment::words::arm_label;
+use floorwalker_core::prompts::config::experiment::MAX_CHALLENGERS;
 use floorwalker_core::prompts::config::{
     active_seconds_floor, distinct_products_floor, Choice, ConsentCopy, Localized, Position, PromptCopy, PromptKind,
     Question, SiteConfig,
@@ -273,14 +277,59 @@ fn blank_like(copy: &PromptCopy) -> PromptCopy {
     }
 }
 
-/// The prompt's words in `locale`, made (empty) if it has none yet.
-fn copy_mut(draft: &mut SiteConfig, index: usize, locale: Locale) -> Option<&mut PromptCopy> {
-    let copy = &mut draft.widget.prompts.get_mut(index)?.copy;
+/// The words of `copy` in `locale`, made (empty) if it has none yet.
+fn made_in(copy: &mut Localized<PromptCopy>, locale: Locale) -> Option<&mut PromptCopy> {
     if copy.in_locale(locale).is_none() {
         let blank = blank_like(copy.get(locale));
         copy.set(locale, blank);
     }
     copy.in_locale_mut(locale)
+}
+
+/// The prompt's words in `locale`, made (empty) if it has none yet.
+fn copy_mut(draft: &mut SiteConfig, index: usize, locale: Locale) -> Option<&mut PromptCopy> {
+    made_in(&mut draft.widget.prompts.get_mut(index)?.copy, locale)
+}
+
+/// Whose words a set of fields edits: the prompt's own, or the `n`th variant's of its experiment.
+#[derive(Clone, Copy, PartialEq)]
+enum Words {
+    Prompt,
+    Variant(usize),
+}
+
+impl Words {
+    /// Where these words sit under the prompt, as the server's problems name them.
+    fn path(self, base: &str) -> String {
+        match self {
+            Words::Prompt => format!("{base}.copy"),
+            Words::Variant(n) => format!("{base}.experiment.variants[{n}].copy"),
+        }
+    }
+
+    /// The words in `locale`. A variant without words of its own (one that changes the timing
+    /// only) shows the prompt's: they are what its visitors read.
+    fn read(self, draft: &SiteConfig, index: usize, locale: Locale) -> Option<&PromptCopy> {
+        let prompt = draft.widget.prompts.get(index)?;
+        match self {
+            Words::Prompt => prompt.copy.in_locale(locale),
+            Words::Variant(n) => prompt.experiment.as_ref()?.variants.get(n)?.copy.as_ref().unwrap_or(&prompt.copy).in_locale(locale),
+        }
+    }
+
+    /// The words in `locale` to change, made (empty) if there are none yet; a variant without
+    /// words of its own gets a copy of the prompt's first, so one changed field changes one field.
+    fn write(self, draft: &mut SiteConfig, index: usize, locale: Locale) -> Option<&mut PromptCopy> {
+        match self {
+            Words::Prompt => copy_mut(draft, index, locale),
+            Words::Variant(n) => {
+                let prompt = draft.widget.prompts.get_mut(index)?;
+                let own = prompt.copy.clone();
+                let variant = prompt.experiment.as_mut()?.variants.get_mut(n)?;
+                made_in(variant.copy.get_or_insert(own), locale)
+            }
+        }
+    }
 }
 
 fn localized_text(value: &Localized<String>, locale: Locale) -> String {
@@ -543,6 +592,12 @@ fn set_locale(draft: &mut SiteConfig, locale: Locale, on: bool) {
         }
         for index in 0..draft.widget.prompts.len() {
             copy_mut(draft, index, locale);
+            // A variant's words are required in every language the site speaks, as the prompt's.
+            for variant in draft.widget.prompts[index].experiment.iter_mut().flat_map(|e| &mut e.variants) {
+                if let Some(copy) = &mut variant.copy {
+                    made_in(copy, locale);
+                }
+            }
             if let PromptKind::Question(question) = &mut draft.widget.prompts[index].kind {
                 if question.question.in_locale(locale).is_none() {
                     question.question.set(locale, String::new());
@@ -585,11 +640,12 @@ fn PromptForm(form: Form, index: usize) -> impl IntoView {
             locales
                 .get()
                 .into_iter()
-                .map(|locale| copy_fields(form, index, &base, &kind, locale))
+                .map(|locale| copy_fields(form, index, &base, &kind, locale, Words::Prompt))
                 .collect_view()
         }
     };
     let question = matches!(kind, PromptKind::Question(_)).then(|| question_fields(form, index, &base, locales));
+    let experiment = experiment_part(form, index, &base, &kind, &id, locales);
     view! {
         <form class="card prompt" data-test=format!("prompt-{id}") aria-labelledby=labelled_by on:submit=|ev| ev.prevent_default()>
             <h3 id=heading_id>{move || lang.get().pick(name.0, name.1)}</h3>
@@ -598,6 +654,7 @@ fn PromptForm(form: Form, index: usize) -> impl IntoView {
                 Arc::new(move |d: &mut SiteConfig, on: bool| d.widget.prompts[index].enabled = on))}
             <div class="locales">{words}</div>
             <Preview draft=form.draft index=index lang=form.lang/>
+            {experiment}
             {question}
             {conditions(form, index, &base, &kind)}
             {text_field(form, format!("{base}.cooldown_days"), ("Days before it returns after a dismissal", "Дней до повтора после отказа"), Input::Number,
@@ -608,15 +665,15 @@ fn PromptForm(form: Form, index: usize) -> impl IntoView {
     }
 }
 
-/// The words of one prompt in one language.
-fn copy_fields(form: Form, index: usize, base: &str, kind: &PromptKind, locale: Locale) -> AnyView {
+/// The words of one prompt (or of one variant of its experiment: `which`) in one language.
+fn copy_fields(form: Form, index: usize, base: &str, kind: &PromptKind, locale: Locale, which: Words) -> AnyView {
     let lang = form.lang;
     let code = locale.code();
-    let at = format!("{base}.copy.{code}");
+    let at = format!("{}.{code}", which.path(base));
     let text = |name: &'static str, label: (&'static str, &'static str), input: Input, read: fn(&PromptCopy) -> String, write: fn(&mut PromptCopy, String)| {
         text_field(form, format!("{at}.{name}"), label, input, None,
-            get(move |d| d.widget.prompts[index].copy.in_locale(locale).map(read).unwrap_or_default()),
-            set(move |d, v| if let Some(copy) = copy_mut(d, index, locale) { write(copy, v) }))
+            get(move |d| which.read(d, index, locale).map(read).unwrap_or_default()),
+            set(move |d, v| if let Some(copy) = which.write(d, index, locale) { write(copy, v) }))
     };
     let collects_contact = matches!(kind, PromptKind::ComparisonEmail | PromptKind::Callback);
     let callback = matches!(kind, PromptKind::Callback);
@@ -642,6 +699,142 @@ fn copy_fields(form: Form, index: usize, base: &str, kind: &PromptKind, locale: 
                     |c| c.after_hours.as_ref().map(|a| a.accept.clone()).unwrap_or_default(),
                     |c, v| if let Some(a) = &mut c.after_hours { a.accept = v })}
             })}
+        </fieldset>
+    }
+    .into_any()
+}
+
+/// Moves the focus to the first element `selector` finds once the page has drawn it: a button the
+/// owner pressed may be gone after the change it made, and a keyboard user must not be left on
+/// nothing.
+fn focus_soon(selector: String) {
+    net::later(0, move || {
+        let element = web_sys::window().and_then(|w| w.document()).and_then(|d| d.query_selector(&selector).ok().flatten());
+        if let Some(element) = element.and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok()) {
+            let _ = element.focus();
+        }
+    });
+}
+
+/// The prompt's experiment: "Try other words" when none runs; else each variant's words (the
+/// same fields as the prompt's), what to do with it (keep its words, remove it), another variant,
+/// and stopping. The moves are core's; each that changes the list of variants gives the
+/// experiment a new id, so visitors are shuffled afresh and earlier counts stay apart.
+fn experiment_part(form: Form, index: usize, base: &str, kind: &PromptKind, id: &str, locales: Memo<Vec<Locale>>) -> AnyView {
+    let lang = form.lang;
+    let scope = format!("[data-test='experiment-{id}']");
+    // Drawn again only when variants come or go, not on every keystroke in their fields.
+    let variants = Memo::new(move |_| {
+        form.draft.with(|d| {
+            d.as_ref()
+                .and_then(|d| d.widget.prompts.get(index)?.experiment.as_ref())
+                .map(|e| e.variants.iter().map(|v| (v.id.clone(), v.when.is_some())).collect::<Vec<_>>())
+        })
+    });
+    let start = {
+        let scope = scope.clone();
+        move |_| {
+            let (at, nonce) = (net::now_ms(), net::random_id());
+            form.edit(|d| {
+                let locales = d.locales.clone();
+                d.widget.prompts[index].start_experiment(&locales, at, &nonce);
+            });
+            focus_soon(format!("{scope} .variant input"));
+        }
+    };
+    let add = {
+        let scope = scope.clone();
+        move |_| {
+            let (at, nonce) = (net::now_ms(), net::random_id());
+            form.edit(|d| {
+                let locales = d.locales.clone();
+                d.widget.prompts[index].add_variant(&locales, at, &nonce);
+            });
+            // The new variant is the last: the row of buttons follows it.
+            focus_soon(format!("{scope} .variant:nth-last-child(2) input"));
+        }
+    };
+    let stop = {
+        let scope = scope.clone();
+        move |_| {
+            form.edit(|d| d.widget.prompts[index].experiment = None);
+            focus_soon(format!("{scope} [data-test=experiment-start]"));
+        }
+    };
+    let (base, kind) = (base.to_owned(), kind.clone());
+    let body = move || match variants.get() {
+        None => view! {
+            <p class="hint">{move || lang.get().pick(
+                "Not sure which words sell better? Show other words to half of the visitors; Results tells you which half accepts more.",
+                "Не уверены, какие слова продают лучше? Покажите половине посетителей другие; раздел «Результаты» скажет, какая половина соглашается чаще.")}</p>
+            <button type="button" data-test="experiment-start" on:click=start.clone()>{move || lang.get().pick("Try other words", "Попробовать другие слова")}</button>
+        }
+        .into_any(),
+        Some(list) => {
+            let count = list.len();
+            let blocks = list
+                .into_iter()
+                .enumerate()
+                .map(|(n, (variant, own_timing))| {
+                    let (base, kind, scope) = (base.clone(), kind.clone(), scope.clone());
+                    let (name, keep_name, keep_id, remove_id) = (variant.clone(), variant.clone(), variant.clone(), variant.clone());
+                    let words = move || locales.get().into_iter().map(|locale| copy_fields(form, index, &base, &kind, locale, Words::Variant(n))).collect_view();
+                    let keep = {
+                        let scope = scope.clone();
+                        move |_| {
+                            form.edit(|d| {
+                                d.widget.prompts[index].keep_variant(&keep_id);
+                            });
+                            focus_soon(format!("{scope} [data-test=experiment-start]"));
+                        }
+                    };
+                    let remove = move |_| {
+                        let (at, nonce) = (net::now_ms(), net::random_id());
+                        form.edit(|d| d.widget.prompts[index].remove_variant(&remove_id, at, &nonce));
+                        focus_soon(format!("{scope} [data-test=experiment-add]"));
+                    };
+                    view! {
+                        <div class="variant" data-test=format!("variant-{variant}")>
+                            <h4>{move || arm_label(&name, lang.get())}</h4>
+                            <div class="locales">{words}</div>
+                            <p class="hint">{move || if own_timing {
+                                lang.get().pick("Its own timing (set through the API).", "Своё время показа (задано через API).")
+                            } else {
+                                lang.get().pick("Shown at the same moments as the current words.", "Показывается в те же моменты, что и текущие слова.")
+                            }}</p>
+                            <div class="row">
+                                <button type="button" data-test=format!("experiment-keep-{variant}") on:click=keep>
+                                    {move || format!("{} {}", lang.get().pick("Keep the words of", "Оставить слова:"), arm_label(&keep_name, lang.get()))}
+                                </button>
+                                {(count > 1).then(|| view! {
+                                    <button type="button" data-test=format!("experiment-remove-{variant}") on:click=remove>
+                                        {move || lang.get().pick("Remove this variant", "Убрать этот вариант")}
+                                    </button>
+                                })}
+                            </div>
+                        </div>
+                    }
+                })
+                .collect_view();
+            view! {
+                <p class="hint">{move || lang.get().pick(
+                    "Visitors are split evenly between the current words and each variant, and each always sees the same. Adding or removing a variant starts the count afresh.",
+                    "Посетители поровну делятся между текущими словами и каждым вариантом, и каждый всегда видит одно и то же. Добавить или убрать вариант — начать подсчёт заново.")}</p>
+                {blocks}
+                <div class="row">
+                    {(count < MAX_CHALLENGERS).then(|| view! {
+                        <button type="button" data-test="experiment-add" on:click=add.clone()>{move || lang.get().pick("Add another variant", "Добавить ещё вариант")}</button>
+                    })}
+                    <button type="button" data-test="experiment-stop" on:click=stop.clone()>{move || lang.get().pick("Stop the experiment", "Остановить эксперимент")}</button>
+                </div>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <fieldset class="experiment" data-test=format!("experiment-{id}")>
+            <legend>{move || lang.get().pick("Experiment", "Эксперимент")}</legend>
+            {body}
         </fieldset>
     }
     .into_any()

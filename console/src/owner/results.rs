@@ -1,11 +1,13 @@
 //! The owner's "Results" screen («Результаты»): does it sell? Per prompt, the funnel of the chosen
 //! days (eligible → shown → accepted → lead → in the CRM) with each step's share and the revenue
 //! the CRM reported, optionally split by day, source, device or language; the site's visitors and
-//! chats; and the tokens a CRM reports deals with. The numbers and what they mean are core's
-//! (`insights`); this screen only lays them out, as cards that fit a 360 px phone.
+//! chats; each prompt's experiment, arm against arm, with its verdict; and the tokens a CRM
+//! reports deals with. The numbers and what they mean are core's (`insights`, the verdict's words
+//! `insights::experiment::words`); this screen only lays them out, as cards that fit a 360 px phone.
 
 use floorwalker_core::base::money::Money;
 use floorwalker_core::insights::deals::{DealToken, NewDealToken};
+use floorwalker_core::insights::experiment::{words, Experiments, PromptExperiment};
 use floorwalker_core::insights::funnel::{Dimension, Funnel, PromptFunnel, Revenue};
 use floorwalker_core::insights::rollup::Counts;
 use leptos::prelude::*;
@@ -69,12 +71,17 @@ pub fn ResultsScreen(site: String) -> impl IntoView {
     let days = RwSignal::new(30u32);
     let by = RwSignal::new(None::<Dimension>);
     let funnel = RwSignal::new(None::<Funnel>);
+    let experiments = RwSignal::new(None::<Experiments>);
     let error = RwSignal::new(None::<Notice>);
+    let experiments_error = RwSignal::new(None::<Notice>);
     let load = move || {
         let (n, split) = (days.get_untracked(), by.get_untracked());
+        let today = floorwalker_core::insights::day::Day::of_ms(js_sys::Date::now() as u64);
+        // The experiments are counted over the funnel's days, so the two never disagree.
+        let range = format!("from={}&to={today}", today.plus(1 - i64::from(n)));
+        let experiments_query = format!("experiments?{range}");
         spawn_local(async move {
-            let today = floorwalker_core::insights::day::Day::of_ms(js_sys::Date::now() as u64);
-            let mut query = format!("funnel?from={}&to={today}", today.plus(1 - i64::from(n)));
+            let mut query = format!("funnel?{range}");
             if let Some(split) = split {
                 query.push_str(&format!("&by={}", split.as_str()));
             }
@@ -84,6 +91,15 @@ pub fn ResultsScreen(site: String) -> impl IntoView {
                     error.set(None);
                 }
                 Err(e) => error.set(Some(Notice::failed("Could not load the results", "Не удалось загрузить результаты", e))),
+            }
+        });
+        spawn_local(async move {
+            match net::get::<Experiments>(&net::site_path(&site.get_value(), &experiments_query)).await {
+                Ok(answer) => {
+                    experiments.set(Some(answer));
+                    experiments_error.set(None);
+                }
+                Err(e) => experiments_error.set(Some(Notice::failed("Could not load the experiments", "Не удалось загрузить эксперименты", e))),
             }
         });
     };
@@ -121,6 +137,7 @@ pub fn ResultsScreen(site: String) -> impl IntoView {
             </form>
             <p class="error" role="alert" data-test="results-error">{move || error.get().map(|n| n.text(lang.get()))}</p>
             {move || funnel.get().map(|f| view! { <FunnelView funnel=f/> })}
+            <ExperimentsView experiments=experiments error=experiments_error/>
             <DealTokens site=site/>
         </section>
     }
@@ -214,6 +231,80 @@ fn PromptCard(prompt: PromptFunnel) -> impl IntoView {
                         }).collect_view()}
                     </tbody>
                 </table>
+            })}
+        </li>
+    }
+}
+
+/// Each prompt's experiment: its arms (shown, accepted, rate with its interval) and the verdict,
+/// in words that say what to do; or, when none runs, one line on what an experiment is and where
+/// to start one.
+#[component]
+fn ExperimentsView(experiments: RwSignal<Option<Experiments>>, error: RwSignal<Option<Notice>>) -> impl IntoView {
+    let lang = use_lang();
+    let list = move || experiments.get().map(|answer| answer.experiments);
+    view! {
+        <section class="card experiments" data-test="experiments" aria-labelledby="experiments-heading">
+            <h3 id="experiments-heading">{move || lang.get().pick("Experiments", "Эксперименты")}</h3>
+            <p class="error" role="alert" data-test="experiments-error">{move || error.get().map(|n| n.text(lang.get()))}</p>
+            {move || match list() {
+                None => None,
+                Some(list) if list.is_empty() => Some(view! {
+                    <p class="muted" data-test="experiments-none">
+                        {move || lang.get().pick(
+                            "An experiment shows some visitors other words for a prompt and tells you which words sell better. Start one on ",
+                            "Эксперимент показывает части посетителей другие слова подсказки и говорит, какие продают лучше. Начать можно в разделе ")}
+                        <a href="#prompts">{move || lang.get().pick("Prompts", "Подсказки")}</a>
+                        {move || lang.get().pick(": \"Try other words\".", ": «Попробовать другие слова».")}
+                    </p>
+                }.into_any()),
+                Some(list) => Some(view! {
+                    <ul class="experiment-list">
+                        {list.into_iter().map(|experiment| view! { <ExperimentCard experiment=experiment/> }).collect_view()}
+                    </ul>
+                }.into_any()),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn ExperimentCard(experiment: PromptExperiment) -> impl IntoView {
+    let lang = use_lang();
+    let PromptExperiment { prompt, result } = experiment;
+    let (heading, labelled_by) = (format!("experiment-{prompt}"), format!("experiment-{prompt}"));
+    let experiment_id = result.experiment.clone();
+    let kind = words::verdict_kind(&result.verdict);
+    let arms = result.arms.clone();
+    let acts = matches!(kind, "winner" | "control_wins");
+    view! {
+        <li class="experiment" data-test="experiment" data-prompt=prompt.clone() data-experiment=experiment_id aria-labelledby=labelled_by>
+            <h4 id=heading><code>{prompt.clone()}</code></h4>
+            <table class="arms">
+                <thead><tr>
+                    <th scope="col">{move || lang.get().pick("Words", "Слова")}</th>
+                    <th scope="col">{move || lang.get().pick("Shown", "Показано")}</th>
+                    <th scope="col">{move || lang.get().pick("Accepted", "Приняли")}</th>
+                    <th scope="col">{move || lang.get().pick("Rate (95 % range)", "Доля (95 % интервал)")}</th>
+                </tr></thead>
+                <tbody>
+                    {arms.into_iter().map(|arm| {
+                        let (variant, name) = (arm.counts.variant.clone(), arm.counts.variant.clone());
+                        let (shown, converted) = (arm.counts.shown, arm.counts.converted);
+                        view! {
+                            <tr data-test="arm" data-variant=variant>
+                                <th scope="row">{move || words::arm_label(&name, lang.get())}</th>
+                                <td>{move || lang.get().grouped(shown)}</td>
+                                <td>{move || lang.get().grouped(converted)}</td>
+                                <td data-test="arm-rate">{move || words::arm_rate(&arm, lang.get())}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <p class="verdict" data-test="verdict" data-verdict=kind>{move || words::verdict(&result, lang.get())}</p>
+            {acts.then(|| view! {
+                <p><a href="#prompts" data-test="experiment-act">{move || lang.get().pick("Open the prompt's form", "Открыть форму подсказки")}</a></p>
             })}
         </li>
     }

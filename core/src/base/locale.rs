@@ -50,6 +50,32 @@ impl Locale {
         }
     }
 
+    /// `n` with its thousands grouped as this language writes them: `2,400` in English, `2 400` in
+    /// Russian (a no-break space, so a number never wraps across lines).
+    pub fn grouped(self, n: u64) -> String {
+        let separator = match self {
+            Locale::Ru => '\u{a0}',
+            Locale::En => ',',
+        };
+        let digits = n.to_string();
+        let mut grouped = String::with_capacity(digits.len() + digits.len() / 3 * 2);
+        for (i, digit) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                grouped.push(separator);
+            }
+            grouped.push(digit);
+        }
+        grouped
+    }
+
+    /// What separates whole from fraction: `4.1` in English, `4,1` in Russian.
+    pub fn decimal_separator(self) -> char {
+        match self {
+            Locale::Ru => ',',
+            Locale::En => '.',
+        }
+    }
+
     /// Picks the widget's language from a BCP 47 tag such as the page's `<html lang="en-GB">`.
     pub fn from_language_tag(tag: &str) -> Option<Locale> {
         let primary = tag.split(['-', '_']).next()?.trim().to_ascii_lowercase();

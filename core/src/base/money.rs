@@ -19,23 +19,13 @@ impl Money {
         let exponent = minor_exponent(self.currency);
         let scale = 10i64.pow(exponent);
         let (major, minor) = (self.minor / scale, (self.minor % scale).abs());
-        let digits = major.abs().to_string();
-        let (group, decimal) = match locale {
-            Locale::Ru => ('\u{a0}', ','),
-            Locale::En => (',', '.'),
-        };
         let mut amount = String::new();
         if major < 0 {
             amount.push('-');
         }
-        for (i, digit) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                amount.push(group);
-            }
-            amount.push(digit);
-        }
+        amount.push_str(&locale.grouped(major.unsigned_abs()));
         if minor != 0 {
-            amount.push(decimal);
+            amount.push(locale.decimal_separator());
             let fraction = minor.to_string();
             for _ in fraction.len()..exponent as usize {
                 amount.push('0');

@@ -321,5 +321,7 @@ pub fn erfc(x: f64) -> f64 {
     FRAC_1_SQRT_PI * (-x * x).exp() / fraction
 }
 
+pub mod words;
+
 #[cfg(test)]
 mod tests;

@@ -94,9 +94,17 @@ impl PromptDefinition {
     /// control's), and their arm's name when the prompt has an experiment. Borrowed for the
     /// control and for prompts without one.
     pub fn for_visitor(&self, visitor: &str) -> (Cow<'_, PromptDefinition>, Option<&str>) {
-        let arm = self.arm_for(visitor);
-        let Some(variant) = self.experiment.as_ref().and_then(|e| e.variant_of(visitor)) else {
-            return (Cow::Borrowed(self), arm);
+        let arm = self.experiment.as_ref().map_or(0, |e| e.arm_of(visitor));
+        (self.as_arm(arm), self.arm_for(visitor))
+    }
+
+    /// The prompt as arm `arm` shows it (0: the control; `n`: the `n`th variant's words and
+    /// timing in place of the control's): what a visitor in that arm sees, and what the owner's
+    /// preview draws for that arm. Borrowed for the control, a prompt without an experiment and
+    /// an arm it does not have.
+    pub fn as_arm(&self, arm: usize) -> Cow<'_, PromptDefinition> {
+        let Some(variant) = self.experiment.as_ref().and_then(|e| e.variants.get(arm.checked_sub(1)?)) else {
+            return Cow::Borrowed(self);
         };
         let mut seen = self.clone();
         if let Some(when) = &variant.when {
@@ -106,7 +114,102 @@ impl PromptDefinition {
         if let Some(copy) = &variant.copy {
             seen.copy = copy.clone();
         }
-        (Cow::Owned(seen), arm)
+        Cow::Owned(seen)
+    }
+}
+
+/// The first challenger's id: the owner's second version of the words is "B" against the
+/// control's "A".
+pub const FIRST_VARIANT: &str = "b";
+/// Characters of the prompt's id an experiment id keeps, so the date and the nonce always fit in
+/// [`MAX_EXPERIMENT_ID_LEN`] (`-yyyymmdd-` and six characters).
+const STEM_LEN: usize = MAX_EXPERIMENT_ID_LEN - 16;
+
+impl Experiment {
+    /// A new experiment id for `prompt` at `at_ms`: `<prompt>-<yyyymmdd>-<nonce>`, readable in
+    /// the rollups and a CSV (which prompt, started when), and unique by the nonce's first six
+    /// `[a-z0-9]` characters (the console passes a random id). Never the id of an earlier
+    /// experiment: the rollups keep earlier experiments' rows under their ids, and two
+    /// experiments under one id would add up each other's arms of the same name, and assign
+    /// visitors as the first did.
+    pub fn fresh_id(prompt: &str, at_ms: u64, nonce: &str) -> String {
+        let (year, month, day) = crate::base::clock::civil_from_days((at_ms / 86_400_000) as i64);
+        let stem: String = prompt.chars().take(STEM_LEN).collect();
+        let nonce: String = nonce.chars().map(|c| c.to_ascii_lowercase()).filter(char::is_ascii_alphanumeric).take(6).collect();
+        format!("{stem}-{year:04}{month:02}{day:02}-{nonce}")
+    }
+}
+
+/// The owner's moves on a prompt's experiment, as the console offers them. Each move that changes
+/// the list of arms gives the experiment a new id ([`Experiment::fresh_id`] with `at_ms` and
+/// `nonce`): under the same id a changed list would move some visitors between arms and add the
+/// new arms' visitors to counts gathered under the old list (see the docs' "Experiments").
+#[cfg(feature = "prompt-copy")]
+impl PromptDefinition {
+    /// Starts an experiment with one challenger, [`FIRST_VARIANT`], whose words start as the
+    /// prompt's own in `locales` (the site's languages: a language the site dropped is not
+    /// copied, so validation does not ask for it) for the owner to rewrite, and whose timing is
+    /// the prompt's (no `when`). Replaces an experiment already there.
+    pub fn start_experiment(&mut self, locales: &[Locale], at_ms: u64, nonce: &str) {
+        let variant = Variant { id: FIRST_VARIANT.to_owned(), copy: Some(self.words_in(locales)), when: None };
+        self.experiment = Some(Experiment { id: Experiment::fresh_id(&self.id, at_ms, nonce), variants: vec![variant] });
+    }
+
+    /// Adds a challenger (the next letter: `c`, `d`) with the prompt's words, as
+    /// [`Self::start_experiment`] does; starts the experiment when there is none. `false` when
+    /// it already has [`MAX_CHALLENGERS`].
+    pub fn add_variant(&mut self, locales: &[Locale], at_ms: u64, nonce: &str) -> bool {
+        let words = self.words_in(locales);
+        let Some(experiment) = &mut self.experiment else {
+            self.start_experiment(locales, at_ms, nonce);
+            return true;
+        };
+        if experiment.variants.len() >= MAX_CHALLENGERS {
+            return false;
+        }
+        let id = ('b'..='z').map(String::from).find(|id| experiment.variants.iter().all(|v| v.id != *id)).unwrap_or_default();
+        experiment.variants.push(Variant { id, copy: Some(words), when: None });
+        experiment.id = Experiment::fresh_id(&self.id, at_ms, nonce);
+        true
+    }
+
+    /// Removes the challenger `variant`; the experiment stops with its last one.
+    pub fn remove_variant(&mut self, variant: &str, at_ms: u64, nonce: &str) {
+        let Some(experiment) = &mut self.experiment else { return };
+        let before = experiment.variants.len();
+        experiment.variants.retain(|v| v.id != variant);
+        if experiment.variants.is_empty() {
+            self.experiment = None;
+        } else if experiment.variants.len() != before {
+            experiment.id = Experiment::fresh_id(&self.id, at_ms, nonce);
+        }
+    }
+
+    /// Makes the challenger `variant` the prompt as defined and ends the experiment: its words
+    /// replace the prompt's in each language it has (a language it lacks keeps the prompt's), and
+    /// its timing, if it has its own, replaces the prompt's, since what won is the arm as the
+    /// visitors saw it. `false` (nothing changed) when there is no such challenger.
+    pub fn keep_variant(&mut self, variant: &str) -> bool {
+        let Some(kept) = self.experiment.as_ref().and_then(|e| e.variants.iter().find(|v| v.id == variant)).cloned() else {
+            return false;
+        };
+        if let Some(copy) = &kept.copy {
+            for (locale, words) in copy.each() {
+                self.copy.set(locale, words.clone());
+            }
+        }
+        if let Some(when) = kept.when {
+            self.when = when;
+        }
+        self.experiment = None;
+        true
+    }
+
+    /// The prompt's words in `locales` only (all of them when it has none of those).
+    fn words_in(&self, locales: &[Locale]) -> Localized<PromptCopy> {
+        let mut words = self.copy.clone();
+        words.keep(locales);
+        words
     }
 }
 

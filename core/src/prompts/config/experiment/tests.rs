@@ -207,3 +207,97 @@ fn a_one_language_site_serves_its_challengers_words_in_its_language() {
     let variant = &public.widget.prompts[3].experiment.as_ref().expect("served").variants[0];
     assert_eq!(variant.copy.as_ref().expect("words").in_locale(Locale::Ru), None);
 }
+
+#[test]
+fn a_fresh_id_names_the_prompt_and_the_day_and_always_fits() {
+    // 2026-03-05 12:00 UTC.
+    let at = crate::base::clock::days_from_civil(2026, 3, 5) as u64 * 86_400_000 + 12 * 3_600_000;
+    assert_eq!(Experiment::fresh_id("callback", at, "9F3A21c0ffee"), "callback-20260305-9f3a21");
+    let long = "a_prompt_id_much_longer_than_thirty_two_characters_allow";
+    let id = Experiment::fresh_id(long, at, "deadbeefdeadbeef");
+    assert_eq!(id, "a_prompt_id_much-20260305-deadbe");
+    assert!(is_valid_experiment_id(&id), "{id}");
+    // Two nonces, two experiments, on the same prompt and day.
+    assert_ne!(Experiment::fresh_id("callback", at, "aaaaaa"), Experiment::fresh_id("callback", at, "aaaaab"));
+}
+
+#[test]
+fn starting_an_experiment_gives_variant_b_the_prompts_words_in_the_sites_languages() {
+    let mut config = site();
+    config.locales = vec![Locale::En];
+    config.widget.default_locale = Locale::En;
+    let before = config.widget.prompts[0].clone();
+    let prompt = &mut config.widget.prompts[0];
+    prompt.start_experiment(&config.locales, 0, "abcdef0123");
+    let experiment = prompt.experiment.clone().expect("an experiment");
+    assert_eq!(experiment.id, format!("{}-19700101-abcdef", &before.id[..before.id.len().min(STEM_LEN)]));
+    assert_eq!(experiment.variants.len(), 1);
+    let b = &experiment.variants[0];
+    assert_eq!((b.id.as_str(), b.when.as_ref()), (FIRST_VARIANT, None), "the prompt's own timing");
+    assert_eq!(b.copy, Some(Localized::Only(Locale::En, before.copy.get(Locale::En).clone())), "English only, as the site speaks");
+    // What was there is otherwise untouched, and the config is valid as it is.
+    assert_eq!(PromptDefinition { experiment: None, ..prompt.clone() }, before);
+    assert_eq!(config.validate().map_err(|e| e.message), Ok(()));
+}
+
+#[test]
+fn adding_and_removing_variants_gives_a_new_id_each_time_and_the_last_one_stops_it() {
+    let mut prompt = site().widget.prompts[0].clone();
+    let locales = [Locale::Ru, Locale::En];
+    assert!(prompt.add_variant(&locales, 0, "111111"), "adding starts an experiment when none runs");
+    let ids = |p: &PromptDefinition| p.experiment.as_ref().map(|e| e.variants.iter().map(|v| v.id.clone()).collect::<Vec<_>>());
+    assert_eq!(ids(&prompt), Some(vec!["b".to_owned()]));
+    assert!(prompt.add_variant(&locales, 0, "222222"));
+    assert!(prompt.add_variant(&locales, 0, "333333"));
+    assert!(!prompt.add_variant(&locales, 0, "444444"), "three challengers at most");
+    assert_eq!(ids(&prompt), Some(vec!["b".to_owned(), "c".to_owned(), "d".to_owned()]));
+    assert!(prompt.experiment.as_ref().is_some_and(|e| e.id.ends_with("333333")));
+    prompt.remove_variant("c", 0, "555555");
+    assert_eq!(ids(&prompt), Some(vec!["b".to_owned(), "d".to_owned()]));
+    assert!(prompt.experiment.as_ref().is_some_and(|e| e.id.ends_with("555555")), "a changed list is a new experiment");
+    // The next letter free is taken again.
+    assert!(prompt.add_variant(&locales, 0, "666666"));
+    assert_eq!(ids(&prompt), Some(vec!["b".to_owned(), "d".to_owned(), "c".to_owned()]));
+    prompt.remove_variant("nope", 0, "777777");
+    assert!(prompt.experiment.as_ref().is_some_and(|e| e.id.ends_with("666666")), "nothing removed, nothing restarted");
+    for id in ["b", "d", "c"] {
+        prompt.remove_variant(id, 0, "888888");
+    }
+    assert_eq!(prompt.experiment, None);
+}
+
+#[test]
+fn keeping_a_variant_makes_its_words_the_prompts_and_ends_the_experiment() {
+    let mut prompt = two_arms();
+    let before = prompt.clone();
+    assert!(!prompt.keep_variant("nope"));
+    assert_eq!(prompt, before, "no such variant, nothing changed");
+    let early = prompt.experiment.as_ref().unwrap().variants[0].clone();
+    assert!(prompt.keep_variant("early"));
+    assert_eq!(prompt.experiment, None);
+    assert_eq!(Some(&prompt.copy), early.copy.as_ref());
+    assert_eq!(Some(&prompt.when), early.when.as_ref(), "what won was its timing too");
+    assert_eq!((&prompt.id, &prompt.kind, prompt.cooldown_days), (&before.id, &before.kind, before.cooldown_days));
+
+    // A variant with words in one language only: the other language keeps the prompt's.
+    let mut prompt = before.clone();
+    let english = prompt.copy.get(Locale::En).clone();
+    let mut russian = prompt.copy.get(Locale::Ru).clone();
+    russian.title = "Другой вопрос?".into();
+    let experiment = prompt.experiment.as_mut().unwrap();
+    experiment.variants[0].copy = Some(Localized::Only(Locale::Ru, russian.clone()));
+    experiment.variants[0].when = None;
+    assert!(prompt.keep_variant("early"));
+    assert_eq!(prompt.copy, Localized::Both { ru: russian, en: english });
+    assert_eq!(prompt.when, before.when, "no timing of its own: the prompt's stays");
+}
+
+#[test]
+fn an_arm_as_the_preview_draws_it() {
+    let prompt = two_arms();
+    assert!(matches!(prompt.as_arm(0), Cow::Borrowed(_)));
+    assert!(matches!(prompt.as_arm(2), Cow::Borrowed(_)), "an arm it does not have is the control");
+    assert_eq!(prompt.as_arm(1).copy.get(Locale::En).title, "A question?");
+    let early = visitor_in(&prompt, "early");
+    assert_eq!(prompt.as_arm(1), prompt.for_visitor(&early).0);
+}
