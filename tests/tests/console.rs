@@ -229,7 +229,10 @@ async fn an_operator_answers_a_visitor_live_with_the_visitor_context_at_hand() {
         "{shown}"
     );
     let lead_line = console.wait_text("[data-test=context] [data-test=lead]", "+79161234567").await;
-    assert!(lead_line.contains(LeadKind::Callback.label(locale)) && lead_line.contains("после 18:00"), "{lead_line}");
+    // The kind in the operator's language (this console's is English), the visitor's words as given.
+    let console_lang = console.browser.eval("return document.documentElement.lang;", vec![]).await;
+    let operator_locale = if console_lang == "ru" { Locale::Ru } else { Locale::En };
+    assert!(lead_line.contains(LeadKind::Callback.label(operator_locale)) && lead_line.contains("после 18:00"), "{lead_line}");
     assert_eq!(console.text("[data-test=context] [data-test=previous-conversation]").await, None, "a first conversation");
     // Reading it cleared the unread count.
     console.wait("the unread badge to go", &format!("return !document.querySelector('{} [data-test=unread]');", row(&conv))).await;

@@ -27,7 +27,9 @@ use crate::net;
 /// The widget's stylesheet (the shadow root's), so the card looks as it does on the shop; then the
 /// preview's own rules: the card sits in the page's flow instead of over the shop's corner.
 const WIDGET_STYLE: &str = include_str!("../../../widget/src/widget.css");
-const PREVIEW_STYLE: &str = ".fw{position:relative;bottom:auto;right:auto;left:auto;z-index:auto}\
+// `.fw.right`/`.fw.left` too: the widget's corner offsets (20 px from the page's edge) are two
+// classes strong, and would shift the card out of its stage.
+const PREVIEW_STYLE: &str = ".fw,.fw.right,.fw.left{position:relative;bottom:auto;right:auto;left:auto;z-index:auto}\
     .fw .prompt,.fw .cards>*{position:relative;bottom:auto;left:auto;right:auto;width:100%;max-width:100%;box-sizing:border-box;animation:none}";
 
 thread_local! {
