@@ -45,6 +45,7 @@ impl HttpError {
         }
         match (self.status, self.code) {
             (0, _) => lang.pick("the server did not answer; check the connection and try again", "сервер не ответил; проверьте связь и попробуйте снова").to_owned(),
+            (_, Some(code)) if code.message_names_the_input() => format!("{} — {}", code.for_people(lang), self.message),
             (_, Some(code)) => code.for_people(lang).to_owned(),
             (status, None) => format!("{} {status}", lang.pick("the server answered", "сервер ответил")),
         }

@@ -126,6 +126,23 @@ impl ErrorCode {
 }
 
 impl ErrorCode {
+    /// Whether the server's message says what in the input was wrong (`id must be …`), which the
+    /// code's own words cannot: a screen shows it after them.
+    pub fn message_names_the_input(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::InvalidConfig
+                | ErrorCode::InvalidEmail
+                | ErrorCode::InvalidPhone
+                | ErrorCode::FieldTooLong
+                | ErrorCode::MissingField
+                | ErrorCode::InvalidText
+                | ErrorCode::InvalidQuery
+                | ErrorCode::InvalidDeal
+                | ErrorCode::EndpointNotAllowed
+        )
+    }
+
     /// What the code means to a person at the console (an owner, an operator), in `locale`: the
     /// server's `message` is for developers and in English, and a screen shows this instead where
     /// the error is not about one field (a field's problem is worded by core's validation).
