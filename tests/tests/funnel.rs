@@ -138,7 +138,9 @@ async fn the_funnel_counts_a_scripted_set_of_visits_exactly_and_shows_revenue() 
     // The answer reaches D1 with the chat's outbox (the CRM subscribes to message.created).
     eventually("the operator's answer in the outbox", Duration::from_secs(30), || async {
         let events = outbox(&worker, Some("message.created")).await;
-        events.iter().any(|e| e["payload"]["data"]["message"]["author"]["kind"] == "operator").then_some(())
+        // `payload` is the stored event as JSON text.
+        let author = |e: &Value| serde_json::from_str::<Value>(e["payload"].as_str().unwrap_or_default()).unwrap_or_default()["data"]["message"]["author"]["kind"].clone();
+        events.iter().any(|e| author(e) == "operator").then_some(())
     })
     .await;
     visitor.close().await;
