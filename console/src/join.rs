@@ -12,7 +12,7 @@ use leptos::task::spawn_local;
 use crate::i18n::{use_lang, LangSwitch, Pick};
 use crate::net;
 use crate::notice::Notice;
-use crate::owner::team::{explain, when};
+use crate::owner::team::explain;
 
 /// The link token in the page's location, if it was opened from one.
 pub fn token_in_location() -> Option<String> {
@@ -129,4 +129,15 @@ pub fn LinkPage(token: String, me: RwSignal<Option<SignedIn>>, link: RwSignal<Op
             </form>
         </main>
     }
+}
+
+/// The link's end on the reader's own clock ("3 December 2026, 14:05"): before signing in the
+/// shop's zone is not known, and the person acts on their own time anyway.
+fn when(lang: crate::i18n::Lang, ms: u64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    let options = js_sys::Object::new();
+    for (key, value) in [("day", "numeric"), ("month", "long"), ("year", "numeric"), ("hour", "2-digit"), ("minute", "2-digit")] {
+        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+    }
+    String::from(date.to_locale_string(lang.pick("en-GB", "ru-RU"), &options))
 }

@@ -233,6 +233,13 @@ async fn an_owner_copies_the_tag_sees_the_refusal_allows_the_origin_and_sees_the
     // Removing an origin by keyboard: the widget stops loading there (and the rest stays).
     console.browser.eval(&format!("document.querySelector('{} [data-test=remove-origin]').focus();", origin_row(&shop_origin)), vec![]).await;
     press(&console, ENTER).await;
+    // Asked once more, the focus on the question's own button: one stray Enter removes nothing.
+    console
+        .wait("the confirmation's focus", "return document.activeElement?.dataset.test === 'confirm-remove-origin';")
+        .await;
+    let asked: SiteConfig = worker.admin_get("/sites/demo").await;
+    assert!(asked.origins.contains(&shop_origin), "nothing removed before the answer");
+    press(&console, ENTER).await;
     console.wait("the shop origin to go", &format!("return !document.querySelector('{}');", origin_row(&shop_origin))).await;
     let removed: SiteConfig = worker.admin_get("/sites/demo").await;
     assert_eq!(removed, before, "back to the config as it was");

@@ -277,6 +277,9 @@ fn EndpointCard(
                     Ok(delivery) => view! {
                         <p>{move || lang.get().pick("Test event sent:", "Проверка отправлена:")}</p>
                         <Attempt attempt=delivery.attempt/>
+                        <p class="muted">{move || lang.get().pick(
+                            "A test is shown here only: it is not a lead, so it is not in the delivery log and cannot be replayed.",
+                            "Проверка видна только здесь: это не заявка, поэтому её нет в журнале доставки и её нельзя повторить.")}</p>
                     }.into_any(),
                     Err(notice) => view! { <p class="error">{move || notice.text(lang.get())}</p> }.into_any(),
                 })}

@@ -111,6 +111,14 @@ fn poll(screen: Screen, alive: Arc<AtomicBool>) {
     });
 }
 
+/// Moves the keyboard focus to the first element `selector` finds.
+fn focus_selector(selector: &str) {
+    let element = web_sys::window().and_then(|w| w.document()).and_then(|d| d.query_selector(selector).ok().flatten());
+    if let Some(element) = element {
+        super::copy::call_method(&element, "focus", &js_sys::Array::new());
+    }
+}
+
 /// Moves the keyboard focus to the element with `id` (a heading with `tabindex=-1`), after a
 /// button that had it went away with its row.
 fn focus(id: &str) {
@@ -374,14 +382,43 @@ fn Origins(screen: Screen) -> impl IntoView {
                             let origin = origin.clone();
                             move || format!("{}: {origin}", lang.get().pick("Remove", "Удалить"))
                         };
+                        // Removing takes the widget off that site at once: asked once more, as
+                        // deleting a CRM endpoint is, so a stray Enter cannot do it.
+                        let confirming = RwSignal::new(false);
+                        let warning = {
+                            let origin = origin.clone();
+                            move || format!("{} {origin}", lang.get().pick("Visitors lose the widget at once on", "Посетители сразу лишатся виджета на"))
+                        };
                         view! {
                             <li data-test="origin" data-origin=origin.clone() data-state=state>
                                 <span class="origin-name">{origin.clone()}</span>
                                 <span class="load" data-test="origin-load">{load}</span>
-                                <button type="button" data-test="remove-origin" aria-label=label
-                                    disabled=move || screen.busy.get() on:click=move |_| remove(for_button.clone())>
-                                    {move || lang.get().pick("Remove", "Удалить")}
-                                </button>
+                                {move || if confirming.get() {
+                                    let for_button = for_button.clone();
+                                    view! {
+                                        <span class="confirm" role="group" aria-label=warning.clone()>
+                                            <span>{warning.clone()}</span>
+                                            <button type="button" class="danger" data-test="confirm-remove-origin"
+                                                disabled=move || screen.busy.get() on:click=move |_| remove(for_button.clone())>
+                                                {move || lang.get().pick("Yes, remove", "Да, удалить")}
+                                            </button>
+                                            <button type="button" data-test="cancel-remove-origin" on:click=move |_| confirming.set(false)>
+                                                {move || lang.get().pick("Cancel", "Отмена")}
+                                            </button>
+                                        </span>
+                                    }.into_any()
+                                } else {
+                                    view! {
+                                        <button type="button" data-test="remove-origin" aria-label=label.clone()
+                                            disabled=move || screen.busy.get() on:click=move |_| {
+                                                confirming.set(true);
+                                                // The question's own button takes the focus the Remove button had.
+                                                net::later(0, || focus_selector("[data-test=confirm-remove-origin]"));
+                                            }>
+                                            {move || lang.get().pick("Remove", "Удалить")}
+                                        </button>
+                                    }.into_any()
+                                }}
                             </li>
                         }
                     }/>

@@ -6,6 +6,8 @@
 //! `insights::experiment::words`); this screen only lays them out, as cards that fit a 360 px phone.
 
 use floorwalker_core::base::money::Money;
+use floorwalker_core::chat::operator_view::PanelLabels;
+use floorwalker_core::prompts::config::SiteConfig;
 use floorwalker_core::insights::deals::{DealToken, NewDealToken};
 use floorwalker_core::insights::experiment::{words, Experiments, PromptExperiment};
 use floorwalker_core::insights::funnel::{Dimension, Funnel, PromptFunnel, Revenue};
@@ -104,6 +106,14 @@ pub fn ResultsScreen(site: String) -> impl IntoView {
         });
     };
     load();
+    // The prompts by their names (a card's title, a question's question), not their ids.
+    let labels = RwSignal::new(PanelLabels::default());
+    provide_context(labels);
+    spawn_local(async move {
+        if let Ok(config) = net::get::<SiteConfig>(&format!("/v1/admin/sites/{}", site.get_value())).await {
+            labels.try_set(PanelLabels::of(&config.widget));
+        }
+    });
     view! {
         <section class="owner-screen results" data-test="results">
             <h2>{move || lang.get().pick("Results", "Результаты")}</h2>
@@ -197,7 +207,7 @@ fn PromptCard(prompt: PromptFunnel) -> impl IntoView {
     let (labelled_by, heading) = (format!("funnel-{id}"), format!("funnel-{id}"));
     view! {
         <li class="card funnel" data-test="funnel-prompt" data-prompt=id.clone() aria-labelledby=labelled_by>
-            <h3 id=heading><code>{id.clone()}</code>
+            <h3 id=heading title=id.clone()>{prompt_name(id.clone())}
                 {(!configured).then(|| view! { <span class="tag">{move || lang.get().pick("removed", "удалена")}</span> })}
             </h3>
             <ol class="steps">
@@ -279,7 +289,7 @@ fn ExperimentCard(experiment: PromptExperiment) -> impl IntoView {
     let acts = matches!(kind, "winner" | "control_wins");
     view! {
         <li class="experiment" data-test="experiment" data-prompt=prompt.clone() data-experiment=experiment_id aria-labelledby=labelled_by>
-            <h4 id=heading><code>{prompt.clone()}</code></h4>
+            <h4 id=heading title=prompt.clone()>{prompt_name(prompt.clone())}</h4>
             <table class="arms">
                 <thead><tr>
                     <th scope="col">{move || lang.get().pick("Words", "Слова")}</th>
@@ -398,4 +408,12 @@ fn DealTokens(site: StoredValue<String>) -> impl IntoView {
             </ul>
         </section>
     }
+}
+
+/// A prompt's name in the owner's language, its id until the config is read (or for a prompt
+/// since removed).
+fn prompt_name(id: String) -> impl Fn() -> String {
+    let lang = use_lang();
+    let labels = use_context::<RwSignal<PanelLabels>>();
+    move || labels.map_or_else(|| id.clone(), |labels| labels.with(|labels| labels.prompt(&id, lang.get())))
 }

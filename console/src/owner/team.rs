@@ -8,22 +8,12 @@ use floorwalker_core::access::accounts::{MemberView, Role, SignedIn};
 use floorwalker_core::access::links::{InviteView, IssuedLink, LinkPurpose, NewInvite};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::JsValue;
 
 use super::copy::CopyButton;
 use crate::i18n::{use_lang, Lang, Pick};
 use crate::notice::Notice;
 use crate::net::{self, HttpError};
 
-/// A date in the owner's language ("3 December 2026, 14:05").
-pub(crate) fn when(lang: Lang, ms: u64) -> String {
-    let date = js_sys::Date::new(&JsValue::from_f64(ms as f64));
-    let options = js_sys::Object::new();
-    for (key, value) in [("day", "numeric"), ("month", "long"), ("year", "numeric"), ("hour", "2-digit"), ("minute", "2-digit")] {
-        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
-    }
-    String::from(date.to_locale_string(lang.pick("en-GB", "ru-RU"), &options))
-}
 
 /// The server's refusal in the owner's language, where the status says enough; its own words
 /// (core's, in English) otherwise.
@@ -143,7 +133,7 @@ pub fn TeamScreen(site: String) -> impl IntoView {
                 "Send it to them yourself. It works once, until {until}, and is shown only now: we keep no copy of it.",
                 "Отправьте её сами. Она сработает один раз, до {until}, и показана только сейчас: мы не храним её копию.",
             )
-            .replace("{until}", &when(l, link.expires_at));
+            .replace("{until}", &crate::clock::shop_date_time(link.expires_at, l));
             view! {
                 <div class="issued" role="status" data-test="issued-link" data-purpose={link.purpose.as_str()}>
                     <p><strong>{lead}" "{link.email.clone()}</strong></p>
@@ -221,7 +211,7 @@ pub fn TeamScreen(site: String) -> impl IntoView {
         } else if i.revoked_at.is_some() {
             l.pick("Withdrawn", "Отозвано").to_owned()
         } else if pending {
-            format!("{} {}", l.pick("Waiting, until", "Ждёт, до"), when(l, i.expires_at))
+            format!("{} {}", l.pick("Waiting, until", "Ждёт, до"), crate::clock::shop_date_time(i.expires_at, l))
         } else {
             l.pick("Expired", "Истекло").to_owned()
         };
