@@ -186,11 +186,16 @@ pub fn Preview(draft: RwSignal<Option<SiteConfig>>, index: usize, lang: RwSignal
     });
     let at_left = move || drawn_from.with(|d| d.as_ref().is_some_and(|d| d.position == Position::BottomLeft));
     let handle = StoredValue::new_local(None::<JsValue>);
+    // Which drawing is wanted: a draw waits for the cards module, and an older one (the examples,
+    // before the shop's products arrived) must not land over a newer one.
+    let wanted = StoredValue::new(0u32);
     Effect::new(move |_| {
         let Some(drawing) = drawn_from.get() else { return };
         let Some(host) = host.get() else { return };
+        wanted.update_value(|n| *n += 1);
+        let mine = wanted.get_value();
         spawn_local(async move {
-            match draw(&host, &drawing, handle).await {
+            match draw(&host, &drawing, handle, move || wanted.try_get_value() == Some(mine)).await {
                 Ok(()) => failed.set(false),
                 Err(error) => {
                     web_sys::console::warn_2(&"floorwalker console: the preview did not draw".into(), &error);
@@ -235,9 +240,17 @@ pub fn Preview(draft: RwSignal<Option<SiteConfig>>, index: usize, lang: RwSignal
 }
 
 /// Draws the card into `host`'s shadow root, replacing the card drawn before.
-async fn draw(host: &web_sys::HtmlDivElement, drawing: &Drawing, handle: StoredValue<Option<JsValue>, LocalStorage>) -> Result<(), JsValue> {
+async fn draw(
+    host: &web_sys::HtmlDivElement,
+    drawing: &Drawing,
+    handle: StoredValue<Option<JsValue>, LocalStorage>,
+    still_wanted: impl Fn() -> bool,
+) -> Result<(), JsValue> {
     let Drawing { card, config, brand, position } = drawing;
     let module = cards_module().await?;
+    if !still_wanted() {
+        return Ok(());
+    }
     if let Some(previous) = handle.get_value() {
         if let Ok(destroy) = js_sys::Reflect::get(&previous, &"destroy".into()).and_then(|f| f.dyn_into::<js_sys::Function>()) {
             let _ = destroy.call0(&previous);
