@@ -104,6 +104,26 @@ async fn the_owner_writes_canned_replies_and_an_operator_sends_one_with_a_slash(
     assert_eq!(unchanged, stored);
     owner.close().await;
 
+    // The editor on a 360 px phone, in both languages: nothing sideways, axe clean.
+    let phone = Console { browser: Browser::start_mobile().await };
+    phone.browser.client.goto(&worker.url("/console/")).await.expect("the console on a phone");
+    phone.login("olga@demo.example", PASSWORD).await;
+    phone.press("[data-test=nav-team]", ENTER).await;
+    phone.wait("the editor's rows", "return document.querySelectorAll('[data-test=canned-row]').length === 2;").await;
+    for lang in ["en", "ru"] {
+        let current = phone.browser.eval("return document.documentElement.lang;", vec![]).await;
+        if current.as_str() != Some(lang) {
+            phone.click("[data-test=lang]").await;
+            phone.wait("the language", &format!("return document.documentElement.lang === {};", js(lang))).await;
+        }
+        phone.browser.eval("document.querySelector('[data-test=canned-editor]').scrollIntoView();", vec![]).await;
+        let widths = phone.browser.eval("return [document.documentElement.scrollWidth, innerWidth];", vec![]).await;
+        assert!(widths[0].as_f64() <= widths[1].as_f64(), "the editor is wider than the phone ({lang}): {widths}");
+        assert_eq!(phone.browser.axe_violations(&["[data-test=canned-editor]"]).await, json!([]), "axe-core at 360 px ({lang})");
+        shot(&phone.browser, &format!("editor-phone-{lang}")).await;
+    }
+    phone.close().await;
+
     // A visitor writes; Anna answers with `/de` + Enter, which puts the reply in the box.
     let session = visitor_session(&worker, SHOP, "visitor-canned-01").await;
     let conv = start_conversation(&worker, SHOP, &session.token).await;
