@@ -146,3 +146,24 @@ pub mod keys {
     pub const ARROW_UP: &str = "\u{E013}";
     pub const ARROW_DOWN: &str = "\u{E015}";
 }
+
+/// The owner account [`owned_demo_shop`] creates.
+pub const SHOP_OWNER: (&str, &str) = ("owner@kroha.example", "owner-password-1");
+
+/// The demo shop (every built-in prompt), open around the clock so a callback promises a call,
+/// 60× faster, with [`SHOP_OWNER`]'s account; the worker and the stored config.
+pub async fn owned_demo_shop(name: &str) -> (crate::worker::Worker, floorwalker_core::prompts::config::SiteConfig) {
+    use floorwalker_core::prompts::config::TestTiming;
+    use floorwalker_core::prompts::hours::{BusinessHours, OpeningHours};
+    let worker = crate::worker::Worker::start(name).await;
+    let mut config = worker.demo_site_config(&[]);
+    config.widget.test_timing = Some(TestTiming { time_scale: 60 });
+    let day = Some(OpeningHours { open: 0, close: 24 * 60 });
+    config.widget.business_hours = BusinessHours { mon: day, tue: day, wed: day, thu: day, fri: day, sat: day, sun: day };
+    worker.put_site(&config).await;
+    let owner = serde_json::json!({"email": SHOP_OWNER.0, "name": "Olga", "password": SHOP_OWNER.1, "role": "owner"});
+    let (status, answer) = worker.admin_send(reqwest::Method::POST, "/sites/demo/operators", Some(owner)).await;
+    assert!(status == 201 || status == 200, "creating the owner: {status} {answer}");
+    let stored = worker.admin_get("/sites/demo").await;
+    (worker, stored)
+}

@@ -12,15 +12,14 @@ use std::time::Duration;
 
 use floorwalker_core::base::locale::Locale;
 use floorwalker_core::prompts::config::experiment::{Experiment, Variant, FIRST_VARIANT};
-use floorwalker_core::prompts::config::{SiteConfig, TestTiming};
-use floorwalker_core::prompts::hours::{BusinessHours, OpeningHours};
+use floorwalker_core::prompts::config::SiteConfig;
 use floorwalker_e2e::browser::{Browser, WIDGET_ROOT as SHADOW};
 use floorwalker_e2e::console::{js, now_ms, Console};
 use floorwalker_e2e::worker::Worker;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-const OWNER: (&str, &str) = ("owner@kroha.example", "owner-password-1");
+use floorwalker_e2e::console::{owned_demo_shop, SHOP_OWNER as OWNER};
 const COMPARE: &str = "compare_by_email";
 /// The comparison is the demo's first prompt.
 const B_TITLE_FIELD: &str = "[data-field='widget.prompts[0].experiment.variants[0].copy.ru.title'] input";
@@ -31,23 +30,8 @@ const CAR_SEAT: &str = "/product/orsa-360-isofix/";
 const PER_ARM: usize = 120;
 const ACCEPTED: [usize; 2] = [6, 30];
 
-/// The demo shop, open around the clock, 60× faster, with an owner account; the stored config.
 async fn shop(name: &str) -> (Worker, SiteConfig) {
-    let worker = Worker::start(name).await;
-    let mut config = worker.demo_site_config(&[]);
-    config.widget.test_timing = Some(TestTiming { time_scale: 60 });
-    let day = Some(OpeningHours { open: 0, close: 24 * 60 });
-    config.widget.business_hours = BusinessHours { mon: day, tue: day, wed: day, thu: day, fri: day, sat: day, sun: day };
-    worker.put_site(&config).await;
-    let (status, answer) = worker
-        .admin_send(
-            Method::POST,
-            "/sites/demo/operators",
-            Some(json!({"email": OWNER.0, "name": "Olga", "password": OWNER.1, "role": "owner"})),
-        )
-        .await;
-    assert!(status == 201 || status == 200, "creating the owner: {status} {answer}");
-    let stored: SiteConfig = worker.admin_get("/sites/demo").await;
+    let (worker, stored) = owned_demo_shop(name).await;
     assert_eq!(stored.widget.prompts[0].id, COMPARE, "the comparison is the first prompt");
     (worker, stored)
 }

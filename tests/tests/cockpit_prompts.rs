@@ -7,8 +7,7 @@
 //! `target/screens/prompts/`; axe-core finds nothing on the screen.
 
 use floorwalker_core::base::locale::Locale;
-use floorwalker_core::prompts::config::{SiteConfig, TestTiming};
-use floorwalker_core::prompts::hours::{BusinessHours, OpeningHours};
+use floorwalker_core::prompts::config::SiteConfig;
 use floorwalker_e2e::browser::{Browser, WIDGET_ROOT as SHADOW};
 use floorwalker_e2e::chat::{create_operator, login};
 use floorwalker_e2e::console::{js, Console};
@@ -17,30 +16,10 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 const CAR_SEAT: &str = "/product/orsa-360-isofix/";
-const OWNER: (&str, &str) = ("owner@kroha.example", "owner-password-1");
+use floorwalker_e2e::console::{owned_demo_shop, SHOP_OWNER as OWNER};
 const TITLE: &str = "[data-field='widget.prompts[1].copy.ru.title'] input";
 const ACTIVE: &str = "[data-field='widget.prompts[1].when.active_seconds_at_least']";
 
-/// The demo shop (every built-in prompt), open around the clock so the callback promises a call,
-/// 60× faster, with an owner account.
-async fn shop(name: &str) -> (Worker, SiteConfig) {
-    let worker = Worker::start(name).await;
-    let mut config = worker.demo_site_config(&[]);
-    config.widget.test_timing = Some(TestTiming { time_scale: 60 });
-    let day = Some(OpeningHours { open: 0, close: 24 * 60 });
-    config.widget.business_hours = BusinessHours { mon: day, tue: day, wed: day, thu: day, fri: day, sat: day, sun: day };
-    worker.put_site(&config).await;
-    let (status, answer) = worker
-        .admin_send(
-            Method::POST,
-            "/sites/demo/operators",
-            Some(json!({"email": OWNER.0, "name": "Olga", "password": OWNER.1, "role": "owner"})),
-        )
-        .await;
-    assert!(status == 201 || status == 200, "creating the owner: {status} {answer}");
-    let stored: SiteConfig = worker.admin_get("/sites/demo").await;
-    (worker, stored)
-}
 
 /// The owner's console on the Prompts screen, in `lang`.
 async fn prompts_screen(worker: &Worker, browser: Browser, lang: &str) -> Console {
@@ -105,7 +84,7 @@ async fn callback_title_for_a_visitor(worker: &Worker) -> String {
 
 #[tokio::test]
 async fn an_owner_changes_one_word_of_the_callback_and_only_that_word_changes_for_visitors_too() {
-    let (worker, before) = shop("cockpit-prompts-word").await;
+    let (worker, before) = owned_demo_shop("cockpit-prompts-word").await;
     let console = prompts_screen(&worker, Browser::start().await, "en").await;
     assert_eq!(console.browser.axe_violations(&[]).await, json!([]), "axe-core on the Prompts screen (en)");
     screenshot(&console.browser, "[data-test=prompts]", "desktop-en-top").await;
@@ -175,7 +154,7 @@ async fn an_owner_changes_one_word_of_the_callback_and_only_that_word_changes_fo
 
 #[tokio::test]
 async fn a_threshold_below_the_floor_is_refused_next_to_its_field_and_an_english_only_shop_is_accepted() {
-    let (worker, before) = shop("cockpit-prompts-floor").await;
+    let (worker, before) = owned_demo_shop("cockpit-prompts-floor").await;
     let console = prompts_screen(&worker, Browser::start().await, "ru").await;
     assert_eq!(console.browser.axe_violations(&[]).await, json!([]), "axe-core on the Prompts screen (ru)");
     screenshot(&console.browser, "[data-test=prompts]", "desktop-ru-top").await;
@@ -238,7 +217,7 @@ fn strip_russian(value: &mut Value) {
 
 #[tokio::test]
 async fn the_screen_at_360_px_in_both_languages() {
-    let (worker, _) = shop("cockpit-prompts-phone").await;
+    let (worker, _) = owned_demo_shop("cockpit-prompts-phone").await;
     for lang in ["ru", "en"] {
         let console = prompts_screen(&worker, Browser::start_mobile().await, lang).await;
         let overflow = console.browser.eval("return document.documentElement.scrollWidth - window.innerWidth;", vec![]).await;
@@ -255,7 +234,7 @@ async fn the_screen_at_360_px_in_both_languages() {
 
 #[tokio::test]
 async fn operators_strangers_other_origins_and_bad_patches_are_refused() {
-    let (worker, before) = shop("cockpit-prompts-access").await;
+    let (worker, before) = owned_demo_shop("cockpit-prompts-access").await;
     let patch = json!({"copy": {"ru": {"title": "Взлом"}}});
     let url = worker.url("/v1/admin/sites/demo/prompts/callback");
     // An operator's session: 403, for reading and for writing.
@@ -325,7 +304,7 @@ async fn operators_strangers_other_origins_and_bad_patches_are_refused() {
 /// refused with 412 instead of silently undoing a change it never saw.
 #[tokio::test]
 async fn simultaneous_changes_all_land_and_a_stale_whole_config_is_refused() {
-    let (worker, _) = shop("cockpit-prompts-together").await;
+    let (worker, _) = owned_demo_shop("cockpit-prompts-together").await;
     let http = worker.http();
     let admin = |method: Method, path: &str| http.request(method, worker.url(&format!("/v1/admin{path}"))).bearer_auth(&worker.admin_token);
     // Eight changes at once: four prompts' titles, four origins.
@@ -382,7 +361,7 @@ async fn simultaneous_changes_all_land_and_a_stale_whole_config_is_refused() {
 
 #[tokio::test]
 async fn the_comparison_preview_shows_the_shops_own_products_on_the_launchers_side() {
-    let (worker, _) = shop("cockpit-prompts-products").await;
+    let (worker, _) = owned_demo_shop("cockpit-prompts-products").await;
     // Before any visitor: the examples.
     let recent: Vec<Value> = worker.admin_get("/sites/demo/products/recent").await;
     assert!(recent.is_empty(), "{recent:?}");
