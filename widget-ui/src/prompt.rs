@@ -201,6 +201,7 @@ fn card_view(card: PromptCard, copy: RenderedCopy, events: Events, shown: Shown)
             aria-labelledby="fw-title" aria-describedby="fw-body" data-prompt=id on:keydown=on_key
             on:focusin=move |_| touch_focus() on:pointerdown=move |_| touch_pointer()>
             <button type="button" class="close x" aria-label=text.close node_ref=close_ref on:click=move |_| close_button()>"×"</button>
+            {card.preview.then(|| view! { <p class="preview-note">{text.preview}</p> })}
             <h2 id="fw-title">{copy.title.clone()}</h2>
             {move || match status.get() {
                 Status::Done(message) => view! { <p class="done" role="status">{message}</p> }.into_any(),
@@ -237,7 +238,7 @@ fn contact_form(
     let accepted = StoredValue::new(false);
     let consent = copy.consent.clone();
     let consent_text = consent.as_ref().map(|c| c.text.clone()).unwrap_or_default();
-    let (prompt, shown_at, region, minutes) = (card.prompt.clone(), card.shown_at, card.region, card.callback_minutes);
+    let (prompt, shown_at, region, minutes, preview) = (card.prompt.clone(), card.shown_at, card.region, card.callback_minutes, card.preview);
     let (api_base, site, visitor) = (card.api_base.clone(), card.site.clone(), card.visitor.clone());
     let accept_label = copy.accept.clone();
 
@@ -260,6 +261,12 @@ fn contact_form(
             }
         };
         let chosen_slot = Some(slot.get_untracked()).filter(|s| !s.is_empty());
+        if preview {
+            let promise = success_text(locale, lead_kind, &normalized, minutes, chosen_slot.as_deref());
+            status.set(Status::Done(format!("{} {promise}", text.preview_sent)));
+            focus_if_inside(close);
+            return;
+        }
         let fingerprint = format!("{normalized}|{}", chosen_slot.clone().unwrap_or_default());
         let key = attempt.with_value(|(key, last)| (last == &fingerprint).then(|| key.clone()));
         let key = key.unwrap_or_else(|| {

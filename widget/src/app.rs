@@ -137,7 +137,11 @@ impl App {
         app.refresh_presence();
         // After the commands queued before load ran (a `product` call wins over markup).
         later(0, || {
-            with(|app| app.detect_product());
+            with(|app| {
+                app.detect_product();
+                // After the page's product is in the session: a comparison preview shows it.
+                app.show_preview();
+            });
         });
         // A visitor who chatted before gets the chat back at once (unread badge, title), without
         // waiting for them to open it.

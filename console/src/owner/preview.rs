@@ -128,6 +128,8 @@ fn inputs(draft: &SiteConfig, index: usize, locale: Locale, after_hours: bool, a
         api_base: "https://preview.invalid".into(),
         site: config.site.clone(),
         visitor: "preview".into(),
+        // Drawn as visitors see it: the on-site preview's note would only be in the way here.
+        preview: false,
     };
     let brand = Some(config.widget.theme.brand_color.clone()).filter(|c| is_hex_color(c)).unwrap_or_else(|| "#1f6feb".into());
     let position = config.widget.theme.position;

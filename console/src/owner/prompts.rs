@@ -21,6 +21,7 @@ use floorwalker_core::prompts::config::{
     active_seconds_floor, distinct_products_floor, Choice, ConsentCopy, Localized, Position, PromptCopy, PromptKind,
     Question, SiteConfig,
 };
+use floorwalker_core::prompts::card::preview_link;
 use floorwalker_core::prompts::contrast::is_hex_color;
 use floorwalker_core::prompts::form::{self, Field};
 use floorwalker_core::prompts::hours::{hhmm, OpeningHours};
@@ -371,12 +372,46 @@ pub fn PromptsScreen(site: String) -> impl IntoView {
             {move || match prompt_count.get() {
                 None => view! { <p class="empty">{move || lang.get().pick("Loading…", "Загрузка…")}</p> }.into_any(),
                 Some(count) => view! {
+                    <PromptIndex form=form/>
                     <SiteSettings form=form/>
                     {(0..count).map(|index| view! { <PromptForm form=form index=index/> }).collect_view()}
                     <SaveBar form=form/>
                 }.into_any(),
             }}
         </section>
+    }
+}
+
+/// The prompts' names at the top of a long screen, each taking the owner to its form (buttons:
+/// the console's own routes live in the URL's fragment, so an in-page link would leave the screen).
+#[component]
+fn PromptIndex(form: Form) -> impl IntoView {
+    let lang = form.lang;
+    let prompts = form.loaded.with_untracked(|c| {
+        c.as_ref().map(|c| c.widget.prompts.iter().map(|p| (p.id.clone(), kind_name(&p.kind))).collect::<Vec<_>>()).unwrap_or_default()
+    });
+    let items = prompts
+        .into_iter()
+        .map(|(id, name)| {
+            let state = {
+                let id = id.clone();
+                move || {
+                    let on = form.draft.with(|c| c.as_ref().and_then(|c| c.widget.prompt(&id)).is_some_and(|p| p.enabled));
+                    if on { lang.get().pick("on", "вкл.") } else { lang.get().pick("off", "выкл.") }
+                }
+            };
+            // Focus scrolls the heading into view, and a keyboard user goes on from there.
+            let go = move |_| focus_soon(format!("[id='prompt-{id}-heading']"));
+            view! {
+                <li><button type="button" class="link" on:click=go>{move || lang.get().pick(name.0, name.1)}</button>
+                    " "<span class="state">"("{state}")"</span></li>
+            }
+        })
+        .collect_view();
+    view! {
+        <nav class="prompt-index" aria-label=move || lang.get().pick("The prompts on this screen", "Подсказки на этой странице")>
+            <ul>{items}</ul>
+        </nav>
     }
 }
 
@@ -648,12 +683,13 @@ fn PromptForm(form: Form, index: usize) -> impl IntoView {
     let experiment = experiment_part(form, index, &base, &kind, &id, locales);
     view! {
         <form class="card prompt" data-test=format!("prompt-{id}") aria-labelledby=labelled_by on:submit=|ev| ev.prevent_default()>
-            <h3 id=heading_id>{move || lang.get().pick(name.0, name.1)}</h3>
+            <h3 id=heading_id tabindex="-1">{move || lang.get().pick(name.0, name.1)}</h3>
             {checkbox(form, Some(format!("{base}.enabled")), ("On: the widget may show it", "Включена: виджет может её показать"),
                 Arc::new(move |d: &SiteConfig| d.widget.prompts[index].enabled),
                 Arc::new(move |d: &mut SiteConfig, on: bool| d.widget.prompts[index].enabled = on))}
             <div class="locales">{words}</div>
             <Preview draft=form.draft index=index lang=form.lang/>
+            {on_your_site(form, index, id.clone())}
             {experiment}
             {question}
             {conditions(form, index, &base, &kind)}
@@ -662,6 +698,55 @@ fn PromptForm(form: Form, index: usize) -> impl IntoView {
                 get(move |d| d.widget.prompts[index].cooldown_days.map(|n| n.to_string()).unwrap_or_default()),
                 set(move |d, v| d.widget.prompts[index].cooldown_days = number(&v)))}
         </form>
+    }
+}
+
+/// Links that open the owner's own site with this card shown at once (core's `preview_link`), in
+/// the words saved now: the owner sees it as visitors will without meeting its conditions.
+fn on_your_site(form: Form, index: usize, id: String) -> impl IntoView {
+    let lang = form.lang;
+    let origins = move || form.loaded.with(|c| c.as_ref().map(|c| c.origins.clone()).unwrap_or_default());
+    // Visitors' browsers are served only the prompts that are on, and so is the preview.
+    let off = move || form.loaded.with(|c| c.as_ref().and_then(|c| c.widget.prompts.get(index)).is_some_and(|p| !p.enabled));
+    let unsaved = move || {
+        let prompt = |c: &Option<SiteConfig>| c.as_ref().and_then(|c| c.widget.prompts.get(index).cloned());
+        form.draft.with(prompt) != form.loaded.with(prompt)
+    };
+    let links = {
+        let id = id.clone();
+        move || {
+            origins()
+                .into_iter()
+                .map(|origin| {
+                    let href = preview_link(&origin, &id);
+                    view! { <li><a href=href target="_blank" rel="noopener" data-test="on-site-link">{origin}</a></li> }
+                })
+                .collect_view()
+        }
+    };
+    view! {
+        <div class="on-site" data-test="on-site">
+            <h4>{move || lang.get().pick("See it on your site", "Посмотреть на своём сайте")}</h4>
+            <p class="hint">{move || lang.get().pick(
+                "Opens your site with this card shown at once, marked as a preview: nothing there is sent or counted.",
+                "Откроет ваш сайт сразу с этой карточкой, с пометкой «предпросмотр»: оттуда ничего не отправляется и не учитывается.")}</p>
+            {move || unsaved().then(|| view! {
+                <p class="hint" data-test="on-site-unsaved">{move || lang.get().pick(
+                    "Your site shows the saved words: save to see these changes there.",
+                    "На сайте видны сохранённые слова: сохраните, чтобы увидеть там эти изменения.")}</p>
+            })}
+            {move || off().then(|| view! {
+                <p class="hint" data-test="on-site-off">{move || lang.get().pick(
+                    "It is off, so your site does not have it: turn it on and save first (visitors will see it too).",
+                    "Она выключена, и сайту её не отдают: сначала включите и сохраните (её увидят и посетители).")}</p>
+            })}
+            {move || origins().is_empty().then(|| view! {
+                <p class="hint">{move || lang.get().pick(
+                    "Add your site's address on the Install screen first.",
+                    "Сначала добавьте адрес сайта на экране «Установка».")}</p>
+            })}
+            <ul class="links" hidden=off>{links}</ul>
+        </div>
     }
 }
 

@@ -57,10 +57,32 @@ pub struct PromptCard {
     pub api_base: String,
     pub site: String,
     pub visitor: String,
+    /// Shown because the owner asked to see it on the site ([`preview_link`]), not because the
+    /// engine chose it: the card says so, records nothing and sends no lead.
+    #[serde(default)]
+    pub preview: bool,
 }
 
 fn default_thank_you_ms() -> u32 {
     crate::prompts::judgement::THANK_YOU_SECONDS * 1000
+}
+
+/// The fragment that asks the widget to show one prompt's card at once, as a preview.
+const PREVIEW_FRAGMENT: &str = "fw-preview=";
+
+/// A page of the owner's site that opens with `prompt`'s card shown at once, as a preview: the
+/// owner sees the saved words as visitors will, without meeting the card's conditions. A fragment,
+/// so the shop's server never sees it; anyone may open such a link, and all it shows is the
+/// shop's own card, which records nothing.
+pub fn preview_link(origin: &str, prompt: &str) -> String {
+    format!("{}/#{PREVIEW_FRAGMENT}{prompt}", origin.trim_end_matches('/'))
+}
+
+/// The prompt a page's URL asks to preview ([`preview_link`]), if any.
+pub fn preview_requested(url: &str) -> Option<&str> {
+    let (_, fragment) = url.split_once('#')?;
+    let id = fragment.split('&').find_map(|part| part.strip_prefix(PREVIEW_FRAGMENT))?;
+    (!id.is_empty()).then_some(id)
 }
 
 /// A price as the shop's own pages write it: by the site's language, not the visitor's, so an
@@ -143,6 +165,10 @@ pub struct CardCopy {
     pub unavailable: &'static str,
     pub honeypot: &'static str,
     pub answered: &'static str,
+    /// Over a preview card (`PromptCard::preview`).
+    pub preview: &'static str,
+    /// Before what a visitor would read once a preview's form is "sent".
+    pub preview_sent: &'static str,
 }
 
 pub fn card_copy(locale: Locale) -> CardCopy {
@@ -157,6 +183,8 @@ pub fn card_copy(locale: Locale) -> CardCopy {
             unavailable: "Не получилось отправить. Всё, что вы ввели, сохранилось — попробуйте ещё раз чуть позже.",
             honeypot: "Оставьте это поле пустым",
             answered: "Спасибо! Учтём это в подсказках.",
+            preview: "Предпросмотр: отсюда ничего не отправляется и не учитывается.",
+            preview_sent: "Предпросмотр, ничего не отправлено. Посетитель увидел бы:",
         },
         Locale::En => CardCopy {
             close: "Close",
@@ -168,6 +196,8 @@ pub fn card_copy(locale: Locale) -> CardCopy {
             unavailable: "We couldn't send that. Everything you typed is still here — please try again in a moment.",
             honeypot: "Leave this field empty",
             answered: "Thank you! We'll keep that in mind.",
+            preview: "Preview: nothing here is sent or counted.",
+            preview_sent: "Preview, nothing was sent. A visitor would read:",
         },
     }
 }
@@ -244,7 +274,26 @@ mod tests {
             api_base: "https://edge.example".into(),
             site: "shop".into(),
             visitor: "v".repeat(32),
+            preview: false,
         }
+    }
+
+    #[test]
+    fn a_preview_link_names_the_prompt_in_a_fragment_and_the_widget_reads_it_back() {
+        let link = preview_link("https://shop.example/", "compare_by_email");
+        assert_eq!(link, "https://shop.example/#fw-preview=compare_by_email");
+        assert_eq!(preview_requested(&link), Some("compare_by_email"));
+        assert_eq!(preview_requested("https://shop.example/p?x=1#top&fw-preview=callback"), Some("callback"));
+        assert_eq!(preview_requested("https://shop.example/?fw-preview=callback"), None, "the query is the shop's, not ours");
+        assert_eq!(preview_requested("https://shop.example/#fw-preview="), None);
+        assert_eq!(preview_requested("https://shop.example/#top"), None);
+    }
+
+    #[test]
+    fn a_preview_card_crosses_the_module_boundary_in_wire_form() {
+        let card = PromptCard { preview: true, ..card(PromptKind::ComparisonEmail) };
+        let bytes = crate::base::wire::encode(&card);
+        assert_eq!(crate::base::wire::decode::<PromptCard>(&bytes), Some(card));
     }
 
     #[test]

@@ -394,10 +394,19 @@ fn verdict(prompt: &PromptDefinition, facts: &Facts<'_>) -> PromptVerdict {
 }
 
 fn copy_variant(prompt: &PromptDefinition, facts: &Facts<'_>) -> CopyVariant {
-    match prompt.kind {
-        PromptKind::Callback if !(facts.within_business_hours || facts.input.operator_online) => {
-            CopyVariant::AfterHours
-        }
+    variant_for(&prompt.kind, facts.within_business_hours || facts.input.operator_online)
+}
+
+/// The words a `kind` of card uses at this moment of the shop's week (a preview asks outside the
+/// engine's decision, and must say what a visitor would read now).
+pub fn copy_variant_at(config: &WidgetConfig, kind: &PromptKind, weekday: Weekday, minute_of_day: u16, operator_online: bool) -> CopyVariant {
+    variant_for(kind, config.business_hours.is_open(weekday, minute_of_day) || operator_online)
+}
+
+/// After hours, with nobody to call back now, a callback offers a slot instead of minutes.
+fn variant_for(kind: &PromptKind, someone_answers: bool) -> CopyVariant {
+    match kind {
+        PromptKind::Callback if !someone_answers => CopyVariant::AfterHours,
         _ => CopyVariant::Regular,
     }
 }

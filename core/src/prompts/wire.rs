@@ -64,6 +64,7 @@ wire_struct!(PromptCard {
     api_base,
     site,
     visitor,
+    preview,
 });
 wire_enum!(CopyVariant { Regular, AfterHours });
 wire_struct!(CallSlot { day, from, to, today });

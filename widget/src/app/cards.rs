@@ -7,9 +7,10 @@
 
 use floorwalker_core::visitor::event::{EventData, PromptRef, QuestionAnswered};
 use floorwalker_core::base::wire;
-use floorwalker_core::prompts::card::{compared_products, offered_slots, PromptCard};
+use floorwalker_core::base::locale::Weekday;
+use floorwalker_core::prompts::card::{compared_products, offered_slots, preview_requested, PromptCard};
 use floorwalker_core::prompts::judgement::{answers, thank_you_ms};
-use floorwalker_core::prompts::rules::{self, Decision, EvalInput};
+use floorwalker_core::prompts::rules::{self, CopyVariant, Decision, EvalInput};
 use wasm_bindgen::prelude::*;
 
 use super::{call_method, on_event, with, App, UiModule};
@@ -27,6 +28,9 @@ pub(super) enum Card {
     Pending(u32),
     /// On screen: its prompt id and the UI module's handle (`destroy()`).
     Shown(String, JsValue),
+    /// The owner's preview on screen (`show_preview`): nothing it does is recorded, and the
+    /// engine leaves it alone until it closes.
+    Preview(JsValue),
 }
 
 impl App {
@@ -38,7 +42,7 @@ impl App {
         let in_use = self.session.try_borrow().map_or(true, |session| session.prompt_touched);
         let busy = match *self.card.borrow() {
             Card::None => false,
-            Card::Pending(_) => true,
+            Card::Pending(_) | Card::Preview(_) => true,
             Card::Shown(..) => !exit_intent || in_use,
         };
         if busy || js_sys::Date::now() - self.ui_failed_at.get() < UI_RETRY_MS {
@@ -86,13 +90,36 @@ impl App {
             Err(_) => return,
         };
         let Decision::Show { prompt, variant } = decision else { return };
-        let Some(definition) = config.prompt(&prompt) else { return };
-        let Ok((products, answers)) =
-            self.session.try_borrow().map(|session| (compared_products(&definition.kind, &session), answers(&session)))
-        else {
+        if let Some(card) = self.card_for(prompt, variant, now, weekday, minute_of_day, false) {
+            self.present(card);
+        }
+    }
+
+    /// The page was opened from the owner's "see it on your site" link (`preview_link`): that
+    /// prompt's card, at once, whatever its conditions say, as the words are saved now.
+    pub(super) fn show_preview(&self) {
+        let page_url = self.cx.href();
+        let Some(prompt) = preview_requested(&page_url) else { return };
+        let config = &self.cx.config.widget;
+        let Some(definition) = config.prompt(prompt) else {
+            web_sys::console::warn_1(&format!("floorwalker: no prompt {prompt:?} to preview").into());
             return;
         };
-        let card = PromptCard {
+        let now = browser::now_ms();
+        let (weekday, minute_of_day) = browser::site_local_time(&config.timezone, now as f64);
+        let variant = rules::copy_variant_at(config, &definition.kind, weekday, minute_of_day, self.operator_online.get());
+        if let Some(card) = self.card_for(prompt.to_owned(), variant, now, weekday, minute_of_day, true) {
+            self.present(card);
+        }
+    }
+
+    /// The card for `prompt` as this visitor would see it now.
+    fn card_for(&self, prompt: String, variant: CopyVariant, now: u64, weekday: Weekday, minute_of_day: u16, preview: bool) -> Option<PromptCard> {
+        let config = &self.cx.config.widget;
+        let definition = config.prompt(&prompt)?;
+        let (products, answers) =
+            self.session.try_borrow().map(|session| (compared_products(&definition.kind, &session), answers(&session))).ok()?;
+        Some(PromptCard {
             slots: offered_slots(&definition.kind, variant, &config.business_hours, weekday, minute_of_day),
             prompt,
             kind: definition.kind.clone(),
@@ -107,7 +134,12 @@ impl App {
             api_base: self.cx.api_base.clone(),
             site: self.cx.config.site.clone(),
             visitor: self.cx.visitor.clone(),
-        };
+            preview,
+        })
+    }
+
+    /// Replaces whatever card is there with `card`, once the UI module is here.
+    fn present(&self, card: PromptCard) {
         // The card it replaces (untouched or finished) goes; nothing is recorded for it, it was
         // shown and the visitor simply did not use it.
         self.drop_card();
@@ -140,6 +172,11 @@ impl App {
         }
         self.remember_focus();
         match module.and_then(|module| self.mount_card(&module, &card)) {
+            Ok(handle) if card.preview => {
+                let title = js_sys::Reflect::get(&handle, &"title".into()).ok().and_then(|t| t.as_string());
+                self.card.replace(Card::Preview(handle));
+                self.shell.announce(&title.unwrap_or_default());
+            }
             Ok(handle) => {
                 let title = js_sys::Reflect::get(&handle, &"title".into()).ok().and_then(|t| t.as_string());
                 self.card.replace(Card::Shown(card.prompt.clone(), handle));
@@ -166,6 +203,7 @@ impl App {
     fn card_event(&self, name: &str, detail: &JsValue) -> Option<JsValue> {
         let prompt = match &*self.card.borrow() {
             Card::Shown(prompt, _) => prompt.clone(),
+            Card::Preview(_) => return self.preview_event(name),
             _ => return None,
         };
         match name {
@@ -194,6 +232,21 @@ impl App {
                 if let Ok(mut session) = self.session.try_borrow_mut() {
                     session.set_prompt_touched(true);
                 }
+            }
+            "context" => return self.context_wire(),
+            _ => {}
+        }
+        None
+    }
+
+    /// A preview only closes (and its chat button opens the chat): the owner's clicks are no
+    /// visitor's answers.
+    fn preview_event(&self, name: &str) -> Option<JsValue> {
+        match name {
+            "dismiss" | "close" => self.close_prompt(),
+            "chat" => {
+                self.close_prompt();
+                self.set_open(true);
             }
             "context" => return self.context_wire(),
             _ => {}
@@ -242,7 +295,7 @@ impl App {
     pub(super) fn drop_card(&self) {
         let generation = self.card_generation.get().wrapping_add(1);
         self.card_generation.set(generation);
-        if let Card::Shown(_, handle) = self.card.replace(Card::None) {
+        if let Card::Shown(_, handle) | Card::Preview(handle) = self.card.replace(Card::None) {
             // Later: the card's own click handler may be what is running now.
             later(0, move || call_method(&handle, "destroy"));
         }
