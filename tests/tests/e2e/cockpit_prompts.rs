@@ -60,12 +60,8 @@ async fn saved(console: &Console) {
 
 /// Saves the viewport as `target/screens/prompts/<name>.png`, with `selector` scrolled into view.
 async fn screenshot(browser: &Browser, selector: &str, name: &str) {
-    let dir = floorwalker_e2e::repo_root().join("target/screens/prompts");
-    std::fs::create_dir_all(&dir).expect("the screenshots' folder");
     browser.eval(&format!("document.querySelector({})?.scrollIntoView({{block: 'start'}});", js(selector)), vec![]).await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let png = browser.client.screenshot().await.expect("a screenshot");
-    std::fs::write(dir.join(format!("{name}.png")), png).expect("writing the screenshot");
+    shop_screenshot(browser, name).await;
 }
 
 /// The callback card's title as a visitor on the Russian demo shop sees it.
@@ -410,5 +406,133 @@ async fn the_comparison_preview_shows_the_shops_own_products_on_the_launchers_si
     assert!(gap[0] <= 16, "the stage is at the right of the preview: {gap:?}");
     assert!(gap[1] >= 0 && gap[2] >= 0, "the card stays inside its stage: {gap:?}");
     screenshot(&console.browser, "[data-test=preview-0]", "preview-ru-shop-products").await;
+    console.close().await;
+}
+
+/// The preview card on the shop (`shop_path` already carries the `#fw-preview=` fragment) once it
+/// is on screen: its title.
+async fn preview_on_the_shop(visitor: &Browser, worker: &Worker, shop_path: &str, prompt: &str) -> String {
+    visitor.client.goto(&worker.url(shop_path)).await.expect("the shop with a preview link");
+    let title = visitor
+        .wait_for(
+            "the preview card",
+            &format!(
+                "{SHADOW} const card = root?.querySelector('.prompt[data-prompt={prompt}]');
+                 return card && card.querySelector('.preview-note') ? card.querySelector('h2').textContent : null;"
+            ),
+        )
+        .await;
+    title.as_str().unwrap_or_default().to_owned()
+}
+
+/// Saves the viewport as it is as `target/screens/prompts/<name>.png` (a visitor's page: the card
+/// sits where the widget put it).
+async fn shop_screenshot(visitor: &Browser, name: &str) {
+    let dir = floorwalker_e2e::repo_root().join("target/screens/prompts");
+    std::fs::create_dir_all(&dir).expect("the screenshots' folder");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let png = visitor.client.screenshot().await.expect("a screenshot");
+    std::fs::write(dir.join(format!("{name}.png")), png).expect("writing the screenshot");
+}
+
+#[tokio::test]
+async fn the_owner_opens_the_saved_card_on_the_shop_at_once_as_a_preview_that_sends_and_counts_nothing() {
+    let (worker, _) = owned_demo_shop("cockpit-prompts-on-site").await;
+    let console = prompts_screen(&worker, Browser::start().await, "en").await;
+    // A long screen: its index takes the owner (and the keyboard's focus) to a prompt's form.
+    console
+        .browser
+        .eval("[...document.querySelectorAll('.prompt-index button')].find(b => b.textContent === 'Callback').click();", vec![])
+        .await;
+    console.wait("the callback's heading focused", "return document.activeElement?.id === 'prompt-callback-heading';").await;
+    let links = console
+        .browser
+        .eval("return [...document.querySelectorAll('[data-test=prompt-callback] [data-test=on-site-link]')].map(a => [a.href, a.target, a.rel]);", vec![])
+        .await;
+    let links: Vec<(String, String, String)> = serde_json::from_value(links).expect("the links");
+    let own = format!("{}/#fw-preview=callback", worker.origin());
+    assert!(
+        links.iter().any(|(href, target, rel)| *href == own && target == "_blank" && rel == "noopener"),
+        "a link per allowed origin, this one among them: {links:?}"
+    );
+
+    // An unsaved change: the owner is told the site shows the saved words; saved, the note goes.
+    let unsaved = "return !!document.querySelector('[data-test=prompt-callback] [data-test=on-site-unsaved]');";
+    assert_eq!(console.browser.eval(unsaved, vec![]).await, json!(false));
+    retype(&console, TITLE, "Перезвоним за пять минут?").await;
+    console.wait("the unsaved note", unsaved).await;
+    save(&console).await;
+    saved(&console).await;
+    assert_eq!(console.browser.eval(unsaved, vec![]).await, json!(false), "saved: nothing left to warn about");
+    screenshot(&console.browser, "[data-test=prompt-callback] [data-test=on-site]", "on-site-links-en").await;
+
+    // The shop's home page: no product, no time spent, so no callback card would come by itself.
+    // Through the link it is there at once, with the words just saved, marked as a preview.
+    let visitor = Browser::start().await;
+    let started = std::time::Instant::now();
+    let title = preview_on_the_shop(&visitor, &worker, "/#fw-preview=callback", "callback").await;
+    assert_eq!(title, "Перезвоним за пять минут?", "the saved words, not the minute-old cached ones");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15), "at once: {:?}", started.elapsed());
+    let focus_inside = visitor.eval(&format!("{SHADOW} return !!root?.activeElement;"), vec![]).await;
+    assert_eq!(focus_inside, json!(false), "the preview does not take focus either");
+    assert_eq!(visitor.axe_violations(&["floorwalker-widget", ".prompt"]).await, json!([]), "axe-core on the preview card");
+    shop_screenshot(&visitor, "on-site-preview-ru-desktop").await;
+
+    // The form works as it would, and says that nothing was sent.
+    let phone_field = format!("{SHADOW} return root.querySelector('.prompt input[type=tel]');");
+    let field = visitor.eval(&phone_field, vec![]).await;
+    assert!(!field.is_null(), "the callback form");
+    visitor
+        .eval(
+            &format!(
+                "{SHADOW} const input = root.querySelector('.prompt input[type=tel]');
+                 input.value = '+7 916 123-45-67'; input.dispatchEvent(new Event('input', {{bubbles: true}}));
+                 root.querySelector('.prompt form').requestSubmit();"
+            ),
+            vec![],
+        )
+        .await;
+    let done = visitor
+        .wait_for("the preview's answer", &format!("{SHADOW} return root.querySelector('.prompt .done')?.textContent || null;"))
+        .await;
+    let done = done.as_str().unwrap_or_default();
+    assert!(done.starts_with("Предпросмотр, ничего не отправлено."), "{done}");
+    assert!(done.contains("+79161234567"), "what a visitor would read: {done}");
+
+    // Recorded: the owner's page views, as any visit; not the card, not a lead.
+    let visitor_id = visitor.wait_for("the visitor id", "return localStorage.getItem('fw:demo:visitor');").await;
+    let visitor_id = visitor_id.as_str().unwrap_or_default().to_owned();
+    visitor.client.goto(&worker.url("/en/#fw-preview=compare_by_email")).await.expect("the English shop");
+    let events = floorwalker_e2e::eventually("both page views in D1", std::time::Duration::from_secs(30), || async {
+        let events = worker.events("demo", &visitor_id).await;
+        (events.iter().filter(|e| e.event.data.kind() == "page_view").count() >= 2).then_some(events)
+    })
+    .await;
+    let kinds: Vec<&str> = events.iter().map(|e| e.event.data.kind()).collect();
+    assert!(kinds.iter().all(|k| !k.starts_with("prompt_")), "a preview records no prompt event: {kinds:?}");
+    let leads: Vec<Value> = worker.admin_get("/sites/demo/leads").await;
+    assert!(leads.is_empty(), "a preview sends no lead: {leads:?}");
+    visitor.close().await;
+
+    // English, and a 360 px phone in both languages: the card fits and stays clean.
+    for (lang, path) in [("en", "/en/#fw-preview=callback"), ("ru", "/#fw-preview=callback")] {
+        let phone = Browser::start_mobile().await;
+        preview_on_the_shop(&phone, &worker, path, "callback").await;
+        let note = phone.eval(&format!("{SHADOW} return root.querySelector('.prompt .preview-note').textContent;"), vec![]).await;
+        let expected = if lang == "en" { "Preview: nothing here is sent or counted." } else { "Предпросмотр: отсюда ничего не отправляется и не учитывается." };
+        assert_eq!(note.as_str(), Some(expected));
+        let overflow = phone.eval("return document.documentElement.scrollWidth - window.innerWidth;", vec![]).await;
+        assert!(overflow.as_i64().unwrap_or(1) <= 0, "no sideways scrolling at 360 px ({lang}): {overflow}");
+        assert_eq!(phone.axe_violations(&["floorwalker-widget", ".prompt"]).await, json!([]), "axe-core at 360 px ({lang})");
+        shop_screenshot(&phone, &format!("on-site-preview-{lang}-phone")).await;
+        phone.close().await;
+    }
+
+    // A prompt that is off is not served to the shop, so the screen says so instead of a link.
+    console.click("[data-test=prompt-callback] input[type=checkbox]").await;
+    save(&console).await;
+    console.wait("the note that it is off", "return !!document.querySelector('[data-test=prompt-callback] [data-test=on-site-off]');").await;
+    let hidden = console.browser.eval("return document.querySelector('[data-test=prompt-callback] [data-test=on-site] .links').hidden;", vec![]).await;
+    assert_eq!(hidden, json!(true), "no link to a card the shop does not have");
     console.close().await;
 }
