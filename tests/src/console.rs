@@ -57,6 +57,16 @@ impl Console {
         self.wait("the console to connect", "return document.querySelector('[data-test=connection]')?.dataset.connected === 'true';").await;
     }
 
+    /// Switches the console to `lang` ("ru", "en") by its switch (the button names the other
+    /// language), and waits until the page says so.
+    pub async fn set_lang(&self, lang: &str) {
+        let script = format!("return document.documentElement.lang === {};", js(lang));
+        if self.browser.eval(&script, vec![]).await != Value::Bool(true) {
+            self.click("[data-test=lang]").await;
+        }
+        self.wait(&format!("the console in {lang}"), &script).await;
+    }
+
     pub async fn wait(&self, what: &str, script: &str) -> Value {
         self.browser.wait_for(what, script).await
     }

@@ -23,6 +23,13 @@ pub fn repo_root() -> PathBuf {
     root.canonicalize().unwrap_or(root)
 }
 
+/// Saves a screenshot as `target/screens/<suite>/<name>.png`, to be looked at.
+pub fn save_screen(suite: &str, name: &str, png: &[u8]) {
+    let dir = repo_root().join("target/screens").join(suite);
+    std::fs::create_dir_all(&dir).expect("the screenshots' folder");
+    std::fs::write(dir.join(format!("{name}.png")), png).expect("writing a screenshot");
+}
+
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

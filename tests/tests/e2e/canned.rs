@@ -18,9 +18,7 @@ const RETURNS: &str = "Вернуть можно в течение 14 дней, 
 
 async fn shot(browser: &Browser, name: &str) {
     let png = browser.client.screenshot().await.expect("a screenshot");
-    let dir = floorwalker_e2e::repo_root().join("target/screens/canned");
-    std::fs::create_dir_all(&dir).expect("the screenshots' folder");
-    std::fs::write(dir.join(format!("{name}.png")), png).expect("writing a screenshot");
+    floorwalker_e2e::save_screen("canned", name, &png);
 }
 
 async fn add_owner(worker: &Worker) {

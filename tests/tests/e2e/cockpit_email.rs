@@ -14,7 +14,7 @@ use floorwalker_e2e::browser::Browser;
 use floorwalker_e2e::chat::{create_operator, login};
 use floorwalker_e2e::console::{js, Console};
 use floorwalker_e2e::worker::Worker;
-use floorwalker_e2e::{eventually, repo_root};
+use floorwalker_e2e::eventually;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -158,28 +158,18 @@ async fn only_the_owner_sets_the_shops_mail_and_bad_settings_are_refused_field_b
 
 /// Saves a PNG of the viewport (the form) and one scrolled to the preview.
 async fn screenshots(browser: &Browser, name: &str) {
-    let dir = repo_root().join("target/screens/email");
-    std::fs::create_dir_all(&dir).expect("target/screens/email");
     browser.eval("window.scrollTo(0, 0); return null;", vec![]).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    std::fs::write(dir.join(format!("{name}-form.png")), browser.client.screenshot().await.expect("a screenshot")).unwrap();
+    floorwalker_e2e::save_screen("email", &format!("{name}-form"), &browser.client.screenshot().await.expect("a screenshot"));
     browser.eval("document.querySelector('[data-test=email-preview]').scrollIntoView(); return null;", vec![]).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    std::fs::write(dir.join(format!("{name}-preview.png")), browser.client.screenshot().await.expect("a screenshot")).unwrap();
+    floorwalker_e2e::save_screen("email", &format!("{name}-preview"), &browser.client.screenshot().await.expect("a screenshot"));
 }
 
 async fn open_email_screen(console: &Console, worker: &Worker) {
     console.browser.client.goto(&worker.url("/console#email")).await.expect("opening the console");
     console.submit_login(OWNER, PASSWORD).await;
     console.wait("the email screen", "return !!document.querySelector('[data-test=email-form]') && document.querySelector('[data-test=email-from]').textContent.includes('<');").await;
-}
-
-async fn set_lang(console: &Console, lang: &str) {
-    let script = format!("return document.documentElement.lang === {};", js(lang));
-    if console.browser.eval(&script, vec![]).await != Value::Bool(true) {
-        console.click("[data-test=lang]").await;
-    }
-    console.wait(&format!("the console in {lang}"), &script).await;
 }
 
 /// Replaces a field's text with `text`, typed.
@@ -193,20 +183,20 @@ async fn the_owner_brands_the_mail_sees_the_preview_and_gets_a_test_of_each_kind
     let worker = cockpit("cockpit-email-ui").await;
     let console = Console::open(&worker).await;
     open_email_screen(&console, &worker).await;
-    set_lang(&console, "ru").await;
+    console.set_lang("ru").await;
 
     // A logo over http is refused under its field, in the owner's language, before anything is sent.
     retype(&console, "#logo-url", "http://cdn.kroha.example/logo.png").await;
     console.click("[data-test=email-save]").await;
     let error = console.wait_text("[data-test=error-logo_url]", "https://").await;
     assert!(error.starts_with("Логотип"), "{error}");
-    set_lang(&console, "en").await;
+    console.set_lang("en").await;
     let error = console.wait_text("[data-test=error-logo_url]", "https://").await;
     assert!(error.starts_with("The logo"), "{error}");
     assert_eq!(console.text("[data-test=email-saved]").await.as_deref(), Some(""), "not saved");
     let invalid = console.browser.eval("return document.querySelector('#logo-url').getAttribute('aria-invalid');", vec![]).await;
     assert_eq!(invalid, "true");
-    set_lang(&console, "ru").await;
+    console.set_lang("ru").await;
 
     // The real values; the preview (a Russian email) follows the form before it is saved.
     console.click("[data-test=preview-lang-ru]").await;
@@ -257,7 +247,7 @@ async fn the_owner_brands_the_mail_sees_the_preview_and_gets_a_test_of_each_kind
     assert!(sent[1].message.html.contains("data-comparison=\"side-by-side\"") && sent[1].message.html.contains("data-differs=\"true\""));
 
     // English, and the screen at a phone's width.
-    set_lang(&console, "en").await;
+    console.set_lang("en").await;
     console.click("[data-test=preview-kind-comparison]").await;
     console.click("[data-test=preview-lang-en]").await;
     console.wait_text("[data-test=preview-subject]", "Your comparison from").await;
@@ -268,7 +258,7 @@ async fn the_owner_brands_the_mail_sees_the_preview_and_gets_a_test_of_each_kind
     let phone = Console { browser: Browser::start_mobile().await };
     open_email_screen(&phone, &worker).await;
     for lang in ["ru", "en"] {
-        set_lang(&phone, lang).await;
+        phone.set_lang(lang).await;
         phone.wait("the preview", "return !!document.querySelector('[data-test=preview-frame]');").await;
         let overflow = phone.browser.eval("return document.documentElement.scrollWidth - window.innerWidth;", vec![]).await;
         assert!(overflow.as_i64().is_some_and(|o| o <= 0), "no sideways scrolling at 360 px: {overflow}");

@@ -42,17 +42,10 @@ async fn console_on(worker: &Worker, browser: Browser, lang: &str, nav: &str, re
     let console = Console { browser };
     console.submit_login(OWNER.0, OWNER.1).await;
     console.wait("the owner's sections", "return !!document.querySelector('[data-test=nav-prompts]');").await;
-    set_lang(&console, lang).await;
+    console.set_lang(lang).await;
     console.click(&format!("[data-test=nav-{nav}]")).await;
     console.wait(&format!("the {nav} screen"), ready).await;
     console
-}
-
-async fn set_lang(console: &Console, lang: &str) {
-    if console.browser.eval("return document.documentElement.lang;", vec![]).await.as_str() != Some(lang) {
-        console.click("[data-test=lang]").await;
-    }
-    console.wait(&format!("the console in {lang}"), &format!("return document.documentElement.lang === {};", js(lang))).await;
 }
 
 const PROMPTS_READY: &str = "return !!document.querySelector(\"[data-test='experiment-compare_by_email']\");";
@@ -60,11 +53,9 @@ const RESULTS_READY: &str = "return !!document.querySelector('[data-test=experim
 
 /// Saves the page as `target/screens/experiments/<name>.png`, `selector` scrolled to the top.
 async fn shot(browser: &Browser, selector: &str, name: &str) {
-    let dir = floorwalker_e2e::repo_root().join("target/screens/experiments");
-    std::fs::create_dir_all(&dir).expect("the screens folder");
     browser.eval(&format!("document.querySelector({})?.scrollIntoView({{block: 'start'}});", js(selector)), vec![]).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    std::fs::write(dir.join(format!("{name}.png")), browser.client.screenshot().await.expect("a screenshot")).expect("writing a screenshot");
+    floorwalker_e2e::save_screen("experiments", name, &browser.client.screenshot().await.expect("a screenshot"));
 }
 
 async fn assert_clean(browser: &Browser, what: &str) {
@@ -172,7 +163,7 @@ async fn the_owner_starts_an_experiment_by_keyboard_a_visitor_in_b_sees_it_and_r
     console.wait("the preview to draw B", &preview_title(B_TITLE)).await;
     assert_clean(&console.browser, "the Prompts screen with an experiment (ru)").await;
     shot(&console.browser, part, "prompts-desktop-ru").await;
-    set_lang(&console, "en").await;
+    console.set_lang("en").await;
     console.wait_text(part, "Stop the experiment").await;
     assert_clean(&console.browser, "the Prompts screen with an experiment (en)").await;
     shot(&console.browser, part, "prompts-desktop-en").await;
@@ -231,7 +222,7 @@ async fn the_owner_starts_an_experiment_by_keyboard_a_visitor_in_b_sees_it_and_r
     assert!(control_rate.starts_with("5.0\u{a0}% ("), "the control's rate with its interval: {control_rate:?}");
     assert_clean(&console.browser, "the Results screen with an experiment (en)").await;
     shot(&console.browser, "[data-test=experiments]", "results-desktop-en").await;
-    set_lang(&console, "ru").await;
+    console.set_lang("ru").await;
     console.wait_text(&format!("{card} [data-test=verdict]"), "Вариант B лучше").await;
     assert_clean(&console.browser, "the Results screen with an experiment (ru)").await;
     shot(&console.browser, "[data-test=experiments]", "results-desktop-ru").await;

@@ -17,7 +17,7 @@ use floorwalker_e2e::chat::{login, PASSWORD};
 use floorwalker_e2e::console::{js, make_member, Console};
 use floorwalker_e2e::shop::ShopServer;
 use floorwalker_e2e::worker::Worker;
-use floorwalker_e2e::{eventually, repo_root};
+use floorwalker_e2e::eventually;
 use serde_json::{json, Value};
 
 const OWNER: &str = "olga@demo.example";
@@ -46,21 +46,11 @@ async fn open_install(console: &Console) {
     console.wait("the Install screen with its tag", "return !!document.querySelector('[data-test=install] [data-test=tag]')?.value;").await;
 }
 
-async fn set_lang(console: &Console, lang: &str) {
-    let current = console.browser.eval("return document.documentElement.lang;", vec![]).await;
-    if current != Value::from(lang) {
-        console.click("[data-test=lang]").await;
-    }
-    console.wait(&format!("the console in {lang}"), &format!("return document.documentElement.lang === {};", js(lang))).await;
-}
-
 /// Saves the whole page as target/screens/install/<name>.png (to be looked at).
 async fn shot(browser: &Browser, name: &str) {
-    let dir = repo_root().join("target/screens/install");
-    std::fs::create_dir_all(&dir).expect("the screens folder");
     // After the last change has been laid out and painted.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    std::fs::write(dir.join(format!("{name}.png")), browser.screenshot_of_page().await).expect("writing a screenshot");
+    floorwalker_e2e::save_screen("install", name, &browser.screenshot_of_page().await);
 }
 
 async fn assert_accessible(browser: &Browser, what: &str) {
@@ -105,7 +95,7 @@ async fn an_owner_copies_the_tag_sees_the_refusal_allows_the_origin_and_sees_the
     let before: SiteConfig = worker.admin_get("/sites/demo").await;
 
     let console = Console::open(&worker).await;
-    set_lang(&console, "en").await;
+    console.set_lang("en").await;
     console.login(OWNER, PASSWORD).await;
     open_install(&console).await;
     console.wait("the hash to name the section", "return location.hash === '#install';").await;
@@ -153,7 +143,7 @@ async fn an_owner_copies_the_tag_sees_the_refusal_allows_the_origin_and_sees_the
     assert!(!widget_mounted(&visitor).await, "no widget on an unlisted origin");
     assert_accessible(&console.browser, "the Install screen with a refusal (en)").await;
     shot(&console.browser, "desktop-en-refused").await;
-    set_lang(&console, "ru").await;
+    console.set_lang("ru").await;
     console.wait_text("[data-test=verdict]", "нет в списке адресов").await;
     console.wait_text(&format!("{} [data-test=allow-origin]", refused_row(&shop_origin)), "Разрешить этот адрес").await;
     assert_accessible(&console.browser, "the Install screen with a refusal (ru)").await;
@@ -167,7 +157,7 @@ async fn an_owner_copies_the_tag_sees_the_refusal_allows_the_origin_and_sees_the
     console.wait_text("[data-test=origin-error]", OriginProblem::NoScheme.message(Locale::Ru)).await;
     assert_eq!(console.browser.eval("return document.querySelector('#new-origin').getAttribute('aria-invalid');", vec![]).await, json!("true"));
     shot(&console.browser, "desktop-ru-bad-input").await;
-    set_lang(&console, "en").await;
+    console.set_lang("en").await;
     console.wait_text("[data-test=origin-error]", OriginProblem::NoScheme.message(Locale::En)).await;
     assert_accessible(&console.browser, "the Install screen with an inline error (en)").await;
     shot(&console.browser, "desktop-en-bad-input").await;
@@ -216,7 +206,7 @@ async fn an_owner_copies_the_tag_sees_the_refusal_allows_the_origin_and_sees_the
     console.wait_text("[data-test=verdict]", &shop_origin).await;
     assert_accessible(&console.browser, "the Install screen working (en)").await;
     shot(&console.browser, "desktop-en-working").await;
-    set_lang(&console, "ru").await;
+    console.set_lang("ru").await;
     console.wait_text(&format!("{} [data-test=origin-load]", origin_row(&shop_origin)), "виджет загрузился").await;
     assert_accessible(&console.browser, "the Install screen working (ru)").await;
     shot(&console.browser, "desktop-ru-working").await;
@@ -267,7 +257,7 @@ async fn an_owner_copies_the_tag_sees_the_refusal_allows_the_origin_and_sees_the
     // At 360 px, in both languages.
     let phone = Console { browser: Browser::start_mobile().await };
     phone.browser.client.goto(&worker.url("/console/")).await.expect("opening /console on a phone");
-    set_lang(&phone, "ru").await;
+    phone.set_lang("ru").await;
     phone.login(OWNER, PASSWORD).await;
     open_install(&phone).await;
     phone.wait(&origin_row(&shop_origin), &format!("return document.querySelector('{}')?.dataset.state === 'recent';", origin_row(&shop_origin))).await;
@@ -275,7 +265,7 @@ async fn an_owner_copies_the_tag_sees_the_refusal_allows_the_origin_and_sees_the
     assert_eq!(overflow, json!(0), "nothing wider than the phone");
     assert_accessible(&phone.browser, "the Install screen at 360 px (ru)").await;
     shot(&phone.browser, "phone-ru-working").await;
-    set_lang(&phone, "en").await;
+    phone.set_lang("en").await;
     phone.wait_text("[data-test=verdict]", "The widget works").await;
     assert_accessible(&phone.browser, "the Install screen at 360 px (en)").await;
     shot(&phone.browser, "phone-en-working").await;

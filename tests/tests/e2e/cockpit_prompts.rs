@@ -29,11 +29,7 @@ async fn prompts_screen(worker: &Worker, browser: Browser, lang: &str) -> Consol
     console.wait("the owner's sections", "return !!document.querySelector('[data-test=nav-prompts]');").await;
     console.click("[data-test=nav-prompts]").await;
     console.wait("the callback's form", "return !!document.querySelector('[data-test=prompt-callback]');").await;
-    let current = console.browser.eval("return document.documentElement.lang;", vec![]).await;
-    if current.as_str() != Some(lang) {
-        console.click("[data-test=lang]").await;
-        console.wait("the language", &format!("return document.documentElement.lang === {};", js(lang))).await;
-    }
+    console.set_lang(lang).await;
     console
 }
 
@@ -428,11 +424,9 @@ async fn preview_on_the_shop(visitor: &Browser, worker: &Worker, shop_path: &str
 /// Saves the viewport as it is as `target/screens/prompts/<name>.png` (a visitor's page: the card
 /// sits where the widget put it).
 async fn shop_screenshot(visitor: &Browser, name: &str) {
-    let dir = floorwalker_e2e::repo_root().join("target/screens/prompts");
-    std::fs::create_dir_all(&dir).expect("the screenshots' folder");
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let png = visitor.client.screenshot().await.expect("a screenshot");
-    std::fs::write(dir.join(format!("{name}.png")), png).expect("writing the screenshot");
+    floorwalker_e2e::save_screen("prompts", name, &png);
 }
 
 #[tokio::test]

@@ -10,28 +10,17 @@ use std::time::Duration;
 use floorwalker_core::leads::lead::{Lead, LeadKind};
 use floorwalker_e2e::browser::Browser;
 use floorwalker_e2e::chat::PASSWORD;
-use floorwalker_e2e::console::{js, make_member, now_ms, post_events, Console};
+use floorwalker_e2e::console::{make_member, now_ms, post_events, Console};
 use floorwalker_e2e::leads::{post, request};
 use floorwalker_e2e::worker::Worker;
-use floorwalker_e2e::repo_root;
 use reqwest::Method;
 use serde_json::{json, Value};
 
 const OWNER: &str = "olga@demo.example";
 
-async fn set_lang(console: &Console, lang: &str) {
-    let current = console.browser.eval("return document.documentElement.lang;", vec![]).await;
-    if current != Value::from(lang) {
-        console.click("[data-test=lang]").await;
-    }
-    console.wait(&format!("the console in {lang}"), &format!("return document.documentElement.lang === {};", js(lang))).await;
-}
-
 async fn shot(browser: &Browser, name: &str) {
-    let dir = repo_root().join("target/screens/results");
-    std::fs::create_dir_all(&dir).expect("the screens folder");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    std::fs::write(dir.join(format!("{name}.png")), browser.screenshot_of_page().await).expect("writing a screenshot");
+    floorwalker_e2e::save_screen("results", name, &browser.screenshot_of_page().await);
 }
 
 async fn assert_accessible(browser: &Browser, what: &str) {
@@ -81,7 +70,7 @@ async fn the_owner_sees_each_prompts_funnel_and_revenue_and_manages_deal_tokens(
     assert_eq!(reported.status().as_u16(), 201);
 
     let console = Console::open(&worker).await;
-    set_lang(&console, "ru").await;
+    console.set_lang("ru").await;
     console.login(OWNER, PASSWORD).await;
     open_results(&console).await;
     console.wait("the hash to name the section", "return location.hash === '#results';").await;
@@ -102,7 +91,7 @@ async fn the_owner_sees_each_prompts_funnel_and_revenue_and_manages_deal_tokens(
     console.wait_text("[data-test=site-groups]", "yandex").await;
 
     // A deal token from the screen: its URL once, then revoked.
-    set_lang(&console, "en").await;
+    console.set_lang("en").await;
     console.type_into("[data-test=deal-token-name]", "amoCRM").await;
     console.click("[data-test=deal-token-create]").await;
     let url = console.wait_text("[data-test=deal-token-url]", "/v1/deals/demo?token=fwdeal_").await;
@@ -117,14 +106,14 @@ async fn the_owner_sees_each_prompts_funnel_and_revenue_and_manages_deal_tokens(
     // At 360 px, in both languages.
     let phone = Console { browser: Browser::start_mobile().await };
     phone.browser.client.goto(&worker.url("/console/")).await.expect("opening /console on a phone");
-    set_lang(&phone, "ru").await;
+    phone.set_lang("ru").await;
     phone.login(OWNER, PASSWORD).await;
     open_results(&phone).await;
     let overflow = phone.browser.eval("return document.documentElement.scrollWidth - document.documentElement.clientWidth;", vec![]).await;
     assert_eq!(overflow, json!(0), "nothing wider than the phone");
     assert_accessible(&phone.browser, "the Results screen at 360 px (ru)").await;
     shot(&phone.browser, "phone-ru").await;
-    set_lang(&phone, "en").await;
+    phone.set_lang("en").await;
     phone.wait_text("[data-test=results]", "Eligible").await;
     assert_accessible(&phone.browser, "the Results screen at 360 px (en)").await;
     shot(&phone.browser, "phone-en").await;

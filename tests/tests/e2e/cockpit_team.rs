@@ -23,18 +23,7 @@ async fn add_owner(worker: &Worker, email: &str, name: &str) {
 async fn shot(browser: &Browser, name: &str, y: f64) {
     browser.eval(&format!("window.scrollTo(0, {y}); return null;"), vec![]).await;
     let png = browser.client.screenshot().await.expect("a screenshot");
-    let dir = floorwalker_e2e::repo_root().join("target/screens/team");
-    std::fs::create_dir_all(&dir).expect("the screenshots' folder");
-    std::fs::write(dir.join(format!("{name}.png")), png).expect("writing a screenshot");
-}
-
-/// Sets the console's language by its switch (the button names the other language).
-async fn set_lang(console: &Console, lang: &str) {
-    let current = console.browser.eval("return document.documentElement.lang;", vec![]).await;
-    if current.as_str() != Some(lang) {
-        console.click("[data-test=lang]").await;
-        console.wait("the language", &format!("return document.documentElement.lang === {};", js(lang))).await;
-    }
+    floorwalker_e2e::save_screen("team", name, &png);
 }
 
 /// Nothing sticks out sideways (a 360 px phone scrolls only down).
@@ -63,7 +52,7 @@ async fn an_owner_invites_an_operator_who_joins_and_is_then_disabled() {
     // The owner invites Ivan from the Team screen, by keyboard only.
     let owner = Console::open(&worker).await;
     owner.login("olga@demo.example", PASSWORD).await;
-    set_lang(&owner, "en").await;
+    owner.set_lang("en").await;
     open_team(&owner).await;
     owner.wait_text("[data-test=site]", "Кроха").await;
     owner.wait("the members", &format!("return !!document.querySelector({});", js(&member("anna@demo.example")))).await;
@@ -75,7 +64,7 @@ async fn an_owner_invites_an_operator_who_joins_and_is_then_disabled() {
     owner.wait("the pending invitation", "return !!document.querySelector('[data-test=invite][data-pending=true]');").await;
     assert_eq!(owner.browser.axe_violations(&["[data-test=team]"]).await, json!([]), "axe-core on the Team screen (en)");
     shot(&owner.browser, "team-desktop-en", 0.0).await;
-    set_lang(&owner, "ru").await;
+    owner.set_lang("ru").await;
     owner.wait_text("[data-test=team] h2", "Команда").await;
     assert_eq!(owner.browser.axe_violations(&["[data-test=team]"]).await, json!([]), "axe-core on the Team screen (ru)");
     shot(&owner.browser, "team-desktop-ru", 0.0).await;
@@ -83,11 +72,11 @@ async fn an_owner_invites_an_operator_who_joins_and_is_then_disabled() {
     // Ivan opens the link in a browser of his own.
     let ivan = Console { browser: Browser::start().await };
     ivan.browser.client.goto(&url).await.expect("opening the invite link");
-    set_lang(&ivan, "ru").await;
+    ivan.set_lang("ru").await;
     ivan.wait_text("[data-test=link-lead]", "«Кроха»").await;
     assert_eq!(ivan.browser.axe_violations(&["main"]).await, json!([]), "axe-core on the link page (ru)");
     shot(&ivan.browser, "link-desktop-ru", 0.0).await;
-    set_lang(&ivan, "en").await;
+    ivan.set_lang("en").await;
     ivan.wait_text("[data-test=link-lead]", "You are invited").await;
     ivan.wait_text("[data-test=link-lead]", "«Кроха»").await;
     assert_eq!(ivan.browser.axe_violations(&["main"]).await, json!([]), "axe-core on the link page (en)");
@@ -131,7 +120,7 @@ async fn an_owner_invites_an_operator_who_joins_and_is_then_disabled() {
     phone.browser.client.goto(&worker.url("/console")).await.expect("opening /console");
     phone.login("olga@demo.example", PASSWORD).await;
     for lang in ["en", "ru"] {
-        set_lang(&phone, lang).await;
+        phone.set_lang(lang).await;
         open_team(&phone).await;
         phone.wait("the members", &format!("return !!document.querySelector({});", js(&member("ivan@demo.example")))).await;
         fits_the_width(&phone.browser, "the Team screen").await;
@@ -150,7 +139,7 @@ async fn an_owner_invites_an_operator_who_joins_and_is_then_disabled() {
     let phone = Console { browser: Browser::start_mobile().await };
     phone.browser.client.goto(&worker.url(issued["path"].as_str().expect("a path"))).await.expect("opening the link");
     for lang in ["en", "ru"] {
-        set_lang(&phone, lang).await;
+        phone.set_lang(lang).await;
         phone.wait("the form", "return !!document.querySelector('#link-name');").await;
         fits_the_width(&phone.browser, "the link page").await;
         assert_eq!(phone.browser.axe_violations(&["main"]).await, json!([]), "axe-core on the link page, phone ({lang})");

@@ -53,17 +53,7 @@ async fn console_get(worker: &Worker, cookie: &str, path: &str) -> (u16, Value) 
 /// The viewport as target/screens/inbox/<name>.png, to be looked at.
 async fn shot(browser: &Browser, name: &str) {
     let png = browser.client.screenshot().await.expect("a screenshot");
-    let dir = floorwalker_e2e::repo_root().join("target/screens/inbox");
-    std::fs::create_dir_all(&dir).expect("the screenshots' folder");
-    std::fs::write(dir.join(format!("{name}.png")), png).expect("writing a screenshot");
-}
-
-async fn set_lang(console: &Console, lang: &str) {
-    let current = console.browser.eval("return document.documentElement.lang;", vec![]).await;
-    if current.as_str() != Some(lang) {
-        console.click("[data-test=lang]").await;
-        console.wait("the language", &format!("return document.documentElement.lang === {};", js(lang))).await;
-    }
+    floorwalker_e2e::save_screen("inbox", name, &png);
 }
 
 fn item(lead: &str) -> String {
@@ -93,7 +83,7 @@ async fn an_after_hours_message_is_answered_by_email_from_the_inbox() {
     // Anna is at work in the console when the message comes in: it shows at once, with an alert.
     let console = Console::open(&worker).await;
     console.login("anna@demo.example", PASSWORD).await;
-    set_lang(&console, "en").await;
+    console.set_lang("en").await;
     let text = "Is the <b>grey</b> one in stock?\nI need it by Friday.";
     let lead = leave_message(&worker, "visitor-offline-0001", Some("Olga@Example.com"), None, text).await;
     console.wait_text(&item(&lead), "Olga@example.com").await;
@@ -172,7 +162,7 @@ async fn an_after_hours_message_is_answered_by_email_from_the_inbox() {
 
     // The inbox at 1280 px: axe-core finds nothing, in English and in Russian.
     for lang in ["en", "ru"] {
-        set_lang(&console, lang).await;
+        console.set_lang(lang).await;
         let violations = console.browser.axe_violations(&[]).await;
         assert_eq!(violations, json!([]), "axe-core on the inbox with a message open ({lang})");
         shot(&console.browser, &format!("inbox-desktop-{lang}")).await;
@@ -205,7 +195,7 @@ async fn an_after_hours_message_is_answered_by_email_from_the_inbox() {
     phone.login("anna@demo.example", PASSWORD).await;
     phone.wait_text(&item(&call), "+79161234567").await;
     for lang in ["en", "ru"] {
-        set_lang(&phone, lang).await;
+        phone.set_lang(lang).await;
         let widths = phone.browser.eval("return [document.documentElement.scrollWidth, innerWidth];", vec![]).await;
         assert!(widths[0].as_f64() <= widths[1].as_f64(), "the inbox is wider than the phone: {widths}");
         assert_eq!(phone.browser.axe_violations(&[]).await, json!([]), "axe-core on the phone's inbox ({lang})");
@@ -252,7 +242,7 @@ async fn the_operator_sees_the_visitor_move_to_another_product_within_a_second()
     create_operator(&worker, "anna@demo.example", "Anna", PASSWORD).await;
     let console = Console::open(&worker).await;
     console.login("anna@demo.example", PASSWORD).await;
-    set_lang(&console, "en").await;
+    console.set_lang("en").await;
 
     // A visitor looks at one product, leaves a phone number in a form, then writes in the chat.
     let visitor = "visitor-live-ctx-01";
@@ -334,10 +324,10 @@ async fn one_operator_takes_a_conversation_and_the_other_sees_it_taken() {
     create_operator(&worker, "boris@demo.example", "Boris", PASSWORD).await;
     let anna = Console::open(&worker).await;
     anna.login("anna@demo.example", PASSWORD).await;
-    set_lang(&anna, "en").await;
+    anna.set_lang("en").await;
     let boris = Console::open(&worker).await;
     boris.login("boris@demo.example", PASSWORD).await;
-    set_lang(&boris, "en").await;
+    boris.set_lang("en").await;
 
     let session = visitor_session(&worker, SHOP, "visitor-assign-0001").await;
     let conv = start_conversation(&worker, SHOP, &session.token).await;

@@ -111,10 +111,8 @@ async fn assert_on_screen(device: &Device, selector: &str, state: &str) {
 
 async fn screenshot(device: &Device, locale: Locale, state: &str) {
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let dir = floorwalker_e2e::repo_root().join("target/screens/visitor");
-    std::fs::create_dir_all(&dir).expect("the screenshot folder");
     let png = device.browser.client.screenshot().await.expect("a screenshot of the viewport");
-    std::fs::write(dir.join(format!("{}-{}-{state}.png", device.name, tag(locale))), png).expect("writing the screenshot");
+    floorwalker_e2e::save_screen("visitor", &format!("{}-{}-{state}", device.name, tag(locale)), &png);
 }
 
 /// The visible text of the chat module's part of the panel.
@@ -268,8 +266,7 @@ async fn walk_through(locale: Locale) {
         assert!(shown[1].as_str().is_some_and(|d| d.ends_with("+10:00")), "{console_times}");
     }
     let png = console.browser.client.screenshot().await.expect("a screenshot of the console");
-    std::fs::write(floorwalker_e2e::repo_root().join(format!("target/screens/visitor/console-desktop-{}-conversation.png", tag(locale))), png)
-        .expect("writing the screenshot");
+    floorwalker_e2e::save_screen("visitor", &format!("console-desktop-{}-conversation", tag(locale)), &png);
     console.close().await;
 
     // 3. The operator leaves; the visitor writes again and nobody can answer: the server offers a
