@@ -102,7 +102,8 @@ impl App {
         let Some(prompt) = preview_requested(&page_url) else { return };
         let config = &self.cx.config.widget;
         let Some(definition) = config.prompt(prompt) else {
-            web_sys::console::warn_1(&format!("floorwalker: no prompt {prompt:?} to preview").into());
+            // No `format!`: the first load carries no formatting code for one owner's typo.
+            web_sys::console::warn_2(&"floorwalker: no such prompt is on, nothing to preview:".into(), &prompt.into());
             return;
         };
         let now = browser::now_ms();
