@@ -176,6 +176,7 @@ fn Frame(signed_in: SignedIn, me: RwSignal<Option<SignedIn>>) -> impl IntoView {
     let sections = Section::for_role(role);
     let show_nav = sections.len() > 1;
     let site_for_view = site.clone();
+    let local_receiver = signed_in.local_receiver.clone();
     view! {
         <header class="top">
             <strong>"Floorwalker"</strong>
@@ -207,7 +208,7 @@ fn Frame(signed_in: SignedIn, me: RwSignal<Option<SignedIn>>) -> impl IntoView {
                     Section::Install => view! { <owner::install::InstallScreen site=site/> }.into_any(),
                     Section::Prompts => view! { <owner::prompts::PromptsScreen site=site/> }.into_any(),
                     Section::Email => view! { <owner::email::EmailScreen site=site/> }.into_any(),
-                    Section::Endpoints => view! { <owner::endpoints::EndpointsScreen site=site/> }.into_any(),
+                    Section::Endpoints => view! { <owner::endpoints::EndpointsScreen site=site local_receiver=local_receiver.clone()/> }.into_any(),
                     Section::Leads => view! { <owner::leads::LeadsScreen site=site/> }.into_any(),
                     Section::Results => view! { <owner::results::ResultsScreen site=site/> }.into_any(),
                     Section::Team => view! { <owner::team::TeamScreen site=site/> }.into_any(),

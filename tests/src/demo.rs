@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use floorwalker_core::prompts::config::SiteConfig;
 
+use crate::receiver::{Receiver, DEMO_KEPT};
 use crate::repo_root;
 use crate::worker::Worker;
 
@@ -17,6 +18,20 @@ pub fn state_dir(port: u16) -> PathBuf {
 /// The origins the demo allows besides demo-site/site.json's and the worker's own.
 pub fn extra_origins(port: u16) -> Vec<String> {
     vec![format!("http://localhost:{port}")]
+}
+
+/// The demo's CRM receiver: on the port after the worker's, keeping the last [`DEMO_KEPT`]
+/// requests, so that connecting a CRM endpoint needs no receiver of one's own; why not when that
+/// port is taken.
+pub fn start_crm_receiver(port: u16) -> Result<Receiver, String> {
+    let crm_port = port.checked_add(1).ok_or("no port after 65535 for the CRM receiver")?;
+    Receiver::start_on(crm_port, DEMO_KEPT)
+}
+
+/// The worker's vars that tell the owner's console about `receiver` (`DEMO_CRM_RECEIVER`, read
+/// by the worker for an owner's session only).
+pub fn crm_receiver_vars(receiver: &Receiver) -> Vec<(&'static str, String)> {
+    vec![("DEMO_CRM_RECEIVER", receiver.webhook_url())]
 }
 
 /// Stores the demo site's config with `extra` origins allowed; the refusal's status and body when

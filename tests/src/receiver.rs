@@ -1,8 +1,15 @@
 //! A real webhook receiver on 127.0.0.1: records every request, checks Standard Webhooks
 //! signatures with a verifier written here from the specification (not core's), and answers as
 //! scripted: 2xx, an error status, a hang past the sender's timeout, or 410 Gone.
+//!
+//! It is also `make demo`'s CRM receiver: `GET /` is a page listing what arrived (see [`page`]),
+//! where a person pastes an endpoint's signing secret to have the signatures checked. The page's
+//! own requests are never recorded as deliveries.
+
+mod page;
 
 use std::collections::VecDeque;
+use std::io::Read as _;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -25,10 +32,24 @@ pub enum Reply {
     Hang(Duration),
 }
 
+/// The path `make demo` tells people to send to (any path but the page's records the same).
+pub const WEBHOOK_PATH: &str = "/crm";
+/// How many requests `make demo`'s receiver keeps: a long session's worth, in bounded memory
+/// however long the demo runs.
+pub const DEMO_KEPT: usize = 200;
+/// A request body is read up to this size (deliveries are a few KiB).
+const MAX_BODY_BYTES: u64 = 1 << 20;
+/// Secrets pasted on the page are kept up to this many, the oldest forgotten first.
+const MAX_SECRETS: usize = 20;
+
 /// One request as received.
 #[derive(Debug, Clone)]
 pub struct Received {
     pub at: Instant,
+    /// The same moment on the wall clock (ms since the epoch): the page shows it, and a
+    /// signature checked later is checked against the timestamp as it was on arrival.
+    pub at_ms: u64,
+    pub method: String,
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -50,6 +71,48 @@ impl Received {
     pub fn delivered(&self) -> bool {
         (200..300).contains(&self.answered)
     }
+
+    /// Whether the request's Standard Webhooks signature verifies against `secrets`, as of its
+    /// arrival.
+    pub fn signature(&self, secrets: &[String]) -> Signature {
+        let (id, timestamp, signature) = (self.header("webhook-id"), self.header("webhook-timestamp"), self.header("webhook-signature"));
+        if id.is_none() && signature.is_none() {
+            return Signature::Unsigned;
+        }
+        if secrets.is_empty() {
+            return Signature::NotChecked;
+        }
+        match (id, timestamp, signature) {
+            (Some(id), Some(timestamp), Some(signature))
+                if verify_standard_webhook(secrets, id, timestamp, signature, &self.body, self.at_ms / 1000) =>
+            {
+                Signature::Valid
+            }
+            _ => Signature::Invalid,
+        }
+    }
+}
+
+/// What can be said of a request's signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signature {
+    /// No Standard Webhooks headers (a CRM preset's request, say).
+    Unsigned,
+    /// Signed, but no secret to check it with.
+    NotChecked,
+    Valid,
+    Invalid,
+}
+
+impl Signature {
+    /// As [`Received::signature_valid`] has it: an unchecked signature is not a valid one.
+    fn as_valid(self) -> Option<bool> {
+        match self {
+            Signature::Unsigned => None,
+            Signature::Valid => Some(true),
+            Signature::NotChecked | Signature::Invalid => Some(false),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -60,6 +123,9 @@ struct State {
     default: Option<Reply>,
     secrets: Vec<String>,
     received: Vec<Received>,
+    /// The most requests kept, the oldest dropped first (unbounded in the tests, which read
+    /// back everything they sent).
+    kept: usize,
 }
 
 pub struct Receiver {
@@ -74,23 +140,40 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 impl Receiver {
+    /// A receiver on a free port that keeps every request.
     pub fn start() -> Receiver {
-        let port = free_port();
-        let server = Arc::new(tiny_http::Server::http(("127.0.0.1", port)).expect("binding the receiver"));
-        let state = Arc::new(Mutex::new(State::default()));
+        Receiver::start_on(free_port(), usize::MAX).expect("binding the receiver")
+    }
+
+    /// A receiver on `port` that keeps the last `kept` requests (`make demo`'s: [`DEMO_KEPT`]);
+    /// why not when the port cannot be had.
+    pub fn start_on(port: u16, kept: usize) -> Result<Receiver, String> {
+        let server = tiny_http::Server::http(("127.0.0.1", port)).map_err(|e| format!("127.0.0.1:{port}: {e}"))?;
+        let server = Arc::new(server);
+        let state = Arc::new(Mutex::new(State { kept, ..State::default() }));
         let (serving, shared) = (server.clone(), state.clone());
         let thread = std::thread::spawn(move || {
             for request in serving.incoming_requests() {
                 let shared = shared.clone();
                 // A thread per request: a hanging answer must not hold up the others.
-                std::thread::spawn(move || handle(request, &shared));
+                std::thread::spawn(move || handle(request, &shared, port));
             }
         });
-        Receiver { port, state, server, thread: Some(thread) }
+        Ok(Receiver { port, state, server, thread: Some(thread) })
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        local_url(self.port, path)
+    }
+
+    /// Where `make demo` tells people to point an endpoint.
+    pub fn webhook_url(&self) -> String {
+        self.url(WEBHOOK_PATH)
+    }
+
+    /// The page listing what arrived.
+    pub fn page_url(&self) -> String {
+        self.url("/")
     }
 
     /// The answer to every request not covered by a script (initially `Reply::Ok`).
@@ -134,9 +217,14 @@ impl Drop for Receiver {
     }
 }
 
-fn handle(mut request: tiny_http::Request, shared: &Mutex<State>) {
+fn handle(mut request: tiny_http::Request, shared: &Mutex<State>, port: u16) {
     let mut body = Vec::new();
-    let _ = std::io::Read::read_to_end(request.as_reader(), &mut body);
+    let _ = request.as_reader().take(MAX_BODY_BYTES).read_to_end(&mut body);
+    if let Some(route) = page::Route::of(request.method(), request.url()) {
+        let response = answer_page(route, request.url(), &body, shared, port);
+        let _ = request.respond(response);
+        return;
+    }
     let headers: Vec<(String, String)> =
         request.headers().iter().map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_owned())).collect();
     let (reply, secrets) = {
@@ -148,26 +236,29 @@ fn handle(mut request: tiny_http::Request, shared: &Mutex<State>) {
         };
         (reply, state.secrets.clone())
     };
-    let find = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
-    let signature_valid = match (find("webhook-id"), find("webhook-timestamp"), find("webhook-signature")) {
-        (Some(id), Some(ts), Some(sig)) if !secrets.is_empty() => Some(verify_standard_webhook(&secrets, &id, &ts, &sig, &body, now_s())),
-        (Some(_), _, _) => Some(false),
-        _ => None,
-    };
     let answered = match reply {
         Reply::Ok => 200,
         Reply::Status(status) | Reply::RetryAfter(status, _) => status,
         Reply::Hang(_) => 503,
     };
-    // Recorded before answering, so a test that sees the record can rely on the answer.
-    lock(shared).received.push(Received {
+    let mut received = Received {
         at: Instant::now(),
+        at_ms: now_ms(),
+        method: request.method().as_str().to_owned(),
         path: request.url().to_owned(),
         headers,
         body,
         answered,
-        signature_valid,
-    });
+        signature_valid: None,
+    };
+    received.signature_valid = received.signature(&secrets).as_valid();
+    // Recorded before answering, so a test that sees the record can rely on the answer.
+    {
+        let mut state = lock(shared);
+        state.received.push(received);
+        let excess = state.received.len().saturating_sub(state.kept);
+        state.received.drain(..excess);
+    }
     if let Reply::Hang(duration) = reply {
         std::thread::sleep(duration);
     }
@@ -186,8 +277,52 @@ fn handle(mut request: tiny_http::Request, shared: &Mutex<State>) {
     let _ = request.respond(response);
 }
 
-fn now_s() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+fn local_url(port: u16, path: &str) -> String {
+    format!("http://127.0.0.1:{port}{path}")
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// The page, or what its form did: a secret pasted there is kept (in memory only) and the
+/// browser is sent back to the page, which says whether it was taken.
+fn answer_page(route: page::Route, url: &str, body: &[u8], shared: &Mutex<State>, port: u16) -> page::Answer {
+    match route {
+        page::Route::Page => {
+            let (requests, secrets, kept) = {
+                let state = lock(shared);
+                (state.received.clone(), state.secrets.clone(), state.kept)
+            };
+            let query = page::Query::of(url);
+            let html = page::render(&page::View {
+                requests: &requests,
+                secrets: &secrets,
+                kept: (kept != usize::MAX).then_some(kept),
+                webhook_url: &local_url(port, WEBHOOK_PATH),
+                locale: query.locale,
+                notice: query.notice,
+            });
+            page::html_response(html)
+        }
+        page::Route::AddSecret => {
+            let form = page::SecretForm::of(body);
+            let taken = form.secret.filter(|secret| page::is_secret(secret));
+            let notice = if let Some(secret) = &taken {
+                let mut state = lock(shared);
+                if !state.secrets.contains(secret) {
+                    state.secrets.push(secret.clone());
+                }
+                let excess = state.secrets.len().saturating_sub(MAX_SECRETS);
+                state.secrets.drain(..excess);
+                page::Notice::SecretAdded
+            } else {
+                page::Notice::SecretRefused
+            };
+            page::back_to_page(form.locale, notice)
+        }
+        page::Route::Missing => page::not_found(),
+    }
 }
 
 /// Standard Webhooks verification as the specification describes it

@@ -35,11 +35,7 @@ impl Worker {
 
     /// Like [`Worker::start`], with more vars (which override `wrangler.toml`'s).
     pub async fn start_with_vars(name: &str, vars: &[(&str, &str)]) -> Worker {
-        let mut worker = Worker::prepare(free_port(), Worker::fresh_state_dir(name), random_token(), true);
-        worker.vars = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        worker.migrate();
-        worker.spawn().await;
-        worker
+        Worker::launch(free_port(), Worker::fresh_state_dir(name), random_token(), true, vars).await
     }
 
     /// Like [`Worker::start`], with `seed` run on the migrated local state before the worker
@@ -54,17 +50,18 @@ impl Worker {
 
     /// Like [`Worker::start`], but on production timing (the switch off).
     pub async fn start_with_real_timing(name: &str) -> Worker {
-        Worker::start_with_timing(free_port(), Worker::fresh_state_dir(name), random_token(), false).await
+        Worker::launch(free_port(), Worker::fresh_state_dir(name), random_token(), false, &[]).await
     }
 
     /// Starts `wrangler dev` on `port` with local state kept in `state_dir` (migrated first), on
-    /// production timing.
-    pub async fn start_with(port: u16, state_dir: PathBuf, admin_token: String) -> Worker {
-        Worker::start_with_timing(port, state_dir, admin_token, false).await
+    /// production timing, with more `vars` (as [`Worker::start_with_vars`]).
+    pub async fn start_with(port: u16, state_dir: PathBuf, admin_token: String, vars: &[(&str, &str)]) -> Worker {
+        Worker::launch(port, state_dir, admin_token, false, vars).await
     }
 
-    pub async fn start_with_timing(port: u16, state_dir: PathBuf, admin_token: String, test_timing: bool) -> Worker {
+    async fn launch(port: u16, state_dir: PathBuf, admin_token: String, test_timing: bool, vars: &[(&str, &str)]) -> Worker {
         let mut worker = Worker::prepare(port, state_dir, admin_token, test_timing);
+        worker.vars = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         worker.migrate();
         worker.spawn().await;
         worker

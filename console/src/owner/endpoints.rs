@@ -4,8 +4,10 @@
 //!
 //! Everything shown comes from the admin routes as core's types (`EndpointView`,
 //! `EndpointSecret`, `TestDelivery`, `DeliveryView`); what a test event is, and every rule an
-//! endpoint must follow, is core's and comes back as the server's message.
+//! endpoint must follow, is core's and comes back as the server's message. On `make demo` the
+//! form also offers the demo's own receiver (`SignedIn::local_receiver`).
 
+use floorwalker_core::access::accounts::LocalReceiver;
 use floorwalker_core::outbound::delivery::{DeliveryState, DeliveryView, EndpointInput, EndpointSecret, EndpointView};
 use floorwalker_core::outbound::endpoint::Preset;
 use floorwalker_core::outbound::test_event::TestDelivery;
@@ -17,8 +19,6 @@ use super::copy::{reveal, CopyButton};
 use crate::i18n::{use_lang, Lang, Pick};
 use crate::notice::Notice;
 use crate::net;
-
-
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum PresetKind {
@@ -118,7 +118,7 @@ fn Attempt(attempt: AttemptRecord) -> impl IntoView {
 }
 
 #[component]
-pub fn EndpointsScreen(site: String) -> impl IntoView {
+pub fn EndpointsScreen(site: String, local_receiver: Option<LocalReceiver>) -> impl IntoView {
     let lang = use_lang();
     let endpoints = RwSignal::new(Vec::<EndpointView>::new());
     let error = RwSignal::new(None::<Notice>);
@@ -155,7 +155,7 @@ pub fn EndpointsScreen(site: String) -> impl IntoView {
                     }).collect_view().into_any()
                 }}
             </ul>
-            <AddEndpoint site=site secret=secret on_added=Callback::new(move |()| reload())/>
+            <AddEndpoint site=site secret=secret local_receiver=local_receiver on_added=Callback::new(move |()| reload())/>
             <DeliveryLog site=site reload=log_reload/>
         </section>
     }
@@ -290,7 +290,12 @@ fn EndpointCard(
 
 /// The form: an id, the preset, and the fields that preset needs.
 #[component]
-fn AddEndpoint(site: StoredValue<String>, secret: RwSignal<Option<EndpointSecret>>, on_added: Callback<()>) -> impl IntoView {
+fn AddEndpoint(
+    site: StoredValue<String>,
+    secret: RwSignal<Option<EndpointSecret>>,
+    local_receiver: Option<LocalReceiver>,
+    on_added: Callback<()>,
+) -> impl IntoView {
     let lang = use_lang();
     let id = RwSignal::new(String::new());
     let kind = RwSignal::new(PresetKind::Generic);
@@ -353,10 +358,35 @@ fn AddEndpoint(site: StoredValue<String>, secret: RwSignal<Option<EndpointSecret
     view! {
         <form class="card add" data-test="add-endpoint" on:submit=submit aria-labelledby="add-endpoint-title">
             <h3 id="add-endpoint-title">{move || lang.get().pick("Add an endpoint", "Добавить адрес")}</h3>
+            {local_receiver.map(|receiver| {
+                let LocalReceiver { webhook_url, page_url } = receiver;
+                let use_it = move |_| {
+                    kind.set(PresetKind::Generic);
+                    url.set(webhook_url.clone());
+                    // A newcomer trying the demo should be one click from "Add".
+                    if id.get_untracked().trim().is_empty() {
+                        id.set("local".to_owned());
+                    }
+                };
+                view! {
+                    <div class="local-receiver" data-test="local-receiver">
+                        <p>{move || lang.get().pick(
+                            "A CRM receiver is running on this machine (make demo's): it lists every request it gets and checks its signature.",
+                            "На этой машине работает приёмник CRM (из make demo): он показывает каждый полученный запрос и проверяет подпись.")}</p>
+                        <div class="row">
+                            <button type="button" data-test="use-local-receiver" on:click=use_it>{move || lang.get().pick("Use it", "Использовать")}</button>
+                            <a data-test="local-receiver-page" target="_blank" rel="noopener noreferrer"
+                                href=move || format!("{page_url}?lang={}", lang.get().pick("en", "ru"))>
+                                {move || lang.get().pick("Open its page", "Открыть его страницу")}
+                            </a>
+                        </div>
+                    </div>
+                }
+            })}
             {text_field(id, "id", Signal::derive(move || lang.get().pick("Name (a-z, 0-9, - and _)", "Имя (a-z, 0-9, - и _)")), None)}
             <label>
                 <span>{move || lang.get().pick("Where to", "Куда")}</span>
-                <select name="preset" data-test="field-preset" on:change=move |ev| kind.set(PresetKind::parse(&event_target_value(&ev)))>
+                <select name="preset" data-test="field-preset" prop:value=move || kind.get().name() on:change=move |ev| kind.set(PresetKind::parse(&event_target_value(&ev)))>
                     {PresetKind::ALL.into_iter().map(|k| view! {
                         <option value=k.name() selected=move || kind.get() == k>{move || k.label(lang.get())}</option>
                     }).collect_view()}

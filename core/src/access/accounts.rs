@@ -232,6 +232,46 @@ pub struct SignedIn {
     /// on the shop's clock, as its visitors and its CRM see them, wherever the person sits.
     #[serde(default)]
     pub site_timezone: String,
+    /// Only an owner's, and only on a worker started by `make demo`: the CRM receiver running on
+    /// the same machine, which the CRM screen offers so that trying the CRM hand-off needs no
+    /// receiver of one's own. Absent on a deployed worker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_receiver: Option<LocalReceiver>,
+}
+
+impl SignedIn {
+    /// Who is signed in; what comes from the site's config and the deployment
+    /// ([`SignedIn::site_name`], [`SignedIn::site_timezone`], [`SignedIn::local_receiver`]) is
+    /// added by the caller that has read them.
+    pub fn new(profile: OperatorProfile, role: Role, sites: Vec<String>) -> SignedIn {
+        SignedIn { profile, role, sites, site_name: String::new(), site_timezone: String::new(), local_receiver: None }
+    }
+}
+
+/// A webhook receiver on the worker's own machine (`make demo` runs one beside the worker), named
+/// by the deployment (`DEMO_CRM_RECEIVER`), never by a request.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct LocalReceiver {
+    /// Where an endpoint sends to: the URL the CRM screen puts in its address field.
+    pub webhook_url: String,
+    /// The receiver's page listing what arrived (its root).
+    pub page_url: String,
+}
+
+impl LocalReceiver {
+    /// The receiver whose webhook URL is `url`, or `None` unless it is an `http(s)` URL on
+    /// loopback: the var describes a receiver beside a local worker, and a link the console shows
+    /// must never be a `javascript:` one or lead off this machine.
+    pub fn from_webhook_url(url: &str) -> Option<LocalReceiver> {
+        let url = url.trim();
+        crate::base::url::validate_http_url(ErrorCode::InvalidConfig, "DEMO_CRM_RECEIVER", url).ok()?;
+        let host = crate::base::url::host_of(url)?;
+        if !crate::base::url::is_loopback_host(&host) {
+            return None;
+        }
+        let scheme = if url.starts_with("https://") { "https" } else { "http" };
+        Some(LocalReceiver { webhook_url: url.to_owned(), page_url: format!("{scheme}://{host}/") })
+    }
 }
 
 /// A site's member as the admin API lists it. Other sites the person works on are not shown:

@@ -387,5 +387,5 @@ async fn sign_in(env: &Env, account_id: &str, site: &str) -> Result<Response, Ap
     let row = row.ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, format!("your access to site {site:?} is disabled")))?;
     let sites = active_sites(env, account_id).await?;
     let profile = Operator { id: account_id.to_owned(), site: site.to_owned(), email: row.email, name: row.name };
-    start_session(env, SignedIn { profile, role: Role::parse(&row.role).unwrap_or_default(), sites, site_name: String::new(), site_timezone: String::new() }).await
+    start_session(env, SignedIn::new(profile, Role::parse(&row.role).unwrap_or_default(), sites)).await
 }

@@ -8,7 +8,7 @@
 //! The cookie is HttpOnly, Secure, SameSite=Strict, `__Host-`; state-changing requests and
 //! sockets must come from the worker's own origin (the console is served from it).
 
-use floorwalker_core::access::accounts::{login_counters, session_site, MemberSite, Revocation, Role, SignedIn};
+use floorwalker_core::access::accounts::{login_counters, session_site, LocalReceiver, MemberSite, Revocation, Role, SignedIn};
 use floorwalker_core::access::auth::{
     clear_session_cookie, cookie_value, issue_operator_session, session_cookie, verify_login, verify_operator_session, OperatorSession,
     OPERATOR_SESSION_COOKIE,
@@ -23,6 +23,7 @@ use super::{Who, OPERATOR_SESSION_TTL_MS};
 use crate::http::{self, now_ms};
 use crate::platform::d1::db;
 use crate::platform::random::random_id;
+use crate::platform::vars::var;
 use crate::rate_limit;
 
 /// The logged-in operator: core's type, the one the console reads.
@@ -95,15 +96,19 @@ pub async fn authenticate(req: &Request, env: &Env) -> Result<Signed, ApiError> 
 pub async fn me(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let signed = authenticate(req, env).await?;
     let sites = active_sites(env, &signed.operator.id).await?;
-    let signed_in = SignedIn { profile: signed.operator, role: signed.role, sites, site_name: String::new(), site_timezone: String::new() };
+    let signed_in = SignedIn::new(signed.operator, signed.role, sites);
     http::json(&with_shop(env, signed_in).await?, 200)
 }
 
-/// `signed_in` with its shop's name and clock ([`SignedIn::site_name`], [`SignedIn::site_timezone`]).
+/// `signed_in` with its shop's name and clock ([`SignedIn::site_name`], [`SignedIn::site_timezone`]),
+/// and for an owner the demo's local CRM receiver, if this worker was started with one.
 async fn with_shop(env: &Env, mut signed_in: SignedIn) -> Result<SignedIn, ApiError> {
     if let Some(config) = crate::sites::load(env, &signed_in.profile.site).await? {
         signed_in.site_name = config.name;
         signed_in.site_timezone = config.widget.timezone;
+    }
+    if signed_in.role == Role::Owner {
+        signed_in.local_receiver = var(env, "DEMO_CRM_RECEIVER").and_then(|url| LocalReceiver::from_webhook_url(&url));
     }
     Ok(signed_in)
 }
@@ -175,7 +180,7 @@ pub async fn login(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let chosen = session_site(&memberships, body.site.as_deref())?;
     let operator = Operator { id: account.id.clone(), site: chosen.site.clone(), email: account.email.clone(), name: account.name.clone() };
     let sites = memberships.iter().filter(|m| m.active).map(|m| m.site.clone()).collect::<std::collections::BTreeSet<_>>();
-    let signed_in = SignedIn { profile: operator, role: chosen.role, sites: sites.into_iter().collect(), site_name: String::new(), site_timezone: String::new() };
+    let signed_in = SignedIn::new(operator, chosen.role, sites.into_iter().collect());
     start_session(env, signed_in).await
 }
 
@@ -227,7 +232,7 @@ pub async fn switch_site(mut req: Request, env: &Env) -> Result<Response, ApiErr
     end_session(env, &signed.operator.site, &signed.operator.id, &signed.session_id).await?;
     let sites = active_sites(env, &signed.operator.id).await?;
     let profile = Operator { site: body.site, ..signed.operator };
-    start_session(env, SignedIn { profile, role, sites, site_name: String::new(), site_timezone: String::new() }).await
+    start_session(env, SignedIn::new(profile, role, sites)).await
 }
 
 /// `POST /v1/console/logout`: the session row is revoked and its live sockets closed.

@@ -128,7 +128,7 @@ async fn main() {
     // BENCH_STATE_DIR=/dev/shm/... keeps workerd's SQLite files in memory, separating the chat's
     // own cost from the disk's fsync latency (local Durable Object storage commits every write).
     let worker = match std::env::var("BENCH_STATE_DIR") {
-        Ok(dir) => Worker::start_with(floorwalker_e2e::free_port(), dir.into(), floorwalker_e2e::worker::random_token()).await,
+        Ok(dir) => Worker::start_with(floorwalker_e2e::free_port(), dir.into(), floorwalker_e2e::worker::random_token(), &[]).await,
         Err(_) => Worker::start("bench-chat").await,
     };
     worker.seed_demo_site(&[SHOP.to_owned()]).await;

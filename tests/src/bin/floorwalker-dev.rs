@@ -14,14 +14,29 @@ async fn main() {
     // Demo data survives restarts of `make demo`; delete the folder for a fresh start.
     let state_dir = demo::state_dir(port);
     let admin_token = std::env::var("ADMIN_TOKEN").unwrap_or_else(|_| random_token());
+    // Without its receiver the demo still runs: the CRM screen then offers none.
+    let receiver = demo::start_crm_receiver(port)
+        .inspect_err(|why| eprintln!("The demo's CRM receiver did not start ({why}); the demo runs without it."))
+        .ok();
+    let vars = receiver.as_ref().map(demo::crm_receiver_vars).unwrap_or_default();
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(name, value)| (*name, value.as_str())).collect();
     // A panic unwinds through here and drops the worker, which stops it.
-    let mut worker = Worker::start_with(port, state_dir.clone(), admin_token).await;
+    let mut worker = Worker::start_with(port, state_dir.clone(), admin_token, &vars).await;
     if let Err(why) = demo::seed(&worker, &demo::extra_origins(port)).await {
         eprintln!("{why}\nThe demo stopped its worker (log: {}).", state_dir.join("wrangler.log").display());
         drop(worker);
         std::process::exit(1);
     }
     let origin = worker.origin();
+    let crm = match &receiver {
+        Some(receiver) => format!(
+            "{webhook}  (a local receiver: paste this address on the console's CRM screen)\
+             \n    what it received, signatures checked: {page}",
+            webhook = receiver.webhook_url(),
+            page = receiver.page_url()
+        ),
+        None => "not running; the demo site may send to any http://127.0.0.1:… receiver of yours".to_owned(),
+    };
     println!(
         "\nFloorwalker demo is running.\n\
          \n  Demo shop (RU):   {origin}/\
@@ -32,7 +47,8 @@ async fn main() {
          \n  Console:          {origin}/console/\
          \n    the shop's owner (every screen): make owner EMAIL=… NAME=… PASSWORD=… ADMIN_TOKEN={token} URL={origin} SITE=demo\
          \n    an operator (chats only):        make operator EMAIL=… NAME=… PASSWORD=… ADMIN_TOKEN={token} URL={origin} SITE=demo\
-         \n  CRM receivers:    the demo site may send to http://127.0.0.1:… (a local receiver); a deployed site may not\
+         \n  CRM receiver:     {crm}\
+         \n    (the demo site may send to http://127.0.0.1:… receivers; a deployed site may not)\
          \n  Local mailbox:    {origin}/v1/mailbox  (the promised emails; EMAIL_PROVIDER=local)\
          \n  Admin API token:  {token}\
          \n    e.g. curl -H 'authorization: Bearer {token}' {origin}/v1/admin/sites/demo/events\

@@ -14,8 +14,8 @@ use floorwalker_e2e::browser::Browser;
 use floorwalker_e2e::chat::{chat_worker, create_operator, login, PASSWORD, SHOP};
 use floorwalker_e2e::console::{js, Console};
 use floorwalker_e2e::receiver::{Receiver, Reply};
-use floorwalker_e2e::worker::Worker;
-use floorwalker_e2e::{eventually, leads, repo_root};
+use floorwalker_e2e::worker::{random_token, Worker};
+use floorwalker_e2e::{demo, eventually, free_port, leads, repo_root};
 use serde_json::{json, Value};
 
 const OWNER: &str = "owner@demo.example";
@@ -98,6 +98,7 @@ async fn an_owner_connects_an_endpoint_sees_its_secret_once_tests_it_and_replays
     let receiver = Receiver::start();
     let console = owner_console(&worker, false, "en", "crm").await;
     console.wait_text("[data-test=endpoint-list]", "No endpoints yet").await;
+    assert_eq!(console.text("[data-test=local-receiver]").await, None, "a worker without DEMO_CRM_RECEIVER offers none");
 
     // Adding a generic endpoint, by keyboard: type into each field, Tab on, Enter submits.
     console.type_into("[data-test=field-id]", "crm").await;
@@ -505,6 +506,131 @@ async fn leads_are_searched_filtered_exported_as_safe_csv_and_a_visitor_erased_f
         let overflow = phone.browser.eval("return Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) > screen.width;", vec![]).await;
         assert_eq!(overflow, json!(false), "the lead's page fits the phone ({lang})");
         look(&phone, &format!("lead-phone-{lang}")).await;
+        phone.close().await;
+    }
+}
+
+/// `make demo`'s start: its CRM receiver on the port after the worker's, the worker told about it,
+/// the demo site seeded as the demo seeds it (local receivers allowed).
+async fn demo_with_receiver(name: &str) -> (Worker, Receiver) {
+    let (port, receiver) = (0..10)
+        .find_map(|_| {
+            let port = free_port();
+            demo::start_crm_receiver(port).ok().map(|receiver| (port, receiver))
+        })
+        .expect("a free port with a free one after it");
+    let vars = demo::crm_receiver_vars(&receiver);
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let state_dir = repo_root().join("target/e2e").join(format!("{name}-{}-{port}", std::process::id()));
+    let worker = Worker::start_with(port, state_dir, random_token(), &vars).await;
+    demo::seed(&worker, &[SHOP.to_owned()]).await.expect("seeding the demo");
+    (worker, receiver)
+}
+
+/// [`look`], and that nothing is wider than the window (the receiver's page or the console's hint
+/// at 360 px).
+async fn look_at_receiver(console: &Console, name: &str) {
+    look(console, name).await;
+    let overflow = console.browser.eval("return document.documentElement.scrollWidth > window.innerWidth;", vec![]).await;
+    assert_eq!(overflow, json!(false), "nothing wider than the window ({name})");
+}
+
+#[tokio::test]
+async fn a_newcomer_on_the_demo_connects_its_own_receiver_and_sees_each_request_verified() {
+    const SCRIPT: &str = "<script>window.__pwned='receiver'</script>";
+    let (worker, receiver) = demo_with_receiver("cockpit-crm-receiver").await;
+    create_owner(&worker).await;
+    create_operator(&worker, OPERATOR, "Anna", PASSWORD).await;
+    // Only the owner is told about the receiver; a stranger is told nothing at all.
+    let (_, owner_me) = as_session(&worker, &login(&worker, OWNER, PASSWORD).await, reqwest::Method::GET, "/v1/console/me", None).await;
+    let owner_me: Value = serde_json::from_str(&owner_me).expect("me");
+    assert_eq!(owner_me["local_receiver"], json!({"webhook_url": receiver.webhook_url(), "page_url": receiver.page_url()}));
+    let (_, operator_me) = as_session(&worker, &login(&worker, OPERATOR, PASSWORD).await, reqwest::Method::GET, "/v1/console/me", None).await;
+    assert!(!operator_me.contains("local_receiver"), "{operator_me}");
+    let stranger = worker.http().get(worker.url("/v1/console/me")).send().await.expect("GET me");
+    assert_eq!(stranger.status().as_u16(), 401);
+
+    // The hint fills the form with the generic preset and the receiver's address.
+    let console = owner_console(&worker, false, "en", "crm").await;
+    console.wait_text("[data-test=local-receiver]", "A CRM receiver is running on this machine").await;
+    look(&console, "receiver-hint-desktop-en").await;
+    console.click("[data-test=lang]").await;
+    console.wait_text("[data-test=local-receiver]", "На этой машине работает приёмник CRM").await;
+    look(&console, "receiver-hint-desktop-ru").await;
+    console.click("[data-test=lang]").await;
+    console.wait_text("[data-test=local-receiver]", "A CRM receiver is running").await;
+    console.browser.eval("const s = document.querySelector('[data-test=field-preset]'); s.value = 'telegram'; s.dispatchEvent(new Event('change'));", vec![]).await;
+    console.click("[data-test=use-local-receiver]").await;
+    let form = console
+        .browser
+        .eval("return ['id', 'url', 'preset'].map(f => document.querySelector(`[data-test=field-${f}]`).value);", vec![])
+        .await;
+    assert_eq!(form, json!(["local", receiver.webhook_url(), "generic"]));
+    console.click("[data-test=add]").await;
+    console.wait("the secret, shown once", "return document.querySelector('[data-test=secret-once] [data-test=secret]')?.textContent || null;").await;
+    let secret = console.text("[data-test=secret]").await.expect("the secret");
+    console.click("[data-test=endpoint][data-id=local] [data-test=send-test]").await;
+    console.wait_text("[data-test=endpoint][data-id=local] [data-test=test-result] [data-test=code]", "200").await;
+    // A visitor's words reach the receiver in a lead's body.
+    // (A question's lead: a callback's would bring a `callback.requested` too.)
+    let lead = post_lead(&worker, &lead_request(LeadKind::QuestionAnswer, "visitor-recv-00001", SCRIPT, "yandex", "question")).await;
+    eventually("the lead at the receiver", Duration::from_secs(60), || async {
+        receiver.received().into_iter().find(|r| r.json()["type"] == "lead.created" && r.json()["data"]["id"] == lead.as_str())
+    })
+    .await;
+
+    // The hint's link opens the receiver's page in the owner's language.
+    let href = console.browser.eval("return document.querySelector('[data-test=local-receiver-page]').href;", vec![]).await;
+    assert_eq!(href, json!(format!("{}?lang=en", receiver.page_url())));
+    console.browser.client.goto(href.as_str().expect("a link")).await.expect("opening the receiver's page");
+    console.wait("both requests on the page", "return document.querySelectorAll('[data-test=request]').length === 2;").await;
+    assert_eq!(console.browser.eval("return [...document.querySelectorAll('[data-test=request]')].map(r => r.dataset.signature);", vec![]).await, json!(["not-checked", "not-checked"]));
+    // The secret, pasted: every signature is checked, the earlier ones too.
+    console.type_into("#secret", &secret).await;
+    console.click("[data-test=check]").await;
+    console.wait_text("[data-test=notice]", "The secret is taken").await;
+    let shown = console
+        .browser
+        .eval(
+            "return [...document.querySelectorAll('[data-test=request]')].map(r => [r.querySelector('[data-test=type]').textContent, \
+             r.querySelector('[data-test=signature]').textContent, r.querySelector('[data-test=webhook-id]').textContent, \
+             r.querySelector('[data-test=answered]').textContent]);",
+            vec![],
+        )
+        .await;
+    let shown: Vec<Vec<String>> = serde_json::from_value(shown).expect("rows");
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    assert_eq!((shown[0][0].as_str(), shown[0][1].as_str(), shown[0][3].as_str()), ("lead.created", "signature valid", "200"), "newest first: {shown:?}");
+    assert_eq!((shown[1][0].as_str(), shown[1][1].as_str()), ("test", "signature valid"), "{shown:?}");
+    assert!(shown[1][2].starts_with("msg_test_"), "{shown:?}");
+    // The visitor's script is text on the page, never run.
+    let escaped = console
+        .browser
+        .eval("return { scripts: document.querySelectorAll('script').length, pwned: window.__pwned || null, shown: document.body.textContent.includes(arguments[0]) };", vec![json!(SCRIPT)])
+        .await;
+    assert_eq!(escaped, json!({"scripts": 0, "pwned": null, "shown": true}));
+    look_at_receiver(&console, "receiver-desktop-en").await;
+    // A wrong paste is said so; nothing else changes.
+    console.type_into("#secret", "not a secret").await;
+    console.click("[data-test=check]").await;
+    console.wait_text("[data-test=notice]", "That is not a signing secret").await;
+    console.click("[data-test=other-lang]").await;
+    console.wait_text("h1", "Приёмник CRM").await;
+    console.wait_text("[data-test=request] [data-test=signature]", "подпись верна").await;
+    look_at_receiver(&console, "receiver-desktop-ru").await;
+    // The page's own requests are not deliveries: only the two POSTs to the webhook were kept.
+    let kept: Vec<(String, String)> = receiver.received().into_iter().map(|r| (r.method, r.path)).collect();
+    assert_eq!(kept, vec![("POST".to_owned(), "/crm".to_owned()); 2]);
+    console.close().await;
+
+    // The hint and the page at 360 px in both languages.
+    for lang in ["en", "ru"] {
+        let phone = owner_console(&worker, true, lang, "crm").await;
+        phone.wait("the hint on the phone", "return !!document.querySelector('[data-test=local-receiver]');").await;
+        look_at_receiver(&phone, &format!("receiver-hint-phone-{lang}")).await;
+        phone.browser.client.goto(&format!("{}?lang={lang}", receiver.page_url())).await.expect("the page on the phone");
+        phone.wait("the requests on the phone", "return document.querySelectorAll('[data-test=request]').length === 2;").await;
+        look_at_receiver(&phone, &format!("receiver-phone-{lang}")).await;
         phone.close().await;
     }
 }

@@ -96,3 +96,27 @@ fn logins_are_counted_per_email_and_per_client() {
     let counted = [(&email, LOGIN_PER_EMAIL.max + 1), (&client, 1)];
     assert!(crate::access::throttle::verdict(&counted, now).is_some_and(|retry| retry > 0 && retry <= 900));
 }
+
+#[test]
+fn a_local_receiver_is_a_loopback_http_url_and_its_page_is_its_root() {
+    let receiver = LocalReceiver::from_webhook_url(" http://127.0.0.1:8788/crm ").expect("the demo's receiver");
+    assert_eq!(receiver.webhook_url, "http://127.0.0.1:8788/crm");
+    assert_eq!(receiver.page_url, "http://127.0.0.1:8788/");
+    assert_eq!(LocalReceiver::from_webhook_url("https://LOCALHOST/hooks?x=1").map(|r| r.page_url).as_deref(), Some("https://localhost/"));
+    assert_eq!(LocalReceiver::from_webhook_url("http://[::1]:9000/crm").map(|r| r.page_url).as_deref(), Some("http://[::1]:9000/"));
+    // Never a link off this machine or into a script, whatever the deployment's var says.
+    for refused in ["", "javascript:alert(1)//127.0.0.1", "https://crm.example/hooks", "http://127.0.0.1@evil.example/",
+        "ftp://127.0.0.1/", "http://10.0.0.1/crm", "http://127.0.0.1/\n<script>"]
+    {
+        assert_eq!(LocalReceiver::from_webhook_url(refused), None, "{refused:?}");
+    }
+}
+
+#[test]
+fn who_is_signed_in_starts_without_the_shop_s_or_the_deployment_s_facts() {
+    let profile = OperatorProfile { id: "acc-1".into(), site: "demo".into(), email: "olga@shop.example".into(), name: "Olga".into() };
+    let signed_in = SignedIn::new(profile, Role::Owner, vec!["demo".into()]);
+    assert!(signed_in.site_name.is_empty() && signed_in.site_timezone.is_empty() && signed_in.local_receiver.is_none());
+    let json = serde_json::to_value(&signed_in).unwrap();
+    assert!(json.get("local_receiver").is_none(), "absent, not null, on a deployed worker: {json}");
+}
