@@ -105,16 +105,9 @@ pub async fn start_conversation(worker: &Worker, origin: &str, token: &str) -> S
 
 /// Creates an operator account for the demo site through the admin API.
 pub async fn create_operator(worker: &Worker, email: &str, name: &str, password: &str) {
-    let response = worker
-        .http()
-        .post(worker.url("/v1/admin/sites/demo/operators"))
-        .bearer_auth(&worker.admin_token)
-        .json(&json!({"email": email, "name": name, "password": password}))
-        .send()
-        .await
-        .expect("creating an operator");
-    let status = response.status();
-    assert!(status.is_success(), "creating an operator: {status} {}", response.text().await.unwrap_or_default());
+    let body = json!({"email": email, "name": name, "password": password});
+    let (status, answer) = worker.admin_send(reqwest::Method::POST, "/sites/demo/operators", Some(body)).await;
+    assert!((200..300).contains(&status), "creating an operator: {status} {answer}");
 }
 
 /// Logs in through `POST /v1/console/login` and returns the `Cookie` header value to send.

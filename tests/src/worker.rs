@@ -238,7 +238,7 @@ impl Worker {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.expect("admin request");
+        let response = send_past_dev_proxy_drops(request).await;
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(serde_json::Value::Null))
     }
@@ -292,13 +292,8 @@ impl Worker {
 
     /// PUTs a site config and returns the response, whatever its status.
     pub async fn try_put_site(&self, config: &SiteConfig) -> reqwest::Response {
-        self.http
-            .put(self.url(&format!("/v1/admin/sites/{}", config.site)))
-            .bearer_auth(&self.admin_token)
-            .json(config)
-            .send()
+        send_past_dev_proxy_drops(self.http.put(self.url(&format!("/v1/admin/sites/{}", config.site))).bearer_auth(&self.admin_token).json(config))
             .await
-            .expect("PUT site config")
     }
 
     /// Events of `visitor` on `site`, read back from D1 through the admin API.
@@ -341,7 +336,8 @@ pub fn client() -> reqwest::Client {
 /// with 503 and `Retry-After: 0`: "Your worker restarted mid-request". The worker did not
 /// restart; the proxy's idle connection to workerd was closed as the request went out, so the
 /// worker never saw it (cloudflare/workers-sdk#14641; the proxy retries only GET and HEAD
-/// itself). Only for requests that are safe to repeat: a burst of simultaneous changes.
+/// itself). The harness's own admin requests go through it (setup must not fail a test over the
+/// dev proxy), and so does a burst of simultaneous changes.
 pub async fn send_past_dev_proxy_drops(request: reqwest::RequestBuilder) -> reqwest::Response {
     for _ in 0..3 {
         let attempt = request.try_clone().expect("a request with a buffered body");
