@@ -4,7 +4,7 @@
 //!
 //! State lives in signals; sockets live in local stored values (they are not `Send`), touched only
 //! from event callbacks. Every element a test (or a person with a screen reader) needs to find has
-//! a stable `data-test` hook; the end-to-end suite (`tests/tests/e2e/console.rs`) uses only those.
+//! a stable `data-test` hook; the end-to-end suite (`tests/tests/console.rs`) uses only those.
 
 use floorwalker_core::chat::conversation_list::{Alert, HubMirror};
 use floorwalker_core::chat::hub::{ConnectionStatus, ConsoleFrame, ConversationEntry, HubNotification};

@@ -3,7 +3,7 @@
 //! `crate::<module>` path outside comments is an import of that module (a folder such as `chat/`
 //! counts as one module). Needs no wrangler, no browser.
 //!
-//! `cargo test -p floorwalker-e2e --test e2e worker_modules:: -- --nocapture` prints the layers.
+//! `cargo test -p floorwalker-e2e --test worker_modules -- --nocapture` prints the layers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
