@@ -18,7 +18,7 @@ use floorwalker_core::base::merge_patch;
 use floorwalker_core::insights::experiment::words::arm_label;
 use floorwalker_core::prompts::config::experiment::MAX_CHALLENGERS;
 use floorwalker_core::prompts::config::{
-    active_seconds_floor, distinct_products_floor, Choice, ConsentCopy, Localized, Position, PromptCopy, PromptKind,
+    active_seconds_floor, distinct_products_floor, Choice, ConsentCopy, Localized, Position, PromptCopy, PromptDefinition, PromptKind,
     Question, SiteConfig,
 };
 use floorwalker_core::prompts::card::preview_link;
@@ -704,25 +704,27 @@ fn PromptForm(form: Form, index: usize) -> impl IntoView {
 /// Links that open the owner's own site with this card shown at once (core's `preview_link`), in
 /// the words saved now: the owner sees it as visitors will without meeting its conditions.
 fn on_your_site(form: Form, index: usize, id: String) -> impl IntoView {
+    fn at(c: &Option<SiteConfig>, index: usize) -> Option<&PromptDefinition> {
+        c.as_ref().and_then(|c| c.widget.prompts.get(index))
+    }
     let lang = form.lang;
     let origins = move || form.loaded.with(|c| c.as_ref().map(|c| c.origins.clone()).unwrap_or_default());
     // Visitors' browsers are served only the prompts that are on, and so is the preview.
-    let off = move || form.loaded.with(|c| c.as_ref().and_then(|c| c.widget.prompts.get(index)).is_some_and(|p| !p.enabled));
-    let unsaved = move || {
-        let prompt = |c: &Option<SiteConfig>| c.as_ref().and_then(|c| c.widget.prompts.get(index).cloned());
-        form.draft.with(prompt) != form.loaded.with(prompt)
+    let off = move || form.loaded.with(|c| at(c, index).is_some_and(|p| !p.enabled));
+    // Compared in place: no copy of either prompt each time the draft changes.
+    let unsaved = move || form.draft.with(|draft| form.loaded.with(|loaded| at(draft, index) != at(loaded, index)));
+    let links = move || {
+        origins()
+            .into_iter()
+            .map(|origin| {
+                let href = preview_link(&origin, &id);
+                view! { <li><a href=href target="_blank" rel="noopener" data-test="on-site-link">{origin}</a></li> }
+            })
+            .collect_view()
     };
-    let links = {
-        let id = id.clone();
-        move || {
-            origins()
-                .into_iter()
-                .map(|origin| {
-                    let href = preview_link(&origin, &id);
-                    view! { <li><a href=href target="_blank" rel="noopener" data-test="on-site-link">{origin}</a></li> }
-                })
-                .collect_view()
-        }
+    // One of the notes below, shown while its condition holds.
+    let note = move |shown: bool, test: &'static str, words: (&'static str, &'static str)| {
+        shown.then(|| view! { <p class="hint" data-test=test>{move || lang.get().pick(words.0, words.1)}</p> })
     };
     view! {
         <div class="on-site" data-test="on-site">
@@ -730,21 +732,15 @@ fn on_your_site(form: Form, index: usize, id: String) -> impl IntoView {
             <p class="hint">{move || lang.get().pick(
                 "Opens your site with this card shown at once, marked as a preview: nothing there is sent or counted.",
                 "Откроет ваш сайт сразу с этой карточкой, с пометкой «предпросмотр»: оттуда ничего не отправляется и не учитывается.")}</p>
-            {move || unsaved().then(|| view! {
-                <p class="hint" data-test="on-site-unsaved">{move || lang.get().pick(
-                    "Your site shows the saved words: save to see these changes there.",
-                    "На сайте видны сохранённые слова: сохраните, чтобы увидеть там эти изменения.")}</p>
-            })}
-            {move || off().then(|| view! {
-                <p class="hint" data-test="on-site-off">{move || lang.get().pick(
-                    "It is off, so your site does not have it: turn it on and save first (visitors will see it too).",
-                    "Она выключена, и сайту её не отдают: сначала включите и сохраните (её увидят и посетители).")}</p>
-            })}
-            {move || origins().is_empty().then(|| view! {
-                <p class="hint">{move || lang.get().pick(
-                    "Add your site's address on the Install screen first.",
-                    "Сначала добавьте адрес сайта на экране «Установка».")}</p>
-            })}
+            {move || note(unsaved(), "on-site-unsaved", (
+                "Your site shows the saved words: save to see these changes there.",
+                "На сайте видны сохранённые слова: сохраните, чтобы увидеть там эти изменения."))}
+            {move || note(off(), "on-site-off", (
+                "It is off, so your site does not have it: turn it on and save first (visitors will see it too).",
+                "Она выключена, и сайту её не отдают: сначала включите и сохраните (её увидят и посетители)."))}
+            {move || note(origins().is_empty(), "on-site-no-origin", (
+                "Add your site's address on the Install screen first.",
+                "Сначала добавьте адрес сайта на экране «Установка»."))}
             <ul class="links" hidden=off>{links}</ul>
         </div>
     }

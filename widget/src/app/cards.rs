@@ -9,6 +9,7 @@ use floorwalker_core::visitor::event::{EventData, PromptRef, QuestionAnswered};
 use floorwalker_core::base::wire;
 use floorwalker_core::base::locale::Weekday;
 use floorwalker_core::prompts::card::{compared_products, offered_slots, preview_requested, PromptCard};
+use floorwalker_core::prompts::config::PromptDefinition;
 use floorwalker_core::prompts::judgement::{answers, thank_you_ms};
 use floorwalker_core::prompts::rules::{self, CopyVariant, Decision, EvalInput};
 use wasm_bindgen::prelude::*;
@@ -90,7 +91,8 @@ impl App {
             Err(_) => return,
         };
         let Decision::Show { prompt, variant } = decision else { return };
-        if let Some(card) = self.card_for(prompt, variant, now, weekday, minute_of_day, false) {
+        let Some(definition) = config.prompt(&prompt) else { return };
+        if let Some(card) = self.card_for(definition, variant, now, weekday, minute_of_day, false) {
             self.present(card);
         }
     }
@@ -109,20 +111,19 @@ impl App {
         let now = browser::now_ms();
         let (weekday, minute_of_day) = browser::site_local_time(&config.timezone, now as f64);
         let variant = rules::copy_variant_at(config, &definition.kind, weekday, minute_of_day, self.operator_online.get());
-        if let Some(card) = self.card_for(prompt.to_owned(), variant, now, weekday, minute_of_day, true) {
+        if let Some(card) = self.card_for(definition, variant, now, weekday, minute_of_day, true) {
             self.present(card);
         }
     }
 
     /// The card for `prompt` as this visitor would see it now.
-    fn card_for(&self, prompt: String, variant: CopyVariant, now: u64, weekday: Weekday, minute_of_day: u16, preview: bool) -> Option<PromptCard> {
+    fn card_for(&self, definition: &PromptDefinition, variant: CopyVariant, now: u64, weekday: Weekday, minute_of_day: u16, preview: bool) -> Option<PromptCard> {
         let config = &self.cx.config.widget;
-        let definition = config.prompt(&prompt)?;
         let (products, answers) =
             self.session.try_borrow().map(|session| (compared_products(&definition.kind, &session), answers(&session))).ok()?;
         Some(PromptCard {
             slots: offered_slots(&definition.kind, variant, &config.business_hours, weekday, minute_of_day),
-            prompt,
+            prompt: definition.id.clone(),
             kind: definition.kind.clone(),
             variant,
             locale: self.cx.locale,
@@ -174,15 +175,15 @@ impl App {
         self.remember_focus();
         match module.and_then(|module| self.mount_card(&module, &card)) {
             Ok(handle) if card.preview => {
-                let title = js_sys::Reflect::get(&handle, &"title".into()).ok().and_then(|t| t.as_string());
+                let title = card_title(&handle);
                 self.card.replace(Card::Preview(handle));
-                self.shell.announce(&title.unwrap_or_default());
+                self.shell.announce(&title);
             }
             Ok(handle) => {
-                let title = js_sys::Reflect::get(&handle, &"title".into()).ok().and_then(|t| t.as_string());
+                let title = card_title(&handle);
                 self.card.replace(Card::Shown(card.prompt.clone(), handle));
                 self.record(EventData::PromptShown(PromptRef { prompt: card.prompt.clone() }));
-                self.shell.announce(&title.unwrap_or_default());
+                self.shell.announce(&title);
                 self.emit("prompt_shown", &card.prompt);
             }
             Err(error) => {
@@ -204,7 +205,10 @@ impl App {
     fn card_event(&self, name: &str, detail: &JsValue) -> Option<JsValue> {
         let prompt = match &*self.card.borrow() {
             Card::Shown(prompt, _) => prompt.clone(),
-            Card::Preview(_) => return self.preview_event(name),
+            Card::Preview(_) => {
+                self.preview_event(name);
+                return None;
+            }
             _ => return None,
         };
         match name {
@@ -242,17 +246,15 @@ impl App {
 
     /// A preview only closes (and its chat button opens the chat): the owner's clicks are no
     /// visitor's answers.
-    fn preview_event(&self, name: &str) -> Option<JsValue> {
+    fn preview_event(&self, name: &str) {
         match name {
             "dismiss" | "close" => self.close_prompt(),
             "chat" => {
                 self.close_prompt();
                 self.set_open(true);
             }
-            "context" => return self.context_wire(),
             _ => {}
         }
-        None
     }
 
     /// The card's work is done (answered, or the lead is in): what stays is a thank-you, which an
@@ -321,4 +323,9 @@ impl App {
             }
         }
     }
+}
+
+/// The card's title, as the UI module's handle gives it, for the live region.
+fn card_title(handle: &JsValue) -> String {
+    js_sys::Reflect::get(handle, &"title".into()).ok().and_then(|t| t.as_string()).unwrap_or_default()
 }
