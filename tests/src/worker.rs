@@ -106,38 +106,23 @@ impl Worker {
         &self.http
     }
 
-    fn wrangler(&self, log_name: &str) -> Command {
-        self.logged(Command::new(repo_root().join("node_modules/.bin/wrangler")), log_name)
-    }
-
     /// `node <script>` (a path from the repository root).
     fn node_script(&self, script: &str, log_name: &str) -> Command {
-        let mut command = self.logged(Command::new("node"), log_name);
+        let mut command = logged(Command::new("node"), &self.state_dir.join(log_name));
         command.arg(repo_root().join(script));
         command
     }
 
-    /// `command` run from the repository root, its output logged to `log_name` in the state dir.
-    fn logged(&self, mut command: Command, log_name: &str) -> Command {
-        let log = File::create(self.state_dir.join(log_name)).expect("creating a log file");
-        command
-            .current_dir(repo_root())
-            .env("WRANGLER_SEND_METRICS", "false")
-            .env("CI", "true")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("cloning a log handle"))
-            .stderr(log);
-        command
-    }
-
+    /// Brings the local D1 state up to date. A fresh state dir gets a copy of state migrated once
+    /// per set of migrations (`wrangler d1 migrations apply` costs ~6 s of CPU, and every test
+    /// starts a worker of its own); an existing one (`make demo`'s, kept across upgrades) has its
+    /// pending migrations applied in place.
     fn migrate(&self) {
-        let status = self
-            .wrangler("migrate.log")
-            .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
-            .arg(&self.state_dir)
-            .status()
-            .expect("running wrangler d1 migrations apply");
-        assert!(status.success(), "migrations failed, see {}", self.state_dir.join("migrate.log").display());
+        if self.state_dir.join("v3").exists() {
+            apply_migrations(&self.state_dir);
+        } else {
+            copy_tree(migrated_template(), &self.state_dir);
+        }
     }
 
     async fn spawn(&mut self) {
@@ -307,6 +292,83 @@ impl Worker {
             .expect("GET events");
         assert!(response.status().is_success(), "listing events: {}", response.status());
         response.json().await.expect("events JSON")
+    }
+}
+
+/// `command` run from the repository root, its output logged to `log`.
+fn logged(mut command: Command, log: &Path) -> Command {
+    let log = File::create(log).unwrap_or_else(|e| panic!("creating {}: {e}", log.display()));
+    command
+        .current_dir(repo_root())
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CI", "true")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("cloning a log handle"))
+        .stderr(log);
+    command
+}
+
+/// `wrangler d1 migrations apply` on the local state in `dir`, logged to `dir/migrate.log`.
+fn apply_migrations(dir: &Path) {
+    let status = logged(Command::new(repo_root().join("node_modules/.bin/wrangler")), &dir.join("migrate.log"))
+        .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
+        .arg(dir)
+        .status()
+        .expect("running wrangler d1 migrations apply");
+    assert!(status.success(), "migrations failed, see {}", dir.join("migrate.log").display());
+}
+
+/// Fresh local state with every migration applied, made once and shared (read-only) by every
+/// test process: `target/e2e/migrated-<hash>`, the hash covering the migrations, `wrangler.toml`
+/// (the D1 file is named after its database id) and wrangler's version (its state layout). It is
+/// made in a scratch dir and renamed into place, so a test process never sees a half-made one.
+fn migrated_template() -> &'static Path {
+    static TEMPLATE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        use std::hash::{Hash, Hasher};
+        let root = repo_root();
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        let mut migrations: Vec<PathBuf> = std::fs::read_dir(root.join("migrations"))
+            .expect("reading migrations/")
+            .map(|entry| entry.expect("a migrations/ entry").path())
+            .collect();
+        migrations.sort();
+        for path in migrations.iter().chain([&root.join("wrangler.toml"), &root.join("node_modules/wrangler/package.json")]) {
+            path.file_name().hash(&mut hasher);
+            std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display())).hash(&mut hasher);
+        }
+        let e2e = root.join("target/e2e");
+        let template = e2e.join(format!("migrated-{:016x}", hasher.finish()));
+        if !template.exists() {
+            let scratch = e2e.join(format!("migrating-{}-{}", std::process::id(), random_token()));
+            std::fs::create_dir_all(&scratch).expect("creating a scratch state dir");
+            apply_migrations(&scratch);
+            // Another test process may have won the race; its copy is as good as ours.
+            if std::fs::rename(&scratch, &template).is_err() {
+                let _ = std::fs::remove_dir_all(&scratch);
+                assert!(template.exists(), "could not move migrated state into {}", template.display());
+            }
+        }
+        template
+    })
+}
+
+/// Copies the directory tree `from` into `to` (created if missing).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("creating {}: {e}", to.display()));
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("reading {}: {e}", from.display())) {
+        let entry = entry.expect("a directory entry");
+        let target = to.join(entry.file_name());
+        // SQLite rebuilds a WAL index (`-shm`) from the WAL when the first connection opens; a
+        // copied one could describe another moment.
+        if entry.file_name().to_string_lossy().ends_with("-shm") {
+            continue;
+        }
+        if entry.file_type().expect("a file type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap_or_else(|e| panic!("copying {}: {e}", entry.path().display()));
+        }
     }
 }
 
