@@ -53,7 +53,9 @@ demo: build
 test: build
 	@mkdir -p target; $(MAKE) --no-print-directory test-unit test-widget test-e2e 2>&1 | tee target/test.log; \
 	status=$${PIPESTATUS[0]}; \
-	awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "\nmake test: %d passed, %d failed\n", passed, failed }' target/test.log; \
+	awk '/^test result:/ { passed += $$4; failed += $$6 } \
+	  / Summary \[/ { for (i = 2; i <= NF; i++) { if ($$i ~ /^passed/) passed += $$(i-1); if ($$i ~ /^(failed|timed)/) failed += $$(i-1) } } \
+	  END { printf "\nmake test: %d passed, %d failed\n", passed, failed }' target/test.log; \
 	exit $$status
 
 test-unit: setup
@@ -62,8 +64,14 @@ test-unit: setup
 test-widget: setup
 	source scripts/wasm-env.sh && cd widget && cargo test --target wasm32-unknown-unknown
 
+# With cargo-nextest (on CI's machines; `.config/nextest.toml` says how), the suites run side by
+# side; without it, one after another through cargo test.
 test-e2e: build
-	cargo test --no-fail-fast -p floorwalker-e2e
+	@if cargo nextest --version >/dev/null 2>&1; then \
+	  cargo nextest run --no-fail-fast -p floorwalker-e2e; \
+	else \
+	  cargo test --no-fail-fast -p floorwalker-e2e; \
+	fi
 
 bench: build
 	bash scripts/bench.sh
