@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use floorwalker_core::chat::hub::HubNotification;
-use floorwalker_core::chat::protocol::{ClientFrame, ServerFrame};
+use floorwalker_core::chat::protocol::{ClientFrame, MessageAction, ServerFrame};
 use floorwalker_core::leads::lead::LeadKind;
 use floorwalker_core::outbound::delivery::{DeliveryState, DeliveryView};
 use floorwalker_core::outbound::email::StoredEmail;
@@ -509,4 +509,79 @@ async fn a_conversation_emails_its_transcript_to_one_address_only() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let emails: Vec<StoredEmail> = worker.admin_get("/mailbox").await;
     assert_eq!(emails.iter().map(|e| e.message.to.as_str()).collect::<Vec<_>>(), ["target0@example.com"]);
+}
+
+/// The shop's Telegram chat hears of a visitor nobody answers, in the Bot API's documented shape
+/// (`POST /bot<token>/sendMessage`, JSON `chat_id`, `text`, `parse_mode`): with an operator online
+/// once the reply wait has passed, and at once when nobody is online; the visitor's words escaped
+/// for Telegram's HTML; once per conversation. A generic endpoint gets the same event signed.
+#[tokio::test]
+async fn a_visitor_nobody_answers_reaches_the_shops_telegram_once_in_the_bot_api_shape() {
+    const TOKEN: &str = "123456:TEST-token_value";
+    let worker = Worker::start_with_vars("chat-waiting", &[("CRM_TG_ALERTS", TOKEN), ("CHAT_REPLY_WAIT_SECONDS", "3")]).await;
+    worker.seed_demo_site(&[SHOP.to_owned()]).await;
+    worker.allow_private_endpoints().await;
+    let receiver = Receiver::start();
+    let telegram = json!({"kind": "telegram", "chat_id": "-100200300", "bot_token_secret": "CRM_TG_ALERTS"});
+    worker.add_endpoint(json!({"id": "tg", "url": receiver.url("/tg"), "preset": telegram})).await;
+    let hooks = worker
+        .add_endpoint(json!({"id": "crm", "url": receiver.url("/hooks/crm"), "preset": {"kind": "generic"}, "events": ["conversation.waiting"]}))
+        .await;
+    receiver.set_secrets(vec![hooks.secret]);
+    let alerts = || receiver.received_at("/tg/");
+
+    // An operator is online but does not answer: the alert comes after the wait, not before.
+    let mut chat = open_chat(&worker, "visitor-wait-00001", None).await;
+    let asked = Instant::now();
+    say(&mut chat.v, "v-wait-000001", "Is the <b>blue</b> one in stock?").await;
+    chat.v
+        .until("the callback offer", |f| match f {
+            ServerFrame::Message(m) if m.action == Some(MessageAction::OfferCallback) => Some(()),
+            _ => None,
+        })
+        .await;
+    assert!(asked.elapsed() >= Duration::from_secs(3), "offered after the 3 s wait, not before: {:?}", asked.elapsed());
+    let alert = eventually("the Telegram alert", Duration::from_secs(30), || async { alerts().into_iter().next() }).await;
+    assert_eq!((alert.method.as_str(), alert.path.as_str()), ("POST", format!("/tg/bot{TOKEN}/sendMessage").as_str()));
+    assert_eq!(alert.header("content-type"), Some("application/json"));
+    let body = alert.json();
+    assert_eq!((body["chat_id"].as_str(), body["parse_mode"].as_str()), (Some("-100200300"), Some("HTML")), "{body}");
+    let text = body["text"].as_str().expect("a text");
+    assert!(text.starts_with("<b>Посетитель ждёт ответа в чате</b>\n"), "{text}");
+    assert!(text.contains("«Is the &lt;b&gt;blue&lt;/b&gt; one in stock?»"), "escaped: {text}");
+    assert!(!text.contains("Никого из операторов нет"), "an operator was online: {text}");
+    let signed = eventually("the signed event", Duration::from_secs(30), || async {
+        delivered_of(&receiver, "/hooks/crm", "conversation.waiting").into_iter().next()
+    })
+    .await;
+    assert_eq!(signed.signature_valid, Some(true));
+    let data = &signed.json()["data"];
+    assert_eq!((data["conversation_id"].as_str(), data["operator_online"].as_bool()), (Some(chat.conversation.as_str()), Some(true)));
+    assert_eq!(data["messages"][0]["text"], "Is the <b>blue</b> one in stock?", "the event carries the words as written");
+
+    // Writing again does not alert again: the shop has been told about this conversation.
+    say(&mut chat.v, "v-wait-000002", "Hello?").await;
+
+    // Nobody online: a new visitor's question alerts at once, saying so.
+    let Chat { v, op, _console: mut console, .. } = chat;
+    v.close().await;
+    op.close().await;
+    console.ws.close(None).await.ok();
+    let second = eventually("nobody online", Duration::from_secs(15), || async {
+        let session = visitor_session(&worker, SHOP, "visitor-wait-00002").await;
+        (!session.operator_online).then_some(session)
+    })
+    .await;
+    let conversation = start_conversation(&worker, SHOP, &second.token).await;
+    let mut v = ChatSocket::visitor(&worker, SHOP, &conversation, &second.token).await;
+    v.hello(0).await;
+    say(&mut v, "v-wait-000003", "Do you deliver to Kazan?").await;
+    let alert = eventually("the second alert", Duration::from_secs(30), || async { alerts().into_iter().nth(1) }).await;
+    let text = alert.json()["text"].as_str().unwrap_or_default().to_owned();
+    assert!(text.contains("«Do you deliver to Kazan?»") && text.ends_with("Никого из операторов нет в сети."), "{text}");
+    // Long enough for a repeat of the first alert to have arrived: none did.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let texts: Vec<String> = alerts().iter().map(|r| r.json()["text"].as_str().unwrap_or_default().to_owned()).collect();
+    assert_eq!(texts.len(), 2, "one alert per conversation: {texts:?}");
+    assert!(texts.iter().all(|t| !t.contains("Hello?")), "{texts:?}");
 }

@@ -560,6 +560,14 @@ async fn a_newcomer_on_the_demo_connects_its_own_receiver_and_sees_each_request_
     console.click("[data-test=lang]").await;
     console.wait_text("[data-test=local-receiver]", "A CRM receiver is running").await;
     console.browser.eval("const s = document.querySelector('[data-test=field-preset]'); s.value = 'telegram'; s.dispatchEvent(new Event('change'));", vec![]).await;
+    // The Telegram form says what the chat will get: leads, and visitors nobody answers.
+    console.wait_text("[data-test=telegram-takes]", "an alert when a visitor in the chat has waited for an answer").await;
+    look(&console, "telegram-form-desktop-en").await;
+    console.click("[data-test=lang]").await;
+    console.wait_text("[data-test=telegram-takes]", "оповещение, когда посетитель в чате ждёт ответа").await;
+    look(&console, "telegram-form-desktop-ru").await;
+    console.click("[data-test=lang]").await;
+    console.wait_text("[data-test=telegram-takes]", "an alert when").await;
     console.click("[data-test=use-local-receiver]").await;
     let form = console
         .browser

@@ -402,6 +402,10 @@ fn AddEndpoint(
                     {text_field(form_guid, "form_guid", Signal::derive(move || lang.get().pick("Form GUID", "GUID формы")), None)}
                 }.into_any(),
                 PresetKind::Telegram => view! {
+                    <p class="hint" data-test="telegram-takes">{move || lang.get().pick(
+                        "This chat gets each lead, and an alert when a visitor in the chat has waited for an answer (90 s by default, or at once when no operator is online).",
+                        "В этот чат придёт каждая заявка и оповещение, когда посетитель в чате ждёт ответа (по умолчанию 90 с, или сразу, если никого из операторов нет в сети).",
+                    )}</p>
                     {text_field(chat_id, "chat_id", Signal::derive(move || lang.get().pick("Chat id or @channel", "Id чата или @канал")), None)}
                     {text_field(token_secret, "bot_token_secret",
                         Signal::derive(move || lang.get().pick("Name of the worker secret with the bot token", "Имя секрета воркера с токеном бота")),

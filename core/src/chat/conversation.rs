@@ -108,6 +108,8 @@ pub struct Outcome {
     pub entry: Option<ConversationEntry>,
     /// When the adapter should call [`Conversation::on_alarm`] (the Durable Object alarm).
     pub alarm_at: Option<u64>,
+    /// Set when a visitor is found waiting unanswered: tell whoever should pick it up.
+    pub waiting: Option<ConversationWaiting>,
 }
 
 impl Outcome {
@@ -229,6 +231,33 @@ pub fn reply_check(
         ReplyCheck::CheckAt(due)
     }
 }
+
+/// `conversation.waiting`: a visitor wrote and nobody has answered, after the site's reply wait or
+/// at once when no operator is online: the moment the visitor is offered a callback. Once per
+/// conversation. It is for whoever should pick the chat up now: the Telegram preset sends it as an
+/// alert; a generic receiver can page someone.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct ConversationWaiting {
+    pub site: String,
+    pub conversation_id: String,
+    pub visitor_id: String,
+    /// How the operators' list names the visitor (a contact they gave, or "Visitor 82ea7f").
+    pub visitor_label: String,
+    /// When the oldest unanswered message was written (ms since the epoch).
+    pub waiting_since: u64,
+    /// When the wait was noticed (ms); the envelope's `timestamp`.
+    pub at: u64,
+    /// Whether any operator of the site was online then.
+    pub operator_online: bool,
+    /// The visitor's unanswered messages, oldest first (the last [`WAITING_MESSAGES`] at most).
+    pub messages: Vec<ChatMessage>,
+    /// As in `outbound::chat_events::MessageCreated::lead_ids` (filled in by the outbox).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lead_ids: Vec<String>,
+}
+
+/// Most unanswered messages a [`ConversationWaiting`] carries: enough to read the question.
+pub const WAITING_MESSAGES: u64 = 5;
 
 /// The logic of one conversation over a store.
 #[derive(Debug)]
@@ -361,7 +390,7 @@ impl<S: ConversationStore> Conversation<S> {
             stored: vec![message],
             alarm_at: self.alarm_at(&meta, now, operator_online),
             entry: Some(entry),
-            transcript: None,
+            ..Outcome::default()
         })
     }
 
@@ -527,6 +556,7 @@ impl<S: ConversationStore> Conversation<S> {
             ReplyCheck::Nothing => Ok(Outcome::default()),
             ReplyCheck::CheckAt(at) => Ok(Outcome { alarm_at: Some(at), ..Outcome::default() }),
             ReplyCheck::OfferCallback => {
+                let waiting = self.waiting(&meta, now, operator_online)?;
                 meta.callback_offered = true;
                 let message = self.system_message(offer, MessageAction::OfferCallback, now)?;
                 let entry = self.touch(&mut meta, now)?;
@@ -534,10 +564,30 @@ impl<S: ConversationStore> Conversation<S> {
                     broadcast: vec![AddressedFrame { to: Audience::Everyone, frame: ServerFrame::Message(message.clone()) }],
                     stored: vec![message],
                     entry: Some(entry),
+                    waiting: Some(waiting),
                     ..Outcome::default()
                 })
             }
         }
+    }
+
+    /// The `conversation.waiting` event for a visitor found waiting: their unanswered messages (the
+    /// last [`WAITING_MESSAGES`] at most), read before the callback offer is added.
+    fn waiting(&self, meta: &ConversationMeta, now: u64, operator_online: bool) -> Result<ConversationWaiting, ApiError> {
+        let since = meta.awaiting_reply_since.unwrap_or(now);
+        let last_seq = self.last_seq()?;
+        let recent = self.store.messages_after(last_seq.saturating_sub(WAITING_MESSAGES))?;
+        Ok(ConversationWaiting {
+            site: meta.owner.site.clone(),
+            conversation_id: self.id.clone(),
+            visitor_id: meta.owner.visitor_id.clone(),
+            visitor_label: meta.visitor_label.clone(),
+            waiting_since: since,
+            at: now,
+            operator_online,
+            messages: recent.into_iter().filter(|m| m.author == Author::Visitor && m.at >= since).collect(),
+            lead_ids: Vec::new(),
+        })
     }
 
     /// Tells the visitor whether anyone is there (the SiteHub calls this when that changes).

@@ -8,6 +8,7 @@ use crate::base::error::{ApiError, ErrorCode};
 use crate::base::locale::Locale;
 use crate::base::money::Money;
 use crate::leads::lead::Lead;
+use crate::outbound::chat_events::ConversationWaiting;
 use crate::outbound::endpoint::{check_crm_secret_name, Endpoint, Preset};
 use crate::outbound::webhook::{signed_headers, Envelope, WebhookEvent, WebhookSecret};
 use crate::visitor::context::Touch;
@@ -115,6 +116,22 @@ pub fn map_event(
             body: CrmBody::Envelope(Box::new(event.envelope())),
             signing: Some(Signing { msg_id: event.message_id(), secrets: endpoint.signing_secrets()? }),
         },
+        // A Telegram chat is where the shop's people hear of a lead at once, and of a visitor
+        // who has waited in the chat with nobody answering.
+        (Preset::Telegram { chat_id, bot_token_secret }, _) => {
+            let text = match event {
+                WebhookEvent::LeadCreated(lead) => telegram_text(lead, owner_locale),
+                WebhookEvent::ConversationWaiting(waiting) => waiting_telegram_text(waiting, owner_locale),
+                _ => return Ok(Mapped::Skip),
+            };
+            CrmRequest {
+                method: "POST",
+                url: format!("{base}/bot{}/sendMessage", lookup(bot_token_secret)?),
+                headers: json(),
+                body: CrmBody::Telegram(TelegramMessage { chat_id: chat_id.clone(), text, parse_mode: "HTML" }),
+                signing: None,
+            }
+        }
         // CRMs get one record per lead: callback.requested would duplicate it, consent changes
         // have no place in a lead form.
         (_, None) => return Ok(Mapped::Skip),
@@ -141,17 +158,6 @@ pub fn map_event(
             url: format!("{base}/submissions/v3/integration/submit/{portal_id}/{form_guid}"),
             headers: json(),
             body: CrmBody::HubSpot(hubspot(lead)),
-            signing: None,
-        },
-        (Preset::Telegram { chat_id, bot_token_secret }, Some(lead)) => CrmRequest {
-            method: "POST",
-            url: format!("{base}/bot{}/sendMessage", lookup(bot_token_secret)?),
-            headers: json(),
-            body: CrmBody::Telegram(TelegramMessage {
-                chat_id: chat_id.clone(),
-                text: telegram_text(lead, owner_locale),
-                parse_mode: "HTML",
-            }),
             signing: None,
         },
     };
@@ -506,6 +512,27 @@ fn telegram_text(lead: &Lead, locale: Locale) -> String {
         lines.push(format!("{} {}", t(locale, "Источник:", "Source:"), html_escape(&source)));
     }
     lines.push(html_escape(&lead.page_url));
+    truncate_html(&lines.join("\n"), TELEGRAM_MAX_CHARS)
+}
+
+/// The alert for a visitor waiting unanswered: who, for how long, what they wrote, and whether
+/// anyone is online to answer.
+fn waiting_telegram_text(waiting: &ConversationWaiting, locale: Locale) -> String {
+    let minutes = waiting.at.saturating_sub(waiting.waiting_since) / 60_000;
+    let waited = match (minutes, locale) {
+        (0, Locale::Ru) => "меньше минуты".to_owned(),
+        (0, Locale::En) => "under a minute".to_owned(),
+        (m, Locale::Ru) => format!("{m} мин"),
+        (m, Locale::En) => format!("{m} min"),
+    };
+    let mut lines = vec![
+        format!("<b>{}</b>", t(locale, "Посетитель ждёт ответа в чате", "A visitor is waiting for an answer in the chat")),
+        format!("{} · {} {waited}", html_escape(&waiting.visitor_label), t(locale, "ждёт", "waiting")),
+    ];
+    lines.extend(waiting.messages.iter().map(|m| format!("«{}»", html_escape(&m.text))));
+    if !waiting.operator_online {
+        lines.push(t(locale, "Никого из операторов нет в сети.", "No operator is online.").to_owned());
+    }
     truncate_html(&lines.join("\n"), TELEGRAM_MAX_CHARS)
 }
 

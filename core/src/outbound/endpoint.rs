@@ -85,11 +85,16 @@ impl Endpoint {
     }
 
     /// Whether a delivery of `event` here would send anything: subscribed, and the preset has a
-    /// shape for it (CRM presets take leads only; `crm::map_event` skips the rest). The outbox
-    /// writes deliveries only for these, so a Bitrix24 endpoint does not collect a skipped row per
-    /// chat message.
+    /// shape for it (CRM presets take leads only, Telegram also a visitor waiting in the chat;
+    /// `crm::map_event` skips the rest). The outbox writes deliveries only for these, so a
+    /// Bitrix24 endpoint does not collect a skipped row per chat message.
     pub fn takes(&self, event: EventType) -> bool {
-        self.wants(event) && (self.preset == Preset::Generic || event == EventType::LeadCreated)
+        self.wants(event)
+            && match self.preset {
+                Preset::Generic => true,
+                Preset::Telegram { .. } => matches!(event, EventType::LeadCreated | EventType::ConversationWaiting),
+                Preset::Bitrix24 | Preset::Amocrm { .. } | Preset::Hubspot { .. } => event == EventType::LeadCreated,
+            }
     }
 
     /// The base URL requests go to (trailing `/` removed).

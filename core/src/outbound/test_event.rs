@@ -187,7 +187,11 @@ pub fn test_request(
         Preset::Telegram { chat_id, bot_token_secret } => {
             let text = format!(
                 "<b>Floorwalker</b>: {} ({site} / {})",
-                t(owner_locale, "проверка связи — сюда будут приходить заявки", "a test message: leads will be posted here"),
+                t(
+                    owner_locale,
+                    "проверка связи — сюда будут приходить заявки и посетители, которым в чате никто не ответил",
+                    "a test message: leads and visitors nobody answered in the chat will be posted here",
+                ),
                 crate::outbound::crm::html_escape(&endpoint.id)
             );
             let message = TelegramMessage { chat_id: chat_id.clone(), text, parse_mode: "HTML" };

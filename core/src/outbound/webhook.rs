@@ -10,7 +10,7 @@ use crate::base::error::{ApiError, ErrorCode};
 use crate::base::ids::client_id_from_bytes;
 use crate::leads::consent::ConsentUpdated;
 use crate::leads::lead::{Lead, LeadKind};
-use crate::outbound::chat_events::{ConversationClosed, MessageCreated, TranscriptRequested};
+use crate::outbound::chat_events::{ConversationClosed, ConversationWaiting, MessageCreated, TranscriptRequested};
 use crate::outbound::privacy::VisitorErased;
 
 /// What a receiver can subscribe to. The wire names are Standard Webhooks style `noun.verb`.
@@ -27,6 +27,9 @@ pub enum EventType {
     MessageCreated,
     #[serde(rename = "conversation.closed")]
     ConversationClosed,
+    /// A visitor has waited for an answer too long (see `chat_events::ConversationWaiting`).
+    #[serde(rename = "conversation.waiting")]
+    ConversationWaiting,
     /// A visitor asked for the chat transcript by email. Not a webhook: it goes through the same
     /// outbox (so retries, dead letters and the delivery log apply) but only ever to the email
     /// target. No endpoint can subscribe to it (see [`EventType::is_webhook`]).
@@ -39,11 +42,12 @@ pub enum EventType {
 
 impl EventType {
     /// Every type a receiver can subscribe to (the webhooks).
-    pub const ALL: [EventType; 6] = [
+    pub const ALL: [EventType; 7] = [
         EventType::LeadCreated,
         EventType::CallbackRequested,
         EventType::ConsentUpdated,
         EventType::MessageCreated,
+        EventType::ConversationWaiting,
         EventType::ConversationClosed,
         EventType::VisitorErased,
     ];
@@ -55,6 +59,7 @@ impl EventType {
             EventType::ConsentUpdated => "consent.updated",
             EventType::MessageCreated => "message.created",
             EventType::ConversationClosed => "conversation.closed",
+            EventType::ConversationWaiting => "conversation.waiting",
             EventType::TranscriptRequested => "transcript.requested",
             EventType::VisitorErased => "visitor.erased",
         }
@@ -82,6 +87,8 @@ pub enum WebhookEvent {
     MessageCreated(MessageCreated),
     #[serde(rename = "conversation.closed")]
     ConversationClosed(ConversationClosed),
+    #[serde(rename = "conversation.waiting")]
+    ConversationWaiting(ConversationWaiting),
     /// Email-only (see [`EventType::TranscriptRequested`]).
     #[serde(rename = "transcript.requested")]
     TranscriptRequested(TranscriptRequested),
@@ -106,6 +113,7 @@ impl WebhookEvent {
             WebhookEvent::ConsentUpdated(_) => EventType::ConsentUpdated,
             WebhookEvent::MessageCreated(_) => EventType::MessageCreated,
             WebhookEvent::ConversationClosed(_) => EventType::ConversationClosed,
+            WebhookEvent::ConversationWaiting(_) => EventType::ConversationWaiting,
             WebhookEvent::TranscriptRequested(_) => EventType::TranscriptRequested,
             WebhookEvent::VisitorErased(_) => EventType::VisitorErased,
         }
@@ -118,6 +126,7 @@ impl WebhookEvent {
             WebhookEvent::ConsentUpdated(update) => update.at,
             WebhookEvent::MessageCreated(created) => created.message.at,
             WebhookEvent::ConversationClosed(closed) => closed.transcript.closed_at,
+            WebhookEvent::ConversationWaiting(waiting) => waiting.at,
             WebhookEvent::TranscriptRequested(requested) => requested.requested_at,
             WebhookEvent::VisitorErased(erased) => erased.erased_at,
         }
@@ -132,6 +141,8 @@ impl WebhookEvent {
             // Message ids are `<conversation>-<seq>`, unique across conversations.
             WebhookEvent::MessageCreated(created) => created.message.id.clone(),
             WebhookEvent::ConversationClosed(closed) => closed.transcript.conversation_id.clone(),
+            // One wait per conversation (the callback offer is made once), told once.
+            WebhookEvent::ConversationWaiting(waiting) => waiting.conversation_id.clone(),
             // One request = one email; the same address asking again later is another request.
             WebhookEvent::TranscriptRequested(r) => format!("{}\n{}\n{}", r.transcript.conversation_id, r.email, r.requested_at),
             // A visitor id may come back (the same browser) and be erased again later: each
@@ -414,6 +425,7 @@ pub fn attach_lead_ids(event: &mut WebhookEvent, lead_ids: &[String]) {
     match event {
         WebhookEvent::MessageCreated(created) => created.lead_ids = lead_ids.to_vec(),
         WebhookEvent::ConversationClosed(closed) => closed.lead_ids = lead_ids.to_vec(),
+        WebhookEvent::ConversationWaiting(waiting) => waiting.lead_ids = lead_ids.to_vec(),
         _ => {}
     }
 }

@@ -510,12 +510,15 @@ impl Conversation {
         }
         let now = now_ms();
         let mut events = false;
-        if !outcome.stored.is_empty() || outcome.transcript.is_some() {
+        if !outcome.stored.is_empty() || outcome.waiting.is_some() || outcome.transcript.is_some() {
             let enqueued = self.with_logic(|logic| {
                 let owner = logic.store().meta()?.owner;
                 for message in &outcome.stored {
                     let event = WebhookEvent::MessageCreated(MessageCreated::new(&owner, logic.id(), message.clone()));
                     outbox::enqueue_webhook(logic.store(), &event, now)?;
+                }
+                if let Some(waiting) = &outcome.waiting {
+                    outbox::enqueue_webhook(logic.store(), &WebhookEvent::ConversationWaiting(waiting.clone()), now)?;
                 }
                 if let Some(transcript) = &outcome.transcript {
                     let context: Option<VisitorContext> = logic.store().get(state::CONTEXT)?;

@@ -287,6 +287,40 @@ fn an_unanswered_visitor_is_offered_a_callback_once() {
 }
 
 #[test]
+fn the_offer_tells_who_waits_since_when_and_what_they_asked_once() {
+    let mut c = chat();
+    let wait = ChatPolicy::default().reply_wait_ms;
+    send(&mut c, &Author::Visitor, "m-000001", "Hi", T0);
+    send(&mut c, &anna(), "op-000001", "Hello! One moment", T0 + 1_000);
+    // Answered words are not waiting; the clock starts at the first unanswered one.
+    send(&mut c, &Author::Visitor, "m-000002", "Is the <b>blue</b> one in stock?", T0 + 60_000);
+    send(&mut c, &Author::Visitor, "m-000003", "Hello?", T0 + 90_000);
+    assert_eq!(c.on_alarm("offer", T0 + 60_000 + wait - 1, true).unwrap().waiting, None, "not yet");
+    let out = c.on_alarm("offer", T0 + 60_000 + wait, true).unwrap();
+    let waiting = out.waiting.expect("the wait is told");
+    assert_eq!(
+        (waiting.site.as_str(), waiting.conversation_id.as_str(), waiting.visitor_id.as_str(), waiting.visitor_label.as_str()),
+        ("demo", "conv-0001", "visitor-0001", "Visitor from Moscow")
+    );
+    assert_eq!((waiting.waiting_since, waiting.at, waiting.operator_online), (T0 + 60_000, T0 + 60_000 + wait, true));
+    let texts: Vec<&str> = waiting.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["Is the <b>blue</b> one in stock?", "Hello?"], "the offer itself is not among them");
+    assert_eq!(c.on_alarm("offer", T0 + 60_000 + wait + 1, true).unwrap().waiting, None, "told once");
+}
+
+#[test]
+fn a_long_wait_carries_only_the_last_few_messages() {
+    let mut c = chat();
+    for i in 1..=8u64 {
+        send(&mut c, &Author::Visitor, &format!("m-00000{i}"), &format!("message {i}"), T0 + i);
+    }
+    let waiting = c.on_alarm("offer", T0, false).unwrap().waiting.expect("nobody online: told at once");
+    assert!(!waiting.operator_online);
+    let texts: Vec<&str> = waiting.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["message 4", "message 5", "message 6", "message 7", "message 8"]);
+}
+
+#[test]
 fn an_answer_cancels_the_offer_and_no_operator_means_no_wait() {
     let mut c = chat();
     send(&mut c, &Author::Visitor, "m-000001", "Hello?", T0);

@@ -180,6 +180,65 @@ fn telegram_alert() {
     );
 }
 
+fn waiting(operator_online: bool, waited_ms: u64) -> WebhookEvent {
+    use crate::chat::protocol::{Author, ChatMessage};
+    let at = 1_700_000_000_000;
+    let message = |seq: u64, text: &str| ChatMessage {
+        seq,
+        id: format!("conv-1-{seq}"),
+        author: Author::Visitor,
+        text: text.into(),
+        at: at - waited_ms,
+        client_msg_id: None,
+        action: None,
+    };
+    WebhookEvent::ConversationWaiting(crate::outbound::chat_events::ConversationWaiting {
+        site: "demo".into(),
+        conversation_id: "conv-1".into(),
+        visitor_id: "visitor-1".into(),
+        visitor_label: "anna@example.com <Anna>".into(),
+        waiting_since: at - waited_ms,
+        at,
+        operator_online,
+        messages: vec![message(2, "Is the <b>blue</b> one in stock?"), message(3, "Hello?")],
+        lead_ids: Vec::new(),
+    })
+}
+
+#[test]
+fn a_visitor_waiting_unanswered_is_a_telegram_alert_and_no_crm_record() {
+    let preset = Preset::Telegram { chat_id: "-100123".into(), bot_token_secret: "CRM_TG_TOKEN".into() };
+    let request = send(&endpoint(preset.clone(), ""), &waiting(false, 30_000));
+    assert_eq!(request.url, "https://api.telegram.org/bot123456:ABC-def/sendMessage");
+    let json = body(&request);
+    assert_eq!((json["chat_id"].as_str(), json["parse_mode"].as_str()), (Some("-100123"), Some("HTML")));
+    assert_eq!(
+        json["text"],
+        "<b>Посетитель ждёт ответа в чате</b>\nanna@example.com &lt;Anna&gt; · ждёт меньше минуты\n\
+         «Is the &lt;b&gt;blue&lt;/b&gt; one in stock?»\n«Hello?»\nНикого из операторов нет в сети."
+    );
+    let english = match map_event(&endpoint(preset, ""), &waiting(true, 3 * 60_000 + 59_000), Locale::En, &secrets).unwrap() {
+        Mapped::Send(request) => body(&request)["text"].as_str().unwrap_or_default().to_owned(),
+        Mapped::Skip => panic!("skipped"),
+    };
+    assert_eq!(
+        english,
+        "<b>A visitor is waiting for an answer in the chat</b>\nanna@example.com &lt;Anna&gt; · waiting 3 min\n\
+         «Is the &lt;b&gt;blue&lt;/b&gt; one in stock?»\n«Hello?»"
+    );
+    assert!(endpoint(Preset::Telegram { chat_id: "1".into(), bot_token_secret: "CRM_TG_TOKEN".into() }, "").takes(EventType::ConversationWaiting));
+    // A CRM keeps one record per lead: a wait is not one, and no delivery row is written for it.
+    for preset in [Preset::Bitrix24, Preset::Hubspot { portal_id: "1".into(), form_guid: "g".into() }] {
+        let crm = endpoint(preset, "https://crm.example");
+        assert!(!crm.takes(EventType::ConversationWaiting));
+        assert!(matches!(map_event(&crm, &waiting(true, 0), Locale::Ru, &secrets), Ok(Mapped::Skip)));
+    }
+    // A generic receiver gets it signed, like every event.
+    let generic = send(&endpoint(Preset::Generic, "https://hooks.example/in"), &waiting(true, 0));
+    assert_eq!(body(&generic)["type"], "conversation.waiting");
+    assert_eq!(body(&generic)["data"]["messages"][1]["text"], "Hello?");
+}
+
 #[test]
 fn telegram_escapes_everything_the_visitor_wrote_and_fits_the_limit() {
     let mut lead = lead(LeadKind::OfflineMessage);
