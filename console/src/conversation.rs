@@ -182,6 +182,8 @@ pub fn ConversationView(id: String, mirror: RwSignal<floorwalker_core::chat::con
     // Who has it: the list's entry says (the hub keeps every console's copy current).
     let entry_id = id.clone();
     let assignee = Memo::new(move |_| mirror.with(|m| m.conversations().get(&entry_id).and_then(|e| e.assignee.clone())));
+    let rated_id = id.clone();
+    let rating = Memo::new(move |_| mirror.with(|m| m.conversations().get(&rated_id).and_then(|e| e.rating)));
     let assign_path = format!("/v1/console/conversations/{id}/assign");
     let assign = move |operator_id: Option<String>| {
         let path = assign_path.clone();
@@ -218,6 +220,9 @@ pub fn ConversationView(id: String, mirror: RwSignal<floorwalker_core::chat::con
             <header>
                 <span class="grow">{move || if online.get() { "" } else { lang.get().pick("Offline — reconnecting…", "Нет связи — переподключаемся…") }}</span>
                 {move || closed.get().then(|| view! { <span class="closed" data-test="closed-label">{move || lang.get().pick("Closed", "Закрыт")}</span> })}
+                {move || rating.get().map(|score| view! {
+                    <span class="rated" data-test="rating-label">{move || format!("{} {score} {} 5", lang.get().pick("Rated", "Оценка"), lang.get().pick("of", "из"))}</span>
+                })}
                 <span class="assignee" data-test="assignee">{move || assignee.get().map(|a| format!("{} {}", lang.get().pick("Taken by", "Взял(а)"), a.name))}</span>
                 <button data-test="take" on:click=take disabled=move || closed.get()>{move || lang.get().pick("Take", "Взять")}</button>
                 <select data-test="reassign" aria-label=move || lang.get().pick("Hand to an operator", "Передать оператору")

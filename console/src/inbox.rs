@@ -212,6 +212,7 @@ fn ConversationRow(entry: ConversationEntry, selected: RwSignal<Option<String>>,
                 {entry.callback_requested.then(|| view! { <span class="flag" data-test="callback-flag">{move || lang.get().pick("callback", "перезвонить")}</span> })}
                 {entry.assignee.clone().map(|a| view! { <span class="taken" data-test="assignee">{a.name}</span> })}
                 {(entry.status == ConversationStatus::Closed).then(|| view! { <span class="closed" data-test="closed">{move || lang.get().pick("closed", "закрыт")}</span> })}
+                {entry.rating.map(|score| view! { <span class="flag rated" data-test="rating">{move || format!("{} {score}/5", lang.get().pick("rated", "оценка"))}</span> })}
                 <div class="preview" data-test="preview">{entry.preview.clone()}</div>
             </button>
         </li>

@@ -948,3 +948,112 @@ async fn an_open_panel_notices_closing_time_without_a_reload() {
     assert_eq!(kept, serde_json::json!([true, true, "Do you deliver on Sundays?"]), "same page, same form, the text kept");
     browser.close().await;
 }
+
+/// Once the operator closes the conversation, the panel asks how it was (1 to 5) without taking
+/// focus; the visitor's click reaches the CRM as a signed `conversation.rated` with the
+/// transcript, the operators' list shows the score, and the first rating stands. Another
+/// visitor's token, a score outside 1-5 and an open conversation are refused.
+#[tokio::test]
+async fn a_closed_conversation_asks_for_a_rating_that_reaches_the_crm_with_the_transcript_once() {
+    use floorwalker_core::chat::hub::HubNotification;
+    use floorwalker_e2e::chat::{post_json, visitor_session};
+    use floorwalker_e2e::eventually;
+    use floorwalker_e2e::receiver::Receiver;
+    use serde_json::json;
+
+    let worker = shop("chat-widget-rating").await;
+    worker.allow_private_endpoints().await;
+    let receiver = Receiver::start();
+    let endpoint = worker
+        .add_endpoint(json!({"id": "crm", "url": receiver.url("/hooks/crm"), "preset": {"kind": "generic"}, "events": ["conversation.rated"]}))
+        .await;
+    receiver.set_secrets(vec![endpoint.secret]);
+    let (cookie, mut console) = operator_online(&worker).await;
+    let browser = Browser::start().await;
+    let asked = "Есть серая коляска?";
+    let mut operator = visitor_writes_and_operator_joins(&worker, &browser, &cookie, asked).await;
+    operator.say("op-rate-000001", "Да, есть.").await;
+    wait(&browser, "the reply in the panel", "return !!root.querySelector('.m.theirs .t');", 20).await;
+    let stored = browser.eval("return JSON.parse(localStorage.getItem('fw:demo:chat'));", vec![]).await;
+    let (conversation, token) = (stored["conversation_id"].as_str().expect("an id").to_owned(), stored["token"].as_str().expect("a token").to_owned());
+    let origin = worker.origin();
+    let rate = |token: String, score: Value| {
+        let (worker, conversation, origin) = (&worker, conversation.clone(), origin.clone());
+        async move {
+            post_json(worker, &format!("/v1/chat/conversations/{conversation}/rating"), Some(&origin), &json!({"token": token, "score": score})).await
+        }
+    };
+    let none = browser.eval(&format!("{SHADOW} return !!root.querySelector('.rating');"), vec![]).await;
+    assert_eq!(none, Value::Bool(false), "nothing to rate while the conversation is open");
+    let (status, answer) = rate(token.clone(), json!(5)).await;
+    assert_eq!(status, 403, "not before the close: {answer}");
+
+    operator.send(&ClientFrame::Close).await;
+    let question = wait(&browser, "the rating question", "return root.querySelector('#fwc-rate-q')?.textContent || null;", 20).await;
+    assert_eq!(question, Value::from("Как вам этот разговор?"));
+    let shown = browser
+        .eval(
+            &format!(
+                "{SHADOW} return [[...root.querySelectorAll('.rating .rate')].map(b => b.getAttribute('aria-label')),
+                   !!(root.activeElement && root.activeElement.classList.contains('rate')), root.querySelector('#fwc-rate-scale').textContent];"
+            ),
+            vec![],
+        )
+        .await;
+    assert_eq!(shown, json!([["1 из 5", "2 из 5", "3 из 5", "4 из 5", "5 из 5"], false, "1 — плохо, 5 — отлично"]), "asked, not grabbing focus");
+    assert_eq!(browser.axe_violations(&["floorwalker-widget", ".panel"]).await, json!([]), "axe-core on the rating");
+    floorwalker_e2e::save_screen("chat", "rating-desktop-ru", &browser.screenshot_of_page().await);
+
+    // Refused: another visitor, a score outside 1-5, a score that is not a number.
+    let stranger = visitor_session(&worker, &origin, "visitor-rate-other").await;
+    assert_eq!(rate(stranger.token, json!(5)).await.0, 403, "another visitor's token");
+    for bad in [json!(0), json!(6), json!("five"), json!(-1)] {
+        let (status, answer) = rate(token.clone(), bad.clone()).await;
+        assert_eq!(status, 400, "{bad}: {answer}");
+    }
+
+    real_click(&browser, ".rate[data-score='4']").await;
+    let thanks = wait(&browser, "the thanks", "return root.querySelector('.rating [role=status]').textContent || null;", 20).await;
+    assert_eq!(thanks, Value::from("Спасибо за оценку!"));
+    let buttons = browser
+        .eval(&format!("{SHADOW} return [...root.querySelectorAll('.rating .rate')].map(b => [b.getAttribute('aria-pressed'), b.disabled]);"), vec![])
+        .await;
+    assert_eq!(buttons, json!([["false", true], ["false", true], ["false", true], ["true", false], ["false", true]]));
+    browser
+        .cdp("Emulation.setDeviceMetricsOverride", json!({"width": 360, "height": 740, "deviceScaleFactor": 2, "mobile": true}))
+        .await;
+    let fits = browser
+        .eval(&format!("{SHADOW} const r = root.querySelector('.rating .rate-row').getBoundingClientRect(); return r.left >= 0 && r.right <= innerWidth;"), vec![])
+        .await;
+    assert_eq!(fits, Value::Bool(true), "the scores fit a 360 px phone");
+    floorwalker_e2e::save_screen("chat", "rating-phone-ru", &browser.screenshot_of_page().await);
+
+    // The CRM gets the score with the transcript, signed; the operators' list shows it.
+    let rated = eventually("conversation.rated at the CRM", Duration::from_secs(30), || async {
+        receiver.received_at("/hooks/crm").into_iter().find(|r| r.delivered() && r.json()["type"] == "conversation.rated")
+    })
+    .await;
+    assert_eq!(rated.signature_valid, Some(true));
+    let data = &rated.json()["data"];
+    assert_eq!((data["conversation_id"].as_str(), data["rating"]["score"].as_u64()), (Some(conversation.as_str()), Some(4)));
+    let texts: Vec<&str> = data["transcript"]["messages"].as_array().expect("messages").iter().filter_map(|m| m["text"].as_str()).collect();
+    assert_eq!(texts, [asked, "Да, есть."]);
+    console
+        .until("the list's entry with the rating", |n| match n {
+            HubNotification::ConversationUpdated { entry } if entry.conversation_id == conversation => entry.rating.filter(|s| *s == 4),
+            _ => None,
+        })
+        .await;
+
+    // The first rating stands: another score changes nothing and sends nothing.
+    assert_eq!(rate(token.clone(), json!(1)).await.0, 200);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let events: Vec<u64> = receiver
+        .received_at("/hooks/crm")
+        .iter()
+        .filter(|r| r.delivered())
+        .filter_map(|r| r.json()["data"]["rating"]["score"].as_u64())
+        .collect();
+    assert_eq!(events, [4], "one conversation.rated, with the first score");
+    browser.close().await;
+}

@@ -111,6 +111,7 @@ fn seeds(worker: &Worker, f: &Fixture) -> (Vec<Seed>, Vec<Seed>) {
         s("POST", "/v1/chat/conversations".into(), Some(object(&[("token", json!(token)), ("context", context)])), Auth::None, true),
         s("POST", format!("/v1/chat/conversations/{c}/callback"), Some(object(&[("token", json!(token)), ("phone", json!("+7 916 123 45 67")), ("time_slot", json!("после 18"))])), Auth::None, true),
         s("POST", format!("/v1/chat/conversations/{c}/transcript"), Some(object(&[("token", json!(token)), ("email", json!("fuzz@example.com"))])), Auth::None, true),
+        s("POST", format!("/v1/chat/conversations/{c}/rating"), Some(object(&[("token", json!(token)), ("score", json!(4))])), Auth::None, true),
         s("GET", format!("/v1/chat/conversations/{c}/ws?token={token}"), None, Auth::None, true),
         s("GET", format!("/v1/console/conversations/{c}/ws"), None, Auth::Operator, false),
         s("POST", format!("/v1/console/callbacks/{c}/done"), None, Auth::Operator, false),

@@ -105,6 +105,7 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
             <p class="typing">{move || ui.typing.get().map(|name| format!("{name} {}", text.typing))}</p>
             <Show when=move || ui.status.get() == ConversationStatus::Closed>
                 <p class="note closed">{text.closed}</p>
+                {rating(locale)}
             </Show>
             <Show when=move || chat_panel::offers_transcript(ui.has_conversation.get(), ui.messages.with(Vec::len))>
                 {transcript(locale)}
@@ -380,6 +381,53 @@ fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
                 }}
             </button>
         </form>
+    }
+}
+
+/// "How was this conversation?" once it has closed: five buttons, 1 to 5. One click sends the
+/// score (`POST /v1/chat/conversations/:id/rating`); the chosen one stays pressed and the others
+/// are done with. Nothing takes focus: the question sits under the closing note until answered.
+fn rating(locale: Locale) -> impl IntoView {
+    let text = copy(locale);
+    let chosen = RwSignal::new(None::<u8>);
+    let status = RwSignal::new(Status::Editing);
+    let rate = move |score: u8| {
+        if matches!(status.get_untracked(), Status::Sending | Status::Done(_)) {
+            return;
+        }
+        let Some((api_base, Some(conversation), Some(token))) = with(|chat| (chat.opts.api_base.clone(), chat.conversation_id(), chat.token()))
+        else {
+            return status.set(Status::Failed(text.rating_failed.to_owned()));
+        };
+        chosen.set(Some(score));
+        status.set(Status::Sending);
+        wasm_bindgen_futures::spawn_local(async move {
+            match routes::rate(&api_base, &conversation, token, score).await {
+                Ok(()) => status.set(Status::Done(text.rating_thanks.to_owned())),
+                Err(_) => {
+                    chosen.set(None);
+                    status.set(Status::Failed(text.rating_failed.to_owned()));
+                }
+            }
+        });
+    };
+    let answered = move || matches!(status.get(), Status::Sending | Status::Done(_));
+    view! {
+        <div class="rating" role="group" aria-labelledby="fwc-rate-q" aria-describedby="fwc-rate-scale">
+            <p id="fwc-rate-q" class="rate-q">{text.rating_question}</p>
+            <div class="rate-row">
+                {(1..=5u8).map(|score| view! {
+                    <button type="button" class="rate" data-score=score
+                        aria-label=format!("{score} {} 5", text.rating_of)
+                        aria-pressed=move || (chosen.get() == Some(score)).to_string()
+                        disabled=move || answered() && chosen.get() != Some(score)
+                        on:click=move |_| rate(score)>{score}</button>
+                }).collect_view()}
+            </div>
+            <p id="fwc-rate-scale" class="rate-scale">{text.rating_scale}</p>
+            <p class="done" role="status">{move || match status.get() { Status::Done(m) => m, _ => String::new() }}</p>
+            <p class="error" role="alert">{move || match status.get() { Status::Failed(m) => m, _ => String::new() }}</p>
+        </div>
     }
 }
 

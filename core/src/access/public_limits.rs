@@ -31,6 +31,8 @@ pub enum PublicRoute {
     ChatSocket,
     /// `POST /v1/chat/conversations/:id/callback`: "call me back", a contact left in the chat.
     Callback,
+    /// `POST /v1/chat/conversations/:id/rating`: a score for a closed conversation.
+    Rating,
     /// `GET|POST /v1/consent/:token`: the one-click links of an email.
     Consent,
     /// `OPTIONS /v1/*`: preflights, which browsers cache for a day.
@@ -42,7 +44,7 @@ pub enum PublicRoute {
 }
 
 /// Every route with a limit, for the tests and the README's table.
-pub const PUBLIC_ROUTES: [PublicRoute; 11] = [
+pub const PUBLIC_ROUTES: [PublicRoute; 12] = [
     PublicRoute::Config,
     PublicRoute::Presence,
     PublicRoute::Events,
@@ -50,6 +52,7 @@ pub const PUBLIC_ROUTES: [PublicRoute; 11] = [
     PublicRoute::ChatStart,
     PublicRoute::ChatSocket,
     PublicRoute::Callback,
+    PublicRoute::Rating,
     PublicRoute::Consent,
     PublicRoute::Preflight,
     PublicRoute::CrmMessages,
@@ -69,6 +72,7 @@ impl PublicRoute {
             PublicRoute::ChatStart => "chat-start",
             PublicRoute::ChatSocket => "chat-socket",
             PublicRoute::Callback => "callback",
+            PublicRoute::Rating => "rating",
             PublicRoute::Consent => "consent",
             PublicRoute::Preflight => "preflight",
             PublicRoute::CrmMessages => "crm-messages",
@@ -85,6 +89,7 @@ impl PublicRoute {
             PublicRoute::ChatStart => Limit::new(30, MINUTE),
             PublicRoute::ChatSocket => Limit::new(300, MINUTE),
             PublicRoute::Callback => Limit::new(20, 10 * MINUTE),
+            PublicRoute::Rating => Limit::new(30, 10 * MINUTE),
             PublicRoute::Consent => Limit::new(60, 10 * MINUTE),
             PublicRoute::Preflight => Limit::new(300, MINUTE),
             PublicRoute::CrmMessages => Limit::new(600, MINUTE),
@@ -101,6 +106,8 @@ impl PublicRoute {
             PublicRoute::ChatStart => Some(Limit::new(10, MINUTE)),
             PublicRoute::ChatSocket => Some(Limit::new(60, MINUTE)),
             PublicRoute::Callback => Some(Limit::new(5, 10 * MINUTE)),
+            // One rating stands per conversation; a few tries allow for a retry and a second tab.
+            PublicRoute::Rating => Some(Limit::new(10, 10 * MINUTE)),
             PublicRoute::Config
             | PublicRoute::Presence
             | PublicRoute::Consent

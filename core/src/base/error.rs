@@ -78,6 +78,8 @@ pub enum ErrorCode {
     InvalidQuery,
     /// A deal a CRM reported is malformed (amount, currency, ids).
     InvalidDeal,
+    /// A conversation's rating outside 1-5.
+    InvalidRating,
     /// A fault on our side (storage unavailable, ...), never caused by the request's content.
     Internal,
 }
@@ -105,7 +107,8 @@ impl ErrorCode {
             | ErrorCode::InvalidContext
             | ErrorCode::EndpointNotAllowed
             | ErrorCode::InvalidQuery
-            | ErrorCode::InvalidDeal => 400,
+            | ErrorCode::InvalidDeal
+            | ErrorCode::InvalidRating => 400,
             ErrorCode::Unauthorized | ErrorCode::InvalidSignature => 401,
             // Gone: the link was real once; asking again will not help.
             ErrorCode::TokenExpired => 410,
@@ -173,6 +176,7 @@ impl ErrorCode {
             ErrorCode::InvalidText => ("the text has characters that cannot be saved", "в тексте есть символы, которые нельзя сохранить"),
             ErrorCode::InvalidLead | ErrorCode::InvalidDeal => ("the request was refused as malformed", "запрос отклонён как неверный"),
             ErrorCode::InvalidConsent => ("the consent given does not cover this", "данное согласие этого не покрывает"),
+            ErrorCode::InvalidRating => ("a rating is a score from 1 to 5", "оценка — число от 1 до 5"),
             ErrorCode::SpamSuspected | ErrorCode::SubmittedTooFast => ("refused as automated", "отклонено как автоматическое"),
             ErrorCode::InvalidToken => ("the link is not valid", "ссылка недействительна"),
             ErrorCode::TokenExpired => ("the link has expired: ask for a new one", "срок ссылки истёк: попросите новую"),

@@ -58,7 +58,24 @@ pub struct ConversationMeta {
     /// Who took the conversation (see [`Conversation::assign`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignee: Option<Assignee>,
+    /// How the visitor rated the conversation once it closed (see [`Conversation::rate`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<Rating>,
 }
+
+/// A visitor's rating of a closed conversation (customer satisfaction, CSAT).
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rating {
+    /// 1 (bad) to 5 (excellent), [`RATING_SCALE`].
+    pub score: u8,
+    pub at: u64,
+}
+
+/// The scores a rating may take.
+pub const RATING_SCALE: std::ops::RangeInclusive<u8> = 1..=5;
+/// A conversation can be rated for this long after it closed: the panel asks at the close, and a
+/// visitor who comes back the next day may still answer.
+pub const RATING_WINDOW_MS: u64 = 24 * 60 * 60 * 1000;
 
 impl ConversationMeta {
     pub fn new(owner: ConversationOwner, visitor_label: impl Into<String>, now: u64) -> ConversationMeta {
@@ -74,6 +91,7 @@ impl ConversationMeta {
             callback_requested: false,
             revision: 0,
             assignee: None,
+            rating: None,
         }
     }
 }
@@ -110,6 +128,8 @@ pub struct Outcome {
     pub alarm_at: Option<u64>,
     /// Set when a visitor is found waiting unanswered: tell whoever should pick it up.
     pub waiting: Option<ConversationWaiting>,
+    /// Set when the visitor rated the closed conversation: deliver it to the CRM.
+    pub rated: Option<ConversationRated>,
 }
 
 impl Outcome {
@@ -258,6 +278,20 @@ pub struct ConversationWaiting {
 
 /// Most unanswered messages a [`ConversationWaiting`] carries: enough to read the question.
 pub const WAITING_MESSAGES: u64 = 5;
+
+/// `conversation.rated`: the visitor rated the conversation after it closed, sent with its
+/// transcript (the `conversation.closed` event left at the close, before the visitor could rate).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct ConversationRated {
+    pub site: String,
+    pub conversation_id: String,
+    pub visitor_id: String,
+    pub rating: Rating,
+    pub transcript: Transcript,
+    /// As in `outbound::chat_events::MessageCreated::lead_ids` (filled in by the outbox).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lead_ids: Vec<String>,
+}
 
 /// The logic of one conversation over a store.
 #[derive(Debug)]
@@ -500,6 +534,43 @@ impl<S: ConversationStore> Conversation<S> {
         })
     }
 
+    /// The visitor rates the conversation once it has closed: a score on [`RATING_SCALE`], within
+    /// [`RATING_WINDOW_MS`] of the close. The first rating stands (a second click, a retry or
+    /// another tab changes nothing and sends nothing); the operators' list shows it and the CRM
+    /// gets it with the transcript.
+    pub fn rate(&mut self, who: &Author, score: u8, now: u64) -> Result<Outcome, ApiError> {
+        if *who != Author::Visitor {
+            return Err(ApiError::new(ErrorCode::Forbidden, "only the visitor rates a conversation"));
+        }
+        if !RATING_SCALE.contains(&score) {
+            return Err(ApiError::new(ErrorCode::InvalidRating, format!("score must be 1-5, got {score}")));
+        }
+        let mut meta = self.store.meta()?;
+        let Some(closed_at) = meta.closed_at.filter(|_| meta.status == ConversationStatus::Closed) else {
+            return Err(ApiError::new(ErrorCode::Forbidden, "a conversation is rated once it has closed"));
+        };
+        if now > closed_at.saturating_add(RATING_WINDOW_MS) {
+            return Err(ApiError::new(ErrorCode::Forbidden, "this conversation closed too long ago to be rated"));
+        }
+        if meta.rating.is_some() {
+            return Ok(Outcome::default());
+        }
+        let rating = Rating { score, at: now };
+        meta.rating = Some(rating);
+        // Not activity: the list's order and the close time stay.
+        meta.revision += 1;
+        self.store.set_meta(&meta)?;
+        let rated = ConversationRated {
+            site: meta.owner.site.clone(),
+            conversation_id: self.id.clone(),
+            visitor_id: meta.owner.visitor_id.clone(),
+            rating,
+            transcript: self.transcript()?,
+            lead_ids: Vec::new(),
+        };
+        Ok(Outcome { entry: Some(self.entry_for(&meta)?), rated: Some(rated), ..Outcome::default() })
+    }
+
     /// An operator takes the conversation, or hands it to another (`to`): every console's list
     /// says who has it. Taking what one already holds changes nothing; a closed conversation is
     /// not handed around. Visitors are not told (it is the shop's own arrangement).
@@ -645,6 +716,7 @@ impl<S: ConversationStore> Conversation<S> {
             revision: meta.revision,
             listed_until: meta.closed_at.map(|at| at.saturating_add(self.policy.idle_close_ms)),
             assignee: meta.assignee.clone(),
+            rating: meta.rating.map(|r| r.score),
         })
     }
 

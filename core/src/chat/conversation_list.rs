@@ -302,6 +302,7 @@ pub(crate) fn test_entry(id: &str, updated_at: u64, revision: u64) -> Conversati
         revision,
         listed_until: None,
         assignee: None,
+        rating: None,
     }
 }
 

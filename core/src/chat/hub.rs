@@ -55,6 +55,9 @@ pub struct ConversationEntry {
     /// The operator who took the conversation ("taken by Anna"), so others leave it to them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignee: Option<Assignee>,
+    /// The visitor's rating once the conversation closed, 1 to 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<u8>,
 }
 
 /// An operator a conversation is assigned to.

@@ -329,6 +329,14 @@ pub struct ChatCopy {
     pub transcript_failed: &'static str,
     /// Under the callback-offer form: back to the composer without leaving a contact.
     pub back_to_chat: &'static str,
+    /// Asked once the conversation has closed, over the scores 1 to 5.
+    pub rating_question: &'static str,
+    /// Under the scores: what their ends mean.
+    pub rating_scale: &'static str,
+    /// A score's name for screen readers: "4 of 5".
+    pub rating_of: &'static str,
+    pub rating_thanks: &'static str,
+    pub rating_failed: &'static str,
 }
 
 pub fn copy(locale: Locale) -> ChatCopy {
@@ -366,6 +374,11 @@ pub fn copy(locale: Locale) -> ChatCopy {
             transcript_purpose: "Адрес нужен только для того, чтобы прислать эту переписку.",
             transcript_failed: "Не получилось отправить переписку, попробуйте позже.",
             back_to_chat: "Вернуться к переписке",
+            rating_question: "Как вам этот разговор?",
+            rating_scale: "1 — плохо, 5 — отлично",
+            rating_of: "из",
+            rating_thanks: "Спасибо за оценку!",
+            rating_failed: "Не получилось сохранить оценку, попробуйте ещё раз.",
         },
         Locale::En => ChatCopy {
             title: "Chat with the shop",
@@ -400,6 +413,11 @@ pub fn copy(locale: Locale) -> ChatCopy {
             transcript_purpose: "We use this address only to send you this conversation.",
             transcript_failed: "The conversation could not be sent, please try again later.",
             back_to_chat: "Back to the chat",
+            rating_question: "How was this conversation?",
+            rating_scale: "1 — poor, 5 — excellent",
+            rating_of: "of",
+            rating_thanks: "Thank you for your rating!",
+            rating_failed: "The rating could not be saved, please try again.",
         },
     }
 }

@@ -1,5 +1,5 @@
 //! What the live chat hands to the rest of the world: the data of the `message.created`,
-//! `conversation.waiting` and `conversation.closed` webhook events, and the visitor's request for a transcript by email.
+//! `conversation.waiting`, `conversation.closed` and `conversation.rated` webhook events, and the visitor's request for a transcript by email.
 //!
 //! The chat adapter records each of these in an outbox as it happens (see the edge worker's
 //! `chat::outbox`), and the delivery pipeline signs and sends them like every other event.
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::base::error::{ApiError, ErrorCode};
 use crate::base::locale::Locale;
 use crate::chat::conversation::{ConversationOwner, Transcript};
-pub use crate::chat::conversation::ConversationWaiting;
+pub use crate::chat::conversation::{ConversationRated, ConversationWaiting};
 use crate::chat::offline::OfflineReply;
 use crate::chat::protocol::{message_id, Author, ChatMessage};
 use crate::leads::lead::Lead;

@@ -10,7 +10,7 @@ use crate::base::error::{ApiError, ErrorCode};
 use crate::base::ids::client_id_from_bytes;
 use crate::leads::consent::ConsentUpdated;
 use crate::leads::lead::{Lead, LeadKind};
-use crate::outbound::chat_events::{ConversationClosed, ConversationWaiting, MessageCreated, TranscriptRequested};
+use crate::outbound::chat_events::{ConversationClosed, ConversationRated, ConversationWaiting, MessageCreated, TranscriptRequested};
 use crate::outbound::privacy::VisitorErased;
 
 /// What a receiver can subscribe to. The wire names are Standard Webhooks style `noun.verb`.
@@ -30,6 +30,9 @@ pub enum EventType {
     /// A visitor has waited for an answer too long (see `chat_events::ConversationWaiting`).
     #[serde(rename = "conversation.waiting")]
     ConversationWaiting,
+    /// The visitor rated a closed conversation (see `chat_events::ConversationRated`).
+    #[serde(rename = "conversation.rated")]
+    ConversationRated,
     /// A visitor asked for the chat transcript by email. Not a webhook: it goes through the same
     /// outbox (so retries, dead letters and the delivery log apply) but only ever to the email
     /// target. No endpoint can subscribe to it (see [`EventType::is_webhook`]).
@@ -42,13 +45,14 @@ pub enum EventType {
 
 impl EventType {
     /// Every type a receiver can subscribe to (the webhooks).
-    pub const ALL: [EventType; 7] = [
+    pub const ALL: [EventType; 8] = [
         EventType::LeadCreated,
         EventType::CallbackRequested,
         EventType::ConsentUpdated,
         EventType::MessageCreated,
         EventType::ConversationWaiting,
         EventType::ConversationClosed,
+        EventType::ConversationRated,
         EventType::VisitorErased,
     ];
 
@@ -60,6 +64,7 @@ impl EventType {
             EventType::MessageCreated => "message.created",
             EventType::ConversationClosed => "conversation.closed",
             EventType::ConversationWaiting => "conversation.waiting",
+            EventType::ConversationRated => "conversation.rated",
             EventType::TranscriptRequested => "transcript.requested",
             EventType::VisitorErased => "visitor.erased",
         }
@@ -89,6 +94,8 @@ pub enum WebhookEvent {
     ConversationClosed(ConversationClosed),
     #[serde(rename = "conversation.waiting")]
     ConversationWaiting(ConversationWaiting),
+    #[serde(rename = "conversation.rated")]
+    ConversationRated(ConversationRated),
     /// Email-only (see [`EventType::TranscriptRequested`]).
     #[serde(rename = "transcript.requested")]
     TranscriptRequested(TranscriptRequested),
@@ -114,6 +121,7 @@ impl WebhookEvent {
             WebhookEvent::MessageCreated(_) => EventType::MessageCreated,
             WebhookEvent::ConversationClosed(_) => EventType::ConversationClosed,
             WebhookEvent::ConversationWaiting(_) => EventType::ConversationWaiting,
+            WebhookEvent::ConversationRated(_) => EventType::ConversationRated,
             WebhookEvent::TranscriptRequested(_) => EventType::TranscriptRequested,
             WebhookEvent::VisitorErased(_) => EventType::VisitorErased,
         }
@@ -127,6 +135,7 @@ impl WebhookEvent {
             WebhookEvent::MessageCreated(created) => created.message.at,
             WebhookEvent::ConversationClosed(closed) => closed.transcript.closed_at,
             WebhookEvent::ConversationWaiting(waiting) => waiting.at,
+            WebhookEvent::ConversationRated(rated) => rated.rating.at,
             WebhookEvent::TranscriptRequested(requested) => requested.requested_at,
             WebhookEvent::VisitorErased(erased) => erased.erased_at,
         }
@@ -143,6 +152,8 @@ impl WebhookEvent {
             WebhookEvent::ConversationClosed(closed) => closed.transcript.conversation_id.clone(),
             // One wait per conversation (the callback offer is made once), told once.
             WebhookEvent::ConversationWaiting(waiting) => waiting.conversation_id.clone(),
+            // The first rating stands, so there is one per conversation.
+            WebhookEvent::ConversationRated(rated) => rated.conversation_id.clone(),
             // One request = one email; the same address asking again later is another request.
             WebhookEvent::TranscriptRequested(r) => format!("{}\n{}\n{}", r.transcript.conversation_id, r.email, r.requested_at),
             // A visitor id may come back (the same browser) and be erased again later: each
@@ -426,6 +437,7 @@ pub fn attach_lead_ids(event: &mut WebhookEvent, lead_ids: &[String]) {
         WebhookEvent::MessageCreated(created) => created.lead_ids = lead_ids.to_vec(),
         WebhookEvent::ConversationClosed(closed) => closed.lead_ids = lead_ids.to_vec(),
         WebhookEvent::ConversationWaiting(waiting) => waiting.lead_ids = lead_ids.to_vec(),
+        WebhookEvent::ConversationRated(rated) => rated.lead_ids = lead_ids.to_vec(),
         _ => {}
     }
 }

@@ -42,10 +42,7 @@ struct Connection {
 
 impl Connection {
     fn author(&self) -> Author {
-        match &self.who {
-            Who::Visitor { .. } => Author::Visitor,
-            Who::Operator { name, .. } => Author::Operator { name: name.clone() },
-        }
+        self.who.author()
     }
 }
 
@@ -82,6 +79,7 @@ impl DurableObject for Conversation {
             ConversationCall::Post { who, client_msg_id, text } => self.post(&who, client_msg_id, text).await,
             ConversationCall::Presence(presence) => self.presence(presence).await,
             ConversationCall::Callback { who, contact } => self.callback(&who, &contact).await,
+            ConversationCall::Rate { who, score } => self.rate(&who, score).await,
             ConversationCall::Transcript { who, email } => self.transcript_request(&who, &email).await,
             ConversationCall::SelfCheck => self.selfcheck().await,
             ConversationCall::Purge => self.purge().await,
@@ -389,6 +387,13 @@ impl Conversation {
         Ok(ConversationReply::Done)
     }
 
+    async fn rate(&self, who: &Who, score: u8) -> std::result::Result<ConversationReply, ApiError> {
+        self.check_access(who)?;
+        let outcome = self.with_logic(|logic| logic.rate(&who.author(), score, now_ms()))?;
+        self.carry_out(outcome, None).await;
+        Ok(ConversationReply::Done)
+    }
+
     async fn assign(&self, assignee: floorwalker_core::chat::hub::Assignee) -> std::result::Result<ConversationReply, ApiError> {
         if self.settings().is_none() {
             return Err(ApiError::new(ErrorCode::NotFound, "there is no such conversation"));
@@ -510,7 +515,7 @@ impl Conversation {
         }
         let now = now_ms();
         let mut events = false;
-        if !outcome.stored.is_empty() || outcome.waiting.is_some() || outcome.transcript.is_some() {
+        if !outcome.stored.is_empty() || outcome.waiting.is_some() || outcome.rated.is_some() || outcome.transcript.is_some() {
             let enqueued = self.with_logic(|logic| {
                 let owner = logic.store().meta()?.owner;
                 for message in &outcome.stored {
@@ -519,6 +524,9 @@ impl Conversation {
                 }
                 if let Some(waiting) = &outcome.waiting {
                     outbox::enqueue_webhook(logic.store(), &WebhookEvent::ConversationWaiting(waiting.clone()), now)?;
+                }
+                if let Some(rated) = &outcome.rated {
+                    outbox::enqueue_webhook(logic.store(), &WebhookEvent::ConversationRated(rated.clone()), now)?;
                 }
                 if let Some(transcript) = &outcome.transcript {
                     let context: Option<VisitorContext> = logic.store().get(state::CONTEXT)?;

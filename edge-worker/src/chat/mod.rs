@@ -46,6 +46,7 @@ pub async fn route(req: Request, env: &Env, method: Method, path: &[&str]) -> Re
         (Method::Get, ["chat", "conversations", id, "ws"]) => visitor::socket(req, env, id).await,
         (Method::Post, ["chat", "conversations", id, "callback"]) => visitor::callback(req, env, id).await,
         (Method::Post, ["chat", "conversations", id, "transcript"]) => visitor::transcript(req, env, id).await,
+        (Method::Post, ["chat", "conversations", id, "rating"]) => visitor::rate(req, env, id).await,
         (method, ["console", rest @ ..]) => console::route(req, env, method, rest).await,
         (Method::Post, ["conversations", id, "messages"]) => api::post_message(req, env, id).await,
         (method, _) => Err(ApiError::new(ErrorCode::NotFound, format!("no chat route for {method:?} /v1/{}", path.join("/")))),
@@ -76,6 +77,15 @@ pub enum Who {
 }
 
 impl Who {
+    /// How the conversation's logic names this speaker.
+    pub fn author(&self) -> floorwalker_core::chat::protocol::Author {
+        use floorwalker_core::chat::protocol::Author;
+        match self {
+            Who::Visitor { .. } => Author::Visitor,
+            Who::Operator { name, .. } => Author::Operator { name: name.clone() },
+        }
+    }
+
     pub fn claims(&self) -> Option<floorwalker_core::access::auth::VisitorClaims> {
         match self {
             Who::Visitor { site, visitor_id, user_id, issued_at } => Some(floorwalker_core::access::auth::VisitorClaims {

@@ -1,5 +1,5 @@
 //! The chat's side of the durable outbox. Every `message.created` / `conversation.waiting` /
-//! `conversation.closed` (and every transcript-by-email request) is written first into the Conversation object's own SQLite,
+//! `conversation.closed` / `conversation.rated` (and every transcript-by-email request) is written first into the Conversation object's own SQLite,
 //! in the same synchronous step as the message itself; [`flush`] then hands it to the delivery
 //! pipeline every other event uses: `outbox_events` + one `deliveries` row per target, written in
 //! ONE D1 batch with `crate::outbox::event_statements`, then enqueued with `crate::outbox::enqueue`.
@@ -72,6 +72,7 @@ fn owner(event: &WebhookEvent) -> Option<(&str, &str)> {
         WebhookEvent::MessageCreated(created) => Some((&created.site, &created.visitor_id)),
         WebhookEvent::ConversationClosed(closed) => Some((&closed.site, &closed.transcript.owner.visitor_id)),
         WebhookEvent::ConversationWaiting(waiting) => Some((&waiting.site, &waiting.visitor_id)),
+        WebhookEvent::ConversationRated(rated) => Some((&rated.site, &rated.visitor_id)),
         WebhookEvent::TranscriptRequested(requested) => Some((&requested.site, &requested.transcript.owner.visitor_id)),
         // Written in full: a new chat event that is missing here would be dropped by the flush.
         WebhookEvent::LeadCreated(_) | WebhookEvent::CallbackRequested(_) | WebhookEvent::ConsentUpdated(_) | WebhookEvent::VisitorErased(_) => None,

@@ -40,6 +40,8 @@ pub enum ConversationCall {
     Presence(SitePresence),
     /// The visitor left a contact in the offline form → [`ConversationReply::Done`].
     Callback { who: Who, contact: String },
+    /// The visitor rated the closed conversation → [`ConversationReply::Done`].
+    Rate { who: Who, score: u8 },
     /// The visitor wants the transcript by email → [`ConversationReply::TranscriptQueued`].
     Transcript { who: Who, email: String },
     /// Core's store contract against this object's real SQLite → [`ConversationReply::StoreCheck`].

@@ -303,6 +303,29 @@ pub async fn callback(mut req: Request, env: &Env, id: &str) -> Result<Response,
     with_cors(http::json(&serde_json::json!({"ok": true, "contact": contact, "time_slot": time_slot}), 200)?, &origin)
 }
 
+#[derive(Deserialize)]
+struct RatingBody {
+    token: String,
+    score: u8,
+}
+
+/// `POST /v1/chat/conversations/:id/rating`: the visitor rates the closed conversation (1-5).
+/// The first rating stands; the CRM gets it with the transcript as `conversation.rated`. A token
+/// of another visitor or site, a made-up id or an open conversation changes nothing.
+pub async fn rate(mut req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
+    validate_client_id("conversation", id)?;
+    let body: RatingBody = http::read_json(&mut req, MAX_SESSION_BODY).await?;
+    let claims = verify_token(env, &body.token)?;
+    let origin = match admit(env, &req, PublicRoute::Rating, &claims.site, &claims.visitor_id).await? {
+        Admitted::Yes(_, origin) => origin,
+        Admitted::TooMany(refusal) => return Ok(refusal),
+    };
+    require_access(env, &claims, id).await?;
+    let reply = protocol::conversation(env, id)?.ask(&ConversationCall::Rate { who: who(&claims), score: body.score }).await?;
+    expect_reply!(reply, ConversationReply::Done => ())?;
+    with_cors(http::json(&serde_json::json!({"ok": true}), 200)?, &origin)
+}
+
 /// The conversation exists and the token's bearer may use it (core's `may_access`: the same
 /// site, and the same browser or verified person): 404 for an id nobody started, 403 otherwise.
 async fn require_access(env: &Env, claims: &VisitorClaims, id: &str) -> Result<(), ApiError> {

@@ -127,3 +127,20 @@ pub async fn request_transcript(api_base: &str, conversation: &str, token: Strin
     }
     Err(refusal(response).await)
 }
+
+#[derive(Serialize)]
+struct RatingBody {
+    token: String,
+    score: u8,
+}
+
+/// `POST /v1/chat/conversations/:id/rating`: the visitor's score (1-5) for the closed conversation.
+pub async fn rate(api_base: &str, conversation: &str, token: String, score: u8) -> Result<(), FormError> {
+    let json = to_json(&RatingBody { token, score }).ok_or(FormError::Unavailable)?;
+    let url = format!("{api_base}/v1/chat/conversations/{}/rating", js_sys::encode_uri_component(conversation));
+    let response = post(&url, &json).await.map_err(|_| FormError::Unavailable)?;
+    if response.ok() {
+        return Ok(());
+    }
+    Err(refusal(response).await)
+}

@@ -508,3 +508,37 @@ fn the_idle_deadline_is_open_conversations_only_and_never_overflows() {
     meta.status = ConversationStatus::Closed;
     assert_eq!(idle_close_at(&meta, 1_000), None);
 }
+
+#[test]
+fn the_visitor_rates_a_closed_conversation_once_and_the_crm_gets_it_with_the_transcript() {
+    let mut c = chat();
+    send(&mut c, &Author::Visitor, "m-000001", "Is it in stock?", T0);
+    send(&mut c, &anna(), "op-000001", "Yes!", T0 + 1_000);
+    // Not while it is open, and never by an operator.
+    assert_eq!(c.rate(&Author::Visitor, 5, T0 + 2_000).unwrap_err().code, ErrorCode::Forbidden);
+    c.close(&anna(), T0 + 3_000).unwrap();
+    assert_eq!(c.rate(&anna(), 5, T0 + 4_000).unwrap_err().code, ErrorCode::Forbidden);
+    for bad in [0, 6, 255] {
+        assert_eq!(c.rate(&Author::Visitor, bad, T0 + 4_000).unwrap_err().code, ErrorCode::InvalidRating, "{bad}");
+    }
+    let out = c.rate(&Author::Visitor, 4, T0 + 5_000).unwrap();
+    let rated = out.rated.expect("the CRM hears of it");
+    assert_eq!((rated.site.as_str(), rated.conversation_id.as_str(), rated.visitor_id.as_str()), ("demo", "conv-0001", "visitor-0001"));
+    assert_eq!(rated.rating, Rating { score: 4, at: T0 + 5_000 });
+    let texts: Vec<&str> = rated.transcript.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["Is it in stock?", "Yes!"]);
+    let entry = out.entry.expect("the list shows it");
+    assert_eq!((entry.rating, entry.updated_at), (Some(4), T0 + 3_000), "a rating is not activity");
+    // The first rating stands.
+    assert_eq!(c.rate(&Author::Visitor, 1, T0 + 6_000).unwrap(), Outcome::default());
+    assert_eq!(c.entry().unwrap().rating, Some(4));
+}
+
+#[test]
+fn a_rating_comes_within_a_day_of_the_close() {
+    let mut c = chat();
+    send(&mut c, &Author::Visitor, "m-000001", "Hi", T0);
+    c.close(&anna(), T0 + 1).unwrap();
+    assert_eq!(c.rate(&Author::Visitor, 5, T0 + 1 + RATING_WINDOW_MS + 1).unwrap_err().code, ErrorCode::Forbidden);
+    assert!(c.rate(&Author::Visitor, 5, T0 + 1 + RATING_WINDOW_MS).unwrap().rated.is_some());
+}
