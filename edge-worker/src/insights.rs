@@ -11,7 +11,7 @@
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::insights::day::Day;
 use floorwalker_core::insights::experiment::{self, ArmRow};
-use floorwalker_core::insights::funnel::{combine, FirstResponse, FunnelQuery, PromptRevenue, Summed};
+use floorwalker_core::insights::funnel::{combine, FirstResponse, FunnelQuery, PromptRevenue, Satisfaction, Summed};
 use floorwalker_core::insights::rollup::{due_days, fold_day, is_final, DayChat, DayEvent, DayLead, Device, Rolled, RollupRow, READ_REFRESH_MS, REFRESH_MS};
 use floorwalker_core::leads::lead::Lead;
 use floorwalker_core::outbound::delivery::DeliveryState;
@@ -87,8 +87,9 @@ pub async fn funnel(req: &Request, env: &Env, site: &str) -> Result<Response, Ap
     );
     let (from, to) = (query.from.0 as u64, query.to.0 as u64);
     let (opened_from, opened_to) = (query.from.start_ms(), Day(query.to.0 + 1).start_ms());
-    // One round trip: the rollups, the deals, and the median first response of the range's
-    // answered conversations (the lower middle one; `chat_conversations_by_site_opened`).
+    // One round trip: the rollups, the deals, the median first response of the range's
+    // answered conversations (the lower middle one; `chat_conversations_by_site_opened`) and
+    // their visitors' ratings.
     let results = db
         .batch(
             vec![
@@ -107,17 +108,25 @@ pub async fn funnel(req: &Request, env: &Env, site: &str) -> Result<Response, Ap
                     &[&site, &opened_from, &opened_to],
                 )
                 .statement(DOING)?,
+                db.query(
+                    "SELECT json_object('ratings', COUNT(rating), 'sum', COALESCE(SUM(rating), 0), 'satisfied', COUNT(CASE WHEN rating >= 4 THEN 1 END)) AS row \
+                     FROM chat_conversations WHERE site = ?1 AND opened_at >= ?2 AND opened_at < ?3",
+                    &[&site, &opened_from, &opened_to],
+                )
+                .statement(DOING)?,
             ],
             DOING,
         )
         .await?;
-    let [rows, revenue, first_response] = [0, 1, 2].map(|i| results.get(i).map(|r| rows::<JsonRow>(r, DOING)).transpose());
+    let [rows, revenue, first_response, satisfaction] = [0, 1, 2, 3].map(|i| results.get(i).map(|r| rows::<JsonRow>(r, DOING)).transpose());
     let rows: Vec<Summed> = json_rows(rows?.unwrap_or_default())?;
     let revenue: Vec<PromptRevenue> = json_rows(revenue?.unwrap_or_default())?;
     let first_response: Vec<FirstResponse> = json_rows(first_response?.unwrap_or_default())?;
     let configured: Vec<String> = config.widget.prompts.iter().map(|p| p.id.clone()).collect();
     let mut funnel = combine(&query, &rows, &revenue, &configured, missing);
     funnel.first_response = first_response.into_iter().next();
+    let satisfaction: Vec<Satisfaction> = json_rows(satisfaction?.unwrap_or_default())?;
+    funnel.satisfaction = satisfaction.into_iter().find(|s| s.ratings > 0);
     http::json(&funnel, 200)
 }
 

@@ -1055,5 +1055,8 @@ async fn a_closed_conversation_asks_for_a_rating_that_reaches_the_crm_with_the_t
         .filter_map(|r| r.json()["data"]["rating"]["score"].as_u64())
         .collect();
     assert_eq!(events, [4], "one conversation.rated, with the first score");
+    // The owner's Results: the range's satisfaction.
+    let funnel: Value = worker.admin_get("/sites/demo/funnel").await;
+    assert_eq!(funnel["satisfaction"], json!({"ratings": 1, "sum": 4, "satisfied": 1}), "{funnel}");
     browser.close().await;
 }

@@ -158,6 +158,7 @@ fn FunnelView(funnel: Funnel) -> impl IntoView {
     let lang = use_lang();
     let site = funnel.site;
     let first_response = funnel.first_response;
+    let satisfaction = funnel.satisfaction;
     let revenue = funnel.revenue.clone();
     let missing = funnel.days_missing;
     let split = funnel.by.is_some();
@@ -174,6 +175,11 @@ fn FunnelView(funnel: Funnel) -> impl IntoView {
                 <dd data-test="first-response">{move || match first_response {
                     Some(first) => first.median_words(lang.get()),
                     None => lang.get().pick("no answered chat yet", "пока ни одного ответа").to_owned(),
+                }}</dd>
+                <dt>{move || lang.get().pick("Chat rating", "Оценка чатов")}</dt>
+                <dd data-test="satisfaction">{move || match satisfaction {
+                    Some(rated) => rated.words(lang.get()),
+                    None => lang.get().pick("no rating yet", "пока без оценок").to_owned(),
                 }}</dd>
                 <dt>{move || lang.get().pick("Revenue from the CRM", "Выручка по данным CRM")}</dt><dd data-test="total-revenue">{move || money(&revenue, lang.get())}</dd>
             </dl>

@@ -196,6 +196,34 @@ pub struct Funnel {
     /// while `site.chats_answered` stays in the rollups).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_response: Option<FirstResponse>,
+    /// How visitors rated the range's conversations once they closed; `None` when none was rated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub satisfaction: Option<Satisfaction>,
+}
+
+/// The visitors' ratings (1-5) of the range's conversations still kept.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Satisfaction {
+    pub ratings: u64,
+    /// The sum of the scores (the average is `sum / ratings`).
+    pub sum: u64,
+    /// Ratings of 4 or 5: the usual CSAT is their share.
+    pub satisfied: u64,
+}
+
+impl Satisfaction {
+    /// As an owner reads it: `4.3 of 5, 80 % satisfied (12 ratings)`.
+    pub fn words(&self, locale: Locale) -> String {
+        let ratings = self.ratings.max(1);
+        // Tenths, rounded half up, without floats.
+        let tenths = (self.sum * 20 + ratings) / (ratings * 2);
+        let percent = (self.satisfied * 200 + ratings) / (ratings * 2);
+        let (whole, tenth) = (tenths / 10, tenths % 10);
+        match locale {
+            Locale::En => format!("{whole}.{tenth} of 5, {percent} % satisfied ({} rating{})", self.ratings, if self.ratings == 1 { "" } else { "s" }),
+            Locale::Ru => format!("{whole},{tenth} из 5, довольны {percent} % (оценок: {})", self.ratings),
+        }
+    }
 }
 
 /// The time from a conversation's start (the visitor's first message) to an operator's first
@@ -294,6 +322,7 @@ pub fn combine(query: &FunnelQuery, rows: &[Summed], revenue: &[PromptRevenue], 
         revenue: revenue_of(None),
         prompts,
         first_response: None,
+        satisfaction: None,
     }
 }
 

@@ -162,6 +162,14 @@ pub async fn flush(env: &Env, store: &SqlStore) -> Result<usize, ApiError> {
                 .statement("closing the conversation row")?,
             );
         }
+        // The visitor's rating, for the Results screen's satisfaction.
+        if let WebhookEvent::ConversationRated(rated) = &event {
+            let score = u64::from(rated.rating.score);
+            more.push(
+                db.query("UPDATE chat_conversations SET rating = ?2 WHERE id = ?1", &[&rated.conversation_id, &score])
+                    .statement("noting the rating")?,
+            );
+        }
         // An operator's first answer: when it came is the funnel's first response time.
         if let WebhookEvent::MessageCreated(created) = &event {
             if matches!(created.message.author, Author::Operator { .. }) {

@@ -112,3 +112,15 @@ fn a_first_response_reads_as_a_duration() {
     assert_eq!(words(125_000, Locale::Ru), "2 мин 05 с");
     assert_eq!(words(4_200_000, Locale::En), "1 h 10 min");
 }
+
+#[test]
+fn satisfaction_reads_as_an_average_and_a_share_of_fours_and_fives() {
+    use crate::base::locale::Locale;
+    let twelve = Satisfaction { ratings: 12, sum: 52, satisfied: 10 };
+    assert_eq!(twelve.words(Locale::En), "4.3 of 5, 83 % satisfied (12 ratings)");
+    assert_eq!(twelve.words(Locale::Ru), "4,3 из 5, довольны 83 % (оценок: 12)");
+    assert_eq!(Satisfaction { ratings: 1, sum: 4, satisfied: 1 }.words(Locale::En), "4.0 of 5, 100 % satisfied (1 rating)");
+    // 2.25 rounds half up to 2.3; a third is 33 %.
+    assert_eq!(Satisfaction { ratings: 4, sum: 9, satisfied: 0 }.words(Locale::En), "2.3 of 5, 0 % satisfied (4 ratings)");
+    assert_eq!(Satisfaction { ratings: 3, sum: 15, satisfied: 1 }.words(Locale::Ru), "5,0 из 5, довольны 33 % (оценок: 3)");
+}
