@@ -9,7 +9,8 @@ use floorwalker_core::leads::lead::Lead;
 use floorwalker_core::outbound::crm::{map_event, Mapped};
 use floorwalker_core::outbound::delivery::{DeliveryState, Next, QueueMessage, Target, MAX_IN_FLIGHT};
 use floorwalker_core::outbound::email::{
-    comparison_pages, marked_products, plan_comparison, render_comparison, render_offline_reply, render_transcript, ComparisonLinks, ComparisonPlan,
+    comparison_pages, marked_products, plan_comparison, render_comparison, render_offline_reply, render_transcript, render_waiting_alert,
+    ComparisonLinks, ComparisonPlan,
     EmailMessage,
 };
 use floorwalker_core::outbound::webhook::{AttemptRecord, AttemptResult, AttemptStatus, WebhookEvent};
@@ -263,6 +264,7 @@ async fn prepare_email(env: &Env, id: &str, claimed: &Claimed, event: &WebhookEv
         WebhookEvent::LeadCreated(lead) => lead.created_at,
         WebhookEvent::TranscriptRequested(request) => request.requested_at,
         WebhookEvent::MessageCreated(created) => created.message.at,
+        WebhookEvent::ConversationWaiting(waiting) => waiting.waiting_since,
         _ => now_ms(),
     };
     let branded = mail_settings::Branded::load(env, &config, &settings, asked_at).await?;
@@ -326,6 +328,15 @@ async fn prepare_email(env: &Env, id: &str, claimed: &Claimed, event: &WebhookEv
             };
             render_offline_reply(&lead, &reply, &shop)
         }
+        // The team's alert: to the address the owner set for alerts, as it is now (cleared since:
+        // parked), in the owner's language, linking the inbox when the deployment knows its address.
+        WebhookEvent::ConversationWaiting(waiting) => {
+            let Some(to) = settings::mail(env, &claimed.site).await?.alert_to else {
+                return Ok(Prepared::Park("no address for alerts is set (the Email screen)".to_owned()));
+            };
+            let inbox = var(env, "PUBLIC_BASE_URL").map(|base| format!("{}/console/", base.trim().trim_end_matches('/')));
+            render_waiting_alert(waiting, &to, &shop, settings.owner_locale, inbox.as_deref())
+        }
         _ => return Ok(Prepared::Park(format!("{} carries no email", event.event_type().as_str()))),
     };
     let message = match rendered {
@@ -363,6 +374,7 @@ async fn store_locally(
     let lead = match event {
         WebhookEvent::LeadCreated(lead) => lead.id.clone(),
         WebhookEvent::TranscriptRequested(request) => request.transcript.conversation_id.clone(),
+        WebhookEvent::ConversationWaiting(waiting) => waiting.conversation_id.clone(),
         WebhookEvent::MessageCreated(created) => created.lead_ids.first().cloned().unwrap_or_default(),
         _ => String::new(),
     };

@@ -35,15 +35,6 @@ const MAX_BODY: usize = 4096;
 /// How long a test email may take to reach the provider.
 const SEND_TIMEOUT_MS: u64 = 10_000;
 
-/// The site's stored email settings, or the defaults.
-pub async fn load(env: &Env, site: &str) -> Result<MailSettings, ApiError> {
-    let stored: Option<String> =
-        db(env)?.query("SELECT settings FROM site_mail WHERE site = ?1", &[&site]).first_column("settings", "loading email settings").await?;
-    match stored {
-        Some(json) => serde_json::from_str(&json).map_err(|e| internal("decoding email settings", e)),
-        None => Ok(MailSettings::default()),
-    }
-}
 
 async fn store(env: &Env, site: &str, settings: &MailSettings) -> Result<(), ApiError> {
     let json = serde_json::to_string(settings).map_err(|e| internal("encoding email settings", e))?;
@@ -68,7 +59,7 @@ pub struct Branded {
 
 impl Branded {
     pub async fn load(env: &Env, config: &SiteConfig, delivery: &SiteDelivery, at_ms: u64) -> Result<Branded, ApiError> {
-        Ok(Branded::with(env, config, delivery, &load(env, &config.site).await?, at_ms))
+        Ok(Branded::with(env, config, delivery, &settings::mail(env, &config.site).await?, at_ms))
     }
 
     pub fn with(env: &Env, config: &SiteConfig, delivery: &SiteDelivery, mail: &MailSettings, at_ms: u64) -> Branded {
@@ -169,7 +160,7 @@ async fn view(req: &Request, env: &Env, config: &SiteConfig, mail: MailSettings)
 /// `GET /v1/admin/sites/:site/email`.
 pub async fn show(req: &Request, env: &Env, site: &str) -> Result<Response, ApiError> {
     let config = sites::require(env, site).await?;
-    view(req, env, &config, load(env, site).await?).await
+    view(req, env, &config, settings::mail(env, site).await?).await
 }
 
 fn as_config_error(e: ApiError) -> ApiError {
@@ -258,7 +249,7 @@ pub async fn test(req: &mut Request, env: &Env, site: &str) -> Result<Response, 
     if let Some(refusal) = rate_limit::check(env, &counters, now, None).await? {
         return Ok(refusal);
     }
-    let mail = load(env, site).await?;
+    let mail = settings::mail(env, site).await?;
     let delivery = settings::load(env, site).await?;
     let locale = body.locale.unwrap_or(delivery.owner_locale);
     let email = render(req, env, &config, &mail, body.kind, locale, &owner.operator.email, &owner.operator.name).await?;

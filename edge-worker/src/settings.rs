@@ -1,8 +1,10 @@
-//! Per-site settings in D1: delivery (`core::delivery::SiteDelivery`) and retention
-//! (`core::upkeep::retention::SiteRetention`).
+//! Per-site settings in D1: delivery (`core::delivery::SiteDelivery`), retention
+//! (`core::upkeep::retention::SiteRetention`) and the shop's mail (`core::outbound::email::MailSettings`,
+//! read here, edited through `mail_settings`).
 
 use floorwalker_core::base::error::ApiError;
 use floorwalker_core::outbound::delivery::SiteDelivery;
+use floorwalker_core::outbound::email::MailSettings;
 use floorwalker_core::upkeep::retention::SiteRetention;
 use worker::{D1PreparedStatement, D1Result, Env};
 
@@ -17,6 +19,16 @@ pub async fn load(env: &Env, site: &str) -> Result<SiteDelivery, ApiError> {
 }
 
 const LOADING: &str = "loading delivery settings";
+
+/// The site's stored email settings, or the defaults.
+pub async fn mail(env: &Env, site: &str) -> Result<MailSettings, ApiError> {
+    let stored: Option<String> =
+        db(env)?.query("SELECT settings FROM site_mail WHERE site = ?1", &[&site]).first_column("settings", "loading email settings").await?;
+    match stored {
+        Some(json) => serde_json::from_str(&json).map_err(|e| internal("decoding email settings", e)),
+        None => Ok(MailSettings::default()),
+    }
+}
 
 /// The statement [`load`] runs, for a caller that batches it with its own reads; [`loaded`]
 /// reads its result.

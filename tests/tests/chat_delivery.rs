@@ -585,3 +585,53 @@ async fn a_visitor_nobody_answers_reaches_the_shops_telegram_once_in_the_bot_api
     assert_eq!(texts.len(), 2, "one alert per conversation: {texts:?}");
     assert!(texts.iter().all(|t| !t.contains("Hello?")), "{texts:?}");
 }
+
+/// The owner's address for alerts (the Email screen's `alert_to`) hears of a visitor waiting
+/// unanswered: one email per conversation, in the owner's language, the visitor's words escaped.
+/// A bad address is refused with its field named; cleared, nothing is mailed.
+#[tokio::test]
+async fn a_visitor_nobody_answers_is_mailed_to_the_teams_alert_address_once() {
+    use floorwalker_core::outbound::email::StoredEmail;
+    let worker = Worker::start_with_vars("chat-alert-mail", &[("CHAT_REPLY_WAIT_SECONDS", "3")]).await;
+    worker.seed_demo_site(&[SHOP.to_owned()]).await;
+    let put_email = |alert_to: Value| {
+        let worker = &worker;
+        async move { worker.admin_send(reqwest::Method::PUT, "/sites/demo/email", Some(json!({"alert_to": alert_to}))).await }
+    };
+    let (status, answer) = put_email(json!("team@")).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["error"]["message"].as_str().is_some_and(|m| m.starts_with("alert_to: ")), "{answer}");
+    let (status, answer) = put_email(json!(" Team@Kroha.Example ")).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["settings"]["alert_to"], "team@kroha.example");
+
+    // Nobody online: the visitor's question is an alert at once.
+    let visitor = visitor_session(&worker, SHOP, "visitor-alert-0001").await;
+    let conversation = start_conversation(&worker, SHOP, &visitor.token).await;
+    let mut v = ChatSocket::visitor(&worker, SHOP, &conversation, &visitor.token).await;
+    v.hello(0).await;
+    say(&mut v, "v-alert-000001", "Есть <b>серая</b> коляска?").await;
+    say(&mut v, "v-alert-000002", "Алло?").await;
+    let alerts = || async {
+        let emails: Vec<StoredEmail> = worker.admin_get("/mailbox").await;
+        emails.into_iter().filter(|e| e.message.to == "team@kroha.example").collect::<Vec<_>>()
+    };
+    let email = eventually("the alert in the local mailbox", Duration::from_secs(30), || async { alerts().await.into_iter().next() }).await;
+    assert_eq!(email.lead, conversation, "filed under the conversation");
+    assert!(email.message.subject.starts_with("Посетитель ждёт ответа в чате: "), "{}", email.message.subject);
+    assert!(email.message.html.contains("Есть &lt;b&gt;серая&lt;/b&gt; коляска?"), "{}", email.message.html);
+    assert!(!email.message.html.contains("<b>серая"), "the visitor's words are never markup");
+    assert!(email.message.text.contains("Никого из операторов нет в сети."), "{}", email.message.text);
+
+    // Cleared: the next visitor's wait is not mailed.
+    assert_eq!(put_email(Value::Null).await.0, 200);
+    let other = visitor_session(&worker, SHOP, "visitor-alert-0002").await;
+    let second = start_conversation(&worker, SHOP, &other.token).await;
+    let mut w = ChatSocket::visitor(&worker, SHOP, &second, &other.token).await;
+    w.hello(0).await;
+    say(&mut w, "v-alert-000003", "Доставляете в Казань?").await;
+    w.until("the callback offer", |f| matches!(f, ServerFrame::Message(m) if m.action == Some(MessageAction::OfferCallback)).then_some(()))
+        .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(alerts().await.len(), 1, "one alert for the first conversation, none once cleared");
+}

@@ -25,6 +25,7 @@ struct Form {
     reply_to: RwSignal<String>,
     logo_url: RwSignal<String>,
     brand_color: RwSignal<String>,
+    alert_to: RwSignal<String>,
 }
 
 impl Form {
@@ -34,6 +35,7 @@ impl Form {
             reply_to: RwSignal::new(String::new()),
             logo_url: RwSignal::new(String::new()),
             brand_color: RwSignal::new(String::new()),
+            alert_to: RwSignal::new(String::new()),
         }
     }
 
@@ -42,6 +44,7 @@ impl Form {
         self.reply_to.set(settings.reply_to.clone().unwrap_or_default());
         self.logo_url.set(settings.logo_url.clone().unwrap_or_default());
         self.brand_color.set(settings.brand_color.clone().unwrap_or_default());
+        self.alert_to.set(settings.alert_to.clone().unwrap_or_default());
     }
 
     /// The settings as typed (tracked: a preview follows every keystroke).
@@ -60,6 +63,7 @@ impl Form {
             reply_to: field(self.reply_to),
             logo_url: field(self.logo_url),
             brand_color: field(self.brand_color),
+            alert_to: field(self.alert_to),
         }
         .normalized()
     }
@@ -74,7 +78,7 @@ fn problem_text(problems: &[MailProblem], field: MailField, lang: Locale) -> Opt
 /// owner's language.
 fn field_of(message: &str) -> Option<MailField> {
     let name = message.split(':').next()?;
-    [MailField::SenderName, MailField::ReplyTo, MailField::LogoUrl, MailField::BrandColor].into_iter().find(|f| f.as_str() == name)
+    [MailField::SenderName, MailField::ReplyTo, MailField::LogoUrl, MailField::BrandColor, MailField::AlertTo].into_iter().find(|f| f.as_str() == name)
 }
 
 #[component]
@@ -186,6 +190,10 @@ pub fn EmailScreen(site: String) -> impl IntoView {
                         "text", form.brand_color, default_color)}
                     <span class="swatch" aria-hidden="true" style=move || format!("background:{}", swatch())></span>
                 </div>
+                {field("alert-to", MailField::AlertTo, ("Alerts for the team", "Оповещения для команды"),
+                    ("When a visitor in the chat has waited for an answer (90 s by default, or at once with nobody online), this address hears of it: up to 30 emails an hour. Empty: no alert emails.",
+                     "Когда посетитель в чате ждёт ответа (по умолчанию 90 с, или сразу, если никого нет в сети), на этот адрес придёт письмо: не больше 30 в час. Если пусто — без писем."),
+                    "email", form.alert_to, no_placeholder)}
                 <p class="from" data-test="email-from">
                     {move || lang.get().pick("Emails come from: ", "Отправитель писем: ")}
                     <strong>{move || view_state.get().map(|v| v.from).unwrap_or_default()}</strong>

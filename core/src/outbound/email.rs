@@ -14,6 +14,7 @@ use crate::base::locale::Locale;
 use crate::base::url::{host_of, is_loopback_host};
 use crate::leads::consent::{ConsentPurpose, ConsentText};
 
+mod alert;
 pub mod branding;
 mod comparison;
 pub mod links;
@@ -21,6 +22,7 @@ mod reply;
 pub mod sample;
 mod transcript;
 
+pub use alert::{alert_mail_counter, render_waiting_alert};
 pub use branding::{MailClock, MailKind, MailLook, MailSettings};
 pub use comparison::{
     cached_page, comparison_pages, marked_products, page_answer, plan_comparison, render_comparison, render_comparison_mail, ComparisonMail, ComparisonPlan,

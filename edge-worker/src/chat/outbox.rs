@@ -27,6 +27,7 @@ use floorwalker_core::base::error::ApiError;
 use floorwalker_core::chat::protocol::Author;
 use floorwalker_core::outbound::chat_events::TranscriptRequested;
 use floorwalker_core::outbound::delivery::{QueueMessage, Target};
+use floorwalker_core::outbound::email::alert_mail_counter;
 use floorwalker_core::outbound::endpoint::Endpoint;
 use floorwalker_core::outbound::webhook::{attach_lead_ids, WebhookEvent};
 use serde::Deserialize;
@@ -34,7 +35,7 @@ use worker::Env;
 
 use super::store::SqlStore;
 use crate::http::{internal, now_ms};
-use crate::outbox;
+use crate::{outbox, rate_limit, settings};
 use crate::platform::d1::{db, Db};
 
 /// The outbox type of a transcript-by-email request as the object recorded it before the
@@ -77,6 +78,19 @@ fn owner(event: &WebhookEvent) -> Option<(&str, &str)> {
         // Written in full: a new chat event that is missing here would be dropped by the flush.
         WebhookEvent::LeadCreated(_) | WebhookEvent::CallbackRequested(_) | WebhookEvent::ConsentUpdated(_) | WebhookEvent::VisitorErased(_) => None,
     }
+}
+
+/// Whether a visitor waiting unanswered is also mailed to the team: the owner set an address for
+/// alerts and the site is under its hourly cap (core's `alert_mail_counter`).
+async fn alert_mail_wanted(env: &Env, site: &str, now: u64) -> Result<bool, ApiError> {
+    if settings::mail(env, site).await?.alert_to.is_none() {
+        return Ok(false);
+    }
+    let capped = rate_limit::hit(env, &[alert_mail_counter(site)], now).await?.is_some();
+    if capped {
+        worker::console_log!("site {site}: the hourly cap on alert emails is reached; this wait is not mailed");
+    }
+    Ok(!capped)
 }
 
 #[derive(Deserialize)]
@@ -144,10 +158,13 @@ pub async fn flush(env: &Env, store: &SqlStore) -> Result<usize, ApiError> {
             known.insert(key.clone(), found);
         }
         let (endpoints, lead_ids) = &known[&key];
-        let targets = match &event {
+        let mut targets = match &event {
             WebhookEvent::TranscriptRequested(_) => vec![Target::Email],
             _ => outbox::endpoint_targets(endpoints, &event),
         };
+        if matches!(event, WebhookEvent::ConversationWaiting(_)) && alert_mail_wanted(env, &site, now).await? {
+            targets.push(Target::Email);
+        }
         let (mut more, mut queued) = (Vec::new(), Vec::new());
         if !targets.is_empty() {
             attach_lead_ids(&mut event, lead_ids);

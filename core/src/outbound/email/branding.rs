@@ -38,6 +38,10 @@ pub struct MailSettings {
     /// `#rrggbb`: the header band, buttons, links and the highlight of differences.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub brand_color: Option<String>,
+    /// Where the shop's staff hear of a visitor waiting in the chat unanswered
+    /// (`conversation.waiting`); no alert email when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_to: Option<String>,
 }
 
 /// Which setting a problem is about; the console puts the message under that field.
@@ -48,6 +52,7 @@ pub enum MailField {
     ReplyTo,
     LogoUrl,
     BrandColor,
+    AlertTo,
 }
 
 impl MailField {
@@ -57,6 +62,7 @@ impl MailField {
             MailField::ReplyTo => "reply_to",
             MailField::LogoUrl => "logo_url",
             MailField::BrandColor => "brand_color",
+            MailField::AlertTo => "alert_to",
         }
     }
 }
@@ -87,6 +93,8 @@ impl MailProblem {
             }
             (MailField::BrandColor, Locale::En) => "The brand colour must look like #e4572e.".to_owned(),
             (MailField::BrandColor, Locale::Ru) => "Фирменный цвет записывается так: #e4572e.".to_owned(),
+            (MailField::AlertTo, Locale::En) => "Alerts go to an email address like team@example.com.".to_owned(),
+            (MailField::AlertTo, Locale::Ru) => "Оповещения приходят на адрес почты, например team@example.com.".to_owned(),
         }
     }
 }
@@ -104,6 +112,7 @@ impl MailSettings {
             reply_to: trimmed(&self.reply_to).map(|a| a.to_ascii_lowercase()),
             logo_url: trimmed(&self.logo_url),
             brand_color: trimmed(&self.brand_color).map(|c| c.to_ascii_lowercase()),
+            alert_to: trimmed(&self.alert_to).map(|a| a.to_ascii_lowercase()),
         }
     }
 
@@ -120,6 +129,7 @@ impl MailSettings {
         flag(s.reply_to.as_deref().is_some_and(|address| normalize_email(address).is_err()), MailField::ReplyTo);
         flag(s.logo_url.as_deref().is_some_and(|url| !logo_url_ok(url)), MailField::LogoUrl);
         flag(s.brand_color.as_deref().is_some_and(|c| !is_hex_color(c)), MailField::BrandColor);
+        flag(s.alert_to.as_deref().is_some_and(|address| normalize_email(address).is_err()), MailField::AlertTo);
         problems
     }
 
@@ -399,9 +409,10 @@ mod tests {
             reply_to: Some("not an address".into()),
             logo_url: Some("http://shop.example/logo.png".into()),
             brand_color: Some("red".into()),
+            alert_to: Some("team@".into()),
         };
         let fields: Vec<MailField> = bad.problems().iter().map(|p| p.field).collect();
-        assert_eq!(fields, vec![MailField::SenderName, MailField::ReplyTo, MailField::LogoUrl, MailField::BrandColor]);
+        assert_eq!(fields, vec![MailField::SenderName, MailField::ReplyTo, MailField::LogoUrl, MailField::BrandColor, MailField::AlertTo]);
         let error = bad.validate().unwrap_err();
         assert_eq!((error.code, error.http_status()), (ErrorCode::InvalidConfig, 400));
         assert!(error.message.starts_with("sender_name: "));
@@ -418,6 +429,7 @@ mod tests {
             reply_to: Some(" Hello@Kroha.Example ".into()),
             logo_url: Some("https://cdn.kroha.example/logo.png".into()),
             brand_color: Some("#E4572E".into()),
+            alert_to: Some(" Team@Kroha.Example ".into()),
         };
         assert!(good.validate().is_ok());
         let n = good.normalized();

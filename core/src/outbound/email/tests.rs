@@ -335,3 +335,46 @@ fn an_offline_reply_goes_to_the_visitors_address_with_their_message_quoted_and_e
     lead.contact.email = None;
     assert!(render_offline_reply(&lead, &reply, &shop("Кроха", "Кроха <shop@example.com>", &origins)).is_err());
 }
+
+#[test]
+fn the_waiting_alert_says_who_since_when_and_what_they_wrote_escaped() {
+    use crate::chat::conversation::ConversationWaiting;
+    use crate::chat::protocol::ChatMessage;
+    let origins = site_origins();
+    let said = |seq: u64, text: &str| ChatMessage {
+        seq,
+        id: format!("conv-1-{seq}"),
+        author: Author::Visitor,
+        text: text.into(),
+        at: 1_700_000_000_000,
+        client_msg_id: None,
+        action: None,
+    };
+    let waiting = ConversationWaiting {
+        site: "demo".into(),
+        conversation_id: "conv-1".into(),
+        visitor_id: "visitor-1".into(),
+        visitor_label: "anna@example.com".into(),
+        waiting_since: 1_700_000_000_000,
+        at: 1_700_000_090_000,
+        operator_online: false,
+        messages: vec![said(1, "Is the <b>grey</b> one here?\nsee https://evil.example/x"), said(2, "Hello?")],
+        lead_ids: Vec::new(),
+    };
+    let shop = shop("Кроха", "Кроха <shop@kroha.example>", &origins);
+    let email = render_waiting_alert(&waiting, " Team@Kroha.Example ", &shop, Locale::Ru, Some("https://fw.example/console/")).unwrap();
+    assert_eq!((email.to.as_str(), email.subject.as_str()), ("Team@kroha.example", "Посетитель ждёт ответа в чате: anna@example.com"));
+    assert!(email.text.starts_with("anna@example.com ждёт ответа с 14 ноября 2023, 22:13 (UTC).\n"), "{}", email.text);
+    assert!(email.text.contains("> Is the <b>grey</b> one here?\n"), "{}", email.text);
+    assert!(email.text.contains("Никого из операторов нет в сети.\nОткрыть входящие: https://fw.example/console/"), "{}", email.text);
+    assert!(email.html.contains("Is the &lt;b&gt;grey&lt;/b&gt; one here?<br>"), "{}", email.html);
+    assert!(!email.html.contains("<b>grey"), "the visitor's text is never markup");
+    assert!(!email.html.contains("href=\"https://evil.example"), "a visitor's foreign link is not a link");
+    assert!(email.html.contains(r#"href="https://fw.example/console/""#));
+    assert!(email.html.contains(r#"data-nobody="true""#));
+    let online = ConversationWaiting { operator_online: true, ..waiting.clone() };
+    let english = render_waiting_alert(&online, "team@kroha.example", &shop, Locale::En, None).unwrap();
+    assert_eq!(english.subject, "A visitor is waiting in the chat: anna@example.com");
+    assert!(!english.html.contains("data-nobody") && !english.html.contains("<a "), "{}", english.html);
+    assert_eq!(render_waiting_alert(&waiting, "team@", &shop, Locale::En, None).unwrap_err().code, ErrorCode::InvalidConfig);
+}
