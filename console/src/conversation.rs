@@ -289,6 +289,17 @@ pub fn ConversationView(id: String, mirror: RwSignal<floorwalker_core::chat::con
         </aside>
     }
 }
+/// A page as the operator reads it: its title, with its address under it (or the address alone
+/// when the page had no title). `test` names it for the tests: `<test>-title`, `<test>-url`.
+fn page(context: &floorwalker_core::visitor::context::VisitorContext, url: &str, test: &'static str) -> impl IntoView {
+    let title = context.title_of(url).map(str::to_owned);
+    let url = url.to_owned();
+    view! {
+        {title.map(|title| view! { <span class="page-title" data-test=format!("{test}-title")>{title}</span><br/> })}
+        <span class="url" data-test=format!("{test}-url")>{url}</span>
+    }
+}
+
 #[component]
 fn ContextPanel(details: ConversationDetails) -> impl IntoView {
     let ConversationDetails { context, previous, callback, leads, prompts, labels, .. } = details;
@@ -309,7 +320,7 @@ fn ContextPanel(details: ConversationDetails) -> impl IntoView {
                     {last.map(|l| view! {
                         <p><strong>{say("This visit from: ", "Этот визит из: ")}</strong><span data-test="last-source">{source_line(&l)}</span>" → "{l.landing_page.clone()}</p>
                     })}
-                    <p><strong>{say("Now on: ", "Сейчас на: ")}</strong><span data-test="page-url">{c.page_url.clone()}</span></p>
+                    <p><strong>{say("Now on: ", "Сейчас на: ")}</strong>{page(&c, &c.page_url, "page")}</p>
                     <p>
                         <strong>{say("Pages viewed: ", "Просмотрено страниц: ")}</strong><span data-test="pages-viewed">{c.pages_viewed}</span>" · "
                         <strong>{say("active ", "активно ")}</strong><span data-test="active-time">{active_time(c.active_seconds)}</span>
@@ -338,7 +349,7 @@ fn ContextPanel(details: ConversationDetails) -> impl IntoView {
                         }).collect_view()}</ul>
                     })}
                     <h2>{say("Recent pages", "Последние страницы")}</h2>
-                    <ul data-test="recent-pages">{c.recent_pages.iter().map(|p| view! { <li>{p.clone()}</li> }).collect_view()}</ul>
+                    <ul data-test="recent-pages">{c.recent_pages.iter().map(|p| view! { <li>{page(&c, p, "recent")}</li> }).collect_view()}</ul>
                 }.into_any()
             }
         }}

@@ -85,6 +85,7 @@ pub fn request(kind: LeadKind, visitor: &str, key: &str, shop_origin: &str) -> L
             returning: false,
             locale: Locale::Ru,
             page_url: page.clone(),
+            page_titles: Vec::new(),
         },
         locale: Locale::Ru,
         page_url: page,

@@ -285,6 +285,13 @@ async fn the_operator_sees_the_visitor_move_to_another_product_within_a_second()
     println!("live context: the operator's panel showed the new product {took} ms after the visitor's events were sent");
     assert!(took < 1000, "the panel took {took} ms");
     assert_eq!(console.text("[data-test=context] [data-test=pages-viewed]").await.as_deref(), Some("2"));
+    // Pages read as their titles, the address under each.
+    assert_eq!(console.text("[data-test=context] [data-test=page-title]").await.as_deref(), Some("Orsa 360 Isofix"));
+    let recent = console
+        .browser
+        .eval("return [...document.querySelectorAll('[data-test=context] [data-test=recent-title]')].map(e => e.textContent);", vec![])
+        .await;
+    assert_eq!(recent, json!(["Puffin Trio 3-in-1", "Orsa 360 Isofix"]));
 
     // A reload reads the same (the conversation's row keeps the newest context). From now on the
     // page's sockets are within the test's reach, to drop them as a network would.

@@ -287,6 +287,7 @@ fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
             returning: false,
             locale,
             page_url: page_url.clone(),
+            page_titles: Vec::new(),
         });
         let lead_contact = form.contact(&typed, &said);
         let (email, phone) = (lead_contact.email.clone(), lead_contact.phone.clone());

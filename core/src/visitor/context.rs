@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use crate::base::error::{ApiError, ErrorCode};
 use crate::base::locale::Locale;
 use crate::base::money::Money;
-use crate::visitor::event::MAX_EVENT_AHEAD_MS;
+use crate::base::text::MAX_URL_LEN;
+use crate::visitor::event::{MAX_EVENT_AHEAD_MS, MAX_TITLE_LEN};
 use crate::visitor::product::MAX_PRICE_MAJOR;
 use crate::visitor::session::{MAX_CONTEXT_ANSWERS, MAX_CONTEXT_PAGES, MAX_CONTEXT_PRODUCTS};
 
@@ -101,8 +102,15 @@ pub struct Answer {
     pub answer: String,
 }
 
-/// What a lead, a chat and a CRM record carry about the visitor.
+/// A page's title as its `<title>` read when the visitor viewed it.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct PageTitle {
+    pub url: String,
+    pub title: String,
+}
+
+/// What a lead, a chat and a CRM record carry about the visitor.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct VisitorContext {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_touch: Option<Touch>,
@@ -122,6 +130,11 @@ pub struct VisitorContext {
     pub locale: Locale,
     /// The page the visitor is on now.
     pub page_url: String,
+    /// The titles of `page_url` and `recent_pages`, where the pages had one, so an operator reads
+    /// «Коляска Puffin Trio», not an address. The worker fills them from the stored page views
+    /// ([`VisitorContext::title_pages`]); the widget sends none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub page_titles: Vec<PageTitle>,
 }
 
 impl VisitorContext {
@@ -135,6 +148,7 @@ impl VisitorContext {
             ("products", self.products.len(), MAX_CONTEXT_PRODUCTS),
             ("recent_pages", self.recent_pages.len(), MAX_CONTEXT_PAGES),
             ("answers", self.answers.len(), MAX_CONTEXT_ANSWERS),
+            ("page_titles", self.page_titles.len(), MAX_CONTEXT_PAGES + 1),
         ] {
             if len > max {
                 return Err(invalid(format!("{field}: at most {max} entries, got {len}")));
@@ -150,6 +164,9 @@ impl VisitorContext {
                 }
             }
         }
+        if let Some(index) = self.page_titles.iter().position(|t| t.title.len() > MAX_TITLE_LEN || t.url.len() > MAX_URL_LEN) {
+            return Err(invalid(format!("page_titles[{index}]: a title is at most {MAX_TITLE_LEN} bytes, an address {MAX_URL_LEN}")));
+        }
         let latest = now_ms.saturating_add(MAX_EVENT_AHEAD_MS).min(MAX_EXACT_JSON_INTEGER);
         if let Some((field, at)) = self.moments().find(|(_, at)| !(MIN_CONTEXT_AT_MS..=latest).contains(at)) {
             return Err(invalid(format!(
@@ -157,6 +174,38 @@ impl VisitorContext {
             )));
         }
         Ok(())
+    }
+
+    /// Sets [`Self::page_titles`] from page views `(url, title)` in the order they happened: the
+    /// latest non-blank title of each page the context lists (`page_url`, then `recent_pages`).
+    pub fn title_pages<'a>(&mut self, views: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        let mut latest: Vec<(&str, &str)> = Vec::new();
+        for (url, title) in views {
+            let title = title.trim();
+            if title.is_empty() {
+                continue;
+            }
+            match latest.iter_mut().find(|(seen, _)| *seen == url) {
+                Some(entry) => entry.1 = title,
+                None => latest.push((url, title)),
+            }
+        }
+        let listed = std::iter::once(&self.page_url).chain(self.recent_pages.iter());
+        let mut titles: Vec<PageTitle> = Vec::new();
+        for url in listed {
+            if titles.iter().any(|t| t.url == *url) {
+                continue;
+            }
+            if let Some((_, title)) = latest.iter().find(|(seen, _)| seen == url) {
+                titles.push(PageTitle { url: url.clone(), title: (*title).to_owned() });
+            }
+        }
+        self.page_titles = titles;
+    }
+
+    /// The title of `url`, if the context has one.
+    pub fn title_of(&self, url: &str) -> Option<&str> {
+        self.page_titles.iter().find(|t| t.url == url).map(|t| t.title.as_str())
     }
 
     /// Every moment the context names, with its field's path.
@@ -188,6 +237,7 @@ mod tests {
             returning: false,
             locale: Locale::En,
             page_url: "https://shop.example/".into(),
+            page_titles: Vec::new(),
         }
     }
 
@@ -274,5 +324,39 @@ mod tests {
         let clock_far_ahead = MAX_EXACT_JSON_INTEGER;
         let context = VisitorContext { first_touch: Some(touch(MAX_EXACT_JSON_INTEGER + 1)), ..context(vec![]) };
         assert_eq!(context.validate(clock_far_ahead).unwrap_err().code, ErrorCode::InvalidContext);
+    }
+
+    #[test]
+    fn pages_are_titled_by_their_latest_title_and_only_listed_pages_are() {
+        let mut c = VisitorContext {
+            page_url: "https://shop.example/p/orsa".into(),
+            recent_pages: vec!["https://shop.example/".into(), "https://shop.example/p/orsa".into()],
+            ..context(vec![])
+        };
+        c.title_pages([
+            ("https://shop.example/", "Кроха — детские товары"),
+            ("https://shop.example/p/orsa", "Orsa (old)"),
+            ("https://shop.example/cart", "Корзина"),
+            ("https://shop.example/p/orsa", "  Автокресло Orsa 360  "),
+            ("https://shop.example/", " "),
+        ]);
+        assert_eq!(
+            c.page_titles,
+            vec![
+                PageTitle { url: "https://shop.example/p/orsa".into(), title: "Автокресло Orsa 360".into() },
+                PageTitle { url: "https://shop.example/".into(), title: "Кроха — детские товары".into() },
+            ],
+            "the page now first, each once, the latest non-blank title; the cart is not listed"
+        );
+        assert_eq!(c.title_of("https://shop.example/"), Some("Кроха — детские товары"));
+        assert_eq!(c.title_of("https://shop.example/cart"), None);
+        c.validate(1_800_000_000_000).unwrap();
+        let long = VisitorContext { page_titles: vec![PageTitle { url: "https://shop.example/".into(), title: "x".repeat(MAX_TITLE_LEN + 1) }], ..c.clone() };
+        assert!(long.validate(1_800_000_000_000).unwrap_err().message.starts_with("context.page_titles[0]"));
+        let many = VisitorContext {
+            page_titles: vec![PageTitle { url: "https://shop.example/".into(), title: "t".into() }; MAX_CONTEXT_PAGES + 2],
+            ..c
+        };
+        assert!(many.validate(1_800_000_000_000).is_err());
     }
 }

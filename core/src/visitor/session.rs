@@ -237,6 +237,7 @@ impl Session {
             returning: self.is_returning(),
             locale,
             page_url: truncate_chars(page_url, MAX_URL_LEN),
+            page_titles: Vec::new(),
         }
     }
 

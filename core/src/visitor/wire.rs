@@ -13,6 +13,7 @@ use crate::visitor::event::{
 use crate::visitor::session::{PromptAnswer, PromptRecord, Session};
 use crate::{wire_enum, wire_struct};
 
+// Without `page_titles`: the widget has none to send (the worker fills them in).
 wire_struct!(VisitorContext {
     first_touch,
     last_touch,
@@ -24,7 +25,7 @@ wire_struct!(VisitorContext {
     returning,
     locale,
     page_url,
-});
+} ..Default);
 wire_struct!(Touch { utm_source, utm_medium, utm_campaign, utm_content, utm_term, gclid, yclid, referrer, landing_page, at });
 wire_struct!(ViewedProduct { product, views, last_viewed_at });
 wire_struct!(Product { id, name, price, image, url, category, suits_age });
@@ -179,6 +180,7 @@ mod tests {
             returning: true,
             locale: Locale::En,
             page_url: "https://shop.example/p/orsa".into(),
+            page_titles: Vec::new(),
         };
         assert_eq!(decode::<VisitorContext>(&encode(&context)), Some(context));
     }

@@ -125,7 +125,7 @@ struct CallbackRow {
 async fn conversation(req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
     let operator = authenticate(&req, env).await?.operator;
     let row = own_conversation(env, &operator, id).await?;
-    let context = row.context.as_deref().and_then(|c| serde_json::from_str(c).ok());
+    let context: Option<floorwalker_core::visitor::context::VisitorContext> = row.context.as_deref().and_then(|c| serde_json::from_str(c).ok());
     let db = db(env)?;
     let previous: Vec<ConversationRow> = db
         .query(
@@ -145,7 +145,12 @@ async fn conversation(req: Request, env: &Env, id: &str) -> Result<Response, Api
     let leads = leads_of(env, &row.site, &row.visitor_id).await?;
     // The prompts come from the stored events (the context the widget sent has answers, not
     // what it was shown); the visitor's locale does not matter for them.
-    let (session, _) = super::context::session_from_events(env, &row.site, &row.visitor_id).await?;
+    let folded = super::context::session_from_events(env, &row.site, &row.visitor_id).await?;
+    // The context the chat started with names pages by address; their titles come from the views.
+    let context = context.map(|mut context| {
+        context.title_pages(folded.view_titles());
+        context
+    });
     let config = crate::sites::load(env, &row.site).await?;
     let details = ConversationDetails {
         conversation: row.summary(),
@@ -159,7 +164,7 @@ async fn conversation(req: Request, env: &Env, id: &str) -> Result<Response, Api
             done_by: c.done_by,
         }),
         leads,
-        prompts: prompt_summary(&session),
+        prompts: prompt_summary(&folded.session),
         timezone: config.as_ref().map(|config| config.widget.timezone.clone()).unwrap_or_default(),
         labels: config.as_ref().map(|config| PanelLabels::of(&config.widget)).unwrap_or_default(),
     };

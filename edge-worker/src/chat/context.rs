@@ -21,8 +21,24 @@ struct Row {
     data: String,
 }
 
-/// Core's session folded over the visitor's stored events, and the last page they viewed.
-pub async fn session_from_events(env: &Env, site: &str, visitor: &str) -> Result<(Session, String), ApiError> {
+/// What the visitor's stored events come to.
+pub struct Folded {
+    /// Core's session folded over them.
+    pub session: Session,
+    /// The last page they viewed.
+    pub page_url: String,
+    /// Every page view's address and title, in order (for `VisitorContext::title_pages`).
+    pub views: Vec<(String, String)>,
+}
+
+impl Folded {
+    pub fn view_titles(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.views.iter().map(|(url, title)| (url.as_str(), title.as_str()))
+    }
+}
+
+/// Folds the visitor's stored events (the newest [`MAX_EVENTS`]).
+pub async fn session_from_events(env: &Env, site: &str, visitor: &str) -> Result<Folded, ApiError> {
     let rows: Vec<Row> = db(env)?
         .query(
             "SELECT id, at, data FROM (SELECT id, at, data FROM events WHERE site = ?1 AND visitor = ?2 ORDER BY at DESC LIMIT ?3) \
@@ -31,21 +47,23 @@ pub async fn session_from_events(env: &Env, site: &str, visitor: &str) -> Result
         )
         .all("reading the visitor's events")
         .await?;
-    let mut session = Session::new();
-    let mut page_url = String::new();
+    let mut folded = Folded { session: Session::new(), page_url: String::new(), views: Vec::new() };
     for row in rows {
         let Ok(data) = serde_json::from_str::<EventData>(&row.data) else { continue };
         if let EventData::PageView(view) = &data {
-            page_url = view.url.clone();
+            folded.page_url = view.url.clone();
+            folded.views.push((view.url.clone(), view.title.clone()));
         }
-        session.apply(&Event { id: row.id, at: row.at as u64, data });
+        folded.session.apply(&Event { id: row.id, at: row.at as u64, data });
     }
-    Ok((session, page_url))
+    Ok(folded)
 }
 
 pub async fn from_events(env: &Env, site: &str, visitor: &str, locale: Locale) -> Result<VisitorContext, ApiError> {
-    let (session, page_url) = session_from_events(env, site, visitor).await?;
-    Ok(session.context(locale, &page_url))
+    let folded = session_from_events(env, site, visitor).await?;
+    let mut context = folded.session.context(locale, &folded.page_url);
+    context.title_pages(folded.view_titles());
+    Ok(context)
 }
 
 /// How operators see a visitor in the list: a verified id, or a short id and where they came from.

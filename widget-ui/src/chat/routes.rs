@@ -106,7 +106,7 @@ struct CallbackBody {
 /// `POST /v1/chat/conversations/:id/callback`: flags the conversation for operators.
 pub async fn request_callback(api_base: &str, conversation: &str, token: String, email: Option<String>, phone: Option<String>) -> bool {
     let Some(json) = to_json(&CallbackBody { token, email, phone }) else { return false };
-    let url = format!("{api_base}/v1/chat/conversations/{}/callback", js_sys::encode_uri_component(conversation));
+    let url = conversation_url(api_base, conversation, "callback");
     post(&url, &json).await.is_ok_and(|r| r.ok())
 }
 
@@ -119,13 +119,7 @@ struct TranscriptBody {
 /// `POST /v1/chat/conversations/:id/transcript`: the conversation by email to `email` (used for
 /// nothing else: the route takes no more than the token and the address, so no lead is made).
 pub async fn request_transcript(api_base: &str, conversation: &str, token: String, email: String) -> Result<(), FormError> {
-    let json = to_json(&TranscriptBody { token, email }).ok_or(FormError::Unavailable)?;
-    let url = format!("{api_base}/v1/chat/conversations/{}/transcript", js_sys::encode_uri_component(conversation));
-    let response = post(&url, &json).await.map_err(|_| FormError::Unavailable)?;
-    if response.ok() {
-        return Ok(());
-    }
-    Err(refusal(response).await)
+    submit(&conversation_url(api_base, conversation, "transcript"), &TranscriptBody { token, email }).await
 }
 
 #[derive(Serialize)]
@@ -136,9 +130,19 @@ struct RatingBody {
 
 /// `POST /v1/chat/conversations/:id/rating`: the visitor's score (1-5) for the closed conversation.
 pub async fn rate(api_base: &str, conversation: &str, token: String, score: u8) -> Result<(), FormError> {
-    let json = to_json(&RatingBody { token, score }).ok_or(FormError::Unavailable)?;
-    let url = format!("{api_base}/v1/chat/conversations/{}/rating", js_sys::encode_uri_component(conversation));
-    let response = post(&url, &json).await.map_err(|_| FormError::Unavailable)?;
+    submit(&conversation_url(api_base, conversation, "rating"), &RatingBody { token, score }).await
+}
+
+/// `{api_base}/v1/chat/conversations/:id/{action}`.
+fn conversation_url(api_base: &str, conversation: &str, action: &str) -> String {
+    format!("{api_base}/v1/chat/conversations/{}/{action}", js_sys::encode_uri_component(conversation))
+}
+
+/// POSTs a visitor's form: `Ok` on a 2xx, else the server's refusal (its code), or
+/// [`FormError::Unavailable`] when it could not be asked.
+async fn submit(url: &str, body: &impl Serialize) -> Result<(), FormError> {
+    let json = to_json(body).ok_or(FormError::Unavailable)?;
+    let response = post(url, &json).await.map_err(|_| FormError::Unavailable)?;
     if response.ok() {
         return Ok(());
     }

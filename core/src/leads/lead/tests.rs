@@ -40,6 +40,7 @@ pub(crate) fn context() -> VisitorContext {
         returning: false,
         locale: Locale::Ru,
         page_url: "https://shop.example/p/s2".into(),
+        page_titles: Vec::new(),
     }
 }
 
