@@ -267,7 +267,8 @@ async fn prepare_email(env: &Env, id: &str, claimed: &Claimed, event: &WebhookEv
         WebhookEvent::ConversationWaiting(waiting) => waiting.waiting_since,
         _ => now_ms(),
     };
-    let branded = mail_settings::Branded::load(env, &config, &settings, asked_at).await?;
+    let mail = settings::mail(env, &claimed.site).await?;
+    let branded = mail_settings::Branded::with(env, &config, &settings, &mail, asked_at);
     let shop = branded.shop(&config, &settings.mail_link_hosts, false);
     let rendered = match event {
         WebhookEvent::LeadCreated(lead) => {
@@ -331,11 +332,11 @@ async fn prepare_email(env: &Env, id: &str, claimed: &Claimed, event: &WebhookEv
         // The team's alert: to the address the owner set for alerts, as it is now (cleared since:
         // parked), in the owner's language, linking the inbox when the deployment knows its address.
         WebhookEvent::ConversationWaiting(waiting) => {
-            let Some(to) = settings::mail(env, &claimed.site).await?.alert_to else {
+            let Some(to) = mail.alert_to.as_deref() else {
                 return Ok(Prepared::Park("no address for alerts is set (the Email screen)".to_owned()));
             };
             let inbox = var(env, "PUBLIC_BASE_URL").map(|base| format!("{}/console/", base.trim().trim_end_matches('/')));
-            render_waiting_alert(waiting, &to, &shop, settings.owner_locale, inbox.as_deref())
+            render_waiting_alert(waiting, to, &shop, settings.owner_locale, inbox.as_deref())
         }
         _ => return Ok(Prepared::Park(format!("{} carries no email", event.event_type().as_str()))),
     };

@@ -35,7 +35,6 @@ const MAX_BODY: usize = 4096;
 /// How long a test email may take to reach the provider.
 const SEND_TIMEOUT_MS: u64 = 10_000;
 
-
 async fn store(env: &Env, site: &str, settings: &MailSettings) -> Result<(), ApiError> {
     let json = serde_json::to_string(settings).map_err(|e| internal("encoding email settings", e))?;
     db(env)?
@@ -58,10 +57,6 @@ pub struct Branded {
 }
 
 impl Branded {
-    pub async fn load(env: &Env, config: &SiteConfig, delivery: &SiteDelivery, at_ms: u64) -> Result<Branded, ApiError> {
-        Ok(Branded::with(env, config, delivery, &settings::mail(env, &config.site).await?, at_ms))
-    }
-
     pub fn with(env: &Env, config: &SiteConfig, delivery: &SiteDelivery, mail: &MailSettings, at_ms: u64) -> Branded {
         let deployment_from = var(env, "EMAIL_FROM").unwrap_or_default();
         let zone = config.widget.timezone.clone();

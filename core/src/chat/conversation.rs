@@ -276,6 +276,17 @@ pub struct ConversationWaiting {
     pub lead_ids: Vec<String>,
 }
 
+impl ConversationWaiting {
+    /// The alert's last line when no operator was online, in the owner's `locale` (the Telegram
+    /// message and the email say it alike).
+    pub fn nobody_online(&self, locale: crate::base::locale::Locale) -> Option<&'static str> {
+        (!self.operator_online).then_some(match locale {
+            crate::base::locale::Locale::Ru => "Никого из операторов нет в сети.",
+            crate::base::locale::Locale::En => "No operator is online.",
+        })
+    }
+}
+
 /// Most unanswered messages a [`ConversationWaiting`] carries: enough to read the question.
 pub const WAITING_MESSAGES: u64 = 5;
 

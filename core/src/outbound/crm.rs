@@ -530,9 +530,7 @@ fn waiting_telegram_text(waiting: &ConversationWaiting, locale: Locale) -> Strin
         format!("{} · {} {waited}", html_escape(&waiting.visitor_label), t(locale, "ждёт", "waiting")),
     ];
     lines.extend(waiting.messages.iter().map(|m| format!("«{}»", html_escape(&m.text))));
-    if !waiting.operator_online {
-        lines.push(t(locale, "Никого из операторов нет в сети.", "No operator is online.").to_owned());
-    }
+    lines.extend(waiting.nobody_online(locale).map(str::to_owned));
     truncate_html(&lines.join("\n"), TELEGRAM_MAX_CHARS)
 }
 

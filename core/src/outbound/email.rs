@@ -125,6 +125,11 @@ impl ShopMail<'_> {
     }
 }
 
+/// Plain text as mail HTML: each line escaped, lines joined by `<br>`.
+pub(crate) fn html_lines(text: &str) -> String {
+    text.lines().map(crate::outbound::crm::html_escape).collect::<Vec<_>>().join("<br>")
+}
+
 /// The shop's name in running Russian text: «Кроха» after a noun that declines in its place
 /// («магазина «Кроха»»), since the name itself cannot be declined safely. A name already in
 /// quotes keeps its own.

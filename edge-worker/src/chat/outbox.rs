@@ -1,6 +1,6 @@
 //! The chat's side of the durable outbox. Every `message.created` / `conversation.waiting` /
-//! `conversation.closed` / `conversation.rated` (and every transcript-by-email request) is written first into the Conversation object's own SQLite,
-//! in the same synchronous step as the message itself; [`flush`] then hands it to the delivery
+//! `conversation.closed` / `conversation.rated` (and every transcript-by-email request) is written
+//! first into the Conversation object's own SQLite, in the same synchronous step as the message itself; [`flush`] then hands it to the delivery
 //! pipeline every other event uses: `outbox_events` + one `deliveries` row per target, written in
 //! ONE D1 batch with `crate::outbox::event_statements`, then enqueued with `crate::outbox::enqueue`.
 //! From there signing, retries, dead letters, the sweeper and the admin delivery log apply as

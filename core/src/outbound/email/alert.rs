@@ -7,7 +7,7 @@
 
 use super::branding::MAIL_TEXT;
 use super::links::defang_foreign_links;
-use super::{t, EmailMessage, ShopMail};
+use super::{html_lines, t, EmailMessage, ShopMail};
 use crate::access::throttle::{Counter, Limit};
 use crate::base::error::{ApiError, ErrorCode};
 use crate::base::locale::Locale;
@@ -38,7 +38,7 @@ pub fn render_waiting_alert(waiting: &ConversationWaiting, to: &str, shop: &Shop
         Locale::Ru => format!("{who} ждёт ответа с {}.", shop.clock.date_time(waiting.waiting_since, l)),
         Locale::En => format!("{who} has been waiting for an answer since {}.", shop.clock.date_time(waiting.waiting_since, l)),
     };
-    let nobody = (!waiting.operator_online).then(|| t(l, "Никого из операторов нет в сети.", "No operator is online."));
+    let nobody = waiting.nobody_online(l);
     let said: Vec<String> = waiting.messages.iter().map(|m| defang_foreign_links(&m.text, &shop.links)).collect();
     let open = t(l, "Открыть входящие", "Open the inbox");
 
@@ -56,7 +56,7 @@ pub fn render_waiting_alert(waiting: &ConversationWaiting, to: &str, shop: &Shop
         .map(|m| {
             format!(
                 r#"<div style="border-left:3px solid #dddddd;padding:4px 12px;margin:0 0 8px 0;font-size:14px;color:#333333" data-said="true">{}</div>"#,
-                m.lines().map(html_escape).collect::<Vec<_>>().join("<br>")
+                html_lines(m)
             )
         })
         .collect();

@@ -3,7 +3,7 @@
 
 use super::branding::MAIL_TEXT;
 use super::links::defang_foreign_links;
-use super::{quoted, t, EmailMessage, ShopMail};
+use super::{html_lines, quoted, t, EmailMessage, ShopMail};
 use crate::base::error::ApiError;
 use crate::base::locale::Locale;
 use crate::chat::offline::{reply_address, OfflineReply};
@@ -40,7 +40,6 @@ pub fn render_offline_reply(lead: &Lead, reply: &OfflineReply, shop: &ShopMail<'
     let text = text.join("\n");
 
     let e = |s: &str| html_escape(s);
-    let paragraphs = |s: &str| s.lines().map(html_escape).collect::<Vec<_>>().join("<br>");
     let rows = format!(
         concat!(
             r#"<tr><td style="padding:24px 24px 8px 24px;font-family:Arial,sans-serif;font-size:15px;color:{text}">"#,
@@ -53,10 +52,10 @@ pub fn render_offline_reply(lead: &Lead, reply: &OfflineReply, shop: &ShopMail<'
         text = MAIL_TEXT,
         greeting = e(greeting),
         seq = reply.seq,
-        reply = paragraphs(&reply.text),
+        reply = html_lines(&reply.text),
         author = e(&reply.author),
         asked = e(&asked),
-        theirs = paragraphs(&theirs),
+        theirs = html_lines(&theirs),
         sign_off = sign_off_html,
     );
     let html = super::mail_page(t(l, "ru", "en"), &e(&subject), shop, &rows);

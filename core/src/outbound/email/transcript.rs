@@ -4,7 +4,7 @@
 
 use super::branding::MAIL_TEXT;
 use super::links::defang_foreign_links;
-use super::{quoted, t, EmailMessage, ShopMail};
+use super::{html_lines, quoted, t, EmailMessage, ShopMail};
 use crate::base::error::{ApiError, ErrorCode};
 use crate::base::locale::Locale;
 use crate::chat::protocol::Author;
@@ -90,7 +90,7 @@ pub fn render_transcript(request: &TranscriptRequested, shop: &ShopMail<'_>) -> 
             Author::Operator { .. } => "#ffffff",
             Author::System => "#f6f6f6",
         };
-        let body = said(message).lines().map(html_escape).collect::<Vec<_>>().join("<br>");
+        let body = html_lines(&said(message));
         rows.push_str(&format!(
             r#"<tr><td style="padding:8px 12px;border-bottom:1px solid #eeeeee;background:{background};font-family:Arial,sans-serif"><div style="font-size:12px;color:#595959" data-seq="{seq}"><b style="color:{MAIL_TEXT}">{who}</b> &middot; {when}</div><div style="font-size:15px;color:{MAIL_TEXT};padding-top:4px">{body}</div></td></tr>"#,
             seq = message.seq,
