@@ -33,6 +33,11 @@ pub enum PublicRoute {
     Callback,
     /// `POST /v1/chat/conversations/:id/rating`: a score for a closed conversation.
     Rating,
+    /// `POST /v1/chat/conversations/:id/files`: a visitor's file into the chat.
+    ChatUpload,
+    /// `GET /v1/chat/conversations/:id/files/:file`: a file of the visitor's conversation (every
+    /// picture in the panel, on every page view).
+    ChatFile,
     /// `GET|POST /v1/consent/:token`: the one-click links of an email.
     Consent,
     /// `OPTIONS /v1/*`: preflights, which browsers cache for a day.
@@ -44,7 +49,7 @@ pub enum PublicRoute {
 }
 
 /// Every route with a limit, for the tests and the README's table.
-pub const PUBLIC_ROUTES: [PublicRoute; 12] = [
+pub const PUBLIC_ROUTES: [PublicRoute; 14] = [
     PublicRoute::Config,
     PublicRoute::Presence,
     PublicRoute::Events,
@@ -53,6 +58,8 @@ pub const PUBLIC_ROUTES: [PublicRoute; 12] = [
     PublicRoute::ChatSocket,
     PublicRoute::Callback,
     PublicRoute::Rating,
+    PublicRoute::ChatUpload,
+    PublicRoute::ChatFile,
     PublicRoute::Consent,
     PublicRoute::Preflight,
     PublicRoute::CrmMessages,
@@ -73,6 +80,8 @@ impl PublicRoute {
             PublicRoute::ChatSocket => "chat-socket",
             PublicRoute::Callback => "callback",
             PublicRoute::Rating => "rating",
+            PublicRoute::ChatUpload => "chat-upload",
+            PublicRoute::ChatFile => "chat-file",
             PublicRoute::Consent => "consent",
             PublicRoute::Preflight => "preflight",
             PublicRoute::CrmMessages => "crm-messages",
@@ -90,6 +99,8 @@ impl PublicRoute {
             PublicRoute::ChatSocket => Limit::new(300, MINUTE),
             PublicRoute::Callback => Limit::new(20, 10 * MINUTE),
             PublicRoute::Rating => Limit::new(30, 10 * MINUTE),
+            PublicRoute::ChatUpload => Limit::new(30, 10 * MINUTE),
+            PublicRoute::ChatFile => Limit::new(600, MINUTE),
             PublicRoute::Consent => Limit::new(60, 10 * MINUTE),
             PublicRoute::Preflight => Limit::new(300, MINUTE),
             PublicRoute::CrmMessages => Limit::new(600, MINUTE),
@@ -108,6 +119,9 @@ impl PublicRoute {
             PublicRoute::Callback => Some(Limit::new(5, 10 * MINUTE)),
             // One rating stands per conversation; a few tries allow for a retry and a second tab.
             PublicRoute::Rating => Some(Limit::new(10, 10 * MINUTE)),
+            // Files cost storage: a few photos a conversation, not a stream.
+            PublicRoute::ChatUpload => Some(Limit::new(10, 10 * MINUTE)),
+            PublicRoute::ChatFile => Some(Limit::new(300, MINUTE)),
             PublicRoute::Config
             | PublicRoute::Presence
             | PublicRoute::Consent

@@ -80,6 +80,13 @@ pub enum ErrorCode {
     InvalidDeal,
     /// A conversation's rating outside 1-5.
     InvalidRating,
+    /// A chat attachment that is not one of the kinds the chat takes (by its content:
+    /// `chat::attachment::FileKind`), or empty.
+    UnsupportedFile,
+    /// A chat attachment over `chat::attachment::MAX_ATTACHMENT_BYTES`.
+    FileTooLarge,
+    /// The conversation holds `chat::attachment::MAX_ATTACHMENTS_PER_CONVERSATION` files already.
+    TooManyFiles,
     /// A fault on our side (storage unavailable, ...), never caused by the request's content.
     Internal,
 }
@@ -120,8 +127,9 @@ impl ErrorCode {
             // A conflict with the state of the conversation or of another site, not a malformed request.
             ErrorCode::ConversationClosed | ErrorCode::TranscriptAddressLocked | ErrorCode::OriginTaken | ErrorCode::AccountExists => 409,
             ErrorCode::PreconditionFailed => 412,
-            ErrorCode::PayloadTooLarge => 413,
-            ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::PayloadTooLarge | ErrorCode::FileTooLarge => 413,
+            ErrorCode::UnsupportedMediaType | ErrorCode::UnsupportedFile => 415,
+            ErrorCode::TooManyFiles => 409,
             ErrorCode::RateLimited | ErrorCode::TranscriptAlreadySent => 429,
             ErrorCode::Internal => 503,
         }
@@ -177,6 +185,9 @@ impl ErrorCode {
             ErrorCode::InvalidLead | ErrorCode::InvalidDeal => ("the request was refused as malformed", "запрос отклонён как неверный"),
             ErrorCode::InvalidConsent => ("the consent given does not cover this", "данное согласие этого не покрывает"),
             ErrorCode::InvalidRating => ("a rating is a score from 1 to 5", "оценка — число от 1 до 5"),
+            ErrorCode::UnsupportedFile => ("only pictures (PNG, JPEG, GIF, WebP) and PDF files can be sent", "можно отправить только картинку (PNG, JPEG, GIF, WebP) или PDF"),
+            ErrorCode::FileTooLarge => ("the file is too large: at most 5 MB", "файл слишком большой: не больше 5 МБ"),
+            ErrorCode::TooManyFiles => ("this conversation cannot take more files", "в этот разговор больше нельзя отправлять файлы"),
             ErrorCode::SpamSuspected | ErrorCode::SubmittedTooFast => ("refused as automated", "отклонено как автоматическое"),
             ErrorCode::InvalidToken => ("the link is not valid", "ссылка недействительна"),
             ErrorCode::TokenExpired => ("the link has expired: ask for a new one", "срок ссылки истёк: попросите новую"),
@@ -496,7 +507,7 @@ mod tests {
             "invalid_phone","field_too_long","missing_field","invalid_text","invalid_lead","invalid_consent","spam_suspected",
             "submitted_too_fast","invalid_token","token_expired","endpoint_not_allowed","invalid_signature",
             "transcript_already_sent","transcript_address_locked","origin_taken","invalid_context","account_exists",
-            "precondition_failed","invalid_query","invalid_deal","internal"]"#,
+            "precondition_failed","invalid_query","invalid_deal","unsupported_file","file_too_large","too_many_files","internal"]"#,
         )
         .expect("every code by its wire name");
         for code in all {

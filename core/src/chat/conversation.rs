@@ -9,6 +9,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::base::error::{ApiError, ErrorCode};
+use crate::base::ids::validate_client_id;
+use crate::chat::attachment::{Attachment, MAX_ATTACHMENTS_PER_CONVERSATION};
 use crate::visitor::context::VisitorContext;
 use crate::chat::hub::{preview, Assignee, ConversationEntry};
 use crate::chat::protocol::{
@@ -61,6 +63,13 @@ pub struct ConversationMeta {
     /// How the visitor rated the conversation once it closed (see [`Conversation::rate`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<Rating>,
+    /// Files sent in the conversation, both sides (see [`Conversation::attach`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attachments: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A visitor's rating of a closed conversation (customer satisfaction, CSAT).
@@ -92,6 +101,7 @@ impl ConversationMeta {
             revision: 0,
             assignee: None,
             rating: None,
+            attachments: 0,
         }
     }
 }
@@ -395,11 +405,53 @@ impl<S: ConversationStore> Conversation<S> {
         if let Some(original) = self.store.find_by_client_msg_id(side, client_msg_id)? {
             return Ok(Outcome::reply(ServerFrame::Ack { client_msg_id: client_msg_id.to_owned(), seq: original.seq }));
         }
-        let mut meta = self.store.meta()?;
+        let meta = self.store.meta()?;
         if meta.status == ConversationStatus::Closed {
             return Err(closed());
         }
         let text = normalize_message_text(text)?;
+        self.deliver(who, side, meta, client_msg_id, text, None, now, operator_online)
+    }
+
+    /// A file from either side, stored already (the bytes are the adapter's business): a message
+    /// whose text is the file's name. Idempotent by `client_msg_id` like [`Self::send`]; at most
+    /// [`MAX_ATTACHMENTS_PER_CONVERSATION`] files per conversation, and a visitor's file spends
+    /// a token of their message rate like a message.
+    pub fn attach(&mut self, who: &Author, client_msg_id: &str, attachment: Attachment, now: u64, operator_online: bool) -> Result<Outcome, ApiError> {
+        let side = participant(who)?;
+        validate_client_id("client_msg_id", client_msg_id)?;
+        attachment.validate()?;
+        if let Some(original) = self.store.find_by_client_msg_id(side, client_msg_id)? {
+            return Ok(Outcome::reply(ServerFrame::Ack { client_msg_id: client_msg_id.to_owned(), seq: original.seq }));
+        }
+        let mut meta = self.store.meta()?;
+        if meta.status == ConversationStatus::Closed {
+            return Err(closed());
+        }
+        if meta.attachments >= MAX_ATTACHMENTS_PER_CONVERSATION {
+            return Err(ApiError::new(
+                ErrorCode::TooManyFiles,
+                format!("a conversation holds at most {MAX_ATTACHMENTS_PER_CONVERSATION} files"),
+            ));
+        }
+        meta.attachments += 1;
+        let text = attachment.name.clone();
+        self.deliver(who, side, meta, client_msg_id, text, Some(attachment), now, operator_online)
+    }
+
+    /// Stores a participant's message (rate-limited for visitors) and says who hears of it.
+    #[allow(clippy::too_many_arguments)]
+    fn deliver(
+        &mut self,
+        who: &Author,
+        side: Side,
+        mut meta: ConversationMeta,
+        client_msg_id: &str,
+        text: String,
+        attachment: Option<Attachment>,
+        now: u64,
+        operator_online: bool,
+    ) -> Result<Outcome, ApiError> {
         if side == Side::Visitor {
             let policy = self.policy;
             let bucket = self
@@ -418,6 +470,7 @@ impl<S: ConversationStore> Conversation<S> {
             at: now,
             client_msg_id: Some(client_msg_id.to_owned()),
             action: None,
+            attachment,
         })?;
         // Writing means having read everything before: the sender's own unread count drops to 0.
         self.store.set_read_marker(side, message.seq)?;
@@ -548,7 +601,7 @@ impl<S: ConversationStore> Conversation<S> {
     /// The visitor rates the conversation once it has closed: a score on [`RATING_SCALE`], within
     /// [`RATING_WINDOW_MS`] of the close. The first rating stands (a second click, a retry or
     /// another tab changes nothing and sends nothing); the operators' list shows it and the CRM
-    /// gets it with the transcript.
+    /// gets it with the transcript (`conversation.rated`).
     pub fn rate(&mut self, who: &Author, score: u8, now: u64) -> Result<Outcome, ApiError> {
         if *who != Author::Visitor {
             return Err(ApiError::new(ErrorCode::Forbidden, "only the visitor rates a conversation"));
@@ -579,7 +632,11 @@ impl<S: ConversationStore> Conversation<S> {
             transcript: self.transcript()?,
             lead_ids: Vec::new(),
         };
-        Ok(Outcome { entry: Some(self.entry_for(&meta)?), rated: Some(rated), ..Outcome::default() })
+        // Once the conversation has left the operators' live list, a new entry would bring it back
+        // as if it had just opened; the late score reaches them through the stored row instead.
+        let listed = now < closed_at.saturating_add(self.policy.idle_close_ms);
+        let entry = if listed { Some(self.entry_for(&meta)?) } else { None };
+        Ok(Outcome { entry, rated: Some(rated), ..Outcome::default() })
     }
 
     /// An operator takes the conversation, or hands it to another (`to`): every console's list
@@ -746,7 +803,7 @@ impl<S: ConversationStore> Conversation<S> {
     }
 
     fn system_message(&mut self, text: &str, action: MessageAction, now: u64) -> Result<ChatMessage, ApiError> {
-        self.append(NewMessage { author: Author::System, text: text.to_owned(), at: now, client_msg_id: None, action: Some(action) })
+        self.append(NewMessage { author: Author::System, text: text.to_owned(), at: now, client_msg_id: None, action: Some(action), attachment: None })
     }
 
     fn touch(&mut self, meta: &mut ConversationMeta, now: u64) -> Result<ConversationEntry, ApiError> {

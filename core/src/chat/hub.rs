@@ -225,8 +225,14 @@ impl SiteHub {
             .collect()
     }
 
-    /// Takes a conversation's latest entry and says what consoles should hear about it.
-    pub fn upsert(&mut self, entry: ConversationEntry) -> HubOutcome {
+    /// Takes a conversation's latest entry and says what consoles should hear about it. A closed
+    /// conversation whose time in the list is over (`listed_until` not after `now`) is not brought
+    /// back: consoles would announce it as new.
+    pub fn upsert(&mut self, entry: ConversationEntry, now: u64) -> HubOutcome {
+        let expired = entry.status == ConversationStatus::Closed && entry.listed_until.is_some_and(|until| until <= now);
+        if expired && self.conversations.get(&entry.conversation_id).is_none() {
+            return HubOutcome::default();
+        }
         let was_requested = match self.conversations.upsert(entry.clone()) {
             Upserted::Stale => return HubOutcome::default(),
             Upserted::Added => None,
@@ -319,8 +325,8 @@ mod tests {
     #[test]
     fn forgetting_erased_conversations_sends_every_console_a_snapshot_without_them() {
         let mut hub = SiteHub::new();
-        hub.upsert(entry("c1", 10, 1));
-        hub.upsert(entry("c2", 20, 1));
+        hub.upsert(entry("c1", 10, 1), 0);
+        hub.upsert(entry("c2", 20, 1), 0);
         let out = hub.forget(&["c1".to_owned(), "c-unknown".to_owned()]);
         assert_eq!(out.to_consoles, vec![hub.snapshot()]);
         let HubNotification::Snapshot { conversations, .. } = &out.to_consoles[0] else { panic!("a snapshot") };
@@ -396,18 +402,18 @@ mod tests {
     #[test]
     fn list_is_most_recent_first_and_ignores_stale_updates() {
         let mut hub = SiteHub::new();
-        let out = hub.upsert(entry("a", 100, 1));
+        let out = hub.upsert(entry("a", 100, 1), 0);
         assert!(matches!(&out.to_consoles[..], [HubNotification::ConversationOpened { .. }]));
-        hub.upsert(entry("b", 200, 1));
-        hub.upsert(entry("c", 150, 1));
+        hub.upsert(entry("b", 200, 1), 0);
+        hub.upsert(entry("c", 150, 1), 0);
         let order: Vec<_> = hub.list().iter().map(|e| e.conversation_id.as_str()).collect();
         assert_eq!(order, ["b", "c", "a"]);
-        let out = hub.upsert(entry("a", 300, 2));
+        let out = hub.upsert(entry("a", 300, 2), 0);
         assert!(matches!(&out.to_consoles[..], [HubNotification::ConversationUpdated { .. }]));
         assert_eq!(hub.list()[0].conversation_id, "a");
         // A late update (lower revision) changes nothing.
-        assert_eq!(hub.upsert(entry("a", 250, 1)), HubOutcome::default());
-        assert_eq!(hub.upsert(entry("a", 300, 2)), HubOutcome::default());
+        assert_eq!(hub.upsert(entry("a", 250, 1), 0), HubOutcome::default());
+        assert_eq!(hub.upsert(entry("a", 300, 2), 0), HubOutcome::default());
         assert_eq!(hub.entry("a").map(|e| e.updated_at), Some(300));
         assert_eq!(hub.unread_total(), 3);
     }
@@ -415,17 +421,17 @@ mod tests {
     #[test]
     fn callback_requests_are_announced_once() {
         let mut hub = SiteHub::new();
-        hub.upsert(entry("a", 100, 1));
+        hub.upsert(entry("a", 100, 1), 0);
         let mut flagged = entry("a", 110, 2);
         flagged.callback_requested = true;
-        assert!(matches!(&hub.upsert(flagged.clone()).to_consoles[..], [HubNotification::CallbackRequested { .. }]));
+        assert!(matches!(&hub.upsert(flagged.clone(), 0).to_consoles[..], [HubNotification::CallbackRequested { .. }]));
         flagged.revision = 3;
-        assert!(matches!(&hub.upsert(flagged).to_consoles[..], [HubNotification::ConversationUpdated { .. }]));
+        assert!(matches!(&hub.upsert(flagged, 0).to_consoles[..], [HubNotification::ConversationUpdated { .. }]));
         // A request in a conversation the list has not seen yet: opened, then requested.
         let mut first = entry("b", 120, 1);
         first.callback_requested = true;
         assert!(matches!(
-            &hub.upsert(first).to_consoles[..],
+            &hub.upsert(first, 0).to_consoles[..],
             [HubNotification::ConversationOpened { .. }, HubNotification::CallbackRequested { .. }]
         ));
     }
@@ -438,9 +444,9 @@ mod tests {
             if i < 2 {
                 e.status = ConversationStatus::Closed;
             }
-            hub.upsert(e);
+            hub.upsert(e, 0);
         }
-        hub.upsert(entry("new", 5000, 1));
+        hub.upsert(entry("new", 5000, 1), 0);
         assert_eq!(hub.list().len(), MAX_ENTRIES);
         assert!(hub.entry("c0000").is_none());
         assert!(hub.entry("c0001").is_some());
@@ -457,7 +463,7 @@ mod tests {
         .unwrap();
         assert_eq!(json, r#"{"type":"operator_presence","operator_id":"op-anna","name":"Anna","presence":"away"}"#);
         let mut hub = SiteHub::new();
-        hub.upsert(entry("a", 100, 1));
+        hub.upsert(entry("a", 100, 1), 0);
         let snapshot = serde_json::to_string(&hub.snapshot()).unwrap();
         assert!(snapshot.starts_with(r#"{"type":"snapshot","operators":[],"conversations":[{"conversation_id":"a","#), "{snapshot}");
         let state = serde_json::to_string(&hub).unwrap();

@@ -172,7 +172,7 @@ mod tests {
         let first = OfflineReply { seq: next_seq(&[]), author: "Anna".into(), text: "Да".into(), at: 1 };
         assert_eq!(first.seq, 2, "the visitor's message is 1");
         assert_eq!(next_seq(std::slice::from_ref(&first)), 3);
-        let message = ChatMessage { seq: 2, id: "lead_1-2".into(), author: Author::Operator { name: "Anna".into() }, text: "Да".into(), at: 1, client_msg_id: None, action: None };
+        let message = ChatMessage { seq: 2, id: "lead_1-2".into(), author: Author::Operator { name: "Anna".into() }, text: "Да".into(), at: 1, client_msg_id: None, action: None, attachment: None };
         assert_eq!(OfflineReply::from_message(&message), Some(first));
         assert_eq!(OfflineReply::from_message(&ChatMessage { author: Author::Visitor, ..message }), None);
     }

@@ -96,6 +96,9 @@ pub struct ConversationSummary {
     pub closed_at: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visitor_label: Option<String>,
+    /// The visitor's score (1-5), once they rated it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<u8>,
 }
 
 /// A lead the visitor left (a comparison by email, a callback, ...), for the panel.
@@ -349,6 +352,7 @@ mod tests {
                 opened_at: 5,
                 closed_at: None,
                 visitor_label: None,
+                rating: None,
             },
             context: None,
             previous: vec![],

@@ -327,6 +327,9 @@ pub struct ChatCopy {
     /// Why the address is asked for, next to the field (it is used for nothing else: no lead).
     pub transcript_purpose: &'static str,
     pub transcript_failed: &'static str,
+    /// The file picker's name, and what is said when a file could not be sent.
+    pub attach: &'static str,
+    pub attach_failed: &'static str,
     /// Under the callback-offer form: back to the composer without leaving a contact.
     pub back_to_chat: &'static str,
     /// Asked once the conversation has closed, over the scores 1 to 5.
@@ -373,6 +376,8 @@ pub fn copy(locale: Locale) -> ChatCopy {
             transcript_send: "Прислать",
             transcript_purpose: "Адрес нужен только для того, чтобы прислать эту переписку.",
             transcript_failed: "Не получилось отправить переписку, попробуйте позже.",
+            attach: "Прикрепить картинку или PDF",
+            attach_failed: "Файл не отправлен, попробуйте ещё раз.",
             back_to_chat: "Вернуться к переписке",
             rating_question: "Как вам этот разговор?",
             rating_scale: "1 — плохо, 5 — отлично",
@@ -412,6 +417,8 @@ pub fn copy(locale: Locale) -> ChatCopy {
             transcript_send: "Send",
             transcript_purpose: "We use this address only to send you this conversation.",
             transcript_failed: "The conversation could not be sent, please try again later.",
+            attach: "Attach a picture or a PDF",
+            attach_failed: "The file was not sent, please try again.",
             back_to_chat: "Back to the chat",
             rating_question: "How was this conversation?",
             rating_scale: "1 — poor, 5 — excellent",
@@ -460,7 +467,7 @@ mod tests {
     use crate::chat::protocol::message_id;
 
     fn msg(seq: u64, author: Author) -> ChatMessage {
-        ChatMessage { seq, id: message_id("c-1", seq), author, text: format!("m{seq}"), at: seq, client_msg_id: None, action: None }
+        ChatMessage { seq, id: message_id("c-1", seq), author, text: format!("m{seq}"), at: seq, client_msg_id: None, action: None, attachment: None }
     }
 
     fn op() -> Author {

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::base::error::{ApiError, ErrorCode};
 use crate::base::ids::validate_client_id;
+use crate::chat::attachment::Attachment;
 
 /// The protocol version this build speaks. A `hello` with another `v` is refused with
 /// `unsupported_version`, so a widget cached on a page for weeks cannot misread newer frames.
@@ -92,6 +93,9 @@ pub struct ChatMessage {
     pub client_msg_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<MessageAction>,
+    /// A file sent with the message (its `text` is then the file's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
 }
 
 /// A message's id: derived from the conversation and the seq, so there is one source of truth.

@@ -188,7 +188,7 @@ fn check_characters(field: &str, value: &str, multi_line: bool) -> Result<(), Ap
 }
 
 /// Error codes a form can tell a visitor about (each has a [`message`]).
-pub const VISITOR_CODES: [ErrorCode; 10] = [
+pub const VISITOR_CODES: [ErrorCode; 13] = [
     ErrorCode::InvalidEmail,
     ErrorCode::InvalidPhone,
     ErrorCode::FieldTooLong,
@@ -199,6 +199,9 @@ pub const VISITOR_CODES: [ErrorCode; 10] = [
     ErrorCode::SubmittedTooFast,
     ErrorCode::TranscriptAlreadySent,
     ErrorCode::TranscriptAddressLocked,
+    ErrorCode::UnsupportedFile,
+    ErrorCode::FileTooLarge,
+    ErrorCode::TooManyFiles,
 ];
 
 /// The visitor-facing code named `wire` in an error body (`{"error":{"code":"invalid_email"}}`);
@@ -224,6 +227,9 @@ pub fn message_key(code: ErrorCode) -> Option<&'static str> {
         ErrorCode::TokenExpired => "error.token_expired",
         ErrorCode::TranscriptAlreadySent => "error.transcript_already_sent",
         ErrorCode::TranscriptAddressLocked => "error.transcript_address_locked",
+        ErrorCode::UnsupportedFile => "error.unsupported_file",
+        ErrorCode::FileTooLarge => "error.file_too_large",
+        ErrorCode::TooManyFiles => "error.too_many_files",
         _ => return None,
     })
 }
@@ -251,6 +257,9 @@ pub fn message(code: ErrorCode, locale: Locale) -> Option<&'static str> {
             "Эту переписку можно отправить только на адрес, который вы указали первым.",
             "This conversation can only be sent to the address you gave first.",
         ),
+        ErrorCode::UnsupportedFile => ("Можно отправить картинку (PNG, JPEG, GIF, WebP) или PDF", "You can send a picture (PNG, JPEG, GIF, WebP) or a PDF"),
+        ErrorCode::FileTooLarge => ("Файл слишком большой: не больше 5 МБ", "The file is too large: 5 MB at most"),
+        ErrorCode::TooManyFiles => ("В этот разговор больше нельзя отправлять файлы", "No more files can be sent in this conversation"),
         _ => return None,
     };
     Some(match locale {

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::throttle::{Counter, Limit};
 use crate::base::error::{ApiError, ErrorCode};
 use crate::base::locale::Locale;
 use crate::chat::conversation::{ConversationOwner, Transcript};
@@ -13,7 +14,9 @@ pub use crate::chat::conversation::{ConversationRated, ConversationWaiting};
 use crate::chat::offline::OfflineReply;
 use crate::chat::protocol::{message_id, Author, ChatMessage};
 use crate::leads::lead::Lead;
-use crate::outbound::webhook::WebhookEvent;
+use crate::outbound::delivery::{subscribed, Target};
+use crate::outbound::endpoint::{Endpoint, Preset};
+use crate::outbound::webhook::{EventType, WebhookEvent};
 use crate::visitor::context::VisitorContext;
 
 /// `message.created`: one stored chat message, from either side (system notices included, so a
@@ -67,6 +70,7 @@ pub fn offline_reply_event(lead: &Lead, reply: &OfflineReply) -> WebhookEvent {
         at: reply.at,
         client_msg_id: None,
         action: None,
+        attachment: None,
     };
     let mut created = MessageCreated::new(&owner, &lead.id, message);
     created.lead_ids = vec![lead.id.clone()];
@@ -176,6 +180,37 @@ impl TranscriptLog {
     }
 }
 
+/// How many visitors left waiting the team is alerted of per site an hour, unless the worker var
+/// `WAITING_ALERTS_PER_HOUR` says otherwise.
+pub const WAITING_ALERTS_PER_HOUR: u32 = 30;
+
+/// The cap on the team's alerts of visitors left waiting (its Telegram chat, its alert email):
+/// `per_hour` a site. A flood of chats while nobody is online, scripted or not, must not become a
+/// flood on the team's phones. Counted once per waiting conversation, not per channel.
+pub fn waiting_alert_counter(site: &str, per_hour: u32) -> Counter {
+    Counter::new("waiting-alert", &[site], Limit::new(per_hour, 3600))
+}
+
+/// Whether an endpoint alerts people (a chat the team reads) rather than keeping records (a CRM,
+/// the site's own receiver). People are spared floods; records get every event.
+pub fn alerts_people(endpoint: &Endpoint) -> bool {
+    matches!(endpoint.preset, Preset::Telegram { .. })
+}
+
+/// Where a `conversation.waiting` goes: every subscribed endpoint that keeps records; the ones
+/// that alert people only while `alert_team` (the site is under [`waiting_alert_counter`]); and
+/// the team's alert email when `mail_team` (an address is set) and `alert_team`.
+pub fn waiting_targets(endpoints: &[Endpoint], mail_team: bool, alert_team: bool) -> Vec<Target> {
+    let mut targets: Vec<Target> = subscribed(endpoints, EventType::ConversationWaiting)
+        .filter(|endpoint| alert_team || !alerts_people(endpoint))
+        .map(|endpoint| Target::Endpoint(endpoint.id.clone()))
+        .collect();
+    if mail_team && alert_team {
+        targets.push(Target::Email);
+    }
+    targets
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,6 +225,7 @@ mod tests {
             at: 1_700_000_000_000 + seq,
             client_msg_id: Some("m-000001".into()),
             action: None,
+            attachment: None,
         }
     }
 
@@ -397,5 +433,30 @@ mod tests {
         assert_eq!(json["data"]["message"]["author"], serde_json::json!({"kind": "operator", "name": "Anna"}));
         assert_eq!(json["data"]["lead_ids"], serde_json::json!([lead.id]));
         assert_ne!(event.message_id(), offline_reply_event(&lead, &OfflineReply { seq: 3, ..first }).message_id());
+    }
+
+    #[test]
+    fn over_the_cap_the_team_hears_nothing_more_while_records_get_every_wait() {
+        let endpoint = |id: &str, preset: Preset| Endpoint {
+            id: id.into(),
+            url: "https://example.com/".into(),
+            secrets: vec!["whsec_x".into()],
+            events: None,
+            preset,
+            enabled: true,
+        };
+        let telegram = Preset::Telegram { chat_id: "-1".into(), bot_token_secret: "CRM_TG".into() };
+        let endpoints = [
+            endpoint("crm", Preset::Generic),
+            endpoint("tg", telegram),
+            endpoint("b24", Preset::Bitrix24),
+        ];
+        let ids = |targets: Vec<Target>| targets.iter().map(Target::key).collect::<Vec<_>>();
+        assert_eq!(ids(waiting_targets(&endpoints, true, true)), ["endpoint:crm", "endpoint:tg", "email"]);
+        assert_eq!(ids(waiting_targets(&endpoints, false, true)), ["endpoint:crm", "endpoint:tg"]);
+        assert_eq!(ids(waiting_targets(&endpoints, true, false)), ["endpoint:crm"], "capped: records only");
+        assert!(waiting_targets(&[], false, true).is_empty());
+        assert_eq!(waiting_alert_counter("demo", 2).limit, Limit::new(2, 3600));
+        assert_ne!(waiting_alert_counter("demo", 30).key, waiting_alert_counter("other", 30).key, "per site");
     }
 }

@@ -20,13 +20,20 @@ pub fn check_store<S: ConversationStore>(conversation_id: &str, mut store: S) ->
     }
 
     let anna = Author::Operator { name: "Анна O'Neil".into() };
+    // A file travels in the same column as an action (the SQLite store's `Extra`): both must round-trip.
+    let photo = crate::chat::attachment::Attachment {
+        id: "file-0000000000000001".into(),
+        name: "Фото «1».jpg".into(),
+        kind: crate::chat::attachment::FileKind::Jpeg,
+        size: 123_456,
+    };
     let script = [
-        (Author::Visitor, "Здравствуйте!\nЕсть ли в наличии? 👩\u{200D}💻", Some("m-000001"), None),
-        (anna.clone(), "Да, <b>есть</b> & будет", Some("m-000001"), None),
-        (Author::System, "Оставьте телефон", None, Some(MessageAction::OfferCallback)),
-        (Author::Visitor, "ok", Some("m-000002"), None),
+        (Author::Visitor, "Здравствуйте!\nЕсть ли в наличии? 👩\u{200D}💻", Some("m-000001"), None, None),
+        (anna.clone(), "Да, <b>есть</b> & будет", Some("m-000001"), None, None),
+        (Author::System, "Оставьте телефон", None, Some(MessageAction::OfferCallback), None),
+        (Author::Visitor, "Фото «1».jpg", Some("m-000002"), None, Some(photo)),
     ];
-    for (i, (author, text, key, action)) in script.iter().enumerate() {
+    for (i, (author, text, key, action, attachment)) in script.iter().enumerate() {
         let seq = i as u64 + 1;
         let new = NewMessage {
             author: author.clone(),
@@ -34,6 +41,7 @@ pub fn check_store<S: ConversationStore>(conversation_id: &str, mut store: S) ->
             at: t0 + seq,
             client_msg_id: key.map(str::to_owned),
             action: *action,
+            attachment: attachment.clone(),
         };
         let stored = store.append(new).map_err(err("append"))?;
         let expected = ChatMessage {
@@ -44,6 +52,7 @@ pub fn check_store<S: ConversationStore>(conversation_id: &str, mut store: S) ->
             at: t0 + seq,
             client_msg_id: key.map(str::to_owned),
             action: *action,
+            attachment: attachment.clone(),
         };
         expect("append assigns the next seq and the derived id", stored.clone(), expected.clone())?;
         expect("last_message is the newest", store.last_message().map_err(err("last_message"))?, Some(expected))?;

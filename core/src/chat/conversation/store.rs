@@ -4,6 +4,7 @@
 
 use super::ConversationMeta;
 use crate::base::error::ApiError;
+use crate::chat::attachment::Attachment;
 use crate::chat::protocol::{message_id, Author, ChatMessage, MessageAction, Side};
 
 /// A message before the store gives it a seq.
@@ -14,6 +15,7 @@ pub struct NewMessage {
     pub at: u64,
     pub client_msg_id: Option<String>,
     pub action: Option<MessageAction>,
+    pub attachment: Option<Attachment>,
 }
 
 impl NewMessage {
@@ -28,6 +30,7 @@ impl NewMessage {
             at: self.at,
             client_msg_id: self.client_msg_id,
             action: self.action,
+            attachment: self.attachment,
         }
     }
 }

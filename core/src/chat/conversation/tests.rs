@@ -4,7 +4,7 @@ use proptest::prelude::*;
 
 use super::store::{side_index, InMemoryStore};
 use super::*;
-use crate::chat::hub::{HubNotification, SiteHub};
+use crate::chat::hub::{HubNotification, HubOutcome, SiteHub};
 use crate::chat::protocol::{ChatClient, ClientEvent};
 
 const T0: u64 = 1_700_000_000_000;
@@ -279,10 +279,10 @@ fn an_unanswered_visitor_is_offered_a_callback_once() {
     assert_eq!(c.on_alarm("offer", T0 + wait + 1, true).unwrap(), Outcome::default());
     // The visitor leaves a phone number: the list flags it and the hub announces it.
     let mut hub = SiteHub::new();
-    hub.upsert(c.entry().unwrap());
+    hub.upsert(c.entry().unwrap(), 0);
     let out = c.callback_requested("Thanks! We'll call you.", T0 + wait + 2).unwrap();
     assert!(out.entry.as_ref().is_some_and(|e| e.callback_requested && e.awaiting_reply_since.is_none()));
-    assert!(matches!(&hub.upsert(out.entry.unwrap()).to_consoles[..], [HubNotification::CallbackRequested { .. }]));
+    assert!(matches!(&hub.upsert(out.entry.unwrap(), 0).to_consoles[..], [HubNotification::CallbackRequested { .. }]));
     assert_eq!(c.callback_requested("again", T0 + wait + 3).unwrap(), Outcome::default());
 }
 
@@ -491,7 +491,7 @@ fn silence_closes_a_conversation_as_an_operator_would_and_activity_postpones_it(
 
     // The hub shows it closed for one more idle period, then drops it and tells the consoles.
     let mut hub = SiteHub::new();
-    hub.upsert(entry);
+    hub.upsert(entry, 0);
     assert_eq!(hub.forget_closed(closed_at + idle - 1).0, Vec::<String>::new());
     let (removed, outcome) = hub.forget_closed(closed_at + idle);
     assert_eq!(removed, vec!["conv-0001".to_owned()]);
@@ -541,4 +541,53 @@ fn a_rating_comes_within_a_day_of_the_close() {
     c.close(&anna(), T0 + 1).unwrap();
     assert_eq!(c.rate(&Author::Visitor, 5, T0 + 1 + RATING_WINDOW_MS + 1).unwrap_err().code, ErrorCode::Forbidden);
     assert!(c.rate(&Author::Visitor, 5, T0 + 1 + RATING_WINDOW_MS).unwrap().rated.is_some());
+}
+
+#[test]
+fn a_late_rating_does_not_bring_a_conversation_back_to_the_list_as_new() {
+    let idle = DEFAULT_IDLE_CLOSE_MS;
+    let mut c = chat();
+    send(&mut c, &Author::Visitor, "m-000001", "Hi", T0);
+    let closed = c.close(&anna(), T0 + 1).unwrap().entry.unwrap();
+    let mut hub = SiteHub::new();
+    hub.upsert(closed, T0 + 1);
+    assert_eq!(hub.forget_closed(T0 + 1 + idle).0, vec!["conv-0001".to_owned()], "its time in the list is over");
+
+    let late = c.rate(&Author::Visitor, 2, T0 + 1 + idle + 60_000).unwrap();
+    assert!(late.rated.is_some(), "the CRM still hears of it");
+    assert_eq!(late.entry, None, "no list entry for a conversation no longer listed");
+    // Even an entry that does reach the hub (a retry, an older worker) stays out of the list.
+    let stale = c.entry().unwrap();
+    assert_eq!(hub.upsert(stale, T0 + 1 + idle + 60_000), HubOutcome::default());
+    assert!(hub.list().is_empty());
+}
+
+#[test]
+fn files_go_both_ways_once_each_and_a_conversation_holds_a_bounded_number() {
+    use crate::chat::attachment::{Attachment, FileKind, MAX_ATTACHMENTS_PER_CONVERSATION};
+    let file = |n: u32| Attachment { id: format!("file-{n:06}-abcdefghij"), name: format!("photo {n}.png"), kind: FileKind::Png, size: 1_000 };
+    let mut c = chat();
+    let out = c.attach(&Author::Visitor, "f-000001", file(1), T0, true).unwrap();
+    let stored = &out.stored[0];
+    assert_eq!((stored.text.as_str(), stored.attachment.as_ref()), ("photo 1.png", Some(&file(1))), "the name is the text");
+    assert!(matches!(&out.broadcast[0].frame, ServerFrame::Message(m) if m.attachment == Some(file(1))), "both sides see it");
+    assert_eq!(c.entry().unwrap().awaiting_reply_since, Some(T0), "a visitor's file waits for an answer like a message");
+    // A retry of the same upload is the same message, not a second file.
+    let again = c.attach(&Author::Visitor, "f-000001", file(1), T0 + 1, true).unwrap();
+    assert_eq!(again.reply, vec![ServerFrame::Ack { client_msg_id: "f-000001".into(), seq: 1 }]);
+    assert!(again.stored.is_empty());
+    let answer = c.attach(&anna(), "op-file-01", file(2), T0 + 2, true).unwrap();
+    assert_eq!(answer.stored[0].author, anna());
+    assert_eq!(c.entry().unwrap().awaiting_reply_since, None, "the operator's file answers");
+    for n in 3..=MAX_ATTACHMENTS_PER_CONVERSATION {
+        c.attach(&anna(), &format!("op-file-{n:02}"), file(n), T0 + 10 + u64::from(n), true).unwrap();
+    }
+    let refused = c.attach(&anna(), "op-file-99", file(99), T0 + 100, true).unwrap_err();
+    assert_eq!(refused.code, ErrorCode::TooManyFiles);
+    assert!(c.send(&anna(), "op-000001", "Text still goes", T0 + 101, true).is_ok());
+    // A forged attachment (an id that could name another key) never reaches the store.
+    let forged = Attachment { id: "../other".into(), ..file(1) };
+    assert!(c.attach(&Author::Visitor, "f-000002", forged, T0 + 102, true).is_err());
+    c.close(&anna(), T0 + 200).unwrap();
+    assert_eq!(c.attach(&Author::Visitor, "f-000003", file(3), T0 + 201, true).unwrap_err().code, ErrorCode::ConversationClosed);
 }

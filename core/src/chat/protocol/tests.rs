@@ -69,6 +69,7 @@ fn message(seq: u64, author: Author, client_msg_id: Option<&str>) -> ChatMessage
         at: 1_700_000_000_000 + seq,
         client_msg_id: client_msg_id.map(str::to_owned),
         action: None,
+        attachment: None,
     }
 }
 

@@ -120,7 +120,8 @@ fn satisfaction_reads_as_an_average_and_a_share_of_fours_and_fives() {
     assert_eq!(twelve.words(Locale::En), "4.3 of 5, 83 % satisfied (12 ratings)");
     assert_eq!(twelve.words(Locale::Ru), "4,3 из 5, довольны 83 % (оценок: 12)");
     assert_eq!(Satisfaction { ratings: 1, sum: 4, satisfied: 1 }.words(Locale::En), "4.0 of 5, 100 % satisfied (1 rating)");
-    // 2.25 rounds half up to 2.3; a third is 33 %.
+    // 2.25 rounds half up to 2.3.
     assert_eq!(Satisfaction { ratings: 4, sum: 9, satisfied: 0 }.words(Locale::En), "2.3 of 5, 0 % satisfied (4 ratings)");
-    assert_eq!(Satisfaction { ratings: 3, sum: 15, satisfied: 1 }.words(Locale::Ru), "5,0 из 5, довольны 33 % (оценок: 3)");
+    // 5, 3 and 3: 3.67 rounds to 3.7.
+    assert_eq!(Satisfaction { ratings: 3, sum: 11, satisfied: 1 }.words(Locale::Ru), "3,7 из 5, довольны 33 % (оценок: 3)");
 }

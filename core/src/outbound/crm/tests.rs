@@ -191,6 +191,7 @@ fn waiting(operator_online: bool, waited_ms: u64) -> WebhookEvent {
         at: at - waited_ms,
         client_msg_id: None,
         action: None,
+        attachment: None,
     };
     WebhookEvent::ConversationWaiting(crate::outbound::chat_events::ConversationWaiting {
         site: "demo".into(),

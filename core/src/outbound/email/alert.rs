@@ -8,18 +8,11 @@
 use super::branding::MAIL_TEXT;
 use super::links::defang_foreign_links;
 use super::{html_lines, t, EmailMessage, ShopMail};
-use crate::access::throttle::{Counter, Limit};
 use crate::base::error::{ApiError, ErrorCode};
 use crate::base::locale::Locale;
 use crate::chat::conversation::ConversationWaiting;
 use crate::leads::contact::normalize_email;
 use crate::outbound::crm::html_escape;
-
-/// At most 30 alert emails per site an hour: a flood of visitors writing at once must not become a
-/// flood in the team's inbox (the Telegram preset and the console still see every one).
-pub fn alert_mail_counter(site: &str) -> Counter {
-    Counter::new("alert-mail", &[site], Limit::new(30, 3600))
-}
 
 /// Renders the alert for `waiting` to `to`, in `l`. `inbox` is the console's address
 /// (`<PUBLIC_BASE_URL>/console/`), linked when known. The visitor's words are escaped and their

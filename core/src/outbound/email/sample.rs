@@ -89,6 +89,7 @@ pub fn sample_transcript(sample: &SampleMail<'_>, site: &str) -> TranscriptReque
         at: started + seq * 60_000,
         client_msg_id: None,
         action: None,
+        attachment: None,
     };
     let operator = if sample.owner_name.trim().is_empty() { "—" } else { sample.owner_name.trim() };
     TranscriptRequested {

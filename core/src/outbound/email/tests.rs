@@ -253,6 +253,7 @@ fn transcript_request(locale: Locale) -> TranscriptRequested {
         at: 1_790_000_000_000 + seq * 60_000,
         client_msg_id: None,
         action: None,
+        attachment: None,
     };
     TranscriptRequested {
         site: "demo".into(),
@@ -349,6 +350,7 @@ fn the_waiting_alert_says_who_since_when_and_what_they_wrote_escaped() {
         at: 1_700_000_000_000,
         client_msg_id: None,
         action: None,
+        attachment: None,
     };
     let waiting = ConversationWaiting {
         site: "demo".into(),
