@@ -30,6 +30,8 @@ pub async fn route(req: Request, env: &Env, method: Method, path: &[&str]) -> Re
         (Method::Get, ["conversations", id]) => conversation(req, env, id).await,
         (Method::Get, ["conversations", id, "ws"]) => conversation_socket(req, env, id).await,
         (Method::Post, ["conversations", id, "assign"]) => assign(req, env, id).await,
+        (Method::Post, ["conversations", id, "files"]) => super::files::operator_upload(req, env, id).await,
+        (Method::Get, ["conversations", id, "files", file]) => super::files::operator_download(req, env, id, file).await,
         (Method::Get, ["callbacks"]) => callbacks(req, env).await,
         (Method::Get, ["canned-replies"]) => super::canned::for_console(&req, env).await,
         (Method::Post, ["callbacks", id, "done"]) => callback_done(req, env, id).await,
@@ -69,6 +71,8 @@ pub struct ConversationRow {
     pub opened_at: f64,
     pub closed_at: Option<f64>,
     pub visitor_label: Option<String>,
+    #[serde(default)]
+    pub rating: Option<f64>,
     #[serde(skip_serializing)]
     pub context: Option<String>,
 }
@@ -76,14 +80,14 @@ pub struct ConversationRow {
 pub async fn conversation_row(env: &Env, id: &str) -> Result<Option<ConversationRow>, ApiError> {
     db(env)?
         .query(
-            "SELECT id, site, visitor_id, user_id, status, opened_at, closed_at, visitor_label, context FROM chat_conversations WHERE id = ?1",
+            "SELECT id, site, visitor_id, user_id, status, opened_at, closed_at, visitor_label, rating, context FROM chat_conversations WHERE id = ?1",
             &[&id],
         )
         .first("reading the conversation")
         .await
 }
 
-async fn own_conversation(env: &Env, operator: &Operator, id: &str) -> Result<ConversationRow, ApiError> {
+pub(super) async fn own_conversation(env: &Env, operator: &Operator, id: &str) -> Result<ConversationRow, ApiError> {
     floorwalker_core::base::ids::validate_client_id("conversation", id)?;
     conversation_row(env, id)
         .await?
@@ -99,6 +103,7 @@ impl ConversationRow {
             opened_at: self.opened_at as u64,
             closed_at: self.closed_at.map(|at| at as u64),
             visitor_label: self.visitor_label.clone(),
+            rating: self.rating.and_then(|score| u8::try_from(score as u64).ok()),
         }
     }
 }
@@ -129,7 +134,7 @@ async fn conversation(req: Request, env: &Env, id: &str) -> Result<Response, Api
     let db = db(env)?;
     let previous: Vec<ConversationRow> = db
         .query(
-            "SELECT id, site, visitor_id, user_id, status, opened_at, closed_at, visitor_label FROM chat_conversations \
+            "SELECT id, site, visitor_id, user_id, status, opened_at, closed_at, visitor_label, rating FROM chat_conversations \
              WHERE site = ?1 AND id != ?2 AND (visitor_id = ?3 OR (?4 IS NOT NULL AND user_id = ?4)) ORDER BY opened_at DESC LIMIT 20",
             &[&row.site, &row.id, &row.visitor_id, &row.user_id],
         )

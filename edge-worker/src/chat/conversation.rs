@@ -10,6 +10,7 @@ use floorwalker_core::access::accounts::{Revocation, SESSION_ENDED_CLOSE_CODE};
 use floorwalker_core::access::auth::may_access;
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::base::locale::Locale;
+use floorwalker_core::chat::attachment::{conversation_prefix, Attachment};
 use floorwalker_core::chat::conversation::{
     contract, Audience, ChatPolicy, Conversation as Logic, ConversationMeta, Outcome, TokenBucket,
 };
@@ -78,6 +79,7 @@ impl DurableObject for Conversation {
             ConversationCall::Init(setup) => self.init(*setup).await,
             ConversationCall::Post { who, client_msg_id, text } => self.post(&who, client_msg_id, text).await,
             ConversationCall::Presence(presence) => self.presence(presence).await,
+            ConversationCall::Attach { who, client_msg_id, attachment } => self.attach(&who, &client_msg_id, attachment).await,
             ConversationCall::Callback { who, contact } => self.callback(&who, &contact).await,
             ConversationCall::Rate { who, score } => self.rate(&who, score).await,
             ConversationCall::Transcript { who, email } => self.transcript_request(&who, &email).await,
@@ -286,6 +288,7 @@ impl Conversation {
         if !self.initialised() {
             return Ok(ConversationReply::Done);
         }
+        self.delete_files().await?;
         for ws in self.state.get_websockets() {
             let _ = ws.close(Some(1000), Some("conversation erased"));
         }
@@ -359,6 +362,30 @@ impl Conversation {
         let seq = answer?;
         let id = self.settings().map(|s| floorwalker_core::chat::protocol::message_id(&s.conversation_id, seq)).unwrap_or_default();
         Ok(ConversationReply::Posted(PostedMessage { seq, id }))
+    }
+
+    /// A file from either side (its bytes in R2 already): a message everyone connected sees.
+    async fn attach(&self, who: &Who, client_msg_id: &str, attachment: Attachment) -> std::result::Result<ConversationReply, ApiError> {
+        self.check_access(who)?;
+        let online = self.operator_online();
+        let outcome = self.with_logic(|logic| logic.attach(&who.author(), client_msg_id, attachment, now_ms(), online))?;
+        let seq = match (outcome.stored.first(), outcome.reply.first()) {
+            (Some(message), _) => message.seq,
+            (None, Some(ServerFrame::Ack { seq, .. })) => *seq,
+            _ => return Err(internal("attaching a file", "no message")),
+        };
+        self.carry_out(Outcome { reply: vec![], ..outcome }, None).await;
+        let message = self.with_logic(|logic| logic.store().messages_after(seq.saturating_sub(1)))?.into_iter().next();
+        let message = message.ok_or_else(|| internal("attaching a file", "the message is gone"))?;
+        Ok(ConversationReply::Attached { message })
+    }
+
+    /// Deletes the conversation's files (R2), before its storage goes: a failure leaves the
+    /// conversation for the next retention run rather than files nobody can reach.
+    async fn delete_files(&self) -> std::result::Result<(), ApiError> {
+        let Some(settings) = self.settings() else { return Ok(()) };
+        let prefix = conversation_prefix(&settings.site, &settings.conversation_id);
+        crate::platform::files::delete_prefix(&self.env, &prefix).await.map(|_| ())
     }
 
     async fn presence(&self, presence: SitePresence) -> std::result::Result<ConversationReply, ApiError> {
@@ -451,6 +478,7 @@ impl Conversation {
     /// flushed must not carry the erased text out), the alarm cancelled, every socket closed
     /// (a console that has the conversation open reconnects to "no such conversation").
     async fn erase(&self) -> std::result::Result<ConversationReply, ApiError> {
+        self.delete_files().await?;
         self.logic.borrow_mut().take();
         let messages = self.sql_store("").erase_all()?;
         if let Err(error) = self.state.storage().delete_alarm().await {

@@ -119,8 +119,9 @@ impl SiteHub {
             // An unreadable list starts empty; each conversation's next change brings its line back.
             let entries = table.all().map_err(|e| worker::console_error!("loading the hub's list: {e}")).unwrap_or_default();
             let stored: Vec<String> = entries.iter().map(|e| e.conversation_id.clone()).collect();
+            // All taken as stored; `forget_closed` below drops what expired while the hub slept.
             for entry in entries {
-                hub.upsert(entry);
+                hub.upsert(entry, 0);
             }
             hub.forget_closed(crate::http::now_ms());
             // Rows the list no longer holds (past their time, or evicted by its size) go too.
@@ -157,7 +158,7 @@ impl SiteHub {
     }
 
     async fn entry(&self, entry: ConversationEntry) -> std::result::Result<HubReply, ApiError> {
-        let outcome = self.with_hub(|hub| hub.upsert(entry.clone()));
+        let outcome = self.with_hub(|hub| hub.upsert(entry.clone(), crate::http::now_ms()));
         if !outcome.to_consoles.is_empty() {
             EntryTable::open(self.state.storage().sql()).put(&entry)?;
         }

@@ -13,6 +13,7 @@ pub mod canned;
 mod console;
 mod context;
 mod conversation;
+mod files;
 mod hub;
 pub mod links;
 pub mod live;
@@ -47,6 +48,8 @@ pub async fn route(req: Request, env: &Env, method: Method, path: &[&str]) -> Re
         (Method::Post, ["chat", "conversations", id, "callback"]) => visitor::callback(req, env, id).await,
         (Method::Post, ["chat", "conversations", id, "transcript"]) => visitor::transcript(req, env, id).await,
         (Method::Post, ["chat", "conversations", id, "rating"]) => visitor::rate(req, env, id).await,
+        (Method::Post, ["chat", "conversations", id, "files"]) => files::visitor_upload(req, env, id).await,
+        (Method::Get, ["chat", "conversations", id, "files", file]) => files::visitor_download(req, env, id, file).await,
         (method, ["console", rest @ ..]) => console::route(req, env, method, rest).await,
         (Method::Post, ["conversations", id, "messages"]) => api::post_message(req, env, id).await,
         (method, _) => Err(ApiError::new(ErrorCode::NotFound, format!("no chat route for {method:?} /v1/{}", path.join("/")))),

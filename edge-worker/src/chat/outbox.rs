@@ -25,15 +25,14 @@ use std::collections::HashMap;
 
 use floorwalker_core::base::error::ApiError;
 use floorwalker_core::chat::protocol::Author;
-use floorwalker_core::outbound::chat_events::TranscriptRequested;
-use floorwalker_core::outbound::delivery::{QueueMessage, Target};
-use floorwalker_core::outbound::email::alert_mail_counter;
+use floorwalker_core::outbound::chat_events::{alerts_people, waiting_alert_counter, waiting_targets, TranscriptRequested, WAITING_ALERTS_PER_HOUR};
+use floorwalker_core::outbound::delivery::{subscribed, QueueMessage, Target};
 use floorwalker_core::outbound::endpoint::Endpoint;
-use floorwalker_core::outbound::webhook::{attach_lead_ids, WebhookEvent};
+use floorwalker_core::outbound::webhook::{attach_lead_ids, EventType, WebhookEvent};
 use serde::Deserialize;
 use worker::Env;
 
-use super::store::SqlStore;
+use super::store::{state, SqlStore};
 use crate::http::{internal, now_ms};
 use crate::{outbox, rate_limit, settings};
 use crate::platform::d1::{db, Db};
@@ -80,17 +79,41 @@ fn owner(event: &WebhookEvent) -> Option<(&str, &str)> {
     }
 }
 
-/// Whether a visitor waiting unanswered is also mailed to the team: the owner set an address for
-/// alerts and the site is under its hourly cap (core's `alert_mail_counter`).
-async fn alert_mail_wanted(env: &Env, site: &str, now: u64) -> Result<bool, ApiError> {
-    if settings::mail(env, site).await?.alert_to.is_none() {
-        return Ok(false);
+/// Whether the team hears of this conversation's wait: counted once under the site's hourly cap
+/// (core's `waiting_alert_counter`, `WAITING_ALERTS_PER_HOUR`) and the answer kept in the object,
+/// so a flush retried after a failed batch neither counts the wait again nor changes its mind.
+/// A counter that cannot be read alerts: one alert too many beats a visitor nobody hears of.
+async fn team_alerted(env: &Env, store: &SqlStore, site: &str, now: u64) -> bool {
+    if let Ok(Some(decided)) = store.get(state::TEAM_ALERTED) {
+        return decided;
     }
-    let capped = rate_limit::hit(env, &[alert_mail_counter(site)], now).await?.is_some();
-    if capped {
-        worker::console_log!("site {site}: the hourly cap on alert emails is reached; this wait is not mailed");
+    let per_hour = crate::platform::vars::var(env, "WAITING_ALERTS_PER_HOUR").and_then(|v| v.parse().ok()).unwrap_or(WAITING_ALERTS_PER_HOUR);
+    let alerted = match rate_limit::hit(env, &[waiting_alert_counter(site, per_hour)], now).await {
+        Ok(verdict) => verdict.is_none(),
+        Err(error) => {
+            worker::console_error!("site {site}: counting the team's alerts: {error}");
+            true
+        }
+    };
+    if !alerted {
+        worker::console_log!("site {site}: the hourly cap on the team's alerts is reached; this wait goes to records only");
     }
-    Ok(!capped)
+    if let Err(error) = store.put(state::TEAM_ALERTED, &alerted) {
+        worker::console_error!("keeping the alert decision: {error}");
+    }
+    alerted
+}
+
+/// Whether the site has an address for the team's alert email. Unreadable settings mail nobody
+/// (and are logged); the rest of the flush goes on.
+async fn mails_team(env: &Env, site: &str) -> bool {
+    match settings::mail(env, site).await {
+        Ok(mail) => mail.alert_to.is_some(),
+        Err(error) => {
+            worker::console_error!("site {site}: reading the email settings for an alert: {error}");
+            false
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -158,13 +181,16 @@ pub async fn flush(env: &Env, store: &SqlStore) -> Result<usize, ApiError> {
             known.insert(key.clone(), found);
         }
         let (endpoints, lead_ids) = &known[&key];
-        let mut targets = match &event {
+        let targets = match &event {
             WebhookEvent::TranscriptRequested(_) => vec![Target::Email],
+            WebhookEvent::ConversationWaiting(_) => {
+                let mail_team = mails_team(env, &site).await;
+                // Counted against the cap only when someone would be alerted.
+                let anyone = mail_team || subscribed(endpoints, EventType::ConversationWaiting).any(alerts_people);
+                waiting_targets(endpoints, mail_team, anyone && team_alerted(env, store, &site, now).await)
+            }
             _ => outbox::endpoint_targets(endpoints, &event),
         };
-        if matches!(event, WebhookEvent::ConversationWaiting(_)) && alert_mail_wanted(env, &site, now).await? {
-            targets.push(Target::Email);
-        }
         let (mut more, mut queued) = (Vec::new(), Vec::new());
         if !targets.is_empty() {
             attach_lead_ids(&mut event, lead_ids);

@@ -15,9 +15,10 @@ use std::marker::PhantomData;
 use floorwalker_core::access::accounts::Revocation;
 use floorwalker_core::base::error::{ApiError, ErrorBody};
 use floorwalker_core::base::locale::Locale;
+use floorwalker_core::chat::attachment::Attachment;
 use floorwalker_core::chat::conversation::{ConversationOwner, Transcript};
 use floorwalker_core::chat::hub::{Assignee, ConnectionStatus, ConversationEntry, HubNotification};
-use floorwalker_core::chat::protocol::SitePresence;
+use floorwalker_core::chat::protocol::{ChatMessage, SitePresence};
 use floorwalker_core::visitor::context::VisitorContext;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,9 @@ pub enum ConversationCall {
     Post { who: Who, client_msg_id: String, text: String },
     /// From the site's hub: whether anyone is online changed → [`ConversationReply::Done`].
     Presence(SitePresence),
+    /// A file either side uploaded, its bytes stored already (`chat::files`) →
+    /// [`ConversationReply::Attached`].
+    Attach { who: Who, client_msg_id: String, attachment: Attachment },
     /// The visitor left a contact in the offline form → [`ConversationReply::Done`].
     Callback { who: Who, contact: String },
     /// The visitor rated the closed conversation → [`ConversationReply::Done`].
@@ -70,6 +74,9 @@ pub enum ConversationReply {
     /// `created` is false when the conversation was already set up (the call is idempotent).
     Initialised { created: bool },
     Posted(PostedMessage),
+    /// The message that carries the file; on a retry, the first upload's (its `attachment.id`
+    /// then differs from the one just stored, which the caller deletes).
+    Attached { message: ChatMessage },
     Done,
     /// `id` is the stable id of the transcript event.
     TranscriptQueued { id: String },

@@ -4,7 +4,7 @@
 //!
 //! ```sql
 //! messages (seq INTEGER PRIMARY KEY, side TEXT, author TEXT NOT NULL, text TEXT NOT NULL,
-//!           at INTEGER NOT NULL, client_msg_id TEXT, action TEXT)
+//!           at INTEGER NOT NULL, client_msg_id TEXT, action TEXT)  -- action: JSON, see [`Extra`]
 //!   UNIQUE (side, client_msg_id) WHERE client_msg_id IS NOT NULL;  INDEX (side, seq)
 //! state (key TEXT PRIMARY KEY, value TEXT NOT NULL)   -- JSON values, each key and type in [`state`]
 //! outbox (id TEXT PRIMARY KEY, type TEXT NOT NULL, payload TEXT NOT NULL, created_at INTEGER NOT NULL)
@@ -22,6 +22,7 @@
 use std::marker::PhantomData;
 
 use floorwalker_core::base::error::ApiError;
+use floorwalker_core::chat::attachment::Attachment;
 use floorwalker_core::chat::conversation::ConversationMeta;
 use floorwalker_core::chat::conversation::store::{ConversationStore, NewMessage};
 use floorwalker_core::chat::hub::ConversationEntry;
@@ -74,6 +75,9 @@ pub mod state {
     pub const FLUSH_AT: StateKey<u64> = StateKey::new("flush_at");
     /// When to check that the visitor got an answer.
     pub const REPLY_AT: StateKey<u64> = StateKey::new("reply_at");
+    /// Whether the team was alerted of this conversation's wait (decided once, under the site's
+    /// hourly cap), so a retried flush neither counts it twice nor alerts twice.
+    pub const TEAM_ALERTED: StateKey<bool> = StateKey::new("team_alerted");
     /// Transcripts sent by email (one per address and window).
     pub const TRANSCRIPT_LOG: StateKey<TranscriptLog> = StateKey::new("transcripts_sent");
 
@@ -117,6 +121,16 @@ struct MessageRow {
     at: f64,
     client_msg_id: Option<String>,
     action: Option<String>,
+}
+
+/// What a message's `action` column holds: a system notice's action (`"offer_callback"`, as every
+/// row before files did), or a participant's file (`{"attachment":{...}}`). One column for both:
+/// a message is never both, and no object needs a schema change.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum Extra {
+    Action(MessageAction),
+    File { attachment: Attachment },
 }
 
 #[derive(Deserialize)]
@@ -253,10 +267,15 @@ impl SqlStore {
 
     fn decode(&self, row: MessageRow) -> Result<ChatMessage, ApiError> {
         let author: Author = serde_json::from_str(&row.author).map_err(|e| internal("decoding a message author", e))?;
-        let action: Option<MessageAction> = row
+        let extra: Option<Extra> = row
             .action
             .map(|a| serde_json::from_str(&a).map_err(|e| internal("decoding a message action", e)))
             .transpose()?;
+        let (action, attachment) = match extra {
+            Some(Extra::Action(action)) => (Some(action), None),
+            Some(Extra::File { attachment }) => (None, Some(attachment)),
+            None => (None, None),
+        };
         let seq = row.seq as u64;
         Ok(ChatMessage {
             seq,
@@ -266,6 +285,7 @@ impl SqlStore {
             at: row.at as u64,
             client_msg_id: row.client_msg_id,
             action,
+            attachment,
         })
     }
 
@@ -289,7 +309,12 @@ impl ConversationStore for SqlStore {
     fn append(&mut self, message: NewMessage) -> Result<ChatMessage, ApiError> {
         let seq = self.last_message()?.map_or(0, |m| m.seq) + 1;
         let author = serde_json::to_string(&message.author).map_err(|e| internal("encoding a message", e))?;
-        let action = message.action.map(|a| serde_json::to_string(&a)).transpose().map_err(|e| internal("encoding a message", e))?;
+        let extra = match (&message.attachment, message.action) {
+            (Some(attachment), _) => Some(Extra::File { attachment: attachment.clone() }),
+            (None, Some(action)) => Some(Extra::Action(action)),
+            (None, None) => None,
+        };
+        let action = extra.map(|e| serde_json::to_string(&e)).transpose().map_err(|e| internal("encoding a message", e))?;
         let p = self.prefix;
         self.exec(
             &format!("INSERT INTO {p}messages (seq, side, author, text, at, client_msg_id, action) VALUES (?, ?, ?, ?, ?, ?, ?)"),

@@ -61,7 +61,7 @@ fn page_origin(req: &Request) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::new(ErrorCode::OriginNotAllowed, "chat is available only from a browser page (Origin header)"))
 }
 
-enum Admitted {
+pub(super) enum Admitted {
     /// The site's config and the request's Origin, one of the site's.
     Yes(SiteConfig, String),
     /// The 429 to answer with.
@@ -71,7 +71,7 @@ enum Admitted {
 /// [`site_for_origin`] for a rate-limited route: counts the request on `route`'s limits (its
 /// client's and its visitor's, on the site) before the Origin is checked, so a flood from a
 /// foreign page is refused with 429 too, rather than recorded refusal by refusal.
-async fn admit(env: &Env, req: &Request, route: PublicRoute, site: &str, visitor: &str) -> Result<Admitted, ApiError> {
+pub(super) async fn admit(env: &Env, req: &Request, route: PublicRoute, site: &str, visitor: &str) -> Result<Admitted, ApiError> {
     let origin = page_origin(req)?;
     let config = sites::require(env, site).await?;
     let counters = route.counters(site, &rate_limit::client(req), Some(visitor));
@@ -91,7 +91,7 @@ pub fn verify_token(env: &Env, token: &str) -> Result<VisitorClaims, ApiError> {
     verify_visitor_token(&visitor_secret(env)?, token, now_ms(), VISITOR_TOKEN_TTL_MS)
 }
 
-fn who(claims: &VisitorClaims) -> Who {
+pub(super) fn who(claims: &VisitorClaims) -> Who {
     Who::Visitor {
         site: claims.site.clone(),
         visitor_id: claims.visitor_id.clone(),
@@ -127,7 +127,7 @@ pub async fn operator_online(env: &Env, site: &str) -> bool {
     asked.is_ok_and(|presence: SitePresence| presence.operator_online)
 }
 
-fn with_cors(mut response: Response, origin: &str) -> Result<Response, ApiError> {
+pub(super) fn with_cors(mut response: Response, origin: &str) -> Result<Response, ApiError> {
     cors::allow_origin(&mut response, origin)?;
     Ok(response)
 }
@@ -185,7 +185,8 @@ pub async fn start(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     }
     let locale = body.context.as_ref().map_or(config.widget.default_locale, |c| c.locale);
     let context = match body.context {
-        Some(context) => context,
+        // Page titles are the worker's word, from the stored page views; never a client's.
+        Some(context) => VisitorContext { page_titles: Vec::new(), ..context },
         None => context::from_events(env, &claims.site, &claims.visitor_id, locale).await?,
     };
     let id = format!("c{}", random_id()?);
@@ -328,7 +329,7 @@ pub async fn rate(mut req: Request, env: &Env, id: &str) -> Result<Response, Api
 
 /// The conversation exists and the token's bearer may use it (core's `may_access`: the same
 /// site, and the same browser or verified person): 404 for an id nobody started, 403 otherwise.
-async fn require_access(env: &Env, claims: &VisitorClaims, id: &str) -> Result<(), ApiError> {
+pub(super) async fn require_access(env: &Env, claims: &VisitorClaims, id: &str) -> Result<(), ApiError> {
     let row = super::console::conversation_row(env, id)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "there is no such conversation"))?;

@@ -6,7 +6,9 @@
 //!   and the deploy-level test-timing switch.
 //! - [`random`]: the one CSPRNG (`crypto.getRandomValues` through `getrandom`).
 //! - [`d1`]: the `DB` binding and typed statements without per-call error plumbing.
+//! - [`files`]: the `FILES` binding (R2), where the chat's attachments are kept.
 
 pub mod d1;
+pub mod files;
 pub mod random;
 pub mod vars;
