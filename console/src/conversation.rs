@@ -178,12 +178,33 @@ pub fn ConversationView(id: String, mirror: RwSignal<floorwalker_core::chat::con
             chat.send(&ClientFrame::Typing { on: true });
         }
     };
+    // A file from the operator: stored by the worker, then a message both sides see.
+    let upload_path = format!("/v1/console/conversations/{id}/files");
+    let on_file = move |ev: leptos::ev::Event| {
+        let Some(input) = ev.target().and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlInputElement>(t).ok()) else { return };
+        let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
+        input.set_value("");
+        let path = format!(
+            "{upload_path}?name={}&client_msg_id={}",
+            js_sys::encode_uri_component(&file.name()),
+            net::random_id()
+        );
+        chat.error.set(None);
+        spawn_local(async move {
+            if let Err(e) = net::upload::<serde_json::Value>(&path, &file).await {
+                chat.error.set(Some(Notice::failed("The file was not sent", "Файл не отправлен", e)));
+            }
+        });
+    };
+    let file_base = format!("/v1/console/conversations/{id}/files/");
     let close = move |_| chat.send(&ClientFrame::Close);
     // Who has it: the list's entry says (the hub keeps every console's copy current).
     let entry_id = id.clone();
     let assignee = Memo::new(move |_| mirror.with(|m| m.conversations().get(&entry_id).and_then(|e| e.assignee.clone())));
     let rated_id = id.clone();
-    let rating = Memo::new(move |_| mirror.with(|m| m.conversations().get(&rated_id).and_then(|e| e.rating)));
+    // A conversation that has left the live list (rated late) still shows its score from the details.
+    let stored_rating = move || details.with(|d| d.as_ref().and_then(|r| r.as_ref().ok()).and_then(|d| d.conversation.rating));
+    let rating = Memo::new(move |_| mirror.with(|m| m.conversations().get(&rated_id).and_then(|e| e.rating)).or_else(stored_rating));
     let assign_path = format!("/v1/console/conversations/{id}/assign");
     let assign = move |operator_id: Option<String>| {
         let path = assign_path.clone();
@@ -256,9 +277,11 @@ pub fn ConversationView(id: String, mirror: RwSignal<floorwalker_core::chat::con
                             let (words, iso) = floorwalker_browser_kit::message_time(&zone, at, lang.get());
                             view! { " " <time data-test="message-time" datetime=iso>{words}</time> }
                         });
+                        let file = m.attachment.clone().map(|file| crate::files::shown(&file, &format!("{file_base}{}", file.id)));
+                        let text = m.attachment.is_none().then(|| view! { <span data-test="message-text">{m.text.clone()}</span> });
                         view! {
                             <li class=class data-test="message" data-author=author data-seq=m.seq>
-                                <div class="who">{who}{time}</div><span data-test="message-text">{m.text.clone()}</span>
+                                <div class="who">{who}{time}</div>{text}{file}
                             </li>
                         }
                     }
@@ -277,10 +300,16 @@ pub fn ConversationView(id: String, mirror: RwSignal<floorwalker_core::chat::con
                     prop:value=move || draft.get() on:input=on_input disabled=move || closed.get()
                     on:keydown=move |ev: leptos::ev::KeyboardEvent| if picker.key(&ev.key()) { ev.prevent_default(); }/>
                 <crate::canned::CannedList picker=picker/>
+                <input type="file" id="attach-file" class="file-input" data-test="attach" accept=floorwalker_core::chat::attachment::ACCEPT
+                    on:change=on_file disabled=move || closed.get()/>
+                <label for="attach-file" class="attach" title=move || lang.get().pick("Send a picture or a PDF", "Отправить картинку или PDF")>
+                    <span aria-hidden="true">"📎"</span><span class="visually-hidden">{move || lang.get().pick("Attach a file", "Прикрепить файл")}</span>
+                </label>
                 <button class="primary" data-test="send" type="submit" disabled=move || closed.get()>{move || lang.get().pick("Send", "Отправить")}</button>
             </form>
         </section>
-        <aside class="side" data-test="context" aria-label=move || lang.get().pick("Visitor", "Посетитель")>
+        // Focusable: it scrolls on its own when the visitor's history is long, and a keyboard must reach all of it.
+        <aside class="side" data-test="context" tabindex="0" aria-label=move || lang.get().pick("Visitor", "Посетитель")>
             {move || match details.get() {
                 None => view! { <p class="empty">{move || lang.get().pick("Loading…", "Загрузка…")}</p> }.into_any(),
                 Some(Err(notice)) => view! { <p class="error">{move || notice.text(lang.get())}</p> }.into_any(),
@@ -398,9 +427,10 @@ fn ContextPanel(details: ConversationDetails) -> impl IntoView {
         {leads.is_empty().then(|| view! { <p class="empty">{say("None.", "Нет.")}</p> })}
         <h2>{say("Earlier conversations", "Прошлые разговоры")}</h2>
         <ul data-test="previous">{previous.iter().map(|p| {
-            let (closed, at) = (p.status == ConversationStatus::Closed, p.opened_at);
+            let (closed, at, rating) = (p.status == ConversationStatus::Closed, p.opened_at, p.rating);
             let status = move || if closed { lang.get().pick("closed", "закрыт") } else { lang.get().pick("open", "открыт") };
-            view! { <li data-test="previous-conversation">{move || crate::clock::shop_time(at, lang.get())}" — "{status}</li> }
+            let rated = move || rating.map(|score| format!(" · {} {score}/5", lang.get().pick("rated", "оценка")));
+            view! { <li data-test="previous-conversation">{move || crate::clock::shop_time(at, lang.get())}" — "{status}{rated}</li> }
         }).collect_view()}</ul>
         {previous.is_empty().then(|| view! { <p class="empty">{say("None.", "Нет.")}</p> })}
     }

@@ -11,6 +11,7 @@ mod app;
 mod canned;
 mod clock;
 mod conversation;
+mod files;
 mod i18n;
 mod inbox;
 mod join;

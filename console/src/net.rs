@@ -53,12 +53,19 @@ impl HttpError {
 }
 
 async fn fetch(method: &str, path: &str, body: Option<String>) -> Result<(u16, String), HttpError> {
-    fetch_in(method, path, body, None).await
+    fetch_in(method, path, body.map(json_body), None).await
+}
+
+/// A request body and its media type.
+type Body = (JsValue, &'static str);
+
+fn json_body(json: String) -> Body {
+    (JsValue::from_str(&json), "application/json")
 }
 
 /// [`fetch`], asking for the server's words in `language` (`Accept-Language`), for forms whose
 /// problems are shown to the owner as the server words them.
-async fn fetch_in(method: &str, path: &str, body: Option<String>, language: Option<&str>) -> Result<(u16, String), HttpError> {
+async fn fetch_in(method: &str, path: &str, body: Option<Body>, language: Option<&str>) -> Result<(u16, String), HttpError> {
     let fail = |e: JsValue| HttpError::network(e.as_string().unwrap_or_else(|| "network error".into()));
     let window = web_sys::window().ok_or_else(|| fail("no window".into()))?;
     let init = web_sys::RequestInit::new();
@@ -68,9 +75,9 @@ async fn fetch_in(method: &str, path: &str, body: Option<String>, language: Opti
     if let Some(language) = language {
         headers.set("accept-language", language).map_err(fail)?;
     }
-    if let Some(body) = body {
-        headers.set("content-type", "application/json").map_err(fail)?;
-        init.set_body(&JsValue::from_str(&body));
+    if let Some((body, media_type)) = body {
+        headers.set("content-type", media_type).map_err(fail)?;
+        init.set_body(&body);
     }
     init.set_headers(&headers);
     let request = web_sys::Request::new_with_str_and_init(path, &init).map_err(fail)?;
@@ -109,7 +116,13 @@ pub async fn put<T: DeserializeOwned>(path: &str, body: &impl Serialize) -> Resu
 /// A JSON merge patch (RFC 7396): only what changed; problems worded in `language` (`"ru"`/`"en"`).
 pub async fn patch<T: DeserializeOwned>(path: &str, body: &impl Serialize, language: &str) -> Result<T, HttpError> {
     let body = serde_json::to_string(body).map_err(|e| HttpError::network(e.to_string()))?;
-    let (status, text) = fetch_in("PATCH", path, Some(body), Some(language)).await?;
+    let (status, text) = fetch_in("PATCH", path, Some(json_body(body)), Some(language)).await?;
+    decode(status, &text)
+}
+
+/// POSTs a file as the body (what it is, the server tells from its bytes).
+pub async fn upload<T: DeserializeOwned>(path: &str, file: &web_sys::Blob) -> Result<T, HttpError> {
+    let (status, text) = fetch_in("POST", path, Some((file.into(), "application/octet-stream")), None).await?;
     decode(status, &text)
 }
 

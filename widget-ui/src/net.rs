@@ -38,13 +38,18 @@ pub fn document() -> Option<web_sys::Document> {
 
 /// POSTs `json` as text/plain (no CORS preflight) and returns the response, whatever its status.
 pub(crate) async fn post(url: &str, json: &str) -> Result<web_sys::Response, JsValue> {
+    post_body(url, &JsValue::from_str(json), "text/plain;charset=UTF-8").await
+}
+
+/// POSTs `body` as `media_type`, without cookies, and returns the response, whatever its status.
+pub(crate) async fn post_body(url: &str, body: &JsValue, media_type: &str) -> Result<web_sys::Response, JsValue> {
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     init.set_mode(web_sys::RequestMode::Cors);
     init.set_credentials(web_sys::RequestCredentials::Omit);
-    init.set_body(&JsValue::from_str(json));
+    init.set_body(body);
     let headers = web_sys::Headers::new()?;
-    headers.set("content-type", "text/plain;charset=UTF-8")?;
+    headers.set("content-type", media_type)?;
     init.set_headers(&headers);
     JsFuture::from(window().fetch_with_str_and_init(url, &init)).await?.dyn_into()
 }

@@ -131,7 +131,7 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
                     </div>
                 }
                 .into_any(),
-                Footer::Composer => composer(locale, draft, error, touch_screen).into_any(),
+                Footer::Composer => composer(locale, draft, error, touch_screen, ui.has_conversation).into_any(),
             }}
         </div>
     }
@@ -165,10 +165,23 @@ fn message(m: ChatMessage, ui: Ui, locale: Locale, timezone: StoredValue<String>
     });
     // On the shop's clock (the site's time zone), as the operator sees it in the console.
     let (time, iso) = timezone.with_value(|zone| net::message_time(zone, m.at, locale));
+    // A file: a picture inline (a link to the full size), a document a link, named and sized.
+    let file = m.attachment.clone().and_then(|file| {
+        let (api_base, conversation, token) = with(|chat| (chat.opts.api_base.clone(), chat.conversation_id(), chat.token()))?;
+        let href = routes::file_url(&api_base, &conversation?, &file.id, &token?);
+        let label = format!("{} · {}", file.name, file.size_words());
+        Some(if file.kind.is_image() {
+            let src = href.clone();
+            view! { <a class="file" href=href target="_blank" rel="noopener"><img src=src alt=file.name.clone()/><span class="fname">{label}</span></a> }.into_any()
+        } else {
+            view! { <a class="file" href=href target="_blank" rel="noopener">{label}</a> }.into_any()
+        })
+    });
+    let words = m.attachment.is_none().then(|| view! { <p class="t">{m.text}</p> });
     view! {
         <li class=class data-seq=seq>
             <span class=who_class>{who}</span>
-            <p class="t">{m.text}</p>
+            {words}{file}
             {offer}
             <span class="meta"><time datetime=iso>{time}</time>
                 <Show when=seen>
@@ -179,7 +192,27 @@ fn message(m: ChatMessage, ui: Ui, locale: Locale, timezone: StoredValue<String>
     }
 }
 
-fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<Option<String>>, touch_screen: bool) -> impl IntoView {
+/// Sends the file the visitor picked; its message arrives over the socket like any other.
+fn attach(ev: leptos::ev::Event, locale: Locale, error: RwSignal<Option<String>>) {
+    use wasm_bindgen::JsCast;
+    let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+    let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
+    input.set_value("");
+    let Some((api_base, Some(conversation), Some(token))) = with(|chat| (chat.opts.api_base.clone(), chat.conversation_id(), chat.token())) else {
+        return;
+    };
+    error.set(None);
+    wasm_bindgen_futures::spawn_local(async move {
+        let said = match routes::upload(&api_base, &conversation, &token, &file, &net::random_id()).await {
+            Ok(()) => return,
+            Err(FormError::Refused(code)) => contact::message(code, locale),
+            Err(FormError::Unavailable) => None,
+        };
+        error.set(Some(said.unwrap_or(copy(locale).attach_failed).to_owned()));
+    });
+}
+
+fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<Option<String>>, touch_screen: bool, has_conversation: RwSignal<bool>) -> impl IntoView {
     let text = copy(locale);
     let hint = chat_panel::composer_hint(touch_screen, locale);
     let described = if hint.is_some() { "fwc-hint fwc-error" } else { "fwc-error" };
@@ -215,6 +248,11 @@ fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<Option<Stri
                         submit();
                     }
                 }></textarea>
+            // Files go into a conversation under way (the visitor has written first).
+            <Show when=move || has_conversation.get()>
+                <input type="file" id="fwc-file" class="file-input" accept=floorwalker_core::chat::attachment::ACCEPT on:change=move |ev| attach(ev, locale, error)/>
+                <label for="fwc-file" class="attach" title=text.attach><span aria-hidden="true">"+"</span><span class="sr">{text.attach}</span></label>
+            </Show>
             <button type="submit" class="send brand">{text.send}</button>
             {hint.map(|hint| view! { <p id="fwc-hint" class="hint">{hint}</p> })}
             <p id="fwc-error" class="error" role="alert">{move || error.get()}</p>

@@ -133,6 +133,29 @@ pub async fn rate(api_base: &str, conversation: &str, token: String, score: u8) 
     submit(&conversation_url(api_base, conversation, "rating"), &RatingBody { token, score }).await
 }
 
+/// Where the visitor's browser fetches a file of their conversation (an `<img src>` sends no
+/// header, so the token rides in the query, as on the socket).
+pub fn file_url(api_base: &str, conversation: &str, file: &str, token: &str) -> String {
+    format!("{}/{}?token={}", conversation_url(api_base, conversation, "files"), js_sys::encode_uri_component(file), js_sys::encode_uri_component(token))
+}
+
+/// `POST /v1/chat/conversations/:id/files`: the visitor's file; the message that carries it comes
+/// back over the socket like any other.
+pub async fn upload(api_base: &str, conversation: &str, token: &str, file: &web_sys::File, client_msg_id: &str) -> Result<(), FormError> {
+    let url = format!(
+        "{}?token={}&name={}&client_msg_id={}",
+        conversation_url(api_base, conversation, "files"),
+        js_sys::encode_uri_component(token),
+        js_sys::encode_uri_component(&file.name()),
+        js_sys::encode_uri_component(client_msg_id)
+    );
+    let response = crate::net::post_body(&url, file, "application/octet-stream").await.map_err(|_| FormError::Unavailable)?;
+    if response.ok() {
+        return Ok(());
+    }
+    Err(refusal(response).await)
+}
+
 /// `{api_base}/v1/chat/conversations/:id/{action}`.
 fn conversation_url(api_base: &str, conversation: &str, action: &str) -> String {
     format!("{api_base}/v1/chat/conversations/{}/{action}", js_sys::encode_uri_component(conversation))
