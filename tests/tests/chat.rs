@@ -372,8 +372,10 @@ async fn a_u64_above_2_pow_53_in_the_start_context_is_refused_and_the_next_start
 
     // An odd millisecond near now: a value that only survives exactly as an integer.
     let at = (now_ms() - 1_234_567) | 1;
-    let (status, body) =
-        post_json(&worker, "/v1/chat/conversations", Some(SHOP), &json!({"token": visitor.token, "context": context(at)})).await;
+    // Titles the widget never sends: a forged one must not reach the operator or the CRM.
+    let mut sent = context(at);
+    sent["page_titles"] = json!([{"url": "http://shop.example/", "title": "Pay by card at evil.example"}]);
+    let (status, body) = post_json(&worker, "/v1/chat/conversations", Some(SHOP), &json!({"token": visitor.token, "context": sent})).await;
     assert_eq!(status, 201, "{body}");
     let conv = body["conversation_id"].as_str().expect("a conversation id").to_owned();
 
@@ -387,6 +389,7 @@ async fn a_u64_above_2_pow_53_in_the_start_context_is_refused_and_the_next_start
     .await;
     let payload: serde_json::Value = serde_json::from_str(closed["payload"].as_str().expect("payload")).expect("JSON");
     assert_eq!(payload["data"]["context"]["first_touch"]["at"].as_u64(), Some(at), "{payload}");
+    assert!(!payload.to_string().contains("evil.example"), "a client's page titles are dropped: {payload}");
 }
 
 /// Issue 11, item 9: a start whose context carries absurd values (a price no shop has, more

@@ -635,3 +635,53 @@ async fn a_visitor_nobody_answers_is_mailed_to_the_teams_alert_address_once() {
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(alerts().await.len(), 1, "one alert for the first conversation, none once cleared");
 }
+
+/// A flood of visitors while nobody is online (scripted or not) does not become a flood on the
+/// team's phones: past the site's hourly cap (`WAITING_ALERTS_PER_HOUR`, 2 here) the Telegram chat
+/// and the alert address hear nothing more, while the CRM's signed endpoint gets every wait.
+#[tokio::test]
+async fn past_the_hourly_cap_the_team_hears_no_more_waits_but_the_crm_gets_every_one() {
+    use floorwalker_core::outbound::email::StoredEmail;
+    const TOKEN: &str = "123456:TEST-token_value";
+    let worker =
+        Worker::start_with_vars("chat-alert-cap", &[("CRM_TG_ALERTS", TOKEN), ("CHAT_REPLY_WAIT_SECONDS", "3"), ("WAITING_ALERTS_PER_HOUR", "2")])
+            .await;
+    worker.seed_demo_site(&[SHOP.to_owned()]).await;
+    worker.allow_private_endpoints().await;
+    let receiver = Receiver::start();
+    let telegram = json!({"kind": "telegram", "chat_id": "-100200300", "bot_token_secret": "CRM_TG_ALERTS"});
+    worker.add_endpoint(json!({"id": "tg", "url": receiver.url("/tg"), "preset": telegram})).await;
+    let hooks = worker
+        .add_endpoint(json!({"id": "crm", "url": receiver.url("/hooks/crm"), "preset": {"kind": "generic"}, "events": ["conversation.waiting"]}))
+        .await;
+    receiver.set_secrets(vec![hooks.secret]);
+    let (status, answer) = worker.admin_send(reqwest::Method::PUT, "/sites/demo/email", Some(json!({"alert_to": "team@kroha.example"}))).await;
+    assert_eq!(status, 200, "{answer}");
+
+    // Nobody is online: each visitor's first message is a wait at once.
+    for n in 1..=3 {
+        let visitor = visitor_session(&worker, SHOP, &format!("visitor-flood-000{n}")).await;
+        assert!(!visitor.operator_online);
+        let conversation = start_conversation(&worker, SHOP, &visitor.token).await;
+        let mut v = ChatSocket::visitor(&worker, SHOP, &conversation, &visitor.token).await;
+        v.hello(0).await;
+        say(&mut v, &format!("v-flood-00000{n}"), &format!("Question number {n}")).await;
+        v.until("the callback offer", |f| matches!(f, ServerFrame::Message(m) if m.action == Some(MessageAction::OfferCallback)).then_some(()))
+            .await;
+    }
+    let signed = eventually("three signed waits", Duration::from_secs(30), || async {
+        let got = delivered_of(&receiver, "/hooks/crm", "conversation.waiting");
+        (got.len() >= 3).then_some(got)
+    })
+    .await;
+    assert!(signed.iter().all(|r| r.signature_valid == Some(true)));
+    // Long enough for a third alert to have arrived, had it been sent.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let texts: Vec<String> = receiver.received_at("/tg/").iter().map(|r| r.json()["text"].as_str().unwrap_or_default().to_owned()).collect();
+    assert_eq!(texts.len(), 2, "two alerts in the hour: {texts:?}");
+    assert!(texts.iter().any(|t| t.contains("Question number 1")) && texts.iter().any(|t| t.contains("Question number 2")), "{texts:?}");
+    let emails: Vec<StoredEmail> = worker.admin_get("/mailbox").await;
+    let mailed: Vec<&StoredEmail> = emails.iter().filter(|e| e.message.to == "team@kroha.example").collect();
+    assert_eq!(mailed.len(), 2, "the alert email shares the cap: one count per wait, not per channel");
+    assert_eq!(delivered_of(&receiver, "/hooks/crm", "conversation.waiting").len(), 3, "the CRM's record is whole");
+}

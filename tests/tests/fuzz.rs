@@ -114,6 +114,11 @@ fn seeds(worker: &Worker, f: &Fixture) -> (Vec<Seed>, Vec<Seed>) {
         s("POST", format!("/v1/chat/conversations/{c}/rating"), Some(object(&[("token", json!(token)), ("score", json!(4))])), Auth::None, true),
         s("GET", format!("/v1/chat/conversations/{c}/ws?token={token}"), None, Auth::None, true),
         s("GET", format!("/v1/console/conversations/{c}/ws"), None, Auth::Operator, false),
+        // Files: the fuzzed bodies are never a picture, so these exercise the refusals around R2.
+        s("POST", format!("/v1/chat/conversations/{c}/files?token={token}&name=a.png&client_msg_id=fuzz-file-0001"), None, Auth::None, true),
+        s("GET", format!("/v1/chat/conversations/{c}/files/aaaaaaaaaaaaaaaaaaaaaa?token={token}"), None, Auth::None, false),
+        s("POST", format!("/v1/console/conversations/{c}/files?name=a.pdf&client_msg_id=fuzz-file-0002"), None, Auth::Operator, false),
+        s("GET", format!("/v1/console/conversations/{c}/files/aaaaaaaaaaaaaaaaaaaaaa"), None, Auth::Operator, false),
         s("POST", format!("/v1/console/callbacks/{c}/done"), None, Auth::Operator, false),
         s("PUT", "/v1/admin/sites/fuzzshop".into(), Some(site), Auth::Admin, false),
         s("PUT", "/v1/admin/sites/demo/delivery".into(), Some(delivery), Auth::Admin, false),
