@@ -483,6 +483,27 @@ async fn a_repeated_transcript_request_is_refused_until_something_new_was_said()
     assert_eq!(log.iter().filter(|d| d.event_type == EventType::TranscriptRequested).count(), 2, "{log:#?}");
 }
 
+/// The Telegram alerts' bot token (a worker secret, `CRM_TG_ALERTS`): it appears in the Bot API's path.
+const TOKEN: &str = "123456:TEST-token_value";
+
+/// The demo shop with a 3 s reply wait (and `vars`), a Telegram alert endpoint at `/tg` and a
+/// generic signed endpoint for `conversation.waiting` at `/hooks/crm`, both at one receiver.
+async fn waiting_shop(name: &str, vars: &[(&str, &str)]) -> (Worker, Receiver) {
+    let mut all = vec![("CRM_TG_ALERTS", TOKEN), ("CHAT_REPLY_WAIT_SECONDS", "3")];
+    all.extend_from_slice(vars);
+    let worker = Worker::start_with_vars(name, &all).await;
+    worker.seed_demo_site(&[SHOP.to_owned()]).await;
+    worker.allow_private_endpoints().await;
+    let receiver = Receiver::start();
+    let telegram = json!({"kind": "telegram", "chat_id": "-100200300", "bot_token_secret": "CRM_TG_ALERTS"});
+    worker.add_endpoint(json!({"id": "tg", "url": receiver.url("/tg"), "preset": telegram})).await;
+    let hooks = worker
+        .add_endpoint(json!({"id": "crm", "url": receiver.url("/hooks/crm"), "preset": {"kind": "generic"}, "events": ["conversation.waiting"]}))
+        .await;
+    receiver.set_secrets(vec![hooks.secret]);
+    (worker, receiver)
+}
+
 /// A transcript goes to one address per conversation: a script that asks for it to 25 addresses
 /// sends one email (to the first), and every other address gets 409 `transcript_address_locked`.
 #[tokio::test]
@@ -517,17 +538,7 @@ async fn a_conversation_emails_its_transcript_to_one_address_only() {
 /// for Telegram's HTML; once per conversation. A generic endpoint gets the same event signed.
 #[tokio::test]
 async fn a_visitor_nobody_answers_reaches_the_shops_telegram_once_in_the_bot_api_shape() {
-    const TOKEN: &str = "123456:TEST-token_value";
-    let worker = Worker::start_with_vars("chat-waiting", &[("CRM_TG_ALERTS", TOKEN), ("CHAT_REPLY_WAIT_SECONDS", "3")]).await;
-    worker.seed_demo_site(&[SHOP.to_owned()]).await;
-    worker.allow_private_endpoints().await;
-    let receiver = Receiver::start();
-    let telegram = json!({"kind": "telegram", "chat_id": "-100200300", "bot_token_secret": "CRM_TG_ALERTS"});
-    worker.add_endpoint(json!({"id": "tg", "url": receiver.url("/tg"), "preset": telegram})).await;
-    let hooks = worker
-        .add_endpoint(json!({"id": "crm", "url": receiver.url("/hooks/crm"), "preset": {"kind": "generic"}, "events": ["conversation.waiting"]}))
-        .await;
-    receiver.set_secrets(vec![hooks.secret]);
+    let (worker, receiver) = waiting_shop("chat-waiting", &[]).await;
     let alerts = || receiver.received_at("/tg/");
 
     // An operator is online but does not answer: the alert comes after the wait, not before.
@@ -642,19 +653,7 @@ async fn a_visitor_nobody_answers_is_mailed_to_the_teams_alert_address_once() {
 #[tokio::test]
 async fn past_the_hourly_cap_the_team_hears_no_more_waits_but_the_crm_gets_every_one() {
     use floorwalker_core::outbound::email::StoredEmail;
-    const TOKEN: &str = "123456:TEST-token_value";
-    let worker =
-        Worker::start_with_vars("chat-alert-cap", &[("CRM_TG_ALERTS", TOKEN), ("CHAT_REPLY_WAIT_SECONDS", "3"), ("WAITING_ALERTS_PER_HOUR", "2")])
-            .await;
-    worker.seed_demo_site(&[SHOP.to_owned()]).await;
-    worker.allow_private_endpoints().await;
-    let receiver = Receiver::start();
-    let telegram = json!({"kind": "telegram", "chat_id": "-100200300", "bot_token_secret": "CRM_TG_ALERTS"});
-    worker.add_endpoint(json!({"id": "tg", "url": receiver.url("/tg"), "preset": telegram})).await;
-    let hooks = worker
-        .add_endpoint(json!({"id": "crm", "url": receiver.url("/hooks/crm"), "preset": {"kind": "generic"}, "events": ["conversation.waiting"]}))
-        .await;
-    receiver.set_secrets(vec![hooks.secret]);
+    let (worker, receiver) = waiting_shop("chat-alert-cap", &[("WAITING_ALERTS_PER_HOUR", "2")]).await;
     let (status, answer) = worker.admin_send(reqwest::Method::PUT, "/sites/demo/email", Some(json!({"alert_to": "team@kroha.example"}))).await;
     assert_eq!(status, 200, "{answer}");
 

@@ -19,31 +19,18 @@ const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 
 
 async fn upload_as_visitor(worker: &Worker, conversation: &str, token: &str, name: &str, client_msg_id: &str, bytes: Vec<u8>) -> (u16, Value) {
     let url = format!("/v1/chat/conversations/{conversation}/files?token={token}&name={name}&client_msg_id={client_msg_id}");
-    let response = worker
-        .http()
-        .post(worker.url(&url))
-        .header("origin", SHOP)
-        .header("content-type", "image/png")
-        .body(bytes)
-        .send()
-        .await
-        .expect("uploading");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    upload(worker.http().post(worker.url(&url)).header("origin", SHOP).header("content-type", "image/png"), bytes).await
 }
 
 async fn upload_as_operator(worker: &Worker, conversation: &str, cookie: &str, name: &str, client_msg_id: &str, bytes: Vec<u8>) -> (u16, Value) {
     let url = format!("/v1/console/conversations/{conversation}/files?name={name}&client_msg_id={client_msg_id}");
-    let response = worker
-        .http()
-        .post(worker.url(&url))
-        .header("origin", worker.origin())
-        .header("cookie", cookie)
-        .header("content-type", "application/octet-stream")
-        .body(bytes)
-        .send()
-        .await
-        .expect("uploading");
+    let request = worker.http().post(worker.url(&url)).header("origin", worker.origin()).header("cookie", cookie);
+    upload(request.header("content-type", "application/octet-stream"), bytes).await
+}
+
+/// Sends `bytes` as the body of `request`: the status and the JSON answer.
+async fn upload(request: reqwest::RequestBuilder, bytes: Vec<u8>) -> (u16, Value) {
+    let response = request.body(bytes).send().await.expect("uploading");
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
