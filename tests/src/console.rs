@@ -23,9 +23,18 @@ impl Console {
     }
 
     /// Types into an element (real key events, so the page's `input` handlers run).
+    /// A field a render has just replaced, or not yet laid out, is looked up again for a few
+    /// seconds (WebDriver refuses keys to it before anything is typed).
     pub async fn type_into(&self, selector: &str, text: &str) {
-        let element = self.browser.client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("{selector}: {e}"));
-        element.send_keys(text).await.unwrap_or_else(|e| panic!("typing into {selector}: {e}"));
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let element = self.browser.client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("{selector}: {e}"));
+            match element.send_keys(text).await {
+                Ok(()) => return,
+                Err(error) if std::time::Instant::now() < deadline && is_transient(&error) => tokio::time::sleep(Duration::from_millis(100)).await,
+                Err(error) => panic!("typing into {selector}: {error}"),
+            }
+        }
     }
 
     /// Presses `key` (one of [`keys`]) on the element, which takes the focus first, as a keyboard
@@ -176,4 +185,11 @@ pub async fn owned_demo_shop(name: &str) -> (crate::worker::Worker, floorwalker_
     assert!(status == 201 || status == 200, "creating the owner: {status} {answer}");
     let stored = worker.admin_get("/sites/demo").await;
     (worker, stored)
+}
+
+/// WebDriver's refusals that a moment's wait can mend: an element a render replaced or has not
+/// laid out yet.
+fn is_transient(error: &fantoccini::error::CmdError) -> bool {
+    let text = error.to_string();
+    text.contains("not interactable") || text.contains("stale element")
 }
