@@ -303,7 +303,7 @@ pub fn ConversationView(id: String, mirror: RwSignal<floorwalker_core::chat::con
                 <input type="file" id="attach-file" class="file-input" data-test="attach" accept=floorwalker_core::chat::attachment::ACCEPT
                     on:change=on_file disabled=move || closed.get()/>
                 <label for="attach-file" class="attach" title=move || lang.get().pick("Send a picture or a PDF", "Отправить картинку или PDF")>
-                    <span aria-hidden="true">"📎"</span><span class="visually-hidden">{move || lang.get().pick("Attach a file", "Прикрепить файл")}</span>
+                    {crate::files::paperclip_icon()}<span class="visually-hidden">{move || lang.get().pick("Attach a file", "Прикрепить файл")}</span>
                 </label>
                 <button class="primary" data-test="send" type="submit" disabled=move || closed.get()>{move || lang.get().pick("Send", "Отправить")}</button>
             </form>

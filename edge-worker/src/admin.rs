@@ -83,6 +83,7 @@ pub async fn route(mut req: Request, env: &Env, method: Method, path: &[&str]) -
         (Method::Put, ["sites", site, "email"]) => mail_settings::put(&mut req, env, site).await,
         (Method::Post, ["sites", site, "email", "preview"]) => mail_settings::preview(&mut req, env, site).await,
         (Method::Post, ["sites", site, "email", "test"]) => mail_settings::test(&mut req, env, site).await,
+        (Method::Post, ["sites", site, "email", "alert-link"]) => mail_settings::resend_alert_link(&req, env, site).await,
         (Method::Get, ["sites", site, "retention"]) => retention::show(env, site).await,
         (Method::Put, ["sites", site, "retention"]) => retention::put(&mut req, env, site).await,
         (Method::Post, ["retention", "run"]) => retention::run_now(&req, env).await,

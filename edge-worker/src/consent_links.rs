@@ -146,7 +146,7 @@ fn done_text(locale: Locale, shop: &str, action: LinkAction) -> String {
 
 /// The page: `text` as its heading and, when asked, a button that POSTs back to this same URL
 /// (the form has no `action`, so the token never appears in the page).
-fn page(locale: Locale, status: u16, text: &str, button: Option<&str>) -> Result<Response, ApiError> {
+pub(crate) fn page(locale: Locale, status: u16, text: &str, button: Option<&str>) -> Result<Response, ApiError> {
     let lang = match locale {
         Locale::Ru => "ru",
         Locale::En => "en",

@@ -332,8 +332,8 @@ async fn prepare_email(env: &Env, id: &str, claimed: &Claimed, event: &WebhookEv
         // The team's alert: to the address the owner set for alerts, as it is now (cleared since:
         // parked), in the owner's language, linking the inbox when the deployment knows its address.
         WebhookEvent::ConversationWaiting(waiting) => {
-            let Some(to) = mail.alert_to.as_deref() else {
-                return Ok(Prepared::Park("no address for alerts is set (the Email screen)".to_owned()));
+            let Some(to) = mail.alert_address() else {
+                return Ok(Prepared::Park("no confirmed address for alerts (the Email screen)".to_owned()));
             };
             let inbox = var(env, "PUBLIC_BASE_URL").map(|base| format!("{}/console/", base.trim().trim_end_matches('/')));
             render_waiting_alert(waiting, to, &shop, settings.owner_locale, inbox.as_deref())

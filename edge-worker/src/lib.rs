@@ -65,6 +65,7 @@ async fn route(req: Request, env: &Env, ctx: &Context) -> std::result::Result<Re
         (Method::Post, ["v1", "leads"]) => leads::submit(req, env, ctx).await,
         (Method::Post, ["v1", "deals", site]) => deals::report(req, env, site).await,
         (Method::Get | Method::Post, ["v1", "consent", token]) => consent_links::follow(&req, env, token).await,
+        (Method::Get | Method::Post, ["v1", "mail", "alert-confirm", token]) => mail_settings::follow_alert_link(&req, env, token).await,
         (Method::Get, ["v1", "mailbox"]) => mailbox::list(&req, env).await,
         (Method::Get, ["v1", "mailbox", id]) => mailbox::show(&req, env, id).await,
         (method, ["v1", "admin", rest @ ..]) => admin::route(req, env, method, rest).await,

@@ -6,6 +6,11 @@
 //!
 //! A test goes only to the logged-in owner's own address, never one the request names: the
 //! endpoint cannot be used to mail strangers as the shop. It is rate-limited per owner and site.
+//!
+//! The team's alert address quotes visitors, so it is used only once confirmed: a new address
+//! (other than the saving owner's own) gets a link (`POST /v1/admin/sites/:site/email/alert-link`
+//! sends it again), and `GET|POST /v1/mail/alert-confirm/:token` is the page whose button
+//! confirms it. Like the consent links, only the POST changes anything (mail scanners GET).
 
 use floorwalker_core::access::accounts::Role;
 use floorwalker_core::access::throttle::{Counter, Limit};
@@ -15,7 +20,9 @@ use floorwalker_core::outbound::email::branding::{
     MailPreview, MailPreviewRequest, MailSettingsView, MailTestRequest, MailTestSent, MAIL_TESTS_PER_HOUR,
 };
 use floorwalker_core::outbound::email::sample::{render_sample, SampleMail};
-use floorwalker_core::outbound::email::{EmailMessage, MailClock, MailKind, MailLinks, MailLook, MailSettings, ShopMail};
+use floorwalker_core::outbound::email::{
+    render_alert_confirmation, AlertLinkClaims, EmailMessage, MailClock, MailKind, MailLinks, MailLook, MailSettings, ShopMail, ALERT_LINKS_PER_HOUR,
+};
 use floorwalker_core::outbound::webhook::AttemptResult;
 use floorwalker_core::prompts::config::SiteConfig;
 use floorwalker_core::visitor::product::page::PublishedProduct;
@@ -138,6 +145,10 @@ async fn owner_session(req: &Request, env: &Env) -> Result<Option<Signed>, ApiEr
 }
 
 async fn view(req: &Request, env: &Env, config: &SiteConfig, mail: MailSettings) -> Result<Response, ApiError> {
+    answer(req, env, config, mail, false).await
+}
+
+async fn answer(req: &Request, env: &Env, config: &SiteConfig, mail: MailSettings, alert_link_sent: bool) -> Result<Response, ApiError> {
     let delivery = settings::load(env, &config.site).await?;
     let branded = Branded::with(env, config, &delivery, &mail, now_ms());
     let test_to = owner_session(req, env).await?.map(|signed| signed.operator.email);
@@ -148,6 +159,7 @@ async fn view(req: &Request, env: &Env, config: &SiteConfig, mail: MailSettings)
         default_brand_color: config.widget.theme.brand_color.clone(),
         test_to,
         kinds: MailKind::ALL.to_vec(),
+        alert_link_sent,
     };
     http::json(&view, 200)
 }
@@ -171,9 +183,126 @@ pub async fn put(req: &mut Request, env: &Env, site: &str) -> Result<Response, A
     let config = sites::require(env, site).await?;
     let mail: MailSettings = http::read_json(req, MAX_BODY).await.map_err(as_config_error)?;
     mail.validate()?;
-    let mail = mail.normalized();
+    let stored = settings::mail(env, site).await?;
+    let owner = owner_session(req, env).await?;
+    let mail = mail.saved_over(&stored, owner.as_ref().map(|signed| signed.operator.email.as_str()));
     store(env, site, &mail).await?;
-    view(req, env, &config, mail).await
+    // A link per new address; past the hourly cap the settings still save, and the console offers
+    // to send it again later.
+    let sent = match mail.alert_unconfirmed() {
+        Some(to) if stored.alert_to.as_deref() != Some(to) => send_alert_link(req, env, &config, to).await?.is_none(),
+        _ => false,
+    };
+    answer(req, env, &config, mail, sent).await
+}
+
+/// `POST /v1/admin/sites/:site/email/alert-link`: the confirmation link again, to the alert address
+/// waiting for it (404 when there is none to confirm; 429 past the hourly cap).
+pub async fn resend_alert_link(req: &Request, env: &Env, site: &str) -> Result<Response, ApiError> {
+    let config = sites::require(env, site).await?;
+    let mail = settings::mail(env, site).await?;
+    let Some(to) = mail.alert_unconfirmed() else {
+        return Err(ApiError::new(ErrorCode::NotFound, "there is no unconfirmed alert address to send a link to"));
+    };
+    if let Some(refusal) = send_alert_link(req, env, &config, to).await? {
+        return Ok(refusal);
+    }
+    answer(req, env, &config, mail.clone(), true).await
+}
+
+/// Emails `to` the link that confirms it as the site's alert address; the 429 to answer instead
+/// when the site has asked [`ALERT_LINKS_PER_HOUR`] times this hour.
+async fn send_alert_link(req: &Request, env: &Env, config: &SiteConfig, to: &str) -> Result<Option<Response>, ApiError> {
+    let now = now_ms();
+    let counters = [Counter::new("alert-link", &[&config.site], Limit::new(ALERT_LINKS_PER_HOUR, 3600))];
+    if let Some(refusal) = rate_limit::check(env, &counters, now, None).await? {
+        return Ok(Some(refusal));
+    }
+    let link_secret = crate::platform::vars::secret(env, "LINK_SECRET").ok_or_else(|| internal("signing an alert link", "LINK_SECRET is not set"))?;
+    let token = AlertLinkClaims { site: config.site.clone(), address: to.to_owned(), issued_at: now }.sign(link_secret.as_bytes());
+    let base = var(env, "PUBLIC_BASE_URL").unwrap_or(crate::chat::own_origin(req)?);
+    let link = format!("{}/v1/mail/alert-confirm/{token}", base.trim().trim_end_matches('/'));
+    let delivery = settings::load(env, &config.site).await?;
+    let mail = settings::mail(env, &config.site).await?;
+    let branded = Branded::with(env, config, &delivery, &mail, now);
+    let email = render_alert_confirmation(to, &link, &branded.shop(config, &delivery.mail_link_hosts, false), delivery.owner_locale)?;
+    send_now(env, &config.site, ALERT_LINK_MAIL, &format!("alert-{}", random_id()?), email).await?;
+    Ok(None)
+}
+
+/// The local mailbox's `lead` column for a confirmation link (it is about no lead).
+pub const ALERT_LINK_MAIL: &str = "alert-confirm";
+
+/// `GET|POST /v1/mail/alert-confirm/:token`: a GET shows what the link does, with a button; the
+/// POST confirms the address, if it is still the site's alert address. Rate-limited per client
+/// like the consent links.
+pub async fn follow_alert_link(req: &Request, env: &Env, token: &str) -> Result<Response, ApiError> {
+    use floorwalker_core::access::public_limits::PublicRoute;
+    use floorwalker_core::base::locale::Locale;
+    use crate::consent_links::page;
+    let counters = PublicRoute::Consent.counters("", &rate_limit::client(req), None);
+    if let Some(retry_after_s) = rate_limit::hit(env, &counters, now_ms()).await? {
+        let text = format!("Слишком много запросов; повторите через {retry_after_s} с. / Too many requests; try again in {retry_after_s} s.");
+        let mut response = page(Locale::Ru, 429, &text, None)?;
+        http::set(response.headers_mut(), "retry-after", &retry_after_s.to_string())?;
+        return Ok(response);
+    }
+    let link_secret = crate::platform::vars::secret(env, "LINK_SECRET").ok_or_else(|| internal("checking an alert link", "LINK_SECRET is not set"))?;
+    let claims = match AlertLinkClaims::verify(link_secret.as_bytes(), token, now_ms()) {
+        Ok(claims) => claims,
+        Err(e) => {
+            let text = match e.code {
+                ErrorCode::TokenExpired => "Срок действия ссылки истёк: отправьте её заново на экране «Почта». / This link has expired: send it again from the Email screen.",
+                _ => "Ссылка недействительна. / This link is not valid.",
+            };
+            return page(Locale::Ru, e.http_status(), text, None);
+        }
+    };
+    let Some(config) = sites::load(env, &claims.site).await? else {
+        return page(Locale::Ru, 404, "Ссылка недействительна. / This link is not valid.", None);
+    };
+    let locale = settings::load(env, &claims.site).await?.owner_locale;
+    let mut mail = settings::mail(env, &claims.site).await?;
+    let t = |ru: String, en: String| if locale == Locale::Ru { ru } else { en };
+    let (shop, to) = (&config.name, &claims.address);
+    if mail.alert_to.as_deref() != Some(to.as_str()) {
+        let text = t(format!("Этот адрес больше не указан для оповещений магазина «{shop}»: подтверждать нечего."), format!("This address is no longer {shop}'s alert address: there is nothing to confirm."));
+        return page(locale, 409, &text, None);
+    }
+    if req.method() != worker::Method::Post {
+        let question = t(format!("Получать на {to} оповещения магазина «{shop}» о посетителях, которые ждут ответа в чате?"), format!("Get {shop}'s alerts about visitors waiting in the chat at {to}?"));
+        let button = if locale == Locale::Ru { "Да, подтверждаю" } else { "Yes, confirm" };
+        return page(locale, 200, &question, Some(button));
+    }
+    if mail.alert_address().is_none() {
+        mail.alert_confirmed = Some(to.clone());
+        store(env, &claims.site, &mail).await?;
+    }
+    page(locale, 200, &t(format!("Готово: оповещения магазина «{shop}» будут приходить на {to}."), format!("Done: {shop}'s alerts will come to {to}.")), None)
+}
+
+/// Hands `email` to the provider now (or, with no provider, to the local mailbox under `about`).
+async fn send_now(env: &Env, site: &str, about: &str, id: &str, email: EmailMessage) -> Result<(), ApiError> {
+    match provider_email(env, id, email) {
+        Prepared::Local(message) => {
+            let data = serde_json::to_string(&message).map_err(|e| internal("encoding an email", e))?;
+            db(env)?
+                .query(
+                    "INSERT INTO mailbox (id, site, lead, to_addr, subject, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    &[&id, &site, &about, &message.to, &message.subject, &data, &now_ms()],
+                )
+                .run("storing an email")
+                .await
+        }
+        Prepared::Http(request) => match send(request, SEND_TIMEOUT_MS).await {
+            AttemptResult::Response { status, .. } if (200..300).contains(&status) => Ok(()),
+            AttemptResult::Response { status, .. } => Err(ApiError::new(ErrorCode::Internal, format!("the email provider refused it: HTTP {status}"))),
+            other => Err(ApiError::new(ErrorCode::Internal, format!("the email provider could not be reached: {other:?}"))),
+        },
+        Prepared::Park(why) | Prepared::Wait(why) | Prepared::Skip(why) => {
+            Err(ApiError::new(ErrorCode::InvalidConfig, format!("the email cannot be sent: {why}")))
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -249,29 +378,7 @@ pub async fn test(req: &mut Request, env: &Env, site: &str) -> Result<Response, 
     let locale = body.locale.unwrap_or(delivery.owner_locale);
     let email = render(req, env, &config, &mail, body.kind, locale, &owner.operator.email, &owner.operator.name).await?;
     let id = format!("test-{}", random_id()?);
-    match provider_email(env, &id, email.clone()) {
-        Prepared::Local(message) => {
-            let data = serde_json::to_string(&message).map_err(|e| internal("encoding an email", e))?;
-            // The mailbox's `lead` column says what it was: the owner's test of this kind.
-            let about = format!("test:{}", body.kind.as_str());
-            db(env)?
-                .query(
-                    "INSERT INTO mailbox (id, site, lead, to_addr, subject, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    &[&id, &site, &about, &message.to, &message.subject, &data, &now],
-                )
-                .run("storing an email")
-                .await?;
-        }
-        Prepared::Http(request) => match send(request, SEND_TIMEOUT_MS).await {
-            AttemptResult::Response { status, .. } if (200..300).contains(&status) => {}
-            AttemptResult::Response { status, .. } => {
-                return Err(ApiError::new(ErrorCode::Internal, format!("the email provider refused the test: HTTP {status}")))
-            }
-            other => return Err(ApiError::new(ErrorCode::Internal, format!("the email provider could not be reached: {other:?}"))),
-        },
-        Prepared::Park(why) | Prepared::Wait(why) | Prepared::Skip(why) => {
-            return Err(ApiError::new(ErrorCode::InvalidConfig, format!("the test cannot be sent: {why}")))
-        }
-    }
+    // The mailbox's `lead` column says what it was: the owner's test of this kind.
+    send_now(env, site, &format!("test:{}", body.kind.as_str()), &id, email.clone()).await?;
     http::json(&MailTestSent { kind: body.kind, to: email.to, from: email.from, subject: email.subject }, 202)
 }

@@ -228,6 +228,30 @@ impl Worker {
         (status, response.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// The path of the newest link in the local mailbox that confirms `to` as an alert address
+    /// (`/v1/mail/alert-confirm/<token>`), as the owner of `to` would find it in the email.
+    pub async fn alert_link(&self, to: &str) -> String {
+        let emails: Vec<floorwalker_core::outbound::email::StoredEmail> = self.admin_get("/mailbox").await;
+        let email = emails
+            .iter()
+            .filter(|e| e.lead == "alert-confirm" && e.message.to == to)
+            .max_by_key(|e| e.created_at)
+            .unwrap_or_else(|| panic!("no confirmation link for {to} in the mailbox"));
+        let at = email.message.text.find("/v1/mail/alert-confirm/").expect("a link in the email's text");
+        email.message.text[at..].split_whitespace().next().expect("the link").to_owned()
+    }
+
+    /// Confirms `to` as the demo site's alert address the way its owner would: opens the emailed
+    /// link (a page with a button, which changes nothing) and presses the button (a POST).
+    pub async fn confirm_alert_address(&self, to: &str) {
+        let link = self.url(&self.alert_link(to).await);
+        let page = self.http.get(&link).send().await.expect("opening the link");
+        assert_eq!(page.status().as_u16(), 200);
+        assert!(page.text().await.unwrap_or_default().contains("<form method=\"post\">"), "a button to confirm");
+        let done = self.http.post(&link).send().await.expect("confirming");
+        assert_eq!(done.status().as_u16(), 200, "{}", done.text().await.unwrap_or_default());
+    }
+
     /// Lets the demo site's endpoints point at loopback, where the test receiver listens.
     pub async fn allow_private_endpoints(&self) {
         let body = serde_json::json!({"allow_private_endpoints": true});

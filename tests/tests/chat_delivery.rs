@@ -599,7 +599,9 @@ async fn a_visitor_nobody_answers_reaches_the_shops_telegram_once_in_the_bot_api
 
 /// The owner's address for alerts (the Email screen's `alert_to`) hears of a visitor waiting
 /// unanswered: one email per conversation, in the owner's language, the visitor's words escaped.
-/// A bad address is refused with its field named; cleared, nothing is mailed.
+/// A bad address is refused with its field named; a new address hears nothing of visitors until
+/// the link emailed to it is followed (a GET only shows the button, a forged or stale link
+/// confirms nothing); cleared, nothing is mailed.
 #[tokio::test]
 async fn a_visitor_nobody_answers_is_mailed_to_the_teams_alert_address_once() {
     use floorwalker_core::outbound::email::StoredEmail;
@@ -615,6 +617,40 @@ async fn a_visitor_nobody_answers_is_mailed_to_the_teams_alert_address_once() {
     let (status, answer) = put_email(json!(" Team@Kroha.Example ")).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["settings"]["alert_to"], "team@kroha.example");
+    assert_eq!((answer["alert_link_sent"].as_bool(), &answer["settings"]["alert_confirmed"]), (Some(true), &Value::Null), "{answer}");
+    let alerts = || async {
+        let emails: Vec<StoredEmail> = worker.admin_get("/mailbox").await;
+        emails.into_iter().filter(|e| e.message.to == "team@kroha.example" && e.lead != "alert-confirm").collect::<Vec<_>>()
+    };
+
+    // Unconfirmed: a visitor's wait reaches nobody's inbox (a typo must not mail a stranger).
+    let early = visitor_session(&worker, SHOP, "visitor-alert-0000").await;
+    let first = start_conversation(&worker, SHOP, &early.token).await;
+    let mut u = ChatSocket::visitor(&worker, SHOP, &first, &early.token).await;
+    u.hello(0).await;
+    say(&mut u, "v-alert-000000", "Кто-нибудь есть?").await;
+    u.until("the callback offer", |f| matches!(f, ServerFrame::Message(m) if m.action == Some(MessageAction::OfferCallback)).then_some(()))
+        .await;
+    // A forged token, and the link's page opened (as a mail scanner would), confirm nothing.
+    let link = worker.alert_link("team@kroha.example").await;
+    let forged = worker.http().post(worker.url("/v1/mail/alert-confirm/dGVzdA.AAAA")).send().await.expect("sent");
+    assert_eq!(forged.status().as_u16(), 400);
+    assert_eq!(worker.http().get(worker.url(&link)).send().await.expect("sent").status().as_u16(), 200);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(alerts().await.len(), 0, "no alert before the address is confirmed");
+    let (_, shown) = worker.admin_send(reqwest::Method::GET, "/sites/demo/email", None).await;
+    assert_eq!(shown["settings"]["alert_confirmed"], Value::Null, "a GET of the link changes nothing");
+    let mail: Vec<StoredEmail> = worker.admin_get("/mailbox").await;
+    let asked = mail.iter().find(|e| e.lead == "alert-confirm").expect("the confirmation email");
+    assert!(asked.message.text.contains("Кроха") && !asked.message.text.contains("Кто-нибудь"), "who asks, and nothing of visitors: {}", asked.message.text);
+    worker.confirm_alert_address("team@kroha.example").await;
+    let (_, shown) = worker.admin_send(reqwest::Method::GET, "/sites/demo/email", None).await;
+    assert_eq!(shown["settings"]["alert_confirmed"], "team@kroha.example");
+    // Saving another field keeps the confirmation.
+    let (_, kept) = worker
+        .admin_send(reqwest::Method::PUT, "/sites/demo/email", Some(json!({"alert_to": "team@kroha.example", "sender_name": "Кроха"})))
+        .await;
+    assert_eq!((kept["settings"]["alert_confirmed"].as_str(), kept["alert_link_sent"].as_bool()), (Some("team@kroha.example"), None), "{kept}");
 
     // Nobody online: the visitor's question is an alert at once.
     let visitor = visitor_session(&worker, SHOP, "visitor-alert-0001").await;
@@ -623,10 +659,6 @@ async fn a_visitor_nobody_answers_is_mailed_to_the_teams_alert_address_once() {
     v.hello(0).await;
     say(&mut v, "v-alert-000001", "Есть <b>серая</b> коляска?").await;
     say(&mut v, "v-alert-000002", "Алло?").await;
-    let alerts = || async {
-        let emails: Vec<StoredEmail> = worker.admin_get("/mailbox").await;
-        emails.into_iter().filter(|e| e.message.to == "team@kroha.example").collect::<Vec<_>>()
-    };
     let email = eventually("the alert in the local mailbox", Duration::from_secs(30), || async { alerts().await.into_iter().next() }).await;
     assert_eq!(email.lead, conversation, "filed under the conversation");
     assert!(email.message.subject.starts_with("Посетитель ждёт ответа в чате: "), "{}", email.message.subject);
@@ -644,7 +676,15 @@ async fn a_visitor_nobody_answers_is_mailed_to_the_teams_alert_address_once() {
     w.until("the callback offer", |f| matches!(f, ServerFrame::Message(m) if m.action == Some(MessageAction::OfferCallback)).then_some(()))
         .await;
     tokio::time::sleep(Duration::from_secs(5)).await;
-    assert_eq!(alerts().await.len(), 1, "one alert for the first conversation, none once cleared");
+    assert_eq!(alerts().await.len(), 1, "one alert for the confirmed address's conversation, none once cleared");
+
+    // A link for an address since replaced confirms nothing.
+    let (_, moved) = put_email(json!("sales@kroha.example")).await;
+    assert_eq!(moved["settings"]["alert_confirmed"], Value::Null, "a new address is confirmed again: {moved}");
+    let stale = worker.http().post(worker.url(&link)).send().await.expect("sent");
+    assert_eq!(stale.status().as_u16(), 409);
+    let (_, shown) = worker.admin_send(reqwest::Method::GET, "/sites/demo/email", None).await;
+    assert_eq!(shown["settings"]["alert_confirmed"], Value::Null);
 }
 
 /// A flood of visitors while nobody is online (scripted or not) does not become a flood on the
@@ -656,6 +696,7 @@ async fn past_the_hourly_cap_the_team_hears_no_more_waits_but_the_crm_gets_every
     let (worker, receiver) = waiting_shop("chat-alert-cap", &[("WAITING_ALERTS_PER_HOUR", "2")]).await;
     let (status, answer) = worker.admin_send(reqwest::Method::PUT, "/sites/demo/email", Some(json!({"alert_to": "team@kroha.example"}))).await;
     assert_eq!(status, 200, "{answer}");
+    worker.confirm_alert_address("team@kroha.example").await;
 
     // Nobody is online: each visitor's first message is a wait at once.
     for n in 1..=3 {
@@ -680,7 +721,7 @@ async fn past_the_hourly_cap_the_team_hears_no_more_waits_but_the_crm_gets_every
     assert_eq!(texts.len(), 2, "two alerts in the hour: {texts:?}");
     assert!(texts.iter().any(|t| t.contains("Question number 1")) && texts.iter().any(|t| t.contains("Question number 2")), "{texts:?}");
     let emails: Vec<StoredEmail> = worker.admin_get("/mailbox").await;
-    let mailed: Vec<&StoredEmail> = emails.iter().filter(|e| e.message.to == "team@kroha.example").collect();
+    let mailed: Vec<&StoredEmail> = emails.iter().filter(|e| e.message.to == "team@kroha.example" && e.lead != "alert-confirm").collect();
     assert_eq!(mailed.len(), 2, "the alert email shares the cap: one count per wait, not per channel");
     assert_eq!(delivered_of(&receiver, "/hooks/crm", "conversation.waiting").len(), 3, "the CRM's record is whole");
 }

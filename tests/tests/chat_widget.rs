@@ -1174,8 +1174,18 @@ async fn a_photo_from_the_panel_and_a_pdf_from_the_console_reach_the_other_side(
     visitor
         .cdp("Emulation.setDeviceMetricsOverride", json!({"width": 360, "height": 740, "deviceScaleFactor": 2, "mobile": true}))
         .await;
-    // Not yet asserted: at 360 px a file or the picker overflows the panel (to mend; see issue 13's note).
-    floorwalker_e2e::save_screen("chat", "files-panel-phone-en", &visitor.screenshot_of_page().await);
+    let outside = wait(
+        &visitor,
+        "the panel laid out for the phone",
+        "const panel = root.querySelector('.panel').getBoundingClientRect();
+         if (panel.width > 360) return null;
+         return [...root.querySelectorAll('.panel *')].filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && (r.right > panel.right + 0.5 || r.left < panel.left - 0.5); })
+           .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().left) + '..' + Math.round(e.getBoundingClientRect().right) + ' of ' + Math.round(panel.left) + '..' + Math.round(panel.right));",
+        20,
+    )
+    .await;
+    assert_eq!(outside, json!([]), "at 360 px the files, the picker and the send button stay inside the panel");
+    floorwalker_e2e::save_screen("chat", "files-panel-phone-en", &visitor.screenshot_of(0.0, 0.0, 360.0, 740.0).await);
 
     let phone = Console { browser: Browser::start_mobile().await };
     phone.browser.client.goto(&worker.url("/console")).await.expect("opening /console");

@@ -204,6 +204,7 @@ async fn the_owner_brands_the_mail_sees_the_preview_and_gets_a_test_of_each_kind
     retype(&console, "#sender-name", SENDER).await;
     retype(&console, "#reply-to", "hello@kroha.example").await;
     retype(&console, "#brand-color", COLOR).await;
+    retype(&console, "#alert-to", "team@kroha.example").await;
     console
         .wait(
             "the preview in the new colour",
@@ -216,6 +217,10 @@ async fn the_owner_brands_the_mail_sees_the_preview_and_gets_a_test_of_each_kind
     console.wait_text("[data-test=email-saved]", "Сохранено").await;
     let from = console.wait_text("[data-test=email-from]", SENDER).await;
     assert!(!from.contains("Floorwalker"), "{from}");
+    // The team's new alert address waits for its link (a typo must not get visitors' words).
+    let status = console.wait_text("[data-test=alert-status]", "team@kroha.example").await;
+    assert!(status.starts_with("Ещё не подтверждено: мы отправили ссылку на team@kroha.example."), "{status}");
+    console.wait("the resend button", "return !!document.querySelector('[data-test=alert-link-again]');").await;
     assert_eq!(console.browser.axe_violations(&[".email-screen"]).await, Value::Array(Vec::new()), "axe-core on the email screen (ru)");
     screenshots(&console.browser, "desktop-ru").await;
 
@@ -228,7 +233,7 @@ async fn the_owner_brands_the_mail_sees_the_preview_and_gets_a_test_of_each_kind
     console.wait_text("[data-test=email-test-result]", OWNER).await;
 
     let sent = eventually("two tests in the mailbox", Duration::from_secs(10), || async {
-        let sent = mailbox(&worker).await;
+        let sent: Vec<StoredEmail> = mailbox(&worker).await.into_iter().filter(|e| e.lead != "alert-confirm").collect();
         (sent.len() >= 2).then_some(sent)
     })
     .await;
@@ -255,10 +260,13 @@ async fn the_owner_brands_the_mail_sees_the_preview_and_gets_a_test_of_each_kind
     screenshots(&console.browser, "desktop-en").await;
     console.close().await;
 
+    // Whoever reads team@ follows the link: the screen says the alerts go there now.
+    worker.confirm_alert_address("team@kroha.example").await;
     let phone = Console { browser: Browser::start_mobile().await };
     open_email_screen(&phone, &worker).await;
-    for lang in ["ru", "en"] {
+    for (lang, confirmed) in [("ru", "Подтверждено: оповещения приходят на team@kroha.example"), ("en", "Confirmed: alerts go to team@kroha.example")] {
         phone.set_lang(lang).await;
+        phone.wait_text("[data-test=alert-status]", confirmed).await;
         phone.wait("the preview", "return !!document.querySelector('[data-test=preview-frame]');").await;
         let overflow = phone.browser.eval("return document.documentElement.scrollWidth - window.innerWidth;", vec![]).await;
         assert!(overflow.as_i64().is_some_and(|o| o <= 0), "no sideways scrolling at 360 px: {overflow}");

@@ -64,6 +64,7 @@ impl Form {
             logo_url: field(self.logo_url),
             brand_color: field(self.brand_color),
             alert_to: field(self.alert_to),
+            alert_confirmed: None,
         }
         .normalized()
     }
@@ -194,6 +195,7 @@ pub fn EmailScreen(site: String) -> impl IntoView {
                     ("When a visitor in the chat has waited for an answer (90 s by default, or at once with nobody online), this address hears of it: up to 30 emails an hour. Empty: no alert emails.",
                      "Когда посетитель в чате ждёт ответа (по умолчанию 90 с, или сразу, если никого нет в сети), на этот адрес придёт письмо: не больше 30 в час. Если пусто — без писем."),
                     "email", form.alert_to, no_placeholder)}
+                <AlertStatus site=site.clone() view_state=view_state/>
                 <p class="from" data-test="email-from">
                     {move || lang.get().pick("Emails come from: ", "Отправитель писем: ")}
                     <strong>{move || view_state.get().map(|v| v.from).unwrap_or_default()}</strong>
@@ -208,6 +210,53 @@ pub fn EmailScreen(site: String) -> impl IntoView {
             <Preview site=site.clone() form=form problems=problems/>
             <Tests site=site view_state=view_state/>
         </section>
+    }
+}
+
+/// Whether the saved alert address is confirmed; if not, that a link went to it (or can go again).
+/// Alerts quote visitors, so they go nowhere until the address's owner follows the link.
+#[component]
+fn AlertStatus(site: String, view_state: RwSignal<Option<MailSettingsView>>) -> impl IntoView {
+    let lang = use_lang();
+    let sending = RwSignal::new(false);
+    let failed = RwSignal::new(None::<Notice>);
+    let path = net::site_path(&site, "email/alert-link");
+    let again = move |_| {
+        let path = path.clone();
+        sending.set(true);
+        failed.set(None);
+        spawn_local(async move {
+            match net::post::<MailSettingsView>(&path, &serde_json::json!({})).await {
+                Ok(view) => view_state.set(Some(view)),
+                Err(e) => failed.set(Some(Notice::failed("The link was not sent", "Ссылка не отправлена", e))),
+            }
+            sending.set(false);
+        });
+    };
+    view! {
+        <div class="alert-status" data-test="alert-status" role="status">
+            {move || {
+                let view = view_state.get()?;
+                let l = lang.get();
+                if let Some(to) = view.settings.alert_address() {
+                    return Some(view! { <p class="ok">{format!("{} {to}", l.pick("Confirmed: alerts go to", "Подтверждено: оповещения приходят на"))}</p> }.into_any());
+                }
+                let to = view.settings.alert_unconfirmed()?.to_owned();
+                let said = match (view.alert_link_sent, l) {
+                    (true, Locale::En) => format!("Not confirmed yet: we have just emailed a link to {to}. Alerts start once it is followed."),
+                    (true, Locale::Ru) => format!("Ещё не подтверждено: мы отправили ссылку на {to}. Оповещения начнутся, когда её откроют."),
+                    (false, Locale::En) => format!("Not confirmed yet: alerts to {to} start once the link we emailed there is followed."),
+                    (false, Locale::Ru) => format!("Ещё не подтверждено: оповещения на {to} начнутся, когда откроют ссылку из нашего письма."),
+                };
+                Some(view! {
+                    <p class="pending">{said}</p>
+                    <button type="button" data-test="alert-link-again" on:click=again.clone() disabled=move || sending.get()>
+                        {move || lang.get().pick("Send the link again", "Отправить ссылку ещё раз")}
+                    </button>
+                }.into_any())
+            }}
+            <p class="error" role="alert">{move || failed.get().map(|n| n.text(lang.get()))}</p>
+        </div>
     }
 }
 

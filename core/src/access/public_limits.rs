@@ -38,7 +38,8 @@ pub enum PublicRoute {
     /// `GET /v1/chat/conversations/:id/files/:file`: a file of the visitor's conversation (every
     /// picture in the panel, on every page view).
     ChatFile,
-    /// `GET|POST /v1/consent/:token`: the one-click links of an email.
+    /// `GET|POST /v1/consent/:token` and `/v1/mail/alert-confirm/:token`: the one-click links of an
+    /// email (the consent links, the team's alert address).
     Consent,
     /// `OPTIONS /v1/*`: preflights, which browsers cache for a day.
     Preflight,

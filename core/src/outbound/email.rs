@@ -22,7 +22,7 @@ mod reply;
 pub mod sample;
 mod transcript;
 
-pub use alert::render_waiting_alert;
+pub use alert::{render_alert_confirmation, render_waiting_alert, AlertLinkClaims, ALERT_LINKS_PER_HOUR};
 pub use branding::{MailClock, MailKind, MailLook, MailSettings};
 pub use comparison::{
     cached_page, comparison_pages, marked_products, page_answer, plan_comparison, render_comparison, render_comparison_mail, ComparisonMail, ComparisonPlan,

@@ -108,7 +108,7 @@ async fn team_alerted(env: &Env, store: &SqlStore, site: &str, now: u64) -> bool
 /// (and are logged); the rest of the flush goes on.
 async fn mails_team(env: &Env, site: &str) -> bool {
     match settings::mail(env, site).await {
-        Ok(mail) => mail.alert_to.is_some(),
+        Ok(mail) => mail.alert_address().is_some(),
         Err(error) => {
             worker::console_error!("site {site}: reading the email settings for an alert: {error}");
             false

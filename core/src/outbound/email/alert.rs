@@ -6,6 +6,7 @@
 //! [`MailSettings::alert_to`]: super::MailSettings::alert_to
 
 use super::branding::MAIL_TEXT;
+use crate::base::crypto::{base64url_decode, base64url_encode, constant_time_eq, hmac_sha256};
 use super::links::defang_foreign_links;
 use super::{html_lines, t, EmailMessage, ShopMail};
 use crate::base::error::{ApiError, ErrorCode};
@@ -71,4 +72,133 @@ pub fn render_waiting_alert(waiting: &ConversationWaiting, to: &str, shop: &Shop
     );
     let html = super::mail_page(t(l, "ru", "en"), &e(&subject), shop, &rows);
     Ok(EmailMessage { from: shop.from.to_owned(), to, subject, html, text, reply_to: None, headers: Vec::new() })
+}
+
+/// How long the link that confirms an alert address works.
+pub const ALERT_LINK_TTL_MS: u64 = 7 * 24 * 60 * 60 * 1000;
+/// Confirmation emails per site per hour: an owner retyping an address, not a mailer.
+pub const ALERT_LINKS_PER_HOUR: u32 = 5;
+/// Keeps these MACs apart from every other use of the link secret.
+const ALERT_LINK_DOMAIN: &[u8] = b"floorwalker.alert-confirm.v1\n";
+const MAX_ALERT_TOKEN_LEN: usize = 600;
+
+/// What the link that confirms an alert address says: this site's alerts may go to `address`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertLinkClaims {
+    pub site: String,
+    /// Normalised (`contact::normalize_email`), so it compares with the stored `alert_to`.
+    pub address: String,
+    pub issued_at: u64,
+}
+
+impl AlertLinkClaims {
+    /// Lines, since neither a site id nor a normalised address holds a line break.
+    fn payload(&self) -> String {
+        format!("{}\n{}\n{}", self.site, self.address, self.issued_at)
+    }
+
+    /// `base64url(payload).base64url(HMAC-SHA256(secret, domain + payload))`.
+    pub fn sign(&self, secret: &[u8]) -> String {
+        let payload = self.payload();
+        format!("{}.{}", base64url_encode(payload.as_bytes()), base64url_encode(&alert_mac(secret, payload.as_bytes())))
+    }
+
+    /// Checks a token from the link: genuine (constant-time), and not older than
+    /// [`ALERT_LINK_TTL_MS`]. Whether it still names the site's alert address is the caller's
+    /// question (a link for an address since replaced confirms nothing).
+    pub fn verify(secret: &[u8], token: &str, now_ms: u64) -> Result<AlertLinkClaims, ApiError> {
+        let invalid = || ApiError::new(ErrorCode::InvalidToken, "the link is not valid");
+        if token.len() > MAX_ALERT_TOKEN_LEN {
+            return Err(invalid());
+        }
+        let (payload_b64, mac_b64) = token.split_once('.').ok_or_else(invalid)?;
+        let payload = base64url_decode(payload_b64).ok_or_else(invalid)?;
+        let mac = base64url_decode(mac_b64).ok_or_else(invalid)?;
+        if !constant_time_eq(&mac, &alert_mac(secret, &payload)) {
+            return Err(invalid());
+        }
+        let text = String::from_utf8(payload).map_err(|_| invalid())?;
+        let mut lines = text.split('\n');
+        let (Some(site), Some(address), Some(issued_at), None) = (lines.next(), lines.next(), lines.next(), lines.next()) else {
+            return Err(invalid());
+        };
+        let issued_at: u64 = issued_at.parse().map_err(|_| invalid())?;
+        if issued_at > now_ms.saturating_add(60_000) {
+            return Err(invalid());
+        }
+        if now_ms.saturating_sub(issued_at) > ALERT_LINK_TTL_MS {
+            return Err(ApiError::new(ErrorCode::TokenExpired, "the link has expired"));
+        }
+        Ok(AlertLinkClaims { site: site.to_owned(), address: address.to_owned(), issued_at })
+    }
+}
+
+fn alert_mac(secret: &[u8], payload: &[u8]) -> [u8; 32] {
+    let mut message = ALERT_LINK_DOMAIN.to_vec();
+    message.extend_from_slice(payload);
+    hmac_sha256(secret, &message)
+}
+
+/// The email that asks the owner of `to` whether the shop's alerts may go there, with `link` (the
+/// page whose button confirms). Says who asked, so a stranger who gets it by mistake knows to
+/// ignore it; nothing about any visitor is in it.
+pub fn render_alert_confirmation(to: &str, link: &str, shop: &ShopMail<'_>, l: Locale) -> Result<EmailMessage, ApiError> {
+    let to = normalize_email(to).map_err(|_| ApiError::new(ErrorCode::InvalidConfig, "alert_to is not an email address"))?;
+    let subject = shop.subject(l, t(l, "Подтвердите адрес для оповещений из чата", "Confirm the address for chat alerts").to_owned());
+    let ask = match l {
+        Locale::Ru => format!(
+            "Владелец магазина «{}» указал этот адрес, чтобы получать оповещения, когда посетитель ждёт ответа в чате. Оповещения начнут приходить после подтверждения.",
+            shop.name
+        ),
+        Locale::En => format!(
+            "The owner of {} gave this address for alerts when a visitor waits for an answer in the chat. Alerts start once you confirm.",
+            shop.name
+        ),
+    };
+    let ignore = t(l, "Если вы не ждали этого письма, просто удалите его: без подтверждения ничего не придёт.", "If you did not expect this email, delete it: nothing is sent here without confirmation.");
+    let confirm = t(l, "Подтвердить адрес", "Confirm the address");
+    let text = format!("{ask}\n\n{confirm}: {link}\n\n{ignore}");
+    let e = |s: &str| html_escape(s);
+    let rows = format!(
+        r#"<tr><td style="padding:24px;font-family:Arial,sans-serif;font-size:15px;color:{MAIL_TEXT}"><p style="margin:0 0 16px 0">{ask}</p><p style="margin:0 0 16px 0"><a href="{href}" style="background:{bg};color:{fg};padding:10px 16px;border-radius:6px;text-decoration:none;font-weight:bold" data-confirm="true">{confirm}</a></p><p style="margin:0;font-size:13px;color:#555555">{ignore}</p></td></tr>"#,
+        ask = e(&ask),
+        href = e(link),
+        bg = e(&shop.look.color),
+        fg = shop.look.on_color,
+        confirm = e(confirm),
+        ignore = e(ignore),
+    );
+    let html = super::mail_page(t(l, "ru", "en"), &e(&subject), shop, &rows);
+    Ok(EmailMessage { from: shop.from.to_owned(), to, subject, html, text, reply_to: None, headers: Vec::new() })
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"a-link-secret-of-thirty-two-bytes!!";
+
+    fn claims(at: u64) -> AlertLinkClaims {
+        AlertLinkClaims { site: "demo".into(), address: "team@kroha.example".into(), issued_at: at }
+    }
+
+    #[test]
+    fn a_link_confirms_only_what_it_was_signed_for() {
+        let token = claims(1_000).sign(SECRET);
+        assert_eq!(AlertLinkClaims::verify(SECRET, &token, 2_000).unwrap(), claims(1_000));
+        assert_eq!(AlertLinkClaims::verify(b"another-secret-of-thirty-two-bytes!", &token, 2_000).unwrap_err().code, ErrorCode::InvalidToken);
+        let (payload, mac) = token.split_once('.').unwrap();
+        let forged = base64url_encode(b"demo\nx@evil.example\n1000");
+        assert_eq!(AlertLinkClaims::verify(SECRET, &format!("{forged}.{mac}"), 2_000).unwrap_err().code, ErrorCode::InvalidToken);
+        assert_eq!(AlertLinkClaims::verify(SECRET, payload, 2_000).unwrap_err().code, ErrorCode::InvalidToken);
+        assert_eq!(AlertLinkClaims::verify(SECRET, &"a".repeat(700), 2_000).unwrap_err().code, ErrorCode::InvalidToken);
+        assert_eq!(AlertLinkClaims::verify(SECRET, &token, 1_000 + ALERT_LINK_TTL_MS + 1).unwrap_err().code, ErrorCode::TokenExpired);
+        assert_eq!(AlertLinkClaims::verify(SECRET, &claims(10_000_000).sign(SECRET), 1_000).unwrap_err().code, ErrorCode::InvalidToken, "from the future");
+        let consent = crate::leads::consent::sign_link(
+            SECRET,
+            &crate::leads::consent::LinkClaims { site: "demo".into(), lead: "lead_1".into(), action: crate::leads::consent::LinkAction::Unsubscribe, issued_at: 1_000 },
+        )
+        .unwrap();
+        assert!(AlertLinkClaims::verify(SECRET, &consent, 2_000).is_err(), "a consent link is not an alert link");
+    }
 }

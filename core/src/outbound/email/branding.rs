@@ -42,6 +42,12 @@ pub struct MailSettings {
     /// (`conversation.waiting`); no alert email when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_to: Option<String>,
+    /// The alert address its owner confirmed by the emailed link (see `alert::AlertLinkClaims`).
+    /// Only the worker sets it: [`normalized`](Self::normalized) drops what a request says.
+    /// Alerts go out only while it equals `alert_to`, so a mistyped address never gets a
+    /// visitor's words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_confirmed: Option<String>,
 }
 
 /// Which setting a problem is about; the console puts the message under that field.
@@ -113,7 +119,31 @@ impl MailSettings {
             logo_url: trimmed(&self.logo_url),
             brand_color: trimmed(&self.brand_color).map(|c| c.to_ascii_lowercase()),
             alert_to: trimmed(&self.alert_to).map(|a| a.to_ascii_lowercase()),
+            alert_confirmed: None,
         }
+    }
+
+    /// The settings a request asks for, stored over `stored`: the confirmation stands while the
+    /// address stays the one confirmed, and `also_confirmed` (the requesting owner's own login
+    /// address, which needs no link) confirms itself.
+    pub fn saved_over(&self, stored: &MailSettings, also_confirmed: Option<&str>) -> MailSettings {
+        let mut saved = self.normalized();
+        let known = [stored.alert_confirmed.as_deref(), also_confirmed.map(str::trim)];
+        saved.alert_confirmed = saved
+            .alert_to
+            .clone()
+            .filter(|to| known.iter().flatten().any(|confirmed| confirmed.eq_ignore_ascii_case(to)));
+        saved
+    }
+
+    /// Where the team's alerts go: the alert address once its link was followed, else nowhere.
+    pub fn alert_address(&self) -> Option<&str> {
+        self.alert_to.as_deref().filter(|to| self.alert_confirmed.as_deref() == Some(*to))
+    }
+
+    /// An alert address still waiting for its link to be followed.
+    pub fn alert_unconfirmed(&self) -> Option<&str> {
+        self.alert_to.as_deref().filter(|_| self.alert_address().is_none())
     }
 
     /// Every field that breaks its rule (checked on the normalised settings).
@@ -383,6 +413,9 @@ pub struct MailSettingsView {
     pub test_to: Option<String>,
     /// The kinds of email there are to preview and test.
     pub kinds: Vec<MailKind>,
+    /// Set when this answer just emailed a confirmation link to the (new) alert address.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub alert_link_sent: bool,
 }
 
 /// What `POST /v1/admin/sites/:site/email/test` answers: where the test went and what it was.
@@ -410,6 +443,7 @@ mod tests {
             logo_url: Some("http://shop.example/logo.png".into()),
             brand_color: Some("red".into()),
             alert_to: Some("team@".into()),
+            alert_confirmed: None,
         };
         let fields: Vec<MailField> = bad.problems().iter().map(|p| p.field).collect();
         assert_eq!(fields, vec![MailField::SenderName, MailField::ReplyTo, MailField::LogoUrl, MailField::BrandColor, MailField::AlertTo]);
@@ -430,14 +464,34 @@ mod tests {
             logo_url: Some("https://cdn.kroha.example/logo.png".into()),
             brand_color: Some("#E4572E".into()),
             alert_to: Some(" Team@Kroha.Example ".into()),
+            alert_confirmed: Some("team@kroha.example".into()),
         };
         assert!(good.validate().is_ok());
         let n = good.normalized();
         assert_eq!(n.sender_name.as_deref(), Some("Кроха — детский магазин"));
         assert_eq!(n.reply_to.as_deref(), Some("hello@kroha.example"));
         assert_eq!(n.brand_color.as_deref(), Some("#e4572e"));
+        assert_eq!(n.alert_confirmed, None, "a request cannot confirm an address itself");
         let blank = MailSettings { sender_name: Some("  ".into()), ..MailSettings::default() };
         assert_eq!(blank.normalized(), MailSettings::default(), "a cleared field means the default");
+    }
+
+    #[test]
+    fn alerts_go_only_to_an_address_its_owner_confirmed() {
+        let asked = |to: &str| MailSettings { alert_to: Some(to.into()), ..MailSettings::default() };
+        let nothing = MailSettings::default();
+        let typo = asked("tema@kroha.example").saved_over(&nothing, Some("olga@kroha.example"));
+        assert_eq!((typo.alert_address(), typo.alert_unconfirmed()), (None, Some("tema@kroha.example")), "a new address waits for its link");
+        let own = asked(" Olga@Kroha.Example ").saved_over(&nothing, Some("olga@kroha.example"));
+        assert_eq!(own.alert_address(), Some("olga@kroha.example"), "the owner's own login address needs no link");
+        let confirmed = MailSettings { alert_confirmed: Some("team@kroha.example".into()), ..asked("team@kroha.example") };
+        let kept = MailSettings { sender_name: Some("Кроха".into()), ..asked("team@kroha.example") }.saved_over(&confirmed, None);
+        assert_eq!(kept.alert_address(), Some("team@kroha.example"), "editing another field keeps the confirmation");
+        let moved = asked("sales@kroha.example").saved_over(&confirmed, None);
+        assert_eq!(moved.alert_address(), None, "a changed address is confirmed again");
+        let forged = MailSettings { alert_confirmed: Some("x@evil.example".into()), ..asked("x@evil.example") }.saved_over(&nothing, None);
+        assert_eq!(forged.alert_address(), None, "a request's own confirmation is ignored");
+        assert_eq!(asked("team@kroha.example").alert_address(), None);
     }
 
     #[test]

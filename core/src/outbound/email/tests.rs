@@ -380,3 +380,19 @@ fn the_waiting_alert_says_who_since_when_and_what_they_wrote_escaped() {
     assert!(!english.html.contains("data-nobody") && !english.html.contains("<a "), "{}", english.html);
     assert_eq!(render_waiting_alert(&waiting, "team@", &shop, Locale::En, None).unwrap_err().code, ErrorCode::InvalidConfig);
 }
+
+#[test]
+fn the_alert_confirmation_names_the_shop_escaped_and_carries_only_its_link() {
+    let origins = site_origins();
+    let shop = shop("Кроха <b>", "Кроха <shop@kroha.example>", &origins);
+    let link = "https://fw.example/v1/mail/alert-confirm/abc.def?x=1&y=\"2\"";
+    let email = render_alert_confirmation(" team@Kroha.Example ", link, &shop, Locale::Ru).unwrap();
+    assert_eq!(email.to, "team@kroha.example");
+    assert!(email.subject.contains("Подтвердите адрес для оповещений"), "{}", email.subject);
+    assert!(email.html.contains("«Кроха &lt;b&gt;»") && !email.html.contains("Кроха <b>"), "{}", email.html);
+    assert!(email.html.contains("href=\"https://fw.example/v1/mail/alert-confirm/abc.def?x=1&amp;y=&quot;2&quot;\""), "{}", email.html);
+    assert!(email.text.contains(&format!("Подтвердить адрес: {link}")), "{}", email.text);
+    let english = render_alert_confirmation("team@kroha.example", link, &shop, Locale::En).unwrap();
+    assert!(english.text.contains("nothing is sent here without confirmation"), "{}", english.text);
+    assert_eq!(render_alert_confirmation("team@", link, &shop, Locale::En).unwrap_err().code, ErrorCode::InvalidConfig);
+}

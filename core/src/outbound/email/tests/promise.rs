@@ -169,6 +169,7 @@ fn the_mail_looks_like_the_shop_and_invites_a_reply() {
         logo_url: Some("https://cdn.kroha.example/logo.png?v=\"2\"".into()),
         brand_color: Some("#E4572E".into()),
         alert_to: None,
+        alert_confirmed: None,
     };
     // A logo URL with a quote is refused by validation and never reaches the page.
     assert!(settings.validate().is_err());
