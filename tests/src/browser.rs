@@ -86,6 +86,9 @@ impl Browser {
                 ]
             }
         });
+        // WebDriver's own limits, well under the runner's: a page that never loads or a script that
+        // never returns is an error naming the call, not a hang.
+        capabilities["timeouts"] = json!({"pageLoad": 30_000, "script": 30_000});
         if let Some(emulation) = mobile_emulation {
             capabilities["goog:chromeOptions"]["mobileEmulation"] = emulation;
         }

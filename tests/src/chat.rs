@@ -140,7 +140,11 @@ pub async fn connect(url: &str, origin: Option<&str>, cookie: Option<&str>) -> R
     if let Some(address) = client_address() {
         request.headers_mut().insert("cf-connecting-ip", HeaderValue::from_str(&address).expect("an address header"));
     }
-    tokio_tungstenite::connect_async(request).await.map(|(ws, _)| ws)
+    // A handshake with no answer is an error, not a hang.
+    match tokio::time::timeout(std::time::Duration::from_secs(30), tokio_tungstenite::connect_async(request)).await {
+        Ok(connected) => connected.map(|(ws, _)| ws),
+        Err(_) => Err(tokio_tungstenite::tungstenite::Error::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("{url}: no handshake in 30 s")))),
+    }
 }
 
 /// The HTTP status a refused WebSocket handshake got (panics if it was accepted).

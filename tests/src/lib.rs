@@ -46,8 +46,13 @@ where
 {
     let deadline = Instant::now() + timeout;
     loop {
-        if let Some(value) = probe().await {
-            return value;
+        // A probe that never answers (a hung request, a browser that stopped responding) fails
+        // here with what was awaited, not as a silent hang the runner kills minutes later.
+        let left = deadline.saturating_duration_since(Instant::now()) + Duration::from_secs(10);
+        match tokio::time::timeout(left, probe()).await {
+            Ok(Some(value)) => return value,
+            Ok(None) => {}
+            Err(_) => panic!("timed out after {timeout:?} waiting for {what}: the last probe did not answer"),
         }
         assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
         tokio::time::sleep(Duration::from_millis(150)).await;

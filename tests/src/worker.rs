@@ -415,7 +415,13 @@ impl Drop for Worker {
 /// (reading the D1 files, say) cannot see that close in time and would send on a dead connection
 /// (hyper's `IncompleteMessage`, seen as a flaky failure on a loaded machine).
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(2)).build().expect("an HTTP client")
+    // A request with no answer in a minute is a failure naming it, not a hang.
+    reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_secs(2))
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("an HTTP client")
 }
 
 /// Sends `request`, again (up to three times) when `wrangler dev`'s own proxy answered for it
