@@ -9,6 +9,7 @@
 use floorwalker_core::chat::conversation_list::{Alert, HubMirror};
 use floorwalker_core::chat::hub::{ConnectionStatus, ConsoleFrame, ConversationEntry, HubNotification};
 use floorwalker_core::access::accounts::SignedIn;
+use floorwalker_core::chat::offline::visitor_label_in;
 use floorwalker_core::chat::operator_view::CallbackEntry;
 use floorwalker_core::chat::protocol::ConversationStatus;
 use leptos::prelude::*;
@@ -207,7 +208,7 @@ fn ConversationRow(entry: ConversationEntry, selected: RwSignal<Option<String>>,
         <li data-test="conversation" data-conversation=entry.conversation_id.clone() data-status=status>
             <button aria-current=move || (selected.get().as_deref() == Some(current.as_str())).to_string()
                 on:click=move |_| { selected.set(Some(id.clone())); alert.set(None); }>
-                <span class="label" data-test="label">{entry.visitor_label.clone()}</span>
+                <span class="label" data-test="label">{let label = entry.visitor_label.clone(); move || visitor_label_in(&label, lang.get()).into_owned()}</span>
                 {(entry.unread_by_operator > 0).then(|| view! { <span class="badge unread" data-test="unread">{entry.unread_by_operator}</span> })}
                 {entry.callback_requested.then(|| view! { <span class="flag" data-test="callback-flag">{move || lang.get().pick("callback", "перезвонить")}</span> })}
                 {entry.assignee.clone().map(|a| view! { <span class="taken" data-test="assignee">{a.name}</span> })}
@@ -234,7 +235,7 @@ fn CallbackQueue(hub: HubConnection, selected: RwSignal<Option<String>>) -> impl
                             <li data-test="callback" data-conversation=cb.conversation_id.clone()>
                                 <strong data-test="callback-contact">{cb.contact.clone()}</strong>
                                 {cb.time_slot.clone().map(|slot| view! { " · " <span data-test="callback-time">{slot}</span> })}
-                                <div class="meta">{cb.visitor_label.clone().unwrap_or_default()}" · "{move || crate::clock::shop_time(cb.requested_at, lang.get())}</div>
+                                <div class="meta">{let label = cb.visitor_label.clone().unwrap_or_default(); move || visitor_label_in(&label, lang.get()).into_owned()}" · "{move || crate::clock::shop_time(cb.requested_at, lang.get())}</div>
                                 <button data-test="callback-open" on:click=move |_| selected.set(Some(open.clone()))>{move || lang.get().pick("Open", "Открыть")}</button>" "
                                 <button class="done" data-test="callback-done" on:click=move |_| {
                                     let id = id.clone();
@@ -263,6 +264,6 @@ fn alert_text(alert: &Alert, lang: crate::i18n::Lang) -> String {
         Alert::CallbackRequested { visitor_label } => (lang.pick("Callback requested", "Просят перезвонить"), visitor_label),
         Alert::OfflineMessage { visitor_label } => (lang.pick("Message left after hours", "Сообщение в нерабочее время"), visitor_label),
     };
-    format!("{what}: {who}")
+    format!("{what}: {}", visitor_label_in(who, lang))
 }
 

@@ -1160,8 +1160,10 @@ async fn a_photo_from_the_panel_and_a_pdf_from_the_console_reach_the_other_side(
     console.wait_text("[data-test=chat]", "Гарантия Puffin.pdf").await;
 
     // Looked at: the console (en, ru) and the panel, desktop and phone, axe-clean.
-    for lang in ["en", "ru"] {
+    for (lang, anonymous) in [("en", "Visitor "), ("ru", "Посетитель ")] {
         console.set_lang(lang).await;
+        let label = console.wait_text(&format!("{row} [data-test=label]"), anonymous).await;
+        assert!(label.starts_with(anonymous), "a visitor without a contact is named in the operator's language: {label}");
         assert_eq!(console.browser.axe_violations(&[]).await, json!([]), "axe-core on the console with files ({lang})");
         floorwalker_e2e::save_screen("chat", &format!("files-console-desktop-{lang}"), &console.browser.screenshot_of_page().await);
     }
@@ -1174,18 +1176,20 @@ async fn a_photo_from_the_panel_and_a_pdf_from_the_console_reach_the_other_side(
     visitor
         .cdp("Emulation.setDeviceMetricsOverride", json!({"width": 360, "height": 740, "deviceScaleFactor": 2, "mobile": true}))
         .await;
-    let outside = wait(
-        &visitor,
-        "the panel laid out for the phone",
-        "const panel = root.querySelector('.panel').getBoundingClientRect();
-         if (panel.width > 360) return null;
+    const OUTSIDE_THE_PANEL: &str = "const panel = root.querySelector('.panel').getBoundingClientRect();
+         if (panel.width > 360 || root.querySelectorAll('.m .file').length !== 2) return null;
          return [...root.querySelectorAll('.panel *')].filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && (r.right > panel.right + 0.5 || r.left < panel.left - 0.5); })
-           .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().left) + '..' + Math.round(e.getBoundingClientRect().right) + ' of ' + Math.round(panel.left) + '..' + Math.round(panel.right));",
-        20,
-    )
-    .await;
+           .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().left) + '..' + Math.round(e.getBoundingClientRect().right) + ' of ' + Math.round(panel.left) + '..' + Math.round(panel.right));";
+    let outside = wait(&visitor, "the panel laid out for the phone", OUTSIDE_THE_PANEL, 20).await;
     assert_eq!(outside, json!([]), "at 360 px the files, the picker and the send button stay inside the panel");
     floorwalker_e2e::save_screen("chat", "files-panel-phone-en", &visitor.screenshot_of(0.0, 0.0, 360.0, 740.0).await);
+    // The Russian page opened on the phone from the start (its panel laid out as a phone's).
+    open_page(&visitor, &worker.url(STROLLER)).await;
+    click_launcher(&visitor).await;
+    let outside = wait(&visitor, "the Russian panel on the phone", OUTSIDE_THE_PANEL, 20).await;
+    assert_eq!(outside, json!([]), "at 360 px, in Russian too");
+    assert_eq!(visitor.axe_violations(&["floorwalker-widget", ".panel"]).await, json!([]), "axe-core on the phone's panel with files");
+    floorwalker_e2e::save_screen("chat", "files-panel-phone-ru", &visitor.screenshot_of(0.0, 0.0, 360.0, 740.0).await);
 
     let phone = Console { browser: Browser::start_mobile().await };
     phone.browser.client.goto(&worker.url("/console")).await.expect("opening /console");

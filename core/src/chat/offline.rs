@@ -93,6 +93,52 @@ pub fn contact_label(contact: &Contact) -> Option<String> {
     [&contact.name, &contact.email, &contact.phone].into_iter().flatten().find(|v| !v.trim().is_empty()).cloned()
 }
 
+/// How an anonymous visitor's name starts, as stored and sent to the CRM ("Visitor 82ea7f ·
+/// google"); the console says it in the operator's language ([`visitor_label_in`]).
+pub const ANONYMOUS_VISITOR: &str = "Visitor ";
+
+/// How operators see a visitor in the list before they leave a contact: a verified id, else a
+/// short id and where they came from (the first touch's `utm_source`, else the referrer's host).
+pub fn visitor_label(visitor_id: &str, user_id: Option<&str>, context: Option<&crate::visitor::context::VisitorContext>) -> String {
+    if let Some(user) = user_id {
+        return user.chars().take(60).collect();
+    }
+    let short: String = visitor_id.chars().take(6).collect();
+    let source = context.and_then(|c| c.first_touch.as_ref()).and_then(|t| {
+        t.utm_source.clone().or_else(|| t.referrer.as_deref().and_then(|r| r.split("//").nth(1)).and_then(|r| r.split('/').next()).map(str::to_owned))
+    });
+    match source {
+        Some(source) => format!("{ANONYMOUS_VISITOR}{short} · {}", source.chars().take(40).collect::<String>()),
+        None => format!("{ANONYMOUS_VISITOR}{short}"),
+    }
+}
+
+/// A visitor's label in the operator's language: the anonymous prefix translated, anything a
+/// visitor gave (a name, an email, a verified id) as it is.
+pub fn visitor_label_in(label: &str, locale: crate::base::locale::Locale) -> std::borrow::Cow<'_, str> {
+    match (locale, label.strip_prefix(ANONYMOUS_VISITOR)) {
+        (crate::base::locale::Locale::Ru, Some(rest)) => format!("Посетитель {rest}").into(),
+        _ => label.into(),
+    }
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::*;
+    use crate::base::locale::Locale;
+
+    #[test]
+    fn an_anonymous_visitor_is_named_in_the_operators_language_and_a_contact_as_given() {
+        let label = visitor_label("82ea7f01", None, None);
+        assert_eq!(label, "Visitor 82ea7f");
+        assert_eq!(visitor_label_in(&label, Locale::Ru), "Посетитель 82ea7f");
+        assert_eq!(visitor_label_in(&label, Locale::En), "Visitor 82ea7f");
+        assert_eq!(visitor_label_in("Visitorka Anna", Locale::Ru), "Visitorka Anna", "only the prefix with its space");
+        assert_eq!(visitor_label_in("anna@example.com", Locale::Ru), "anna@example.com");
+        assert_eq!(visitor_label("82ea7f01", Some("user-42"), None), "user-42");
+    }
+}
+
 /// `POST /v1/console/offline/:lead/reply`. Only the text: the address is the message's own.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]

@@ -66,19 +66,4 @@ pub async fn from_events(env: &Env, site: &str, visitor: &str, locale: Locale) -
     Ok(context)
 }
 
-/// How operators see a visitor in the list: a verified id, or a short id and where they came from.
-pub fn visitor_label(visitor_id: &str, user_id: Option<&str>, context: Option<&VisitorContext>) -> String {
-    if let Some(user) = user_id {
-        return user.chars().take(60).collect();
-    }
-    let short: String = visitor_id.chars().take(6).collect();
-    let source = context.and_then(|c| c.first_touch.as_ref()).and_then(|t| {
-        t.utm_source.clone().or_else(|| {
-            t.referrer.as_deref().and_then(|r| r.split("//").nth(1)).and_then(|r| r.split('/').next()).map(str::to_owned)
-        })
-    });
-    match source {
-        Some(source) => format!("Visitor {short} · {}", source.chars().take(40).collect::<String>()),
-        None => format!("Visitor {short}"),
-    }
-}
+pub use floorwalker_core::chat::offline::visitor_label;
