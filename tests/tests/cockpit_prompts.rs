@@ -444,11 +444,13 @@ async fn the_owner_opens_the_saved_card_on_the_shop_at_once_as_a_preview_that_se
         .eval("return [...document.querySelectorAll('[data-test=prompt-callback] [data-test=on-site-link]')].map(a => [a.href, a.target, a.rel]);", vec![])
         .await;
     let links: Vec<(String, String, String)> = serde_json::from_value(links).expect("the links");
-    let own = format!("{}/#fw-preview=callback", worker.origin());
-    assert!(
-        links.iter().any(|(href, target, rel)| *href == own && target == "_blank" && rel == "noopener"),
-        "a link per allowed origin, this one among them: {links:?}"
-    );
+    for lang in ["ru", "en"] {
+        let own = format!("{}/#fw-preview=callback&fw-lang={lang}", worker.origin());
+        assert!(
+            links.iter().any(|(href, target, rel)| *href == own && target == "_blank" && rel == "noopener"),
+            "a link per allowed origin and language, this one among them: {links:?}"
+        );
+    }
 
     // An unsaved change: the owner is told the site shows the saved words; saved, the note goes.
     let unsaved = "return !!document.querySelector('[data-test=prompt-callback] [data-test=on-site-unsaved]');";
@@ -508,8 +510,9 @@ async fn the_owner_opens_the_saved_card_on_the_shop_at_once_as_a_preview_that_se
     assert!(leads.is_empty(), "a preview sends no lead: {leads:?}");
     visitor.close().await;
 
-    // English, and a 360 px phone in both languages: the card fits and stays clean.
-    for (lang, path) in [("en", "/en/#fw-preview=callback"), ("ru", "/#fw-preview=callback")] {
+    // English, and a 360 px phone in both languages: the card fits and stays clean. The link's
+    // language wins over the page's (the Russian home page, previewed in English).
+    for (lang, path) in [("en", "/#fw-preview=callback&fw-lang=en"), ("ru", "/en/#fw-preview=callback&fw-lang=ru")] {
         let phone = Browser::start_mobile().await;
         preview_on_the_shop(&phone, &worker, path, "callback").await;
         let note = phone.eval(&format!("{SHADOW} return root.querySelector('.prompt .preview-note').textContent;"), vec![]).await;

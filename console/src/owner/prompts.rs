@@ -713,12 +713,26 @@ fn on_your_site(form: Form, index: usize, id: String) -> impl IntoView {
     let off = move || form.loaded.with(|c| at(c, index).is_some_and(|p| !p.enabled));
     // Compared in place: no copy of either prompt each time the draft changes.
     let unsaved = move || form.draft.with(|draft| form.loaded.with(|loaded| at(draft, index) != at(loaded, index)));
+    // One link per origin and language the site writes: the page may not say its own language.
+    let locales = move || form.loaded.with(|c| c.as_ref().map(|c| c.locales.clone()).unwrap_or_default());
     let links = move || {
+        let locales = locales();
         origins()
             .into_iter()
             .map(|origin| {
-                let href = preview_link(&origin, &id);
-                view! { <li><a href=href target="_blank" rel="noopener" data-test="on-site-link">{origin}</a></li> }
+                let per_locale = locales
+                    .iter()
+                    .map(|&locale| {
+                        let href = preview_link(&origin, &id, locale);
+                        // Each language by its own name, as language pickers do.
+                        let name = match locale {
+                            Locale::Ru => "Русский",
+                            Locale::En => "English",
+                        };
+                        view! { <a href=href target="_blank" rel="noopener" data-test="on-site-link" hreflang=locale.code() aria-label=format!("{origin} · {name}")>{name}</a> }
+                    })
+                    .collect_view();
+                view! { <li><span class="origin">{origin.clone()}</span>{per_locale}</li> }
             })
             .collect_view()
     };

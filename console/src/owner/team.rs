@@ -71,6 +71,10 @@ pub fn TeamScreen(site: String) -> impl IntoView {
         }
     });
     reload();
+    // The owner leaves to send an invitation and comes back once it is accepted: the list is
+    // read again whenever the console's window gets the focus back.
+    let refresh = leptos::prelude::window_event_listener(leptos::ev::focus, move |_| reload());
+    on_cleanup(move || refresh.remove());
 
     let invite = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();

@@ -74,15 +74,30 @@ const PREVIEW_FRAGMENT: &str = "fw-preview=";
 /// owner sees the saved words as visitors will, without meeting the card's conditions. A fragment,
 /// so the shop's server never sees it; anyone may open such a link, and all it shows is the
 /// shop's own card, which records nothing.
-pub fn preview_link(origin: &str, prompt: &str) -> String {
-    format!("{}/#{PREVIEW_FRAGMENT}{prompt}", origin.trim_end_matches('/'))
+///
+/// The link names its language: the owner previews the words of one locale, and a page that does
+/// not say its own language (`<html lang>`) would otherwise show the site's default one, as if
+/// the change had not been saved.
+pub fn preview_link(origin: &str, prompt: &str, locale: Locale) -> String {
+    format!("{}/#{PREVIEW_FRAGMENT}{prompt}&{PREVIEW_LOCALE}{}", origin.trim_end_matches('/'), locale.code())
 }
+
+const PREVIEW_LOCALE: &str = "fw-lang=";
 
 /// The prompt a page's URL asks to preview ([`preview_link`]), if any.
 pub fn preview_requested(url: &str) -> Option<&str> {
+    fragment_value(url, PREVIEW_FRAGMENT).filter(|id| !id.is_empty())
+}
+
+/// The language a preview link asks for, when it names one the widget speaks.
+pub fn preview_locale(url: &str) -> Option<Locale> {
+    preview_requested(url)?;
+    Locale::ALL.into_iter().find(|l| fragment_value(url, PREVIEW_LOCALE) == Some(l.code()))
+}
+
+fn fragment_value<'a>(url: &'a str, key: &str) -> Option<&'a str> {
     let (_, fragment) = url.split_once('#')?;
-    let id = fragment.split('&').find_map(|part| part.strip_prefix(PREVIEW_FRAGMENT))?;
-    (!id.is_empty()).then_some(id)
+    fragment.split('&').find_map(|part| part.strip_prefix(key))
 }
 
 /// A price as the shop's own pages write it: by the site's language, not the visitor's, so an
@@ -280,9 +295,14 @@ mod tests {
 
     #[test]
     fn a_preview_link_names_the_prompt_in_a_fragment_and_the_widget_reads_it_back() {
-        let link = preview_link("https://shop.example/", "compare_by_email");
-        assert_eq!(link, "https://shop.example/#fw-preview=compare_by_email");
+        let link = preview_link("https://shop.example/", "compare_by_email", Locale::En);
+        assert_eq!(link, "https://shop.example/#fw-preview=compare_by_email&fw-lang=en");
         assert_eq!(preview_requested(&link), Some("compare_by_email"));
+        assert_eq!(preview_locale(&link), Some(Locale::En));
+        assert_eq!(preview_locale(&preview_link("https://shop.example", "callback", Locale::Ru)), Some(Locale::Ru));
+        assert_eq!(preview_locale("https://shop.example/#fw-preview=callback"), None, "no language named: the page's own");
+        assert_eq!(preview_locale("https://shop.example/#fw-preview=callback&fw-lang=de"), None);
+        assert_eq!(preview_locale("https://shop.example/#fw-lang=en"), None, "only a preview picks a language");
         assert_eq!(preview_requested("https://shop.example/p?x=1#top&fw-preview=callback"), Some("callback"));
         assert_eq!(preview_requested("https://shop.example/?fw-preview=callback"), None, "the query is the shop's, not ours");
         assert_eq!(preview_requested("https://shop.example/#fw-preview="), None);

@@ -8,7 +8,7 @@
 use floorwalker_core::visitor::event::{EventData, PromptRef, QuestionAnswered};
 use floorwalker_core::base::wire;
 use floorwalker_core::base::locale::Weekday;
-use floorwalker_core::prompts::card::{compared_products, offered_slots, preview_requested, PromptCard};
+use floorwalker_core::prompts::card::{compared_products, offered_slots, preview_locale, preview_requested, PromptCard};
 use floorwalker_core::prompts::config::PromptDefinition;
 use floorwalker_core::prompts::judgement::{answers, thank_you_ms};
 use floorwalker_core::prompts::rules::{self, CopyVariant, Decision, EvalInput};
@@ -111,7 +111,9 @@ impl App {
         let now = browser::now_ms();
         let (weekday, minute_of_day) = browser::site_local_time(&config.timezone, now as f64);
         let variant = rules::copy_variant_at(config, &definition.kind, weekday, minute_of_day, self.operator_online.get());
-        if let Some(card) = self.card_for(definition, variant, now, weekday, minute_of_day, true) {
+        if let Some(mut card) = self.card_for(definition, variant, now, weekday, minute_of_day, true) {
+            // The language the owner previewed, whatever the page says of its own.
+            card.locale = preview_locale(&page_url).unwrap_or(card.locale);
             self.present(card);
         }
     }
