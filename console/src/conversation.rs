@@ -155,7 +155,7 @@ pub fn ConversationView(id: String, mirror: RwSignal<floorwalker_core::chat::con
     chat.connect();
     on_cleanup(move || {
         chat.disposed.set_value(true);
-        chat.socket.with_value(|ws| if let Some(ws) = ws { let _ = ws.close(); });
+        chat.socket.with_value(|ws| if let Some(ws) = ws { net::close_for_good(ws) });
     });
 
     let send = move || {

@@ -83,7 +83,12 @@ impl HubConnection {
     /// sockets): then back to the login form, else reconnect.
     fn reconnect_if_still_signed_in(self) {
         spawn_local(async move {
-            match net::get::<SignedIn>("/v1/console/me").await {
+            let answer = net::get::<SignedIn>("/v1/console/me").await;
+            // Logged out meanwhile (and perhaps in again): this inbox is gone and decides nothing.
+            if self.disposed.try_with_value(|d| *d).unwrap_or(true) {
+                return;
+            }
+            match answer {
                 Err(error) if error.status == 401 => self.me.set(None),
                 _ => net::reconnect_unless_disposed(self.attempt, self.disposed, move || self.connect()),
             }
@@ -122,7 +127,7 @@ pub fn Inbox(me: RwSignal<Option<SignedIn>>) -> impl IntoView {
     hub.connect();
     on_cleanup(move || {
         hub.disposed.set_value(true);
-        hub.socket.with_value(|ws| if let Some(ws) = ws { let _ = ws.close(); });
+        hub.socket.with_value(|ws| if let Some(ws) = ws { net::close_for_good(ws) });
     });
 
     // The tab title counts what waits for an answer.

@@ -180,6 +180,16 @@ pub fn open<T: DeserializeOwned + 'static>(
     Some(ws)
 }
 
+/// Closes a socket for good when its screen goes: its handlers are taken off first, so the close
+/// the browser reports later reaches nothing of a screen that no longer exists (a late handler
+/// would reconnect, or send a console just logged in again back to the login form).
+pub fn close_for_good(ws: &web_sys::WebSocket) {
+    ws.set_onopen(None);
+    ws.set_onmessage(None);
+    ws.set_onclose(None);
+    let _ = ws.close();
+}
+
 /// Runs `reconnect` after core's reconnection backoff for failed attempt number `attempt`
 /// (0 = the first retry), jittered so that consoles dropped together do not return together.
 pub fn after_backoff(attempt: u32, reconnect: impl FnOnce() + 'static) {
@@ -194,14 +204,17 @@ pub fn reconnect_unless_disposed(
     disposed: leptos::prelude::StoredValue<bool>,
     connect: impl FnOnce() + 'static,
 ) {
-    use leptos::prelude::{GetValue, SetValue};
-    if disposed.get_value() {
+    use leptos::prelude::{SetValue, WithValue};
+    // Read with `try_`: once the screen is gone, so are these values, and a late timer must not
+    // panic on them.
+    let gone = move || disposed.try_with_value(|d| *d).unwrap_or(true);
+    if gone() {
         return;
     }
-    let failed = attempt.get_value();
+    let Some(failed) = attempt.try_with_value(|a| *a) else { return };
     attempt.set_value(failed.saturating_add(1));
     after_backoff(failed, move || {
-        if !disposed.get_value() {
+        if !gone() {
             connect();
         }
     });

@@ -157,6 +157,30 @@ async fn console_login_session_cookie_origin_checks_and_logout() {
     console.close().await;
 }
 
+/// Logging out and straight back in: the old inbox's socket closes after it is gone, and must not
+/// send the new session back to the login form (it used to ask `/me` as the old session and
+/// act on the 401).
+#[tokio::test]
+async fn logging_out_and_straight_back_in_keeps_the_new_session() {
+    let worker = chat_worker("console-relogin").await;
+    create_operator(&worker, "anna@demo.example", "Anna", PASSWORD).await;
+    let console = Console::open(&worker).await;
+    for round in 0..3 {
+        // Out again before the hub's socket has even opened, as a quick hand does.
+        console.submit_login("anna@demo.example", PASSWORD).await;
+        console.click("[data-test=logout]").await;
+        console.wait(&format!("the login form ({round})"), "return !!document.querySelector('[data-test=login] #email');").await;
+    }
+    console.submit_login("anna@demo.example", PASSWORD).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let state = console
+        .browser
+        .eval("return [!!document.querySelector('[data-test=login]'), document.querySelector('[data-test=connection]')?.dataset.connected ?? null];", vec![])
+        .await;
+    assert_eq!(state, json!([false, "true"]), "still in, connected, after the old sockets closed");
+    console.close().await;
+}
+
 #[tokio::test]
 async fn an_operator_answers_a_visitor_live_with_the_visitor_context_at_hand() {
     let worker = chat_worker("console-live").await;
