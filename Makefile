@@ -26,9 +26,12 @@ help:
 	@echo "make deploy-check  bundle the worker as 'wrangler deploy' would, offline"
 
 setup: target/.setup-done
-target/.setup-done: scripts/setup.sh package.json package-lock.json Cargo.lock
+# Also whenever node_modules is gone (a fresh `rm -rf node_modules`, a target/ copied from elsewhere).
+target/.setup-done: scripts/setup.sh package.json package-lock.json Cargo.lock $(if $(wildcard node_modules/.package-lock.json),,FORCE)
 	@bash scripts/setup.sh
 	@touch $@
+
+FORCE:
 
 build: setup dist/public/index.html target/.widget-built target/.console-built edge-worker/build/index.js
 
