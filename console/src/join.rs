@@ -136,7 +136,8 @@ pub fn LinkPage(token: String, me: RwSignal<Option<SignedIn>>, link: RwSignal<Op
 fn when(lang: crate::i18n::Lang, ms: u64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
     let options = js_sys::Object::new();
-    for (key, value) in [("day", "numeric"), ("month", "long"), ("year", "numeric"), ("hour", "2-digit"), ("minute", "2-digit")] {
+    // In the reader's own zone, named: the owner's screen shows the same instant on the shop's clock.
+    for (key, value) in [("day", "numeric"), ("month", "long"), ("year", "numeric"), ("hour", "2-digit"), ("minute", "2-digit"), ("timeZoneName", "short")] {
         let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
     }
     String::from(date.to_locale_string(lang.pick("en-GB", "ru-RU"), &options))
