@@ -27,14 +27,21 @@ use crate::platform::d1::db;
 use crate::platform::vars::secret;
 use crate::{endpoints, outbox, rate_limit, sites};
 
-pub async fn follow(req: &Request, env: &Env, token: &str) -> Result<Response, ApiError> {
-    // Per client address, before the token is checked: a guesser gets a page, not a database.
+/// The 429 page for a client following emailed links too fast (per client address, counted
+/// before any token is checked: a guesser gets a page, not a database); `None` within the limit.
+/// The consent links and the alert address's link share the count.
+pub(crate) async fn too_many_links(req: &Request, env: &Env) -> Result<Option<Response>, ApiError> {
     let counters = PublicRoute::Consent.counters("", &rate_limit::client(req), None);
-    if let Some(retry_after_s) = rate_limit::hit(env, &counters, http::now_ms()).await? {
-        let text = format!("Слишком много запросов; повторите через {retry_after_s} с. / Too many requests; try again in {retry_after_s} s.");
-        let mut response = page(Locale::Ru, 429, &text, None)?;
-        http::set(response.headers_mut(), "retry-after", &retry_after_s.to_string())?;
-        return Ok(response);
+    let Some(retry_after_s) = rate_limit::hit(env, &counters, http::now_ms()).await? else { return Ok(None) };
+    let text = format!("Слишком много запросов; повторите через {retry_after_s} с. / Too many requests; try again in {retry_after_s} s.");
+    let mut response = page(Locale::Ru, 429, &text, None)?;
+    http::set(response.headers_mut(), "retry-after", &retry_after_s.to_string())?;
+    Ok(Some(response))
+}
+
+pub async fn follow(req: &Request, env: &Env, token: &str) -> Result<Response, ApiError> {
+    if let Some(refusal) = too_many_links(req, env).await? {
+        return Ok(refusal);
     }
     let outcome = match req.method() {
         Method::Post => apply(req, env, token).await.map(|link| (link, true)),

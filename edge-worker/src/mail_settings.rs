@@ -21,7 +21,7 @@ use floorwalker_core::outbound::email::branding::{
 };
 use floorwalker_core::outbound::email::sample::{render_sample, SampleMail};
 use floorwalker_core::outbound::email::{
-    render_alert_confirmation, AlertLinkClaims, EmailMessage, MailClock, MailKind, MailLinks, MailLook, MailSettings, ShopMail, ALERT_LINKS_PER_HOUR,
+    email_link_base, render_alert_confirmation, AlertLinkClaims, EmailMessage, MailClock, MailKind, MailLinks, MailLook, MailSettings, ShopMail, ALERT_LINKS_PER_HOUR,
 };
 use floorwalker_core::outbound::webhook::AttemptResult;
 use floorwalker_core::prompts::config::SiteConfig;
@@ -145,13 +145,16 @@ async fn owner_session(req: &Request, env: &Env) -> Result<Option<Signed>, ApiEr
 }
 
 async fn view(req: &Request, env: &Env, config: &SiteConfig, mail: MailSettings) -> Result<Response, ApiError> {
-    answer(req, env, config, mail, false).await
+    let delivery = settings::load(env, &config.site).await?;
+    let owner = owner_session(req, env).await?;
+    answer(env, config, &delivery, mail, owner, false)
 }
 
-async fn answer(req: &Request, env: &Env, config: &SiteConfig, mail: MailSettings, alert_link_sent: bool) -> Result<Response, ApiError> {
-    let delivery = settings::load(env, &config.site).await?;
-    let branded = Branded::with(env, config, &delivery, &mail, now_ms());
-    let test_to = owner_session(req, env).await?.map(|signed| signed.operator.email);
+/// The settings as the screen shows them; `owner` is the console session behind the request, if any
+/// (a test goes to its address).
+fn answer(env: &Env, config: &SiteConfig, delivery: &SiteDelivery, mail: MailSettings, owner: Option<Signed>, alert_link_sent: bool) -> Result<Response, ApiError> {
+    let branded = Branded::with(env, config, delivery, &mail, now_ms());
+    let test_to = owner.map(|signed| signed.operator.email);
     let view = MailSettingsView {
         settings: mail,
         from: branded.from,
@@ -187,13 +190,12 @@ pub async fn put(req: &mut Request, env: &Env, site: &str) -> Result<Response, A
     let owner = owner_session(req, env).await?;
     let mail = mail.saved_over(&stored, owner.as_ref().map(|signed| signed.operator.email.as_str()));
     store(env, site, &mail).await?;
+    let delivery = settings::load(env, site).await?;
     // A link per new address; past the hourly cap the settings still save, and the console offers
     // to send it again later.
-    let sent = match mail.alert_unconfirmed() {
-        Some(to) if stored.alert_to.as_deref() != Some(to) => send_alert_link(req, env, &config, to).await?.is_none(),
-        _ => false,
-    };
-    answer(req, env, &config, mail, sent).await
+    let new_address = mail.alert_unconfirmed().is_some_and(|to| stored.alert_to.as_deref() != Some(to));
+    let sent = new_address && send_alert_link(req, env, &config, &delivery, &mail).await?.is_none();
+    answer(env, &config, &delivery, mail, owner, sent)
 }
 
 /// `POST /v1/admin/sites/:site/email/alert-link`: the confirmation link again, to the alert address
@@ -201,30 +203,31 @@ pub async fn put(req: &mut Request, env: &Env, site: &str) -> Result<Response, A
 pub async fn resend_alert_link(req: &Request, env: &Env, site: &str) -> Result<Response, ApiError> {
     let config = sites::require(env, site).await?;
     let mail = settings::mail(env, site).await?;
-    let Some(to) = mail.alert_unconfirmed() else {
+    if mail.alert_unconfirmed().is_none() {
         return Err(ApiError::new(ErrorCode::NotFound, "there is no unconfirmed alert address to send a link to"));
-    };
-    if let Some(refusal) = send_alert_link(req, env, &config, to).await? {
+    }
+    let delivery = settings::load(env, site).await?;
+    if let Some(refusal) = send_alert_link(req, env, &config, &delivery, &mail).await? {
         return Ok(refusal);
     }
-    answer(req, env, &config, mail.clone(), true).await
+    answer(env, &config, &delivery, mail, owner_session(req, env).await?, true)
 }
 
-/// Emails `to` the link that confirms it as the site's alert address; the 429 to answer instead
-/// when the site has asked [`ALERT_LINKS_PER_HOUR`] times this hour.
-async fn send_alert_link(req: &Request, env: &Env, config: &SiteConfig, to: &str) -> Result<Option<Response>, ApiError> {
+/// Emails the unconfirmed alert address of `mail` the link that confirms it; the 429 to answer
+/// instead when the site has asked [`ALERT_LINKS_PER_HOUR`] times this hour.
+async fn send_alert_link(req: &Request, env: &Env, config: &SiteConfig, delivery: &SiteDelivery, mail: &MailSettings) -> Result<Option<Response>, ApiError> {
+    let Some(to) = mail.alert_unconfirmed() else { return Ok(None) };
     let now = now_ms();
     let counters = [Counter::new("alert-link", &[&config.site], Limit::new(ALERT_LINKS_PER_HOUR, 3600))];
     if let Some(refusal) = rate_limit::check(env, &counters, now, None).await? {
         return Ok(Some(refusal));
     }
     let link_secret = crate::platform::vars::secret(env, "LINK_SECRET").ok_or_else(|| internal("signing an alert link", "LINK_SECRET is not set"))?;
-    let token = AlertLinkClaims { site: config.site.clone(), address: to.to_owned(), issued_at: now }.sign(link_secret.as_bytes());
-    let base = var(env, "PUBLIC_BASE_URL").unwrap_or(crate::chat::own_origin(req)?);
-    let link = format!("{}/v1/mail/alert-confirm/{token}", base.trim().trim_end_matches('/'));
-    let delivery = settings::load(env, &config.site).await?;
-    let mail = settings::mail(env, &config.site).await?;
-    let branded = Branded::with(env, config, &delivery, &mail, now);
+    let token = AlertLinkClaims { site: config.site.clone(), address: to.to_owned(), issued_at: now }.sign(link_secret.as_bytes())?;
+    // As every emailed link: PUBLIC_BASE_URL, or the request's origin on loopback only (never a forged Host).
+    let base = email_link_base(var(env, "PUBLIC_BASE_URL").as_deref(), &crate::chat::own_origin(req)?)?;
+    let link = format!("{base}/v1/mail/alert-confirm/{token}");
+    let branded = Branded::with(env, config, delivery, mail, now);
     let email = render_alert_confirmation(to, &link, &branded.shop(config, &delivery.mail_link_hosts, false), delivery.owner_locale)?;
     send_now(env, &config.site, ALERT_LINK_MAIL, &format!("alert-{}", random_id()?), email).await?;
     Ok(None)
@@ -237,15 +240,10 @@ pub const ALERT_LINK_MAIL: &str = "alert-confirm";
 /// POST confirms the address, if it is still the site's alert address. Rate-limited per client
 /// like the consent links.
 pub async fn follow_alert_link(req: &Request, env: &Env, token: &str) -> Result<Response, ApiError> {
-    use floorwalker_core::access::public_limits::PublicRoute;
     use floorwalker_core::base::locale::Locale;
-    use crate::consent_links::page;
-    let counters = PublicRoute::Consent.counters("", &rate_limit::client(req), None);
-    if let Some(retry_after_s) = rate_limit::hit(env, &counters, now_ms()).await? {
-        let text = format!("Слишком много запросов; повторите через {retry_after_s} с. / Too many requests; try again in {retry_after_s} s.");
-        let mut response = page(Locale::Ru, 429, &text, None)?;
-        http::set(response.headers_mut(), "retry-after", &retry_after_s.to_string())?;
-        return Ok(response);
+    use crate::consent_links::{page, too_many_links};
+    if let Some(refusal) = too_many_links(req, env).await? {
+        return Ok(refusal);
     }
     let link_secret = crate::platform::vars::secret(env, "LINK_SECRET").ok_or_else(|| internal("checking an alert link", "LINK_SECRET is not set"))?;
     let claims = match AlertLinkClaims::verify(link_secret.as_bytes(), token, now_ms()) {

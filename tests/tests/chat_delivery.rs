@@ -84,6 +84,26 @@ async fn say(socket: &mut ChatSocket, client_msg_id: &str, text: &str) -> u64 {
         .0
 }
 
+/// Waits until the socket's visitor is offered a callback: the moment a wait is announced.
+async fn until_callback_offer(socket: &mut ChatSocket) {
+    socket
+        .until("the callback offer", |f| matches!(f, ServerFrame::Message(m) if m.action == Some(MessageAction::OfferCallback)).then_some(()))
+        .await;
+}
+
+/// A visitor starts a conversation while no operator is online and writes `text`: offered a
+/// callback at once. Returns the conversation.
+async fn a_visitor_waits_with_nobody_online(worker: &Worker, visitor_id: &str, client_msg_id: &str, text: &str) -> String {
+    let visitor = visitor_session(worker, SHOP, visitor_id).await;
+    assert!(!visitor.operator_online);
+    let conversation = start_conversation(worker, SHOP, &visitor.token).await;
+    let mut socket = ChatSocket::visitor(worker, SHOP, &conversation, &visitor.token).await;
+    socket.hello(0).await;
+    say(&mut socket, client_msg_id, text).await;
+    until_callback_offer(&mut socket).await;
+    conversation
+}
+
 /// Delivered requests at `prefix` of one event type, by webhook-id.
 fn delivered_of(receiver: &Receiver, prefix: &str, kind: &str) -> Vec<Received> {
     receiver.received_at(prefix).into_iter().filter(|r| r.delivered() && r.json()["type"] == kind).collect()
@@ -545,12 +565,7 @@ async fn a_visitor_nobody_answers_reaches_the_shops_telegram_once_in_the_bot_api
     let mut chat = open_chat(&worker, "visitor-wait-00001", None).await;
     let asked = Instant::now();
     say(&mut chat.v, "v-wait-000001", "Is the <b>blue</b> one in stock?").await;
-    chat.v
-        .until("the callback offer", |f| match f {
-            ServerFrame::Message(m) if m.action == Some(MessageAction::OfferCallback) => Some(()),
-            _ => None,
-        })
-        .await;
+    until_callback_offer(&mut chat.v).await;
     assert!(asked.elapsed() >= Duration::from_secs(3), "offered after the 3 s wait, not before: {:?}", asked.elapsed());
     let alert = eventually("the Telegram alert", Duration::from_secs(30), || async { alerts().into_iter().next() }).await;
     assert_eq!((alert.method.as_str(), alert.path.as_str()), ("POST", format!("/tg/bot{TOKEN}/sendMessage").as_str()));
@@ -624,13 +639,7 @@ async fn a_visitor_nobody_answers_is_mailed_to_the_teams_alert_address_once() {
     };
 
     // Unconfirmed: a visitor's wait reaches nobody's inbox (a typo must not mail a stranger).
-    let early = visitor_session(&worker, SHOP, "visitor-alert-0000").await;
-    let first = start_conversation(&worker, SHOP, &early.token).await;
-    let mut u = ChatSocket::visitor(&worker, SHOP, &first, &early.token).await;
-    u.hello(0).await;
-    say(&mut u, "v-alert-000000", "Кто-нибудь есть?").await;
-    u.until("the callback offer", |f| matches!(f, ServerFrame::Message(m) if m.action == Some(MessageAction::OfferCallback)).then_some(()))
-        .await;
+    a_visitor_waits_with_nobody_online(&worker, "visitor-alert-0000", "v-alert-000000", "Кто-нибудь есть?").await;
     // A forged token, and the link's page opened (as a mail scanner would), confirm nothing.
     let link = worker.alert_link("team@kroha.example").await;
     let forged = worker.http().post(worker.url("/v1/mail/alert-confirm/dGVzdA.AAAA")).send().await.expect("sent");
@@ -668,13 +677,7 @@ async fn a_visitor_nobody_answers_is_mailed_to_the_teams_alert_address_once() {
 
     // Cleared: the next visitor's wait is not mailed.
     assert_eq!(put_email(Value::Null).await.0, 200);
-    let other = visitor_session(&worker, SHOP, "visitor-alert-0002").await;
-    let second = start_conversation(&worker, SHOP, &other.token).await;
-    let mut w = ChatSocket::visitor(&worker, SHOP, &second, &other.token).await;
-    w.hello(0).await;
-    say(&mut w, "v-alert-000003", "Доставляете в Казань?").await;
-    w.until("the callback offer", |f| matches!(f, ServerFrame::Message(m) if m.action == Some(MessageAction::OfferCallback)).then_some(()))
-        .await;
+    a_visitor_waits_with_nobody_online(&worker, "visitor-alert-0002", "v-alert-000003", "Доставляете в Казань?").await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(alerts().await.len(), 1, "one alert for the confirmed address's conversation, none once cleared");
 
@@ -700,14 +703,7 @@ async fn past_the_hourly_cap_the_team_hears_no_more_waits_but_the_crm_gets_every
 
     // Nobody is online: each visitor's first message is a wait at once.
     for n in 1..=3 {
-        let visitor = visitor_session(&worker, SHOP, &format!("visitor-flood-000{n}")).await;
-        assert!(!visitor.operator_online);
-        let conversation = start_conversation(&worker, SHOP, &visitor.token).await;
-        let mut v = ChatSocket::visitor(&worker, SHOP, &conversation, &visitor.token).await;
-        v.hello(0).await;
-        say(&mut v, &format!("v-flood-00000{n}"), &format!("Question number {n}")).await;
-        v.until("the callback offer", |f| matches!(f, ServerFrame::Message(m) if m.action == Some(MessageAction::OfferCallback)).then_some(()))
-            .await;
+        a_visitor_waits_with_nobody_online(&worker, &format!("visitor-flood-000{n}"), &format!("v-flood-00000{n}"), &format!("Question number {n}")).await;
     }
     let signed = eventually("three signed waits", Duration::from_secs(30), || async {
         let got = delivered_of(&receiver, "/hooks/crm", "conversation.waiting");

@@ -37,6 +37,28 @@ pub fn base64url_decode(text: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).ok()
 }
 
+/// A signed link's token: `base64url(payload).base64url(HMAC-SHA256(secret, domain ‖ payload))`.
+/// `domain` keeps one kind of link from passing for another under the same secret.
+pub fn seal(secret: &[u8], domain: &[u8], payload: &[u8]) -> String {
+    format!("{}.{}", base64url_encode(payload), base64url_encode(&domain_mac(secret, domain, payload)))
+}
+
+/// The payload of a token [`seal`]ed under `domain`, when its MAC is genuine (compared in
+/// constant time); `None` for anything else, including a token longer than `max_len`.
+pub fn unseal(secret: &[u8], domain: &[u8], token: &str, max_len: usize) -> Option<Vec<u8>> {
+    if token.len() > max_len {
+        return None;
+    }
+    let (payload_b64, mac_b64) = token.split_once('.')?;
+    let payload = base64url_decode(payload_b64)?;
+    let mac = base64url_decode(mac_b64)?;
+    constant_time_eq(&mac, &domain_mac(secret, domain, &payload)).then_some(payload)
+}
+
+fn domain_mac(secret: &[u8], domain: &[u8], payload: &[u8]) -> [u8; 32] {
+    hmac_sha256(secret, &[domain, payload].concat())
+}
+
 /// Compares two secrets without an early exit, so response timing does not reveal how much of a
 /// token matched. (The length is not secret: tokens have a fixed length.)
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

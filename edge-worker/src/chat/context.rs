@@ -66,4 +66,3 @@ pub async fn from_events(env: &Env, site: &str, visitor: &str, locale: Locale) -
     Ok(context)
 }
 
-pub use floorwalker_core::chat::offline::visitor_label;

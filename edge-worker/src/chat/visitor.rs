@@ -194,7 +194,7 @@ pub async fn start(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     // A verified user id first, then the contact the visitor gave in a form, then a short id.
     let label = match (&claims.user_id, super::live::contact_of(env, &claims.site, &claims.visitor_id).await?) {
         (None, Some(contact)) => contact,
-        _ => context::visitor_label(&claims.visitor_id, claims.user_id.as_deref(), Some(&context)),
+        _ => floorwalker_core::chat::offline::visitor_label(&claims.visitor_id, claims.user_id.as_deref(), Some(&context)),
     };
     let context_json = serde_json::to_string(&context).map_err(|e| internal("encoding the context", e))?;
     // The object first, the row after: a failed start leaves no row pointing at no object, so

@@ -6,7 +6,8 @@
 //! [`MailSettings::alert_to`]: super::MailSettings::alert_to
 
 use super::branding::MAIL_TEXT;
-use crate::base::crypto::{base64url_decode, base64url_encode, constant_time_eq, hmac_sha256};
+use crate::base::crypto::{seal, unseal};
+use crate::leads::consent::check_link_secret;
 use super::links::defang_foreign_links;
 use super::{html_lines, t, EmailMessage, ShopMail};
 use crate::base::error::{ApiError, ErrorCode};
@@ -97,26 +98,19 @@ impl AlertLinkClaims {
         format!("{}\n{}\n{}", self.site, self.address, self.issued_at)
     }
 
-    /// `base64url(payload).base64url(HMAC-SHA256(secret, domain + payload))`.
-    pub fn sign(&self, secret: &[u8]) -> String {
-        let payload = self.payload();
-        format!("{}.{}", base64url_encode(payload.as_bytes()), base64url_encode(&alert_mac(secret, payload.as_bytes())))
+    /// Sealed with `LINK_SECRET` (`base::crypto::seal`) under this kind's own domain.
+    pub fn sign(&self, secret: &[u8]) -> Result<String, ApiError> {
+        check_link_secret(secret)?;
+        Ok(seal(secret, ALERT_LINK_DOMAIN, self.payload().as_bytes()))
     }
 
     /// Checks a token from the link: genuine (constant-time), and not older than
     /// [`ALERT_LINK_TTL_MS`]. Whether it still names the site's alert address is the caller's
     /// question (a link for an address since replaced confirms nothing).
     pub fn verify(secret: &[u8], token: &str, now_ms: u64) -> Result<AlertLinkClaims, ApiError> {
+        check_link_secret(secret)?;
         let invalid = || ApiError::new(ErrorCode::InvalidToken, "the link is not valid");
-        if token.len() > MAX_ALERT_TOKEN_LEN {
-            return Err(invalid());
-        }
-        let (payload_b64, mac_b64) = token.split_once('.').ok_or_else(invalid)?;
-        let payload = base64url_decode(payload_b64).ok_or_else(invalid)?;
-        let mac = base64url_decode(mac_b64).ok_or_else(invalid)?;
-        if !constant_time_eq(&mac, &alert_mac(secret, &payload)) {
-            return Err(invalid());
-        }
+        let payload = unseal(secret, ALERT_LINK_DOMAIN, token, MAX_ALERT_TOKEN_LEN).ok_or_else(invalid)?;
         let text = String::from_utf8(payload).map_err(|_| invalid())?;
         let mut lines = text.split('\n');
         let (Some(site), Some(address), Some(issued_at), None) = (lines.next(), lines.next(), lines.next(), lines.next()) else {
@@ -131,12 +125,6 @@ impl AlertLinkClaims {
         }
         Ok(AlertLinkClaims { site: site.to_owned(), address: address.to_owned(), issued_at })
     }
-}
-
-fn alert_mac(secret: &[u8], payload: &[u8]) -> [u8; 32] {
-    let mut message = ALERT_LINK_DOMAIN.to_vec();
-    message.extend_from_slice(payload);
-    hmac_sha256(secret, &message)
 }
 
 /// The email that asks the owner of `to` whether the shop's alerts may go there, with `link` (the
@@ -184,21 +172,23 @@ mod link_tests {
 
     #[test]
     fn a_link_confirms_only_what_it_was_signed_for() {
-        let token = claims(1_000).sign(SECRET);
+        let token = claims(1_000).sign(SECRET).unwrap();
         assert_eq!(AlertLinkClaims::verify(SECRET, &token, 2_000).unwrap(), claims(1_000));
         assert_eq!(AlertLinkClaims::verify(b"another-secret-of-thirty-two-bytes!", &token, 2_000).unwrap_err().code, ErrorCode::InvalidToken);
         let (payload, mac) = token.split_once('.').unwrap();
-        let forged = base64url_encode(b"demo\nx@evil.example\n1000");
+        let forged = crate::base::crypto::base64url_encode(b"demo\nx@evil.example\n1000");
         assert_eq!(AlertLinkClaims::verify(SECRET, &format!("{forged}.{mac}"), 2_000).unwrap_err().code, ErrorCode::InvalidToken);
         assert_eq!(AlertLinkClaims::verify(SECRET, payload, 2_000).unwrap_err().code, ErrorCode::InvalidToken);
         assert_eq!(AlertLinkClaims::verify(SECRET, &"a".repeat(700), 2_000).unwrap_err().code, ErrorCode::InvalidToken);
         assert_eq!(AlertLinkClaims::verify(SECRET, &token, 1_000 + ALERT_LINK_TTL_MS + 1).unwrap_err().code, ErrorCode::TokenExpired);
-        assert_eq!(AlertLinkClaims::verify(SECRET, &claims(10_000_000).sign(SECRET), 1_000).unwrap_err().code, ErrorCode::InvalidToken, "from the future");
+        assert_eq!(AlertLinkClaims::verify(SECRET, &claims(10_000_000).sign(SECRET).unwrap(), 1_000).unwrap_err().code, ErrorCode::InvalidToken, "from the future");
         let consent = crate::leads::consent::sign_link(
             SECRET,
             &crate::leads::consent::LinkClaims { site: "demo".into(), lead: "lead_1".into(), action: crate::leads::consent::LinkAction::Unsubscribe, issued_at: 1_000 },
         )
         .unwrap();
         assert!(AlertLinkClaims::verify(SECRET, &consent, 2_000).is_err(), "a consent link is not an alert link");
+        assert_eq!(claims(1_000).sign(b"too short").unwrap_err().code, ErrorCode::Internal, "a short LINK_SECRET fails closed");
+        assert_eq!(AlertLinkClaims::verify(b"too short", &token, 2_000).unwrap_err().code, ErrorCode::Internal);
     }
 }
