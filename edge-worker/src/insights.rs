@@ -12,7 +12,7 @@ use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::insights::day::Day;
 use floorwalker_core::insights::experiment::{self, ArmRow};
 use floorwalker_core::insights::funnel::{combine, FirstResponse, FunnelQuery, PromptRevenue, Satisfaction, Summed};
-use floorwalker_core::insights::rollup::{due_days, fold_day, is_final, DayChat, DayEvent, DayLead, Device, Rolled, RollupRow, READ_REFRESH_MS, REFRESH_MS};
+use floorwalker_core::insights::rollup::{due_days, fold_day, is_final, DayChat, DayEvent, DayLead, Device, Rolled, RollupRow, ShopTimeline, READ_REFRESH_MS, REFRESH_MS};
 use floorwalker_core::leads::lead::Lead;
 use floorwalker_core::outbound::delivery::DeliveryState;
 use floorwalker_core::outbound::webhook::WebhookEvent;
@@ -267,9 +267,43 @@ async fn roll_up(db: &Db, config: &SiteConfig, day: Day, now: u64) -> Result<usi
         .await?;
     let chats: Vec<DayChat> = chats.into_iter().map(|c| DayChat { visitor: c.visitor_id, answered: c.answered != 0.0 }).collect();
 
-    let rows = fold_day(&config.widget, events, &day_leads, &chats);
+    let shop = shop_timeline(db, config, day).await?;
+    let rows = fold_day(&config.widget, events, &day_leads, &chats, &shop);
     write(db, site, day, &rows, is_final(day, now), now, event_count).await?;
     Ok(rows.len())
+}
+
+/// The shop through `day`: its clock's offset at each hour (the runtime's zone data; a zone it
+/// does not know reads as UTC) and the presence changes its hub recorded, with the last before.
+async fn shop_timeline(db: &Db, config: &SiteConfig, day: Day) -> Result<ShopTimeline, ApiError> {
+    const HOUR_MS: u64 = 3_600_000;
+    let zone = &config.widget.timezone;
+    let hours = (0..=24).map(|h| day.start_ms() + h * HOUR_MS);
+    let (offset_before, offsets) = ShopTimeline::offsets_from(hours.map(|at| (at, crate::platform::zone::offset_minutes(zone, at).unwrap_or(0))));
+    let changes: Vec<PresenceRow> = db
+        .query(
+            "SELECT at, online FROM presence_changes WHERE site = ?1 AND at < ?3 AND at >= \
+             (SELECT COALESCE(MAX(at), 0) FROM presence_changes WHERE site = ?1 AND at < ?2) ORDER BY at",
+            &[&config.site.as_str(), &day.start_ms(), &day.end_ms()],
+        )
+        .all("reading a day's presence changes")
+        .await?;
+    let mut changes: Vec<(u64, bool)> = changes.into_iter().map(|row| (row.at as u64, row.online != 0.0)).collect();
+    let online_before = match changes.first() {
+        Some((at, online)) if *at < day.start_ms() => {
+            let online = *online;
+            changes.remove(0);
+            online
+        }
+        _ => false,
+    };
+    Ok(ShopTimeline { offset_before, offsets, online_before, presence: changes })
+}
+
+#[derive(Deserialize)]
+struct PresenceRow {
+    at: f64,
+    online: f64,
 }
 
 async fn write(db: &Db, site: &str, day: Day, rows: &[RollupRow], is_final: bool, now: u64, events: usize) -> Result<(), ApiError> {

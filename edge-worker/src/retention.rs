@@ -80,6 +80,9 @@ async fn step(env: &Env, db: &Db, task: &PruneTask) -> Result<u64, ApiError> {
     let query = match task.kind {
         Kept::ClosedConversations => return closed_conversations(env, db, task, &except).await,
         Kept::Events => {
+            // The presence changes serve only the replay of the events' days, so they go with them.
+            let sql = format!("DELETE FROM presence_changes WHERE rowid IN (SELECT rowid FROM presence_changes WHERE at < ?1 {SITE} LIMIT ?2)");
+            db.query(&sql, &[cutoff, limit, &site, &except]).run("pruning presence changes").await?;
             let sql = format!("DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE received_at < ?1 {SITE} LIMIT ?2)");
             return db.query(&sql, &[cutoff, limit, &site, &except]).run_counting(&doing).await;
         }

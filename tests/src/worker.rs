@@ -270,6 +270,24 @@ impl Worker {
         &self.state_dir
     }
 
+    /// The rows of one `SELECT` on the worker's local D1, read with `wrangler d1 execute` (for
+    /// what no route shows: storage itself).
+    pub fn d1_select(&self, sql: &str) -> Vec<serde_json::Value> {
+        let output = Command::new(repo_root().join("node_modules/.bin/wrangler"))
+            .current_dir(repo_root())
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("CI", "true")
+            .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
+            .arg(&self.state_dir)
+            .args(["--command", sql])
+            .output()
+            .expect("running wrangler d1 execute");
+        let text = String::from_utf8_lossy(&output.stdout);
+        let json: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text} {}", String::from_utf8_lossy(&output.stderr)));
+        json[0]["results"].as_array().cloned().unwrap_or_else(|| panic!("no results for {sql}: {json}"))
+    }
+
     /// Stores the demo site's config (demo-site/site.json), allowing the worker's own origin and
     /// `extra_origins` too, through the admin API, which validates it with core.
     pub async fn seed_demo_site(&self, extra_origins: &[String]) -> SiteConfig {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use floorwalker_core::insights::funnel::Funnel;
 use floorwalker_core::leads::lead::{Lead, LeadKind};
-use floorwalker_e2e::chat::{create_operator, login, outbox, start_conversation, visitor_session, ChatSocket, PASSWORD};
+use floorwalker_e2e::chat::{create_operator, login, outbox, start_conversation, visitor_session, ChatSocket, ConsoleSocket, PASSWORD};
 use floorwalker_e2e::eventually;
 use floorwalker_e2e::leads::{post, request};
 use floorwalker_e2e::receiver::Receiver;
@@ -23,9 +23,14 @@ fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
 }
 
-/// One visitor's batch as the widget sends it, with the browser's headers.
+/// One visitor's batch as the widget sends it, with the browser's headers, a second apart from
+/// a minute ago.
 async fn visit(worker: &Worker, visitor: &str, headers: &[(&str, &str)], events: Vec<Value>) {
-    let start = now_ms() - 60_000;
+    visit_from(worker, visitor, headers, events, now_ms() - 60_000).await;
+}
+
+/// The same, its events a second apart from `start`.
+async fn visit_from(worker: &Worker, visitor: &str, headers: &[(&str, &str)], events: Vec<Value>, start: u64) {
     let events: Vec<Value> = events
         .into_iter()
         .enumerate()
@@ -281,4 +286,39 @@ async fn deals_refuse_what_they_must_and_replays_are_one_deal() {
         let response = worker.http().get(worker.url(&format!("/v1/admin/sites/demo/funnel{query}"))).bearer_auth(&worker.admin_token).send().await.unwrap();
         assert_eq!(response.status().as_u16(), 400, "{query}");
     }
+}
+
+/// The chat invitation asks for an operator online: the funnel replays each visit with who was
+/// online at its moments (the hub records each change), so a visit while Anna's console was open
+/// counts as eligible and the ones before and after do not.
+#[tokio::test]
+async fn the_chat_invitation_counts_as_eligible_only_while_an_operator_was_online() {
+    const INVITATION: &str = "chat_invitation";
+    let worker = Worker::start("funnel-presence").await;
+    worker.seed_demo_site(&[]).await;
+    let o = worker.origin();
+    // Three pages and two active minutes: what the invitation asks of a visit, besides an operator.
+    let reads = || vec![page(&format!("{o}/"), None), page(&format!("{o}/c/termos"), None), page(&format!("{o}/delivery"), None), json!({"type": "active_time", "seconds": 130})];
+    // Events a second apart, all after the moment just passed (and none in the future).
+    let settle_then_visit = |visitor: &'static str| {
+        let worker = &worker;
+        let events = reads();
+        async move {
+            tokio::time::sleep(Duration::from_secs(6)).await;
+            visit_from(worker, visitor, &[], events, now_ms() - 5_000).await;
+        }
+    };
+
+    visit(&worker, "visitor-presence-before", &[], reads()).await;
+    create_operator(&worker, "anna@presence.example", "Anna", PASSWORD).await;
+    let cookie = login(&worker, "anna@presence.example", PASSWORD).await;
+    let console = ConsoleSocket::open(&worker, &cookie).await;
+    settle_then_visit("visitor-presence-during").await;
+    drop(console);
+    settle_then_visit("visitor-presence-after").await;
+
+    let f = funnel(&worker, "").await;
+    let invitation = prompt_of(&f, INVITATION);
+    assert_eq!((invitation.counts.eligible, invitation.counts.shown), (1, 0), "only the visit while Anna was online: {invitation:#?}");
+    assert_eq!(f.site.visitors, 3);
 }

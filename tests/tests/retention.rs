@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use floorwalker_core::chat::hub::HubNotification;
@@ -16,7 +15,7 @@ use floorwalker_core::upkeep::retention::{Kept, RetentionPolicy, DAY_MS};
 use floorwalker_e2e::chat::*;
 use floorwalker_e2e::receiver::Receiver;
 use floorwalker_e2e::worker::Worker;
-use floorwalker_e2e::{eventually, repo_root};
+use floorwalker_e2e::eventually;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -24,26 +23,16 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_millis() as u64
 }
 
-/// Row counts of the tables retention prunes, read from the worker's local D1 with
-/// `wrangler d1 execute` (the test reads storage; the worker has no route that counts rows).
+/// Row counts of the tables retention prunes, read from the worker's local D1 (the worker has
+/// no route that counts rows).
 fn d1_counts(worker: &Worker) -> BTreeMap<String, u64> {
     let tables = [
-        "events", "leads", "outbox_events", "deliveries", "delivery_attempts", "mailbox", "rate_limits",
+        "events", "presence_changes", "leads", "outbox_events", "deliveries", "delivery_attempts", "mailbox", "rate_limits",
         "account_sessions", "chat_conversations", "chat_callbacks",
     ];
     let select: Vec<String> = tables.iter().map(|t| format!("(SELECT COUNT(*) FROM {t}) AS {t}")).collect();
-    let output = Command::new(repo_root().join("node_modules/.bin/wrangler"))
-        .current_dir(repo_root())
-        .env("WRANGLER_SEND_METRICS", "false")
-        .env("CI", "true")
-        .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
-        .arg(worker.state_dir())
-        .args(["--command", &format!("SELECT {}", select.join(", "))])
-        .output()
-        .expect("running wrangler d1 execute");
-    let text = String::from_utf8_lossy(&output.stdout);
-    let json: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text} {}", String::from_utf8_lossy(&output.stderr)));
-    let row = &json[0]["results"][0];
+    let rows = worker.d1_select(&format!("SELECT {}", select.join(", ")));
+    let row = &rows[0];
     tables.iter().map(|t| ((*t).to_owned(), row[*t].as_u64().unwrap_or_else(|| panic!("{t} in {row}")))).collect()
 }
 
@@ -271,6 +260,10 @@ async fn storage_stays_flat_while_the_cron_prunes_old_rows() {
         let response = floorwalker_e2e::leads::post(&worker, SHOP, &serde_json::to_string(&lead).expect("a lead")).await;
         assert!(response.status().is_success(), "lead: {}", response.status());
         let cookie = login(&worker, "anna@demo.example", PASSWORD).await;
+        // Anna comes online and leaves: two presence changes a round.
+        let console = ConsoleSocket::open(&worker, &cookie).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        drop(console);
         for n in 0..CONVERSATIONS {
             let visitor = visitor_session(&worker, SHOP, &format!("visitor-chat-{round}-{n:03}")).await;
             let conversation = start_conversation(&worker, SHOP, &visitor.token).await;
@@ -298,6 +291,7 @@ async fn storage_stays_flat_while_the_cron_prunes_old_rows() {
         .await;
         let peak = d1_counts(&worker);
         assert!(peak["events"] >= (EVENT_BATCHES * 50) as u64, "{peak:?}");
+        assert!(peak["presence_changes"] >= 2, "Anna's comings and goings were recorded: {peak:?}");
         // Months pass: past every period but the leads' three years.
         clock_days += 400;
         let report = prune_at(&worker, now_ms() + clock_days * DAY_MS).await;
@@ -314,7 +308,7 @@ async fn storage_stays_flat_while_the_cron_prunes_old_rows() {
         }
         assert!(last.subrequests <= 40, "{last:?}");
         let after = d1_counts(&worker);
-        for table in ["events", "outbox_events", "deliveries", "delivery_attempts", "chat_conversations", "account_sessions"] {
+        for table in ["events", "presence_changes", "outbox_events", "deliveries", "delivery_attempts", "chat_conversations", "account_sessions"] {
             assert_eq!(after[table], 0, "{table} after pruning: {after:?} (pruned {pruned:?})");
         }
         assert_eq!(pruned.get(&Kept::ClosedConversations).copied(), Some(CONVERSATIONS as u64), "{pruned:?}");

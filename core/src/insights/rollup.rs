@@ -8,7 +8,9 @@
 //!   (accepted before, cooldown, callback too early, nothing to compare) did not hold it back. The
 //!   visit-wide guardrails (dwell, cap per visit, one card at a time) are not applied: eligible is
 //!   the audience the prompt wanted to reach, shown is the part the guardrails let it reach. The
-//!   session is folded from that day's events only, and the operator counts as offline.
+//!   session is folded from that day's events only; the shop's clock (business hours, weekdays)
+//!   and whether an operator was online are read from the day's [`ShopTimeline`], as the widget
+//!   saw them.
 //! - **shown**, **accepted**, **dismissed**: the widget's `prompt_shown`, `prompt_accepted` (or
 //!   `question_answered`) and `prompt_dismissed` events. The stages are made monotone (accepted ⊆
 //!   shown ⊆ eligible): a lost `prompt_shown` must not make a funnel step exceed the one before.
@@ -152,6 +154,56 @@ pub struct DayEvent {
     pub event: Event,
 }
 
+/// The shop through one day, as its prompts saw it: the offset of its clock from UTC (which moves
+/// at a daylight-saving change) and whether any operator was online. Both are step functions of
+/// time, each a list of `(from_ms, value)` in order; before a list's first step its `…_before`
+/// value holds. The worker reads the offsets from the runtime's zone data and the presence from
+/// the changes the site's hub recorded; core only looks them up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShopTimeline {
+    pub offset_before: i32,
+    pub offsets: Vec<(u64, i32)>,
+    pub online_before: bool,
+    pub presence: Vec<(u64, bool)>,
+}
+
+impl ShopTimeline {
+    /// A shop whose clock runs `offset_minutes` from UTC all day, with nobody online.
+    pub fn fixed(offset_minutes: i32) -> ShopTimeline {
+        ShopTimeline { offset_before: offset_minutes, ..ShopTimeline::default() }
+    }
+
+    pub fn offset_at(&self, at_ms: u64) -> i32 {
+        step_at(&self.offsets, at_ms).unwrap_or(self.offset_before)
+    }
+
+    pub fn online_at(&self, at_ms: u64) -> bool {
+        step_at(&self.presence, at_ms).unwrap_or(self.online_before)
+    }
+
+    /// The offsets as a list of steps, from the offset at each of `samples` (moments in order,
+    /// such as every hour of the day): only the moments where it changed are kept.
+    pub fn offsets_from(samples: impl IntoIterator<Item = (u64, i32)>) -> (i32, Vec<(u64, i32)>) {
+        let mut samples = samples.into_iter();
+        let Some((_, first)) = samples.next() else { return (0, Vec::new()) };
+        let mut steps: Vec<(u64, i32)> = Vec::new();
+        let mut current = first;
+        for (at, offset) in samples {
+            if offset != current {
+                steps.push((at, offset));
+                current = offset;
+            }
+        }
+        (first, steps)
+    }
+}
+
+/// The value of the last step at or before `at_ms`, if any.
+fn step_at<T: Copy>(steps: &[(u64, T)], at_ms: u64) -> Option<T> {
+    let after = steps.partition_point(|(from, _)| *from <= at_ms);
+    after.checked_sub(1).map(|i| steps[i].1)
+}
+
 /// A conversation started on the day: whose, and whether an operator has answered it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DayChat {
@@ -279,8 +331,9 @@ pub fn due_days(range: impl DoubleEndedIterator<Item = Day>, rolled: &[Rolled], 
 }
 
 /// Folds one day: `events` in any order (each visitor's are replayed by their time), `leads`
-/// and `chats` (each conversation started, and whether it was answered) of the same day.
-pub fn fold_day(config: &WidgetConfig, events: Vec<DayEvent>, leads: &[DayLead], chats: &[DayChat]) -> Vec<RollupRow> {
+/// and `chats` (each conversation started, and whether it was answered) of the same day, with
+/// the shop's clock and presence through it.
+pub fn fold_day(config: &WidgetConfig, events: Vec<DayEvent>, leads: &[DayLead], chats: &[DayChat], shop: &ShopTimeline) -> Vec<RollupRow> {
     let mut by_visitor: BTreeMap<String, Vec<DayEvent>> = BTreeMap::new();
     for event in events {
         by_visitor.entry(event.visitor.clone()).or_default().push(event);
@@ -289,7 +342,7 @@ pub fn fold_day(config: &WidgetConfig, events: Vec<DayEvent>, leads: &[DayLead],
     let mut visitors: HashMap<String, VisitorDay> = HashMap::with_capacity(by_visitor.len());
     for (visitor, mut events) in by_visitor {
         events.sort_by(|a, b| (a.event.at, &a.event.id).cmp(&(b.event.at, &b.event.id)));
-        visitors.insert(visitor, replay(config, &enabled, &events));
+        visitors.insert(visitor, replay(config, &enabled, &events, shop));
     }
 
     // The rarer sources and languages are summed as "other", so a day has a bounded number of rows.
@@ -362,7 +415,7 @@ fn most_common<'a>(values: impl Iterator<Item = &'a str>, n: usize) -> BTreeSet<
 }
 
 /// Replays one visitor's events of the day (in order) through the session and the prompt engine.
-fn replay(config: &WidgetConfig, enabled: &BTreeSet<&str>, events: &[DayEvent]) -> VisitorDay {
+fn replay(config: &WidgetConfig, enabled: &BTreeSet<&str>, events: &[DayEvent], shop: &ShopTimeline) -> VisitorDay {
     let mut day = VisitorDay::default();
     let mut session = Session::new();
     for DayEvent { visitor, device, language, event } in events {
@@ -388,7 +441,7 @@ fn replay(config: &WidgetConfig, enabled: &BTreeSet<&str>, events: &[DayEvent]) 
             EventData::ChatOpened => day.chat_open = true,
             _ => {}
         }
-        let input = eval_input(config, &session, event, visitor, language.as_deref());
+        let input = eval_input(config, &session, event, visitor, language.as_deref(), shop);
         for (prompt, verdict) in explain(config, &session, &input) {
             if verdict == PromptVerdict::Eligible && enabled.contains(prompt.as_str()) {
                 day.eligible.insert(prompt);
@@ -401,19 +454,21 @@ fn replay(config: &WidgetConfig, enabled: &BTreeSet<&str>, events: &[DayEvent]) 
     day
 }
 
-/// The moment of `event` as the prompt engine would have seen it. The clock is UTC (the server
-/// has no zone database; business hours are only approximated) and the operator offline.
-fn eval_input(config: &WidgetConfig, session: &Session, event: &Event, visitor: &str, language: Option<&str>) -> EvalInput {
-    let time = civil(event.at, 0);
+/// The moment of `event` as the prompt engine saw it in the visitor's browser: the shop's clock
+/// and presence then (the widget reads both: the clock in the site's zone, presence from the hub).
+fn eval_input(config: &WidgetConfig, session: &Session, event: &Event, visitor: &str, language: Option<&str>, shop: &ShopTimeline) -> EvalInput {
+    let offset = shop.offset_at(event.at);
+    let time = civil(event.at, offset);
+    let local_ms = event.at as i64 + i64::from(offset) * 60_000;
     // 1970-01-01 was a Thursday (JavaScript's day 4).
-    let js_day = ((event.at / DAY_MS) + 4) % 7;
+    let js_day = (local_ms.div_euclid(DAY_MS as i64) + 4).rem_euclid(7);
     EvalInput {
         now: event.at,
         weekday: Weekday::from_js_day(js_day as u32).unwrap_or(Weekday::Mon),
         minute_of_day: u16::from(time.hour) * 60 + u16::from(time.minute),
         page_url: session.current_page.clone().unwrap_or_default(),
         locale: language.and_then(Locale::from_language_tag).unwrap_or(config.default_locale),
-        operator_online: false,
+        operator_online: shop.online_at(event.at),
         exit_intent: matches!(event.data, EventData::ExitIntent(_)),
         visitor: visitor.to_owned(),
     }

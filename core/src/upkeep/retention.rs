@@ -20,7 +20,8 @@ pub const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Kept {
-    /// `events`, by `received_at` (the server's clock; a visitor's `at` is theirs).
+    /// `events`, by `received_at` (the server's clock; a visitor's `at` is theirs), and the site's
+    /// `presence_changes` by `at` (they serve only the replay of those days).
     Events,
     /// `leads` by `created_at`; their `consent_changes` and `lead_replies` (the operators' answers
     /// to a message left after hours) go with them (ON DELETE CASCADE): a

@@ -58,7 +58,7 @@ async fn hub_socket(req: Request, env: &Env) -> Result<Response, ApiError> {
         Some("away") => floorwalker_core::chat::hub::ConnectionStatus::Away,
         _ => floorwalker_core::chat::hub::ConnectionStatus::Online,
     };
-    protocol::hub(env, &signed.operator.site)?.connect(&HubCall::Connect { who: signed.who(), status }).await
+    protocol::hub(env, &signed.operator.site)?.connect(&HubCall::Connect { who: signed.who(), status, site: signed.operator.site.clone() }).await
 }
 
 #[derive(Deserialize, Serialize)]

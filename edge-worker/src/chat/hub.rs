@@ -32,6 +32,9 @@ struct HubConnection {
     /// Closed by a revocation: no longer counted, even if the runtime still lists the socket.
     #[serde(default)]
     revoked: bool,
+    /// The hub's site (empty on sockets opened before it was recorded).
+    #[serde(default)]
+    site: String,
 }
 
 #[durable_object]
@@ -39,6 +42,8 @@ pub struct SiteHub {
     state: State,
     env: Env,
     hub: RefCell<Option<HubState>>,
+    /// Its site, as the sockets' attachments name it: the presence changes are recorded under it.
+    site: RefCell<String>,
 }
 
 impl DurableObject for SiteHub {
@@ -46,7 +51,7 @@ impl DurableObject for SiteHub {
         if let Err(error) = EntryTable::open(state.storage().sql()).create() {
             worker::console_error!("opening the hub's list: {error}");
         }
-        SiteHub { state, env, hub: RefCell::new(None) }
+        SiteHub { state, env, hub: RefCell::new(None), site: RefCell::new(String::new()) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -55,7 +60,7 @@ impl DurableObject for SiteHub {
             Err(error) => return protocol::answer::<HubReply>(Err(error)),
         };
         let reply = match call {
-            HubCall::Connect { who, status } => return protocol::answer_upgrade(self.accept(who, status).await),
+            HubCall::Connect { who, status, site } => return protocol::answer_upgrade(self.accept(who, status, site).await),
             HubCall::Entry(entry) => self.entry(entry).await,
             HubCall::Online => Ok(HubReply::Presence(SitePresence { operator_online: self.with_hub(|hub| hub.any_operator_online()) })),
             HubCall::Snapshot => Ok(HubReply::Snapshot(self.with_hub(|hub| hub.snapshot()))),
@@ -131,6 +136,7 @@ impl SiteHub {
             }
             for ws in self.state.get_websockets() {
                 if let Ok(Some(c)) = ws.deserialize_attachment::<HubConnection>() {
+                    self.note_site(&c.site);
                     if !c.revoked {
                         hub.connect(&c.id, &c.operator_id, &c.name, c.status);
                     }
@@ -141,15 +147,22 @@ impl SiteHub {
         f(hub)
     }
 
-    async fn accept(&self, who: Who, status: ConnectionStatus) -> std::result::Result<Response, ApiError> {
+    fn note_site(&self, site: &str) {
+        if !site.is_empty() && *self.site.borrow() != site {
+            *self.site.borrow_mut() = site.to_owned();
+        }
+    }
+
+    async fn accept(&self, who: Who, status: ConnectionStatus, site: String) -> std::result::Result<Response, ApiError> {
         let Who::Operator { operator_id, name, session_id } = who else {
             return Err(ApiError::new(ErrorCode::Forbidden, "the console's list is for operators"));
         };
+        self.note_site(&site);
         // Load the state before the new socket exists, so a rebuild does not count it twice.
         self.with_hub(|_| ());
         let pair = WebSocketPair::new().map_err(|e| internal("creating a socket", e))?;
         self.state.accept_websocket_with_tags(&pair.server, &["console"]);
-        let connection = HubConnection { id: crate::platform::random::random_id()?, operator_id, name, status, session_id, revoked: false };
+        let connection = HubConnection { id: crate::platform::random::random_id()?, operator_id, name, status, session_id, revoked: false, site };
         pair.server.serialize_attachment(&connection).map_err(|e| internal("remembering a socket", e))?;
         let outcome = self.with_hub(|hub| hub.connect(&connection.id, &connection.operator_id, &connection.name, status));
         send(&pair.server, &self.with_hub(|hub| hub.snapshot()));
@@ -234,6 +247,7 @@ impl SiteHub {
 
     async fn gone(&self, ws: &WebSocket) {
         if let Ok(Some(connection)) = ws.deserialize_attachment::<HubConnection>() {
+            self.note_site(&connection.site);
             let outcome = self.with_hub(|hub| hub.disconnect(&connection.id));
             self.carry_out(outcome).await;
         }
@@ -262,6 +276,7 @@ impl SiteHub {
     async fn carry_out(&self, outcome: HubOutcome) {
         self.broadcast(&outcome.to_consoles);
         if let Some(online) = outcome.operator_online {
+            self.record_presence(online);
             let open = self.open_conversations();
             let call = ConversationCall::Presence(SitePresence { operator_online: online });
             let env = self.env.clone();
@@ -279,6 +294,32 @@ impl SiteHub {
                 }
             });
         }
+    }
+}
+
+impl SiteHub {
+    /// Records that the site's "anyone online" flipped, in D1 (after the answer): the funnel
+    /// replays a day's prompts with who was online then (`insights::rollup::ShopTimeline`).
+    fn record_presence(&self, online: bool) {
+        let site = self.site.borrow().clone();
+        if site.is_empty() {
+            return;
+        }
+        let env = self.env.clone();
+        let at = crate::http::now_ms();
+        self.state.wait_until(async move {
+            let recorded = match crate::platform::d1::db(&env) {
+                Ok(db) => {
+                    db.query("INSERT OR REPLACE INTO presence_changes (site, at, online) VALUES (?1, ?2, ?3)", &[&site, &at, &online])
+                        .run("recording a presence change")
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(error) = recorded {
+                worker::console_error!("recording a presence change: {error}");
+            }
+        });
     }
 }
 

@@ -127,7 +127,13 @@ pub struct StoreCheck {
 #[serde(tag = "call", content = "args", rename_all = "snake_case")]
 pub enum HubCall {
     /// An operator's console socket → the upgrade answer itself (see [`ObjectStub::connect`]).
-    Connect { who: Who, status: ConnectionStatus },
+    /// `site` is the hub's own (it records the site's presence changes under it).
+    Connect {
+        who: Who,
+        status: ConnectionStatus,
+        #[serde(default)]
+        site: String,
+    },
     /// A conversation's line in the live list changed → [`HubReply::Done`].
     Entry(ConversationEntry),
     /// Is any operator online? → [`HubReply::Presence`].

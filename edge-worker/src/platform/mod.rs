@@ -7,8 +7,10 @@
 //! - [`random`]: the one CSPRNG (`crypto.getRandomValues` through `getrandom`).
 //! - [`d1`]: the `DB` binding and typed statements without per-call error plumbing.
 //! - [`files`]: the `FILES` binding (R2), where the chat's attachments are kept.
+//! - [`zone`]: a time zone's offset from UTC at a moment (the runtime's `Intl`).
 
 pub mod d1;
 pub mod files;
 pub mod random;
 pub mod vars;
+pub mod zone;

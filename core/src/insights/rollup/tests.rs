@@ -103,7 +103,7 @@ fn a_scripted_day_is_counted_exactly() {
         DayLead { visitor: "visitor-gone".into(), prompt: None, delivered: false },
     ];
     let chats = [DayChat { visitor: "visitor-c".into(), answered: true }, DayChat { visitor: "visitor-c".into(), answered: false }];
-    let rows = fold_day(&shipped(), s.events.clone(), &leads, &chats);
+    let rows = fold_day(&shipped(), s.events.clone(), &leads, &chats, &ShopTimeline::default());
 
     let a = row(&rows, COMPARE, "yandex");
     assert_eq!((a.eligible, a.shown, a.accepted, a.dismissed, a.leads, a.delivered), (1, 1, 1, 0, 1, 1));
@@ -135,7 +135,7 @@ fn a_lost_shown_event_does_not_break_the_funnel() {
     let mut s = Script::new();
     // Accepted without a recorded `prompt_shown`, for a prompt whose condition never held.
     s.visitor("visitor-a", None, None).page("https://shop.ru/", None).prompt(EventData::PromptAccepted, COMPARE);
-    let rows = fold_day(&shipped(), s.events, &[], &[]);
+    let rows = fold_day(&shipped(), s.events, &[], &[], &ShopTimeline::default());
     let c = row(&rows, COMPARE, DIRECT);
     assert_eq!((c.eligible, c.shown, c.accepted), (1, 1, 1));
 }
@@ -149,7 +149,7 @@ fn rare_sources_are_summed_as_other() {
     // Two visitors of one source: it is among the kept whatever the order.
     s.visitor("visitor-x1", None, None).page("https://shop.ru/?utm_source=zz-popular", None);
     s.visitor("visitor-x2", None, None).page("https://shop.ru/?utm_source=zz-popular", None);
-    let rows = fold_day(&shipped(), s.events, &[], &[]);
+    let rows = fold_day(&shipped(), s.events, &[], &[], &ShopTimeline::default());
     let sources: BTreeSet<&str> = rows.iter().map(|r| r.segment.source.as_str()).collect();
     assert_eq!(sources.len(), MAX_SOURCES_PER_DAY + 1);
     assert!(sources.contains(OTHER) && sources.contains("zz-popular"));
@@ -264,8 +264,8 @@ fn a_prompt_with_an_experiment_has_its_rows_split_by_arm_and_summing_to_the_same
         }
     }
     let leads = [DayLead { visitor: "visitor-gone".into(), prompt: Some(COMPARE.into()), delivered: true }];
-    let split = fold_day(&with_experiment, s.events.clone(), &leads, &[]);
-    let whole = fold_day(&shipped(), s.events.clone(), &leads, &[]);
+    let split = fold_day(&with_experiment, s.events.clone(), &leads, &[], &ShopTimeline::default());
+    let whole = fold_day(&shipped(), s.events.clone(), &leads, &[], &ShopTimeline::default());
 
     for r in &split {
         if r.segment.prompt == COMPARE {
@@ -315,7 +315,7 @@ proptest! {
             language: None,
             event: Event { id: format!("evt{i:08}"), at: T0 + i as u64 * 1000, data: data.clone() },
         }).collect();
-        let rows = fold_day(&shipped(), events.clone(), &[], &[]);
+        let rows = fold_day(&shipped(), events.clone(), &[], &[], &ShopTimeline::default());
         for r in &rows {
             prop_assert!(r.counts.accepted <= r.counts.shown && r.counts.shown <= r.counts.eligible, "{r:?}");
             prop_assert!(r.counts.dismissed <= r.counts.eligible);
@@ -329,6 +329,67 @@ proptest! {
             state ^= state << 13; state ^= state >> 7; state ^= state << 17;
             shuffled.swap(i, (state % (i as u64 + 1)) as usize);
         }
-        prop_assert_eq!(fold_day(&shipped(), shuffled, &[], &[]), rows);
+        prop_assert_eq!(fold_day(&shipped(), shuffled, &[], &[], &ShopTimeline::default()), rows);
     }
+}
+
+/// A visitor who reads three pages for two minutes: what the chat invitation asks of a visit.
+fn three_pages_for_two_minutes(s: &mut Script, visitor: &str) {
+    s.visitor(visitor, None, None).page("https://shop.ru/", None).page("https://shop.ru/a", None).page("https://shop.ru/b", None);
+    s.push(EventData::ActiveTime(ActiveTime { seconds: 130 }));
+}
+
+#[test]
+fn the_chat_invitation_is_eligible_only_while_an_operator_was_online() {
+    const INVITATION: &str = "chat_invitation";
+    let mut s = Script::new();
+    three_pages_for_two_minutes(&mut s, "visitor-a");
+    let eligible = |shop: &ShopTimeline| {
+        let rows = fold_day(&shipped(), s.events.clone(), &[], &[], shop);
+        rows.iter().filter(|r| r.segment.prompt == INVITATION).map(|r| r.counts.eligible).sum::<u64>()
+    };
+    assert_eq!(eligible(&ShopTimeline::default()), 0, "nobody online all day");
+    let online_all_day = ShopTimeline { online_before: true, ..ShopTimeline::default() };
+    assert_eq!(eligible(&online_all_day), 1);
+    // Anna logged in after the visit had ended and out before it began: neither counts.
+    let after = ShopTimeline { presence: vec![(s.at + 60_000, true)], ..ShopTimeline::default() };
+    assert_eq!(eligible(&after), 0, "online only after the visit");
+    let before = ShopTimeline { online_before: true, presence: vec![(T0 - 60_000, false)], ..ShopTimeline::default() };
+    assert_eq!(eligible(&before), 0, "offline before the visit began");
+    // Online from the visit's last event on: the moment the engine looked, she was there.
+    let at_the_end = ShopTimeline { presence: vec![(T0 + 1000, false), (s.at, true)], ..ShopTimeline::default() };
+    assert_eq!(eligible(&at_the_end), 1);
+}
+
+#[test]
+fn business_hours_are_read_on_the_shops_clock() {
+    use crate::prompts::hours::OpeningHours;
+    use crate::prompts::rules::Condition;
+    // T0 is a Monday, 14:13 UTC: 17:13 in Moscow, inside 16:00-20:00; in UTC it is outside.
+    let mut config = shipped();
+    config.business_hours.mon = Some(OpeningHours { open: 16 * 60, close: 20 * 60 });
+    let question = config.prompts.iter_mut().find(|p| p.id == CHILD_AGE).expect("the question");
+    question.when = Condition::All(vec![Condition::WithinBusinessHours, Condition::PagesAtLeast(1)]);
+    let mut s = Script::new();
+    s.visitor("visitor-a", None, None).page("https://shop.ru/", None);
+    let eligible = |shop: &ShopTimeline| {
+        let rows = fold_day(&config, s.events.clone(), &[], &[], shop);
+        rows.iter().filter(|r| r.segment.prompt == CHILD_AGE).map(|r| r.counts.eligible).sum::<u64>()
+    };
+    assert_eq!(eligible(&ShopTimeline::fixed(0)), 0, "14:13 in UTC is before opening");
+    assert_eq!(eligible(&ShopTimeline::fixed(180)), 1, "17:13 in Moscow is open");
+    // New York (-4 in September) is at 10:13: closed again.
+    assert_eq!(eligible(&ShopTimeline::fixed(-240)), 0);
+    // A clock that moved an hour on in the middle of the day, before the visit: the later offset counts.
+    let (before, steps) = ShopTimeline::offsets_from([(T0 - 7_200_000, 120), (T0 - 3_600_000, 120), (T0, 180), (T0 + 3_600_000, 180)]);
+    assert_eq!((before, steps.clone()), (120, vec![(T0, 180)]));
+    assert_eq!(eligible(&ShopTimeline { offset_before: before, offsets: steps, ..ShopTimeline::default() }), 1, "16:13 then 17:13: open");
+}
+
+#[test]
+fn a_timeline_steps_at_its_moments() {
+    let shop = ShopTimeline { offset_before: 120, offsets: vec![(100, 180)], online_before: false, presence: vec![(10, true), (20, false)] };
+    assert_eq!([shop.offset_at(99), shop.offset_at(100), shop.offset_at(5_000)], [120, 180, 180]);
+    assert_eq!([shop.online_at(9), shop.online_at(10), shop.online_at(19), shop.online_at(20)], [false, true, true, false]);
+    assert_eq!(ShopTimeline::offsets_from(std::iter::empty()), (0, vec![]));
 }
