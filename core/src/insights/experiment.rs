@@ -11,6 +11,8 @@
 //!   someone converted (the normal approximation is not to be trusted before that); then
 //!   [`Verdict::Winner`] for the best challenger that beats the control at [`ALPHA`],
 //!   [`Verdict::ControlWins`] when every challenger loses to it, else
+//!   (until every arm reaches the planned sample, both need [`INTERIM_ALPHA`]: the owner may look
+//!   every day, and each look at [`ALPHA`] would be another chance at a lucky winner), else
 //!   [`Verdict::NoDifferenceYet`] with the visitors each arm needs to detect a lift of
 //!   [`MIN_DETECTABLE_LIFT`] (the standard sample size for two proportions at [`ALPHA`], Bonferroni
 //!   corrected like the test, and power [`POWER`]).
@@ -35,6 +37,11 @@ pub const POWER: f64 = 0.8;
 pub const MIN_DETECTABLE_LIFT: f64 = 0.2;
 /// Shown at least this often in every arm before any verdict.
 pub const MIN_SHOWN_PER_ARM: u64 = 100;
+/// The significance a verdict needs before every arm reaches the planned sample
+/// (`visitors_needed`): the Haybittle-Peto boundary. The Results screen can be looked at every
+/// day, and a verdict at [`ALPHA`] on each look would give a lucky arm many chances; interim looks
+/// at 0.001 leave the final test its 0.05 almost whole.
+pub const INTERIM_ALPHA: f64 = 0.001;
 /// The 95 % two-sided normal quantile, for the intervals.
 const Z_95: f64 = 1.959_963_984_540_054;
 
@@ -193,8 +200,14 @@ fn verdict(arms: &[ArmResult], challengers: f64) -> Verdict {
     if converted == 0 || arms.iter().any(|arm| arm.counts.shown < MIN_SHOWN_PER_ARM) {
         return Verdict::TooEarly;
     }
-    let significant = |arm: &&ArmResult| arm.vs_control.is_some_and(|c| c.p_adjusted < ALPHA);
     let rate = |arm: &ArmResult| arm.counts.converted as f64 / arm.counts.shown as f64;
+    // The control's rate is the baseline; while it converted nobody, the arms' pooled rate.
+    let shown: u64 = arms.iter().map(|arm| arm.counts.shown).sum();
+    let baseline = if arms[0].counts.converted > 0 { rate(&arms[0]) } else { converted as f64 / shown as f64 };
+    let needed = visitors_needed(baseline, ALPHA / challengers);
+    // The owner may look every day: before the planned sample only overwhelming evidence decides.
+    let alpha = if arms.iter().all(|arm| arm.counts.shown >= needed) { ALPHA } else { INTERIM_ALPHA };
+    let significant = |arm: &&ArmResult| arm.vs_control.is_some_and(|c| c.p_adjusted < alpha);
     let winner = arms[1..]
         .iter()
         .filter(significant)
@@ -206,10 +219,7 @@ fn verdict(arms: &[ArmResult], challengers: f64) -> Verdict {
     if arms[1..].iter().all(|arm| significant(&arm) && arm.vs_control.is_some_and(|c| c.z < 0.0)) {
         return Verdict::ControlWins;
     }
-    // The control's rate is the baseline; while it converted nobody, the arms' pooled rate.
-    let shown: u64 = arms.iter().map(|arm| arm.counts.shown).sum();
-    let baseline = if arms[0].counts.converted > 0 { rate(&arms[0]) } else { converted as f64 / shown as f64 };
-    Verdict::NoDifferenceYet { visitors_needed: visitors_needed(baseline, ALPHA / challengers) }
+    Verdict::NoDifferenceYet { visitors_needed: needed }
 }
 
 /// `converted` of `shown` with its 95 % Wilson score interval; `None` when `shown` is 0.

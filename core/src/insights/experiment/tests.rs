@@ -163,10 +163,62 @@ fn bonferroni_asks_more_of_each_challenger_when_there_are_several() {
 
 #[test]
 fn the_control_wins_only_when_every_challenger_loses_to_it() {
-    let lose = [arm(CONTROL, 200, 1000), arm("a", 150, 1000), arm("b", 140, 1000)];
+    // 20 % against 15 % and 14 %, each arm past the 2,038 the plan asks for.
+    let lose = [arm(CONTROL, 420, 2100), arm("a", 315, 2100), arm("b", 294, 2100)];
     assert_eq!(results(&experiment(&["a", "b"]), &lose).verdict, Verdict::ControlWins);
-    let one_unclear = [arm(CONTROL, 200, 1000), arm("a", 150, 1000), arm("b", 195, 1000)];
+    let one_unclear = [arm(CONTROL, 420, 2100), arm("a", 315, 2100), arm("b", 410, 2100)];
     assert!(matches!(results(&experiment(&["a", "b"]), &one_unclear).verdict, Verdict::NoDifferenceYet { .. }));
+}
+
+#[test]
+fn a_look_before_the_planned_sample_decides_only_on_overwhelming_evidence() {
+    let two = experiment(&["short"]);
+    // 20 % against 15 % after 1,000 each: p 0.0034, a verdict at 0.05 but not at the interim 0.001.
+    let early = [arm(CONTROL, 200, 1000), arm("short", 150, 1000)];
+    let result = results(&two, &early);
+    let p = result.arms[1].vs_control.expect("short against the control").p_adjusted;
+    assert!(p < ALPHA && p > INTERIM_ALPHA, "{p}");
+    let needed = visitors_needed(0.2, ALPHA);
+    assert!(needed > 1000, "{needed}");
+    assert_eq!(result.verdict, Verdict::NoDifferenceYet { visitors_needed: needed });
+    // The same rates once every arm has the planned sample: now it is decided.
+    let planned = [arm(CONTROL, needed / 5, needed), arm("short", needed * 3 / 20, needed)];
+    assert_eq!(results(&two, &planned).verdict, Verdict::ControlWins);
+    // Overwhelming evidence decides at any look: 20 % against 10 % after 1,000 each.
+    let clear = [arm(CONTROL, 200, 1000), arm("short", 100, 1000)];
+    assert_eq!(results(&two, &clear).verdict, Verdict::ControlWins);
+}
+
+/// Peeking every day at the interim boundary, then at 0.05 at the plan, keeps false winners rare:
+/// 400 experiments of two identical arms (10 %), looked at after each 200 shown per arm up to the
+/// planned sample, declare a winner in at most 5 % + sampling slack of them.
+#[test]
+fn daily_looks_at_two_identical_arms_rarely_find_a_winner() {
+    let two = experiment(&["same"]);
+    let needed = visitors_needed(0.1, ALPHA);
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut draw = || {
+        // xorshift64*: a fixed, dependency-free stream.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut false_winners = 0;
+    for _ in 0..400 {
+        let (mut a, mut b, mut shown) = (0u64, 0u64, 0u64);
+        let mut decided = false;
+        while shown < needed && !decided {
+            for _ in 0..200 {
+                a += u64::from(draw() < 0.1);
+                b += u64::from(draw() < 0.1);
+            }
+            shown += 200;
+            decided = matches!(results(&two, &[arm(CONTROL, a, shown), arm("same", b, shown)]).verdict, Verdict::Winner { .. } | Verdict::ControlWins);
+        }
+        false_winners += u32::from(decided);
+    }
+    assert!(false_winners <= 28, "{false_winners} of 400 identical experiments found a difference");
 }
 
 #[test]
