@@ -200,6 +200,15 @@ async fn the_comparison_shows_what_the_shops_pages_publish_side_by_side() {
     assert_eq!(emails.len(), 1);
     let message = &emails[0].message;
     assert!(!message.text.contains("stroller"), "no name from the request: {}", message.text);
+    // When the visitor asked, on the shop's clock (Moscow, UTC+3, the demo's zone) and named so.
+    let minute_now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 60;
+    let moscow = |minute: u64| format!("{:02}:{:02} (Europe/Moscow)", (minute + 180) / 60 % 24, (minute + 180) % 60);
+    assert!(
+        (minute_now.saturating_sub(3)..=minute_now).any(|minute| message.text.contains(&moscow(minute))),
+        "asked at about {} in the text: {}",
+        moscow(minute_now),
+        message.text
+    );
     let table_at = message.html.find(r#"data-comparison="side-by-side""#).expect("the side-by-side table");
     let table = &message.html[table_at..];
     // Most recently viewed first: Nordika, then Aistenok.

@@ -11,6 +11,7 @@ use floorwalker_e2e::browser::Browser;
 use floorwalker_e2e::chat::{create_operator, login, ChatSocket, ConsoleSocket, PASSWORD};
 use floorwalker_e2e::contrast::assert_contrast;
 use floorwalker_e2e::worker::Worker;
+use floorwalker_e2e::eventually;
 use serde_json::Value;
 
 const STROLLER: &str = "/product/puffin-trio-3in1/";
@@ -562,6 +563,9 @@ async fn on_a_phone_with_consent_required_the_chat_fits_and_storage_starts_with_
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     let stored = browser.eval("return Object.keys(localStorage).filter(k => k.startsWith('fw:'));", vec![]).await;
     assert_eq!(stored, Value::Array(vec![]), "nothing stored before the visitor acts");
+    // Nor on the server: not one event of the visit reached D1 (the funnel counts none of it).
+    let stored_events = || worker.d1_select("SELECT COUNT(*) AS n FROM events WHERE site = 'demo'")[0]["n"].as_u64();
+    assert_eq!(stored_events(), Some(0), "no event stored before consent");
 
     click_launcher(&browser).await;
     wait(&browser, "the composer", "return !!root.querySelector('#fwc-input');", 20).await;
@@ -586,6 +590,7 @@ async fn on_a_phone_with_consent_required_the_chat_fits_and_storage_starts_with_
     }
     let stored = browser.eval("return Object.keys(localStorage).filter(k => k.startsWith('fw:')).length;", vec![]).await;
     assert!(stored.as_u64().unwrap_or(0) > 0, "opening the chat gave consent: the session is stored now");
+    eventually("the visit's events after consent", Duration::from_secs(30), || async { (stored_events() > Some(0)).then_some(()) }).await;
     browser.close().await;
 }
 

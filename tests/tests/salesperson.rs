@@ -172,6 +172,24 @@ async fn a_visitor_who_answers_sees_the_thank_you_close_itself_and_then_the_comp
     let title = browser.eval(&format!("{SHADOW} return root.querySelector('.prompt h2').textContent;"), vec![]).await;
     assert_eq!(title, "Сравнить то, что подходит по возрасту?", "the answer picked the card's words");
     screenshot(&browser, "desktop-ru-answered-comparison").await;
+
+    // The owner's funnel counts this visit from what the widget itself sent: once its last
+    // events are stored, one read (it rolls today up) shows the question answered and the
+    // comparison eligible and shown, not yet taken.
+    let shown_compare = "SELECT COUNT(*) AS n FROM events WHERE site = 'demo' AND type = 'prompt_shown' AND data LIKE '%compare_by_email%'";
+    floorwalker_e2e::eventually("the widget's prompt_shown of the comparison in D1", Duration::from_secs(30), || async {
+        (worker.d1_select(shown_compare)[0]["n"].as_u64() == Some(1)).then_some(())
+    })
+    .await;
+    let funnel: floorwalker_core::insights::funnel::Funnel = worker.admin_get("/sites/demo/funnel").await;
+    let counts = |prompt: &str| {
+        let found = funnel.prompts.iter().find(|p| p.prompt == prompt).unwrap_or_else(|| panic!("{prompt} in {funnel:#?}"));
+        let c = &found.counts;
+        (c.eligible, c.shown, c.accepted, c.dismissed)
+    };
+    assert_eq!(counts("child_age"), (1, 1, 1, 0), "the question, answered");
+    assert_eq!(counts("compare_by_email"), (1, 1, 0, 0), "the comparison, shown at exit");
+    assert_eq!(funnel.site.visitors, 1);
     browser.close().await;
 }
 
