@@ -590,7 +590,10 @@ impl Conversation {
         let sql = || self.state.storage().sql();
         SqlStore::create_tables(sql(), "check_a_")?;
         SqlStore::create_tables(sql(), "check_b_")?;
-        let store_rules = contract::check_store("conv-check-1", SqlStore::open(sql(), "conv-check-1", "check_a_"));
+        SqlStore::create_tables(sql(), "check_c_")?;
+        // The tables themselves, then the same with the copy the object keeps in memory.
+        let store_rules = contract::check_store("conv-check-1", SqlStore::open(sql(), "conv-check-1", "check_a_").uncached())
+            .and_then(|()| contract::check_store("conv-check-3", SqlStore::open(sql(), "conv-check-3", "check_c_")));
         let conversation_rules = contract::check_conversation("conv-check-2", SqlStore::open(sql(), "conv-check-2", "check_b_"));
         let ok = store_rules.is_ok() && conversation_rules.is_ok();
         self.state.storage().delete_all().await.map_err(|e| internal("erasing the self-check", e))?;

@@ -116,6 +116,8 @@ pub struct SqlStore {
     conversation_id: String,
     prefix: &'static str,
     cache: RefCell<Cache>,
+    /// Off only for the self-check's run of the contract against SQLite itself.
+    cached: bool,
 }
 
 /// What a store has read or written of its own rows (`None`: not read yet).
@@ -178,7 +180,19 @@ fn side_name(side: Side) -> &'static str {
 impl SqlStore {
     /// Opens the store; the tables must exist (see [`SqlStore::create_tables`]).
     pub fn open(sql: SqlStorage, conversation_id: &str, prefix: &'static str) -> SqlStore {
-        SqlStore { sql, conversation_id: conversation_id.to_owned(), prefix, cache: RefCell::default() }
+        SqlStore { sql, conversation_id: conversation_id.to_owned(), prefix, cache: RefCell::default(), cached: true }
+    }
+
+    /// The same store reading every value from SQLite each time (the self-check holds both to the
+    /// contract: the tables themselves, and the copy kept in memory).
+    pub fn uncached(self) -> SqlStore {
+        SqlStore { cached: false, ..self }
+    }
+
+    fn remember(&self, f: impl FnOnce(&mut Cache)) {
+        if self.cached {
+            f(&mut self.cache.borrow_mut());
+        }
     }
 
     /// Whether the tables exist: an object that was never set up has none, and must not write any
@@ -339,13 +353,13 @@ impl ConversationStore for SqlStore {
             return Ok(meta.clone());
         }
         let meta = self.get(state::META)?.ok_or_else(|| internal("reading the conversation", "not initialised"))?;
-        self.cache.borrow_mut().meta = Some(meta.clone());
+        self.remember(|c| c.meta = Some(meta.clone()));
         Ok(meta)
     }
 
     fn set_meta(&mut self, meta: &ConversationMeta) -> Result<(), ApiError> {
         self.put(state::META, meta)?;
-        self.cache.borrow_mut().meta = Some(meta.clone());
+        self.remember(|c| c.meta = Some(meta.clone()));
         Ok(())
     }
 
@@ -372,15 +386,16 @@ impl ConversationStore for SqlStore {
             ],
         )?;
         let stored = message.stored_as(&self.conversation_id, seq);
-        let mut cache = self.cache.borrow_mut();
-        cache.last = Some(Some(stored.clone()));
-        if let Some(side) = stored.author.side() {
-            for (author, after, count) in &mut cache.counts {
-                if *author == side && seq > *after {
-                    *count += 1;
+        self.remember(|cache| {
+            cache.last = Some(Some(stored.clone()));
+            if let Some(side) = stored.author.side() {
+                for (author, after, count) in &mut cache.counts {
+                    if *author == side && seq > *after {
+                        *count += 1;
+                    }
                 }
             }
-        }
+        });
         Ok(stored)
     }
 
@@ -397,7 +412,7 @@ impl ConversationStore for SqlStore {
             return Ok(last.clone());
         }
         let last = self.select("ORDER BY seq DESC LIMIT 1", vec![])?.pop();
-        self.cache.borrow_mut().last = Some(last.clone());
+        self.remember(|c| c.last = Some(last.clone()));
         Ok(last)
     }
 
@@ -406,13 +421,13 @@ impl ConversationStore for SqlStore {
             return Ok(marker);
         }
         let marker = self.get(state::read_marker(side))?.unwrap_or(0);
-        self.cache.borrow_mut().markers[side_index(side)] = Some(marker);
+        self.remember(|c| c.markers[side_index(side)] = Some(marker));
         Ok(marker)
     }
 
     fn set_read_marker(&mut self, side: Side, up_to_seq: u64) -> Result<(), ApiError> {
         self.put(state::read_marker(side), &up_to_seq)?;
-        self.cache.borrow_mut().markers[side_index(side)] = Some(up_to_seq);
+        self.remember(|c| c.markers[side_index(side)] = Some(up_to_seq));
         Ok(())
     }
 
@@ -427,11 +442,12 @@ impl ConversationStore for SqlStore {
             vec![side_name(author).into(), (after_seq.min(i64::MAX as u64) as i64).into()],
         )?;
         let count = rows.first().map_or(0, |r| r.n as u64);
-        let mut cache = self.cache.borrow_mut();
-        if cache.counts.len() >= MAX_CACHED_COUNTS {
-            cache.counts.remove(0);
-        }
-        cache.counts.push((author, after_seq, count));
+        self.remember(|cache| {
+            if cache.counts.len() >= MAX_CACHED_COUNTS {
+                cache.counts.remove(0);
+            }
+            cache.counts.push((author, after_seq, count));
+        });
         Ok(count)
     }
 }
