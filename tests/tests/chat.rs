@@ -423,3 +423,72 @@ async fn a_start_with_an_absurd_context_is_refused_and_the_next_start_works() {
     let mut socket = ChatSocket::visitor(&worker, SHOP, &conv, &visitor.token).await;
     assert_eq!(socket.hello(0).await.conversation_id, conv);
 }
+
+/// The site's hub is one object for all its conversations, so a conversation tells it of its
+/// list line at most once a second, whatever the message rate (core's `HubFeed`): a new
+/// conversation shows at once, a burst of answers costs the hub one request a second, and the
+/// line ends up current. Every request carries a newer revision, so each is one console
+/// notification: counting those counts the hub's requests from this conversation.
+#[tokio::test]
+async fn a_busy_conversation_tells_the_hub_at_most_once_a_second() {
+    use floorwalker_core::chat::conversation::hub_feed::HUB_FEED_INTERVAL_MS;
+    use futures_util::StreamExt;
+    use std::time::Instant;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let worker = chat_worker("chat-hub-rate").await;
+    create_operator(&worker, "anna@demo.example", "Anna", PASSWORD).await;
+    let cookie = login(&worker, "anna@demo.example", PASSWORD).await;
+    let mut console = ConsoleSocket::open(&worker, &cookie).await;
+    console.until("the snapshot", |n| matches!(n, HubNotification::Snapshot { .. }).then_some(())).await;
+    let visitor = visitor_session(&worker, SHOP, "visitor-hubrate-01").await;
+    let conv = start_conversation(&worker, SHOP, &visitor.token).await;
+    let mut v = ChatSocket::visitor(&worker, SHOP, &conv, &visitor.token).await;
+    v.hello(0).await;
+    let started = Instant::now();
+    v.say("v-msg-000001", "Hello?").await;
+    console
+        .until("the new conversation, without waiting for a second", |n| match n {
+            HubNotification::ConversationOpened { entry } if entry.conversation_id == conv => Some(()),
+            _ => None,
+        })
+        .await;
+    assert!(started.elapsed() < Duration::from_millis(HUB_FEED_INTERVAL_MS), "a new conversation shows at once: {:?}", started.elapsed());
+
+    let mut op = ChatSocket::operator(&worker, &conv, &cookie).await;
+    op.hello(0).await;
+    const ANSWERS: usize = 40;
+    let burst = Instant::now();
+    for i in 0..ANSWERS {
+        op.say(&format!("op-msg-{i:06}"), &format!("answer {i}")).await;
+        op.until("the operator's ack", |f| matches!(f, ServerFrame::Ack { .. }).then_some(())).await;
+    }
+    let written = burst.elapsed();
+    let mut lines = Vec::new();
+    let last = format!("answer {}", ANSWERS - 1);
+    // Until the last answer shows, then a second more for anything still on its way.
+    let mut quiet_until: Option<Instant> = None;
+    loop {
+        let wait = quiet_until.map_or(Duration::from_secs(10), |until| until.saturating_duration_since(Instant::now()));
+        let Ok(next) = tokio::time::timeout(wait, console.ws.next()).await else {
+            assert!(quiet_until.is_some(), "timed out waiting for the last answer in the list; saw {lines:?}");
+            break;
+        };
+        let Some(Ok(Message::Text(text))) = next else { continue };
+        if let Ok(HubNotification::ConversationUpdated { entry }) = serde_json::from_str::<HubNotification>(text.as_str()) {
+            if entry.conversation_id == conv {
+                if entry.preview == last {
+                    quiet_until = Some(Instant::now() + Duration::from_millis(2 * HUB_FEED_INTERVAL_MS));
+                }
+                lines.push((burst.elapsed(), entry.preview.clone()));
+            }
+        }
+    }
+    let span = lines.last().map(|l| l.0).unwrap_or_default();
+    let allowed = span.as_millis() as u64 / HUB_FEED_INTERVAL_MS + 2;
+    assert!(lines.len() as u64 <= allowed, "{} list updates in {span:?} for {ANSWERS} answers: {lines:?}", lines.len());
+    assert_eq!(lines.last().map(|l| l.1.as_str()), Some(last.as_str()), "the list ends with the last answer");
+    let shown = lines.iter().find(|l| l.1 == last).map(|l| l.0).unwrap_or_default();
+    let lag = shown.saturating_sub(written);
+    assert!(lag <= Duration::from_millis(HUB_FEED_INTERVAL_MS + 500), "the line lags at most a second: {lag:?}");
+}

@@ -832,6 +832,7 @@ fn closed() -> ApiError {
 }
 
 pub mod contract;
+pub mod hub_feed;
 pub mod store;
 
 use store::{side_index, ConversationStore, NewMessage};

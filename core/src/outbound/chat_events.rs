@@ -211,6 +211,38 @@ pub fn waiting_targets(endpoints: &[Endpoint], mail_team: bool, alert_team: bool
     targets
 }
 
+/// How long a conversation trusts what it last learned about its site's `message.created`
+/// subscribers. A site with none gets no outbox row, D1 batch or flush alarm per message; an
+/// endpoint added (or subscribed) meanwhile gets messages from at most this long after, plus the
+/// one-second flush (see [`MessageSubscribers::records`]).
+pub const MESSAGE_SUBSCRIBERS_TTL_MS: u64 = 60_000;
+
+/// What a conversation last learned, from its own outbox flush (which reads the site's endpoints
+/// anyway), about whether any endpoint takes `message.created`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageSubscribers {
+    pub learned_at: u64,
+    pub any: bool,
+}
+
+impl MessageSubscribers {
+    /// Whether a stored message needs its `message.created` row. Unknown or stale knowledge
+    /// writes it (the flush then learns afresh). Without subscribers only an operator's first
+    /// answer is kept: its flush notes the conversation's first response time in D1.
+    pub fn records(known: Option<MessageSubscribers>, now: u64, author: &Author, first_operator_answer: bool) -> bool {
+        let trusted = known.filter(|k| now.saturating_sub(k.learned_at) < MESSAGE_SUBSCRIBERS_TTL_MS);
+        match trusted {
+            Some(MessageSubscribers { any: false, .. }) => matches!(author, Author::Operator { .. }) && first_operator_answer,
+            _ => true,
+        }
+    }
+
+    /// What a site's endpoints say (`endpoints` as the flush reads them: the enabled ones).
+    pub fn from_endpoints(endpoints: &[Endpoint], now: u64) -> MessageSubscribers {
+        MessageSubscribers { learned_at: now, any: subscribed(endpoints, EventType::MessageCreated).next().is_some() }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,6 +263,24 @@ mod tests {
 
     fn owner() -> ConversationOwner {
         ConversationOwner { site: "demo".into(), visitor_id: "visitor-0001".into(), user_id: None }
+    }
+
+    #[test]
+    fn message_rows_are_skipped_only_while_the_site_is_known_to_have_no_subscribers() {
+        let operator = Author::Operator { name: "Anna".into() };
+        let none = Some(MessageSubscribers { learned_at: 1_000, any: false });
+        let some = Some(MessageSubscribers { learned_at: 1_000, any: true });
+        // Unknown: written, so the flush learns.
+        assert!(MessageSubscribers::records(None, 1_000, &Author::Visitor, false));
+        assert!(MessageSubscribers::records(some, 1_000, &Author::Visitor, false));
+        assert!(!MessageSubscribers::records(none, 1_000, &Author::Visitor, false));
+        assert!(!MessageSubscribers::records(none, 1_000, &Author::System, false));
+        assert!(!MessageSubscribers::records(none, 1_000, &operator, false));
+        // The first answer is the first response time.
+        assert!(MessageSubscribers::records(none, 1_000, &operator, true));
+        // A new endpoint is heard of within the TTL.
+        assert!(!MessageSubscribers::records(none, 1_000 + MESSAGE_SUBSCRIBERS_TTL_MS - 1, &Author::Visitor, false));
+        assert!(MessageSubscribers::records(none, 1_000 + MESSAGE_SUBSCRIBERS_TTL_MS, &Author::Visitor, false));
     }
 
     #[test]

@@ -3,6 +3,11 @@
 //! `conversation::Conversation` makes every decision; this object feeds it frames and carries out
 //! the returned `Outcome` (replies, broadcasts, outbox rows, the SiteHub entry, the alarm). Its
 //! calls are `protocol::ConversationCall`; what it stores is named in `store::state`.
+//!
+//! The message path awaits nothing but its own storage: the SiteHub hears of the list line
+//! through core's `HubFeed` (at once when the hub heard nothing from this conversation for a
+//! second, else from the alarm within that second, never awaited by a message), what the object
+//! reads of its own state is kept in [`Memo`], and the alarm is only ever moved earlier.
 
 use std::cell::{Cell, RefCell};
 
@@ -14,11 +19,15 @@ use floorwalker_core::chat::attachment::{conversation_prefix, Attachment};
 use floorwalker_core::chat::conversation::{
     contract, Audience, ChatPolicy, Conversation as Logic, ConversationMeta, Outcome, TokenBucket,
 };
+use floorwalker_core::chat::conversation::hub_feed::HubFeed;
 use floorwalker_core::chat::conversation::store::ConversationStore;
+use floorwalker_core::chat::hub::ConversationEntry;
 use floorwalker_core::chat::protocol::{
     bad_frame, check_frame_size, Author, ClientFrame, ServerFrame, Side, SitePresence,
 };
-use floorwalker_core::outbound::chat_events::{ConversationClosed, MessageCreated, TranscriptLog, TranscriptRequested};
+use floorwalker_core::outbound::chat_events::{
+    ConversationClosed, MessageCreated, MessageSubscribers, TranscriptLog, TranscriptRequested,
+};
 use floorwalker_core::outbound::webhook::WebhookEvent;
 use floorwalker_core::visitor::context::VisitorContext;
 use serde::{Deserialize, Serialize};
@@ -53,6 +62,25 @@ const FLUSH_DELAY_MS: u64 = 1_000;
 /// The close code of the sockets of an erased conversation (application range 4000-4999).
 const ERASED_CLOSE_CODE: u16 = 4410;
 
+/// What the object knows of its own state between events, read once and written through (it is
+/// its storage's only writer); reset by the init call, a purge and an erasure. The meta, the last
+/// message and the read markers are the store's (`store::SqlStore`).
+#[derive(Default)]
+struct Memo {
+    settings: Option<Settings>,
+    operator_online: Option<bool>,
+    /// `Some(None)`: no reply check pending.
+    reply_at: Option<Option<u64>>,
+    /// The alarm as last set or seen (`Some(None)`: none).
+    alarm: Option<Option<u64>>,
+    /// Whether events wait in the outbox.
+    outbox_pending: Option<bool>,
+    /// Events written so far: a flush that ran while more were written does not say "empty".
+    enqueued: u64,
+    subscribers: Option<MessageSubscribers>,
+    feed: HubFeed,
+}
+
 #[durable_object]
 pub struct Conversation {
     state: State,
@@ -60,13 +88,14 @@ pub struct Conversation {
     logic: RefCell<Option<Logic<SqlStore>>>,
     /// The init call created the tables (remembered once seen; never true for a random id).
     initialised: Cell<bool>,
+    memo: RefCell<Memo>,
 }
 
 impl DurableObject for Conversation {
     /// Creates nothing: only the init call writes, so an object reached with an id that was never
     /// set up (a stranger's random id) leaves no storage behind.
     fn new(state: State, env: Env) -> Self {
-        Conversation { state, env, logic: RefCell::new(None), initialised: Cell::new(false) }
+        Conversation { state, env, logic: RefCell::new(None), initialised: Cell::new(false), memo: RefCell::default() }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -153,11 +182,13 @@ impl DurableObject for Conversation {
             return Response::ok("");
         }
         let now = now_ms();
-        // This is the flush `arm_flush` asked for; what it leaves is re-armed by `schedule`.
-        log_write("forgetting the flush time", self.sql_store("").delete(state::FLUSH_AT));
-        self.flush_outbox().await;
-        if self.store_value(state::REPLY_AT).is_some_and(|at| at <= now) {
-            self.with_store(|s| s.delete(state::REPLY_AT));
+        // The alarm that rang is spent; whatever is left is set again by `schedule` below.
+        self.memo.borrow_mut().alarm = Some(None);
+        if self.outbox_pending() {
+            self.flush_outbox().await;
+        }
+        if self.reply_at().is_some_and(|at| at <= now) {
+            self.set_reply_at(None);
         }
         if let Some(settings) = self.settings() {
             let online = self.operator_online();
@@ -166,8 +197,9 @@ impl DurableObject for Conversation {
                 Ok(outcome) => self.carry_out(outcome, None).await,
                 Err(error) => worker::console_error!("conversation alarm: {error}"),
             }
+            self.feed_hub(&settings.site).await;
         }
-        self.schedule(None).await;
+        self.schedule().await;
         Response::ok("")
     }
 }
@@ -178,7 +210,12 @@ impl Conversation {
     }
 
     fn settings(&self) -> Option<Settings> {
-        self.store_value(state::SETTINGS)
+        if let Some(settings) = &self.memo.borrow().settings {
+            return Some(settings.clone());
+        }
+        let settings = self.store_value(state::SETTINGS)?;
+        self.memo.borrow_mut().settings = Some(settings.clone());
+        Some(settings)
     }
 
     /// Whether the init call set this object up; until then nothing may be read or written.
@@ -208,11 +245,6 @@ impl Conversation {
         f(logic)
     }
 
-    fn with_store<T>(&self, f: impl FnOnce(&SqlStore) -> std::result::Result<T, ApiError>) -> Option<T> {
-        let result = self.with_logic(|logic| f(logic.store()));
-        result.map_err(|e| worker::console_error!("conversation storage: {e}")).ok()
-    }
-
     /// A stored value; a failed read is logged and reads as absent, as does everything in an
     /// object that was never set up.
     fn store_value<T: serde::de::DeserializeOwned>(&self, key: StateKey<T>) -> Option<T> {
@@ -223,7 +255,62 @@ impl Conversation {
     }
 
     fn operator_online(&self) -> bool {
-        self.store_value(state::OPERATOR_ONLINE).unwrap_or(false)
+        if let Some(online) = self.memo.borrow().operator_online {
+            return online;
+        }
+        let online = self.store_value(state::OPERATOR_ONLINE).unwrap_or(false);
+        if self.initialised() {
+            self.memo.borrow_mut().operator_online = Some(online);
+        }
+        online
+    }
+
+    fn set_operator_online(&self, online: bool) -> std::result::Result<(), ApiError> {
+        if self.memo.borrow().operator_online == Some(online) {
+            return Ok(());
+        }
+        self.sql_store("").put(state::OPERATOR_ONLINE, &online)?;
+        self.memo.borrow_mut().operator_online = Some(online);
+        Ok(())
+    }
+
+    /// When the alarm must check that the visitor got an answer (kept so that a reschedule after
+    /// a flush does not lose it).
+    fn reply_at(&self) -> Option<u64> {
+        if let Some(at) = self.memo.borrow().reply_at {
+            return at;
+        }
+        let at = self.store_value(state::REPLY_AT);
+        if self.initialised() {
+            self.memo.borrow_mut().reply_at = Some(at);
+        }
+        at
+    }
+
+    /// Unrecorded, an alarm already set still rings; only a later reschedule forgets the check.
+    fn set_reply_at(&self, at: Option<u64>) {
+        if self.reply_at() == at {
+            return;
+        }
+        let store = self.sql_store("");
+        let written = match at {
+            Some(at) => store.put(state::REPLY_AT, &at),
+            None => store.delete(state::REPLY_AT),
+        };
+        log_write("storing the reply check", written);
+        self.memo.borrow_mut().reply_at = Some(at);
+    }
+
+    /// Whether events wait in the outbox (read once per instance, then known).
+    fn outbox_pending(&self) -> bool {
+        if let Some(pending) = self.memo.borrow().outbox_pending {
+            return pending;
+        }
+        let Some(store) = self.settings().map(|s| self.sql_store(&s.conversation_id)) else { return false };
+        // Unreadable: a flush finds out.
+        let pending = store.has_pending_events().map_err(|e| worker::console_error!("conversation outbox: {e}")).unwrap_or(true);
+        self.memo.borrow_mut().outbox_pending = Some(pending);
+        pending
     }
 
     /// Asks the site's hub whether anyone is online (on each new connection, so a conversation
@@ -236,7 +323,7 @@ impl Conversation {
         };
         match asked {
             Ok(presence) => {
-                log_write("storing presence", self.sql_store("").put(state::OPERATOR_ONLINE, &presence.operator_online));
+                log_write("storing presence", self.set_operator_online(presence.operator_online));
                 presence.operator_online
             }
             Err(error) => {
@@ -262,6 +349,7 @@ impl Conversation {
         if store.get(state::SETTINGS)?.is_some() {
             return Ok(ConversationReply::Initialised { created: false });
         }
+        *self.memo.borrow_mut() = Memo::default();
         let now = now_ms();
         store.set_meta(&ConversationMeta::new(init.owner.clone(), init.visitor_label.clone(), now))?;
         if let Some(context) = &init.context {
@@ -278,7 +366,7 @@ impl Conversation {
             },
         )?;
         // The one alarm a conversation nobody writes in gets: its close for silence.
-        self.schedule(None).await;
+        self.schedule().await;
         Ok(ConversationReply::Initialised { created: true })
     }
 
@@ -296,6 +384,7 @@ impl Conversation {
         storage.delete_alarm().await.map_err(|e| internal("cancelling the alarm", e))?;
         storage.delete_all().await.map_err(|e| internal("erasing the conversation", e))?;
         *self.logic.borrow_mut() = None;
+        *self.memo.borrow_mut() = Memo::default();
         self.initialised.set(false);
         Ok(ConversationReply::Done)
     }
@@ -393,13 +482,15 @@ impl Conversation {
             return Err(ApiError::new(ErrorCode::NotFound, "there is no such conversation"));
         }
         let before = self.operator_online();
-        self.sql_store("").put(state::OPERATOR_ONLINE, &presence.operator_online)?;
+        self.set_operator_online(presence.operator_online)?;
         if before != presence.operator_online {
             let outcome = self.with_logic(|logic| Ok(logic.presence_changed(presence.operator_online)))?;
             self.carry_out(outcome, None).await;
             if !presence.operator_online {
                 // Whoever waits for an answer should not wait for nobody: the alarm offers a callback.
-                self.schedule(Some(now_ms())).await;
+                let now = now_ms();
+                self.set_reply_at(Some(self.reply_at().map_or(now, |at| at.min(now))));
+                self.alarm_by(now).await;
             }
         }
         Ok(ConversationReply::Done)
@@ -458,12 +549,13 @@ impl Conversation {
         let event = WebhookEvent::TranscriptRequested(TranscriptRequested { site, email: email.to_owned(), requested_at: now, transcript, locale });
         let id = event.message_id();
         self.with_logic(|logic| outbox::enqueue_webhook(logic.store(), &event, now))?;
+        self.enqueued();
         log.record(email, last_seq, now);
         store.put(state::TRANSCRIPT_LOG, &log)?;
-        self.arm_flush().await;
+        self.alarm_by(now + FLUSH_DELAY_MS).await;
         self.flush_outbox().await;
         // Whatever the flush could not hand over is retried by the alarm.
-        self.schedule(None).await;
+        self.schedule().await;
         Ok(ConversationReply::TranscriptQueued { id })
     }
 
@@ -480,6 +572,8 @@ impl Conversation {
     async fn erase(&self) -> std::result::Result<ConversationReply, ApiError> {
         self.delete_files().await?;
         self.logic.borrow_mut().take();
+        // Nothing of it may reach the hub again, nor be flushed.
+        *self.memo.borrow_mut() = Memo::default();
         let messages = self.sql_store("").erase_all()?;
         if let Err(error) = self.state.storage().delete_alarm().await {
             worker::console_error!("cancelling an erased conversation's alarm: {error}");
@@ -496,7 +590,10 @@ impl Conversation {
         let sql = || self.state.storage().sql();
         SqlStore::create_tables(sql(), "check_a_")?;
         SqlStore::create_tables(sql(), "check_b_")?;
-        let store_rules = contract::check_store("conv-check-1", SqlStore::open(sql(), "conv-check-1", "check_a_"));
+        SqlStore::create_tables(sql(), "check_c_")?;
+        // The tables themselves, then the same with the copy the object keeps in memory.
+        let store_rules = contract::check_store("conv-check-1", SqlStore::open(sql(), "conv-check-1", "check_a_").uncached())
+            .and_then(|()| contract::check_store("conv-check-3", SqlStore::open(sql(), "conv-check-3", "check_c_")));
         let conversation_rules = contract::check_conversation("conv-check-2", SqlStore::open(sql(), "conv-check-2", "check_b_"));
         let ok = store_rules.is_ok() && conversation_rules.is_ok();
         self.state.storage().delete_all().await.map_err(|e| internal("erasing the self-check", e))?;
@@ -542,19 +639,30 @@ impl Conversation {
             }
         }
         let now = now_ms();
-        let mut events = false;
+        // The earliest the alarm must ring for what this outcome left to do.
+        let mut wake: Option<u64> = None;
         if !outcome.stored.is_empty() || outcome.waiting.is_some() || outcome.rated.is_some() || outcome.transcript.is_some() {
+            let subscribers = self.memo.borrow().subscribers;
             let enqueued = self.with_logic(|logic| {
                 let owner = logic.store().meta()?.owner;
+                let mut written = false;
                 for message in &outcome.stored {
+                    let operator = matches!(message.author, Author::Operator { .. });
+                    let first_answer = operator && logic.store().count_by_after(Side::Operator, 0)? == 1;
+                    if !MessageSubscribers::records(subscribers, now, &message.author, first_answer) {
+                        continue;
+                    }
                     let event = WebhookEvent::MessageCreated(MessageCreated::new(&owner, logic.id(), message.clone()));
                     outbox::enqueue_webhook(logic.store(), &event, now)?;
+                    written = true;
                 }
                 if let Some(waiting) = &outcome.waiting {
                     outbox::enqueue_webhook(logic.store(), &WebhookEvent::ConversationWaiting(waiting.clone()), now)?;
+                    written = true;
                 }
                 if let Some(rated) = &outcome.rated {
                     outbox::enqueue_webhook(logic.store(), &WebhookEvent::ConversationRated(rated.clone()), now)?;
+                    written = true;
                 }
                 if let Some(transcript) = &outcome.transcript {
                     let context: Option<VisitorContext> = logic.store().get(state::CONTEXT)?;
@@ -566,99 +674,147 @@ impl Conversation {
                         lead_ids: Vec::new(),
                     });
                     outbox::enqueue_webhook(logic.store(), &event, now)?;
+                    written = true;
                 }
-                Ok(())
+                Ok(written)
             });
             // The messages are stored and acknowledged already: a caller could not undo them,
-            // and a retry is deduplicated without new events, so all that is left is the log.
-            log_write("recording chat events", enqueued);
-            events = true;
-            // Before anything else is awaited: the alarm that flushes these events is set in the
-            // same step as they were written, so a worker that stops right after the ack still
-            // has them flushed.
-            self.arm_flush().await;
-            if outcome.transcript.is_some() {
-                // A close is flushed at once: D1's row is what `POST /v1/chat/conversations` reads
-                // to find the visitor's open conversation, and a visitor who writes right after
-                // the close must get a new one, not the closed one. What fails is left to the alarm.
-                self.flush_outbox().await;
+            // and a retry is deduplicated without new events, so all that is left is the log
+            // (and a flush, which finds out what was written).
+            let written = enqueued.unwrap_or_else(|error| {
+                worker::console_error!("recording chat events: {error}");
+                true
+            });
+            if written {
+                self.enqueued();
+                wake = Some(now + FLUSH_DELAY_MS);
             }
         }
-        if let Some(entry) = &outcome.entry {
-            if let Some(settings) = self.settings() {
-                let pushed = match protocol::hub(&self.env, &settings.site) {
-                    Ok(hub) => hub.ask(&HubCall::Entry(entry.clone())).await.and_then(|reply| expect_reply!(reply, HubReply::Done => ())),
-                    Err(e) => Err(e),
-                };
-                if let Err(error) = pushed {
-                    worker::console_error!("updating the hub: {error}");
-                }
-            }
+        if let Some(at) = outcome.alarm_at {
+            self.set_reply_at(Some(self.reply_at().map_or(at, |old| old.min(at))));
+            wake = Some(wake.map_or(at, |w| w.min(at)));
         }
-        if outcome.alarm_at.is_some() || events {
-            self.schedule(outcome.alarm_at).await;
+        let push = outcome.entry.and_then(|entry| self.memo.borrow_mut().feed.changed(entry, now));
+        if let Some(due) = self.memo.borrow().feed.due_at() {
+            wake = Some(wake.map_or(due, |w| w.min(due)));
+        }
+        // Before anything else is awaited: the alarm that flushes these events is set in the
+        // same step as they were written, so a worker that stops right after the ack still has
+        // them flushed.
+        if let Some(at) = wake {
+            self.alarm_by(at).await;
+        }
+        if let Some(entry) = push {
+            self.push_entry(entry);
+        }
+        if outcome.transcript.is_some() {
+            // A close is flushed at once: D1's row is what `POST /v1/chat/conversations` reads
+            // to find the visitor's open conversation, and a visitor who writes right after
+            // the close must get a new one, not the closed one. What fails is left to the alarm.
+            self.flush_outbox().await;
+        }
+    }
+
+    fn enqueued(&self) {
+        let mut memo = self.memo.borrow_mut();
+        memo.outbox_pending = Some(true);
+        memo.enqueued += 1;
+    }
+
+    /// Sends a list line to the hub without holding up the caller (the message path): the hub is
+    /// one object for the whole site, and a late line is replaced by a newer revision anyway.
+    fn push_entry(&self, entry: ConversationEntry) {
+        let Some(settings) = self.settings() else { return };
+        let env = self.env.clone();
+        self.state.wait_until(async move {
+            if let Err(error) = tell_hub(&env, &settings.site, entry).await {
+                worker::console_error!("updating the hub: {error}");
+            }
+        });
+    }
+
+    /// The alarm's part of the hub feed: the line that waited for its second, or, in an instance
+    /// that has sent nothing yet, the current line (one kept by an instance that stopped is lost
+    /// with it; the hub ignores a revision it has). A conversation never listed stays unlisted.
+    async fn feed_hub(&self, site: &str) {
+        let now = now_ms();
+        let fresh = self.memo.borrow().feed.fresh();
+        let entry = if fresh {
+            let current = self.with_logic(|logic| logic.entry()).map_err(|e| worker::console_error!("the list line: {e}")).ok();
+            current.filter(|entry| entry.revision > 0).and_then(|entry| self.memo.borrow_mut().feed.changed(entry, now))
+        } else {
+            self.memo.borrow_mut().feed.take_due(now)
+        };
+        if let Some(entry) = entry {
+            if let Err(error) = tell_hub(&self.env, site, entry).await {
+                worker::console_error!("updating the hub: {error}");
+            }
         }
     }
 
     /// Moves outbox rows to D1; what fails stays for the next alarm.
     async fn flush_outbox(&self) {
         let Some(store) = self.settings().map(|s| self.sql_store(&s.conversation_id)) else { return };
-        if let Err(error) = outbox::flush(&self.env, &store).await {
-            worker::console_error!("flushing the chat outbox: {error}");
+        let before = self.memo.borrow().enqueued;
+        let flushed = outbox::flush(&self.env, &store).await;
+        let mut memo = self.memo.borrow_mut();
+        match flushed {
+            Ok(flushed) => {
+                // Events written while the flush waited on D1 are still there.
+                memo.outbox_pending = Some(flushed.remaining || memo.enqueued != before);
+                if flushed.subscribers.is_some() {
+                    memo.subscribers = flushed.subscribers;
+                }
+            }
+            Err(error) => {
+                worker::console_error!("flushing the chat outbox: {error}");
+                memo.outbox_pending = Some(true);
+            }
         }
     }
 
-    /// Sets the alarm for a flush of events just written, with no await before the runtime call,
-    /// so it is part of the same step as the writes (not after a call to the hub, where a stopped
-    /// worker would leave events in the object with no alarm to flush them). The flush time is
-    /// kept in storage and only moved by the alarm itself, so a stream of messages cannot keep
-    /// postponing it; a pending reply check that is due sooner wins.
-    async fn arm_flush(&self) {
-        let now = now_ms();
-        let flush_at = match self.store_value(state::FLUSH_AT).filter(|at| *at > now) {
-            Some(at) => at,
+    /// Makes sure the alarm rings by `at`. It is only ever moved earlier: an alarm that rings
+    /// sooner than needed costs one wake-up, which reschedules what is left (`schedule`), while
+    /// reading the alarm or moving it on every message costs a storage call and a commit each.
+    async fn alarm_by(&self, at: u64) {
+        let known = self.memo.borrow().alarm;
+        let current = match known {
+            Some(current) => current,
             None => {
-                let at = now + FLUSH_DELAY_MS;
-                // Unrecorded, the next message sets its own flush time: the alarm is still set below.
-                log_write("storing the flush time", self.sql_store("").put(state::FLUSH_AT, &at));
-                at
+                let current = self.state.storage().get_alarm().await.ok().flatten().map(|at| at as u64);
+                self.memo.borrow_mut().alarm = Some(current);
+                current
             }
         };
-        let at = self.store_value(state::REPLY_AT).map_or(flush_at, |reply| reply.min(flush_at));
+        if current.is_some_and(|set| set <= at) {
+            return;
+        }
         let date = worker::js_sys::Date::new(&worker::wasm_bindgen::JsValue::from_f64(at as f64));
-        if let Err(error) = self.state.storage().set_alarm(worker::ScheduledTime::new(date)).await {
-            worker::console_error!("setting the flush alarm: {error}");
+        match self.state.storage().set_alarm(worker::ScheduledTime::new(date)).await {
+            Ok(()) => self.memo.borrow_mut().alarm = Some(Some(at)),
+            Err(error) => worker::console_error!("setting the conversation alarm: {error}"),
         }
     }
 
-    /// Sets the alarm to the earliest of: the reply check (`reply_at`, kept in storage so a later
-    /// outbox flush does not lose it), an outbox flush (or retry) if rows are still waiting, and
-    /// the close for silence while the conversation is open.
-    async fn schedule(&self, reply_at: Option<u64>) {
-        let Some(store) = self.settings().map(|s| self.sql_store(&s.conversation_id)) else { return };
-        if let Some(at) = reply_at {
-            let keep = self.store_value(state::REPLY_AT).map_or(at, |old: u64| old.min(at));
-            // Unrecorded, the alarm below still fires at `at`; only a later reschedule forgets it.
-            log_write("storing the reply check", store.put(state::REPLY_AT, &keep));
+    /// Sets the alarm by the earliest of: the reply check, an outbox flush (or retry) if events
+    /// are still waiting, the hub's line waiting for its second, and the close for silence while
+    /// the conversation is open (the latest, so in practice the alarm only once the rest is done).
+    async fn schedule(&self) {
+        if self.settings().is_none() {
+            return;
         }
-        let reply = self.store_value(state::REPLY_AT);
-        // Pending events: flush soon; if the alarm is already due sooner (an earlier batch), keep it.
-        let current = self.state.storage().get_alarm().await.ok().flatten().map(|at| at as u64);
-        let retry = store.pending_events(1).ok().filter(|rows| !rows.is_empty()).map(|_| {
-            let soon = now_ms() + FLUSH_DELAY_MS;
-            current.filter(|at| *at > now_ms()).map_or(soon, |at| at.min(soon))
-        });
-        // The close for silence: the latest of the three, so in practice it is the alarm only once
-        // the flush after the last message has fired (no alarm of its own per message).
+        let retry = self.outbox_pending().then(|| now_ms() + FLUSH_DELAY_MS);
         let idle = self.with_logic(|logic| logic.idle_close_at()).map_err(|e| worker::console_error!("conversation idle: {e}")).ok().flatten();
-        let at = [reply, retry, idle].into_iter().flatten().min();
-        if let Some(at) = at {
-            let date = worker::js_sys::Date::new(&worker::wasm_bindgen::JsValue::from_f64(at as f64));
-            if let Err(error) = self.state.storage().set_alarm(worker::ScheduledTime::new(date)).await {
-                worker::console_error!("setting the conversation alarm: {error}");
-            }
+        let feed = self.memo.borrow().feed.due_at();
+        if let Some(at) = [self.reply_at(), retry, idle, feed].into_iter().flatten().min() {
+            self.alarm_by(at).await;
         }
     }
+}
+
+async fn tell_hub(env: &Env, site: &str, entry: ConversationEntry) -> std::result::Result<(), ApiError> {
+    let reply = protocol::hub(env, site)?.ask(&HubCall::Entry(entry)).await?;
+    expect_reply!(reply, HubReply::Done => ())
 }
 
 /// Logs a storage write that failed where nobody is waiting for its answer.

@@ -19,13 +19,18 @@
 //! object's own outbox is the staging area, `outbox_events`/`deliveries` the one record.
 //!
 //! Events with no target (a site without a subscribed endpoint) are not written to D1 at all:
-//! nothing would ever read or prune them.
+//! nothing would ever read or prune them. Each flush also tells the object whether the site has
+//! `message.created` subscribers ([`Flushed::subscribers`]); while it knows there are none, the
+//! object writes no `message.created` row at all (core's `MessageSubscribers::records` says which,
+//! and for how long that knowledge holds).
 
 use std::collections::HashMap;
 
 use floorwalker_core::base::error::ApiError;
 use floorwalker_core::chat::protocol::Author;
-use floorwalker_core::outbound::chat_events::{alerts_people, waiting_alert_counter, waiting_targets, TranscriptRequested, WAITING_ALERTS_PER_HOUR};
+use floorwalker_core::outbound::chat_events::{
+    alerts_people, waiting_alert_counter, waiting_targets, MessageSubscribers, TranscriptRequested, WAITING_ALERTS_PER_HOUR,
+};
 use floorwalker_core::outbound::delivery::{subscribed, QueueMessage, Target};
 use floorwalker_core::outbound::endpoint::Endpoint;
 use floorwalker_core::outbound::webhook::{attach_lead_ids, EventType, WebhookEvent};
@@ -148,13 +153,21 @@ async fn lookup(db: &Db, site: &str, visitor: &str) -> Result<(Vec<Endpoint>, Ve
     Ok((endpoints, leads.into_iter().map(|row| row.id).collect()))
 }
 
+/// What one flush did.
+pub struct Flushed {
+    /// Rows are left for the next flush (more than a batch, or more than a D1 batch takes).
+    pub remaining: bool,
+    /// What the site's endpoints said, when the flush read them.
+    pub subscribers: Option<MessageSubscribers>,
+}
+
 /// Hands the object's pending events to the delivery pipeline (see the module docs), then forgets
 /// them locally. A closed conversation's D1 row is marked closed in the same batch as its
-/// `conversation.closed`. Returns how many of the object's rows were handled.
-pub async fn flush(env: &Env, store: &SqlStore) -> Result<usize, ApiError> {
+/// `conversation.closed`.
+pub async fn flush(env: &Env, store: &SqlStore) -> Result<Flushed, ApiError> {
     let pending = store.pending_events(FLUSH_BATCH)?;
     if pending.is_empty() {
-        return Ok(0);
+        return Ok(Flushed { remaining: false, subscribers: None });
     }
     let db = db(env)?;
     let now = now_ms();
@@ -163,6 +176,7 @@ pub async fn flush(env: &Env, store: &SqlStore) -> Result<usize, ApiError> {
     let mut statements = Vec::new();
     let mut messages: Vec<QueueMessage> = Vec::new();
     let mut handled: Vec<String> = Vec::new();
+    let mut subscribers = None;
     for (id, kind, payload, _created_at) in &pending {
         let Some(mut event) = decode(kind, payload) else {
             // Unreadable: it can never be delivered, and keeping it would retry forever.
@@ -178,6 +192,7 @@ pub async fn flush(env: &Env, store: &SqlStore) -> Result<usize, ApiError> {
         let key = (site.clone(), visitor.clone());
         if !known.contains_key(&key) {
             let found = lookup(&db, &site, &visitor).await?;
+            subscribers = Some(MessageSubscribers::from_endpoints(&found.0, now));
             known.insert(key.clone(), found);
         }
         let (endpoints, lead_ids) = &known[&key];
@@ -237,5 +252,6 @@ pub async fn flush(env: &Env, store: &SqlStore) -> Result<usize, ApiError> {
     }
     outbox::enqueue(env, &messages).await;
     store.forget_events(&handled)?;
-    Ok(handled.len())
+    let remaining = handled.len() < pending.len() || pending.len() == FLUSH_BATCH as usize;
+    Ok(Flushed { remaining, subscribers })
 }

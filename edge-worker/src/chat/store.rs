@@ -18,7 +18,13 @@
 //!
 //! The seq is the row id: SQLite's `INTEGER PRIMARY KEY` plus "the next seq is last + 1" computed
 //! in the same synchronous call, so seqs are gapless by construction (core re-checks it anyway).
+//!
+//! A [`SqlStore`] keeps what core reads on every message (the meta, the last message, the read
+//! markers, the unread counts) in memory after the first read, written through: the object is the
+//! only writer of its storage and runs one event at a time, so the copy is the truth as long as the
+//! store lives. It lives as long as the object's loaded logic; an erasure drops both.
 
+use std::cell::RefCell;
 use std::marker::PhantomData;
 
 use floorwalker_core::base::error::ApiError;
@@ -71,8 +77,6 @@ pub mod state {
     pub const RATE_LIMIT: StateKey<TokenBucket> = StateKey::new("bucket");
     /// The hub's last word on whether any operator is online.
     pub const OPERATOR_ONLINE: StateKey<bool> = StateKey::new("operator_online");
-    /// When the pending outbox flush is due (moved only by the alarm).
-    pub const FLUSH_AT: StateKey<u64> = StateKey::new("flush_at");
     /// When to check that the visitor got an answer.
     pub const REPLY_AT: StateKey<u64> = StateKey::new("reply_at");
     /// Whether the team was alerted of this conversation's wait (decided once, under the site's
@@ -111,6 +115,29 @@ pub struct SqlStore {
     sql: SqlStorage,
     conversation_id: String,
     prefix: &'static str,
+    cache: RefCell<Cache>,
+    /// Off only for the self-check's run of the contract against SQLite itself.
+    cached: bool,
+}
+
+/// What a store has read or written of its own rows (`None`: not read yet).
+#[derive(Default)]
+struct Cache {
+    meta: Option<ConversationMeta>,
+    last: Option<Option<ChatMessage>>,
+    markers: [Option<u64>; 2],
+    /// `count_by_after` answers, (author, after_seq, count), kept current by `append`; a handful
+    /// at most (the operators' unread, the visitor's, whether an operator answered).
+    counts: Vec<(Side, u64, u64)>,
+}
+
+const MAX_CACHED_COUNTS: usize = 4;
+
+fn side_index(side: Side) -> usize {
+    match side {
+        Side::Visitor => 0,
+        Side::Operator => 1,
+    }
 }
 
 #[derive(Deserialize)]
@@ -153,7 +180,19 @@ fn side_name(side: Side) -> &'static str {
 impl SqlStore {
     /// Opens the store; the tables must exist (see [`SqlStore::create_tables`]).
     pub fn open(sql: SqlStorage, conversation_id: &str, prefix: &'static str) -> SqlStore {
-        SqlStore { sql, conversation_id: conversation_id.to_owned(), prefix }
+        SqlStore { sql, conversation_id: conversation_id.to_owned(), prefix, cache: RefCell::default(), cached: true }
+    }
+
+    /// The same store reading every value from SQLite each time (the self-check holds both to the
+    /// contract: the tables themselves, and the copy kept in memory).
+    pub fn uncached(self) -> SqlStore {
+        SqlStore { cached: false, ..self }
+    }
+
+    fn remember(&self, f: impl FnOnce(&mut Cache)) {
+        if self.cached {
+            f(&mut self.cache.borrow_mut());
+        }
     }
 
     /// Whether the tables exist: an object that was never set up has none, and must not write any
@@ -246,11 +285,21 @@ impl SqlStore {
         Ok(rows.into_iter().map(|r| (r.id, r.r#type, r.payload, r.created_at as u64)).collect())
     }
 
-    pub fn forget_events(&self, ids: &[String]) -> Result<(), ApiError> {
+    /// Whether any event waits in the outbox.
+    pub fn has_pending_events(&self) -> Result<bool, ApiError> {
         let p = self.prefix;
-        for id in ids {
-            self.exec(&format!("DELETE FROM {p}outbox WHERE id = ?"), vec![id.as_str().into()])?;
+        let rows: Vec<CountRow> = self.rows(&format!("SELECT COUNT(*) AS n FROM (SELECT 1 FROM {p}outbox LIMIT 1)"), vec![])?;
+        Ok(rows.first().is_some_and(|row| row.n > 0.0))
+    }
+
+    /// Deletes handled events in one statement (the ids as one JSON array: no bound-parameter limit).
+    pub fn forget_events(&self, ids: &[String]) -> Result<(), ApiError> {
+        if ids.is_empty() {
+            return Ok(());
         }
+        let p = self.prefix;
+        let ids = serde_json::to_string(ids).map_err(|e| internal("encoding event ids", e))?;
+        self.exec(&format!("DELETE FROM {p}outbox WHERE id IN (SELECT value FROM json_each(?))"), vec![ids.into()])?;
         Ok(())
     }
 
@@ -262,6 +311,7 @@ impl SqlStore {
         for table in ["messages", "state", "outbox"] {
             self.exec(&format!("DELETE FROM {p}{table}"), vec![])?;
         }
+        *self.cache.borrow_mut() = Cache::default();
         Ok(rows.first().map_or(0, |r| r.n as u64))
     }
 
@@ -299,11 +349,18 @@ impl SqlStore {
 
 impl ConversationStore for SqlStore {
     fn meta(&self) -> Result<ConversationMeta, ApiError> {
-        self.get(state::META)?.ok_or_else(|| internal("reading the conversation", "not initialised"))
+        if let Some(meta) = &self.cache.borrow().meta {
+            return Ok(meta.clone());
+        }
+        let meta = self.get(state::META)?.ok_or_else(|| internal("reading the conversation", "not initialised"))?;
+        self.remember(|c| c.meta = Some(meta.clone()));
+        Ok(meta)
     }
 
     fn set_meta(&mut self, meta: &ConversationMeta) -> Result<(), ApiError> {
-        self.put(state::META, meta)
+        self.put(state::META, meta)?;
+        self.remember(|c| c.meta = Some(meta.clone()));
+        Ok(())
     }
 
     fn append(&mut self, message: NewMessage) -> Result<ChatMessage, ApiError> {
@@ -328,7 +385,18 @@ impl ConversationStore for SqlStore {
                 action.into(),
             ],
         )?;
-        Ok(message.stored_as(&self.conversation_id, seq))
+        let stored = message.stored_as(&self.conversation_id, seq);
+        self.remember(|cache| {
+            cache.last = Some(Some(stored.clone()));
+            if let Some(side) = stored.author.side() {
+                for (author, after, count) in &mut cache.counts {
+                    if *author == side && seq > *after {
+                        *count += 1;
+                    }
+                }
+            }
+        });
+        Ok(stored)
     }
 
     fn find_by_client_msg_id(&self, side: Side, client_msg_id: &str) -> Result<Option<ChatMessage>, ApiError> {
@@ -340,24 +408,47 @@ impl ConversationStore for SqlStore {
     }
 
     fn last_message(&self) -> Result<Option<ChatMessage>, ApiError> {
-        Ok(self.select("ORDER BY seq DESC LIMIT 1", vec![])?.pop())
+        if let Some(last) = &self.cache.borrow().last {
+            return Ok(last.clone());
+        }
+        let last = self.select("ORDER BY seq DESC LIMIT 1", vec![])?.pop();
+        self.remember(|c| c.last = Some(last.clone()));
+        Ok(last)
     }
 
     fn read_marker(&self, side: Side) -> Result<u64, ApiError> {
-        Ok(self.get(state::read_marker(side))?.unwrap_or(0))
+        if let Some(marker) = self.cache.borrow().markers[side_index(side)] {
+            return Ok(marker);
+        }
+        let marker = self.get(state::read_marker(side))?.unwrap_or(0);
+        self.remember(|c| c.markers[side_index(side)] = Some(marker));
+        Ok(marker)
     }
 
     fn set_read_marker(&mut self, side: Side, up_to_seq: u64) -> Result<(), ApiError> {
-        self.put(state::read_marker(side), &up_to_seq)
+        self.put(state::read_marker(side), &up_to_seq)?;
+        self.remember(|c| c.markers[side_index(side)] = Some(up_to_seq));
+        Ok(())
     }
 
     fn count_by_after(&self, author: Side, after_seq: u64) -> Result<u64, ApiError> {
+        let cached = self.cache.borrow().counts.iter().find(|(a, after, _)| *a == author && *after == after_seq).map(|c| c.2);
+        if let Some(count) = cached {
+            return Ok(count);
+        }
         let p = self.prefix;
         let rows: Vec<CountRow> = self.rows(
             &format!("SELECT COUNT(*) AS n FROM {p}messages WHERE side = ? AND seq > ?"),
             vec![side_name(author).into(), (after_seq.min(i64::MAX as u64) as i64).into()],
         )?;
-        Ok(rows.first().map_or(0, |r| r.n as u64))
+        let count = rows.first().map_or(0, |r| r.n as u64);
+        self.remember(|cache| {
+            if cache.counts.len() >= MAX_CACHED_COUNTS {
+                cache.counts.remove(0);
+            }
+            cache.counts.push((author, after_seq, count));
+        });
+        Ok(count)
     }
 }
 

@@ -5,6 +5,14 @@
 //! Each conversation has a visitor socket and an operator socket; the visitor sends a message,
 //! the clock stops when the operator's socket receives it, and the next follows after a short
 //! pause. All conversations run at once.
+//!
+//! With `RATE=R` (messages a second, all conversations together) it runs open-loop instead: each
+//! conversation writes every C/R seconds whether or not earlier messages arrived, the starts
+//! spread over one interval, for `WARMUP` (3 s, not counted) plus `SECONDS` (15 s) measured. A
+//! visitor may write 20 messages a minute, so every third message is the visitor's and the rest
+//! the operator's; each is timed from its send to the other side's socket. It prints
+//! `chat: C conversations, R msg/s offered, D msg/s delivered, p50 X ms, p99 Y ms, cpu Z ms/msg`
+//! (cpu: workerd's, per message delivered in the measured window).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,6 +21,7 @@ use floorwalker_core::chat::protocol::ServerFrame;
 use floorwalker_e2e::chat::*;
 use floorwalker_e2e::worker::Worker;
 use tokio::sync::Semaphore;
+use tokio_tungstenite::tungstenite::Message;
 
 const MESSAGES: usize = 5;
 const PAUSE: Duration = Duration::from_millis(200);
@@ -50,8 +59,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-async fn run(worker: &Arc<Worker>, cookie: &Arc<String>, conversations: usize, round: usize) {
-    // Set up every conversation first (sessions, starts, both sockets), a few at a time.
+type Pair = (ChatSocket, ChatSocket);
+
+/// Sets up every conversation first (sessions, starts, both sockets), a few at a time.
+async fn pairs(worker: &Arc<Worker>, cookie: &Arc<String>, conversations: usize, round: usize) -> Vec<Pair> {
     let setup = Arc::new(Semaphore::new(16));
     let mut pairs = Vec::new();
     for i in 0..conversations {
@@ -71,6 +82,11 @@ async fn run(worker: &Arc<Worker>, cookie: &Arc<String>, conversations: usize, r
     for pair in pairs {
         ready.push(pair.await.expect("setting up a conversation"));
     }
+    ready
+}
+
+async fn run(worker: &Arc<Worker>, cookie: &Arc<String>, conversations: usize, round: usize) {
+    let ready = pairs(worker, cookie, conversations, round).await;
     let pgid = worker.pid().expect("wrangler is running");
     let before = workerd(pgid);
     let started = Instant::now();
@@ -119,6 +135,107 @@ async fn run(worker: &Arc<Worker>, cookie: &Arc<String>, conversations: usize, r
     );
 }
 
+enum Event {
+    Tick,
+    Visitor(Option<Message>),
+    Operator(Option<Message>),
+}
+
+/// A frame's message id when it is a chat message.
+fn message_id(message: Option<Message>) -> Option<String> {
+    let Some(Message::Text(text)) = message else { return None };
+    match serde_json::from_str::<ServerFrame>(text.as_str()).ok()? {
+        ServerFrame::Message(msg) => msg.client_msg_id,
+        _ => None,
+    }
+}
+
+fn env_secs(name: &str, default: u64) -> Duration {
+    Duration::from_secs(std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default))
+}
+
+async fn open_loop(worker: &Arc<Worker>, cookie: &Arc<String>, conversations: usize, rate: f64, round: usize) {
+    use futures_util::StreamExt;
+    use std::collections::HashMap;
+    let (warmup, measured) = (env_secs("WARMUP", 3), env_secs("SECONDS", 15));
+    let ready = pairs(worker, cookie, conversations, round).await;
+    let interval = Duration::from_secs_f64(conversations as f64 / rate);
+    let t0 = tokio::time::Instant::now() + Duration::from_millis(500);
+    let (from, to) = (t0 + warmup, t0 + warmup + measured);
+    let mut runs = Vec::new();
+    for (i, (mut v, mut op)) in ready.into_iter().enumerate() {
+        runs.push(tokio::spawn(async move {
+            let mut next = t0 + interval.mul_f64(i as f64 / conversations as f64);
+            let mut sent: HashMap<String, tokio::time::Instant> = HashMap::new();
+            let (mut latencies, mut m) = (Vec::new(), 0usize);
+            // Until every message sent arrived, or 10 s after the last send.
+            let give_up = to + Duration::from_secs(10);
+            while (next < to || !sent.is_empty()) && tokio::time::Instant::now() < give_up {
+                let sending = next < to;
+                let event = tokio::select! {
+                    _ = tokio::time::sleep_until(next), if sending => Event::Tick,
+                    _ = tokio::time::sleep_until(give_up) => break,
+                    frame = v.ws.next() => Event::Visitor(frame.and_then(Result::ok)),
+                    frame = op.ws.next() => Event::Operator(frame.and_then(Result::ok)),
+                };
+                let now = tokio::time::Instant::now();
+                match event {
+                    Event::Tick => {
+                        let by_visitor = m % 3 == 0;
+                        let id = format!("{}{round}-{i:05}-{m:05}", if by_visitor { 'v' } else { 'o' });
+                        let text = format!("message {m} of conversation {i}");
+                        if by_visitor { v.say(&id, &text).await } else { op.say(&id, &text).await }
+                        sent.insert(id, now);
+                        m += 1;
+                        next += interval;
+                    }
+                    // Each side times the other's messages.
+                    Event::Visitor(frame) => {
+                        if let Some(id) = message_id(frame).filter(|id| id.starts_with('o')) {
+                            if let Some(at) = sent.remove(&id) {
+                                latencies.push((at, now - at));
+                            }
+                        }
+                    }
+                    Event::Operator(frame) => {
+                        if let Some(id) = message_id(frame).filter(|id| id.starts_with('v')) {
+                            if let Some(at) = sent.remove(&id) {
+                                latencies.push((at, now - at));
+                            }
+                        }
+                    }
+                }
+            }
+            v.close().await;
+            op.close().await;
+            (latencies, sent.len())
+        }));
+    }
+    let pgid = worker.pid().expect("wrangler is running");
+    tokio::time::sleep_until(from).await;
+    let before = workerd(pgid);
+    tokio::time::sleep_until(to).await;
+    let after = workerd(pgid);
+    let (mut window, mut lost) = (Vec::new(), 0);
+    for run in runs {
+        let (latencies, missing) = run.await.expect("a conversation's run");
+        lost += missing;
+        window.extend(latencies.into_iter().filter(|(at, _)| *at >= from && *at < to).map(|(_, d)| d));
+    }
+    window.sort();
+    let cpu_ms = after.iter().map(|a| a.2).sum::<u64>().saturating_sub(before.iter().map(|b| b.2).sum::<u64>()) as f64 * 10.0;
+    let delivered = window.len() as f64 / measured.as_secs_f64();
+    println!(
+        "chat: {conversations} conversations, {rate:.0} msg/s offered, {delivered:.0} msg/s delivered, p50 {:.1} ms, p99 {:.1} ms, cpu {:.2} ms/msg",
+        percentile(&window, 50.0).as_secs_f64() * 1000.0,
+        percentile(&window, 99.0).as_secs_f64() * 1000.0,
+        cpu_ms / window.len().max(1) as f64,
+    );
+    if lost > 0 {
+        println!("  ({lost} messages never arrived within 10 s of the last send)");
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
@@ -149,7 +266,11 @@ async fn main() {
         PAUSE.as_millis()
     );
     println!("workerd processes {:?}, idle RSS {} MB", idle.iter().map(|p| p.0).collect::<Vec<_>>(), idle.iter().map(|p| p.1).sum::<u64>() / 1024);
+    let rate: Option<f64> = std::env::var("RATE").ok().and_then(|r| r.parse().ok());
     for (round, n) in sizes.into_iter().enumerate() {
-        run(&worker, &cookie, n, round).await;
+        match rate {
+            Some(rate) => open_loop(&worker, &cookie, n, rate, round).await,
+            None => run(&worker, &cookie, n, round).await,
+        }
     }
 }

@@ -1,0 +1,181 @@
+//! How often a conversation tells its site's hub about its line in the operators' list.
+//!
+//! One hub serves every conversation of a site, so a conversation must not cost it a request per
+//! message: a busy site's conversations would make the hub the ceiling. The feed sends a changed
+//! entry at once when nothing went to the hub for [`HUB_FEED_INTERVAL_MS`] (a new conversation,
+//! the first message after a pause, show up without delay), and otherwise keeps only the newest
+//! entry until the interval has passed since the last send (the adapter's alarm takes it then).
+//! So the hub gets at most one request per conversation per interval, whatever the message rate,
+//! and a list line is never more than one interval behind.
+
+use crate::chat::hub::ConversationEntry;
+
+/// The least time between two entries a conversation sends to its hub; also the most a list line
+/// lags behind its conversation.
+pub const HUB_FEED_INTERVAL_MS: u64 = 1_000;
+
+/// The feed of one conversation (in memory: after a restart it starts [`HubFeed::fresh`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HubFeed {
+    /// When an entry last went to the hub.
+    sent_at: Option<u64>,
+    /// The newest entry not sent yet.
+    pending: Option<ConversationEntry>,
+}
+
+impl HubFeed {
+    /// Whether nothing has gone through this feed yet: an entry kept by an instance that then
+    /// stopped is lost with it, so a fresh one resends the current entry once (see
+    /// [`HubFeed::changed`] with it).
+    pub fn fresh(&self) -> bool {
+        self.sent_at.is_none() && self.pending.is_none()
+    }
+
+    /// A changed entry: `Some` to send now, or `None` when it waits for [`HubFeed::due_at`]. An
+    /// entry older than the one already waiting is dropped (newest revision wins, as at the hub).
+    pub fn changed(&mut self, entry: ConversationEntry, now: u64) -> Option<ConversationEntry> {
+        if self.may_send(now) {
+            self.pending = None;
+            self.sent_at = Some(now);
+            return Some(entry);
+        }
+        if self.pending.as_ref().is_none_or(|held| held.revision <= entry.revision) {
+            self.pending = Some(entry);
+        }
+        None
+    }
+
+    /// When the waiting entry may go (`None`: nothing waits).
+    pub fn due_at(&self) -> Option<u64> {
+        self.pending.as_ref().map(|_| self.sent_at.map_or(0, |at| at.saturating_add(HUB_FEED_INTERVAL_MS)))
+    }
+
+    /// The waiting entry if its time has come (the alarm's part).
+    pub fn take_due(&mut self, now: u64) -> Option<ConversationEntry> {
+        if self.pending.is_none() || !self.may_send(now) {
+            return None;
+        }
+        self.sent_at = Some(now);
+        self.pending.take()
+    }
+
+    /// Forgets everything (the conversation was erased: nothing of it may reach the hub again).
+    pub fn clear(&mut self) {
+        *self = HubFeed::default();
+    }
+
+    fn may_send(&self, now: u64) -> bool {
+        self.sent_at.is_none_or(|at| now >= at.saturating_add(HUB_FEED_INTERVAL_MS))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::protocol::ConversationStatus;
+
+    fn entry(revision: u64) -> ConversationEntry {
+        ConversationEntry {
+            conversation_id: "c1".into(),
+            visitor_label: "Visitor".into(),
+            preview: format!("message {revision}"),
+            last_author: None,
+            unread_by_operator: revision,
+            updated_at: revision,
+            status: ConversationStatus::Open,
+            awaiting_reply_since: None,
+            callback_requested: false,
+            revision,
+            listed_until: None,
+            assignee: None,
+            rating: None,
+        }
+    }
+
+    /// Drives a feed like the object does: each change, then the alarm at `due_at` whenever one
+    /// is due before the next change. Returns the times entries went to the hub, and the last
+    /// revision sent.
+    fn drive(changes: &[u64]) -> (Vec<u64>, u64) {
+        let mut feed = HubFeed::default();
+        let (mut sent, mut last) = (Vec::new(), 0);
+        for (i, &at) in changes.iter().enumerate() {
+            while let Some(due) = feed.due_at().filter(|due| *due <= at) {
+                if let Some(e) = feed.take_due(due) {
+                    sent.push(due);
+                    last = e.revision;
+                }
+            }
+            if let Some(e) = feed.changed(entry(i as u64 + 1), at) {
+                sent.push(at);
+                last = e.revision;
+            }
+        }
+        while let Some(due) = feed.due_at() {
+            let e = feed.take_due(due).expect("due entries are taken at their time");
+            sent.push(due);
+            last = e.revision;
+        }
+        (sent, last)
+    }
+
+    #[test]
+    fn the_first_change_goes_at_once() {
+        let mut feed = HubFeed::default();
+        assert!(feed.fresh());
+        assert_eq!(feed.changed(entry(1), 5_000), Some(entry(1)));
+        assert_eq!(feed.due_at(), None);
+        assert!(!feed.fresh());
+    }
+
+    #[test]
+    fn changes_within_the_interval_wait_and_only_the_newest_goes() {
+        let mut feed = HubFeed::default();
+        feed.changed(entry(1), 1_000);
+        assert_eq!(feed.changed(entry(2), 1_100), None);
+        assert_eq!(feed.changed(entry(4), 1_200), None);
+        // A late, older entry does not replace a newer one.
+        assert_eq!(feed.changed(entry(3), 1_300), None);
+        assert_eq!(feed.due_at(), Some(2_000));
+        assert_eq!(feed.take_due(1_999), None);
+        assert_eq!(feed.take_due(2_000), Some(entry(4)));
+        assert_eq!(feed.due_at(), None);
+    }
+
+    #[test]
+    fn whatever_the_rate_the_hub_hears_at_most_once_a_second_and_ends_with_the_newest() {
+        // 1 ms apart up to 2 s apart, bursts and pauses mixed.
+        for gap in [1, 7, 50, 333, 999, 1_000, 1_001, 2_000] {
+            let changes: Vec<u64> = (0..500u64).map(|i| 10_000 + i * gap + (i / 40) * 3_000).collect();
+            let (sent, last) = drive(&changes);
+            assert!(sent.windows(2).all(|w| w[1] - w[0] >= HUB_FEED_INTERVAL_MS), "gap {gap}: {sent:?}");
+            assert_eq!(last, changes.len() as u64, "gap {gap}: the last entry reaches the hub");
+            let span = changes.last().unwrap() - changes[0];
+            assert!(sent.len() as u64 <= span / HUB_FEED_INTERVAL_MS + 2, "gap {gap}: {} sends over {span} ms", sent.len());
+        }
+    }
+
+    #[test]
+    fn an_entry_never_waits_longer_than_the_interval() {
+        let changes: Vec<u64> = (0..200u64).map(|i| i * 37).collect();
+        let mut feed = HubFeed::default();
+        for (i, &at) in changes.iter().enumerate() {
+            if let Some(due) = feed.due_at() {
+                assert!(due <= at + HUB_FEED_INTERVAL_MS);
+                if due <= at {
+                    feed.take_due(due);
+                }
+            }
+            feed.changed(entry(i as u64 + 1), at);
+        }
+    }
+
+    #[test]
+    fn cleared_feeds_send_nothing() {
+        let mut feed = HubFeed::default();
+        feed.changed(entry(1), 0);
+        feed.changed(entry(2), 10);
+        feed.clear();
+        assert_eq!(feed.due_at(), None);
+        assert_eq!(feed.take_due(10_000), None);
+    }
+}
