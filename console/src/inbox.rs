@@ -29,7 +29,8 @@ struct HubConnection {
     status: RwSignal<ConnectionStatus>,
     connected: RwSignal<bool>,
     mirror: RwSignal<HubMirror>,
-    alert: RwSignal<Option<String>>,
+    /// The last announcement, worded in the operator's language whenever it is shown.
+    alert: RwSignal<Option<Alert>>,
     /// Who is logged in: cleared when the session turns out to be over (logged out elsewhere,
     /// disabled, removed, a new password), which brings back the login form.
     me: RwSignal<Option<SignedIn>>,
@@ -49,9 +50,8 @@ impl HubConnection {
     fn on_notification(self, notification: HubNotification) {
         let reaction = self.mirror.try_update(|mirror| mirror.apply(notification)).unwrap_or_default();
         if let Some(alert) = reaction.alert {
-            let text = alert_text(&alert, self.lang.get_untracked());
-            crate::notify::announce(&text);
-            self.alert.set(Some(text));
+            crate::notify::announce(&alert_text(&alert, self.lang.get_untracked()));
+            self.alert.set(Some(alert));
         }
         if reaction.reload_callbacks {
             self.load_callbacks();
@@ -172,8 +172,8 @@ pub fn Inbox(me: RwSignal<Option<SignedIn>>) -> impl IntoView {
                 }}
             </span>
         </div>
-        {move || alert.get().map(|text| view! {
-            <div class="alert" role="status" data-test="alert">{text}" " <button on:click=move |_| alert.set(None)>{move || lang.get().pick("Dismiss", "Скрыть")}</button></div>
+        {move || alert.get().map(|shown| view! {
+            <div class="alert" role="status" data-test="alert">{move || alert_text(&shown, lang.get())}" " <button on:click=move |_| alert.set(None)>{move || lang.get().pick("Dismiss", "Скрыть")}</button></div>
         })}
         <div class="layout">
             <div class="left">
@@ -204,7 +204,7 @@ pub fn Inbox(me: RwSignal<Option<SignedIn>>) -> impl IntoView {
 }
 
 #[component]
-fn ConversationRow(entry: ConversationEntry, selected: RwSignal<Option<String>>, alert: RwSignal<Option<String>>) -> impl IntoView {
+fn ConversationRow(entry: ConversationEntry, selected: RwSignal<Option<String>>, alert: RwSignal<Option<Alert>>) -> impl IntoView {
     let lang = crate::i18n::use_lang();
     let id = entry.conversation_id.clone();
     let current = id.clone();

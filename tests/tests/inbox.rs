@@ -165,6 +165,9 @@ async fn an_after_hours_message_is_answered_by_email_from_the_inbox() {
         console.set_lang(lang).await;
         let violations = console.browser.axe_violations(&[]).await;
         assert_eq!(violations, json!([]), "axe-core on the inbox with a message open ({lang})");
+        // The announcement made in English reads in the language chosen since.
+        let said = if lang == "ru" { "Сообщение в нерабочее время" } else { "Message left after hours" };
+        console.wait_text("[data-test=alert]", said).await;
         shot(&console.browser, &format!("inbox-desktop-{lang}")).await;
     }
 
