@@ -1,6 +1,6 @@
 //! What both UI modules send to the worker (`text/plain` JSON, no preflight): the leads of the
-//! cards' and the chat's forms. The chat's own routes and storage are `chat/routes.rs`. Timers,
-//! JSON and ids come from the browser kit (`floorwalker-browser-kit`).
+//! cards' and the chat's forms. The chat's own routes and storage are `chat/routes.rs`. Timers
+//! and ids come from the browser kit (`floorwalker-browser-kit`), JSON from core's `base::json`.
 
 use floorwalker_core::base::error::ErrorCode;
 use floorwalker_core::base::wire;
@@ -10,9 +10,9 @@ use floorwalker_core::prompts::config::PublicSiteConfig;
 use floorwalker_core::visitor::context::VisitorContext;
 use wasm_bindgen::prelude::*;
 
-pub use floorwalker_browser_kit::{
-    from_json, later, message_time, now_ms, random_fraction, random_id, site_local_time, to_json, warn,
-};
+pub use floorwalker_browser_kit::{later, message_time, now_ms, random_fraction, random_id, site_local_time, warn};
+/// JSON without serde (core's `base::json`): serde's decoder was most of the chat module (issue 16).
+pub use floorwalker_core::base::json::{from_json, to_json};
 use wasm_bindgen_futures::JsFuture;
 
 /// The site config as the widget hands it over: its wire form (core's `base::wire`, a
@@ -63,8 +63,7 @@ pub enum FormError {
 
 /// `POST /v1/leads`; the error is read from `error.code` only.
 pub async fn submit_lead(api_base: &str, request: &LeadRequest) -> Result<(), FormError> {
-    let json = to_json(request).ok_or(FormError::Unavailable)?;
-    let response = post(&format!("{api_base}/v1/leads"), &json).await.map_err(|_| FormError::Unavailable)?;
+    let response = post(&format!("{api_base}/v1/leads"), &to_json(request)).await.map_err(|_| FormError::Unavailable)?;
     if response.ok() {
         return Ok(());
     }

@@ -5,6 +5,7 @@ pub mod clock;
 pub mod crypto;
 pub mod error;
 pub mod ids;
+pub mod json;
 pub mod locale;
 pub mod merge_patch;
 pub mod money;

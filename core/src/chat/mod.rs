@@ -6,6 +6,7 @@ pub mod canned;
 pub mod conversation;
 pub mod conversation_list;
 pub mod hub;
+pub mod json;
 pub mod offline;
 pub mod operator_view;
 pub mod panel;

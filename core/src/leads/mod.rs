@@ -3,4 +3,5 @@
 
 pub mod consent;
 pub mod contact;
+pub mod json;
 pub mod lead;

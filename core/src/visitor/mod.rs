@@ -9,6 +9,7 @@ pub mod event_queue;
 pub mod product;
 pub mod session;
 mod wire;
+pub mod json;
 
 /// How old an event batch's wire form the worker still reads (its layout pinned in `wire`'s tests).
 pub use wire::OLDEST_BATCH_VERSION;

@@ -182,9 +182,8 @@ impl Chat {
     }
 
     pub(super) fn send_frame(&self, frame: &ClientFrame) {
-        let Some(json) = net::to_json(frame) else { return };
         if let Some((ws, _)) = self.ws.borrow().as_ref() {
-            let _ = ws.send_with_str(&json);
+            let _ = ws.send_with_str(&net::to_json(frame));
         }
     }
 

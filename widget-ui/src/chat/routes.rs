@@ -1,10 +1,10 @@
 //! The chat's own routes on the worker (session, conversation, callback, transcript) and its
 //! first-party storage; the lead form's route is shared with the cards (`crate::net`).
 
+use floorwalker_core::base::json::{FromJson, ToJson};
 use floorwalker_core::chat::panel::StoredChat;
+use floorwalker_core::json_struct;
 use leptos::prelude::Set;
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use wasm_bindgen_futures::JsFuture;
 
 use super::with;
@@ -23,26 +23,24 @@ pub fn load(site: &str) -> Option<StoredChat> {
 }
 
 pub fn store(site: &str, stored: &StoredChat) {
-    if let (Some(storage), Some(json)) = (storage(), to_json(stored)) {
-        let _ = storage.set_item(&key(site), &json);
+    if let Some(storage) = storage() {
+        let _ = storage.set_item(&key(site), &to_json(stored));
     }
 }
 
 /// The answer of `POST /v1/chat/session`.
-#[derive(Deserialize)]
 pub struct Session {
     pub token: String,
     pub expires_at: u64,
-    #[serde(default)]
     pub conversation_id: Option<String>,
-    #[serde(default)]
     pub operator_online: bool,
 }
+json_struct!(read Session { token, expires_at, conversation_id } default { operator_online });
 
-#[derive(Deserialize)]
 struct Started {
     conversation_id: String,
 }
+json_struct!(read Started { conversation_id });
 
 /// The next step of the link (see `Chat::resume`).
 pub async fn resume() -> Result<(), String> {
@@ -50,7 +48,7 @@ pub async fn resume() -> Result<(), String> {
         with(|chat| (chat.opts.api_base.clone(), chat.opts.config.site.clone(), chat.opts.visitor.clone(), !chat.token_usable()))
             .ok_or("the chat is gone")?;
     if need_token {
-        let body = SessionBody { site: &site, visitor: &visitor };
+        let body = SessionBody { site, visitor };
         let session: Session = post_json(&format!("{api_base}/v1/chat/session"), &body).await?;
         with(|chat| chat.took_session(session));
     }
@@ -71,50 +69,45 @@ pub async fn resume() -> Result<(), String> {
     with(|chat| chat.connect()).ok_or("the chat is gone")?
 }
 
-#[derive(Serialize)]
 struct StartBody {
     token: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     context: Option<floorwalker_core::visitor::context::VisitorContext>,
 }
+json_struct!(write StartBody { token, context });
 
-#[derive(Serialize)]
-struct SessionBody<'a> {
-    site: &'a str,
-    visitor: &'a str,
+struct SessionBody {
+    site: String,
+    visitor: String,
 }
+json_struct!(write SessionBody { site, visitor });
 
-async fn post_json<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Result<T, String> {
-    let json = to_json(body).ok_or("encoding a request")?;
-    let response = post(url, &json).await.map_err(|e| format!("{url}: {e:?}"))?;
+async fn post_json<T: FromJson>(url: &str, body: &impl ToJson) -> Result<T, String> {
+    let response = post(url, &to_json(body)).await.map_err(|e| format!("{url}: {e:?}"))?;
     if !response.ok() {
         return Err(format!("{url}: HTTP {}", response.status()));
     }
-    let value = JsFuture::from(response.json().map_err(|e| format!("{e:?}"))?).await.map_err(|e| format!("{e:?}"))?;
-    serde_wasm_bindgen::from_value(value).map_err(|e| format!("{url}: {e}"))
+    let text = JsFuture::from(response.text().map_err(|e| format!("{e:?}"))?).await.map_err(|e| format!("{e:?}"))?;
+    from_json(&text.as_string().unwrap_or_default()).ok_or_else(|| format!("{url}: not the expected answer"))
 }
 
-#[derive(Serialize)]
 struct CallbackBody {
     token: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     email: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     phone: Option<String>,
 }
+json_struct!(write CallbackBody { token, email, phone });
 
 /// `POST /v1/chat/conversations/:id/callback`: flags the conversation for operators.
 pub async fn request_callback(api_base: &str, conversation: &str, token: String, email: Option<String>, phone: Option<String>) -> bool {
-    let Some(json) = to_json(&CallbackBody { token, email, phone }) else { return false };
     let url = conversation_url(api_base, conversation, "callback");
-    post(&url, &json).await.is_ok_and(|r| r.ok())
+    post(&url, &to_json(&CallbackBody { token, email, phone })).await.is_ok_and(|r| r.ok())
 }
 
-#[derive(Serialize)]
 struct TranscriptBody {
     token: String,
     email: String,
 }
+json_struct!(write TranscriptBody { token, email });
 
 /// `POST /v1/chat/conversations/:id/transcript`: the conversation by email to `email` (used for
 /// nothing else: the route takes no more than the token and the address, so no lead is made).
@@ -122,11 +115,11 @@ pub async fn request_transcript(api_base: &str, conversation: &str, token: Strin
     submit(&conversation_url(api_base, conversation, "transcript"), &TranscriptBody { token, email }).await
 }
 
-#[derive(Serialize)]
 struct RatingBody {
     token: String,
     score: u8,
 }
+json_struct!(write RatingBody { token, score });
 
 /// `POST /v1/chat/conversations/:id/rating`: the visitor's score (1-5) for the closed conversation.
 pub async fn rate(api_base: &str, conversation: &str, token: String, score: u8) -> Result<(), FormError> {
@@ -163,9 +156,8 @@ fn conversation_url(api_base: &str, conversation: &str, action: &str) -> String 
 
 /// POSTs a visitor's form: `Ok` on a 2xx, else the server's refusal (its code), or
 /// [`FormError::Unavailable`] when it could not be asked.
-async fn submit(url: &str, body: &impl Serialize) -> Result<(), FormError> {
-    let json = to_json(body).ok_or(FormError::Unavailable)?;
-    let response = post(url, &json).await.map_err(|_| FormError::Unavailable)?;
+async fn submit(url: &str, body: &impl ToJson) -> Result<(), FormError> {
+    let response = post(url, &to_json(body)).await.map_err(|_| FormError::Unavailable)?;
     if response.ok() {
         return Ok(());
     }
