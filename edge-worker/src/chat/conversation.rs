@@ -301,6 +301,11 @@ impl Conversation {
         self.memo.borrow_mut().reply_at = Some(at);
     }
 
+    /// Keeps the reply check at `at`, or earlier if one is already due sooner.
+    fn check_reply_by(&self, at: u64) {
+        self.set_reply_at(Some(self.reply_at().map_or(at, |old| old.min(at))));
+    }
+
     /// Whether events wait in the outbox (read once per instance, then known).
     fn outbox_pending(&self) -> bool {
         if let Some(pending) = self.memo.borrow().outbox_pending {
@@ -489,7 +494,7 @@ impl Conversation {
             if !presence.operator_online {
                 // Whoever waits for an answer should not wait for nobody: the alarm offers a callback.
                 let now = now_ms();
-                self.set_reply_at(Some(self.reply_at().map_or(now, |at| at.min(now))));
+                self.check_reply_by(now);
                 self.alarm_by(now).await;
             }
         }
@@ -647,9 +652,12 @@ impl Conversation {
                 let owner = logic.store().meta()?.owner;
                 let mut written = false;
                 for message in &outcome.stored {
-                    let operator = matches!(message.author, Author::Operator { .. });
-                    let first_answer = operator && logic.store().count_by_after(Side::Operator, 0)? == 1;
-                    if !MessageSubscribers::records(subscribers, now, &message.author, first_answer) {
+                    // Counted only when the answer decides: a site known to have no subscribers.
+                    let records = MessageSubscribers::records(subscribers, now, &message.author, false)
+                        || (matches!(message.author, Author::Operator { .. })
+                            && logic.store().count_by_after(Side::Operator, 0)? == 1
+                            && MessageSubscribers::records(subscribers, now, &message.author, true));
+                    if !records {
                         continue;
                     }
                     let event = WebhookEvent::MessageCreated(MessageCreated::new(&owner, logic.id(), message.clone()));
@@ -691,7 +699,7 @@ impl Conversation {
             }
         }
         if let Some(at) = outcome.alarm_at {
-            self.set_reply_at(Some(self.reply_at().map_or(at, |old| old.min(at))));
+            self.check_reply_by(at);
             wake = Some(wake.map_or(at, |w| w.min(at)));
         }
         let push = outcome.entry.and_then(|entry| self.memo.borrow_mut().feed.changed(entry, now));
