@@ -1,9 +1,10 @@
 //! Issue 14, an experiment's verdict visible to the owner, end to end: a real worker (`wrangler
 //! dev`, D1) with the test-timing switch, the console in headless Chromium, the demo shop's
 //! widget. The owner starts an experiment on the comparison prompt from the Prompts screen by
-//! keyboard, rewrites variant B's title (the preview draws B on request) and saves: the stored
-//! config has the experiment and nothing else changed. A visitor in arm B sees B's title on the
-//! card. Then 120 visitors in each arm (B accepted five times as often) are rolled up, and the
+//! keyboard, rewrites variant B's title and moves B's card to the bottom left (the preview draws
+//! B on request, in its corner) and saves: the stored config has the experiment and nothing else
+//! changed. A visitor in arm B sees B's title on a card at the bottom left; one in the control
+//! sees the current words beside the launcher. Then 120 visitors in each arm (B accepted five times as often) are rolled up, and the
 //! Results screen shows the experiment, its arms and the verdict "Variant B wins". Screenshots
 //! (desktop and 360 px, ru and en) go to target/screens/experiments/; axe-core finds nothing;
 //! nothing is wider than a phone.
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use floorwalker_core::base::locale::Locale;
 use floorwalker_core::prompts::config::experiment::{Experiment, Variant, FIRST_VARIANT};
-use floorwalker_core::prompts::config::SiteConfig;
+use floorwalker_core::prompts::config::{Position, SiteConfig};
 use floorwalker_e2e::browser::{Browser, WIDGET_ROOT as SHADOW};
 use floorwalker_e2e::console::{js, now_ms, Console};
 use floorwalker_e2e::worker::Worker;
@@ -24,6 +25,7 @@ const COMPARE: &str = "compare_by_email";
 /// The comparison is the demo's first prompt.
 const B_TITLE_FIELD: &str = "[data-field='widget.prompts[0].experiment.variants[0].copy.ru.title'] input";
 const B_TITLE: &str = "Сравним выбранное на почте?";
+const B_CORNER_FIELD: &str = "[data-field='widget.prompts[0].experiment.variants[0].position'] select";
 const STROLLER: &str = "/product/puffin-trio-3in1/";
 const CAR_SEAT: &str = "/product/orsa-360-isofix/";
 /// Visitors seeded per arm, and how many of them accepted: 5 % against 25 %.
@@ -96,10 +98,11 @@ async fn seed_visit(worker: &Worker, visitor: &str, accepted: bool) {
     assert_eq!(response.status().as_u16(), 202, "events: {}", response.text().await.unwrap_or_default());
 }
 
-/// The comparison card's title as a visitor whose id is `visitor` sees it on the Russian shop:
-/// the id is put where the widget keeps it before the widget loads again, then two products and
-/// a pointer leaving through the top.
-async fn comparison_title_for(worker: &Worker, visitor: &str) -> String {
+/// The comparison card as a visitor whose id is `visitor` sees it on the Russian shop in a
+/// 1280 px window: its title, and whether it stands in the left half of the window. The id is
+/// put where the widget keeps it before the widget loads again, then two products and a pointer
+/// leaving through the top.
+async fn comparison_card_for(worker: &Worker, visitor: &str) -> (String, bool) {
     let browser = Browser::start().await;
     browser.goto(&worker.url(STROLLER)).await.expect("the shop");
     browser.eval(&format!("localStorage.setItem('fw:demo:visitor', {});", js(visitor)), vec![]).await;
@@ -118,13 +121,14 @@ async fn comparison_title_for(worker: &Worker, visitor: &str) -> String {
             &format!(
                 "{SHADOW}
                  document.dispatchEvent(new MouseEvent('mouseout', {{ clientX: 400, clientY: -3, relatedTarget: null, bubbles: true }}));
-                 const h = root?.querySelector('.prompt[data-prompt={COMPARE}] h2');
-                 return h ? h.textContent : null;"
+                 const card = root?.querySelector('.prompt[data-prompt={COMPARE}]');
+                 const h = card?.querySelector('h2');
+                 return h ? [h.textContent, card.getBoundingClientRect().right < innerWidth / 2] : null;"
             ),
         )
         .await;
     browser.close().await;
-    title.as_str().unwrap_or_default().to_owned()
+    (title[0].as_str().unwrap_or_default().to_owned(), title[1] == json!(true))
 }
 
 #[tokio::test]
@@ -153,6 +157,8 @@ async fn the_owner_starts_an_experiment_by_keyboard_a_visitor_in_b_sees_it_and_r
     let clear = format!("const e = document.querySelector({}); e.focus(); e.value = ''; e.dispatchEvent(new Event('input', {{bubbles: true}}));", js(B_TITLE_FIELD));
     console.browser.eval(&clear, vec![]).await;
     console.type_into(B_TITLE_FIELD, B_TITLE).await;
+    // B also moves the card to the other corner from the launcher.
+    console.browser.eval(&format!("const e = document.querySelector({}); e.value = 'bottom_left'; e.dispatchEvent(new Event('change', {{bubbles: true}}));", js(B_CORNER_FIELD)), vec![]).await;
     console.click("[data-test=preview-0] [data-test=preview-arm-b]").await;
     let preview_title = |title: &str| {
         format!(
@@ -161,6 +167,7 @@ async fn the_owner_starts_an_experiment_by_keyboard_a_visitor_in_b_sees_it_and_r
         )
     };
     console.wait("the preview to draw B", &preview_title(B_TITLE)).await;
+    console.wait("the preview to draw B at the left", "return !!document.querySelector('[data-test=preview-0] .preview-stage.at-left');").await;
     assert_clean(&console.browser, "the Prompts screen with an experiment (ru)").await;
     shot(&console.browser, part, "prompts-desktop-ru").await;
     console.set_lang("en").await;
@@ -184,17 +191,20 @@ async fn the_owner_starts_an_experiment_by_keyboard_a_visitor_in_b_sees_it_and_r
     words.in_locale_mut(Locale::Ru).expect("Russian words").title = B_TITLE.into();
     let mut expected = before.clone();
     expected.widget.prompts[0].experiment =
-        Some(Experiment { id: experiment.id.clone(), variants: vec![Variant { id: FIRST_VARIANT.into(), copy: Some(words), when: None }] });
+        Some(Experiment { id: experiment.id.clone(), variants: vec![Variant { id: FIRST_VARIANT.into(), copy: Some(words), when: None, position: Some(Position::BottomLeft) }] });
     assert_eq!(after, expected, "the experiment was added; every other word, rule and setting is as it was");
 
-    // A visitor in B sees B's title. The other cards are switched off, so the comparison is the
-    // card that answers the exit.
+    // A visitor in B sees B's title at the bottom left; one in the control sees the current words
+    // beside the launcher, at the right. The other cards are switched off, so the comparison is
+    // the card that answers the exit.
     for prompt in before.widget.prompts.iter().filter(|p| p.id != COMPARE) {
         let (status, answer) = worker.admin_send(Method::PATCH, &format!("/sites/demo/prompts/{}", prompt.id), Some(json!({"enabled": false}))).await;
         assert_eq!(status, 200, "{answer}");
     }
     let in_b = visitors_in(&experiment, 1, 1, 0xb).remove(0);
-    assert_eq!(comparison_title_for(&worker, &in_b).await, B_TITLE);
+    assert_eq!(comparison_card_for(&worker, &in_b).await, (B_TITLE.to_owned(), true));
+    let in_control = visitors_in(&experiment, 0, 1, 0xc).remove(0);
+    assert_eq!(comparison_card_for(&worker, &in_control).await, (before.widget.prompts[0].copy.get(Locale::Ru).title.clone(), false));
 
     // 120 visitors a day in each arm, B accepted five times as often; rolled up.
     for (arm, accepted) in ACCEPTED.into_iter().enumerate() {

@@ -17,7 +17,7 @@ use floorwalker_core::leads::consent::ConsentText;
 use floorwalker_core::leads::contact::{self, normalize_email, normalize_phone};
 use floorwalker_core::leads::lead::{Contact, LeadKind, LeadRequest};
 use floorwalker_core::prompts::card::{card_copy, shop_price, slot_label, success_text, PromptCard};
-use floorwalker_core::prompts::config::{PromptKind, PublicSiteConfig, RenderedCopy};
+use floorwalker_core::prompts::config::{Position, PromptKind, PublicSiteConfig, RenderedCopy};
 use floorwalker_core::prompts::judgement::{highlighted, Highlighted};
 use floorwalker_core::visitor::context::{Product, VisitorContext};
 use leptos::prelude::*;
@@ -27,7 +27,9 @@ use crate::net::{self, FormError};
 use crate::form::Status;
 
 /// The card's own rules; the fields and buttons are styled by the widget's stylesheet, as the
-/// chat's forms are.
+/// chat's forms are. A card whose `data-corner` is not the launcher's (the prompt's `position`, or
+/// an experiment arm's) is fixed to that corner on screens over 480 px, level with where it stands
+/// beside the launcher; a phone's sheet is the same whatever the corner.
 const STYLE: &str = include_str!("prompt.css");
 
 /// A card on screen, as the widget holds it; `destroy()` removes it.
@@ -77,10 +79,12 @@ pub fn mount_prompt(
         })
         .collect();
     let highlight = highlighted(&config.widget, &card.answers, &card.products, card.locale);
+    // Its own corner when that is not the launcher's (the prompt's `position`, or the visitor's arm's).
+    let corner = seen.position.filter(|corner| *corner != config.widget.theme.position);
     let mounted = leptos::mount::mount_to(container, move || {
         view! {
             <style>{STYLE}</style>
-            {card_view(card, copy, events, Shown { products, highlight })}
+            {card_view(card, copy, events, Shown { products, highlight, corner })}
         }
         .into_any()
     });
@@ -92,6 +96,7 @@ pub fn mount_prompt(
 struct Shown {
     products: Vec<ShownProduct>,
     highlight: Option<Highlighted>,
+    corner: Option<Position>,
 }
 
 struct ShownProduct {
@@ -124,6 +129,7 @@ fn card_view(card: PromptCard, copy: RenderedCopy, events: Events, shown: Shown)
     let text = card_copy(card.locale);
     let status = RwSignal::new(Status::Editing);
     let id = card.prompt.clone();
+    let corner = shown.corner.map(Position::key);
     // A phone shows the compact sheet until the visitor opens the form (CSS: only at ≤ 480 px).
     let compact = RwSignal::new(true);
     let touched = StoredValue::new(false);
@@ -197,7 +203,7 @@ fn card_view(card: PromptCard, copy: RenderedCopy, events: Events, shown: Shown)
         move |_| events.tell("dismiss", &id)
     };
     view! {
-        <section class="prompt" class:compact=move || compact.get() role="dialog" aria-modal="false"
+        <section class="prompt" class:compact=move || compact.get() data-corner=corner role="dialog" aria-modal="false"
             aria-labelledby="fw-title" aria-describedby="fw-body" data-prompt=id on:keydown=on_key
             on:focusin=move |_| touch_focus() on:pointerdown=move |_| touch_pointer()>
             <button type="button" class="close x" aria-label=text.close node_ref=close_ref on:click=move |_| close_button()>"×"</button>
@@ -395,7 +401,7 @@ fn focus_if_inside(close: NodeRef<leptos::html::Button>) {
 }
 
 fn product_list(shown: Shown) -> impl IntoView {
-    let Shown { products, highlight } = shown;
+    let Shown { products, highlight, .. } = shown;
     let items = products
         .into_iter()
         .map(|ShownProduct { product, price }| {

@@ -43,7 +43,7 @@
     // The owner's "see it on your site" link (core's preview_link) must show what was just saved,
     // not the minute-old config in this browser's cache.
     var fresh = w.location.hash.indexOf('fw-preview=') >= 0;
-    fetch(base + '/v1/sites/' + encodeURIComponent(site) + '/config?wire=3', { credentials: 'omit', cache: fresh ? 'no-cache' : 'default' })
+    fetch(base + '/v1/sites/' + encodeURIComponent(site) + '/config?wire=4', { credentials: 'omit', cache: fresh ? 'no-cache' : 'default' })
       .then(function (r) {
         if (!r.ok) throw new Error('config HTTP ' + r.status);
         return r.arrayBuffer();

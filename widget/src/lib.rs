@@ -40,7 +40,7 @@ impl Widget {
     pub fn destroy(self) {}
 }
 
-/// Mounts the widget for `config` (the wire form served by `GET /v1/sites/:site/config?wire=3`,
+/// Mounts the widget for `config` (the wire form served by `GET /v1/sites/:site/config?wire=4`,
 /// core's `base::wire`; the prompts' words in it are skipped here, for the UI modules), talking to
 /// the worker at `api_base` (its origin, e.g. `https://edge.example`). `load_ui(name)` (from the
 /// loader) returns a Promise of an initialised UI module in Leptos, `"cards"` (the prompt cards) or

@@ -98,6 +98,11 @@ fn inputs(draft: &SiteConfig, index: usize, locale: Locale, after_hours: bool, a
     let prompt = config.widget.prompts.get_mut(index)?;
     *prompt = prompt.as_arm(arm).into_owned();
     prompt.experiment = None;
+    // The stage is drawn in the card's own corner (the prompt's, or the arm's), as the launcher's:
+    // the module then draws the card in place rather than fixed to a corner of the console's window.
+    if let Some(corner) = prompt.position.take() {
+        config.widget.theme.position = corner;
+    }
     prompt.enabled = true;
     let (id, kind) = (prompt.id.clone(), prompt.kind.clone());
     let public = config.public();
@@ -142,7 +147,8 @@ struct Drawing {
     card: Vec<u8>,
     config: Vec<u8>,
     brand: String,
-    /// The launcher's corner: the card is drawn on that side, as on the shop's page.
+    /// The card's corner (its own, else the launcher's): the card is drawn on that side, as on the
+    /// shop's page.
     position: Position,
 }
 

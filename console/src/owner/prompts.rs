@@ -574,10 +574,9 @@ fn SiteSettings(form: Form) -> impl IntoView {
                             .map(|colour| format!("background:{colour}"))
                             .unwrap_or_default()></span>
                 </div>
-                {select(form, "widget.theme.position".into(), ("Position", "Расположение"),
-                    vec![("bottom_right".into(), "Bottom right".into(), "Справа внизу".into()), ("bottom_left".into(), "Bottom left".into(), "Слева внизу".into())],
-                    get(|d| if d.widget.theme.position == Position::BottomLeft { "bottom_left".into() } else { "bottom_right".into() }),
-                    set(|d, v| d.widget.theme.position = if v == "bottom_left" { Position::BottomLeft } else { Position::BottomRight }))}
+                {select(form, "widget.theme.position".into(), ("Position", "Расположение"), corner_options(None),
+                    get(|d| d.widget.theme.position.key().to_owned()),
+                    set(|d, v| d.widget.theme.position = Position::from_key(&v).unwrap_or_default()))}
             </fieldset>
             <fieldset>
                 <legend>{move || lang.get().pick("How often", "Как часто")}</legend>
@@ -697,6 +696,10 @@ fn PromptForm(form: Form, index: usize) -> impl IntoView {
                 same(&format!("{MIN_COOLDOWN_DAYS}–{MAX_COOLDOWN_DAYS}")),
                 get(move |d| d.widget.prompts[index].cooldown_days.map(|n| n.to_string()).unwrap_or_default()),
                 set(move |d, v| d.widget.prompts[index].cooldown_days = number(&v)))}
+            {select(form, format!("{base}.position"), ("Where its card appears on a wide screen", "Где появляется карточка на широком экране"),
+                corner_options(Some(("Beside the launcher", "Рядом с кнопкой виджета"))),
+                get(move |d| d.widget.prompts[index].position.map(|p| p.key().to_owned()).unwrap_or_default()),
+                set(move |d, v| d.widget.prompts[index].position = Position::from_key(&v)))}
         </form>
     }
 }
@@ -871,7 +874,7 @@ fn experiment_part(form: Form, index: usize, base: &str, kind: &PromptKind, id: 
                 .into_iter()
                 .enumerate()
                 .map(|(n, (variant, own_timing))| {
-                    let (base, kind, scope) = (base.clone(), kind.clone(), scope.clone());
+                    let (base, base_path, kind, scope) = (base.clone(), base.clone(), kind.clone(), scope.clone());
                     let (name, keep_name, keep_id, remove_id) = (variant.clone(), variant.clone(), variant.clone(), variant.clone());
                     let words = move || locales.get().into_iter().map(|locale| copy_fields(form, index, &base, &kind, locale, Words::Variant(n))).collect_view();
                     let keep = {
@@ -892,6 +895,12 @@ fn experiment_part(form: Form, index: usize, base: &str, kind: &PromptKind, id: 
                         <div class="variant" data-test=format!("variant-{variant}")>
                             <h4>{move || arm_label(&name, lang.get())}</h4>
                             <div class="locales">{words}</div>
+                            {select(form, format!("{base_path}.experiment.variants[{n}].position"), ("Where its card appears", "Где появляется его карточка"),
+                                corner_options(Some(("As the prompt's", "Как у подсказки"))),
+                                get(move |d| variant_at(d, index, n).and_then(|v| v.position).map(|p| p.key().to_owned()).unwrap_or_default()),
+                                set(move |d, v| if let Some(variant) = d.widget.prompts[index].experiment.as_mut().and_then(|e| e.variants.get_mut(n)) {
+                                    variant.position = Position::from_key(&v);
+                                }))}
                             <p class="hint">{move || if own_timing {
                                 lang.get().pick("Its own timing (set through the API).", "Своё время показа (задано через API).")
                             } else {
@@ -899,7 +908,7 @@ fn experiment_part(form: Form, index: usize, base: &str, kind: &PromptKind, id: 
                             }}</p>
                             <div class="row">
                                 <button type="button" data-test=format!("experiment-keep-{variant}") on:click=keep>
-                                    {move || format!("{} {}", lang.get().pick("Keep the words of", "Оставить слова:"), arm_label(&keep_name, lang.get()))}
+                                    {move || format!("{} {}", lang.get().pick("Make the prompt as", "Сделать подсказку как"), arm_label(&keep_name, lang.get()))}
                                 </button>
                                 {(count > 1).then(|| view! {
                                     <button type="button" data-test=format!("experiment-remove-{variant}") on:click=remove>
@@ -933,6 +942,24 @@ fn experiment_part(form: Form, index: usize, base: &str, kind: &PromptKind, id: 
         </fieldset>
     }
     .into_any()
+}
+
+/// The corners a select offers (value, English, Russian), after `unset` (the empty value: no
+/// corner of its own) when given.
+fn corner_options(unset: Option<(&str, &str)>) -> Vec<(String, String, String)> {
+    let unset = unset.map(|(en, ru)| (String::new(), en.to_owned(), ru.to_owned()));
+    let corners = Position::ALL.into_iter().map(|corner| {
+        let (en, ru) = match corner {
+            Position::BottomRight => ("Bottom right", "Справа внизу"),
+            Position::BottomLeft => ("Bottom left", "Слева внизу"),
+        };
+        (corner.key().to_owned(), en.to_owned(), ru.to_owned())
+    });
+    unset.into_iter().chain(corners).collect()
+}
+
+fn variant_at(draft: &SiteConfig, index: usize, n: usize) -> Option<&floorwalker_core::prompts::config::experiment::Variant> {
+    draft.widget.prompts.get(index)?.experiment.as_ref()?.variants.get(n)
 }
 
 fn question_of(draft: &SiteConfig, index: usize) -> Option<&Question> {

@@ -11,9 +11,10 @@
 //! (the golden test in `prompts::config::wire` fails otherwise).
 
 /// The version of the wire form; the widget asks for it (`?wire=N`) and checks it.
-pub const VERSION: u8 = 3;
+pub const VERSION: u8 = 4;
 /// The oldest version whose text form [`from_text`] still reads. The text form holds only the
-/// visitor's stored session, whose layout versions 2 and 3 share (3 changed the site config's):
+/// visitor's stored session, whose layout versions 2 to 4 share (3 and 4 changed the site
+/// config's):
 /// a new version must not turn every visitor's history (accepted prompts, cooldowns) into a
 /// blank session. Raise it to [`VERSION`] when the session's own layout changes (its layout is
 /// pinned in `visitor::wire`'s tests).

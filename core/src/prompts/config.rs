@@ -318,6 +318,10 @@ pub struct PromptDefinition {
     /// Other words or timing for some visitors, to learn which sells better (see [`experiment`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<Experiment>,
+    /// The corner its card appears in on wider screens; beside the launcher
+    /// (`widget.theme.position`) when absent. On a phone every card is a sheet across the bottom.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<Position>,
 }
 
 fn on() -> bool {
@@ -707,6 +711,24 @@ pub enum Position {
     #[default]
     BottomRight,
     BottomLeft,
+}
+
+impl Position {
+    /// Both corners, in the order forms list them.
+    pub const ALL: [Position; 2] = [Position::BottomRight, Position::BottomLeft];
+
+    /// The config's name for it (`bottom_right`), as forms and the docs write it.
+    pub fn key(self) -> &'static str {
+        match self {
+            Position::BottomRight => "bottom_right",
+            Position::BottomLeft => "bottom_left",
+        }
+    }
+
+    /// The corner named `key` ([`Position::key`]).
+    pub fn from_key(key: &str) -> Option<Position> {
+        Position::ALL.into_iter().find(|p| p.key() == key)
+    }
 }
 
 /// Whether the widget may store and send anything before the visitor agrees.

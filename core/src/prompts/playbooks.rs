@@ -62,6 +62,7 @@ fn comparison_by_email() -> PromptDefinition {
         when: Condition::All(vec![Condition::ExitIntent, Condition::DistinctProductsAtLeast(2)]),
         enabled: true,
         experiment: None,
+        position: None,
     }
 }
 
@@ -145,6 +146,7 @@ fn callback() -> PromptDefinition {
         when: Condition::All(vec![Condition::DistinctProductsAtLeast(1), Condition::ActiveSecondsAtLeast(300)]),
         enabled: true,
         experiment: None,
+        position: None,
     }
 }
 
@@ -201,6 +203,7 @@ fn child_age_question() -> PromptDefinition {
         when: Condition::All(vec![Condition::PagesAtLeast(2), Condition::DistinctProductsAtLeast(1)]),
         enabled: true,
         experiment: None,
+        position: None,
     }
 }
 
@@ -240,5 +243,6 @@ fn chat_invitation() -> PromptDefinition {
         ]),
         enabled: true,
         experiment: None,
+        position: None,
     }
 }

@@ -96,6 +96,7 @@ impl Wire for PromptDefinition {
         self.cooldown_days.put(out);
         self.when.put(out);
         self.experiment.put(out);
+        self.position.put(out);
     }
     fn take(input: &mut Reader<'_>) -> Option<Self> {
         let id = String::take(input)?;
@@ -116,6 +117,7 @@ impl Wire for PromptDefinition {
             // Prompts that are off are not served (`SiteConfig::public`).
             enabled: true,
             experiment: Wire::take(input)?,
+            position: Wire::take(input)?,
         })
     }
 }
@@ -129,6 +131,7 @@ impl Wire for Variant {
         #[cfg(not(feature = "prompt-copy"))]
         out.bytes(&[]);
         self.when.put(out);
+        self.position.put(out);
     }
     fn take(input: &mut Reader<'_>) -> Option<Self> {
         let id = String::take(input)?;
@@ -141,6 +144,7 @@ impl Wire for Variant {
             #[cfg(feature = "prompt-copy")]
             copy,
             when: Wire::take(input)?,
+            position: Wire::take(input)?,
         })
     }
 }
@@ -324,11 +328,11 @@ mod tests {
         assert_eq!(decode::<PromptCard>(&encode(&card)), Some(card));
     }
 
-    /// The wire form of version 3, pinned: a change to any type's encoding must come with a new
+    /// The wire form of version 4 (3 plus the prompts' and arms' corners), pinned: a change to any type's encoding must come with a new
     /// `VERSION` (widgets in browsers' caches ask for the version they were built for). Written out
     /// here rather than taken from the built-in playbooks, which change with the product.
     #[test]
-    fn version_3_is_pinned() {
+    fn version_4_is_pinned() {
         let config: SiteConfig = serde_json::from_value(serde_json::json!({
             "site": "demo", "name": "Кроха", "origins": ["https://shop.example"],
             "widget": {"prompts": [{
@@ -342,14 +346,16 @@ mod tests {
                 "when": {"all": [{"pages_at_least": 2}, {"not": {"price_between": {"min": -1, "currency": "RUB"}}}]},
                 "experiment": {"id": "e1", "variants": [
                     {"id": "words", "copy": {"en": {"title": "T3", "body": "B3", "accept": "Y3", "dismiss": "N3"}}},
-                    {"id": "timing", "when": "exit_intent"}
-                ]}
+                    {"id": "timing", "when": "exit_intent"},
+                    {"id": "corner", "position": "bottom_right"}
+                ]},
+                "position": "bottom_left"
             }]}
         }))
         .expect("a site config");
         let bytes = encode(&config.public());
         let digest = crate::base::crypto::base64_encode(&crate::base::crypto::sha256(&bytes));
-        assert_eq!(VERSION, 3, "a new version: pin its digest here");
-        assert_eq!(digest, "OYANYigNbETt8NY4rzmeplONL7iNUvfoSc/j6Xt7sck=", "the wire form changed without a new base::wire::VERSION");
+        assert_eq!(VERSION, 4, "a new version: pin its digest here");
+        assert_eq!(digest, "LnSj93HJGnailHGZdGXncisEgf/VAjxt/ZRdBQfHUiQ=", "the wire form changed without a new base::wire::VERSION");
     }
 }

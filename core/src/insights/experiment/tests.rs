@@ -120,7 +120,7 @@ fn wilson_intervals_match_the_reference() {
 fn experiment(variants: &[&str]) -> Experiment {
     Experiment {
         id: "spring".into(),
-        variants: variants.iter().map(|id| Variant { id: (*id).into(), copy: None, when: None }).collect(),
+        variants: variants.iter().map(|id| Variant { id: (*id).into(), copy: None, when: None, position: None }).collect(),
     }
 }
 

@@ -134,7 +134,7 @@ mod tests {
     use crate::prompts::config::experiment::{Experiment, Variant};
 
     fn experiment() -> Experiment {
-        Experiment { id: "spring".into(), variants: vec![Variant { id: "b".into(), copy: None, when: None }] }
+        Experiment { id: "spring".into(), variants: vec![Variant { id: "b".into(), copy: None, when: None, position: None }] }
     }
 
     fn judged(control: (u64, u64), b: (u64, u64)) -> ExperimentResult {

@@ -1,10 +1,10 @@
 //! An A/B experiment on one prompt: the owner writes up to three challengers (other words, other
-//! timing), the prompt as defined is the control, and each visitor sees one arm, always the same.
+//! timing, another corner), the prompt as defined is the control, and each visitor sees one arm, always the same.
 //!
-//! A challenger replaces only the prompt's copy and its `when`; the prompt's id, kind, priority,
-//! cooldown and every guardrail stay the prompt's, so a visitor's history (shown, dismissed,
-//! accepted) belongs to the prompt whichever arm they are in, and no arm can be pushier than the
-//! engine allows. Position is not an arm's to change: only the site's theme has one.
+//! A challenger replaces only the prompt's copy, its `when` and the corner its card appears in;
+//! the prompt's id, kind, priority, cooldown and every guardrail stay the prompt's, so a
+//! visitor's history (shown, dismissed, accepted) belongs to the prompt whichever arm they are
+//! in, and no arm can be pushier than the engine allows.
 //!
 //! Assignment is a hash of the experiment's id and the visitor's id, computed wherever it is
 //! needed (the widget deciding, the UI module choosing words, the worker's rollup counting) with
@@ -15,7 +15,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use super::{check_when, PromptDefinition, WidgetConfig};
+use super::{check_when, Position, PromptDefinition, WidgetConfig};
 use crate::base::error::{Invalid, Rule};
 use crate::base::ids::is_valid_prompt_id;
 use crate::base::locale::Locale;
@@ -54,6 +54,9 @@ pub struct Variant {
     /// The timing: when this arm's card may appear, instead of the prompt's `when`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub when: Option<Condition>,
+    /// The corner this arm's card appears in, instead of the prompt's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<Position>,
 }
 
 impl Experiment {
@@ -90,7 +93,7 @@ impl PromptDefinition {
         self.experiment.as_ref().and_then(|e| e.variant_of(visitor)).and_then(|v| v.when.as_ref()).unwrap_or(&self.when)
     }
 
-    /// The prompt as `visitor` sees it (their variant's words and timing in place of the
+    /// The prompt as `visitor` sees it (their variant's words, timing and corner in place of the
     /// control's), and their arm's name when the prompt has an experiment. Borrowed for the
     /// control and for prompts without one.
     pub fn for_visitor(&self, visitor: &str) -> (Cow<'_, PromptDefinition>, Option<&str>) {
@@ -98,8 +101,8 @@ impl PromptDefinition {
         (self.as_arm(arm), self.arm_for(visitor))
     }
 
-    /// The prompt as arm `arm` shows it (0: the control; `n`: the `n`th variant's words and
-    /// timing in place of the control's): what a visitor in that arm sees, and what the owner's
+    /// The prompt as arm `arm` shows it (0: the control; `n`: the `n`th variant's words, timing
+    /// and corner in place of the control's): what a visitor in that arm sees, and what the owner's
     /// preview draws for that arm. Borrowed for the control, a prompt without an experiment and
     /// an arm it does not have.
     pub fn as_arm(&self, arm: usize) -> Cow<'_, PromptDefinition> {
@@ -109,6 +112,9 @@ impl PromptDefinition {
         let mut seen = self.clone();
         if let Some(when) = &variant.when {
             seen.when = when.clone();
+        }
+        if variant.position.is_some() {
+            seen.position = variant.position;
         }
         #[cfg(feature = "prompt-copy")]
         if let Some(copy) = &variant.copy {
@@ -151,7 +157,7 @@ impl PromptDefinition {
     /// copied, so validation does not ask for it) for the owner to rewrite, and whose timing is
     /// the prompt's (no `when`). Replaces an experiment already there.
     pub fn start_experiment(&mut self, locales: &[Locale], at_ms: u64, nonce: &str) {
-        let variant = Variant { id: FIRST_VARIANT.to_owned(), copy: Some(self.words_in(locales)), when: None };
+        let variant = Variant { id: FIRST_VARIANT.to_owned(), copy: Some(self.words_in(locales)), when: None, position: None };
         self.experiment = Some(Experiment { id: Experiment::fresh_id(&self.id, at_ms, nonce), variants: vec![variant] });
     }
 
@@ -168,7 +174,7 @@ impl PromptDefinition {
             return false;
         }
         let id = ('b'..='z').map(String::from).find(|id| experiment.variants.iter().all(|v| v.id != *id)).unwrap_or_default();
-        experiment.variants.push(Variant { id, copy: Some(words), when: None });
+        experiment.variants.push(Variant { id, copy: Some(words), when: None, position: None });
         experiment.id = Experiment::fresh_id(&self.id, at_ms, nonce);
         true
     }
@@ -187,8 +193,8 @@ impl PromptDefinition {
 
     /// Makes the challenger `variant` the prompt as defined and ends the experiment: its words
     /// replace the prompt's in each language it has (a language it lacks keeps the prompt's), and
-    /// its timing, if it has its own, replaces the prompt's, since what won is the arm as the
-    /// visitors saw it. `false` (nothing changed) when there is no such challenger.
+    /// its timing and its corner, if it has its own, replace the prompt's, since what won is the
+    /// arm as the visitors saw it. `false` (nothing changed) when there is no such challenger.
     pub fn keep_variant(&mut self, variant: &str) -> bool {
         let Some(kept) = self.experiment.as_ref().and_then(|e| e.variants.iter().find(|v| v.id == variant)).cloned() else {
             return false;
@@ -200,6 +206,9 @@ impl PromptDefinition {
         }
         if let Some(when) = kept.when {
             self.when = when;
+        }
+        if kept.position.is_some() {
+            self.position = kept.position;
         }
         self.experiment = None;
         true

@@ -106,7 +106,7 @@ fn paths_from_types() -> BTreeSet<String> {
 
 fn prompt_paths(prefix: &str) -> Vec<String> {
     let mut paths = Vec::new();
-    for field in fields!(PromptDefinition { id, kind, copy, priority, cooldown_days, when, enabled, experiment }) {
+    for field in fields!(PromptDefinition { id, kind, copy, priority, cooldown_days, when, enabled, experiment, position }) {
         match field {
             "kind" => {
                 paths.push(format!("{prefix}kind"));
@@ -119,7 +119,7 @@ fn prompt_paths(prefix: &str) -> Vec<String> {
                         "variants" => {
                             let variant = format!("{prefix}experiment.variants[]");
                             paths.push(variant.clone());
-                            for part in fields!(Variant { id, copy, when }) {
+                            for part in fields!(Variant { id, copy, when, position }) {
                                 match part {
                                     "copy" => paths.extend(copy_paths(&format!("{variant}.copy.<lang>."))),
                                     other => paths.push(format!("{variant}.{other}")),
@@ -288,10 +288,12 @@ fn the_reference_example_is_a_valid_config_using_every_field_an_owner_sets() {
 fn every_value_of_the_config_enums_is_documented_on_its_row() {
     let rows: Vec<(String, String)> = table("Fields");
     let row = |path: &str| rows.iter().find(|(p, _)| p == path).map(|(_, rest)| rest.clone()).unwrap_or_default();
-    let cases: [(&str, Vec<String>); 5] = [
+    let cases: [(&str, Vec<String>); 7] = [
         ("locales[]", variants!(Locale { Ru, En })),
         ("widget.default_locale", variants!(Locale { Ru, En })),
         ("widget.theme.position", variants!(Position { BottomRight, BottomLeft })),
+        ("widget.prompts[].position", variants!(Position { BottomRight, BottomLeft })),
+        ("widget.prompts[].experiment.variants[].position", variants!(Position { BottomRight, BottomLeft })),
         ("widget.consent", variants!(ConsentMode { Implied, Required })),
         ("widget.prompts[].kind", variants!(PromptKind { ComparisonEmail, Callback, Question, ChatInvitation })),
     ];

@@ -73,7 +73,7 @@ fn experiment() -> impl Strategy<Value = Option<Experiment>> {
         variants: whens
             .into_iter()
             .enumerate()
-            .map(|(n, when)| Variant { id: format!("v{n}"), copy: None, when })
+            .map(|(n, when)| Variant { id: format!("v{n}"), copy: None, when, position: None })
             .collect(),
     }))
 }

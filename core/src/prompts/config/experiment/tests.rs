@@ -124,8 +124,10 @@ fn an_experiment_is_refused_naming_the_field() {
         let refused = site_with(prompt, experiment.clone()).expect_err(&format!("{experiment} must be refused"));
         assert!(refused.starts_with(field), "{experiment}: {refused}");
     }
-    let err = serde_json::from_value::<Experiment>(experiment_json(serde_json::json!([{"id": "a", "position": "bottom_left"}])));
-    assert!(err.is_err(), "an arm changes words and timing only");
+    let err = serde_json::from_value::<Experiment>(experiment_json(serde_json::json!([{"id": "a", "position": "top_middle"}])));
+    assert!(err.is_err(), "a corner the widget has not got");
+    let err = serde_json::from_value::<Experiment>(experiment_json(serde_json::json!([{"id": "a", "priority": 99}])));
+    assert!(err.is_err(), "an arm changes words, timing and corner only");
 }
 
 fn two_arms() -> PromptDefinition {
@@ -290,6 +292,37 @@ fn keeping_a_variant_makes_its_words_the_prompts_and_ends_the_experiment() {
     assert!(prompt.keep_variant("early"));
     assert_eq!(prompt.copy, Localized::Both { ru: russian, en: english });
     assert_eq!(prompt.when, before.when, "no timing of its own: the prompt's stays");
+    assert_eq!(prompt.position, None, "no corner of its own: the prompt's stays");
+}
+
+/// An arm that moves the card: visitors in it see the prompt in the other corner, with the
+/// control's words and timing; the control's visitors see the prompt's own corner; keeping the arm
+/// makes its corner the prompt's.
+#[test]
+fn a_corner_arm_moves_only_the_card() {
+    let mut prompt = two_arms();
+    prompt.position = Some(Position::BottomRight);
+    let experiment = prompt.experiment.as_mut().unwrap();
+    experiment.variants.push(Variant { id: "left".into(), copy: None, when: None, position: Some(Position::BottomLeft) });
+    let (control, left) = (visitor_in(&prompt, CONTROL), visitor_in(&prompt, "left"));
+    assert_eq!(prompt.for_visitor(&control).0.position, Some(Position::BottomRight));
+    let (seen, arm) = prompt.for_visitor(&left);
+    assert_eq!((arm, seen.position), (Some("left"), Some(Position::BottomLeft)));
+    assert_eq!((&seen.copy, &seen.when), (&prompt.copy, &prompt.when), "the control's words and timing");
+    // An arm with words but no corner shows the prompt's corner.
+    assert_eq!(prompt.for_visitor(&visitor_in(&prompt, "early")).0.position, Some(Position::BottomRight));
+
+    let before = prompt.clone();
+    assert!(prompt.keep_variant("left"));
+    assert_eq!(prompt.position, Some(Position::BottomLeft));
+    assert_eq!((&prompt.copy, &prompt.when, prompt.experiment.is_none()), (&before.copy, &before.when, true));
+
+    // Serde and the config's names agree, both ways.
+    for corner in Position::ALL {
+        assert_eq!(serde_json::to_value(corner).unwrap(), serde_json::json!(corner.key()));
+        assert_eq!(Position::from_key(corner.key()), Some(corner));
+    }
+    assert_eq!(Position::from_key("top_middle"), None);
 }
 
 #[test]
