@@ -1,14 +1,19 @@
 // `wrangler dev` without its DevTools inspector and without its proxy, for the benches, the tests
 // and `make demo`. The CLI always starts an inspector, and with no DevTools attached wrangler
 // buffers every inspector event in this process (CPU per request outside workerd, and memory that
-// grows for as long as the worker runs). Its proxy (a workerd of its own between the port and the
-// worker) loses requests when its idle connection to the worker closes as one goes out: in wrangler
-// 4.86, the last release for Node 20, a GET is then queued for a reload that never comes (hung for
-// good; CI failed page loads and admin reads on it) and anything else answered 503 (see
-// cloudflare/workers-sdk#14641). So the port given here is a plain TCP relay to the worker's own
-// socket: keep-alive, WebSockets and the Host header pass as they are, and a connection the worker
-// closes is closed to the client, which retries it as any HTTP client does.
+// grows for as long as the worker runs).
+//
+// The port given here is served by a small relay rather than by wrangler's proxy. workerd closes a
+// kept-alive connection after a request that took a few seconds (a password hash on a loaded
+// machine), and a request sent on it then is lost. wrangler's proxy reuses its connections to the
+// worker, and in 4.86 (the last release for Node 20) it then answers anything but a GET with 503
+// "restarted mid-request" and queues a GET for a reload that never comes: it hangs for good (CI
+// failed page loads and admin reads on that; see also cloudflare/workers-sdk#14641). The relay
+// keeps the client's connection alive itself and sends each request to the worker on a connection
+// of its own, so no request ever rides on a connection the worker has closed; WebSocket upgrades
+// are piped through as they are.
 // Usage: node scripts/wrangler-dev.mjs --port P --persist-to DIR [--var NAME:VALUE ...]
+import http from "node:http";
 import net from "node:net";
 import { unstable_DevEnv as DevEnv } from "wrangler";
 
@@ -54,11 +59,46 @@ const worker = await devEnv.startWorker({
 await worker.ready;
 await firstLoad;
 
-const relay = net.createServer((client) => {
-  const upstream = net.connect({ host: userWorker.hostname, port: Number(userWorker.port) });
+// Headers that describe one connection, not the request: each side's connection is its own.
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"]);
+const pairs = (raw) => {
+  const kept = [];
+  for (let i = 0; i < raw.length; i += 2) if (!HOP_BY_HOP.has(raw[i].toLowerCase())) kept.push(raw[i], raw[i + 1]);
+  return kept;
+};
+const relay = http.createServer((request, response) => {
+  const upstream = http.request({
+    host: userWorker.hostname,
+    port: Number(userWorker.port),
+    method: request.method,
+    path: request.url,
+    headers: pairs(request.rawHeaders),
+    agent: false,
+  }, (answer) => {
+    response.writeHead(answer.statusCode, answer.statusMessage, pairs(answer.rawHeaders));
+    answer.pipe(response);
+    answer.on("error", () => response.destroy());
+  });
+  upstream.on("error", (error) => {
+    if (response.headersSent) return response.destroy();
+    response.writeHead(502, { "content-type": "text/plain" });
+    response.end(`the relay could not reach the worker: ${error.message}\n`);
+  });
+  request.pipe(upstream);
+});
+// Longer than any client here keeps an idle connection, so the relay is never the one closing it
+// as a request goes out.
+relay.keepAliveTimeout = 65_000;
+relay.on("upgrade", (request, client, head) => {
+  const upstream = net.connect({ host: userWorker.hostname, port: Number(userWorker.port) }, () => {
+    const lines = [`${request.method} ${request.url} HTTP/${request.httpVersion}`];
+    for (let i = 0; i < request.rawHeaders.length; i += 2) lines.push(`${request.rawHeaders[i]}: ${request.rawHeaders[i + 1]}`);
+    upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
+    if (head.length) upstream.write(head);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
   const close = () => { client.destroy(); upstream.destroy(); };
-  client.pipe(upstream);
-  upstream.pipe(client);
   for (const socket of [client, upstream]) {
     socket.on("error", close);
     socket.on("close", close);

@@ -112,9 +112,8 @@ pub async fn create_operator(worker: &Worker, email: &str, name: &str, password:
 
 /// Logs in through `POST /v1/console/login` and returns the `Cookie` header value to send.
 pub async fn login(worker: &Worker, email: &str, password: &str) -> String {
-    // The dev proxy's "restarted mid-request" means the worker never saw it: sending again is safe.
     let request = worker.http().post(worker.url("/v1/console/login")).header("origin", worker.origin()).json(&json!({"email": email, "password": password}));
-    let response = crate::worker::send_past_dev_proxy_drops(request).await;
+    let response = request.send().await.expect("POST /v1/console/login");
     let status = response.status();
     if !status.is_success() {
         panic!("login: {status} {}", response.text().await.unwrap_or_default());

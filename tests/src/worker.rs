@@ -223,7 +223,7 @@ impl Worker {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = send_past_dev_proxy_drops(request).await;
+        let response = request.send().await.expect("an admin request");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(serde_json::Value::Null))
     }
@@ -319,8 +319,7 @@ impl Worker {
 
     /// PUTs a site config and returns the response, whatever its status.
     pub async fn try_put_site(&self, config: &SiteConfig) -> reqwest::Response {
-        send_past_dev_proxy_drops(self.http.put(self.url(&format!("/v1/admin/sites/{}", config.site))).bearer_auth(&self.admin_token).json(config))
-            .await
+        self.http.put(self.url(&format!("/v1/admin/sites/{}", config.site))).bearer_auth(&self.admin_token).json(config).send().await.expect("PUT the site")
     }
 
     /// Events of `visitor` on `site`, read back from D1 through the admin API.
@@ -440,26 +439,6 @@ pub fn client() -> reqwest::Client {
         .timeout(Duration::from_secs(60))
         .build()
         .expect("an HTTP client")
-}
-
-/// Sends `request`, again (up to three times) when `wrangler dev`'s own proxy answered for it
-/// with 503 and `Retry-After: 0`: "Your worker restarted mid-request". The worker did not
-/// restart; the proxy's idle connection to workerd was closed as the request went out, so the
-/// worker never saw it (cloudflare/workers-sdk#14641; the proxy retries only GET and HEAD
-/// itself). The harness's own admin requests go through it (setup must not fail a test over the
-/// dev proxy), and so does a burst of simultaneous changes.
-pub async fn send_past_dev_proxy_drops(request: reqwest::RequestBuilder) -> reqwest::Response {
-    for _ in 0..3 {
-        let attempt = request.try_clone().expect("a request with a buffered body");
-        let response = attempt.send().await.expect("request");
-        let dropped_by_proxy = response.status().as_u16() == 503
-            && response.headers().get("retry-after").is_some_and(|v| v.as_bytes() == b"0");
-        if !dropped_by_proxy {
-            return response;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    request.send().await.expect("request")
 }
 
 /// The last lines of a log, for a failure message that CI prints (the log itself is not kept).

@@ -11,7 +11,7 @@ use floorwalker_core::prompts::config::SiteConfig;
 use floorwalker_e2e::browser::{Browser, WIDGET_ROOT as SHADOW};
 use floorwalker_e2e::chat::{create_operator, login};
 use floorwalker_e2e::console::{js, Console};
-use floorwalker_e2e::worker::{send_past_dev_proxy_drops, Worker};
+use floorwalker_e2e::worker::Worker;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -305,12 +305,13 @@ async fn simultaneous_changes_all_land_and_a_stale_whole_config_is_refused() {
         .map(|id| (id.to_string(), format!("Новый заголовок {id}")))
         .collect();
     let prompts = titles.iter().map(|(id, title)| {
-        send_past_dev_proxy_drops(admin(Method::PATCH, &format!("/sites/demo/prompts/{id}")).json(&json!({"copy": {"ru": {"title": title}}})))
+        admin(Method::PATCH, &format!("/sites/demo/prompts/{id}")).json(&json!({"copy": {"ru": {"title": title}}})).send()
     });
     let origins: Vec<String> = (1..=4).map(|n| format!("https://shop{n}.example")).collect();
-    let added = origins.iter().map(|origin| send_past_dev_proxy_drops(admin(Method::POST, "/sites/demo/origins").json(&json!({"origin": origin}))));
+    let added = origins.iter().map(|origin| admin(Method::POST, "/sites/demo/origins").json(&json!({"origin": origin})).send());
     let (prompts, added) = futures_util::future::join(futures_util::future::join_all(prompts), futures_util::future::join_all(added)).await;
     for answer in prompts.into_iter().chain(added) {
+        let answer = answer.expect("a change sent");
         let status = answer.status().as_u16();
         assert_eq!(status, 200, "{}", answer.text().await.unwrap_or_default());
     }
