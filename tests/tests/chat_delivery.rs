@@ -245,14 +245,20 @@ async fn messages_and_the_close_reach_the_crm_signed_exactly_once_with_the_trans
     assert_eq!(by_id.len(), 5, "4 messages + 1 close");
     let at_leads: Vec<Value> = receiver.received_at("/hooks/leads").iter().map(|r| r.json()["type"].clone()).collect();
     assert_eq!(at_leads, [json!("lead.created")], "the leads-only endpoint got its lead and no chat event");
-    // The Bitrix24 endpoint got the lead (crm.lead.add) and nothing else.
+    // The Bitrix24 endpoint got the lead (crm.lead.add) and nothing else: once, or once more for
+    // each attempt that got no answer in time (on a starved machine the answer can come after the
+    // 5 s limit; delivery is at least once, docs/leads-and-webhooks.md). Never again after an
+    // attempt that was answered.
     let b24: Vec<String> = receiver.received_at("/rest/1/code/").into_iter().map(|r| r.path).collect();
-    if b24.len() != 1 {
-        // Which attempts sent it (a timeout whose answer came late, or a second claim), for the log.
-        let attempts: Vec<(String, Vec<floorwalker_core::outbound::webhook::AttemptRecord>)> =
-            deliveries(&worker).await.into_iter().filter(|d| d.target.contains("b24")).map(|d| (d.target, d.attempts)).collect();
-        panic!("the Bitrix24 lead was sent {} times: {b24:?}; its delivery's attempts: {attempts:#?}", b24.len());
-    }
+    let attempts: Vec<floorwalker_core::outbound::webhook::AttemptRecord> =
+        deliveries(&worker).await.into_iter().filter(|d| d.target.contains("b24")).flat_map(|d| d.attempts).collect();
+    let (last, earlier) = attempts.split_last().expect("the Bitrix24 delivery was attempted");
+    let resent_only_after_timeouts = earlier.iter().all(|a| a.status == floorwalker_core::outbound::webhook::AttemptStatus::Timeout);
+    assert!(
+        b24.len() == attempts.len() && last.status == floorwalker_core::outbound::webhook::AttemptStatus::Delivered && resent_only_after_timeouts,
+        "the Bitrix24 lead was sent {} times: {b24:?}; its delivery's attempts: {attempts:#?}",
+        b24.len()
+    );
 
     // The delivery log: one row per chat event, for `crm` only, all delivered.
     let log = deliveries(&worker).await;
