@@ -1,6 +1,6 @@
 //! Length limits shared by several domains, and the length checks every validator uses.
 
-use crate::base::error::{ApiError, ErrorCode};
+use crate::base::error::{ApiError, ErrorCode, Mistake};
 
 /// Longest URL or referrer kept.
 pub const MAX_URL_LEN: usize = 2048;
@@ -18,8 +18,13 @@ pub fn check_len(field: &str, value: &str, max_chars: usize) -> Result<(), ApiEr
 
 /// [`check_len`] for a validator that reports every mistake with one code (an invalid event).
 pub fn check_len_as(code: ErrorCode, field: &str, value: &str, max_chars: usize) -> Result<(), ApiError> {
+    len_within(code, field, value, max_chars)
+}
+
+/// [`check_len_as`] for any [`Mistake`].
+pub fn len_within<E: Mistake>(code: ErrorCode, field: &str, value: &str, max_chars: usize) -> Result<(), E> {
     if value.chars().count() > max_chars {
-        return Err(ApiError::new(code, format!("{field}: at most {max_chars} characters")));
+        return Err(E::new(code, || format!("{field}: at most {max_chars} characters")));
     }
     Ok(())
 }
