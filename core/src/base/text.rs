@@ -43,6 +43,19 @@ pub fn decimal(mut n: u64) -> String {
     digits.iter().rev().map(|&d| char::from(d)).collect()
 }
 
+/// The number `text` writes in decimal digits only (no sign, no spaces); `None` for anything else
+/// or past `u64`. One small loop where `str::parse` is a body per integer type (issue 16: two of
+/// them were ~0.8 KB of the widget's first load).
+pub fn parse_digits(text: &str) -> Option<u64> {
+    if text.is_empty() {
+        return None;
+    }
+    text.bytes().try_fold(0u64, |n, b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d < 10)?;
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
+}
+
 /// `value` cut to at most `max` characters (never in the middle of a character).
 pub fn truncate_chars(value: &str, max: usize) -> String {
     match value.char_indices().nth(max) {
@@ -54,6 +67,16 @@ pub fn truncate_chars(value: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_digits_reads_digits_only() {
+        assert_eq!(parse_digits("0"), Some(0));
+        assert_eq!(parse_digits("09"), Some(9));
+        assert_eq!(parse_digits("18446744073709551615"), Some(u64::MAX));
+        for bad in ["", "18446744073709551616", "+5", "-1", "1 2", "1.5", "١"] {
+            assert_eq!(parse_digits(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn decimal_writes_what_to_string_writes() {

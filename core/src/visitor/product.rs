@@ -8,7 +8,7 @@
 //! whatever a page (or an attacker's page) contains.
 
 use crate::base::money::{minor_exponent, Currency, Money};
-use crate::base::text::{decimal, truncate_chars, MAX_CATEGORY_LEN, MAX_PRODUCT_ID_LEN, MAX_PRODUCT_NAME_LEN, MAX_URL_LEN};
+use crate::base::text::{decimal, parse_digits, truncate_chars, MAX_CATEGORY_LEN, MAX_PRODUCT_ID_LEN, MAX_PRODUCT_NAME_LEN, MAX_URL_LEN};
 use crate::base::url::{path_of, without_fragment};
 use crate::visitor::context::{AgeRange, Product};
 
@@ -253,7 +253,7 @@ pub fn parse_price(text: &str, exponent: u32) -> Option<i64> {
     if !digits_only(&int) || !(frac.is_empty() || digits_only(&frac)) || int.len() > 12 {
         return None;
     }
-    let major: i64 = int.parse().ok()?;
+    let major = i64::try_from(parse_digits(&int)?).ok()?;
     if major > MAX_PRICE_MAJOR {
         return None;
     }
