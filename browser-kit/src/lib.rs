@@ -7,6 +7,7 @@ use std::cell::RefCell;
 
 use floorwalker_core::base::clock;
 use floorwalker_core::base::ids::client_id_from_bytes;
+use floorwalker_core::base::text::parse_digits;
 use floorwalker_core::base::locale::{Locale, Weekday};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -139,8 +140,9 @@ fn intl_parts(timezone: &str, date: &js_sys::Date) -> Option<(Weekday, u16)> {
                 const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
                 weekday = DAYS.iter().position(|d| *d == value).and_then(|i| Weekday::from_js_day(i as u32));
             }
-            "hour" => hour = value.parse::<u16>().ok(),
-            "minute" => minute = value.parse::<u16>().ok(),
+            // Core's one digit reader: `str::parse` would add a body per integer type.
+            "hour" => hour = parse_digits(&value).and_then(|n| u16::try_from(n).ok()),
+            "minute" => minute = parse_digits(&value).and_then(|n| u16::try_from(n).ok()),
             _ => {}
         }
     }

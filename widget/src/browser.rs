@@ -109,7 +109,7 @@ impl Context {
 
 /// Storage keys are scoped to the site, so two Floorwalker sites on one origin never mix.
 fn key(site: &str, name: &str) -> String {
-    format!("fw:{site}:{name}")
+    ["fw:", site, ":", name].concat()
 }
 
 // Reading `localStorage` throws when cookies are blocked; that is "no storage", not an error.
@@ -124,7 +124,8 @@ fn session_storage(window: &web_sys::Window) -> Option<web_sys::Storage> {
 /// The id kept under `key`, or a new random one (stored when storage works).
 fn stored_id(storage: Option<web_sys::Storage>, key: &str) -> String {
     if let Some(existing) = storage.as_ref().and_then(|s| s.get_item(key).ok().flatten()) {
-        if floorwalker_core::base::ids::validate_client_id("id", &existing).is_ok() {
+        // The worker's rule for a client id, without its words (`Refused`).
+        if floorwalker_core::base::ids::client_id_within::<floorwalker_core::base::error::Refused>("id", &existing).is_ok() {
             return existing;
         }
     }

@@ -108,7 +108,7 @@ fn attr(element: &Element, name: &str) -> Option<String> {
 /// data-fw-image="..." data-fw-url="..." data-fw-category="...">`: the first such element.
 pub fn data_attributes(document: &Document) -> Option<RawProduct> {
     let element = document.query_selector("[data-fw-product]").ok()??;
-    let field = |name: &str| attr(&element, &format!("data-fw-{name}"));
+    let field = |name: &str| attr(&element, &["data-fw-", name].concat());
     Some(RawProduct {
         id: field("product"),
         sku: None,

@@ -117,7 +117,8 @@ impl Shell {
             Position::BottomLeft => "fw left",
         });
         frame.set_attribute("lang", if locale == Locale::En { "en" } else { "ru" })?;
-        frame.set_attribute("style", &format!("--fw-brand:{brand_color};--fw-on-brand:{}", readable_text_on(brand_color)))?;
+        // `concat`, not `format!`, here and below: the first load carries no `core::fmt` (issue 16).
+        frame.set_attribute("style", &["--fw-brand:", brand_color, ";--fw-on-brand:", readable_text_on(brand_color)].concat())?;
         // Constant markup only; nothing from the config or the page is in it.
         frame.set_inner_html(SKELETON);
         root.append_child(&frame)?;
@@ -168,7 +169,7 @@ impl Shell {
     pub fn set_unread(&self, count: u32) {
         let shown = badge(u64::from(count));
         let label = match &shown {
-            Some(count) => format!("{} ({count} {})", self.copy.open, self.copy.unread),
+            Some(count) => [self.copy.open, " (", count, " ", self.copy.unread, ")"].concat(),
             None => self.copy.open.to_owned(),
         };
         let _ = self.launcher.set_attribute("aria-label", &label);

@@ -3,6 +3,7 @@
 //! preflight, with `keepalive` (or `sendBeacon` when the page goes away) so it survives the page
 //! closing.
 
+use floorwalker_core::base::text::decimal;
 use floorwalker_core::base::wire;
 use floorwalker_core::visitor::event::EventBatch;
 use floorwalker_core::visitor::event_queue::worth_resending;
@@ -14,7 +15,8 @@ use crate::browser::{self, Context};
 /// Sends a batch in the background; a failure is logged and never reaches the host page. A batch
 /// that may arrive later (core's `worth_resending`) is handed to `undelivered` to be queued again.
 pub fn send_events(cx: &Context, batch: EventBatch, leaving: bool, undelivered: impl FnOnce(EventBatch) + 'static) {
-    let url = format!("{}/v1/events?wire={}", cx.api_base, wire::VERSION);
+    // `concat` and core's `decimal`, not `format!`: the first load carries no `core::fmt` (issue 16).
+    let url = [&cx.api_base, "/v1/events?wire=", &decimal(wire::VERSION.into())].concat();
     let body = js_sys::Uint8Array::from(&wire::encode(&batch)[..]);
     if leaving {
         let queued = cx.window.navigator().send_beacon_with_opt_js_u8_array(&url, Some(&body)).unwrap_or(false);
@@ -26,10 +28,10 @@ pub fn send_events(cx: &Context, batch: EventBatch, leaving: bool, undelivered: 
     wasm_bindgen_futures::spawn_local(async move {
         let (status, failure) = match post(&window, &url, &body).await {
             Ok(response) if response.ok() => return,
-            Ok(response) => (Some(response.status()), format!("HTTP {}", response.status())),
+            Ok(response) => (Some(response.status()), ["HTTP ", &decimal(response.status().into())].concat()),
             Err(error) => (None, describe(&error)),
         };
-        browser::warn(&format!("floorwalker: events not sent: {failure}"));
+        browser::warn(&["floorwalker: events not sent: ", &failure].concat());
         if worth_resending(status) {
             undelivered(batch);
         }
@@ -43,7 +45,7 @@ pub async fn operator_online(api_base: &str, site: &str) -> Option<bool> {
     let init = web_sys::RequestInit::new();
     init.set_mode(web_sys::RequestMode::Cors);
     init.set_credentials(web_sys::RequestCredentials::Omit);
-    let url = format!("{api_base}/v1/sites/{site}/presence");
+    let url = [api_base, "/v1/sites/", site, "/presence"].concat();
     let response: web_sys::Response =
         JsFuture::from(window.fetch_with_str_and_init(&url, &init)).await.ok()?.dyn_into().ok()?;
     if !response.ok() {
@@ -69,5 +71,5 @@ async fn post(window: &web_sys::Window, url: &str, body: &js_sys::Uint8Array) ->
 }
 
 fn describe(error: &JsValue) -> String {
-    error.as_string().unwrap_or_else(|| format!("{error:?}"))
+    error.as_string().unwrap_or_default()
 }

@@ -232,6 +232,42 @@ impl ApiError {
     }
 }
 
+/// How a check reports a mistake: in words, as the worker answers ([`ApiError`]), or as a bare
+/// [`Refused`], for a check whose caller needs only to know that the worker would refuse. A check
+/// written once over `E: Mistake` serves both; built for [`Refused`], its words (their
+/// `format!`s) are never reached and leave the build (issue 16: the widget checks each event before
+/// queuing it, and the words of `EventBatch::validate` cost its first load ~1.6 KB brotli).
+pub trait Mistake: Sized {
+    /// A mistake with `code`; `words` are asked for only by a mistake that keeps them.
+    fn new(code: ErrorCode, words: impl FnOnce() -> String) -> Self;
+    /// The same mistake, its words prefixed by `prefix()` (`events[3]: `).
+    fn within(self, prefix: impl FnOnce() -> String) -> Self;
+}
+
+impl Mistake for ApiError {
+    fn new(code: ErrorCode, words: impl FnOnce() -> String) -> Self {
+        ApiError::new(code, words())
+    }
+
+    fn within(self, prefix: impl FnOnce() -> String) -> Self {
+        ApiError { message: prefix() + &self.message, ..self }
+    }
+}
+
+/// A mistake without words: only its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused(pub ErrorCode);
+
+impl Mistake for Refused {
+    fn new(code: ErrorCode, _words: impl FnOnce() -> String) -> Self {
+        Refused(code)
+    }
+
+    fn within(self, _prefix: impl FnOnce() -> String) -> Self {
+        self
+    }
+}
+
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:?}: {}", self.code, self.message)

@@ -1,6 +1,6 @@
 //! Identifiers that arrive from the outside world and end up in storage keys and URLs.
 
-use crate::base::error::{ApiError, ErrorCode};
+use crate::base::error::{ApiError, ErrorCode, Mistake};
 
 /// Longest identifier accepted anywhere (site, visitor, session or event id).
 pub const MAX_ID_LEN: usize = 64;
@@ -8,6 +8,11 @@ pub const MAX_ID_LEN: usize = 64;
 /// A site id: lowercase ASCII letters, digits and `-`, 1–64 chars, not starting or ending with `-`.
 /// It appears in URLs (`/v1/sites/:site/config`) and in the loader tag (`data-site`).
 pub fn validate_site_id(site: &str) -> Result<(), ApiError> {
+    site_id_within(site)
+}
+
+/// [`validate_site_id`] for any [`Mistake`].
+pub fn site_id_within<E: Mistake>(site: &str) -> Result<(), E> {
     let well_formed = !site.is_empty()
         && site.len() <= MAX_ID_LEN
         && !site.starts_with('-')
@@ -16,24 +21,25 @@ pub fn validate_site_id(site: &str) -> Result<(), ApiError> {
     if well_formed {
         Ok(())
     } else {
-        Err(ApiError::new(
-            ErrorCode::InvalidSite,
-            format!("site id must be 1-{MAX_ID_LEN} lowercase letters, digits or '-', got {site:?}"),
-        ))
+        Err(E::new(ErrorCode::InvalidSite, || {
+            format!("site id must be 1-{MAX_ID_LEN} lowercase letters, digits or '-', got {site:?}")
+        }))
     }
 }
 
 /// A client-generated random id (visitor, session, event): 8–64 chars of `[A-Za-z0-9_-]`.
 pub fn validate_client_id(field: &str, id: &str) -> Result<(), ApiError> {
+    client_id_within(field, id)
+}
+
+/// [`validate_client_id`] for any [`Mistake`].
+pub fn client_id_within<E: Mistake>(field: &str, id: &str) -> Result<(), E> {
     let well_formed = (8..=MAX_ID_LEN).contains(&id.len())
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if well_formed {
         Ok(())
     } else {
-        Err(ApiError::new(
-            ErrorCode::InvalidEvent,
-            format!("{field} must be 8-{MAX_ID_LEN} characters of [A-Za-z0-9_-]"),
-        ))
+        Err(E::new(ErrorCode::InvalidEvent, || format!("{field} must be 8-{MAX_ID_LEN} characters of [A-Za-z0-9_-]")))
     }
 }
 

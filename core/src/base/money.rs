@@ -64,10 +64,17 @@ impl TryFrom<String> for Currency {
     type Error = String;
 
     fn try_from(code: String) -> Result<Self, Self::Error> {
+        Currency::parse(&code).ok_or_else(|| format!("{code:?} is not an ISO 4217 currency code"))
+    }
+}
+
+impl Currency {
+    /// [`Currency::try_from`] without its words, for the widget's wire decoder.
+    pub fn parse(code: &str) -> Option<Currency> {
         let upper = code.trim().to_ascii_uppercase();
         match upper.as_bytes() {
-            [a, b, c] if upper.bytes().all(|x| x.is_ascii_uppercase()) => Ok(Currency([*a, *b, *c])),
-            _ => Err(format!("{code:?} is not an ISO 4217 currency code")),
+            [a, b, c] if upper.bytes().all(|x| x.is_ascii_uppercase()) => Some(Currency([*a, *b, *c])),
+            _ => None,
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Just enough URL handling for attribution and path rules. A full URL parser would cost the widget
 //! size for no gain: event validation already guarantees absolute http(s) URLs of bounded length.
 
-use crate::base::error::{ApiError, ErrorCode};
-use crate::base::text::{check_len_as, MAX_URL_LEN};
+use crate::base::error::{ApiError, ErrorCode, Mistake};
+use crate::base::text::{len_within, MAX_URL_LEN};
 
 /// The host of an absolute URL (`https://Shop.Example:8080/x` → `shop.example:8080`), lowercase,
 /// or `None` when there is no `scheme://host`.
@@ -98,14 +98,15 @@ pub fn percent_decode(encoded: &str) -> String {
 /// An absolute http(s) URL of bounded length; a mistake is reported with the caller's `code` (an
 /// invalid event, an invalid lead).
 pub fn validate_http_url(code: ErrorCode, field: &str, url: &str) -> Result<(), ApiError> {
-    check_len_as(code, field, url, MAX_URL_LEN)?;
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| ApiError::new(code, format!("{field} must be an absolute http(s) URL")))?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() || url.chars().any(char::is_control) {
-        return Err(ApiError::new(code, format!("{field} must be an absolute http(s) URL")));
+    http_url_within(code, field, url)
+}
+
+/// [`validate_http_url`] for any [`Mistake`].
+pub fn http_url_within<E: Mistake>(code: ErrorCode, field: &str, url: &str) -> Result<(), E> {
+    len_within(code, field, url, MAX_URL_LEN)?;
+    let host = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).and_then(|rest| rest.split(['/', '?', '#']).next());
+    if host.is_none_or(str::is_empty) || url.chars().any(char::is_control) {
+        return Err(E::new(code, || format!("{field} must be an absolute http(s) URL")));
     }
     Ok(())
 }

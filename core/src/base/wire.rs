@@ -336,7 +336,7 @@ impl Wire for crate::base::money::Currency {
         out.bytes(self.as_str().as_bytes());
     }
     fn take(input: &mut Reader<'_>) -> Option<Self> {
-        Self::try_from(String::take(input)?).ok()
+        Self::parse(&String::take(input)?)
     }
 }
 

@@ -165,7 +165,7 @@ pub fn composer_hint(touch_screen: bool, locale: Locale) -> Option<&'static str>
 pub fn badge(unread: u64) -> Option<String> {
     match unread {
         0 => None,
-        1..=9 => Some(unread.to_string()),
+        1..=9 => Some(crate::base::text::decimal(unread)),
         _ => Some("9+".to_owned()),
     }
 }

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::base::error::{ApiError, ErrorCode};
-use crate::base::ids::{is_valid_prompt_id, validate_client_id, validate_site_id, MAX_PROMPT_ID_LEN};
-use crate::base::text::{check_len_as, MAX_CATEGORY_LEN, MAX_PRODUCT_ID_LEN, MAX_PRODUCT_NAME_LEN, MAX_URL_LEN};
-use crate::base::url::validate_http_url;
+use crate::base::error::{ApiError, ErrorCode, Mistake};
+use crate::base::ids::{client_id_within, is_valid_prompt_id, site_id_within, MAX_PROMPT_ID_LEN};
+use crate::base::text::{len_within, MAX_CATEGORY_LEN, MAX_PRODUCT_ID_LEN, MAX_PRODUCT_NAME_LEN, MAX_URL_LEN};
+use crate::base::url::http_url_within;
 use crate::visitor::context::Product;
 
 /// The batch format version this build reads and writes. A batch with another `v` is refused with
@@ -200,26 +200,28 @@ pub struct StoredEvent {
 impl EventBatch {
     /// Checks everything the server must not trust: version, ids, sizes and URL shapes.
     pub fn validate(&self) -> Result<(), ApiError> {
+        self.check()
+    }
+
+    /// [`EventBatch::validate`] for any [`Mistake`]: the widget checks each event with it before
+    /// queuing it ([`crate::visitor::event_queue::EventQueue::push`]), without the words.
+    pub fn check<E: Mistake>(&self) -> Result<(), E> {
         if self.v != EVENT_BATCH_VERSION {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedVersion,
-                format!("event batch version {} is not supported (expected {EVENT_BATCH_VERSION})", self.v),
-            ));
+            return Err(E::new(ErrorCode::UnsupportedVersion, || {
+                format!("event batch version {} is not supported (expected {EVENT_BATCH_VERSION})", self.v)
+            }));
         }
-        validate_site_id(&self.site)?;
-        validate_client_id("visitor", &self.visitor)?;
-        validate_client_id("session", &self.session)?;
+        site_id_within(&self.site)?;
+        client_id_within("visitor", &self.visitor)?;
+        client_id_within("session", &self.session)?;
         if self.events.is_empty() {
-            return Err(invalid("a batch needs at least one event"));
+            return Err(invalid(|| "a batch needs at least one event".into()));
         }
         if self.events.len() > MAX_EVENTS_PER_BATCH {
-            return Err(invalid(format!(
-                "a batch holds at most {MAX_EVENTS_PER_BATCH} events, got {}",
-                self.events.len()
-            )));
+            return Err(invalid(|| format!("a batch holds at most {MAX_EVENTS_PER_BATCH} events, got {}", self.events.len())));
         }
         for (index, event) in self.events.iter().enumerate() {
-            event.validate().map_err(|e| ApiError::new(e.code, format!("events[{index}]: {}", e.message)))?;
+            event.check().map_err(|e: E| e.within(|| format!("events[{index}]: ")))?;
         }
         Ok(())
     }
@@ -231,33 +233,35 @@ impl EventBatch {
         self.validate()?;
         let latest = now_ms.saturating_add(MAX_EVENT_AHEAD_MS);
         match self.events.iter().position(|event| event.at > latest) {
-            Some(index) => Err(invalid(format!(
-                "events[{index}]: at is {} ms since the epoch, more than a day ahead of the server's clock ({now_ms})",
-                self.events[index].at
-            ))),
+            Some(index) => Err(invalid(|| {
+                format!(
+                    "events[{index}]: at is {} ms since the epoch, more than a day ahead of the server's clock ({now_ms})",
+                    self.events[index].at
+                )
+            })),
             None => Ok(()),
         }
     }
 }
 
 impl Event {
-    fn validate(&self) -> Result<(), ApiError> {
-        validate_client_id("id", &self.id)?;
+    fn check<E: Mistake>(&self) -> Result<(), E> {
+        client_id_within("id", &self.id)?;
         match &self.data {
             EventData::PageView(view) => {
-                validate_http_url(ErrorCode::InvalidEvent, "url", &view.url)?;
+                http_url_within(ErrorCode::InvalidEvent, "url", &view.url)?;
                 if let Some(referrer) = &view.referrer {
                     // Referrers may legitimately be any scheme (android-app://...), only bound the size.
                     check_event_len("referrer", referrer, MAX_URL_LEN)?;
                 }
                 check_event_len("title", &view.title, MAX_TITLE_LEN)
             }
-            EventData::ProductView(ProductView { product }) => validate_product(product),
+            EventData::ProductView(ProductView { product }) => check_product(product),
             EventData::ActiveTime(ActiveTime { seconds }) => {
                 if (1..=MAX_ACTIVE_SECONDS_PER_EVENT).contains(seconds) {
                     Ok(())
                 } else {
-                    Err(invalid(format!("seconds must be 1-{MAX_ACTIVE_SECONDS_PER_EVENT}, got {seconds}")))
+                    Err(invalid(|| format!("seconds must be 1-{MAX_ACTIVE_SECONDS_PER_EVENT}, got {seconds}")))
                 }
             }
             EventData::ExitIntent(_) | EventData::Consent(_) | EventData::ChatOpened => Ok(()),
@@ -274,12 +278,13 @@ impl Event {
                 check_non_empty("name", &track.name)?;
                 check_event_len("name", &track.name, MAX_TRACK_NAME_LEN)?;
                 if track.props.len() > MAX_TRACK_PROPS {
-                    return Err(invalid(format!("props holds at most {MAX_TRACK_PROPS} entries")));
+                    return Err(invalid(|| format!("props holds at most {MAX_TRACK_PROPS} entries")));
                 }
                 for (key, value) in &track.props {
                     check_non_empty("props key", key)?;
                     check_event_len("props key", key, MAX_TRACK_KEY_LEN)?;
-                    check_event_len(&format!("props.{key}"), value, MAX_TRACK_VALUE_LEN)?;
+                    // `props.{key}`: the field's name is words too, made only where they are.
+                    check_event_len(key, value, MAX_TRACK_VALUE_LEN).map_err(|e: E| e.within(|| "props.".into()))?;
                 }
                 Ok(())
             }
@@ -291,7 +296,7 @@ impl Event {
                     ("name", &identify.name),
                 ];
                 if fields.iter().all(|(_, value)| value.is_none()) {
-                    return Err(invalid("identify needs at least one of user_id, email, phone, name"));
+                    return Err(invalid(|| "identify needs at least one of user_id, email, phone, name".into()));
                 }
                 for (field, value) in fields {
                     if let Some(value) = value {
@@ -305,7 +310,7 @@ impl Event {
     }
 }
 
-fn validate_product(product: &Product) -> Result<(), ApiError> {
+fn check_product<E: Mistake>(product: &Product) -> Result<(), E> {
     check_non_empty("product.id", &product.id)?;
     check_event_len("product.id", &product.id, MAX_PRODUCT_ID_LEN)?;
     check_non_empty("product.name", &product.name)?;
@@ -314,39 +319,39 @@ fn validate_product(product: &Product) -> Result<(), ApiError> {
         check_event_len("product.category", category, MAX_CATEGORY_LEN)?;
     }
     if let Some(url) = &product.url {
-        validate_http_url(ErrorCode::InvalidEvent, "product.url", url)?;
+        http_url_within(ErrorCode::InvalidEvent, "product.url", url)?;
     }
     if let Some(image) = &product.image {
-        validate_http_url(ErrorCode::InvalidEvent, "product.image", image)?;
+        http_url_within(ErrorCode::InvalidEvent, "product.image", image)?;
     }
     if product.price.is_some_and(|price| price.minor < 0) {
-        return Err(invalid("product.price must not be negative"));
+        return Err(invalid(|| "product.price must not be negative".into()));
     }
     Ok(())
 }
 
-fn check_prompt_id(prompt: &str) -> Result<(), ApiError> {
+fn check_prompt_id<E: Mistake>(prompt: &str) -> Result<(), E> {
     if is_valid_prompt_id(prompt) {
         Ok(())
     } else {
-        Err(invalid(format!("prompt must be 1-{MAX_PROMPT_ID_LEN} characters of [a-z0-9_-]")))
+        Err(invalid(|| format!("prompt must be 1-{MAX_PROMPT_ID_LEN} characters of [a-z0-9_-]")))
     }
 }
 
-fn check_non_empty(field: &str, value: &str) -> Result<(), ApiError> {
+fn check_non_empty<E: Mistake>(field: &str, value: &str) -> Result<(), E> {
     if value.trim().is_empty() {
-        return Err(invalid(format!("{field} must not be empty")));
+        return Err(invalid(|| format!("{field} must not be empty")));
     }
     Ok(())
 }
 
 /// An event's field within its length limit; too long is an invalid event like any other mistake.
-fn check_event_len(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
-    check_len_as(ErrorCode::InvalidEvent, field, value, max)
+fn check_event_len<E: Mistake>(field: &str, value: &str, max: usize) -> Result<(), E> {
+    len_within(ErrorCode::InvalidEvent, field, value, max)
 }
 
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::new(ErrorCode::InvalidEvent, message)
+fn invalid<E: Mistake>(words: impl FnOnce() -> String) -> E {
+    E::new(ErrorCode::InvalidEvent, words)
 }
 
 
@@ -482,7 +487,7 @@ mod tests {
             assert_eq!(json["id"], "evt00000001");
             let back: Event = serde_json::from_value(json).unwrap();
             assert_eq!(back, event);
-            event.validate().unwrap();
+            event.check::<ApiError>().unwrap();
         }
     }
 
@@ -547,7 +552,7 @@ mod tests {
             EventData::Identify(Identify { email: Some(long(MAX_IDENTITY_FIELD_LEN)), ..Identify::default() }),
         ];
         for data in bad {
-            let err = event(data.clone()).validate().expect_err(&format!("{data:?} must be refused"));
+            let err = event(data.clone()).check::<ApiError>().expect_err(&format!("{data:?} must be refused"));
             assert_eq!(err.code, ErrorCode::InvalidEvent);
         }
     }

@@ -3,7 +3,7 @@
 //! [`FLUSH_EVERY_TICKS`]th tick ([`crate::visitor::attention::Tick::flush`]), as soon as [`EventQueue::push`]
 //! says the queue is full, and by beacon when the page goes away.
 
-use crate::base::error::ApiError;
+use crate::base::error::Refused;
 use crate::visitor::event::{Event, EventBatch, EVENT_BATCH_VERSION, MAX_EVENTS_PER_BATCH};
 
 /// Send the queue as soon as it holds this many events, or every this many ticks (seconds).
@@ -41,11 +41,12 @@ impl EventQueue {
 
     /// Queues `event`; `Ok(true)` when the queue should be sent now. One bad event (a `file://`
     /// URL, an oversized property) would make the server refuse the whole batch, so each is
-    /// checked alone first and refused here.
+    /// checked alone first, by the server's own rules, and refused here (the code only: the
+    /// server's words would cost the widget's first load, issue 16).
     #[inline]
-    pub fn push(&mut self, event: Event) -> Result<bool, ApiError> {
+    pub fn push(&mut self, event: Event) -> Result<bool, Refused> {
         let mut alone = self.batch(vec![event]);
-        alone.validate()?;
+        alone.check()?;
         self.queue.append(&mut alone.events);
         // One in, so at most one out.
         if self.queue.len() > MAX_QUEUED {

@@ -8,7 +8,7 @@
 //! whatever a page (or an attacker's page) contains.
 
 use crate::base::money::{minor_exponent, Currency, Money};
-use crate::base::text::{truncate_chars, MAX_CATEGORY_LEN, MAX_PRODUCT_ID_LEN, MAX_PRODUCT_NAME_LEN, MAX_URL_LEN};
+use crate::base::text::{decimal, parse_digits, truncate_chars, MAX_CATEGORY_LEN, MAX_PRODUCT_ID_LEN, MAX_PRODUCT_NAME_LEN, MAX_URL_LEN};
 use crate::base::url::{path_of, without_fragment};
 use crate::visitor::context::{AgeRange, Product};
 
@@ -81,7 +81,8 @@ impl Ld {
 /// A whole number as text (a numeric SKU); fractions are no id or name, and formatting them
 /// would pull float formatting into the widget.
 fn integer_text(n: f64) -> Option<String> {
-    (n.is_finite() && n.fract() == 0.0 && n.abs() < 1e15).then(|| (n as i64).to_string())
+    let sign = if n < 0.0 { "-" } else { "" };
+    (n.is_finite() && n.fract() == 0.0 && n.abs() < 1e15).then(|| sign.to_owned() + &decimal(n.abs() as u64))
 }
 
 /// A price as found: schema.org says text with a `.` decimal point, but pages also put numbers in
@@ -137,7 +138,7 @@ pub fn normalize(raw: &RawProduct, page_url: &str) -> Option<Product> {
             let from = url.as_deref().unwrap_or(page_url);
             clean_text(path_of(from), MAX_PRODUCT_ID_LEN).filter(|path| path != "/")
         })?;
-    let currency = raw.currency.as_deref().and_then(|c| Currency::try_from(c.trim().to_owned()).ok());
+    let currency = raw.currency.as_deref().and_then(Currency::parse);
     let price = match (&raw.price, currency) {
         (Some(price), Some(currency)) => {
             let exponent = minor_exponent(currency);
@@ -252,7 +253,7 @@ pub fn parse_price(text: &str, exponent: u32) -> Option<i64> {
     if !digits_only(&int) || !(frac.is_empty() || digits_only(&frac)) || int.len() > 12 {
         return None;
     }
-    let major: i64 = int.parse().ok()?;
+    let major = i64::try_from(parse_digits(&int)?).ok()?;
     if major > MAX_PRICE_MAJOR {
         return None;
     }
@@ -279,7 +280,7 @@ pub fn resolve_url(base: &str, href: &str) -> Option<String> {
         href.to_owned()
     } else if let Some(rest) = href.strip_prefix("//") {
         let scheme = base.split_once("://")?.0;
-        format!("{scheme}://{rest}")
+        [scheme, "://", rest].concat()
     } else if href.contains(':') && href.find(':') < href.find(['/', '?', '#']).or(Some(href.len())) {
         // Another scheme (`data:`, `javascript:`): never a product URL or image we pass on.
         return None;
@@ -287,16 +288,13 @@ pub fn resolve_url(base: &str, href: &str) -> Option<String> {
         let (scheme, rest) = base.split_once("://")?;
         let authority = rest.split(['/', '?', '#']).next()?;
         if href.starts_with('/') {
-            format!("{scheme}://{authority}{href}")
+            [scheme, "://", authority, href].concat()
         } else {
             let base_path = path_of(base);
             let dir = base_path.rfind('/').map_or("/", |i| &base_path[..=i]);
-            let href = if href.starts_with(['?', '#']) {
-                format!("{}{href}", base_path)
-            } else {
-                format!("{dir}{href}")
-            };
-            format!("{scheme}://{authority}{href}")
+            // `concat`, not `format!`: no `core::fmt` in the widget's first load.
+            let base = if href.starts_with(['?', '#']) { base_path } else { dir };
+            [scheme, "://", authority, base, href].concat()
         }
     };
     let host_ok = resolved.split_once("://").and_then(|(_, r)| r.split(['/', '?', '#']).next()).is_some_and(|h| !h.is_empty());

@@ -37,7 +37,7 @@ impl App {
                         let value = value
                             .as_string()
                             .or_else(|| value.as_f64().and_then(browser::number_text))
-                            .or_else(|| value.as_bool().map(|b| b.to_string()));
+                            .or_else(|| value.as_bool().map(|b| if b { "true" } else { "false" }.to_owned()));
                         if let Some(value) = value {
                             props.insert(truncate_chars(&key, MAX_TRACK_KEY_LEN), truncate_chars(&value, MAX_TRACK_VALUE_LEN));
                         }
@@ -68,7 +68,7 @@ impl App {
                     callbacks.push((event, callback));
                 }
             }
-            _ => browser::warn(&format!("floorwalker: unknown command {name}")),
+            _ => browser::warn(&["floorwalker: unknown command ", &name].concat()),
         }
     }
 

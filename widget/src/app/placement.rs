@@ -6,6 +6,7 @@
 
 use std::cell::Cell;
 
+use floorwalker_core::base::text::decimal;
 use wasm_bindgen::JsCast;
 
 use super::App;
@@ -43,7 +44,7 @@ impl App {
             if !text_under(&document, &self.shell.host, home.left(), top, home.width(), home.height()) {
                 if lift > 0.0 {
                     // Whole pixels (steps of LIFT_STEP): no float formatting in the first load.
-                    let _ = launcher.set_attribute("style", &format!("transform:translateY(-{}px)", lift as u32));
+                    let _ = launcher.set_attribute("style", &["transform:translateY(-", &decimal(lift as u64), "px)"].concat());
                 }
                 return;
             }
