@@ -86,8 +86,13 @@ impl Writer {
 
     /// `value` as a length-prefixed section, which a reader may skip whole ([`Reader::section`]).
     pub fn section(&mut self, value: &impl Wire) {
+        self.section_with(|inner| value.put(inner));
+    }
+
+    /// What `write` writes, as one section ([`Writer::section`]).
+    pub fn section_with(&mut self, write: impl FnOnce(&mut Writer)) {
         let mut inner = Writer(Vec::new());
-        value.put(&mut inner);
+        write(&mut inner);
         self.bytes(&inner.0);
     }
 }
@@ -125,6 +130,11 @@ impl<'a> Reader<'a> {
         let mut inner = self.section()?;
         let value = T::take(&mut inner)?;
         inner.0.is_empty().then_some(value)
+    }
+
+    /// Whether every byte was read: a section read field by field must end with its last field.
+    pub fn is_done(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// An enum's variant index.

@@ -89,23 +89,24 @@ impl Wire for PromptDefinition {
         self.kind.put(out);
         self.priority.put(out);
         #[cfg(feature = "prompt-copy")]
-        out.section(&self.copy);
+        out.section_with(|card| {
+            self.copy.put(card);
+            self.position.put(card);
+        });
         // Only a worker built with the words serves this form; this arm keeps the layout.
         #[cfg(not(feature = "prompt-copy"))]
         out.bytes(&[]);
         self.cooldown_days.put(out);
         self.when.put(out);
         self.experiment.put(out);
-        self.position.put(out);
     }
     fn take(input: &mut Reader<'_>) -> Option<Self> {
         let id = String::take(input)?;
         let kind = PromptKind::take(input)?;
         let priority = Wire::take(input)?;
-        #[cfg(feature = "prompt-copy")]
-        let copy = input.section_of()?;
+        let (copy, position) = take_card_section(input)?;
         #[cfg(not(feature = "prompt-copy"))]
-        input.section()?;
+        let () = copy;
         Some(PromptDefinition {
             id,
             kind,
@@ -117,34 +118,52 @@ impl Wire for PromptDefinition {
             // Prompts that are off are not served (`SiteConfig::public`).
             enabled: true,
             experiment: Wire::take(input)?,
-            position: Wire::take(input)?,
+            position,
         })
     }
 }
 
-/// Like a prompt's, a variant's words travel as a section the first load skips unread.
+/// What only the cards module draws with, a prompt's or an arm's words and corner, travels as one
+/// section that the first load (built without `prompt-copy`) skips unread: it decides when a card
+/// appears, not how it looks, and its size budget is tight. Its `position` stays `None` there.
+#[cfg(feature = "prompt-copy")]
+fn take_card_section<T: Wire>(input: &mut Reader<'_>) -> Option<(T, Option<Position>)> {
+    let mut card = input.section()?;
+    let words = T::take(&mut card)?;
+    let position = Wire::take(&mut card)?;
+    card.is_done().then_some((words, position))
+}
+
+#[cfg(not(feature = "prompt-copy"))]
+fn take_card_section(input: &mut Reader<'_>) -> Option<((), Option<Position>)> {
+    input.section()?;
+    Some(((), None))
+}
+
+/// Like a prompt's, a variant's words and corner travel as a section the first load skips unread.
 impl Wire for Variant {
     fn put(&self, out: &mut Writer) {
         self.id.put(out);
         #[cfg(feature = "prompt-copy")]
-        out.section(&self.copy);
+        out.section_with(|card| {
+            self.copy.put(card);
+            self.position.put(card);
+        });
         #[cfg(not(feature = "prompt-copy"))]
         out.bytes(&[]);
         self.when.put(out);
-        self.position.put(out);
     }
     fn take(input: &mut Reader<'_>) -> Option<Self> {
         let id = String::take(input)?;
-        #[cfg(feature = "prompt-copy")]
-        let copy = input.section_of()?;
+        let (copy, position) = take_card_section(input)?;
         #[cfg(not(feature = "prompt-copy"))]
-        input.section()?;
+        let () = copy;
         Some(Variant {
             id,
             #[cfg(feature = "prompt-copy")]
             copy,
             when: Wire::take(input)?,
-            position: Wire::take(input)?,
+            position,
         })
     }
 }
@@ -328,7 +347,7 @@ mod tests {
         assert_eq!(decode::<PromptCard>(&encode(&card)), Some(card));
     }
 
-    /// The wire form of version 4 (3 plus the prompts' and arms' corners), pinned: a change to any type's encoding must come with a new
+    /// The wire form of version 4 (3 plus the prompts' and arms' corners, in their card sections), pinned: a change to any type's encoding must come with a new
     /// `VERSION` (widgets in browsers' caches ask for the version they were built for). Written out
     /// here rather than taken from the built-in playbooks, which change with the product.
     #[test]
@@ -356,6 +375,6 @@ mod tests {
         let bytes = encode(&config.public());
         let digest = crate::base::crypto::base64_encode(&crate::base::crypto::sha256(&bytes));
         assert_eq!(VERSION, 4, "a new version: pin its digest here");
-        assert_eq!(digest, "LnSj93HJGnailHGZdGXncisEgf/VAjxt/ZRdBQfHUiQ=", "the wire form changed without a new base::wire::VERSION");
+        assert_eq!(digest, "lMeqVF0zsWexvIvmAxLrVBaxXMiAHzhcEGZsmAztuP8=", "the wire form changed without a new base::wire::VERSION");
     }
 }
