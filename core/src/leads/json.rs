@@ -28,17 +28,12 @@ json_struct!(write LeadRequest {
 
 #[cfg(test)]
 mod tests {
+    use crate::base::json::tests::writes_as_serde;
     use crate::base::json::{to_json, JsonEnum};
     use crate::base::locale::Locale;
     use crate::leads::consent::{ConsentPurpose, ConsentText};
     use crate::leads::lead::{Contact, LeadKind, LeadRequest};
     use crate::visitor::context::VisitorContext;
-
-    fn check(request: &LeadRequest) {
-        let text = to_json(request);
-        assert_eq!(text, serde_json::to_string(request).unwrap());
-        assert_eq!(&serde_json::from_str::<LeadRequest>(&text).unwrap(), request);
-    }
 
     #[test]
     fn a_lead_request_is_written_as_serde_writes_it() {
@@ -59,8 +54,8 @@ mod tests {
             locale: Locale::Ru,
             page_url: "https://shop.example/p/1".into(),
         };
-        check(&request);
-        check(&LeadRequest {
+        writes_as_serde(&request);
+        writes_as_serde(&LeadRequest {
             prompt: Some("callback".into()),
             contact: Contact {
                 email: Some("a@b.example".into()),

@@ -36,7 +36,7 @@ impl ToJson for VisitorContext {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use crate::base::json::to_json;
+    use crate::base::json::tests::writes_as_serde;
     use crate::base::locale::Locale;
     use crate::base::money::{Currency, Money};
     use crate::visitor::context::*;
@@ -85,17 +85,11 @@ pub(crate) mod tests {
         }
     }
 
-    fn check(context: &VisitorContext) {
-        let text = to_json(context);
-        assert_eq!(text, serde_json::to_string(context).unwrap());
-        assert_eq!(&serde_json::from_str::<VisitorContext>(&text).unwrap(), context);
-    }
-
     #[test]
     fn the_context_is_written_as_serde_writes_it() {
-        check(&VisitorContext::default());
-        check(&full_context());
-        check(&VisitorContext {
+        writes_as_serde(&VisitorContext::default());
+        writes_as_serde(&full_context());
+        writes_as_serde(&VisitorContext {
             page_titles: vec![PageTitle { url: "https://shop.example/".into(), title: "Кроха".into() }],
             ..full_context()
         });

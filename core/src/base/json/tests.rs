@@ -17,6 +17,17 @@ where
     assert_eq!(from_json::<T>(&pretty).as_ref(), Some(value), "{pretty}");
 }
 
+/// A write-only type (the UI modules send it; the worker reads it with serde): `value` written as
+/// serde_json writes it, and serde reads that text back as `value`.
+pub(crate) fn writes_as_serde<T>(value: &T)
+where
+    T: ToJson + serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let text = to_json(value);
+    assert_eq!(text, serde_json::to_string(value).unwrap());
+    assert_eq!(&serde_json::from_str::<T>(&text).unwrap(), value);
+}
+
 #[test]
 fn values_parse_as_json_says() {
     assert_eq!(parse(" null "), Some(Value::Null));
