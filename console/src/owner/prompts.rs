@@ -874,7 +874,8 @@ fn experiment_part(form: Form, index: usize, base: &str, kind: &PromptKind, id: 
                 .into_iter()
                 .enumerate()
                 .map(|(n, (variant, own_timing))| {
-                    let (base, base_path, kind, scope) = (base.clone(), base.clone(), kind.clone(), scope.clone());
+                    let corner_path = format!("{base}.experiment.variants[{n}].position");
+                    let (base, kind, scope) = (base.clone(), kind.clone(), scope.clone());
                     let (name, keep_name, keep_id, remove_id) = (variant.clone(), variant.clone(), variant.clone(), variant.clone());
                     let words = move || locales.get().into_iter().map(|locale| copy_fields(form, index, &base, &kind, locale, Words::Variant(n))).collect_view();
                     let keep = {
@@ -895,7 +896,7 @@ fn experiment_part(form: Form, index: usize, base: &str, kind: &PromptKind, id: 
                         <div class="variant" data-test=format!("variant-{variant}")>
                             <h4>{move || arm_label(&name, lang.get())}</h4>
                             <div class="locales">{words}</div>
-                            {select(form, format!("{base_path}.experiment.variants[{n}].position"), ("Where its card appears", "Где появляется его карточка"),
+                            {select(form, corner_path, ("Where its card appears", "Где появляется его карточка"),
                                 corner_options(Some(("As the prompt's", "Как у подсказки"))),
                                 get(move |d| variant_at(d, index, n).and_then(|v| v.position).map(|p| p.key().to_owned()).unwrap_or_default()),
                                 set(move |d, v| if let Some(variant) = d.widget.prompts[index].experiment.as_mut().and_then(|e| e.variants.get_mut(n)) {

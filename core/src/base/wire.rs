@@ -125,13 +125,6 @@ impl<'a> Reader<'a> {
         self.bytes().map(Reader)
     }
 
-    /// The whole of a section as a `T`.
-    pub fn section_of<T: Wire>(&mut self) -> Option<T> {
-        let mut inner = self.section()?;
-        let value = T::take(&mut inner)?;
-        inner.0.is_empty().then_some(value)
-    }
-
     /// Whether every byte was read: a section read field by field must end with its last field.
     pub fn is_done(&self) -> bool {
         self.0.is_empty()

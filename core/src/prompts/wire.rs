@@ -347,9 +347,10 @@ mod tests {
         assert_eq!(decode::<PromptCard>(&encode(&card)), Some(card));
     }
 
-    /// The wire form of version 4 (3 plus the prompts' and arms' corners, in their card sections), pinned: a change to any type's encoding must come with a new
-    /// `VERSION` (widgets in browsers' caches ask for the version they were built for). Written out
-    /// here rather than taken from the built-in playbooks, which change with the product.
+    /// The wire form of version 4 (3 plus the prompts' and arms' corners, in their card sections),
+    /// pinned: a change to any type's encoding must come with a new `VERSION` (widgets in browsers'
+    /// caches ask for the version they were built for). Written out here rather than taken from
+    /// the built-in playbooks, which change with the product.
     #[test]
     fn version_4_is_pinned() {
         let config: SiteConfig = serde_json::from_value(serde_json::json!({

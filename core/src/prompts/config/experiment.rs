@@ -1,5 +1,6 @@
 //! An A/B experiment on one prompt: the owner writes up to three challengers (other words, other
-//! timing, another corner), the prompt as defined is the control, and each visitor sees one arm, always the same.
+//! timing, another corner), the prompt as defined is the control, and each visitor sees one arm,
+//! always the same.
 //!
 //! A challenger replaces only the prompt's copy, its `when` and the corner its card appears in;
 //! the prompt's id, kind, priority, cooldown and every guardrail stay the prompt's, so a
