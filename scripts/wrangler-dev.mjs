@@ -66,10 +66,11 @@ const pairs = (raw) => {
   for (let i = 0; i < raw.length; i += 2) if (!HOP_BY_HOP.has(raw[i].toLowerCase())) kept.push(raw[i], raw[i + 1]);
   return kept;
 };
+// workerd's own socket, as the last (re)load reported it.
+const workerSocket = () => ({ host: userWorker.hostname, port: Number(userWorker.port) });
 const relay = http.createServer((request, response) => {
   const upstream = http.request({
-    host: userWorker.hostname,
-    port: Number(userWorker.port),
+    ...workerSocket(),
     method: request.method,
     path: request.url,
     headers: pairs(request.rawHeaders),
@@ -90,7 +91,7 @@ const relay = http.createServer((request, response) => {
 // as a request goes out.
 relay.keepAliveTimeout = 65_000;
 relay.on("upgrade", (request, client, head) => {
-  const upstream = net.connect({ host: userWorker.hostname, port: Number(userWorker.port) }, () => {
+  const upstream = net.connect(workerSocket(), () => {
     const lines = [`${request.method} ${request.url} HTTP/${request.httpVersion}`];
     for (let i = 0; i < request.rawHeaders.length; i += 2) lines.push(`${request.rawHeaders[i]}: ${request.rawHeaders[i + 1]}`);
     upstream.write(`${lines.join("\r\n")}\r\n\r\n`);

@@ -127,22 +127,6 @@ impl Browser {
             .expect("a flick after a reading pause");
     }
 
-    /// Opens `url` and waits for its load event, as WebDriver's navigation does. A navigation that
-    /// WebDriver gives up on ("Timed out receiving message from renderer": the load event did not
-    /// come within the page-load limit) is made once more and said on stderr: on CI's loaded
-    /// two-core machines wrangler dev's proxy has stalled a page's stylesheet or script that way,
-    /// while the same page opened 90 times under full CPU load here never took over 2 s. A page
-    /// that stalls twice fails the test.
-    pub async fn goto(&self, url: &str) -> Result<(), fantoccini::error::CmdError> {
-        match self.client.goto(url).await {
-            Err(error) if is_page_load_timeout(&error) => {
-                eprintln!("opening {url} timed out ({error}); opening it once more");
-                self.client.goto(url).await
-            }
-            done => done,
-        }
-    }
-
     /// axe-core's violations (rule id, help, where) within `include` (a selector path that may go
     /// through shadow roots: `&["floorwalker-widget", ".panel"]`; empty for the whole document),
     /// `[]` when clean. axe-core is a pinned npm package (package.json), put in the page once.
@@ -269,12 +253,6 @@ impl Drop for Browser {
         let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
         let _ = self.driver.wait();
     }
-}
-
-/// WebDriver's "timeout" error, which chromedriver gives when a page's load event does not come in
-/// time.
-fn is_page_load_timeout(error: &fantoccini::error::CmdError) -> bool {
-    matches!(error, fantoccini::error::CmdError::Standard(e) if e.error() == "timeout")
 }
 
 /// Chromium's emulation of an Android phone with a `width`×`height` screen and touch, so

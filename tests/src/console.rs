@@ -18,7 +18,7 @@ pub struct Console {
 impl Console {
     pub async fn open(worker: &Worker) -> Console {
         let browser = Browser::start().await;
-        browser.goto(&worker.url("/console")).await.expect("opening /console");
+        browser.client.goto(&worker.url("/console")).await.expect("opening /console");
         Console { browser }
     }
 

@@ -104,7 +104,7 @@ async fn the_owner_writes_canned_replies_and_an_operator_sends_one_with_a_slash(
 
     // The editor on a 360 px phone, in both languages: nothing sideways, axe clean.
     let phone = Console { browser: Browser::start_mobile().await };
-    phone.browser.goto(&worker.url("/console/")).await.expect("the console on a phone");
+    phone.browser.client.goto(&worker.url("/console/")).await.expect("the console on a phone");
     phone.login("olga@demo.example", PASSWORD).await;
     phone.press("[data-test=nav-team]", ENTER).await;
     phone.wait("the editor's rows", "return document.querySelectorAll('[data-test=canned-row]').length === 2;").await;

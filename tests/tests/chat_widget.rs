@@ -35,7 +35,7 @@ async fn operator_online(worker: &Worker) -> (String, ConsoleSocket) {
 }
 
 async fn open_page(browser: &Browser, url: &str) {
-    browser.goto(url).await.unwrap_or_else(|e| panic!("opening {url}: {e}"));
+    browser.client.goto(url).await.unwrap_or_else(|e| panic!("opening {url}: {e}"));
     browser
         .wait_for("the widget to mount", &format!("{SHADOW} return !!root && !!root.querySelector('button.launcher');"))
         .await;
@@ -1197,7 +1197,7 @@ async fn a_photo_from_the_panel_and_a_pdf_from_the_console_reach_the_other_side(
     floorwalker_e2e::save_screen("chat", "files-panel-phone-ru", &visitor.screenshot_of(0.0, 0.0, 360.0, 740.0).await);
 
     let phone = Console { browser: Browser::start_mobile().await };
-    phone.browser.goto(&worker.url("/console")).await.expect("opening /console");
+    phone.browser.client.goto(&worker.url("/console")).await.expect("opening /console");
     phone.login("anna@demo.example", PASSWORD).await;
     phone.set_lang("ru").await;
     phone.click(&format!("{row} button")).await;

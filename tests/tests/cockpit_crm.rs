@@ -36,7 +36,7 @@ async fn create_owner(worker: &Worker) {
 /// `lang`, on the section `hash`.
 async fn owner_console(worker: &Worker, mobile: bool, lang: &str, hash: &str) -> Console {
     let browser = if mobile { Browser::start_mobile().await } else { Browser::start().await };
-    browser.goto(&worker.url("/console/")).await.expect("opening /console");
+    browser.client.goto(&worker.url("/console/")).await.expect("opening /console");
     browser.eval(&format!("localStorage.setItem('floorwalker-console-lang', {});", js(lang)), vec![]).await;
     // The language is read when the console starts.
     browser.client.refresh().await.expect("reload");
@@ -590,7 +590,7 @@ async fn a_newcomer_on_the_demo_connects_its_own_receiver_and_sees_each_request_
     // The hint's link opens the receiver's page in the owner's language.
     let href = console.browser.eval("return document.querySelector('[data-test=local-receiver-page]').href;", vec![]).await;
     assert_eq!(href, json!(format!("{}?lang=en", receiver.page_url())));
-    console.browser.goto(href.as_str().expect("a link")).await.expect("opening the receiver's page");
+    console.browser.client.goto(href.as_str().expect("a link")).await.expect("opening the receiver's page");
     console.wait("both requests on the page", "return document.querySelectorAll('[data-test=request]').length === 2;").await;
     assert_eq!(console.browser.eval("return [...document.querySelectorAll('[data-test=request]')].map(r => r.dataset.signature);", vec![]).await, json!(["not-checked", "not-checked"]));
     // The secret, pasted: every signature is checked, the earlier ones too.
@@ -636,7 +636,7 @@ async fn a_newcomer_on_the_demo_connects_its_own_receiver_and_sees_each_request_
         let phone = owner_console(&worker, true, lang, "crm").await;
         phone.wait("the hint on the phone", "return !!document.querySelector('[data-test=local-receiver]');").await;
         look_at_receiver(&phone, &format!("receiver-hint-phone-{lang}")).await;
-        phone.browser.goto(&format!("{}?lang={lang}", receiver.page_url())).await.expect("the page on the phone");
+        phone.browser.client.goto(&format!("{}?lang={lang}", receiver.page_url())).await.expect("the page on the phone");
         phone.wait("the requests on the phone", "return document.querySelectorAll('[data-test=request]').length === 2;").await;
         look_at_receiver(&phone, &format!("receiver-phone-{lang}")).await;
         phone.close().await;

@@ -167,7 +167,7 @@ async fn screenshots(browser: &Browser, name: &str) {
 }
 
 async fn open_email_screen(console: &Console, worker: &Worker) {
-    console.browser.goto(&worker.url("/console#email")).await.expect("opening the console");
+    console.browser.client.goto(&worker.url("/console#email")).await.expect("opening the console");
     console.submit_login(OWNER, PASSWORD).await;
     console.wait("the email screen", "return !!document.querySelector('[data-test=email-form]') && document.querySelector('[data-test=email-from]').textContent.includes('<');").await;
 }

@@ -40,7 +40,7 @@ async fn shop(name: &str) -> (Worker, SiteConfig) {
 
 /// The owner's console in `lang` on the section `nav` (`prompts`, `results`), once `ready` holds.
 async fn console_on(worker: &Worker, browser: Browser, lang: &str, nav: &str, ready: &str) -> Console {
-    browser.goto(&worker.url("/console")).await.expect("opening /console");
+    browser.client.goto(&worker.url("/console")).await.expect("opening /console");
     let console = Console { browser };
     console.submit_login(OWNER.0, OWNER.1).await;
     console.wait("the owner's sections", "return !!document.querySelector('[data-test=nav-prompts]');").await;
@@ -104,10 +104,10 @@ async fn seed_visit(worker: &Worker, visitor: &str, accepted: bool) {
 /// leaving through the top.
 async fn comparison_card_for(worker: &Worker, visitor: &str) -> (String, bool) {
     let browser = Browser::start().await;
-    browser.goto(&worker.url(STROLLER)).await.expect("the shop");
+    browser.client.goto(&worker.url(STROLLER)).await.expect("the shop");
     browser.eval(&format!("localStorage.setItem('fw:demo:visitor', {});", js(visitor)), vec![]).await;
     for path in [STROLLER, CAR_SEAT] {
-        browser.goto(&worker.url(path)).await.expect("a product page");
+        browser.client.goto(&worker.url(path)).await.expect("a product page");
         browser.wait_for("the widget to mount", &format!("{SHADOW} return !!root && !!root.querySelector('button.launcher');")).await;
     }
     browser

@@ -132,7 +132,7 @@ async fn an_owner_copies_the_tag_sees_the_refusal_allows_the_origin_and_sees_the
     let shop = ShopServer::start_with_tag(&copied);
     let shop_origin = shop.origin();
     let visitor = Browser::start().await;
-    visitor.goto(&shop.url("/")).await.expect("opening the shop");
+    visitor.client.goto(&shop.url("/")).await.expect("opening the shop");
     visitor.wait_for("the shop's page", "return document.readyState === 'complete';").await;
 
     // The screen shows the refusal by itself (it polls), and says what it means.
@@ -242,7 +242,7 @@ async fn an_owner_copies_the_tag_sees_the_refusal_allows_the_origin_and_sees_the
 
     // The demo shop on the worker's own origin: the browser sends no Origin header for a
     // same-origin fetch, and the load is seen all the same.
-    visitor.goto(&worker.url("/")).await.expect("opening the demo shop");
+    visitor.client.goto(&worker.url("/")).await.expect("opening the demo shop");
     eventually("the widget on the worker's own origin", Duration::from_secs(20), || async { widget_mounted(&visitor).await.then_some(()) }).await;
     console
         .wait(
@@ -256,7 +256,7 @@ async fn an_owner_copies_the_tag_sees_the_refusal_allows_the_origin_and_sees_the
 
     // At 360 px, in both languages.
     let phone = Console { browser: Browser::start_mobile().await };
-    phone.browser.goto(&worker.url("/console/")).await.expect("opening /console on a phone");
+    phone.browser.client.goto(&worker.url("/console/")).await.expect("opening /console on a phone");
     phone.set_lang("ru").await;
     phone.login(OWNER, PASSWORD).await;
     open_install(&phone).await;
@@ -288,7 +288,7 @@ async fn operators_strangers_and_other_owners_are_refused_and_bad_requests_are_4
     console.login("anna@demo.example", PASSWORD).await;
     assert_eq!(console.text("[data-test=nav-install]").await, None, "no Install link for an operator");
     assert_eq!(console.text("[data-test=nav]").await, None, "an operator has one section, so no section bar");
-    console.browser.goto(&worker.url("/console/#install")).await.expect("the Install link");
+    console.browser.client.goto(&worker.url("/console/#install")).await.expect("the Install link");
     console.wait("the inbox instead", "return !!document.querySelector('main[data-test=screen-inbox]');").await;
     assert_eq!(console.text("[data-test=install]").await, None);
     console.close().await;

@@ -23,7 +23,7 @@ const ACTIVE: &str = "[data-field='widget.prompts[1].when.active_seconds_at_leas
 
 /// The owner's console on the Prompts screen, in `lang`.
 async fn prompts_screen(worker: &Worker, browser: Browser, lang: &str) -> Console {
-    browser.goto(&worker.url("/console")).await.expect("opening /console");
+    browser.client.goto(&worker.url("/console")).await.expect("opening /console");
     let console = Console { browser };
     console.submit_login(OWNER.0, OWNER.1).await;
     console.wait("the owner's sections", "return !!document.querySelector('[data-test=nav-prompts]');").await;
@@ -63,7 +63,7 @@ async fn screenshot(browser: &Browser, selector: &str, name: &str) {
 /// The callback card's title as a visitor on the Russian demo shop sees it.
 async fn callback_title_for_a_visitor(worker: &Worker) -> String {
     let browser = Browser::start().await;
-    browser.goto(&worker.url(CAR_SEAT)).await.expect("the product page");
+    browser.client.goto(&worker.url(CAR_SEAT)).await.expect("the product page");
     let title = browser
         .wait_for(
             "the callback card",
@@ -367,7 +367,7 @@ async fn the_comparison_preview_shows_the_shops_own_products_on_the_launchers_si
         ("/product/nordika-city-lite/", "Nordika City Lite"),
         ("/product/lumi-hug-fix/", "Lumi Hug Fix"),
     ] {
-        visitor.goto(&worker.url(page)).await.expect("a product page");
+        visitor.client.goto(&worker.url(page)).await.expect("a product page");
         // One view stored before the next, so "newest" is the order they were seen in.
         recent = floorwalker_e2e::eventually(&format!("the view of {name} in D1"), std::time::Duration::from_secs(30), || async {
             let recent: Vec<Value> = worker.admin_get("/sites/demo/products/recent").await;
@@ -409,7 +409,7 @@ async fn the_comparison_preview_shows_the_shops_own_products_on_the_launchers_si
 /// The preview card on the shop (`shop_path` already carries the `#fw-preview=` fragment) once it
 /// is on screen: its title.
 async fn preview_on_the_shop(visitor: &Browser, worker: &Worker, shop_path: &str, prompt: &str) -> String {
-    visitor.goto(&worker.url(shop_path)).await.expect("the shop with a preview link");
+    visitor.client.goto(&worker.url(shop_path)).await.expect("the shop with a preview link");
     let title = visitor
         .wait_for(
             "the preview card",
@@ -499,7 +499,7 @@ async fn the_owner_opens_the_saved_card_on_the_shop_at_once_as_a_preview_that_se
     // Recorded: the owner's page views, as any visit; not the card, not a lead.
     let visitor_id = visitor.wait_for("the visitor id", "return localStorage.getItem('fw:demo:visitor');").await;
     let visitor_id = visitor_id.as_str().unwrap_or_default().to_owned();
-    visitor.goto(&worker.url("/en/#fw-preview=compare_by_email")).await.expect("the English shop");
+    visitor.client.goto(&worker.url("/en/#fw-preview=compare_by_email")).await.expect("the English shop");
     let events = floorwalker_e2e::eventually("both page views in D1", std::time::Duration::from_secs(30), || async {
         let events = worker.events("demo", &visitor_id).await;
         (events.iter().filter(|e| e.event.data.kind() == "page_view").count() >= 2).then_some(events)

@@ -105,7 +105,7 @@ async fn the_owner_sees_each_prompts_funnel_and_revenue_and_manages_deal_tokens(
 
     // At 360 px, in both languages.
     let phone = Console { browser: Browser::start_mobile().await };
-    phone.browser.goto(&worker.url("/console/")).await.expect("opening /console on a phone");
+    phone.browser.client.goto(&worker.url("/console/")).await.expect("opening /console on a phone");
     phone.set_lang("ru").await;
     phone.login(OWNER, PASSWORD).await;
     open_results(&phone).await;

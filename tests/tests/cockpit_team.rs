@@ -71,7 +71,7 @@ async fn an_owner_invites_an_operator_who_joins_and_is_then_disabled() {
 
     // Ivan opens the link in a browser of his own.
     let ivan = Console { browser: Browser::start().await };
-    ivan.browser.goto(&url).await.expect("opening the invite link");
+    ivan.browser.client.goto(&url).await.expect("opening the invite link");
     ivan.set_lang("ru").await;
     ivan.wait_text("[data-test=link-lead]", "«Кроха»").await;
     assert_eq!(ivan.browser.axe_violations(&["main"]).await, json!([]), "axe-core on the link page (ru)");
@@ -103,7 +103,7 @@ async fn an_owner_invites_an_operator_who_joins_and_is_then_disabled() {
 
     // The link cannot be used again, in a third browser.
     let again = Console { browser: Browser::start().await };
-    again.browser.goto(&url).await.expect("opening the used link");
+    again.browser.client.goto(&url).await.expect("opening the used link");
     again.wait("the refusal", "return !!document.querySelector('[data-test=link-refused]');").await;
     again.close().await;
 
@@ -117,7 +117,7 @@ async fn an_owner_invites_an_operator_who_joins_and_is_then_disabled() {
 
     // The same screen on a 360 px phone, in both languages.
     let phone = Console { browser: Browser::start_mobile().await };
-    phone.browser.goto(&worker.url("/console")).await.expect("opening /console");
+    phone.browser.client.goto(&worker.url("/console")).await.expect("opening /console");
     phone.login("olga@demo.example", PASSWORD).await;
     for lang in ["en", "ru"] {
         phone.set_lang(lang).await;
@@ -137,7 +137,7 @@ async fn an_owner_invites_an_operator_who_joins_and_is_then_disabled() {
     let (status, issued) = worker.admin_send(Method::POST, "/sites/demo/invites", Some(json!({"email": "petr@demo.example"}))).await;
     assert_eq!(status, 201, "{issued}");
     let phone = Console { browser: Browser::start_mobile().await };
-    phone.browser.goto(&worker.url(issued["path"].as_str().expect("a path"))).await.expect("opening the link");
+    phone.browser.client.goto(&worker.url(issued["path"].as_str().expect("a path"))).await.expect("opening the link");
     for lang in ["en", "ru"] {
         phone.set_lang(lang).await;
         phone.wait("the form", "return !!document.querySelector('#link-name');").await;

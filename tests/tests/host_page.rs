@@ -99,7 +99,7 @@ async fn on_a_hostile_theme_the_launcher_works_and_the_page_looks_the_same_with_
     worker.put_site(&config).await;
     let browser = Browser::start().await;
 
-    browser.goto(&shop.url(PAGE)).await.expect("opening the themed page");
+    browser.client.goto(&shop.url(PAGE)).await.expect("opening the themed page");
     let launcher = eventually("the launcher to be on screen", Duration::from_secs(20), || async {
         let value = browser.client.execute(LAUNCHER, vec![]).await.ok()?;
         (!value.is_null()).then_some(value)
@@ -116,7 +116,7 @@ async fn on_a_hostile_theme_the_launcher_works_and_the_page_looks_the_same_with_
     let viewport = (number(&launcher["viewport"]["width"]), number(&launcher["viewport"]["height"]));
     let (size_with, with_tag) = page_pixels(&browser, corner, viewport).await;
 
-    browser.goto(&shop.url(&format!("{PAGE}?fw=off"))).await.expect("opening the page without the tag");
+    browser.client.goto(&shop.url(&format!("{PAGE}?fw=off"))).await.expect("opening the page without the tag");
     browser.wait_for("the page without the tag", "return !!document.querySelector('.theme-credit');").await;
     let (size_without, without_tag) = page_pixels(&browser, corner, viewport).await;
     let host = browser.eval(concat!("return ", widget_host!(), " === null;"), vec![]).await;
@@ -134,7 +134,7 @@ async fn on_a_hostile_theme_the_launcher_works_and_the_page_looks_the_same_with_
     }
 
     // And it is clickable as a person clicks: WebDriver refuses a click that something covers.
-    browser.goto(&shop.url(PAGE)).await.expect("opening the themed page again");
+    browser.client.goto(&shop.url(PAGE)).await.expect("opening the themed page again");
     browser.wait_for("the widget to mount", &format!("{WIDGET_ROOT} return !!root && !!root.querySelector('button.launcher');")).await;
     let host = browser.client.find(Locator::Css(WIDGET_TAG)).await.expect("the widget's host element");
     let root = host.shadow_root().await.expect("its open shadow root");

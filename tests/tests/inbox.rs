@@ -194,7 +194,7 @@ async fn an_after_hours_message_is_answered_by_email_from_the_inbox() {
 
     // On a 360 px phone, in both languages: it fits, axe-core finds nothing.
     let phone = Console { browser: Browser::start_mobile().await };
-    phone.browser.goto(&worker.url("/console")).await.expect("opening /console");
+    phone.browser.client.goto(&worker.url("/console")).await.expect("opening /console");
     phone.login("anna@demo.example", PASSWORD).await;
     phone.wait_text(&item(&call), "+79161234567").await;
     for lang in ["en", "ru"] {

@@ -37,7 +37,7 @@ async fn shop(name: &str, prompts: &[&str], adjust: impl FnOnce(&mut SiteConfig)
 use floorwalker_e2e::browser::WIDGET_ROOT as SHADOW;
 
 async fn open(browser: &Browser, url: &str) {
-    browser.goto(url).await.unwrap_or_else(|e| panic!("opening {url}: {e}"));
+    browser.client.goto(url).await.unwrap_or_else(|e| panic!("opening {url}: {e}"));
     browser
         .wait_for(
             "the widget to mount",
@@ -655,7 +655,7 @@ async fn on_a_phone_switching_away_shows_the_comparison_on_return_not_while_hidd
     let shop_tab = browser.client.window().await.expect("the current tab");
     let other = browser.client.new_window(true).await.expect("a second tab");
     browser.client.switch_to_window(other.handle).await.expect("switching to the second tab");
-    browser.goto("about:blank").await.expect("a blank page");
+    browser.client.goto("about:blank").await.expect("a blank page");
     // Away longer than a notification-shade flicker (2 s).
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     browser.client.switch_to_window(shop_tab).await.expect("back to the shop");

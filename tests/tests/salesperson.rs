@@ -28,7 +28,7 @@ async fn demo_shop(name: &str) -> (Worker, SiteConfig) {
 }
 
 async fn open(browser: &Browser, url: &str) {
-    browser.goto(url).await.unwrap_or_else(|e| panic!("opening {url}: {e}"));
+    browser.client.goto(url).await.unwrap_or_else(|e| panic!("opening {url}: {e}"));
     browser.wait_for("the widget to mount", &format!("{SHADOW} return !!root && !!root.querySelector('button.launcher');")).await;
 }
 

@@ -73,7 +73,7 @@ async fn wait(browser: &Browser, what: &str, script: &str, seconds: u64) -> Valu
 
 async fn open_panel(device: &Device, url: &str) {
     let browser = &device.browser;
-    browser.goto(url).await.unwrap_or_else(|e| panic!("opening {url}: {e}"));
+    browser.client.goto(url).await.unwrap_or_else(|e| panic!("opening {url}: {e}"));
     wait(browser, "the widget to mount", "return !!root.querySelector('button.launcher');", 20).await;
     let viewport = browser.eval("return [innerWidth, innerHeight];", vec![]).await;
     assert_eq!(viewport, json!([device.width, device.height]), "the {} viewport", device.name);

@@ -48,7 +48,7 @@ async fn widget_mounts_in_a_shadow_root_and_its_page_view_reaches_d1() {
     worker.seed_demo_site(&[]).await;
     let browser = Browser::start().await;
     let page = worker.url(PRODUCT_PAGE);
-    browser.goto(&page).await.expect("opening the product page");
+    browser.client.goto(&page).await.expect("opening the product page");
 
     let mounted = browser.wait_for("the widget to mount in a shadow root", WIDGET_MOUNTED).await;
     // #e4572e is the demo site's brand colour in demo-site/site.json.
@@ -93,7 +93,7 @@ async fn a_shop_on_another_origin_embeds_the_widget_and_keeps_working_when_the_w
 
     // Cross-origin embed: config, glue and wasm all come from the worker's origin (CORS).
     let page = shop.url("/en/product/orsa-360-isofix/");
-    browser.goto(&page).await.expect("opening the shop page");
+    browser.client.goto(&page).await.expect("opening the shop page");
     let mounted = browser.wait_for("the widget to mount on the shop's page", WIDGET_MOUNTED).await;
     assert_eq!(mounted["label"], "Open assistant", "the English page gets English copy");
     let visitor = browser.wait_for("a visitor id", VISITOR_ID).await;
@@ -137,7 +137,7 @@ async fn a_shop_on_another_origin_embeds_the_widget_and_keeps_working_when_the_w
     worker.stop();
     assert!(worker.http().get(worker.url("/v1/health")).send().await.is_err(), "the worker is really down");
     let browser = Browser::start().await;
-    browser.goto(&shop.url("/product/orsa-360-isofix/")).await.expect("reloading with the worker down");
+    browser.client.goto(&shop.url("/product/orsa-360-isofix/")).await.expect("reloading with the worker down");
     let heading = browser.wait_for("the product heading", "return document.querySelector('h1')?.textContent;").await;
     assert!(heading.as_str().unwrap_or_default().contains("Orsa 360"), "{heading}");
     let count = browser

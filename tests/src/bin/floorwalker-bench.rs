@@ -74,7 +74,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 async fn visit(url: &str, with_widget: bool) -> Value {
     let browser = Browser::start().await;
-    browser.goto(url).await.expect("opening the page");
+    browser.client.goto(url).await.expect("opening the page");
     let result = browser
         .client
         .execute_async(COLLECT, vec![Value::Bool(with_widget)])
