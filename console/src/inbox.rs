@@ -7,7 +7,7 @@
 //! a stable `data-test` hook; the end-to-end suite (`tests/tests/console.rs`) uses only those.
 
 use floorwalker_core::chat::conversation_list::{Alert, HubMirror};
-use floorwalker_core::chat::hub::{ConnectionStatus, ConsoleFrame, ConversationEntry, HubNotification};
+use floorwalker_core::chat::hub::{ConnectionStatus, ConsoleFrame, HubNotification};
 use floorwalker_core::access::accounts::SignedIn;
 use floorwalker_core::chat::offline::visitor_label_in;
 use floorwalker_core::chat::operator_view::CallbackEntry;
@@ -181,8 +181,8 @@ pub fn Inbox(me: RwSignal<Option<SignedIn>>) -> impl IntoView {
                 <CallbackQueue hub=hub selected=selected/>
                 <h2 class="heading">{move || lang.get().pick("Conversations", "Разговоры")}</h2>
                 <ul class="list" data-test="conversations" aria-label="Conversations">
-                    <For each=move || mirror.with(|m| m.conversations().ordered().into_iter().cloned().collect::<Vec<_>>()) key=|e| (e.conversation_id.clone(), e.revision) let:entry>
-                        <ConversationRow entry=entry selected=selected alert=alert/>
+                    <For each=move || mirror.with(|m| m.conversations().ordered().into_iter().map(|e| e.conversation_id.clone()).collect::<Vec<_>>()) key=|id| id.clone() let:id>
+                        <ConversationRow id=id mirror=mirror selected=selected alert=alert/>
                     </For>
                     {move || mirror.with(|m| m.conversations().is_empty()).then(|| view! { <li class="empty">{move || lang.get().pick("No conversations yet.", "Разговоров пока нет.")}</li> })}
                 </ul>
@@ -203,23 +203,31 @@ pub fn Inbox(me: RwSignal<Option<SignedIn>>) -> impl IntoView {
     }
 }
 
+/// One conversation in the list. The row is keyed by the conversation alone and redraws only its
+/// contents as the conversation changes, so the button an operator has focused or is clicking
+/// stays the same element while messages arrive.
 #[component]
-fn ConversationRow(entry: ConversationEntry, selected: RwSignal<Option<String>>, alert: RwSignal<Option<Alert>>) -> impl IntoView {
+fn ConversationRow(id: String, mirror: RwSignal<HubMirror>, selected: RwSignal<Option<String>>, alert: RwSignal<Option<Alert>>) -> impl IntoView {
     let lang = crate::i18n::use_lang();
-    let id = entry.conversation_id.clone();
-    let current = id.clone();
-    let status = if entry.status == ConversationStatus::Closed { "closed" } else { "open" };
+    let entry = {
+        let id = id.clone();
+        Memo::new(move |_| mirror.with(|m| m.conversations().get(&id).cloned()))
+    };
+    let closed = move || entry.with(|e| e.as_ref().is_some_and(|e| e.status == ConversationStatus::Closed));
+    let (current, attribute) = (id.clone(), id.clone());
     view! {
-        <li data-test="conversation" data-conversation=entry.conversation_id.clone() data-status=status>
+        <li data-test="conversation" data-conversation=attribute data-status=move || if closed() { "closed" } else { "open" }>
             <button aria-current=move || (selected.get().as_deref() == Some(current.as_str())).to_string()
                 on:click=move |_| { selected.set(Some(id.clone())); alert.set(None); }>
-                <span class="label" data-test="label">{let label = entry.visitor_label.clone(); move || visitor_label_in(&label, lang.get()).into_owned()}</span>
-                {(entry.unread_by_operator > 0).then(|| view! { <span class="badge unread" data-test="unread">{entry.unread_by_operator}</span> })}
-                {entry.callback_requested.then(|| view! { <span class="flag" data-test="callback-flag">{move || lang.get().pick("callback", "перезвонить")}</span> })}
-                {entry.assignee.clone().map(|a| view! { <span class="taken" data-test="assignee">{a.name}</span> })}
-                {(entry.status == ConversationStatus::Closed).then(|| view! { <span class="closed" data-test="closed">{move || lang.get().pick("closed", "закрыт")}</span> })}
-                {entry.rating.map(|score| view! { <span class="flag rated" data-test="rating">{move || format!("{} {score}/5", lang.get().pick("rated", "оценка"))}</span> })}
-                <div class="preview" data-test="preview">{entry.preview.clone()}</div>
+                {move || entry.get().map(|entry| view! {
+                    <span class="label" data-test="label">{let label = entry.visitor_label.clone(); move || visitor_label_in(&label, lang.get()).into_owned()}</span>
+                    {(entry.unread_by_operator > 0).then(|| view! { <span class="badge unread" data-test="unread">{entry.unread_by_operator}</span> })}
+                    {entry.callback_requested.then(|| view! { <span class="flag" data-test="callback-flag">{move || lang.get().pick("callback", "перезвонить")}</span> })}
+                    {entry.assignee.clone().map(|a| view! { <span class="taken" data-test="assignee">{a.name}</span> })}
+                    {(entry.status == ConversationStatus::Closed).then(|| view! { <span class="closed" data-test="closed">{move || lang.get().pick("closed", "закрыт")}</span> })}
+                    {entry.rating.map(|score| view! { <span class="flag rated" data-test="rating">{move || format!("{} {score}/5", lang.get().pick("rated", "оценка"))}</span> })}
+                    <div class="preview" data-test="preview">{entry.preview.clone()}</div>
+                })}
             </button>
         </li>
     }

@@ -44,10 +44,20 @@ impl Console {
         element.send_keys(key).await.unwrap_or_else(|e| panic!("pressing a key on {selector}: {e}"));
     }
 
+    /// Clicks an element once it is enabled. A live list may re-render between finding the
+    /// element and clicking it (WebDriver then refuses the click, so nothing was clicked): it is
+    /// looked up again for a few seconds.
     pub async fn click(&self, selector: &str) {
-        self.wait(&format!("{selector} to be clickable"), &format!("const e = document.querySelector({}); return !!e && !e.disabled;", js(selector))).await;
-        let element = self.browser.client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("{selector}: {e}"));
-        element.click().await.unwrap_or_else(|e| panic!("clicking {selector}: {e}"));
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            self.wait(&format!("{selector} to be clickable"), &format!("const e = document.querySelector({}); return !!e && !e.disabled;", js(selector))).await;
+            let element = self.browser.client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("{selector}: {e}"));
+            match element.click().await {
+                Ok(()) => return,
+                Err(error) if std::time::Instant::now() < deadline && is_transient(&error) => tokio::time::sleep(Duration::from_millis(100)).await,
+                Err(error) => panic!("clicking {selector}: {error}"),
+            }
+        }
     }
 
     /// Fills the login form and submits it.
