@@ -7,7 +7,7 @@ export CHROMEDRIVER := /usr/bin/chromedriver
 export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
 
 CORE_SRC := $(shell find core -type f -not -path '*/target/*') Cargo.toml Cargo.lock
-WIDGET_SRC := $(CORE_SRC) $(shell find widget/src widget/loader widget-ui/src browser-kit/src -type f) widget/Cargo.toml widget-ui/Cargo.toml browser-kit/Cargo.toml scripts/build-widget.sh scripts/short-wasm-names.mjs scripts/wasm-env.sh
+WIDGET_SRC := $(CORE_SRC) $(shell find widget/src widget/loader widget-ui/src browser-kit/src -type f) widget/Cargo.toml widget-ui/Cargo.toml browser-kit/Cargo.toml scripts/build-widget.sh scripts/drop-stream-classes.mjs scripts/short-wasm-names.mjs scripts/wasm-env.sh
 CONSOLE_SRC := $(CORE_SRC) $(shell find console/src browser-kit/src -type f) console/Cargo.toml browser-kit/Cargo.toml console/index.html console/console.css scripts/build-console.sh widget/src/widget.css
 WORKER_SRC := $(CORE_SRC) $(shell find edge-worker/src -type f) edge-worker/Cargo.toml scripts/build-worker.sh
 SITE_SRC := $(shell find demo-site -type f)

@@ -25,9 +25,10 @@ build_module() {
   wasm-bindgen --target web --no-typescript --omit-default-module-path --encode-into always \
     --out-dir "$pkg" --out-name "$name" "$wasm"
   # wasm-streams' classes, exported by every module that links Leptos (its server_fn), serve server
-  # functions these modules do not have: their glue goes here, their exports in the first wasm-opt
-  # (scripts/drop-stream-classes.mjs says why; measured 2026-12-03: the cards module 1.3 KB brotli less).
-  node scripts/drop-stream-classes.mjs "$pkg/$name.js"
+  # functions these modules do not have: their glue, exports and table entries go here
+  # (scripts/drop-stream-classes.mjs says why; measured 2026-12-03: the cards module 1.3 KB brotli
+  # less for the glue and exports, 2.6 KB more for the table entries).
+  node scripts/drop-stream-classes.mjs "$pkg/$name.js" "$pkg/${name}_bg.wasm"
   # --low-memory-unused: rustc links wasm32 with the stack first (the data starts at 1 MiB, the stack
   # grows down from there), so the low 1 KiB is only reached by a stack 1,047 KB deep; knowing that
   # lets wasm-opt fold constant offsets into loads and stores. With --generate-global-effects it
@@ -37,8 +38,7 @@ build_module() {
   # to small ones, the first load is ~3.9 KB brotli smaller (raw +1 KB) and the UI module ~1 KB
   # (measured over 0/10/20/30/50/100 and unlimited; 20 was the smallest for both).
   local features="--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-reference-types"
-  node_modules/.bin/wasm-opt --remove-exports --pass-arg='remove-exports@*intounderlying*' \
-    --low-memory-unused --generate-global-effects -Oz --one-caller-inline-max-function-size=20 \
+  node_modules/.bin/wasm-opt --low-memory-unused --generate-global-effects -Oz --one-caller-inline-max-function-size=20 \
     --converge --strip-producers $features "$pkg/${name}_bg.wasm" -o "$pkg/$name.big-names.wasm"
   # One- and two-letter names for the imports, exports and import module, in the wasm and in its
   # glue (scripts/short-wasm-names.mjs): wasm-bindgen's hashed import names are incompressible.

@@ -19,6 +19,18 @@ const [module] = modules;
 let glue = readFileSync(gluePath, 'utf8');
 
 const escape = (s) => s.replace(/[$.*+?^(){}|[\]\\/]/g, '\\$&');
+// The import object's entries the wasm no longer imports (wasm-opt removed their last caller,
+// e.g. wasm-streams' after scripts/drop-stream-classes.mjs): gone from the glue too, with their
+// long names and the helpers only they used (2026-12-03: the cards module ~150 B brotli).
+const imported = new Set(names.imports.map(([, from]) => from));
+glue = glue.replace(/^(    const import0 = \{\n)([\s\S]*?)(^    \};\n)/m, (_, open, body, close) => {
+  const entries = body.split(/^(?=        [\w$]+: )/m);
+  const kept = entries.filter((entry) => {
+    const key = /^        ([\w$]+): /.exec(entry);
+    return !key || key[1] === '__proto__' || imported.has(key[1]);
+  });
+  return open + kept.join('') + close;
+});
 const oldModules = new Set(names.imports.map(([from]) => from));
 for (const from of oldModules) {
   const key = new RegExp(`"${escape(from)}": import0,`);
