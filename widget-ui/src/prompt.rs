@@ -20,6 +20,7 @@ use floorwalker_core::prompts::card::{card_copy, shop_price, slot_label, success
 use floorwalker_core::prompts::config::{Position, PromptKind, PublicSiteConfig, RenderedCopy};
 use floorwalker_core::prompts::judgement::{highlighted, Highlighted};
 use floorwalker_core::visitor::context::{Product, VisitorContext};
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
@@ -35,7 +36,10 @@ const STYLE: &str = include_str!("prompt.css");
 /// A card on screen, as the widget holds it; `destroy()` removes it.
 #[wasm_bindgen]
 pub struct PromptHandle {
-    mounted: Option<leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>>,
+    /// The card's `UnmountHandle`, only ever dropped: boxed as `Any` so that the view keeps its
+    /// own type. Erasing it with `into_any()` would compile a rebuild of the whole card that
+    /// nothing calls (issue 16: ~7 KB of wasm for the form alone).
+    mounted: Option<Box<dyn std::any::Any>>,
     title: String,
 }
 
@@ -86,9 +90,8 @@ pub fn mount_prompt(
             <style>{STYLE}</style>
             {card_view(card, copy, events, Shown { products, highlight, corner })}
         }
-        .into_any()
     });
-    Ok(PromptHandle { mounted: Some(mounted), title })
+    Ok(PromptHandle { mounted: Some(Box::new(mounted)), title })
 }
 
 /// What a comparison card lists: each product with its price as the shop writes it, and the ones
@@ -157,9 +160,11 @@ fn card_view(card: PromptCard, copy: RenderedCopy, events: Events, shown: Shown)
             close();
         }
     };
+    // One enum of the three bodies rather than `into_any()`: nothing redraws the body, and an
+    // `AnyView` compiles a rebuild of each that would never run.
     let body = match &card.kind {
         PromptKind::ComparisonEmail | PromptKind::Callback => {
-            contact_form(&card, &copy, status, events.clone(), close_ref, shown, compact).into_any()
+            EitherOf3::A(contact_form(&card, &copy, status, events.clone(), close_ref, shown, compact))
         }
         PromptKind::Question(question) => {
             let asked = question.question.get(card.locale).clone();
@@ -182,20 +187,18 @@ fn card_view(card: PromptCard, copy: RenderedCopy, events: Events, shown: Shown)
                     }
                 })
                 .collect_view();
-            view! {
+            EitherOf3::B(view! {
                 <fieldset class="choices">
                     <legend>{asked.clone()}</legend>
                     {choices}
                 </fieldset>
-            }
-            .into_any()
+            })
         }
         PromptKind::ChatInvitation => {
             let (accept, id, events) = (copy.accept.clone(), id.clone(), events.clone());
-            view! {
+            EitherOf3::C(view! {
                 <button type="button" class="primary brand" on:click=move |_| events.tell("chat", &id)>{accept}</button>
-            }
-            .into_any()
+            })
         }
     };
     let dismiss = {
@@ -210,8 +213,8 @@ fn card_view(card: PromptCard, copy: RenderedCopy, events: Events, shown: Shown)
             {card.preview.then(|| view! { <p class="preview-note">{text.preview}</p> })}
             <h2 id="fw-title">{copy.title.clone()}</h2>
             {move || match status.get() {
-                Status::Done(message) => view! { <p class="done" role="status">{message}</p> }.into_any(),
-                _ => ().into_any(),
+                Status::Done(message) => Some(view! { <p class="done" role="status">{message}</p> }),
+                _ => None,
             }}
             <div class="body" hidden=move || matches!(status.get(), Status::Done(_))>
                 <p id="fw-body">{copy.body.clone()}</p>
