@@ -69,9 +69,10 @@ pub fn mount_prompt(
     let card: PromptCard = wire::decode(card).ok_or("mount_prompt: not a prompt card")?;
     let config: PublicSiteConfig = net::site_config(&config)?;
     let definition = config.widget.prompt(&card.prompt).ok_or("mount_prompt: the prompt is not in the config")?;
-    // The words of the visitor's arm when the prompt has an experiment (the engine judged its timing).
-    let (seen, _arm) = definition.for_visitor(&card.visitor);
-    let copy = config.widget.render_copy(&seen, card.locale, card.variant, &card.answers);
+    // The words and corner of the visitor's arm when the prompt has an experiment (the engine
+    // judged its timing), borrowed from the config.
+    let arm = definition.arm_index(&card.visitor);
+    let copy = config.widget.render_copy(definition.copy_of_arm(arm), card.locale, card.variant, &card.answers);
     let title = copy.title.clone();
     let events = Events(on_event);
     let products = card
@@ -84,7 +85,7 @@ pub fn mount_prompt(
         .collect();
     let highlight = highlighted(&config.widget, &card.answers, &card.products, card.locale);
     // Its own corner when that is not the launcher's (the prompt's `position`, or the visitor's arm's).
-    let corner = seen.position.filter(|corner| *corner != config.widget.theme.position);
+    let corner = definition.corner_of_arm(arm).filter(|corner| *corner != config.widget.theme.position);
     let mounted = leptos::mount::mount_to(container, move || {
         view! {
             <style>{STYLE}</style>

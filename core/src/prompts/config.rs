@@ -150,12 +150,12 @@ impl WidgetConfig {
         })
     }
 
-    /// The text a prompt shows in `locale`, with the after-hours variant, the words for the
-    /// visitor's `answers` (the first [`AnsweredCopy`] that matches, regular variant only) and
-    /// `{minutes}` applied.
+    /// The text a prompt's `copy` (its own, or an experiment arm's: `PromptDefinition::copy_of_arm`)
+    /// shows in `locale`, with the after-hours variant, the words for the visitor's `answers` (the
+    /// first [`AnsweredCopy`] that matches, regular variant only) and `{minutes}` applied.
     #[cfg(feature = "prompt-copy")]
-    pub fn render_copy(&self, prompt: &PromptDefinition, locale: Locale, variant: CopyVariant, answers: &[AnswerIs]) -> RenderedCopy {
-        let copy = prompt.copy.get(locale);
+    pub fn render_copy(&self, copy: &Localized<PromptCopy>, locale: Locale, variant: CopyVariant, answers: &[AnswerIs]) -> RenderedCopy {
+        let copy = copy.get(locale);
         let after_hours = copy.after_hours.as_ref().filter(|_| variant == CopyVariant::AfterHours);
         let answered = copy.answered.iter().find(|a| variant == CopyVariant::Regular && answers.contains(&a.answer));
         let minutes = self.callback_minutes.to_string();

@@ -98,8 +98,29 @@ impl PromptDefinition {
     /// control's), and their arm's name when the prompt has an experiment. Borrowed for the
     /// control and for prompts without one.
     pub fn for_visitor(&self, visitor: &str) -> (Cow<'_, PromptDefinition>, Option<&str>) {
-        let arm = self.experiment.as_ref().map_or(0, |e| e.arm_of(visitor));
-        (self.as_arm(arm), self.arm_for(visitor))
+        (self.as_arm(self.arm_index(visitor)), self.arm_for(visitor))
+    }
+
+    /// The arm `visitor` is in: 0 (the control) when the prompt has no experiment.
+    pub fn arm_index(&self, visitor: &str) -> usize {
+        self.experiment.as_ref().map_or(0, |e| e.arm_of(visitor))
+    }
+
+    /// The variant arm `arm` shows (0, the control, and an arm the prompt does not have: none).
+    fn arm_variant(&self, arm: usize) -> Option<&Variant> {
+        self.experiment.as_ref()?.variants.get(arm.checked_sub(1)?)
+    }
+
+    /// The corner arm `arm`'s card appears in: the variant's, else the prompt's.
+    pub fn corner_of_arm(&self, arm: usize) -> Option<Position> {
+        self.arm_variant(arm).and_then(|variant| variant.position).or(self.position)
+    }
+
+    /// The words arm `arm`'s card shows: the variant's, else the prompt's. Borrowed, so the cards
+    /// module draws a visitor's arm without cloning the prompt (its rule among it).
+    #[cfg(feature = "prompt-copy")]
+    pub fn copy_of_arm(&self, arm: usize) -> &Localized<PromptCopy> {
+        self.arm_variant(arm).and_then(|variant| variant.copy.as_ref()).unwrap_or(&self.copy)
     }
 
     /// The prompt as arm `arm` shows it (0: the control; `n`: the `n`th variant's words, timing
@@ -107,19 +128,17 @@ impl PromptDefinition {
     /// preview draws for that arm. Borrowed for the control, a prompt without an experiment and
     /// an arm it does not have.
     pub fn as_arm(&self, arm: usize) -> Cow<'_, PromptDefinition> {
-        let Some(variant) = self.experiment.as_ref().and_then(|e| e.variants.get(arm.checked_sub(1)?)) else {
+        let Some(variant) = self.arm_variant(arm) else {
             return Cow::Borrowed(self);
         };
         let mut seen = self.clone();
         if let Some(when) = &variant.when {
             seen.when = when.clone();
         }
-        if variant.position.is_some() {
-            seen.position = variant.position;
-        }
+        seen.position = self.corner_of_arm(arm);
         #[cfg(feature = "prompt-copy")]
-        if let Some(copy) = &variant.copy {
-            seen.copy = copy.clone();
+        {
+            seen.copy = self.copy_of_arm(arm).clone();
         }
         Cow::Owned(seen)
     }

@@ -224,9 +224,9 @@ fn business_hours_and_copy_rendering() {
     assert_eq!(Weekday::from_js_day(0), Some(Weekday::Sun));
     assert_eq!(Weekday::from_js_day(7), None);
     let callback = widget.prompt("callback").unwrap();
-    let open = widget.render_copy(callback, Locale::Ru, CopyVariant::Regular, &[]);
+    let open = widget.render_copy(&callback.copy, Locale::Ru, CopyVariant::Regular, &[]);
     assert!(open.body.contains("в течение 15 минут"), "{}", open.body);
-    let closed = widget.render_copy(callback, Locale::En, CopyVariant::AfterHours, &[]);
+    let closed = widget.render_copy(&callback.copy, Locale::En, CopyVariant::AfterHours, &[]);
     assert_eq!(closed.accept, "Choose a time");
     assert_eq!(closed.dismiss, "I'm fine, thanks");
     assert_eq!(closed.consent.map(|c| c.consent_version), Some(crate::prompts::playbooks::CALLBACK_CONSENT_VERSION.to_owned()));

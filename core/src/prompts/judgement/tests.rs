@@ -187,16 +187,16 @@ fn an_answer_picks_the_products_a_comparison_points_out() {
 fn an_answer_picks_the_words_a_later_prompt_uses() {
     let config = shipped();
     let compare = config.prompt(COMPARE).expect("the comparison");
-    let plain = config.render_copy(compare, Locale::Ru, CopyVariant::Regular, &[]);
+    let plain = config.render_copy(&compare.copy, Locale::Ru, CopyVariant::Regular, &[]);
     let expecting = [AnswerIs { prompt: QUESTION.into(), is: "expecting".into() }];
-    let for_parents_to_be = config.render_copy(compare, Locale::Ru, CopyVariant::Regular, &expecting);
+    let for_parents_to_be = config.render_copy(&compare.copy, Locale::Ru, CopyVariant::Regular, &expecting);
     assert_ne!(plain.title, for_parents_to_be.title);
     assert!(for_parents_to_be.body.contains("с рождения"), "{}", for_parents_to_be.body);
     assert_eq!(plain.accept, for_parents_to_be.accept, "only the title and body change");
-    let english = config.render_copy(compare, Locale::En, CopyVariant::Regular, &expecting);
+    let english = config.render_copy(&compare.copy, Locale::En, CopyVariant::Regular, &expecting);
     assert!(english.body.contains("from birth"), "{}", english.body);
     let callback = config.prompt("callback").expect("the callback");
-    let after_hours = config.render_copy(callback, Locale::Ru, CopyVariant::AfterHours, &expecting);
+    let after_hours = config.render_copy(&callback.copy, Locale::Ru, CopyVariant::AfterHours, &expecting);
     assert_eq!(after_hours.title, callback.copy.get(Locale::Ru).after_hours.as_ref().expect("after-hours copy").title);
 }
 

@@ -311,6 +311,11 @@ fn a_corner_arm_moves_only_the_card() {
     assert_eq!((&seen.copy, &seen.when), (&prompt.copy, &prompt.when), "the control's words and timing");
     // An arm with words but no corner shows the prompt's corner.
     assert_eq!(prompt.for_visitor(&visitor_in(&prompt, "early")).0.position, Some(Position::BottomRight));
+    // The cards module reads a visitor's words and corner borrowed: the same as the arm's prompt.
+    for visitor in [control, left, visitor_in(&prompt, "early")] {
+        let (seen, arm) = (prompt.for_visitor(&visitor).0, prompt.arm_index(&visitor));
+        assert_eq!((prompt.copy_of_arm(arm), prompt.corner_of_arm(arm)), (&seen.copy, seen.position));
+    }
 
     let before = prompt.clone();
     assert!(prompt.keep_variant("left"));
