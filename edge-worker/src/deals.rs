@@ -26,7 +26,7 @@ use floorwalker_core::outbound::delivery::Target;
 use floorwalker_core::outbound::endpoint::Preset;
 use floorwalker_core::outbound::webhook::{AttemptResult, WebhookEvent};
 use serde::Deserialize;
-use worker::{Env, Request, Response};
+use worker::{D1PreparedStatement, Env, Request, Response};
 
 use crate::http::{self, internal};
 use crate::platform::d1::{db, Db};
@@ -52,11 +52,11 @@ pub async fn report(mut req: Request, env: &Env, site: &str) -> Result<Response,
         return Err(ApiError::new(ErrorCode::Unauthorized, "a deal token is required (?token= or Authorization: Bearer)"));
     }
     let db = db(env)?;
-    let known: Option<String> = db
+    let token_id: Option<String> = db
         .query("SELECT id FROM deal_tokens WHERE site = ?1 AND token_hash = ?2 AND revoked_at IS NULL", &[&site, &token_hash(&token)])
         .first_column("id", "checking a deal token")
         .await?;
-    if known.is_none() {
+    if token_id.is_none() {
         return Err(ApiError::new(ErrorCode::Unauthorized, format!("this deal token is not valid for site {site:?} (revoked, or never issued)")));
     }
 
@@ -72,7 +72,11 @@ pub async fn report(mut req: Request, env: &Env, site: &str) -> Result<Response,
     let Some(lead) = find_lead(&db, site, &report.lead).await? else {
         return Err(ApiError::new(ErrorCode::NotFound, format!("site {site:?} has no lead {:?}", report.lead)));
     };
-    let receipt = record(&db, site, report, &lead, now).await?;
+    let mut known = stored_deals(&db, site, &[report.deal.as_str()]).await?;
+    let (receipt, store) = apply(&db, site, &mut known, report, &lead, now)?;
+    if let Some(store) = store {
+        db.batch(vec![store], "storing a deal").await?;
+    }
     http::json(&receipt, receipt.outcome.http_status())
 }
 
@@ -102,16 +106,35 @@ async fn find_lead(db: &Db, site: &str, id: &str) -> Result<Option<StoredLead>, 
     row.map(LeadRow::stored).transpose()
 }
 
-/// Stores the deal `report` makes for `lead` (nothing when it is the same again).
-async fn record(db: &Db, site: &str, report: DealReport, lead: &StoredLead, now: u64) -> Result<DealReceipt, ApiError> {
-    let existing: Option<String> = db
-        .query("SELECT data FROM deals WHERE site = ?1 AND deal = ?2", &[&site, &report.deal])
-        .first_column("data", "finding the deal")
+/// The deals of `site` stored under these CRM deal ids.
+async fn stored_deals(db: &Db, site: &str, ids: &[&str]) -> Result<Vec<Deal>, ApiError> {
+    let ids = serde_json::to_string(ids).map_err(|e| internal("encoding deal ids", e))?;
+    let rows: Vec<DealRow> = db
+        .query("SELECT data FROM deals WHERE site = ?1 AND deal IN (SELECT value FROM json_each(?2))", &[&site, &ids])
+        .all("finding the deals")
         .await?;
-    let existing: Option<Deal> = existing.and_then(|d| serde_json::from_str(&d).ok());
-    let outcome = DealOutcome::of(existing.as_ref(), &report);
-    if let (DealOutcome::Unchanged, Some(deal)) = (outcome, existing) {
-        return Ok(DealReceipt { outcome, deal });
+    Ok(rows.into_iter().filter_map(|row| serde_json::from_str(&row.data).ok()).collect())
+}
+
+#[derive(Deserialize)]
+struct DealRow {
+    data: String,
+}
+
+/// What `report` for `lead` does to the deals known so far (`known`, updated in place, so a deal
+/// twice in one webhook is one deal): the receipt, and the statement storing it unless unchanged.
+fn apply(
+    db: &Db,
+    site: &str,
+    known: &mut Vec<Deal>,
+    report: DealReport,
+    lead: &StoredLead,
+    now: u64,
+) -> Result<(DealReceipt, Option<D1PreparedStatement>), ApiError> {
+    let existing = known.iter().position(|deal| deal.deal == report.deal);
+    let outcome = DealOutcome::of(existing.map(|at| &known[at]), &report);
+    if let (DealOutcome::Unchanged, Some(at)) = (outcome, existing) {
+        return Ok((DealReceipt { outcome, deal: known[at].clone() }, None));
     }
     let deal = Deal {
         deal: report.deal,
@@ -122,26 +145,28 @@ async fn record(db: &Db, site: &str, report: DealReport, lead: &StoredLead, now:
         reported_at: now,
     };
     let data = serde_json::to_string(&deal).map_err(|e| internal("encoding a deal", e))?;
-    db.query(
-        "INSERT INTO deals (site, deal, lead, prompt, lead_day, currency, amount_minor, reported_at, data) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
-         ON CONFLICT (site, deal) DO UPDATE SET lead = excluded.lead, prompt = excluded.prompt, lead_day = excluded.lead_day, \
-         currency = excluded.currency, amount_minor = excluded.amount_minor, reported_at = excluded.reported_at, data = excluded.data",
-        &[
-            &site,
-            &deal.deal,
-            &deal.lead,
-            &deal.prompt.clone().unwrap_or_default(),
-            &(deal.lead_day.0 as u64),
-            &deal.amount.currency.as_str(),
-            &(deal.amount.minor as u64),
-            &now,
-            &data,
-        ],
-    )
-    .run("storing a deal")
-    .await?;
-    Ok(DealReceipt { outcome, deal })
+    let statement = db
+        .query(
+            "INSERT INTO deals (site, deal, lead, prompt, lead_day, currency, amount_minor, reported_at, data) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+             ON CONFLICT (site, deal) DO UPDATE SET lead = excluded.lead, prompt = excluded.prompt, lead_day = excluded.lead_day, \
+             currency = excluded.currency, amount_minor = excluded.amount_minor, reported_at = excluded.reported_at, data = excluded.data",
+            &[
+                &site,
+                &deal.deal,
+                &deal.lead,
+                &deal.prompt.clone().unwrap_or_default(),
+                &(deal.lead_day.0 as u64),
+                &deal.amount.currency.as_str(),
+                &(deal.amount.minor as u64),
+                &now,
+                &data,
+            ],
+        )
+        .statement("storing a deal")?;
+    known.retain(|d| d.deal != deal.deal);
+    known.push(deal.clone());
+    Ok((DealReceipt { outcome, deal }, Some(statement)))
 }
 
 /// The body, at most [`MAX_DEAL_BYTES`], as text.
@@ -212,15 +237,27 @@ async fn amocrm_webhook(db: &Db, site: &str, query: &[(String, String)], form: &
     for row in rows {
         leads.push((row.amocrm_deal.clone(), LeadRow { created_at: row.created_at, data: row.data }.stored()?));
     }
+    // The deals already stored in one query, the changes in one batch: a webhook of many deals
+    // costs the same few queries as one.
+    let linked: Vec<&str> = leads.iter().map(|(deal, _)| deal.as_str()).collect();
+    let mut known = stored_deals(db, site, &linked).await?;
+    let mut statements = Vec::new();
     for change in won {
         let Some((_, lead)) = leads.iter().find(|(deal, _)| *deal == change.amocrm_deal) else {
             receipt.skipped(change, SkipReason::UnknownDeal);
             continue;
         };
         match change.report(&lead.lead, deal_currency(on_url, &lead.lead)) {
-            Ok(report) => receipt.recorded(record(db, site, report, lead, now).await?),
+            Ok(report) => {
+                let (recorded, store) = apply(db, site, &mut known, report, lead, now)?;
+                statements.extend(store);
+                receipt.recorded(recorded);
+            }
             Err(reason) => receipt.skipped(change, reason),
         }
+    }
+    if !statements.is_empty() {
+        db.batch(statements, "storing amoCRM deals").await?;
     }
     http::json(&receipt, 200)
 }
