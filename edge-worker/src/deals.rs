@@ -12,11 +12,10 @@
 use floorwalker_core::access::public_limits::PublicRoute;
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::base::ids::{client_id_from_bytes, validate_site_id};
-use floorwalker_core::base::money::Currency;
 use floorwalker_core::base::text::check_len;
 use floorwalker_core::base::url::{form_pairs, query_pairs};
 use floorwalker_core::insights::day::Day;
-use floorwalker_core::insights::deals::amocrm::{deal_currency, is_amocrm_webhook, status_changes, SkipReason, WebhookReceipt};
+use floorwalker_core::insights::deals::amocrm::{deal_currency, is_amocrm_webhook, status_changes, url_currency, SkipReason, WebhookReceipt};
 use floorwalker_core::insights::deals::{
     new_token, token_hash, Deal, DealOutcome, DealReceipt, DealReport, DealToken, NewDealToken, MAX_ACTIVE_TOKENS, MAX_DEAL_BYTES,
 };
@@ -212,12 +211,7 @@ struct LinkedLeadRow {
 /// 200 once the form is read, whatever became of each deal: amoCRM needs only a 2xx.
 async fn amocrm_webhook(db: &Db, site: &str, query: &[(String, String)], form: &[(String, String)], now: u64) -> Result<Response, ApiError> {
     let changes = status_changes(form)?;
-    let on_url = match query.iter().find(|(k, _)| k == "currency") {
-        Some((_, code)) => Some(Currency::try_from(code.trim().to_owned()).map_err(|e| {
-            ApiError { code: ErrorCode::InvalidDeal, message: format!("currency on the webhook URL: {e}"), field: Some("currency".into()) }
-        })?),
-        None => None,
-    };
+    let on_url = url_currency(query)?;
     let (mut receipt, won) = WebhookReceipt::sort(&changes);
     if won.is_empty() {
         return http::json(&receipt, 200);

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use floorwalker_core::insights::funnel::Funnel;
 use floorwalker_core::leads::lead::{Lead, LeadKind};
+use floorwalker_core::outbound::delivery::{DeliveryState, DeliveryView};
 use floorwalker_core::upkeep::retention::{Kept, RetentionPolicy, DAY_MS};
 use floorwalker_e2e::eventually;
 use floorwalker_e2e::leads::{post, request};
@@ -40,22 +41,21 @@ async fn lead(worker: &Worker, site: &str, origin: &str, visitor: &str) -> Strin
     Lead::id_for(site, visitor, &lead.idempotency_key)
 }
 
-/// The amoCRM deal `lead` became: what the receiver answered amoCRM's way, once the worker has
-/// remembered it.
-async fn amocrm_deal_of(worker: &Worker, receiver: &Receiver, lead: &str) -> String {
-    let answer = eventually("amoCRM's answer to the lead", Duration::from_secs(30), || async {
-        receiver.received_at(COMPLEX).into_iter().find(|r| r.json()[0]["request_id"] == lead && r.delivered()).map(|r| r.answer)
+/// The amoCRM deal `lead` of `site` became, as the delivery log shows amoCRM's answer (the double
+/// echoes our request id as amoCRM does). The worker remembers it before it marks the delivery
+/// delivered, so from then on the deal is known.
+async fn amocrm_deal_of(worker: &Worker, site: &str, lead: &str) -> String {
+    eventually("the lead delivered to amoCRM", Duration::from_secs(30), || async {
+        let log: Vec<DeliveryView> = worker.admin_get(&format!("/sites/{site}/deliveries?limit=100")).await;
+        log.iter()
+            .filter(|d| d.target == "endpoint:amo" && d.state == DeliveryState::Delivered)
+            .flat_map(|d| d.attempts.iter())
+            .filter_map(|attempt| serde_json::from_str::<Value>(attempt.response_body.as_deref()?).ok())
+            .find(|answer| answer[0]["request_id"] == json!([lead]))
+            .and_then(|answer| answer[0]["id"].as_u64())
+            .map(|id| id.to_string())
     })
-    .await;
-    let sent: Value = serde_json::from_str(&answer).unwrap();
-    assert_eq!(sent[0]["request_id"], json!([lead]), "the double echoes our request id as amoCRM does: {answer}");
-    let deal = sent[0]["id"].as_u64().expect("a deal id").to_string();
-    eventually("the deal remembered", Duration::from_secs(30), || async {
-        let rows = worker.d1_select(&format!("SELECT lead FROM amocrm_deals WHERE amocrm_deal = '{deal}'"));
-        (rows.first().map(|r| r["lead"] == lead) == Some(true)).then_some(())
-    })
-    .await;
-    deal
+    .await
 }
 
 async fn deal_token(worker: &Worker, site: &str) -> String {
@@ -95,7 +95,7 @@ async fn amocrm_won_status_webhook_shows_revenue_under_the_leads_prompt() {
     let receiver = Receiver::start();
     amocrm_endpoint(&worker, "demo", &receiver).await;
     let lead_id = lead(&worker, "demo", &worker.origin(), "visitor-amo-1").await;
-    let deal = amocrm_deal_of(&worker, &receiver, &lead_id).await;
+    let deal = amocrm_deal_of(&worker, "demo", &lead_id).await;
     let sent = &receiver.received_at(COMPLEX)[0];
     assert_eq!(sent.header("authorization"), Some("Bearer amo-long-lived-token"));
 
@@ -149,8 +149,8 @@ async fn amocrm_webhook_refuses_what_it_must_and_never_reaches_another_site() {
     amocrm_endpoint(&worker, "other", &receiver).await;
     let ours = lead(&worker, "demo", &worker.origin(), "visitor-amo-ours").await;
     let theirs = lead(&worker, "other", OTHER_ORIGIN, "visitor-amo-theirs").await;
-    let our_deal = amocrm_deal_of(&worker, &receiver, &ours).await;
-    let their_deal = amocrm_deal_of(&worker, &receiver, &theirs).await;
+    let our_deal = amocrm_deal_of(&worker, "demo", &ours).await;
+    let their_deal = amocrm_deal_of(&worker, "other", &theirs).await;
     let token = deal_token(&worker, "demo").await;
     let other_token = deal_token(&worker, "other").await;
     let base = worker.url("/v1/deals/demo");
@@ -202,8 +202,8 @@ async fn amocrm_deal_links_go_with_an_erased_visitor_and_with_their_lead_in_rete
     amocrm_endpoint(&worker, "demo", &receiver).await;
     let erased = lead(&worker, "demo", &worker.origin(), "visitor-amo-erased").await;
     let kept = lead(&worker, "demo", &worker.origin(), "visitor-amo-kept").await;
-    let erased_deal = amocrm_deal_of(&worker, &receiver, &erased).await;
-    let kept_deal = amocrm_deal_of(&worker, &receiver, &kept).await;
+    let erased_deal = amocrm_deal_of(&worker, "demo", &erased).await;
+    let kept_deal = amocrm_deal_of(&worker, "demo", &kept).await;
     let url = worker.url(&format!("/v1/deals/demo?token={}", deal_token(&worker, "demo").await));
 
     // A visitor erased takes the link with them: their deal is unknown from then on.

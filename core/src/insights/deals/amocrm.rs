@@ -99,6 +99,13 @@ pub fn status_changes(fields: &[(String, String)]) -> Result<Vec<StatusChange>, 
         .collect()
 }
 
+/// The owner's `currency` on the webhook URL (the query's pairs), if given: what the amoCRM
+/// account counts in. A code that is not ISO 4217 refuses the webhook, naming `currency`.
+pub fn url_currency(query: &[(String, String)]) -> Result<Option<Currency>, ApiError> {
+    let Some((_, code)) = query.iter().find(|(name, _)| name == "currency") else { return Ok(None) };
+    Currency::try_from(code.trim().to_owned()).map(Some).map_err(|e| invalid("currency", format!("currency on the webhook URL: {e}")))
+}
+
 /// The currency of an amoCRM deal's price, which its webhook does not name. The owner's
 /// `currency` on the webhook URL says what the amoCRM account counts in, so it wins; without it,
 /// the currency of the shop's own prices in the lead (the last priced product the visitor viewed:

@@ -108,6 +108,13 @@ fn an_amocrm_deal_is_counted_in_the_url_currency_or_else_the_shops_prices() {
     no_products.context.products.clear();
     assert_eq!(deal_currency(None, &no_products), None);
     assert_eq!(deal_currency(Some(usd), &no_products), Some(usd));
+
+    let query = |q: &str| url_currency(&crate::base::url::query_pairs(q));
+    assert_eq!(query("?token=fwdeal_x&currency=usd"), Ok(Some(usd)));
+    assert_eq!(query("?token=fwdeal_x"), Ok(None));
+    for bad in ["?currency=", "?currency=рубли", "?currency=RUBX", "?currency=R%00B"] {
+        assert_eq!(query(bad).unwrap_err().field.as_deref(), Some("currency"), "{bad}");
+    }
 }
 
 #[test]
