@@ -463,7 +463,7 @@ impl AmoDealLink {
         let added: Vec<AmoComplexAdded> = serde_json::from_slice(body).ok()?;
         let ours = match added.as_slice() {
             [only] if only.request_id.is_empty() => Some(only),
-            all => all.iter().find(|a| a.request_id.iter().any(|r| *r == lead.id)),
+            all => all.iter().find(|a| a.request_id.contains(&lead.id)),
         }?;
         (ours.id > 0).then(|| AmoDealLink { lead: lead.id.clone(), amocrm_deal: ours.id.to_string() })
     }
