@@ -26,7 +26,7 @@ use crate::platform::d1::db;
 use crate::platform::random::jitter_permille;
 use crate::platform::vars::{delivery_timing, secret, var};
 use crate::outgoing::{provider_email, send, HttpRequest, Prepared};
-use crate::{mail_settings, settings};
+use crate::{deals, mail_settings, settings};
 
 /// The lane of the copies we put in the dead-letter queue ourselves.
 const PARKED_LANE: &str = "parked";
@@ -144,6 +144,8 @@ async fn attempt(env: &Env, id: &str) -> Result<Outcome, ApiError> {
         Prepared::Park(why) => return finish(env, id, None, Next::DeadLetter, attempts, first_attempt_at, Some(why)).await,
     };
     let done = now_ms();
+    // Which amoCRM deal a lead became, from amoCRM's answer (for its status webhooks; crate::deals).
+    deals::remember_amocrm_deal(env, &claimed.site, &claimed.target, &event, &result).await;
     let mut record = AttemptRecord::new(started, done.saturating_sub(started), &result);
     if result == AttemptResult::Timeout {
         // Core words it for the production timeout; say what this deployment waited.

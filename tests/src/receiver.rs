@@ -30,7 +30,17 @@ pub enum Reply {
     RetryAfter(u16, u32),
     /// Holds the connection this long, then answers 503 (too late for the sender).
     Hang(Duration),
+    /// 200 as amoCRM documents its answer to `POST /api/v4/leads/complex`: per lead sent,
+    /// `{"id": <a new deal id>, "contact_id": <a new contact id>, "company_id": null,
+    /// "request_id": [<the lead's request_id>], "merged": false}`, in
+    /// `application/hal+json` (<https://www.amocrm.ru/developers/content/crm_platform/leads-api>,
+    /// «Комплексное добавление сделок с контактом и компанией»). Deal ids count up from
+    /// [`AMO_FIRST_DEAL_ID`]; a body that is not a JSON array of leads gets amoCRM's 400.
+    AmoCrm,
 }
+
+/// The first deal id [`Reply::AmoCrm`] hands out (amoCRM's ids are in the tens of millions).
+pub const AMO_FIRST_DEAL_ID: u64 = 31_000_001;
 
 /// The path `make demo` tells people to send to (any path but the page's records the same).
 pub const WEBHOOK_PATH: &str = "/crm";
@@ -55,6 +65,8 @@ pub struct Received {
     pub body: Vec<u8>,
     /// The status the receiver answered (for a hang: what it tried to answer afterwards).
     pub answered: u16,
+    /// The body it answered with.
+    pub answer: String,
     /// `Some(true)` when a signature verified against one of the configured secrets.
     pub signature_valid: Option<bool>,
 }
@@ -126,6 +138,8 @@ struct State {
     /// The most requests kept, the oldest dropped first (unbounded in the tests, which read
     /// back everything they sent).
     kept: usize,
+    /// Deals [`Reply::AmoCrm`] created so far.
+    amo_deals: u64,
 }
 
 pub struct Receiver {
@@ -236,10 +250,11 @@ fn handle(mut request: tiny_http::Request, shared: &Mutex<State>, port: u16) {
         };
         (reply, state.secrets.clone())
     };
-    let answered = match reply {
-        Reply::Ok => 200,
-        Reply::Status(status) | Reply::RetryAfter(status, _) => status,
-        Reply::Hang(_) => 503,
+    let (answered, answer) = match reply {
+        Reply::Ok => (200, "{\"ok\":true}".to_owned()),
+        Reply::Status(status) | Reply::RetryAfter(status, _) => (status, if status == 200 { "{\"ok\":true}" } else { "{\"ok\":false}" }.to_owned()),
+        Reply::Hang(_) => (503, "{\"ok\":false}".to_owned()),
+        Reply::AmoCrm => amocrm_complex_added(&body, &mut lock(shared).amo_deals),
     };
     let mut received = Received {
         at: Instant::now(),
@@ -249,6 +264,7 @@ fn handle(mut request: tiny_http::Request, shared: &Mutex<State>, port: u16) {
         headers,
         body,
         answered,
+        answer: answer.clone(),
         signature_valid: None,
     };
     received.signature_valid = received.signature(&secrets).as_valid();
@@ -262,8 +278,13 @@ fn handle(mut request: tiny_http::Request, shared: &Mutex<State>, port: u16) {
     if let Reply::Hang(duration) = reply {
         std::thread::sleep(duration);
     }
-    let mut response = tiny_http::Response::from_string(if answered == 200 { "{\"ok\":true}" } else { "{\"ok\":false}" })
-        .with_status_code(answered);
+    let mut response = tiny_http::Response::from_string(answer).with_status_code(answered);
+    if reply == Reply::AmoCrm {
+        let json = if answered == 200 { "application/hal+json" } else { "application/problem+json" };
+        if let Ok(header) = tiny_http::Header::from_bytes("content-type", json) {
+            response = response.with_header(header);
+        }
+    }
     // One request per connection: tiny_http answers pipelined requests of a connection in order,
     // so a hung answer would hold back the next request's answer on a reused connection.
     if let Ok(header) = tiny_http::Header::from_bytes("connection", "close") {
@@ -275,6 +296,26 @@ fn handle(mut request: tiny_http::Request, shared: &Mutex<State>, port: u16) {
         }
     }
     let _ = request.respond(response);
+}
+
+/// amoCRM's answer to a complex add of `body` (see [`Reply::AmoCrm`]), each lead a new deal.
+fn amocrm_complex_added(body: &[u8], created: &mut u64) -> (u16, String) {
+    let Ok(serde_json::Value::Array(leads)) = serde_json::from_slice::<serde_json::Value>(body) else {
+        let problem = serde_json::json!({"title": "Bad Request", "type": "https://httpstatus.es/400", "status": 400, "detail": "Request body is invalid"});
+        return (400, problem.to_string());
+    };
+    let added: Vec<serde_json::Value> = leads
+        .iter()
+        .enumerate()
+        .map(|(index, lead)| {
+            let deal = AMO_FIRST_DEAL_ID + *created;
+            *created += 1;
+            // amoCRM echoes each lead's request_id, or its index when it had none.
+            let request_id = lead.get("request_id").and_then(|r| r.as_str()).map_or_else(|| index.to_string(), str::to_owned);
+            serde_json::json!({"id": deal, "contact_id": deal + 50_000_000, "company_id": null, "request_id": [request_id], "merged": false})
+        })
+        .collect();
+    (200, serde_json::Value::Array(added).to_string())
 }
 
 fn local_url(port: u16, path: &str) -> String {

@@ -52,8 +52,13 @@ pub fn query_pairs(url: &str) -> Vec<(String, String)> {
     let Some((_, after_question)) = without_fragment(url).split_once('?') else {
         return Vec::new();
     };
-    after_question
-        .split('&')
+    form_pairs(after_question)
+}
+
+/// The decoded `name=value` pairs of an `application/x-www-form-urlencoded` body, in order (a
+/// query's rules; a `#` is data here, not a fragment).
+pub fn form_pairs(body: &str) -> Vec<(String, String)> {
+    body.split('&')
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -234,6 +239,23 @@ mod tests {
         assert_eq!(query_param(url, "e"), None, "empty values count as absent");
         assert_eq!(percent_decode("%41%4a%4A%"), "AJJ%");
         assert_eq!(percent_decode("%FF"), "\u{FFFD}");
+    }
+
+    #[test]
+    fn form_decoding() {
+        // amoCRM's webhook, as it encodes its brackets and as a hand-written curl leaves them.
+        let body = "leads%5Bstatus%5D%5B0%5D%5Bid%5D=25399013&leads[status][0][status_id]=142&note=a%23b+c&&flag";
+        assert_eq!(
+            form_pairs(body),
+            vec![
+                ("leads[status][0][id]".into(), "25399013".into()),
+                ("leads[status][0][status_id]".into(), "142".into()),
+                ("note".into(), "a#b c".into()),
+                ("flag".into(), String::new()),
+            ]
+        );
+        assert_eq!(form_pairs(""), vec![]);
+        assert_eq!(query_pairs(&format!("?{body}")), form_pairs(body), "a query and a form read alike");
     }
 
     #[test]

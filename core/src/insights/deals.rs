@@ -16,6 +16,8 @@ use crate::base::money::{minor_exponent, Currency, Money};
 use crate::insights::day::Day;
 use crate::visitor::context::MAX_CONTEXT_PRICE_MINOR;
 
+pub mod amocrm;
+
 /// Longest CRM deal id kept.
 pub const MAX_DEAL_ID_LEN: usize = 128;
 /// The largest amount one deal may carry, in minor units (far beyond any shop's order, far below

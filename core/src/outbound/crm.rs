@@ -2,7 +2,7 @@
 //! delivery worker serialises [`CrmRequest::body`] as JSON, adds [`CrmRequest::headers_for`] (which
 //! signs the exact bytes for `generic`) and sends it under the retry policy in `webhook`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::base::error::{ApiError, ErrorCode};
 use crate::base::locale::Locale;
@@ -10,7 +10,7 @@ use crate::base::money::Money;
 use crate::leads::lead::Lead;
 use crate::outbound::chat_events::ConversationWaiting;
 use crate::outbound::endpoint::{check_crm_secret_name, Endpoint, Preset};
-use crate::outbound::webhook::{signed_headers, Envelope, WebhookEvent, WebhookSecret};
+use crate::outbound::webhook::{signed_headers, AttemptResult, Envelope, WebhookEvent, WebhookSecret};
 use crate::visitor::context::Touch;
 
 /// Telegram refuses messages longer than this (characters after entity parsing).
@@ -422,6 +422,50 @@ fn amocrm(lead: &Lead, locale: Locale) -> AmoLead {
             contacts: vec![AmoContact { first_name: lead.contact.name.clone(), custom_fields_values: contact_fields }],
             tags: vec![AmoTag { name: "floorwalker".into() }, AmoTag { name: lead.kind.as_str().into() }],
         },
+    }
+}
+
+/// Which amoCRM deal one of our leads became. amoCRM's own webhooks name only its deal, so this
+/// is what lets a deal won there count for the lead (and its prompt) here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmoDealLink {
+    pub lead: String,
+    /// amoCRM's deal id, written as its webhooks write it (decimal digits).
+    pub amocrm_deal: String,
+}
+
+/// The most of amoCRM's answer that is read: the answer for our one lead is about a hundred bytes.
+pub const MAX_AMO_ANSWER_BYTES: usize = 16 * 1024;
+
+/// One element of amoCRM's answer to `POST /api/v4/leads/complex`:
+/// `[{"id": 9774766, "contact_id": 12117258, "company_id": null, "request_id": ["…"], "merged": false}]`.
+/// `merged: true` (amoCRM's duplicate control joined the lead to a deal it already had) still
+/// names the deal the lead is now part of, so it is read the same.
+#[derive(Deserialize)]
+struct AmoComplexAdded {
+    id: u64,
+    #[serde(default)]
+    request_id: Vec<String>,
+}
+
+impl AmoDealLink {
+    /// From an attempt's answer: `Some` only for `lead.created` answered 2xx with amoCRM's
+    /// documented shape naming a deal. Our preset sends one lead per request with our lead id as
+    /// its `request_id`, which amoCRM echoes: the element naming our lead is ours; a single
+    /// element naming no request is ours too (we sent one). Anything else (another receiver's
+    /// answer, an element naming another request, junk) says nothing.
+    pub fn from_answer(event: &WebhookEvent, result: &AttemptResult) -> Option<AmoDealLink> {
+        let WebhookEvent::LeadCreated(lead) = event else { return None };
+        let AttemptResult::Response { status: 200..=299, body, .. } = result else { return None };
+        if body.len() > MAX_AMO_ANSWER_BYTES {
+            return None;
+        }
+        let added: Vec<AmoComplexAdded> = serde_json::from_slice(body).ok()?;
+        let ours = match added.as_slice() {
+            [only] if only.request_id.is_empty() => Some(only),
+            all => all.iter().find(|a| a.request_id.contains(&lead.id)),
+        }?;
+        (ours.id > 0).then(|| AmoDealLink { lead: lead.id.clone(), amocrm_deal: ours.id.to_string() })
     }
 }
 

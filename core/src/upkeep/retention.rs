@@ -23,9 +23,10 @@ pub enum Kept {
     /// `events`, by `received_at` (the server's clock; a visitor's `at` is theirs), and the site's
     /// `presence_changes` by `at` (they serve only the replay of those days).
     Events,
-    /// `leads` by `created_at`; their `consent_changes` and `lead_replies` (the operators' answers
-    /// to a message left after hours) go with them (ON DELETE CASCADE): a
-    /// consent record is kept exactly as long as the contact it covers.
+    /// `leads` by `created_at`; their `consent_changes`, `lead_replies` (the operators' answers
+    /// to a message left after hours) and `amocrm_deals` (which amoCRM deal each became) go with
+    /// them (ON DELETE CASCADE): a consent record is kept exactly as long as the contact it covers,
+    /// and a lead's link to its deal serves only that lead.
     Leads,
     /// `deliveries` in state `delivered`, by `updated_at`; their `delivery_attempts` go with them.
     DeliveredDeliveries,

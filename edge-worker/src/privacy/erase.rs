@@ -177,11 +177,13 @@ fn removal_statements(
     }
     // Counters keyed by the visitor (`access::throttle::Counter`: `<scope>|<site>|<visitor>`).
     let rate_key = format!("|{site}|{visitor}");
-    let sql: [(&str, &[&dyn crate::platform::d1::Param]); 13] = [
+    let sql: [(&str, &[&dyn crate::platform::d1::Param]); 14] = [
         ("DELETE FROM consent_changes WHERE lead IN (SELECT value FROM json_each(?1))", &[&leads]),
         ("DELETE FROM lead_replies WHERE lead IN (SELECT value FROM json_each(?1))", &[&leads]),
         // A deal the CRM reported for one of them goes too; the funnel's rollups name no one.
         ("DELETE FROM deals WHERE lead IN (SELECT value FROM json_each(?1))", &[&leads]),
+        // And which amoCRM deal each became (read from amoCRM's answer, like the attempts below).
+        ("DELETE FROM amocrm_deals WHERE lead IN (SELECT value FROM json_each(?1))", &[&leads]),
         ("DELETE FROM leads WHERE site = ?1 AND visitor = ?2", &[&site, &visitor]),
         ("DELETE FROM events WHERE site = ?1 AND visitor = ?2", &[&site, &visitor]),
         ("DELETE FROM chat_callbacks WHERE conversation_id IN (SELECT value FROM json_each(?1))", &[&conversations]),

@@ -321,6 +321,7 @@ mod tests {
             headers: headers.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect(),
             body: body.as_bytes().to_vec(),
             answered: 200,
+            answer: "{\"ok\":true}".into(),
             signature_valid: None,
         }
     }

@@ -131,6 +131,46 @@ fn amocrm_complex_lead() {
     assert!(body(&email)[0]["_embedded"]["contacts"][0].get("first_name").is_none());
 }
 
+/// amoCRM's answer to the complex add as its documentation shows it, for our lead.
+fn amo_answer(status: u16, body: &str) -> AttemptResult {
+    AttemptResult::Response { status, retry_after: None, body: body.as_bytes().to_vec() }
+}
+
+#[test]
+fn amocrm_answer_names_the_deal_our_lead_became() {
+    let event = callback();
+    let WebhookEvent::LeadCreated(ours) = &event else { unreachable!() };
+    let link = |result: &AttemptResult| AmoDealLink::from_answer(&event, result).map(|l| l.amocrm_deal);
+    let documented = format!(r#"[{{"id":9774766,"contact_id":12117258,"company_id":null,"request_id":["{}"],"merged":false}}]"#, ours.id);
+    assert_eq!(AmoDealLink::from_answer(&event, &amo_answer(200, &documented)), Some(AmoDealLink { lead: ours.id.clone(), amocrm_deal: "9774766".into() }));
+    // Duplicate control merged it into a deal amoCRM had: that deal is the one to match.
+    let merged = documented.replace("\"merged\":false", "\"merged\":true").replace("\"company_id\":null", "\"company_id\":12117260");
+    assert_eq!(link(&amo_answer(200, &merged)).as_deref(), Some("9774766"));
+    // Several requests merged into one deal: ours is among them.
+    let several = format!(r#"[{{"id":5,"contact_id":1,"company_id":null,"request_id":["0","{}"],"merged":true}}]"#, ours.id);
+    assert_eq!(link(&amo_answer(201, &several)).as_deref(), Some("5"));
+    // One element without a request id: we sent one lead, so it is ours.
+    assert_eq!(link(&amo_answer(200, r#"[{"id":77}]"#)).as_deref(), Some("77"));
+    // The element of another request in a longer answer is not ours.
+    assert_eq!(link(&amo_answer(200, r#"[{"id":1,"request_id":["other"]},{"id":2,"request_id":["0"]}]"#)), None);
+    assert_eq!(link(&amo_answer(200, r#"[{"id":1,"request_id":["lead_someone_else"]}]"#)), None);
+
+    // Junk says nothing: another receiver's answer, a failed attempt, a broken or hostile body.
+    for junk in [
+        "", "{\"ok\":true}", "[]", "null", "[{\"id\":0}]", "[{\"id\":-3}]", "[{\"id\":\"9774766\"}]", "[{\"id\":1.5}]",
+        "[{\"id\":18446744073709551616}]", "[{\"id\":1,\"request_id\":\"x\"}]", "[{\"contact_id\":1}]", "<html>502</html>", "[{\"id\":1",
+    ] {
+        assert_eq!(link(&amo_answer(200, junk)), None, "{junk:?}");
+    }
+    assert_eq!(link(&amo_answer(400, &documented)), None, "only a delivered attempt is read");
+    assert_eq!(link(&AttemptResult::Timeout), None);
+    let huge = format!("[{}{{\"id\":1}}]", "{\"id\":2,\"request_id\":[\"x\"]},".repeat(MAX_AMO_ANSWER_BYTES / 20));
+    assert_eq!(link(&amo_answer(200, &huge)), None, "an answer far larger than amoCRM's is not read");
+    // callback.requested carries the same lead, but amoCRM's preset never sends it.
+    let not_a_lead = WebhookEvent::CallbackRequested(ours.clone());
+    assert_eq!(AmoDealLink::from_answer(&not_a_lead, &amo_answer(200, &documented)), None, "only the complex add of a lead is answered so");
+}
+
 #[test]
 fn missing_worker_secret_is_a_config_error() {
     let amo = endpoint(Preset::Amocrm { token_secret: "CRM_NOT_SET".into() }, "https://shop.amocrm.ru");
