@@ -21,7 +21,8 @@ pub async fn submit(mut req: Request, env: &Env, ctx: &Context) -> Result<Respon
         .ok_or_else(|| ApiError::new(ErrorCode::OriginNotAllowed, "leads are accepted only from a browser page (Origin header)"))?;
     let request: LeadRequest = http::read_json(&mut req, MAX_LEAD_BYTES).await?;
     // Everything the lead needs to read, in one round trip: the site, its settings, its
-    // endpoints, and whether this very submission was stored already.
+    // endpoints, whether this very submission was stored already, and whether the visitor is in a
+    // chat (whose operators then learn the contact).
     let db = db(env)?;
     let lead_id = Lead::id_for(&request.site, &request.visitor, &request.idempotency_key);
     let reads = vec![
@@ -29,9 +30,10 @@ pub async fn submit(mut req: Request, env: &Env, ctx: &Context) -> Result<Respon
         settings::load_statement(&db, &request.site)?,
         endpoints::all_statement(&db, &request.site)?,
         db.query(EXISTS_SQL, &[&lead_id]).statement(LOOKING_UP)?,
+        chat::live::open_conversation_statement(&db, &request.site, &request.visitor)?,
     ];
     let read = db.batch(reads, "reading the site for a lead").await?;
-    let [site, settings, all_endpoints, existing] = read.as_slice() else {
+    let [site, settings, all_endpoints, existing, open_conversation] = read.as_slice() else {
         return Err(internal("reading the site for a lead", "a result per statement"));
     };
     let config = sites::loaded(site)?.ok_or_else(|| sites::unknown(&request.site))?;
@@ -111,15 +113,17 @@ pub async fn submit(mut req: Request, env: &Env, ctx: &Context) -> Result<Respon
     }
     // The operators' side learns of it after the answer: the visitor goes on at once.
     let id = lead.id.clone();
-    ctx.wait_until(tell_operators(env.clone(), lead));
+    ctx.wait_until(tell_operators(env.clone(), lead, chat::live::has_open_conversation(open_conversation)?));
     receipt(&id, false, &origin)
 }
 
 /// A visitor in a chat who leaves a contact is named by it from now on; a message left after
 /// hours lands in the operators' inbox, and open consoles hear of it now.
-async fn tell_operators(env: Env, lead: Lead) {
-    if let Err(e) = chat::live::visitor_moved(&env, &lead.site, &lead.visitor).await {
-        worker::console_error!("lead {}: live context: {}", lead.id, e.message);
+async fn tell_operators(env: Env, lead: Lead, in_a_chat: bool) {
+    if in_a_chat {
+        if let Err(e) = chat::live::visitor_moved(&env, &lead.site, &lead.visitor).await {
+            worker::console_error!("lead {}: live context: {}", lead.id, e.message);
+        }
     }
     if lead.kind == LeadKind::OfflineMessage {
         let visitor_label = contact_label(&lead.contact).unwrap_or_default();

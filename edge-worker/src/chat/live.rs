@@ -8,17 +8,32 @@ use floorwalker_core::chat::offline::contact_label;
 use floorwalker_core::leads::lead::Lead;
 use floorwalker_core::visitor::context::VisitorContext;
 use serde::Deserialize;
-use worker::Env;
+use worker::{D1PreparedStatement, D1Result, Env};
 
 use super::protocol::{self, expect_reply, ConversationCall, ConversationReply};
 use crate::http::internal;
-use crate::platform::d1::db;
+use crate::platform::d1::{db, rows, Db};
 
 #[derive(Deserialize)]
 struct OpenRow {
     id: String,
     #[serde(default)]
     context: Option<String>,
+}
+
+const OPEN_SQL: &str =
+    "SELECT id, context FROM chat_conversations WHERE site = ?1 AND visitor_id = ?2 AND status = 'open' ORDER BY opened_at DESC LIMIT 1";
+const FINDING: &str = "finding the visitor's open conversation";
+
+/// Whether the visitor has an open conversation, for a caller that batches the question with its
+/// own reads (a lead) and calls [`visitor_moved`] only when there is one to tell.
+pub fn open_conversation_statement(db: &Db, site: &str, visitor: &str) -> Result<D1PreparedStatement, ApiError> {
+    db.query(OPEN_SQL, &[&site, &visitor]).statement(FINDING)
+}
+
+/// What an [`open_conversation_statement`] found.
+pub fn has_open_conversation(result: &D1Result) -> Result<bool, ApiError> {
+    Ok(!rows::<OpenRow>(result, FINDING)?.is_empty())
 }
 
 #[derive(Deserialize)]
@@ -30,13 +45,7 @@ struct LeadRow {
 /// keeps the newest context too, so a console opened (or reloaded) later reads it.
 pub async fn visitor_moved(env: &Env, site: &str, visitor: &str) -> Result<(), ApiError> {
     let db = db(env)?;
-    let open: Option<OpenRow> = db
-        .query(
-            "SELECT id, context FROM chat_conversations WHERE site = ?1 AND visitor_id = ?2 AND status = 'open' ORDER BY opened_at DESC LIMIT 1",
-            &[&site, &visitor],
-        )
-        .first("finding the visitor's open conversation")
-        .await?;
+    let open: Option<OpenRow> = db.query(OPEN_SQL, &[&site, &visitor]).first(FINDING).await?;
     let Some(open) = open else { return Ok(()) };
     let before: Option<VisitorContext> = open.context.as_deref().and_then(|c| serde_json::from_str(c).ok());
     let locale = before.as_ref().map(|c| c.locale).unwrap_or_default();

@@ -111,6 +111,7 @@ impl Db {
     /// [`Db::batch`] for callers that handle a failed transaction themselves (a primary key
     /// taken by a concurrent request is an answer, not a fault).
     pub async fn try_batch(&self, statements: Vec<D1PreparedStatement>) -> worker::Result<Vec<D1Result>> {
+        count_round_trip();
         self.0.batch(statements).await
     }
 }
@@ -123,30 +124,47 @@ impl Query<'_> {
 
     /// The first row, if any.
     pub async fn first<T: DeserializeOwned>(self, doing: &str) -> Result<Option<T>, ApiError> {
+        count_round_trip();
         self.statement(doing)?.first(None).await.map_err(|e| internal(doing, e))
     }
 
     /// One column of the first row, if there is a row.
     pub async fn first_column<T: DeserializeOwned>(self, column: &str, doing: &str) -> Result<Option<T>, ApiError> {
+        count_round_trip();
         self.statement(doing)?.first(Some(column)).await.map_err(|e| internal(doing, e))
     }
 
     /// Every row.
     pub async fn all<T: DeserializeOwned>(self, doing: &str) -> Result<Vec<T>, ApiError> {
+        count_round_trip();
         self.statement(doing)?.all().await.and_then(|result| result.results()).map_err(|e| internal(doing, e))
     }
 
     /// Runs a statement that returns no rows.
     pub async fn run(self, doing: &str) -> Result<(), ApiError> {
+        count_round_trip();
         self.statement(doing)?.run().await.map_err(|e| internal(doing, e))?;
         Ok(())
     }
 
     /// Runs a statement that returns no rows and says how many rows it changed.
     pub async fn run_counting(self, doing: &str) -> Result<u64, ApiError> {
+        count_round_trip();
         let result = self.statement(doing)?.run().await.map_err(|e| internal(doing, e))?;
         Ok(changes(&result))
     }
+}
+
+/// Round trips to D1 made by this isolate since it started: the delivery bench reads it (through
+/// the admin API, on test timing only) to count what a lead costs.
+static ROUND_TRIPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn count_round_trip() {
+    ROUND_TRIPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn round_trips() -> u64 {
+    ROUND_TRIPS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// How many rows a statement changed (0 when D1 does not say).
