@@ -10,9 +10,11 @@
 
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::insights::day::Day;
-use floorwalker_core::insights::experiment::{self, ArmRow};
+use floorwalker_core::insights::experiment::{self, ArmRow, ARM_SUMS};
 use floorwalker_core::insights::funnel::{combine, FirstResponse, FunnelQuery, PromptRevenue, Satisfaction, Summed};
-use floorwalker_core::insights::rollup::{due_days, fold_day, is_final, DayChat, DayEvent, DayLead, Device, Rolled, RollupRow, ShopTimeline, READ_REFRESH_MS, REFRESH_MS};
+use floorwalker_core::insights::rollup::{
+    due_days, fold_day, is_final, DayChat, DayEvent, DayInput, DayLead, Device, Rolled, RollupRow, ShopTimeline, HISTORY_KINDS, READ_REFRESH_MS, REFRESH_MS,
+};
 use floorwalker_core::leads::lead::Lead;
 use floorwalker_core::outbound::delivery::DeliveryState;
 use floorwalker_core::outbound::webhook::WebhookEvent;
@@ -30,10 +32,12 @@ use crate::sites;
 const ROLLUPS_PER_READ: usize = 3;
 /// Events read per round trip while folding a day.
 const EVENT_PAGE: u32 = 5000;
+/// Visitors whose earlier prompt events one query reads (a JSON list bound as one parameter).
+const VISITORS_PER_QUERY: usize = 500;
 /// Rollup rows per INSERT statement (one JSON parameter each).
 const ROWS_PER_INSERT: usize = 500;
 /// The cron stops starting new days after this long, or after this many days: a day costs about
-/// five D1 queries (more for a busy day's events), and an invocation has 50 on the free plan.
+/// six D1 queries (more for a busy day's events or visitors), and an invocation has 50 on the free plan.
 const CRON_BUDGET_MS: u64 = 10_000;
 const CRON_DAYS: u32 = 8;
 /// Sites the cron visits per run.
@@ -61,13 +65,12 @@ async fn read_range(req: &Request, env: &Env, site: &str) -> Result<(SiteConfig,
 /// the rollups, judged by core.
 pub async fn experiments(req: &Request, env: &Env, site: &str) -> Result<Response, ApiError> {
     let (config, db, query, missing) = read_range(req, env, site).await?;
+    let sql = format!(
+        "SELECT json_object('prompt', prompt, 'experiment', experiment, 'variant', variant, {ARM_SUMS}) AS row FROM funnel_rollups \
+         WHERE site = ?1 AND experiment != '' AND day BETWEEN ?2 AND ?3 GROUP BY prompt, experiment, variant"
+    );
     let rows: Vec<ArmRow> = json_rows(
-        db.query(
-            "SELECT json_object('prompt', prompt, 'experiment', experiment, 'variant', variant, 'shown', SUM(shown), \
-             'converted', SUM(accepted)) AS row FROM funnel_rollups \
-             WHERE site = ?1 AND experiment != '' AND day BETWEEN ?2 AND ?3 GROUP BY prompt, experiment, variant",
-            &[&site, &(query.from.0 as u64), &(query.to.0 as u64)],
-        )
+        db.query(&sql, &[&site, &(query.from.0 as u64), &(query.to.0 as u64)])
         .all("summing the experiments")
         .await?,
     )?;
@@ -219,13 +222,7 @@ async fn roll_up(db: &Db, config: &SiteConfig, day: Day, now: u64) -> Result<usi
         for row in page {
             after = (row.received_at as u64, row.id.clone());
             // An event this build cannot read (a newer type) is left out of the day, not fatal to it.
-            let Ok(data) = serde_json::from_str::<EventData>(&row.data) else { continue };
-            events.push(DayEvent {
-                visitor: row.visitor,
-                device: row.device.as_deref().and_then(Device::parse),
-                language: row.language,
-                event: Event { id: row.id, at: row.at as u64, data },
-            });
+            events.extend(day_event(row));
         }
         if !full {
             break;
@@ -267,10 +264,47 @@ async fn roll_up(db: &Db, config: &SiteConfig, day: Day, now: u64) -> Result<usi
         .await?;
     let chats: Vec<DayChat> = chats.into_iter().map(|c| DayChat { visitor: c.visitor_id, answered: c.answered != 0.0 }).collect();
 
+    let earlier = prompt_history(db, site, &events, start).await?;
     let shop = shop_timeline(db, config, day).await?;
-    let rows = fold_day(&config.widget, events, &day_leads, &chats, &shop);
+    let rows = fold_day(&config.widget, DayInput { events, earlier, leads: day_leads, chats, shop });
     write(db, site, day, &rows, is_final(day, now), now, event_count).await?;
     Ok(rows.len())
+}
+
+/// The prompt events ([`HISTORY_KINDS`]) the visitors of `events` sent before `before_ms`, still
+/// kept: what the widget remembers of them when their day starts. One query per
+/// [`VISITORS_PER_QUERY`] visitors, each an index range of theirs.
+async fn prompt_history(db: &Db, site: &str, events: &[DayEvent], before_ms: u64) -> Result<Vec<DayEvent>, ApiError> {
+    let mut visitors: Vec<&str> = events.iter().map(|e| e.visitor.as_str()).collect();
+    visitors.sort_unstable();
+    visitors.dedup();
+    let kinds = serde_json::to_string(&HISTORY_KINDS).map_err(|e| internal("encoding kinds", e))?;
+    let mut history = Vec::new();
+    for chunk in visitors.chunks(VISITORS_PER_QUERY) {
+        let ids = serde_json::to_string(chunk).map_err(|e| internal("encoding visitors", e))?;
+        let page: Vec<EventRow> = db
+            .query(
+                "SELECT id, visitor, at, received_at, data, device, language FROM events \
+                 WHERE site = ?1 AND visitor IN (SELECT value FROM json_each(?2)) AND received_at < ?3 \
+                 AND type IN (SELECT value FROM json_each(?4))",
+                &[&site, &ids, &before_ms, &kinds],
+            )
+            .all("reading the visitors' earlier prompts")
+            .await?;
+        history.extend(page.into_iter().filter_map(day_event));
+    }
+    Ok(history)
+}
+
+/// A stored event as the fold reads it; `None` for one this build cannot read (a newer type).
+fn day_event(row: EventRow) -> Option<DayEvent> {
+    let data = serde_json::from_str::<EventData>(&row.data).ok()?;
+    Some(DayEvent {
+        visitor: row.visitor,
+        device: row.device.as_deref().and_then(Device::parse),
+        language: row.language,
+        event: Event { id: row.id, at: row.at as u64, data },
+    })
 }
 
 /// The shop through `day`: its clock's offset at each hour (the runtime's zone data; a zone it

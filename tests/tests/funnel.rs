@@ -35,7 +35,8 @@ async fn visit_from(worker: &Worker, visitor: &str, headers: &[(&str, &str)], ev
         .into_iter()
         .enumerate()
         .map(|(i, mut e)| {
-            e["id"] = json!(format!("{visitor}-e{i:03}"));
+            // Ids unique per visit: a visitor's second visit is not a re-sent first one.
+            e["id"] = json!(format!("{visitor}-{start}-e{i:03}"));
             e["at"] = json!(start + i as u64 * 1000);
             e
         })
@@ -321,4 +322,39 @@ async fn the_chat_invitation_counts_as_eligible_only_while_an_operator_was_onlin
     let invitation = prompt_of(&f, INVITATION);
     assert_eq!((invitation.counts.eligible, invitation.counts.shown), (1, 0), "only the visit while Anna was online: {invitation:#?}");
     assert_eq!(f.site.visitors, 3);
+}
+
+#[tokio::test]
+async fn a_comparison_dismissed_on_an_earlier_day_is_not_eligible_again_within_its_cooldown() {
+    const DAY_MS: u64 = 86_400_000;
+    let worker = Worker::start("funnel-history").await;
+    worker.seed_demo_site(&[]).await;
+    let o = worker.origin();
+    let two_products_and_leaving = || {
+        vec![
+            page(&format!("{o}/product/orsa-360-isofix/"), None),
+            product(&worker, "orsa-360-isofix"),
+            page(&format!("{o}/product/lumi-hug-fix/"), None),
+            product(&worker, "lumi-hug-fix"),
+            json!({"type": "exit_intent", "trigger": "pointer_top"}),
+        ]
+    };
+    // Yesterday D was offered the comparison and closed it. The worker stamps what it receives
+    // with its own clock, so yesterday's visit is moved back in storage.
+    let mut yesterday = two_products_and_leaving();
+    yesterday.extend([prompt("prompt_shown", COMPARE), prompt("prompt_dismissed", COMPARE)]);
+    let earlier = now_ms() - DAY_MS - 2 * 3_600_000;
+    visit_from(&worker, "visitor-history-d", &[], yesterday, earlier).await;
+    worker.d1_select("UPDATE events SET received_at = at WHERE visitor = 'visitor-history-d'");
+    // Today D does the same again, and so does E, who has never seen it.
+    visit(&worker, "visitor-history-d", &[], two_products_and_leaving()).await;
+    visit(&worker, "visitor-history-e", &[], two_products_and_leaving()).await;
+
+    let f = funnel(&worker, "?by=day").await;
+    let compare = prompt_of(&f, COMPARE);
+    let day = |at: u64| floorwalker_core::insights::day::Day::of_ms(at).to_string();
+    let on = |key: String| compare.groups.iter().find(|g| g.key == key).map(|g| g.counts).unwrap_or_else(|| panic!("no {key} in {compare:#?}"));
+    let (before, today) = (on(day(earlier)), on(day(now_ms())));
+    assert_eq!((before.visitors, before.eligible, before.shown, before.dismissed), (1, 1, 1, 1), "{compare:#?}");
+    assert_eq!((today.visitors, today.eligible, today.shown), (2, 1, 0), "only E: D's cooldown holds the comparison back: {compare:#?}");
 }

@@ -9,7 +9,7 @@ use floorwalker_core::base::money::Money;
 use floorwalker_core::chat::operator_view::PanelLabels;
 use floorwalker_core::prompts::config::SiteConfig;
 use floorwalker_core::insights::deals::{DealToken, NewDealToken};
-use floorwalker_core::insights::experiment::{words, Experiments, PromptExperiment};
+use floorwalker_core::insights::experiment::{words, Base, Experiments, PromptExperiment};
 use floorwalker_core::insights::funnel::{Dimension, Funnel, PromptFunnel, Revenue};
 use floorwalker_core::insights::rollup::Counts;
 use leptos::prelude::*;
@@ -293,23 +293,31 @@ fn ExperimentCard(experiment: PromptExperiment) -> impl IntoView {
     let kind = words::verdict_kind(&result.verdict);
     let arms = result.arms.clone();
     let acts = matches!(kind, "winner" | "control_wins");
+    // A timing experiment is judged on the arms' visitors (core's Base): the table shows them.
+    let per_visitor = result.base == Base::Visitors;
     view! {
         <li class="experiment" data-test="experiment" data-prompt=prompt.clone() data-experiment=experiment_id aria-labelledby=labelled_by>
             <h4 id=heading title=prompt.clone()>{prompt_name(prompt.clone())}</h4>
             <table class="arms">
                 <thead><tr>
-                    <th scope="col">{move || lang.get().pick("Words", "Слова")}</th>
+                    <th scope="col">{move || lang.get().pick("Variant", "Вариант")}</th>
+                    {per_visitor.then(|| view! { <th scope="col">{move || lang.get().pick("Visitors", "Посетители")}</th> })}
                     <th scope="col">{move || lang.get().pick("Shown", "Показано")}</th>
                     <th scope="col">{move || lang.get().pick("Accepted", "Приняли")}</th>
-                    <th scope="col">{move || lang.get().pick("Rate (95 % range)", "Доля (95 % интервал)")}</th>
+                    <th scope="col">{move || if per_visitor {
+                        lang.get().pick("Per visitor (95 % range)", "На посетителя (95 % интервал)")
+                    } else {
+                        lang.get().pick("Rate (95 % range)", "Доля (95 % интервал)")
+                    }}</th>
                 </tr></thead>
                 <tbody>
                     {arms.into_iter().map(|arm| {
                         let (variant, name) = (arm.counts.variant.clone(), arm.counts.variant.clone());
-                        let (shown, converted) = (arm.counts.shown, arm.counts.converted);
+                        let (visitors, shown, converted) = (arm.counts.visitors, arm.counts.shown, arm.counts.converted);
                         view! {
                             <tr data-test="arm" data-variant=variant>
                                 <th scope="row">{move || words::arm_label(&name, lang.get())}</th>
+                                {per_visitor.then(|| view! { <td data-test="arm-visitors">{move || lang.get().grouped(visitors)}</td> })}
                                 <td>{move || lang.get().grouped(shown)}</td>
                                 <td>{move || lang.get().grouped(converted)}</td>
                                 <td data-test="arm-rate">{move || words::arm_rate(&arm, lang.get())}</td>

@@ -1,13 +1,18 @@
-//! The results of a prompt's experiment: each arm's conversion (accepted of shown) with its 95 %
-//! interval, each challenger against the control, and one verdict an owner can act on.
+//! The results of a prompt's experiment: each arm's conversion with its 95 % interval, each
+//! challenger against the control, and one verdict an owner can act on.
 //!
+//! - Conversion is accepted of those shown the card while the arms differ only in words or
+//!   corner: every arm's card then reaches the same visitors, and the card is what is judged. Once
+//!   some arm changes when the card appears, arms reach different numbers of visitors, and a
+//!   timing that reaches more must be credited for it: conversion is then accepted of the arm's
+//!   visitors ([`Base`]).
 //! - Each arm's rate has a Wilson score interval: unlike the textbook `p ± 1.96·√(p(1-p)/n)` it
 //!   stays inside 0-100 % and is honest for small samples and rates near zero, which is where a
 //!   shop's prompts live.
 //! - A challenger against the control is a two-sided two-proportion z-test with the pooled rate;
 //!   its p-value is multiplied by the number of challengers (Bonferroni), so three challengers do
 //!   not give three chances at a lucky winner.
-//! - The verdict: [`Verdict::TooEarly`] until every arm was shown [`MIN_SHOWN_PER_ARM`] times and
+//! - The verdict: [`Verdict::TooEarly`] until every arm's base reached [`MIN_PER_ARM`] and
 //!   someone converted (the normal approximation is not to be trusted before that); then
 //!   [`Verdict::Winner`] for the best challenger that beats the control at [`ALPHA`],
 //!   [`Verdict::ControlWins`] when every challenger loses to it, else
@@ -17,8 +22,9 @@
 //!   [`MIN_DETECTABLE_LIFT`] (the standard sample size for two proportions at [`ALPHA`], Bonferroni
 //!   corrected like the test, and power [`POWER`]).
 //!
-//! The counts come from the funnel's rollups: a visitor-day shown the card counts once in
-//! `shown`, and in `converted` if they accepted it (or answered the question).
+//! The counts come from the funnel's rollups: a visitor-day counts once in `visitors` (of the
+//! prompt's arm), in `shown` if shown the card, and in `converted` if they accepted it (or
+//! answered the question).
 
 use serde::{Deserialize, Serialize};
 
@@ -35,8 +41,8 @@ pub const POWER: f64 = 0.8;
 /// 6 %). Smaller lifts exist, but a shop rarely has the visitors to see them, and an owner asked
 /// to wait for half a million visitors stops listening.
 pub const MIN_DETECTABLE_LIFT: f64 = 0.2;
-/// Shown at least this often in every arm before any verdict.
-pub const MIN_SHOWN_PER_ARM: u64 = 100;
+/// Every arm's base (shown, or visitors) reaches this before any verdict.
+pub const MIN_PER_ARM: u64 = 100;
 /// The significance a verdict needs before every arm reaches the planned sample
 /// (`visitors_needed`): the Haybittle-Peto boundary. The Results screen can be looked at every
 /// day, and a verdict at [`ALPHA`] on each look would give a lucky arm many chances; interim looks
@@ -50,9 +56,43 @@ const Z_95: f64 = 1.959_963_984_540_054;
 pub struct ArmCounts {
     /// `control` or the variant's id.
     pub variant: String,
+    /// Visitor-days in the arm while the prompt was enabled: its audience.
+    #[serde(default)]
+    pub visitors: u64,
     pub shown: u64,
     /// Accepted (or answered) of those shown.
     pub converted: u64,
+}
+
+impl ArmCounts {
+    /// What the arm's conversion is counted against.
+    pub fn base(&self, base: Base) -> u64 {
+        match base {
+            Base::Shown => self.shown,
+            Base::Visitors => self.visitors,
+        }
+    }
+}
+
+/// What an experiment's conversion is counted against (see the module's notes).
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Base {
+    /// Accepted of those shown the card: the arms differ in words or corner only.
+    #[default]
+    Shown,
+    /// Accepted of the arm's visitors: some arm changes when the card appears.
+    Visitors,
+}
+
+impl Base {
+    pub fn of(experiment: &Experiment) -> Base {
+        if experiment.variants.iter().any(|variant| variant.when.is_some()) {
+            Base::Visitors
+        } else {
+            Base::Shown
+        }
+    }
 }
 
 /// A share with its 95 % Wilson interval, all as fractions (0.0-1.0).
@@ -106,7 +146,7 @@ pub enum Verdict {
     /// [`MIN_DETECTABLE_LIFT`] over the control; once every arm has that many, a lift that big is
     /// unlikely and the experiment can stop.
     NoDifferenceYet { visitors_needed: u64 },
-    /// Some arm was shown fewer than [`MIN_SHOWN_PER_ARM`] times, or nobody converted yet.
+    /// Some arm's base is under [`MIN_PER_ARM`], or nobody converted yet.
     TooEarly,
 }
 
@@ -114,6 +154,9 @@ pub enum Verdict {
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct ExperimentResult {
     pub experiment: String,
+    /// What the rates are counted against.
+    #[serde(default)]
+    pub base: Base,
     /// The control first, then the variants in the config's order.
     pub arms: Vec<ArmResult>,
     pub verdict: Verdict,
@@ -140,6 +183,7 @@ pub struct Experiments {
 
 /// One arm's counts as the worker sums them from the rollups over a range
 /// (`GROUP BY prompt, experiment, variant`, `converted` the sum of `accepted`).
+/// [`ARM_SUMS`] is what it selects.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct ArmRow {
     pub prompt: String,
@@ -147,6 +191,9 @@ pub struct ArmRow {
     #[serde(flatten)]
     pub counts: ArmCounts,
 }
+
+/// The sums of the rollup columns an [`ArmRow`] is read from, as SQL (one per field).
+pub const ARM_SUMS: &str = "'visitors', SUM(visitors), 'shown', SUM(shown), 'converted', SUM(accepted)";
 
 /// The owner's answer: the results of every experiment `config` runs now, in the config's order,
 /// each from the rows of its own prompt and experiment id (an earlier experiment of the same
@@ -169,10 +216,11 @@ pub fn experiments(config: &WidgetConfig, query: &FunnelQuery, rows: &[ArmRow], 
 /// has none yet, counts of an arm the experiment no longer has are left out).
 pub fn results(experiment: &Experiment, counts: &[ArmCounts]) -> ExperimentResult {
     let names = std::iter::once(CONTROL).chain(experiment.variants.iter().map(|variant| variant.id.as_str()));
-    let arms: Vec<ArmCounts> = names
+    let mut arms: Vec<ArmCounts> = names
         .map(|name| {
-            let mut arm = ArmCounts { variant: name.to_owned(), shown: 0, converted: 0 };
+            let mut arm = ArmCounts { variant: name.to_owned(), visitors: 0, shown: 0, converted: 0 };
             for row in counts.iter().filter(|row| row.variant == name) {
+                arm.visitors += row.visitors;
                 arm.shown += row.shown;
                 // Monotone like the funnel: a lost `prompt_shown` must not make a rate exceed 100 %.
                 arm.converted += row.converted.min(row.shown);
@@ -180,33 +228,41 @@ pub fn results(experiment: &Experiment, counts: &[ArmCounts]) -> ExperimentResul
             arm
         })
         .collect();
+    let base = Base::of(experiment);
+    if base == Base::Visitors {
+        // A day rolled up before prompts' rows counted their audience has none: its conversions
+        // cannot be judged against it.
+        for arm in &mut arms {
+            arm.converted = arm.converted.min(arm.visitors);
+        }
+    }
     let control = arms[0].clone();
     let challengers = (arms.len() - 1).max(1) as f64;
     let arms: Vec<ArmResult> = arms
         .into_iter()
         .enumerate()
         .map(|(index, counts)| ArmResult {
-            rate: wilson(counts.converted, counts.shown),
-            vs_control: (index > 0).then(|| compare(&control, &counts, challengers)).flatten(),
+            rate: wilson(counts.converted, counts.base(base)),
+            vs_control: (index > 0).then(|| compare(&control, &counts, base, challengers)).flatten(),
             counts,
         })
         .collect();
-    let verdict = verdict(&arms, challengers);
-    ExperimentResult { experiment: experiment.id.clone(), arms, verdict }
+    let verdict = verdict(&arms, base, challengers);
+    ExperimentResult { experiment: experiment.id.clone(), base, arms, verdict }
 }
 
-fn verdict(arms: &[ArmResult], challengers: f64) -> Verdict {
+fn verdict(arms: &[ArmResult], base: Base, challengers: f64) -> Verdict {
     let converted: u64 = arms.iter().map(|arm| arm.counts.converted).sum();
-    if converted == 0 || arms.iter().any(|arm| arm.counts.shown < MIN_SHOWN_PER_ARM) {
+    if converted == 0 || arms.iter().any(|arm| arm.counts.base(base) < MIN_PER_ARM) {
         return Verdict::TooEarly;
     }
-    let rate = |arm: &ArmResult| arm.counts.converted as f64 / arm.counts.shown as f64;
+    let rate = |arm: &ArmResult| arm.counts.converted as f64 / arm.counts.base(base) as f64;
     // The control's rate is the baseline; while it converted nobody, the arms' pooled rate.
-    let shown: u64 = arms.iter().map(|arm| arm.counts.shown).sum();
-    let baseline = if arms[0].counts.converted > 0 { rate(&arms[0]) } else { converted as f64 / shown as f64 };
+    let total: u64 = arms.iter().map(|arm| arm.counts.base(base)).sum();
+    let baseline = if arms[0].counts.converted > 0 { rate(&arms[0]) } else { converted as f64 / total as f64 };
     let needed = visitors_needed(baseline, ALPHA / challengers);
     // The owner may look every day: before the planned sample only overwhelming evidence decides.
-    let alpha = if arms.iter().all(|arm| arm.counts.shown >= needed) { ALPHA } else { INTERIM_ALPHA };
+    let alpha = if arms.iter().all(|arm| arm.counts.base(base) >= needed) { ALPHA } else { INTERIM_ALPHA };
     let significant = |arm: &&ArmResult| arm.vs_control.is_some_and(|c| c.p_adjusted < alpha);
     let winner = arms[1..]
         .iter()
@@ -236,12 +292,13 @@ pub fn wilson(converted: u64, shown: u64) -> Option<Rate> {
     Some(Rate { rate: p, low: (centre - half).clamp(0.0, p), high: (centre + half).clamp(p, 1.0) })
 }
 
-/// The pooled two-proportion z-test of `challenger` against `control`, its p-value Bonferroni
-/// corrected for `challengers`; `None` when either arm was shown to nobody.
-fn compare(control: &ArmCounts, challenger: &ArmCounts, challengers: f64) -> Option<Comparison> {
-    let (z, p_value) = two_proportion_z(control.converted, control.shown, challenger.converted, challenger.shown)?;
-    let control_rate = control.converted as f64 / control.shown as f64;
-    let lift = (control.converted > 0).then(|| (challenger.converted as f64 / challenger.shown as f64) / control_rate - 1.0);
+/// The pooled two-proportion z-test of `challenger` against `control` on `base`, its p-value
+/// Bonferroni corrected for `challengers`; `None` when either arm's base is empty.
+fn compare(control: &ArmCounts, challenger: &ArmCounts, base: Base, challengers: f64) -> Option<Comparison> {
+    let (control_base, challenger_base) = (control.base(base), challenger.base(base));
+    let (z, p_value) = two_proportion_z(control.converted, control_base, challenger.converted, challenger_base)?;
+    let control_rate = control.converted as f64 / control_base as f64;
+    let lift = (control.converted > 0).then(|| (challenger.converted as f64 / challenger_base as f64) / control_rate - 1.0);
     Some(Comparison { z, p_value, p_adjusted: (p_value * challengers).min(1.0), lift })
 }
 

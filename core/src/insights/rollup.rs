@@ -18,6 +18,14 @@
 //!   to a CRM endpoint in state `delivered` when the day was rolled up.
 //! - the site row (prompt `""`): visitors, visitors who opened the chat panel, conversations
 //!   started, and leads that came from no prompt (the chat).
+//! - **visitors** on a prompt's row: every visitor of the day while the prompt is enabled (in
+//!   their arm of its experiment): the audience the prompt had, and what an experiment whose arms
+//!   differ in timing is judged on ([`crate::insights::experiment::Base`]).
+//!
+//! The prompt engine holds a prompt back for what the visitor did with it on earlier days (a
+//! dismissal within its cooldown, an acceptance ever), as the widget remembers it. So each
+//! visitor's replay starts from their earlier prompt events ([`HISTORY_KINDS`]), read by the
+//! worker from the events still kept; only the day's own events are counted.
 //!
 //! A prompt with an experiment has its rows split by the visitor's arm (`experiment`,
 //! `variant`; [`crate::prompts::config::experiment`]), assigned from the visitor's id and the
@@ -144,6 +152,10 @@ pub fn source_of(view: &PageView) -> String {
         .unwrap_or_else(|| DIRECT.to_owned());
     truncate_chars(&label, MAX_SOURCE_LEN)
 }
+
+/// The kinds of event that make a visitor's prompt history, replayed from earlier days before a
+/// day is folded (see the module's notes).
+pub const HISTORY_KINDS: [&str; 4] = ["prompt_shown", "prompt_dismissed", "prompt_accepted", "question_answered"];
 
 /// One stored event of the day, with what the worker recorded about its request.
 #[derive(Debug, Clone, PartialEq)]
@@ -330,19 +342,43 @@ pub fn due_days(range: impl DoubleEndedIterator<Item = Day>, rolled: &[Rolled], 
         .collect()
 }
 
-/// Folds one day: `events` in any order (each visitor's are replayed by their time), `leads`
-/// and `chats` (each conversation started, and whether it was answered) of the same day, with
-/// the shop's clock and presence through it.
-pub fn fold_day(config: &WidgetConfig, events: Vec<DayEvent>, leads: &[DayLead], chats: &[DayChat], shop: &ShopTimeline) -> Vec<RollupRow> {
-    let mut by_visitor: BTreeMap<String, Vec<DayEvent>> = BTreeMap::new();
+/// What one day is folded from.
+#[derive(Debug, Clone, Default)]
+pub struct DayInput {
+    /// The day's events, in any order (each visitor's are replayed by their time).
+    pub events: Vec<DayEvent>,
+    /// The day's visitors' prompt events of earlier days ([`HISTORY_KINDS`]), in any order:
+    /// replayed first, never counted.
+    pub earlier: Vec<DayEvent>,
+    pub leads: Vec<DayLead>,
+    /// Each conversation started that day, and whether it was answered.
+    pub chats: Vec<DayChat>,
+    /// The shop's clock and presence through the day.
+    pub shop: ShopTimeline,
+}
+
+/// Folds one day into its rollup rows.
+pub fn fold_day(config: &WidgetConfig, day: DayInput) -> Vec<RollupRow> {
+    let DayInput { events, earlier, leads, chats, shop } = day;
+    let mut by_visitor: BTreeMap<String, (Vec<DayEvent>, Vec<DayEvent>)> = BTreeMap::new();
     for event in events {
-        by_visitor.entry(event.visitor.clone()).or_default().push(event);
+        by_visitor.entry(event.visitor.clone()).or_default().0.push(event);
+    }
+    for event in earlier {
+        // Only a visitor of the day is replayed, and only from their prompt history.
+        if let Some((_, history)) = by_visitor.get_mut(&event.visitor) {
+            if HISTORY_KINDS.contains(&event.event.data.kind()) {
+                history.push(event);
+            }
+        }
     }
     let enabled: BTreeSet<&str> = config.prompts.iter().filter(|p| p.enabled).map(|p| p.id.as_str()).collect();
     let mut visitors: HashMap<String, VisitorDay> = HashMap::with_capacity(by_visitor.len());
-    for (visitor, mut events) in by_visitor {
-        events.sort_by(|a, b| (a.event.at, &a.event.id).cmp(&(b.event.at, &b.event.id)));
-        visitors.insert(visitor, replay(config, &enabled, &events, shop));
+    for (visitor, (mut events, mut history)) in by_visitor {
+        let in_order = |a: &DayEvent, b: &DayEvent| (a.event.at, &a.event.id).cmp(&(b.event.at, &b.event.id));
+        events.sort_by(in_order);
+        history.sort_by(in_order);
+        visitors.insert(visitor, replay(config, &enabled, &history, &events, &shop));
     }
 
     // The rarer sources and languages are summed as "other", so a day has a bounded number of rows.
@@ -381,6 +417,9 @@ pub fn fold_day(config: &WidgetConfig, events: Vec<DayEvent>, leads: &[DayLead],
         let site = rows.entry(segment_of(visitor, Some(day), SITE_ROW)).or_default();
         site.visitors += 1;
         site.chat_opens += u64::from(day.chat_open);
+        for prompt in &enabled {
+            rows.entry(segment_of(visitor, Some(day), prompt)).or_default().visitors += 1;
+        }
         for prompt in &day.eligible {
             let counts = rows.entry(segment_of(visitor, Some(day), prompt)).or_default();
             counts.eligible += 1;
@@ -389,13 +428,13 @@ pub fn fold_day(config: &WidgetConfig, events: Vec<DayEvent>, leads: &[DayLead],
             counts.dismissed += u64::from(day.dismissed.contains(prompt));
         }
     }
-    for lead in leads {
+    for lead in &leads {
         let prompt = lead.prompt.as_deref().unwrap_or(SITE_ROW);
         let counts = rows.entry(segment_of(&lead.visitor, visitors.get(&lead.visitor), prompt)).or_default();
         counts.leads += 1;
         counts.delivered += u64::from(lead.delivered);
     }
-    for chat in chats {
+    for chat in &chats {
         let counts = rows.entry(segment_of(&chat.visitor, visitors.get(&chat.visitor), SITE_ROW)).or_default();
         counts.chats += 1;
         counts.chats_answered += u64::from(chat.answered);
@@ -414,10 +453,14 @@ fn most_common<'a>(values: impl Iterator<Item = &'a str>, n: usize) -> BTreeSet<
     ranked.into_iter().take(n).map(|(value, _)| value.to_owned()).collect()
 }
 
-/// Replays one visitor's events of the day (in order) through the session and the prompt engine.
-fn replay(config: &WidgetConfig, enabled: &BTreeSet<&str>, events: &[DayEvent], shop: &ShopTimeline) -> VisitorDay {
+/// Replays one visitor's events of the day (in order) through the session and the prompt engine,
+/// after their prompt `history` of earlier days (in order).
+fn replay(config: &WidgetConfig, enabled: &BTreeSet<&str>, history: &[DayEvent], events: &[DayEvent], shop: &ShopTimeline) -> VisitorDay {
     let mut day = VisitorDay::default();
     let mut session = Session::new();
+    for earlier in history {
+        session.apply(&earlier.event);
+    }
     for DayEvent { visitor, device, language, event } in events {
         day.device = day.device.or(*device);
         if day.language.is_none() {

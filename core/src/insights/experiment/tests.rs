@@ -1,5 +1,6 @@
 use super::*;
 use crate::prompts::config::experiment::Variant;
+use crate::base::locale::Locale;
 
 fn close(actual: f64, expected: f64, what: &str) {
     let tolerance = 1e-6 * expected.abs().max(1.0);
@@ -125,7 +126,40 @@ fn experiment(variants: &[&str]) -> Experiment {
 }
 
 fn arm(variant: &str, converted: u64, shown: u64) -> ArmCounts {
-    ArmCounts { variant: variant.into(), shown, converted }
+    ArmCounts { variant: variant.into(), visitors: shown * 4, shown, converted }
+}
+
+/// An experiment whose challenger `id` shows the card after `seconds` of activity instead.
+fn timing(id: &str, seconds: u32) -> Experiment {
+    let when = Some(crate::prompts::rules::Condition::ActiveSecondsAtLeast(seconds));
+    Experiment { id: "spring".into(), variants: vec![Variant { id: id.into(), copy: None, when, position: None }] }
+}
+
+#[test]
+fn a_timing_experiment_is_judged_per_visitor_and_a_words_experiment_per_view() {
+    // The earlier card reaches four times the visitors; half the share of them accepts, yet
+    // twice as many visitors accept in all.
+    let counts = |variant: &str, visitors, shown, converted| ArmCounts { variant: variant.into(), visitors, shown, converted };
+    let arms = [counts(CONTROL, 2000, 200, 60), counts("early", 2000, 800, 120)];
+
+    let by_timing = results(&timing("early", 60), &arms);
+    assert_eq!(by_timing.base, Base::Visitors);
+    let Verdict::Winner { variant, lift: Some(lift) } = &by_timing.verdict else { panic!("{by_timing:?}") };
+    assert_eq!(variant, "early");
+    close(*lift, 1.0, "the lift per visitor");
+    close(by_timing.arms[1].rate.expect("a rate").rate, 0.06, "the early arm's rate");
+    assert_eq!(words::verdict(&by_timing, Locale::En), "Variant early wins: +100\u{a0}% accepted per visitor. Keep it in the prompt.");
+    assert_eq!(words::verdict(&by_timing, Locale::Ru), "Вариант early лучше: +100\u{a0}% согласий на посетителя. Оставьте его в подсказке.");
+
+    // The same numbers for other words: the card itself is judged, and the control's converts better.
+    let by_words = results(&experiment(&["early"]), &arms);
+    assert_eq!(by_words.base, Base::Shown);
+    assert_eq!(by_words.verdict, Verdict::ControlWins, "{by_words:?}");
+
+    // A day rolled up before the audience was counted cannot say more than its visitors.
+    let unknown_audience = results(&timing("early", 60), &[counts(CONTROL, 0, 200, 60), counts("early", 0, 800, 120)]);
+    assert!(unknown_audience.arms.iter().all(|arm| arm.counts.converted == 0 && arm.rate.is_none()), "{unknown_audience:?}");
+    assert_eq!(unknown_audience.verdict, Verdict::TooEarly);
 }
 
 #[test]
@@ -271,6 +305,6 @@ fn the_answer_has_each_running_experiment_from_its_own_rows() {
     let shown: Vec<(u64, u64)> = callback.result.arms.iter().map(|a| (a.counts.converted, a.counts.shown)).collect();
     assert_eq!(shown, [(10, 200), (30, 200)], "an earlier experiment's arms are not this one's");
     assert!(matches!(callback.result.verdict, Verdict::Winner { .. }));
-    let json: ArmRow = serde_json::from_str(r#"{"prompt":"callback","experiment":"spring","variant":"short","shown":3,"converted":1}"#).expect("a summed row");
+    let json: ArmRow = serde_json::from_str(r#"{"prompt":"callback","experiment":"spring","variant":"short","visitors":12,"shown":3,"converted":1}"#).expect("a summed row");
     assert_eq!(json, row("callback", "spring", arm("short", 1, 3)));
 }

@@ -3,15 +3,16 @@
 //! words."). The numbers are formatted here, not in the console, so that they are tested and
 //! read the same wherever they are shown.
 
-use super::{ArmResult, ExperimentResult, Rate, Verdict, MIN_SHOWN_PER_ARM};
+use super::{ArmResult, Base, ExperimentResult, Rate, Verdict, MIN_PER_ARM};
 use crate::base::locale::Locale;
 use crate::prompts::config::experiment::CONTROL;
 
-/// An arm as the owner knows it: the control is the prompt's current words; a variant is
+/// An arm as the owner knows it: the control is the prompt as it is now (its words, timing and
+/// corner, whichever the variants change); a variant is
 /// "Variant B" (a one-letter id in capitals, as the console names them), else its id as written.
 pub fn arm_label(variant: &str, locale: Locale) -> String {
     if variant == CONTROL {
-        return pick(locale, "Current words", "Текущие слова").to_owned();
+        return pick(locale, "As it is now", "Как сейчас").to_owned();
     }
     format!("{} {}", pick(locale, "Variant", "Вариант"), variant_name(variant))
 }
@@ -53,58 +54,99 @@ pub fn about(n: u64) -> u64 {
     n.div_ceil(unit) * unit
 }
 
+/// The words a verdict uses for what an experiment tries and counts, by its [`Base`].
+struct Terms {
+    /// What each arm needs: `views` of the card, or `visitors`.
+    counted: &'static str,
+    /// How the lift is measured.
+    accepted: &'static str,
+    /// What a winner becomes.
+    adopt: &'static str,
+    control_wins: &'static str,
+    /// What matters little when nothing differs.
+    tried: &'static str,
+    nobody: &'static str,
+}
+
+fn terms(base: Base, locale: Locale) -> Terms {
+    match (base, locale) {
+        (Base::Shown, Locale::En) => Terms {
+            counted: "views",
+            accepted: "accepted",
+            adopt: "Make it the prompt's words.",
+            control_wins: "The current words win. Stop the experiment and keep them.",
+            tried: "The words matter little here",
+            nobody: "the current words were accepted by nobody",
+        },
+        (Base::Shown, Locale::Ru) => Terms {
+            counted: "показов",
+            accepted: "согласий",
+            adopt: "Сделайте его словами подсказки.",
+            control_wins: "Текущие слова лучше. Остановите эксперимент и оставьте их.",
+            tried: "Слова здесь мало что решают",
+            nobody: "текущие слова не принял никто",
+        },
+        (Base::Visitors, Locale::En) => Terms {
+            counted: "visitors",
+            accepted: "accepted per visitor",
+            adopt: "Keep it in the prompt.",
+            control_wins: "The prompt as it is wins. Stop the experiment and keep it.",
+            tried: "The timing matters little here",
+            nobody: "nobody accepted the prompt as it is",
+        },
+        (Base::Visitors, Locale::Ru) => Terms {
+            counted: "посетителей",
+            accepted: "согласий на посетителя",
+            adopt: "Оставьте его в подсказке.",
+            control_wins: "Подсказка как есть лучше. Остановите эксперимент и оставьте её.",
+            tried: "Время показа здесь мало что решает",
+            nobody: "подсказку как есть не принял никто",
+        },
+    }
+}
+
 /// The verdict as the owner reads it, ending with what to do.
 pub fn verdict(result: &ExperimentResult, locale: Locale) -> String {
-    let fewest = result.arms.iter().map(|arm| arm.counts.shown).min().unwrap_or(0);
+    let fewest = result.arms.iter().map(|arm| arm.counts.base(result.base)).min().unwrap_or(0);
+    let t = terms(result.base, locale);
+    let (counted, accepted) = (t.counted, t.accepted);
     match &result.verdict {
         Verdict::Winner { variant, lift } => {
             let name = variant_name(variant);
-            match lift {
-                Some(lift) => {
-                    let lift = format!("{:+.0}\u{a0}%", lift * 100.0);
-                    match locale {
-                        Locale::En => format!("Variant {name} wins: {lift} accepted. Make it the prompt's words."),
-                        Locale::Ru => format!("Вариант {name} лучше: {lift} согласий. Сделайте его словами подсказки."),
-                    }
-                }
-                None => match locale {
-                    Locale::En => format!("Variant {name} wins: the current words were accepted by nobody. Make it the prompt's words."),
-                    Locale::Ru => format!("Вариант {name} лучше: текущие слова не принял никто. Сделайте его словами подсказки."),
-                },
+            let (adopt, nobody) = (t.adopt, t.nobody);
+            match (lift, locale) {
+                (Some(lift), Locale::En) => format!("Variant {name} wins: {:+.0}\u{a0}% {accepted}. {adopt}", lift * 100.0),
+                (Some(lift), Locale::Ru) => format!("Вариант {name} лучше: {:+.0}\u{a0}% {accepted}. {adopt}", lift * 100.0),
+                (None, Locale::En) => format!("Variant {name} wins: {nobody}. {adopt}"),
+                (None, Locale::Ru) => format!("Вариант {name} лучше: {nobody}. {adopt}"),
             }
         }
-        Verdict::ControlWins => pick(
-            locale,
-            "The current words win. Stop the experiment and keep them.",
-            "Текущие слова лучше. Остановите эксперимент и оставьте их.",
-        )
-        .to_owned(),
-        Verdict::NoDifferenceYet { visitors_needed } if fewest >= *visitors_needed => match locale {
-            Locale::En => format!(
-                "No difference: each variant had {} views, enough to see a fifth more accepted. The words matter little here; stop the experiment.",
-                locale.grouped(fewest)
-            ),
-            Locale::Ru => format!(
-                "Разницы нет: у каждого варианта {} показов, этого хватило бы, чтобы увидеть на пятую часть больше согласий. Слова здесь мало что решают; остановите эксперимент.",
-                locale.grouped(fewest)
-            ),
-        },
-        Verdict::NoDifferenceYet { visitors_needed } => match locale {
-            Locale::En => format!(
-                "No difference yet: each variant needs about {} views; so far {}.",
-                locale.grouped(about(*visitors_needed)),
-                locale.grouped(fewest)
-            ),
-            Locale::Ru => format!(
-                "Разницы пока нет: каждому варианту нужно около {} показов, пока {}.",
-                locale.grouped(about(*visitors_needed)),
-                locale.grouped(fewest)
-            ),
-        },
-        Verdict::TooEarly if fewest < MIN_SHOWN_PER_ARM => match locale {
-            Locale::En => format!("Too early: every variant needs {MIN_SHOWN_PER_ARM} views first; so far {}.", locale.grouped(fewest)),
-            Locale::Ru => format!("Рано судить: каждому варианту нужно сначала {MIN_SHOWN_PER_ARM} показов, пока {}.", locale.grouped(fewest)),
-        },
+        Verdict::ControlWins => t.control_wins.to_owned(),
+        Verdict::NoDifferenceYet { visitors_needed } if fewest >= *visitors_needed => {
+            let (had, tried) = (locale.grouped(fewest), t.tried);
+            match locale {
+                Locale::En => format!(
+                    "No difference: each variant had {had} {counted}, enough to see a fifth more accepted. {tried}; stop the experiment."
+                ),
+                Locale::Ru => format!(
+                    "Разницы нет: у каждого варианта {had} {counted}, этого хватило бы, чтобы увидеть на пятую часть больше согласий. {tried}; остановите эксперимент."
+                ),
+            }
+        }
+        Verdict::NoDifferenceYet { visitors_needed } => {
+            let (needed, so_far) = (locale.grouped(about(*visitors_needed)), locale.grouped(fewest));
+            match locale {
+                Locale::En => format!("No difference yet: each variant needs about {needed} {counted}; so far {so_far}."),
+                Locale::Ru => format!("Разницы пока нет: каждому варианту нужно около {needed} {counted}, пока {so_far}."),
+            }
+        }
+        Verdict::TooEarly if fewest < MIN_PER_ARM => {
+            let so_far = locale.grouped(fewest);
+            match locale {
+                Locale::En => format!("Too early: every variant needs {MIN_PER_ARM} {counted} first; so far {so_far}."),
+                Locale::Ru => format!("Рано судить: каждому варианту нужно сначала {MIN_PER_ARM} {counted}, пока {so_far}."),
+            }
+        }
         Verdict::TooEarly => pick(locale, "Too early: nobody has accepted yet.", "Рано судить: пока никто не согласился.").to_owned(),
     }
 }
@@ -138,13 +180,13 @@ mod tests {
     }
 
     fn judged(control: (u64, u64), b: (u64, u64)) -> ExperimentResult {
-        let arm = |variant: &str, (converted, shown): (u64, u64)| ArmCounts { variant: variant.into(), shown, converted };
+        let arm = |variant: &str, (converted, shown): (u64, u64)| ArmCounts { variant: variant.into(), visitors: shown * 3, shown, converted };
         results(&experiment(), &[arm(CONTROL, control), arm("b", b)])
     }
 
     #[test]
     fn arms_and_rates_read_as_the_owner_expects() {
-        assert_eq!(arm_label(CONTROL, Locale::En), "Current words");
+        assert_eq!(arm_label(CONTROL, Locale::En), "As it is now");
         assert_eq!(arm_label("b", Locale::Ru), "Вариант B");
         assert_eq!(arm_label("short-title", Locale::En), "Variant short-title");
         let rate = Rate { rate: 0.041, low: 0.0324, high: 0.0529 };

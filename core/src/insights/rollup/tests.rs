@@ -67,6 +67,16 @@ impl Script {
     }
 }
 
+/// A day of `events`, `leads` and `chats` on `shop`'s clock, without earlier history.
+fn day_of(events: Vec<DayEvent>, leads: &[DayLead], chats: &[DayChat], shop: &ShopTimeline) -> DayInput {
+    DayInput { events, earlier: Vec::new(), leads: leads.to_vec(), chats: chats.to_vec(), shop: shop.clone() }
+}
+
+/// The day's visitors: the site rows' (a prompt's rows count its audience again).
+fn site_visitors(rows: &[RollupRow]) -> u64 {
+    rows.iter().filter(|r| r.segment.prompt == SITE_ROW).map(|r| r.counts.visitors).sum()
+}
+
 fn row<'a>(rows: &'a [RollupRow], prompt: &str, source: &str) -> &'a Counts {
     let found: Vec<&RollupRow> = rows.iter().filter(|r| r.segment.prompt == prompt && r.segment.source == source).collect();
     assert_eq!(found.len(), 1, "one row for {prompt:?}/{source:?} in {rows:#?}");
@@ -103,7 +113,7 @@ fn a_scripted_day_is_counted_exactly() {
         DayLead { visitor: "visitor-gone".into(), prompt: None, delivered: false },
     ];
     let chats = [DayChat { visitor: "visitor-c".into(), answered: true }, DayChat { visitor: "visitor-c".into(), answered: false }];
-    let rows = fold_day(&shipped(), s.events.clone(), &leads, &chats, &ShopTimeline::default());
+    let rows = fold_day(&shipped(), day_of(s.events.clone(), &leads, &chats, &ShopTimeline::default()));
 
     let a = row(&rows, COMPARE, "yandex");
     assert_eq!((a.eligible, a.shown, a.accepted, a.dismissed, a.leads, a.delivered), (1, 1, 1, 0, 1, 1));
@@ -112,7 +122,7 @@ fn a_scripted_day_is_counted_exactly() {
     // A was eligible for the question too (two pages, a product) and never saw it.
     let a_question = row(&rows, CHILD_AGE, "yandex");
     assert_eq!((a_question.eligible, a_question.shown), (1, 0));
-    assert!(rows.iter().all(|r| !(r.segment.prompt == COMPARE && r.segment.source == "google.com")), "B never had two products");
+    assert_eq!(row(&rows, COMPARE, "google.com").eligible, 0, "B never had two products");
     // The callback needs five active minutes and a product: B got them.
     assert_eq!(row(&rows, "callback", "google.com").eligible, 1);
 
@@ -127,7 +137,44 @@ fn a_scripted_day_is_counted_exactly() {
     // A lead of a visitor without events that day is counted, in the unknown segment.
     let gone = row(&rows, SITE_ROW, UNKNOWN);
     assert_eq!((gone.visitors, gone.leads, gone.delivered), (0, 1, 0));
-    assert_eq!(rows.iter().map(|r| r.counts.visitors).sum::<u64>(), 3);
+    assert_eq!(site_visitors(&rows), 3);
+    // Each enabled prompt's audience is every visitor of the day.
+    let shipped = shipped();
+    for prompt in shipped.prompts.iter().filter(|p| p.enabled) {
+        let audience: u64 = rows.iter().filter(|r| r.segment.prompt == prompt.id).map(|r| r.counts.visitors).sum();
+        assert_eq!(audience, 3, "{}", prompt.id);
+    }
+}
+
+#[test]
+fn earlier_days_hold_a_prompt_back_as_the_widget_remembers_them() {
+    const HOUR_MS: u64 = 3_600_000;
+    let mut s = Script::new();
+    s.visitor("visitor-a", None, None).product(1).product(2).push(EventData::ExitIntent(ExitIntent { trigger: ExitTrigger::TabHidden }));
+    let earlier = |visitor: &str, what: fn(PromptRef) -> EventData, ago_ms: u64| DayEvent {
+        visitor: visitor.into(),
+        device: None,
+        language: None,
+        event: Event { id: format!("old{ago_ms}"), at: T0 - ago_ms, data: what(PromptRef { prompt: COMPARE.into() }) },
+    };
+    let compare_after = |history: Vec<DayEvent>| {
+        let rows = fold_day(&shipped(), DayInput { events: s.events.clone(), earlier: history, ..DayInput::default() });
+        (*row(&rows, COMPARE, DIRECT), site_visitors(&rows))
+    };
+    let (fresh, _) = compare_after(Vec::new());
+    assert_eq!((fresh.visitors, fresh.eligible, fresh.shown), (1, 1, 0), "two products and exit intent: eligible");
+
+    let (dismissed, _) = compare_after(vec![earlier("visitor-a", EventData::PromptShown, 2 * HOUR_MS), earlier("visitor-a", EventData::PromptDismissed, HOUR_MS)]);
+    assert_eq!((dismissed.visitors, dismissed.eligible, dismissed.shown, dismissed.dismissed), (1, 0, 0, 0), "within its cooldown, and the earlier events are not counted");
+
+    let (long_ago, _) = compare_after(vec![earlier("visitor-a", EventData::PromptDismissed, 400 * DAY_MS)]);
+    assert_eq!(long_ago.eligible, 1, "the longest cooldown is over");
+
+    let (accepted, _) = compare_after(vec![earlier("visitor-a", EventData::PromptAccepted, 400 * DAY_MS)]);
+    assert_eq!(accepted.eligible, 0, "an accepted prompt never again");
+
+    let (_, visitors) = compare_after(vec![earlier("visitor-b", EventData::PromptDismissed, HOUR_MS)]);
+    assert_eq!(visitors, 1, "the history of a visitor not seen that day adds nobody");
 }
 
 #[test]
@@ -135,7 +182,7 @@ fn a_lost_shown_event_does_not_break_the_funnel() {
     let mut s = Script::new();
     // Accepted without a recorded `prompt_shown`, for a prompt whose condition never held.
     s.visitor("visitor-a", None, None).page("https://shop.ru/", None).prompt(EventData::PromptAccepted, COMPARE);
-    let rows = fold_day(&shipped(), s.events, &[], &[], &ShopTimeline::default());
+    let rows = fold_day(&shipped(), day_of(s.events, &[], &[], &ShopTimeline::default()));
     let c = row(&rows, COMPARE, DIRECT);
     assert_eq!((c.eligible, c.shown, c.accepted), (1, 1, 1));
 }
@@ -149,11 +196,11 @@ fn rare_sources_are_summed_as_other() {
     // Two visitors of one source: it is among the kept whatever the order.
     s.visitor("visitor-x1", None, None).page("https://shop.ru/?utm_source=zz-popular", None);
     s.visitor("visitor-x2", None, None).page("https://shop.ru/?utm_source=zz-popular", None);
-    let rows = fold_day(&shipped(), s.events, &[], &[], &ShopTimeline::default());
+    let rows = fold_day(&shipped(), day_of(s.events, &[], &[], &ShopTimeline::default()));
     let sources: BTreeSet<&str> = rows.iter().map(|r| r.segment.source.as_str()).collect();
     assert_eq!(sources.len(), MAX_SOURCES_PER_DAY + 1);
     assert!(sources.contains(OTHER) && sources.contains("zz-popular"));
-    assert_eq!(rows.iter().map(|r| r.counts.visitors).sum::<u64>(), MAX_SOURCES_PER_DAY as u64 + 32);
+    assert_eq!(site_visitors(&rows), MAX_SOURCES_PER_DAY as u64 + 32);
 }
 
 #[test]
@@ -264,8 +311,8 @@ fn a_prompt_with_an_experiment_has_its_rows_split_by_arm_and_summing_to_the_same
         }
     }
     let leads = [DayLead { visitor: "visitor-gone".into(), prompt: Some(COMPARE.into()), delivered: true }];
-    let split = fold_day(&with_experiment, s.events.clone(), &leads, &[], &ShopTimeline::default());
-    let whole = fold_day(&shipped(), s.events.clone(), &leads, &[], &ShopTimeline::default());
+    let split = fold_day(&with_experiment, day_of(s.events.clone(), &leads, &[], &ShopTimeline::default()));
+    let whole = fold_day(&shipped(), day_of(s.events.clone(), &leads, &[], &ShopTimeline::default()));
 
     for r in &split {
         if r.segment.prompt == COMPARE {
@@ -283,6 +330,7 @@ fn a_prompt_with_an_experiment_has_its_rows_split_by_arm_and_summing_to_the_same
     let in_arm = |arm: usize| (0..40).filter(|n| experiment.arm_of(&format!("visitor-{n:02}")) == arm).count() as u64;
     let (control, words) = (per_arm("control"), per_arm("words"));
     assert_eq!((control.shown, words.shown), (in_arm(0), in_arm(1)));
+    assert_eq!((control.visitors, words.visitors), (in_arm(0), in_arm(1)), "each arm's audience is its visitors of the day");
     assert!(control.shown > 0 && words.shown > 0, "both arms have visitors");
     let gone_arm = experiment.arm_name(experiment.arm_of("visitor-gone"));
     assert_eq!(per_arm(gone_arm).leads, 1, "a lead counts in its visitor's arm even without their events");
@@ -295,7 +343,7 @@ fn a_prompt_with_an_experiment_has_its_rows_split_by_arm_and_summing_to_the_same
 
     // What the worker sums per arm is what the results read.
     let arms: Vec<crate::insights::experiment::ArmCounts> = ["control", "words"]
-        .map(|arm| crate::insights::experiment::ArmCounts { variant: arm.into(), shown: per_arm(arm).shown, converted: per_arm(arm).accepted })
+        .map(|arm| crate::insights::experiment::ArmCounts { variant: arm.into(), visitors: per_arm(arm).visitors, shown: per_arm(arm).shown, converted: per_arm(arm).accepted })
         .into();
     let result = crate::insights::experiment::results(&experiment, &arms);
     assert_eq!(result.arms.iter().map(|a| a.counts.shown).sum::<u64>(), 40);
@@ -315,13 +363,13 @@ proptest! {
             language: None,
             event: Event { id: format!("evt{i:08}"), at: T0 + i as u64 * 1000, data: data.clone() },
         }).collect();
-        let rows = fold_day(&shipped(), events.clone(), &[], &[], &ShopTimeline::default());
+        let rows = fold_day(&shipped(), day_of(events.clone(), &[], &[], &ShopTimeline::default()));
         for r in &rows {
             prop_assert!(r.counts.accepted <= r.counts.shown && r.counts.shown <= r.counts.eligible, "{r:?}");
             prop_assert!(r.counts.dismissed <= r.counts.eligible);
         }
         let visitors: BTreeSet<&str> = events.iter().map(|e| e.visitor.as_str()).collect();
-        prop_assert_eq!(rows.iter().map(|r| r.counts.visitors).sum::<u64>(), visitors.len() as u64);
+        prop_assert_eq!(site_visitors(&rows), visitors.len() as u64);
         let mut shuffled = events;
         let len = shuffled.len();
         let mut state = seed | 1;
@@ -329,7 +377,7 @@ proptest! {
             state ^= state << 13; state ^= state >> 7; state ^= state << 17;
             shuffled.swap(i, (state % (i as u64 + 1)) as usize);
         }
-        prop_assert_eq!(fold_day(&shipped(), shuffled, &[], &[], &ShopTimeline::default()), rows);
+        prop_assert_eq!(fold_day(&shipped(), day_of(shuffled, &[], &[], &ShopTimeline::default())), rows);
     }
 }
 
@@ -345,7 +393,7 @@ fn the_chat_invitation_is_eligible_only_while_an_operator_was_online() {
     let mut s = Script::new();
     three_pages_for_two_minutes(&mut s, "visitor-a");
     let eligible = |shop: &ShopTimeline| {
-        let rows = fold_day(&shipped(), s.events.clone(), &[], &[], shop);
+        let rows = fold_day(&shipped(), day_of(s.events.clone(), &[], &[], shop));
         rows.iter().filter(|r| r.segment.prompt == INVITATION).map(|r| r.counts.eligible).sum::<u64>()
     };
     assert_eq!(eligible(&ShopTimeline::default()), 0, "nobody online all day");
@@ -373,7 +421,7 @@ fn business_hours_are_read_on_the_shops_clock() {
     let mut s = Script::new();
     s.visitor("visitor-a", None, None).page("https://shop.ru/", None);
     let eligible = |shop: &ShopTimeline| {
-        let rows = fold_day(&config, s.events.clone(), &[], &[], shop);
+        let rows = fold_day(&config, day_of(s.events.clone(), &[], &[], shop));
         rows.iter().filter(|r| r.segment.prompt == CHILD_AGE).map(|r| r.counts.eligible).sum::<u64>()
     };
     assert_eq!(eligible(&ShopTimeline::fixed(0)), 0, "14:13 in UTC is before opening");
