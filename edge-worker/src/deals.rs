@@ -17,7 +17,7 @@ use floorwalker_core::base::url::{form_pairs, query_pairs};
 use floorwalker_core::insights::day::Day;
 use floorwalker_core::insights::deals::amocrm::{deal_currency, is_amocrm_webhook, status_changes, url_currency, SkipReason, WebhookReceipt};
 use floorwalker_core::insights::deals::{
-    new_token, token_hash, Deal, DealOutcome, DealReceipt, DealReport, DealToken, NewDealToken, MAX_ACTIVE_TOKENS, MAX_DEAL_BYTES,
+    new_token, token_hash, Deal, DealOutcome, DealReceipt, DealReport, DealToken, NewDealToken, TokenCall, MAX_ACTIVE_TOKENS, MAX_DEAL_BYTES,
 };
 use floorwalker_core::leads::lead::Lead;
 use floorwalker_core::outbound::crm::AmoDealLink;
@@ -55,28 +55,65 @@ pub async fn report(mut req: Request, env: &Env, site: &str) -> Result<Response,
         .query("SELECT id FROM deal_tokens WHERE site = ?1 AND token_hash = ?2 AND revoked_at IS NULL", &[&site, &token_hash(&token)])
         .first_column("id", "checking a deal token")
         .await?;
-    if token_id.is_none() {
+    let Some(token_id) = token_id else {
         return Err(ApiError::new(ErrorCode::Unauthorized, format!("this deal token is not valid for site {site:?} (revoked, or never issued)")));
-    }
+    };
 
-    let body = read_body(&mut req).await?;
+    let answer = read_and_record(&mut req, &db, site, query, now).await;
+    let call = match &answer {
+        Ok(Answer::Deal(_)) => TokenCall::recorded(now, 1, &[]),
+        Ok(Answer::AmoCrm(receipt)) => TokenCall::recorded(now, receipt.recorded, &receipt.skipped_deals),
+        // A fault of ours is not the CRM's call going wrong: the owner would be told of our outage.
+        Err(error) if error.code.http_status() >= 500 => return Err(error.clone()),
+        Err(error) => TokenCall::refused(now, error),
+    };
+    remember_call(&db, &token_id, &call).await;
+    match answer? {
+        Answer::Deal(receipt) => http::json(&receipt, receipt.outcome.http_status()),
+        Answer::AmoCrm(receipt) => http::json(&receipt, 200),
+    }
+}
+
+/// What a call with a valid token did.
+enum Answer {
+    Deal(DealReceipt),
+    /// amoCRM's status webhook: 200 once the form is read, whatever became of each deal (amoCRM
+    /// needs only a 2xx).
+    AmoCrm(WebhookReceipt),
+}
+
+/// Reads the report (or amoCRM's webhook) and records its deals.
+async fn read_and_record(req: &mut Request, db: &Db, site: &str, query: Vec<(String, String)>, now: u64) -> Result<Answer, ApiError> {
+    let body = read_body(req).await?;
     let body = body.trim();
     if !body.starts_with(['{', '[']) {
         let form = form_pairs(body);
         if is_amocrm_webhook(&form) {
-            return amocrm_webhook(&db, site, &query, &form, now).await;
+            return amocrm_webhook(db, site, &query, &form, now).await.map(Answer::AmoCrm);
         }
     }
     let report = read_report(body, query)?;
-    let Some(lead) = find_lead(&db, site, &report.lead).await? else {
+    let Some(lead) = find_lead(db, site, &report.lead).await? else {
         return Err(ApiError::new(ErrorCode::NotFound, format!("site {site:?} has no lead {:?}", report.lead)));
     };
-    let mut known = stored_deals(&db, site, &[report.deal.as_str()]).await?;
-    let (receipt, store) = apply(&db, site, &mut known, report, &lead, now)?;
+    let mut known = stored_deals(db, site, &[report.deal.as_str()]).await?;
+    let (receipt, store) = apply(db, site, &mut known, report, &lead, now)?;
     if let Some(store) = store {
         db.batch(vec![store], "storing a deal").await?;
     }
-    http::json(&receipt, receipt.outcome.http_status())
+    Ok(Answer::Deal(receipt))
+}
+
+/// Keeps the call on its token for the owner's list. The call's own answer does not depend on
+/// it: a fault is logged.
+async fn remember_call(db: &Db, token_id: &str, call: &TokenCall) {
+    let stored = match serde_json::to_string(call) {
+        Ok(json) => db.query("UPDATE deal_tokens SET last_call = ?2 WHERE id = ?1", &[&token_id, &json]).run("remembering a deal token's call").await,
+        Err(e) => Err(internal("encoding a token's call", e)),
+    };
+    if let Err(error) = stored {
+        worker::console_error!("deal token {token_id}: {error}");
+    }
 }
 
 /// A lead as a deal needs it: the lead and when it arrived.
@@ -208,13 +245,12 @@ struct LinkedLeadRow {
 
 /// amoCRM's status webhook (core::insights::deals::amocrm): each deal won is recorded for the
 /// lead of this site that became it; deals no lead of this site became are skipped and said so.
-/// 200 once the form is read, whatever became of each deal: amoCRM needs only a 2xx.
-async fn amocrm_webhook(db: &Db, site: &str, query: &[(String, String)], form: &[(String, String)], now: u64) -> Result<Response, ApiError> {
+async fn amocrm_webhook(db: &Db, site: &str, query: &[(String, String)], form: &[(String, String)], now: u64) -> Result<WebhookReceipt, ApiError> {
     let changes = status_changes(form)?;
     let on_url = url_currency(query)?;
     let (mut receipt, won) = WebhookReceipt::sort(&changes);
     if won.is_empty() {
-        return http::json(&receipt, 200);
+        return Ok(receipt);
     }
     // The leads of all won deals in one query, this site's mappings and leads only.
     let ids: Vec<&str> = won.iter().map(|change| change.amocrm_deal.as_str()).collect();
@@ -253,7 +289,7 @@ async fn amocrm_webhook(db: &Db, site: &str, query: &[(String, String)], form: &
     if !statements.is_empty() {
         db.batch(statements, "storing amoCRM deals").await?;
     }
-    http::json(&receipt, 200)
+    Ok(receipt)
 }
 
 /// After a delivered attempt: when amoCRM's answer to an amoCRM endpoint's complex add names the
@@ -292,18 +328,25 @@ struct TokenRow {
     name: String,
     created_at: f64,
     revoked_at: Option<f64>,
+    last_call: Option<String>,
 }
 
 /// `GET /v1/admin/sites/:site/deal-tokens`: newest first, revoked ones included (never the token).
 pub async fn list_tokens(env: &Env, site: &str) -> Result<Response, ApiError> {
     sites::require(env, site).await?;
     let rows: Vec<TokenRow> = db(env)?
-        .query("SELECT id, name, created_at, revoked_at FROM deal_tokens WHERE site = ?1 ORDER BY created_at DESC, id LIMIT 100", &[&site])
+        .query("SELECT id, name, created_at, revoked_at, last_call FROM deal_tokens WHERE site = ?1 ORDER BY created_at DESC, id LIMIT 100", &[&site])
         .all("listing deal tokens")
         .await?;
     let tokens: Vec<DealToken> = rows
         .into_iter()
-        .map(|r| DealToken { id: r.id, name: r.name, created_at: r.created_at as u64, revoked_at: r.revoked_at.map(|t| t as u64) })
+        .map(|r| DealToken {
+            id: r.id,
+            name: r.name,
+            created_at: r.created_at as u64,
+            revoked_at: r.revoked_at.map(|t| t as u64),
+            last_call: r.last_call.and_then(|json| serde_json::from_str(&json).ok()),
+        })
         .collect();
     http::json(&tokens, 200)
 }
@@ -342,7 +385,7 @@ pub async fn create_token(req: &mut Request, env: &Env, site: &str) -> Result<Re
     let url = req.url().map_err(|e| internal("reading the URL", e))?;
     let base = url.origin().ascii_serialization();
     let created = NewDealToken {
-        info: DealToken { id, name, created_at: now, revoked_at: None },
+        info: DealToken { id, name, created_at: now, revoked_at: None, last_call: None },
         url: format!("{base}/v1/deals/{site}?token={token}"),
         token,
     };

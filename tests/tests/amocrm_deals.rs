@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use floorwalker_core::base::locale::Locale;
+use floorwalker_core::insights::deals::{DealToken, TokenCall};
 use floorwalker_core::insights::funnel::Funnel;
 use floorwalker_core::leads::lead::{Lead, LeadKind};
 use floorwalker_core::outbound::delivery::{DeliveryState, DeliveryView};
@@ -64,6 +66,12 @@ async fn deal_token(worker: &Worker, site: &str) -> String {
     created["token"].as_str().unwrap().to_owned()
 }
 
+/// What the demo site's newest deal token says of its last call.
+async fn last_call(worker: &Worker) -> Option<TokenCall> {
+    let tokens: Vec<DealToken> = worker.admin_get("/sites/demo/deal-tokens").await;
+    tokens.into_iter().next().expect("a token").last_call
+}
+
 /// amoCRM's webhook for deals moved to (id, status, price): its fields, as it sends them.
 fn status_webhook(deals: &[(&str, &str, &str)]) -> Vec<(String, String)> {
     let mut fields = Vec::new();
@@ -114,6 +122,10 @@ async fn amocrm_won_status_webhook_shows_revenue_under_the_leads_prompt() {
     assert_eq!(receipt["skipped_deals"], json!([{"amocrm_deal": "99000001", "reason": "unknown_deal"}]));
     let funnel: Funnel = worker.admin_get("/sites/demo/funnel").await;
     assert_eq!(revenue(&funnel), [("RUB".to_owned(), 4_499_000, 1)]);
+    // The owner's token list says what the call did, the skipped deal and why included.
+    let call = last_call(&worker).await.expect("a call");
+    assert_eq!((call.recorded, call.skipped, call.refused.is_none()), (1, 1, true), "{call:?}");
+    assert_eq!(call.words(Locale::En), "deals recorded: 1; skipped 1: deal 99000001 (not a deal a Floorwalker lead became)");
 
     // amoCRM sends it again: unchanged. The budget corrected: updated, one deal still.
     let won = status_webhook(&[(&deal, "142", "44990")]);
@@ -181,6 +193,9 @@ async fn amocrm_webhook_refuses_what_it_must_and_never_reaches_another_site() {
     }
     let (status, body) = post_webhook(&worker, &format!("{url}&currency=рубли"), &won).await;
     assert_eq!((status, body["error"]["field"].as_str()), (400, Some("currency")), "{body}");
+    // The owner sees the refusal on the token, not only amoCRM's log.
+    let refused = last_call(&worker).await.and_then(|call| call.refused).expect("the refusal kept");
+    assert_eq!(refused.field.as_deref(), Some("currency"), "{refused:?}");
     // Hundreds of changes in one body, and a body past the limit: refused, not worked through.
     let many: Vec<(String, String)> =
         (0..60).flat_map(|n| [(format!("leads[status][{n}][id]"), our_deal.clone()), (format!("leads[status][{n}][status_id]"), "142".into())]).collect();

@@ -79,6 +79,9 @@ async fn the_owner_sees_each_prompts_funnel_and_revenue_and_manages_deal_tokens(
     }
     let revenue = console.wait_text("[data-test=funnel-prompt][data-prompt=compare_by_email] [data-test=prompt-revenue]", "44").await;
     assert!(revenue.contains("44\u{a0}990\u{a0}₽"), "{revenue}");
+    // The Bitrix24 token says what its last call did, in the owner's language.
+    let last = console.wait_text("[data-test=deal-token-last-call]", "записано сделок: 1").await;
+    assert!(last.starts_with("Последний вызов "), "{last}");
     assert_accessible(&console.browser, "the Results screen (ru)").await;
     shot(&console.browser, "desktop-ru").await;
 
@@ -99,6 +102,7 @@ async fn the_owner_sees_each_prompts_funnel_and_revenue_and_manages_deal_tokens(
     assert_accessible(&console.browser, "the Results screen with a new token (en)").await;
     shot(&console.browser, "desktop-en-token").await;
     console.wait("two tokens listed", "return document.querySelectorAll('[data-test=deal-token]').length === 2;").await;
+    console.wait_text("[data-test=deal-token-last-call]", "No call yet").await;
     console.click("[data-test=deal-token-revoke]").await;
     console.wait("one token left to revoke", "return document.querySelectorAll('[data-test=deal-token-revoke]').length === 1;").await;
     console.close().await;

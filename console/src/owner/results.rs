@@ -404,10 +404,21 @@ fn DealTokens(site: StoredValue<String>) -> impl IntoView {
                 {move || tokens.get().into_iter().map(|t| {
                     let id = t.id.clone();
                     let revoked = t.revoked_at;
+                    let last_call = t.last_call.clone();
+                    let refused = last_call.as_ref().is_some_and(|call| call.refused.is_some() || call.skipped > 0);
                     view! {
                         <li data-test="deal-token">
                             <span>{t.name.clone()}</span>
                             <span class="muted">{move || crate::clock::shop_date_time(t.created_at, lang.get())}</span>
+                            <span class="last-call" class:warn=refused data-test="deal-token-last-call">{move || match &last_call {
+                                None => lang.get().pick("No call yet", "Вызовов ещё не было").to_owned(),
+                                Some(call) => format!(
+                                    "{} {}: {}",
+                                    lang.get().pick("Last call", "Последний вызов"),
+                                    crate::clock::shop_date_time(call.at, lang.get()),
+                                    call.words(lang.get()),
+                                ),
+                            }}</span>
                             {match revoked {
                                 Some(at) => view! { <span class="muted">{move || lang.get().pick("revoked ", "отозван ")}{move || crate::clock::shop_date_time(at, lang.get())}</span> }.into_any(),
                                 None => view! {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::base::crypto::{base64url_encode, sha256};
 use crate::base::error::{ApiError, ErrorCode};
 use crate::base::ids::client_id_from_bytes;
+use crate::base::locale::Locale;
 use crate::base::money::{minor_exponent, Currency, Money};
 use crate::insights::day::Day;
 use crate::visitor::context::MAX_CONTEXT_PRICE_MINOR;
@@ -183,6 +184,79 @@ pub struct DealToken {
     pub created_at: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<u64>,
+    /// What the CRM's last call with it did; `None` before the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_call: Option<TokenCall>,
+}
+
+/// Skipped deals a [`TokenCall`] keeps.
+pub const MAX_SKIPPED_KEPT: usize = 5;
+/// Characters of a refusal's message a [`TokenCall`] keeps (it may quote what the CRM sent).
+pub const MAX_REFUSAL_KEPT: usize = 300;
+
+/// The last call a CRM made with a token (its token was valid), kept with the token so the owner
+/// sees that the CRM calls and what became of it: a refused call or a skipped deal is otherwise
+/// seen only in the CRM's own webhook log, which nobody reads until the revenue looks wrong.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct TokenCall {
+    pub at: u64,
+    /// Won deals recorded (created, updated or unchanged).
+    pub recorded: u32,
+    /// Won deals not recorded (amoCRM's webhook), how many and the first [`MAX_SKIPPED_KEPT`].
+    #[serde(default)]
+    pub skipped: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_deals: Vec<amocrm::Skipped>,
+    /// Why the call was refused (its message shortened); `None` when it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<ApiError>,
+}
+
+impl TokenCall {
+    pub fn recorded(at: u64, recorded: u32, skipped_deals: &[amocrm::Skipped]) -> TokenCall {
+        let kept = skipped_deals.iter().take(MAX_SKIPPED_KEPT).cloned().collect();
+        TokenCall { at, recorded, skipped: skipped_deals.len() as u32, skipped_deals: kept, refused: None }
+    }
+
+    pub fn refused(at: u64, error: &ApiError) -> TokenCall {
+        let error = ApiError { message: crate::base::text::truncate_chars(&error.message, MAX_REFUSAL_KEPT), ..error.clone() };
+        TokenCall { at, recorded: 0, skipped: 0, skipped_deals: Vec::new(), refused: Some(error) }
+    }
+
+    /// What the call did, in the owner's words (the time is the caller's to write).
+    pub fn words(&self, locale: Locale) -> String {
+        if let Some(error) = &self.refused {
+            return match locale {
+                Locale::En => format!("refused: {}", error.message),
+                Locale::Ru => format!("отклонён: {}", error.message),
+            };
+        }
+        let recorded = match locale {
+            Locale::En => format!("deals recorded: {}", self.recorded),
+            Locale::Ru => format!("записано сделок: {}", self.recorded),
+        };
+        if self.skipped == 0 {
+            return recorded;
+        }
+        let deals: Vec<String> = self
+            .skipped_deals
+            .iter()
+            .map(|skipped| match locale {
+                Locale::En => format!("deal {} ({})", skipped.amocrm_deal, skipped.reason.words(locale)),
+                Locale::Ru => format!("сделка {} ({})", skipped.amocrm_deal, skipped.reason.words(locale)),
+            })
+            .collect();
+        let more = self.skipped as usize - deals.len();
+        let more = match (more, locale) {
+            (0, _) => String::new(),
+            (n, Locale::En) => format!(" and {n} more"),
+            (n, Locale::Ru) => format!(" и ещё {n}"),
+        };
+        match locale {
+            Locale::En => format!("{recorded}; skipped {}: {}{more}", self.skipped, deals.join(", ")),
+            Locale::Ru => format!("{recorded}; пропущено {}: {}{more}", self.skipped, deals.join(", ")),
+        }
+    }
 }
 
 /// What creating a token answers: the token, once, and the address a CRM calls with it.

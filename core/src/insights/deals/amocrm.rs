@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::base::error::{ApiError, ErrorCode};
+use crate::base::locale::Locale;
 use crate::base::money::{Currency, Money};
 use crate::insights::deals::{parse_amount, DealReceipt, DealReport};
 use crate::leads::lead::Lead;
@@ -124,6 +125,20 @@ pub enum SkipReason {
     NoPrice,
     /// Neither the webhook URL's `currency` nor the lead's prices name a currency.
     NoCurrency,
+}
+
+impl SkipReason {
+    /// Why, in the owner's words, with what to do where there is something to do.
+    pub fn words(self, locale: Locale) -> &'static str {
+        match (self, locale) {
+            (SkipReason::UnknownDeal, Locale::En) => "not a deal a Floorwalker lead became",
+            (SkipReason::UnknownDeal, Locale::Ru) => "не из заявок Floorwalker",
+            (SkipReason::NoPrice, Locale::En) => "no budget",
+            (SkipReason::NoPrice, Locale::Ru) => "без бюджета",
+            (SkipReason::NoCurrency, Locale::En) => "no currency: add &currency=RUB (your account's) to the address",
+            (SkipReason::NoCurrency, Locale::Ru) => "валюта неизвестна: добавьте к адресу &currency=RUB (валюту аккаунта)",
+        }
+    }
 }
 
 impl StatusChange {

@@ -70,3 +70,29 @@ fn tokens_are_recognisable_and_only_their_hash_is_kept() {
     assert_eq!(hash.len(), 64);
     assert_ne!(token_hash(&new_token(&[8; 24]).0), hash);
 }
+
+#[test]
+fn a_tokens_last_call_says_what_became_of_it_in_both_languages() {
+    use amocrm::{SkipReason, Skipped};
+    let read = TokenCall::recorded(1, 2, &[]);
+    assert_eq!(read.words(Locale::En), "deals recorded: 2");
+    assert_eq!(read.words(Locale::Ru), "записано сделок: 2");
+
+    let skipped: Vec<Skipped> = (0..7).map(|n| Skipped { amocrm_deal: format!("{}", 100 + n), reason: SkipReason::UnknownDeal }).collect();
+    let partly = TokenCall::recorded(1, 1, &skipped);
+    assert_eq!((partly.skipped, partly.skipped_deals.len()), (7, MAX_SKIPPED_KEPT), "the count whole, the first few kept");
+    let en = partly.words(Locale::En);
+    assert!(en.starts_with("deals recorded: 1; skipped 7: deal 100 (not a deal a Floorwalker lead became), deal 101"), "{en}");
+    assert!(en.ends_with(" and 2 more"), "{en}");
+    assert!(partly.words(Locale::Ru).contains("пропущено 7: сделка 100 (не из заявок Floorwalker)"));
+    let no_currency = TokenCall::recorded(1, 0, &[Skipped { amocrm_deal: "7".into(), reason: SkipReason::NoCurrency }]);
+    assert!(no_currency.words(Locale::En).contains("add &currency=RUB"));
+
+    let long = ApiError { code: ErrorCode::InvalidDeal, message: "x".repeat(5000), field: Some("currency".into()) };
+    let refused = TokenCall::refused(1, &long);
+    let kept = refused.refused.as_ref().expect("refused");
+    assert_eq!((kept.code, kept.field.as_deref(), kept.message.chars().count()), (ErrorCode::InvalidDeal, Some("currency"), MAX_REFUSAL_KEPT));
+    assert!(refused.words(Locale::Ru).starts_with("отклонён: xxx"));
+    let json = serde_json::to_value(&refused).expect("JSON");
+    assert_eq!(serde_json::from_value::<TokenCall>(json).expect("read back"), refused);
+}
