@@ -12,6 +12,7 @@ use floorwalker_core::chat::hub::{
     ConnectionStatus, ConsoleFrame, ConversationEntry, HubNotification, HubOutcome, SiteHub as HubState,
 };
 use floorwalker_core::chat::protocol::{ConversationStatus, SitePresence};
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State, WebSocket, WebSocketIncomingMessage, WebSocketPair};
 
@@ -19,6 +20,9 @@ use super::protocol::{self, expect_reply, ConversationCall, ConversationReply, H
 use super::store::EntryTable;
 use super::Who;
 use crate::http::internal;
+
+/// Conversations told of a presence change at once (see `carry_out`).
+const PRESENCE_CALLS_IN_FLIGHT: usize = 16;
 
 #[derive(Serialize, Deserialize, Debug, Clone)]
 struct HubConnection {
@@ -281,17 +285,25 @@ impl SiteHub {
             let call = ConversationCall::Presence(SitePresence { operator_online: online });
             let env = self.env.clone();
             self.state.wait_until(async move {
-                for id in open {
-                    let told = match protocol::conversation(&env, &id) {
-                        Ok(conversation) => {
-                            conversation.ask(&call).await.and_then(|reply| expect_reply!(reply, ConversationReply::Done => ()))
+                // Side by side, a bounded number at a time: one slow conversation object does not
+                // hold back the others' "we're here", and a site with hundreds open does not open
+                // hundreds of calls at once.
+                futures_util::stream::iter(open)
+                    .for_each_concurrent(PRESENCE_CALLS_IN_FLIGHT, |id| {
+                        let (env, call) = (&env, &call);
+                        async move {
+                            let told = match protocol::conversation(env, &id) {
+                                Ok(conversation) => {
+                                    conversation.ask(call).await.and_then(|reply| expect_reply!(reply, ConversationReply::Done => ()))
+                                }
+                                Err(e) => Err(e),
+                            };
+                            if let Err(error) = told {
+                                worker::console_error!("telling conversation {id} about presence: {error}");
+                            }
                         }
-                        Err(e) => Err(e),
-                    };
-                    if let Err(error) = told {
-                        worker::console_error!("telling conversation {id} about presence: {error}");
-                    }
-                }
+                    })
+                    .await;
             });
         }
     }
