@@ -284,8 +284,10 @@ async fn prompt_history(db: &Db, site: &str, events: &[DayEvent], before_ms: u64
         let ids = serde_json::to_string(chunk).map_err(|e| internal("encoding visitors", e))?;
         let page: Vec<EventRow> = db
             .query(
+                // `+received_at`: by each visitor's index entries (site, visitor, at), never by a
+                // range of arrival times, which would scan every earlier event of the site.
                 "SELECT id, visitor, at, received_at, data, device, language FROM events \
-                 WHERE site = ?1 AND visitor IN (SELECT value FROM json_each(?2)) AND received_at < ?3 \
+                 WHERE site = ?1 AND visitor IN (SELECT value FROM json_each(?2)) AND +received_at < ?3 \
                  AND type IN (SELECT value FROM json_each(?4))",
                 &[&site, &ids, &before_ms, &kinds],
             )
