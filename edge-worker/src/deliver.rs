@@ -7,13 +7,16 @@ use floorwalker_core::chat::offline::OfflineReply;
 use floorwalker_core::leads::consent::{sign_link, LinkAction, LinkClaims};
 use floorwalker_core::leads::lead::Lead;
 use floorwalker_core::outbound::crm::{map_event, Mapped};
-use floorwalker_core::outbound::delivery::{DeliveryState, Next, QueueMessage, Target, MAX_IN_FLIGHT};
+use floorwalker_core::outbound::endpoint::Endpoint;
+use floorwalker_core::outbound::delivery::{Backstop, DeliveryState, SiteDelivery, Next, QueueMessage, StoredDelivery, Target, EARLY_SLACK_MS, MAX_IN_FLIGHT};
 use floorwalker_core::outbound::email::{
     comparison_pages, marked_products, plan_comparison, render_comparison, render_offline_reply, render_transcript, render_waiting_alert,
     ComparisonLinks, ComparisonPlan,
     EmailMessage,
 };
 use floorwalker_core::outbound::webhook::{AttemptRecord, AttemptResult, AttemptStatus, WebhookEvent};
+use std::collections::HashMap;
+
 use futures_util::StreamExt as _;
 use serde::Deserialize;
 use worker::{Env, Message, MessageBatch, MessageExt, QueueRetryOptionsBuilder};
@@ -30,8 +33,6 @@ use crate::{deals, mail_settings, settings};
 
 /// The lane of the copies we put in the dead-letter queue ourselves.
 const PARKED_LANE: &str = "parked";
-/// A message that arrives this much before its delivery's scheduled attempt is a stale duplicate.
-const EARLY_SLACK_MS: u64 = 500;
 
 pub async fn consume(batch: MessageBatch<QueueMessage>, env: Env) {
     let messages = match batch.messages() {
@@ -60,24 +61,72 @@ pub async fn consume(batch: MessageBatch<QueueMessage>, env: Env) {
         }
         return;
     }
+    // Most messages are the backstop of a first attempt already made: one read for the whole
+    // batch settles them without a claim each. Unreadable, every message tries its claim.
+    let now = now_ms();
+    let ids: Vec<&str> = messages.iter().map(|message| message.body().delivery.as_str()).collect();
+    let stored = match stored_deliveries(&env, &ids).await {
+        Ok(stored) => Some(stored),
+        Err(e) => {
+            worker::console_error!("reading a batch's deliveries: {e}");
+            None
+        }
+    };
+    let due: Vec<&Message<QueueMessage>> = messages
+        .iter()
+        .filter(|message| {
+            let Some(stored) = &stored else { return true };
+            match Backstop::of(stored.get(message.body().delivery.as_str()).copied(), now) {
+                Backstop::Ack => message.ack(),
+                Backstop::RetryIn { delay_s } => retry_in(message, delay_s),
+                Backstop::Attempt => return true,
+            }
+            false
+        })
+        .collect();
     // Side by side, but never more requests in flight than the runtime lets one invocation open
     // connections (6): a request waiting for a free connection would have its timeout running.
-    futures_util::stream::iter(messages.iter()).for_each_concurrent(MAX_IN_FLIGHT, |message| handle(&env, message)).await;
+    futures_util::stream::iter(due).for_each_concurrent(MAX_IN_FLIGHT, |message| handle(&env, message)).await;
+}
+
+fn retry_in(message: &Message<QueueMessage>, delay_s: u32) {
+    message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay_s).build());
+}
+
+/// The stored state of these deliveries, by id, in one query (an unknown id is absent).
+async fn stored_deliveries(env: &Env, ids: &[&str]) -> Result<HashMap<String, StoredDelivery>, ApiError> {
+    #[derive(Deserialize)]
+    struct Row {
+        id: String,
+        state: String,
+        lease_until: f64,
+        next_attempt_at: f64,
+    }
+    let ids = serde_json::to_string(ids).map_err(|e| internal("encoding delivery ids", e))?;
+    let rows: Vec<Row> = db(env)?
+        .query("SELECT id, state, lease_until, next_attempt_at FROM deliveries WHERE id IN (SELECT value FROM json_each(?1))", &[&ids])
+        .all("reading deliveries")
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let state = DeliveryState::parse(&row.state)?;
+            Some((row.id, StoredDelivery { state, lease_until: row.lease_until as u64, next_attempt_at: row.next_attempt_at as u64 }))
+        })
+        .collect())
 }
 
 async fn handle(env: &Env, message: &Message<QueueMessage>) {
     let id = &message.body().delivery;
-    match attempt(env, id).await {
+    match attempt(env, id, None).await {
         Ok(Outcome::Ack) => message.ack(),
-        Ok(Outcome::RetryIn(delay_s)) => {
-            message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay_s).build());
-        }
+        Ok(Outcome::RetryIn(delay_s)) => retry_in(message, delay_s),
         Err(e) => {
             // Our side failed (D1 unavailable...): the delivery stays pending and may still be
             // leased to this attempt; come back once the lease has run out.
             worker::console_error!("delivery {id}: {e}");
             let delay = u32::try_from(delivery_timing(env).lease_ms().div_ceil(1000) + 1).unwrap_or(60);
-            message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay).build());
+            retry_in(message, delay);
         }
     }
 }
@@ -104,7 +153,15 @@ struct Claimed {
     event_data: Option<String>,
 }
 
-async fn attempt(env: &Env, id: &str) -> Result<Outcome, ApiError> {
+/// What the request that created fresh deliveries had just read of their site: their first
+/// attempt, right after, builds its webhook from it instead of reading it again.
+pub struct SiteSnapshot {
+    /// The site's active endpoints.
+    pub endpoints: Vec<Endpoint>,
+    pub settings: SiteDelivery,
+}
+
+async fn attempt(env: &Env, id: &str, known: Option<&SiteSnapshot>) -> Result<Outcome, ApiError> {
     let timing = delivery_timing(env);
     let now = now_ms();
     // The claim: only a pending delivery that is due and not held by another consumer. A delivered
@@ -130,7 +187,12 @@ async fn attempt(env: &Env, id: &str) -> Result<Outcome, ApiError> {
     let first_attempt_at = claimed.first_attempt_at.map_or(now, |at| at as u64);
 
     let prepared = match Target::parse(&claimed.target) {
-        Some(Target::Endpoint(endpoint_id)) => prepare_webhook(env, &claimed.site, &endpoint_id, &event).await?,
+        Some(Target::Endpoint(endpoint_id)) => {
+            match known.and_then(|site| site.endpoints.iter().find(|endpoint| endpoint.id == endpoint_id).map(|endpoint| (endpoint, &site.settings))) {
+                Some((endpoint, settings)) => webhook_request(env, endpoint, settings, &event)?,
+                None => prepare_webhook(env, &claimed.site, &endpoint_id, &event).await?,
+            }
+        }
         Some(Target::Email) => prepare_email(env, id, &claimed, &event, timing.attempt_timeout_ms() / 2).await?,
         None => Prepared::Park(format!("unknown target {:?}", claimed.target)),
     };
@@ -166,26 +228,17 @@ async fn attempt(env: &Env, id: &str) -> Result<Outcome, ApiError> {
     finish(env, id, Some(record), next, attempts, first_attempt_at, error).await
 }
 
-/// A message whose delivery could not be claimed. Delivered, failed or unknown: nothing to do.
-/// Still pending, but held by another attempt (the first one, made right after the lead was
-/// stored) or not yet due: this message comes back when the lease or the wait is over, so a
-/// delivery whose inline attempt failed or died is still retried on schedule.
+/// A message whose delivery could not be claimed (another attempt took it since the batch was
+/// read, or an inline attempt's claim lost). Delivered, failed or unknown: nothing to do. Still
+/// pending, but held by another attempt or not yet due: this message comes back when the lease or
+/// the wait is over, so a delivery whose inline attempt failed or died is still retried on schedule.
 async fn unclaimed(env: &Env, id: &str, now: u64) -> Result<Outcome, ApiError> {
-    #[derive(Deserialize)]
-    struct Row {
-        lease_until: f64,
-        next_attempt_at: f64,
-    }
-    let pending: Option<Row> = db(env)?
-        .query("SELECT lease_until, next_attempt_at FROM deliveries WHERE id = ?1 AND state = ?2", &[&id, &DeliveryState::Pending])
-        .first("reading a delivery")
-        .await?;
-    Ok(match pending {
-        None => Outcome::Ack,
-        Some(row) => {
-            let free_at = (row.lease_until as u64).max(row.next_attempt_at as u64);
-            Outcome::RetryIn(u32::try_from(free_at.saturating_sub(now).div_ceil(1000)).unwrap_or(u32::MAX).max(1))
-        }
+    let stored = stored_deliveries(env, &[id]).await?.remove(id);
+    Ok(match Backstop::of(stored, now) {
+        Backstop::Ack => Outcome::Ack,
+        Backstop::RetryIn { delay_s } => Outcome::RetryIn(delay_s),
+        // Free again already (its holder finished without delivering): its schedule decides.
+        Backstop::Attempt => Outcome::RetryIn(1),
     })
 }
 
@@ -200,10 +253,10 @@ async fn unclaimed(env: &Env, id: &str, now: u64) -> Result<Outcome, ApiError> {
 /// [`MAX_IN_FLIGHT`] that stays within the six connections the runtime opens at once. A request
 /// that waited for a connection would have its timeout running, and its 2xx could arrive after
 /// the timeout had already counted it failed (then sent again).
-pub async fn attempt_now(env: Env, ids: Vec<String>) {
+pub async fn attempt_now(env: Env, ids: Vec<String>, site: SiteSnapshot) {
     let Some(_slot) = InlineSlot::take() else { return };
     for id in &ids {
-        if let Err(e) = attempt(&env, id).await {
+        if let Err(e) = attempt(&env, id, Some(&site)).await {
             worker::console_error!("first attempt of delivery {id}: {e}");
         }
     }
@@ -237,15 +290,19 @@ async fn prepare_webhook(env: &Env, site: &str, endpoint_id: &str, event: &Webho
     if !endpoint.enabled {
         return Ok(Prepared::Park(format!("endpoint {endpoint_id:?} is disabled{}", reason.map(|r| format!(": {r}")).unwrap_or_default())));
     }
-    let settings = settings::loaded(settings)?;
+    webhook_request(env, &endpoint, &settings::loaded(settings)?, event)
+}
+
+/// The signed request of `event` for an enabled `endpoint`, or why it is not sent.
+fn webhook_request(env: &Env, endpoint: &Endpoint, settings: &SiteDelivery, event: &WebhookEvent) -> Result<Prepared, ApiError> {
     // Checked again at send time: the site's private-address allowance may have been withdrawn.
     if let Err(e) = endpoint.validate(settings.allow_private_endpoints) {
         return Ok(Prepared::Park(e.message));
     }
     let lookup = |name: &str| secret(env, name);
-    let request = match map_event(&endpoint, event, settings.owner_locale, &lookup) {
+    let request = match map_event(endpoint, event, settings.owner_locale, &lookup) {
         Ok(Mapped::Send(request)) => request,
-        Ok(Mapped::Skip) => return Ok(Prepared::Skip(format!("endpoint {endpoint_id:?} does not take {}", event.event_type().as_str()))),
+        Ok(Mapped::Skip) => return Ok(Prepared::Skip(format!("endpoint {:?} does not take {}", endpoint.id, event.event_type().as_str()))),
         Err(e) => return Ok(Prepared::Park(e.message)),
     };
     let body = serde_json::to_string(&request.body).map_err(|e| internal("encoding a webhook", e))?;

@@ -109,7 +109,7 @@ pub async fn submit(mut req: Request, env: &Env, ctx: &Context) -> Result<Respon
     if !skip_enqueue {
         outbox::enqueue(env, &ids).await;
         let fresh = ids.iter().map(|message| message.delivery.clone()).collect();
-        ctx.wait_until(deliver::attempt_now(env.clone(), fresh));
+        ctx.wait_until(deliver::attempt_now(env.clone(), fresh, deliver::SiteSnapshot { endpoints, settings }));
     }
     // The operators' side learns of it after the answer: the visitor goes on at once.
     let id = lead.id.clone();

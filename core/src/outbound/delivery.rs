@@ -94,6 +94,47 @@ pub struct QueueMessage {
 /// runtime while its timeout runs (seen locally: a hanging receiver made queued 200s "time out").
 pub const MAX_IN_FLIGHT: usize = 5;
 
+/// A message arriving this much before its delivery's scheduled attempt is a stale duplicate
+/// (the schedule asked the queue for a whole number of seconds, rounded up).
+pub const EARLY_SLACK_MS: u64 = 500;
+
+/// A queue message's delivery as stored, read before any attempt: most messages are the backstop
+/// of a first attempt already made right after the lead, and need no attempt at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredDelivery {
+    pub state: DeliveryState,
+    /// Held by an attempt until then (0: not held).
+    pub lease_until: u64,
+    pub next_attempt_at: u64,
+}
+
+/// What the consumer does with a message before claiming anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backstop {
+    /// Delivered, failed or unknown: nothing to do (a replay sends a message of its own).
+    Ack,
+    /// Pending but held by another attempt or not yet due: back when it is free.
+    RetryIn { delay_s: u32 },
+    /// Pending, free and due: claim it and attempt.
+    Attempt,
+}
+
+impl Backstop {
+    pub fn of(stored: Option<StoredDelivery>, now: u64) -> Backstop {
+        match stored {
+            Some(delivery) if delivery.state == DeliveryState::Pending => {
+                if delivery.lease_until < now && delivery.next_attempt_at <= now + EARLY_SLACK_MS {
+                    return Backstop::Attempt;
+                }
+                let free_at = delivery.lease_until.max(delivery.next_attempt_at);
+                let delay_s = u32::try_from(free_at.saturating_sub(now).div_ceil(1000)).unwrap_or(u32::MAX);
+                Backstop::RetryIn { delay_s: delay_s.clamp(1, MAX_QUEUE_DELAY_S) }
+            }
+            _ => Backstop::Ack,
+        }
+    }
+}
+
 /// The longest retry delay asked of the queue: the schedule's 12-hour tail (Queues accept up to 24 h).
 pub const MAX_QUEUE_DELAY_S: u32 = 12 * 3600;
 /// A sweep re-enqueues pending deliveries whose next attempt is this overdue: the queue should have
@@ -417,6 +458,22 @@ mod tests {
 
     fn response(status: u16) -> AttemptResult {
         AttemptResult::Response { status, retry_after: None, body: vec![] }
+    }
+
+    #[test]
+    fn a_backstop_message_attempts_only_a_pending_free_and_due_delivery() {
+        const NOW: u64 = 1_000_000;
+        let pending = |lease_until, next_attempt_at| Some(StoredDelivery { state: DeliveryState::Pending, lease_until, next_attempt_at });
+        assert_eq!(Backstop::of(pending(0, NOW), NOW), Backstop::Attempt);
+        assert_eq!(Backstop::of(pending(NOW - 1, NOW + EARLY_SLACK_MS), NOW), Backstop::Attempt, "a little early is on time");
+        assert_eq!(Backstop::of(pending(NOW + 29_001, 0), NOW), Backstop::RetryIn { delay_s: 30 }, "held: back when the lease runs out");
+        assert_eq!(Backstop::of(pending(NOW, 0), NOW), Backstop::RetryIn { delay_s: 1 }, "a lease ending now is still held");
+        assert_eq!(Backstop::of(pending(0, NOW + 5_000), NOW), Backstop::RetryIn { delay_s: 5 }, "not due yet");
+        assert_eq!(Backstop::of(pending(0, NOW + 100 * 24 * 3_600_000), NOW), Backstop::RetryIn { delay_s: MAX_QUEUE_DELAY_S });
+        for state in [DeliveryState::Delivered, DeliveryState::Failed] {
+            assert_eq!(Backstop::of(Some(StoredDelivery { state, lease_until: 0, next_attempt_at: 0 }), NOW), Backstop::Ack, "{state:?}");
+        }
+        assert_eq!(Backstop::of(None, NOW), Backstop::Ack, "unknown (erased)");
     }
 
     #[test]
