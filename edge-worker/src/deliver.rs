@@ -62,7 +62,8 @@ pub async fn consume(batch: MessageBatch<QueueMessage>, env: Env) {
         return;
     }
     // Most messages are the backstop of a first attempt already made: one read for the whole
-    // batch settles them without a claim each. Unreadable, every message tries its claim.
+    // batch settles them without a claim each (core's Backstop::before_claims says which).
+    // Unreadable, every message tries its claim.
     let now = now_ms();
     let ids: Vec<&str> = messages.iter().map(|message| message.body().delivery.as_str()).collect();
     let stored = match stored_deliveries(&env, &ids).await {
@@ -76,7 +77,7 @@ pub async fn consume(batch: MessageBatch<QueueMessage>, env: Env) {
         .iter()
         .filter(|message| {
             let Some(stored) = &stored else { return true };
-            match Backstop::of(stored.get(message.body().delivery.as_str()).copied(), now) {
+            match Backstop::before_claims(stored.get(message.body().delivery.as_str()).copied(), now) {
                 Backstop::Ack => message.ack(),
                 Backstop::RetryIn { delay_s } => retry_in(message, delay_s),
                 Backstop::Attempt => return true,
