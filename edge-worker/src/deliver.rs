@@ -12,9 +12,8 @@ use floorwalker_core::outbound::delivery::{Backstop, DeliveryState, SiteDelivery
 use floorwalker_core::outbound::email::{
     comparison_pages, marked_products, plan_comparison, render_comparison, render_offline_reply, render_transcript, render_waiting_alert,
     ComparisonLinks, ComparisonPlan,
-    EmailMessage, MailSettings,
+    EmailMessage,
 };
-use floorwalker_core::prompts::config::SiteConfig;
 use floorwalker_core::outbound::webhook::{AttemptRecord, AttemptResult, AttemptStatus, WebhookEvent};
 use std::collections::HashMap;
 
@@ -156,13 +155,11 @@ struct Claimed {
 }
 
 /// What the request that created fresh deliveries had just read of their site: their first
-/// attempt, right after, builds its webhook or email from it instead of reading it again.
+/// attempt, right after, builds its webhook from it instead of reading it again.
 pub struct SiteSnapshot {
-    pub config: SiteConfig,
     /// The site's active endpoints.
     pub endpoints: Vec<Endpoint>,
     pub settings: SiteDelivery,
-    pub mail: MailSettings,
 }
 
 async fn attempt(env: &Env, id: &str, known: Option<&SiteSnapshot>) -> Result<Outcome, ApiError> {
@@ -197,7 +194,7 @@ async fn attempt(env: &Env, id: &str, known: Option<&SiteSnapshot>) -> Result<Ou
                 None => prepare_webhook(env, &claimed.site, &endpoint_id, &event).await?,
             }
         }
-        Some(Target::Email) => prepare_email(env, id, &claimed, &event, timing.attempt_timeout_ms() / 2, known).await?,
+        Some(Target::Email) => prepare_email(env, id, &claimed, &event, timing.attempt_timeout_ms() / 2).await?,
         None => Prepared::Park(format!("unknown target {:?}", claimed.target)),
     };
     let started = now_ms();
@@ -317,25 +314,11 @@ fn webhook_request(env: &Env, endpoint: &Endpoint, settings: &SiteDelivery, even
 /// The email a lead or a chat transcript asked for. The comparison is built from the shop's own
 /// product pages (`product_pages`), never from what the lead says about its products; each page
 /// gets half the attempt's time.
-async fn prepare_email(
-    env: &Env,
-    id: &str,
-    claimed: &Claimed,
-    event: &WebhookEvent,
-    page_timeout_ms: u64,
-    known: Option<&SiteSnapshot>,
-) -> Result<Prepared, ApiError> {
-    let loaded;
-    let (config, settings, mail) = match known {
-        Some(site) => (&site.config, &site.settings, &site.mail),
-        None => {
-            let Some(config) = sites::load(env, &claimed.site).await? else {
-                return Ok(Prepared::Park(format!("site {:?} was deleted", claimed.site)));
-            };
-            loaded = (config, settings::load(env, &claimed.site).await?, settings::mail(env, &claimed.site).await?);
-            (&loaded.0, &loaded.1, &loaded.2)
-        }
+async fn prepare_email(env: &Env, id: &str, claimed: &Claimed, event: &WebhookEvent, page_timeout_ms: u64) -> Result<Prepared, ApiError> {
+    let Some(config) = sites::load(env, &claimed.site).await? else {
+        return Ok(Prepared::Park(format!("site {:?} was deleted", claimed.site)));
     };
+    let settings = settings::load(env, &claimed.site).await?;
     // Who the mail is from, how it looks and whose clock it keeps: the owner's email settings.
     let asked_at = match event {
         WebhookEvent::LeadCreated(lead) => lead.created_at,
@@ -344,8 +327,9 @@ async fn prepare_email(
         WebhookEvent::ConversationWaiting(waiting) => waiting.waiting_since,
         _ => now_ms(),
     };
-    let branded = mail_settings::Branded::with(env, config, settings, mail, asked_at);
-    let shop = branded.shop(config, &settings.mail_link_hosts, false);
+    let mail = settings::mail(env, &claimed.site).await?;
+    let branded = mail_settings::Branded::with(env, &config, &settings, &mail, asked_at);
+    let shop = branded.shop(&config, &settings.mail_link_hosts, false);
     let rendered = match event {
         WebhookEvent::LeadCreated(lead) => {
             let link_secret = secret(env, "LINK_SECRET").unwrap_or_default();
@@ -368,7 +352,11 @@ async fn prepare_email(
                 allow_private: settings.allow_private_endpoints,
                 timeout_ms: page_timeout_ms,
             };
-            let products = match plan_comparison(reader.read_all(&pages).await?) {
+            let mut reads = Vec::with_capacity(pages.len());
+            for page in &pages {
+                reads.push(reader.read(page).await?);
+            }
+            let products = match plan_comparison(reads) {
                 ComparisonPlan::Send(products) => products,
                 ComparisonPlan::Retry(why) => return Ok(Prepared::Wait(why)),
                 ComparisonPlan::Park(why) => return Ok(Prepared::Park(why)),

@@ -21,9 +21,8 @@ pub async fn submit(mut req: Request, env: &Env, ctx: &Context) -> Result<Respon
         .ok_or_else(|| ApiError::new(ErrorCode::OriginNotAllowed, "leads are accepted only from a browser page (Origin header)"))?;
     let request: LeadRequest = http::read_json(&mut req, MAX_LEAD_BYTES).await?;
     // Everything the lead needs to read, in one round trip: the site, its settings, its
-    // endpoints, whether this very submission was stored already, whether the visitor is in a
-    // chat (whose operators then learn the contact), and the shop's email settings (the
-    // comparison email's first attempt, right after, is made from these reads).
+    // endpoints, whether this very submission was stored already, and whether the visitor is in a
+    // chat (whose operators then learn the contact).
     let db = db(env)?;
     let lead_id = Lead::id_for(&request.site, &request.visitor, &request.idempotency_key);
     let reads = vec![
@@ -32,10 +31,9 @@ pub async fn submit(mut req: Request, env: &Env, ctx: &Context) -> Result<Respon
         endpoints::all_statement(&db, &request.site)?,
         db.query(EXISTS_SQL, &[&lead_id]).statement(LOOKING_UP)?,
         chat::live::open_conversation_statement(&db, &request.site, &request.visitor)?,
-        settings::mail_statement(&db, &request.site)?,
     ];
     let read = db.batch(reads, "reading the site for a lead").await?;
-    let [site, settings, all_endpoints, existing, open_conversation, mail] = read.as_slice() else {
+    let [site, settings, all_endpoints, existing, open_conversation] = read.as_slice() else {
         return Err(internal("reading the site for a lead", "a result per statement"));
     };
     let config = sites::loaded(site)?.ok_or_else(|| sites::unknown(&request.site))?;
@@ -111,11 +109,7 @@ pub async fn submit(mut req: Request, env: &Env, ctx: &Context) -> Result<Respon
     if !skip_enqueue {
         outbox::enqueue(env, &ids).await;
         let fresh = ids.iter().map(|message| message.delivery.clone()).collect();
-        match settings::mail_loaded(mail) {
-            Ok(mail) => ctx.wait_until(deliver::attempt_now(env.clone(), fresh, deliver::SiteSnapshot { config, endpoints, settings, mail })),
-            // The lead is stored: its queue messages make the first attempts, reading for themselves.
-            Err(e) => worker::console_error!("lead {}: {}", lead.id, e.message),
-        }
+        ctx.wait_until(deliver::attempt_now(env.clone(), fresh, deliver::SiteSnapshot { endpoints, settings }));
     }
     // The operators' side learns of it after the answer: the visitor goes on at once.
     let id = lead.id.clone();

@@ -12,7 +12,6 @@
 //! 443/8443; loopback and private ranges only where the site allows private endpoints, i.e. local
 //! development), with redirects followed only within the page's origin.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use floorwalker_core::base::error::ApiError;
@@ -42,7 +41,6 @@ pub struct Reader<'a> {
 
 #[derive(Deserialize)]
 struct CachedRow {
-    url: String,
     read_at: f64,
     data: Option<String>,
 }
@@ -51,30 +49,15 @@ struct CachedRow {
 const PRUNE_BATCH: u32 = 50;
 
 impl Reader<'_> {
-    /// The products `urls` publish, in their order: from the cache when fresh (all looked up in
-    /// one query), else read now; an old cached read stands in only when the page cannot be reached.
-    pub async fn read_all(&self, urls: &[String]) -> Result<Vec<PageRead>, ApiError> {
+    /// The product `url` publishes: from the cache when fresh, else read now; an old cached read
+    /// stands in only when the page cannot be reached.
+    pub async fn read(&self, url: &str) -> Result<PageRead, ApiError> {
         let now = now_ms();
-        let list = serde_json::to_string(urls).map_err(|e| internal("listing product pages", e))?;
-        let rows: Vec<CachedRow> = db(self.env)?
-            .query(
-                "SELECT url, read_at, data FROM product_pages WHERE site = ?1 AND url IN (SELECT value FROM json_each(?2))",
-                &[&self.site, &list],
-            )
-            .all("reading the product page cache")
+        let row: Option<CachedRow> = db(self.env)?
+            .query("SELECT read_at, data FROM product_pages WHERE site = ?1 AND url = ?2", &[&self.site, &url])
+            .first("reading the product page cache")
             .await?;
-        let cached: HashMap<String, (u64, Option<PublishedProduct>)> = rows
-            .into_iter()
-            .map(|row| (row.url, (row.read_at as u64, row.data.and_then(|json| serde_json::from_str::<PublishedProduct>(&json).ok()))))
-            .collect();
-        let mut reads = Vec::with_capacity(urls.len());
-        for url in urls {
-            reads.push(self.read(url, cached.get(url).cloned(), now).await?);
-        }
-        Ok(reads)
-    }
-
-    async fn read(&self, url: &str, cached: Option<(u64, Option<PublishedProduct>)>, now: u64) -> Result<PageRead, ApiError> {
+        let cached = row.map(|row| (row.read_at as u64, row.data.and_then(|json| serde_json::from_str::<PublishedProduct>(&json).ok())));
         let (fresh, stale) = cached_page(cached, now);
         if let Some(read) = fresh {
             return Ok(read);
