@@ -77,7 +77,8 @@ async fn the_owner_writes_canned_replies_and_an_operator_sends_one_with_a_slash(
     let owner = Console::open(&worker).await;
     owner.login("olga@demo.example", PASSWORD).await;
     owner.press("[data-test=nav-team]", ENTER).await;
-    owner.wait("the canned replies' editor", "return !!document.querySelector('[data-test=canned-editor]');").await;
+    // Adding waits for the stored list: a row added before it arrives would be replaced by it.
+    owner.wait("the canned replies' editor, loaded", "return document.querySelector('[data-test=canned-editor]')?.getAttribute('aria-busy') === 'false' && !document.querySelector('[data-test=canned-add]').disabled;").await;
     for (shortcut, text) in [("delivery", DELIVERY), ("returns", RETURNS)] {
         owner.press("[data-test=canned-add]", ENTER).await;
         owner.wait("the new row's focus", "return document.activeElement?.dataset.test === 'canned-shortcut' && document.activeElement.value === '';").await;

@@ -26,6 +26,9 @@ pub fn CannedEditor(site: StoredValue<String>) -> impl IntoView {
     let notice = RwSignal::new(None::<Notice>);
     // The row a refusal is about (`replies[2].…`), to mark it.
     let refused_row = RwSignal::new(None::<u32>);
+    // Until the stored list arrives nothing can be added or saved: the list would replace a row
+    // typed meanwhile, and saving would overwrite the stored replies with the few typed.
+    let loaded = RwSignal::new(false);
     let new_row = move |reply: CannedReply| {
         next_key.update_value(|k| *k += 1);
         Row { key: next_key.get_value(), shortcut: RwSignal::new(reply.shortcut), text: RwSignal::new(reply.text) }
@@ -34,7 +37,10 @@ pub fn CannedEditor(site: StoredValue<String>) -> impl IntoView {
     let fill = move |list: CannedReplies| rows.set(list.replies.into_iter().map(new_row).collect());
     spawn_local(async move {
         match net::get::<CannedReplies>(&path()).await {
-            Ok(list) => fill(list),
+            Ok(list) => {
+                fill(list);
+                loaded.set(true);
+            }
             Err(e) => notice.set(Some(Notice::failed("Could not load the canned replies", "Не удалось загрузить готовые ответы", e))),
         }
     });
@@ -73,7 +79,7 @@ pub fn CannedEditor(site: StoredValue<String>) -> impl IntoView {
         });
     };
     view! {
-        <section class="canned-editor" aria-labelledby="canned-heading" data-test="canned-editor">
+        <section class="canned-editor" aria-labelledby="canned-heading" data-test="canned-editor" aria-busy=move || (!loaded.get()).to_string()>
             <h3 id="canned-heading">{move || lang.get().pick("Canned replies", "Готовые ответы")}</h3>
             <p class="muted">{move || lang.get().pick(
                 "Answers your team gives again and again. In a chat, type / and the first letters of the shortcut, then Enter.",
@@ -105,10 +111,10 @@ pub fn CannedEditor(site: StoredValue<String>) -> impl IntoView {
                     </For>
                 </ol>
                 <div class="row">
-                    <button type="button" data-test="canned-add" on:click=add disabled=move || rows.with(|r| r.len() >= MAX_REPLIES)>
+                    <button type="button" data-test="canned-add" on:click=add disabled=move || !loaded.get() || rows.with(|r| r.len() >= MAX_REPLIES)>
                         {move || lang.get().pick("Add a reply", "Добавить ответ")}
                     </button>
-                    <button type="submit" class="primary" data-test="canned-save">{move || lang.get().pick("Save replies", "Сохранить ответы")}</button>
+                    <button type="submit" class="primary" data-test="canned-save" disabled=move || !loaded.get()>{move || lang.get().pick("Save replies", "Сохранить ответы")}</button>
                     <span role="status" data-test="canned-notice">{move || notice.get().map(|n| n.text(lang.get()))}</span>
                 </div>
             </form>
