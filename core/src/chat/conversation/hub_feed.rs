@@ -7,8 +7,13 @@
 //! entry until the interval has passed since the last send (the adapter's alarm takes it then).
 //! So the hub gets at most one request per conversation per interval, whatever the message rate,
 //! and a list line is never more than one interval behind.
+//!
+//! A close goes at once, whatever the interval: operators act on it (the list marks it closed,
+//! another operator stops answering), a conversation closes once, and the line must not depend
+//! on the alarm that would otherwise carry it. So the hub hears one request more per conversation.
 
 use crate::chat::hub::ConversationEntry;
+use crate::chat::protocol::ConversationStatus;
 
 /// The least time between two entries a conversation sends to its hub; also the most a list line
 /// lags behind its conversation.
@@ -21,6 +26,8 @@ pub struct HubFeed {
     sent_at: Option<u64>,
     /// The newest entry not sent yet.
     pending: Option<ConversationEntry>,
+    /// Whether a closed entry went to the hub (the close went, so later lines wait their turn).
+    close_sent: bool,
 }
 
 impl HubFeed {
@@ -34,7 +41,13 @@ impl HubFeed {
     /// A changed entry: `Some` to send now, or `None` when it waits for [`HubFeed::due_at`]. An
     /// entry older than the one already waiting is dropped (newest revision wins, as at the hub).
     pub fn changed(&mut self, entry: ConversationEntry, now: u64) -> Option<ConversationEntry> {
-        if self.may_send(now) {
+        let closes = entry.status == ConversationStatus::Closed && !self.close_sent;
+        if closes || self.may_send(now) {
+            if self.pending.as_ref().is_some_and(|held| held.revision > entry.revision) {
+                // An older close than the line waiting: that newer line goes in its turn.
+                return None;
+            }
+            self.close_sent |= entry.status == ConversationStatus::Closed;
             self.pending = None;
             self.sent_at = Some(now);
             return Some(entry);
@@ -56,7 +69,9 @@ impl HubFeed {
             return None;
         }
         self.sent_at = Some(now);
-        self.pending.take()
+        let entry = self.pending.take()?;
+        self.close_sent |= entry.status == ConversationStatus::Closed;
+        Some(entry)
     }
 
     /// Forgets everything (the conversation was erased: nothing of it may reach the hub again).
@@ -167,6 +182,32 @@ mod tests {
             }
             feed.changed(entry(i as u64 + 1), at);
         }
+    }
+
+    #[test]
+    fn a_close_goes_at_once_even_within_the_interval_and_only_once() {
+        let mut feed = HubFeed::default();
+        assert_eq!(feed.changed(entry(1), 1_000), Some(entry(1)));
+        assert_eq!(feed.changed(entry(2), 1_100), None);
+        let closed = ConversationEntry { status: ConversationStatus::Closed, ..entry(3) };
+        assert_eq!(feed.changed(closed.clone(), 1_200), Some(closed), "the close does not wait for the alarm");
+        assert_eq!(feed.due_at(), None, "the close replaced the line that waited");
+        // A rating right after the close waits its turn like any line.
+        let rated = ConversationEntry { status: ConversationStatus::Closed, ..entry(4) };
+        assert_eq!(feed.changed(rated.clone(), 1_300), None);
+        assert_eq!(feed.due_at(), Some(2_200));
+        assert_eq!(feed.take_due(2_200), Some(rated));
+    }
+
+    #[test]
+    fn a_close_older_than_the_waiting_line_gives_way_to_it() {
+        let mut feed = HubFeed::default();
+        feed.changed(entry(1), 1_000);
+        let closed = ConversationEntry { status: ConversationStatus::Closed, ..entry(2) };
+        // Older than a line already waiting (a late delivery): the newer line goes in its turn.
+        feed.changed(entry(3), 1_050);
+        assert_eq!(feed.changed(closed, 1_100), None);
+        assert_eq!(feed.take_due(2_000).map(|e| e.revision), Some(3));
     }
 
     #[test]
