@@ -86,19 +86,23 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
             <div class="log" node_ref=log role="log" aria-live="polite" aria-relevant="additions" aria-label=text.title tabindex="0">
                 <ol class="msgs">
                     {move || greeting().map(|words| view! { <li class="m sys">{words}</li> })}
-                    <For each=move || ui.messages.get() key=|m: &ChatMessage| m.seq
-                        children=move |m| message(m, ui, locale, timezone, offer_open)/>
-                    <For each=move || ui.pending.get() key=|p: &PendingMessage| p.client_msg_id.clone() children=move |p: PendingMessage| view! {
-                        <li class="m mine pending" data-pending=p.client_msg_id.clone()>
-                            <p class="t">{p.text}</p>
-                            <span class="meta">{text.sending}</span>
-                        </li>
-                    }/>
-                    <For each=move || ui.failed.get() key=|f: &(String, String, String)| f.0.clone() children=move |f: (String, String, String)| view! {
-                        <li class="m mine failed">
-                            <p class="t">{f.1}</p>
-                            <span class="meta">{text.failed}": "{f.2}</span>
-                        </li>
+                    // One keyed list for the three kinds of row (one `For` instantiated, not three).
+                    <For each=move || rows(ui) key=Row::key children=move |row| match row {
+                        Row::Message(m) => message(m, ui, locale, timezone, offer_open).into_any(),
+                        Row::Pending(p) => view! {
+                            <li class="m mine pending" data-pending=p.client_msg_id>
+                                <p class="t">{p.text}</p>
+                                <span class="meta">{text.sending}</span>
+                            </li>
+                        }
+                        .into_any(),
+                        Row::Failed((_, words, reason)) => view! {
+                            <li class="m mine failed">
+                                <p class="t">{words}</p>
+                                <span class="meta">{text.failed}": "{reason}</span>
+                            </li>
+                        }
+                        .into_any(),
                     }/>
                 </ol>
             </div>
@@ -135,6 +139,33 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
             }}
         </div>
     }
+}
+
+/// A row of the conversation's list: a message, a pending one, or one the server refused.
+#[derive(Clone)]
+enum Row {
+    Message(ChatMessage),
+    Pending(PendingMessage),
+    Failed((String, String, String)),
+}
+
+impl Row {
+    /// Unique across the three kinds (a message by its seq, the others by their client id).
+    fn key(&self) -> String {
+        match self {
+            Row::Message(m) => format!("m{}", m.seq),
+            Row::Pending(p) => format!("p{}", p.client_msg_id),
+            Row::Failed(f) => format!("f{}", f.0),
+        }
+    }
+}
+
+/// The list in the order it is shown: messages, then pending, then failed.
+fn rows(ui: Ui) -> Vec<Row> {
+    let mut rows: Vec<Row> = ui.messages.with(|m| m.iter().cloned().map(Row::Message).collect());
+    ui.pending.with(|p| rows.extend(p.iter().cloned().map(Row::Pending)));
+    ui.failed.with(|f| rows.extend(f.iter().cloned().map(Row::Failed)));
+    rows
 }
 
 /// What sits under the conversation (see [`panel`]).
