@@ -74,12 +74,12 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
         }>
             <p class="link" role="status">
                 {move || chat_panel::link_notice(ui.link.get(), locale)}
-                <Show when=move || ui.link.get() == Link::Reconnecting>
+                {when(move || ui.link.get() == Link::Reconnecting, move || view! {
                     " "
                     <button type="button" class="retry" on:click=move |_| {
                         with(|chat| chat.retry_now());
                     }>{text.retry_now}</button>
-                </Show>
+                }.into_any())}
             </p>
             // The live region is a div wrapping a plain list: `role=log` on the `ol` itself would
             // take the list's role away from its items.
@@ -107,13 +107,11 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
                 </ol>
             </div>
             <p class="typing">{move || ui.typing.get().map(|name| format!("{name} {}", text.typing))}</p>
-            <Show when=move || ui.status.get() == ConversationStatus::Closed>
+            {when(move || ui.status.get() == ConversationStatus::Closed, move || view! {
                 <p class="note closed">{text.closed}</p>
                 {rating(locale)}
-            </Show>
-            <Show when=move || chat_panel::offers_transcript(ui.has_conversation.get(), ui.messages.with(Vec::len))>
-                {transcript(locale)}
-            </Show>
+            }.into_any())}
+            {when(move || chat_panel::offers_transcript(ui.has_conversation.get(), ui.messages.with(Vec::len)), move || transcript(locale).into_any())}
             {move || match footer.get() {
                 Footer::Offline => {
                     let note = move || match mode.get() {
@@ -168,6 +166,18 @@ fn rows(ui: Ui) -> Vec<Row> {
     rows
 }
 
+/// `<Show>` without its types: `child` while `shown()` is true, built again each time it turns
+/// true. Every call site shares one instantiation (a memo of `bool`, an `Option<AnyView>`), where
+/// each `<Show>` instantiated its own render effect, state and drop glue.
+fn when(shown: impl Fn() -> bool + Send + Sync + 'static, child: impl Fn() -> AnyView + Send + Sync + 'static) -> impl IntoView {
+    when_erased(Box::new(shown), Box::new(child))
+}
+
+fn when_erased(shown: Box<dyn Fn() -> bool + Send + Sync>, child: Box<dyn Fn() -> AnyView + Send + Sync>) -> impl IntoView {
+    let shown = Memo::new(move |_| shown());
+    move || shown.get().then(|| child())
+}
+
 /// What sits under the conversation (see [`panel`]).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Footer {
@@ -188,11 +198,9 @@ fn message(m: ChatMessage, ui: Ui, locale: Locale, timezone: StoredValue<String>
     let seen = move || mine && ui.messages.with(|all| chat_panel::seen_marker(all, ui.operator_read.get())) == Some(seq);
     // The button under the server's offer, until the visitor has left a contact.
     let offer = (m.action == Some(MessageAction::OfferCallback)).then(|| {
-        view! {
-            <Show when=move || offer_open.get()>
-                <button type="button" class="secondary" on:click=move |_| ui.offer_form.set(true)>{text.leave_contact}</button>
-            </Show>
-        }
+        when(move || offer_open.get(), move || view! {
+            <button type="button" class="secondary" on:click=move |_| ui.offer_form.set(true)>{text.leave_contact}</button>
+        }.into_any())
     });
     // On the shop's clock (the site's time zone), as the operator sees it in the console.
     let (time, iso) = timezone.with_value(|zone| net::message_time(zone, m.at, locale));
@@ -215,9 +223,7 @@ fn message(m: ChatMessage, ui: Ui, locale: Locale, timezone: StoredValue<String>
             {words}{file}
             {offer}
             <span class="meta"><time datetime=iso>{time}</time>
-                <Show when=seen>
-                    " · "<span class="seen">{text.seen}</span>
-                </Show>
+                {when(seen, move || view! { " · "<span class="seen">{text.seen}</span> }.into_any())}
             </span>
         </li>
     }
@@ -280,10 +286,10 @@ fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<Option<Stri
                     }
                 }></textarea>
             // Files go into a conversation under way (the visitor has written first).
-            <Show when=move || has_conversation.get()>
+            {when(move || has_conversation.get(), move || view! {
                 <input type="file" id="fwc-file" class="file-input" accept=floorwalker_core::chat::attachment::ACCEPT on:change=move |ev| attach(ev, locale, error)/>
                 <label for="fwc-file" class="attach" title=text.attach><span aria-hidden="true">"+"</span><span class="sr">{text.attach}</span></label>
-            </Show>
+            }.into_any())}
             <button type="submit" class="send brand">{text.send}</button>
             {hint.map(|hint| view! { <p id="fwc-hint" class="hint">{hint}</p> })}
             <p id="fwc-error" class="error" role="alert">{move || error.get()}</p>
@@ -418,9 +424,9 @@ fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
         }
     });
     view! {
-        <Show when=move || matches!(status.get(), Status::Done(_))>
+        {when(move || matches!(status.get(), Status::Done(_)), move || view! {
             <p class="done" role="status">{move || match status.get() { Status::Done(m) => m, _ => String::new() }}</p>
-        </Show>
+        }.into_any())}
         <form novalidate class="lead" hidden=move || matches!(status.get(), Status::Done(_)) on:submit=submit>
             {message_field}
             <label for=contact_id.clone()>{text.contact_label}</label>
