@@ -59,9 +59,6 @@ impl Connection {
 /// Events wait this long in the object's own outbox before being moved to D1 in one batch: the
 /// rows are already durable, so this only trades a second of delay for far fewer D1 writes.
 const FLUSH_DELAY_MS: u64 = 1_000;
-/// How late an alarm may ring before the object stops counting on it (see `alarm_by`). Zero: a
-/// local alarm has been seen not to ring at all, so one already past its time is set again.
-const ALARM_LATE_MS: u64 = 0;
 /// The close code of the sockets of an erased conversation (application range 4000-4999).
 const ERASED_CLOSE_CODE: u16 = 4410;
 
@@ -797,11 +794,11 @@ impl Conversation {
                 current
             }
         };
-        // An alarm whose time has passed has not rung (its handler forgets it first thing), so it
-        // is not trusted to carry this too: it is set again, to ring now, and its handler does
-        // what is due and schedules the rest.
+        // An alarm whose time has passed has not rung (its handler forgets it first thing), and a
+        // local alarm has been seen never to ring: it is not trusted to carry this too, but set
+        // again, to ring now; its handler does what is due and schedules the rest.
         let now = now_ms();
-        let missed = current.is_some_and(|set| set.saturating_add(ALARM_LATE_MS) < now);
+        let missed = current.is_some_and(|set| set < now);
         if current.is_some_and(|set| set <= at) && !missed {
             return;
         }
