@@ -13,7 +13,6 @@ use serde::Deserialize;
 use worker::{Env, Method, Request, Response};
 
 use crate::http;
-use crate::platform::d1;
 use crate::platform::vars::{key, test_timing, KeyProblem};
 use crate::chat::members;
 use crate::{chat, deals, delivery_log, endpoints, events, insights, install, mail_settings, mailbox, outbox, owner_crm, privacy, retention, settings, sightings, site_patch, sites};
@@ -103,8 +102,8 @@ pub async fn route(mut req: Request, env: &Env, method: Method, path: &[&str]) -
         (Method::Get, ["sites", site, "funnel"]) => insights::funnel(&req, env, site).await,
         (Method::Get, ["sites", site, "experiments"]) => insights::experiments(&req, env, site).await,
         (Method::Post, ["funnel", "run"]) => insights::run_now(env).await,
-        // What a lead costs in D1 round trips (`make bench-webhooks`): test deployments only.
-        (Method::Get, ["d1-round-trips"]) if test_timing(env) => http::json(&serde_json::json!({"round_trips": d1::round_trips()}), 200),
+        // What a lead or a chat message costs (the benches, cost tests): test deployments only.
+        (Method::Get, ["tally"]) if test_timing(env) => http::json(&crate::platform::tally::snapshot(), 200),
         (Method::Get, ["sites", site, "deal-tokens"]) => deals::list_tokens(env, site).await,
         (Method::Post, ["sites", site, "deal-tokens"]) => deals::create_token(&mut req, env, site).await,
         (Method::Delete, ["sites", site, "deal-tokens", id]) => deals::revoke_token(env, site, id).await,

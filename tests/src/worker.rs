@@ -22,6 +22,8 @@ pub struct Worker {
     /// More `--var NAME:VALUE` pairs (an email provider pointed at a test double, ...).
     vars: Vec<(String, String)>,
     state_dir: PathBuf,
+    /// Its state lives in memory ([`Worker::start_in_memory`]): nothing to keep for a post-mortem.
+    remove_state_on_stop: bool,
     child: Option<Child>,
     http: reqwest::Client,
 }
@@ -45,6 +47,17 @@ impl Worker {
         worker.migrate();
         seed(&worker.state_dir);
         worker.spawn().await;
+        worker
+    }
+
+    /// Like [`Worker::start`], with the state in memory (`/dev/shm`, where there is one) and
+    /// removed when the worker stops: a benchmark measures the worker, not the disk's fsyncs
+    /// (every local Durable Object write is a commit on workerd's one thread).
+    pub async fn start_in_memory(name: &str) -> Worker {
+        let shm = Path::new("/dev/shm");
+        let state_dir = if shm.is_dir() { shm.join(format!("floorwalker-{name}-{}-{}", std::process::id(), free_port())) } else { Worker::fresh_state_dir(name) };
+        let mut worker = Worker::launch(free_port(), state_dir, random_token(), true, &[]).await;
+        worker.remove_state_on_stop = true;
         worker
     }
 
@@ -81,7 +94,7 @@ impl Worker {
             std::fs::write(&secret_file, &secret).expect("writing the link secret");
             secret
         });
-        Worker { port, admin_token, link_secret, test_timing, vars: Vec::new(), state_dir, child: None, http: client() }
+        Worker { port, admin_token, link_secret, test_timing, vars: Vec::new(), state_dir, remove_state_on_stop: false, child: None, http: client() }
     }
 
     /// Whether the worker process has exited by itself.
@@ -424,6 +437,9 @@ pub fn random_token() -> String {
 impl Drop for Worker {
     fn drop(&mut self) {
         self.stop();
+        if self.remove_state_on_stop {
+            let _ = std::fs::remove_dir_all(&self.state_dir);
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use floorwalker_core::chat::protocol::{
 use floorwalker_e2e::chat::*;
 use floorwalker_e2e::console::now_ms;
 use floorwalker_e2e::eventually;
-use serde_json::json;
+use serde_json::{json, Value};
 
 fn error_code(frame: &ServerFrame) -> Option<(ErrorCode, Option<String>)> {
     match frame {
@@ -458,6 +458,7 @@ async fn a_busy_conversation_tells_the_hub_at_most_once_a_second() {
     let mut op = ChatSocket::operator(&worker, &conv, &cookie).await;
     op.hello(0).await;
     const ANSWERS: usize = 40;
+    let tally_before: Value = worker.admin_get("/tally").await;
     let burst = Instant::now();
     for i in 0..ANSWERS {
         op.say(&format!("op-msg-{i:06}"), &format!("answer {i}")).await;
@@ -491,4 +492,11 @@ async fn a_busy_conversation_tells_the_hub_at_most_once_a_second() {
     let shown = lines.iter().find(|l| l.1 == last).map(|l| l.0).unwrap_or_default();
     let lag = shown.saturating_sub(written);
     assert!(lag <= Duration::from_millis(HUB_FEED_INTERVAL_MS + 500), "the line lags at most a second: {lag:?}");
+    // What the worker itself counted: its requests to the hub, and what the burst cost in alarms
+    // (a line waiting for its second is sent from memory; the alarm, its backstop, is set once,
+    // not moved with each message).
+    let tally_after: Value = worker.admin_get("/tally").await;
+    let counted = |name: &str| tally_after[name].as_u64().unwrap_or(0) - tally_before[name].as_u64().unwrap_or(0);
+    assert!(counted("hub_entries") <= allowed, "{} hub requests in {span:?} for {ANSWERS} answers", counted("hub_entries"));
+    assert!(counted("conversation_alarms_set") <= 3, "{} alarms set for {ANSWERS} answers", counted("conversation_alarms_set"));
 }

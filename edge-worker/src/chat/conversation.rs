@@ -10,6 +10,7 @@
 //! reads of its own state is kept in [`Memo`], and the alarm is only ever moved earlier.
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use floorwalker_core::access::accounts::{Revocation, SESSION_ENDED_CLOSE_CODE};
 use floorwalker_core::access::auth::may_access;
@@ -19,7 +20,7 @@ use floorwalker_core::chat::attachment::{conversation_prefix, Attachment};
 use floorwalker_core::chat::conversation::{
     contract, Audience, ChatPolicy, Conversation as Logic, ConversationMeta, Outcome, TokenBucket,
 };
-use floorwalker_core::chat::conversation::hub_feed::HubFeed;
+use floorwalker_core::chat::conversation::hub_feed::{HubFeed, HUB_FEED_INTERVAL_MS};
 use floorwalker_core::chat::conversation::store::ConversationStore;
 use floorwalker_core::chat::hub::ConversationEntry;
 use floorwalker_core::chat::protocol::{
@@ -37,6 +38,7 @@ use super::protocol::{self, expect_reply, ConversationCall, ConversationReply, C
 use super::store::{state, ConversationSettings as Settings, SqlStore, StateKey};
 use super::{outbox, Who};
 use crate::http::{internal, now_ms};
+use crate::platform::tally::{self, Tally};
 
 /// Kept on each WebSocket (survives hibernation).
 #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -79,6 +81,10 @@ struct Memo {
     enqueued: u64,
     subscribers: Option<MessageSubscribers>,
     feed: HubFeed,
+    /// When the [`FeedTimer`] waiting to send the feed's waiting entry will do so. One well past
+    /// that time is taken for dead (its promise dropped by the runtime without a word) and
+    /// replaced.
+    feed_timer: Option<u64>,
 }
 
 #[durable_object]
@@ -88,14 +94,18 @@ pub struct Conversation {
     logic: RefCell<Option<Logic<SqlStore>>>,
     /// The init call created the tables (remembered once seen; never true for a random id).
     initialised: Cell<bool>,
-    memo: RefCell<Memo>,
+    /// Shared with the [`FeedTimer`], which outlives the event that started it.
+    memo: Rc<RefCell<Memo>>,
+    /// The alarm handler is running: what it leaves waiting for the hub is the alarm's to carry,
+    /// as workerd does not run an alarm's `waitUntil` work after the handler returns.
+    alarm_running: Cell<bool>,
 }
 
 impl DurableObject for Conversation {
     /// Creates nothing: only the init call writes, so an object reached with an id that was never
     /// set up (a stranger's random id) leaves no storage behind.
     fn new(state: State, env: Env) -> Self {
-        Conversation { state, env, logic: RefCell::new(None), initialised: Cell::new(false), memo: RefCell::default() }
+        Conversation { state, env, logic: RefCell::new(None), initialised: Cell::new(false), memo: Rc::default(), alarm_running: Cell::new(false) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -124,6 +134,7 @@ impl DurableObject for Conversation {
     }
 
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
+        tally::count(Tally::ChatFrame);
         let Ok(Some(mut connection)) = ws.deserialize_attachment::<Connection>() else {
             let _ = ws.close(Some(1011), Some("lost connection state"));
             return Ok(());
@@ -181,6 +192,18 @@ impl DurableObject for Conversation {
         if !self.initialised() {
             return Response::ok("");
         }
+        tally::count(Tally::ConversationAlarm);
+        self.alarm_running.set(true);
+        let rang = self.rang().await;
+        self.alarm_running.set(false);
+        rang
+    }
+}
+
+impl Conversation {
+    /// The alarm's work: flush the outbox, send the hub its waiting line, let core decide (a
+    /// close for silence, a callback offer), set the next alarm.
+    async fn rang(&self) -> Result<Response> {
         let now = now_ms();
         // The alarm that rang is spent; whatever is left is set again by `schedule` below.
         self.memo.borrow_mut().alarm = Some(None);
@@ -191,13 +214,15 @@ impl DurableObject for Conversation {
             self.set_reply_at(None);
         }
         if let Some(settings) = self.settings() {
+            // The line that waited for its second goes first: carried out after the alarm's own
+            // outcome, it would still be waiting there, and the alarm would be set again for it.
+            self.feed_hub(&settings.site).await;
             let online = self.operator_online();
             let offer = offer_text(settings.locale);
             match self.with_logic(|logic| logic.on_alarm(offer, now, online)) {
                 Ok(outcome) => self.carry_out(outcome, None).await,
                 Err(error) => worker::console_error!("conversation alarm: {error}"),
             }
-            self.feed_hub(&settings.site).await;
         }
         self.schedule().await;
         Response::ok("")
@@ -703,8 +728,9 @@ impl Conversation {
             wake = Some(wake.map_or(at, |w| w.min(at)));
         }
         let push = outcome.entry.and_then(|entry| self.memo.borrow_mut().feed.changed(entry, now));
-        if let Some(due) = self.memo.borrow().feed.due_at() {
-            wake = Some(wake.map_or(due, |w| w.min(due)));
+        let feed_wake = if self.alarm_running.get() { self.memo.borrow().feed.due_at() } else { self.memo.borrow().feed.backstop_at() };
+        if let Some(at) = feed_wake {
+            wake = Some(wake.map_or(at, |w| w.min(at)));
         }
         // Before anything else is awaited: the alarm that flushes these events is set in the
         // same step as they were written, so a worker that stops right after the ack still has
@@ -714,6 +740,9 @@ impl Conversation {
         }
         if let Some(entry) = push {
             self.push_entry(entry);
+        }
+        if !self.alarm_running.get() {
+            self.start_feed_timer();
         }
         if outcome.transcript.is_some() {
             // A close is flushed at once: D1's row is what `POST /v1/chat/conversations` reads
@@ -739,6 +768,23 @@ impl Conversation {
                 worker::console_error!("updating the hub: {error}");
             }
         });
+    }
+
+    /// Sends the feed's waiting entry when it is due, from memory, unless a timer already waits
+    /// for it (the alarm is only its backstop, see `HubFeed::backstop_at`).
+    fn start_feed_timer(&self) {
+        {
+            let mut memo = self.memo.borrow_mut();
+            let Some(due) = memo.feed.due_at() else { return };
+            if memo.feed_timer.is_some_and(|at| now_ms() <= at.saturating_add(HUB_FEED_INTERVAL_MS)) {
+                return;
+            }
+            memo.feed_timer = Some(due);
+        }
+        let timer = FeedTimer(self.memo.clone());
+        let Some(settings) = self.settings() else { return };
+        let env = self.env.clone();
+        self.state.wait_until(async move { timer.run(&env, &settings.site).await });
     }
 
     /// The alarm's part of the hub feed: the line that waited for its second, or, in an instance
@@ -804,6 +850,7 @@ impl Conversation {
         }
         let at = if missed { at.min(now) } else { at };
         let date = worker::js_sys::Date::new(&worker::wasm_bindgen::JsValue::from_f64(at as f64));
+        tally::count(Tally::ConversationAlarmSet);
         match self.state.storage().set_alarm(worker::ScheduledTime::new(date)).await {
             Ok(()) => self.memo.borrow_mut().alarm = Some(Some(at)),
             Err(error) => worker::console_error!("setting the conversation alarm: {error}"),
@@ -819,14 +866,46 @@ impl Conversation {
         }
         let retry = self.outbox_pending().then(|| now_ms() + FLUSH_DELAY_MS);
         let idle = self.with_logic(|logic| logic.idle_close_at()).map_err(|e| worker::console_error!("conversation idle: {e}")).ok().flatten();
-        let feed = self.memo.borrow().feed.due_at();
+        let feed = self.memo.borrow().feed.backstop_at();
         if let Some(at) = [self.reply_at(), retry, idle, feed].into_iter().flatten().min() {
             self.alarm_by(at).await;
         }
     }
 }
 
+/// Sends a conversation's waiting list line when it is due, and any that waits by then, until
+/// none waits. Dropped (the object stopped), it lets the next event start another; the alarm
+/// takes the entry in the meantime.
+struct FeedTimer(Rc<RefCell<Memo>>);
+
+impl FeedTimer {
+    async fn run(&self, env: &Env, site: &str) {
+        loop {
+            let Some(due) = self.0.borrow().feed.due_at() else { return };
+            self.0.borrow_mut().feed_timer = Some(due);
+            let now = now_ms();
+            if due > now {
+                worker::Delay::from(std::time::Duration::from_millis(due - now)).await;
+                continue;
+            }
+            let Some(entry) = self.0.borrow_mut().feed.take_due(now) else { return };
+            if let Err(error) = tell_hub(env, site, entry).await {
+                worker::console_error!("updating the hub: {error}");
+            }
+        }
+    }
+}
+
+impl Drop for FeedTimer {
+    fn drop(&mut self) {
+        if let Ok(mut memo) = self.0.try_borrow_mut() {
+            memo.feed_timer = None;
+        }
+    }
+}
+
 async fn tell_hub(env: &Env, site: &str, entry: ConversationEntry) -> std::result::Result<(), ApiError> {
+    tally::count(Tally::HubEntry);
     let reply = protocol::hub(env, site)?.ask(&HubCall::Entry(entry)).await?;
     expect_reply!(reply, HubReply::Done => ())
 }

@@ -155,16 +155,8 @@ impl Query<'_> {
     }
 }
 
-/// Round trips to D1 made by this isolate since it started: the delivery bench reads it (through
-/// the admin API, on test timing only) to count what a lead costs.
-static ROUND_TRIPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
 fn count_round_trip() {
-    ROUND_TRIPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-}
-
-pub fn round_trips() -> u64 {
-    ROUND_TRIPS.load(std::sync::atomic::Ordering::Relaxed)
+    super::tally::count(super::tally::Tally::D1RoundTrip);
 }
 
 /// How many rows a statement changed (0 when D1 does not say).

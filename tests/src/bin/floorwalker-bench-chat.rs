@@ -150,6 +150,11 @@ fn message_id(message: Option<Message>) -> Option<String> {
     }
 }
 
+/// What the worker has counted so far (`GET /v1/admin/tally`).
+async fn tally(worker: &Worker) -> serde_json::Value {
+    worker.admin_get("/tally").await
+}
+
 fn env_secs(name: &str, default: u64) -> Duration {
     Duration::from_secs(std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default))
 }
@@ -214,8 +219,10 @@ async fn open_loop(worker: &Arc<Worker>, cookie: &Arc<String>, conversations: us
     let pgid = worker.pid().expect("wrangler is running");
     tokio::time::sleep_until(from).await;
     let before = workerd(pgid);
+    let tally_before = tally(worker).await;
     tokio::time::sleep_until(to).await;
     let after = workerd(pgid);
+    let tally_after = tally(worker).await;
     let (mut window, mut lost) = (Vec::new(), 0);
     for run in runs {
         let (latencies, missing) = run.await.expect("a conversation's run");
@@ -231,6 +238,18 @@ async fn open_loop(worker: &Arc<Worker>, cookie: &Arc<String>, conversations: us
         percentile(&window, 99.0).as_secs_f64() * 1000.0,
         cpu_ms / window.len().max(1) as f64,
     );
+    let per_message = |name: &str| {
+        let count = |t: &serde_json::Value| t[name].as_u64().unwrap_or(0);
+        (count(&tally_after) - count(&tally_before)) as f64 / window.len().max(1) as f64
+    };
+    println!(
+        "  per message: {:.2} frames, {:.2} alarms rung, {:.2} alarms set, {:.2} hub entries, {:.2} D1 round trips",
+        per_message("chat_frames"),
+        per_message("conversation_alarms"),
+        per_message("conversation_alarms_set"),
+        per_message("hub_entries"),
+        per_message("d1_round_trips"),
+    );
     if lost > 0 {
         println!("  ({lost} messages never arrived within 10 s of the last send)");
     }
@@ -242,12 +261,7 @@ async fn main() {
     let sizes = if sizes.is_empty() { vec![1, 100, 500] } else { sizes };
     // Hundreds of visitors are hundreds of addresses, not one client over every rate limit.
     floorwalker_e2e::chat::one_address_per_request();
-    // BENCH_STATE_DIR=/dev/shm/... keeps workerd's SQLite files in memory, separating the chat's
-    // own cost from the disk's fsync latency (local Durable Object storage commits every write).
-    let worker = match std::env::var("BENCH_STATE_DIR") {
-        Ok(dir) => Worker::start_with(floorwalker_e2e::free_port(), dir.into(), floorwalker_e2e::worker::random_token(), &[]).await,
-        Err(_) => Worker::start("bench-chat").await,
-    };
+    let worker = Worker::start_in_memory("bench-chat").await;
     worker.seed_demo_site(&[SHOP.to_owned()]).await;
     create_operator(&worker, "bench@demo.example", "Bench", "bench password 123").await;
     let cookie = login(&worker, "bench@demo.example", "bench password 123").await;

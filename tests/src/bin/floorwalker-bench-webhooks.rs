@@ -114,8 +114,8 @@ async fn wait_for(receiver: &Receiver, ids: &HashMap<String, Instant>, limit: Du
 
 /// The worker's count of its D1 round trips so far (an admin route of test deployments).
 async fn round_trips(worker: &Worker) -> u64 {
-    let answer: serde_json::Value = worker.admin_get("/d1-round-trips").await;
-    answer["round_trips"].as_u64().expect("round_trips")
+    let answer: serde_json::Value = worker.admin_get("/tally").await;
+    answer["d1_round_trips"].as_u64().expect("d1_round_trips")
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -129,7 +129,7 @@ async fn main() {
     let concurrency = env_usize("CONCURRENCY", 8);
     let outage_leads = env_usize("OUTAGE_LEADS", 30);
 
-    let worker = Arc::new(Worker::start("bench-webhooks").await);
+    let worker = Arc::new(Worker::start_in_memory("bench-webhooks").await);
     worker.seed_demo_site(&[]).await;
     let settings = json!({"allow_private_endpoints": true, "lead_limits": {"per_ip": 100000, "per_visitor": 10, "window_s": 600}, "mail_limits": {"per_recipient": 100, "per_ip": 10000, "per_site": 1000000}});
     let (status, body) = worker.admin_send(Method::PUT, "/sites/demo/delivery", Some(settings)).await;

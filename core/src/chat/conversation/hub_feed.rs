@@ -4,9 +4,14 @@
 //! message: a busy site's conversations would make the hub the ceiling. The feed sends a changed
 //! entry at once when nothing went to the hub for [`HUB_FEED_INTERVAL_MS`] (a new conversation,
 //! the first message after a pause, show up without delay), and otherwise keeps only the newest
-//! entry until the interval has passed since the last send (the adapter's alarm takes it then).
+//! entry until the interval has passed since the last send (the adapter's timer takes it then).
 //! So the hub gets at most one request per conversation per interval, whatever the message rate,
 //! and a list line is never more than one interval behind.
+//!
+//! The timer lives in memory. Its backstop is the adapter's alarm, set for
+//! [`HubFeed::backstop_at`], well after the entry is due: an alarm set on every message would cost
+//! a conversation that writes about once an interval a storage commit and a wake-up per message,
+//! while only an object that stops within that second needs it.
 //!
 //! A close goes at once, whatever the interval: operators act on it (the list marks it closed,
 //! another operator stops answering), a conversation closes once, and the line must not depend
@@ -18,6 +23,10 @@ use crate::chat::protocol::ConversationStatus;
 /// The least time between two entries a conversation sends to its hub; also the most a list line
 /// lags behind its conversation.
 pub const HUB_FEED_INTERVAL_MS: u64 = 1_000;
+
+/// How long after its due time a waiting entry is taken by the adapter's alarm if the timer did
+/// not take it (the object stopped in between): the most a list line lags even then.
+pub const HUB_FEED_BACKSTOP_MS: u64 = 10_000;
 
 /// The feed of one conversation (in memory: after a restart it starts [`HubFeed::fresh`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -63,7 +72,13 @@ impl HubFeed {
         self.pending.as_ref().map(|_| self.sent_at.map_or(0, |at| at.saturating_add(HUB_FEED_INTERVAL_MS)))
     }
 
-    /// The waiting entry if its time has come (the alarm's part).
+    /// When the alarm must ring to take a waiting entry the timer did not (see
+    /// [`HUB_FEED_BACKSTOP_MS`]).
+    pub fn backstop_at(&self) -> Option<u64> {
+        self.due_at().map(|due| due.saturating_add(HUB_FEED_BACKSTOP_MS))
+    }
+
+    /// The waiting entry if its time has come (the timer's part, or the alarm's).
     pub fn take_due(&mut self, now: u64) -> Option<ConversationEntry> {
         if self.pending.is_none() || !self.may_send(now) {
             return None;
@@ -167,6 +182,24 @@ mod tests {
             let span = changes.last().unwrap() - changes[0];
             assert!(sent.len() as u64 <= span / HUB_FEED_INTERVAL_MS + 2, "gap {gap}: {} sends over {span} ms", sent.len());
         }
+    }
+
+    #[test]
+    fn the_alarm_backs_up_a_waiting_entry_long_after_it_is_due() {
+        let mut feed = HubFeed::default();
+        assert_eq!(feed.backstop_at(), None, "nothing waits");
+        assert!(feed.changed(entry(1), 5_000).is_some());
+        assert_eq!(feed.backstop_at(), None, "sent at once");
+        assert!(feed.changed(entry(2), 5_400).is_none());
+        assert_eq!(feed.due_at(), Some(6_000));
+        assert_eq!(feed.backstop_at(), Some(6_000 + HUB_FEED_BACKSTOP_MS));
+        // Newer entries while one waits leave both times where they were: a busy conversation
+        // does not move its alarm.
+        assert!(feed.changed(entry(3), 5_800).is_none());
+        assert_eq!(feed.backstop_at(), Some(6_000 + HUB_FEED_BACKSTOP_MS));
+        // The alarm, ringing at the backstop, finds the newest entry due.
+        assert_eq!(feed.take_due(6_000 + HUB_FEED_BACKSTOP_MS).map(|e| e.revision), Some(3));
+        assert_eq!(feed.backstop_at(), None);
     }
 
     #[test]
