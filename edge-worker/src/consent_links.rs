@@ -122,7 +122,7 @@ async fn apply(req: &Request, env: &Env, token: &str) -> Result<Link, ApiError> 
         .statement("recording consent")?];
     let event = WebhookEvent::ConsentUpdated(update);
     let targets = outbox::endpoint_targets(&endpoints::active(env, site).await?, &event);
-    let (more, ids) = outbox::event_statements(&db, site, &event, &targets, None, now)?;
+    let (more, ids) = outbox::event_statements(&db, site, &event, &targets, None, now, 0)?;
     statements.extend(more);
     if db.try_batch(statements).await.is_err() {
         // A concurrent click recorded the same change (primary key): nothing more to do.

@@ -120,6 +120,6 @@ pub async fn replay(env: &Env, site: &str, id: &str) -> Result<Response, ApiErro
     let Some(replayed) = replayed else {
         return Err(ApiError::new(ErrorCode::NotFound, format!("site {site:?} has no failed delivery {id:?}")));
     };
-    outbox::enqueue(env, &[QueueMessage { delivery: replayed.id.clone(), lane: replayed.target }]).await;
+    outbox::enqueue(env, &[QueueMessage::to_attempt(replayed.id.clone(), replayed.target)]).await;
     http::json(&serde_json::json!({"replayed": replayed.id}), 202)
 }

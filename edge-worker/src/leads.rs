@@ -1,47 +1,50 @@
 //! `POST /v1/leads`: core validates and normalises; the lead, its events and their deliveries are
 //! written in ONE D1 batch (a transaction), then the deliveries are enqueued and their first
-//! attempt made at once, after the answer (`deliver::attempt_now`).
+//! attempts made at once, after the answer (`deliver::first_attempts`).
 
 use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::chat::hub::HubNotification;
 use floorwalker_core::chat::offline::contact_label;
 use floorwalker_core::leads::lead::{Lead, LeadKind, LeadRequest, MAX_LEAD_BYTES};
-use floorwalker_core::outbound::email::{comparison_pages, email_link_base};
-use floorwalker_core::outbound::delivery::{LeadReceipt, Target};
+use floorwalker_core::outbound::delivery::{LeadReceipt, QueueMessage, Target};
+use floorwalker_core::outbound::email::{comparison_page_urls, comparison_pages, email_link_base};
 use floorwalker_core::outbound::webhook::{EventType, WebhookEvent};
 use worker::{Context, Env, Request, Response};
 
 use crate::http::{self, internal};
 use crate::platform::d1::{db, rows};
-use crate::platform::vars::{test_timing, var};
-use crate::{chat, cors, deliver, endpoints, outbox, rate_limit, settings, sites};
+use crate::platform::vars::{delivery_timing, test_timing, var};
+use crate::{chat, cors, deliver, outbox, product_pages, rate_limit, sites};
 
 pub async fn submit(mut req: Request, env: &Env, ctx: &Context) -> Result<Response, ApiError> {
     let origin = http::header(&req, "origin")
         .ok_or_else(|| ApiError::new(ErrorCode::OriginNotAllowed, "leads are accepted only from a browser page (Origin header)"))?;
     let request: LeadRequest = http::read_json(&mut req, MAX_LEAD_BYTES).await?;
-    // Everything the lead needs to read, in one round trip: the site, its settings, its
-    // endpoints, whether this very submission was stored already, and whether the visitor is in a
-    // chat (whose operators then learn the contact).
+    // Everything the lead and the first attempts of its deliveries need to read, in one round
+    // trip: the site, its settings, endpoints and email settings, whether this very submission
+    // was stored already, whether the visitor is in a chat (whose operators then learn the
+    // contact), and the product page cache of a comparison's pages.
     let db = db(env)?;
     let lead_id = Lead::id_for(&request.site, &request.visitor, &request.idempotency_key);
-    let reads = vec![
-        sites::load_statement(&db, &request.site)?,
-        settings::load_statement(&db, &request.site)?,
-        endpoints::all_statement(&db, &request.site)?,
-        db.query(EXISTS_SQL, &[&lead_id]).statement(LOOKING_UP)?,
-        chat::live::open_conversation_statement(&db, &request.site, &request.visitor)?,
-    ];
+    let mut reads = Vec::from(deliver::SiteSnapshot::statements(&db, &request.site)?);
+    reads.push(db.query(EXISTS_SQL, &[&lead_id]).statement(LOOKING_UP)?);
+    reads.push(chat::live::open_conversation_statement(&db, &request.site, &request.visitor)?);
+    if request.kind == LeadKind::ComparisonEmail {
+        reads.push(product_pages::lookup_statement(&db, &request.site, &comparison_page_urls(&request.context))?);
+    }
     let read = db.batch(reads, "reading the site for a lead").await?;
-    let [site, settings, all_endpoints, existing, open_conversation] = read.as_slice() else {
+    let (snapshot, rest) = read.split_at_checked(4).ok_or_else(|| internal("reading the site for a lead", "a result per statement"))?;
+    let [existing, open_conversation, pages @ ..] = rest else {
         return Err(internal("reading the site for a lead", "a result per statement"));
     };
-    let config = sites::loaded(site)?.ok_or_else(|| sites::unknown(&request.site))?;
+    let mut site = deliver::SiteSnapshot::loaded(snapshot)?;
+    site.pages = pages.first().map(product_pages::looked_up_pages).transpose()?;
+    let config = site.config.as_ref().ok_or_else(|| sites::unknown(&request.site))?;
     if !config.allows_origin(&origin) {
         return Err(ApiError::new(ErrorCode::OriginNotAllowed, format!("origin {origin} is not allowed for site {:?}", request.site)));
     }
-    let settings = settings::loaded(settings)?;
-    let endpoints = endpoints::only_active(endpoints::loaded_all(all_endpoints)?);
+    let settings = &site.settings;
+    let endpoints = site.active_endpoints();
     let now = http::now_ms();
     let lead = request.validate(settings.phone_region, now)?.into_lead();
 
@@ -85,15 +88,31 @@ pub async fn submit(mut req: Request, env: &Env, ctx: &Context) -> Result<Respon
         }
         Err(_) => None,
     };
+    // This request makes the first attempts itself, right after answering, when no other request
+    // of this isolate is making its own: its deliveries are written leased to it.
+    let outgoing: Vec<(WebhookEvent, Vec<Target>)> = WebhookEvent::for_lead(&lead)
+        .into_iter()
+        .map(|event| {
+            let mut targets = outbox::endpoint_targets(&endpoints, &event);
+            // The promised email rides on lead.created, through the same outbox as the webhooks.
+            if event.event_type() == EventType::LeadCreated && lead.kind == LeadKind::ComparisonEmail {
+                targets.push(Target::Email);
+            }
+            (event, targets)
+        })
+        .collect();
+    let inline = deliver::InlineSlot::take();
+    let held_for = delivery_timing(env).first_attempts_hold(outgoing.iter().map(|(_, targets)| targets.len()).sum());
+    let leased_until = if inline.is_some() { now + held_for.lease_ms } else { 0 };
     let mut ids = Vec::new();
-    for event in WebhookEvent::for_lead(&lead) {
-        let mut targets = outbox::endpoint_targets(&endpoints, &event);
-        // The promised email rides on lead.created, through the same outbox as the webhooks.
-        if event.event_type() == EventType::LeadCreated && lead.kind == LeadKind::ComparisonEmail {
-            targets.push(Target::Email);
-        }
-        let (more, more_ids) = outbox::event_statements(&db, &lead.site, &event, &targets, base_url.as_deref(), now)?;
+    let mut fresh = Vec::new();
+    for (event, targets) in outgoing {
+        let (more, more_ids) = outbox::event_statements(&db, &lead.site, &event, &targets, base_url.as_deref(), now, leased_until)?;
         statements.extend(more);
+        for (target, message) in targets.iter().zip(&more_ids) {
+            let extra = (*target == Target::Email).then(|| base_url.clone()).flatten();
+            fresh.push(deliver::Held::fresh(message.delivery.clone(), &lead.site, target, extra, event.clone(), now));
+        }
         ids.extend(more_ids);
     }
     if let Err(e) = db.try_batch(statements).await {
@@ -107,9 +126,14 @@ pub async fn submit(mut req: Request, env: &Env, ctx: &Context) -> Result<Respon
     // Fault injection for the durability test: behave as if the worker died right here.
     let skip_enqueue = test_timing(env) && http::header(&req, "x-floorwalker-test-fault").as_deref() == Some("skip-enqueue");
     if !skip_enqueue {
-        outbox::enqueue(env, &ids).await;
-        let fresh = ids.iter().map(|message| message.delivery.clone()).collect();
-        ctx.wait_until(deliver::attempt_now(env.clone(), fresh, deliver::SiteSnapshot { endpoints, settings }));
+        match inline {
+            Some(slot) => {
+                let backstops: Vec<QueueMessage> = ids.into_iter().map(|message| QueueMessage { backstop: true, ..message }).collect();
+                outbox::enqueue_in(env, &backstops, held_for.backstop_delay_s).await;
+                ctx.wait_until(deliver::first_attempts(env.clone(), slot, fresh, site, leased_until));
+            }
+            None => outbox::enqueue(env, &ids).await,
+        }
     }
     // The operators' side learns of it after the answer: the visitor goes on at once.
     let id = lead.id.clone();

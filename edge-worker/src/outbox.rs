@@ -24,7 +24,8 @@ const MAX_SEND_BATCH: usize = 100;
 const MAX_SWEEP: u32 = 500;
 
 /// The statements that put `event` and one delivery per target into the outbox, and the queue
-/// messages for those deliveries. `email_extra` is stored with the email delivery (the public base URL).
+/// messages for those deliveries. `email_extra` is stored with the email delivery (the public base
+/// URL). `leased_until` is 0, or the end of the lease of the writer's own first attempt.
 pub fn event_statements(
     db: &Db,
     site: &str,
@@ -32,6 +33,7 @@ pub fn event_statements(
     targets: &[Target],
     email_extra: Option<&str>,
     now_ms: u64,
+    leased_until: u64,
 ) -> Result<(Vec<D1PreparedStatement>, Vec<QueueMessage>), ApiError> {
     let msg_id = event.message_id();
     let data = serde_json::to_string(event).map_err(|e| internal("encoding an event", e))?;
@@ -51,13 +53,13 @@ pub fn event_statements(
         };
         statements.push(
             db.query(
-                "INSERT OR IGNORE INTO deliveries (id, site, event, target, state, next_attempt_at, extra, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?7, ?5, ?6, ?5, ?5)",
-                &[&id, &site, &msg_id, &target.key(), &now_ms, &extra, &DeliveryState::Pending],
+                "INSERT OR IGNORE INTO deliveries (id, site, event, target, state, next_attempt_at, extra, created_at, updated_at, lease_until) \
+                 VALUES (?1, ?2, ?3, ?4, ?7, ?5, ?6, ?5, ?5, ?8)",
+                &[&id, &site, &msg_id, &target.key(), &now_ms, &extra, &DeliveryState::Pending, &leased_until],
             )
             .statement(DOING)?,
         );
-        ids.push(QueueMessage { delivery: id, lane: target.key() });
+        ids.push(QueueMessage::to_attempt(id, target.key()));
     }
     Ok((statements, ids))
 }
@@ -74,13 +76,28 @@ pub async fn enqueue(env: &Env, messages: &[QueueMessage]) {
     }
 }
 
+/// The same, delivered to the consumer `delay_s` seconds from now.
+pub async fn enqueue_in(env: &Env, messages: &[QueueMessage], delay_s: u32) {
+    if let Err(e) = send(env, messages, Some(delay_s)).await {
+        worker::console_error!("enqueue of {} deliveries failed, the sweeper will retry: {e}", messages.len());
+    }
+}
+
 pub async fn try_enqueue(env: &Env, messages: &[QueueMessage]) -> worker::Result<()> {
+    send(env, messages, None).await
+}
+
+async fn send(env: &Env, messages: &[QueueMessage], delay_s: Option<u32>) -> worker::Result<()> {
     if messages.is_empty() {
         return Ok(());
     }
     let queue = env.queue(QUEUE)?;
     for chunk in messages.chunks(MAX_SEND_BATCH) {
-        queue.send_batch(BatchMessageBuilder::new().messages(chunk.to_vec()).build()).await?;
+        let mut batch = BatchMessageBuilder::new().messages(chunk.to_vec());
+        if let Some(delay_s) = delay_s {
+            batch = batch.delay_seconds(delay_s);
+        }
+        queue.send_batch(batch.build()).await?;
     }
     Ok(())
 }
@@ -106,7 +123,7 @@ pub async fn sweep(env: &Env, now_ms: u64) -> Result<usize, ApiError> {
         )
         .all("sweeping the outbox")
         .await?;
-    let ids: Vec<QueueMessage> = rows.into_iter().map(|r| QueueMessage { delivery: r.id, lane: r.target }).collect();
+    let ids: Vec<QueueMessage> = rows.into_iter().map(|r| QueueMessage::to_attempt(r.id, r.target)).collect();
     try_enqueue(env, &ids).await.map_err(|e| internal("re-enqueueing deliveries", e))?;
     // Old rate-limit windows are pruned by the retention run, in bounded steps.
     Ok(ids.len())

@@ -3,8 +3,12 @@
 //! (`deliver`), the owner's test emails (`mail_settings`) and test events (`owner_crm`) all go
 //! this way, so none of them imports another.
 
+use std::cell::RefCell;
+use std::future::Future;
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
+use floorwalker_core::outbound::delivery::MAX_IN_FLIGHT;
 use floorwalker_core::outbound::email::{provider_request, EmailMessage, EmailProvider};
 use floorwalker_core::outbound::webhook::AttemptResult;
 use futures_util::future::{select, Either};
@@ -58,13 +62,25 @@ pub(crate) fn provider_email(env: &Env, id: &str, message: EmailMessage) -> Prep
 
 /// One POST, raced against the timeout (see [`send_once`]).
 pub(crate) async fn send(request: HttpRequest, timeout_ms: u64) -> AttemptResult {
-    send_once(Method::Post, &request.url, &request.headers, Some(&request.body), timeout_ms).await
+    let connection = Connection::take().await;
+    send_on(&connection, request, timeout_ms).await
+}
+
+/// The same, on a connection the caller already holds.
+pub(crate) async fn send_on(_connection: &Connection, request: HttpRequest, timeout_ms: u64) -> AttemptResult {
+    exchange(Method::Post, &request.url, &request.headers, Some(&request.body), timeout_ms).await
 }
 
 /// One request, raced against the timeout: a delivery's attempt, or the owner's test of an
 /// endpoint (`owner_crm`). Redirects are not followed (`manual`): a 3xx is a failure, since the
-/// new location never passed the SSRF guard.
+/// new location never passed the SSRF guard. The timeout starts once the request holds one of
+/// this isolate's [`MAX_IN_FLIGHT`] connections.
 pub(crate) async fn send_once(method: Method, url: &str, headers: &[(String, String)], body: Option<&str>, timeout_ms: u64) -> AttemptResult {
+    let _connection = Connection::take().await;
+    exchange(method, url, headers, body, timeout_ms).await
+}
+
+async fn exchange(method: Method, url: &str, headers: &[(String, String)], body: Option<&str>, timeout_ms: u64) -> AttemptResult {
     let outgoing_headers = Headers::new();
     for (name, value) in headers {
         if let Err(e) = outgoing_headers.set(name, value) {
@@ -98,5 +114,50 @@ pub(crate) async fn send_once(method: Method, url: &str, headers: &[(String, Str
             controller.abort();
             AttemptResult::Timeout
         }
+    }
+}
+
+/// One of the connections this isolate's requests may hold at once. The runtime lets an
+/// invocation open six at a time and makes a seventh wait with its timeout already running, so a
+/// receiver's late 2xx would count as a timeout and be sent again; locally, the queue runs several
+/// consumer batches and first attempts side by side in one isolate. Counting here, before the
+/// timeout starts, keeps every request's wait outside its timeout. A delivery takes it before its
+/// claim, so its lease is not spent waiting either.
+pub(crate) struct Connection;
+
+struct Connections {
+    free: usize,
+    waiting: Vec<Waker>,
+}
+
+thread_local! {
+    static CONNECTIONS: RefCell<Connections> = const { RefCell::new(Connections { free: MAX_IN_FLIGHT, waiting: Vec::new() }) };
+}
+
+impl Connection {
+    pub(crate) fn take() -> impl Future<Output = Connection> {
+        futures_util::future::poll_fn(|cx| {
+            CONNECTIONS.with_borrow_mut(|connections| {
+                if connections.free > 0 {
+                    connections.free -= 1;
+                    Poll::Ready(Connection)
+                } else {
+                    connections.waiting.push(cx.waker().clone());
+                    Poll::Pending
+                }
+            })
+        })
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // Every waiter looks again: one takes the connection, the rest wait anew (a waiter that
+        // gave up meanwhile just is not polled).
+        let waiting = CONNECTIONS.with_borrow_mut(|connections| {
+            connections.free += 1;
+            std::mem::take(&mut connections.waiting)
+        });
+        waiting.into_iter().for_each(Waker::wake);
     }
 }

@@ -12,6 +12,7 @@
 //! 443/8443; loopback and private ranges only where the site allows private endpoints, i.e. local
 //! development), with redirects followed only within the page's origin.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use floorwalker_core::base::error::ApiError;
@@ -22,10 +23,10 @@ use floorwalker_core::visitor::product::page::{read_product_page, PublishedProdu
 use floorwalker_core::visitor::product::resolve_url;
 use futures_util::future::{select, Either};
 use serde::Deserialize;
-use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response};
+use worker::{AbortController, D1PreparedStatement, D1Result, Delay, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response};
 
 use crate::http::{internal, now_ms};
-use crate::platform::d1::db;
+use crate::platform::d1::{db, rows, Db};
 
 /// Where and how pages are read for one delivery.
 pub struct Reader<'a> {
@@ -41,23 +42,59 @@ pub struct Reader<'a> {
 
 #[derive(Deserialize)]
 struct CachedRow {
+    url: String,
     read_at: f64,
     data: Option<String>,
+}
+
+/// Cached reads by page URL: when each was read and what it published.
+pub type CachedPages = HashMap<String, (u64, Option<PublishedProduct>)>;
+
+const LOOKING_UP: &str = "reading the product page cache";
+
+/// The statement that looks up the cache of `urls` of `site`, for a caller that batches it with
+/// its own reads; [`looked_up_pages`] reads its result.
+pub fn lookup_statement(db: &Db, site: &str, urls: &[String]) -> Result<D1PreparedStatement, ApiError> {
+    let list = serde_json::to_string(urls).map_err(|e| internal("listing product pages", e))?;
+    db.query("SELECT url, read_at, data FROM product_pages WHERE site = ?1 AND url IN (SELECT value FROM json_each(?2))", &[&site, &list])
+        .statement(LOOKING_UP)
+}
+
+/// The cached reads a [`lookup_statement`] found.
+pub fn looked_up_pages(result: &D1Result) -> Result<CachedPages, ApiError> {
+    Ok(rows::<CachedRow>(result, LOOKING_UP)?
+        .into_iter()
+        .map(|row| (row.url, (row.read_at as u64, row.data.and_then(|json| serde_json::from_str::<PublishedProduct>(&json).ok()))))
+        .collect())
 }
 
 /// Rows pruned per write: the cache stays bounded without a sweep of its own.
 const PRUNE_BATCH: u32 = 50;
 
 impl Reader<'_> {
-    /// The product `url` publishes: from the cache when fresh, else read now; an old cached read
-    /// stands in only when the page cannot be reached.
-    pub async fn read(&self, url: &str) -> Result<PageRead, ApiError> {
+    /// The products `urls` publish, in their order: from the cache when fresh, else read now; an
+    /// old cached read stands in only when the page cannot be reached. `looked_up` is the cache as
+    /// a caller already read it ([`lookup_statement`]); without it, one query reads it for all.
+    pub async fn read_all(&self, urls: &[String], looked_up: Option<&CachedPages>) -> Result<Vec<PageRead>, ApiError> {
         let now = now_ms();
-        let row: Option<CachedRow> = db(self.env)?
-            .query("SELECT read_at, data FROM product_pages WHERE site = ?1 AND url = ?2", &[&self.site, &url])
-            .first("reading the product page cache")
-            .await?;
-        let cached = row.map(|row| (row.read_at as u64, row.data.and_then(|json| serde_json::from_str::<PublishedProduct>(&json).ok())));
+        let read_now;
+        let cached = match looked_up {
+            Some(cached) => cached,
+            None => {
+                let db = db(self.env)?;
+                let result = db.batch(vec![lookup_statement(&db, self.site, urls)?], LOOKING_UP).await?;
+                read_now = looked_up_pages(result.first().ok_or_else(|| internal(LOOKING_UP, "no result"))?)?;
+                &read_now
+            }
+        };
+        let mut reads = Vec::with_capacity(urls.len());
+        for url in urls {
+            reads.push(self.read(url, cached.get(url).cloned(), now).await?);
+        }
+        Ok(reads)
+    }
+
+    async fn read(&self, url: &str, cached: Option<(u64, Option<PublishedProduct>)>, now: u64) -> Result<PageRead, ApiError> {
         let (fresh, stale) = cached_page(cached, now);
         if let Some(read) = fresh {
             return Ok(read);

@@ -19,15 +19,13 @@ pub async fn load(env: &Env, site: &str) -> Result<SiteDelivery, ApiError> {
 }
 
 const LOADING: &str = "loading delivery settings";
+const LOADING_MAIL: &str = "loading email settings";
 
 /// The site's stored email settings, or the defaults.
 pub async fn mail(env: &Env, site: &str) -> Result<MailSettings, ApiError> {
-    let stored: Option<String> =
-        db(env)?.query("SELECT settings FROM site_mail WHERE site = ?1", &[&site]).first_column("settings", "loading email settings").await?;
-    match stored {
-        Some(json) => serde_json::from_str(&json).map_err(|e| internal("decoding email settings", e)),
-        None => Ok(MailSettings::default()),
-    }
+    let db = db(env)?;
+    let result = db.batch(vec![mail_statement(&db, site)?], LOADING_MAIL).await?;
+    mail_loaded(result.first().ok_or_else(|| internal(LOADING_MAIL, "no result"))?)
 }
 
 /// The statement [`load`] runs, for a caller that batches it with its own reads; [`loaded`]
@@ -38,13 +36,29 @@ pub fn load_statement(db: &Db, site: &str) -> Result<D1PreparedStatement, ApiErr
 
 /// The settings a [`load_statement`] found, or the defaults.
 pub fn loaded(result: &D1Result) -> Result<SiteDelivery, ApiError> {
+    stored_or_default(result, LOADING)
+}
+
+/// The statement [`mail`] runs, for a caller that batches it with its own reads; [`mail_loaded`]
+/// reads its result.
+pub fn mail_statement(db: &Db, site: &str) -> Result<D1PreparedStatement, ApiError> {
+    db.query("SELECT settings FROM site_mail WHERE site = ?1", &[&site]).statement(LOADING_MAIL)
+}
+
+/// The email settings a [`mail_statement`] found, or the defaults.
+pub fn mail_loaded(result: &D1Result) -> Result<MailSettings, ApiError> {
+    stored_or_default(result, LOADING_MAIL)
+}
+
+/// The `settings` column's JSON of the one row a statement found, or the owner's choice not made yet.
+fn stored_or_default<T: serde::de::DeserializeOwned + Default>(result: &D1Result, doing: &str) -> Result<T, ApiError> {
     #[derive(serde::Deserialize)]
     struct Row {
         settings: String,
     }
-    match rows::<Row>(result, LOADING)?.first() {
-        Some(row) => serde_json::from_str(&row.settings).map_err(|e| internal("decoding delivery settings", e)),
-        None => Ok(SiteDelivery::default()),
+    match rows::<Row>(result, doing)?.first() {
+        Some(row) => serde_json::from_str(&row.settings).map_err(|e| internal(doing, e)),
+        None => Ok(T::default()),
     }
 }
 

@@ -87,6 +87,19 @@ pub struct QueueMessage {
     pub delivery: String,
     #[serde(default)]
     pub lane: String,
+    /// The backstop of a first attempt the request that created the delivery makes itself (it
+    /// writes the delivery leased to that attempt, and sends this message delayed past the lease):
+    /// it has work only if that attempt was never recorded (the worker died). A recorded attempt's
+    /// retry travels in a message of its own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub backstop: bool,
+}
+
+impl QueueMessage {
+    /// The message of an attempt to be made by the queue's consumer.
+    pub fn to_attempt(delivery: String, lane: String) -> QueueMessage {
+        QueueMessage { delivery, lane, backstop: false }
+    }
 }
 
 /// Attempts in flight at once in one consumer invocation: under the Workers limit of six
@@ -103,6 +116,8 @@ pub const EARLY_SLACK_MS: u64 = 500;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoredDelivery {
     pub state: DeliveryState,
+    /// Attempts recorded so far.
+    pub attempts: u32,
     /// Held by an attempt until then (0: not held).
     pub lease_until: u64,
     pub next_attempt_at: u64,
@@ -139,7 +154,13 @@ impl Backstop {
     /// goes on to the claim, whose own look comes later, instead of waiting out the whole lease.
     /// Sent back at the batch's start, a delivery whose first attempt then failed waited the
     /// lease (6 s under test timing) before its retry; `make bench-webhooks` showed those waits.
-    pub fn before_claims(stored: Option<StoredDelivery>, now: u64) -> Backstop {
+    ///
+    /// A message that is only the `backstop` of a first attempt made right after the lease is
+    /// done once that attempt was recorded: the attempt sent its own message for what follows.
+    pub fn before_claims(stored: Option<StoredDelivery>, now: u64, backstop: bool) -> Backstop {
+        if backstop && stored.is_some_and(|delivery| delivery.attempts > 0) {
+            return Backstop::Ack;
+        }
         match (stored, Backstop::of(stored, now)) {
             (Some(delivery), Backstop::RetryIn { .. }) if delivery.lease_until >= now => Backstop::Attempt,
             (_, backstop) => backstop,
@@ -162,6 +183,13 @@ const LEASE_MARGIN_MS: u64 = 15_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timing {
     divisor: u64,
+}
+
+/// See [`Timing::first_attempts_hold`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirstAttemptsHold {
+    pub lease_ms: u64,
+    pub backstop_delay_s: u32,
 }
 
 /// What the consumer does with a message after an attempt.
@@ -195,6 +223,20 @@ impl Timing {
 
     pub fn lease_ms(self) -> u64 {
         self.attempt_timeout_ms() + if self.is_test() { 1_000 } else { LEASE_MARGIN_MS }
+    }
+
+    /// How long the backstop of a first attempt made right after a lead waits: past the lease
+    /// that attempt holds, so it never collides with it.
+    pub fn backstop_delay_s(self) -> u32 {
+        u32::try_from(self.lease_ms().div_ceil(1000) + 1).unwrap_or(MAX_QUEUE_DELAY_S)
+    }
+
+    /// How long the first attempts a request makes of its `deliveries` fresh deliveries hold
+    /// them: a lease for each wave of [`MAX_IN_FLIGHT`] sent side by side, and their backstop
+    /// messages come after that.
+    pub fn first_attempts_hold(self, deliveries: usize) -> FirstAttemptsHold {
+        let waves = u32::try_from(deliveries.div_ceil(MAX_IN_FLIGHT).max(1)).unwrap_or(u32::MAX);
+        FirstAttemptsHold { lease_ms: self.lease_ms() * u64::from(waves), backstop_delay_s: self.backstop_delay_s().saturating_mul(waves) }
     }
 
     pub fn sweep_grace_ms(self) -> u64 {
@@ -475,7 +517,7 @@ mod tests {
     #[test]
     fn a_backstop_message_attempts_only_a_pending_free_and_due_delivery() {
         const NOW: u64 = 1_000_000;
-        let pending = |lease_until, next_attempt_at| Some(StoredDelivery { state: DeliveryState::Pending, lease_until, next_attempt_at });
+        let pending = |lease_until, next_attempt_at| Some(StoredDelivery { state: DeliveryState::Pending, attempts: 0, lease_until, next_attempt_at });
         assert_eq!(Backstop::of(pending(0, NOW), NOW), Backstop::Attempt);
         assert_eq!(Backstop::of(pending(NOW - 1, NOW + EARLY_SLACK_MS), NOW), Backstop::Attempt, "a little early is on time");
         assert_eq!(Backstop::of(pending(NOW + 29_001, 0), NOW), Backstop::RetryIn { delay_s: 30 }, "held: back when the lease runs out");
@@ -483,7 +525,7 @@ mod tests {
         assert_eq!(Backstop::of(pending(0, NOW + 5_000), NOW), Backstop::RetryIn { delay_s: 5 }, "not due yet");
         assert_eq!(Backstop::of(pending(0, NOW + 100 * 24 * 3_600_000), NOW), Backstop::RetryIn { delay_s: MAX_QUEUE_DELAY_S });
         for state in [DeliveryState::Delivered, DeliveryState::Failed] {
-            assert_eq!(Backstop::of(Some(StoredDelivery { state, lease_until: 0, next_attempt_at: 0 }), NOW), Backstop::Ack, "{state:?}");
+            assert_eq!(Backstop::of(Some(StoredDelivery { state, attempts: 1, lease_until: 0, next_attempt_at: 0 }), NOW), Backstop::Ack, "{state:?}");
         }
         assert_eq!(Backstop::of(None, NOW), Backstop::Ack, "unknown (erased)");
     }
@@ -491,14 +533,42 @@ mod tests {
     #[test]
     fn a_batch_sends_back_only_deliveries_not_yet_due_and_lets_held_ones_try_their_claim() {
         const NOW: u64 = 1_000_000;
-        let pending = |lease_until, next_attempt_at| Some(StoredDelivery { state: DeliveryState::Pending, lease_until, next_attempt_at });
-        assert_eq!(Backstop::before_claims(pending(NOW + 6_000, 0), NOW), Backstop::Attempt, "held: its claim looks again later");
-        assert_eq!(Backstop::before_claims(pending(NOW + 6_000, NOW + 60_000), NOW), Backstop::Attempt, "held and not due: the claim's look decides");
-        assert_eq!(Backstop::before_claims(pending(0, NOW + 5_000), NOW), Backstop::RetryIn { delay_s: 5 }, "free, not due yet");
-        assert_eq!(Backstop::before_claims(pending(0, NOW), NOW), Backstop::Attempt);
-        let delivered = Some(StoredDelivery { state: DeliveryState::Delivered, lease_until: NOW + 6_000, next_attempt_at: 0 });
-        assert_eq!(Backstop::before_claims(delivered, NOW), Backstop::Ack);
-        assert_eq!(Backstop::before_claims(None, NOW), Backstop::Ack);
+        let pending = |lease_until, next_attempt_at| Some(StoredDelivery { state: DeliveryState::Pending, attempts: 0, lease_until, next_attempt_at });
+        assert_eq!(Backstop::before_claims(pending(NOW + 6_000, 0), NOW, false), Backstop::Attempt, "held: its claim looks again later");
+        assert_eq!(Backstop::before_claims(pending(NOW + 6_000, NOW + 60_000), NOW, false), Backstop::Attempt, "held and not due: the claim's look decides");
+        assert_eq!(Backstop::before_claims(pending(0, NOW + 5_000), NOW, false), Backstop::RetryIn { delay_s: 5 }, "free, not due yet");
+        assert_eq!(Backstop::before_claims(pending(0, NOW), NOW, false), Backstop::Attempt);
+        let delivered = Some(StoredDelivery { state: DeliveryState::Delivered, attempts: 1, lease_until: NOW + 6_000, next_attempt_at: 0 });
+        assert_eq!(Backstop::before_claims(delivered, NOW, false), Backstop::Ack);
+        assert_eq!(Backstop::before_claims(None, NOW, false), Backstop::Ack);
+    }
+
+    #[test]
+    fn the_backstop_of_a_first_attempt_acts_only_when_that_attempt_was_never_recorded() {
+        const NOW: u64 = 1_000_000;
+        let stored = |attempts, lease_until, next_attempt_at| {
+            Some(StoredDelivery { state: DeliveryState::Pending, attempts, lease_until, next_attempt_at })
+        };
+        // Recorded and rescheduled: the attempt's own message carries the retry, this one is done.
+        assert_eq!(Backstop::before_claims(stored(1, 0, NOW), NOW, true), Backstop::Ack);
+        assert_eq!(Backstop::before_claims(stored(1, 0, NOW + 5_000), NOW, true), Backstop::Ack);
+        // Never recorded, its lease over: the worker died mid-attempt, so this message makes it.
+        assert_eq!(Backstop::before_claims(stored(0, NOW - 1, NOW - 7_000), NOW, true), Backstop::Attempt);
+        // The same state in an ordinary message is attempted too, and a recorded one when due.
+        assert_eq!(Backstop::before_claims(stored(1, 0, NOW), NOW, false), Backstop::Attempt);
+        let delivered = Some(StoredDelivery { state: DeliveryState::Delivered, attempts: 1, lease_until: 0, next_attempt_at: 0 });
+        assert_eq!(Backstop::before_claims(delivered, NOW, true), Backstop::Ack);
+        // Past the lease it waits for, so a first attempt's lease never sends it back, however
+        // many waves a request's first attempts take.
+        for timing in [Timing::TEST, Timing::PRODUCTION] {
+            assert!(u64::from(timing.backstop_delay_s()) * 1000 > timing.lease_ms());
+            for deliveries in [0, 1, MAX_IN_FLIGHT, MAX_IN_FLIGHT + 1, 21] {
+                let hold = timing.first_attempts_hold(deliveries);
+                let waves = deliveries.div_ceil(MAX_IN_FLIGHT).max(1) as u64;
+                assert_eq!(hold.lease_ms, timing.lease_ms() * waves, "{deliveries}");
+                assert!(u64::from(hold.backstop_delay_s) * 1000 > hold.lease_ms, "{deliveries}");
+            }
+        }
     }
 
     #[test]

@@ -25,7 +25,7 @@ mod transcript;
 pub use alert::{render_alert_confirmation, render_waiting_alert, AlertLinkClaims, ALERT_LINKS_PER_HOUR};
 pub use branding::{MailClock, MailKind, MailLook, MailSettings};
 pub use comparison::{
-    cached_page, comparison_pages, marked_products, page_answer, plan_comparison, render_comparison, render_comparison_mail, ComparisonMail, ComparisonPlan,
+    cached_page, comparison_page_urls, comparison_pages, marked_products, page_answer, plan_comparison, render_comparison, render_comparison_mail, ComparisonMail, ComparisonPlan,
     PageAnswer, PageRead, MAX_PAGE_REDIRECTS, MAX_TABLE_ATTRIBUTES, PAGE_FRESH_MS, PAGE_KEEP_MS,
 };
 pub use links::MailLinks;

@@ -123,7 +123,7 @@ pub async fn reply(mut req: Request, env: &Env, id: &str) -> Result<Response, Ap
         .statement("storing the answer")?];
     let mut targets = outbox::endpoint_targets(&endpoints::active(env, &lead.site).await?, &event);
     targets.push(Target::Email);
-    let (more, queued) = outbox::event_statements(&db, &lead.site, &event, &targets, Some(lead.id.as_str()), now)?;
+    let (more, queued) = outbox::event_statements(&db, &lead.site, &event, &targets, Some(lead.id.as_str()), now, 0)?;
     statements.extend(more);
     if let Err(e) = db.try_batch(statements).await {
         // Two operators answering the same message at the same instant: one seq, one wins.

@@ -209,7 +209,7 @@ pub async fn flush(env: &Env, store: &SqlStore) -> Result<Flushed, ApiError> {
         let (mut more, mut queued) = (Vec::new(), Vec::new());
         if !targets.is_empty() {
             attach_lead_ids(&mut event, lead_ids);
-            (more, queued) = outbox::event_statements(&db, &site, &event, &targets, None, now)?;
+            (more, queued) = outbox::event_statements(&db, &site, &event, &targets, None, now, 0)?;
         }
         if let WebhookEvent::ConversationClosed(closed) = &event {
             more.push(

@@ -109,7 +109,7 @@ async fn erase_visitor(env: &Env, site: &str, visitor: &str) -> Result<VisitorEr
     let mut statements = removal_statements(&db, site, visitor, &held, &proofs, now)?;
     statements.push(log_statement(&db, site, visitor, &erasure, now)?);
     let targets = outbox::endpoint_targets(&endpoints::active(env, site).await?, &event);
-    let (announce, queued) = outbox::event_statements(&db, site, &event, &targets, None, now)?;
+    let (announce, queued) = outbox::event_statements(&db, site, &event, &targets, None, now, 0)?;
     statements.extend(announce);
     db.batch(statements, "erasing the visitor").await?;
     outbox::enqueue(env, &queued).await;

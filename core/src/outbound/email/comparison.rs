@@ -10,6 +10,7 @@ use crate::base::error::{ApiError, ErrorCode};
 use crate::base::locale::Locale;
 use crate::base::url::without_fragment;
 use crate::leads::lead::{Lead, LeadKind};
+use crate::visitor::context::VisitorContext;
 use crate::outbound::crm::{format_money, html_escape};
 use crate::prompts::config::{PromptKind, WidgetConfig};
 use crate::prompts::judgement::{highlighted, Highlighted};
@@ -24,8 +25,7 @@ pub const MAX_TABLE_ATTRIBUTES: usize = 12;
 /// refused (400): the shop mails only what its own pages publish. Products without a URL are
 /// skipped; a lead left with no page is refused too.
 pub fn comparison_pages(lead: &Lead, origins: &[String]) -> Result<Vec<String>, ApiError> {
-    let mut pages: Vec<String> = Vec::new();
-    for viewed in lead.context.products.iter().rev() {
+    for viewed in &lead.context.products {
         let Some(url) = viewed.product.url.as_deref() else { continue };
         let on_site = origin_of(url).is_some_and(|origin| origins.contains(&origin)) && safe_http_url(url).is_some();
         if !on_site {
@@ -34,15 +34,25 @@ pub fn comparison_pages(lead: &Lead, origins: &[String]) -> Result<Vec<String>, 
                 format!("context.products: {url:?} is not a page of this site; a comparison email shows only the site's own product pages"),
             ));
         }
+    }
+    let pages = comparison_page_urls(&lead.context);
+    if pages.is_empty() {
+        return Err(ApiError::new(ErrorCode::InvalidLead, "context.products: a comparison email needs at least one product page of this site"));
+    }
+    Ok(pages)
+}
+
+/// The pages [`comparison_pages`] reads for these viewed products, before any check: what the
+/// request for a lead looks up in the page cache together with its other reads.
+pub fn comparison_page_urls(context: &VisitorContext) -> Vec<String> {
+    let mut pages: Vec<String> = Vec::new();
+    for url in context.products.iter().rev().filter_map(|viewed| viewed.product.url.as_deref()) {
         let page = without_fragment(url).to_owned();
         if !pages.contains(&page) && pages.len() < MAX_EMAIL_PRODUCTS {
             pages.push(page);
         }
     }
-    if pages.is_empty() {
-        return Err(ApiError::new(ErrorCode::InvalidLead, "context.products: a comparison email needs at least one product page of this site"));
-    }
-    Ok(pages)
+    pages
 }
 
 /// What reading one product page gave.
