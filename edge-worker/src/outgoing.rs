@@ -4,18 +4,17 @@
 //! this way, so none of them imports another.
 
 use std::cell::RefCell;
-use std::future::Future;
-use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use floorwalker_core::outbound::delivery::MAX_IN_FLIGHT;
 use floorwalker_core::outbound::email::{provider_request, EmailMessage, EmailProvider};
-use floorwalker_core::outbound::webhook::AttemptResult;
+use floorwalker_core::outbound::webhook::{AttemptResult, ATTEMPT_TIMEOUT_MS};
 use futures_util::future::{select, Either};
 use wasm_bindgen::JsValue;
 use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
 
 use crate::platform::vars::{secret, var};
+use crate::http::now_ms;
 
 /// What one attempt will do.
 pub(crate) enum Prepared {
@@ -123,41 +122,52 @@ async fn exchange(method: Method, url: &str, headers: &[(String, String)], body:
 /// consumer batches and first attempts side by side in one isolate. Counting here, before the
 /// timeout starts, keeps every request's wait outside its timeout. A delivery takes it before its
 /// claim, so its lease is not spent waiting either.
-pub(crate) struct Connection;
+///
+/// A waiter looks again every few milliseconds on a timer of its own invocation: waking it from
+/// another invocation (the one releasing) would run its code in the wrong request's context,
+/// which workerd does not allow (such a request hangs). An invocation the runtime abandons never
+/// drops what it holds, so a connection held longer than any attempt can take counts as free.
+pub(crate) struct Connection {
+    id: u64,
+}
 
 struct Connections {
-    free: usize,
-    waiting: Vec<Waker>,
+    next_id: u64,
+    /// Who holds one, since when.
+    held: Vec<(u64, u64)>,
 }
 
 thread_local! {
-    static CONNECTIONS: RefCell<Connections> = const { RefCell::new(Connections { free: MAX_IN_FLIGHT, waiting: Vec::new() }) };
+    static CONNECTIONS: RefCell<Connections> = const { RefCell::new(Connections { next_id: 0, held: Vec::new() }) };
 }
 
+/// How often a waiter looks for a free connection.
+const CONNECTION_POLL_MS: u64 = 5;
+/// Longer than any attempt holds one (its page reads, the production timeout, its records).
+const CONNECTION_STALE_MS: u64 = 2 * ATTEMPT_TIMEOUT_MS + 10_000;
+
 impl Connection {
-    pub(crate) fn take() -> impl Future<Output = Connection> {
-        futures_util::future::poll_fn(|cx| {
-            CONNECTIONS.with_borrow_mut(|connections| {
-                if connections.free > 0 {
-                    connections.free -= 1;
-                    Poll::Ready(Connection)
-                } else {
-                    connections.waiting.push(cx.waker().clone());
-                    Poll::Pending
-                }
-            })
-        })
+    pub(crate) async fn take() -> Connection {
+        loop {
+            let now = now_ms();
+            let taken = CONNECTIONS.with_borrow_mut(|connections| {
+                connections.held.retain(|(_, since)| now.saturating_sub(*since) < CONNECTION_STALE_MS);
+                (connections.held.len() < MAX_IN_FLIGHT).then(|| {
+                    connections.next_id += 1;
+                    connections.held.push((connections.next_id, now));
+                    Connection { id: connections.next_id }
+                })
+            });
+            if let Some(connection) = taken {
+                return connection;
+            }
+            Delay::from(Duration::from_millis(CONNECTION_POLL_MS)).await;
+        }
     }
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        // Every waiter looks again: one takes the connection, the rest wait anew (a waiter that
-        // gave up meanwhile just is not polled).
-        let waiting = CONNECTIONS.with_borrow_mut(|connections| {
-            connections.free += 1;
-            std::mem::take(&mut connections.waiting)
-        });
-        waiting.into_iter().for_each(Waker::wake);
+        CONNECTIONS.with_borrow_mut(|connections| connections.held.retain(|(id, _)| *id != self.id));
     }
 }
