@@ -427,7 +427,7 @@ pub async fn first_attempts(env: Env, _slot: InlineSlot, held: Vec<Held>, site: 
     for wave in held.chunks(MAX_IN_FLIGHT) {
         let site = wave.first().and_then(|delivery| sites.borrow().get(&delivery.site).cloned());
         let attempts = futures_util::future::join_all(wave.iter().map(|delivery| async {
-            let connection = Connection::take().await;
+            let connection = Connection::take_first().await;
             // Waited too long for a connection (the isolate's consumers are busy): the lease could
             // run out mid-attempt, so its backstop makes the attempt after the lease instead.
             if now_ms() + timeout_ms >= leased_until {

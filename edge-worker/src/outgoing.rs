@@ -66,8 +66,12 @@ pub(crate) async fn send(request: HttpRequest, timeout_ms: u64) -> AttemptResult
 }
 
 /// The same, on a connection the caller already holds.
-pub(crate) async fn send_on(_connection: &Connection, request: HttpRequest, timeout_ms: u64) -> AttemptResult {
-    exchange(Method::Post, &request.url, &request.headers, Some(&request.body), timeout_ms).await
+pub(crate) async fn send_on(connection: &Connection, request: HttpRequest, timeout_ms: u64) -> AttemptResult {
+    let result = exchange(Method::Post, &request.url, &request.headers, Some(&request.body), timeout_ms).await;
+    if result == AttemptResult::Timeout {
+        connection.linger(timeout_ms);
+    }
+    result
 }
 
 /// One request, raced against the timeout: a delivery's attempt, or the owner's test of an
@@ -75,8 +79,12 @@ pub(crate) async fn send_on(_connection: &Connection, request: HttpRequest, time
 /// new location never passed the SSRF guard. The timeout starts once the request holds one of
 /// this isolate's [`MAX_IN_FLIGHT`] connections.
 pub(crate) async fn send_once(method: Method, url: &str, headers: &[(String, String)], body: Option<&str>, timeout_ms: u64) -> AttemptResult {
-    let _connection = Connection::take().await;
-    exchange(method, url, headers, body, timeout_ms).await
+    let connection = Connection::take().await;
+    let result = exchange(method, url, headers, body, timeout_ms).await;
+    if result == AttemptResult::Timeout {
+        connection.linger(timeout_ms);
+    }
+    result
 }
 
 async fn exchange(method: Method, url: &str, headers: &[(String, String)], body: Option<&str>, timeout_ms: u64) -> AttemptResult {
@@ -133,29 +141,69 @@ pub(crate) struct Connection {
 
 struct Connections {
     next_id: u64,
-    /// Who holds one, since when.
-    held: Vec<(u64, u64)>,
+    held: Vec<Held>,
+    /// In turn: a lead's first attempts (0) before the queue's (1), then first come first served.
+    waiting: Vec<Waiter>,
+}
+
+struct Waiter {
+    turn: (u8, u64),
+    /// When it last looked; one that stopped looking was abandoned.
+    seen: u64,
+}
+
+struct Held {
+    id: u64,
+    /// Counted as free from then on, whatever happens.
+    until: u64,
+    /// Kept after its holder is done, until `until`.
+    lingers: bool,
 }
 
 thread_local! {
-    static CONNECTIONS: RefCell<Connections> = const { RefCell::new(Connections { next_id: 0, held: Vec::new() }) };
+    static CONNECTIONS: RefCell<Connections> = const { RefCell::new(Connections { next_id: 0, held: Vec::new(), waiting: Vec::new() }) };
 }
 
 /// How often a waiter looks for a free connection.
 const CONNECTION_POLL_MS: u64 = 5;
+/// A waiter that has not looked for this long was abandoned by its invocation.
+const CONNECTION_ABANDONED_MS: u64 = 20 * CONNECTION_POLL_MS;
 /// Longer than any attempt holds one (its page reads, the production timeout, its records).
 const CONNECTION_STALE_MS: u64 = 2 * ATTEMPT_TIMEOUT_MS + 10_000;
 
 impl Connection {
+    /// One for the queue's attempts or an owner's test, in turn.
     pub(crate) async fn take() -> Connection {
+        Connection::in_turn(1).await
+    }
+
+    /// One for a lead's first attempt, ahead of the queue's: its lease is already running.
+    pub(crate) async fn take_first() -> Connection {
+        Connection::in_turn(0).await
+    }
+
+    async fn in_turn(rank: u8) -> Connection {
+        let id = CONNECTIONS.with_borrow_mut(|connections| {
+            connections.next_id += 1;
+            connections.waiting.push(Waiter { turn: (rank, connections.next_id), seen: now_ms() });
+            connections.next_id
+        });
+        let _in_line = InLine(id);
         loop {
             let now = now_ms();
             let taken = CONNECTIONS.with_borrow_mut(|connections| {
-                connections.held.retain(|(_, since)| now.saturating_sub(*since) < CONNECTION_STALE_MS);
-                (connections.held.len() < MAX_IN_FLIGHT).then(|| {
-                    connections.next_id += 1;
-                    connections.held.push((connections.next_id, now));
-                    Connection { id: connections.next_id }
+                connections.held.retain(|held| held.until > now);
+                connections.waiting.retain(|waiter| waiter.turn.1 == id || now.saturating_sub(waiter.seen) < CONNECTION_ABANDONED_MS);
+                // Back in its place if it was taken for abandoned (a busy thread delayed its timer).
+                match connections.waiting.iter_mut().find(|waiter| waiter.turn.1 == id) {
+                    Some(waiter) => waiter.seen = now,
+                    None => connections.waiting.push(Waiter { turn: (rank, id), seen: now }),
+                }
+                let first = connections.waiting.iter().map(|waiter| waiter.turn).min();
+                (connections.held.len() < MAX_IN_FLIGHT && first.is_some_and(|turn| turn.1 == id)).then(|| {
+                    connections.waiting.retain(|waiter| waiter.turn.1 != id);
+                    connections.held.push(Held { id, until: now + CONNECTION_STALE_MS, lingers: false });
+                    Connection { id }
                 })
             });
             if let Some(connection) = taken {
@@ -164,10 +212,32 @@ impl Connection {
             Delay::from(Duration::from_millis(CONNECTION_POLL_MS)).await;
         }
     }
+
+    /// After a timeout: the request was aborted, but the runtime keeps its connection until the
+    /// receiver answers or closes, so it stays counted for `ms` more (a request sent on it now
+    /// would wait for a connection with its timeout running).
+    fn linger(&self, ms: u64) {
+        let until = now_ms() + ms;
+        CONNECTIONS.with_borrow_mut(|connections| {
+            for held in connections.held.iter_mut().filter(|held| held.id == self.id) {
+                held.until = until;
+                held.lingers = true;
+            }
+        });
+    }
+}
+
+/// A place in line, given up when the waiter is dropped.
+struct InLine(u64);
+
+impl Drop for InLine {
+    fn drop(&mut self) {
+        CONNECTIONS.with_borrow_mut(|connections| connections.waiting.retain(|waiter| waiter.turn.1 != self.0));
+    }
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        CONNECTIONS.with_borrow_mut(|connections| connections.held.retain(|(id, _)| *id != self.id));
+        CONNECTIONS.with_borrow_mut(|connections| connections.held.retain(|held| held.id != self.id || held.lingers));
     }
 }
