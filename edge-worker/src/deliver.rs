@@ -173,9 +173,18 @@ async fn handle(env: &Env, message: &Message<QueueMessage>, sites: &RefCell<Hash
         Ok(done) => done,
         Err(e) => return retry_after_lease(env, message, &e),
     };
-    disable_endpoints(env, std::iter::once(&done), sites).await;
+    let mut done = [done];
+    disable_endpoints(env, &mut done, sites).await;
+    let [done] = done;
+    let target = done.target.clone();
     match finish(env, vec![done]).await.map(|outcomes| outcomes.first().copied()) {
         Ok(Some(Outcome::Ack)) => message.ack(),
+        // A backstop that made the attempt hands the retry to a message of its own: sent back
+        // as it is, it would be acked next time, the attempt being recorded.
+        Ok(Some(Outcome::RetryIn(delay_s))) if message.body().backstop => {
+            outbox::enqueue_in(env, &[QueueMessage::to_attempt(id.to_owned(), target)], delay_s).await;
+            message.ack();
+        }
         Ok(Some(Outcome::RetryIn(delay_s))) => retry_in(message, delay_s),
         Ok(None) => retry_after_lease(env, message, &internal("recording an attempt", "no outcome")),
         Err(e) => retry_after_lease(env, message, &e),
@@ -422,8 +431,8 @@ async fn attempt(env: &Env, held: &Held, site: Option<&SiteSnapshot>, connection
 /// had already counted it failed (then sent again).
 pub async fn first_attempts(env: Env, _slot: InlineSlot, held: Vec<Held>, site: SiteSnapshot, leased_until: u64) {
     let sites = RefCell::new(HashMap::from([(held.first().map(|held| held.site.clone()).unwrap_or_default(), Rc::new(site))]));
-    let mut finished = Vec::with_capacity(held.len());
     let timeout_ms = delivery_timing(&env).attempt_timeout_ms();
+    // Each wave is recorded as soon as it is done, within its share of the lease.
     for wave in held.chunks(MAX_IN_FLIGHT) {
         let site = wave.first().and_then(|delivery| sites.borrow().get(&delivery.site).cloned());
         let attempts = futures_util::future::join_all(wave.iter().map(|delivery| async {
@@ -431,11 +440,13 @@ pub async fn first_attempts(env: Env, _slot: InlineSlot, held: Vec<Held>, site: 
             // Waited too long for a connection (the isolate's consumers are busy): the lease could
             // run out mid-attempt, so its backstop makes the attempt after the lease instead.
             if now_ms() + timeout_ms >= leased_until {
+                worker::console_log!("first attempt of delivery {}: no connection in time, left to its backstop", delivery.id);
                 return Ok(None);
             }
             attempt(&env, delivery, site.as_deref(), &connection).await.map(Some)
         }))
         .await;
+        let mut finished = Vec::with_capacity(wave.len());
         for (delivery, attempt) in wave.iter().zip(attempts) {
             match attempt {
                 Ok(Some(done)) => finished.push(done),
@@ -443,18 +454,18 @@ pub async fn first_attempts(env: Env, _slot: InlineSlot, held: Vec<Held>, site: 
                 Err(e) => worker::console_error!("first attempt of delivery {}: {e} (its backstop retries it)", delivery.id),
             }
         }
-    }
-    disable_endpoints(&env, finished.iter(), &sites).await;
-    let retries: Vec<(QueueMessage, Next)> = finished.iter().map(|done| (QueueMessage::to_attempt(done.id.clone(), done.target.clone()), done.next)).collect();
-    match finish(&env, finished).await {
-        Ok(outcomes) => {
-            for ((message, _), outcome) in retries.into_iter().zip(outcomes) {
-                if let Outcome::RetryIn(delay_s) = outcome {
-                    outbox::enqueue_in(&env, &[message], delay_s).await;
+        disable_endpoints(&env, &mut finished, &sites).await;
+        let retries: Vec<QueueMessage> = finished.iter().map(|done| QueueMessage::to_attempt(done.id.clone(), done.target.clone())).collect();
+        match finish(&env, finished).await {
+            Ok(outcomes) => {
+                for (message, outcome) in retries.into_iter().zip(outcomes) {
+                    if let Outcome::RetryIn(delay_s) = outcome {
+                        outbox::enqueue_in(&env, &[message], delay_s).await;
+                    }
                 }
             }
+            Err(e) => worker::console_error!("recording first attempts: {e} (their backstops retry them)"),
         }
-        Err(e) => worker::console_error!("recording first attempts: {e} (their backstops retry them)"),
     }
 }
 
@@ -477,10 +488,12 @@ impl Drop for InlineSlot {
 }
 
 /// Disables the endpoints that answered 410 Gone, and marks them so in the snapshots the rest
-/// of the batch uses.
-async fn disable_endpoints<'a>(env: &Env, finished: impl Iterator<Item = &'a Finished>, sites: &RefCell<HashMap<String, Rc<SiteSnapshot>>>) {
+/// of the batch uses. One that could not be disabled is retried instead of failed, so its next
+/// 410 disables it.
+async fn disable_endpoints(env: &Env, finished: &mut [Finished], sites: &RefCell<HashMap<String, Rc<SiteSnapshot>>>) {
     let now = now_ms();
-    for (site, endpoint_id) in finished.filter_map(|done| done.disable.as_ref()) {
+    for done in finished.iter_mut() {
+        let Some((site, endpoint_id)) = &done.disable else { continue };
         match disable_endpoint(env, site, endpoint_id, now).await {
             Ok(reason) => {
                 let mut sites = sites.borrow_mut();
@@ -492,7 +505,10 @@ async fn disable_endpoints<'a>(env: &Env, finished: impl Iterator<Item = &'a Fin
                     *why = reason.clone();
                 }
             }
-            Err(e) => worker::console_error!("disabling endpoint {endpoint_id} of {site}: {e}"),
+            Err(e) => {
+                worker::console_error!("disabling endpoint {endpoint_id} of {site}: {e}");
+                done.next = Next::RetryIn { delay_s: delivery_timing(env).backstop_delay_s() };
+            }
         }
     }
 }
@@ -692,8 +708,8 @@ async fn finish(env: &Env, finished: Vec<Finished>) -> Result<Vec<Outcome>, ApiE
             db.query(
                 "UPDATE deliveries SET state = ?2, attempts = ?3, cycle_attempts = ?8, first_attempt_at = COALESCE(first_attempt_at, ?4), \
                  next_attempt_at = ?5, lease_until = 0, last_error = ?6, \
-                 delivered_at = COALESCE(?9, delivered_at), updated_at = ?7 WHERE id = ?1",
-                &[&id, &state, &total, &done.first_attempt_at, &next_at, &done.error, &now, &cycle, &delivered_at],
+                 delivered_at = COALESCE(?9, delivered_at), updated_at = ?7 WHERE id = ?1 AND state = ?10",
+                &[&id, &state, &total, &done.first_attempt_at, &next_at, &done.error, &now, &cycle, &delivered_at, &DeliveryState::Pending],
             )
             .statement("updating a delivery")?,
         );
