@@ -325,7 +325,7 @@ impl SiteSnapshot {
 
     /// The endpoints that can receive events now.
     pub fn active_endpoints(&self) -> Vec<Endpoint> {
-        self.endpoints.iter().map(|(endpoint, _)| endpoint).filter(|endpoint| endpoint.enabled).cloned().collect()
+        endpoints::only_active(self.endpoints.clone())
     }
 
     /// Reads the snapshots of the `wanted` sites not in `known` yet, in one batch.

@@ -67,11 +67,7 @@ pub(crate) async fn send(request: HttpRequest, timeout_ms: u64) -> AttemptResult
 
 /// The same, on a connection the caller already holds.
 pub(crate) async fn send_on(connection: &Connection, request: HttpRequest, timeout_ms: u64) -> AttemptResult {
-    let result = exchange(Method::Post, &request.url, &request.headers, Some(&request.body), timeout_ms).await;
-    if result == AttemptResult::Timeout {
-        connection.linger(timeout_ms);
-    }
-    result
+    exchange(connection, Method::Post, &request.url, &request.headers, Some(&request.body), timeout_ms).await
 }
 
 /// One request, raced against the timeout: a delivery's attempt, or the owner's test of an
@@ -79,15 +75,17 @@ pub(crate) async fn send_on(connection: &Connection, request: HttpRequest, timeo
 /// new location never passed the SSRF guard. The timeout starts once the request holds one of
 /// this isolate's [`MAX_IN_FLIGHT`] connections.
 pub(crate) async fn send_once(method: Method, url: &str, headers: &[(String, String)], body: Option<&str>, timeout_ms: u64) -> AttemptResult {
-    let connection = Connection::take().await;
-    let result = exchange(method, url, headers, body, timeout_ms).await;
-    if result == AttemptResult::Timeout {
-        connection.linger(timeout_ms);
-    }
-    result
+    exchange(&Connection::take().await, method, url, headers, body, timeout_ms).await
 }
 
-async fn exchange(method: Method, url: &str, headers: &[(String, String)], body: Option<&str>, timeout_ms: u64) -> AttemptResult {
+async fn exchange(
+    connection: &Connection,
+    method: Method,
+    url: &str,
+    headers: &[(String, String)],
+    body: Option<&str>,
+    timeout_ms: u64,
+) -> AttemptResult {
     let outgoing_headers = Headers::new();
     for (name, value) in headers {
         if let Err(e) = outgoing_headers.set(name, value) {
@@ -119,6 +117,7 @@ async fn exchange(method: Method, url: &str, headers: &[(String, String)], body:
         Either::Left((Err(e), _)) => AttemptResult::ConnectionError(e.to_string()),
         Either::Right(((), _)) => {
             controller.abort();
+            connection.linger(timeout_ms);
             AttemptResult::Timeout
         }
     }
