@@ -58,6 +58,8 @@ const worker = await devEnv.startWorker({
 });
 await worker.ready;
 await firstLoad;
+// For the benches, whose sockets connect to the worker itself (tests/src/worker.rs).
+console.log(`workerd socket ${userWorker.hostname}:${userWorker.port}`);
 
 // Headers that describe one connection, not the request: each side's connection is its own.
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"]);

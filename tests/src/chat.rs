@@ -123,6 +123,15 @@ pub async fn login(worker: &Worker, email: &str, password: &str) -> String {
 }
 
 /// Opens a WebSocket with the given `Origin` (and `Cookie`); the error carries the refusal status.
+/// Relay ports whose sockets connect to workerd's own port instead (see
+/// `Worker::sockets_straight_to_workerd`).
+static STRAIGHT: std::sync::Mutex<std::collections::BTreeMap<u16, u16>> = std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// Has sockets for `relay_port` connect to `workerd_port`.
+pub fn connect_straight(relay_port: u16, workerd_port: u16) {
+    STRAIGHT.lock().expect("the straight ports").insert(relay_port, workerd_port);
+}
+
 pub async fn connect(url: &str, origin: Option<&str>, cookie: Option<&str>) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
     let mut request = url.into_client_request()?;
     if let Some(origin) = origin {
@@ -134,8 +143,19 @@ pub async fn connect(url: &str, origin: Option<&str>, cookie: Option<&str>) -> R
     if let Some(address) = client_address() {
         request.headers_mut().insert("cf-connecting-ip", HeaderValue::from_str(&address).expect("an address header"));
     }
+    let straight = request.uri().port_u16().and_then(|port| STRAIGHT.lock().expect("the straight ports").get(&port).copied());
+    let handshake = async {
+        match straight {
+            // The request, its Host header included, is the relay's; only the connection is workerd's.
+            Some(port) => {
+                let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+                tokio_tungstenite::client_async(request, tokio_tungstenite::MaybeTlsStream::Plain(stream)).await
+            }
+            None => tokio_tungstenite::connect_async(request).await,
+        }
+    };
     // A handshake with no answer is an error, not a hang.
-    match tokio::time::timeout(std::time::Duration::from_secs(30), tokio_tungstenite::connect_async(request)).await {
+    match tokio::time::timeout(std::time::Duration::from_secs(30), handshake).await {
         Ok(connected) => connected.map(|(ws, _)| ws),
         Err(_) => Err(tokio_tungstenite::tungstenite::Error::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("{url}: no handshake in 30 s")))),
     }

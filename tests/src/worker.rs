@@ -107,6 +107,16 @@ impl Worker {
         self.child.as_ref().map(Child::id)
     }
 
+    /// Has WebSockets connect to workerd's own socket instead of the relay in front of it (the
+    /// benches: in production nothing stands between a socket and the worker, so the relay's CPU
+    /// per frame would be charged to the worker).
+    pub fn sockets_straight_to_workerd(&mut self) {
+        let log = std::fs::read_to_string(self.state_dir.join("wrangler.log")).unwrap_or_default();
+        let port = log.lines().rev().find_map(|line| line.strip_prefix("workerd socket 127.0.0.1:")?.trim().parse().ok());
+        let port = port.unwrap_or_else(|| panic!("wrangler.log names no workerd socket:\n{log}"));
+        crate::chat::connect_straight(self.port, port);
+    }
+
     pub fn origin(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }

@@ -762,12 +762,8 @@ impl Conversation {
     /// one object for the whole site, and a late line is replaced by a newer revision anyway.
     fn push_entry(&self, entry: ConversationEntry) {
         let Some(settings) = self.settings() else { return };
-        let env = self.env.clone();
-        self.state.wait_until(async move {
-            if let Err(error) = tell_hub(&env, &settings.site, entry).await {
-                worker::console_error!("updating the hub: {error}");
-            }
-        });
+        let (env, memo) = (self.env.clone(), self.memo.clone());
+        self.state.wait_until(async move { tell_hub(&env, &settings.site, entry, &memo).await });
     }
 
     /// Sends the feed's waiting entry when it is due, from memory, unless a timer already waits
@@ -800,9 +796,7 @@ impl Conversation {
             self.memo.borrow_mut().feed.take_due(now)
         };
         if let Some(entry) = entry {
-            if let Err(error) = tell_hub(&self.env, site, entry).await {
-                worker::console_error!("updating the hub: {error}");
-            }
+            tell_hub(&self.env, site, entry, &self.memo).await;
         }
     }
 
@@ -889,9 +883,7 @@ impl FeedTimer {
                 continue;
             }
             let Some(entry) = self.0.borrow_mut().feed.take_due(now) else { return };
-            if let Err(error) = tell_hub(env, site, entry).await {
-                worker::console_error!("updating the hub: {error}");
-            }
+            tell_hub(env, site, entry, &self.0).await;
         }
     }
 }
@@ -904,10 +896,23 @@ impl Drop for FeedTimer {
     }
 }
 
-async fn tell_hub(env: &Env, site: &str, entry: ConversationEntry) -> std::result::Result<(), ApiError> {
+/// Sends a list line to the hub and keeps the pace it answers with.
+async fn tell_hub(env: &Env, site: &str, entry: ConversationEntry, memo: &RefCell<Memo>) {
     tally::count(Tally::HubEntry);
-    let reply = protocol::hub(env, site)?.ask(&HubCall::Entry(entry)).await?;
-    expect_reply!(reply, HubReply::Done => ())
+    let told = match protocol::hub(env, site) {
+        Ok(hub) => hub.ask(&HubCall::Entry(entry)).await,
+        Err(error) => Err(error),
+    };
+    let pace_ms = match told {
+        Ok(HubReply::Paced { pace_ms }) => pace_ms,
+        // A hub from before paces (a deploy in progress): the interval.
+        Ok(HubReply::Done) => 0,
+        Ok(other) => return worker::console_error!("updating the hub: {}", protocol::unexpected(&other)),
+        Err(error) => return worker::console_error!("updating the hub: {error}"),
+    };
+    if let Ok(mut memo) = memo.try_borrow_mut() {
+        memo.feed.set_pace(pace_ms);
+    }
 }
 
 /// Logs a storage write that failed where nobody is waiting for its answer.

@@ -11,6 +11,7 @@ use floorwalker_core::base::error::{ApiError, ErrorCode};
 use floorwalker_core::chat::hub::{
     ConnectionStatus, ConsoleFrame, ConversationEntry, HubNotification, HubOutcome, SiteHub as HubState,
 };
+use floorwalker_core::chat::conversation::hub_feed::HubPace;
 use floorwalker_core::chat::protocol::{ConversationStatus, SitePresence};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -46,6 +47,9 @@ pub struct SiteHub {
     state: State,
     env: Env,
     hub: RefCell<Option<HubState>>,
+    /// How many conversations send lines, hence the pace they are asked to keep (in memory: a
+    /// hub that wakes up counts afresh, starting at the interval).
+    pace: RefCell<HubPace>,
     /// Its site, as the sockets' attachments name it: the presence changes are recorded under it.
     site: RefCell<String>,
 }
@@ -55,7 +59,7 @@ impl DurableObject for SiteHub {
         if let Err(error) = EntryTable::open(state.storage().sql()).create() {
             worker::console_error!("opening the hub's list: {error}");
         }
-        SiteHub { state, env, hub: RefCell::new(None), site: RefCell::new(String::new()) }
+        SiteHub { state, env, hub: RefCell::new(None), pace: RefCell::default(), site: RefCell::new(String::new()) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -175,7 +179,9 @@ impl SiteHub {
     }
 
     async fn entry(&self, entry: ConversationEntry) -> std::result::Result<HubReply, ApiError> {
-        let outcome = self.with_hub(|hub| hub.upsert(entry.clone(), crate::http::now_ms()));
+        let now = crate::http::now_ms();
+        let pace_ms = self.pace.borrow_mut().heard(&entry.conversation_id, now);
+        let outcome = self.with_hub(|hub| hub.upsert(entry.clone(), now));
         if !outcome.to_consoles.is_empty() {
             EntryTable::open(self.state.storage().sql()).put(&entry)?;
         }
@@ -183,7 +189,7 @@ impl SiteHub {
         // Each change is also when closed conversations whose time in the list is over leave it
         // (no alarm of its own): the list, its rows and every console's copy stay bounded.
         self.forget_closed().await;
-        Ok(HubReply::Done)
+        Ok(HubReply::Paced { pace_ms })
     }
 
     /// Drops closed conversations past their `listed_until` from the list, its rows and the consoles.

@@ -157,6 +157,8 @@ pub enum HubReply {
     Presence(SitePresence),
     Snapshot(HubNotification),
     Done,
+    /// A list line was taken: the pace the conversation is to keep (core's `HubPace`).
+    Paced { pace_ms: u64 },
 }
 
 /// A call enum and the reply enum its object answers with.

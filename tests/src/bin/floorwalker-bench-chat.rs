@@ -12,7 +12,8 @@
 //! visitor may write 20 messages a minute, so every third message is the visitor's and the rest
 //! the operator's; each is timed from its send to the other side's socket. It prints
 //! `chat: C conversations, R msg/s offered, D msg/s delivered, p50 X ms, p99 Y ms, cpu Z ms/msg`
-//! (cpu: workerd's, per message delivered in the measured window).
+//! (cpu: every process of the local stack, wrangler's node and workerd, per message delivered in the
+//! measured window).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,16 +27,14 @@ use tokio_tungstenite::tungstenite::Message;
 const MESSAGES: usize = 5;
 const PAUSE: Duration = Duration::from_millis(200);
 
-/// workerd processes in wrangler's process group: (pid, rss kB, cpu ticks).
-fn workerd(pgid: u32) -> Vec<(u32, u64, u64)> {
+/// The local stack: every process in wrangler's process group (wrangler's node and its workerd
+/// processes): (pid, rss kB, cpu ticks, whether it is workerd).
+fn stack(pgid: u32) -> Vec<(u32, u64, u64, bool)> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
         let Some((head, tail)) = stat.rsplit_once(") ") else { continue };
-        if !head.contains("workerd") {
-            continue;
-        }
         let fields: Vec<&str> = tail.split_whitespace().collect();
         // After "comm) ": state ppid pgrp ... utime(14th field overall → index 11) stime(12).
         let (Some(pgrp), Some(utime), Some(stime)) = (fields.get(2), fields.get(11), fields.get(12)) else { continue };
@@ -46,7 +45,7 @@ fn workerd(pgid: u32) -> Vec<(u32, u64, u64)> {
             .ok()
             .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
             .unwrap_or(0);
-        found.push((pid, rss, utime.parse::<u64>().unwrap_or(0) + stime.parse::<u64>().unwrap_or(0)));
+        found.push((pid, rss, utime.parse::<u64>().unwrap_or(0) + stime.parse::<u64>().unwrap_or(0), head.contains("workerd")));
     }
     found
 }
@@ -88,7 +87,7 @@ async fn pairs(worker: &Arc<Worker>, cookie: &Arc<String>, conversations: usize,
 async fn run(worker: &Arc<Worker>, cookie: &Arc<String>, conversations: usize, round: usize) {
     let ready = pairs(worker, cookie, conversations, round).await;
     let pgid = worker.pid().expect("wrangler is running");
-    let before = workerd(pgid);
+    let before = stack(pgid);
     let started = Instant::now();
     let mut runs = Vec::new();
     for (i, (mut v, mut op)) in ready.into_iter().enumerate() {
@@ -117,7 +116,7 @@ async fn run(worker: &Arc<Worker>, cookie: &Arc<String>, conversations: usize, r
         all.extend(run.await.expect("a conversation's run"));
     }
     let wall = started.elapsed();
-    let after = workerd(pgid);
+    let after = stack(pgid);
     all.sort();
     let ticks_per_s = 100.0; // USER_HZ on Linux
     let cpu: u64 = after.iter().map(|a| a.2).sum::<u64>().saturating_sub(before.iter().map(|b| b.2).sum::<u64>());
@@ -218,10 +217,10 @@ async fn open_loop(worker: &Arc<Worker>, cookie: &Arc<String>, conversations: us
     }
     let pgid = worker.pid().expect("wrangler is running");
     tokio::time::sleep_until(from).await;
-    let before = workerd(pgid);
+    let before = stack(pgid);
     let tally_before = tally(worker).await;
     tokio::time::sleep_until(to).await;
-    let after = workerd(pgid);
+    let after = stack(pgid);
     let tally_after = tally(worker).await;
     let (mut window, mut lost) = (Vec::new(), 0);
     for run in runs {
@@ -230,7 +229,12 @@ async fn open_loop(worker: &Arc<Worker>, cookie: &Arc<String>, conversations: us
         window.extend(latencies.into_iter().filter(|(at, _)| *at >= from && *at < to).map(|(_, d)| d));
     }
     window.sort();
-    let cpu_ms = after.iter().map(|a| a.2).sum::<u64>().saturating_sub(before.iter().map(|b| b.2).sum::<u64>()) as f64 * 10.0;
+    // USER_HZ is 100: a tick is 10 ms.
+    let cpu_ms = |workerd_only: bool| {
+        let ticks = |at: &[(u32, u64, u64, bool)]| at.iter().filter(|p| p.3 || !workerd_only).map(|p| p.2).sum::<u64>();
+        ticks(&after).saturating_sub(ticks(&before)) as f64 * 10.0
+    };
+    let (cpu_ms, workerd_ms) = (cpu_ms(false), cpu_ms(true));
     let delivered = window.len() as f64 / measured.as_secs_f64();
     println!(
         "chat: {conversations} conversations, {rate:.0} msg/s offered, {delivered:.0} msg/s delivered, p50 {:.1} ms, p99 {:.1} ms, cpu {:.2} ms/msg",
@@ -238,6 +242,7 @@ async fn open_loop(worker: &Arc<Worker>, cookie: &Arc<String>, conversations: us
         percentile(&window, 99.0).as_secs_f64() * 1000.0,
         cpu_ms / window.len().max(1) as f64,
     );
+    println!("  cpu by process: workerd {:.2} ms/msg, wrangler's node {:.2} ms/msg", workerd_ms / window.len().max(1) as f64, (cpu_ms - workerd_ms) / window.len().max(1) as f64);
     let per_message = |name: &str| {
         let count = |t: &serde_json::Value| t[name].as_u64().unwrap_or(0);
         (count(&tally_after) - count(&tally_before)) as f64 / window.len().max(1) as f64
@@ -261,7 +266,8 @@ async fn main() {
     let sizes = if sizes.is_empty() { vec![1, 100, 500] } else { sizes };
     // Hundreds of visitors are hundreds of addresses, not one client over every rate limit.
     floorwalker_e2e::chat::one_address_per_request();
-    let worker = Worker::start_in_memory("bench-chat").await;
+    let mut worker = Worker::start_in_memory("bench-chat").await;
+    worker.sockets_straight_to_workerd();
     worker.seed_demo_site(&[SHOP.to_owned()]).await;
     create_operator(&worker, "bench@demo.example", "Bench", "bench password 123").await;
     let cookie = login(&worker, "bench@demo.example", "bench password 123").await;
@@ -274,12 +280,12 @@ async fn main() {
     });
     let worker = Arc::new(worker);
     let cookie = Arc::new(cookie);
-    let idle = workerd(worker.pid().expect("wrangler is running"));
+    let idle = stack(worker.pid().expect("wrangler is running"));
     println!(
         "chat latency, visitor socket → worker → Conversation DO → operator socket, loopback; {MESSAGES} messages per conversation, {} ms apart",
         PAUSE.as_millis()
     );
-    println!("workerd processes {:?}, idle RSS {} MB", idle.iter().map(|p| p.0).collect::<Vec<_>>(), idle.iter().map(|p| p.1).sum::<u64>() / 1024);
+    println!("local stack processes {:?}, idle RSS {} MB", idle.iter().map(|p| p.0).collect::<Vec<_>>(), idle.iter().map(|p| p.1).sum::<u64>() / 1024);
     let rate: Option<f64> = std::env::var("RATE").ok().and_then(|r| r.parse().ok());
     for (round, n) in sizes.into_iter().enumerate() {
         match rate {

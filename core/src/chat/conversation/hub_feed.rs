@@ -8,6 +8,14 @@
 //! So the hub gets at most one request per conversation per interval, whatever the message rate,
 //! and a list line is never more than one interval behind.
 //!
+//! That still makes the hub's intake grow with the number of conversations, and each line is a
+//! request, a write and a frame to every console. So the hub sets a pace ([`HubPace`]): with more
+//! than [`HUB_LINES_PER_SECOND`] conversations active, a line whose change asks nothing of an
+//! operator (a newer preview, one more unread message, messages read) waits up to the pace, from
+//! one to [`HUB_PACE_MAX_MS`] seconds. A new ask of an operator (a close, a callback request, an
+//! assignment, a visitor now waiting or unread) keeps the one-second interval: the pace only
+//! delays what nobody has to act on, and only on a site too busy for anyone to read every line.
+//!
 //! The timer lives in memory. Its backstop is the adapter's alarm, set for
 //! [`HubFeed::backstop_at`], well after the entry is due: an alarm set on every message would cost
 //! a conversation that writes about once an interval a storage commit and a wake-up per message,
@@ -17,16 +25,63 @@
 //! another operator stops answering), a conversation closes once, and the line must not depend
 //! on the alarm that would otherwise carry it. So the hub hears one request more per conversation.
 
+use std::collections::HashMap;
+
 use crate::chat::hub::ConversationEntry;
 use crate::chat::protocol::ConversationStatus;
 
 /// The least time between two entries a conversation sends to its hub; also the most a list line
-/// lags behind its conversation.
+/// lags behind its conversation when the change asks something of an operator.
 pub const HUB_FEED_INTERVAL_MS: u64 = 1_000;
 
 /// How long after its due time a waiting entry is taken by the adapter's alarm if the timer did
 /// not take it (the object stopped in between): the most a list line lags even then.
 pub const HUB_FEED_BACKSTOP_MS: u64 = 10_000;
+
+/// The ordinary lines a hub aims to take a second, all conversations together. Well under what
+/// one object handles with a write each (a few hundred a second), and more than a list an
+/// operator reads.
+pub const HUB_LINES_PER_SECOND: u64 = 100;
+
+/// The longest pace a hub sets: the most a cosmetic change lags on the busiest site. Also how
+/// long a conversation counts as active after its last line.
+pub const HUB_PACE_MAX_MS: u64 = 10_000;
+
+/// What in a list line asks something of an operator: a new ask goes at the interval, not the
+/// pace. One that ends (an unread message read, a first answer given) waits the pace like any
+/// other change: nobody has to act on it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Signal {
+    status: ConversationStatus,
+    assignee: Option<String>,
+    callback_requested: bool,
+    awaiting_reply: bool,
+    unread: bool,
+    rated: bool,
+}
+
+impl Signal {
+    fn of(entry: &ConversationEntry) -> Signal {
+        Signal {
+            status: entry.status,
+            assignee: entry.assignee.as_ref().map(|a| a.operator_id.clone()),
+            callback_requested: entry.callback_requested,
+            awaiting_reply: entry.awaiting_reply_since.is_some(),
+            unread: entry.unread_by_operator > 0,
+            rated: entry.rating.is_some(),
+        }
+    }
+
+    /// Whether `self` asks something of an operator that `before` did not.
+    fn asks_more_than(&self, before: &Signal) -> bool {
+        self.status != before.status
+            || self.assignee != before.assignee
+            || (self.callback_requested && !before.callback_requested)
+            || (self.awaiting_reply && !before.awaiting_reply)
+            || (self.unread && !before.unread)
+            || (self.rated && !before.rated)
+    }
+}
 
 /// The feed of one conversation (in memory: after a restart it starts [`HubFeed::fresh`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,6 +92,10 @@ pub struct HubFeed {
     pending: Option<ConversationEntry>,
     /// Whether a closed entry went to the hub (the close went, so later lines wait their turn).
     close_sent: bool,
+    /// What the last entry sent asked of operators (`None`: nothing sent yet).
+    sent_signal: Option<Signal>,
+    /// The hub's last pace, in ms (0 until it gives one: the interval).
+    pace: u64,
 }
 
 impl HubFeed {
@@ -51,15 +110,13 @@ impl HubFeed {
     /// entry older than the one already waiting is dropped (newest revision wins, as at the hub).
     pub fn changed(&mut self, entry: ConversationEntry, now: u64) -> Option<ConversationEntry> {
         let closes = entry.status == ConversationStatus::Closed && !self.close_sent;
-        if closes || self.may_send(now) {
+        if closes || self.may_send(&entry, now) {
             if self.pending.as_ref().is_some_and(|held| held.revision > entry.revision) {
                 // An older close than the line waiting: that newer line goes in its turn.
                 return None;
             }
-            self.close_sent |= entry.status == ConversationStatus::Closed;
             self.pending = None;
-            self.sent_at = Some(now);
-            return Some(entry);
+            return Some(self.sent(entry, now));
         }
         if self.pending.as_ref().is_none_or(|held| held.revision <= entry.revision) {
             self.pending = Some(entry);
@@ -69,7 +126,13 @@ impl HubFeed {
 
     /// When the waiting entry may go (`None`: nothing waits).
     pub fn due_at(&self) -> Option<u64> {
-        self.pending.as_ref().map(|_| self.sent_at.map_or(0, |at| at.saturating_add(HUB_FEED_INTERVAL_MS)))
+        self.pending.as_ref().map(|entry| self.sent_at.map_or(0, |at| at.saturating_add(self.wait_for(entry))))
+    }
+
+    /// The hub's pace for lines that ask nothing of an operator (see [`HubPace`]), kept between
+    /// the interval and [`HUB_PACE_MAX_MS`].
+    pub fn set_pace(&mut self, pace_ms: u64) {
+        self.pace = pace_ms.clamp(HUB_FEED_INTERVAL_MS, HUB_PACE_MAX_MS);
     }
 
     /// When the alarm must ring to take a waiting entry the timer did not (see
@@ -80,13 +143,11 @@ impl HubFeed {
 
     /// The waiting entry if its time has come (the timer's part, or the alarm's).
     pub fn take_due(&mut self, now: u64) -> Option<ConversationEntry> {
-        if self.pending.is_none() || !self.may_send(now) {
+        if !self.pending.as_ref().is_some_and(|entry| self.may_send(entry, now)) {
             return None;
         }
-        self.sent_at = Some(now);
         let entry = self.pending.take()?;
-        self.close_sent |= entry.status == ConversationStatus::Closed;
-        Some(entry)
+        Some(self.sent(entry, now))
     }
 
     /// Forgets everything (the conversation was erased: nothing of it may reach the hub again).
@@ -94,8 +155,55 @@ impl HubFeed {
         *self = HubFeed::default();
     }
 
-    fn may_send(&self, now: u64) -> bool {
-        self.sent_at.is_none_or(|at| now >= at.saturating_add(HUB_FEED_INTERVAL_MS))
+    /// Records `entry` as the line the hub now has.
+    fn sent(&mut self, entry: ConversationEntry, now: u64) -> ConversationEntry {
+        self.close_sent |= entry.status == ConversationStatus::Closed;
+        self.sent_at = Some(now);
+        self.sent_signal = Some(Signal::of(&entry));
+        entry
+    }
+
+    fn may_send(&self, entry: &ConversationEntry, now: u64) -> bool {
+        self.sent_at.is_none_or(|at| now >= at.saturating_add(self.wait_for(entry)))
+    }
+
+    /// The interval for a line that asks something new of an operator, the pace for the rest.
+    fn wait_for(&self, entry: &ConversationEntry) -> u64 {
+        match &self.sent_signal {
+            Some(sent) if !Signal::of(entry).asks_more_than(sent) => self.pace.max(HUB_FEED_INTERVAL_MS),
+            _ => HUB_FEED_INTERVAL_MS,
+        }
+    }
+}
+
+/// The hub's side of the feed: how many conversations are sending it lines, and from that the
+/// pace it asks of them, so its intake of ordinary lines stays near [`HUB_LINES_PER_SECOND`]
+/// however many conversations are active.
+#[derive(Debug, Clone, Default)]
+pub struct HubPace {
+    /// When each conversation's last line arrived.
+    heard: HashMap<String, u64>,
+    pace: u64,
+    /// When the pace was last worked out (once a second is enough).
+    counted_at: Option<u64>,
+}
+
+impl HubPace {
+    /// A line from `conversation_id` arrived: the pace (ms) the conversation is to keep.
+    pub fn heard(&mut self, conversation_id: &str, now: u64) -> u64 {
+        match self.heard.get_mut(conversation_id) {
+            Some(at) => *at = now,
+            None => {
+                self.heard.insert(conversation_id.to_owned(), now);
+            }
+        }
+        if self.counted_at.is_none_or(|at| now >= at.saturating_add(HUB_FEED_INTERVAL_MS)) {
+            self.heard.retain(|_, at| now < at.saturating_add(HUB_PACE_MAX_MS));
+            let active = self.heard.len() as u64;
+            self.pace = (active * 1_000 / HUB_LINES_PER_SECOND).clamp(HUB_FEED_INTERVAL_MS, HUB_PACE_MAX_MS);
+            self.counted_at = Some(now);
+        }
+        self.pace
     }
 }
 
@@ -241,6 +349,89 @@ mod tests {
         feed.changed(entry(3), 1_050);
         assert_eq!(feed.changed(closed, 1_100), None);
         assert_eq!(feed.take_due(2_000).map(|e| e.revision), Some(3));
+    }
+
+    #[test]
+    fn on_a_paced_hub_cosmetic_changes_wait_the_pace_and_the_newest_arrives() {
+        let mut feed = HubFeed::default();
+        feed.set_pace(5_000);
+        let visitor_wrote = |revision: u64| ConversationEntry { unread_by_operator: 1, ..entry(revision) };
+        let (mut sent, mut last) = (Vec::new(), 0);
+        for i in 0..100u64 {
+            let at = 10_000 + i * 200;
+            while let Some(due) = feed.due_at().filter(|due| *due <= at) {
+                sent.push(due);
+                last = feed.take_due(due).expect("due").revision;
+            }
+            if let Some(e) = feed.changed(visitor_wrote(i + 1), at) {
+                sent.push(at);
+                last = e.revision;
+            }
+        }
+        if let Some(due) = feed.due_at() {
+            sent.push(due);
+            last = feed.take_due(due).expect("due").revision;
+        }
+        assert!(sent.windows(2).all(|w| w[1] - w[0] >= 5_000), "{sent:?}");
+        assert_eq!(sent.len(), 5, "{sent:?}");
+        assert_eq!(last, 100);
+    }
+
+    #[test]
+    fn on_a_paced_hub_what_asks_something_of_an_operator_keeps_the_interval() {
+        let mut feed = HubFeed::default();
+        feed.set_pace(10_000);
+        let read = |revision: u64| ConversationEntry { unread_by_operator: 0, ..entry(revision) };
+        assert!(feed.changed(read(1), 1_000).is_some());
+        // Only the preview changed: it waits the pace.
+        assert!(feed.changed(read(2), 1_200).is_none());
+        assert_eq!(feed.due_at(), Some(11_000));
+        // Each of these asks something of an operator: due one interval after the last send.
+        let asks = [
+            ConversationEntry { unread_by_operator: 0, callback_requested: true, ..entry(3) },
+            ConversationEntry { unread_by_operator: 0, awaiting_reply_since: Some(1_300), ..entry(3) },
+            ConversationEntry { unread_by_operator: 0, assignee: Some(crate::chat::hub::Assignee { operator_id: "op".into(), name: "Anna".into() }), ..entry(3) },
+            ConversationEntry { unread_by_operator: 0, rating: Some(5), ..entry(3) },
+        ];
+        for (i, asked) in asks.into_iter().enumerate() {
+            let mut feed = feed.clone();
+            assert!(feed.changed(asked.clone(), 1_300).is_none());
+            assert_eq!(feed.due_at(), Some(2_000), "change {i}");
+            assert_eq!(feed.take_due(2_000), Some(asked));
+        }
+        // A need that ends is no new ask: the operator read the visitor's message.
+        let mut read_later = HubFeed::default();
+        read_later.set_pace(10_000);
+        assert!(read_later.changed(entry(1), 1_000).is_some());
+        assert!(read_later.changed(read(2), 1_200).is_none());
+        assert_eq!(read_later.due_at(), Some(11_000));
+        // A visitor writing after the operator read everything: unread again.
+        let mut feed = feed.clone();
+        assert_eq!(feed.take_due(11_000).map(|e| e.revision), Some(2));
+        assert!(feed.changed(entry(3), 11_100).is_none());
+        assert_eq!(feed.due_at(), Some(12_000));
+        // The pace is kept within its bounds.
+        feed.set_pace(60_000);
+        assert_eq!(feed.pace, HUB_PACE_MAX_MS);
+        feed.set_pace(0);
+        assert_eq!(feed.pace, HUB_FEED_INTERVAL_MS);
+    }
+
+    #[test]
+    fn the_hub_paces_by_the_conversations_active_in_the_last_ten_seconds() {
+        let mut pace = HubPace::default();
+        let active = |pace: &mut HubPace, conversations: u64, now: u64| {
+            (0..conversations).map(|i| pace.heard(&format!("c{i}"), now)).last().expect("some")
+        };
+        assert_eq!(active(&mut pace, 50, 1_000), HUB_FEED_INTERVAL_MS, "a quiet site keeps the interval");
+        // Worked out again once a second, not on every line.
+        assert_eq!(active(&mut pace, 500, 1_500), HUB_FEED_INTERVAL_MS);
+        assert_eq!(active(&mut pace, 500, 2_000), 5_000, "500 active: 100 lines a second");
+        active(&mut pace, 5_000, 3_000);
+        assert_eq!(active(&mut pace, 5_000, 4_000), HUB_PACE_MAX_MS, "never slower than the maximum");
+        // Conversations that stopped sending stop counting after the window.
+        active(&mut pace, 150, 4_000 + HUB_PACE_MAX_MS);
+        assert_eq!(active(&mut pace, 150, 5_000 + HUB_PACE_MAX_MS), 1_500);
     }
 
     #[test]
