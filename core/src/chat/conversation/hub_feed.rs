@@ -19,7 +19,10 @@
 //! The timer lives in memory. Its backstop is the adapter's alarm, set for
 //! [`HubFeed::backstop_at`], well after the entry is due: an alarm set on every message would cost
 //! a conversation that writes about once an interval a storage commit and a wake-up per message,
-//! while only an object that stops within that second needs it.
+//! while only an object that stops within that second needs it. Only a line with a new ask of an
+//! operator has one: a line that asks nothing new (a newer preview), lost with an object that
+//! stopped, is brought up to date by the conversation's next change, and backing up every such line
+//! had the alarms of a busy site's conversations ring in step, a storm every ten seconds.
 //!
 //! A close goes at once, whatever the interval: operators act on it (the list marks it closed,
 //! another operator stops answering), a conversation closes once, and the line must not depend
@@ -138,7 +141,8 @@ impl HubFeed {
     /// When the alarm must ring to take a waiting entry the timer did not (see
     /// [`HUB_FEED_BACKSTOP_MS`]).
     pub fn backstop_at(&self) -> Option<u64> {
-        self.due_at().map(|due| due.saturating_add(HUB_FEED_BACKSTOP_MS))
+        let asks = self.pending.as_ref().is_some_and(|entry| self.asks_more(entry));
+        self.due_at().filter(|_| asks).map(|due| due.saturating_add(HUB_FEED_BACKSTOP_MS))
     }
 
     /// The waiting entry if its time has come (the timer's part, or the alarm's).
@@ -169,10 +173,16 @@ impl HubFeed {
 
     /// The interval for a line that asks something new of an operator, the pace for the rest.
     fn wait_for(&self, entry: &ConversationEntry) -> u64 {
-        match &self.sent_signal {
-            Some(sent) if !Signal::of(entry).asks_more_than(sent) => self.pace.max(HUB_FEED_INTERVAL_MS),
-            _ => HUB_FEED_INTERVAL_MS,
+        if self.asks_more(entry) {
+            HUB_FEED_INTERVAL_MS
+        } else {
+            self.pace.max(HUB_FEED_INTERVAL_MS)
         }
+    }
+
+    /// Whether `entry` asks something of an operator that the hub's line does not.
+    fn asks_more(&self, entry: &ConversationEntry) -> bool {
+        self.sent_signal.as_ref().is_none_or(|sent| Signal::of(entry).asks_more_than(sent))
     }
 }
 
@@ -296,8 +306,10 @@ mod tests {
     fn the_alarm_backs_up_a_waiting_entry_long_after_it_is_due() {
         let mut feed = HubFeed::default();
         assert_eq!(feed.backstop_at(), None, "nothing waits");
-        assert!(feed.changed(entry(1), 5_000).is_some());
+        let read = ConversationEntry { unread_by_operator: 0, ..entry(1) };
+        assert!(feed.changed(read, 5_000).is_some());
         assert_eq!(feed.backstop_at(), None, "sent at once");
+        // A visitor wrote: unread, a new ask.
         assert!(feed.changed(entry(2), 5_400).is_none());
         assert_eq!(feed.due_at(), Some(6_000));
         assert_eq!(feed.backstop_at(), Some(6_000 + HUB_FEED_BACKSTOP_MS));
@@ -432,6 +444,16 @@ mod tests {
         // Conversations that stopped sending stop counting after the window.
         active(&mut pace, 150, 4_000 + HUB_PACE_MAX_MS);
         assert_eq!(active(&mut pace, 150, 5_000 + HUB_PACE_MAX_MS), 1_500);
+    }
+
+    #[test]
+    fn a_line_that_asks_nothing_new_has_no_alarm_behind_it() {
+        let mut feed = HubFeed::default();
+        assert!(feed.changed(entry(1), 5_000).is_some());
+        // One more unread message: a newer preview, nothing new to act on.
+        assert!(feed.changed(entry(2), 5_400).is_none());
+        assert_eq!(feed.due_at(), Some(6_000), "the timer still takes it");
+        assert_eq!(feed.backstop_at(), None);
     }
 
     #[test]
