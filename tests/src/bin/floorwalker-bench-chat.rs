@@ -1,6 +1,9 @@
 //! `make bench-chat`: visitor → operator message latency over the real worker (wrangler dev on
-//! loopback) with 1, 100 and 500 concurrent conversations, and the workerd process's RSS and CPU
-//! during each run. Bounded: every conversation sends `MESSAGES` messages, then the run stops.
+//! loopback) with 1, 100 and 500 concurrent conversations, and the local stack's RSS and CPU
+//! during each run. Sockets connect to workerd itself, not through the relay the tests put in
+//! front of it (`scripts/wrangler-dev.mjs`): nothing stands between a socket and the worker in
+//! production, and the relay's CPU per frame would be counted as the worker's. Bounded: every
+//! conversation sends `MESSAGES` messages, then the run stops.
 //!
 //! Each conversation has a visitor socket and an operator socket; the visitor sends a message,
 //! the clock stops when the operator's socket receives it, and the next follows after a short
@@ -281,12 +284,19 @@ async fn main() {
     let worker = Arc::new(worker);
     let cookie = Arc::new(cookie);
     let idle = stack(worker.pid().expect("wrangler is running"));
-    println!(
-        "chat latency, visitor socket → worker → Conversation DO → operator socket, loopback; {MESSAGES} messages per conversation, {} ms apart",
-        PAUSE.as_millis()
-    );
-    println!("local stack processes {:?}, idle RSS {} MB", idle.iter().map(|p| p.0).collect::<Vec<_>>(), idle.iter().map(|p| p.1).sum::<u64>() / 1024);
     let rate: Option<f64> = std::env::var("RATE").ok().and_then(|r| r.parse().ok());
+    match rate {
+        Some(rate) => println!(
+            "chat latency, each side's socket → worker → Conversation DO → the other side's socket, loopback; open loop at {rate} msg/s, warm-up {} s, measured {} s",
+            env_secs("WARMUP", 3).as_secs(),
+            env_secs("SECONDS", 15).as_secs()
+        ),
+        None => println!(
+            "chat latency, visitor socket → worker → Conversation DO → operator socket, loopback; {MESSAGES} messages per conversation, {} ms apart",
+            PAUSE.as_millis()
+        ),
+    }
+    println!("local stack processes {:?}, idle RSS {} MB", idle.iter().map(|p| p.0).collect::<Vec<_>>(), idle.iter().map(|p| p.1).sum::<u64>() / 1024);
     for (round, n) in sizes.into_iter().enumerate() {
         match rate {
             Some(rate) => open_loop(&worker, &cookie, n, rate, round).await,
