@@ -18,7 +18,7 @@ help:
 	@echo "make demo          build everything and run the demo shop, widget and worker on http://127.0.0.1:$${PORT:-8787}"
 	@echo "make test          run every test (unit, widget in headless Chromium, end to end)"
 	@echo "make bench         what a visit costs: widget bytes (first load, + cards, + chat) and main-thread time, against issue 16's goals"
-	@echo "make bench-chat    chat latency p50/p99 with 1, 100, 500 conversations; workerd RSS and CPU (RATE=R: open-loop at R msg/s, SECONDS=15)"
+	@echo "make bench-chat    chat latency p50/p99 with 1, 100, 500 conversations; the local stack's RSS and CPU (RATE=R: open-loop at R msg/s, SECONDS=15)"
 	@echo "make operator      create a console operator on a running worker (see the Makefile)"
 	@echo "make owner         create a site owner (the console's Install screen and the rest) on a running worker"
 	@echo "make bench-webhooks  lead -> CRM delivery latency, throughput and losses through the real worker"
@@ -79,7 +79,7 @@ test-e2e: build
 bench: build
 	bash scripts/bench.sh
 
-# Chat latency (p50/p99) with 1, 100 and 500 concurrent conversations, and workerd's RSS/CPU.
+# Chat latency (p50/p99) with 1, 100 and 500 concurrent conversations, and the local stack's RSS/CPU.
 bench-chat: build
 	cargo run -q -p floorwalker-e2e --bin floorwalker-bench-chat -- $(or $(SIZES),1 100 500)
 
