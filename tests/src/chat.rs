@@ -122,7 +122,6 @@ pub async fn login(worker: &Worker, email: &str, password: &str) -> String {
     set_cookie.split(';').next().expect("name=value").to_owned()
 }
 
-/// Opens a WebSocket with the given `Origin` (and `Cookie`); the error carries the refusal status.
 /// Relay ports whose sockets connect to workerd's own port instead (see
 /// `Worker::sockets_straight_to_workerd`).
 static STRAIGHT: std::sync::Mutex<std::collections::BTreeMap<u16, u16>> = std::sync::Mutex::new(std::collections::BTreeMap::new());
@@ -132,6 +131,7 @@ pub fn connect_straight(relay_port: u16, workerd_port: u16) {
     STRAIGHT.lock().expect("the straight ports").insert(relay_port, workerd_port);
 }
 
+/// Opens a WebSocket with the given `Origin` (and `Cookie`); the error carries the refusal status.
 pub async fn connect(url: &str, origin: Option<&str>, cookie: Option<&str>) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
     let mut request = url.into_client_request()?;
     if let Some(origin) = origin {

@@ -763,7 +763,12 @@ impl Conversation {
     fn push_entry(&self, entry: ConversationEntry) {
         let Some(settings) = self.settings() else { return };
         let (env, memo) = (self.env.clone(), self.memo.clone());
-        self.state.wait_until(async move { tell_hub(&env, &settings.site, entry, &memo).await });
+        self.state.wait_until(async move {
+            if !tell_hub(&env, &settings.site, entry, &memo).await {
+                // Waiting again: a timer of its own retries it after the interval.
+                FeedTimer(memo).run(&env, &settings.site).await;
+            }
+        });
     }
 
     /// Sends the feed's waiting entry when it is due, from memory, unless a timer already waits
@@ -772,7 +777,10 @@ impl Conversation {
         {
             let mut memo = self.memo.borrow_mut();
             let Some(due) = memo.feed.due_at() else { return };
-            if memo.feed_timer.is_some_and(|at| now_ms() <= at.saturating_add(HUB_FEED_INTERVAL_MS)) {
+            // A timer that wakes later than this line is due (it waits the pace for a cosmetic
+            // line, and this one asks something of an operator) does not cover it: a second timer
+            // does (whichever wakes first sends the line, the other finds nothing due).
+            if memo.feed_timer.is_some_and(|at| at <= due && now_ms() <= at.saturating_add(HUB_FEED_INTERVAL_MS)) {
                 return;
             }
             memo.feed_timer = Some(due);
@@ -883,6 +891,7 @@ impl FeedTimer {
                 continue;
             }
             let Some(entry) = self.0.borrow_mut().feed.take_due(now) else { return };
+            // A line the hub did not take waits again (see `HubFeed::unsent`) for the next turn.
             tell_hub(env, site, entry, &self.0).await;
         }
     }
@@ -896,23 +905,33 @@ impl Drop for FeedTimer {
     }
 }
 
-/// Sends a list line to the hub and keeps the pace it answers with.
-async fn tell_hub(env: &Env, site: &str, entry: ConversationEntry, memo: &RefCell<Memo>) {
+/// Sends a list line to the hub and keeps the pace it answers with; `false` if the hub did not
+/// take it (the line then waits again, see `HubFeed::unsent`).
+async fn tell_hub(env: &Env, site: &str, entry: ConversationEntry, memo: &RefCell<Memo>) -> bool {
     tally::count(Tally::HubEntry);
     let told = match protocol::hub(env, site) {
-        Ok(hub) => hub.ask(&HubCall::Entry(entry)).await,
+        Ok(hub) => hub.ask(&HubCall::Entry(entry.clone())).await,
         Err(error) => Err(error),
     };
     let pace_ms = match told {
-        Ok(HubReply::Paced { pace_ms }) => pace_ms,
+        Ok(HubReply::Paced { pace_ms }) => Some(pace_ms),
         // A hub from before paces (a deploy in progress): the interval.
-        Ok(HubReply::Done) => 0,
-        Ok(other) => return worker::console_error!("updating the hub: {}", protocol::unexpected(&other)),
-        Err(error) => return worker::console_error!("updating the hub: {error}"),
+        Ok(HubReply::Done) => Some(0),
+        Ok(other) => {
+            worker::console_error!("updating the hub: {}", protocol::unexpected(&other));
+            None
+        }
+        Err(error) => {
+            worker::console_error!("updating the hub: {error}");
+            None
+        }
     };
-    if let Ok(mut memo) = memo.try_borrow_mut() {
-        memo.feed.set_pace(pace_ms);
+    let Ok(mut memo) = memo.try_borrow_mut() else { return pace_ms.is_some() };
+    match pace_ms {
+        Some(pace_ms) => memo.feed.set_pace(pace_ms),
+        None => memo.feed.unsent(entry),
     }
+    pace_ms.is_some()
 }
 
 /// Logs a storage write that failed where nobody is waiting for its answer.

@@ -134,7 +134,7 @@ pub enum HubCall {
         #[serde(default)]
         site: String,
     },
-    /// A conversation's line in the live list changed → [`HubReply::Done`].
+    /// A conversation's line in the live list changed → [`HubReply::Paced`].
     Entry(ConversationEntry),
     /// Is any operator online? → [`HubReply::Presence`].
     Online,

@@ -21,6 +21,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use floorwalker_core::chat::hub::HubNotification;
 use floorwalker_core::chat::protocol::ServerFrame;
 use floorwalker_e2e::chat::*;
 use floorwalker_e2e::worker::Worker;
@@ -28,6 +29,10 @@ use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::Message;
 
 const MESSAGES: usize = 5;
+
+/// The console's list lines as they arrive: when, and how old the line's last activity was then
+/// (the worker's clock and this one are the machine's).
+static LIST_LINES: std::sync::Mutex<Vec<(tokio::time::Instant, u64)>> = std::sync::Mutex::new(Vec::new());
 const PAUSE: Duration = Duration::from_millis(200);
 
 /// The local stack: every process in wrangler's process group (wrangler's node and its workerd
@@ -258,6 +263,15 @@ async fn open_loop(worker: &Arc<Worker>, cookie: &Arc<String>, conversations: us
         per_message("hub_entries"),
         per_message("d1_round_trips"),
     );
+    let mut ages: Vec<Duration> =
+        LIST_LINES.lock().expect("the list lines").iter().filter(|(at, _)| *at >= from && *at < to).map(|(_, age)| Duration::from_millis(*age)).collect();
+    ages.sort();
+    println!(
+        "  list lines at the console: {:.0}/s, age on arrival p50 {:.0} ms, p99 {:.0} ms (the hub's pace at work)",
+        ages.len() as f64 / measured.as_secs_f64(),
+        percentile(&ages, 50.0).as_secs_f64() * 1000.0,
+        percentile(&ages, 99.0).as_secs_f64() * 1000.0,
+    );
     if lost > 0 {
         println!("  ({lost} messages never arrived within 10 s of the last send)");
     }
@@ -275,11 +289,18 @@ async fn main() {
     create_operator(&worker, "bench@demo.example", "Bench", "bench password 123").await;
     let cookie = login(&worker, "bench@demo.example", "bench password 123").await;
     // An operator online, so no conversation turns into a callback offer; its list updates are
-    // read (and dropped) as a console would.
+    // read as a console would, each line's age noted (`LIST_LINES`).
     let mut console = ConsoleSocket::open(&worker, &cookie).await;
     tokio::spawn(async move {
         use futures_util::StreamExt;
-        while console.ws.next().await.is_some() {}
+        while let Some(message) = console.ws.next().await {
+            let Ok(Message::Text(text)) = message else { continue };
+            let Ok(notification) = serde_json::from_str::<HubNotification>(text.as_str()) else { continue };
+            if let HubNotification::ConversationUpdated { entry } | HubNotification::ConversationOpened { entry } = notification {
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_millis() as u64;
+                LIST_LINES.lock().expect("the list lines").push((tokio::time::Instant::now(), now.saturating_sub(entry.updated_at)));
+            }
+        }
     });
     let worker = Arc::new(worker);
     let cookie = Arc::new(cookie);

@@ -19,10 +19,11 @@
 //! The timer lives in memory. Its backstop is the adapter's alarm, set for
 //! [`HubFeed::backstop_at`], well after the entry is due: an alarm set on every message would cost
 //! a conversation that writes about once an interval a storage commit and a wake-up per message,
-//! while only an object that stops within that second needs it. Only a line with a new ask of an
-//! operator has one: a line that asks nothing new (a newer preview), lost with an object that
-//! stopped, is brought up to date by the conversation's next change, and backing up every such line
-//! had the alarms of a busy site's conversations ring in step, a storm every ten seconds.
+//! while only an object that stops within that second needs it. Only a line whose change is one an
+//! operator acts on (an ask that starts or ends: a read badge must not stay lit for half an hour
+//! on a visitor who left) has one: a line where only the preview or a count changed, lost with an
+//! object that stopped, is brought up to date by the conversation's next change. A line the hub
+//! did not take waits again as if never sent ([`HubFeed::unsent`]).
 //!
 //! A close goes at once, whatever the interval: operators act on it (the list marks it closed,
 //! another operator stops answering), a conversation closes once, and the line must not depend
@@ -141,8 +142,17 @@ impl HubFeed {
     /// When the alarm must ring to take a waiting entry the timer did not (see
     /// [`HUB_FEED_BACKSTOP_MS`]).
     pub fn backstop_at(&self) -> Option<u64> {
-        let asks = self.pending.as_ref().is_some_and(|entry| self.asks_more(entry));
-        self.due_at().filter(|_| asks).map(|due| due.saturating_add(HUB_FEED_BACKSTOP_MS))
+        let acted_on = self.pending.as_ref().is_some_and(|entry| self.sent_signal.as_ref() != Some(&Signal::of(entry)));
+        self.due_at().filter(|_| acted_on).map(|due| due.saturating_add(HUB_FEED_BACKSTOP_MS))
+    }
+
+    /// The hub did not take `entry`: it waits again (unless a newer line already does), and the
+    /// hub is taken to have nothing of it, so the next line goes at the interval, alarm behind it.
+    pub fn unsent(&mut self, entry: ConversationEntry) {
+        self.sent_signal = None;
+        if self.pending.as_ref().is_none_or(|held| held.revision < entry.revision) {
+            self.pending = Some(entry);
+        }
     }
 
     /// The waiting entry if its time has come (the timer's part, or the alarm's).
@@ -447,13 +457,33 @@ mod tests {
     }
 
     #[test]
-    fn a_line_that_asks_nothing_new_has_no_alarm_behind_it() {
+    fn only_a_line_operators_act_on_has_an_alarm_behind_it() {
         let mut feed = HubFeed::default();
         assert!(feed.changed(entry(1), 5_000).is_some());
-        // One more unread message: a newer preview, nothing new to act on.
+        // One more unread message: a newer preview and count, nothing to act on.
         assert!(feed.changed(entry(2), 5_400).is_none());
         assert_eq!(feed.due_at(), Some(6_000), "the timer still takes it");
         assert_eq!(feed.backstop_at(), None);
+        // The operator read it all: the badge goes out, even on a conversation nobody writes in again.
+        let read = ConversationEntry { unread_by_operator: 0, ..entry(3) };
+        assert!(feed.changed(read, 5_600).is_none());
+        assert_eq!(feed.backstop_at(), Some(6_000 + HUB_FEED_BACKSTOP_MS));
+    }
+
+    #[test]
+    fn a_line_the_hub_did_not_take_waits_again_as_a_new_ask() {
+        let mut feed = HubFeed::default();
+        feed.set_pace(10_000);
+        let sent = feed.changed(entry(1), 1_000).expect("sent at once");
+        feed.unsent(sent);
+        assert_eq!(feed.due_at(), Some(2_000), "again after the interval, not the pace");
+        assert_eq!(feed.backstop_at(), Some(2_000 + HUB_FEED_BACKSTOP_MS));
+        // A newer line that waits already is not replaced by the older one that failed.
+        let mut newer = HubFeed::default();
+        let failed = newer.changed(entry(1), 1_000).expect("sent at once");
+        assert!(newer.changed(entry(2), 1_100).is_none());
+        newer.unsent(failed);
+        assert_eq!(newer.take_due(2_000).map(|e| e.revision), Some(2));
     }
 
     #[test]
