@@ -203,6 +203,10 @@ impl HubFeed {
 pub struct HubPace {
     /// When each conversation's last line arrived.
     heard: HashMap<String, u64>,
+    /// When the first line arrived (the hub woke up): before a whole window has passed, the count
+    /// is scaled up to one, or a hub woken on a busy site would ask for the interval and get
+    /// every conversation's lines at once.
+    since: Option<u64>,
     pace: u64,
     /// When the pace was last worked out (once a second is enough).
     counted_at: Option<u64>,
@@ -219,7 +223,9 @@ impl HubPace {
         }
         if self.counted_at.is_none_or(|at| now >= at.saturating_add(HUB_FEED_INTERVAL_MS)) {
             self.heard.retain(|_, at| now < at.saturating_add(HUB_PACE_MAX_MS));
-            let active = self.heard.len() as u64;
+            let since = *self.since.get_or_insert(now);
+            let observed = now.saturating_sub(since).clamp(HUB_FEED_INTERVAL_MS, HUB_PACE_MAX_MS);
+            let active = self.heard.len() as u64 * HUB_PACE_MAX_MS / observed;
             self.pace = (active * 1_000 / HUB_LINES_PER_SECOND).clamp(HUB_FEED_INTERVAL_MS, HUB_PACE_MAX_MS);
             self.counted_at = Some(now);
         }
@@ -445,15 +451,35 @@ mod tests {
         let active = |pace: &mut HubPace, conversations: u64, now: u64| {
             (0..conversations).map(|i| pace.heard(&format!("c{i}"), now)).last().expect("some")
         };
-        assert_eq!(active(&mut pace, 50, 1_000), HUB_FEED_INTERVAL_MS, "a quiet site keeps the interval");
+        // A hub just woken sees a tenth of a window: 5 conversations in its first second count as 50.
+        assert_eq!(active(&mut pace, 5, 1_000), HUB_FEED_INTERVAL_MS, "a quiet site keeps the interval");
         // Worked out again once a second, not on every line.
         assert_eq!(active(&mut pace, 500, 1_500), HUB_FEED_INTERVAL_MS);
-        assert_eq!(active(&mut pace, 500, 2_000), 5_000, "500 active: 100 lines a second");
-        active(&mut pace, 5_000, 3_000);
-        assert_eq!(active(&mut pace, 5_000, 4_000), HUB_PACE_MAX_MS, "never slower than the maximum");
+        // A whole window later (the estimate no longer scales), each count covers the last window.
+        let w = HUB_PACE_MAX_MS;
+        active(&mut pace, 500, 2_000 + w);
+        assert_eq!(active(&mut pace, 500, 3_000 + w), 5_000, "500 active: 100 lines a second");
+        active(&mut pace, 5_000, 4_000 + w);
+        assert_eq!(active(&mut pace, 5_000, 5_000 + w), HUB_PACE_MAX_MS, "never slower than the maximum");
         // Conversations that stopped sending stop counting after the window.
-        active(&mut pace, 150, 4_000 + HUB_PACE_MAX_MS);
-        assert_eq!(active(&mut pace, 150, 5_000 + HUB_PACE_MAX_MS), 1_500);
+        active(&mut pace, 150, 5_000 + 2 * w);
+        assert_eq!(active(&mut pace, 150, 6_000 + 2 * w), 1_500);
+    }
+
+    #[test]
+    fn a_hub_woken_on_a_busy_site_does_not_ask_for_every_line_at_once() {
+        // 500 conversations on a 5 s pace: a fifth of them in each second after the wake-up.
+        let mut pace = HubPace::default();
+        let mut asked = Vec::new();
+        for second in 0..12u64 {
+            for i in 0..100u64 {
+                let id = format!("c{}", (second * 100 + i) % 500);
+                asked.push(pace.heard(&id, 1_000 * second + i));
+            }
+        }
+        // The first line counts alone; from the second second on, the estimate holds.
+        assert!(asked[100..].iter().all(|p| *p >= 5_000), "{:?}", &asked[100..110]);
+        assert_eq!(*asked.last().unwrap(), 5_000);
     }
 
     #[test]
