@@ -34,6 +34,8 @@ mod prompt;
 mod sound;
 #[cfg(feature = "chat")]
 mod view;
+#[cfg(feature = "chat")]
+mod lazy;
 
 #[cfg(feature = "chat")]
 pub use chat_exports::*;

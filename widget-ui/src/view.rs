@@ -9,9 +9,11 @@ use floorwalker_core::leads::contact::{self, normalize_email, normalize_phone};
 use floorwalker_core::leads::lead::LeadRequest;
 use floorwalker_core::visitor::context::VisitorContext;
 use leptos::prelude::*;
+use std::sync::Arc;
 
 use crate::chat::{routes, with, Ui};
 use crate::form::Status;
+use crate::lazy::{IntoLazy, Lazy};
 use crate::net::{self, FormError};
 
 /// The panel's styles (shipped as they are, so the reasons live here). `.fwc` fills the panel's
@@ -73,58 +75,58 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
             }
         }>
             <p class="link" role="status">
-                {move || chat_panel::link_notice(ui.link.get(), locale)}
+                {text_of(move || chat_panel::link_notice(ui.link.get(), locale).unwrap_or_default().to_owned())}
                 {when(move || ui.link.get() == Link::Reconnecting, move || view! {
                     " "
                     <button type="button" class="retry" on:click=move |_| {
                         with(|chat| chat.retry_now());
                     }>{text.retry_now}</button>
-                }.into_any())}
+                }.lazy())}
             </p>
             // The live region is a div wrapping a plain list: `role=log` on the `ol` itself would
             // take the list's role away from its items.
             <div class="log" node_ref=log role="log" aria-live="polite" aria-relevant="additions" aria-label=text.title tabindex="0">
                 <ol class="msgs">
-                    {move || greeting().map(|words| view! { <li class="m sys">{words}</li> })}
+                    {when(move || greeting().is_some(), move || view! { <li class="m sys">{text.empty}</li> }.lazy())}
                     // One keyed list for the three kinds of row (one `For` instantiated, not three).
                     <For each=move || rows(ui) key=Row::key children=move |row| match row {
-                        Row::Message(m) => message(m, ui, locale, timezone, offer_open).into_any(),
+                        Row::Message(m) => message(m, ui, locale, timezone, offer_open).lazy(),
                         Row::Pending(p) => view! {
                             <li class="m mine pending" data-pending=p.client_msg_id>
                                 <p class="t">{p.text}</p>
                                 <span class="meta">{text.sending}</span>
                             </li>
                         }
-                        .into_any(),
+                        .lazy(),
                         Row::Failed((_, words, reason)) => view! {
                             <li class="m mine failed">
                                 <p class="t">{words}</p>
                                 <span class="meta">{text.failed}": "{reason}</span>
                             </li>
                         }
-                        .into_any(),
+                        .lazy(),
                     }/>
                 </ol>
             </div>
-            <p class="typing">{move || ui.typing.get().map(|name| format!("{name} {}", text.typing))}</p>
+            <p class="typing">{text_of(move || ui.typing.get().map(|name| format!("{name} {}", text.typing)).unwrap_or_default())}</p>
             {when(move || ui.status.get() == ConversationStatus::Closed, move || view! {
                 <p class="note closed">{text.closed}</p>
                 {rating(locale)}
-            }.into_any())}
-            {when(move || chat_panel::offers_transcript(ui.has_conversation.get(), ui.messages.with(Vec::len)), move || transcript(locale).into_any())}
+            }.lazy())}
+            {when(move || chat_panel::offers_transcript(ui.has_conversation.get(), ui.messages.with(Vec::len)), move || transcript(locale).lazy())}
             {move || match footer.get() {
                 Footer::Offline => {
-                    let note = move || match mode.get() {
+                    let note = text_of(move || match mode.get() {
                         PanelMode::Offline(Availability::AfterHours) => text.after_hours,
                         _ => text.nobody_online,
-                    };
+                    }.to_owned());
                     view! {
                         <div class="offline">
                             <p class="note" id="fwc-offline">{note}</p>
                             {contact_form(ContactForm::OfflineMessage, locale, ui)}
                         </div>
                     }
-                    .into_any()
+                    .lazy()
                 }
                 Footer::Offer => view! {
                     <div class="offline offer">
@@ -132,8 +134,8 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
                         <button type="button" class="secondary" on:click=move |_| ui.offer_form.set(false)>{text.back_to_chat}</button>
                     </div>
                 }
-                .into_any(),
-                Footer::Composer => composer(locale, draft, error, touch_screen, ui.has_conversation).into_any(),
+                .lazy(),
+                Footer::Composer => composer(locale, draft, error, touch_screen, ui.has_conversation).lazy(),
             }}
         </div>
     }
@@ -167,15 +169,32 @@ fn rows(ui: Ui) -> Vec<Row> {
 }
 
 /// `<Show>` without its types: `child` while `shown()` is true, built again each time it turns
-/// true. Every call site shares one instantiation (a memo of `bool`, an `Option<AnyView>`), where
+/// true. Every call site shares one instantiation (a memo of `bool`, an `Option<Lazy>`), where
 /// each `<Show>` instantiated its own render effect, state and drop glue.
-fn when(shown: impl Fn() -> bool + Send + Sync + 'static, child: impl Fn() -> AnyView + Send + Sync + 'static) -> impl IntoView {
+fn when(shown: impl Fn() -> bool + Send + Sync + 'static, child: impl Fn() -> Lazy + Send + Sync + 'static) -> impl IntoView {
     when_erased(Box::new(shown), Box::new(child))
 }
 
-fn when_erased(shown: Box<dyn Fn() -> bool + Send + Sync>, child: Box<dyn Fn() -> AnyView + Send + Sync>) -> impl IntoView {
+fn when_erased(shown: Box<dyn Fn() -> bool + Send + Sync>, child: Box<dyn Fn() -> Lazy + Send + Sync>) -> impl IntoView {
     let shown = Memo::new(move |_| shown());
     move || shown.get().then(|| child())
+}
+
+/// A reactive text (or text property) without its closure's type: tachys renders `Arc<dyn Fn() ->
+/// T>` as it does a closure, so every binding of one output type shares one instantiation of the
+/// render effect (its build, rebuild and drop glue) where each closure instantiated its own.
+fn text_of(f: impl Fn() -> String + Send + Sync + 'static) -> Arc<dyn Fn() -> String + Send + Sync> {
+    Arc::new(f)
+}
+
+/// A reactive `"true"`/`"false"` attribute (`aria-*`).
+fn flag(f: impl Fn() -> bool + Send + Sync + 'static) -> Arc<dyn Fn() -> &'static str + Send + Sync> {
+    Arc::new(move || if f() { "true" } else { "false" })
+}
+
+/// A reactive boolean attribute (`hidden`, `disabled`).
+fn present(f: impl Fn() -> bool + Send + Sync + 'static) -> Arc<dyn Fn() -> bool + Send + Sync> {
+    Arc::new(f)
 }
 
 /// What sits under the conversation (see [`panel`]).
@@ -200,7 +219,7 @@ fn message(m: ChatMessage, ui: Ui, locale: Locale, timezone: StoredValue<String>
     let offer = (m.action == Some(MessageAction::OfferCallback)).then(|| {
         when(move || offer_open.get(), move || view! {
             <button type="button" class="secondary" on:click=move |_| ui.offer_form.set(true)>{text.leave_contact}</button>
-        }.into_any())
+        }.lazy())
     });
     // On the shop's clock (the site's time zone), as the operator sees it in the console.
     let (time, iso) = timezone.with_value(|zone| net::message_time(zone, m.at, locale));
@@ -211,9 +230,9 @@ fn message(m: ChatMessage, ui: Ui, locale: Locale, timezone: StoredValue<String>
         let label = format!("{} · {}", file.name, file.size_words());
         Some(if file.kind.is_image() {
             let src = href.clone();
-            view! { <a class="file" href=href target="_blank" rel="noopener"><img src=src alt=file.name.clone()/><span class="fname">{label}</span></a> }.into_any()
+            view! { <a class="file" href=href target="_blank" rel="noopener"><img src=src alt=file.name.clone()/><span class="fname">{label}</span></a> }.lazy()
         } else {
-            view! { <a class="file" href=href target="_blank" rel="noopener">{label}</a> }.into_any()
+            view! { <a class="file" href=href target="_blank" rel="noopener">{label}</a> }.lazy()
         })
     });
     let words = m.attachment.is_none().then(|| view! { <p class="t">{m.text}</p> });
@@ -223,7 +242,7 @@ fn message(m: ChatMessage, ui: Ui, locale: Locale, timezone: StoredValue<String>
             {words}{file}
             {offer}
             <span class="meta"><time datetime=iso>{time}</time>
-                {when(seen, move || view! { " · "<span class="seen">{text.seen}</span> }.into_any())}
+                {when(seen, move || view! { " · "<span class="seen">{text.seen}</span> }.lazy())}
             </span>
         </li>
     }
@@ -274,7 +293,7 @@ fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<Option<Stri
         }>
             <label for="fwc-input" class="sr">{text.input_label}</label>
             <textarea id="fwc-input" rows="2" placeholder=text.placeholder aria-describedby=described
-                prop:value=move || draft.get()
+                prop:value=text_of(move || draft.get())
                 on:input=move |ev| {
                     draft.set(event_target_value(&ev));
                     with(|chat| chat.typing(true));
@@ -289,10 +308,10 @@ fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<Option<Stri
             {when(move || has_conversation.get(), move || view! {
                 <input type="file" id="fwc-file" class="file-input" accept=floorwalker_core::chat::attachment::ACCEPT on:change=move |ev| attach(ev, locale, error)/>
                 <label for="fwc-file" class="attach" title=text.attach><span aria-hidden="true">"+"</span><span class="sr">{text.attach}</span></label>
-            }.into_any())}
+            }.lazy())}
             <button type="submit" class="send brand">{text.send}</button>
             {hint.map(|hint| view! { <p id="fwc-hint" class="hint">{hint}</p> })}
-            <p id="fwc-error" class="error" role="alert">{move || error.get()}</p>
+            <p id="fwc-error" class="error" role="alert">{text_of(move || error.get().unwrap_or_default())}</p>
         </form>
     }
 }
@@ -410,29 +429,29 @@ fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
             }
         });
     };
-    let error = move || match status.get() {
-        Status::Invalid(message) | Status::Failed(message) => Some(message),
-        _ => None,
-    };
+    let error = text_of(move || match status.get() {
+        Status::Invalid(message) | Status::Failed(message) => message,
+        _ => String::new(),
+    });
     let described = format!("{consent_id} {error_id}");
     let message_field = offline.then(|| {
         let (id, described) = (message_id.clone(), described.clone());
         view! {
             <label for=id.clone()>{text.message_label}</label>
             <textarea id=id rows="3" aria-describedby=described required
-                prop:value=move || message.get() on:input=move |ev| message.set(event_target_value(&ev))></textarea>
+                prop:value=text_of(move || message.get()) on:input=move |ev| message.set(event_target_value(&ev))></textarea>
         }
     });
     view! {
         {when(move || matches!(status.get(), Status::Done(_)), move || view! {
-            <p class="done" role="status">{move || match status.get() { Status::Done(m) => m, _ => String::new() }}</p>
-        }.into_any())}
-        <form novalidate class="lead" hidden=move || matches!(status.get(), Status::Done(_)) on:submit=submit>
+            <p class="done" role="status">{text_of(move || match status.get() { Status::Done(m) => m, _ => String::new() })}</p>
+        }.lazy())}
+        <form novalidate class="lead" hidden=present(move || matches!(status.get(), Status::Done(_))) on:submit=submit>
             {message_field}
             <label for=contact_id.clone()>{text.contact_label}</label>
             <input id=contact_id type="text" autocomplete="email" inputmode="email" required aria-describedby=described
-                aria-invalid=move || matches!(status.get(), Status::Invalid(_)).to_string()
-                prop:value=move || contact_value.get()
+                aria-invalid=flag(move || matches!(status.get(), Status::Invalid(_)))
+                prop:value=text_of(move || contact_value.get())
                 on:input=move |ev| {
                     contact_value.set(event_target_value(&ev));
                     if matches!(status.get_untracked(), Status::Invalid(_)) {
@@ -442,19 +461,19 @@ fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
             <div class="hp" aria-hidden="true">
                 <label>"website"
                     <input name="website" tabindex="-1" autocomplete="off"
-                        prop:value=move || honeypot.get() on:input=move |ev| honeypot.set(event_target_value(&ev))/>
+                        prop:value=text_of(move || honeypot.get()) on:input=move |ev| honeypot.set(event_target_value(&ev))/>
                 </label>
             </div>
             <p id=consent_id class="consent">{consent_text}</p>
             <p id=error_id class="error" role="alert">{error}</p>
-            <button type="submit" class="primary brand" aria-busy=move || (status.get() == Status::Sending).to_string()>
-                {move || if status.get() == Status::Sending {
+            <button type="submit" class="primary brand" aria-busy=flag(move || status.get() == Status::Sending)>
+                {text_of(move || if status.get() == Status::Sending {
                     text.sending.to_owned()
                 } else if offline {
                     text.leave_message.to_owned()
                 } else {
                     text.leave_contact.to_owned()
-                }}
+                })}
             </button>
         </form>
     }
@@ -495,14 +514,14 @@ fn rating(locale: Locale) -> impl IntoView {
                 {(1..=5u8).map(|score| view! {
                     <button type="button" class="rate" data-score=score
                         aria-label=format!("{score} {} 5", text.rating_of)
-                        aria-pressed=move || (chosen.get() == Some(score)).to_string()
-                        disabled=move || answered() && chosen.get() != Some(score)
+                        aria-pressed=flag(move || chosen.get() == Some(score))
+                        disabled=present(move || answered() && chosen.get() != Some(score))
                         on:click=move |_| rate(score)>{score}</button>
                 }).collect_view()}
             </div>
             <p id="fwc-rate-scale" class="rate-scale">{text.rating_scale}</p>
-            <p class="done" role="status">{move || match status.get() { Status::Done(m) => m, _ => String::new() }}</p>
-            <p class="error" role="alert">{move || match status.get() { Status::Failed(m) => m, _ => String::new() }}</p>
+            <p class="done" role="status">{text_of(move || match status.get() { Status::Done(m) => m, _ => String::new() })}</p>
+            <p class="error" role="alert">{text_of(move || match status.get() { Status::Failed(m) => m, _ => String::new() })}</p>
         </div>
     }
 }
@@ -561,32 +580,32 @@ fn transcript(locale: Locale) -> impl IntoView {
             }
         });
     };
-    let error = move || match status.get() {
-        Status::Invalid(message) | Status::Failed(message) => Some(message),
-        _ => None,
-    };
+    let error = text_of(move || match status.get() {
+        Status::Invalid(message) | Status::Failed(message) => message,
+        _ => String::new(),
+    });
     view! {
         <div class="transcript">
             <button type="button" class="secondary" node_ref=toggle aria-controls="fwc-tr-form"
-                aria-expanded=move || expanded.get().to_string() on:click=on_toggle>{text.transcript_action}</button>
+                aria-expanded=flag(move || expanded.get()) on:click=on_toggle>{text.transcript_action}</button>
             <p id="fwc-tr-status" class="done" role="status">
-                {move || match status.get() { Status::Done(m) => m, _ => String::new() }}
+                {text_of(move || match status.get() { Status::Done(m) => m, _ => String::new() })}
             </p>
-            <form id="fwc-tr-form" novalidate hidden=move || !expanded.get() on:submit=submit>
+            <form id="fwc-tr-form" novalidate hidden=present(move || !expanded.get()) on:submit=submit>
                 <label for="fwc-tr-email">{text.transcript_label}</label>
                 <div class="tr-row">
                     <input id="fwc-tr-email" type="email" autocomplete="email" inputmode="email" required node_ref=field
                         aria-describedby="fwc-tr-purpose fwc-tr-error"
-                        aria-invalid=move || matches!(status.get(), Status::Invalid(_)).to_string()
-                        prop:value=move || email.get()
+                        aria-invalid=flag(move || matches!(status.get(), Status::Invalid(_)))
+                        prop:value=text_of(move || email.get())
                         on:input=move |ev| {
                             email.set(event_target_value(&ev));
                             if matches!(status.get_untracked(), Status::Invalid(_)) {
                                 status.set(Status::Editing);
                             }
                         }/>
-                    <button type="submit" class="send brand" aria-busy=move || (status.get() == Status::Sending).to_string()>
-                        {move || if status.get() == Status::Sending { text.sending } else { text.transcript_send }}
+                    <button type="submit" class="send brand" aria-busy=flag(move || status.get() == Status::Sending)>
+                        {text_of(move || if status.get() == Status::Sending { text.sending } else { text.transcript_send }.to_owned())}
                     </button>
                 </div>
                 <p id="fwc-tr-purpose" class="consent">{text.transcript_purpose}</p>
