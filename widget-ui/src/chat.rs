@@ -42,8 +42,9 @@ pub(crate) struct Ui {
     pub operator_online: RwSignal<Option<bool>>,
     pub status: RwSignal<ConversationStatus>,
     pub has_conversation: RwSignal<bool>,
-    /// The operator typing now, by name.
-    pub typing: RwSignal<Option<String>>,
+    /// The operator typing now, as the panel says it ("Anna is typing…"), or empty. A `String`
+    /// signal, not an `Option`: each signal value type costs the module its own code.
+    pub typing: RwSignal<String>,
     pub operator_read: RwSignal<u64>,
     pub open: RwSignal<bool>,
     /// The callback-offer form, after the visitor chose it under a system message.
@@ -102,7 +103,7 @@ pub(crate) fn mount(container: web_sys::HtmlElement, opts: Options, may_store: b
         operator_online: RwSignal::new(None),
         status: RwSignal::new(stored.status),
         has_conversation: RwSignal::new(stored.conversation_id.is_some()),
-        typing: RwSignal::new(None),
+        typing: RwSignal::new(String::new()),
         operator_read: RwSignal::new(0),
         open: RwSignal::new(false),
         offer_form: RwSignal::new(false),

@@ -50,7 +50,8 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
         now
     });
     let draft = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    // Empty when there is nothing to say (a `String` signal, as the others: see `Ui::typing`).
+    let error = RwSignal::new(String::new());
     let log = NodeRef::<leptos::html::Div>::new();
     // The newest message stays in sight when messages come and when a form takes room from the log.
     Effect::new(move |_| {
@@ -108,7 +109,7 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
                     }/>
                 </ol>
             </div>
-            <p class="typing">{text_of(move || ui.typing.get().map(|name| format!("{name} {}", text.typing)).unwrap_or_default())}</p>
+            <p class="typing">{text_of(move || ui.typing.get())}</p>
             {when(move || ui.status.get() == ConversationStatus::Closed, move || view! {
                 <p class="note closed">{text.closed}</p>
                 {rating(locale)}
@@ -249,7 +250,7 @@ fn message(m: ChatMessage, ui: Ui, locale: Locale, timezone: StoredValue<String>
 }
 
 /// Sends the file the visitor picked; its message arrives over the socket like any other.
-fn attach(ev: leptos::ev::Event, locale: Locale, error: RwSignal<Option<String>>) {
+fn attach(ev: leptos::ev::Event, locale: Locale, error: RwSignal<String>) {
     use wasm_bindgen::JsCast;
     let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
     let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
@@ -257,18 +258,18 @@ fn attach(ev: leptos::ev::Event, locale: Locale, error: RwSignal<Option<String>>
     let Some((api_base, Some(conversation), Some(token))) = with(|chat| (chat.opts.api_base.clone(), chat.conversation_id(), chat.token())) else {
         return;
     };
-    error.set(None);
+    error.set(String::new());
     wasm_bindgen_futures::spawn_local(async move {
         let said = match routes::upload(&api_base, &conversation, &token, &file, &net::random_id()).await {
             Ok(()) => return,
             Err(FormError::Refused(code)) => contact::message(code, locale),
             Err(FormError::Unavailable) => None,
         };
-        error.set(Some(said.unwrap_or(copy(locale).attach_failed).to_owned()));
+        error.set(said.unwrap_or(copy(locale).attach_failed).to_owned());
     });
 }
 
-fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<Option<String>>, touch_screen: bool, has_conversation: RwSignal<bool>) -> impl IntoView {
+fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<String>, touch_screen: bool, has_conversation: RwSignal<bool>) -> impl IntoView {
     let text = copy(locale);
     let hint = chat_panel::composer_hint(touch_screen, locale);
     let described = if hint.is_some() { "fwc-hint fwc-error" } else { "fwc-error" };
@@ -277,12 +278,12 @@ fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<Option<Stri
         match with(|chat| chat.send_text(&typed)) {
             Some(Ok(())) => {
                 draft.set(String::new());
-                error.set(None);
+                error.set(String::new());
             }
             Some(Err(ErrorCode::EmptyMessage)) | None => {}
             Some(Err(code)) => {
                 let code = if code == ErrorCode::MessageTooLong { ErrorCode::FieldTooLong } else { code };
-                error.set(contact::message(code, locale).map(str::to_owned));
+                error.set(contact::message(code, locale).unwrap_or_default().to_owned());
             }
         }
     };
@@ -311,7 +312,7 @@ fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<Option<Stri
             }.lazy())}
             <button type="submit" class="send brand">{text.send}</button>
             {hint.map(|hint| view! { <p id="fwc-hint" class="hint">{hint}</p> })}
-            <p id="fwc-error" class="error" role="alert">{text_of(move || error.get().unwrap_or_default())}</p>
+            <p id="fwc-error" class="error" role="alert">{text_of(move || error.get())}</p>
         </form>
     }
 }
@@ -484,7 +485,8 @@ fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
 /// are done with. Nothing takes focus: the question sits under the closing note until answered.
 fn rating(locale: Locale) -> impl IntoView {
     let text = copy(locale);
-    let chosen = RwSignal::new(None::<u8>);
+    // The score chosen, 0 for none (a `u64` signal, a type the panel has already: see `Ui::typing`).
+    let chosen = RwSignal::new(0u64);
     let status = RwSignal::new(Status::Editing);
     let rate = move |score: u8| {
         if matches!(status.get_untracked(), Status::Sending | Status::Done(_)) {
@@ -494,13 +496,13 @@ fn rating(locale: Locale) -> impl IntoView {
         else {
             return status.set(Status::Failed(text.rating_failed.to_owned()));
         };
-        chosen.set(Some(score));
+        chosen.set(u64::from(score));
         status.set(Status::Sending);
         wasm_bindgen_futures::spawn_local(async move {
             match routes::rate(&api_base, &conversation, token, score).await {
                 Ok(()) => status.set(Status::Done(text.rating_thanks.to_owned())),
                 Err(_) => {
-                    chosen.set(None);
+                    chosen.set(0);
                     status.set(Status::Failed(text.rating_failed.to_owned()));
                 }
             }
@@ -514,8 +516,8 @@ fn rating(locale: Locale) -> impl IntoView {
                 {(1..=5u8).map(|score| view! {
                     <button type="button" class="rate" data-score=score
                         aria-label=format!("{score} {} 5", text.rating_of)
-                        aria-pressed=flag(move || chosen.get() == Some(score))
-                        disabled=present(move || answered() && chosen.get() != Some(score))
+                        aria-pressed=flag(move || chosen.get() == u64::from(score))
+                        disabled=present(move || answered() && chosen.get() != u64::from(score))
                         on:click=move |_| rate(score)>{score}</button>
                 }).collect_view()}
             </div>

@@ -141,7 +141,7 @@ impl Chat {
     fn on_drop(&self) {
         let welcomed = self.ui.link.get_untracked() == Link::Connected;
         self.drop_socket();
-        self.ui.typing.set(None);
+        self.ui.typing.set(String::new());
         self.typing_sent.set(false);
         if self.destroyed.get() {
             return;
@@ -200,7 +200,7 @@ impl Chat {
                 let from_operator =
                     self.client.borrow().messages().last().is_some_and(|m| matches!(m.author, Author::Operator { .. }));
                 if from_operator {
-                    self.ui.typing.set(None);
+                    self.ui.typing.set(String::new());
                 }
                 self.mark_read();
             }
@@ -237,7 +237,8 @@ impl Chat {
                 self.mark_read();
             }
             ClientEvent::Frame(ServerFrame::Typing { author: Author::Operator { name }, on }) => {
-                self.ui.typing.set(on.then_some(name));
+                let line = if on { format!("{name} {}", chat_panel::copy(self.opts.locale).typing) } else { String::new() };
+                self.ui.typing.set(line);
             }
             ClientEvent::Frame(ServerFrame::Read { by: floorwalker_core::chat::protocol::Side::Operator, up_to_seq }) => {
                 self.ui.operator_read.set(up_to_seq);
@@ -246,7 +247,7 @@ impl Chat {
             ClientEvent::Frame(ServerFrame::Closed { .. }) => {
                 self.stored.borrow_mut().status = ConversationStatus::Closed;
                 self.ui.status.set(ConversationStatus::Closed);
-                self.ui.typing.set(None);
+                self.ui.typing.set(String::new());
             }
             ClientEvent::Frame(ServerFrame::Error { error, .. }) => {
                 net::warn(&format!("floorwalker chat: {}", error.message));
