@@ -36,6 +36,8 @@ mod sound;
 mod view;
 #[cfg(feature = "chat")]
 mod lazy;
+#[cfg(feature = "chat")]
+mod rows;
 
 #[cfg(feature = "chat")]
 pub use chat_exports::*;

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use crate::chat::{routes, with, Ui};
 use crate::form::Status;
 use crate::lazy::{IntoLazy, Lazy};
+use crate::rows::Rows;
 use crate::net::{self, FormError};
 
 /// The panel's styles (shipped as they are, so the reasons live here). `.fwc` fills the panel's
@@ -68,6 +69,24 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
         empty.then(|| chat_panel::greeting(mode.get(), locale)).flatten()
     };
     let offer_open = Memo::new(move |_| ui.messages.with(|m| chat_panel::callback_offer_open(m)));
+    let rows_owner = Owner::current().unwrap_or_else(Owner::new);
+    let row_view: Arc<dyn Fn(Row) -> Lazy + Send + Sync> = Arc::new(move |row| match row {
+        Row::Message(m) => message(m, ui, locale, timezone, offer_open).lazy(),
+        Row::Pending(p) => view! {
+            <li class="m mine pending" data-pending=p.client_msg_id>
+                <p class="t">{p.text}</p>
+                <span class="meta">{text.sending}</span>
+            </li>
+        }
+        .lazy(),
+        Row::Failed((_, words, reason)) => view! {
+            <li class="m mine failed">
+                <p class="t">{words}</p>
+                <span class="meta">{text.failed}": "{reason}</span>
+            </li>
+        }
+        .lazy(),
+    });
     view! {
         <style>{STYLE}</style>
         <div class="fwc" on:keydown=move |ev: leptos::ev::KeyboardEvent| {
@@ -89,24 +108,8 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
             <div class="log" node_ref=log role="log" aria-live="polite" aria-relevant="additions" aria-label=text.title tabindex="0">
                 <ol class="msgs">
                     {when(move || greeting().is_some(), move || view! { <li class="m sys">{text.empty}</li> }.lazy())}
-                    // One keyed list for the three kinds of row (one `For` instantiated, not three).
-                    <For each=move || rows(ui) key=Row::key children=move |row| match row {
-                        Row::Message(m) => message(m, ui, locale, timezone, offer_open).lazy(),
-                        Row::Pending(p) => view! {
-                            <li class="m mine pending" data-pending=p.client_msg_id>
-                                <p class="t">{p.text}</p>
-                                <span class="meta">{text.sending}</span>
-                            </li>
-                        }
-                        .lazy(),
-                        Row::Failed((_, words, reason)) => view! {
-                            <li class="m mine failed">
-                                <p class="t">{words}</p>
-                                <span class="meta">{text.failed}": "{reason}</span>
-                            </li>
-                        }
-                        .lazy(),
-                    }/>
+                    // One keyed list for the three kinds of row (see `rows.rs`).
+                    {move || Rows { items: rows(ui), child: row_view.clone(), owner: rows_owner.clone() }}
                 </ol>
             </div>
             <p class="typing">{text_of(move || ui.typing.get())}</p>
@@ -161,12 +164,12 @@ impl Row {
     }
 }
 
-/// The list in the order it is shown: messages, then pending, then failed.
-fn rows(ui: Ui) -> Vec<Row> {
+/// The list in the order it is shown, each row with its key: messages, then pending, then failed.
+fn rows(ui: Ui) -> Vec<(String, Row)> {
     let mut rows: Vec<Row> = ui.messages.with(|m| m.iter().cloned().map(Row::Message).collect());
     ui.pending.with(|p| rows.extend(p.iter().cloned().map(Row::Pending)));
     ui.failed.with(|f| rows.extend(f.iter().cloned().map(Row::Failed)));
-    rows
+    rows.into_iter().map(|row| (row.key(), row)).collect()
 }
 
 /// `<Show>` without its types: `child` while `shown()` is true, built again each time it turns
