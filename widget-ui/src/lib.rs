@@ -84,7 +84,7 @@ mod chat_exports {
         if with(|_| ()).is_some() {
             return Err("the chat is already mounted".into());
         }
-        let config: PublicSiteConfig = crate::net::site_config(&get(&options, "config"))?;
+        let config: PublicSiteConfig = crate::net::site_config_without_prompts(&get(&options, "config"))?;
         let locale = match get(&options, "locale").as_string().as_deref() {
             Some("en") => Locale::En,
             Some("ru") => Locale::Ru,

@@ -18,8 +18,18 @@ use wasm_bindgen_futures::JsFuture;
 /// The site config as the widget hands it over: its wire form (core's `base::wire`, a
 /// `Uint8Array`), the prompts' words included.
 pub fn site_config(value: &JsValue) -> Result<PublicSiteConfig, JsValue> {
-    let bytes = value.dyn_ref::<js_sys::Uint8Array>().ok_or("config: not the wire form's bytes")?.to_vec();
-    wire::decode(&bytes).ok_or_else(|| "config: not in this module's wire form".into())
+    wire::decode(&config_bytes(value)?).ok_or_else(|| "config: not in this module's wire form".into())
+}
+
+/// [`site_config`] without the prompts ([`PublicSiteConfig::decode_without_prompts`]), as the
+/// chat reads it: it has no use for them, and their decoder would be most of the config's code in
+/// its module (1.7 KB brotli, measured 2026-12-05).
+pub fn site_config_without_prompts(value: &JsValue) -> Result<PublicSiteConfig, JsValue> {
+    PublicSiteConfig::decode_without_prompts(&config_bytes(value)?).ok_or_else(|| "config: not in this module's wire form".into())
+}
+
+fn config_bytes(value: &JsValue) -> Result<Vec<u8>, JsValue> {
+    Ok(value.dyn_ref::<js_sys::Uint8Array>().ok_or("config: not the wire form's bytes")?.to_vec())
 }
 
 /// The visitor context the widget answers `"context"` with: its wire form (a `Uint8Array`).
