@@ -40,7 +40,9 @@ pub(crate) struct Ui {
     pub link: RwSignal<Link>,
     /// `None` until the session or a welcome says.
     pub operator_online: RwSignal<Option<bool>>,
-    pub status: RwSignal<ConversationStatus>,
+    /// Whether the conversation was closed (its `ConversationStatus` as a `bool`: a signal of a type
+    /// the panel has anyway costs the module no code of its own).
+    pub closed: RwSignal<bool>,
     pub has_conversation: RwSignal<bool>,
     /// The operator typing now, as the panel says it ("Anna is typing…"), or empty. A `String`
     /// signal, not an `Option`: each signal value type costs the module its own code.
@@ -101,7 +103,7 @@ pub(crate) fn mount(container: web_sys::HtmlElement, opts: Options, may_store: b
         failed: RwSignal::new(Vec::new()),
         link: RwSignal::new(Link::Idle),
         operator_online: RwSignal::new(None),
-        status: RwSignal::new(stored.status),
+        closed: RwSignal::new(stored.status == ConversationStatus::Closed),
         has_conversation: RwSignal::new(stored.conversation_id.is_some()),
         typing: RwSignal::new(String::new()),
         operator_read: RwSignal::new(0),
@@ -331,7 +333,7 @@ impl Chat {
         let text = floorwalker_core::chat::protocol::normalize_message_text(text).map_err(|e| e.code)?;
         self.interacted();
         self.prime_sound();
-        if self.ui.status.get_untracked() == ConversationStatus::Closed {
+        if self.ui.closed.get_untracked() {
             // A closed conversation is final; writing again starts a new one.
             let pending = self.client.borrow().pending().to_vec();
             self.client.replace(ChatClient::new(Vec::new(), pending));
@@ -341,7 +343,7 @@ impl Chat {
                 stored.read_up_to = 0;
                 stored.status = ConversationStatus::Open;
             }
-            self.ui.status.set(ConversationStatus::Open);
+            self.ui.closed.set(false);
             self.ui.has_conversation.set(false);
             self.ui.operator_read.set(0);
         }

@@ -3,7 +3,7 @@
 use floorwalker_core::base::error::ErrorCode;
 use floorwalker_core::base::locale::Locale;
 use floorwalker_core::chat::panel::{self as chat_panel, copy, panel_mode, Availability, ContactForm, Link, PanelMode};
-use floorwalker_core::chat::protocol::{Author, ChatMessage, ConversationStatus, MessageAction, PendingMessage};
+use floorwalker_core::chat::protocol::{Author, ChatMessage, MessageAction, PendingMessage};
 use floorwalker_core::leads::consent::ConsentText;
 use floorwalker_core::leads::contact::{self, normalize_email, normalize_phone};
 use floorwalker_core::leads::lead::LeadRequest;
@@ -28,7 +28,7 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
     let text = copy(locale);
     let timezone = StoredValue::new(timezone);
     let mode = Memo::new(move |_| {
-        let under_way = ui.has_conversation.get() && ui.status.get() == ConversationStatus::Open;
+        let under_way = ui.has_conversation.get() && !ui.closed.get();
         panel_mode(ui.operator_online.get(), ui.within_hours.get(), under_way)
     });
     // What sits under the conversation: the composer, the leave-a-message form (nobody can answer)
@@ -113,7 +113,7 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
                 </ol>
             </div>
             <p class="typing">{text_of(move || ui.typing.get())}</p>
-            {when(move || ui.status.get() == ConversationStatus::Closed, move || view! {
+            {when(move || ui.closed.get(), move || view! {
                 <p class="note closed">{text.closed}</p>
                 {rating(locale)}
             }.lazy())}

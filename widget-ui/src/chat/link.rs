@@ -61,12 +61,12 @@ impl Chat {
                 let pending = self.client.borrow().pending().to_vec();
                 self.client.replace(ChatClient::new(Vec::new(), pending));
                 self.ui.has_conversation.set(true);
-                self.ui.status.set(ConversationStatus::Open);
+                self.ui.closed.set(false);
             }
             (Some(_), None) => {
                 // Ours was closed meanwhile: keep showing it; writing again starts a new one.
                 self.stored.borrow_mut().status = ConversationStatus::Closed;
-                self.ui.status.set(ConversationStatus::Closed);
+                self.ui.closed.set(true);
             }
             (None, None) => {}
         }
@@ -80,7 +80,7 @@ impl Chat {
             stored.status = ConversationStatus::Open;
         }
         self.ui.has_conversation.set(true);
-        self.ui.status.set(ConversationStatus::Open);
+        self.ui.closed.set(false);
         self.sync();
     }
 
@@ -224,7 +224,7 @@ impl Chat {
                 self.ui.link.set(Link::Connected);
                 self.ui.operator_online.set(Some(welcome.operator_online));
                 self.ui.operator_read.set(welcome.other_read_up_to);
-                self.ui.status.set(welcome.status);
+                self.ui.closed.set(welcome.status == ConversationStatus::Closed);
                 {
                     let client = self.client.borrow();
                     let mut stored = self.stored.borrow_mut();
@@ -246,7 +246,7 @@ impl Chat {
             ClientEvent::Frame(ServerFrame::Presence { operator_online }) => self.ui.operator_online.set(Some(operator_online)),
             ClientEvent::Frame(ServerFrame::Closed { .. }) => {
                 self.stored.borrow_mut().status = ConversationStatus::Closed;
-                self.ui.status.set(ConversationStatus::Closed);
+                self.ui.closed.set(true);
                 self.ui.typing.set(String::new());
             }
             ClientEvent::Frame(ServerFrame::Error { error, .. }) => {
