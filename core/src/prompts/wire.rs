@@ -73,7 +73,10 @@ impl PublicSiteConfig {
     /// The config from its wire form without its prompts (and `test_timing`, which follows them):
     /// `prompts` empty, `test_timing` none, the rest as [`decode`](crate::base::wire::decode)
     /// reads it. For the chat panel, which needs none of them: decoding the prompts' rules would be
-    /// code in its module for nothing. The bytes past `chat_sound` are not looked at.
+    /// code in its module for nothing. The bytes past `chat_sound` are not looked at. Inline, so it
+    /// is compiled only into the module that calls it: compiled into core, its decoders moved the
+    /// first load's functions about (same size, 78 B brotli more).
+    #[inline]
     pub fn decode_without_prompts(bytes: &[u8]) -> Option<PublicSiteConfig> {
         crate::base::wire::decode_leading(bytes, |input| {
             Some(PublicSiteConfig {
