@@ -19,7 +19,7 @@ use leptos::tachys::view::add_attr::AddAnyAttr;
 use leptos::tachys::view::{Mountable, Position, PositionState, Render, RenderHtml};
 
 /// A view to build, its type erased (see the module docs).
-pub struct Lazy(Box<dyn FnOnce() -> LazyState + Send>);
+pub struct Lazy(Box<dyn FnOnce() -> LazyState + Send + Sync>);
 
 /// A built [`Lazy`]: the view's own state behind a vtable.
 pub struct LazyState(Box<dyn Mountable>);
@@ -27,7 +27,7 @@ pub struct LazyState(Box<dyn Mountable>);
 /// Erases `view`'s type (`.into_any()`'s counterpart).
 pub fn lazy<V>(view: V) -> Lazy
 where
-    V: Render + Send + 'static,
+    V: Render + Send + Sync + 'static,
     V::State: 'static,
 {
     Lazy(Box::new(move || LazyState(Box::new(view.build()))))
@@ -99,7 +99,7 @@ impl RenderHtml for Lazy {
 }
 
 /// `.lazy()`: [`lazy`] as a method, where `.into_any()` would go.
-pub trait IntoLazy: Render + Send + Sized + 'static
+pub trait IntoLazy: Render + Send + Sync + Sized + 'static
 where
     Self::State: 'static,
 {
@@ -110,7 +110,7 @@ where
 
 impl<V> IntoLazy for V
 where
-    V: Render + Send + 'static,
+    V: Render + Send + Sync + 'static,
     V::State: 'static,
 {
 }

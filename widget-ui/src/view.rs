@@ -118,7 +118,7 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
                 {rating(locale)}
             }.lazy())}
             {when(move || chat_panel::offers_transcript(ui.has_conversation.get(), ui.messages.with(Vec::len)), move || transcript(locale).lazy())}
-            {move || match footer.get() {
+            {switch(move || Some(match footer.get() {
                 Footer::Offline => {
                     let note = text_of(move || match mode.get() {
                         PanelMode::Offline(Availability::AfterHours) => text.after_hours,
@@ -140,7 +140,7 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
                 }
                 .lazy(),
                 Footer::Composer => composer(locale, draft, error, touch_screen, ui.has_conversation).lazy(),
-            }}
+            }))}
         </div>
     }
 }
@@ -181,7 +181,13 @@ fn when(shown: impl Fn() -> bool + Send + Sync + 'static, child: impl Fn() -> La
 
 fn when_erased(shown: Box<dyn Fn() -> bool + Send + Sync>, child: Box<dyn Fn() -> Lazy + Send + Sync>) -> impl IntoView {
     let shown = Memo::new(move |_| shown());
-    move || shown.get().then(|| child())
+    switch(move || shown.get().then(|| child()))
+}
+
+/// A reactive part of the view that is replaced whole: [`when`]'s and the footer's, one render
+/// effect between them (the closure's type erased, as [`text_of`]'s).
+fn switch(f: impl Fn() -> Option<Lazy> + Send + Sync + 'static) -> Arc<dyn Fn() -> Option<Lazy> + Send + Sync> {
+    Arc::new(f)
 }
 
 /// A reactive text (or text property) without its closure's type: tachys renders `Arc<dyn Fn() ->
@@ -191,14 +197,18 @@ fn text_of(f: impl Fn() -> String + Send + Sync + 'static) -> Arc<dyn Fn() -> St
     Arc::new(f)
 }
 
+/// A reactive attribute: its value, or `None` for no attribute. One output type for the `aria-*`
+/// flags ([`flag`]) and the boolean attributes ([`present`]), so one render effect for both.
+type AttrFn = Arc<dyn Fn() -> Option<&'static str> + Send + Sync>;
+
 /// A reactive `"true"`/`"false"` attribute (`aria-*`).
-fn flag(f: impl Fn() -> bool + Send + Sync + 'static) -> Arc<dyn Fn() -> &'static str + Send + Sync> {
-    Arc::new(move || if f() { "true" } else { "false" })
+fn flag(f: impl Fn() -> bool + Send + Sync + 'static) -> AttrFn {
+    Arc::new(move || Some(if f() { "true" } else { "false" }))
 }
 
-/// A reactive boolean attribute (`hidden`, `disabled`).
-fn present(f: impl Fn() -> bool + Send + Sync + 'static) -> Arc<dyn Fn() -> bool + Send + Sync> {
-    Arc::new(f)
+/// A reactive boolean attribute (`hidden`, `disabled`): there (empty) or not.
+fn present(f: impl Fn() -> bool + Send + Sync + 'static) -> AttrFn {
+    Arc::new(move || f().then_some(""))
 }
 
 /// What sits under the conversation (see [`panel`]).
