@@ -9,6 +9,7 @@ use floorwalker_core::leads::contact::{self, normalize_email, normalize_phone};
 use floorwalker_core::leads::lead::LeadRequest;
 use floorwalker_core::visitor::context::VisitorContext;
 use leptos::prelude::*;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 use crate::chat::{routes, with, Ui};
@@ -40,16 +41,8 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
         PanelMode::Chat if ui.offer_form.get() => Footer::Offer,
         PanelMode::Chat => Footer::Composer,
     });
-    // The field changes with the footer: focus follows it while the panel is open.
-    Effect::new(move |previous: Option<Footer>| {
-        let now = footer.get();
-        if previous.is_some_and(|p| p != now) {
-            net::later(0, || {
-                with(|chat| chat.focus_input());
-            });
-        }
-        now
-    });
+    // The footer shown last (`Footer as u8`; none yet: `u8::MAX`), for [`footer_changed`].
+    let shown_footer = AtomicU8::new(u8::MAX);
     let draft = RwSignal::new(String::new());
     // Empty when there is nothing to say (a `String` signal, as the others: see `Ui::typing`).
     let error = RwSignal::new(String::new());
@@ -118,7 +111,7 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
                 {rating(locale)}
             }.lazy())}
             {when(move || chat_panel::offers_transcript(ui.has_conversation.get(), ui.messages.with(Vec::len)), move || transcript(locale).lazy())}
-            {switch(move || Some(match footer.get() {
+            {switch(move || Some(match footer_changed(footer.get(), &shown_footer) {
                 Footer::Offline => {
                     let note = text_of(move || match mode.get() {
                         PanelMode::Offline(Availability::AfterHours) => text.after_hours,
@@ -209,6 +202,19 @@ fn flag(f: impl Fn() -> bool + Send + Sync + 'static) -> AttrFn {
 /// A reactive boolean attribute (`hidden`, `disabled`): there (empty) or not.
 fn present(f: impl Fn() -> bool + Send + Sync + 'static) -> AttrFn {
     Arc::new(move || f().then_some(""))
+}
+
+/// `now`, the footer about to be drawn; when it replaces another (not at mount), focus follows
+/// the field into it while the panel is open (here, not in an effect of its own: one effect
+/// type fewer in the module).
+fn footer_changed(now: Footer, shown: &AtomicU8) -> Footer {
+    let before = shown.swap(now as u8, Ordering::Relaxed);
+    if before != u8::MAX && before != now as u8 {
+        net::later(0, || {
+            with(|chat| chat.focus_input());
+        });
+    }
+    now
 }
 
 /// What sits under the conversation (see [`panel`]).
