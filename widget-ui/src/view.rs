@@ -28,19 +28,26 @@ const STYLE: &str = include_str!("chat.css");
 pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> impl IntoView {
     let text = copy(locale);
     let timezone = StoredValue::new(timezone);
-    let mode = Memo::new(move |_| {
+    let mode = move || {
         let under_way = ui.has_conversation.get() && !ui.closed.get();
         panel_mode(ui.operator_online.get(), ui.within_hours.get(), under_way)
-    });
+    };
+    // The one memo on the mode (a `bool`: a memo of its own type would cost the module its code).
+    let offline = Memo::new(move |_| matches!(mode(), PanelMode::Offline(_)));
     // What sits under the conversation: the composer, the leave-a-message form (nobody can answer)
     // or the contact form the visitor chose under the server's callback offer. One at a time, so
     // a form is never half hidden under the composer. The offline form is kept when only the
     // reason changes (closing time passing while the visitor types keeps what they typed, and focus).
-    let footer = Memo::new(move |_| match mode.get() {
-        PanelMode::Offline(_) => Footer::Offline,
-        PanelMode::Chat if ui.offer_form.get() => Footer::Offer,
-        PanelMode::Chat => Footer::Composer,
-    });
+    // It depends on `offer_form` only in the chat mode, so nothing read while offline redraws it.
+    let footer = move || {
+        if offline.get() {
+            Footer::Offline
+        } else if ui.offer_form.get() {
+            Footer::Offer
+        } else {
+            Footer::Composer
+        }
+    };
     // The footer shown last (`Footer as u8`; none yet: `u8::MAX`), for [`footer_changed`].
     let shown_footer = AtomicU8::new(u8::MAX);
     let draft = RwSignal::new(String::new());
@@ -49,7 +56,7 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
     let log = NodeRef::<leptos::html::Div>::new();
     // The newest message stays in sight when messages come and when a form takes room from the log.
     Effect::new(move |_| {
-        footer.track();
+        footer();
         ui.messages.track();
         ui.pending.track();
         ui.failed.track();
@@ -59,7 +66,7 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
     });
     let greeting = move || {
         let empty = ui.messages.with(Vec::is_empty) && ui.pending.with(Vec::is_empty);
-        empty.then(|| chat_panel::greeting(mode.get(), locale)).flatten()
+        empty.then(|| chat_panel::greeting(mode(), locale)).flatten()
     };
     let offer_open = Memo::new(move |_| ui.messages.with(|m| chat_panel::callback_offer_open(m)));
     let rows_owner = Owner::current().unwrap_or_else(Owner::new);
@@ -111,9 +118,9 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
                 {rating(locale)}
             }.lazy())}
             {when(move || chat_panel::offers_transcript(ui.has_conversation.get(), ui.messages.with(Vec::len)), move || transcript(locale).lazy())}
-            {switch(move || Some(match footer_changed(footer.get(), &shown_footer) {
+            {switch(move || Some(match footer_changed(footer(), &shown_footer) {
                 Footer::Offline => {
-                    let note = text_of(move || match mode.get() {
+                    let note = text_of(move || match mode() {
                         PanelMode::Offline(Availability::AfterHours) => text.after_hours,
                         _ => text.nobody_online,
                     }.to_owned());
