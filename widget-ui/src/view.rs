@@ -20,7 +20,11 @@ use crate::net::{self, FormError};
 
 /// The panel's styles (shipped as they are, so the reasons live here). `.fwc` fills the panel's
 /// column: the conversation (`.log`, basis 0) takes what the footer (composer or form) leaves and
-/// scrolls; a form taller than the panel scrolls itself rather than slip under its edge.
+/// scrolls; a form taller than the panel scrolls itself rather than slip under its edge. The
+/// placeholder colour is set, not left to the browser, whose default grey may be too faint for
+/// 4.5:1. Files: the picker is its label (focus lands on the hidden input and shows on the
+/// label); pictures are thumbnails that open the full size. (No comments in the file itself: it
+/// ships as it is.)
 const STYLE: &str = include_str!("chat.css");
 
 /// The panel. `timezone` is the shop's (message times are on its clock); `touch_screen` leaves
