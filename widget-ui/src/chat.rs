@@ -38,8 +38,10 @@ pub(crate) struct Ui {
     /// Messages the server refused for good: (client_msg_id, text, reason).
     pub failed: RwSignal<Vec<(String, String, String)>>,
     pub link: RwSignal<Link>,
-    /// `None` until the session or a welcome says.
-    pub operator_online: RwSignal<Option<bool>>,
+    /// Read through [`Ui::operator_online`]: two `bool` signals, where an `Option<bool>` signal
+    /// would cost the module the code of a signal type of its own.
+    operator_online: RwSignal<bool>,
+    presence_known: RwSignal<bool>,
     /// Whether the conversation was closed (its `ConversationStatus` as a `bool`: a signal of a type
     /// the panel has anyway costs the module no code of its own).
     pub closed: RwSignal<bool>,
@@ -54,6 +56,18 @@ pub(crate) struct Ui {
     /// Whether it is within the shop's business hours now: given at mount, then re-evaluated
     /// every minute while the panel is open (see [`Chat::check_hours`]).
     pub within_hours: RwSignal<bool>,
+}
+
+impl Ui {
+    /// Whether an operator is online; `None` until the session or a welcome says (tracked).
+    pub fn operator_online(&self) -> Option<bool> {
+        self.presence_known.get().then(|| self.operator_online.get())
+    }
+
+    pub fn set_operator_online(&self, online: bool) {
+        self.operator_online.set(online);
+        self.presence_known.set(true);
+    }
 }
 
 pub(crate) struct Options {
@@ -102,7 +116,8 @@ pub(crate) fn mount(container: web_sys::HtmlElement, opts: Options, may_store: b
         pending: RwSignal::new(client.pending().to_vec()),
         failed: RwSignal::new(Vec::new()),
         link: RwSignal::new(Link::Idle),
-        operator_online: RwSignal::new(None),
+        operator_online: RwSignal::new(false),
+        presence_known: RwSignal::new(false),
         closed: RwSignal::new(stored.status == ConversationStatus::Closed),
         has_conversation: RwSignal::new(stored.conversation_id.is_some()),
         typing: RwSignal::new(String::new()),

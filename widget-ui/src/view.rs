@@ -34,7 +34,7 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
     let timezone = StoredValue::new(timezone);
     let mode = move || {
         let under_way = ui.has_conversation.get() && !ui.closed.get();
-        panel_mode(ui.operator_online.get(), ui.within_hours.get(), under_way)
+        panel_mode(ui.operator_online(), ui.within_hours.get(), under_way)
     };
     // The one memo on the mode (a `bool`: a memo of its own type would cost the module its code).
     let offline = Memo::new(move |_| matches!(mode(), PanelMode::Offline(_)));

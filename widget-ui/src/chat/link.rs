@@ -41,7 +41,7 @@ impl Chat {
 
     /// The session's answer: a token, presence and the conversation the server has open.
     pub(crate) fn took_session(&self, session: routes::Session) {
-        self.ui.operator_online.set(Some(session.operator_online));
+        self.ui.set_operator_online(session.operator_online);
         let mine = {
             let mut stored = self.stored.borrow_mut();
             stored.token = Some(session.token);
@@ -222,7 +222,7 @@ impl Chat {
             ClientEvent::Frame(ServerFrame::Welcome(welcome)) => {
                 self.attempt.set(0);
                 self.ui.link.set(Link::Connected);
-                self.ui.operator_online.set(Some(welcome.operator_online));
+                self.ui.set_operator_online(welcome.operator_online);
                 self.ui.operator_read.set(welcome.other_read_up_to);
                 self.ui.closed.set(welcome.status == ConversationStatus::Closed);
                 {
@@ -243,7 +243,7 @@ impl Chat {
             ClientEvent::Frame(ServerFrame::Read { by: floorwalker_core::chat::protocol::Side::Operator, up_to_seq }) => {
                 self.ui.operator_read.set(up_to_seq);
             }
-            ClientEvent::Frame(ServerFrame::Presence { operator_online }) => self.ui.operator_online.set(Some(operator_online)),
+            ClientEvent::Frame(ServerFrame::Presence { operator_online }) => self.ui.set_operator_online(operator_online),
             ClientEvent::Frame(ServerFrame::Closed { .. }) => {
                 self.stored.borrow_mut().status = ConversationStatus::Closed;
                 self.ui.closed.set(true);
