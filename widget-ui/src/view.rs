@@ -58,16 +58,6 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
     // Empty when there is nothing to say (a `String` signal, as the others: see `Ui::typing`).
     let error = RwSignal::new(String::new());
     let log = NodeRef::<leptos::html::Div>::new();
-    // The newest message stays in sight when messages come and when a form takes room from the log.
-    Effect::new(move |_| {
-        footer();
-        ui.messages.track();
-        ui.pending.track();
-        ui.failed.track();
-        if let Some(log) = log.get() {
-            log.set_scroll_top(log.scroll_height());
-        }
-    });
     let greeting = move || {
         let empty = ui.messages.with(Vec::is_empty) && ui.pending.with(Vec::is_empty);
         empty.then(|| chat_panel::greeting(mode(), locale)).flatten()
@@ -113,7 +103,10 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
                 <ol class="msgs">
                     {when(move || greeting().is_some(), move || view! { <li class="m sys">{text.empty}</li> }.lazy())}
                     // One keyed list for the three kinds of row (see `rows.rs`).
-                    {move || Rows { items: rows(ui), child: row_view.clone(), owner: rows_owner.clone() }}
+                    {move || {
+                        keep_in_sight(log);
+                        Rows { items: rows(ui), child: row_view.clone(), owner: rows_owner.clone() }
+                    }}
                 </ol>
             </div>
             <p class="typing">{text_of(move || ui.typing.get())}</p>
@@ -122,7 +115,7 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
                 {rating(locale)}
             }.lazy())}
             {when(move || chat_panel::offers_transcript(ui.has_conversation.get(), ui.messages.with(Vec::len)), move || transcript(locale).lazy())}
-            {switch(move || Some(match footer_changed(footer(), &shown_footer) {
+            {switch(move || Some(match footer_changed(footer(), &shown_footer, log) {
                 Footer::Offline => {
                     let note = text_of(move || match mode() {
                         PanelMode::Offline(Availability::AfterHours) => text.after_hours,
@@ -218,7 +211,8 @@ fn present(f: impl Fn() -> bool + Send + Sync + 'static) -> AttrFn {
 /// `now`, the footer about to be drawn; when it replaces another (not at mount), focus follows
 /// the field into it while the panel is open (here, not in an effect of its own: one effect
 /// type fewer in the module).
-fn footer_changed(now: Footer, shown: &AtomicU8) -> Footer {
+fn footer_changed(now: Footer, shown: &AtomicU8, log: NodeRef<leptos::html::Div>) -> Footer {
+    keep_in_sight(log);
     let before = shown.swap(now as u8, Ordering::Relaxed);
     if before != u8::MAX && before != now as u8 {
         net::later(0, || {
@@ -226,6 +220,18 @@ fn footer_changed(now: Footer, shown: &AtomicU8) -> Footer {
         });
     }
     now
+}
+
+/// The newest message stays in sight when messages come and when a form takes room from the log:
+/// the log scrolls to its end once this render's changes are in the page (a microtask, as the
+/// effect that did it before; called from the rows' and the footer's renders, so the module has
+/// no effect type of its own).
+fn keep_in_sight(log: NodeRef<leptos::html::Div>) {
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Some(log) = log.get_untracked() {
+            log.set_scroll_top(log.scroll_height());
+        }
+    });
 }
 
 /// What sits under the conversation (see [`panel`]).
