@@ -37,7 +37,11 @@ pub(crate) struct Ui {
     pub pending: RwSignal<Vec<PendingMessage>>,
     /// Messages the server refused for good: (client_msg_id, text, reason).
     pub failed: RwSignal<Vec<(String, String, String)>>,
-    pub link: RwSignal<Link>,
+    /// The link's notice as the panel shows it (empty when all is well) and whether it is
+    /// reconnecting (the "retry now" button): what the view needs of `Chat::link`, in signal
+    /// types the panel has anyway (a `Link` signal would cost the module code of its own).
+    pub link_notice: RwSignal<String>,
+    pub reconnecting: RwSignal<bool>,
     /// Read through [`Ui::operator_online`]: two `bool` signals, where an `Option<bool>` signal
     /// would cost the module the code of a signal type of its own.
     operator_online: RwSignal<bool>,
@@ -89,6 +93,8 @@ pub(crate) struct Chat {
     stored: RefCell<StoredChat>,
     may_store: Cell<bool>,
     client_id: String,
+    /// The link's state; the view's part of it is in `Ui` ([`Chat::set_link`]).
+    link: Cell<Link>,
     ws: RefCell<Option<(web_sys::WebSocket, Vec<Listener>)>>,
     attempt: Cell<u32>,
     /// Whether a session/conversation/connect step is under way (so retries never overlap).
@@ -115,7 +121,8 @@ pub(crate) fn mount(container: web_sys::HtmlElement, opts: Options, may_store: b
         messages: RwSignal::new(client.messages().to_vec()),
         pending: RwSignal::new(client.pending().to_vec()),
         failed: RwSignal::new(Vec::new()),
-        link: RwSignal::new(Link::Idle),
+        link_notice: RwSignal::new(String::new()),
+        reconnecting: RwSignal::new(false),
         operator_online: RwSignal::new(false),
         presence_known: RwSignal::new(false),
         closed: RwSignal::new(stored.status == ConversationStatus::Closed),
@@ -134,6 +141,7 @@ pub(crate) fn mount(container: web_sys::HtmlElement, opts: Options, may_store: b
         stored: RefCell::new(StoredChat { messages: Vec::new(), pending: Vec::new(), ..stored }),
         may_store: Cell::new(may_store),
         client_id: net::random_id(),
+        link: Cell::new(Link::Idle),
         ws: RefCell::new(None),
         attempt: Cell::new(0),
         busy: Cell::new(false),
@@ -186,6 +194,12 @@ impl Chat {
         })
     }
 
+    pub(crate) fn set_link(&self, link: Link) {
+        self.link.set(link);
+        self.ui.link_notice.set(chat_panel::link_notice(link, self.opts.locale).unwrap_or_default().to_owned());
+        self.ui.reconnecting.set(link == Link::Reconnecting);
+    }
+
     pub fn set_open(&self, open: bool) {
         self.ui.open.set(open);
         if let Some(timer) = self.hours_timer.take() {
@@ -196,7 +210,7 @@ impl Chat {
             self.prime_sound();
             self.mark_read();
             // A dropped link is retried at once when the visitor looks at it again.
-            if self.ui.link.get_untracked() == Link::Reconnecting {
+            if self.link.get() == Link::Reconnecting {
                 self.retry_now();
             }
             net::later(0, || {
@@ -325,7 +339,7 @@ impl Chat {
 
     /// Sends `read` when the panel is open and visible and there is something new.
     fn mark_read(&self) {
-        if self.ui.link.get_untracked() != Link::Connected {
+        if self.link.get() != Link::Connected {
             return;
         }
         let read_up_to = self.stored.borrow().read_up_to;
@@ -365,7 +379,7 @@ impl Chat {
         let frame = self.client.borrow_mut().send(&format!("m{}", net::random_id()), &text);
         self.typing(false);
         self.sync();
-        if self.ui.link.get_untracked() == Link::Connected {
+        if self.link.get() == Link::Connected {
             self.send_frame(&frame);
         } else if self.stored.borrow().conversation_id.is_none() {
             self.resume();
@@ -408,7 +422,7 @@ impl Chat {
             });
             self.typing_timer.set(id);
         }
-        if self.typing_sent.get() != on && self.ui.link.get_untracked() == Link::Connected {
+        if self.typing_sent.get() != on && self.link.get() == Link::Connected {
             self.typing_sent.set(on);
             self.send_frame(&ClientFrame::Typing { on });
         }

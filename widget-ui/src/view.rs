@@ -2,7 +2,7 @@
 
 use floorwalker_core::base::error::ErrorCode;
 use floorwalker_core::base::locale::Locale;
-use floorwalker_core::chat::panel::{self as chat_panel, copy, panel_mode, Availability, ContactForm, Link, PanelMode};
+use floorwalker_core::chat::panel::{self as chat_panel, copy, panel_mode, Availability, ContactForm, PanelMode};
 use floorwalker_core::chat::protocol::{Author, ChatMessage, MessageAction, PendingMessage};
 use floorwalker_core::leads::consent::ConsentText;
 use floorwalker_core::leads::contact::{self, normalize_email, normalize_phone};
@@ -89,8 +89,8 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
             }
         }>
             <p class="link" role="status">
-                {text_of(move || chat_panel::link_notice(ui.link.get(), locale).unwrap_or_default().to_owned())}
-                {when(move || ui.link.get() == Link::Reconnecting, move || view! {
+                {text_of(move || ui.link_notice.get())}
+                {when(move || ui.reconnecting.get(), move || view! {
                     " "
                     <button type="button" class="retry" on:click=move |_| {
                         with(|chat| chat.retry_now());

@@ -123,8 +123,8 @@ impl Chat {
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         self.ws.replace(Some((ws, vec![on_open, on_message, on_close])));
-        if self.ui.link.get_untracked() != Link::Reconnecting {
-            self.ui.link.set(Link::Connecting);
+        if self.link.get() != Link::Reconnecting {
+            self.set_link(Link::Connecting);
         }
         Ok(())
     }
@@ -139,7 +139,7 @@ impl Chat {
     }
 
     fn on_drop(&self) {
-        let welcomed = self.ui.link.get_untracked() == Link::Connected;
+        let welcomed = self.link.get() == Link::Connected;
         self.drop_socket();
         self.ui.typing.set(String::new());
         self.typing_sent.set(false);
@@ -158,7 +158,7 @@ impl Chat {
         if self.destroyed.get() {
             return;
         }
-        self.ui.link.set(Link::Reconnecting);
+        self.set_link(Link::Reconnecting);
         if let Some(timer) = self.retry_timer.take() {
             net::window().clear_timeout_with_handle(timer);
         }
@@ -221,7 +221,7 @@ impl Chat {
             }
             ClientEvent::Frame(ServerFrame::Welcome(welcome)) => {
                 self.attempt.set(0);
-                self.ui.link.set(Link::Connected);
+                self.set_link(Link::Connected);
                 self.ui.set_operator_online(welcome.operator_online);
                 self.ui.operator_read.set(welcome.other_read_up_to);
                 self.ui.closed.set(welcome.status == ConversationStatus::Closed);

@@ -57,7 +57,7 @@ pub async fn resume() -> Result<(), String> {
     if !has_conversation {
         if !has_pending {
             // Nothing to say yet: no conversation is created until the visitor writes.
-            with(|chat| chat.ui.link.set(floorwalker_core::chat::panel::Link::Idle));
+            with(|chat| chat.set_link(floorwalker_core::chat::panel::Link::Idle));
             return Ok(());
         }
         let (token, context) = with(|chat| (chat.token(), chat.context())).ok_or("the chat is gone")?;
