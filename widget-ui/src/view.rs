@@ -359,9 +359,6 @@ fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<String>, to
 fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
     let text = copy(locale);
     let offline = form == ContactForm::OfflineMessage;
-    let message = RwSignal::new(String::new());
-    let contact_value = RwSignal::new(String::new());
-    let honeypot = RwSignal::new(String::new());
     let status = RwSignal::new(Status::Editing);
     let shown_at = net::now_ms();
     // Reused while the visitor retries the same input, so a retry never makes a second lead.
@@ -371,6 +368,7 @@ fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
     let prefix = if offline { "fwc-off" } else { "fwc-offer" };
     let (contact_id, message_id, error_id, consent_id) =
         (format!("{prefix}-contact"), format!("{prefix}-message"), format!("{prefix}-error"), format!("{prefix}-consent"));
+    let contact_selector = format!("#{contact_id}");
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if status.get_untracked() == Status::Sending {
@@ -389,8 +387,11 @@ fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
         }) else {
             return;
         };
-        let typed = contact_value.get_untracked();
-        let said = message.get_untracked();
+        // The fields are read as they are (nothing but typing sets them: no signal and binding each).
+        let fields = ev.target().and_then(|target| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(target).ok());
+        let typed = field_value(fields.as_ref(), &contact_selector);
+        let said = field_value(fields.as_ref(), "textarea");
+        let honeypot = field_value(fields.as_ref(), "[name=website]");
         let invalid = |code: ErrorCode| status.set(Status::Invalid(contact::message(code, locale).unwrap_or_default().to_owned()));
         if typed.trim().is_empty() || (offline && said.trim().is_empty()) {
             return invalid(ErrorCode::MissingField);
@@ -428,7 +429,7 @@ fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
             kind: form.lead_kind(),
             prompt: None,
             contact: lead_contact,
-            honeypot: honeypot.get_untracked(),
+            honeypot,
             form_shown_at: shown_at,
             submitted_at: net::now_ms(),
             idempotency_key: key,
@@ -476,7 +477,7 @@ fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
         view! {
             <label for=id.clone()>{text.message_label}</label>
             <textarea id=id rows="3" aria-describedby=described required
-                prop:value=text_of(move || message.get()) on:input=move |ev| message.set(event_target_value(&ev))></textarea>
+></textarea>
         }
     });
     view! {
@@ -488,17 +489,10 @@ fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
             <label for=contact_id.clone()>{text.contact_label}</label>
             <input id=contact_id type="text" autocomplete="email" inputmode="email" required aria-describedby=described
                 aria-invalid=flag(move || matches!(status.get(), Status::Invalid(_)))
-                prop:value=text_of(move || contact_value.get())
-                on:input=move |ev| {
-                    contact_value.set(event_target_value(&ev));
-                    if matches!(status.get_untracked(), Status::Invalid(_)) {
-                        status.set(Status::Editing);
-                    }
-                }/>
+                on:input=editing_again(status)/>
             <div class="hp" aria-hidden="true">
                 <label>"website"
-                    <input name="website" tabindex="-1" autocomplete="off"
-                        prop:value=text_of(move || honeypot.get()) on:input=move |ev| honeypot.set(event_target_value(&ev))/>
+                    <input name="website" tabindex="-1" autocomplete="off"/>
                 </label>
             </div>
             <p id=consent_id class="consent">{consent_text}</p>
@@ -514,6 +508,24 @@ fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
             </button>
         </form>
     }
+}
+
+/// A field's input handler: typing again clears its "invalid" (one handler type for the forms'
+/// fields, which are read when the form is sent).
+fn editing_again(status: RwSignal<Status>) -> impl FnMut(leptos::ev::Event) + Clone + 'static {
+    move |_| {
+        if matches!(status.get_untracked(), Status::Invalid(_)) {
+            status.set(Status::Editing);
+        }
+    }
+}
+
+/// The value of the field `selector` finds in `form` (empty without one).
+fn field_value(form: Option<&web_sys::Element>, selector: &str) -> String {
+    form.and_then(|form| form.query_selector(selector).ok().flatten())
+        .and_then(|field| js_sys::Reflect::get(&field, &"value".into()).ok())
+        .and_then(|value| value.as_string())
+        .unwrap_or_default()
 }
 
 /// "How was this conversation?" once it has closed: five buttons, 1 to 5. One click sends the
@@ -569,7 +581,6 @@ fn rating(locale: Locale) -> impl IntoView {
 fn transcript(locale: Locale) -> impl IntoView {
     let text = copy(locale);
     let expanded = RwSignal::new(false);
-    let email = RwSignal::new(String::new());
     let status = RwSignal::new(Status::Editing);
     let field = NodeRef::<leptos::html::Input>::new();
     let toggle = NodeRef::<leptos::html::Button>::new();
@@ -591,7 +602,8 @@ fn transcript(locale: Locale) -> impl IntoView {
             return;
         }
         let failed = move |code: Option<ErrorCode>| code.and_then(|c| contact::message(c, locale)).unwrap_or(text.transcript_failed).to_owned();
-        let address = match chat_panel::transcript_email(&email.get_untracked()) {
+        let typed = field.get_untracked().map(|field| field.value()).unwrap_or_default();
+        let address = match chat_panel::transcript_email(&typed) {
             Ok(address) => address,
             Err(code) => return status.set(Status::Invalid(failed(Some(code)))),
         };
@@ -607,7 +619,9 @@ fn transcript(locale: Locale) -> impl IntoView {
                 Ok(()) => {
                     status.set(Status::Done(chat_panel::transcript_sent(&address, locale)));
                     expanded.set(false);
-                    email.set(String::new());
+                    if let Some(field) = field.get_untracked() {
+                        field.set_value("");
+                    }
                     // The field and its button are hidden now: focus goes back to the action.
                     if let Some(toggle) = toggle.get_untracked() {
                         let _ = toggle.focus();
@@ -635,13 +649,7 @@ fn transcript(locale: Locale) -> impl IntoView {
                     <input id="fwc-tr-email" type="email" autocomplete="email" inputmode="email" required node_ref=field
                         aria-describedby="fwc-tr-purpose fwc-tr-error"
                         aria-invalid=flag(move || matches!(status.get(), Status::Invalid(_)))
-                        prop:value=text_of(move || email.get())
-                        on:input=move |ev| {
-                            email.set(event_target_value(&ev));
-                            if matches!(status.get_untracked(), Status::Invalid(_)) {
-                                status.set(Status::Editing);
-                            }
-                        }/>
+                        on:input=editing_again(status)/>
                     <button type="submit" class="send brand" aria-busy=flag(move || status.get() == Status::Sending)>
                         {text_of(move || if status.get() == Status::Sending { text.sending } else { text.transcript_send }.to_owned())}
                     </button>
