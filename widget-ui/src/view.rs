@@ -467,10 +467,7 @@ fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
             }
         });
     };
-    let error = text_of(move || match status.get() {
-        Status::Invalid(message) | Status::Failed(message) => message,
-        _ => String::new(),
-    });
+    let error = error_text(status);
     let described = format!("{consent_id} {error_id}");
     let message_field = offline.then(|| {
         let (id, described) = (message_id.clone(), described.clone());
@@ -482,13 +479,13 @@ fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
     });
     view! {
         {when(move || matches!(status.get(), Status::Done(_)), move || view! {
-            <p class="done" role="status">{text_of(move || match status.get() { Status::Done(m) => m, _ => String::new() })}</p>
+            <p class="done" role="status">{done_text(status)}</p>
         }.lazy())}
         <form novalidate class="lead" hidden=present(move || matches!(status.get(), Status::Done(_))) on:submit=submit>
             {message_field}
             <label for=contact_id.clone()>{text.contact_label}</label>
             <input id=contact_id type="text" autocomplete="email" inputmode="email" required aria-describedby=described
-                aria-invalid=flag(move || matches!(status.get(), Status::Invalid(_)))
+                aria-invalid=invalid_flag(status)
                 on:input=editing_again(status)/>
             <div class="hp" aria-hidden="true">
                 <label>"website"
@@ -497,7 +494,7 @@ fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
             </div>
             <p id=consent_id class="consent">{consent_text}</p>
             <p id=error_id class="error" role="alert">{error}</p>
-            <button type="submit" class="primary brand" aria-busy=flag(move || status.get() == Status::Sending)>
+            <button type="submit" class="primary brand" aria-busy=busy_flag(status)>
                 {text_of(move || if status.get() == Status::Sending {
                     text.sending.to_owned()
                 } else if offline {
@@ -508,6 +505,30 @@ fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
             </button>
         </form>
     }
+}
+
+/// A form's bindings to its status, one closure type each for the three forms: the words when
+/// done, the words when invalid or failed (the rating is never invalid), `aria-invalid`, `aria-busy`.
+fn done_text(status: RwSignal<Status>) -> Arc<dyn Fn() -> String + Send + Sync> {
+    text_of(move || match status.get() {
+        Status::Done(message) => message,
+        _ => String::new(),
+    })
+}
+
+fn error_text(status: RwSignal<Status>) -> Arc<dyn Fn() -> String + Send + Sync> {
+    text_of(move || match status.get() {
+        Status::Invalid(message) | Status::Failed(message) => message,
+        _ => String::new(),
+    })
+}
+
+fn invalid_flag(status: RwSignal<Status>) -> AttrFn {
+    flag(move || matches!(status.get(), Status::Invalid(_)))
+}
+
+fn busy_flag(status: RwSignal<Status>) -> AttrFn {
+    flag(move || status.get() == Status::Sending)
 }
 
 /// A field's input handler: typing again clears its "invalid" (one handler type for the forms'
@@ -570,8 +591,8 @@ fn rating(locale: Locale) -> impl IntoView {
                 }).collect_view()}
             </div>
             <p id="fwc-rate-scale" class="rate-scale">{text.rating_scale}</p>
-            <p class="done" role="status">{text_of(move || match status.get() { Status::Done(m) => m, _ => String::new() })}</p>
-            <p class="error" role="alert">{text_of(move || match status.get() { Status::Failed(m) => m, _ => String::new() })}</p>
+            <p class="done" role="status">{done_text(status)}</p>
+            <p class="error" role="alert">{error_text(status)}</p>
         </div>
     }
 }
@@ -632,25 +653,22 @@ fn transcript(locale: Locale) -> impl IntoView {
             }
         });
     };
-    let error = text_of(move || match status.get() {
-        Status::Invalid(message) | Status::Failed(message) => message,
-        _ => String::new(),
-    });
+    let error = error_text(status);
     view! {
         <div class="transcript">
             <button type="button" class="secondary" node_ref=toggle aria-controls="fwc-tr-form"
                 aria-expanded=flag(move || expanded.get()) on:click=on_toggle>{text.transcript_action}</button>
             <p id="fwc-tr-status" class="done" role="status">
-                {text_of(move || match status.get() { Status::Done(m) => m, _ => String::new() })}
+                {done_text(status)}
             </p>
             <form id="fwc-tr-form" novalidate hidden=present(move || !expanded.get()) on:submit=submit>
                 <label for="fwc-tr-email">{text.transcript_label}</label>
                 <div class="tr-row">
                     <input id="fwc-tr-email" type="email" autocomplete="email" inputmode="email" required node_ref=field
                         aria-describedby="fwc-tr-purpose fwc-tr-error"
-                        aria-invalid=flag(move || matches!(status.get(), Status::Invalid(_)))
+                        aria-invalid=invalid_flag(status)
                         on:input=editing_again(status)/>
-                    <button type="submit" class="send brand" aria-busy=flag(move || status.get() == Status::Sending)>
+                    <button type="submit" class="send brand" aria-busy=busy_flag(status)>
                         {text_of(move || if status.get() == Status::Sending { text.sending } else { text.transcript_send }.to_owned())}
                     </button>
                 </div>
