@@ -262,7 +262,7 @@ fn message(m: ChatMessage, ui: Ui, locale: Locale, timezone: StoredValue<String>
     let (time, iso) = timezone.with_value(|zone| net::message_time(zone, m.at, locale));
     // A file: a picture inline (a link to the full size), a document a link, named and sized.
     let file = m.attachment.clone().and_then(|file| {
-        let (api_base, conversation, token) = with(|chat| (chat.opts.api_base.clone(), chat.conversation_id(), chat.token()))?;
+        let (api_base, conversation, token) = conversation_route()?;
         let href = routes::file_url(&api_base, &conversation?, &file.id, &token?);
         let label = format!("{} · {}", file.name, file.size_words());
         Some(if file.kind.is_image() {
@@ -291,7 +291,7 @@ fn attach(ev: leptos::ev::Event, locale: Locale, error: RwSignal<String>) {
     let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
     let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
     input.set_value("");
-    let Some((api_base, Some(conversation), Some(token))) = with(|chat| (chat.opts.api_base.clone(), chat.conversation_id(), chat.token())) else {
+    let Some((api_base, Some(conversation), Some(token))) = conversation_route() else {
         return;
     };
     error.set(String::new());
@@ -531,6 +531,12 @@ fn busy_flag(status: RwSignal<Status>) -> AttrFn {
     flag(move || status.get() == Status::Sending)
 }
 
+/// What a conversation's own routes need (`routes::file_url`, `upload`, `rate`, the transcript):
+/// the API's base, the conversation and the token; `None` without a chat.
+fn conversation_route() -> Option<(String, Option<String>, Option<String>)> {
+    with(|chat| (chat.opts.api_base.clone(), chat.conversation_id(), chat.token()))
+}
+
 /// A field's input handler: typing again clears its "invalid" (one handler type for the forms'
 /// fields, which are read when the form is sent).
 fn editing_again(status: RwSignal<Status>) -> impl FnMut(leptos::ev::Event) + Clone + 'static {
@@ -561,7 +567,7 @@ fn rating(locale: Locale) -> impl IntoView {
         if matches!(status.get_untracked(), Status::Sending | Status::Done(_)) {
             return;
         }
-        let Some((api_base, Some(conversation), Some(token))) = with(|chat| (chat.opts.api_base.clone(), chat.conversation_id(), chat.token()))
+        let Some((api_base, Some(conversation), Some(token))) = conversation_route()
         else {
             return status.set(Status::Failed(text.rating_failed.to_owned()));
         };
@@ -628,7 +634,7 @@ fn transcript(locale: Locale) -> impl IntoView {
             Ok(address) => address,
             Err(code) => return status.set(Status::Invalid(failed(Some(code)))),
         };
-        let Some((api_base, conversation, token)) = with(|chat| (chat.opts.api_base.clone(), chat.conversation_id(), chat.token())) else {
+        let Some((api_base, conversation, token)) = conversation_route() else {
             return;
         };
         let (Some(conversation), Some(token)) = (conversation, token) else {
