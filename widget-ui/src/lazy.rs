@@ -10,7 +10,6 @@
 //!
 //! [`when`]: crate::view
 
-use leptos::prelude::*;
 use leptos::tachys::html::attribute::any_attribute::AnyAttribute;
 use leptos::tachys::html::attribute::Attribute;
 use leptos::tachys::hydration::Cursor;

@@ -63,7 +63,7 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
         empty.then(|| chat_panel::greeting(mode(), locale)).flatten()
     };
     let offer_open = Memo::new(move |_| ui.messages.with(|m| chat_panel::callback_offer_open(m)));
-    let rows_owner = Owner::current().unwrap_or_else(Owner::new);
+    let rows_owner = Owner::current().unwrap_or_default();
     let row_view: Arc<dyn Fn(Row) -> Lazy + Send + Sync> = Arc::new(move |row| match row {
         Row::Message(m) => message(m, ui, locale, timezone, offer_open).lazy(),
         Row::Pending(p) => view! {
@@ -178,7 +178,7 @@ fn when(shown: impl Fn() -> bool + Send + Sync + 'static, child: impl Fn() -> La
 
 fn when_erased(shown: Box<dyn Fn() -> bool + Send + Sync>, child: Box<dyn Fn() -> Lazy + Send + Sync>) -> impl IntoView {
     let shown = Memo::new(move |_| shown());
-    switch(move || shown.get().then(|| child()))
+    switch(move || shown.get().then(&child))
 }
 
 /// A reactive part of the view that is replaced whole: [`when`]'s and the footer's, one render

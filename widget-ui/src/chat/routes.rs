@@ -4,7 +4,6 @@
 use floorwalker_core::base::json::{FromJson, ToJson};
 use floorwalker_core::chat::panel::StoredChat;
 use floorwalker_core::json_struct;
-use leptos::prelude::Set;
 use wasm_bindgen_futures::JsFuture;
 
 use super::with;
