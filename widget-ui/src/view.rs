@@ -63,7 +63,9 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
         empty.then(|| chat_panel::greeting(mode(), locale)).flatten()
     };
     let offer_open = Memo::new(move |_| ui.messages.with(|m| chat_panel::callback_offer_open(m)));
-    let rows_owner = Owner::current().unwrap_or_default();
+    // `Owner::new`, not `Default` (a derived default is code of its own; 61 B brotli).
+    #[allow(clippy::unwrap_or_default)]
+    let rows_owner = Owner::current().unwrap_or_else(Owner::new);
     let row_view: Arc<dyn Fn(Row) -> Lazy + Send + Sync> = Arc::new(move |row| match row {
         Row::Message(m) => message(m, ui, locale, timezone, offer_open).lazy(),
         Row::Pending(p) => view! {
