@@ -248,13 +248,7 @@ impl Chat {
         if !self.ui.open.get_untracked() {
             return;
         }
-        let Some(root) = net::document().and_then(|d| d.query_selector(floorwalker_browser_kit::HOST_TAG).ok().flatten()).and_then(|h| h.shadow_root()) else {
-            return;
-        };
-        let field = root.query_selector("#fwc-input, #fwc-off-message, #fwc-offer-contact").ok().flatten();
-        if let Some(field) = field.and_then(|f| f.dyn_into::<web_sys::HtmlElement>().ok()) {
-            let _ = field.focus();
-        }
+        focus("#fwc-input, #fwc-off-message, #fwc-offer-contact");
     }
 
     fn destroy(&self) {
@@ -439,6 +433,20 @@ impl Chat {
 
     pub fn conversation_id(&self) -> Option<String> {
         self.stored.borrow().conversation_id.clone()
+    }
+}
+
+/// The first element `selector` finds in the widget's shadow root (where the panel is). The view
+/// finds its few elements so, not through node refs (each a type of its own in the module).
+pub(crate) fn shadow_query(selector: &str) -> Option<web_sys::Element> {
+    let root = net::document()?.query_selector(floorwalker_browser_kit::HOST_TAG).ok()??.shadow_root()?;
+    root.query_selector(selector).ok()?
+}
+
+/// Focuses the first element `selector` finds in the widget's shadow root.
+pub(crate) fn focus(selector: &str) {
+    if let Some(element) = shadow_query(selector).and_then(|found| found.dyn_into::<web_sys::HtmlElement>().ok()) {
+        let _ = element.focus();
     }
 }
 

@@ -57,7 +57,6 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
     let draft = RwSignal::new(String::new());
     // Empty when there is nothing to say (a `String` signal, as the others: see `Ui::typing`).
     let error = RwSignal::new(String::new());
-    let log = NodeRef::<leptos::html::Div>::new();
     let greeting = move || {
         let empty = ui.messages.with(Vec::is_empty) && ui.pending.with(Vec::is_empty);
         empty.then(|| chat_panel::greeting(mode(), locale)).flatten()
@@ -101,12 +100,12 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
             </p>
             // The live region is a div wrapping a plain list: `role=log` on the `ol` itself would
             // take the list's role away from its items.
-            <div class="log" node_ref=log role="log" aria-live="polite" aria-relevant="additions" aria-label=text.title tabindex="0">
+            <div class="log" role="log" aria-live="polite" aria-relevant="additions" aria-label=text.title tabindex="0">
                 <ol class="msgs">
                     {when(move || greeting().is_some(), move || view! { <li class="m sys">{text.empty}</li> }.lazy())}
                     // One keyed list for the three kinds of row (see `rows.rs`).
                     {move || {
-                        keep_in_sight(log);
+                        keep_in_sight();
                         Rows { items: rows(ui), child: row_view.clone(), owner: rows_owner.clone() }
                     }}
                 </ol>
@@ -117,7 +116,7 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
                 {rating(locale)}
             }.lazy())}
             {when(move || chat_panel::offers_transcript(ui.has_conversation.get(), ui.messages.with(Vec::len)), move || transcript(locale).lazy())}
-            {switch(move || Some(match footer_changed(footer(), &shown_footer, log) {
+            {switch(move || Some(match footer_changed(footer(), &shown_footer) {
                 Footer::Offline => {
                     let note = text_of(move || match mode() {
                         PanelMode::Offline(Availability::AfterHours) => text.after_hours,
@@ -213,8 +212,8 @@ fn present(f: impl Fn() -> bool + Send + Sync + 'static) -> AttrFn {
 /// `now`, the footer about to be drawn; when it replaces another (not at mount), focus follows
 /// the field into it while the panel is open (here, not in an effect of its own: one effect
 /// type fewer in the module).
-fn footer_changed(now: Footer, shown: &AtomicU8, log: NodeRef<leptos::html::Div>) -> Footer {
-    keep_in_sight(log);
+fn footer_changed(now: Footer, shown: &AtomicU8) -> Footer {
+    keep_in_sight();
     let before = shown.swap(now as u8, Ordering::Relaxed);
     if before != u8::MAX && before != now as u8 {
         net::later(0, || {
@@ -228,9 +227,9 @@ fn footer_changed(now: Footer, shown: &AtomicU8, log: NodeRef<leptos::html::Div>
 /// the log scrolls to its end once this render's changes are in the page (a microtask, as the
 /// effect that did it before; called from the rows' and the footer's renders, so the module has
 /// no effect type of its own).
-fn keep_in_sight(log: NodeRef<leptos::html::Div>) {
-    wasm_bindgen_futures::spawn_local(async move {
-        if let Some(log) = log.get_untracked() {
+fn keep_in_sight() {
+    wasm_bindgen_futures::spawn_local(async {
+        if let Some(log) = crate::chat::shadow_query(".fwc .log") {
             log.set_scroll_top(log.scroll_height());
         }
     });
@@ -611,18 +610,12 @@ fn transcript(locale: Locale) -> impl IntoView {
     let text = copy(locale);
     let expanded = RwSignal::new(false);
     let status = RwSignal::new(Status::Editing);
-    let field = NodeRef::<leptos::html::Input>::new();
-    let toggle = NodeRef::<leptos::html::Button>::new();
     let on_toggle = move |_| {
         let open = !expanded.get_untracked();
         expanded.set(open);
         if open {
             status.set(Status::Editing);
-            net::later(0, move || {
-                if let Some(field) = field.get_untracked() {
-                    let _ = field.focus();
-                }
-            });
+            net::later(0, || crate::chat::focus("#fwc-tr-email"));
         }
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -631,8 +624,9 @@ fn transcript(locale: Locale) -> impl IntoView {
             return;
         }
         let failed = move |code: Option<ErrorCode>| code.and_then(|c| contact::message(c, locale)).unwrap_or(text.transcript_failed).to_owned();
-        let typed = field.get_untracked().map(|field| field.value()).unwrap_or_default();
-        let address = match chat_panel::transcript_email(&typed) {
+        // The field is read as it is, and found by its id (no node refs: a type each).
+        let fields = ev.target().and_then(|target| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(target).ok());
+        let address = match chat_panel::transcript_email(&field_value(fields.as_ref(), "#fwc-tr-email")) {
             Ok(address) => address,
             Err(code) => return status.set(Status::Invalid(failed(Some(code)))),
         };
@@ -648,13 +642,11 @@ fn transcript(locale: Locale) -> impl IntoView {
                 Ok(()) => {
                     status.set(Status::Done(chat_panel::transcript_sent(&address, locale)));
                     expanded.set(false);
-                    if let Some(field) = field.get_untracked() {
-                        field.set_value("");
+                    if let Some(field) = fields.and_then(|form| form.query_selector("#fwc-tr-email").ok().flatten()) {
+                        let _ = js_sys::Reflect::set(&field, &"value".into(), &"".into());
                     }
                     // The field and its button are hidden now: focus goes back to the action.
-                    if let Some(toggle) = toggle.get_untracked() {
-                        let _ = toggle.focus();
-                    }
+                    crate::chat::focus("[aria-controls=fwc-tr-form]");
                 }
                 Err(FormError::Refused(code)) => status.set(Status::Failed(failed(Some(code)))),
                 Err(FormError::Unavailable) => status.set(Status::Failed(failed(None))),
@@ -664,7 +656,7 @@ fn transcript(locale: Locale) -> impl IntoView {
     let error = error_text(status);
     view! {
         <div class="transcript">
-            <button type="button" class="secondary" node_ref=toggle aria-controls="fwc-tr-form"
+            <button type="button" class="secondary" aria-controls="fwc-tr-form"
                 aria-expanded=flag(move || expanded.get()) on:click=on_toggle>{text.transcript_action}</button>
             <p id="fwc-tr-status" class="done" role="status">
                 {done_text(status)}
@@ -672,7 +664,7 @@ fn transcript(locale: Locale) -> impl IntoView {
             <form id="fwc-tr-form" novalidate hidden=present(move || !expanded.get()) on:submit=submit>
                 <label for="fwc-tr-email">{text.transcript_label}</label>
                 <div class="tr-row">
-                    <input id="fwc-tr-email" type="email" autocomplete="email" inputmode="email" required node_ref=field
+                    <input id="fwc-tr-email" type="email" autocomplete="email" inputmode="email" required
                         aria-describedby="fwc-tr-purpose fwc-tr-error"
                         aria-invalid=invalid_flag(status)
                         on:input=editing_again(status)/>
