@@ -201,6 +201,21 @@ async fn a_visitor_chats_from_the_launcher_with_typing_seen_and_an_unread_badge(
     operator
         .until("the read marker after reopening", |f| matches!(f, ServerFrame::Read { by: Side::Visitor, up_to_seq: 4 }).then_some(()))
         .await;
+
+    // More than the log holds: it scrolls, and the newest message stays in sight.
+    for part in 1..=12 {
+        operator.say(&format!("op-more-{part:010}"), &format!("Подробности, часть {part}")).await;
+    }
+    wait(
+        &browser,
+        "the newest message in sight",
+        "const log = root.querySelector('.log');
+         const t = [...root.querySelectorAll('.m.theirs .t')].map(p => p.textContent);
+         return t.includes('Подробности, часть 12') && log.scrollHeight > log.clientHeight
+             && log.scrollTop + log.clientHeight >= log.scrollHeight - 2;",
+        20,
+    )
+    .await;
     browser.close().await;
 }
 

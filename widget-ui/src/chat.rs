@@ -37,13 +37,22 @@ pub(crate) struct Ui {
     pub pending: RwSignal<Vec<PendingMessage>>,
     /// Messages the server refused for good: (client_msg_id, text, reason).
     pub failed: RwSignal<Vec<(String, String, String)>>,
-    pub link: RwSignal<Link>,
-    /// `None` until the session or a welcome says.
-    pub operator_online: RwSignal<Option<bool>>,
-    pub status: RwSignal<ConversationStatus>,
+    /// The link's notice as the panel shows it (empty when all is well) and whether it is
+    /// reconnecting (the "retry now" button): what the view needs of `Chat::link`, in signal
+    /// types the panel has anyway (a `Link` signal would cost the module code of its own).
+    pub link_notice: RwSignal<String>,
+    pub reconnecting: RwSignal<bool>,
+    /// Read through [`Ui::operator_online`]: two `bool` signals, where an `Option<bool>` signal
+    /// would cost the module the code of a signal type of its own.
+    operator_online: RwSignal<bool>,
+    presence_known: RwSignal<bool>,
+    /// Whether the conversation was closed (its `ConversationStatus` as a `bool`: a signal of a type
+    /// the panel has anyway costs the module no code of its own).
+    pub closed: RwSignal<bool>,
     pub has_conversation: RwSignal<bool>,
-    /// The operator typing now, by name.
-    pub typing: RwSignal<Option<String>>,
+    /// The operator typing now, as the panel says it ("Anna is typing…"), or empty. A `String`
+    /// signal, not an `Option`: each signal value type costs the module its own code.
+    pub typing: RwSignal<String>,
     pub operator_read: RwSignal<u64>,
     pub open: RwSignal<bool>,
     /// The callback-offer form, after the visitor chose it under a system message.
@@ -51,6 +60,18 @@ pub(crate) struct Ui {
     /// Whether it is within the shop's business hours now: given at mount, then re-evaluated
     /// every minute while the panel is open (see [`Chat::check_hours`]).
     pub within_hours: RwSignal<bool>,
+}
+
+impl Ui {
+    /// Whether an operator is online; `None` until the session or a welcome says (tracked).
+    pub fn operator_online(&self) -> Option<bool> {
+        self.presence_known.get().then(|| self.operator_online.get())
+    }
+
+    pub fn set_operator_online(&self, online: bool) {
+        self.operator_online.set(online);
+        self.presence_known.set(true);
+    }
 }
 
 pub(crate) struct Options {
@@ -72,6 +93,8 @@ pub(crate) struct Chat {
     stored: RefCell<StoredChat>,
     may_store: Cell<bool>,
     client_id: String,
+    /// The link's state; the view's part of it is in `Ui` ([`Chat::set_link`]).
+    link: Cell<Link>,
     ws: RefCell<Option<(web_sys::WebSocket, Vec<Listener>)>>,
     attempt: Cell<u32>,
     /// Whether a session/conversation/connect step is under way (so retries never overlap).
@@ -98,11 +121,13 @@ pub(crate) fn mount(container: web_sys::HtmlElement, opts: Options, may_store: b
         messages: RwSignal::new(client.messages().to_vec()),
         pending: RwSignal::new(client.pending().to_vec()),
         failed: RwSignal::new(Vec::new()),
-        link: RwSignal::new(Link::Idle),
-        operator_online: RwSignal::new(None),
-        status: RwSignal::new(stored.status),
+        link_notice: RwSignal::new(String::new()),
+        reconnecting: RwSignal::new(false),
+        operator_online: RwSignal::new(false),
+        presence_known: RwSignal::new(false),
+        closed: RwSignal::new(stored.status == ConversationStatus::Closed),
         has_conversation: RwSignal::new(stored.conversation_id.is_some()),
-        typing: RwSignal::new(None),
+        typing: RwSignal::new(String::new()),
         operator_read: RwSignal::new(0),
         open: RwSignal::new(false),
         offer_form: RwSignal::new(false),
@@ -116,6 +141,7 @@ pub(crate) fn mount(container: web_sys::HtmlElement, opts: Options, may_store: b
         stored: RefCell::new(StoredChat { messages: Vec::new(), pending: Vec::new(), ..stored }),
         may_store: Cell::new(may_store),
         client_id: net::random_id(),
+        link: Cell::new(Link::Idle),
         ws: RefCell::new(None),
         attempt: Cell::new(0),
         busy: Cell::new(false),
@@ -168,6 +194,12 @@ impl Chat {
         })
     }
 
+    pub(crate) fn set_link(&self, link: Link) {
+        self.link.set(link);
+        self.ui.link_notice.set(chat_panel::link_notice(link, self.opts.locale).unwrap_or_default().to_owned());
+        self.ui.reconnecting.set(link == Link::Reconnecting);
+    }
+
     pub fn set_open(&self, open: bool) {
         self.ui.open.set(open);
         if let Some(timer) = self.hours_timer.take() {
@@ -178,7 +210,7 @@ impl Chat {
             self.prime_sound();
             self.mark_read();
             // A dropped link is retried at once when the visitor looks at it again.
-            if self.ui.link.get_untracked() == Link::Reconnecting {
+            if self.link.get() == Link::Reconnecting {
                 self.retry_now();
             }
             net::later(0, || {
@@ -216,13 +248,7 @@ impl Chat {
         if !self.ui.open.get_untracked() {
             return;
         }
-        let Some(root) = net::document().and_then(|d| d.query_selector(floorwalker_browser_kit::HOST_TAG).ok().flatten()).and_then(|h| h.shadow_root()) else {
-            return;
-        };
-        let field = root.query_selector("#fwc-input, #fwc-off-message, #fwc-offer-contact").ok().flatten();
-        if let Some(field) = field.and_then(|f| f.dyn_into::<web_sys::HtmlElement>().ok()) {
-            let _ = field.focus();
-        }
+        focus("#fwc-input, #fwc-off-message, #fwc-offer-contact");
     }
 
     fn destroy(&self) {
@@ -307,7 +333,7 @@ impl Chat {
 
     /// Sends `read` when the panel is open and visible and there is something new.
     fn mark_read(&self) {
-        if self.ui.link.get_untracked() != Link::Connected {
+        if self.link.get() != Link::Connected {
             return;
         }
         let read_up_to = self.stored.borrow().read_up_to;
@@ -330,7 +356,7 @@ impl Chat {
         let text = floorwalker_core::chat::protocol::normalize_message_text(text).map_err(|e| e.code)?;
         self.interacted();
         self.prime_sound();
-        if self.ui.status.get_untracked() == ConversationStatus::Closed {
+        if self.ui.closed.get_untracked() {
             // A closed conversation is final; writing again starts a new one.
             let pending = self.client.borrow().pending().to_vec();
             self.client.replace(ChatClient::new(Vec::new(), pending));
@@ -340,14 +366,14 @@ impl Chat {
                 stored.read_up_to = 0;
                 stored.status = ConversationStatus::Open;
             }
-            self.ui.status.set(ConversationStatus::Open);
+            self.ui.closed.set(false);
             self.ui.has_conversation.set(false);
             self.ui.operator_read.set(0);
         }
         let frame = self.client.borrow_mut().send(&format!("m{}", net::random_id()), &text);
         self.typing(false);
         self.sync();
-        if self.ui.link.get_untracked() == Link::Connected {
+        if self.link.get() == Link::Connected {
             self.send_frame(&frame);
         } else if self.stored.borrow().conversation_id.is_none() {
             self.resume();
@@ -390,7 +416,7 @@ impl Chat {
             });
             self.typing_timer.set(id);
         }
-        if self.typing_sent.get() != on && self.ui.link.get_untracked() == Link::Connected {
+        if self.typing_sent.get() != on && self.link.get() == Link::Connected {
             self.typing_sent.set(on);
             self.send_frame(&ClientFrame::Typing { on });
         }
@@ -407,6 +433,20 @@ impl Chat {
 
     pub fn conversation_id(&self) -> Option<String> {
         self.stored.borrow().conversation_id.clone()
+    }
+}
+
+/// The first element `selector` finds in the widget's shadow root (where the panel is). The view
+/// finds its few elements so, not through node refs (each a type of its own in the module).
+pub(crate) fn shadow_query(selector: &str) -> Option<web_sys::Element> {
+    let root = net::document()?.query_selector(floorwalker_browser_kit::HOST_TAG).ok()??.shadow_root()?;
+    root.query_selector(selector).ok()?
+}
+
+/// Focuses the first element `selector` finds in the widget's shadow root.
+pub(crate) fn focus(selector: &str) {
+    if let Some(element) = shadow_query(selector).and_then(|found| found.dyn_into::<web_sys::HtmlElement>().ok()) {
+        let _ = element.focus();
     }
 }
 

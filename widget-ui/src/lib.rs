@@ -19,7 +19,8 @@
 //! (`floorwalker_core::chat::panel`, `floorwalker_core::chat::protocol::ChatClient`); this crate moves frames
 //! and draws. This file is the modules' export surface (the cards' is in `prompt.rs`); the chat's
 //! controller is `chat.rs` (its link to the server `chat/link.rs`, its routes `chat/routes.rs`), its
-//! view `view.rs`; `form.rs` and `net.rs` serve both modules.
+//! view `view.rs` (with two pieces of Leptos cut to the chat's size: `lazy.rs`, a lighter erased
+//! view, and `rows.rs`, the conversation's keyed list); `form.rs` and `net.rs` serve both modules.
 
 // A build of one module leaves some of the shared helpers unused.
 #![cfg_attr(not(all(feature = "cards", feature = "chat")), allow(unused))]
@@ -34,6 +35,10 @@ mod prompt;
 mod sound;
 #[cfg(feature = "chat")]
 mod view;
+#[cfg(feature = "chat")]
+mod lazy;
+#[cfg(feature = "chat")]
+mod rows;
 
 #[cfg(feature = "chat")]
 pub use chat_exports::*;
@@ -80,7 +85,7 @@ mod chat_exports {
         if with(|_| ()).is_some() {
             return Err("the chat is already mounted".into());
         }
-        let config: PublicSiteConfig = crate::net::site_config(&get(&options, "config"))?;
+        let config: PublicSiteConfig = crate::net::site_config_without_prompts(&get(&options, "config"))?;
         let locale = match get(&options, "locale").as_string().as_deref() {
             Some("en") => Locale::En,
             Some("ru") => Locale::Ru,

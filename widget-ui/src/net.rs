@@ -10,16 +10,37 @@ use floorwalker_core::prompts::config::PublicSiteConfig;
 use floorwalker_core::visitor::context::VisitorContext;
 use wasm_bindgen::prelude::*;
 
-pub use floorwalker_browser_kit::{later, message_time, now_ms, random_fraction, random_id, site_local_time, warn};
+pub use floorwalker_browser_kit::{message_time, now_ms, random_fraction, random_id, site_local_time, warn};
 /// JSON without serde (core's `base::json`): serde's decoder was most of the chat module (issue 16).
 pub use floorwalker_core::base::json::{from_json, to_json};
 use wasm_bindgen_futures::JsFuture;
 
+/// Runs `f` once after `ms` milliseconds (the browser kit's `later`); the timer's id. Boxed here,
+/// so the modules' many callers share one instantiation of wasm-bindgen's one-shot closure glue
+/// (the first load keeps the kit's generic one: few callers, each inlined).
+pub fn later(ms: i32, f: impl FnOnce() + 'static) -> Option<i32> {
+    later_boxed(ms, Box::new(f))
+}
+
+fn later_boxed(ms: i32, f: Box<dyn FnOnce()>) -> Option<i32> {
+    floorwalker_browser_kit::later(ms, f)
+}
+
 /// The site config as the widget hands it over: its wire form (core's `base::wire`, a
 /// `Uint8Array`), the prompts' words included.
 pub fn site_config(value: &JsValue) -> Result<PublicSiteConfig, JsValue> {
-    let bytes = value.dyn_ref::<js_sys::Uint8Array>().ok_or("config: not the wire form's bytes")?.to_vec();
-    wire::decode(&bytes).ok_or_else(|| "config: not in this module's wire form".into())
+    wire::decode(&config_bytes(value)?).ok_or_else(|| "config: not in this module's wire form".into())
+}
+
+/// [`site_config`] without the prompts ([`PublicSiteConfig::decode_without_prompts`]), as the
+/// chat reads it: it has no use for them, and their decoder would be most of the config's code in
+/// its module (1.7 KB brotli, measured 2026-12-05).
+pub fn site_config_without_prompts(value: &JsValue) -> Result<PublicSiteConfig, JsValue> {
+    PublicSiteConfig::decode_without_prompts(&config_bytes(value)?).ok_or_else(|| "config: not in this module's wire form".into())
+}
+
+fn config_bytes(value: &JsValue) -> Result<Vec<u8>, JsValue> {
+    Ok(value.dyn_ref::<js_sys::Uint8Array>().ok_or("config: not the wire form's bytes")?.to_vec())
 }
 
 /// The visitor context the widget answers `"context"` with: its wire form (a `Uint8Array`).

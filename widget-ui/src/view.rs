@@ -2,21 +2,29 @@
 
 use floorwalker_core::base::error::ErrorCode;
 use floorwalker_core::base::locale::Locale;
-use floorwalker_core::chat::panel::{self as chat_panel, copy, panel_mode, Availability, ContactForm, Link, PanelMode};
-use floorwalker_core::chat::protocol::{Author, ChatMessage, ConversationStatus, MessageAction, PendingMessage};
+use floorwalker_core::chat::panel::{self as chat_panel, copy, panel_mode, Availability, ContactForm, PanelMode};
+use floorwalker_core::chat::protocol::{Author, ChatMessage, MessageAction, PendingMessage};
 use floorwalker_core::leads::consent::ConsentText;
 use floorwalker_core::leads::contact::{self, normalize_email, normalize_phone};
 use floorwalker_core::leads::lead::LeadRequest;
 use floorwalker_core::visitor::context::VisitorContext;
 use leptos::prelude::*;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 
 use crate::chat::{routes, with, Ui};
 use crate::form::Status;
+use crate::lazy::{IntoLazy, Lazy};
+use crate::rows::Rows;
 use crate::net::{self, FormError};
 
 /// The panel's styles (shipped as they are, so the reasons live here). `.fwc` fills the panel's
 /// column: the conversation (`.log`, basis 0) takes what the footer (composer or form) leaves and
-/// scrolls; a form taller than the panel scrolls itself rather than slip under its edge.
+/// scrolls; a form taller than the panel scrolls itself rather than slip under its edge. The
+/// placeholder colour is set, not left to the browser, whose default grey may be too faint for
+/// 4.5:1. Files: the picker is its label (focus lands on the hidden input and shows on the
+/// label); pictures are thumbnails that open the full size. (No comments in the file itself: it
+/// ships as it is.)
 const STYLE: &str = include_str!("chat.css");
 
 /// The panel. `timezone` is the shop's (message times are on its clock); `touch_screen` leaves
@@ -24,47 +32,56 @@ const STYLE: &str = include_str!("chat.css");
 pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> impl IntoView {
     let text = copy(locale);
     let timezone = StoredValue::new(timezone);
-    let mode = Memo::new(move |_| {
-        let under_way = ui.has_conversation.get() && ui.status.get() == ConversationStatus::Open;
-        panel_mode(ui.operator_online.get(), ui.within_hours.get(), under_way)
-    });
+    let mode = move || {
+        let under_way = ui.has_conversation.get() && !ui.closed.get();
+        panel_mode(ui.operator_online(), ui.within_hours.get(), under_way)
+    };
+    // The one memo on the mode (a `bool`: a memo of its own type would cost the module its code).
+    let offline = Memo::new(move |_| matches!(mode(), PanelMode::Offline(_)));
     // What sits under the conversation: the composer, the leave-a-message form (nobody can answer)
     // or the contact form the visitor chose under the server's callback offer. One at a time, so
     // a form is never half hidden under the composer. The offline form is kept when only the
     // reason changes (closing time passing while the visitor types keeps what they typed, and focus).
-    let footer = Memo::new(move |_| match mode.get() {
-        PanelMode::Offline(_) => Footer::Offline,
-        PanelMode::Chat if ui.offer_form.get() => Footer::Offer,
-        PanelMode::Chat => Footer::Composer,
-    });
-    // The field changes with the footer: focus follows it while the panel is open.
-    Effect::new(move |previous: Option<Footer>| {
-        let now = footer.get();
-        if previous.is_some_and(|p| p != now) {
-            net::later(0, || {
-                with(|chat| chat.focus_input());
-            });
+    // It depends on `offer_form` only in the chat mode, so nothing read while offline redraws it.
+    let footer = move || {
+        if offline.get() {
+            Footer::Offline
+        } else if ui.offer_form.get() {
+            Footer::Offer
+        } else {
+            Footer::Composer
         }
-        now
-    });
+    };
+    // The footer shown last (`Footer as u8`; none yet: `u8::MAX`), for [`footer_changed`].
+    let shown_footer = AtomicU8::new(u8::MAX);
     let draft = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let log = NodeRef::<leptos::html::Div>::new();
-    // The newest message stays in sight when messages come and when a form takes room from the log.
-    Effect::new(move |_| {
-        footer.track();
-        ui.messages.track();
-        ui.pending.track();
-        ui.failed.track();
-        if let Some(log) = log.get() {
-            log.set_scroll_top(log.scroll_height());
-        }
-    });
+    // Empty when there is nothing to say (a `String` signal, as the others: see `Ui::typing`).
+    let error = RwSignal::new(String::new());
     let greeting = move || {
         let empty = ui.messages.with(Vec::is_empty) && ui.pending.with(Vec::is_empty);
-        empty.then(|| chat_panel::greeting(mode.get(), locale)).flatten()
+        empty.then(|| chat_panel::greeting(mode(), locale)).flatten()
     };
     let offer_open = Memo::new(move |_| ui.messages.with(|m| chat_panel::callback_offer_open(m)));
+    // `Owner::new`, not `Default` (a derived default is code of its own; 61 B brotli).
+    #[allow(clippy::unwrap_or_default)]
+    let rows_owner = Owner::current().unwrap_or_else(Owner::new);
+    let row_view: Arc<dyn Fn(Row) -> Lazy + Send + Sync> = Arc::new(move |row| match row {
+        Row::Message(m) => message(m, ui, locale, timezone, offer_open).lazy(),
+        Row::Pending(p) => view! {
+            <li class="m mine pending" data-pending=p.client_msg_id>
+                <p class="t">{p.text}</p>
+                <span class="meta">{text.sending}</span>
+            </li>
+        }
+        .lazy(),
+        Row::Failed((_, words, reason)) => view! {
+            <li class="m mine failed">
+                <p class="t">{words}</p>
+                <span class="meta">{text.failed}": "{reason}</span>
+            </li>
+        }
+        .lazy(),
+    });
     view! {
         <style>{STYLE}</style>
         <div class="fwc" on:keydown=move |ev: leptos::ev::KeyboardEvent| {
@@ -73,58 +90,45 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
             }
         }>
             <p class="link" role="status">
-                {move || chat_panel::link_notice(ui.link.get(), locale)}
-                {when(move || ui.link.get() == Link::Reconnecting, move || view! {
+                {text_of(move || ui.link_notice.get())}
+                {when(move || ui.reconnecting.get(), move || view! {
                     " "
                     <button type="button" class="retry" on:click=move |_| {
                         with(|chat| chat.retry_now());
                     }>{text.retry_now}</button>
-                }.into_any())}
+                }.lazy())}
             </p>
             // The live region is a div wrapping a plain list: `role=log` on the `ol` itself would
             // take the list's role away from its items.
-            <div class="log" node_ref=log role="log" aria-live="polite" aria-relevant="additions" aria-label=text.title tabindex="0">
+            <div class="log" role="log" aria-live="polite" aria-relevant="additions" aria-label=text.title tabindex="0">
                 <ol class="msgs">
-                    {move || greeting().map(|words| view! { <li class="m sys">{words}</li> })}
-                    // One keyed list for the three kinds of row (one `For` instantiated, not three).
-                    <For each=move || rows(ui) key=Row::key children=move |row| match row {
-                        Row::Message(m) => message(m, ui, locale, timezone, offer_open).into_any(),
-                        Row::Pending(p) => view! {
-                            <li class="m mine pending" data-pending=p.client_msg_id>
-                                <p class="t">{p.text}</p>
-                                <span class="meta">{text.sending}</span>
-                            </li>
-                        }
-                        .into_any(),
-                        Row::Failed((_, words, reason)) => view! {
-                            <li class="m mine failed">
-                                <p class="t">{words}</p>
-                                <span class="meta">{text.failed}": "{reason}</span>
-                            </li>
-                        }
-                        .into_any(),
-                    }/>
+                    {when(move || greeting().is_some(), move || view! { <li class="m sys">{text.empty}</li> }.lazy())}
+                    // One keyed list for the three kinds of row (see `rows.rs`).
+                    {move || {
+                        keep_in_sight();
+                        Rows { items: rows(ui), child: row_view.clone(), owner: rows_owner.clone() }
+                    }}
                 </ol>
             </div>
-            <p class="typing">{move || ui.typing.get().map(|name| format!("{name} {}", text.typing))}</p>
-            {when(move || ui.status.get() == ConversationStatus::Closed, move || view! {
+            <p class="typing">{text_of(move || ui.typing.get())}</p>
+            {when(move || ui.closed.get(), move || view! {
                 <p class="note closed">{text.closed}</p>
                 {rating(locale)}
-            }.into_any())}
-            {when(move || chat_panel::offers_transcript(ui.has_conversation.get(), ui.messages.with(Vec::len)), move || transcript(locale).into_any())}
-            {move || match footer.get() {
+            }.lazy())}
+            {when(move || chat_panel::offers_transcript(ui.has_conversation.get(), ui.messages.with(Vec::len)), move || transcript(locale).lazy())}
+            {switch(move || Some(match footer_changed(footer(), &shown_footer) {
                 Footer::Offline => {
-                    let note = move || match mode.get() {
+                    let note = text_of(move || match mode() {
                         PanelMode::Offline(Availability::AfterHours) => text.after_hours,
                         _ => text.nobody_online,
-                    };
+                    }.to_owned());
                     view! {
                         <div class="offline">
                             <p class="note" id="fwc-offline">{note}</p>
                             {contact_form(ContactForm::OfflineMessage, locale, ui)}
                         </div>
                     }
-                    .into_any()
+                    .lazy()
                 }
                 Footer::Offer => view! {
                     <div class="offline offer">
@@ -132,9 +136,9 @@ pub fn panel(ui: Ui, locale: Locale, timezone: String, touch_screen: bool) -> im
                         <button type="button" class="secondary" on:click=move |_| ui.offer_form.set(false)>{text.back_to_chat}</button>
                     </div>
                 }
-                .into_any(),
-                Footer::Composer => composer(locale, draft, error, touch_screen, ui.has_conversation).into_any(),
-            }}
+                .lazy(),
+                Footer::Composer => composer(locale, draft, error, touch_screen, ui.has_conversation).lazy(),
+            }))}
         </div>
     }
 }
@@ -158,24 +162,77 @@ impl Row {
     }
 }
 
-/// The list in the order it is shown: messages, then pending, then failed.
-fn rows(ui: Ui) -> Vec<Row> {
+/// The list in the order it is shown, each row with its key: messages, then pending, then failed.
+fn rows(ui: Ui) -> Vec<(String, Row)> {
     let mut rows: Vec<Row> = ui.messages.with(|m| m.iter().cloned().map(Row::Message).collect());
     ui.pending.with(|p| rows.extend(p.iter().cloned().map(Row::Pending)));
     ui.failed.with(|f| rows.extend(f.iter().cloned().map(Row::Failed)));
-    rows
+    rows.into_iter().map(|row| (row.key(), row)).collect()
 }
 
 /// `<Show>` without its types: `child` while `shown()` is true, built again each time it turns
-/// true. Every call site shares one instantiation (a memo of `bool`, an `Option<AnyView>`), where
+/// true. Every call site shares one instantiation (a memo of `bool`, an `Option<Lazy>`), where
 /// each `<Show>` instantiated its own render effect, state and drop glue.
-fn when(shown: impl Fn() -> bool + Send + Sync + 'static, child: impl Fn() -> AnyView + Send + Sync + 'static) -> impl IntoView {
+fn when(shown: impl Fn() -> bool + Send + Sync + 'static, child: impl Fn() -> Lazy + Send + Sync + 'static) -> impl IntoView {
     when_erased(Box::new(shown), Box::new(child))
 }
 
-fn when_erased(shown: Box<dyn Fn() -> bool + Send + Sync>, child: Box<dyn Fn() -> AnyView + Send + Sync>) -> impl IntoView {
+fn when_erased(shown: Box<dyn Fn() -> bool + Send + Sync>, child: Box<dyn Fn() -> Lazy + Send + Sync>) -> impl IntoView {
     let shown = Memo::new(move |_| shown());
-    move || shown.get().then(|| child())
+    switch(move || shown.get().then(&child))
+}
+
+/// A reactive part of the view that is replaced whole: [`when`]'s and the footer's, one render
+/// effect between them (the closure's type erased, as [`text_of`]'s).
+fn switch(f: impl Fn() -> Option<Lazy> + Send + Sync + 'static) -> Arc<dyn Fn() -> Option<Lazy> + Send + Sync> {
+    Arc::new(f)
+}
+
+/// A reactive text (or text property) without its closure's type: tachys renders `Arc<dyn Fn() ->
+/// T>` as it does a closure, so every binding of one output type shares one instantiation of the
+/// render effect (its build, rebuild and drop glue) where each closure instantiated its own.
+fn text_of(f: impl Fn() -> String + Send + Sync + 'static) -> Arc<dyn Fn() -> String + Send + Sync> {
+    Arc::new(f)
+}
+
+/// A reactive attribute: its value, or `None` for no attribute. One output type for the `aria-*`
+/// flags ([`flag`]) and the boolean attributes ([`present`]), so one render effect for both.
+type AttrFn = Arc<dyn Fn() -> Option<&'static str> + Send + Sync>;
+
+/// A reactive `"true"`/`"false"` attribute (`aria-*`).
+fn flag(f: impl Fn() -> bool + Send + Sync + 'static) -> AttrFn {
+    Arc::new(move || Some(if f() { "true" } else { "false" }))
+}
+
+/// A reactive boolean attribute (`hidden`, `disabled`): there (empty) or not.
+fn present(f: impl Fn() -> bool + Send + Sync + 'static) -> AttrFn {
+    Arc::new(move || f().then_some(""))
+}
+
+/// `now`, the footer about to be drawn; when it replaces another (not at mount), focus follows
+/// the field into it while the panel is open (here, not in an effect of its own: one effect
+/// type fewer in the module).
+fn footer_changed(now: Footer, shown: &AtomicU8) -> Footer {
+    keep_in_sight();
+    let before = shown.swap(now as u8, Ordering::Relaxed);
+    if before != u8::MAX && before != now as u8 {
+        net::later(0, || {
+            with(|chat| chat.focus_input());
+        });
+    }
+    now
+}
+
+/// The newest message stays in sight when messages come and when a form takes room from the log:
+/// the log scrolls to its end once this render's changes are in the page (a microtask, as the
+/// effect that did it before; called from the rows' and the footer's renders, so the module has
+/// no effect type of its own).
+fn keep_in_sight() {
+    wasm_bindgen_futures::spawn_local(async {
+        if let Some(log) = crate::chat::shadow_query(".fwc .log") {
+            log.set_scroll_top(log.scroll_height());
+        }
+    });
 }
 
 /// What sits under the conversation (see [`panel`]).
@@ -200,20 +257,20 @@ fn message(m: ChatMessage, ui: Ui, locale: Locale, timezone: StoredValue<String>
     let offer = (m.action == Some(MessageAction::OfferCallback)).then(|| {
         when(move || offer_open.get(), move || view! {
             <button type="button" class="secondary" on:click=move |_| ui.offer_form.set(true)>{text.leave_contact}</button>
-        }.into_any())
+        }.lazy())
     });
     // On the shop's clock (the site's time zone), as the operator sees it in the console.
     let (time, iso) = timezone.with_value(|zone| net::message_time(zone, m.at, locale));
     // A file: a picture inline (a link to the full size), a document a link, named and sized.
     let file = m.attachment.clone().and_then(|file| {
-        let (api_base, conversation, token) = with(|chat| (chat.opts.api_base.clone(), chat.conversation_id(), chat.token()))?;
+        let (api_base, conversation, token) = conversation_route()?;
         let href = routes::file_url(&api_base, &conversation?, &file.id, &token?);
         let label = format!("{} · {}", file.name, file.size_words());
         Some(if file.kind.is_image() {
             let src = href.clone();
-            view! { <a class="file" href=href target="_blank" rel="noopener"><img src=src alt=file.name.clone()/><span class="fname">{label}</span></a> }.into_any()
+            view! { <a class="file" href=href target="_blank" rel="noopener"><img src=src alt=file.name.clone()/><span class="fname">{label}</span></a> }.lazy()
         } else {
-            view! { <a class="file" href=href target="_blank" rel="noopener">{label}</a> }.into_any()
+            view! { <a class="file" href=href target="_blank" rel="noopener">{label}</a> }.lazy()
         })
     });
     let words = m.attachment.is_none().then(|| view! { <p class="t">{m.text}</p> });
@@ -223,33 +280,33 @@ fn message(m: ChatMessage, ui: Ui, locale: Locale, timezone: StoredValue<String>
             {words}{file}
             {offer}
             <span class="meta"><time datetime=iso>{time}</time>
-                {when(seen, move || view! { " · "<span class="seen">{text.seen}</span> }.into_any())}
+                {when(seen, move || view! { " · "<span class="seen">{text.seen}</span> }.lazy())}
             </span>
         </li>
     }
 }
 
 /// Sends the file the visitor picked; its message arrives over the socket like any other.
-fn attach(ev: leptos::ev::Event, locale: Locale, error: RwSignal<Option<String>>) {
+fn attach(ev: leptos::ev::Event, locale: Locale, error: RwSignal<String>) {
     use wasm_bindgen::JsCast;
     let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
     let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
     input.set_value("");
-    let Some((api_base, Some(conversation), Some(token))) = with(|chat| (chat.opts.api_base.clone(), chat.conversation_id(), chat.token())) else {
+    let Some((api_base, Some(conversation), Some(token))) = conversation_route() else {
         return;
     };
-    error.set(None);
+    error.set(String::new());
     wasm_bindgen_futures::spawn_local(async move {
         let said = match routes::upload(&api_base, &conversation, &token, &file, &net::random_id()).await {
             Ok(()) => return,
             Err(FormError::Refused(code)) => contact::message(code, locale),
             Err(FormError::Unavailable) => None,
         };
-        error.set(Some(said.unwrap_or(copy(locale).attach_failed).to_owned()));
+        error.set(said.unwrap_or(copy(locale).attach_failed).to_owned());
     });
 }
 
-fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<Option<String>>, touch_screen: bool, has_conversation: RwSignal<bool>) -> impl IntoView {
+fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<String>, touch_screen: bool, has_conversation: RwSignal<bool>) -> impl IntoView {
     let text = copy(locale);
     let hint = chat_panel::composer_hint(touch_screen, locale);
     let described = if hint.is_some() { "fwc-hint fwc-error" } else { "fwc-error" };
@@ -258,12 +315,12 @@ fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<Option<Stri
         match with(|chat| chat.send_text(&typed)) {
             Some(Ok(())) => {
                 draft.set(String::new());
-                error.set(None);
+                error.set(String::new());
             }
             Some(Err(ErrorCode::EmptyMessage)) | None => {}
             Some(Err(code)) => {
                 let code = if code == ErrorCode::MessageTooLong { ErrorCode::FieldTooLong } else { code };
-                error.set(contact::message(code, locale).map(str::to_owned));
+                error.set(contact::message(code, locale).unwrap_or_default().to_owned());
             }
         }
     };
@@ -274,7 +331,7 @@ fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<Option<Stri
         }>
             <label for="fwc-input" class="sr">{text.input_label}</label>
             <textarea id="fwc-input" rows="2" placeholder=text.placeholder aria-describedby=described
-                prop:value=move || draft.get()
+                prop:value=text_of(move || draft.get())
                 on:input=move |ev| {
                     draft.set(event_target_value(&ev));
                     with(|chat| chat.typing(true));
@@ -289,10 +346,10 @@ fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<Option<Stri
             {when(move || has_conversation.get(), move || view! {
                 <input type="file" id="fwc-file" class="file-input" accept=floorwalker_core::chat::attachment::ACCEPT on:change=move |ev| attach(ev, locale, error)/>
                 <label for="fwc-file" class="attach" title=text.attach><span aria-hidden="true">"+"</span><span class="sr">{text.attach}</span></label>
-            }.into_any())}
+            }.lazy())}
             <button type="submit" class="send brand">{text.send}</button>
             {hint.map(|hint| view! { <p id="fwc-hint" class="hint">{hint}</p> })}
-            <p id="fwc-error" class="error" role="alert">{move || error.get()}</p>
+            <p id="fwc-error" class="error" role="alert">{text_of(move || error.get())}</p>
         </form>
     }
 }
@@ -303,9 +360,6 @@ fn composer(locale: Locale, draft: RwSignal<String>, error: RwSignal<Option<Stri
 fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
     let text = copy(locale);
     let offline = form == ContactForm::OfflineMessage;
-    let message = RwSignal::new(String::new());
-    let contact_value = RwSignal::new(String::new());
-    let honeypot = RwSignal::new(String::new());
     let status = RwSignal::new(Status::Editing);
     let shown_at = net::now_ms();
     // Reused while the visitor retries the same input, so a retry never makes a second lead.
@@ -315,6 +369,7 @@ fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
     let prefix = if offline { "fwc-off" } else { "fwc-offer" };
     let (contact_id, message_id, error_id, consent_id) =
         (format!("{prefix}-contact"), format!("{prefix}-message"), format!("{prefix}-error"), format!("{prefix}-consent"));
+    let contact_selector = format!("#{contact_id}");
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if status.get_untracked() == Status::Sending {
@@ -333,8 +388,11 @@ fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
         }) else {
             return;
         };
-        let typed = contact_value.get_untracked();
-        let said = message.get_untracked();
+        // The fields are read as they are (nothing but typing sets them: no signal and binding each).
+        let fields = ev.target().and_then(|target| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(target).ok());
+        let typed = field_value(fields.as_ref(), &contact_selector);
+        let said = field_value(fields.as_ref(), "textarea");
+        let honeypot = field_value(fields.as_ref(), "[name=website]");
         let invalid = |code: ErrorCode| status.set(Status::Invalid(contact::message(code, locale).unwrap_or_default().to_owned()));
         if typed.trim().is_empty() || (offline && said.trim().is_empty()) {
             return invalid(ErrorCode::MissingField);
@@ -372,7 +430,7 @@ fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
             kind: form.lead_kind(),
             prompt: None,
             contact: lead_contact,
-            honeypot: honeypot.get_untracked(),
+            honeypot,
             form_shown_at: shown_at,
             submitted_at: net::now_ms(),
             idempotency_key: key,
@@ -410,54 +468,92 @@ fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
             }
         });
     };
-    let error = move || match status.get() {
-        Status::Invalid(message) | Status::Failed(message) => Some(message),
-        _ => None,
-    };
+    let error = error_text(status);
     let described = format!("{consent_id} {error_id}");
     let message_field = offline.then(|| {
         let (id, described) = (message_id.clone(), described.clone());
         view! {
             <label for=id.clone()>{text.message_label}</label>
             <textarea id=id rows="3" aria-describedby=described required
-                prop:value=move || message.get() on:input=move |ev| message.set(event_target_value(&ev))></textarea>
+></textarea>
         }
     });
     view! {
         {when(move || matches!(status.get(), Status::Done(_)), move || view! {
-            <p class="done" role="status">{move || match status.get() { Status::Done(m) => m, _ => String::new() }}</p>
-        }.into_any())}
-        <form novalidate class="lead" hidden=move || matches!(status.get(), Status::Done(_)) on:submit=submit>
+            <p class="done" role="status">{done_text(status)}</p>
+        }.lazy())}
+        <form novalidate class="lead" hidden=present(move || matches!(status.get(), Status::Done(_))) on:submit=submit>
             {message_field}
             <label for=contact_id.clone()>{text.contact_label}</label>
             <input id=contact_id type="text" autocomplete="email" inputmode="email" required aria-describedby=described
-                aria-invalid=move || matches!(status.get(), Status::Invalid(_)).to_string()
-                prop:value=move || contact_value.get()
-                on:input=move |ev| {
-                    contact_value.set(event_target_value(&ev));
-                    if matches!(status.get_untracked(), Status::Invalid(_)) {
-                        status.set(Status::Editing);
-                    }
-                }/>
+                aria-invalid=invalid_flag(status)
+                on:input=editing_again(status)/>
             <div class="hp" aria-hidden="true">
                 <label>"website"
-                    <input name="website" tabindex="-1" autocomplete="off"
-                        prop:value=move || honeypot.get() on:input=move |ev| honeypot.set(event_target_value(&ev))/>
+                    <input name="website" tabindex="-1" autocomplete="off"/>
                 </label>
             </div>
             <p id=consent_id class="consent">{consent_text}</p>
             <p id=error_id class="error" role="alert">{error}</p>
-            <button type="submit" class="primary brand" aria-busy=move || (status.get() == Status::Sending).to_string()>
-                {move || if status.get() == Status::Sending {
+            <button type="submit" class="primary brand" aria-busy=busy_flag(status)>
+                {text_of(move || if status.get() == Status::Sending {
                     text.sending.to_owned()
                 } else if offline {
                     text.leave_message.to_owned()
                 } else {
                     text.leave_contact.to_owned()
-                }}
+                })}
             </button>
         </form>
     }
+}
+
+/// A form's bindings to its status, one closure type each for the three forms: the words when
+/// done, the words when invalid or failed (the rating is never invalid), `aria-invalid`, `aria-busy`.
+fn done_text(status: RwSignal<Status>) -> Arc<dyn Fn() -> String + Send + Sync> {
+    text_of(move || match status.get() {
+        Status::Done(message) => message,
+        _ => String::new(),
+    })
+}
+
+fn error_text(status: RwSignal<Status>) -> Arc<dyn Fn() -> String + Send + Sync> {
+    text_of(move || match status.get() {
+        Status::Invalid(message) | Status::Failed(message) => message,
+        _ => String::new(),
+    })
+}
+
+fn invalid_flag(status: RwSignal<Status>) -> AttrFn {
+    flag(move || matches!(status.get(), Status::Invalid(_)))
+}
+
+fn busy_flag(status: RwSignal<Status>) -> AttrFn {
+    flag(move || status.get() == Status::Sending)
+}
+
+/// What a conversation's own routes need (`routes::file_url`, `upload`, `rate`, the transcript):
+/// the API's base, the conversation and the token; `None` without a chat.
+fn conversation_route() -> Option<(String, Option<String>, Option<String>)> {
+    with(|chat| (chat.opts.api_base.clone(), chat.conversation_id(), chat.token()))
+}
+
+/// A field's input handler: typing again clears its "invalid" (one handler type for the forms'
+/// fields, which are read when the form is sent).
+fn editing_again(status: RwSignal<Status>) -> impl FnMut(leptos::ev::Event) + Clone + 'static {
+    move |_| {
+        if matches!(status.get_untracked(), Status::Invalid(_)) {
+            status.set(Status::Editing);
+        }
+    }
+}
+
+/// The value of the field `selector` finds in `form` (empty without one).
+fn field_value(form: Option<&web_sys::Element>, selector: &str) -> String {
+    form.and_then(|form| form.query_selector(selector).ok().flatten())
+        .and_then(|field| js_sys::Reflect::get(&field, &"value".into()).ok())
+        .and_then(|value| value.as_string())
+        .unwrap_or_default()
 }
 
 /// "How was this conversation?" once it has closed: five buttons, 1 to 5. One click sends the
@@ -465,23 +561,24 @@ fn contact_form(form: ContactForm, locale: Locale, ui: Ui) -> impl IntoView {
 /// are done with. Nothing takes focus: the question sits under the closing note until answered.
 fn rating(locale: Locale) -> impl IntoView {
     let text = copy(locale);
-    let chosen = RwSignal::new(None::<u8>);
+    // The score chosen, 0 for none (a `u64` signal, a type the panel has already: see `Ui::typing`).
+    let chosen = RwSignal::new(0u64);
     let status = RwSignal::new(Status::Editing);
     let rate = move |score: u8| {
         if matches!(status.get_untracked(), Status::Sending | Status::Done(_)) {
             return;
         }
-        let Some((api_base, Some(conversation), Some(token))) = with(|chat| (chat.opts.api_base.clone(), chat.conversation_id(), chat.token()))
+        let Some((api_base, Some(conversation), Some(token))) = conversation_route()
         else {
             return status.set(Status::Failed(text.rating_failed.to_owned()));
         };
-        chosen.set(Some(score));
+        chosen.set(u64::from(score));
         status.set(Status::Sending);
         wasm_bindgen_futures::spawn_local(async move {
             match routes::rate(&api_base, &conversation, token, score).await {
                 Ok(()) => status.set(Status::Done(text.rating_thanks.to_owned())),
                 Err(_) => {
-                    chosen.set(None);
+                    chosen.set(0);
                     status.set(Status::Failed(text.rating_failed.to_owned()));
                 }
             }
@@ -495,14 +592,14 @@ fn rating(locale: Locale) -> impl IntoView {
                 {(1..=5u8).map(|score| view! {
                     <button type="button" class="rate" data-score=score
                         aria-label=format!("{score} {} 5", text.rating_of)
-                        aria-pressed=move || (chosen.get() == Some(score)).to_string()
-                        disabled=move || answered() && chosen.get() != Some(score)
+                        aria-pressed=flag(move || chosen.get() == u64::from(score))
+                        disabled=present(move || answered() && chosen.get() != u64::from(score))
                         on:click=move |_| rate(score)>{score}</button>
                 }).collect_view()}
             </div>
             <p id="fwc-rate-scale" class="rate-scale">{text.rating_scale}</p>
-            <p class="done" role="status">{move || match status.get() { Status::Done(m) => m, _ => String::new() }}</p>
-            <p class="error" role="alert">{move || match status.get() { Status::Failed(m) => m, _ => String::new() }}</p>
+            <p class="done" role="status">{done_text(status)}</p>
+            <p class="error" role="alert">{error_text(status)}</p>
         </div>
     }
 }
@@ -512,20 +609,13 @@ fn rating(locale: Locale) -> impl IntoView {
 fn transcript(locale: Locale) -> impl IntoView {
     let text = copy(locale);
     let expanded = RwSignal::new(false);
-    let email = RwSignal::new(String::new());
     let status = RwSignal::new(Status::Editing);
-    let field = NodeRef::<leptos::html::Input>::new();
-    let toggle = NodeRef::<leptos::html::Button>::new();
     let on_toggle = move |_| {
         let open = !expanded.get_untracked();
         expanded.set(open);
         if open {
             status.set(Status::Editing);
-            net::later(0, move || {
-                if let Some(field) = field.get_untracked() {
-                    let _ = field.focus();
-                }
-            });
+            net::later(0, || crate::chat::focus("#fwc-tr-email"));
         }
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -534,11 +624,13 @@ fn transcript(locale: Locale) -> impl IntoView {
             return;
         }
         let failed = move |code: Option<ErrorCode>| code.and_then(|c| contact::message(c, locale)).unwrap_or(text.transcript_failed).to_owned();
-        let address = match chat_panel::transcript_email(&email.get_untracked()) {
+        // The field is read as it is, and found by its id (no node refs: a type each).
+        let fields = ev.target().and_then(|target| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(target).ok());
+        let address = match chat_panel::transcript_email(&field_value(fields.as_ref(), "#fwc-tr-email")) {
             Ok(address) => address,
             Err(code) => return status.set(Status::Invalid(failed(Some(code)))),
         };
-        let Some((api_base, conversation, token)) = with(|chat| (chat.opts.api_base.clone(), chat.conversation_id(), chat.token())) else {
+        let Some((api_base, conversation, token)) = conversation_route() else {
             return;
         };
         let (Some(conversation), Some(token)) = (conversation, token) else {
@@ -550,43 +642,34 @@ fn transcript(locale: Locale) -> impl IntoView {
                 Ok(()) => {
                     status.set(Status::Done(chat_panel::transcript_sent(&address, locale)));
                     expanded.set(false);
-                    email.set(String::new());
-                    // The field and its button are hidden now: focus goes back to the action.
-                    if let Some(toggle) = toggle.get_untracked() {
-                        let _ = toggle.focus();
+                    if let Some(field) = fields.and_then(|form| form.query_selector("#fwc-tr-email").ok().flatten()) {
+                        let _ = js_sys::Reflect::set(&field, &"value".into(), &"".into());
                     }
+                    // The field and its button are hidden now: focus goes back to the action.
+                    crate::chat::focus("[aria-controls=fwc-tr-form]");
                 }
                 Err(FormError::Refused(code)) => status.set(Status::Failed(failed(Some(code)))),
                 Err(FormError::Unavailable) => status.set(Status::Failed(failed(None))),
             }
         });
     };
-    let error = move || match status.get() {
-        Status::Invalid(message) | Status::Failed(message) => Some(message),
-        _ => None,
-    };
+    let error = error_text(status);
     view! {
         <div class="transcript">
-            <button type="button" class="secondary" node_ref=toggle aria-controls="fwc-tr-form"
-                aria-expanded=move || expanded.get().to_string() on:click=on_toggle>{text.transcript_action}</button>
+            <button type="button" class="secondary" aria-controls="fwc-tr-form"
+                aria-expanded=flag(move || expanded.get()) on:click=on_toggle>{text.transcript_action}</button>
             <p id="fwc-tr-status" class="done" role="status">
-                {move || match status.get() { Status::Done(m) => m, _ => String::new() }}
+                {done_text(status)}
             </p>
-            <form id="fwc-tr-form" novalidate hidden=move || !expanded.get() on:submit=submit>
+            <form id="fwc-tr-form" novalidate hidden=present(move || !expanded.get()) on:submit=submit>
                 <label for="fwc-tr-email">{text.transcript_label}</label>
                 <div class="tr-row">
-                    <input id="fwc-tr-email" type="email" autocomplete="email" inputmode="email" required node_ref=field
+                    <input id="fwc-tr-email" type="email" autocomplete="email" inputmode="email" required
                         aria-describedby="fwc-tr-purpose fwc-tr-error"
-                        aria-invalid=move || matches!(status.get(), Status::Invalid(_)).to_string()
-                        prop:value=move || email.get()
-                        on:input=move |ev| {
-                            email.set(event_target_value(&ev));
-                            if matches!(status.get_untracked(), Status::Invalid(_)) {
-                                status.set(Status::Editing);
-                            }
-                        }/>
-                    <button type="submit" class="send brand" aria-busy=move || (status.get() == Status::Sending).to_string()>
-                        {move || if status.get() == Status::Sending { text.sending } else { text.transcript_send }}
+                        aria-invalid=invalid_flag(status)
+                        on:input=editing_again(status)/>
+                    <button type="submit" class="send brand" aria-busy=busy_flag(status)>
+                        {text_of(move || if status.get() == Status::Sending { text.sending } else { text.transcript_send }.to_owned())}
                     </button>
                 </div>
                 <p id="fwc-tr-purpose" class="consent">{text.transcript_purpose}</p>

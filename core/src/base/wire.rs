@@ -51,6 +51,16 @@ pub fn decode_since<T: Wire>(bytes: &[u8], oldest: u8) -> Option<T> {
     input.0.is_empty().then_some(value)
 }
 
+/// What `take` reads from the start of `bytes` (this version's form), whatever follows it: for a
+/// reader that needs only a value's leading fields and would carry the code that decodes the rest
+/// for nothing (the chat panel reads the site config up to its prompts). `None` for another
+/// version or bytes too short.
+pub fn decode_leading<T>(bytes: &[u8], take: impl FnOnce(&mut Reader<'_>) -> Option<T>) -> Option<T> {
+    let (&version, rest) = bytes.split_first()?;
+    (version == VERSION).then_some(())?;
+    take(&mut Reader(rest))
+}
+
 /// `value`'s wire form as text, one character per byte (U+0000 to U+00FF), for a store that
 /// keeps only strings (the widget's session in `localStorage`).
 pub fn to_text<T: Wire>(value: &T) -> String {

@@ -69,6 +69,38 @@ wire_struct!(PromptCard {
 wire_enum!(CopyVariant { Regular, AfterHours });
 wire_struct!(CallSlot { day, from, to, today });
 
+impl PublicSiteConfig {
+    /// The config from its wire form without its prompts (and `test_timing`, which follows them):
+    /// `prompts` empty, `test_timing` none, the rest as [`decode`](crate::base::wire::decode)
+    /// reads it. For the chat panel, which needs none of them: decoding the prompts' rules would be
+    /// code in its module for nothing. The bytes past `chat_sound` are not looked at. Inline, so it
+    /// is compiled only into the module that calls it: compiled into core, its decoders moved the
+    /// first load's functions about (same size, 78 B brotli more).
+    #[inline]
+    pub fn decode_without_prompts(bytes: &[u8]) -> Option<PublicSiteConfig> {
+        crate::base::wire::decode_leading(bytes, |input| {
+            Some(PublicSiteConfig {
+                site: Wire::take(input)?,
+                name: Wire::take(input)?,
+                widget: WidgetConfig {
+                    default_locale: Wire::take(input)?,
+                    theme: Wire::take(input)?,
+                    consent: Wire::take(input)?,
+                    timezone: Wire::take(input)?,
+                    business_hours: Wire::take(input)?,
+                    callback_minutes: Wire::take(input)?,
+                    default_region: Wire::take(input)?,
+                    exclude_paths: Wire::take(input)?,
+                    guardrails: Wire::take(input)?,
+                    chat_sound: Wire::take(input)?,
+                    prompts: Vec::new(),
+                    test_timing: None,
+                },
+            })
+        })
+    }
+}
+
 /// Both languages, always: a language the site does not write in carries the other's words, so
 /// the widget shows a visitor whose page is in that language the words the shop wrote (with the
 /// widget's own labels in the visitor's language) and the form stays as it was before sites
@@ -321,6 +353,21 @@ mod tests {
         assert_eq!((&callback.get(Locale::Ru).title, &callback.get(Locale::En).title), (&english, &english));
         let PromptKind::Question(question) = &served.widget.prompts[2].kind else { panic!("the question") };
         assert_eq!(question.question.get(Locale::Ru), "How old is your child?");
+    }
+
+    #[test]
+    fn the_chat_reads_the_config_up_to_its_prompts() {
+        let config = demo();
+        let bytes = encode(&config);
+        let mut without = config.clone();
+        without.widget.prompts.clear();
+        without.widget.test_timing = None;
+        assert!(!config.widget.prompts.is_empty() && config.widget.test_timing.is_some());
+        assert_eq!(PublicSiteConfig::decode_without_prompts(&bytes), Some(without));
+        let mut other = bytes.clone();
+        other[0] = VERSION + 1;
+        assert_eq!(PublicSiteConfig::decode_without_prompts(&other), None);
+        assert_eq!(PublicSiteConfig::decode_without_prompts(&bytes[..12]), None);
     }
 
     #[test]

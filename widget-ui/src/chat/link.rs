@@ -41,7 +41,7 @@ impl Chat {
 
     /// The session's answer: a token, presence and the conversation the server has open.
     pub(crate) fn took_session(&self, session: routes::Session) {
-        self.ui.operator_online.set(Some(session.operator_online));
+        self.ui.set_operator_online(session.operator_online);
         let mine = {
             let mut stored = self.stored.borrow_mut();
             stored.token = Some(session.token);
@@ -61,12 +61,12 @@ impl Chat {
                 let pending = self.client.borrow().pending().to_vec();
                 self.client.replace(ChatClient::new(Vec::new(), pending));
                 self.ui.has_conversation.set(true);
-                self.ui.status.set(ConversationStatus::Open);
+                self.ui.closed.set(false);
             }
             (Some(_), None) => {
                 // Ours was closed meanwhile: keep showing it; writing again starts a new one.
                 self.stored.borrow_mut().status = ConversationStatus::Closed;
-                self.ui.status.set(ConversationStatus::Closed);
+                self.ui.closed.set(true);
             }
             (None, None) => {}
         }
@@ -80,7 +80,7 @@ impl Chat {
             stored.status = ConversationStatus::Open;
         }
         self.ui.has_conversation.set(true);
-        self.ui.status.set(ConversationStatus::Open);
+        self.ui.closed.set(false);
         self.sync();
     }
 
@@ -123,8 +123,8 @@ impl Chat {
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         self.ws.replace(Some((ws, vec![on_open, on_message, on_close])));
-        if self.ui.link.get_untracked() != Link::Reconnecting {
-            self.ui.link.set(Link::Connecting);
+        if self.link.get() != Link::Reconnecting {
+            self.set_link(Link::Connecting);
         }
         Ok(())
     }
@@ -139,9 +139,9 @@ impl Chat {
     }
 
     fn on_drop(&self) {
-        let welcomed = self.ui.link.get_untracked() == Link::Connected;
+        let welcomed = self.link.get() == Link::Connected;
         self.drop_socket();
-        self.ui.typing.set(None);
+        self.ui.typing.set(String::new());
         self.typing_sent.set(false);
         if self.destroyed.get() {
             return;
@@ -158,7 +158,7 @@ impl Chat {
         if self.destroyed.get() {
             return;
         }
-        self.ui.link.set(Link::Reconnecting);
+        self.set_link(Link::Reconnecting);
         if let Some(timer) = self.retry_timer.take() {
             net::window().clear_timeout_with_handle(timer);
         }
@@ -200,7 +200,7 @@ impl Chat {
                 let from_operator =
                     self.client.borrow().messages().last().is_some_and(|m| matches!(m.author, Author::Operator { .. }));
                 if from_operator {
-                    self.ui.typing.set(None);
+                    self.ui.typing.set(String::new());
                 }
                 self.mark_read();
             }
@@ -221,10 +221,10 @@ impl Chat {
             }
             ClientEvent::Frame(ServerFrame::Welcome(welcome)) => {
                 self.attempt.set(0);
-                self.ui.link.set(Link::Connected);
-                self.ui.operator_online.set(Some(welcome.operator_online));
+                self.set_link(Link::Connected);
+                self.ui.set_operator_online(welcome.operator_online);
                 self.ui.operator_read.set(welcome.other_read_up_to);
-                self.ui.status.set(welcome.status);
+                self.ui.closed.set(welcome.status == ConversationStatus::Closed);
                 {
                     let client = self.client.borrow();
                     let mut stored = self.stored.borrow_mut();
@@ -237,16 +237,17 @@ impl Chat {
                 self.mark_read();
             }
             ClientEvent::Frame(ServerFrame::Typing { author: Author::Operator { name }, on }) => {
-                self.ui.typing.set(on.then_some(name));
+                let line = if on { format!("{name} {}", chat_panel::copy(self.opts.locale).typing) } else { String::new() };
+                self.ui.typing.set(line);
             }
             ClientEvent::Frame(ServerFrame::Read { by: floorwalker_core::chat::protocol::Side::Operator, up_to_seq }) => {
                 self.ui.operator_read.set(up_to_seq);
             }
-            ClientEvent::Frame(ServerFrame::Presence { operator_online }) => self.ui.operator_online.set(Some(operator_online)),
+            ClientEvent::Frame(ServerFrame::Presence { operator_online }) => self.ui.set_operator_online(operator_online),
             ClientEvent::Frame(ServerFrame::Closed { .. }) => {
                 self.stored.borrow_mut().status = ConversationStatus::Closed;
-                self.ui.status.set(ConversationStatus::Closed);
-                self.ui.typing.set(None);
+                self.ui.closed.set(true);
+                self.ui.typing.set(String::new());
             }
             ClientEvent::Frame(ServerFrame::Error { error, .. }) => {
                 net::warn(&format!("floorwalker chat: {}", error.message));

@@ -4,7 +4,6 @@
 use floorwalker_core::base::json::{FromJson, ToJson};
 use floorwalker_core::chat::panel::StoredChat;
 use floorwalker_core::json_struct;
-use leptos::prelude::Set;
 use wasm_bindgen_futures::JsFuture;
 
 use super::with;
@@ -49,7 +48,7 @@ pub async fn resume() -> Result<(), String> {
             .ok_or("the chat is gone")?;
     if need_token {
         let body = SessionBody { site, visitor };
-        let session: Session = post_json(&format!("{api_base}/v1/chat/session"), &body).await?;
+        let session: Session = answer(&format!("{api_base}/v1/chat/session"), to_json(&body)).await?;
         with(|chat| chat.took_session(session));
     }
     let (has_conversation, has_pending) =
@@ -57,13 +56,13 @@ pub async fn resume() -> Result<(), String> {
     if !has_conversation {
         if !has_pending {
             // Nothing to say yet: no conversation is created until the visitor writes.
-            with(|chat| chat.ui.link.set(floorwalker_core::chat::panel::Link::Idle));
+            with(|chat| chat.set_link(floorwalker_core::chat::panel::Link::Idle));
             return Ok(());
         }
         let (token, context) = with(|chat| (chat.token(), chat.context())).ok_or("the chat is gone")?;
         let token = token.ok_or("no token")?;
         let body = StartBody { token, context };
-        let started: Started = post_json(&format!("{api_base}/v1/chat/conversations"), &body).await?;
+        let started: Started = answer(&format!("{api_base}/v1/chat/conversations"), to_json(&body)).await?;
         with(|chat| chat.started_conversation(started.conversation_id));
     }
     with(|chat| chat.connect()).ok_or("the chat is gone")?
@@ -81,13 +80,20 @@ struct SessionBody {
 }
 json_struct!(write SessionBody { site, visitor });
 
-async fn post_json<T: FromJson>(url: &str, body: &impl ToJson) -> Result<T, String> {
-    let response = post(url, &to_json(body)).await.map_err(|e| format!("{url}: {e:?}"))?;
+/// POSTs `json` to `url` and reads the answer as a `T`. Generic only in the decoding: the request
+/// is one future for every route ([`post_text`]).
+async fn answer<T: FromJson>(url: &str, json: String) -> Result<T, String> {
+    from_json(&post_text(url, json).await?).ok_or_else(|| format!("{url}: not the expected answer"))
+}
+
+/// POSTs `json` to `url`; the answer's body when it is a 2xx.
+async fn post_text(url: &str, json: String) -> Result<String, String> {
+    let response = post(url, &json).await.map_err(|e| format!("{url}: {e:?}"))?;
     if !response.ok() {
         return Err(format!("{url}: HTTP {}", response.status()));
     }
     let text = JsFuture::from(response.text().map_err(|e| format!("{e:?}"))?).await.map_err(|e| format!("{e:?}"))?;
-    from_json(&text.as_string().unwrap_or_default()).ok_or_else(|| format!("{url}: not the expected answer"))
+    Ok(text.as_string().unwrap_or_default())
 }
 
 struct CallbackBody {
