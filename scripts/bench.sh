@@ -26,11 +26,11 @@ one() { local found; found=$(ls $1 2>/dev/null | head -1); [ -n "$found" ] || { 
 part_table 'first load: the loader, the widget glue and wasm' \
   dist/public/fw.js "$(one 'dist/public/w/fw-widget-*.js')" "$(one 'dist/public/w/fw-widget-*.wasm')"
 first_load=$table_br
-part_table 'cards module (Leptos), fetched when a card is near (two thirds of the minimum dwell)' \
-  "$(one 'dist/public/w/fw-cards-*.js')" "$(one 'dist/public/w/fw-cards-*.wasm')"
+part_table 'UI module (Leptos: the cards), fetched when a card is near (two thirds of the minimum dwell)' \
+  "$(one 'dist/public/w/fw-ui-*.js')" "$(one 'dist/public/w/fw-ui-*.wasm')"
 cards=$table_br
-part_table 'chat module (Leptos), fetched when the chat opens' \
-  "$(one 'dist/public/w/fw-chat-*.js')" "$(one 'dist/public/w/fw-chat-*.wasm')"
+part_table 'chat chunk (split off the UI module, sharing its runtime), fetched when the chat opens' \
+  "$(one 'dist/public/w/fw-chat-*.wasm')"
 chat=$table_br
 
 worker_wasm=edge-worker/build/index_bg.wasm
@@ -53,8 +53,8 @@ row() {
   printf '%-62s %10s %10s %6s\n' "$1" "$2" "$3" "$mark"
 }
 row 'first load: fw.js + widget glue + wasm' "$first_load" 61440
-row 'a visit that shows a card: first load + cards module' "$((first_load + cards))" 122880
-row 'once the chat is open: first load + cards + chat modules' "$((first_load + cards + chat))" 174080
+row 'a visit that shows a card: first load + UI module' "$((first_load + cards))" 122880
+row 'once the chat is open: first load + UI module + chat chunk' "$((first_load + cards + chat))" 174080
 row 'main-thread blocking time added by the tag, ms (median)' "$added_blocking" 0
 if [ "$over" -ne 0 ]; then
   echo "make bench: over budget (see OVER above)" >&2

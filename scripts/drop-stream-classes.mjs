@@ -58,8 +58,14 @@ const segments = [];
 for (let i = 0; i < wasm.getNumElementSegments(); i++) {
   segments.push(binaryen.getElementSegmentInfo(wasm.getElementSegmentByIndex(i)));
 }
-for (const segment of segments) {
-  const data = segment.data.map((func) => (/wasm_streams/.test(func) ? (dropped++, TRAP) : func));
+// Only the segments with a stream entry are rewritten: the UI module also has one of null slots
+// (filled by its chat chunk when that loads), which binaryen.js cannot write back.
+// A split module's `local_shim`s (wasm-split-cli's: what its chat chunk calls through the table)
+// stay, whatever crate their target's generic code was named after: a cast to a closure can carry
+// wasm-streams' name and serve the chat.
+const streamOnly = (func) => /wasm_streams/.test(func) && !/ local_shim$/.test(func);
+for (const segment of segments.filter((s) => s.data.some(streamOnly))) {
+  const data = segment.data.map((func) => (streamOnly(func) ? (dropped++, TRAP) : func));
   wasm.removeElementSegment(segment.name);
   wasm.addActiveElementSegment(segment.table, segment.name, data, wasm.copyExpression(segment.offset));
 }

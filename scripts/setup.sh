@@ -65,4 +65,12 @@ if [ "$(worker-build --version 2>/dev/null | awk '{print $NF}')" != "$worker_bui
   log "cargo install worker-build $worker_build_version (about 11 minutes)"
   cargo install worker-build --version "$worker_build_version"
 fi
+# wasm-split-cli splits the chat off the widget's UI module (scripts/build-widget.sh); its split
+# points come from wasm_split_helpers, whose version the lock file pins to match.
+split_version=0.2.4
+# (The tool has no --version: cargo's list of installed packages tells.)
+if ! command -v wasm-split-cli >/dev/null || ! cargo install --list | grep -qx "wasm_split_cli_support v$split_version:"; then
+  log "cargo install wasm_split_cli_support $split_version (about 2 minutes)"
+  cargo install --locked wasm_split_cli_support --version "$split_version" --features build-binary
+fi
 log "ready (wasm route: $(cat target/.wasm-route))"

@@ -44,7 +44,7 @@ async fn open_page(browser: &Browser, url: &str) {
         .eval(
             "window.__warnings = [];
              const warn = console.warn;
-             console.warn = function () { window.__warnings.push([...arguments].map(String).join(' ')); return warn.apply(this, arguments); };",
+             console.warn = function () { window.__warnings.push([...arguments].map(a => (a && a.stack) || String(a)).join(' ')); return warn.apply(this, arguments); };",
             vec![],
         )
         .await;
@@ -355,9 +355,12 @@ async fn the_chat_module_is_fetched_only_on_first_open_and_a_failed_load_stays_i
     // Opened again (by the page's own call): the chat loads and shows.
     browser.eval("floorwalker('open');", vec![]).await;
     wait(&browser, "the chat panel", "return !root.querySelector('.panel').hidden && !!root.querySelector('.fwc');", 20).await;
+    // The chat is a chunk of the UI module (its wasm alone), fetched again after the failure.
     let files = browser.eval(fetched, vec![]).await;
     let files = texts(&files);
-    assert!(files.iter().any(|f| f.ends_with(".js")) && files.iter().any(|f| f.ends_with(".wasm")), "{files:?}");
+    assert!(!files.is_empty() && files.iter().all(|f| f.ends_with(".wasm")), "{files:?}");
+    let ui = "return performance.getEntriesByType('resource').filter(e => e.name.includes('/w/fw-ui-')).length;";
+    assert_eq!(browser.eval(ui, vec![]).await, Value::from(2), "the UI module's glue and wasm, once");
     assert_eq!(browser.eval("return window.__errors;", vec![]).await, Value::from(0));
     browser.close().await;
 }

@@ -76,7 +76,7 @@ async fn the_card_code_arrives_ahead_of_the_first_card_and_not_for_a_short_visit
     open(&browser, &worker.url(STROLLER)).await;
     assert_eq!(browser.eval(&fetched("fw-widget"), vec![]).await, Value::Bool(true));
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(browser.eval(&fetched("fw-cards"), vec![]).await, Value::Bool(false), "a visitor who leaves within seconds downloads no card code");
+    assert_eq!(browser.eval(&fetched("fw-ui"), vec![]).await, Value::Bool(false), "a visitor who leaves within seconds downloads no card code");
 
     // The visit goes on: the module comes before the dwell is over, while no card is on screen.
     let early = browser
@@ -84,7 +84,7 @@ async fn the_card_code_arrives_ahead_of_the_first_card_and_not_for_a_short_visit
             "the cards module ahead of any card",
             &format!(
                 "{SHADOW}
-                 const ui = performance.getEntriesByType('resource').some(e => e.name.includes('/w/fw-cards-'));
+                 const ui = performance.getEntriesByType('resource').some(e => e.name.includes('/w/fw-ui-'));
                  return ui ? !root.querySelector('.prompt') : null;"
             ),
         )

@@ -43,14 +43,42 @@ mod rows;
 #[cfg(feature = "chat")]
 pub use chat_exports::*;
 
-/// The chat module's export surface.
+/// The chat's export surface. It stays in the UI module while the chat itself is split off into
+/// a chunk of its own (`wasm_split`, see scripts/build-widget.sh) that `mount_chat` fetches
+/// first: the cards' visitors never download the chat, and the chat shares the cards' Leptos
+/// runtime instead of carrying a second copy.
 #[cfg(feature = "chat")]
 mod chat_exports {
+    use std::cell::Cell;
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+
     use floorwalker_core::base::locale::Locale;
     use floorwalker_core::prompts::config::PublicSiteConfig;
     use wasm_bindgen::prelude::*;
+    use wasm_split_helpers::{wasm_split, SplitLoaderError};
 
     use crate::chat::{self, with, Options};
+
+    /// What the main widget asks of a mounted chat.
+    #[derive(Clone, Copy)]
+    enum Control {
+        Open,
+        Close,
+        Destroy,
+    }
+
+    thread_local! {
+        /// Set by the chat chunk when it mounts: a call through it reaches the chunk's code
+        /// without `ChatHandle` pulling the chat into the UI module.
+        static CONTROL: Cell<Option<fn(Control)>> = const { Cell::new(None) };
+    }
+
+    fn control(what: Control) {
+        if let Some(control) = CONTROL.with(Cell::get) {
+            control(what);
+        }
+    }
 
     /// The running chat panel, as the main widget holds it.
     #[wasm_bindgen]
@@ -62,16 +90,37 @@ mod chat_exports {
     impl ChatHandle {
         /// The panel became visible: read what is there, focus the message field.
         pub fn open(&self) {
-            with(|chat| chat.set_open(true));
+            control(Control::Open);
         }
 
         pub fn close(&self) {
-            with(|chat| chat.set_open(false));
+            control(Control::Close);
         }
 
         /// Closes the socket, stops the timers, restores the title and removes the panel's nodes.
         pub fn destroy(&self) {
-            chat::unmount();
+            control(Control::Destroy);
+        }
+    }
+
+    /// Why the chat did not mount: its chunk did not load, or `options` were wrong.
+    struct MountError(JsValue);
+
+    impl From<SplitLoaderError> for MountError {
+        fn from(_: SplitLoaderError) -> Self {
+            MountError("the chat chunk did not load".into())
+        }
+    }
+
+    impl From<JsValue> for MountError {
+        fn from(error: JsValue) -> Self {
+            MountError(error)
+        }
+    }
+
+    impl From<&str> for MountError {
+        fn from(error: &str) -> Self {
+            MountError(error.into())
         }
     }
 
@@ -79,11 +128,39 @@ mod chat_exports {
         js_sys::Reflect::get(options, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
     }
 
-    /// Mounts the chat into `container` (an element in the widget's shadow root). See the crate docs.
+    /// Fetches the chat chunk, once; a failed fetch is tried again on the next call. The loader
+    /// awaits it before it hands the module to the widget as `"chat"` (widget/loader/fw.js).
+    #[wasm_bindgen]
+    pub async fn chat_chunk() -> Result<(), JsValue> {
+        load_chat_chunk().await.map_err(|_| JsValue::from_str("the chat chunk did not load"))
+    }
+
+    /// Mounts the chat into `container` (an element in the widget's shadow root). See the crate
+    /// docs. The chunk must be loaded (`chat_chunk`): the split call then completes at once.
     #[wasm_bindgen]
     pub fn mount_chat(container: web_sys::HtmlElement, options: JsValue, on_event: js_sys::Function) -> Result<ChatHandle, JsValue> {
-        if with(|_| ()).is_some() {
+        if CONTROL.with(Cell::get).is_some() {
             return Err("the chat is already mounted".into());
+        }
+        let mounting = std::pin::pin!(mount_in_chunk(container, options, on_event));
+        match mounting.poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(Ok(())) => Ok(ChatHandle { _private: () }),
+            Poll::Ready(Err(MountError(error))) => Err(error),
+            Poll::Pending => Err("the chat chunk is not loaded".into()),
+        }
+    }
+
+    #[wasm_split(chat, fallible, preload(load_chat_chunk))]
+    fn mount_in_chunk(container: web_sys::HtmlElement, options: JsValue, on_event: js_sys::Function) -> Result<(), MountError> {
+        fn control_chunk(what: Control) {
+            match what {
+                Control::Open => drop(with(|chat| chat.set_open(true))),
+                Control::Close => drop(with(|chat| chat.set_open(false))),
+                Control::Destroy => {
+                    chat::unmount();
+                    CONTROL.with(|slot| slot.set(None));
+                }
+            }
         }
         let config: PublicSiteConfig = crate::net::site_config_without_prompts(&get(&options, "config"))?;
         let locale = match get(&options, "locale").as_string().as_deref() {
@@ -101,6 +178,9 @@ mod chat_exports {
         };
         let may_store = get(&options, "may_store").as_bool().unwrap_or(false);
         chat::mount(container, opts, may_store, on_event);
-        Ok(ChatHandle { _private: () })
+        // Opaque to the optimiser: seeing the only value ever stored, LTO would call
+        // `control_chunk` directly from `ChatHandle`'s methods and so keep the chat in the UI module.
+        CONTROL.with(|slot| slot.set(Some(std::hint::black_box(control_chunk as fn(Control)))));
+        Ok(())
     }
 }

@@ -1,8 +1,8 @@
 /*! Floorwalker loader. Keeps floorwalker(...) calls made before load, waits for the page to be
  * idle, fetches the site config and starts the wasm widget. Any failure leaves the page untouched
- * and logs one warning. The build replaces __FW_GLUE__, __FW_WASM__ (the widget),
- * __FW_CARDS_GLUE__, __FW_CARDS_WASM__ (the prompt cards, loaded when a card is near) and
- * __FW_CHAT_GLUE__, __FW_CHAT_WASM__ (the chat, loaded when it opens) with hashed file names. */
+ * and logs one warning. The build replaces __FW_GLUE__, __FW_WASM__ (the widget) and
+ * __FW_UI_GLUE__, __FW_UI_WASM__ (the UI module: the prompt cards, loaded when a card is near, and
+ * the chat's chunk, fetched by the module when the chat opens) with hashed file names. */
 (function (w, d) {
   'use strict';
   // currentScript is null when the tag is run by some tag managers; find the tag by its attributes then.
@@ -21,18 +21,16 @@
     if (w.console) console.warn('[floorwalker] widget not loaded: ' + ((e && e.message) || e));
   }
 
-  // The UI modules ('cards', 'chat'), each imported once when the widget first asks for it; a
-  // failed import may be retried.
-  var ui = {}, files = {
-    cards: ['__FW_CARDS_GLUE__', '__FW_CARDS_WASM__'],
-    chat: ['__FW_CHAT_GLUE__', '__FW_CHAT_WASM__']
-  };
+  // The UI module (Leptos) as loadUi('cards'), imported once when the widget first asks for it;
+  // loadUi('chat') is the same module once it has fetched its chat chunk. A failed load may be
+  // retried.
+  var ui = {};
   function loadUi(name) {
-    var f = files[name];
-    if (!f) return Promise.reject(new Error('no UI module ' + name));
-    return ui[name] || (ui[name] = import(base + '/w/' + f[0]).then(function (m) {
-      return m.default({ module_or_path: base + '/w/' + f[1] }).then(function () { return m; });
-    }).catch(function (e) { ui[name] = null; throw e; }));
+    return ui[name] || (ui[name] = (name == 'chat'
+      ? loadUi('cards').then(function (m) { return m.chat_chunk().then(function () { return m; }); })
+      : import(base + '/w/__FW_UI_GLUE__').then(function (m) {
+        return m.default({ module_or_path: base + '/w/__FW_UI_WASM__' }).then(function () { return m; });
+      })).catch(function (e) { ui[name] = null; throw e; }));
   }
 
   function start() {

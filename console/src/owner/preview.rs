@@ -1,5 +1,5 @@
-//! A live preview of a prompt's card, drawn by the real cards module: the very `fw-cards` wasm
-//! (widget-ui) that visitors' browsers load, found by its content-hashed name in the loader
+//! A live preview of a prompt's card, drawn by the real cards: the very UI module (`fw-ui`)
+//! wasm (widget-ui) that visitors' browsers load, found by its content-hashed name in the loader
 //! (`/fw.js`), imported once, and handed the owner's draft in core's wire form as the widget
 //! would hand it (`mount_prompt(container, card, config, on_event)`). It draws inside a shadow root
 //! with the widget's own stylesheet and the owner's brand colour, in the language and at the width
@@ -41,13 +41,13 @@ thread_local! {
         Closure::new(|_: JsValue, _: JsValue| JsValue::NULL);
 }
 
-/// `fw-cards-<hash>.js` and `.wasm`, as the loader names them.
+/// `fw-ui-<hash>.js` and `.wasm`, as the loader names them.
 fn module_names(loader: &str) -> Option<(String, String)> {
     let find = |ext: &str| {
-        loader.match_indices("fw-cards-").find_map(|(at, _)| {
-            let rest = &loader[at + "fw-cards-".len()..];
+        loader.match_indices("fw-ui-").find_map(|(at, _)| {
+            let rest = &loader[at + "fw-ui-".len()..];
             let hash: String = rest.chars().take_while(char::is_ascii_hexdigit).collect();
-            rest[hash.len()..].starts_with(ext).then(|| format!("fw-cards-{hash}{ext}"))
+            rest[hash.len()..].starts_with(ext).then(|| format!("fw-ui-{hash}{ext}"))
         })
     };
     Some((find(".js")?, find(".wasm")?))
