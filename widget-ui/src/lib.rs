@@ -1,9 +1,10 @@
 //! The widget's UI modules, in Leptos: the prompt cards (`prompt.rs`) and the visitor's chat panel.
-//! This crate is built twice, into two wasm modules the first-load widget asks the loader for:
-//! `--features cards` (`fw-cards`: `mount_prompt`), fetched when a card is near, and `--features
-//! chat` (`fw-chat`: `mount_chat`), fetched when the chat first opens. So a visitor who sees a card
-//! never downloads the chat, and one who does neither downloads nothing more. The default
-//! features build both, for `cargo check`, clippy and tests.
+//! This crate is built once into the UI module (`fw-ui`: `mount_prompt`, `chat_chunk`,
+//! `mount_chat`), fetched when a card is near, and the chat is split off it into a chunk
+//! (`fw-chat`, see `chat_exports` below and scripts/build-widget.sh), fetched when the chat first
+//! opens. So a visitor who sees a card never downloads the chat, and one who does neither
+//! downloads nothing more. The `cards` and `chat` features (both by default) still build either
+//! part alone, for `cargo check`.
 //!
 //! The chat's interface is deliberately small and made of plain JS values:
 //! `mount_chat(container, options, on_event)` → a [`ChatHandle`] with `open()`, `close()`,
