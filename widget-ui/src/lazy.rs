@@ -73,29 +73,38 @@ impl AddAnyAttr for Lazy {
     }
 }
 
-/// The chat is rendered in the browser only: nothing here renders to HTML or hydrates.
-impl RenderHtml for Lazy {
-    type AsyncOutput = Self;
-    type Owned = Self;
+/// `RenderHtml` for the chat's own view types: the chat is rendered in the browser only, so
+/// nothing renders to HTML or hydrates. `browser_only_render_html!([generics] View, State, where
+/// bounds)`.
+macro_rules! browser_only_render_html {
+    ([$($generics:tt)*] $view:ty, $state:ty $(, where $($bounds:tt)*)?) => {
+        impl<$($generics)*> RenderHtml for $view $(where $($bounds)*)? {
+            type AsyncOutput = Self;
+            type Owned = Self;
 
-    const MIN_LENGTH: usize = 0;
+            const MIN_LENGTH: usize = 0;
 
-    fn dry_resolve(&mut self) {}
+            fn dry_resolve(&mut self) {}
 
-    async fn resolve(self) -> Self {
-        self
-    }
+            async fn resolve(self) -> Self {
+                self
+            }
 
-    fn to_html_with_buf(self, _: &mut String, _: &mut Position, _: bool, _: bool, _: Vec<AnyAttribute>) {}
+            fn to_html_with_buf(self, _: &mut String, _: &mut Position, _: bool, _: bool, _: Vec<AnyAttribute>) {}
 
-    fn hydrate<const FROM_SERVER: bool>(self, _: &Cursor, _: &PositionState) -> LazyState {
-        self.build()
-    }
+            fn hydrate<const FROM_SERVER: bool>(self, _: &Cursor, _: &PositionState) -> $state {
+                self.build()
+            }
 
-    fn into_owned(self) -> Self {
-        self
-    }
+            fn into_owned(self) -> Self {
+                self
+            }
+        }
+    };
 }
+pub(crate) use browser_only_render_html;
+
+browser_only_render_html!([] Lazy, LazyState);
 
 /// `.lazy()`: [`lazy`] as a method, where `.into_any()` would go.
 pub trait IntoLazy: Render + Send + Sync + Sized + 'static

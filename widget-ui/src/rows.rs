@@ -146,29 +146,4 @@ where
     }
 }
 
-/// Browser-only, as [`Lazy`]: nothing here renders to HTML or hydrates.
-impl<T> RenderHtml for Rows<T>
-where
-    T: Send + 'static,
-{
-    type AsyncOutput = Self;
-    type Owned = Self;
-
-    const MIN_LENGTH: usize = 0;
-
-    fn dry_resolve(&mut self) {}
-
-    async fn resolve(self) -> Self {
-        self
-    }
-
-    fn to_html_with_buf(self, _: &mut String, _: &mut Position, _: bool, _: bool, _: Vec<AnyAttribute>) {}
-
-    fn hydrate<const FROM_SERVER: bool>(self, _: &Cursor, _: &PositionState) -> RowsState {
-        self.build()
-    }
-
-    fn into_owned(self) -> Self {
-        self
-    }
-}
+crate::lazy::browser_only_render_html!([T] Rows<T>, RowsState, where T: Send + 'static);
