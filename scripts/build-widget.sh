@@ -54,7 +54,7 @@ finish_module() {
   node scripts/short-wasm-names.mjs "$pkg/$name.js" "$pkg/$name.opt.wasm" "$pkg/$name.names.json" ${link:+"$pkg/$(basename "$link")"}
   node_modules/.bin/esbuild "$pkg/$name.js" --bundle --minify --format=esm --log-level=warning --outfile="$pkg/$name.min.js"
   # 12 hex digits (48 bits) of content hash: enough that two builds of one module never share a
-  # name, and fw.js, which names all six files, carries 24 incompressible digits fewer than with
+  # name, and fw.js, which names four files, carries 24 incompressible digits fewer than with
   # 16 (15 B brotli of the first load, measured 2026-12-03).
   wasm_name="$name-$(sha256sum "$pkg/$name.opt.wasm" | cut -c1-12).wasm"
   glue_name="$name-$(sha256sum "$pkg/$name.min.js" | cut -c1-12).js"

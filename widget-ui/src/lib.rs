@@ -45,9 +45,9 @@ mod rows;
 pub use chat_exports::*;
 
 /// The chat's export surface. It stays in the UI module while the chat itself is split off into
-/// a chunk of its own (`wasm_split`, see scripts/build-widget.sh) that `mount_chat` fetches
-/// first: the cards' visitors never download the chat, and the chat shares the cards' Leptos
-/// runtime instead of carrying a second copy.
+/// a chunk of its own (`wasm_split`, see scripts/build-widget.sh) that `chat_chunk` fetches before
+/// `mount_chat` runs: the cards' visitors never download the chat, and the chat shares the cards'
+/// Leptos runtime instead of carrying a second copy.
 #[cfg(feature = "chat")]
 mod chat_exports {
     use std::cell::Cell;
